@@ -1,0 +1,1 @@
+"""acquisition layer of calfwatch."""

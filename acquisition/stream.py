@@ -1,0 +1,87 @@
+"""The sample-stream interface shared by the serial source, replay and file reading.
+
+Every source of samples (a live device, a replayed recording, a file read at full speed) yields
+:class:`SampleChunk` objects in order on one sample timeline. Lost spans are chunks whose ``gap`` flag is
+set and whose data are all NaN, so consumers never see invented samples: the recorder writes them as a
+flat value annotated ``BAD_ACQ_SKIP``, the dsp layer restarts its filters after them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What a source tells about itself before its first chunk.
+
+    Attributes
+    ----------
+    sfreq_hz : float
+        Sampling rate.
+    ch_names : list of str
+        One name per channel, e.g. ``["calf_left"]``.
+    meas_date : datetime
+        Start of the recording, timezone-aware UTC.
+    resolution_bits : int
+        ADC resolution; 16 or less is recorded as EDF+, more as BDF+.
+    uv_per_count : float
+        Scale of the device counts (informative; chunks are already in µV).
+    device : dict
+        Free-form device facts: ``kind``, ``device_id``, ``firmware``, ``site``, ``serial_number``.
+    """
+
+    sfreq_hz: float
+    ch_names: list[str]
+    meas_date: datetime
+    resolution_bits: int = 24
+    uv_per_count: float = 1.0
+    device: dict = field(default_factory=dict)
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels."""
+        return len(self.ch_names)
+
+
+@dataclass
+class SampleChunk:
+    """Samples ``start_sample .. start_sample + n`` of the timeline, in µV, shape ``(n_channels, n)``.
+
+    ``gap`` marks a span the source knows it lost (data all NaN); ``reason`` says why
+    (``"sequence gap"``, ``"unplugged"``, ``"stall"``, ``"overflow"``...).
+    """
+
+    start_sample: int
+    data_uv: np.ndarray
+    gap: bool = False
+    reason: str = ""
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples in the chunk."""
+        return int(self.data_uv.shape[1])
+
+    @property
+    def stop_sample(self) -> int:
+        """One past the last sample of the chunk."""
+        return self.start_sample + self.n_samples
+
+
+class SampleStream(Protocol):
+    """A source of samples: ``info`` first, then ``chunks()`` until the source ends or is closed."""
+
+    info: StreamInfo
+
+    def chunks(self) -> Iterator[SampleChunk]:
+        """Yield chunks in timeline order, gaps included."""
+        ...
+
+    def close(self) -> None:
+        """Stop the source and release its resources."""
+        ...

@@ -1,0 +1,118 @@
+"""The ``calfwatch`` command line.
+
+Each subcommand lives in its own module under :mod:`calfwatch.commands` and defines ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Modules import their heavy dependencies inside ``run``
+so that ``calfwatch --help`` stays fast. Errors reach the user as one line on stderr with a non-zero exit
+code (2 for usage errors); ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from types import ModuleType
+
+from calfwatch import __version__
+
+#: Subcommand modules, in the order ``--help`` lists them. A module that is not there yet is skipped.
+COMMAND_MODULES = (
+    "demo",
+    "check",
+    "record",
+    "analyze",
+    "report",
+    "history",
+    "symptoms",
+    "review",
+    "simulate",
+    "datasets",
+    "devices",
+    "emulate",
+    "repair",
+)
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A command was called with arguments that do not fit (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage + message, exit 2
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"calfwatch: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _load_commands() -> list[ModuleType]:
+    modules = []
+    for name in COMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(f"calfwatch.commands.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"calfwatch.commands.{name}":
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level parser with every available subcommand."""
+    parser = _Parser(
+        prog="calfwatch",
+        description="Record calf surface EMG overnight and measure fasciculations. "
+        "calfwatch measures and compares with named thresholds; it does not diagnose.",
+    )
+    parser.add_argument("--version", action="version", version=f"calfwatch {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in _load_commands():
+        cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        sys.stderr.write("calfwatch: interrupted\n")
+        return EXIT_INTERRUPTED
+    except UsageError as exc:
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(f"calfwatch: error: {_one_line(exc)}\n")
+        return EXIT_USAGE
+    except (OSError, ValueError, RuntimeError, LookupError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(f"calfwatch: error: {_one_line(exc)}\n")
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: still one line, with a hint
+        if args.debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"calfwatch: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(run with --debug for the traceback)\n"
+        )
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

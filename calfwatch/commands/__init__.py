@@ -1,0 +1,1 @@
+"""Subcommands of the calfwatch command line, one module each."""

@@ -1,0 +1,1 @@
+"""classifier layer of calfwatch."""

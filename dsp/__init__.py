@@ -1,0 +1,1 @@
+"""dsp layer of calfwatch."""

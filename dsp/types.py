@@ -1,0 +1,47 @@
+"""Array layouts shared by the dsp stages and their consumers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: One row per candidate potential found by :mod:`dsp.detect`.
+#: Sample indices are absolute on the stream's timeline, already corrected for filter delay.
+CANDIDATE_DTYPE = np.dtype(
+    [
+        ("channel", np.int32),  # channel index
+        ("onset", np.int64),  # first sample of the potential on the waveform
+        ("offset", np.int64),  # one past its last sample
+        ("peak", np.int64),  # sample of the largest absolute filtered value
+        ("peak_uv", np.float64),  # filtered value at ``peak`` (signed, µV)
+        ("ptp_uv", np.float64),  # peak-to-peak of the filtered waveform between onset and offset
+        ("noise_uv", np.float64),  # robust noise floor (sigma, µV) at the peak
+    ]
+)
+
+#: Features of each candidate, row-aligned with the candidates (see :mod:`dsp.features`).
+FEATURE_DTYPE = np.dtype(
+    [
+        ("ptp_uv", np.float64),
+        ("duration_s", np.float64),
+        ("phases", np.int32),  # baseline crossings + 1 (of the filtered waveform, with a noise dead band)
+        ("turns", np.int32),  # slope reversals larger than a dead band
+        ("area_uv_s", np.float64),  # integral of |x| over the potential
+        ("rise_time_s", np.float64),  # onset to peak
+        ("dominant_hz", np.float64),  # spectral peak of the snippet
+    ]
+)
+
+#: Columns of a signal-quality table, one row per channel and window (see :mod:`dsp.quality`).
+QUALITY_DTYPE = np.dtype(
+    [
+        ("channel", np.int32),
+        ("start", np.int64),
+        ("stop", np.int64),
+        ("noise_rms_uv", np.float64),
+        ("mains_fraction", np.float64),
+        ("saturated_fraction", np.float64),
+        ("flat_fraction", np.float64),
+        ("pops", np.int32),
+        ("nan_fraction", np.float64),
+    ]
+)

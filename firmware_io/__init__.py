@@ -1,0 +1,1 @@
+"""firmware_io layer of calfwatch."""
