@@ -1,0 +1,2 @@
+def write_simulation(*a, **k):
+    raise NotImplementedError

@@ -1,0 +1,276 @@
+"""Parameters of a simulated night and the named profiles.
+
+Every number has its source next to it (see the project's domain notes). Needle-EMG figures give shape and
+ordering only: surface amplitudes are smaller and smoother, so defaults that lean on needle data say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+
+#: Sampling rates and channel counts the simulator supports.
+SFREQ_RANGE_HZ = (500.0, 4000.0)
+CHANNEL_RANGE = (1, 8)
+
+#: Largest fasciculation rate per channel: events are at least ``ISOLATION_S`` apart.
+MAX_FASC_RATE_PER_MIN = 200.0
+
+#: Isolated discharge: gap to the neighbouring discharges > 250 ms (Sleutjes et al., Muscle Nerve 2016).
+ISOLATION_S = 0.25
+
+#: F-wave doublet delay: peaks at 32 ms (benign) and 35 ms (ALS) (Kleine et al., Clin Neurophysiol 2012).
+DOUBLET_DELAY_S = (0.030, 0.036)
+
+
+class SimulationError(ValueError):
+    """A simulation parameter is out of range: the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    """Everything that defines a simulated night (with the seed).
+
+    Rates of scheduled events are per hour of recording, per leg (voluntary, PLM series, cramps,
+    myoclonus, motion) or per channel (pops, lead-off, saturation). Ranges are ``(low, high)`` and are
+    drawn uniformly unless said otherwise.
+    """
+
+    profile: str = "custom"
+    duration_s: float = 600.0
+    sfreq_hz: float = 2000.0
+    n_channels: int = 1
+    meas_date: str = "2026-01-05T22:00:00+00:00"  # ISO 8601, UTC
+    # Device: EDF-friendly range of +-6.5 mV; 16-bit counts over it (0.198 uV per count).
+    rail_uv: float = 6500.0
+    resolution_bits: int = 16
+    # Rest is the recording minus non-rest spans expanded by this margin on both sides.
+    rest_margin_s: float = 0.5
+    # Background. Noise RMS is measured in the surface-EMG band 20-450 Hz (SENIAM/ISEK), capped at
+    # 0.45 x sfreq; baseline noise of 3-8 uV RMS is what the project brief describes for calf sEMG.
+    noise_rms_uv: float = 5.0
+    noise_band_hz: tuple[float, float] = (20.0, 450.0)
+    mains_hz: float = 50.0
+    mains_uv: float = 3.0  # amplitude (peak) of the fundamental
+    mains_harmonics: tuple[float, ...] = (0.1, 0.3, 0.05, 0.1)  # relative amplitudes of 2nd, 3rd, ...
+    wander_uv: float = 15.0  # amplitude of the < 1 Hz baseline wander
+    # Fasciculations (per channel, only at rest). Healthy gastrocnemius: a few per minute, with large
+    # fluctuations (EEG Clin Neurophysiol 1994;93:163); ALS cohort median 40.5/min (Bashford 2020).
+    fasc_rate_per_min: float = 3.0
+    fasc_units: int = 5  # size of the fasciculating pool per channel
+    # Surface p-p, log-normal across units, clipped to 20-600 uV (FPs counted from >= 50 uV p-p on the
+    # surface, EEG Clin Neurophysiol 1994; needle 561 +- 367 uV, de Carvalho & Swash 2013, is larger).
+    fasc_ptp_median_uv: float = 120.0
+    fasc_ptp_sigma: float = 0.6  # sigma of log(p-p)
+    fasc_ptp_range_uv: tuple[float, float] = (20.0, 600.0)
+    # Duration 12.6 +- 4.4 ms, clipped to 5-20 ms (de Carvalho & Swash, JNNP 2013, needle).
+    fasc_duration_ms: tuple[float, float] = (12.6, 4.4)  # mean, sd
+    fasc_duration_range_ms: tuple[float, float] = (5.0, 20.0)
+    # 10.5 % polyphasic in normal muscle, 22.6 % in partly denervated muscle (de Carvalho & Swash 2013).
+    fasc_complex_fraction: float = 0.1
+    fasc_unstable_fraction: float = 0.0  # fraction of complex units that are unstable (jitter, blocking)
+    fasc_doublet_prob: float = 0.0  # chance that a fasciculation is followed by an F-wave doublet
+    amp_jitter: float = 0.03  # sd of log gain per discharge (a few percent)
+    time_jitter_ms: float = 0.05  # sd of component timing per discharge (stable units, sub-ms)
+    unstable_jitter_ms: float = 0.4  # component timing sd of unstable units
+    unstable_block_prob: float = 0.1  # chance that a secondary component is blocked in one discharge
+    # Motor pool recruited by voluntary activity, PLMs, cramps and jerks (per channel).
+    pool_units: int = 40
+    pool_ptp_median_uv: float = 60.0
+    pool_ptp_sigma: float = 0.6
+    # Firing 8-30 Hz (minimum 8 Hz, Fuglevand 1993; the brief caps voluntary at 30 Hz), ISI CV 0.1.
+    firing_hz: tuple[float, float] = (8.0, 30.0)
+    firing_cv: float = 0.1
+    voluntary_per_h: float = 0.0
+    voluntary_s: tuple[float, float] = (1.0, 15.0)
+    voluntary_ramp_s: tuple[float, float] = (0.3, 1.5)
+    # PLM (AASM): bursts 0.5-10 s, >= 4 movements 5-90 s apart onset to onset.
+    plm_series_per_h: float = 0.0
+    plm_per_series: tuple[int, int] = (4, 30)
+    plm_interval_s: tuple[float, float] = (15.0, 40.0)
+    plm_s: tuple[float, float] = (0.8, 4.0)
+    # Cramps: seconds to minutes, sudden, dense, self-extinguishing (Minetto et al. 2013).
+    cramp_per_h: float = 0.0
+    cramp_s: tuple[float, float] = (10.0, 90.0)
+    # Myoclonus: 25-150 ms multi-unit bursts (van der Veen 2024; fragmentary myoclonus < 150 ms).
+    myoclonus_per_h: float = 0.0
+    myoclonus_ms: tuple[float, float] = (25.0, 150.0)
+    myoclonus_units: tuple[int, int] = (6, 20)
+    # Artifacts.
+    pop_per_h: float = 0.0
+    pop_uv: tuple[float, float] = (300.0, 2500.0)
+    pop_tau_s: tuple[float, float] = (0.05, 0.4)
+    motion_per_h: float = 0.0
+    motion_s: tuple[float, float] = (1.0, 8.0)
+    motion_hz: tuple[float, float] = (1.0, 10.0)
+    motion_uv: tuple[float, float] = (300.0, 3000.0)  # peak-to-peak
+    leadoff_per_h: float = 0.0
+    leadoff_s: tuple[float, float] = (2.0, 60.0)
+    saturation_per_h: float = 0.0
+    saturation_s: tuple[float, float] = (1.0, 20.0)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples of the night."""
+        return int(round(self.duration_s * self.sfreq_hz))
+
+    @property
+    def meas_datetime(self) -> datetime:
+        """``meas_date`` as a timezone-aware UTC datetime."""
+        value = datetime.fromisoformat(self.meas_date)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form of the parameters (tuples become lists)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise SimulationError(message)
+
+
+def _validate(p: SimulationParams) -> None:
+    lo, hi = SFREQ_RANGE_HZ
+    _check(lo <= p.sfreq_hz <= hi, f"sfreq_hz={p.sfreq_hz:g} is outside {lo:g}-{hi:g} Hz")
+    _check(float(p.sfreq_hz).is_integer(), f"sfreq_hz={p.sfreq_hz:g} must be a whole number of Hz")
+    lo_c, hi_c = CHANNEL_RANGE
+    _check(lo_c <= p.n_channels <= hi_c, f"n_channels={p.n_channels} is outside {lo_c}-{hi_c}")
+    _check(p.duration_s >= 1.0, f"duration_s={p.duration_s:g} must be at least 1 s")
+    _check(p.duration_s <= 48 * 3600, f"duration_s={p.duration_s:g} is longer than 48 h")
+    _check(
+        0 <= p.fasc_rate_per_min < MAX_FASC_RATE_PER_MIN,
+        f"fasc_rate_per_min={p.fasc_rate_per_min:g} must be in 0-{MAX_FASC_RATE_PER_MIN:g}",
+    )
+    _check(p.mains_hz in (50.0, 60.0), f"mains_hz={p.mains_hz:g} must be 50 or 60")
+    _check(p.fasc_units >= 1, "fasc_units must be >= 1")
+    _check(p.pool_units >= 2, "pool_units must be >= 2")
+    _check(p.myoclonus_units[0] >= 2, "myoclonus_units must start at >= 2")
+    _check(p.rail_uv > 100, f"rail_uv={p.rail_uv:g} is too small")
+    _check(p.rest_margin_s >= 0, "rest_margin_s must be >= 0")
+    try:
+        _ = p.meas_datetime
+    except ValueError as exc:
+        raise SimulationError(f"meas_date={p.meas_date!r} is not an ISO 8601 date-time") from exc
+    for f in fields(p):
+        value = getattr(p, f.name)
+        if isinstance(value, tuple):
+            _check(all(isinstance(v, int | float) for v in value), f"{f.name} must hold numbers")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            _check(value >= 0, f"{f.name}={value:g} must not be negative")
+    for name in ("plm_per_series", "plm_interval_s", "plm_s", "myoclonus_ms", "voluntary_s",
+                 "cramp_s", "fasc_ptp_range_uv", "fasc_duration_range_ms", "firing_hz",
+                 "noise_band_hz", "pop_uv", "pop_tau_s", "motion_s", "motion_hz", "motion_uv",
+                 "leadoff_s", "saturation_s", "myoclonus_units", "voluntary_ramp_s"):
+        value = getattr(p, name)
+        _check(len(value) == 2 and value[0] <= value[1], f"{name}={value} must be (low, high)")
+    _check(p.plm_per_series[0] >= 4, "plm_per_series must start at >= 4 (AASM series)")
+    _check(5.0 <= p.plm_interval_s[0] and p.plm_interval_s[1] <= 90.0,
+           "plm_interval_s must lie within 5-90 s (AASM)")
+    _check(0.5 <= p.plm_s[0] and p.plm_s[1] <= 10.0, "plm_s must lie within 0.5-10 s (AASM)")
+    _check(25.0 <= p.myoclonus_ms[0] and p.myoclonus_ms[1] <= 150.0,
+           "myoclonus_ms must lie within 25-150 ms")
+    _check(5.0 <= p.fasc_duration_range_ms[0] and p.fasc_duration_range_ms[1] <= 20.0,
+           "fasc_duration_range_ms must lie within 5-20 ms")
+    _check(p.motion_uv[1] + p.pop_uv[1] < p.rail_uv * 0.9, "artifacts must stay below the rail")
+
+
+_NIGHT_S = 8 * 3600.0
+
+_BENIGN = dict(
+    duration_s=_NIGHT_S, noise_rms_uv=5.0, fasc_rate_per_min=2.0, fasc_complex_fraction=0.1,
+    fasc_doublet_prob=0.02, voluntary_per_h=6.0, plm_series_per_h=0.2, myoclonus_per_h=3.0,
+    pop_per_h=1.0, motion_per_h=2.0, leadoff_per_h=0.1, saturation_per_h=0.1,
+)
+_BUSY = dict(
+    duration_s=_NIGHT_S, noise_rms_uv=6.0, mains_uv=6.0, fasc_rate_per_min=5.0,
+    fasc_complex_fraction=0.1, fasc_doublet_prob=0.03, voluntary_per_h=30.0,
+    plm_series_per_h=0.75, cramp_per_h=0.4, myoclonus_per_h=20.0, pop_per_h=4.0,
+    motion_per_h=10.0, leadoff_per_h=0.5, saturation_per_h=0.5,
+)
+
+#: Named profiles: name -> parameters (an 8-hour night unless overridden).
+PROFILES: dict[str, SimulationParams] = {
+    # Rest all night: fasciculations only, low noise, weak mains.
+    "quiet": SimulationParams(
+        profile="quiet", duration_s=_NIGHT_S, noise_rms_uv=3.0, mains_uv=1.0, wander_uv=8.0,
+        fasc_rate_per_min=3.0,
+    ),
+    # An ordinary night: benign twitch rate, some movement, a PLM series or two, a few artifacts.
+    "benign-night": SimulationParams(profile="benign-night", **_BENIGN),
+    # Lots of movement, PLMs, cramps, myoclonus and artifacts, plus twitches.
+    "busy-night": SimulationParams(profile="busy-night", **_BUSY),
+    # The false-positive control: a busy night without a single fasciculation.
+    "no-twitch": SimulationParams(profile="no-twitch", **{**_BUSY, "fasc_rate_per_min": 0.0}),
+    # Complex and unstable polyphasic units, larger and longer, with doublets (22.6 % polyphasic in
+    # partly denervated muscle, 799 vs 561 uV and 13.7 vs 12.6 ms: de Carvalho & Swash 2013).
+    "complex": SimulationParams(
+        profile="complex", **{**_BENIGN, "fasc_rate_per_min": 15.0, "fasc_units": 8,
+                              "fasc_complex_fraction": 0.6, "fasc_unstable_fraction": 0.5,
+                              "fasc_doublet_prob": 0.15, "fasc_ptp_median_uv": 170.0,
+                              "fasc_duration_ms": (13.7, 5.4)},
+    ),
+}
+
+
+def load_profile(name: str, **overrides) -> SimulationParams:
+    """Return the parameters of a named profile with some fields replaced.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`PROFILES`.
+    **overrides
+        Any field of :class:`SimulationParams` (e.g. ``duration_s=600, sfreq_hz=2000``).
+
+    Returns
+    -------
+    SimulationParams
+
+    Raises
+    ------
+    SimulationError
+        Unknown profile, unknown field or a value out of range.
+    """
+    if name not in PROFILES:
+        raise SimulationError(f"unknown profile {name!r} (choose from {', '.join(PROFILES)})")
+    known = {f.name for f in fields(SimulationParams)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise SimulationError(f"unknown simulation parameter {unknown[0]!r}")
+    return replace(PROFILES[name], **overrides)
+
+
+def parse_value(name: str, text: str):
+    """Convert ``text`` to the type of field ``name`` (for ``--set key=value``)."""
+    known = {f.name: f for f in fields(SimulationParams)}
+    if name not in known:
+        raise SimulationError(f"unknown simulation parameter {name!r}")
+    current = getattr(SimulationParams(), name)
+    try:
+        if isinstance(current, tuple):
+            kind = int if all(isinstance(v, int) for v in current) else float
+            return tuple(kind(v) for v in text.split(",") if v.strip())
+        if isinstance(current, bool):
+            return text.lower() in ("1", "true", "yes")
+        if isinstance(current, int):
+            return int(text)
+        if isinstance(current, float):
+            return float(text)
+    except ValueError as exc:
+        raise SimulationError(f"{name}={text!r} is not a valid {type(current).__name__}") from exc
+    return text
+
+
+__all__ = [
+    "PROFILES", "SimulationError", "SimulationParams", "load_profile", "parse_value"
+]
