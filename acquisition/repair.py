@@ -1,0 +1,116 @@
+"""Repair an EDF/EDF+/BDF/BDF+ file left by a crash: record count from the file size, torn record cut.
+
+A streaming writer that is killed leaves the header's record count at -1 (or stale) and possibly a
+partial data record at the end. :func:`repair_edf` counts the complete records from the file size,
+truncates the trailing partial record and writes the count into the header. A consistent file is
+not touched.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from acquisition import _edf_header as hdr
+from acquisition.errors import RecordingError
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What :func:`repair_edf` found and did.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    fmt : str
+        ``"edf"`` or ``"bdf"``.
+    header_records : int
+        Record count the header said before repair (-1 while recording).
+    records_found : int
+        Complete data records in the file (the count now in the header).
+    bytes_dropped : int
+        Bytes of a trailing partial record that were cut off.
+    record_s : float
+        Duration of one data record.
+    """
+
+    path: str
+    fmt: str
+    header_records: int
+    records_found: int
+    bytes_dropped: int
+    record_s: float
+
+    @property
+    def changed(self) -> bool:
+        """True when the file was modified."""
+        return self.bytes_dropped > 0 or self.header_records != self.records_found
+
+    def summary(self) -> str:
+        """One line saying what was fixed, or that the file was already consistent."""
+        duration = f"{self.records_found * self.record_s:g} s"
+        if not self.changed:
+            return f"{self.path}: already consistent ({self.records_found} records, {duration})"
+        parts = [f"record count {self.header_records} -> {self.records_found} ({duration})"]
+        if self.bytes_dropped:
+            parts.append(f"dropped a partial record of {self.bytes_dropped} bytes")
+        return f"{self.path}: repaired: " + ", ".join(parts)
+
+
+def _record_s(path: str) -> float:
+    with open(path, "rb") as fid:
+        fid.seek(244)
+        raw = fid.read(8)
+    try:
+        return float(raw.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        raise RecordingError(path, f"data record duration is not a number: {raw!r}") from None
+
+
+def repair_edf(path: str | os.PathLike) -> RepairReport:
+    """Make a crashed EDF/BDF file consistent with its complete data records.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to repair in place.
+
+    Returns
+    -------
+    RepairReport
+        Records found, the count the header had, and the bytes dropped.
+
+    Raises
+    ------
+    RecordingError
+        When the file is not an EDF/BDF file or its header is unreadable.
+    FileNotFoundError
+        When the file does not exist.
+    """
+    path = os.fspath(path)
+    try:
+        layout = hdr.read_layout(path)
+    except ValueError as exc:
+        raise RecordingError(path, str(exc)) from None
+    record_s = _record_s(path)
+    data_bytes = os.path.getsize(path) - layout.header_bytes
+    records_found, partial = divmod(data_bytes, layout.record_bytes)
+    report = RepairReport(
+        path=path,
+        fmt="bdf" if layout.bdf else "edf",
+        header_records=layout.n_records,
+        records_found=records_found,
+        bytes_dropped=partial,
+        record_s=record_s,
+    )
+    if report.changed:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            if partial:
+                os.ftruncate(fd, layout.header_bytes + records_found * layout.record_bytes)
+            os.pwrite(fd, hdr.records_field(records_found), hdr.N_RECORDS_OFFSET)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return report
