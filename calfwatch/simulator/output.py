@@ -1,2 +1,152 @@
-def write_simulation(*a, **k):
-    raise NotImplementedError
+"""Writing a simulated night: the recording (EDF+, BDF+ or FIF) and its ground truth.
+
+Files for ``path = out/night.edf``:
+
+- ``out/night.edf`` (or ``.bdf``; ``out/night_raw.fif`` for FIF): the samples, physical range
+  ``+-rail_uv`` (saturated stretches sit at the rail), with one annotation per truth event whose text
+  is ``"<kind>@@<channel>"`` (e.g. ``"fasciculation@@calf_left"``): MNE reads that as description
+  ``kind`` with ``ch_names=(channel,)``. Events at the same time, duration and kind on several
+  channels come back from MNE as one annotation listing those channels.
+- ``out/night_events.tsv``: BIDS-style table, columns ``onset duration kind channel unit
+  peak_to_peak_uv detail``, times and amplitudes with 6 decimals.
+- ``out/night_truth.json``: the truth summary, stream info, unit tables and every event.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from calfwatch.simulator.night import SimulatedNight
+from calfwatch.simulator.params import SimulationError
+
+FORMATS = ("edf", "bdf", "fif")
+EVENT_COLUMNS = ("onset", "duration", "kind", "channel", "unit", "peak_to_peak_uv", "detail")
+WRITE_CHUNK_S = 10.0
+
+
+def annotation_text(kind: str, channel: str) -> str:
+    """The annotation text of a truth event in the recording."""
+    return f"{kind}@@{channel}"
+
+
+def output_paths(path: str | os.PathLike, fmt: str) -> dict[str, Path]:
+    """Recording, events and truth paths for ``path`` (its suffix is replaced by the format's)."""
+    path = Path(path)
+    stem = path.name
+    for suffix in (".edf", ".bdf", ".fif", ".EDF", ".BDF", ".FIF"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    stem = stem.removesuffix("_raw")
+    ext = "_raw.fif" if fmt == "fif" else f".{fmt}"
+    return {
+        "recording": path.with_name(stem + ext),
+        "events": path.with_name(f"{stem}_events.tsv"),
+        "truth": path.with_name(f"{stem}_truth.json"),
+    }
+
+
+def write_simulation(night: SimulatedNight, path: str | os.PathLike, fmt: str = "edf") -> dict:
+    """Write the night's recording and ground truth.
+
+    Parameters
+    ----------
+    night : SimulatedNight
+    path : str or os.PathLike
+        The recording's path; its suffix is set from ``fmt`` and the truth files sit beside it.
+    fmt : {"edf", "bdf", "fif"}
+        EDF+ (16 bit), BDF+ (24 bit) or FIF (through a temporary BDF+ read back by MNE).
+
+    Returns
+    -------
+    dict
+        ``{"recording": Path, "events": Path, "truth": Path}``.
+    """
+    if fmt not in FORMATS:
+        raise SimulationError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    paths = output_paths(path, fmt)
+    paths["recording"].parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "fif":
+        _write_fif(night, paths["recording"])
+    else:
+        _write_edf(night, paths["recording"], fmt)
+    write_events_tsv(night, paths["events"])
+    write_truth_json(night, paths["truth"], paths["recording"].name)
+    return paths
+
+
+def _write_edf(night: SimulatedNight, path: Path, fmt: str) -> None:
+    from acquisition.edf_writer import EdfPlusWriter
+
+    p, info = night.params, night.info
+    with EdfPlusWriter(
+        path, info.ch_names, info.sfreq_hz, info.meas_date, fmt=fmt,
+        physical_min_uv=-p.rail_uv, physical_max_uv=p.rail_uv, record_s=1.0,
+        patient_id="X X X X", recording_id=f"calfwatch-simulator {p.profile} seed {night.seed}",
+        equipment="calfwatch simulator",
+    ) as writer:
+        for e in night.truth:
+            writer.annotate(e.onset_s, e.duration_s, annotation_text(e.kind, e.channel))
+        for chunk in night.chunks(WRITE_CHUNK_S):
+            writer.write(chunk.data_uv)
+
+
+def _write_fif(night: SimulatedNight, path: Path) -> None:
+    import mne
+
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        bdf = Path(tmp) / "night.bdf"
+        _write_edf(night, bdf, "bdf")
+        raw = mne.io.read_raw_bdf(bdf, preload=False, verbose="error")
+        raw.set_channel_types({ch: "emg" for ch in raw.ch_names}, verbose="error")
+        raw.save(path, overwrite=True, verbose="error")
+        del raw
+
+
+def write_events_tsv(night: SimulatedNight, path: Path) -> None:
+    """The BIDS-style events table of the night's truth."""
+    lines = ["\t".join(EVENT_COLUMNS)]
+    for e in night.truth:
+        lines.append("\t".join([
+            f"{e.onset_s:.6f}", f"{e.duration_s:.6f}", e.kind, e.channel, str(e.unit),
+            f"{e.peak_to_peak_uv:.6f}", e.detail or "n/a",
+        ]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def write_truth_json(night: SimulatedNight, path: Path, recording_name: str) -> None:
+    """Truth summary, stream info, unit tables and events as one JSON document."""
+    info = night.info
+    doc = {
+        "format": "calfwatch-simulation-truth",
+        "version": 1,
+        "recording": recording_name,
+        "annotation_text": "<kind>@@<channel>",
+        "info": {
+            "sfreq_hz": info.sfreq_hz, "ch_names": info.ch_names,
+            "meas_date": info.meas_date.isoformat(), "resolution_bits": info.resolution_bits,
+            "uv_per_count": info.uv_per_count, "device": info.device,
+            "n_samples": night.n_samples,
+        },
+        "summary": night.truth_summary(),
+        "units": {
+            plan.name: {"fasciculating": plan.units.fasc.table(), "pool_units": plan.units.pool.n_units}
+            for plan in night.schedule.channels
+        },
+        "events": [e.to_dict() for e in night.truth],
+    }
+    path.write_text(json.dumps(_jsonable(doc), indent=1) + "\n", encoding="utf-8")

@@ -63,16 +63,17 @@ class Discharges:
 
     @staticmethod
     def concat(parts: list[Discharges]) -> Discharges:
-        """Join and sort by onset."""
+        """Join and sort by onset (compact dtypes: int16 unit, float32 gain)."""
+        parts = sorted((d for d in parts if d.onset_s.size), key=lambda d: d.onset_s[0])
         if not parts:
-            return Discharges(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0))
+            return Discharges(np.zeros(0), np.zeros(0, dtype=np.int16), np.zeros(0, np.float32))
         onset = np.concatenate([d.onset_s for d in parts])
-        order = np.argsort(onset, kind="stable")
-        return Discharges(
-            onset[order],
-            np.concatenate([d.unit for d in parts])[order],
-            np.concatenate([d.gain for d in parts])[order],
-        )
+        unit = np.concatenate([d.unit for d in parts]).astype(np.int16)
+        gain = np.concatenate([d.gain for d in parts]).astype(np.float32)
+        if np.any(np.diff(onset) < 0):  # parts overlap in time: a full sort
+            order = np.argsort(onset, kind="stable")
+            onset, unit, gain = onset[order], unit[order], gain[order]
+        return Discharges(onset, unit, gain)
 
 
 def _envelope(n_steps: int, dur_s: float, ramp_up_s: float, ramp_down_s: float, level: float):
