@@ -20,6 +20,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from calfwatch.simulator.night import SimulatedNight
 from calfwatch.simulator.params import SimulationError
 
@@ -88,11 +90,22 @@ def _write_edf(night: SimulatedNight, path: Path, fmt: str) -> None:
         physical_min_uv=-p.rail_uv, physical_max_uv=p.rail_uv, record_s=1.0,
         patient_id="X X X X", recording_id=f"calfwatch-simulator {p.profile} seed {night.seed}",
         equipment="calfwatch simulator",
+        annotation_chars_per_record=_annotation_room(night),
     ) as writer:
-        for e in night.truth:
-            writer.annotate(e.onset_s, e.duration_s, annotation_text(e.kind, e.channel))
+        for e in night.truth:  # 6 decimals, as in the events table
+            writer.annotate(round(e.onset_s, 6), round(e.duration_s, 6),
+                            annotation_text(e.kind, e.channel))
         for chunk in night.chunks(WRITE_CHUNK_S):
             writer.write(chunk.data_uv)
+
+
+def _annotation_room(night: SimulatedNight) -> int:
+    """Bytes per 1-s record that hold the busiest second's annotations (at least 600)."""
+    if not night.truth:
+        return 600
+    per_s = np.bincount(np.floor([e.onset_s for e in night.truth]).astype(np.int64))
+    longest = max(len(annotation_text(e.kind, e.channel)) for e in night.truth)
+    return max(600, int(per_s.max()) * (longest + 40) + 200)
 
 
 def _write_fif(night: SimulatedNight, path: Path) -> None:

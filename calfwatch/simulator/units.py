@@ -15,6 +15,7 @@ from calfwatch.simulator.params import SimulationParams
 
 #: Time step of the firing-rate integration inside bursts.
 RATE_STEP_S = 1e-3
+COMPLEX_MIN_DURATION_S = 0.010
 
 
 @dataclass
@@ -37,6 +38,9 @@ def make_channel_units(rng: np.random.Generator, p: SimulationParams) -> Channel
     mean_ms, sd_ms = p.fasc_duration_ms
     dur_s = np.clip(rng.normal(mean_ms, sd_ms, n), *p.fasc_duration_range_ms) * 1e-3
     complex_mask = rng.random(n) < p.fasc_complex_fraction
+    # Polyphasic potentials are longer (de Carvalho & Swash 2013): complex units last >= 10 ms,
+    # which also keeps their 5+ phases resolvable at 500-4000 Hz.
+    dur_s = np.where(complex_mask, np.maximum(dur_s, COMPLEX_MIN_DURATION_S), dur_s)
     unstable_mask = complex_mask & (rng.random(n) < p.fasc_unstable_fraction)
     fasc = make_units(
         rng, ptp, dur_s, complex_mask, unstable_mask, p.time_jitter_ms * 1e-3,

@@ -1,0 +1,339 @@
+"""The simulator's ground truth and signal: statistics checked against the configuration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import signal, stats
+
+from calfwatch.simulator import PROFILES, SimulationError, load_profile, simulate_night
+from classifier.kinds import EVENT_KINDS, NON_REST_KINDS
+
+QUIET_BACKGROUND = dict(noise_rms_uv=0.0, mains_uv=0.0, wander_uv=0.0)
+
+
+def _union_length(spans, lo, hi):
+    """Length of the union of spans clipped to [lo, hi] (a reference written for the test)."""
+    grid = np.zeros(int(round((hi - lo) * 1000)) + 1, dtype=bool)  # 1 ms resolution
+    for a, b in spans:
+        i, j = int(np.ceil((max(a, lo) - lo) * 1000)), int(np.floor((min(b, hi) - lo) * 1000))
+        grid[i:j] = True
+    return grid.sum() / 1000.0
+
+
+def _rest_minutes(night, channel):
+    m = night.params.rest_margin_s
+    spans = [(e.onset_s - m, e.stop_s + m) for e in night.truth
+             if e.channel == channel and e.kind in NON_REST_KINDS]
+    return (night.params.duration_s - _union_length(spans, 0, night.params.duration_s)) / 60.0
+
+
+def test_every_profile_loads_and_every_field_is_overridable():
+    assert {"quiet", "benign-night", "busy-night", "no-twitch", "complex"} <= set(PROFILES)
+    for name in PROFILES:
+        p = load_profile(name, duration_s=60, sfreq_hz=1000, n_channels=3, fasc_units=2)
+        assert (p.duration_s, p.sfreq_hz, p.n_channels, p.fasc_units) == (60, 1000, 3, 2)
+        assert p.profile == name
+    assert PROFILES["no-twitch"].fasc_rate_per_min == 0
+    assert PROFILES["no-twitch"].voluntary_per_h == PROFILES["busy-night"].voluntary_per_h
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [dict(sfreq_hz=499), dict(sfreq_hz=4001), dict(n_channels=0), dict(n_channels=9),
+     dict(no_such_field=1), dict(plm_interval_s=(4.0, 40.0)), dict(myoclonus_ms=(10.0, 50.0)),
+     dict(mains_hz=55.0), dict(fasc_rate_per_min=-1.0)],
+)
+def test_bad_parameters_raise_one_line_errors(overrides):
+    with pytest.raises(SimulationError) as info:
+        load_profile("quiet", **overrides)
+    assert "\n" not in str(info.value)
+    with pytest.raises(SimulationError):
+        load_profile("no-such-profile")
+
+
+def test_stream_info_and_channel_names():
+    night = simulate_night(load_profile("quiet", duration_s=10, n_channels=4, sfreq_hz=500), 0)
+    assert night.info.ch_names == ["calf_left", "calf_right", "calf_left_2", "calf_right_2"]
+    assert night.info.sfreq_hz == 500
+    assert night.info.meas_date.utcoffset().total_seconds() == 0
+    assert night.info.device["kind"] == "simulator"
+    assert {e.kind for e in night.truth} <= set(EVENT_KINDS)
+
+
+@pytest.mark.parametrize("rate", [2.0, 20.0, 90.0])
+def test_fasciculation_count_within_poisson_bounds(rate):
+    params = load_profile("busy-night", duration_s=3600, n_channels=2, fasc_rate_per_min=rate)
+    for seed in range(3):
+        night = simulate_night(params, seed)
+        for ch in night.info.ch_names:
+            rest = _rest_minutes(night, ch)
+            n = sum(1 for e in night.truth if e.channel == ch and e.kind == "fasciculation"
+                    and e.detail != "doublet")
+            lo, hi = stats.poisson.ppf([0.0005, 0.9995], rate * rest)
+            assert lo <= n <= hi, (seed, ch, n, rate * rest)
+
+
+def test_truth_summary_matches_an_independent_count():
+    night = simulate_night(load_profile("busy-night", duration_s=3600, n_channels=2,
+                                        fasc_doublet_prob=0.3, plm_series_per_h=3), 5)
+    s = night.truth_summary()
+    total_fasc, total_rest = 0, 0.0
+    for ch in night.info.ch_names:
+        c = s["channels"][ch]
+        rest = _rest_minutes(night, ch)
+        n = sum(1 for e in night.truth if e.channel == ch and e.kind == "fasciculation"
+                and e.detail != "doublet")
+        assert c["rest_minutes"] == pytest.approx(rest, abs=0.01)
+        assert c["fasciculations"] == n
+        assert c["fasciculations_per_min_rest"] == pytest.approx(n / rest, rel=1e-3)
+        total_fasc, total_rest = total_fasc + n, total_rest + rest
+    assert s["fasciculations_per_min_rest"] == pytest.approx(total_fasc / total_rest, rel=1e-3)
+    assert s["seed"] == 5 and s["profile"] == "busy-night"
+    assert s["params"]["duration_s"] == 3600
+
+
+def test_myoclonus_does_not_remove_rest():
+    night = simulate_night(load_profile("quiet", duration_s=600, myoclonus_per_h=300), 2)
+    jerks = [e for e in night.truth if e.kind == "myoclonus"]
+    assert len(jerks) > 10
+    assert night.truth_summary()["rest_minutes"] == pytest.approx(10.0)
+
+
+def test_fasciculations_avoid_every_non_rest_span_with_margin():
+    params = load_profile("busy-night", duration_s=3600, n_channels=2, fasc_rate_per_min=60,
+                          rest_margin_s=0.7, pop_per_h=30, motion_per_h=30)
+    night = simulate_night(params, 1)
+    m = params.rest_margin_s
+    for ch in night.info.ch_names:
+        spans = np.array([(e.onset_s - m, e.stop_s + m) for e in night.truth
+                          if e.channel == ch and e.kind in NON_REST_KINDS])
+        assert len(spans) > 20
+        fasc = [e for e in night.truth if e.channel == ch and e.kind == "fasciculation"]
+        for e in fasc:
+            assert not np.any((spans[:, 0] < e.stop_s) & (spans[:, 1] > e.onset_s)), e
+
+
+def test_isolation_and_doublets():
+    params = load_profile("complex", duration_s=1800, fasc_rate_per_min=40, fasc_doublet_prob=0.4)
+    night = simulate_night(params, 3)
+    fasc = [e for e in night.truth if e.kind == "fasciculation"]
+    doublets = 0
+    for prev, cur in zip(fasc, fasc[1:], strict=False):
+        gap = cur.onset_s - prev.onset_s
+        if cur.detail == "doublet":
+            doublets += 1
+            assert 0.030 <= gap <= 0.036 and cur.unit == prev.unit
+            assert prev.detail != "doublet"
+        else:
+            assert gap >= 0.25
+    assert doublets > 100
+
+
+def test_plm_series_follow_aasm_rules():
+    params = load_profile("busy-night", duration_s=4 * 3600, plm_series_per_h=2,
+                          plm_per_series=(4, 12), plm_interval_s=(5.0, 90.0), plm_s=(0.5, 10.0))
+    night = simulate_night(params, 4)
+    plms = [e for e in night.truth if e.kind == "plm"]
+    series: dict[str, list] = {}
+    for e in plms:
+        series.setdefault(e.detail, []).append(e)
+    assert len(series) >= 3
+    for events in series.values():
+        assert len(events) >= 4
+        onsets = np.array([e.onset_s for e in events])
+        assert np.all((np.diff(onsets) >= 5.0) & (np.diff(onsets) <= 90.0))
+        assert all(0.5 <= e.duration_s <= 10.0 for e in events)
+        assert all(a.stop_s < b.onset_s for a, b in zip(events, events[1:], strict=False))
+    hours = params.duration_s / 3600
+    assert night.truth_summary()["plm_index_per_h"] == pytest.approx(len(plms) / hours)
+
+
+def test_myoclonus_durations_and_other_kinds_present():
+    night = simulate_night(load_profile("busy-night", duration_s=2 * 3600, cramp_per_h=2), 6)
+    kinds = {e.kind for e in night.truth}
+    assert set(EVENT_KINDS) <= kinds | {"plm"}
+    jerks = [e for e in night.truth if e.kind == "myoclonus"]
+    assert jerks and all(0.025 <= e.duration_s <= 0.150 for e in jerks)
+    cramps = [e for e in night.truth if e.kind == "cramp"]
+    assert cramps and all(10 <= e.duration_s <= 90 for e in cramps)
+    details = {e.detail for e in night.truth if e.kind == "artifact"}
+    assert details == {"pop", "motion", "lead-off", "saturation"}
+
+
+def test_no_twitch_profile_has_no_fasciculation():
+    night = simulate_night(load_profile("no-twitch", duration_s=3600, n_channels=2), 0)
+    assert not [e for e in night.truth if e.kind == "fasciculation"]
+    assert len(night.truth) > 50
+
+
+def _band_rms(x, sfreq_hz, lo_hz, hi_hz):
+    """RMS in a band by an FFT brick-wall mask (independent of the simulator's filters)."""
+    spec = np.fft.rfft(x - x.mean())
+    f = np.fft.rfftfreq(x.size, 1 / sfreq_hz)
+    spec[(f < lo_hz) | (f > hi_hz)] = 0
+    return np.sqrt(np.mean(np.fft.irfft(spec, x.size) ** 2))
+
+
+@pytest.mark.parametrize("sfreq_hz,rms_uv", [(2000, 3.0), (2000, 8.0), (1000, 5.0), (4000, 5.0)])
+def test_noise_rms_in_the_semg_band(sfreq_hz, rms_uv):
+    params = load_profile("quiet", duration_s=60, sfreq_hz=sfreq_hz, noise_rms_uv=rms_uv,
+                          mains_uv=0.0, wander_uv=0.0, fasc_rate_per_min=0.0)
+    night = simulate_night(params, 0)
+    assert night.truth == []
+    x = night.data_uv()[0]
+    hi = min(450.0, 0.45 * sfreq_hz)
+    assert _band_rms(x, sfreq_hz, 20.0, hi) == pytest.approx(rms_uv, rel=0.05)
+    assert np.sqrt(np.mean(x**2)) < 2 * rms_uv  # realistic: little power outside the band
+
+
+@pytest.mark.parametrize("mains_hz", [50.0, 60.0])
+def test_mains_peak_at_the_configured_frequency(mains_hz):
+    params = load_profile("quiet", duration_s=20, mains_hz=mains_hz, mains_uv=4.0,
+                          fasc_rate_per_min=0.0)
+    x = simulate_night(params, 1).data_uv()[0]
+    f, psd = signal.welch(x, fs=params.sfreq_hz, nperseg=8000)
+    band = (f > 30) & (f < 200)
+    assert f[band][np.argmax(psd[band])] == pytest.approx(mains_hz, abs=0.5)
+    assert psd[np.argmin(np.abs(f - 3 * mains_hz))] > 20 * np.median(psd[band])  # 3rd harmonic
+    spec = np.abs(np.fft.rfft(x)) * 2 / x.size
+    amp = spec[np.argmin(np.abs(np.fft.rfftfreq(x.size, 1 / params.sfreq_hz) - mains_hz))]
+    assert amp == pytest.approx(4.0, rel=0.1)
+
+
+def test_fasciculation_ptp_and_shape_match_noise_free_render():
+    params = load_profile("complex", duration_s=120, sfreq_hz=4000, fasc_rate_per_min=60,
+                          fasc_doublet_prob=0.2, voluntary_per_h=0, plm_series_per_h=0,
+                          myoclonus_per_h=0, pop_per_h=0, motion_per_h=0, leadoff_per_h=0,
+                          saturation_per_h=0, **QUIET_BACKGROUND)
+    night = simulate_night(params, 2)
+    x = night.data_uv()[0]
+    fs = params.sfreq_hz
+    fasc = [e for e in night.truth if e.kind == "fasciculation"]
+    assert len(fasc) > 80
+    for e in fasc:
+        seg = x[int(np.floor(e.onset_s * fs)):int(np.ceil(e.stop_s * fs)) + 1]
+        assert seg.max() - seg.min() == pytest.approx(e.peak_to_peak_uv, rel=0.02, abs=0.5)
+        assert 20 * 0.9 <= e.peak_to_peak_uv <= 600 * 1.2
+        assert 0.005 <= e.duration_s <= 0.020
+    # Outside the truth spans (with 4 ms for sub-threshold tails) the noise-free signal is ~zero.
+    mask = np.ones(x.size, bool)
+    for e in fasc:
+        mask[int((e.onset_s - 0.004) * fs):int((e.stop_s + 0.004) * fs) + 1] = False
+    assert np.abs(x[mask]).max() < 0.02 * max(e.peak_to_peak_uv for e in fasc)
+
+
+def _phases(wave):
+    """Baseline crossings + 1 of excursions above 5 % of the peak (reference for the test)."""
+    big = wave[np.abs(wave) > 0.05 * np.abs(wave).max()]
+    return 1 + int(np.sum(big[1:] * big[:-1] < 0))
+
+
+def test_simple_and_complex_units_have_their_phases():
+    params = load_profile("complex", duration_s=300, sfreq_hz=4000, fasc_rate_per_min=30,
+                          fasc_units=12, fasc_doublet_prob=0.0, fasc_unstable_fraction=0.0,
+                          voluntary_per_h=0, plm_series_per_h=0, myoclonus_per_h=0, pop_per_h=0,
+                          motion_per_h=0, leadoff_per_h=0, saturation_per_h=0, **QUIET_BACKGROUND)
+    night = simulate_night(params, 8)
+    x = night.data_uv()[0]
+    seen = {"": 0, "complex": 0}
+    for e in night.truth:
+        seg = x[int(e.onset_s * 4000) - 8:int(e.stop_s * 4000) + 9]
+        n = _phases(seg)
+        assert (n >= 5) if e.detail == "complex" else (2 <= n <= 4), (e, n)
+        seen[e.detail] += 1
+    assert min(seen.values()) > 10
+
+
+def test_unstable_units_vary_more_than_stable_ones():
+    params = load_profile("complex", duration_s=1800, fasc_rate_per_min=60, fasc_units=10,
+                          fasc_complex_fraction=1.0, fasc_unstable_fraction=0.5)
+    night = simulate_night(params, 9)
+    bank = night.schedule.channels[0].units.fasc
+    cv = {}
+    for u in range(bank.n_units):
+        ptp = np.array([e.peak_to_peak_uv for e in night.truth
+                        if e.kind == "fasciculation" and e.unit == u])
+        if ptp.size > 30:
+            cv.setdefault(bool(bank.unstable[u]), []).append(ptp.std() / ptp.mean())
+    assert max(cv[False]) < 0.08  # stable: a few percent
+    assert np.median(cv[True]) > np.median(cv[False])
+
+
+def test_burst_truth_spans_and_ptp_match_the_render():
+    params = load_profile("busy-night", duration_s=900, cramp_per_h=8, plm_series_per_h=8,
+                          fasc_rate_per_min=0, pop_per_h=0, motion_per_h=0, leadoff_per_h=0,
+                          saturation_per_h=0, plm_per_series=(4, 6), cramp_s=(10.0, 40.0),
+                          **QUIET_BACKGROUND)
+    night = simulate_night(params, 11)
+    x = night.data_uv()[0]
+    fs = params.sfreq_hz
+    kinds = set()
+    mask = np.ones(x.size, bool)
+    for e in night.truth:
+        kinds.add(e.kind)
+        seg = x[int(np.floor(e.onset_s * fs)):int(np.ceil(e.stop_s * fs)) + 1]
+        assert seg.max() - seg.min() == pytest.approx(e.peak_to_peak_uv, rel=1e-6)
+        i0, i1, w = int(round(e.onset_s * fs)), int(round(e.stop_s * fs)), int(0.015 * fs)
+        before, first = np.abs(x[i0 - w // 3:i0 - 1]).max(), np.abs(x[i0:i0 + w]).max()
+        last, after = np.abs(x[i1 - w:i1]).max(), np.abs(x[i1 + 1:i1 + w // 3]).max()
+        assert first > 5 * before and before < 0.02 * e.peak_to_peak_uv  # starts at the onset
+        assert last > 5 * after and after < 0.02 * e.peak_to_peak_uv  # ends at the stop
+        mask[int((e.onset_s - 0.005) * fs):int((e.stop_s + 0.005) * fs)] = False
+    assert {"voluntary", "cramp", "plm", "myoclonus"} <= kinds
+    assert np.abs(x[mask]).max() < 5.0
+
+
+def test_artifacts_in_the_signal():
+    params = load_profile("busy-night", duration_s=900, n_channels=2, leadoff_per_h=12,
+                          saturation_per_h=12, pop_per_h=12, motion_per_h=12, noise_rms_uv=4.0)
+    night = simulate_night(params, 12)
+    x = night.data_uv()
+    fs, rail = params.sfreq_hz, params.rail_uv
+    names = night.info.ch_names
+    saturated = np.zeros(x.shape, bool)
+    seen = set()
+    for e in (e for e in night.truth if e.kind == "artifact"):
+        seen.add(e.detail)
+        ch = names.index(e.channel)
+        span = slice(int(np.ceil(e.onset_s * fs)), int(np.ceil(e.stop_s * fs)))
+        seg = x[ch, span]
+        if e.detail == "lead-off":
+            assert np.ptp(seg) == 0 and abs(seg[0]) < rail
+        elif e.detail == "saturation":
+            assert np.all(np.abs(seg) == rail)
+            saturated[ch, span] = True
+        elif e.detail == "pop":
+            step = x[ch, int(round(e.onset_s * fs))] - x[ch, int(round(e.onset_s * fs)) - 1]
+            assert abs(step) == pytest.approx(e.peak_to_peak_uv, abs=40)
+        elif e.detail == "motion":
+            f, psd = signal.welch(seg - seg.mean(), fs=fs, nperseg=min(seg.size, int(2 * fs)))
+            assert 0.4 <= f[np.argmax(psd)] <= 10.5
+            assert np.ptp(seg) > 0.5 * e.peak_to_peak_uv
+    assert seen == {"lead-off", "saturation", "pop", "motion"}
+    assert np.all(np.abs(x[~saturated]) < rail)
+
+
+@pytest.mark.parametrize("chunk_s", [0.013, 1.0, 7.3, 100.0])
+def test_samples_do_not_depend_on_chunk_size(chunk_s):
+    night = simulate_night(load_profile("busy-night", duration_s=40, n_channels=2,
+                                        voluntary_per_h=200, pop_per_h=200), 7)
+    whole = night.data_uv()
+    start, parts = 0, []
+    for chunk in night.chunks(chunk_s):
+        assert chunk.start_sample == start and not chunk.gap
+        assert chunk.data_uv.dtype == np.float64 and chunk.data_uv.shape[0] == 2
+        start += chunk.n_samples
+        parts.append(chunk.data_uv)
+    assert start == night.n_samples == 40 * 2000
+    assert np.array_equal(np.concatenate(parts, axis=1), whole)
+
+
+def test_same_seed_same_night_and_different_seeds_differ():
+    params = load_profile("benign-night", duration_s=30, n_channels=2, voluntary_per_h=300)
+    a, b, c = (simulate_night(params, s) for s in (3, 3, 4))
+    assert a.truth == b.truth and np.array_equal(a.data_uv(), b.data_uv())
+    assert a.truth != c.truth
+    assert not np.allclose(a.data_uv(), c.data_uv())
+    with pytest.raises(SimulationError):
+        simulate_night(params, -1)
