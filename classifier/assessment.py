@@ -1,0 +1,332 @@
+"""The assessment: benign, monitor or see-doctor, with reasons that name rule, value, threshold and source.
+
+calfwatch measures and compares with named thresholds; it does not diagnose. The rules:
+
+- ``persistence`` (see-doctor): a twitching episode spans 14 days or more (patient guidance on calf
+  twitching: "calf twitching that lasts 2 weeks or more").
+- ``red_flag`` (see-doctor): each red-flag symptom the wearer reports.
+- ``rate_trend``, ``amplitude_trend``, ``polyphasic_trend`` (monitor): the quantity is rising over nights.
+- ``rate_high`` (monitor): the latest night's rate is far above the healthy surface reference.
+- ``polyphasic_high`` (monitor): the latest night's polyphasic fraction is above the needle-EMG figure for
+  partly denervated muscle.
+
+Every number, level and source comes from the ``[assessment]`` and ``[persistence]`` sections of the
+configuration (:func:`classifier.config.load_config`), which a user file can override.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from classifier.config import load_config
+from classifier.persistence import (
+    NightPoint,
+    Persistence,
+    PersistenceSettings,
+    Trend,
+    is_evaluable,
+    persistence,
+    settings_from_config,
+    trends_by_side,
+)
+
+BENIGN = "benign"
+MONITOR = "monitor"
+SEE_DOCTOR = "see-doctor"
+#: Assessment levels, lowest first.
+LEVELS = (BENIGN, MONITOR, SEE_DOCTOR)
+
+#: Red-flag symptoms the wearer can report: name -> words used in the reasons.
+RED_FLAG_SYMPTOMS = {
+    "slurred-speech": "slurred speech",
+    "difficulty-swallowing": "difficulty swallowing",
+    "seizures": "seizures",
+    "loss-of-consciousness": "loss of consciousness",
+    "weakness": "muscle weakness",
+    "muscle-wasting": "muscle wasting",
+}
+
+#: Shown with every assessment, whatever its level.
+RED_FLAGS_TEXT = (
+    "See a doctor if calf twitching lasts 2 weeks or more, or comes with slurred speech, difficulty "
+    "swallowing, seizures, loss of consciousness, weakness or muscle wasting. calfwatch measures and "
+    "compares with thresholds; it does not diagnose."
+)
+
+#: What a single surface channel cannot tell, with sources.
+CAVEATS = (
+    "A single bipolar surface channel separates only a few percent of the motor units under it "
+    "(Farina 2008: 3.4 % with one channel vs 83.8 % with an 81-channel grid): event counts are reliable, "
+    "unit identity and morphology (amplitude, phases) are approximate.",
+    "Amplitude and polyphasic figures in the thresholds come from needle EMG (de Carvalho & Swash 2013); "
+    "surface amplitudes depend on fat thickness and electrode placement, so only changes within one "
+    "wearer and placement are compared.",
+    "Periodic limb movements are scored on tibialis anterior; a calf sensor under-detects them.",
+    "Gastrocnemius fasciculation rates vary a lot from day to day (Bashford et al., Muscle Nerve "
+    "2020;61:745: 44-62 % reliability): single nights say little, trends over many nights say more.",
+    "The rate alone does not separate benign fasciculations from motor neuron disease (de Carvalho & "
+    "Swash 2016); healthy calves also show fasciculation potentials (EEG Clin Neurophysiol 1994;93:163).",
+    "Nights that were not recorded, or had under the minimum rest, cannot count towards persistence.",
+)
+
+RULES = ("persistence", "red_flag", "rate_trend", "amplitude_trend", "polyphasic_trend",
+         "rate_high", "polyphasic_high")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule checked: what was measured, against what, from where, and whether it fired."""
+
+    rule: str
+    level: str
+    observed: float | str | None
+    threshold: float
+    unit: str
+    source: str
+    text: str
+    fired: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The outcome: level, the reasons that fired, every check made, and what cannot be told."""
+
+    level: str
+    reasons: list[Reason]
+    red_flags_text: str
+    caveats: list[str]
+    checks: list[Reason] = field(default_factory=list)
+    persistence: Persistence | None = None
+    trends: list[Trend] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary for reports."""
+        return {
+            "level": self.level,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "checks": [r.to_dict() for r in self.checks],
+            "red_flags_text": self.red_flags_text,
+            "caveats": list(self.caveats),
+            "persistence": self.persistence.to_dict() if self.persistence else None,
+            "trends": [t.to_dict() for t in self.trends],
+        }
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One ``[assessment.<rule>]`` table."""
+
+    name: str
+    value: float
+    unit: str
+    level: str
+    source: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def rule_spec(config: Mapping[str, Any], name: str) -> RuleSpec:
+    """Read and check one rule's table from the configuration."""
+    table = config.get("assessment", {}).get(name)
+    if not isinstance(table, Mapping):
+        raise ValueError(f"configuration [assessment.{name}] is missing")
+    value, level = table.get("value"), table.get("level")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"configuration [assessment.{name}] value must be a number, got {value!r}")
+    if level not in LEVELS:
+        raise ValueError(f"configuration [assessment.{name}] level {level!r} is not one of {LEVELS}")
+    extra = {k: v for k, v in table.items() if k not in ("value", "unit", "level", "source")}
+    return RuleSpec(name, float(value), str(table.get("unit", "")), level,
+                    str(table.get("source", "")), extra)
+
+
+def normalise_symptom(name: str) -> str:
+    """``"Slurred speech"`` -> ``"slurred-speech"``; raises ValueError listing the valid names."""
+    key = "-".join(str(name).strip().lower().replace("_", " ").replace("-", " ").split())
+    if key not in RED_FLAG_SYMPTOMS:
+        raise ValueError(f"unknown symptom {name!r}; valid: {', '.join(RED_FLAG_SYMPTOMS)}")
+    return key
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+
+
+def _reason(spec: RuleSpec, observed, fired: bool, text: str) -> Reason:
+    return Reason(spec.name, spec.level if fired else BENIGN, observed, spec.value, spec.unit,
+                  spec.source, text, fired)
+
+
+def _check_persistence(pers: Persistence, spec: RuleSpec) -> Reason:
+    episode = pers.longest_episode
+    span = episode.span_days if episode else 0
+    fired = span >= spec.value
+    if episode is None:
+        text = "no twitching night was measured"
+    else:
+        text = (f"twitching was measured on {episode.twitching_days} of the {span} days from "
+                f"{episode.first.isoformat()} to {episode.last.isoformat()}")
+        if fired:
+            text += (f"; calf twitching lasting {_fmt(spec.value)} days or more is a reason to see "
+                     "a doctor")
+        else:
+            text += f" (below {_fmt(spec.value)} days)"
+    return _reason(spec, span, fired, text)
+
+
+def _check_red_flags(symptoms: Iterable[str], spec: RuleSpec) -> list[Reason]:
+    names = sorted({normalise_symptom(s) for s in symptoms}, key=list(RED_FLAG_SYMPTOMS).index)
+    if not names:
+        return [_reason(spec, "none", False, "no red-flag symptom reported")]
+    return [
+        _reason(spec, name, True,
+                f"you reported {RED_FLAG_SYMPTOMS[name]}: a red flag for seeing a doctor")
+        for name in names
+    ]
+
+
+_TREND_RULES = {
+    "rate_per_min_rest": ("rate_trend", "your twitch rate", "/min of rest per day", 1.0, 2),
+    "median_ptp_uv": ("amplitude_trend", "the median twitch amplitude", " µV per day", 1.0, 1),
+    "polyphasic_fraction": ("polyphasic_trend", "the polyphasic fraction",
+                            " percentage points per day", 100.0, 2),
+}
+
+
+def _side_words(side: str | None) -> str:
+    return f" ({side} calf)" if side in ("left", "right") else f" ({side})" if side else ""
+
+
+def _check_trend(tr: Trend, spec: RuleSpec, min_nights: int) -> Reason:
+    _, label, unit, scale, digits = _TREND_RULES[tr.quantity]
+    side = _side_words(tr.side)
+    if tr.slope_per_day is None:
+        text = f"{label}{side}: too few nights for a trend ({tr.n_nights} of {min_nights} needed)"
+        return _reason(spec, None, False, text)
+    fired = tr.low > spec.value
+    pct = round(tr.confidence * 100)
+    numbers = (f"{tr.slope_per_day * scale:+.{digits}f}{unit}, {pct} % interval "
+               f"{tr.low * scale:+.{digits}f} to {tr.high * scale:+.{digits}f}")
+    if fired:
+        verb = "has risen" if tr.quantity == "rate_per_min_rest" else "has grown"
+        text = (f"{label}{side} {verb} over the last {tr.n_nights} nights "
+                f"({tr.first.isoformat()} to {tr.last.isoformat()}): {numbers}")
+    else:
+        text = f"{label}{side} over {tr.n_nights} nights: no clear rise ({numbers})"
+    return _reason(spec, tr.low, fired, text)
+
+
+def _check_rate_high(point: NightPoint, spec: RuleSpec, settings: PersistenceSettings) -> Reason:
+    when = f"the night of {point.night_date.isoformat()}{_side_words(point.side)}"
+    if not is_evaluable(point, settings):
+        return _reason(spec, point.rate_per_min_rest, False,
+                       f"{when}: not evaluable ({point.rest_minutes:.0f} min of rest, "
+                       f"{_fmt(settings.min_rest_minutes)} needed)")
+    rate = point.rate_per_min_rest
+    fired = rate > spec.value
+    relation = "above" if fired else "not above"
+    text = (f"{when}: {rate:.1f} fasciculations per minute of rest, {relation} "
+            f"{_fmt(spec.value)}/min (healthy surface reference: tibialis anterior never above 3/min, "
+            "calf higher and variable)")
+    return _reason(spec, rate, fired, text)
+
+
+def _check_polyphasic_high(point: NightPoint, spec: RuleSpec) -> Reason:
+    when = f"the night of {point.night_date.isoformat()}{_side_words(point.side)}"
+    min_n = int(spec.extra.get("min_fasciculations", 20))
+    fraction = point.polyphasic_fraction
+    if fraction is None or point.fasciculations < min_n:
+        return _reason(spec, fraction, False,
+                       f"{when}: too few fasciculations for a polyphasic fraction "
+                       f"({point.fasciculations} of {min_n} needed)")
+    fired = fraction > spec.value
+    relation = "above" if fired else "not above"
+    text = (f"{when}: {fraction * 100:.1f} % of fasciculations polyphasic, {relation} "
+            f"{spec.value * 100:.1f} % (a needle-EMG figure; a surface channel sees phases "
+            "only approximately)")
+    return _reason(spec, fraction, fired, text)
+
+
+def _as_point(item: Any, cutoff_hour: int) -> NightPoint:
+    if isinstance(item, NightPoint):
+        return item
+    if hasattr(item, "to_point"):
+        return item.to_point()
+    if isinstance(item, Mapping):
+        return NightPoint.from_summary(item, cutoff_hour=cutoff_hour)
+    raise TypeError(f"cannot read a night from {type(item).__name__}")
+
+
+def _series(history: Sequence[Any], tonight: Any, cutoff_hour: int) -> tuple[list, list]:
+    points = [_as_point(p, cutoff_hour) for p in history]
+    if tonight is None:
+        if not points:
+            return [], []
+        newest = max(p.night_date for p in points)
+        return points, sorted((p for p in points if p.night_date == newest),
+                              key=lambda p: (p.side or "", p.start_utc))
+    tonight = _as_point(tonight, cutoff_hour)
+    sides = {p.side for p in points}
+    if tonight.side is None and len(sides) == 1:
+        tonight = NightPoint(**{**asdict(tonight), "side": next(iter(sides))})
+    key = (tonight.night_date, tonight.side, tonight.start_utc)
+    points = [p for p in points if (p.night_date, p.side, p.start_utc) != key] + [tonight]
+    return points, [tonight]
+
+
+def level_of(reasons: Iterable[Reason]) -> str:
+    """The highest level among the reasons that fired (benign when none)."""
+    return max((r.level for r in reasons if r.fired), key=LEVELS.index, default=BENIGN)
+
+
+def assess(history_nights: Sequence[Any], symptoms: Iterable[str] = (),
+           config: Mapping[str, Any] | None = None, tonight: Any = None) -> Assessment:
+    """Assess a subject's nights and reported symptoms against the configured rules.
+
+    Parameters
+    ----------
+    history_nights : sequence
+        The subject's nights: :class:`~classifier.persistence.NightPoint`, objects with ``to_point()``
+        (history-store records) or night-summary dictionaries.
+    symptoms : iterable of str
+        Red-flag symptoms reported (names from :data:`RED_FLAG_SYMPTOMS`).
+    config : dict, optional
+        Configuration from :func:`classifier.config.load_config`; the defaults when omitted.
+    tonight : optional
+        The night just analysed. It joins the history (replacing a stored copy of the same recording) and
+        is the night the single-night rules look at; by default they look at the latest night date.
+
+    Returns
+    -------
+    Assessment
+        Level (the highest level of the rules that fired), the reasons that fired, every check made,
+        the red-flag text, the single-channel caveats, the persistence and the trends.
+
+    Raises
+    ------
+    ValueError
+        On an unknown symptom or a malformed configuration (message names the key).
+    """
+    config = config if config is not None else load_config()
+    settings = settings_from_config(config)
+    points, latest = _series(history_nights, tonight, settings.night_date_cutoff_hour)
+    pers = persistence(points, settings)
+    trends = trends_by_side(points, settings)
+    checks = [_check_persistence(pers, rule_spec(config, "persistence"))]
+    checks += _check_red_flags(symptoms, rule_spec(config, "red_flag"))
+    for tr in trends:
+        spec = rule_spec(config, _TREND_RULES[tr.quantity][0])
+        checks.append(_check_trend(tr, spec, settings.trend_min_nights))
+    for point in latest:
+        checks.append(_check_rate_high(point, rule_spec(config, "rate_high"), settings))
+        checks.append(_check_polyphasic_high(point, rule_spec(config, "polyphasic_high")))
+    reasons = [r for r in checks if r.fired]
+    reasons.sort(key=lambda r: -LEVELS.index(r.level))
+    return Assessment(level_of(reasons), reasons, RED_FLAGS_TEXT, list(CAVEATS), checks, pers,
+                      trends)
