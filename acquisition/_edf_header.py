@@ -1,9 +1,10 @@
-"""EDF+/BDF+ header fields: sanitising text, formatting numbers, building and parsing the header record.
+"""EDF+/BDF+ header: sanitising text, formatting numbers, building and parsing the header record.
 
-The header is ``256 * (n_signals + 1)`` bytes of printable ASCII (BDF starts with the byte 0xFF). Field
-widths and the order of the per-signal fields follow the EDF specification; the EDF+ additions (the
-patient and recording subfields, ``EDF+C`` in the reserved field, the annotation signal) follow EDF+,
-and BDF+ uses the same conventions with ``BDF+C`` and a ``BDF Annotations`` signal of 3-byte samples.
+The header is ``256 * (n_signals + 1)`` bytes of printable ASCII (BDF starts with the byte 0xFF).
+Field widths and the order of the per-signal fields follow the EDF specification; the EDF+
+additions (patient and recording subfields, ``EDF+C`` in the reserved field, the annotation signal)
+follow EDF+, and BDF+ uses the same conventions with ``BDF+C`` and a ``BDF Annotations`` signal of
+3-byte samples.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """EDF+ time-stamped annotation lists (TALs) and the per-record annotation queue.
 
-A TAL is ``+onset[\\x15duration]\\x14text\\x14[text\\x14...]\\x00``; onsets are seconds from the header's
-start second, in plain decimal notation. Every data record's annotation signal starts with a
-time-keeping TAL ``+<record start>\\x14\\x14\\x00`` followed by the TALs stored in that record; unused
-bytes are zero.
+A TAL is ``+onset[\\x15duration]\\x14text\\x14[text\\x14...]\\x00``; onsets are seconds from the
+header's start second, in plain decimal notation. Every data record's annotation signal starts
+with a time-keeping TAL ``+<record start>\\x14\\x14\\x00`` followed by the TALs stored in that record;
+unused bytes are zero.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from decimal import Decimal
 import numpy as np
 
 _FORBIDDEN = {0: " ", 0x14: " ", 0x15: " "}
-#: Room kept for a time-keeping TAL of any record of a long recording ("+99999999.999999\x14\x14\x00").
+#: Room kept for the time-keeping TAL of any record ("+99999999.999999\x14\x14\x00").
 TIMEKEEPING_MAX_BYTES = 20
 
 
@@ -25,7 +25,7 @@ def decimal_seconds(value: float) -> Decimal:
 
 
 def format_seconds(value: Decimal, sign: bool) -> str:
-    """Plain decimal text of ``value`` (no exponent, no trailing zeros), with ``+`` when ``sign``."""
+    """Plain decimal text of ``value`` (no exponent or trailing zeros), ``+`` when ``sign``."""
     text = format(value.normalize(), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -59,7 +59,7 @@ def tal_bytes(onset: Decimal, duration: Decimal | None, texts: list[str]) -> byt
 
 
 def timekeeping_bytes(record_start: Decimal) -> bytes:
-    """The time-keeping TAL that opens a data record starting ``record_start`` after the header time."""
+    """The time-keeping TAL of a data record starting ``record_start`` after the header time."""
     return (format_seconds(record_start, sign=True) + "\x14\x14\x00").encode("ascii")
 
 
@@ -92,7 +92,8 @@ class AnnotationQueue:
         if len(payload) + TIMEKEEPING_MAX_BYTES > self.capacity_bytes:
             raise ValueError(
                 f"annotation of {len(payload)} bytes does not fit in a data record "
-                f"(annotation_chars_per_record allows {self.capacity_bytes - TIMEKEEPING_MAX_BYTES})"
+                "(annotation_chars_per_record allows "
+                f"{self.capacity_bytes - TIMEKEEPING_MAX_BYTES})"
             )
         bisect.insort(self._items, _Pending(float(onset_s), self._seq, payload))
         self._seq += 1

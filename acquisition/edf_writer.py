@@ -202,7 +202,9 @@ class EdfPlusWriter:
             )
         self._record_s_dec = Decimal(self._record_s_text)
 
-    def _configure_ranges(self, pmin: float | Sequence[float], pmax: float | Sequence[float]) -> None:
+    def _configure_ranges(
+        self, pmin: float | Sequence[float], pmax: float | Sequence[float]
+    ) -> None:
         self._dmin, self._dmax = hdr.BDF_DIGITAL_RANGE if self._bdf else hdr.EDF_DIGITAL_RANGE
         pmins = _per_channel(pmin, self.n_channels, "physical_min_uv")
         pmaxs = _per_channel(pmax, self.n_channels, "physical_max_uv")
@@ -223,7 +225,9 @@ class EdfPlusWriter:
         labels = [hdr.ascii_text(name)[:16].strip() for name in ch_names]
         ann_label = "BDF Annotations" if self._bdf else "EDF Annotations"
         if len(set(labels)) != len(labels) or "" in labels or ann_label in labels:
-            raise ValueError(f"channel labels must be unique and non-empty in 16 ASCII characters: {labels}")
+            raise ValueError(
+                f"channel labels must be unique and non-empty in 16 ASCII characters: {labels}"
+            )
         specs = [
             hdr.SignalSpec(
                 label,
@@ -238,7 +242,9 @@ class EdfPlusWriter:
             )
             for i, label in enumerate(labels)
         ]
-        specs.append(hdr.SignalSpec(ann_label, "", "", "-1", "1", self._dmin, self._dmax, "", n_ann))
+        specs.append(
+            hdr.SignalSpec(ann_label, "", "", "-1", "1", self._dmin, self._dmax, "", n_ann)
+        )
         return specs
 
     # ------------------------------------------------------------------------------------ public
@@ -260,13 +266,14 @@ class EdfPlusWriter:
             )
         if not np.isfinite(data).all():
             raise ValueError(
-                f"{self.path}: NaN or infinite samples passed to write(); use write_gap() for lost samples"
+                f"{self.path}: NaN or infinite samples passed to write(); "
+                "use write_gap() for lost samples"
             )
         for start in range(0, data.shape[1], _SLICE_SAMPLES):
             self._feed(self._to_digital(data[:, start : start + _SLICE_SAMPLES]))
 
     def write_gap(self, n_samples: int, reason: str = "") -> None:
-        """Append ``n_samples`` lost samples: a flat value, annotated ``BAD_ACQ_SKIP`` over exactly that span.
+        """Append ``n_samples`` lost samples: flat, annotated ``BAD_ACQ_SKIP`` over exactly them.
 
         ``reason`` (e.g. ``"sequence gap"``) is kept as a second text of the same annotation,
         ``"acquisition gap: <reason>"``.
@@ -303,7 +310,7 @@ class EdfPlusWriter:
         self._sync()
 
     def close(self) -> None:
-        """Pad the last partial record (flat, ``BAD_ACQ_SKIP``), write remaining annotations, patch the header.
+        """Pad the last record (flat, ``BAD_ACQ_SKIP``), write what is queued, patch the header.
 
         Annotations still queued go into the last record, adding flat annotated records if they
         do not fit. Closing twice does nothing.

@@ -1,4 +1,4 @@
-"""Repair an EDF/EDF+/BDF/BDF+ file left by a crash: record count from the file size, torn record cut.
+"""Repair an EDF/BDF file left by a crash: record count from the file size, torn record cut.
 
 A streaming writer that is killed leaves the header's record count at -1 (or stale) and possibly a
 partial data record at the end. :func:`repair_edf` counts the complete records from the file size,

@@ -45,8 +45,13 @@ def edfio_whole(path: Path, hours: float) -> float:
     data = np.tile(block(10.0), (1, int(hours * 360)))
     t0 = time.perf_counter()
     signals = [
-        edfio.EdfSignal(data[i], SFREQ_HZ, label=f"calf{i}", physical_dimension="uV",
-                        physical_range=(-5000.0, 5000.0))
+        edfio.EdfSignal(
+            data[i],
+            SFREQ_HZ,
+            label=f"calf{i}",
+            physical_dimension="uV",
+            physical_range=(-5000.0, 5000.0),
+        )
         for i in range(N_CHANNELS)
     ]
     edf = edfio.Edf(signals, starttime=MEAS_DATE.time(), data_record_duration=1.0)
@@ -59,15 +64,19 @@ def main() -> None:
         folder = Path(tmp)
         t_edfio = edfio_whole(folder / "edfio.edf", 1.0)
         t_stream = stream(folder / "stream.edf", 1.0, 10.0)
-        print(f"1 h x {N_CHANNELS} ch x {SFREQ_HZ:g} Hz EDF: edfio whole-file {t_edfio:.2f} s, "
-              f"EdfPlusWriter 10 s chunks {t_stream:.2f} s, ratio {t_stream / t_edfio:.2f}")
+        print(
+            f"1 h x {N_CHANNELS} ch x {SFREQ_HZ:g} Hz EDF: edfio whole-file {t_edfio:.2f} s, "
+            f"EdfPlusWriter 10 s chunks {t_stream:.2f} s, ratio {t_stream / t_edfio:.2f}"
+        )
         for fmt, chunk_s in (("edf", 10.0), ("bdf", 10.0), ("edf", 0.05)):
             path = folder / f"night.{fmt}"
             seconds = stream(path, 8.0, chunk_s, fmt)
             size_mb = path.stat().st_size / 1e6
             path.unlink()
-            print(f"8 h night {fmt.upper()} in {chunk_s:g} s chunks: {seconds:.2f} s "
-                  f"({8 * 3600 / seconds:.0f}x real time, {size_mb:.0f} MB)")
+            print(
+                f"8 h night {fmt.upper()} in {chunk_s:g} s chunks: {seconds:.2f} s "
+                f"({8 * 3600 / seconds:.0f}x real time, {size_mb:.0f} MB)"
+            )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""EdfPlusWriter: files read back by MNE and by edfio equal what was written (samples, gaps, annotations)."""
+"""EdfPlusWriter: MNE and edfio read back the samples, gaps and annotations that were written."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def read_mne(path: Path, fmt: str) -> tuple[np.ndarray, list[tuple[float, float,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         raw = reader(path, preload=True, verbose="error")
-    anns = [(float(a["onset"]), float(a["duration"]), str(a["description"])) for a in raw.annotations]
+    anns = [
+        (float(a["onset"]), float(a["duration"]), str(a["description"])) for a in raw.annotations
+    ]
     return raw.get_data() * 1e6, sorted(anns), raw
 
 
@@ -73,13 +75,23 @@ def test_round_trip_mne_and_edfio(tmp_path, fmt, n_channels, sfreq_hz, record_s)
     data[-1, 20] = -7000.0
     pmin = [-5000.0 - 100 * i for i in range(n_channels)]
     pmax = [5000.0 + 50 * i for i in range(n_channels)]
-    expected_clipped = int(np.sum((data < np.array(pmin)[:, None]) | (data > np.array(pmax)[:, None])))
+    expected_clipped = int(
+        np.sum((data < np.array(pmin)[:, None]) | (data > np.array(pmax)[:, None]))
+    )
     annotations = [(0.0, 0.0, "start"), (1.2345, 0.012, "fasciculation"), (3.0, 1.5, "cramp")]
     path = tmp_path / f"night.{fmt}"
     names = [f"calf{i}" for i in range(n_channels)]
     rng = np.random.default_rng(1)
-    with EdfPlusWriter(path, names, sfreq_hz, MEAS_DATE, fmt=fmt, record_s=record_s,
-                       physical_min_uv=pmin, physical_max_uv=pmax) as writer:
+    with EdfPlusWriter(
+        path,
+        names,
+        sfreq_hz,
+        MEAS_DATE,
+        fmt=fmt,
+        record_s=record_s,
+        physical_min_uv=pmin,
+        physical_max_uv=pmax,
+    ) as writer:
         for onset, duration, text in annotations:
             writer.annotate(onset, duration, text)
         pos = 0
@@ -119,8 +131,14 @@ def test_gaps_are_flat_and_annotated_exactly(tmp_path, fmt):
     data = signal(n_channels, 3000, seed=5)
     path = tmp_path / f"gaps.{fmt}"
     # (start sample, n lost): at the very start, inside a record, across several records.
-    plan = [("gap", 13, "stall"), ("data", 400), ("gap", 1, "sequence gap"), ("data", 1100),
-            ("gap", 1234, ""), ("data", 1500)]
+    plan = [
+        ("gap", 13, "stall"),
+        ("data", 400),
+        ("gap", 1, "sequence gap"),
+        ("data", 1100),
+        ("gap", 1234, ""),
+        ("data", 1500),
+    ]
     expected_anns, pieces = [], []
     pos_timeline, pos_data = 0, 0
     with EdfPlusWriter(path, ["l", "r"], sfreq_hz, MEAS_DATE, fmt=fmt) as writer:
@@ -131,7 +149,8 @@ def test_gaps_are_flat_and_annotated_exactly(tmp_path, fmt):
                 expected_anns.append((pos_timeline / sfreq_hz, n / sfreq_hz, "BAD_ACQ_SKIP"))
                 if reason:
                     expected_anns.append(
-                        (pos_timeline / sfreq_hz, n / sfreq_hz, f"acquisition gap: {reason}"))
+                        (pos_timeline / sfreq_hz, n / sfreq_hz, f"acquisition gap: {reason}")
+                    )
                 pieces.append(np.full((n_channels, n), np.nan))
             else:
                 n = item[1]
@@ -144,9 +163,10 @@ def test_gaps_are_flat_and_annotated_exactly(tmp_path, fmt):
     total = expected.shape[1]
     n_records = -(-total // 500)
     pad = n_records * 500 - total
-    expected_anns += [(total / sfreq_hz, pad / sfreq_hz, "BAD_ACQ_SKIP"),
-                      (total / sfreq_hz, pad / sfreq_hz,
-                       "acquisition gap: padding to a whole data record")]
+    expected_anns += [
+        (total / sfreq_hz, pad / sfreq_hz, "BAD_ACQ_SKIP"),
+        (total / sfreq_hz, pad / sfreq_hz, "acquisition gap: padding to a whole data record"),
+    ]
     step_uv = 10000.0 / DIGITAL_SPAN[fmt]
     lost = np.isnan(expected)
     for reader in (read_mne, read_edfio):
@@ -157,9 +177,13 @@ def test_gaps_are_flat_and_annotated_exactly(tmp_path, fmt):
         assert np.all(np.abs(got[~lost] - expected[~lost]) <= step_uv)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(chunks=st.lists(st.integers(min_value=1, max_value=900), min_size=1, max_size=12),
-       fmt=st.sampled_from(["edf", "bdf"]))
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    chunks=st.lists(st.integers(min_value=1, max_value=900), min_size=1, max_size=12),
+    fmt=st.sampled_from(["edf", "bdf"]),
+)
 def test_chunking_does_not_change_the_file(tmp_path_factory, chunks, fmt):
     folder = tmp_path_factory.mktemp("chunks")
     n = sum(chunks)
@@ -184,8 +208,9 @@ def test_many_annotations_are_carried_over_none_lost(tmp_path, fmt):
     events = [(2.0 + k * 0.001, 0.005, f"event number {k}") for k in range(60)]
     late = [(0.25, 0.0, "late: its record was already on disk")]
     beyond = [(50.0, 1.0, "after the end of the data")]
-    with EdfPlusWriter(path, ["a"], 250.0, MEAS_DATE, fmt=fmt,
-                       annotation_chars_per_record=chars) as writer:
+    with EdfPlusWriter(
+        path, ["a"], 250.0, MEAS_DATE, fmt=fmt, annotation_chars_per_record=chars
+    ) as writer:
         for onset, duration, text in events:
             writer.annotate(onset, duration, text)
         writer.write(signal(1, 250 * 3, seed=2))
@@ -193,8 +218,11 @@ def test_many_annotations_are_carried_over_none_lost(tmp_path, fmt):
         writer.write(signal(1, 250 * 20, seed=3))
         writer.annotate(*beyond[0])
     n_records = writer.records_written
-    added = [(23.0 + k, 1.0, text) for k in range(n_records - 23)
-             for text in ("BAD_ACQ_SKIP", "acquisition gap: record added to hold annotations")]
+    added = [
+        (23.0 + k, 1.0, text)
+        for k in range(n_records - 23)
+        for text in ("BAD_ACQ_SKIP", "acquisition gap: record added to hold annotations")
+    ]
     expected = events + late + added
     _, anns, _ = read_edfio(path, fmt)
     assert_annotations_equal(anns, expected + beyond)
@@ -225,10 +253,17 @@ def _tals_per_record(path: Path, n_records: int, fmt: str) -> list[int]:
 
 def test_header_is_sanitised_ascii(tmp_path):
     path = tmp_path / "names.edf"
-    with EdfPlusWriter(path, ["Wade ü links", "rechts\tcalf"], 500.0, MEAS_DATE,
-                       patient_id="Müller Hans", recording_id="Nacht drei – Zürich",
-                       equipment="Open BCI Cyton", transducer="Ag/AgCl électrodes",
-                       prefilter="HP:0.5Hz LP:500Hz") as writer:
+    with EdfPlusWriter(
+        path,
+        ["Wade ü links", "rechts\tcalf"],
+        500.0,
+        MEAS_DATE,
+        patient_id="Müller Hans",
+        recording_id="Nacht drei – Zürich",
+        equipment="Open BCI Cyton",
+        transducer="Ag/AgCl électrodes",
+        prefilter="HP:0.5Hz LP:500Hz",
+    ) as writer:
         writer.write(signal(2, 500, seed=9))
     head = path.read_bytes()[: 256 * 4]
     assert all(32 <= b <= 126 for b in head), "header must be printable ASCII"
@@ -324,8 +359,12 @@ def test_disk_full_leaves_a_valid_file_and_a_clear_error(tmp_path, fmt):
     path = tmp_path / f"full.{fmt}"
     record_bytes = 2 * 1000 * (3 if fmt == "bdf" else 2) + (600 if fmt == "bdf" else 600)
     limit = 256 * 4 + 7 * record_bytes + record_bytes // 2  # room for 7.5 records
-    proc = subprocess.run([sys.executable, "-c", _DISK_FULL_CHILD, str(path), str(limit), fmt],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", _DISK_FULL_CHILD, str(path), str(limit), fmt],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 3, proc.stderr
     kind, message = proc.stdout.strip().split("|")
     assert kind == "RecordingWriteError" and "\n" not in message

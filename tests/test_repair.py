@@ -1,4 +1,4 @@
-"""Crash safety: a writer killed at random moments leaves a file MNE opens; repair makes it whole."""
+"""Crash safety: a writer killed at random moments leaves a file MNE opens; repair completes it."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ _WRITER_CHILD = textwrap.dedent(
         return np.stack([1000 * np.sin(2 * np.pi * i * 7.3 / sfreq),
                          800 * np.cos(2 * np.pi * i * 0.37 / sfreq + 1.0)])
 
-    writer = EdfPlusWriter(path, ["left", "right"], sfreq, datetime(2024, 5, 2, 1, 2, 3, tzinfo=UTC),
+    start = datetime(2024, 5, 2, 1, 2, 3, tzinfo=UTC)
+    writer = EdfPlusWriter(path, ["left", "right"], sfreq, start,
                            fmt=fmt, record_s=record_s)
     print("ready", flush=True)
     k = pos = 0
@@ -62,10 +63,14 @@ _WRITER_CHILD = textwrap.dedent(
 
 
 def expected_values(n: int) -> np.ndarray:
-    """What the child wrote for samples 0..n (gaps as 0 µV), computed independently of the writer."""
+    """What the child wrote for samples 0..n (gaps as 0 µV), computed without the writer."""
     i = np.arange(n)
-    data = np.stack([1000 * np.sin(2 * np.pi * i * 7.3 / SFREQ_HZ),
-                     800 * np.cos(2 * np.pi * i * 0.37 / SFREQ_HZ + 1.0)])
+    data = np.stack(
+        [
+            1000 * np.sin(2 * np.pi * i * 7.3 / SFREQ_HZ),
+            800 * np.cos(2 * np.pi * i * 0.37 / SFREQ_HZ + 1.0),
+        ]
+    )
     lost = (i // CHUNK) % GAP_EVERY == 3
     data[:, lost] = 0.0
     return data
@@ -85,9 +90,16 @@ def read_edfio(path: Path, fmt: str):
 
 
 def run_and_kill(path: Path, fmt: str, record_s: float, after_s: float) -> tuple[int, int]:
-    """Run the writer child, SIGKILL it ``after_s`` after it is ready; return the last flushed (pos, k)."""
-    proc = subprocess.Popen([sys.executable, "-c", _WRITER_CHILD, str(path), fmt, str(record_s)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """Run the writer child, SIGKILL it ``after_s`` after it is ready.
+
+    Returns the last flushed (samples, chunks) the child reported.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER_CHILD, str(path), fmt, str(record_s)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
         time.sleep(after_s)
@@ -104,8 +116,9 @@ def run_and_kill(path: Path, fmt: str, record_s: float, after_s: float) -> tuple
     return int(flushed[-1][1]), int(flushed[-1][2])
 
 
-def check_crashed_file(path: Path, fmt: str, record_s: float, flushed_pos: int, flushed_k: int,
-                       use_cli: bool) -> None:
+def check_crashed_file(
+    path: Path, fmt: str, record_s: float, flushed_pos: int, flushed_k: int, use_cli: bool
+) -> None:
     spr = int(SFREQ_HZ * record_s)
     bps = 3 if fmt == "bdf" else 2
     record_bytes = 2 * spr * bps + (600 if fmt == "bdf" else 600)
@@ -117,8 +130,12 @@ def check_crashed_file(path: Path, fmt: str, record_s: float, flushed_pos: int, 
     assert raw.n_times == n_records * spr
 
     if use_cli:
-        proc = subprocess.run([sys.executable, "-m", "calfwatch", "repair", str(path)],
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "calfwatch", "repair", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.count("\n") == 1 and "repaired" in proc.stdout
         assert f"-1 -> {n_records}" in proc.stdout
@@ -141,14 +158,21 @@ def check_crashed_file(path: Path, fmt: str, record_s: float, flushed_pos: int, 
 
     duration_s = n_disk / SFREQ_HZ
     annotated_k = range(flushed_k)  # annotations made before the last flush that returned
-    want_events = {(round((k * CHUNK + CHUNK // 2) / SFREQ_HZ, 9), f"event {k}") for k in annotated_k
-                   if (k * CHUNK + CHUNK // 2) / SFREQ_HZ < duration_s}
-    want_gaps = {(round(k * CHUNK / SFREQ_HZ, 9), round(CHUNK / SFREQ_HZ, 9)) for k in annotated_k
-                 if k % GAP_EVERY == 3 and k * CHUNK / SFREQ_HZ < duration_s}
+    want_events = {
+        (round((k * CHUNK + CHUNK // 2) / SFREQ_HZ, 9), f"event {k}")
+        for k in annotated_k
+        if (k * CHUNK + CHUNK // 2) / SFREQ_HZ < duration_s
+    }
+    want_gaps = {
+        (round(k * CHUNK / SFREQ_HZ, 9), round(CHUNK / SFREQ_HZ, 9))
+        for k in annotated_k
+        if k % GAP_EVERY == 3 and k * CHUNK / SFREQ_HZ < duration_s
+    }
     edfio_anns = edf.annotations
     got_events = {(round(a.onset, 9), a.text) for a in edfio_anns if a.text.startswith("event")}
-    got_gaps = {(round(a.onset, 9), round(a.duration, 9)) for a in edfio_anns
-                if a.text == "BAD_ACQ_SKIP"}
+    got_gaps = {
+        (round(a.onset, 9), round(a.duration, 9)) for a in edfio_anns if a.text == "BAD_ACQ_SKIP"
+    }
     assert want_events <= got_events and want_gaps <= got_gaps
     # Nothing invented: every annotation on disk is one the child made, at its onset.
     for onset, text in got_events:
@@ -157,8 +181,11 @@ def check_crashed_file(path: Path, fmt: str, record_s: float, flushed_pos: int, 
     for onset, duration in got_gaps:
         assert duration == round(CHUNK / SFREQ_HZ, 9) and round(onset * SFREQ_HZ) % CHUNK == 0
         assert (round(onset * SFREQ_HZ) // CHUNK) % GAP_EVERY == 3
-    mne_events = {(round(a["onset"], 9), a["description"]) for a in raw.annotations
-                  if a["description"].startswith("event")}
+    mne_events = {
+        (round(a["onset"], 9), a["description"])
+        for a in raw.annotations
+        if a["description"].startswith("event")
+    }
     assert want_events <= mne_events
 
 
@@ -184,8 +211,9 @@ def test_killed_writer_soak(tmp_path, seed):
 
 def _finished_file(path: Path, fmt: str, seconds: int = 5) -> np.ndarray:
     data = expected_values(int(seconds * SFREQ_HZ))
-    with EdfPlusWriter(path, ["left", "right"], SFREQ_HZ, datetime(2024, 1, 2, tzinfo=UTC),
-                       fmt=fmt) as writer:
+    with EdfPlusWriter(
+        path, ["left", "right"], SFREQ_HZ, datetime(2024, 1, 2, tzinfo=UTC), fmt=fmt
+    ) as writer:
         writer.annotate(1.5, 0.0, "marker")
         writer.write(data)
     return data
@@ -260,7 +288,8 @@ def test_cli_repair_lines_and_exit_codes(tmp_path):
     bad = subprocess.run(cmd + [str(junk)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and bad.stdout == ""
     assert bad.stderr.count("\n") == 1 and str(junk) in bad.stderr and "Traceback" not in bad.stderr
-    missing = subprocess.run(cmd + [str(tmp_path / "nope.edf")], capture_output=True, text=True,
-                             timeout=60)
+    missing = subprocess.run(
+        cmd + [str(tmp_path / "nope.edf")], capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode == 1 and "nope.edf" in missing.stderr
     assert missing.stderr.count("\n") == 1

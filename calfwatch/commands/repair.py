@@ -1,4 +1,4 @@
-"""``calfwatch repair FILE...``: make EDF/BDF files left by a crash readable with a correct header."""
+"""``calfwatch repair FILE...``: give EDF/BDF files left by a crash a correct header."""
 
 from __future__ import annotations
 
