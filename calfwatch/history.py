@@ -337,3 +337,11 @@ class HistoryStore:
             "SELECT symptom, first_reported_utc FROM symptoms WHERE subject = ? "
             "AND cleared_utc IS NULL ORDER BY first_reported_utc, id", (_check_subject(subject),))
         return [Symptom(r[0], r[1]) for r in rows]
+
+
+def open_store(path: str | os.PathLike | None = None, must_exist: bool = False) -> HistoryStore:
+    """Open the store at ``path`` (or the default); with ``must_exist``, a missing file is an error."""
+    resolved = Path(path).expanduser() if path is not None else default_path()
+    if must_exist and not resolved.exists():
+        raise HistoryError(f"{resolved}: no history file yet (analysed nights are stored there)")
+    return HistoryStore(resolved)
