@@ -382,3 +382,34 @@ def test_disk_full_leaves_a_valid_file_and_a_clear_error(tmp_path, fmt):
 def test_write_error_class_is_an_oserror():
     err = RecordingWriteError("x.edf", 28, "cannot write data record 3 (disk full)")
     assert isinstance(err, OSError) and str(err) == "x.edf: cannot write data record 3 (disk full)"
+
+
+def test_fsync_once_per_record_in_real_time_batched_when_faster(tmp_path, monkeypatch):
+    import acquisition.edf_writer as module
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(module.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    clock = [0.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    data = signal(1, 250 * 20, seed=4)
+    # Real time: one 1 s record per second of wall time -> every record is synced.
+    with EdfPlusWriter(tmp_path / "live.edf", ["a"], 250.0, MEAS_DATE) as writer:
+        n_header = len(synced)
+        for k in range(10):
+            clock[0] += 1.0
+            writer.write(data[:, 250 * k : 250 * (k + 1)])
+            assert len(synced) == n_header + k + 1
+    # Faster than real time: 20 records within 0.1 s of wall time -> no per-record fsync...
+    synced.clear()
+    with EdfPlusWriter(tmp_path / "fast.edf", ["a"], 250.0, MEAS_DATE) as writer:
+        n_header = len(synced)
+        for k in range(20):
+            clock[0] += 0.005
+            writer.write(data[:, 250 * k : 250 * (k + 1)])
+        assert len(synced) == n_header
+        writer.flush()  # ...but flush() always makes them durable
+        assert len(synced) == n_header + 1
+        clock[0] += 1.0
+        writer.write(data[:, :250])  # a wall second later the next record is synced
+        assert len(synced) == n_header + 2
