@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Hop of the envelope and noise frames (s); frame k covers samples [k*hop, (k+1)*hop) of the timeline.
+ENVELOPE_HOP_S = 0.05
+#: Length of a signal-quality window (s), on the absolute timeline.
+QUALITY_WINDOW_S = 10.0
+#: Samples per candidate snippet; the peak sits at index SNIPPET_LEN // 2.
+SNIPPET_LEN = 128
+
 #: One row per candidate potential found by :mod:`dsp.detect`.
 #: Sample indices are absolute on the stream's timeline, already corrected for filter delay.
 CANDIDATE_DTYPE = np.dtype(

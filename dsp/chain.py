@@ -1,0 +1,326 @@
+"""DetectionChain: the streaming path from raw µV chunks to candidates, envelopes, noise and quality.
+
+Steps per batch: band-pass + notch cascade (:mod:`dsp.filters`); the first ``settle_s`` after the start
+and after every NaN stretch are treated as lost (filter transient); robust noise per block of
+``noise_block_s`` (median |x| / 0.6745) and its rolling median over ``noise_window_s``
+(:mod:`dsp._noise_numba`); detection with hysteresis, merging and dead time on |x| relative to that
+noise, onset by walking back on the waveform (:mod:`dsp._detect_numba`); features
+(:mod:`dsp.features`); envelope frames and quality windows.
+
+Every stage keeps its state on the absolute timeline (blocks, frames and windows start at multiples
+of their length), so the concatenated outputs are identical for any chunking. Chunks are gathered into
+batches of ``batch_s``; outputs come at most ``batch_s`` + one noise block + the filter latency after
+the samples. With ``mains_hz=None`` the first ``mains_detect_s`` of data are buffered and decide 50 or
+60 Hz (:func:`dsp.filters.detect_mains_hz`) before anything is output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsp import _detect_numba, _noise_numba, _quality_numba
+from dsp._buffer import TimelineBuffer
+from dsp.config import ChainConfig
+from dsp.features import measure_candidates
+from dsp.filters import StreamingFilter, design_sos, detect_mains_hz, group_delay_samples
+from dsp.output import ChainOutput, concat_outputs
+from dsp.types import (
+    CANDIDATE_DTYPE,
+    ENVELOPE_HOP_S,
+    QUALITY_DTYPE,
+    QUALITY_WINDOW_S,
+    SNIPPET_LEN,
+)
+
+__all__ = ["ChainOutput", "DetectionChain", "concat_outputs"]
+
+
+class DetectionChain:
+    """Filter, detect and measure fasciculation candidates on a stream of µV chunks.
+
+    Parameters
+    ----------
+    sfreq_hz : float
+        Sampling rate.
+    n_channels : int
+        Channels of every chunk.
+    mains_hz : float or None
+        50 or 60; None decides from the first ``config.mains_detect_s`` of data.
+    config : ChainConfig, optional
+        Settings (defaults in :class:`dsp.config.ChainConfig`).
+    """
+
+    def __init__(
+        self,
+        sfreq_hz: float,
+        n_channels: int,
+        mains_hz: float | None = None,
+        config: ChainConfig | None = None,
+    ) -> None:
+        if not sfreq_hz > 0 or n_channels < 1:
+            raise ValueError(f"need sfreq_hz > 0 and n_channels >= 1, got {sfreq_hz}, {n_channels}")
+        self.sfreq_hz = float(sfreq_hz)
+        self.n_channels = int(n_channels)
+        self.mains_hz = mains_hz
+        self.config = cfg = config or ChainConfig()
+        self.hop = max(1, round(ENVELOPE_HOP_S * sfreq_hz))
+        self.block = self.hop * max(1, round(cfg.noise_block_s / ENVELOPE_HOP_S))
+        self.qwin = self.block * max(1, round(QUALITY_WINDOW_S * sfreq_hz / self.block))
+        self._samples = lambda s: max(1, round(s * sfreq_hz))
+        self._staged: list[np.ndarray] = []
+        self._n_staged = 0
+        self._next: int | None = None
+        self._first: int | None = None
+        self._filter: StreamingFilter | None = None
+        self._done = False
+
+    # ------------------------------------------------------------------ public
+    @property
+    def delay_samples(self) -> int:
+        """Filter delay subtracted from candidate positions (samples)."""
+        bp = design_sos(self.sfreq_hz, self.config.band_hz, None, self.config.filter_order)
+        return int(round(group_delay_samples(bp, self.sfreq_hz, self.config.delay_hz)))
+
+    def process(self, data_uv: np.ndarray, start_sample: int) -> ChainOutput:
+        """Feed samples ``start_sample .. start_sample + n`` (shape (n_channels, n), µV, NaN = lost)."""
+        if self._done:
+            raise ValueError("DetectionChain.process called after flush")
+        data = np.asarray(data_uv)
+        if data.ndim != 2 or data.shape[0] != self.n_channels:
+            raise ValueError(f"expected data of shape ({self.n_channels}, n), got {data.shape}")
+        if self._next is None:
+            self._start(int(start_sample))
+        elif start_sample != self._next:
+            raise ValueError(f"chunk starts at sample {start_sample}, expected {self._next}")
+        self._next += data.shape[1]
+        self._stage(np.array(data, dtype=np.float64))
+        if self._filter is None:
+            if self._next - self._first < self._samples(self.config.mains_detect_s):
+                return self._empty()
+            self._build_filter()
+        if self._n_staged < self._samples(self.config.batch_s):
+            return self._empty()
+        return self._run(self._take())
+
+    def flush(self) -> ChainOutput:
+        """Process everything still buffered and close the stream."""
+        if self._done or self._next is None:
+            self._done = True
+            return self._empty() if self._next is not None else ChainOutput.empty(self.n_channels)
+        self._done = True
+        if self._filter is None:
+            self._build_filter()
+        end = self._next
+        post = SNIPPET_LEN // 2 + 2
+        target = -(-(end + post + self.block) // self.qwin) * self.qwin
+        pad = target + self._filter.latency_samples - end
+        self._stage(np.full((self.n_channels, pad), np.nan))
+        out = self._run(self._take(), end=end)
+        return out
+
+    # ------------------------------------------------------------------ set-up
+    def _start(self, start: int) -> None:
+        self._first = start
+        origin = (start // self.qwin) * self.qwin
+        self._next = start
+        self._origin = origin
+        self._ybuf = TimelineBuffer(self.n_channels, origin)
+        self._rawbuf = TimelineBuffer(self.n_channels, origin)
+        self._sigbuf = TimelineBuffer(self.n_channels, origin // self.block, 1 << 10)
+        self._statbuf = TimelineBuffer(self.n_channels, origin // self.block, 1 << 10)
+        window = max(1, round(self.config.noise_window_s * self.sfreq_hz / self.block))
+        self._hist = np.full((self.n_channels, window), np.nan)
+        self._countdown = np.full(self.n_channels, self._samples(self.config.settle_s), np.int64)
+        self._det_state, self._peak_abs = _detect_numba.new_state(self.n_channels)
+        self._det_pos = origin
+        self._frames_done = origin // self.hop
+        self._q_done = origin // self.qwin
+        if start > origin:
+            self._stage(np.full((self.n_channels, start - origin), np.nan))
+
+    def _build_filter(self) -> None:
+        cfg = self.config
+        if self.mains_hz is None:
+            lead = self._first - self._origin
+            head = np.concatenate(self._staged, axis=1)[:, lead:]
+            head = head[:, : self._samples(cfg.mains_detect_s)]
+            self.mains_hz = detect_mains_hz(head, self.sfreq_hz)
+        sos = design_sos(
+            self.sfreq_hz, cfg.band_hz, self.mains_hz, cfg.filter_order, cfg.notch_q, cfg.notch_max_hz
+        )
+        self.sos = sos
+        self._filter = StreamingFilter(sos, self.n_channels)
+        self._delay = self.delay_samples
+        s = self._samples
+        self._params = np.array(
+            [
+                cfg.threshold_k,
+                cfg.hysteresis_k,
+                cfg.onset_k,
+                s(cfg.quiet_s),
+                s(cfg.walk_back_s),
+                s(cfg.merge_gap_s),
+                s(cfg.min_duration_s),
+                s(cfg.max_duration_s),
+                round(cfg.dead_time_s * self.sfreq_hz),
+            ]
+        )
+        self._hold = s(cfg.max_duration_s) + s(cfg.merge_gap_s) + 2
+        self._pending = None
+        self._back = s(cfg.max_duration_s) + s(cfg.walk_back_s) + s(cfg.quiet_s) + SNIPPET_LEN + 8
+
+    def _stage(self, x: np.ndarray) -> None:
+        self._staged.append(x)
+        self._n_staged += x.shape[1]
+
+    def _take(self) -> np.ndarray:
+        x = self._staged[0] if len(self._staged) == 1 else np.concatenate(self._staged, axis=1)
+        self._staged, self._n_staged = [], 0
+        return x
+
+    def _empty(self) -> ChainOutput:
+        start = self._frames_done if hasattr(self, "_frames_done") else 0
+        return ChainOutput.empty(self.n_channels, start)
+
+    # ------------------------------------------------------------------ work
+    def _run(self, raw: np.ndarray, end: int | None = None) -> ChainOutput:
+        y = self._filter.process(raw)
+        _noise_numba.blank_after_restart(y, self._countdown, self._samples(self.config.settle_s))
+        self._rawbuf.append(raw)
+        self._ybuf.append(y)
+        self._update_noise()
+        cand, feats, snips = self._release(*self._detect(), final=end is not None)
+        env, noise, frame0 = self._frames(end)
+        quality = self._quality(end)
+        self._trim()
+        return ChainOutput(cand, feats, snips, env, frame0, noise, quality)
+
+    def _update_noise(self) -> None:
+        b_done = self._sigbuf.stop
+        b_end = self._ybuf.stop // self.block
+        if b_end <= b_done:
+            return
+        stats = np.empty((self.n_channels, b_end - b_done))
+        y = self._ybuf.view(b_done * self.block, b_end * self.block)
+        _noise_numba.block_sigmas(np.ascontiguousarray(y), self.block, stats)
+        sig = np.empty_like(stats)
+        _noise_numba.rolling_median(stats, self._hist, b_done, sig)
+        self._statbuf.append(stats)
+        self._sigbuf.append(sig)
+
+    def _release(self, cand, feats, snips, final: bool):
+        """Hold candidates until no channel can still close one with an earlier peak."""
+        if self._pending is not None:
+            cand = np.concatenate([self._pending[0], cand])
+            feats = np.concatenate([self._pending[1], feats])
+            snips = np.concatenate([self._pending[2], snips])
+        order = np.lexsort((cand["channel"], cand["peak"]))
+        cand, feats, snips = cand[order], feats[order], snips[order]
+        horizon = self._det_pos - self._delay - self._hold
+        n = len(cand) if final else int(np.searchsorted(cand["peak"], horizon))
+        self._pending = (cand[n:], feats[n:], snips[n:])
+        return cand[:n], feats[:n], snips[:n]
+
+    def _detect(self):
+        post = SNIPPET_LEN // 2 + 2
+        det_end = min(self._sigbuf.stop * self.block, self._ybuf.stop - post)
+        s0 = self._det_pos
+        if det_end <= s0:
+            return self._no_candidates()
+        y0 = self._ybuf.start
+        y = np.ascontiguousarray(self._ybuf.view(y0, self._ybuf.stop))
+        b0 = self._sigbuf.start
+        sig = np.ascontiguousarray(self._sigbuf.view(b0, self._sigbuf.stop))
+        cap = (det_end - s0) // 2 + 4
+        rows = np.empty((self.n_channels, cap, 3), np.int64)
+        counts = np.zeros(self.n_channels, np.int64)
+        _detect_numba.detect(
+            y, y0, s0, det_end, sig, b0, self.block, self._det_state, self._peak_abs,
+            self._params, rows, counts,
+        )
+        self._det_pos = det_end
+        chan = np.repeat(np.arange(self.n_channels), counts)
+        found = np.concatenate([rows[c, : counts[c]] for c in range(self.n_channels)])
+        order = np.lexsort((chan, found[:, 2]))
+        chan, found = chan[order], found[order]
+        onset_f, offset_f, peak_f = found[:, 0], found[:, 1], found[:, 2]
+        noise = sig[chan, peak_f // self.block - b0]
+        feats, snips, peak_uv, ptp_uv = measure_candidates(
+            y, y0, chan, onset_f, offset_f, peak_f, self.config.onset_k * noise, self.sfreq_hz
+        )
+        cand = np.zeros(len(chan), CANDIDATE_DTYPE)
+        cand["channel"] = chan
+        cand["onset"] = onset_f - self._delay
+        cand["offset"] = offset_f - self._delay
+        cand["peak"] = peak_f - self._delay
+        cand["peak_uv"] = peak_uv
+        cand["ptp_uv"] = ptp_uv
+        cand["noise_uv"] = noise
+        return cand, feats, snips
+
+    def _no_candidates(self):
+        empty = ChainOutput.empty(self.n_channels)
+        return empty.candidates, empty.features, empty.snippets
+
+    def _frames(self, end: int | None):
+        frame0 = self._frames_done
+        f_end = self._sigbuf.stop * self.block // self.hop
+        if end is not None:
+            f_end = min(f_end, -(-end // self.hop))
+        if f_end <= frame0:
+            return np.zeros((self.n_channels, 0)), np.zeros((self.n_channels, 0)), frame0
+        env = np.empty((self.n_channels, f_end - frame0))
+        y = self._ybuf.view(frame0 * self.hop, f_end * self.hop)
+        _noise_numba.frame_rms(np.ascontiguousarray(y), self.hop, env)
+        per = self.block // self.hop
+        blocks = np.arange(frame0, f_end) // per
+        noise = self._sigbuf.view(blocks[0], blocks[-1] + 1)[:, blocks - blocks[0]]
+        self._frames_done = f_end
+        return env, noise, frame0
+
+    def _quality(self, end: int | None) -> np.ndarray:
+        q0 = self._q_done
+        q_end = self._sigbuf.stop * self.block // self.qwin
+        if end is not None:
+            q_end = min(q_end, -(-end // self.qwin))
+        if q_end <= q0:
+            return np.zeros(0, QUALITY_DTYPE)
+        rows = [self._quality_rows(q, end) for q in range(q0, q_end)]
+        self._q_done = q_end
+        return np.concatenate(rows)
+
+    def _quality_rows(self, q: int, end: int | None) -> np.ndarray:
+        cfg = self.config
+        a = q * self.qwin
+        b = a + self.qwin if end is None else min(a + self.qwin, end)
+        raw = np.ascontiguousarray(self._rawbuf.view(a, b))
+        y = np.ascontiguousarray(self._ybuf.view(a, b))
+        stats = self._statbuf.view(a // self.block, -(-b // self.block))
+        with np.errstate(all="ignore"):
+            noise = np.array([np.nanmedian(r) if np.isfinite(r).any() else np.nan for r in stats])
+        nyq = self.sfreq_hz / 2
+        lines = [h * self.mains_hz for h in (1, 2, 3) if h * self.mains_hz < nyq]
+        omegas = 2 * np.pi * np.array(lines) / self.sfreq_hz
+        out = np.empty((self.n_channels, 1, 5))
+        _quality_numba.window_quality(
+            raw, y, b - a, omegas, self._samples(cfg.flat_run_s), cfg.rail_run,
+            (cfg.pop_k * noise).reshape(-1, 1), self._samples(0.05), out,
+        )
+        rows = np.zeros(self.n_channels, QUALITY_DTYPE)
+        rows["channel"] = np.arange(self.n_channels)
+        rows["start"], rows["stop"] = a, b
+        rows["noise_rms_uv"] = noise
+        rows["mains_fraction"] = out[:, 0, 0]
+        rows["saturated_fraction"] = out[:, 0, 1]
+        rows["flat_fraction"] = out[:, 0, 2]
+        rows["pops"] = out[:, 0, 3]
+        rows["nan_fraction"] = out[:, 0, 4]
+        return rows
+
+    def _trim(self) -> None:
+        keep = min(self._det_pos - self._back, self._frames_done * self.hop, self._q_done * self.qwin)
+        self._ybuf.discard_before(keep)
+        self._rawbuf.discard_before(self._q_done * self.qwin)
+        keep_block = max(0, keep // self.block - 1)
+        self._sigbuf.discard_before(keep_block)
+        self._statbuf.discard_before(min(keep_block, self._q_done * self.qwin // self.block))

@@ -1,0 +1,200 @@
+"""Band-pass and mains-notch design, mains detection and the streaming SOS filter.
+
+The cascade is a Butterworth band-pass (default 20-450 Hz, upper edge kept below Nyquist) followed by
+notches at the mains frequency and its harmonics up to Nyquist (or ``notch_max_hz``). The numba kernel
+(:mod:`dsp._filter_numba`) gives the same numbers as :func:`scipy.signal.sosfilt` on finite data.
+
+NaN samples mark lost data: the output is NaN there and every section restarts from zero state at the
+first valid sample after them, so the signal after a gap is filtered as if it started there.
+Denormal guard: state magnitudes below 1e-30 are flushed to zero every 64 samples on the absolute
+timeline, so zeros after a large impulse cost no more than ordinary data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from dsp import _filter_numba
+
+#: A mains line must exceed its neighbourhood by this power ratio to count as present.
+LINE_RATIO = 20.0
+
+#: Sections are padded with identity sections to a multiple of this (the vector width of the kernel).
+SECTION_PAD = 32
+
+
+def design_sos(
+    sfreq_hz: float,
+    band_hz: tuple[float, float] = (20.0, 450.0),
+    mains_hz: float | None = 50.0,
+    order: int = 4,
+    notch_q: float = 60.0,
+    notch_max_hz: float | None = None,
+) -> np.ndarray:
+    """Design the band-pass + mains-notch cascade as second-order sections.
+
+    Parameters
+    ----------
+    sfreq_hz : float
+        Sampling rate.
+    band_hz : (float, float)
+        Band-pass edges; the upper edge is lowered to 0.45 * sfreq_hz when it is above that.
+    mains_hz : float or None
+        Mains frequency; None designs no notch.
+    order : int
+        Butterworth order of each edge (the band-pass has ``2 * order`` poles).
+    notch_q : float
+        Quality factor of each notch.
+    notch_max_hz : float or None
+        Highest harmonic notched; None means up to Nyquist.
+
+    Returns
+    -------
+    sos : ndarray, shape (n_sections, 6)
+    """
+    nyquist_hz = sfreq_hz / 2.0
+    low_hz, high_hz = float(band_hz[0]), min(float(band_hz[1]), 0.45 * sfreq_hz)
+    if not 0.0 < low_hz < high_hz:
+        raise ValueError(f"band-pass {band_hz} Hz is not valid at {sfreq_hz} Hz sampling")
+    parts = [signal.butter(order, [low_hz, high_hz], "bandpass", fs=sfreq_hz, output="sos")]
+    if mains_hz is not None:
+        top_hz = nyquist_hz if notch_max_hz is None else min(notch_max_hz, nyquist_hz)
+        for harmonic_hz in np.arange(mains_hz, top_hz, mains_hz):
+            if harmonic_hz < 0.98 * nyquist_hz:
+                q = notch_q * harmonic_hz / mains_hz  # same bandwidth for every harmonic
+                b, a = signal.iirnotch(harmonic_hz, q, fs=sfreq_hz)
+                parts.append(signal.tf2sos(b, a))
+    return np.ascontiguousarray(np.vstack(parts), dtype=np.float64)
+
+
+def group_delay_samples(sos: np.ndarray, sfreq_hz: float, freq_hz: float | None = None) -> float:
+    """Group delay of the cascade (samples) at ``freq_hz`` (default: centre of energy of a MUAP, 100 Hz)."""
+    freq_hz = 100.0 if freq_hz is None else freq_hz
+    delay = 0.0
+    for section in sos:
+        _, gd = signal.group_delay((section[:3], section[3:]), w=[freq_hz], fs=sfreq_hz)
+        delay += float(gd[0])
+    return delay
+
+
+def detect_mains_hz(x: np.ndarray, sfreq_hz: float) -> float:
+    """Say whether the mains interference in ``x`` is at 50 or 60 Hz.
+
+    Compares the strongest line (+-0.5 Hz) at 50 or 150 Hz with that at 60 or 180 Hz, each relative
+    to the median power 5-15 Hz away (Welch spectrum, NaN samples dropped). Returns 60.0 only when a
+    60 Hz line exceeds its neighbourhood by ``LINE_RATIO`` and beats the 50 Hz lines, else 50.0.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,) or (n_channels, n_samples)
+        Raw signal, µV.
+    sfreq_hz : float
+        Sampling rate.
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    scores = {50.0: 0.0, 60.0: 0.0}
+    for row in x:
+        row = row[np.isfinite(row)]
+        if row.size < int(sfreq_hz):
+            continue
+        nper = int(min(row.size, 4 * sfreq_hz))
+        freqs, psd = signal.welch(row - row.mean(), fs=sfreq_hz, nperseg=nper)
+        for mains in scores:
+            for harmonic in (mains, 3 * mains):
+                if harmonic >= sfreq_hz / 2 - 15:
+                    continue
+                offset = np.abs(freqs - harmonic)
+                line = psd[offset <= 0.5].max(initial=0.0)
+                ring = psd[(offset >= 5) & (offset <= 15)]
+                if ring.size:
+                    scores[mains] = max(scores[mains], line / (np.median(ring) + 1e-300))
+    if scores[60.0] > LINE_RATIO and scores[60.0] > scores[50.0]:
+        return 60.0
+    return 50.0
+
+
+def _coefficients(sos: np.ndarray) -> np.ndarray:
+    """Kernel layout (5, n_padded): b0, b1, b2, a1, a2 of each section, normalised, identity-padded."""
+    sos = np.asarray(sos, dtype=np.float64)
+    if sos.ndim != 2 or sos.shape[1] != 6 or np.any(sos[:, 3] == 0):
+        raise ValueError("sos must have shape (n_sections, 6) with a0 != 0")
+    sos = sos / sos[:, 3:4]
+    n_padded = -(-sos.shape[0] // SECTION_PAD) * SECTION_PAD
+    coef = np.zeros((5, n_padded))
+    coef[0] = 1.0
+    coef[:, : sos.shape[0]] = sos[:, [0, 1, 2, 4, 5]].T
+    return coef
+
+
+class StreamingFilter:
+    """SOS cascade over ``(n_channels, n_samples)`` chunks with state carried between calls.
+
+    The kernel is pipelined: ``process`` returns the outputs of every sample that has passed all the
+    sections (all but the last :attr:`latency_samples` inputs seen so far) and :meth:`flush` returns
+    the rest. The concatenation of all returned arrays equals one call of :func:`sosfilt` on the
+    concatenated input, for any chunking.
+
+    Parameters
+    ----------
+    sos : ndarray, shape (n_sections, 6)
+        The cascade (e.g. from :func:`design_sos`).
+    n_channels : int
+        Number of channels of every chunk.
+    """
+
+    def __init__(self, sos: np.ndarray, n_channels: int) -> None:
+        self.coef = _coefficients(sos)
+        n_padded = self.coef.shape[1]
+        self.n_channels = int(n_channels)
+        self.latency_samples = n_padded - 1
+        self._z1 = np.zeros((self.n_channels, n_padded))
+        self._z2 = np.zeros((self.n_channels, n_padded))
+        self._pipe = np.zeros((self.n_channels, 2, n_padded + 1))
+        self._steps = 0
+        self._flushed = False
+
+    @property
+    def n_in(self) -> int:
+        """Number of input samples seen so far (per channel)."""
+        return self._steps
+
+    def _advance(self, x: np.ndarray) -> np.ndarray:
+        y = np.empty(x.shape, dtype=np.float64)
+        kernel = _filter_numba.run_cascade
+        if x.shape[0] == 1 or x.shape[1] < 4096:
+            kernel = _filter_numba.run_cascade_serial
+        kernel(self.coef, x, self._z1, self._z2, self._pipe, self._steps, y)
+        skip = max(0, self.latency_samples - self._steps)
+        self._steps += x.shape[1]
+        return y[:, skip:] if skip else y
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Filter one chunk (float32 or float64, shape (n_channels, n)); returns float64 outputs."""
+        if self._flushed:
+            raise ValueError("StreamingFilter.process called after flush")
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[0] != self.n_channels:
+            raise ValueError(f"expected shape ({self.n_channels}, n), got {x.shape}")
+        if x.dtype != np.float32 and x.dtype != np.float64:
+            x = x.astype(np.float64)
+        if not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x)
+        return self._advance(x)
+
+    def flush(self) -> np.ndarray:
+        """Return the outputs still in the pipeline; the filter cannot be used afterwards."""
+        self._flushed = True
+        n_out = min(self.latency_samples, self._steps)
+        tail = self._advance(np.zeros((self.n_channels, self.latency_samples)))
+        return tail[:, tail.shape[1] - n_out :] if n_out else tail[:, :0]
+
+
+def sosfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Filter ``x`` (1-D or (n_channels, n_samples)) in one call; float64 result of the same shape."""
+    x = np.asarray(x)
+    squeeze = x.ndim == 1
+    x2 = np.atleast_2d(x)
+    filt = StreamingFilter(sos, x2.shape[0])
+    y = np.concatenate([filt.process(x2), filt.flush()], axis=1)
+    return y[0] if squeeze else y
