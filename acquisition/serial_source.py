@@ -1,0 +1,392 @@
+"""A live device on a serial port as a :class:`~acquisition.stream.SampleStream` that survives unplugging.
+
+A background thread reads with ``read(in_waiting or 1)`` and a timeout (never a busy poll), decodes
+through the device's firmware_io decoder and places the samples on the timeline
+(:class:`~acquisition.timeline.Timeline`). When the port fails (unplugged: ``SerialException``/EIO) it
+closes it and tries again with back-off, on the same path or on any port with the same USB serial
+number, re-sends the start command and resumes; the samples missed meanwhile become one gap chunk.
+When no byte arrives for ``stall_s`` it re-sends the start command, and reconnects after another
+``stall_s``. The consumer reads from a bounded queue; what does not fit is counted and becomes an
+``overflow`` gap, never a silent loss.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import serial
+
+from acquisition._backoff import Backoff
+from acquisition._chunk_queue import ChunkQueue, gap_chunk
+from acquisition._device_spec import DeviceSpec, device_spec
+from acquisition.ports import (
+    SerialPortError,
+    find_by_serial_number,
+    normalize_port,
+    open_serial,
+    usb_serial_number,
+)
+from acquisition.stream import SampleChunk, StreamInfo
+from acquisition.timeline import Gap, Run, Timeline
+
+_PORT_ERRORS = (serial.SerialException, OSError, TypeError, AttributeError)
+
+
+class SerialSource:
+    """Samples from a device on a serial port, with reconnection, gap and stall handling.
+
+    Parameters
+    ----------
+    port : str
+        Serial port path (``/dev/ttyUSB0``, ``COM3``, a pseudo-terminal or its symbolic link).
+    device : str or DeviceSpec
+        Device kind known to ``firmware_io.devices`` (``"cyton"``, ``"calfwatch"``...) or a spec.
+    ch_names : list of str, optional
+        Channel names; default from the device (``emg1``...).
+    stall_s : float
+        No byte for this long is a stall: the start command is re-sent, then after another
+        ``stall_s`` the port is reopened.
+    queue_s : float
+        Seconds of data the queue holds before new data overflow (counted, become gaps).
+    chunk_s : float
+        Data are handed on at least this often (and at every gap).
+    first_data_timeout_s : float
+        The constructor fails with a one-line error when no sample arrives within this time.
+    read_timeout_s : float
+        Serial read timeout (how fast the thread notices ``close``).
+    backoff : Backoff, optional
+        Reconnection schedule (default 0.1 s doubling to 1 s).
+    site : str
+        Recording site stored in the device facts (``"left calf"``).
+
+    Raises
+    ------
+    SerialPortError
+        The port does not exist, is busy, or the device sends nothing.
+    """
+
+    def __init__(
+        self,
+        port: str,
+        device: str | DeviceSpec,
+        *,
+        ch_names: list[str] | None = None,
+        stall_s: float = 5.0,
+        queue_s: float = 60.0,
+        chunk_s: float = 0.1,
+        first_data_timeout_s: float = 5.0,
+        read_timeout_s: float = 0.1,
+        backoff: Backoff | None = None,
+        site: str = "",
+    ) -> None:
+        self.port = normalize_port(port)
+        self.spec = device_spec(device)
+        self.ch_names = list(ch_names) if ch_names else self.spec.default_ch_names()
+        if len(self.ch_names) != self.spec.n_channels:
+            raise ValueError(
+                f"{self.spec.kind} has {self.spec.n_channels} channels, got {len(self.ch_names)} names"
+            )
+        self.stall_s = float(stall_s)
+        self.chunk_s = float(chunk_s)
+        self.read_timeout_s = float(read_timeout_s)
+        self.site = site
+        self._backoff = backoff or Backoff()
+        self._queue = ChunkQueue(int(queue_s * self.spec.sfreq_hz))
+        self._timeline = Timeline(self.spec.sfreq_hz, self.spec.counter_modulus)
+        self._decoder = self.spec.make_decoder()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._first_data = threading.Event()
+        self._error: BaseException | None = None
+        self._acc: list[tuple[int, np.ndarray]] = []
+        self._acc_since_s = 0.0
+        self._info: StreamInfo | None = None
+        self._device_facts: dict = {}
+        self.counters = {
+            "samples_received": 0,
+            "samples_lost": {},
+            "gaps": 0,
+            "gaps_estimated": 0,
+            "reconnects": 0,
+            "disconnects": 0,
+            "stalls": 0,
+            "overflow_samples": 0,
+        }
+        self.events: list[dict] = []
+        self._t0 = time.monotonic()
+        self._ser = open_serial(self.port, self.spec.baudrate, timeout_s=self.read_timeout_s)
+        self._serial_number = usb_serial_number(self.port)
+        self._connected_at = time.monotonic()
+        self._last_byte_s = self._connected_at
+        self._stall_resent_s: float | None = None
+        self._next_attempt_s = 0.0
+        self._send_start()
+        self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
+        self._thread.start()
+        if not self._first_data.wait(first_data_timeout_s):
+            self.close()
+            if self._error is not None:
+                raise self._error
+            raise SerialPortError(
+                self.port,
+                f"no data from the device within {first_data_timeout_s:g} s of the start command; "
+                f"is it a {self.spec.kind}, switched on and streaming?",
+            )
+
+    # ------------------------------------------------------------------------------ stream API
+    @property
+    def info(self) -> StreamInfo:
+        """What the device is (known once the first samples arrived, i.e. after construction)."""
+        assert self._info is not None
+        return self._info
+
+    def chunks(self) -> Iterator[SampleChunk]:
+        """Yield chunks in timeline order until :meth:`close`; raises what stopped the reader."""
+        while True:
+            chunk = self._queue.get(timeout_s=0.2)
+            if chunk is not None:
+                yield chunk
+                continue
+            if not self._thread.is_alive() and len(self._queue) == 0:
+                if self._error is not None:
+                    raise self._error
+                return
+
+    def close(self) -> None:
+        """Stop the reader thread, send the stop command and close the port. Safe to call twice."""
+        self._stop.set()
+        if threading.current_thread() is not self._thread and self._thread.is_alive():
+            self._thread.join(timeout=5.0)
+
+    def stop_requested(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._stop.is_set()
+
+    @property
+    def connected(self) -> bool:
+        """True while the port is open."""
+        return self._ser is not None
+
+    def stats(self) -> dict:
+        """Counters so far: source counters, decoder statistics and device facts (a copy)."""
+        with self._lock:
+            out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.counters.items()}
+            out["gaps_estimated"] = self._timeline.estimated_gaps
+            out["decoder"] = self._decoder_stats()
+            out["device"] = dict(self._device_facts)
+            out["connected"] = self._ser is not None
+            out["events"] = list(self.events)
+        return out
+
+    # ------------------------------------------------------------------------------ the thread
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if self._ser is None:
+                    self._reconnect_step()
+                    continue
+                self._read_once()
+        except BaseException as exc:  # surfaced to the consumer by chunks()
+            self._error = exc
+        finally:
+            self._flush_acc()
+            self._shutdown_port()
+
+    def _read_once(self) -> None:
+        ser = self._ser
+        try:
+            data = ser.read(ser.in_waiting or 1)
+        except _PORT_ERRORS as exc:
+            self._disconnect("unplugged", str(exc))
+            return
+        now = time.monotonic()
+        if data:
+            self._last_byte_s = now
+            self._stall_resent_s = None
+            self._on_bytes(data, now)
+        else:
+            self._check_stall(now)
+        if self._acc and now - self._acc_since_s >= self.chunk_s:
+            self._flush_acc()
+
+    def _on_bytes(self, data: bytes, now: float) -> None:
+        batch = self._decoder.feed(data)
+        resets = []
+        for event in batch.events:
+            if event.get("kind") == "reset":
+                resets.append(int(event["at_sample"]))
+            elif event.get("kind") == "info":
+                self._note_device_info(event.get("info"))
+        if batch.n_samples == 0:
+            return
+        data_uv = self.spec.to_uv(self._decoder, batch.counts)
+        pieces = self._timeline.place(batch.sample_index, now, resets)
+        for piece in pieces:
+            if isinstance(piece, Gap):
+                self._flush_acc()
+                self._emit_gap(piece.start_sample, piece.n_samples, piece.reason, piece.estimated)
+            elif isinstance(piece, Run):
+                if not self._acc:
+                    self._acc_since_s = now
+                self._acc.append((piece.start_sample, data_uv[:, piece.col0 : piece.col1]))
+        with self._lock:
+            self.counters["samples_received"] += batch.n_samples
+        if self._info is None:
+            self._make_info(now, batch.n_samples)
+            self._first_data.set()
+        acc_n = sum(block.shape[1] for _, block in self._acc)
+        if acc_n >= self.chunk_s * self.spec.sfreq_hz:
+            self._flush_acc()
+
+    def _flush_acc(self) -> None:
+        if not self._acc:
+            return
+        start = self._acc[0][0]
+        data = np.concatenate([block for _, block in self._acc], axis=1)
+        self._acc = []
+        chunk = SampleChunk(start_sample=start, data_uv=np.ascontiguousarray(data))
+        if not self._queue.put(chunk):
+            with self._lock:
+                self.counters["overflow_samples"] += chunk.n_samples
+            self._emit_gap(start, chunk.n_samples, "overflow", False)
+
+    def _emit_gap(self, start: int, n: int, reason: str, estimated: bool) -> None:
+        with self._lock:
+            lost = self.counters["samples_lost"]
+            lost[reason] = lost.get(reason, 0) + int(n)
+            self.counters["gaps"] += 1
+            self.counters["gaps_estimated"] += int(estimated)
+        self._queue.put(gap_chunk(start, self.spec.n_channels, n, reason))
+
+    # -------------------------------------------------------------------- stalls and reconnects
+    def _check_stall(self, now: float) -> None:
+        if now - self._last_byte_s < self.stall_s:
+            return
+        if self._stall_resent_s is None:
+            self._event("stall", f"no data for {now - self._last_byte_s:.1f} s; start re-sent")
+            with self._lock:
+                self.counters["stalls"] += 1
+            self._stall_resent_s = now
+            try:
+                self._send_start()
+            except _PORT_ERRORS as exc:
+                self._disconnect("unplugged", str(exc))
+        elif now - self._stall_resent_s >= self.stall_s:
+            self._disconnect("stall", "still no data after re-sending start; reopening the port")
+
+    def _disconnect(self, reason: str, detail: str) -> None:
+        self._flush_acc()
+        self._shutdown_port(send_stop=False)
+        self._timeline.begin_session(reason)
+        self._backoff.reset()
+        self._next_attempt_s = time.monotonic()
+        with self._lock:
+            self.counters["disconnects"] += 1
+        self._event("disconnected", f"{reason}: {detail}")
+
+    def _reconnect_step(self) -> None:
+        wait_s = self._next_attempt_s - time.monotonic()
+        if wait_s > 0 and self._stop.wait(wait_s):
+            return
+        path = self._candidate_path()
+        try:
+            ser = open_serial(path, self.spec.baudrate, timeout_s=self.read_timeout_s)
+        except SerialPortError:
+            self._next_attempt_s = time.monotonic() + self._backoff.next_delay_s()
+            return
+        self._ser = ser
+        now = time.monotonic()
+        self._last_byte_s = now
+        self._stall_resent_s = None
+        if hasattr(self._decoder, "discard_partial"):
+            self._decoder.discard_partial()
+        try:
+            self._send_start()
+        except _PORT_ERRORS as exc:
+            self._disconnect("unplugged", str(exc))
+            return
+        with self._lock:
+            self.counters["reconnects"] += 1
+        self._event("reconnected", path)
+
+    def _candidate_path(self) -> str:
+        if self._serial_number and not _exists(self.port):
+            other = find_by_serial_number(self._serial_number)
+            if other:
+                return other
+        return self.port
+
+    def _send_start(self) -> None:
+        if self.spec.start_command:
+            self._ser.write(self.spec.start_command)
+            self._ser.flush()
+
+    def _shutdown_port(self, send_stop: bool = True) -> None:
+        ser, self._ser = self._ser, None
+        if ser is None:
+            return
+        try:
+            if send_stop and self.spec.stop_command:
+                ser.write(self.spec.stop_command)
+                ser.flush()
+        except _PORT_ERRORS:
+            pass
+        try:
+            ser.close()
+        except _PORT_ERRORS:
+            pass
+
+    # ---------------------------------------------------------------------------- bookkeeping
+    def _event(self, kind: str, detail: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.events.append(
+                {
+                    "kind": kind,
+                    "at_s": round(now - self._t0, 3),
+                    "t_monotonic": now,
+                    "detail": detail,
+                }
+            )
+
+    def _decoder_stats(self) -> dict:
+        stats = getattr(self._decoder, "stats", None)
+        if stats is None:
+            return {}
+        return stats.as_dict() if hasattr(stats, "as_dict") else dict(vars(stats))
+
+    def _note_device_info(self, info: object) -> None:
+        if info is None:
+            return
+        facts = info.as_dict() if hasattr(info, "as_dict") else dict(getattr(info, "__dict__", {}))
+        with self._lock:
+            self._device_facts.update({k: v for k, v in facts.items() if v not in (None, "")})
+
+    def _make_info(self, now: float, n_first: int) -> None:
+        first_sample_s = (n_first - 1) / self.spec.sfreq_hz + (time.monotonic() - now)
+        meas_date = datetime.now(UTC) - timedelta(seconds=first_sample_s)
+        device = {
+            "kind": self.spec.kind,
+            "port": self.port,
+            "serial_number": self._serial_number,
+            "site": self.site,
+            "baudrate": self.spec.baudrate,
+        }
+        device.update(self._device_facts)
+        self._info = StreamInfo(
+            sfreq_hz=self.spec.sfreq_hz,
+            ch_names=list(self.ch_names),
+            meas_date=meas_date,
+            resolution_bits=self.spec.resolution_bits,
+            uv_per_count=self.spec.uv_per_count,
+            device=device,
+        )
+
+
+def _exists(path: str) -> bool:
+    return os.path.exists(path)
