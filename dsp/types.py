@@ -11,7 +11,7 @@ QUALITY_WINDOW_S = 10.0
 #: Samples per candidate snippet; the peak sits at index SNIPPET_LEN // 2.
 SNIPPET_LEN = 128
 
-#: One row per candidate potential found by :mod:`dsp.detect`.
+#: One row per candidate potential found by :class:`dsp.chain.DetectionChain`.
 #: Sample indices are absolute on the stream's timeline, already corrected for filter delay.
 CANDIDATE_DTYPE = np.dtype(
     [
@@ -38,7 +38,7 @@ FEATURE_DTYPE = np.dtype(
     ]
 )
 
-#: Columns of a signal-quality table, one row per channel and window (see :mod:`dsp.quality`).
+#: Columns of a signal-quality table, one row per channel and window (see :class:`dsp.chain.DetectionChain`).
 QUALITY_DTYPE = np.dtype(
     [
         ("channel", np.int32),
