@@ -116,8 +116,45 @@ def _write_fif(night: SimulatedNight, path: Path) -> None:
         _write_edf(night, bdf, "bdf")
         raw = mne.io.read_raw_bdf(bdf, preload=False, verbose="error")
         raw.set_channel_types({ch: "emg" for ch in raw.ch_names}, verbose="error")
-        raw.save(path, overwrite=True, verbose="error")
+        _save_streamed(raw, path)
         del raw
+
+
+class _LazyTimes:
+    """Stand-in for ``Raw.times`` that computes single items on demand (no n_times array)."""
+
+    def __init__(self, n_times: int, sfreq_hz: float) -> None:
+        self.n_times, self.sfreq_hz = n_times, sfreq_hz
+
+    def __len__(self) -> int:
+        return self.n_times
+
+    def __getitem__(self, index):
+        if isinstance(index, int | np.integer):
+            index = int(index) + (self.n_times if index < 0 else 0)
+            return index / self.sfreq_hz
+        raise TypeError("lazy times support single indices only")
+
+
+def _save_streamed(raw, path: Path) -> None:
+    """``raw.save`` in 10-s buffers without materialising ``raw.times``.
+
+    MNE's writer asks for ``raw.times`` to place annotations, which builds an array of 8 bytes per
+    sample (460 MB for 8 h at 2 kHz); only ``times[0]`` is used, so a lazy stand-in is given. If a
+    future MNE needs more of it, the plain save is used instead.
+    """
+    base = type(raw)
+    lazy = type(f"_Lazy{base.__name__}", (base,), {
+        "times": property(lambda self: _LazyTimes(self.n_times, self.info["sfreq"])),
+    })
+    raw.__class__ = lazy
+    try:
+        raw.save(path, overwrite=True, buffer_size_sec=10.0, verbose="error")
+    except TypeError:
+        raw.__class__ = base
+        raw.save(path, overwrite=True, buffer_size_sec=10.0, verbose="error")
+    finally:
+        raw.__class__ = base
 
 
 def write_events_tsv(night: SimulatedNight, path: Path) -> None:
