@@ -1,0 +1,143 @@
+"""The SOS cascade against scipy, in chunks against whole, through NaN gaps and denormal decays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+from dsp.filters import StreamingFilter, design_sos, detect_mains_hz, sosfilt
+
+FS = 2000.0
+SOS = design_sos(FS)
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> None:
+    """Equal to ``rtol`` relative to the signal scale (NaN where the reference is NaN)."""
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    scale = np.nanmax(np.abs(b)) if np.isfinite(b).any() else 1.0
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * scale, equal_nan=True)
+
+
+def test_design_notches_every_harmonic_below_nyquist():
+    freqs = [50.0, 100.0, 150.0, 950.0]
+    _, h = signal.sosfreqz(SOS, worN=freqs, fs=FS)
+    assert np.all(np.abs(h) < 10 ** (-30 / 20))
+    _, h = signal.sosfreqz(SOS, worN=[75.0, 125.0, 225.0], fs=FS)
+    assert np.all(np.abs(20 * np.log10(np.abs(h))) < 1.0)
+
+
+def test_design_keeps_band_below_nyquist_and_60_hz():
+    sos = design_sos(500.0, mains_hz=60.0)
+    _, h = signal.sosfreqz(sos, worN=[60.0, 180.0, 240.0], fs=500.0)
+    assert np.all(np.abs(h) < 10 ** (-30 / 20))
+    assert np.all(np.isfinite(sos))
+    with pytest.raises(ValueError):
+        design_sos(FS, band_hz=(500.0, 100.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_scipy_multichannel(dtype):
+    x = np.random.default_rng(1).normal(0, 20, (3, 20000)).astype(dtype)
+    _close(sosfilt(SOS, x), signal.sosfilt(SOS, x.astype(np.float64), axis=1))
+    _close(sosfilt(SOS, x[0]), signal.sosfilt(SOS, x[0].astype(np.float64)))
+
+
+def test_matches_scipy_on_other_cascades():
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1, 5000)
+    for sos in (design_sos(1000.0, mains_hz=60.0), design_sos(FS, mains_hz=None, order=2)):
+        _close(sosfilt(sos, x), signal.sosfilt(sos, x))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.integers(1, 700), min_size=1, max_size=40),
+    st.integers(0, 2**32 - 1),
+)
+def test_any_chunking_equals_one_call(sizes, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 10, (2, sum(sizes)))
+    x[:, rng.integers(0, x.shape[1], 3)] = np.nan
+    whole = sosfilt(SOS, x)
+    filt = StreamingFilter(SOS, 2)
+    parts, pos = [], 0
+    for n in sizes:
+        parts.append(filt.process(x[:, pos : pos + n]))
+        pos += n
+    parts.append(filt.flush())
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
+
+
+def test_one_sample_chunks_equal_one_call():
+    x = np.random.default_rng(3).normal(0, 1, (1, 300))
+    filt = StreamingFilter(SOS, 1)
+    parts = [filt.process(x[:, i : i + 1]) for i in range(x.shape[1])] + [filt.flush()]
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), sosfilt(SOS, x))
+
+
+def test_nan_gap_outputs_nan_and_restarts_the_filter():
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 10, 12000)
+    x[3000:3400] = np.nan
+    y = sosfilt(SOS, x)
+    assert np.all(np.isnan(y[3000:3400]))
+    assert np.all(np.isfinite(y[:3000])) and np.all(np.isfinite(y[3400:]))
+    _close(y[:3000], signal.sosfilt(SOS, x[:3000]))
+    _close(y[3400:], signal.sosfilt(SOS, x[3400:]))
+
+
+def test_single_nan_sample_restarts_too():
+    x = np.random.default_rng(5).normal(0, 1, 2000)
+    x[700] = np.nan
+    y = sosfilt(SOS, x)
+    assert np.isnan(y).sum() == 1
+    _close(y[701:], signal.sosfilt(SOS, x[701:]))
+
+
+def test_zeros_after_impulse_leave_no_denormal_state_and_match_scipy():
+    x = np.zeros((1, int(300 * FS)))
+    x[0, 10] = 1e4
+    filt = StreamingFilter(SOS, 1)
+    y = np.concatenate([filt.process(x), filt.flush()], axis=1)
+    ref = signal.sosfilt(SOS, x[0])
+    assert np.max(np.abs(y[0] - ref)) < 1e-20
+    for state in (filt._z1, filt._z2):
+        tiny = (state != 0) & (np.abs(state) < np.finfo(np.float64).tiny)
+        assert not tiny.any()
+    assert np.abs(filt._z1).max() < 1e-28 and np.abs(filt._z2).max() < 1e-28
+
+
+def test_scipy_reaches_denormals_on_the_same_input():
+    """The guard is needed: the plain recursion decays into subnormal numbers here."""
+    x = np.zeros(int(300 * FS))
+    x[10] = 1e4
+    _, zf = signal.sosfilt(SOS, x, zi=np.zeros((SOS.shape[0], 2)))
+    sub = (zf != 0) & (np.abs(zf) < np.finfo(np.float64).tiny)
+    assert sub.any()
+
+
+@pytest.mark.parametrize("mains", [50.0, 60.0])
+def test_detect_mains(mains):
+    rng = np.random.default_rng(int(mains))
+    t = np.arange(int(10 * FS)) / FS
+    x = rng.normal(0, 5, (2, t.size)) + 3.0 * np.sin(2 * np.pi * mains * t)
+    x[1, 100:900] = np.nan
+    assert detect_mains_hz(x, FS) == mains
+    assert detect_mains_hz(x[0], FS) == mains
+
+
+def test_detect_mains_defaults_to_50_without_a_line():
+    x = np.random.default_rng(7).normal(0, 5, int(10 * FS))
+    assert detect_mains_hz(x, FS) == 50.0
+
+
+def test_bad_shapes_are_refused():
+    filt = StreamingFilter(SOS, 2)
+    with pytest.raises(ValueError):
+        filt.process(np.zeros((3, 10)))
+    filt.flush()
+    with pytest.raises(ValueError):
+        filt.process(np.zeros((2, 10)))
