@@ -200,7 +200,9 @@ _TREND_RULES = {
 
 
 def _side_words(side: str | None) -> str:
-    return f" ({side} calf)" if side in ("left", "right") else f" ({side})" if side else ""
+    if side in ("left", "right"):
+        return f" ({side} calf)"
+    return f" ({side})" if side and side != "unknown" else ""
 
 
 def _check_trend(tr: Trend, spec: RuleSpec, min_nights: int) -> Reason:

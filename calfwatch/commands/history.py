@@ -27,6 +27,10 @@ def _num(value, fmt: str, scale: float = 1.0) -> str:
     return format(value * scale if scale != 1.0 else value, fmt)
 
 
+def _percent(fraction) -> str:
+    return f"{'-':>7}" if fraction is None else f"{fraction * 100:6.1f}%"
+
+
 def format_nights(nights: list) -> list[str]:
     """One row per night: date, side, rest hours, fasciculations, rate, amplitude, polyphasic %."""
     lines = [f"{'night':<10}  {'side':<7} {'rest h':>6} {'fasc.':>6} {'/min rest':>9} "
@@ -36,7 +40,7 @@ def format_nights(nights: list) -> list[str]:
         lines.append(
             f"{n.night_date.isoformat():<10}  {n.side:<7} {_num(rest_h, '6.1f')} "
             f"{_num(n.fasciculations, '6d')} {_num(n.rate_per_min_rest, '9.2f')} "
-            f"{_num(n.median_ptp_uv, '9.1f')} {_num(n.polyphasic_fraction, '6.1f', 100.0)}%"
+            f"{_num(n.median_ptp_uv, '9.1f')} {_percent(n.polyphasic_fraction)}"
         )
     return lines
 
