@@ -181,7 +181,8 @@ def _check_persistence(pers: Persistence, spec: RuleSpec) -> Reason:
 
 
 def _check_red_flags(symptoms: Iterable[str], spec: RuleSpec) -> list[Reason]:
-    names = sorted({normalise_symptom(s) for s in symptoms}, key=list(RED_FLAG_SYMPTOMS).index)
+    names = sorted({normalise_symptom(getattr(s, "symptom", s)) for s in symptoms},
+                   key=list(RED_FLAG_SYMPTOMS).index)
     if not names:
         return [_reason(spec, "none", False, "no red-flag symptom reported")]
     return [
@@ -297,7 +298,8 @@ def assess(history_nights: Sequence[Any], symptoms: Iterable[str] = (),
         The subject's nights: :class:`~classifier.persistence.NightPoint`, objects with ``to_point()``
         (history-store records) or night-summary dictionaries.
     symptoms : iterable of str
-        Red-flag symptoms reported (names from :data:`RED_FLAG_SYMPTOMS`).
+        Red-flag symptoms reported (names from :data:`RED_FLAG_SYMPTOMS`, or history-store records
+        with a ``symptom`` attribute).
     config : dict, optional
         Configuration from :func:`classifier.config.load_config`; the defaults when omitted.
     tonight : optional

@@ -12,6 +12,7 @@ from history_helpers import evening, make_summary
 
 from calfwatch import history as history_mod
 from calfwatch.history import SCHEMA_VERSION, HistoryError, HistoryStore, default_path
+from classifier.assessment import assess
 
 
 def _mode(path) -> int:
@@ -143,6 +144,8 @@ def test_data_survives_reopening(tmp_path):
     with HistoryStore(path) as store:
         assert len(store.nights("p1")) == 1 and store.symptoms("p1")[0].symptom == "seizures"
         assert store.schema_version == SCHEMA_VERSION
+        result = assess(store.nights("p1"), store.symptoms("p1"))
+    assert result.level == "see-doctor" and [r.observed for r in result.reasons] == ["seizures"]
 
 
 def test_not_a_database_is_a_one_line_error_naming_the_file(tmp_path):
