@@ -1,0 +1,318 @@
+"""Record a sample stream to EDF+ or BDF+ as it arrives, with a JSON sidecar that accounts for every sample.
+
+:class:`Recorder` writes each chunk through :class:`~acquisition.edf_writer.EdfPlusWriter` (EDF+ for
+devices of 16 bits or less, BDF+ above): data as they come, gaps as a flat value annotated
+``BAD_ACQ_SKIP`` over exactly the lost span. The writer keeps the file valid at every moment and
+fsyncs at least every second. Next to the file, ``<name>.json`` (rewritten atomically every few seconds
+and at close) keeps the device facts, the start time in UTC and local time, and the counters:
+samples received and lost (by reason), corrupted frames, skipped bytes, reconnections, stalls,
+overflow and clipping, and whether the recording was closed cleanly.
+
+:func:`run_recording` is the loop the ``record`` command runs: source -> recorder, with a callback per
+chunk (live detection hooks in there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from acquisition.edf_writer import EdfPlusWriter
+from acquisition.stream import SampleChunk, StreamInfo
+
+#: Version of the sidecar document.
+SIDECAR_VERSION = 1
+#: Gap spans listed one by one in the sidecar (all of them are annotated in the file).
+MAX_LISTED_GAPS = 1000
+_EDF_DIGITAL = (-32768, 32767)
+_BDF_DIGITAL = (-8388608, 8388607)
+
+
+def recording_name(info: StreamInfo, subject: str = "", side: str = "") -> str:
+    """File stem for a recording: ``<subject>_<side>_<UTC start>`` (empty parts left out)."""
+    stamp = info.meas_date.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    parts = [_safe(subject), _safe(side), stamp]
+    return "_".join(p for p in parts if p)
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in str(text).strip())
+
+
+def physical_range_uv(info: StreamInfo) -> tuple[float, float, str]:
+    """Physical range and format that hold every device count: ``(min_uv, max_uv, "edf"|"bdf")``."""
+    fmt = "edf" if info.resolution_bits <= 16 else "bdf"
+    dmin, dmax = _EDF_DIGITAL if fmt == "edf" else _BDF_DIGITAL
+    return dmin * info.uv_per_count, dmax * info.uv_per_count, fmt
+
+
+def _write_json_atomic(path: Path, document: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, default=str)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class Recorder:
+    """Write chunks of a stream to an EDF+/BDF+ file and keep its JSON sidecar.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The EDF/BDF file to create; the sidecar is the same path with ``.json``.
+    info : StreamInfo
+        The stream's description (rate, channels, start, resolution, device facts).
+    source_stats : callable, optional
+        Returns the source's counters (``SerialSource.stats``) for the sidecar.
+    subject, side : str
+        Who and which calf; stored in the header and the sidecar.
+    record_s : float
+        EDF data record duration.
+    sidecar_every_s : float
+        Rewrite the sidecar at least this often (wall time).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        info: StreamInfo,
+        *,
+        source_stats: Callable[[], dict] | None = None,
+        subject: str = "",
+        side: str = "",
+        record_s: float = 1.0,
+        sidecar_every_s: float = 5.0,
+    ) -> None:
+        self.path = Path(path)
+        self.sidecar_path = self.path.with_suffix(".json")
+        self.info = info
+        self.subject = subject
+        self.side = side
+        self._source_stats = source_stats
+        self._sidecar_every_s = float(sidecar_every_s)
+        pmin, pmax, self.fmt = physical_range_uv(info)
+        self.writer = EdfPlusWriter(
+            self.path,
+            list(info.ch_names),
+            info.sfreq_hz,
+            info.meas_date,
+            fmt=self.fmt,
+            physical_min_uv=pmin,
+            physical_max_uv=pmax,
+            record_s=record_s,
+            patient_id=f"{_safe(subject) or 'X'} X X X",
+            recording_id=f"calf {side}".strip() if side else "",
+            equipment=str(info.device.get("kind", "")),
+        )
+        self.next_sample = 0
+        self.samples_received = 0
+        self.samples_lost: dict[str, int] = {}
+        self.gaps: list[dict] = []
+        self.n_gaps = 0
+        self.closed_cleanly = False
+        self.error: str | None = None
+        self._closed = False
+        self._last_sidecar_s = 0.0
+        self.write_sidecar()
+
+    @classmethod
+    def create(
+        cls, out_dir: str | os.PathLike, info: StreamInfo, *, subject: str = "", side: str = "", **kw
+    ) -> Recorder:
+        """Create a recording in ``out_dir`` named after subject, side and start time."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        fmt = physical_range_uv(info)[2]
+        path = out / f"{recording_name(info, subject, side)}.{fmt}"
+        return cls(path, info, subject=subject, side=side, **kw)
+
+    # ------------------------------------------------------------------------------------ writing
+    def write_chunk(self, chunk: SampleChunk) -> None:
+        """Append one chunk (data or gap) at its place on the timeline.
+
+        Raises
+        ------
+        ValueError
+            When the chunk overlaps what was already written.
+        acquisition.edf_writer.RecordingWriteError
+            When the disk refuses the data (full...): the file stays valid up to its last record,
+            the sidecar says why the recording stopped.
+        """
+        if chunk.start_sample < self.next_sample:
+            raise ValueError(
+                f"{self.path}: chunk at sample {chunk.start_sample} overlaps the recording "
+                f"(next sample is {self.next_sample})"
+            )
+        try:
+            if chunk.start_sample > self.next_sample:
+                self._gap(chunk.start_sample - self.next_sample, "missing from the source")
+            if chunk.gap:
+                self._gap(chunk.n_samples, chunk.reason or "lost")
+            else:
+                self.writer.write(chunk.data_uv)
+                self.samples_received += chunk.n_samples
+                self.next_sample += chunk.n_samples
+        except OSError as exc:
+            self._fail(exc)
+            raise
+        now = time.monotonic()
+        if now - self._last_sidecar_s >= self._sidecar_every_s:
+            self.write_sidecar()
+
+    def annotate(self, onset_s: float, duration_s: float, text: str) -> None:
+        """Add an event annotation (seconds from the recording start)."""
+        self.writer.annotate(onset_s, duration_s, text)
+
+    def flush(self) -> None:
+        """Make everything written so far durable and refresh the sidecar."""
+        self.writer.flush()
+        self.write_sidecar()
+
+    def close(self) -> None:
+        """Close the file (header patched) and write the final sidecar. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.writer.close()
+            self.closed_cleanly = self.error is None
+        except OSError as exc:
+            self.error = self.error or str(exc)
+            raise
+        finally:
+            try:
+                self.write_sidecar()
+            except OSError:
+                pass
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _gap(self, n_samples: int, reason: str) -> None:
+        self.writer.write_gap(n_samples, reason)
+        self.samples_lost[reason] = self.samples_lost.get(reason, 0) + int(n_samples)
+        self.n_gaps += 1
+        if len(self.gaps) < MAX_LISTED_GAPS:
+            self.gaps.append(
+                {
+                    "onset_s": self.next_sample / self.info.sfreq_hz,
+                    "duration_s": n_samples / self.info.sfreq_hz,
+                    "start_sample": self.next_sample,
+                    "n_samples": int(n_samples),
+                    "reason": reason,
+                }
+            )
+        self.next_sample += int(n_samples)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = " ".join(str(exc).split())
+        try:
+            self.writer.close()
+        except OSError:
+            pass
+        self._closed = True
+        try:
+            self.write_sidecar()
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------------------------------ sidecar
+    def sidecar(self) -> dict:
+        """The sidecar document as it stands."""
+        stats = self._source_stats() if self._source_stats is not None else {}
+        decoder = stats.get("decoder", {})
+        device = dict(self.info.device)
+        device.update(stats.get("device", {}))
+        start = self.info.meas_date.astimezone(UTC)
+        lost_total = sum(self.samples_lost.values())
+        counters = {
+            "samples_received": self.samples_received,
+            "samples_lost": lost_total,
+            "samples_lost_by_reason": dict(self.samples_lost),
+            "samples_on_timeline": self.next_sample,
+            "gaps": self.n_gaps,
+            "gaps_estimated_from_host_time": stats.get("gaps_estimated", 0),
+            "frames_corrupted": decoder.get("crc_failures", 0) + decoder.get("counter_errors", 0),
+            "bytes_skipped": decoder.get("bytes_skipped", 0),
+            "sequence_gaps": sum(1 for g in self.gaps if g["reason"] == "sequence gap")
+            if self.n_gaps <= MAX_LISTED_GAPS
+            else decoder.get("sequence_gaps", 0),
+            "reconnects": stats.get("reconnects", 0),
+            "disconnects": stats.get("disconnects", 0),
+            "stalls": stats.get("stalls", 0),
+            "overflow_samples": stats.get("overflow_samples", 0),
+            "clipped_samples": self.writer.clipped_samples,
+        }
+        return {
+            "sidecar_version": SIDECAR_VERSION,
+            "file": self.path.name,
+            "format": self.fmt,
+            "subject": self.subject,
+            "side": self.side,
+            "device": device,
+            "sfreq_hz": self.info.sfreq_hz,
+            "ch_names": list(self.info.ch_names),
+            "resolution_bits": self.info.resolution_bits,
+            "uv_per_count": self.info.uv_per_count,
+            "start_utc": start.isoformat(),
+            "start_local": start.astimezone().isoformat(),
+            "duration_s": self.next_sample / self.info.sfreq_hz,
+            "counters": counters,
+            "decoder": decoder,
+            "gaps": list(self.gaps),
+            "gaps_listed_all": self.n_gaps <= MAX_LISTED_GAPS,
+            "events": list(stats.get("events", []))[:MAX_LISTED_GAPS],
+            "connected_at_end": stats.get("connected"),
+            "closed_cleanly": self.closed_cleanly,
+            "error": self.error,
+            "updated_utc": datetime.now(UTC).isoformat(),
+        }
+
+    def write_sidecar(self) -> None:
+        """Rewrite the sidecar atomically (temporary file + rename)."""
+        _write_json_atomic(self.sidecar_path, self.sidecar())
+        self._last_sidecar_s = time.monotonic()
+
+
+def run_recording(
+    source,
+    recorder: Recorder,
+    *,
+    duration_s: float | None = None,
+    on_chunk: Callable[[SampleChunk], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> str:
+    """Copy ``source`` chunks into ``recorder`` until the source ends, the duration is reached or
+    ``should_stop()`` says so; return why it stopped (``"duration"``, ``"stopped"``, ``"source ended"``).
+
+    ``on_chunk`` is called with every chunk after it is written (gaps included): the hook for live
+    processing. The recorder is not closed here.
+    """
+    limit = None if duration_s is None else int(round(duration_s * recorder.info.sfreq_hz))
+    for chunk in source.chunks():
+        if limit is not None and chunk.stop_sample > limit:
+            chunk = _head(chunk, limit - chunk.start_sample)
+        if chunk.n_samples:
+            recorder.write_chunk(chunk)
+            if on_chunk is not None:
+                on_chunk(chunk)
+        if limit is not None and recorder.next_sample >= limit:
+            return "duration"
+        if should_stop is not None and should_stop():
+            return "stopped"
+    return "stopped" if should_stop is not None and should_stop() else "source ended"
+
+
+def _head(chunk: SampleChunk, n: int) -> SampleChunk:
+    n = max(0, int(n))
+    return SampleChunk(chunk.start_sample, chunk.data_uv[:, :n], chunk.gap, chunk.reason)
