@@ -1,0 +1,113 @@
+"""Numba kernel of the BITalino (r)evolution decoder: CRC-4 and 4-bit sequence in the last byte."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+CONFIRM = 3  # frames with valid CRC and consecutive sequence numbers to accept a resynchronisation
+
+
+@njit(cache=True)
+def crc_ok(buf, i, size):
+    """True when the CRC-4 in the low nibble of the frame's last byte matches."""
+    x = np.int64(0)
+    for k in range(size):
+        byte = np.int64(buf[i + k])
+        if k == size - 1:
+            byte &= 0xF0
+        for bit in range(7, -1, -1):
+            x <<= 1
+            if x & 0x10:
+                x ^= 0x03
+            x ^= (byte >> bit) & 1
+    return (x & 0x0F) == (np.int64(buf[i + size - 1]) & 0x0F)
+
+
+@njit(cache=True)
+def _seq(buf, i, size):
+    return np.int64(buf[i + size - 1]) >> 4
+
+
+@njit(cache=True)
+def _confirmed(buf, i, n, size, final):
+    s0 = _seq(buf, i, size)
+    for k in range(1, CONFIRM):
+        j = i + k * size
+        if j + size > n:
+            return 1 if final else -1
+        if not crc_ok(buf, j, size) or _seq(buf, j, size) != (s0 + k) % 16:
+            return 0
+    return 1
+
+
+@njit(cache=True)
+def _decode(buf, i, size, nch, out, k):
+    e = i + size  # frame end; fields are addressed from the end as in the vendor API
+    a = np.zeros(8, np.int64)
+    for t in range(size):
+        a[8 - size + t] = buf[i + t]
+    # a[7] is the last byte, a[6] the one before, ...
+    vals = (
+        ((a[6] & 0x0F) << 6) | (a[5] >> 2),
+        ((a[5] & 0x03) << 8) | a[4],
+        (a[3] << 2) | (a[2] >> 6),
+        ((a[2] & 0x3F) << 4) | (a[1] >> 4),
+        ((a[1] & 0x0F) << 2) | (a[0] >> 6),
+        a[0] & 0x3F,
+    )
+    for ch in range(nch):
+        out[ch, k] = vals[ch]
+    return e
+
+
+@njit(cache=True)
+def scan_bitalino(buf, size, nch, in_sync, last_seq, final):
+    """Return (consumed, in_sync, last_seq, skipped, crc_failures, counter_errors, n, seqs, counts, digital)."""
+    n = buf.shape[0]
+    m = n // size + 1
+    seqs = np.empty(m, np.int64)
+    counts = np.empty((nch, m), np.int64)
+    digital = np.empty(m, np.uint8)
+    i = 0
+    k = 0
+    skipped = 0
+    bad = 0
+    cerr = 0
+    while i + size <= n:
+        if not crc_ok(buf, i, size):
+            if in_sync:
+                bad += 1
+            in_sync = False
+            skipped += 1
+            i += 1
+            continue
+        s = _seq(buf, i, size)
+        if not in_sync:
+            ok = _confirmed(buf, i, n, size, final)
+            if ok < 0:
+                break
+            if ok == 0:
+                skipped += 1
+                i += 1
+                continue
+            in_sync = True
+        elif last_seq >= 0 and s != (last_seq + 1) % 16:
+            j = i + size
+            if j + size > n and not final:
+                break
+            if not (j + size <= n and crc_ok(buf, j, size) and _seq(buf, j, size) == (s + 1) % 16):
+                cerr += 1
+                skipped += size
+                i += size
+                continue
+        _decode(buf, i, size, nch, counts, k)
+        digital[k] = np.uint8(buf[i + size - 2] >> 4)
+        seqs[k] = s
+        last_seq = s
+        k += 1
+        i += size
+    if final and i < n:
+        skipped += n - i
+        i = n
+    return i, in_sync, last_seq, skipped, bad, cerr, k, seqs, counts, digital

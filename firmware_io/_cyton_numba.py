@@ -1,0 +1,85 @@
+"""Numba kernel of the OpenBCI Cyton decoder (33-byte packets, 0xA0 header, 0xC0-0xC6 footer)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+FRAME = 33
+CONFIRM = 3  # frames checked (header, footer, consecutive counters) to accept a resynchronisation
+
+
+@njit(cache=True)
+def _valid(buf, i):
+    return buf[i] == 0xA0 and buf[i + 32] >= 0xC0 and buf[i + 32] <= 0xC6
+
+
+@njit(cache=True)
+def _confirmed(buf, i, n, final):
+    """1 when frames at i, i+33, ... are valid with consecutive counters, 0 when not, -1 to wait."""
+    c0 = np.int64(buf[i + 1])
+    for k in range(1, CONFIRM):
+        j = i + k * FRAME
+        if j + FRAME > n:
+            return 1 if final else -1
+        if not _valid(buf, j) or np.int64(buf[j + 1]) != (c0 + k) % 256:
+            return 0
+    return 1
+
+
+@njit(cache=True)
+def scan_cyton(buf, in_sync, last_counter, final):
+    """Return (consumed, in_sync, last_counter, skipped, counter_errors, bad_frames, n, counters, counts, footers)."""
+    n = buf.shape[0]
+    m = n // FRAME + 1
+    counters = np.empty(m, np.int64)
+    counts = np.empty((8, m), np.int64)
+    footers = np.empty(m, np.uint8)
+    i = 0
+    k = 0
+    skipped = 0
+    cerr = 0
+    bad = 0
+    while i + FRAME <= n:
+        if not _valid(buf, i):
+            if in_sync:
+                bad += 1
+            in_sync = False
+            skipped += 1
+            i += 1
+            continue
+        c = np.int64(buf[i + 1])
+        if not in_sync:
+            ok = _confirmed(buf, i, n, final)
+            if ok < 0:
+                break
+            if ok == 0:
+                skipped += 1
+                i += 1
+                continue
+            in_sync = True
+        elif last_counter >= 0 and c != (last_counter + 1) % 256:
+            # a jump: real gap if the next frame continues it, a damaged counter if it continues ours
+            j = i + FRAME
+            if j + FRAME > n and not final:
+                break
+            if j + FRAME <= n and _valid(buf, j) and np.int64(buf[j + 1]) != (c + 1) % 256:
+                cerr += 1
+                skipped += FRAME
+                i += FRAME
+                continue
+        for ch in range(8):
+            p = i + 2 + 3 * ch
+            v = (np.int64(buf[p]) << 16) | (np.int64(buf[p + 1]) << 8) | np.int64(buf[p + 2])
+            if v >= 0x800000:
+                v -= 0x1000000
+            counts[ch, k] = v
+        counters[k] = c
+        footers[k] = buf[i + 32]
+        last_counter = c
+        k += 1
+        i += FRAME
+    if final and i < n:
+        skipped += n - i
+        i = n
+    return i, in_sync, last_counter, skipped, cerr, bad, k, counters, counts, footers
