@@ -12,7 +12,7 @@ from calfwatch.simulator import load_profile, simulate_night
 from classifier.kinds import NON_REST_KINDS
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     rate=st.floats(0.0, 150.0),
