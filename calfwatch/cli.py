@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from types import ModuleType
 
 from calfwatch import __version__
+
+#: Environment variable read by classifier.config; --config sets it for the whole run.
+CONFIG_ENV = "CALFWATCH_CONFIG"
 
 #: Subcommand modules, in the order ``--help`` lists them. A module that is not there yet is skipped.
 COMMAND_MODULES = (
@@ -69,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"calfwatch {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML file overriding thresholds (default: $CALFWATCH_CONFIG, if set)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in _load_commands():
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -86,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.config:
+        if not os.path.isfile(args.config):
+            sys.stderr.write(f"calfwatch: error: {args.config}: configuration file not found\n")
+            return EXIT_USAGE
+        os.environ[CONFIG_ENV] = os.path.abspath(args.config)
     if getattr(args, "_run", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -35,3 +35,23 @@ def test_unknown_command_is_usage_error():
 def test_no_command_prints_help_and_exits_2(capsys):
     assert main([]) == 2
     assert "usage: calfwatch" in capsys.readouterr().err
+
+
+def test_missing_config_file_is_usage_error(tmp_path):
+    out = _run("--config", str(tmp_path / "absent.toml"), "history")
+    assert out.returncode == 2
+    assert "absent.toml: configuration file not found" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_config_option_reaches_the_threshold_loader(tmp_path, monkeypatch):
+    import os
+
+    from classifier.config import load_config
+
+    user = tmp_path / "mine.toml"
+    user.write_text("[assessment]\nprobe_value = 7\n")
+    monkeypatch.delenv("CALFWATCH_CONFIG", raising=False)
+    main(["--config", str(user)])  # no command: prints help, but the option is applied first
+    assert load_config()["assessment"]["probe_value"] == 7
+    os.environ.pop("CALFWATCH_CONFIG", None)
