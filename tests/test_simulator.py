@@ -337,3 +337,23 @@ def test_same_seed_same_night_and_different_seeds_differ():
     assert not np.allclose(a.data_uv(), c.data_uv())
     with pytest.raises(SimulationError):
         simulate_night(params, -1)
+
+
+def test_voluntary_units_fire_regularly_at_8_to_30_hz():
+    params = load_profile("benign-night", duration_s=1800, voluntary_per_h=60, firing_cv=0.1)
+    night = simulate_night(params, 13)
+    pool = night.schedule.channels[0].pool
+    bouts = [e for e in night.truth if e.kind == "voluntary"]
+    assert len(bouts) > 10
+    medians, cvs = [], []
+    for e in bouts:
+        inside = (pool.onset_s >= e.onset_s) & (pool.onset_s <= e.stop_s)
+        units = pool.unit[inside]
+        assert len(set(units.tolist())) >= 5  # many units
+        for u in set(units.tolist()) - {0}:  # unit 0 carries the span anchors
+            isi = np.diff(np.sort(pool.onset_s[inside][units == u]))
+            if isi.size >= 10:
+                medians.append(np.median(isi))
+                cvs.append(isi[2:-2].std() / isi[2:-2].mean())
+    assert 1 / 30 * 0.95 <= min(medians) and max(medians) <= 1 / 8 * 1.05
+    assert np.median(cvs) < 0.3  # regular, unlike fasciculations

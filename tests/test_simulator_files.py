@@ -20,7 +20,7 @@ TOLERANCE_UV = {"edf": 13000 / 65535 / 2 + 1e-6, "bdf": 13000 / 16777215 / 2 + 1
 
 @pytest.fixture(scope="module")
 def night():
-    params = load_profile("busy-night", duration_s=60, n_channels=2, voluntary_per_h=120,
+    params = load_profile("busy-night", duration_s=60, n_channels=3, voluntary_per_h=120,
                           myoclonus_per_h=120, pop_per_h=60, saturation_per_h=60,
                           fasc_rate_per_min=30, fasc_doublet_prob=0.2)
     return simulate_night(params, 21)
@@ -48,7 +48,7 @@ def test_files_open_in_mne_with_the_same_samples_and_annotations(night, fmt, tmp
     assert raw.info["sfreq"] == night.info.sfreq_hz
     assert raw.info["meas_date"] == night.info.meas_date
     data_uv = raw.get_data() * 1e6
-    assert data_uv.shape == (2, night.n_samples)
+    assert data_uv.shape == (3, night.n_samples)
     assert np.abs(data_uv - night.data_uv()).max() <= TOLERANCE_UV[fmt]
     from_file = [(ann["description"], ch, ann["onset"], ann["duration"])
                  for ann in raw.annotations for ch in ann["ch_names"]]
