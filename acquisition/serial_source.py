@@ -194,6 +194,8 @@ class SerialSource:
         except BaseException as exc:  # surfaced to the consumer by chunks()
             self._error = exc
         finally:
+            if self._error is None:
+                self._flush_decoder()
             self._flush_acc()
             self._shutdown_port()
 
@@ -215,7 +217,15 @@ class SerialSource:
             self._flush_acc()
 
     def _on_bytes(self, data: bytes, now: float) -> None:
-        batch = self._decoder.feed(data)
+        self._on_batch(self._decoder.feed(data), now)
+
+    def _flush_decoder(self) -> None:
+        """At the end of a connection: decode the frames the decoder still holds, drop the torn tail."""
+        flush = getattr(self._decoder, "flush", None)
+        if flush is not None:
+            self._on_batch(flush(), self._last_byte_s)
+
+    def _on_batch(self, batch, now: float) -> None:
         resets = []
         for event in batch.events:
             if event.get("kind") == "reset":
@@ -280,6 +290,7 @@ class SerialSource:
             self._disconnect("stall", "still no data after re-sending start; reopening the port")
 
     def _disconnect(self, reason: str, detail: str) -> None:
+        self._flush_decoder()
         self._flush_acc()
         self._shutdown_port(send_stop=False)
         self._timeline.begin_session(reason)
@@ -303,8 +314,6 @@ class SerialSource:
         now = time.monotonic()
         self._last_byte_s = now
         self._stall_resent_s = None
-        if hasattr(self._decoder, "discard_partial"):
-            self._decoder.discard_partial()
         try:
             self._send_start()
         except _PORT_ERRORS as exc:

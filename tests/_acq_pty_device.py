@@ -73,8 +73,10 @@ class TinyDecoder:
             events=events,
         )
 
-    def discard_partial(self) -> None:
+    def flush(self) -> FrameBatch:
+        self.stats.bytes_skipped += len(self._buf)
         self._buf.clear()
+        return FrameBatch.empty(self.n_channels)
 
 
 def tiny_spec(n_channels: int = 2, sfreq_hz: float = 500.0) -> DeviceSpec:

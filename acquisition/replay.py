@@ -1,0 +1,168 @@
+"""Replay any recording as a :class:`~acquisition.stream.SampleStream`, in constant memory.
+
+:class:`ReplayStream` reads the recording lazily (``preload=False``) one slice at a time with
+``raw.get_data(start=, stop=)``, so an 8-hour file costs no more memory than a 1-minute one. Spans
+annotated ``BAD_ACQ_SKIP`` come back as gap chunks (NaN), so a recorded night replays with its gaps
+exactly where the recorder put them. ``speed=None`` replays as fast as the consumer reads;
+``speed=N`` paces the chunks at N times real time on the monotonic clock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import numpy as np
+
+from acquisition._chunk_queue import gap_chunk
+from acquisition.errors import RecordingError
+from acquisition.stream import SampleChunk, StreamInfo
+
+#: Annotation that marks samples which were not acquired.
+GAP_TEXT = "BAD_ACQ_SKIP"
+_UNKNOWN_DATE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _open(source):
+    import mne
+
+    if isinstance(source, mne.io.BaseRaw):
+        names = getattr(source, "filenames", None) or [None]
+        return source, None if names[0] is None else os.fspath(names[0])
+    from acquisition.reader import open_recording
+
+    return open_recording(source, preload=False), os.fspath(source)
+
+
+def gap_spans(raw, n_times: int) -> list[tuple[int, int]]:
+    """Sample spans ``[start, stop)`` annotated ``BAD_ACQ_SKIP``, merged and clipped to the data.
+
+    Parameters
+    ----------
+    raw : mne.io.BaseRaw
+        The recording.
+    n_times : int
+        Samples in the recording.
+    """
+    ann = raw.annotations
+    if len(ann) == 0:
+        return []
+    sfreq = raw.info["sfreq"]
+    texts = np.asarray(ann.description)
+    keep = np.array([str(t).upper().startswith(GAP_TEXT) for t in texts], dtype=bool)
+    if not keep.any():
+        return []
+    onset_s = np.asarray(ann.onset)[keep] - raw.first_time
+    starts = np.rint(onset_s * sfreq).astype(np.int64)
+    stops = starts + np.rint(np.asarray(ann.duration)[keep] * sfreq).astype(np.int64)
+    order = np.argsort(starts, kind="stable")
+    spans: list[tuple[int, int]] = []
+    for a, b in zip(starts[order], stops[order], strict=True):
+        a, b = max(0, int(a)), min(n_times, int(b))
+        if b <= a:
+            continue
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+        else:
+            spans.append((a, b))
+    return spans
+
+
+class ReplayStream:
+    """A recording as a sample stream: data chunks in µV and gap chunks where ``BAD_ACQ_SKIP`` says.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or mne.io.BaseRaw
+        Any recording ``acquisition.reader.open_recording`` reads, or an already opened Raw
+        (best opened with ``preload=False``).
+    speed : float or None
+        None: as fast as the consumer reads. N: N times real time.
+    chunk_s : float
+        Length of the data chunks.
+    start_s, stop_s : float, optional
+        Replay only this part (seconds from the start); sample numbers stay those of the file.
+
+    Raises
+    ------
+    RecordingError
+        The file cannot be read (from the reader), or the arguments do not fit it.
+    """
+
+    def __init__(
+        self,
+        source,
+        *,
+        speed: float | None = None,
+        chunk_s: float = 1.0,
+        start_s: float = 0.0,
+        stop_s: float | None = None,
+    ) -> None:
+        self.raw, self.path = _open(source)
+        label = self.path or "recording"
+        if speed is not None and not speed > 0:
+            raise RecordingError(label, f"replay speed must be positive, got {speed}")
+        if not chunk_s > 0:
+            raise RecordingError(label, f"chunk length must be positive, got {chunk_s}")
+        self.speed = speed
+        sfreq = float(self.raw.info["sfreq"])
+        self.n_times = int(self.raw.n_times)
+        self.chunk_n = max(1, int(round(chunk_s * sfreq)))
+        self.start = max(0, int(round(start_s * sfreq)))
+        self.stop = self.n_times if stop_s is None else min(self.n_times, int(round(stop_s * sfreq)))
+        self.gaps = gap_spans(self.raw, self.n_times)
+        self._closed = threading.Event()
+        meas_date = self.raw.info["meas_date"] or _UNKNOWN_DATE
+        self.info = StreamInfo(
+            sfreq_hz=sfreq,
+            ch_names=list(self.raw.ch_names),
+            meas_date=meas_date.astimezone(UTC),
+            resolution_bits=_resolution_bits(self.path),
+            uv_per_count=1.0,
+            device={"kind": "replay", "file": os.path.basename(self.path) if self.path else ""},
+        )
+
+    def chunks(self) -> Iterator[SampleChunk]:
+        """Yield the recording from ``start_s`` to ``stop_s``, gaps as NaN chunks, paced if asked."""
+        t0 = time.monotonic()
+        for start, stop, is_gap in self._pieces():
+            if self._closed.is_set():
+                return
+            if is_gap:
+                chunk = gap_chunk(start, self.info.n_channels, stop - start, GAP_TEXT)
+            else:
+                data_uv = self.raw.get_data(start=start, stop=stop) * 1e6
+                chunk = SampleChunk(start_sample=start, data_uv=data_uv)
+            if self.speed is not None:
+                due = t0 + (stop - self.start) / (self.info.sfreq_hz * self.speed)
+                if self._closed.wait(max(0.0, due - time.monotonic())):
+                    return
+            yield chunk
+
+    def close(self) -> None:
+        """Stop the replay (the generator ends at its next chunk)."""
+        self._closed.set()
+
+    def _pieces(self) -> Iterator[tuple[int, int, bool]]:
+        """``(start, stop, is_gap)`` spans tiling ``[self.start, self.stop)``."""
+        pos = self.start
+        for g0, g1 in self.gaps + [(self.stop, self.stop)]:
+            g0, g1 = max(g0, pos), min(g1, self.stop)
+            while pos < min(g0, self.stop):
+                end = min(pos + self.chunk_n, g0, self.stop)
+                yield pos, end, False
+                pos = end
+            if g1 > pos:
+                yield pos, g1, True
+                pos = g1
+            if pos >= self.stop:
+                return
+
+
+def _resolution_bits(path: str | None) -> int:
+    if path and path.lower().endswith(".edf"):
+        return 16
+    return 24
