@@ -106,3 +106,13 @@ def test_same_seed_gives_identical_bytes(fmt, tmp_path):
 def test_unknown_format_is_refused(night, tmp_path):
     with pytest.raises(ValueError, match="format"):
         write_simulation(night, tmp_path / "n.edf", fmt="wav")
+
+
+def test_night_of_fractional_seconds_is_not_padded(tmp_path):
+    night = simulate_night(load_profile("quiet", duration_s=10.5, sfreq_hz=1000,
+                                        fasc_rate_per_min=60), 0)
+    paths = write_simulation(night, tmp_path / "n.edf")
+    raw = mne.io.read_raw_edf(paths["recording"], preload=True, verbose="error")
+    assert raw.n_times == night.n_samples == 10500
+    assert set(raw.annotations.description) == {"fasciculation"}
+    assert len(raw.annotations) == len(night.truth) > 3

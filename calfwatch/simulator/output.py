@@ -2,7 +2,8 @@
 
 Files for ``path = out/night.edf``:
 
-- ``out/night.edf`` (or ``.bdf``; ``out/night_raw.fif`` for FIF): the samples, physical range
+- ``out/night.edf`` (or ``.bdf``; ``out/night_raw.fif`` for FIF): the samples in data records of
+  1 s (or 0.5/0.25/0.2/0.1 s when that divides the night, so nothing is padded), physical range
   ``+-rail_uv`` (saturated stretches sit at the rail), with one annotation per truth event whose text
   is ``"<kind>@@<channel>"`` (e.g. ``"fasciculation@@calf_left"``): MNE reads that as description
   ``kind`` with ``ch_names=(channel,)``. Events at the same time, duration and kind on several
@@ -87,7 +88,7 @@ def _write_edf(night: SimulatedNight, path: Path, fmt: str) -> None:
     p, info = night.params, night.info
     with EdfPlusWriter(
         path, info.ch_names, info.sfreq_hz, info.meas_date, fmt=fmt,
-        physical_min_uv=-p.rail_uv, physical_max_uv=p.rail_uv, record_s=1.0,
+        physical_min_uv=-p.rail_uv, physical_max_uv=p.rail_uv, record_s=_record_s(night),
         patient_id="X X X X", recording_id=f"calfwatch-simulator {p.profile} seed {night.seed}",
         equipment="calfwatch simulator",
         annotation_chars_per_record=_annotation_room(night),
@@ -97,6 +98,16 @@ def _write_edf(night: SimulatedNight, path: Path, fmt: str) -> None:
                             annotation_text(e.kind, e.channel))
         for chunk in night.chunks(WRITE_CHUNK_S):
             writer.write(chunk.data_uv)
+
+
+def _record_s(night: SimulatedNight) -> float:
+    """The longest record (1 s or a fraction) that divides the night, so nothing is padded."""
+    fs = int(night.params.sfreq_hz)
+    for record_s in (1.0, 0.5, 0.25, 0.2, 0.1):
+        spr = fs * record_s
+        if spr.is_integer() and night.n_samples % int(spr) == 0:
+            return record_s
+    return 1.0  # the writer pads the last record and annotates the padding
 
 
 def _annotation_room(night: SimulatedNight) -> int:
