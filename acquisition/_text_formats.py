@@ -1,0 +1,210 @@
+"""Text recordings: OpenSignals / BioSPPy "Simple Text Format" and CSV with a time column.
+
+Text files are small by nature and are loaded whole; the Raw they give is always preloaded.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import mne
+import numpy as np
+
+from acquisition.errors import RecordingError
+
+#: BITalino EMG sensor: supply voltage (V) and gain of the sensor's amplifier.
+BITALINO_VCC_V = 3.3
+BITALINO_EMG_GAIN = 1009.0
+
+#: Volts per unit for the units a CSV header or the ``units`` argument may name.
+VOLTS_PER_UNIT = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
+TIME_NAMES = {"time", "t", "time_s", "time (s)", "time[s]", "time [s]", "t_s", "seconds"}
+_UNIT_SUFFIX = re.compile(r"^(?P<name>.*?)\s*(?:[_ ]|\(|\[)\s*(?P<unit>[nuµμm]?V)\s*[)\]]?$",
+                          re.IGNORECASE)
+_KEY_VALUE = re.compile(r"^#\s*(?P<key>[^:=]+?)\s*:=\s*(?P<value>.*)$")
+
+
+class _TextRaw(mne.io.BaseRaw):
+    """A preloaded Raw whose ``filenames`` names the text file it came from."""
+
+    def __init__(self, info: mne.Info, data_v: np.ndarray, path: Path, first_samp: int,
+                 orig_units: dict[str, str]) -> None:
+        super().__init__(info, preload=np.ascontiguousarray(data_v, np.float64),
+                         first_samps=[first_samp], filenames=[path], orig_units=orig_units,
+                         verbose="error")
+
+
+def _numbers(path: Path, text: list[str], skip: int, delimiter: str | None) -> np.ndarray:
+    """The numeric rows of ``text`` after ``skip`` lines, shape ``(n_rows, n_columns)``."""
+    try:
+        values = np.loadtxt(text, comments="#", delimiter=delimiter, skiprows=skip, ndmin=2,
+                            dtype=np.float64)
+    except ValueError as exc:
+        problem = " ".join(str(exc).split())
+        raise RecordingError(path, f"not numeric data ({problem})") from None
+    if values.size == 0:
+        raise RecordingError(path, "no samples after the header")
+    if np.isnan(values).all():
+        raise RecordingError(path, "every value is NaN")
+    return values
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise RecordingError(path, f"cannot read ({exc.strerror or exc})") from None
+
+
+# --- OpenSignals / BioSPPy simple text -----------------------------------------------------------
+
+
+def _header_fields(lines: list[str]) -> dict[str, str]:
+    fields = {}
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        match = _KEY_VALUE.match(line.strip())
+        if match:
+            fields[match["key"].strip().lower()] = match["value"].strip()
+    return fields
+
+
+def _header_number(path: Path, fields: dict[str, str], key: str, what: str) -> float:
+    found = next((v for k, v in fields.items() if k.startswith(key)), None)
+    if found is None:
+        raise RecordingError(path, f"{what} missing from the header")
+    try:
+        value = float(found)
+    except ValueError:
+        raise RecordingError(path, f"bad {what} '{found}' in the header") from None
+    if not np.isfinite(value) or value <= 0:
+        raise RecordingError(path, f"bad {what} '{found}' in the header")
+    return value
+
+
+def bitalino_emg_volts(adc: np.ndarray, resolution_bits: int) -> np.ndarray:
+    """Convert BITalino EMG sensor ADC counts to volts at the electrodes.
+
+    EMG(V) = (ADC / 2**n - 1/2) * VCC / G_EMG, with n the ADC resolution in bits, VCC = 3.3 V and
+    G_EMG = 1009 (BITalino EMG Sensor Data Sheet, PLUX Wireless Biosignals S.A.).
+    """
+    return (adc / 2.0**resolution_bits - 0.5) * BITALINO_VCC_V / BITALINO_EMG_GAIN
+
+
+def read_opensignals(path: Path) -> mne.io.BaseRaw:
+    """Read an OpenSignals / BioSPPy "Simple Text Format" file (header lines start with ``#``).
+
+    The header gives ``Sampling Rate (Hz):= 1000.00``, ``Resolution:= 12`` and ``Labels:= EMG``
+    (one label per column, separated by tabs, commas or spaces). Values are raw ADC counts and
+    are converted to volts with the BITalino EMG sensor transfer function
+    (:func:`bitalino_emg_volts`). The whole file is loaded: text recordings are small by nature.
+    """
+    lines = _read_lines(path)
+    fields = _header_fields(lines)
+    sfreq_hz = _header_number(path, fields, "sampling rate", "sampling rate")
+    bits = _header_number(path, fields, "resolution", "ADC resolution")
+    if bits != int(bits) or bits > 32:
+        raise RecordingError(path, f"bad ADC resolution {bits:g} in the header")
+    counts = _numbers(path, lines, 0, None)
+    labels = [s for s in re.split(r"[\t,;]+|\s{2,}", fields.get("labels", "")) if s]
+    if len(labels) != counts.shape[1]:
+        labels = [f"EMG{i + 1}" for i in range(counts.shape[1])] if counts.shape[1] > 1 else ["EMG"]
+    info = mne.create_info(labels, sfreq_hz, "emg")
+    data_v = bitalino_emg_volts(counts.T, int(bits))
+    return _TextRaw(info, data_v, path, 0, {name: "V" for name in labels})
+
+
+# --- CSV with a time column ----------------------------------------------------------------------
+
+
+def _delimiter(line: str) -> str:
+    return max([",", ";", "\t"], key=line.count)
+
+
+def _column_units(path: Path, names: list[str], units: str | None) -> tuple[list[str], list[str]]:
+    """Channel names without unit suffixes, and one unit per channel (header first, then ``units``)."""
+    clean, found = [], []
+    for name in names:
+        match = _UNIT_SUFFIX.match(name)
+        clean.append(match["name"] if match and match["name"] else name)
+        found.append(match["unit"].lower().replace("μ", "u").replace("µ", "u") if match else None)
+    if units is not None:
+        key = units.lower().replace("μ", "u").replace("µ", "u")
+        if key not in VOLTS_PER_UNIT:
+            raise RecordingError(path, f"unknown units '{units}'; use 'uV', 'mV' or 'V'")
+        clash = [n for n, u in zip(names, found, strict=True) if u is not None and u != key]
+        if clash:
+            raise RecordingError(path, f"units='{units}' contradicts the header column "
+                                 f"'{clash[0]}'")
+        found = [key] * len(names)
+    if any(u is None for u in found):
+        raise RecordingError(path, "units of the channels are unknown; "
+                             "pass units='uV', 'mV' or 'V'")
+    return clean, found
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def _sampling_rate(path: Path, time_s: np.ndarray, printed: str) -> tuple[float, int]:
+    """Sampling rate from a regular time column, and the first sample's index on that grid.
+
+    Every time stamp must sit on the grid ``t0 + i / fs`` to within 1 % of a sample step, plus
+    half the printing resolution of the column (a column printed with 3 decimals at 1024 Hz is
+    regular even if its printed steps are not).
+    """
+    if time_s.size < 2 or not np.isfinite(time_s).all():
+        raise RecordingError(path, "the time column needs at least two finite values")
+    step_s = (time_s[-1] - time_s[0]) / (time_s.size - 1)
+    if step_s <= 0:
+        raise RecordingError(path, "the time column does not increase")
+    resolution_s = 0.5 * 10.0 ** -_decimals(printed)
+    grid = time_s[0] + step_s * np.arange(time_s.size)
+    worst = int(np.argmax(np.abs(time_s - grid)))
+    if abs(time_s[worst] - grid[worst]) > 0.01 * step_s + resolution_s:
+        raise RecordingError(path, f"time column is not regular to within 1 % "
+                             f"(row {worst + 2}: {time_s[worst]:g} s, expected "
+                             f"{grid[worst]:g} s); samples missing or irregular clock")
+    sfreq_hz = 1.0 / step_s
+    nearest = round(sfreq_hz)
+    if nearest > 0 and abs(sfreq_hz - nearest) <= sfreq_hz * (resolution_s / (time_s[-1] -
+                                                               time_s[0]) + 1e-9):
+        sfreq_hz = float(nearest)
+    first = time_s[0] * sfreq_hz
+    first_samp = int(round(first)) if first >= 0 and abs(first - round(first)) < 0.01 else 0
+    return sfreq_hz, first_samp
+
+
+def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
+    """Read a CSV whose first column is time in seconds and whose other columns are channels.
+
+    The header row names the columns; the first must be ``time``, ``t`` or ``time_s``. Units come
+    from a suffix of each channel name (``GM_uV``, ``GM (mV)``, ``GM [V]``) or from ``units``.
+    The sampling rate is taken from the time column, which must be regular to within 1 %. When
+    the first time stamp lies on the sample grid, ``raw.first_samp`` keeps it (``raw.first_time``
+    equals the first time stamp). The whole file is loaded: CSV recordings are small by nature.
+    """
+    lines = _read_lines(path)
+    header = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if header is None:
+        raise RecordingError(path, "empty file")
+    delimiter = _delimiter(lines[header])
+    names = [c.strip().strip('"') for c in lines[header].split(delimiter)]
+    if names[0].lower() not in TIME_NAMES:
+        raise RecordingError(path, f"first column must be time in seconds (named time, t or "
+                             f"time_s), not '{names[0]}'")
+    if len(names) < 2:
+        raise RecordingError(path, "no channel columns after the time column")
+    ch_names, ch_units = _column_units(path, names[1:], units)
+    values = _numbers(path, lines, header + 1, delimiter)
+    if values.shape[1] != len(names):
+        raise RecordingError(path, f"{values.shape[1]} columns of data but {len(names)} names")
+    first_row = next(ln for ln in lines[header + 1 :] if ln.strip())
+    sfreq_hz, first_samp = _sampling_rate(path, values[:, 0], first_row.split(delimiter)[0])
+    scale = np.array([VOLTS_PER_UNIT[u] for u in ch_units])[:, None]
+    info = mne.create_info(ch_names, sfreq_hz, "emg")
+    orig = {n: u.replace("u", "µ") for n, u in zip(ch_names, ch_units, strict=True)}
+    return _TextRaw(info, values[:, 1:].T * scale, path, first_samp, orig)

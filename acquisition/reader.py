@@ -1,0 +1,204 @@
+"""One reader for every recording format calfwatch is handed: :func:`open_recording`.
+
+Formats: EDF/EDF+ and BDF/BDF+ (MNE), FIF (MNE), WFDB records (``.hea`` + ``.dat``), OpenSignals /
+BioSPPy simple text, and CSV with a time column. The format is chosen by extension and, for files
+without a known extension, by the first bytes. Every problem with the input is a
+:class:`~acquisition.errors.RecordingError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import mne
+
+from acquisition import _text_formats, _wfdb
+from acquisition.errors import RecordingError
+
+#: Channel types left as they are; every other channel becomes 'emg'.
+_NON_DATA_TYPES = {"stim"}
+_EDF_MAGIC = b"0       "
+_BDF_MAGIC = b"\xffBIOSEMI"
+_FIF_MAGIC = b"\x00\x00\x00\x64"  # first tag: FIFF_FILE_ID (kind 100), big-endian
+_EDF_FIXED_HEADER = 256
+_EDF_SIGNAL_HEADER = 256
+
+
+def open_recording(path: str | os.PathLike, *, preload: bool = False,
+                   units: str | None = None) -> mne.io.BaseRaw:
+    """Open a recording of any supported format as an MNE Raw.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file. A WFDB record may be named by its ``.hea``, its ``.dat`` or the record name.
+    preload : bool
+        Load all samples now. EDF/BDF, FIF and WFDB are otherwise read on demand; text files
+        (OpenSignals, CSV) are always loaded whole, being small by nature.
+    units : {"uV", "mV", "V"}, optional
+        Units of CSV channels whose header does not state them. Only for CSV files.
+
+    Returns
+    -------
+    mne.io.BaseRaw
+        Data in volts; every channel but stim channels has type ``'emg'``; ``meas_date`` is the
+        file's own start time, or None when the file does not state one; ``raw.filenames`` names
+        the source file (the ``.hea`` for WFDB).
+
+    Raises
+    ------
+    RecordingError
+        The file is missing, empty, truncated, of an unknown format, or its content is invalid.
+    """
+    path = Path(path)
+    kind, path = _identify(path)
+    if units is not None and kind != "csv":
+        raise RecordingError(path, f"units= applies to CSV files only; {kind} files state "
+                             "their own units")
+    raw = _READERS[kind](path, preload, units)
+    return _as_emg(raw)
+
+
+# --- identification ------------------------------------------------------------------------------
+
+
+def _identify(path: Path) -> tuple[str, Path]:
+    """The format of ``path`` and the file to read (the header for WFDB records)."""
+    if not path.exists():
+        hea = _wfdb.header_path_for(path)
+        if hea is None:
+            raise RecordingError(path, "no such file")
+        return "wfdb", hea
+    if path.is_dir():
+        raise RecordingError(path, "is a folder, not a recording")
+    if path.stat().st_size == 0:
+        raise RecordingError(path, "empty file")
+    suffix = path.suffix.lower()
+    if suffix == ".dat":
+        hea = _wfdb.header_path_for(path)
+        if hea is None:
+            raise RecordingError(path, "a .dat file needs its WFDB header (.hea) beside it")
+        return "wfdb", hea
+    by_extension = {".edf": "edf", ".bdf": "bdf", ".fif": "fif", ".hea": "wfdb", ".csv": "csv"}
+    if suffix in by_extension:
+        return by_extension[suffix], path
+    if path.name.lower().endswith(".fif.gz"):
+        return "fif", path
+    return _sniff(path), path
+
+
+def _sniff(path: Path) -> str:
+    """Recognise a file by its first bytes."""
+    with open(path, "rb") as fid:
+        head = fid.read(512)
+    if head.startswith(_EDF_MAGIC):
+        return "edf"
+    if head.startswith(_BDF_MAGIC):
+        return "bdf"
+    if head.startswith(_FIF_MAGIC):
+        return "fif"
+    text = head.decode("utf-8", errors="replace").lstrip()
+    if text.startswith("#"):
+        return "opensignals"
+    first = text.splitlines()[0] if text else ""
+    name = first.replace(";", ",").replace("\t", ",").split(",")[0].strip().strip('"')
+    if "," in first.replace(";", ",").replace("\t", ",") and name.lower() in _text_formats.TIME_NAMES:
+        return "csv"
+    if _wfdb.header_path_for(path) == path or path.with_suffix(".hea").is_file():
+        return "wfdb"
+    if first and all(c.isdigit() or c in "+-.eE \t\r" for c in first):
+        raise RecordingError(path, "numbers without a header: sampling rate missing "
+                             "(expected an OpenSignals '#' header or a CSV time column)")
+    raise RecordingError(path, "unknown format (expected EDF/BDF, FIF, WFDB .hea/.dat, "
+                         "OpenSignals text or CSV with a time column)")
+
+
+# --- per-format readers --------------------------------------------------------------------------
+
+
+def _edf_truncation(path: Path, bytes_per_sample: int) -> None:
+    """Refuse an EDF/BDF shorter than its header says (a record count of -1 is allowed)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fid:
+        fixed = fid.read(_EDF_FIXED_HEADER)
+        if len(fixed) < _EDF_FIXED_HEADER:
+            raise RecordingError(path, f"truncated header ({size} bytes)")
+        try:
+            header_bytes = int(fixed[184:192])
+            n_records = int(fixed[236:244])
+            n_signals = int(fixed[252:256])
+        except ValueError:
+            raise RecordingError(path, "not a valid EDF/BDF header") from None
+        if size < header_bytes or header_bytes != _EDF_FIXED_HEADER * (1 + n_signals):
+            raise RecordingError(path, f"truncated or invalid header ({size} bytes, header "
+                                 f"says {header_bytes})")
+        fid.seek(_EDF_FIXED_HEADER + 216 * n_signals)
+        fields = fid.read(8 * n_signals)
+    try:
+        per_record = sum(int(fields[8 * i : 8 * i + 8]) for i in range(n_signals))
+    except ValueError:
+        raise RecordingError(path, "not a valid EDF/BDF header (samples per record)") from None
+    expected = header_bytes + n_records * per_record * bytes_per_sample
+    if n_records != -1 and size < expected:
+        raise RecordingError(path, f"truncated: {size} bytes but the header's {n_records} "
+                             f"data records need {expected}")
+
+
+def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
+    _edf_truncation(path, 3 if bdf else 2)
+    reader = mne.io.read_raw_bdf if bdf else mne.io.read_raw_edf
+    try:
+        return reader(path, preload=preload, verbose="error")
+    except (ValueError, OSError, RuntimeError, IndexError) as exc:
+        raise RecordingError(path, f"not a readable {'BDF' if bdf else 'EDF'} file "
+                             f"({' '.join(str(exc).split())})") from None
+
+
+def _read_edf(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:
+    return _read_edf_like(path, preload, bdf=False)
+
+
+def _read_bdf(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:
+    return _read_edf_like(path, preload, bdf=True)
+
+
+def _read_fif(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:
+    try:
+        return mne.io.read_raw_fif(path, preload=preload, verbose="error")
+    except (ValueError, OSError, RuntimeError, IndexError, TypeError) as exc:
+        raise RecordingError(path, f"not a readable FIF file "
+                             f"({' '.join(str(exc).split())})") from None
+
+
+def _read_wfdb(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:
+    return _wfdb.RawWFDB(path, preload=preload)
+
+
+def _read_opensignals(path: Path, _preload: bool, _units: str | None) -> mne.io.BaseRaw:
+    return _text_formats.read_opensignals(path)
+
+
+def _read_csv(path: Path, _preload: bool, units: str | None) -> mne.io.BaseRaw:
+    return _text_formats.read_csv(path, units)
+
+
+_READERS: dict[str, Callable[[Path, bool, str | None], mne.io.BaseRaw]] = {
+    "edf": _read_edf,
+    "bdf": _read_bdf,
+    "fif": _read_fif,
+    "wfdb": _read_wfdb,
+    "opensignals": _read_opensignals,
+    "csv": _read_csv,
+}
+
+
+def _as_emg(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
+    """Give every data channel the type 'emg' (stim channels stay as they are)."""
+    types = raw.get_channel_types()
+    change = {n: "emg" for n, t in zip(raw.ch_names, types, strict=True)
+              if t != "emg" and t not in _NON_DATA_TYPES}
+    if change:
+        raw.set_channel_types(change, on_unit_change="ignore", verbose="error")
+    return raw
