@@ -37,6 +37,9 @@ class DeviceSpec:
         Sent to start and stop streaming.
     make_decoder : callable
         Returns a fresh decoder with ``feed(bytes) -> FrameBatch`` and ``stats``.
+    info_command : bytes
+        Sent once before the first start to have the device describe itself (firmware...); empty
+        when asking would disturb the device (the Cyton's ``v`` is a soft reset).
     """
 
     kind: str
@@ -49,6 +52,7 @@ class DeviceSpec:
     start_command: bytes
     stop_command: bytes
     make_decoder: Callable[[], object]
+    info_command: bytes = b""
 
     def default_ch_names(self) -> list[str]:
         """``emg1``, ``emg2``... one per channel."""
@@ -71,7 +75,13 @@ def _first(obj: object, names: tuple[str, ...], default: object = None) -> objec
     return default
 
 
+#: Device kinds whose "info" command resets the device: never sent while recording.
+_INFO_RESETS = frozenset({"cyton"})
+
+
 def _as_bytes(value: object) -> bytes:
+    if callable(value):
+        value = value()
     if value is None:
         return b""
     if isinstance(value, str):
@@ -101,8 +111,10 @@ def device_spec(device: str | DeviceSpec | object) -> DeviceSpec:
     n_channels = len(channels) if isinstance(channels, list | tuple) else int(channels)
     modulus = _first(desc, ("counter_modulus", "modulus"))
     factory = _first(desc, ("make_decoder", "decoder"))
+    kind = str(_first(desc, ("kind", "name"), kind))
+    info = b"" if kind in _INFO_RESETS else _as_bytes(_first(desc, ("info_command",)))
     return DeviceSpec(
-        kind=str(_first(desc, ("kind", "name"), kind)),
+        kind=kind,
         baudrate=int(_first(desc, ("baudrate", "baud"))),
         sfreq_hz=float(_first(desc, ("sfreq_hz", "sfreq"))),
         n_channels=n_channels,
@@ -112,4 +124,5 @@ def device_spec(device: str | DeviceSpec | object) -> DeviceSpec:
         start_command=_as_bytes(_first(desc, ("start_command", "start"))),
         stop_command=_as_bytes(_first(desc, ("stop_command", "stop"))),
         make_decoder=factory,
+        info_command=info,
     )

@@ -125,6 +125,8 @@ class SerialSource:
         self._last_byte_s = self._connected_at
         self._stall_resent_s: float | None = None
         self._next_attempt_s = 0.0
+        if self.spec.info_command:
+            self._ser.write(self.spec.info_command)
         self._send_start()
         self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
         self._thread.start()
@@ -162,6 +164,10 @@ class SerialSource:
         self._stop.set()
         if threading.current_thread() is not self._thread and self._thread.is_alive():
             self._thread.join(timeout=5.0)
+
+    def request_stop(self) -> None:
+        """Ask the reader to stop without waiting (safe from a signal handler); chunks() then ends."""
+        self._stop.set()
 
     def stop_requested(self) -> bool:
         """True once :meth:`close` was called."""

@@ -106,8 +106,13 @@ class PtyDevice:
         Samples generated since the first start command.
     """
 
-    def __init__(self, link: str, n_channels: int = 2, sfreq_hz: float = 500.0) -> None:
+    def __init__(
+        self, link: str, n_channels: int = 2, sfreq_hz: float = 500.0, protocol: str = "tiny"
+    ) -> None:
         self.link = link
+        self.protocol = protocol
+        if protocol == "cyton":
+            n_channels, sfreq_hz = 8, 250.0
         self.n_channels = n_channels
         self.sfreq_hz = sfreq_hz
         self.lost: list[tuple[int, int]] = []
@@ -171,6 +176,15 @@ class PtyDevice:
     # -- serving ----------------------------------------------------------------------------------
     def _frames(self, first: int, n: int) -> bytes:
         idx = np.arange(first, first + n)
+        if self.protocol == "cyton":
+            from firmware_io.cyton import encode_packets
+
+            out = bytearray(encode_packets(idx, sample_values(idx, 8)))
+            if self.corrupt_next:
+                out[-1] = 0x00  # a damaged footer: the packet must be dropped
+                self.corrupt_next -= 1
+                self.lost.append((first + n - 1, first + n))
+            return bytes(out)
         vals = sample_values(idx, self.n_channels).astype(">i2")
         out = bytearray()
         for k in range(n):

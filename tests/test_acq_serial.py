@@ -60,7 +60,7 @@ def _lost_indices(device: PtyDevice, stop: int) -> set[int]:
     return out
 
 
-def check_against_truth(chunks: list, device: PtyDevice) -> dict:
+def check_against_truth(chunks: list, device: PtyDevice, scale: float = 0.5) -> dict:
     """Every recorded sample equals the emitted one; gaps cover exactly the lost samples."""
     assert chunks, "no chunks"
     expected_start = 0
@@ -74,8 +74,8 @@ def check_against_truth(chunks: list, device: PtyDevice) -> dict:
             gap_idx.append(idx)
         else:
             # device sample index == timeline index: the device's first sample is delivered
-            expected = sample_values(idx, N_CH) * 0.5
-            np.testing.assert_array_equal(chunk.data_uv, expected)
+            expected = sample_values(idx, chunk.data_uv.shape[0]) * scale
+            np.testing.assert_allclose(chunk.data_uv, expected, rtol=1e-12)
             data_idx.append(idx)
     stop = expected_start
     gaps = set(np.concatenate(gap_idx).tolist()) if gap_idx else set()
@@ -168,3 +168,29 @@ def test_silent_device_is_a_one_line_error(device):
     with pytest.raises(SerialPortError) as info:
         SerialSource(device.link, silent, first_data_timeout_s=0.5)
     assert "no data from the device" in str(info.value)
+
+
+def test_cyton_through_unplugs_and_damaged_packets(tmp_path):
+    from firmware_io.cyton import uv_per_count
+
+    device = PtyDevice(str(tmp_path / "ttyCYTON"), protocol="cyton")
+    try:
+        source = SerialSource(device.link, "cyton")
+        assert source.info.n_channels == 8 and source.info.resolution_bits == 24
+        collector = Collector(source)
+        time.sleep(0.5)
+        for pause_s in (0.5, 1.4):  # 125 and 350 samples: the second is more than a counter wrap
+            device.unplug()
+            time.sleep(pause_s)
+            device.plug()
+            assert _wait_for(lambda: source.connected, 3.0)
+            time.sleep(0.3)
+            device.corrupt_next += 1
+            time.sleep(0.5)
+        chunks = collector.stop()
+    finally:
+        device.close()
+    check_against_truth(chunks, device, scale=uv_per_count())
+    stats = source.stats()
+    assert stats["reconnects"] == 2
+    assert stats["samples_lost"]["sequence gap"] == 2

@@ -1,0 +1,137 @@
+"""``calfwatch record``: record a device on a serial port to EDF+/BDF+ with a JSON sidecar.
+
+The loop is simple on purpose: open the source, then for each chunk write it and call the per-chunk
+hooks (live processing plugs in there), until the duration is reached or SIGINT/SIGTERM asks to stop;
+then the file is closed cleanly and the final sidecar written. Unplugging the device does not stop
+the recording: the source reconnects and the lost span is annotated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+
+NAME = "record"
+HELP = (
+    "record a device on a serial port to EDF+/BDF+ with a JSON sidecar; survives unplugging, "
+    "annotates every lost span"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the device, port, output and session arguments."""
+    parser.add_argument("--device", required=True, help="device kind (see `calfwatch devices`)")
+    parser.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 or COM3")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the recording")
+    parser.add_argument("--subject", default="", help="subject code stored in the file")
+    parser.add_argument("--side", choices=("left", "right"), help="which calf")
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of signal")
+    parser.add_argument(
+        "--stall-s", type=float, default=5.0, metavar="S",
+        help="no data for S seconds is a stall: re-send start, then reopen the port (default 5)",
+    )
+    parser.add_argument(
+        "--status-every", type=float, default=None, metavar="S",
+        help="status line period (default: 1 s on a terminal, 30 s otherwise)",
+    )
+
+
+def channel_names(n_channels: int, side: str | None) -> list[str]:
+    """``calf_left`` for one channel, ``calf_left_1``... for several (``emg1``... without a side)."""
+    if not side:
+        return [f"emg{i + 1}" for i in range(n_channels)]
+    if n_channels == 1:
+        return [f"calf_{side}"]
+    return [f"calf_{side}_{i + 1}" for i in range(n_channels)]
+
+
+def status_text(recorder, source) -> str:
+    """One status line: elapsed signal time, samples, losses, reconnections, connection state."""
+    stats = source.stats()
+    lost = sum(recorder.samples_lost.values())
+    total = max(1, recorder.next_sample)
+    state = "" if stats.get("connected", True) else "  [disconnected, retrying]"
+    return (
+        f"{recorder.next_sample / recorder.info.sfreq_hz:8.1f} s  "
+        f"samples {recorder.samples_received}  lost {lost} ({100.0 * lost / total:.2f} %)  "
+        f"reconnects {stats.get('reconnects', 0)}{state}"
+    )
+
+
+class _Status(threading.Thread):
+    """Refresh the status line in place on a terminal, print plain lines otherwise."""
+
+    def __init__(self, recorder, source, every_s: float | None) -> None:
+        super().__init__(daemon=True)
+        self.tty = sys.stderr.isatty()
+        self.every_s = every_s or (1.0 if self.tty else 30.0)
+        self.recorder, self.source = recorder, source
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.every_s):
+            self.show()
+
+    def show(self, final: bool = False) -> None:
+        text = status_text(self.recorder, self.source)
+        if self.tty:
+            sys.stderr.write("\r\033[K" + text + ("\n" if final else ""))
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def run(args: argparse.Namespace, on_chunk=None) -> int:
+    """Record until the duration is reached or SIGINT/SIGTERM; close cleanly; exit 0.
+
+    ``on_chunk`` (for callers that add live processing) is called with every chunk written.
+    """
+    from acquisition._device_spec import device_spec
+    from acquisition.recorder import Recorder, run_recording
+    from acquisition.serial_source import SerialSource
+
+    spec = device_spec(args.device)
+    site = f"{args.side} calf" if args.side else ""
+    source = SerialSource(
+        args.port, spec, ch_names=channel_names(spec.n_channels, args.side),
+        stall_s=args.stall_s, site=site,
+    )
+    try:
+        recorder = Recorder.create(
+            args.out, source.info, subject=args.subject, side=args.side or "",
+            source_stats=source.stats,
+        )
+    except BaseException:
+        source.close()
+        raise
+    stop = threading.Event()
+
+    def _ask_stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        stop.set()
+        source.request_stop()
+
+    previous = {s: signal.signal(s, _ask_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    status = _Status(recorder, source, args.status_every)
+    status.start()
+    started = time.monotonic()
+    try:
+        why = run_recording(
+            source, recorder, duration_s=args.duration, on_chunk=on_chunk, should_stop=stop.is_set
+        )
+    finally:
+        status.done.set()
+        source.close()
+        recorder.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    status.show(final=True)
+    lost = sum(recorder.samples_lost.values())
+    print(
+        f"recorded {recorder.path} ({recorder.next_sample / recorder.info.sfreq_hz:.1f} s of signal "
+        f"in {time.monotonic() - started:.1f} s, {lost} samples lost, {why}); "
+        f"sidecar {recorder.sidecar_path}"
+    )
+    return 0
