@@ -9,7 +9,7 @@ Files for ``path = out/night.edf``:
   ``kind`` with ``ch_names=(channel,)``. Events at the same time, duration and kind on several
   channels come back from MNE as one annotation listing those channels.
 - ``out/night_events.tsv``: BIDS-style table, columns ``onset duration kind channel unit
-  peak_to_peak_uv detail``, times and amplitudes with 6 decimals.
+  peak_to_peak_uv detail``, times and amplitudes with 6 decimals, ``n/a`` for an empty detail.
 - ``out/night_truth.json``: the truth summary, stream info, unit tables and every event.
 """
 
