@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from acquisition._chunk_queue import gap_chunk
+from acquisition._edf_stream import EdfStream
 from acquisition.errors import RecordingError
 from acquisition.stream import SampleChunk, StreamInfo
 
@@ -26,15 +27,53 @@ GAP_TEXT = "BAD_ACQ_SKIP"
 _UNKNOWN_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class _RawBackend:
+    """Slices of an MNE Raw (opened with ``preload=False``), in µV."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        names = getattr(raw, "filenames", None) or [None]
+        self.path = None if names[0] is None else os.fspath(names[0])
+        self.sfreq_hz = float(raw.info["sfreq"])
+        self.n_times = int(raw.n_times)
+        self.ch_names = list(raw.ch_names)
+        self.meas_date = raw.info["meas_date"] or _UNKNOWN_DATE
+        self.uv_per_count = 1.0
+        self.gaps = gap_spans(raw, self.n_times)
+
+    def get_uv(self, start: int, stop: int) -> np.ndarray:
+        return self.raw.get_data(start=start, stop=stop) * 1e6
+
+
+class _EdfBackend:
+    """Slices of an EDF/BDF file read record by record (constant memory)."""
+
+    def __init__(self, edf: EdfStream) -> None:
+        self.edf = edf
+        self.path = edf.path
+        self.sfreq_hz = edf.sfreq_hz
+        self.n_times = edf.n_times
+        self.ch_names = edf.ch_names
+        self.meas_date = edf.meas_date
+        self.uv_per_count = edf.uv_per_count
+        self.gaps = edf.gap_spans(GAP_TEXT)
+        self.get_uv = edf.get_uv
+
+
 def _open(source):
     import mne
 
     if isinstance(source, mne.io.BaseRaw):
-        names = getattr(source, "filenames", None) or [None]
-        return source, None if names[0] is None else os.fspath(names[0])
+        return _RawBackend(source)
+    try:
+        return _EdfBackend(EdfStream(source))
+    except (ValueError, OSError):
+        pass  # not an EDF/BDF (or mixed rates): the general reader says what it is
     from acquisition.reader import open_recording
 
-    return open_recording(source, preload=False), os.fspath(source)
+    backend = _RawBackend(open_recording(source, preload=False))
+    backend.path = os.fspath(source)
+    return backend
 
 
 def gap_spans(raw, n_times: int) -> list[tuple[int, int]]:
@@ -78,7 +117,8 @@ class ReplayStream:
     ----------
     source : str, os.PathLike or mne.io.BaseRaw
         Any recording ``acquisition.reader.open_recording`` reads, or an already opened Raw
-        (best opened with ``preload=False``).
+        (best opened with ``preload=False``). EDF/BDF files given by path are read record by
+        record (MNE's reader holds twice the file in memory at open).
     speed : float or None
         None: as fast as the consumer reads. N: N times real time.
     chunk_s : float
@@ -101,27 +141,27 @@ class ReplayStream:
         start_s: float = 0.0,
         stop_s: float | None = None,
     ) -> None:
-        self.raw, self.path = _open(source)
+        self._backend = _open(source)
+        self.path = self._backend.path
         label = self.path or "recording"
         if speed is not None and not speed > 0:
             raise RecordingError(label, f"replay speed must be positive, got {speed}")
         if not chunk_s > 0:
             raise RecordingError(label, f"chunk length must be positive, got {chunk_s}")
         self.speed = speed
-        sfreq = float(self.raw.info["sfreq"])
-        self.n_times = int(self.raw.n_times)
+        sfreq = float(self._backend.sfreq_hz)
+        self.n_times = int(self._backend.n_times)
         self.chunk_n = max(1, int(round(chunk_s * sfreq)))
         self.start = max(0, int(round(start_s * sfreq)))
         self.stop = self.n_times if stop_s is None else min(self.n_times, int(round(stop_s * sfreq)))
-        self.gaps = gap_spans(self.raw, self.n_times)
+        self.gaps = self._backend.gaps
         self._closed = threading.Event()
-        meas_date = self.raw.info["meas_date"] or _UNKNOWN_DATE
         self.info = StreamInfo(
             sfreq_hz=sfreq,
-            ch_names=list(self.raw.ch_names),
-            meas_date=meas_date.astimezone(UTC),
+            ch_names=list(self._backend.ch_names),
+            meas_date=self._backend.meas_date.astimezone(UTC),
             resolution_bits=_resolution_bits(self.path),
-            uv_per_count=1.0,
+            uv_per_count=self._backend.uv_per_count,
             device={"kind": "replay", "file": os.path.basename(self.path) if self.path else ""},
         )
 
@@ -134,7 +174,7 @@ class ReplayStream:
             if is_gap:
                 chunk = gap_chunk(start, self.info.n_channels, stop - start, GAP_TEXT)
             else:
-                data_uv = self.raw.get_data(start=start, stop=stop) * 1e6
+                data_uv = self._backend.get_uv(start, stop)
                 chunk = SampleChunk(start_sample=start, data_uv=data_uv)
             if self.speed is not None:
                 due = t0 + (stop - self.start) / (self.info.sfreq_hz * self.speed)
