@@ -109,6 +109,15 @@ def detect(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out, counts)
         )
 
 
+@njit(cache=True, boundscheck=False, nogil=True)
+def detect_serial(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out, counts):
+    """:func:`detect` without threads."""
+    for c in range(y.shape[0]):
+        counts[c] = detect_channel(
+            y[c], y0, s0, s1, sig[c], b0, block_len, st[c], peak_abs[c], params, out[c]
+        )
+
+
 def new_state(n_channels: int) -> tuple[np.ndarray, np.ndarray]:
     """Fresh detector state: (int64 (n_channels, N_STATE), float64 (n_channels, 1))."""
     st = np.zeros((n_channels, N_STATE), dtype=np.int64)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(cache=True, boundscheck=False, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True)
 def tkeo(x, prev, out):
     """psi[n] = x[n]^2 - x[n-1] x[n+1] for the samples whose successor is in ``x``.
 
     ``prev`` (channels, 2) holds the two samples before ``x`` (state, updated); ``out`` has the same
     shape as ``x`` and ``out[:, i]`` is psi of the sample before ``x[:, i]``.
     """
-    for c in prange(x.shape[0]):
+    for c in range(x.shape[0]):
         a = prev[c, 0]
         b = prev[c, 1]
         for i in range(x.shape[1]):
@@ -25,7 +25,7 @@ def tkeo(x, prev, out):
         prev[c, 1] = b
 
 
-@njit(cache=True, boundscheck=False, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True)
 def moving_rms(x, ring, count, acc, pos0, out):
     """Trailing RMS over the valid samples of the last ``ring.shape[1]`` samples.
 
@@ -34,7 +34,7 @@ def moving_rms(x, ring, count, acc, pos0, out):
     every absolute index multiple of w, so rounding cannot accumulate over a night.
     """
     w = ring.shape[1]
-    for c in prange(x.shape[0]):
+    for c in range(x.shape[0]):
         s = acc[c, 0]
         k = acc[c, 1]
         for i in range(x.shape[1]):

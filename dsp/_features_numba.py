@@ -49,6 +49,35 @@ def _phases_turns(seg, band):
     return changes + 1, turns
 
 
+@njit(cache=True, boundscheck=False, nogil=True)
+def _measure_one(r, y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints):
+    half = snip.shape[1] // 2
+    n_y = y.shape[1]
+    row = y[chan[r]]
+    for i in range(snip.shape[1]):
+        j = peak_f[r] - half + i - y0
+        snip[r, i] = row[j] if 0 <= j < n_y else np.nan
+    seg = row[onset_f[r] - y0 : offset_f[r] - y0]
+    hi = -np.inf
+    lo = np.inf
+    area = 0.0
+    for k in range(seg.shape[0]):
+        v = seg[k]
+        hi = max(hi, v)
+        lo = min(lo, v)
+        area += abs(v)
+        if k < segs.shape[1]:
+            segs[r, k] = v
+    for k in range(seg.shape[0], segs.shape[1]):
+        segs[r, k] = 0.0
+    scal[r, 0] = row[peak_f[r] - y0]
+    scal[r, 1] = hi - lo
+    scal[r, 2] = area
+    ph, tu = _phases_turns(seg, band[r])
+    ints[r, 0] = ph
+    ints[r, 1] = tu
+
+
 @njit(cache=True, boundscheck=False, parallel=True)
 def measure(y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints):
     """Fill snippets, zero-padded segments, float features and integer features of each candidate.
@@ -56,31 +85,12 @@ def measure(y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints
     ``y`` (channels, n) holds samples ``y0..``; ``scal`` columns: peak_uv, ptp_uv, area_uv_samples;
     ``ints`` columns: phases, turns.
     """
-    half = snip.shape[1] // 2
-    n_y = y.shape[1]
     for r in prange(chan.shape[0]):
-        row = y[chan[r]]
-        for i in range(snip.shape[1]):
-            j = peak_f[r] - half + i - y0
-            snip[r, i] = row[j] if 0 <= j < n_y else np.nan
-        a = onset_f[r] - y0
-        b = offset_f[r] - y0
-        seg = row[a:b]
-        hi = -np.inf
-        lo = np.inf
-        area = 0.0
-        for k in range(seg.shape[0]):
-            v = seg[k]
-            hi = max(hi, v)
-            lo = min(lo, v)
-            area += abs(v)
-            if k < segs.shape[1]:
-                segs[r, k] = v
-        for k in range(seg.shape[0], segs.shape[1]):
-            segs[r, k] = 0.0
-        scal[r, 0] = row[peak_f[r] - y0]
-        scal[r, 1] = hi - lo
-        scal[r, 2] = area
-        ph, tu = _phases_turns(seg, band[r])
-        ints[r, 0] = ph
-        ints[r, 1] = tu
+        _measure_one(r, y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def measure_serial(y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints):
+    """:func:`measure` without threads."""
+    for r in range(chan.shape[0]):
+        _measure_one(r, y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints)

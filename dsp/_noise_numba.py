@@ -6,25 +6,116 @@ import numpy as np
 from numba import njit, prange
 
 MAD_TO_SIGMA = 1.0 / 0.6744897501960817
+BISECT_STEPS = 12
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _select(a, n, k):
+    """Put the k-th smallest of ``a[:n]`` at ``a[k]`` (quickselect, median-of-3 pivot); return it."""
+    lo = 0
+    hi = n - 1
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[hi] < a[mid]:
+            a[hi], a[mid] = a[mid], a[hi]
+        pivot = a[mid]
+        i = lo
+        j = hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
+@njit(cache=True, boundscheck=False, nogil=True, fastmath={"reassoc"})
+def _count_below(a, n, t):
+    c = 0
+    for i in range(n):
+        c += 1 if a[i] < t else 0
+    return c
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _kth(a, n, k, lo, hi, scratch):
+    """k-th smallest of ``a[:n]`` (all within [lo, hi]): bisection by branch-free counting, then
+    quickselect of the few values left in the bracket (copied to ``scratch``)."""
+    for _ in range(BISECT_STEPS):
+        mid = 0.5 * (lo + hi)
+        if not (lo < mid < hi):
+            break
+        if _count_below(a, n, mid) <= k:
+            lo = mid
+        else:
+            hi = mid
+    below = 0
+    m = 0
+    for i in range(n):
+        v = a[i]
+        if v < lo:
+            below += 1
+        elif v <= hi:
+            scratch[m] = v
+            m += 1
+    return _select(scratch, m, k - below)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def upper_median(a, n, lo, hi, scratch):
+    """Upper median (the (n//2)-th smallest) of ``a[:n]``, all within [lo, hi]."""
+    return _kth(a, n, n // 2, lo, hi, scratch)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _block_sigma(x, tmp, scratch):
+    count = 0
+    hi = 0.0
+    for v in x:
+        if v == v:
+            a = abs(v)
+            tmp[count] = a
+            hi = max(hi, a)
+            count += 1
+    if 2 * count < x.shape[0] or count == 0:
+        return np.nan
+    return upper_median(tmp, count, 0.0, hi, scratch) * MAD_TO_SIGMA
 
 
 @njit(cache=True, boundscheck=False, parallel=True)
 def block_sigmas(y, block_len, out):
-    """``out[c, b]`` = median(|y|)/0.6745 of block b of channel c; NaN when under half is valid."""
+    """``out[c, b]`` = upper median(|y|)/0.6745 of block b of channel c; NaN when under half is valid."""
     n_blocks = out.shape[1]
-    for c in prange(y.shape[0]):
+    for k in prange(y.shape[0] * n_blocks):
+        c = k // n_blocks
+        b = k % n_blocks
         tmp = np.empty(block_len)
-        for b in range(n_blocks):
-            count = 0
-            for i in range(b * block_len, (b + 1) * block_len):
-                v = y[c, i]
-                if v == v:
-                    tmp[count] = abs(v)
-                    count += 1
-            if 2 * count < block_len or count == 0:
-                out[c, b] = np.nan
-            else:
-                out[c, b] = np.median(tmp[:count]) * MAD_TO_SIGMA
+        scratch = np.empty(block_len)
+        out[c, b] = _block_sigma(y[c, b * block_len : (b + 1) * block_len], tmp, scratch)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def block_sigmas_serial(y, block_len, out):
+    """:func:`block_sigmas` without threads."""
+    tmp = np.empty(block_len)
+    scratch = np.empty(block_len)
+    for c in range(y.shape[0]):
+        for b in range(out.shape[1]):
+            out[c, b] = _block_sigma(y[c, b * block_len : (b + 1) * block_len], tmp, scratch)
 
 
 @njit(cache=True, boundscheck=False)

@@ -1,4 +1,10 @@
-"""Numba kernel of per-window signal quality on the raw and the filtered signal."""
+"""Numba kernel of per-window signal quality on the raw and the filtered signal.
+
+One pass over the raw window gives the valid count, mean, variance and the correlation with the
+cosine and sine tables of each mains line (power at the line); another finds runs of equal values
+(flat: any value, saturated: at the window's extremes); a third counts pops on the filtered signal.
+Reassociation (not the no-NaN assumption) is allowed only here: these sums need no fixed order.
+"""
 
 from __future__ import annotations
 
@@ -6,63 +12,98 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
-def _mains_fraction(x, omegas):
-    """Power at the mains lines (Goertzel over the valid samples) over the variance of ``x``."""
-    n = 0
-    s = 0.0
+@njit(cache=True, boundscheck=False, nogil=True, fastmath={"reassoc", "contract", "arcp"})
+def _moments(x, cos_t, sin_t, acc):
+    """acc = [n, sum, sum of squares, then per line: sum x*cos, sum x*sin, sum cos, sum sin].
+
+    Sums run over the valid samples of ``x``, shifted by its first valid value. Exactly three lines
+    (tables of zeros stand for missing ones), accumulated in registers.
+    """
+    ref = 0.0
     for v in x:
         if v == v:
-            n += 1
-            s += v
+            ref = v
+            break
+    n = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    xc0 = xs0 = wc0 = ws0 = 0.0
+    xc1 = xs1 = wc1 = ws1 = 0.0
+    xc2 = xs2 = wc2 = ws2 = 0.0
+    c0, c1, c2 = cos_t[0], cos_t[1], cos_t[2]
+    n0, n1, n2 = sin_t[0], sin_t[1], sin_t[2]
+    for i in range(x.shape[0]):
+        v = x[i]
+        ok = v == v
+        u = v - ref if ok else 0.0
+        w = 1.0 if ok else 0.0
+        n += w
+        s1 += u
+        s2 += u * u
+        xc0 += u * c0[i]
+        xs0 += u * n0[i]
+        wc0 += w * c0[i]
+        ws0 += w * n0[i]
+        xc1 += u * c1[i]
+        xs1 += u * n1[i]
+        wc1 += w * c1[i]
+        ws1 += w * n1[i]
+        xc2 += u * c2[i]
+        xs2 += u * n2[i]
+        wc2 += w * c2[i]
+        ws2 += w * n2[i]
+    acc[0] = n
+    acc[1] = s1
+    acc[2] = s2
+    acc[3:7] = (xc0, xs0, wc0, ws0)
+    acc[7:11] = (xc1, xs1, wc1, ws1)
+    acc[11:15] = (xc2, xs2, wc2, ws2)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _mains_fraction(x, cos_t, sin_t, acc):
+    _moments(x, cos_t, sin_t, acc)
+    n = acc[0]
     if n < 2:
         return np.nan
-    mean = s / n
-    var = 0.0
-    for v in x:
-        if v == v:
-            var += (v - mean) * (v - mean)
-    var /= n
+    mean = acc[1] / n
+    var = acc[2] / n - mean * mean
     if var <= 0.0:
         return 0.0
     line = 0.0
-    for w in omegas:
-        coeff = 2.0 * np.cos(w)
-        s1 = 0.0
-        s2 = 0.0
-        for v in x:
-            u = v - mean if v == v else 0.0
-            s0 = u + coeff * s1 - s2
-            s2 = s1
-            s1 = s0
-        power = s1 * s1 + s2 * s2 - coeff * s1 * s2
-        line += 2.0 * power / (n * n)
+    for h in range(cos_t.shape[0]):
+        # remove the mean's contribution to each correlation
+        c = acc[3 + 4 * h] - mean * acc[5 + 4 * h]
+        s = acc[4 + 4 * h] - mean * acc[6 + 4 * h]
+        line += 2.0 * (c * c + s * s) / (n * n)
     return min(1.0, line / var)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _runs(x, min_run, at_rail):
-    """Fraction of samples in runs of >= min_run equal consecutive values (at the extremes if at_rail)."""
+def _runs(x, flat_run, rail_run):
+    """(flat fraction, saturated fraction): samples in runs of equal values (at the extremes)."""
     hi = -np.inf
     lo = np.inf
     for v in x:
         if v == v:
             hi = max(hi, v)
             lo = min(lo, v)
-    if at_rail and not hi > lo:
-        return 0.0
-    total = 0
+    flat = 0
+    rail = 0
     run = 1
-    for i in range(1, x.shape[0] + 1):
-        same = i < x.shape[0] and x[i] == x[i - 1]
-        if same:
+    n = x.shape[0]
+    for i in range(1, n + 1):
+        if i < n and x[i] == x[i - 1]:
             run += 1
             continue
         v = x[i - 1]
-        if run >= min_run and v == v and (not at_rail or v == hi or v == lo):
-            total += run
+        if v == v:
+            if run >= flat_run:
+                flat += run
+            if run >= rail_run and hi > lo and (v == hi or v == lo):
+                rail += run
         run = 1
-    return total / x.shape[0]
+    return flat / n, rail / n
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -80,20 +121,37 @@ def _pops(y, level, rearm):
     return count
 
 
+@njit(cache=True, boundscheck=False, nogil=True)
+def _one(raw, y, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
+    acc = np.empty(3 + 4 * cos_t.shape[0])
+    out[0] = _mains_fraction(raw, cos_t, sin_t, acc)
+    flat, rail = _runs(raw, flat_run, rail_run)
+    out[1] = rail
+    out[2] = flat
+    out[3] = _pops(y, pop_level, rearm)
+    out[4] = 1.0 - acc[0] / raw.shape[0]
+
+
 @njit(cache=True, boundscheck=False, parallel=True)
-def window_quality(raw, y, win, omegas, flat_run, rail_run, pop_level, rearm, out):
-    """``out[c, w]`` = mains fraction, saturated, flat, pops, NaN fraction of window w of channel c."""
+def window_quality(raw, y, win, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
+    """``out[c, w]`` = mains fraction, saturated, flat, pops, NaN fraction of window w of channel c.
+
+    ``cos_t``/``sin_t`` (n_lines, >= win) are cos/sin of each mains line over one window.
+    """
     n_win = out.shape[1]
-    for c in prange(raw.shape[0]):
-        for w in range(n_win):
-            xr = raw[c, w * win : (w + 1) * win]
-            yf = y[c, w * win : (w + 1) * win]
-            n_nan = 0
-            for v in xr:
-                if v != v:
-                    n_nan += 1
-            out[c, w, 0] = _mains_fraction(xr, omegas)
-            out[c, w, 1] = _runs(xr, rail_run, True)
-            out[c, w, 2] = _runs(xr, flat_run, False)
-            out[c, w, 3] = _pops(yf, pop_level[c, w], rearm)
-            out[c, w, 4] = n_nan / win
+    for k in prange(raw.shape[0] * n_win):
+        c = k // n_win
+        w = k % n_win
+        a = w * win
+        _one(raw[c, a : a + win], y[c, a : a + win], cos_t, sin_t, flat_run, rail_run,
+             pop_level[c, w], rearm, out[c, w])
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def window_quality_serial(raw, y, win, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
+    """:func:`window_quality` without threads."""
+    for c in range(raw.shape[0]):
+        for w in range(out.shape[1]):
+            a = w * win
+            _one(raw[c, a : a + win], y[c, a : a + win], cos_t, sin_t, flat_run, rail_run,
+                 pop_level[c, w], rearm, out[c, w])

@@ -16,6 +16,8 @@ the samples. With ``mains_hz=None`` the first ``mains_detect_s`` of data are buf
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from dsp import _detect_numba, _noise_numba, _quality_numba
@@ -33,6 +35,9 @@ from dsp.types import (
 )
 
 __all__ = ["ChainOutput", "DetectionChain", "concat_outputs"]
+
+#: Longest stretch processed at once (s); longer inputs are cut into pieces of this length.
+MAX_PIECE_S = 120.0
 
 
 class DetectionChain:
@@ -73,6 +78,7 @@ class DetectionChain:
         self._first: int | None = None
         self._filter: StreamingFilter | None = None
         self._done = False
+        self._threads = self.n_channels > 1  # a threaded kernel call costs ~0.1 ms
 
     # ------------------------------------------------------------------ public
     @property
@@ -93,14 +99,30 @@ class DetectionChain:
         elif start_sample != self._next:
             raise ValueError(f"chunk starts at sample {start_sample}, expected {self._next}")
         self._next += data.shape[1]
-        self._stage(np.array(data, dtype=np.float64))
+        self._stage(data)
         if self._filter is None:
             if self._next - self._first < self._samples(self.config.mains_detect_s):
-                return self._empty()
+                return self._keep_staged()
             self._build_filter()
         if self._n_staged < self._samples(self.config.batch_s):
-            return self._empty()
-        return self._run(self._take())
+            return self._keep_staged()
+        return self._run_pieces(self._take())
+
+    def _keep_staged(self) -> ChainOutput:
+        """Copy the chunk just staged (the caller may reuse its array) and return nothing yet."""
+        self._staged[-1] = np.array(self._staged[-1], dtype=np.float64)
+        return self._empty()
+
+    def _run_pieces(self, raw: np.ndarray, end: int | None = None) -> ChainOutput:
+        """Run long inputs in pieces of at most MAX_PIECE_S, so buffers stay small."""
+        piece = self._samples(MAX_PIECE_S)
+        if raw.shape[1] <= piece:
+            return self._run(raw, end, final=end is not None)
+        outs = []
+        for lo in range(0, raw.shape[1], piece):
+            last = lo + piece >= raw.shape[1]
+            outs.append(self._run(raw[:, lo : lo + piece], end, final=last and end is not None))
+        return concat_outputs(outs)
 
     def flush(self) -> ChainOutput:
         """Process everything still buffered and close the stream."""
@@ -115,8 +137,7 @@ class DetectionChain:
         target = -(-(end + post + self.block) // self.qwin) * self.qwin
         pad = target + self._filter.latency_samples - end
         self._stage(np.full((self.n_channels, pad), np.nan))
-        out = self._run(self._take(), end=end)
-        return out
+        return self._run_pieces(self._take(), end=end)
 
     # ------------------------------------------------------------------ set-up
     def _start(self, start: int) -> None:
@@ -165,6 +186,10 @@ class DetectionChain:
                 round(cfg.dead_time_s * self.sfreq_hz),
             ]
         )
+        lines_hz = np.array([h * self.mains_hz for h in (1, 2, 3)])
+        phase = 2 * np.pi * np.outer(lines_hz, np.arange(self.qwin)) / self.sfreq_hz
+        below = (lines_hz < self.sfreq_hz / 2)[:, None]  # a missing line has tables of zeros
+        self._cos, self._sin = np.cos(phase) * below, np.sin(phase) * below
         self._hold = s(cfg.max_duration_s) + s(cfg.merge_gap_s) + 2
         self._pending = None
         self._back = s(cfg.max_duration_s) + s(cfg.walk_back_s) + s(cfg.quiet_s) + SNIPPET_LEN + 8
@@ -183,13 +208,13 @@ class DetectionChain:
         return ChainOutput.empty(self.n_channels, start)
 
     # ------------------------------------------------------------------ work
-    def _run(self, raw: np.ndarray, end: int | None = None) -> ChainOutput:
+    def _run(self, raw: np.ndarray, end: int | None, final: bool) -> ChainOutput:
         y = self._filter.process(raw)
         _noise_numba.blank_after_restart(y, self._countdown, self._samples(self.config.settle_s))
         self._rawbuf.append(raw)
         self._ybuf.append(y)
         self._update_noise()
-        cand, feats, snips = self._release(*self._detect(), final=end is not None)
+        cand, feats, snips = self._release(*self._detect(), final=final)
         env, noise, frame0 = self._frames(end)
         quality = self._quality(end)
         self._trim()
@@ -202,7 +227,8 @@ class DetectionChain:
             return
         stats = np.empty((self.n_channels, b_end - b_done))
         y = self._ybuf.view(b_done * self.block, b_end * self.block)
-        _noise_numba.block_sigmas(np.ascontiguousarray(y), self.block, stats)
+        kernel = _noise_numba.block_sigmas if self._threads else _noise_numba.block_sigmas_serial
+        kernel(y, self.block, stats)
         sig = np.empty_like(stats)
         _noise_numba.rolling_median(stats, self._hist, b_done, sig)
         self._statbuf.append(stats)
@@ -228,13 +254,14 @@ class DetectionChain:
         if det_end <= s0:
             return self._no_candidates()
         y0 = self._ybuf.start
-        y = np.ascontiguousarray(self._ybuf.view(y0, self._ybuf.stop))
+        y = self._ybuf.view(y0, self._ybuf.stop)
         b0 = self._sigbuf.start
-        sig = np.ascontiguousarray(self._sigbuf.view(b0, self._sigbuf.stop))
+        sig = self._sigbuf.view(b0, self._sigbuf.stop)
         cap = (det_end - s0) // 2 + 4
         rows = np.empty((self.n_channels, cap, 3), np.int64)
         counts = np.zeros(self.n_channels, np.int64)
-        _detect_numba.detect(
+        kernel = _detect_numba.detect if self._threads else _detect_numba.detect_serial
+        kernel(
             y, y0, s0, det_end, sig, b0, self.block, self._det_state, self._peak_abs,
             self._params, rows, counts,
         )
@@ -246,7 +273,8 @@ class DetectionChain:
         onset_f, offset_f, peak_f = found[:, 0], found[:, 1], found[:, 2]
         noise = sig[chan, peak_f // self.block - b0]
         feats, snips, peak_uv, ptp_uv = measure_candidates(
-            y, y0, chan, onset_f, offset_f, peak_f, self.config.onset_k * noise, self.sfreq_hz
+            y, y0, chan, onset_f, offset_f, peak_f, self.config.onset_k * noise, self.sfreq_hz,
+            threads=self._threads,
         )
         cand = np.zeros(len(chan), CANDIDATE_DTYPE)
         cand["channel"] = chan
@@ -271,7 +299,7 @@ class DetectionChain:
             return np.zeros((self.n_channels, 0)), np.zeros((self.n_channels, 0)), frame0
         env = np.empty((self.n_channels, f_end - frame0))
         y = self._ybuf.view(frame0 * self.hop, f_end * self.hop)
-        _noise_numba.frame_rms(np.ascontiguousarray(y), self.hop, env)
+        _noise_numba.frame_rms(y, self.hop, env)
         per = self.block // self.hop
         blocks = np.arange(frame0, f_end) // per
         noise = self._sigbuf.view(blocks[0], blocks[-1] + 1)[:, blocks - blocks[0]]
@@ -285,37 +313,48 @@ class DetectionChain:
             q_end = min(q_end, -(-end // self.qwin))
         if q_end <= q0:
             return np.zeros(0, QUALITY_DTYPE)
-        rows = [self._quality_rows(q, end) for q in range(q0, q_end)]
+        n_full = q_end - q0
+        if end is not None and q_end * self.qwin > end:
+            n_full -= 1
+        rows = []
+        if n_full:
+            rows.append(self._quality_rows(q0 * self.qwin, (q0 + n_full) * self.qwin, self.qwin))
+        if n_full < q_end - q0:
+            a = (q_end - 1) * self.qwin
+            rows.append(self._quality_rows(a, end, end - a))
         self._q_done = q_end
         return np.concatenate(rows)
 
-    def _quality_rows(self, q: int, end: int | None) -> np.ndarray:
+    def _quality_rows(self, a: int, b: int, win: int) -> np.ndarray:
+        """Quality rows of the windows of ``win`` samples between samples ``a`` and ``b``."""
         cfg = self.config
-        a = q * self.qwin
-        b = a + self.qwin if end is None else min(a + self.qwin, end)
-        raw = np.ascontiguousarray(self._rawbuf.view(a, b))
-        y = np.ascontiguousarray(self._ybuf.view(a, b))
+        n_win = (b - a) // win
+        raw = self._rawbuf.view(a, b)
+        y = self._ybuf.view(a, b)
         stats = self._statbuf.view(a // self.block, -(-b // self.block))
-        with np.errstate(all="ignore"):
-            noise = np.array([np.nanmedian(r) if np.isfinite(r).any() else np.nan for r in stats])
-        nyq = self.sfreq_hz / 2
-        lines = [h * self.mains_hz for h in (1, 2, 3) if h * self.mains_hz < nyq]
-        omegas = 2 * np.pi * np.array(lines) / self.sfreq_hz
-        out = np.empty((self.n_channels, 1, 5))
-        _quality_numba.window_quality(
-            raw, y, b - a, omegas, self._samples(cfg.flat_run_s), cfg.rail_run,
-            (cfg.pop_k * noise).reshape(-1, 1), self._samples(0.05), out,
+        per = -(-win // self.block)
+        stats = np.pad(stats, ((0, 0), (0, n_win * per - stats.shape[1])), constant_values=np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            noise = np.nanmedian(stats.reshape(self.n_channels, n_win, per), axis=2)
+        out = np.empty((self.n_channels, n_win, 5))
+        kernel = _quality_numba.window_quality
+        if not self._threads:
+            kernel = _quality_numba.window_quality_serial
+        kernel(
+            raw, y, win, self._cos, self._sin, self._samples(cfg.flat_run_s), cfg.rail_run,
+            cfg.pop_k * noise, self._samples(0.05), out,
         )
-        rows = np.zeros(self.n_channels, QUALITY_DTYPE)
+        rows = np.zeros((n_win, self.n_channels), QUALITY_DTYPE)
         rows["channel"] = np.arange(self.n_channels)
-        rows["start"], rows["stop"] = a, b
-        rows["noise_rms_uv"] = noise
-        rows["mains_fraction"] = out[:, 0, 0]
-        rows["saturated_fraction"] = out[:, 0, 1]
-        rows["flat_fraction"] = out[:, 0, 2]
-        rows["pops"] = out[:, 0, 3]
-        rows["nan_fraction"] = out[:, 0, 4]
-        return rows
+        rows["start"] = (a + win * np.arange(n_win))[:, None]
+        rows["stop"] = rows["start"] + win
+        rows["noise_rms_uv"] = noise.T
+        for k, name in enumerate(
+            ("mains_fraction", "saturated_fraction", "flat_fraction", "pops", "nan_fraction")
+        ):
+            rows[name] = out[:, :, k].T
+        return rows.ravel()
 
     def _trim(self) -> None:
         keep = min(self._det_pos - self._back, self._frames_done * self.hop, self._q_done * self.qwin)

@@ -26,6 +26,7 @@ def measure_candidates(
     peak: np.ndarray,
     dead_band_uv: np.ndarray,
     sfreq_hz: float,
+    threads: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Measure candidates on the filtered signal ``y`` (channels, n) whose column 0 is sample ``y0``.
 
@@ -41,6 +42,8 @@ def measure_candidates(
         Dead band for phases and turns, per candidate (e.g. 2 x the noise sigma).
     sfreq_hz : float
         Sampling rate.
+    threads : bool
+        Measure candidates in parallel (worth it for many candidates).
 
     Returns
     -------
@@ -55,8 +58,9 @@ def measure_candidates(
     scal = np.empty((n, 3))
     ints = np.empty((n, 2), np.int32)
     if n:
-        _features_numba.measure(
-            np.ascontiguousarray(y),
+        kernel = _features_numba.measure if threads else _features_numba.measure_serial
+        kernel(
+            y,
             int(y0),
             np.asarray(channel, np.int64),
             np.asarray(onset, np.int64),

@@ -1,7 +1,7 @@
 """Robust rolling noise floor: MAD sigma per block, rolling median over tens of seconds.
 
 Block b covers samples [b*B, (b+1)*B) of the absolute timeline; its statistic is
-median(|x|)/0.6745 over the valid samples (NaN when under half are valid). The floor at block b is the
+median(|x|)/0.6745 over the valid samples (the upper median when their count is even) (NaN when under half are valid). The floor at block b is the
 median of the valid statistics of blocks b-M+1..b, so sparse potentials (a few % of the samples) barely
 move it, and a change of the noise level is followed within about M/2 blocks.
 """

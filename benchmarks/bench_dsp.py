@@ -1,0 +1,196 @@
+"""Benchmark of the dsp layer on one simulated 8-hour 2 kHz night (run: make bench).
+
+Prints the throughput of each stage and its ratio against scipy/numpy baselines on the same data, in
+one run: the filter against scipy.signal.sosfilt on the same cascade, the full chain against a plain
+scipy+numpy detector (sosfilt + MAD threshold per 30 s + threshold crossings with a dead time),
+50 ms chunks against one whole call, zeros after an impulse against ordinary data, 8 channels on all
+cores against one core, and the cold and cached JIT start-up (in fresh interpreters).
+
+Options: --hours H (default 8), --quick (0.5 h, for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import signal
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numba  # noqa: E402
+
+from dsp.chain import DetectionChain, concat_outputs  # noqa: E402
+from dsp.envelope import moving_rms, teager_kaiser  # noqa: E402
+from dsp.filters import StreamingFilter, design_sos, sosfilt  # noqa: E402
+from dsp.noise import noise_floor  # noqa: E402
+
+FS = 2000.0
+
+
+def best_of(fn, repeat: int = 3) -> float:
+    """Shortest wall time of ``repeat`` calls (s)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def night_signal(hours: float) -> tuple[np.ndarray, str]:
+    """One channel, float32 µV: the simulator's quiet night when importable, else synthetic."""
+    try:
+        from calfwatch.simulator import load_profile, simulate_night
+
+        night = simulate_night(load_profile("quiet", duration_s=hours * 3600.0), seed=0)
+        x = np.concatenate([d[:1].astype(np.float32) for _, d in night.blocks()], axis=1)
+        return x, "calfwatch.simulator profile 'quiet'"
+    except ImportError:
+        rng = np.random.default_rng(0)
+        n = int(hours * 3600 * FS)
+        x = rng.normal(0.0, 5.0, (1, n)).astype(np.float32)
+        t = np.arange(int(0.015 * FS)) / FS
+        wave = (150.0 * np.sin(2 * np.pi * 70 * t) * np.hanning(t.size)).astype(np.float32)
+        for onset in rng.choice(n - wave.size, int(hours * 3600), replace=False):
+            x[0, onset : onset + wave.size] += wave
+        return x, "synthetic white noise + 1 potential/s"
+
+
+def plain_detector(x64: np.ndarray, sos: np.ndarray) -> int:
+    """Baseline: scipy sosfilt, MAD sigma per 30 s, crossings of 5 sigma, 5 ms dead time."""
+    y = signal.sosfilt(sos, x64)
+    win = int(30 * FS)
+    n = (y.size // win) * win
+    sigma = np.median(np.abs(y[:n].reshape(-1, win)), axis=1) / 0.6745
+    thr = np.repeat(sigma, win)
+    above = np.abs(y[:n]) > 5.0 * thr
+    rises = np.flatnonzero(above[1:] & ~above[:-1]) + 1
+    keep = np.concatenate([[True], np.diff(rises) > int(0.005 * FS)]) if rises.size else rises
+    return int(rises[keep].size)
+
+
+def run_chain(x: np.ndarray, chunk: int | None = None) -> int:
+    chain = DetectionChain(FS, x.shape[0], mains_hz=None)
+    if chunk is None:
+        outs = [chain.process(x, 0)]
+    else:
+        outs = [chain.process(x[:, i : i + chunk], i) for i in range(0, x.shape[1], chunk)]
+    outs.append(chain.flush())
+    return len(concat_outputs(outs).candidates)
+
+
+def run_filter_chunks(sos: np.ndarray, x: np.ndarray, chunk: int) -> None:
+    filt = StreamingFilter(sos, x.shape[0])
+    for i in range(0, x.shape[1], chunk):
+        filt.process(x[:, i : i + chunk])
+    filt.flush()
+
+
+def jit_startup() -> tuple[float, float]:
+    """Seconds from a fresh interpreter to the first chain output: empty cache, then warm cache."""
+    code = (
+        "import time; t=time.perf_counter(); import numpy as np; "
+        "from dsp.chain import DetectionChain; "
+        "c=DetectionChain(2000.0, 1, mains_hz=50.0); "
+        "c.process(np.random.default_rng(0).normal(0,5,(1,24000)), 0); c.flush(); "
+        "print(time.perf_counter()-t)"
+    )
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
+        run = [sys.executable, "-c", code]
+        cold = float(subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout)
+        warm = float(subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout)
+    return cold, warm
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hours", type=float, default=8.0)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    hours = 0.5 if args.quick else args.hours
+    x, source = night_signal(hours)
+    x64 = x.astype(np.float64)
+    n = x.shape[1]
+    sos = design_sos(FS, mains_hz=50.0)
+    msps = n / 1e6
+    print(f"data: {hours:g} h x {FS:g} Hz x 1 channel = {n} samples ({source}), float32")
+    print(f"cascade: band-pass 20-450 Hz + notches 50..950 Hz, {sos.shape[0]} sections")
+    print(f"cores: {os.cpu_count()}, numba threads: {numba.get_num_threads()}")
+
+    # warm-up: compile / load every kernel on a short piece
+    run_chain(x[:, : int(60 * FS)])
+    sosfilt(sos, x[:, :1000])
+    noise_floor(x64[0, :100000], FS)
+    moving_rms(x[:, :1000], 20)
+    teager_kaiser(x[:, :1000])
+
+    t_scipy = best_of(lambda: signal.sosfilt(sos, x64[0]), 2)
+    t_filt = best_of(lambda: sosfilt(sos, x), 2)
+    print(f"\nfilter  dsp.filters.sosfilt : {t_filt:6.3f} s  {msps / t_filt:7.1f} Msamples/s")
+    print(f"filter  scipy.signal.sosfilt: {t_scipy:6.3f} s  {msps / t_scipy:7.1f} Msamples/s")
+    print(f"  ratio scipy / dsp (target >= 1.0): {t_scipy / t_filt:.2f}")
+
+    y = sosfilt(sos, x64)
+    t_noise = best_of(lambda: noise_floor(y, FS), 2)
+    t_rms = best_of(lambda: moving_rms(x, 20), 2)
+    t_tk = best_of(lambda: teager_kaiser(x), 2)
+    print(f"noise floor (MAD blocks + rolling median): {t_noise:6.3f} s  {msps / t_noise:7.1f} Ms/s")
+    print(f"moving RMS 10 ms                          : {t_rms:6.3f} s  {msps / t_rms:7.1f} Ms/s")
+    print(f"Teager-Kaiser                             : {t_tk:6.3f} s  {msps / t_tk:7.1f} Ms/s")
+    del y
+
+    t_plain = best_of(lambda: plain_detector(x64[0], sos), 2)
+    n_cand = run_chain(x)
+    t_chain = best_of(lambda: run_chain(x), 2)
+    print(f"\nfull chain (filter+envelope+noise+detect+features+quality): {t_chain:6.3f} s"
+          f"  {msps / t_chain:7.1f} Ms/s, {n_cand} candidates (target < 1.5 s for 8 h)")
+    print(f"plain scipy+numpy detector                                : {t_plain:6.3f} s")
+    print(f"  ratio plain / chain (target >= 1.5): {t_plain / t_chain:.2f}")
+
+    hour = x[:, : int(min(hours, 1.0) * 3600 * FS)]
+    chunk = int(0.05 * FS)
+    t_fw = best_of(lambda: run_filter_chunks(sos, hour, hour.shape[1]), 2)
+    t_fc = best_of(lambda: run_filter_chunks(sos, hour, chunk), 2)
+    t_cw = best_of(lambda: run_chain(hour), 1)
+    t_cc = best_of(lambda: run_chain(hour, chunk), 1)
+    print(f"\n50 ms chunks on {hour.shape[1] / FS / 3600:g} h: filter {t_fc:.3f} s vs whole {t_fw:.3f} s"
+          f"  ratio {t_fc / t_fw:.2f} (target <= 1.3)")
+    print(f"50 ms chunks on {hour.shape[1] / FS / 3600:g} h: chain  {t_cc:.3f} s vs whole {t_cw:.3f} s"
+          f"  ratio {t_cc / t_cw:.2f}")
+
+    imp = np.zeros_like(hour)
+    imp[0, 10] = 1e4
+    t_den = best_of(lambda: sosfilt(sos, imp), 2)
+    t_norm = best_of(lambda: sosfilt(sos, hour), 2)
+    imp64 = imp[0].astype(np.float64)
+    t_den_sp = best_of(lambda: signal.sosfilt(sos, imp64), 1)
+    t_norm_sp = best_of(lambda: signal.sosfilt(sos, hour[0].astype(np.float64)), 1)
+    print(f"\nzeros after an impulse: dsp {t_den:.3f} s vs normal {t_norm:.3f} s"
+          f"  ratio {t_den / t_norm:.2f} (target <= 1.2);"
+          f" scipy {t_den_sp:.3f} s vs {t_norm_sp:.3f} s ratio {t_den_sp / t_norm_sp:.2f}")
+
+    eight = np.repeat(hour[:, : int(0.25 * hour.shape[1])], 8, axis=0)
+    threads = numba.get_num_threads()
+    t_par = best_of(lambda: run_chain(eight), 1)
+    numba.set_num_threads(1)
+    t_one = best_of(lambda: run_chain(eight), 1)
+    numba.set_num_threads(threads)
+    print(f"\n8 channels chain: {threads} threads {t_par:.3f} s vs 1 thread {t_one:.3f} s"
+          f"  speed-up {t_one / t_par:.2f} (target >= 1.6)")
+
+    cold, warm = jit_startup()
+    print(f"\nJIT start-up to first output: cold {cold:.2f} s, cached {warm:.2f} s (target < 1 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
