@@ -7,6 +7,7 @@ from numba import njit
 
 MAX_FIELDS = 64
 MAX_LINE = 1024
+CONFIRM = 2  # further lines with the same field count before the count is trusted
 
 
 @njit(cache=True)
@@ -77,6 +78,27 @@ def _parse_line(buf, i, j, row):
 
 
 @njit(cache=True)
+def _agree(buf, start, n, nf, final):
+    """1 when the next CONFIRM non-empty lines have nf fields, 0 when not, -1 to wait for data."""
+    row = np.empty(MAX_FIELDS, np.float64)
+    seen = 0
+    i = start
+    while seen < CONFIRM:
+        j = i
+        while j < n and buf[j] != 10:
+            j += 1
+        if j == n:
+            return 1 if final else -1
+        got = _parse_line(buf, i, j, row)
+        if got != 0:
+            if got != nf:
+                return 0
+            seen += 1
+        i = j + 1
+    return 1
+
+
+@njit(cache=True)
 def scan_lines(buf, at_line_start, expect_fields, final):
     """Return (consumed, at_line_start, expect_fields, skipped, bad_lines, n, values)."""
     n = buf.shape[0]
@@ -104,6 +126,12 @@ def scan_lines(buf, at_line_start, expect_fields, final):
             i = j + 1
             continue
         nf = _parse_line(buf, i, j, row)
+        if nf > 0 and expect_fields == 0:
+            agree = _agree(buf, j + 1, n, nf, final)
+            if agree < 0:
+                break
+            if agree == 0:
+                nf = -1
         if nf == 0:
             skipped += j - i + 1
         elif nf < 0 or (expect_fields > 0 and nf != expect_fields):

@@ -1,0 +1,474 @@
+"""Emulated devices on a virtual serial port, with fault injection and an exact fault log.
+
+``EmulatedDevice(kind, source, sfreq_hz, port_path, speed=..., faults=...)`` runs the firmware model of
+``kind`` (:mod:`firmware_io.firmware`) in a thread behind a pseudo-terminal reachable at ``port_path``.
+It answers the device's real commands and streams the samples of ``source`` (any iterable of float64
+µV arrays shaped (n_channels, n)) at ``speed`` x real time, paced by the monotonic clock.
+
+Accounting: every sample the device produces is either delivered to the host or lost, and every loss is
+in ``fault_log`` with its cause: ``drop_frames``, ``corrupt``/``drop_bytes`` (frames the protocol's
+check rejects; frames damaged but not detectable are delivered and logged with ``detected: False``),
+``unplug`` (sampled while unplugged, or written but not yet read when the port vanished), ``reset``
+(the reboot), ``no_reader`` (streaming while no host has the port open), ``overflow`` (the host read
+too slowly). Fault schedules run on device time (samples produced / rate), so they do not depend on
+``speed``.
+"""
+
+from __future__ import annotations
+
+import array
+import collections
+import contextlib
+import fcntl
+import os
+import termios
+import threading
+import time
+from collections.abc import Iterable
+
+import numpy as np
+
+from firmware_io.errors import ProtocolError
+from firmware_io.faults import FaultPlan
+from firmware_io.firmware import Encoded, make_firmware
+from firmware_io.pty_port import PtyPort
+
+RESET_GAP_S = 0.02
+CONNECT_DELAY_S = 0.05
+MAX_BATCH_S = 0.25
+
+
+class _Source:
+    """Pull samples from an iterable of (n_channels, n) arrays, any chunk sizes."""
+
+    def __init__(self, chunks: Iterable) -> None:
+        self._it = iter(chunks)
+        self._parts: collections.deque = collections.deque()
+        self._avail = 0
+        self.exhausted = False
+        self.n_channels = self._fill(1) and self._parts[0].shape[0]
+
+    def _fill(self, n: int) -> bool:
+        while self._avail < n and not self.exhausted:
+            try:
+                chunk = next(self._it)
+            except StopIteration:
+                self.exhausted = True
+                break
+            chunk = np.atleast_2d(np.asarray(getattr(chunk, "data_uv", chunk), dtype=np.float64))
+            if chunk.shape[1]:
+                self._parts.append(chunk)
+                self._avail += chunk.shape[1]
+        return self._avail > 0
+
+    def take(self, n: int) -> np.ndarray:
+        """Up to ``n`` samples (fewer only when the source has ended)."""
+        self._fill(n)
+        out = []
+        need = n
+        while need and self._parts:
+            head = self._parts[0]
+            if head.shape[1] <= need:
+                out.append(self._parts.popleft())
+                need -= head.shape[1]
+            else:
+                out.append(head[:, :need])
+                self._parts[0] = head[:, need:]
+                need = 0
+        got = n - need
+        self._avail -= got
+        if not out:
+            return np.zeros((self.n_channels or 1, 0))
+        return np.concatenate(out, axis=1)
+
+    @property
+    def done(self) -> bool:
+        """True when nothing is left."""
+        return self.exhausted and self._avail == 0
+
+
+class EmulatedDevice:
+    """A device of ``kind`` served on a pseudo-terminal at ``port_path``.
+
+    Parameters
+    ----------
+    kind : {"calfwatch", "cyton", "bitalino", "ascii"}
+        Firmware to emulate.
+    source : iterable of ndarray or objects with ``data_uv``
+        Samples in µV, shape (n_channels, n) per item, consumed as the device samples.
+    sfreq_hz : float
+        Sampling rate of the source.
+    port_path : str
+        Where the port appears (a symlink to the pty, replaced atomically).
+    speed : float
+        Multiple of real time.
+    faults : FaultPlan, optional
+        Faults to inject (deterministic for the plan's seed).
+    n_channels : int, optional
+        Channels to send (default: the source's).
+    **firmware_options
+        Passed to the firmware model (e.g. ``counter_column=True`` for ``ascii``).
+    """
+
+    def __init__(self, kind: str, source: Iterable, sfreq_hz: float, port_path: str, *,
+                 speed: float = 1.0, faults: FaultPlan | None = None, n_channels: int | None = None,
+                 batch_s: float = 0.004, max_pending_bytes: int = 1 << 22,
+                 **firmware_options) -> None:
+        if not speed > 0:
+            raise ProtocolError(f"speed must be positive, not {speed}")
+        self.kind = kind
+        self.sfreq_hz = float(sfreq_hz)
+        self.speed = float(speed)
+        self._source = _Source(source)
+        n_channels = n_channels or self._source.n_channels or 1
+        self.firmware = make_firmware(kind, sfreq_hz, n_channels, **firmware_options)
+        self.faults = faults or FaultPlan()
+        self._rng = np.random.default_rng(self.faults.seed)
+        self.port = PtyPort(port_path)
+        self.batch_s = batch_s
+        self.max_pending_bytes = max_pending_bytes
+        self.fault_log: list[dict] = []
+        self.finished = threading.Event()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._produced = 0
+        self._lost: dict[str, int] = collections.Counter()
+        self._undetected = 0
+        self._pending: collections.deque = collections.deque()  # [bytes, frames(list)]
+        self._pending_bytes = 0
+        self._written = 0
+        self._in_pipe: collections.deque = collections.deque()  # (end_offset, first, n, cause)
+        self._poison: str | None = None
+        self._clock: float | None = None
+        self._clock_base = 0
+        self._connected_since: float | None = None
+        self._hold_until = -1
+        self._state = {"unplug": False, "reset": False, "stall": False, "no_reader": False}
+        self._open_record: dict[str, dict] = {}
+        self._resets_done: set[int] = set()
+        self._t0 = 0.0
+
+    # -- public -------------------------------------------------------------------------------
+    @property
+    def port_path(self) -> str:
+        """The stable path of the port."""
+        return self.port.path
+
+    def start(self) -> EmulatedDevice:
+        """Create the port and start the firmware thread."""
+        self.port.open()
+        self._t0 = time.monotonic()
+        self._enqueue_raw(self._startup_bytes())
+        self._thread = threading.Thread(target=self._run, name=f"emulated-{self.kind}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread and remove the port."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        self.port.close()
+
+    def __enter__(self) -> EmulatedDevice:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def totals(self) -> dict:
+        """Samples produced, delivered, lost by cause, and delivered with undetected damage."""
+        with self._lock:
+            lost = dict(self._lost)
+            pending = sum(f[2] for _, frames in self._pending for f in frames)
+            total_lost = sum(lost.values())
+            return {
+                "samples_produced": self._produced,
+                "samples_delivered": self._produced - total_lost - pending,
+                "samples_pending": pending,
+                "samples_lost": total_lost,
+                "lost_by_cause": lost,
+                "samples_corrupted_undetected": self._undetected,
+                "fault_events": len(self.fault_log),
+            }
+
+    # -- thread ---------------------------------------------------------------------------------
+    def _run(self) -> None:
+        wait_s = min(self.batch_s, 0.02)
+        while not self._stop.is_set():
+            now = time.monotonic()
+            ready = False
+            if self.port.is_open:
+                readable, connected = self.port.wait(wait_s)
+                now = time.monotonic()
+                if not connected:
+                    self._connected_since = None
+                elif self._connected_since is None:
+                    self._connected_since = now
+                # write only once the host's open() has flushed its input (pyserial does)
+                ready = connected and now - self._connected_since >= CONNECT_DELAY_S
+                if readable:
+                    self._enqueue_raw(self.firmware.handle(self.port.read()))
+                if self.firmware.autostart:
+                    self.firmware.streaming = ready
+            else:
+                connected = False
+                time.sleep(wait_s)
+            self._state["no_reader"] = not connected
+            with self._lock:
+                self._advance(now)
+                if ready:
+                    self._flush()
+                if self._source.done and not self._pending:
+                    self.finished.set()
+
+    def _advance(self, now: float) -> None:
+        fw = self.firmware
+        if not fw.streaming or self._source.done:
+            self._clock = None
+            return
+        if self._clock is None:
+            self._clock, self._clock_base = now, self._produced
+        due = self._clock_base + int((now - self._clock) * self.sfreq_hz * self.speed)
+        n = min(due - self._produced, int(MAX_BATCH_S * self.sfreq_hz * self.speed) + 1)
+        if n > 0:
+            self._produce(n)
+
+    # -- schedule -------------------------------------------------------------------------------
+    def _spans(self, until: int) -> dict[str, list[tuple[int, int]]]:
+        sf = self.sfreq_hz
+        until_s = until / sf
+        out: dict[str, list[tuple[int, int]]] = {"unplug": [], "stall": [], "reset": []}
+        for key, items in (("unplug", self.faults.unplugs), ("stall", self.faults.stalls)):
+            for item in items:
+                for at, dur in item.occurrences(until_s):
+                    out[key].append((round(at * sf), round((at + dur) * sf)))
+        for item in self.faults.resets:
+            for at, _ in item.occurrences(until_s):
+                out["reset"].append((round(at * sf), round((at + RESET_GAP_S) * sf)))
+        return out
+
+    def _produce(self, n: int) -> None:
+        s = self._produced
+        end = s + n
+        spans = self._spans(end)
+        while s < end and not self._source.done:
+            bounds = [b for lst in spans.values() for span in lst for b in span if s < b < end]
+            stop = min([end, *bounds])
+            self._transitions(s, spans)
+            data = self._source.take(stop - s)
+            m = data.shape[1]
+            if m == 0:
+                break
+            self._emit(s, data)
+            s += m
+            self._produced = s
+
+    def _transitions(self, s: int, spans: dict) -> None:
+        inside = {k: any(a <= s < b for a, b in v) for k, v in spans.items()}
+        if inside["unplug"] != self._state["unplug"]:
+            self._unplug(s) if inside["unplug"] else self._replug(s)
+        for a, _b in spans["reset"]:
+            if a <= s and a not in self._resets_done:
+                self._resets_done.add(a)
+                self._enqueue_raw(self.firmware.boot())
+        if inside["stall"] and not self._state["stall"]:
+            b = max(b for a, b in spans["stall"] if a <= s < b)
+            self._hold_until = b
+            self._log("stall", s, 0, 0, duration_s=(b - s) / self.sfreq_hz)
+        self._state.update(unplug=inside["unplug"], reset=inside["reset"], stall=inside["stall"])
+
+    # -- emitting ---------------------------------------------------------------------------
+    def _emit(self, s: int, data: np.ndarray) -> None:
+        n = data.shape[1]
+        for cause in ("unplug", "reset", "no_reader"):
+            if self._state[cause]:
+                if cause != "reset":
+                    self.firmware.counter += n  # the device keeps sampling
+                self._lose_span(cause, s, n)
+                return
+        self._open_record.clear()
+        counts = self.firmware.quantise(data[: self.firmware.n_channels])
+        self._inject(self.firmware.encode(counts, s))
+
+    def _lose_span(self, cause: str, s: int, n: int) -> None:
+        rec = self._open_record.get(cause)
+        if rec is None or rec["first_sample"] + rec["n_samples"] != s:
+            self._open_record.clear()
+            rec = self._log(cause, s, 0, 0)
+            self._open_record[cause] = rec
+        rec["n_samples"] += n
+        rec["samples_lost"] += n
+        self._lost[cause] += n
+
+    def _inject(self, enc: Encoded) -> None:
+        fp = self.faults
+        nf = len(enc.first)
+        frames = [enc.data[enc.offsets[k] : enc.offsets[k + 1]] for k in range(nf)]
+        keep = np.ones(nf, bool)
+        if fp.drop_frame_rate:
+            keep = self._rng.random(nf) >= fp.drop_frame_rate
+            for k in np.flatnonzero(~keep):
+                self._log("drop_frames", enc.first[k], enc.n_samples[k], enc.n_samples[k],
+                          counter=int(enc.counters[k]))
+                self._lost["drop_frames"] += int(enc.n_samples[k])
+        idx = np.flatnonzero(keep)
+        out = []
+        sizes = np.array([len(frames[k]) for k in idx], np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        total = int(starts[-1])
+        damage: dict[int, dict] = {}
+        for cause, rate in (("corrupt", fp.corrupt_rate), ("drop_bytes", fp.drop_byte_rate)):
+            if rate and total:
+                hits = self._rng.binomial(total, rate)
+                for p in self._rng.choice(total, size=min(hits, total), replace=False):
+                    j = int(np.searchsorted(starts, p, side="right") - 1)
+                    d = damage.setdefault(j, {"corrupt": {}, "drop_bytes": set()})
+                    off = int(p - starts[j])
+                    if cause == "corrupt":
+                        d["corrupt"][off] = int(self._rng.integers(1, 256))
+                    else:
+                        d["drop_bytes"].add(off)
+        frame_meta = []
+        for j, k in enumerate(idx):
+            raw = frames[k]
+            lost_cause = None
+            if j in damage:
+                raw, lost_cause = self._damage(enc, k, raw, damage[j])
+            if self._poison is not None and j == 0 or (j - 1 in damage and damage[j - 1].get("split")):
+                cause = self._poison if j == 0 and self._poison else damage[j - 1]["cause"]
+                if lost_cause is None:
+                    lost_cause = cause
+                    self._log(cause, enc.first[k], enc.n_samples[k], enc.n_samples[k],
+                              counter=int(enc.counters[k]), merged=True)
+                    self._lost[cause] += int(enc.n_samples[k])
+                self._poison = None
+            out.append(raw)
+            frame_meta.append((len(raw), int(enc.first[k]), int(enc.n_samples[k]), lost_cause))
+        if idx.size:
+            last = len(idx) - 1
+            self._poison = damage[last]["cause"] if damage.get(last, {}).get("split") else None
+        self._enqueue_frames(b"".join(out), frame_meta)
+
+    def _damage(self, enc: Encoded, k: int, raw: bytes, d: dict) -> tuple[bytes, str | None]:
+        buf = bytearray(raw)
+        for off, x in d["corrupt"].items():
+            buf[off] ^= x
+        for off in sorted(d["drop_bytes"], reverse=True):
+            del buf[off]
+        cause = "drop_bytes" if d["drop_bytes"] else "corrupt"
+        delim = self.firmware.delimiter
+        last = len(raw) - 1
+        d["cause"] = cause
+        d["split"] = delim is not None and (last in d["corrupt"] or last in d["drop_bytes"])
+        outcome = "lost" if d["split"] else self.firmware.damage(raw, bytes(buf))
+        n = int(enc.n_samples[k])
+        lost = n if outcome == "lost" else 0
+        self._log(cause, enc.first[k], n, lost, counter=int(enc.counters[k]),
+                  detected=outcome == "lost",
+                  bytes=sorted(set(d["corrupt"]) | d["drop_bytes"]))
+        if lost:
+            self._lost[cause] += lost
+        else:
+            self._undetected += n
+        return bytes(buf), (cause if lost else None)
+
+    # -- output -----------------------------------------------------------------------------
+    def _startup_bytes(self) -> bytes:
+        garbage = b""
+        if self.faults.garbage_bytes:
+            garbage = self._rng.integers(0, 256, self.faults.garbage_bytes, dtype=np.uint8).tobytes()
+            self._log("garbage", self._produced, 0, 0, bytes_affected=len(garbage))
+        return garbage + self.firmware.boot()
+
+    def _enqueue_raw(self, data: bytes) -> None:
+        if data:
+            self._pending.append([data, []])
+            self._pending_bytes += len(data)
+
+    def _enqueue_frames(self, data: bytes, meta: list) -> None:
+        sent = [m for m in meta if m[3] is None]
+        if self._pending_bytes + len(data) > self.max_pending_bytes:
+            for _size, first, n, _ in sent:
+                self._lose_counted("overflow", first, n)
+            return
+        self._pending.append([data, meta])
+        self._pending_bytes += len(data)
+
+    def _lose_counted(self, cause: str, first: int, n: int) -> None:
+        self._log(cause, first, n, n)
+        self._lost[cause] += n
+
+    def _flush(self) -> None:
+        if self._produced < self._hold_until:
+            return
+        while self._pending:
+            entry = self._pending[0]
+            data, meta = entry
+            done = self.port.write(data)
+            self._pending_bytes -= done
+            start = self._written
+            self._written += done
+            pos = start
+            while meta and done >= meta[0][0]:
+                size, first, n, lost = meta.pop(0)
+                pos += size
+                done -= size
+                if lost is None:
+                    self._in_pipe.append((pos, first, n))
+            if meta:  # part of the first frame went out
+                size, first, n, lost = meta[0]
+                meta[0] = (size - done, first, n, lost)
+            entry[0] = data[self._written - start :]
+            if entry[0]:
+                break
+            self._pending.popleft()
+        while len(self._in_pipe) > 4096:
+            self._in_pipe.popleft()
+
+    def _unplug(self, s: int) -> None:
+        unread = self._unread_bytes()
+        limit = self._written - unread
+        for end, first, n in list(self._in_pipe):
+            if end > limit:
+                self._lose_counted("unplug", first, n)
+        self._in_pipe.clear()
+        for _data, meta in self._pending:
+            for _size, first, n, lost in meta:
+                if lost is None:
+                    self._lose_counted("unplug", first, n)
+        self._pending.clear()
+        self._pending_bytes = 0
+        self._poison = None
+        self.port.close()
+        self._connected_since = None
+
+    def _replug(self, s: int) -> None:
+        self.port.open()
+        self._enqueue_raw(self._startup_bytes())
+
+    def _unread_bytes(self) -> int:
+        if not self.port.slave_name or not self.port.is_open:
+            return 0
+        buf = array.array("i", [0])
+        with contextlib.suppress(OSError):
+            fd = os.open(self.port.slave_name, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            try:
+                fcntl.ioctl(fd, termios.FIONREAD, buf)
+            finally:
+                os.close(fd)
+        return int(buf[0])
+
+    def _log(self, fault: str, first: int, n: int, lost: int, **extra) -> dict:
+        rec = {
+            "wall_s": round(time.monotonic() - self._t0, 6),
+            "time_s": int(first) / self.sfreq_hz,
+            "fault": fault,
+            "first_sample": int(first),
+            "n_samples": int(n),
+            "samples_lost": int(lost),
+            **extra,
+        }
+        self.fault_log.append(rec)
+        return rec
