@@ -124,7 +124,8 @@ class Timeline:
         if self.next_sample is None:
             self._offset = -int(dec[0])
             self.next_sample = 0
-            self._first = (0, arrival_s - (dec[-1] - dec[0]) / rate)
+            # anchored at an arrival time, not a back-estimate made with the nominal rate
+            self._first = (int(dec[-1] - dec[0]), arrival_s)
         resets = set(int(r) for r in (reset_at or []))
         cols = [int(c) for c in np.flatnonzero(np.diff(dec) != 1) + 1]
         cols += [int(c) for c in np.flatnonzero(np.isin(dec, list(resets)))] if resets else []

@@ -194,3 +194,23 @@ def test_cyton_through_unplugs_and_damaged_packets(tmp_path):
     stats = source.stats()
     assert stats["reconnects"] == 2
     assert stats["samples_lost"]["sequence gap"] == 2
+
+
+def test_queue_overflow_becomes_counted_gaps_never_silent(device):
+    source = SerialSource(device.link, tiny_spec(N_CH, SFREQ), queue_s=0.2, chunk_s=0.05)
+    time.sleep(1.0)  # nobody reads: 0.2 s fit in the queue, the rest overflows
+    collector = Collector(source)
+    time.sleep(0.3)
+    chunks = collector.stop()
+    stats = source.stats()
+    assert stats["overflow_samples"] > 0
+    assert stats["samples_lost"]["overflow"] == stats["overflow_samples"]
+    overflow = sum(c.n_samples for c in chunks if c.gap and c.reason == "overflow")
+    assert overflow == stats["overflow_samples"]
+    pos = 0
+    for chunk in chunks:
+        assert chunk.start_sample == pos
+        pos = chunk.stop_sample
+        if not chunk.gap:
+            idx = np.arange(chunk.start_sample, chunk.stop_sample)
+            np.testing.assert_array_equal(chunk.data_uv, sample_values(idx, N_CH) * 0.5)
