@@ -1,0 +1,120 @@
+"""Analyse a recording file, and finish a night (outputs, history) for analyze, record and demo.
+
+:func:`open_stream` opens any recording the reader reads as a replay at full speed over its EMG
+channels; :func:`analyze_file` runs it through the engine; :func:`finish_night` is the common ending
+of ``analyze`` and ``record``: the wearer's history feeds the assessment, the output files are
+written, and the night joins the history.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from acquisition.errors import RecordingError
+from acquisition.stream import SampleChunk
+
+#: Chunk length of a file replayed for analysis (the chain's results do not depend on it).
+FILE_CHUNK_S = 10.0
+#: Files replayed straight from disk, record by record.
+EDF_SUFFIXES = (".edf", ".bdf")
+
+
+def open_stream(path: str | os.PathLike):
+    """A :class:`acquisition.replay.ReplayStream` over the EMG channels of any recording.
+
+    Raises
+    ------
+    RecordingError
+        Unreadable, empty, truncated or unknown file; no EMG-like channel.
+    """
+    from acquisition.reader import open_recording
+    from acquisition.replay import ReplayStream
+
+    if Path(path).suffix.lower() in EDF_SUFFIXES and Path(path).is_file():
+        # read record by record in constant memory; every data signal of these files is EMG
+        return ReplayStream(path, chunk_s=FILE_CHUNK_S)
+    raw = open_recording(path, preload=False)
+    types = raw.get_channel_types()
+    emg = [name for name, kind in zip(raw.ch_names, types, strict=True) if kind == "emg"]
+    if not emg or raw.n_times == 0:
+        what = "no EMG-like channel" if not emg else "no samples"
+        raise RecordingError(path, f"{what} to analyse")
+    if len(emg) < len(raw.ch_names):
+        raw.pick(emg)
+    return ReplayStream(raw, chunk_s=FILE_CHUNK_S)
+
+
+def _history(subject: str, side: str, history_path: str | None):
+    if not subject:
+        return None, [], []
+    from calfwatch.history import open_store
+
+    store = open_store(history_path)
+    return store, store.nights(subject, side or None), store.symptoms(subject)
+
+
+def finish_night(
+    engine,
+    out_dir: str | os.PathLike | None,
+    *,
+    subject: str = "",
+    side: str = "",
+    meta: dict[str, Any] | None = None,
+    history_path: str | None = None,
+):
+    """Finish the engine's night: assess with the history, write the outputs, store the night.
+
+    Returns
+    -------
+    (NightResult, dict)
+        The result and the paths written (empty without ``out_dir``).
+    """
+    from calfwatch.outputs import write_outputs
+
+    store, nights, symptoms = _history(subject, side, history_path)
+    try:
+        meta = {"subject": subject, "side": side, **(meta or {})}
+        result = engine.finish(history_nights=nights, symptoms=symptoms, meta=meta)
+        paths = {}
+        if out_dir is not None:
+            paths = write_outputs(out_dir, result.events, result.summary, engine.info.meas_date)
+        if store is not None:
+            store.add_night(subject, side or None, result.summary)
+            paths["history"] = store.path
+    finally:
+        if store is not None:
+            store.close()
+    return result, paths
+
+
+def analyze_file(
+    path: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    subject: str = "",
+    side: str = "",
+    history_path: str | None = None,
+    on_chunk: Callable[[SampleChunk], None] | None = None,
+):
+    """Analyse one recording file through the engine (the same code as a live night).
+
+    Returns
+    -------
+    (NightResult, dict)
+        As :func:`finish_night`.
+    """
+    from calfwatch.pipeline import NightEngine, feed_stream
+
+    stream = open_stream(path)
+    try:
+        engine = NightEngine(stream.info, label=os.fspath(path))
+    except BaseException:
+        stream.close()
+        raise
+    feed_stream(stream, engine, on_chunk)
+    meta = {"file": Path(path).name}
+    return finish_night(engine, out_dir, subject=subject, side=side, meta=meta,
+                        history_path=history_path)

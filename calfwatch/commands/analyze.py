@@ -1,0 +1,131 @@
+"""``calfwatch analyze``: offline analysis of recordings through the same engine as a live night.
+
+Writes ``events.tsv``, ``summary.json`` and ``annotations.txt`` (see the README's output contract)
+per recording, prints the wearer's summary, and with ``--subject`` adds the night to the history and
+assesses it with the earlier nights. With several files, a bad one is reported and skipped; the exit
+code is 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+NAME = "analyze"
+HELP = "analyse recordings (EDF/BDF/FIF/WFDB/OpenSignals/CSV) offline: events, summary, assessment"
+
+#: Recordings longer than this get a progress bar (on a terminal).
+PROGRESS_MIN_S = 600.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the subcommand."""
+    parser.add_argument("recordings", nargs="+", metavar="RECORDING", help="files to analyse")
+    parser.add_argument(
+        "--out", metavar="DIR",
+        help="output folder (default: <recording name>_analysis beside each recording; with "
+             "several recordings, one sub-folder per recording inside DIR)")
+    parser.add_argument("--subject", default="", help="add the night to this subject's history")
+    parser.add_argument("--side", choices=("left", "right", "both"), default=None,
+                        help="which calf (stored with the night)")
+    parser.add_argument("--history", metavar="FILE", default=None,
+                        help="history file (default: $CALFWATCH_HOME/history.sqlite)")
+    parser.add_argument("--quiet", action="store_true", help="print only the paths written")
+
+
+def _stem(path: str) -> str:
+    name = Path(path).name
+    for suffix in (".edf", ".bdf", ".fif", ".hea", ".dat", ".csv", ".txt"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def output_dir(recording: str, out: str | None, several: bool) -> Path:
+    """Where one recording's outputs go."""
+    if out is None:
+        return Path(recording).parent / f"{_stem(recording)}_analysis"
+    return Path(out) / _stem(recording) if several else Path(out)
+
+
+class _Progress:
+    """A tqdm bar on stderr for long files on a terminal; nothing otherwise."""
+
+    def __init__(self, path: str) -> None:
+        self.bar = None
+        if not sys.stderr.isatty():
+            return
+        try:
+            from acquisition.reader import open_recording
+
+            raw = open_recording(path, preload=False)
+            n, sfreq = raw.n_times, raw.info["sfreq"]
+        except (OSError, ValueError):
+            return
+        self.sfreq = sfreq
+        if n / sfreq >= PROGRESS_MIN_S:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=round(n / sfreq), unit="s", desc=Path(path).name,
+                            file=sys.stderr, leave=False)
+
+    def __call__(self, chunk) -> None:
+        if self.bar is not None:
+            self.bar.update(round(chunk.stop_sample / self.sfreq) - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _analyze_one(path: str, args: argparse.Namespace, several: bool) -> None:
+    from calfwatch.analysis import analyze_file
+    from calfwatch.summary_text import wearer_summary
+
+    progress = _Progress(path)
+    try:
+        result, paths = analyze_file(
+            path, output_dir(path, args.out, several), subject=args.subject,
+            side=args.side or "", history_path=args.history,
+            on_chunk=progress if progress.bar is not None else None)
+    finally:
+        progress.close()
+    if not args.quiet:
+        print(f"== {path}")
+        print(wearer_summary(result.summary, _earlier(args)))
+    for key in ("events", "summary", "annotations", "history"):
+        if key in paths:
+            print(f"wrote {paths[key]}")
+
+
+def _earlier(args: argparse.Namespace):
+    if not args.subject:
+        return None
+    from calfwatch.history import open_store
+
+    with open_store(args.history) as store:
+        return store.nights(args.subject, args.side)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse each recording; report failures one line each; exit 1 if any failed."""
+    several = len(args.recordings) > 1
+    failed = []
+    for path in args.recordings:
+        try:
+            _analyze_one(path, args, several)
+        except (OSError, ValueError) as exc:
+            if not several:
+                raise
+            message = " ".join(str(exc).split())
+            if os.fspath(path) not in message:
+                message = f"{path}: {message}"
+            sys.stderr.write(f"calfwatch: error: {message}\n")
+            failed.append(path)
+    if failed:
+        sys.stderr.write(f"calfwatch: {len(failed)} of {len(args.recordings)} recordings failed: "
+                         f"{', '.join(failed)}\n")
+        return 1
+    return 0

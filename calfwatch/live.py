@@ -1,0 +1,163 @@
+"""Live detection while ``calfwatch record`` writes the night.
+
+:class:`FileValues` turns the µV a device sent into the µV its EDF+/BDF+ file gives back (the file
+stores integer counts between a physical and a digital range), so the live engine sees exactly the
+samples an offline analysis of the file sees: live and offline events are then the same.
+
+:class:`LiveAnalysis` is the per-chunk hook of the recording loop: it feeds the engine, emits
+provisional events about once a second, rewrites the output files every few minutes, and at the end
+writes the final analysis, adds the night to the history and returns the result.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from acquisition.stream import SampleChunk
+
+
+def edf_scaling(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Physical min/max and digital min/max of the data signals of an EDF/BDF file's header.
+
+    The annotation signal (``EDF Annotations``/``BDF Annotations``) is left out.
+    """
+    with open(path, "rb") as handle:
+        fixed = handle.read(256)
+        n = int(fixed[252:256].decode("ascii").strip())
+        sig = handle.read(256 * n)
+
+    def field(offset_per: int, width: int) -> list[str]:
+        base = n * offset_per
+        return [sig[base + i * width: base + (i + 1) * width].decode("latin-1").strip()
+                for i in range(n)]
+
+    labels = field(0, 16)
+    # label 16, transducer 80, dimension 8, then physical min, physical max, digital min, max (8 each)
+    starts = {"pmin": 104, "pmax": 112, "dmin": 120, "dmax": 128}
+    vals = {k: np.array([float(v) for v in field(s, 8)]) for k, s in starts.items()}
+    data = np.array([not lab.endswith("Annotations") for lab in labels])
+    return vals["pmin"][data], vals["pmax"][data], vals["dmin"][data], vals["dmax"][data]
+
+
+class FileValues:
+    """µV in, the µV an EDF+/BDF+ file holding them reads back as, out.
+
+    The writer's mapping (physical -> rounded digital count, clipped) then the reader's
+    (:class:`acquisition.replay.ReplayStream`: count x cal + offset, header values in µV).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file being written (its header is already on disk).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        pmin, pmax, dmin, dmax = edf_scaling(path)
+        self._pmin, self._dmin, self._dmax = pmin[:, None], dmin[:, None], dmax[:, None]
+        self._gain = ((dmax - dmin) / (pmax - pmin))[:, None]  # the writer's physical -> digital
+        cal = (pmax - pmin) / (dmax - dmin)  # the reader's digital -> physical
+        self._cal = cal[:, None]
+        self._offset = (pmin - dmin * cal)[:, None]
+
+    def __call__(self, data_uv: np.ndarray) -> np.ndarray:
+        """The values read back from the file for ``data_uv`` (NaN stays NaN)."""
+        digital = np.rint((data_uv - self._pmin) * self._gain + self._dmin)
+        np.clip(digital, self._dmin, self._dmax, out=digital)
+        return digital * self._cal + self._offset
+
+
+class LiveAnalysis:
+    """Detect while recording: the ``on_chunk`` hook of :func:`acquisition.recorder.run_recording`.
+
+    Parameters
+    ----------
+    recorder : acquisition.recorder.Recorder
+        The recording in progress (its file header gives the stored scale).
+    out_dir : str or os.PathLike
+        Where events.tsv, summary.json and annotations.txt go.
+    subject, side : str
+        The wearer and the calf; with a subject the night joins the history at the end.
+    outputs_every_s : float
+        Rewrite the output files at least this often (wall time).
+    live_every_s : float
+        Classify the recent past this often (wall time).
+    on_events : callable, optional
+        Called with each batch of new provisional events (list of output rows).
+    """
+
+    def __init__(
+        self,
+        recorder: Any,
+        out_dir: str | os.PathLike,
+        *,
+        subject: str = "",
+        side: str = "",
+        outputs_every_s: float = 300.0,
+        live_every_s: float = 1.0,
+        on_events: Callable[[list[dict]], None] | None = None,
+    ) -> None:
+        from calfwatch.pipeline import NightEngine
+
+        self.recorder = recorder
+        self.out_dir = Path(out_dir)
+        self.subject, self.side = subject, side
+        self.values = FileValues(recorder.path)
+        self.engine = NightEngine(recorder.info, label=str(recorder.path))
+        self.outputs_every_s = float(outputs_every_s)
+        self.live_every_s = float(live_every_s)
+        self.on_events = on_events
+        self.twitches = 0
+        self.live_event_count = 0
+        self.error: str | None = None
+        now = time.monotonic()
+        self._last_outputs = now
+        self._last_live = now
+
+    def __call__(self, chunk: SampleChunk) -> None:
+        """Take one chunk just written to the file."""
+        data = chunk.data_uv if chunk.gap else self.values(chunk.data_uv)
+        self.engine.feed(SampleChunk(chunk.start_sample, data, chunk.gap, chunk.reason))
+        now = time.monotonic()
+        if now - self._last_live >= self.live_every_s:
+            self._last_live = now
+            self._emit(self.engine.live_events())
+        if now - self._last_outputs >= self.outputs_every_s:
+            self._last_outputs = now
+            self.write_partial()
+
+    def _emit(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        self.live_event_count += len(rows)
+        self.twitches += sum(1 for r in rows if r["kind"] == "fasciculation"
+                             and "doublet" not in r["detail"])
+        if self.on_events is not None:
+            self.on_events(rows)
+
+    def write_partial(self) -> None:
+        """Analyse everything so far and rewrite the output files (the stream goes on)."""
+        from calfwatch.outputs import write_outputs
+
+        try:
+            result = self.engine.finish(final=False, meta=self._meta())
+        except ValueError as exc:  # too little signal yet: nothing to write
+            self.error = str(exc)
+            return
+        write_outputs(self.out_dir, result.events, result.summary, self.recorder.info.meas_date)
+
+    def _meta(self) -> dict[str, Any]:
+        return {"file": self.recorder.path.name, "subject": self.subject, "side": self.side,
+                "device": dict(self.recorder.info.device)}
+
+    def finish(self, history_path: str | None = None):
+        """Final analysis: output files, the history (with a subject), and the result."""
+        from calfwatch.analysis import finish_night
+
+        return finish_night(self.engine, self.out_dir, subject=self.subject, side=self.side,
+                            meta=self._meta(), history_path=history_path)

@@ -1,0 +1,93 @@
+"""The wearer's morning summary in plain language, from a summary.json document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_LEVEL_WORDS = {
+    "benign": "nothing in tonight's numbers or your history crosses a threshold that calls for action",
+    "monitor": "something is worth keeping an eye on (see below); it is an observation, not a "
+               "diagnosis",
+    "see-doctor": "the patient guidance says to see a doctor (see below)",
+}
+
+
+def _num(value: Any, fmt: str = ".1f") -> str:
+    return "n/a" if value is None else format(float(value), fmt)
+
+
+def _previous_rates(history_nights: Sequence[Any] | None, start_utc: str) -> list[float]:
+    rates = []
+    for night in history_nights or []:
+        if isinstance(night, Mapping):
+            rate = night.get("fasciculations_per_min_rest")
+            start = (night.get("recording") or {}).get("start_utc")
+        else:
+            rate = getattr(night, "rate_per_min_rest", None)
+            start = getattr(night, "start_utc", None)
+        if rate is not None and start != start_utc:
+            rates.append(float(rate))
+    return rates
+
+
+def _comparison(rate: float | None, previous: list[float]) -> str:
+    if rate is None or not previous:
+        return "No earlier nights to compare with yet."
+    mean = sum(previous) / len(previous)
+    if mean <= 0:
+        return f"Earlier nights ({len(previous)}) had no twitches at rest."
+    ratio = rate / mean
+    trend = ("about the same as" if 0.8 <= ratio <= 1.25 else
+             "higher than" if ratio > 1 else "lower than")
+    return (f"That is {trend} your earlier {len(previous)} night(s) "
+            f"(average {mean:.2f} per minute of rest).")
+
+
+def wearer_summary(
+    summary: Mapping[str, Any],
+    history_nights: Sequence[Any] | None = None,
+    assessment: Any = None,
+) -> str:
+    """A few plain sentences for the wearer.
+
+    Parameters
+    ----------
+    summary : mapping
+        A summary.json document (``calfwatch.summary_doc.build_summary``).
+    history_nights : sequence, optional
+        Earlier nights (history-store records or summary documents) to compare the rate with.
+    assessment : Assessment or mapping, optional
+        An assessment to word instead of the summary's own (e.g. one made with a longer history).
+    """
+    count = int(summary.get("fasciculations") or 0)
+    rest = summary.get("rest_minutes")
+    rate = summary.get("fasciculations_per_min_rest")
+    start = (summary.get("recording") or {}).get("start_utc", "")
+    lines = [
+        f"Twitches (fasciculations) at rest: {count} in {_num(rest)} minutes of rest "
+        f"= {_num(rate, '.2f')} per minute of rest.",
+    ]
+    for name, ch in (summary.get("channels") or {}).items():
+        if len(summary.get("channels") or {}) > 1:
+            lines.append(f"  {name}: {int(ch.get('fasciculations') or 0)} twitches, "
+                         f"{_num(ch.get('fasciculations_per_min_rest'), '.2f')} per minute of rest")
+    lines.append(_comparison(rate, _previous_rates(history_nights, start)))
+    plm = summary.get("plm_index_per_h")
+    if plm is not None:
+        lines.append(f"Periodic leg movements: {_num(plm)} per hour (a calf sensor sees only "
+                     "some of them).")
+    if assessment is None:
+        assessment = summary.get("assessment") or {}
+    elif hasattr(assessment, "to_dict"):
+        assessment = assessment.to_dict()
+    level = assessment.get("level", "benign")
+    lines.append(f"Assessment: {level}: {_LEVEL_WORDS.get(level, level)}.")
+    for reason in assessment.get("reasons") or []:
+        lines.append(f"  - {reason.get('text', reason.get('rule', ''))}")
+    for note in summary.get("notes") or []:
+        lines.append(f"Note: {note}")
+    lines.append(assessment.get("red_flags_text") or (
+        "See a doctor if twitching lasts 2 weeks or more, or comes with slurred speech, difficulty "
+        "swallowing, seizures, loss of consciousness, weakness or muscle wasting."))
+    return "\n".join(lines)
