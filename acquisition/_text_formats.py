@@ -145,34 +145,46 @@ def _column_units(path: Path, names: list[str], units: str | None) -> tuple[list
     return clean, found
 
 
-def _decimals(text: str) -> int:
-    return len(text.split(".", 1)[1]) if "." in text else 0
+def _decimals(printed: list[str]) -> int:
+    """The most decimals any of the printed time stamps has (at most 9)."""
+    return min(max(len(t.split(".", 1)[1]) if "." in t else 0 for t in printed), 9)
 
 
-def _sampling_rate(path: Path, time_s: np.ndarray, printed: str) -> tuple[float, int]:
+def _sampling_rate(path: Path, time_s: np.ndarray, printed: list[str]) -> tuple[float, int]:
     """Sampling rate from a regular time column, and the first sample's index on that grid.
 
-    Every time stamp must sit on the grid ``t0 + i / fs`` to within 1 % of a sample step, plus
-    half the printing resolution of the column (a column printed with 3 decimals at 1024 Hz is
-    regular even if its printed steps are not).
+    Stamps are compared in "ticks", units of the column's last printed decimal. When every
+    difference between consecutive stamps is a whole multiple of the commonest one (exact
+    printing, e.g. 1000 Hz with 3 decimals), all differences must equal it: a double step is a
+    missing sample. Otherwise (rounded printing such as 1024 Hz with 3 decimals, or a jittery
+    clock) the step is the mean over the whole column and every difference, and every stamp's
+    distance from the regular grid, must be within 1 % of a step or one tick.
     """
     if time_s.size < 2 or not np.isfinite(time_s).all():
         raise RecordingError(path, "the time column needs at least two finite values")
-    step_s = (time_s[-1] - time_s[0]) / (time_s.size - 1)
-    if step_s <= 0:
+    tick_s = 10.0 ** -_decimals(printed)
+    ticks = np.round(time_s / tick_s).astype(np.int64)
+    diffs = np.diff(ticks)
+    if ticks[-1] <= ticks[0] or (diffs < 0).any():
         raise RecordingError(path, "the time column does not increase")
-    resolution_s = 0.5 * 10.0 ** -_decimals(printed)
-    grid = time_s[0] + step_s * np.arange(time_s.size)
-    worst = int(np.argmax(np.abs(time_s - grid)))
-    if abs(time_s[worst] - grid[worst]) > 0.01 * step_s + resolution_s:
-        raise RecordingError(path, f"time column is not regular to within 1 % "
-                             f"(row {worst + 2}: {time_s[worst]:g} s, expected "
-                             f"{grid[worst]:g} s); samples missing or irregular clock")
-    sfreq_hz = 1.0 / step_s
-    nearest = round(sfreq_hz)
-    if nearest > 0 and abs(sfreq_hz - nearest) <= sfreq_hz * (resolution_s / (time_s[-1] -
-                                                               time_s[0]) + 1e-9):
-        sfreq_hz = float(nearest)
+    values, counts = np.unique(diffs, return_counts=True)
+    mode = int(values[np.argmax(counts)])
+    if mode > 0 and (diffs > 0).all() and not (diffs % mode).any():
+        step, bad = float(mode), diffs != mode
+    else:
+        rows = np.arange(ticks.size)
+        step = (ticks[-1] - ticks[0]) / (ticks.size - 1)
+        allowed = max(0.01 * step, 1.0)
+        bad = np.abs(diffs - step) > allowed
+        bad |= np.abs(ticks - ticks[0] - step * rows)[1:] > allowed
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise RecordingError(path, f"time column is not regular to within 1 % (step "
+                             f"{step * tick_s:g} s; rows {i + 2}-{i + 3}: {time_s[i]:g} -> "
+                             f"{time_s[i + 1]:g} s); samples missing or irregular clock")
+    sfreq_hz = 1.0 / (step * tick_s)
+    if abs(sfreq_hz - round(sfreq_hz)) <= sfreq_hz / (ticks[-1] - ticks[0]):
+        sfreq_hz = float(round(sfreq_hz))
     first = time_s[0] * sfreq_hz
     first_samp = int(round(first)) if first >= 0 and abs(first - round(first)) < 0.01 else 0
     return sfreq_hz, first_samp
@@ -202,8 +214,9 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     values = _numbers(path, lines, header + 1, delimiter)
     if values.shape[1] != len(names):
         raise RecordingError(path, f"{values.shape[1]} columns of data but {len(names)} names")
-    first_row = next(ln for ln in lines[header + 1 :] if ln.strip())
-    sfreq_hz, first_samp = _sampling_rate(path, values[:, 0], first_row.split(delimiter)[0])
+    printed = [ln.split(delimiter, 1)[0].strip() for ln in lines[header + 1 :]
+               if ln.strip() and not ln.startswith("#")]
+    sfreq_hz, first_samp = _sampling_rate(path, values[:, 0], printed)
     scale = np.array([VOLTS_PER_UNIT[u] for u in ch_units])[:, None]
     info = mne.create_info(ch_names, sfreq_hz, "emg")
     orig = {n: u.replace("u", "µ") for n, u in zip(ch_names, ch_units, strict=True)}

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import mne
+from mne.io.edf.edf import RawBDF, RawEDF
 
 from acquisition import _text_formats, _wfdb
 from acquisition.errors import RecordingError
@@ -148,7 +149,8 @@ def _edf_truncation(path: Path, bytes_per_sample: int) -> None:
 
 def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     _edf_truncation(path, 3 if bdf else 2)
-    reader = mne.io.read_raw_bdf if bdf else mne.io.read_raw_edf
+    # The classes behind read_raw_edf/read_raw_bdf, which refuse names without the extension.
+    reader = RawBDF if bdf else RawEDF
     try:
         return reader(path, preload=preload, verbose="error")
     except (ValueError, OSError, RuntimeError, IndexError) as exc:
@@ -165,6 +167,9 @@ def _read_bdf(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:
 
 
 def _read_fif(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:
+    if not path.suffix:  # MNE's FIF reader cannot open a name without an extension
+        raise RecordingError(path, "looks like a FIF file but has no extension; "
+                             "rename it to end in .fif")
     try:
         return mne.io.read_raw_fif(path, preload=preload, verbose="error")
     except (ValueError, OSError, RuntimeError, IndexError, TypeError) as exc:

@@ -1,0 +1,382 @@
+"""open_recording: real sample recordings, round trips on files written here, and bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import edfio
+import mne
+import numpy as np
+import pytest
+
+from acquisition.errors import RecordingError
+from acquisition.reader import open_recording
+
+# --- helpers that write real files ---------------------------------------------------------------
+
+
+def _checksum(counts: np.ndarray) -> int:
+    """WFDB checksum computed independently: Python ints, then wrapped to signed 16 bits."""
+    total = sum(int(v) for v in counts)
+    total &= 0xFFFF
+    return total - 0x10000 if total >= 0x8000 else total
+
+
+def _write_wfdb(folder: Path, counts: np.ndarray, *, fs: int = 2000, gain: str = "200/mV",
+                checksums: list[int] | None = None, n_samples: int | None = None,
+                extra: str = "") -> Path:
+    """A format-16 record of ``counts`` (channels x samples), interleaved in one .dat."""
+    counts = np.asarray(counts, np.int16)
+    counts.T.astype("<i2").tofile(folder / "rec.dat")
+    sums = checksums or [_checksum(c) for c in counts]
+    n = counts.shape[1] if n_samples is None else n_samples
+    lines = [f"rec {counts.shape[0]} {fs} {n}{extra}"]
+    for i, (chan, cs) in enumerate(zip(counts, sums, strict=True)):
+        lines.append(f"rec.dat 16 {gain} 16 0 {int(chan[0])} {cs} 0 calf{i}")
+    (folder / "rec.hea").write_text("\r\n".join(lines) + "\r\n# a comment\r\n")
+    return folder / "rec.hea"
+
+
+def _rng_counts(n_channels: int = 2, n: int = 5000, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-30000, 30000, (n_channels, n)).astype(np.int16)
+
+
+def _emg_raw(n: int = 2560, fs: float = 256.0, seed: int = 1) -> mne.io.RawArray:
+    data_v = np.random.default_rng(seed).normal(0, 50e-6, (2, n))
+    info = mne.create_info(["calf_left", "calf_right"], fs, "emg")
+    raw = mne.io.RawArray(data_v, info, verbose="error")
+    raw.set_meas_date(datetime(2026, 3, 1, 22, 30, 5, tzinfo=UTC))
+    return raw
+
+
+# --- real recordings (skip without CALFWATCH_SAMPLE_DATA) ----------------------------------------
+
+EMGDB = {"healthy": 50860, "myopathy": 110337, "neuropathy": 147858}
+
+
+@pytest.mark.parametrize("record", sorted(EMGDB))
+def test_emgdb_matches_independent_decoding(sample_data, record):
+    folder = sample_data / "physionet_emgdb"
+    header = (folder / f"emg_{record}.hea").read_text().split("\n")[1].split()
+    gain_per_mv, baseline, checksum = float(header[2].split("/")[0]), int(header[4]), int(header[6])
+    counts = np.fromfile(folder / f"emg_{record}.dat", "<i2")
+    raw = open_recording(folder / f"emg_{record}")
+    assert raw.preload is False
+    assert raw.info["sfreq"] == 4000
+    assert raw.n_times == EMGDB[record] == counts.size
+    assert raw.get_channel_types() == ["emg"]
+    assert raw.info["meas_date"] is None  # the headers state no date
+    expected_v = (counts - baseline) / gain_per_mv * 1e-3
+    np.testing.assert_allclose(raw.get_data()[0], expected_v, rtol=0, atol=1e-12)
+    assert _checksum(counts) == checksum
+
+
+def test_emgdb_neuropathy_unit_is_millivolts_in_volts(sample_data):
+    raw = open_recording(sample_data / "physionet_emgdb" / "emg_neuropathy.hea")
+    first_11_s = raw.get_data(stop=int(11 * 4000))[0]
+    # one large motor unit of a few mV peak to peak: volts, not mV or counts
+    assert 1e-3 < np.percentile(first_11_s, 99.9) - np.percentile(first_11_s, 0.1) < 10e-3
+
+
+@pytest.mark.parametrize("name", ["emg.txt", "emg_1.txt"])
+def test_biosppy_text(sample_data, name):
+    path = sample_data / "biosppy" / name
+    lines = path.read_text().splitlines()
+    rows = [int(float(ln)) for ln in lines if ln.strip() and not ln.startswith("#")]
+    raw = open_recording(path)
+    assert raw.info["sfreq"] == 1000
+    assert raw.n_times == len(rows)
+    assert raw.ch_names == ["EMG"]
+    expected_v = (np.array(rows) / 4096 - 0.5) * 3.3 / 1009
+    np.testing.assert_allclose(raw.get_data()[0], expected_v, rtol=1e-12)
+    assert Path(raw.filenames[0]) == path
+
+
+def test_musclesynergies_csv(sample_data):
+    path = sample_data / "musclesynergies" / "ID0012_TW_01_raw_emg.csv"
+    table = np.loadtxt(path, delimiter=",", skiprows=1)
+    raw = open_recording(path, units="uV")
+    assert raw.info["sfreq"] == 1000
+    assert len(raw.ch_names) == 13 and "GM" in raw.ch_names and "SO" in raw.ch_names
+    assert raw.n_times == table.shape[0]
+    assert 7.5 < raw.n_times / 1000 < 7.7
+    assert raw.first_time == pytest.approx(table[0, 0])
+    np.testing.assert_allclose(raw.get_data(), table[:, 1:].T * 1e-6, rtol=1e-12)
+    with pytest.raises(RecordingError, match="units of the channels are unknown"):
+        open_recording(path)
+
+
+# --- WFDB written here ---------------------------------------------------------------------------
+
+
+def test_wfdb_round_trip_lazy_and_sliced(tmp_path):
+    counts = _rng_counts()
+    hea = _write_wfdb(tmp_path, counts, extra=" 22:15:30 01/03/2026")
+    for name in (hea, tmp_path / "rec.dat", tmp_path / "rec"):
+        raw = open_recording(name)
+        assert raw.preload is False
+        assert raw.ch_names == ["calf0", "calf1"]
+        assert raw.info["meas_date"] == datetime(2026, 3, 1, 22, 15, 30, tzinfo=UTC)
+    whole = raw.get_data()
+    np.testing.assert_allclose(whole, counts / 200 * 1e-3, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(raw.get_data(start=1234, stop=3001), whole[:, 1234:3001])
+    assert raw.preload is False
+    loaded = open_recording(hea, preload=True)
+    assert loaded.preload is True
+    np.testing.assert_array_equal(loaded.get_data(), whole)
+
+
+def test_wfdb_baseline_and_units(tmp_path):
+    counts = _rng_counts(1, 300)
+    hea = _write_wfdb(tmp_path, counts, gain="1000(-50)/uV")
+    raw = open_recording(hea)
+    np.testing.assert_allclose(raw.get_data()[0], (counts[0] + 50) / 1000 * 1e-6, atol=1e-18)
+
+
+def test_wfdb_wrong_checksum(tmp_path):
+    counts = _rng_counts()
+    good = _checksum(counts[1])
+    _write_wfdb(tmp_path, counts, checksums=[_checksum(counts[0]), (good + 1 + 32768) % 65536 - 32768])
+    with pytest.raises(RecordingError, match=r"rec\.dat: checksum mismatch on signal 1"):
+        open_recording(tmp_path / "rec.hea")
+
+
+def test_wfdb_truncated(tmp_path):
+    counts = _rng_counts(2, 100)
+    _write_wfdb(tmp_path, counts, n_samples=150)
+    with pytest.raises(RecordingError, match=r"rec\.dat: truncated: 100 samples .* says 150"):
+        open_recording(tmp_path / "rec.hea")
+
+
+def test_wfdb_format_212_and_80(tmp_path):
+    rng = np.random.default_rng(3)
+    c212 = rng.integers(-2048, 2048, (3, 7))  # 21 samples: the last pair is half filled
+    flat = (c212.T.reshape(-1) & 0xFFF).tolist() + [0]
+    packed = bytearray()
+    for a, b in zip(flat[0::2], flat[1::2], strict=True):
+        packed += bytes([a & 0xFF, ((a >> 8) & 0x0F) | ((b >> 8) & 0x0F) << 4, b & 0xFF])
+    (tmp_path / "a.dat").write_bytes(bytes(packed[:-1]))
+    c80 = rng.integers(-128, 128, (1, 7))
+    (tmp_path / "b.dat").write_bytes((c80[0] + 128).astype(np.uint8).tobytes())
+    lines = ["r 4 500 7"] + [f"a.dat 212 100/mV 12 0 0 {_checksum(c)} 0 s{i}"
+                             for i, c in enumerate(c212)]
+    lines.append(f"b.dat 80 10/mV 8 0 0 {_checksum(c80[0])} 0 s3")
+    (tmp_path / "r.hea").write_text("\n".join(lines) + "\n")
+    raw = open_recording(tmp_path / "r.hea")
+    expected = np.vstack([c212 / 100, c80 / 10]) * 1e-3
+    np.testing.assert_allclose(raw.get_data(), expected, atol=1e-15)
+
+
+# --- EDF / BDF / FIF -----------------------------------------------------------------------------
+
+
+def test_edf_round_trip_lazy(tmp_path):
+    src = _emg_raw()
+    path = tmp_path / "night.edf"
+    mne.export.export_raw(path, src, fmt="edf", verbose="error")
+    raw = open_recording(path)
+    independent = edfio.read_edf(path)  # a second reader: physical values in the file's units
+    sig = independent.signals[0]
+    assert sig.physical_dimension == "uV"
+    quantum_v = (sig.physical_max - sig.physical_min) / (sig.digital_max - sig.digital_min) * 1e-6
+    assert raw.preload is False
+    assert raw.get_channel_types() == ["emg", "emg"]
+    assert raw.info["meas_date"] == src.info["meas_date"]
+    assert Path(raw.filenames[0]) == path
+    np.testing.assert_allclose(raw.get_data(), src.get_data(), rtol=0, atol=quantum_v / 2 + 1e-15)
+    np.testing.assert_array_equal(raw.get_data(start=100, stop=900), raw.get_data()[:, 100:900])
+    np.testing.assert_allclose(raw.get_data()[0], sig.data * 1e-6, rtol=0, atol=1e-12)
+
+
+def test_edf_record_count_minus_one_is_accepted(tmp_path):
+    path = tmp_path / "live.edf"
+    mne.export.export_raw(path, _emg_raw(), fmt="edf", verbose="error")
+    blob = bytearray(path.read_bytes())
+    blob[236:244] = b"-1      "
+    path.write_bytes(bytes(blob))
+    raw = open_recording(path)
+    assert raw.n_times == 2560
+
+
+def test_edf_truncated(tmp_path):
+    path = tmp_path / "cut.edf"
+    mne.export.export_raw(path, _emg_raw(), fmt="edf", verbose="error")
+    blob = path.read_bytes()
+    path.write_bytes(blob[:-1000])
+    with pytest.raises(RecordingError, match=r"cut\.edf: truncated"):
+        open_recording(path)
+    path.write_bytes(blob[:100])
+    with pytest.raises(RecordingError, match=r"cut\.edf: truncated header"):
+        open_recording(path)
+
+
+def _write_bdf(path: Path, counts: np.ndarray, fs: int, range_uv: float) -> None:
+    """A minimal one-record-per-second BDF (24-bit) written field by field from the spec."""
+    n_sig, n = counts.shape
+    n_rec = n // fs
+
+    def field(values: list, width: int) -> bytes:
+        return b"".join(str(v).ljust(width).encode("ascii")[:width] for v in values)
+
+    head = b"\xffBIOSEMI" + field(["X X X X", "Startdate 01-MAR-2026 X X X"], 80)
+    head += field(["01.03.26", "22.30.05", 256 * (1 + n_sig), "24BIT", n_rec, 1, n_sig], 8)[:8 * 4]
+    head = head[:184] + field([256 * (1 + n_sig)], 8) + field(["24BIT"], 44)
+    head += field([n_rec, 1], 8) + field([n_sig], 4)
+    head += field([f"calf{i}" for i in range(n_sig)], 16) + field([""] * n_sig, 80)
+    head += field(["uV"] * n_sig, 8) + field([-range_uv] * n_sig, 8) + field([range_uv] * n_sig, 8)
+    head += field([-(2**23)] * n_sig, 8) + field([2**23 - 1] * n_sig, 8)
+    head += field([""] * n_sig, 80) + field([fs] * n_sig, 8) + field([""] * n_sig, 32)
+    assert len(head) == 256 * (1 + n_sig)
+    body = counts[:, : n_rec * fs].reshape(n_sig, n_rec, fs).transpose(1, 0, 2).astype("<i4")
+    as_bytes = body.reshape(-1, 1).view(np.uint8)[:, :3]
+    path.write_bytes(head + as_bytes.tobytes())
+
+
+def test_bdf_round_trip(tmp_path):
+    counts = np.random.default_rng(4).integers(-(2**23), 2**23, (2, 512))
+    path = tmp_path / "night.bdf"
+    _write_bdf(path, counts, 256, 500.0)
+    raw = open_recording(path)
+    assert raw.preload is False
+    assert raw.get_channel_types() == ["emg", "emg"]
+    assert raw.info["meas_date"] == datetime(2026, 3, 1, 22, 30, 5, tzinfo=UTC)
+    gain_uv = 1000.0 / (2**24 - 1)
+    expected_v = ((counts + 2**23) * gain_uv - 500.0) * 1e-6
+    np.testing.assert_allclose(raw.get_data(), expected_v, rtol=0, atol=1e-12)
+    blob = path.read_bytes()
+    path.write_bytes(blob[:-3])
+    with pytest.raises(RecordingError, match=r"night\.bdf: truncated"):
+        open_recording(path)
+
+
+def test_fif_round_trip_and_types(tmp_path):
+    src = _emg_raw()
+    src.set_channel_types({"calf_right": "eeg"})
+    path = tmp_path / "night_raw.fif"
+    src.save(path, verbose="error")
+    raw = open_recording(path)
+    assert raw.preload is False
+    assert raw.get_channel_types() == ["emg", "emg"]
+    assert raw.info["meas_date"] == src.info["meas_date"]
+    np.testing.assert_allclose(raw.get_data(), src.get_data(), rtol=1e-6)
+
+
+def test_stim_channel_is_left_alone(tmp_path):
+    info = mne.create_info(["calf", "STI"], 100.0, ["emg", "stim"])
+    src = mne.io.RawArray(np.zeros((2, 100)), info, verbose="error")
+    path = tmp_path / "s_raw.fif"
+    src.save(path, verbose="error")
+    assert open_recording(path).get_channel_types() == ["emg", "stim"]
+
+
+def test_sniffing_files_without_extension(tmp_path):
+    src = _emg_raw()
+    mne.export.export_raw(tmp_path / "a.edf", src, fmt="edf", verbose="error")
+    (tmp_path / "a.edf").rename(tmp_path / "edf_noext")
+    src.save(tmp_path / "b_raw.fif", verbose="error")
+    (tmp_path / "b_raw.fif").rename(tmp_path / "fif.bin")
+    (tmp_path / "t.log").write_text("# Sampling Rate (Hz):= 100\n# Resolution:= 10\n1\n2\n3\n")
+    (tmp_path / "c.dat1").write_text("time_s,GM_mV\n0,1\n0.01,2\n0.02,3\n")
+    assert open_recording(tmp_path / "edf_noext").n_times == src.n_times
+    assert open_recording(tmp_path / "fif.bin").n_times == src.n_times
+    assert open_recording(tmp_path / "t.log").n_times == 3
+    assert open_recording(tmp_path / "c.dat1").info["sfreq"] == 100
+
+
+# --- text formats written here -------------------------------------------------------------------
+
+
+def test_opensignals_two_columns(tmp_path):
+    counts = np.random.default_rng(5).integers(0, 1024, (50, 2))
+    body = "\n".join(f"{a}\t{b}" for a, b in counts)
+    path = tmp_path / "os.txt"
+    path.write_text("# Simple Text Format\n# Sampling Rate (Hz):= 500.00\n# Resolution:= 10\n"
+                    f"# Labels:= left\tright\n{body}\n")
+    raw = open_recording(path)
+    assert raw.ch_names == ["left", "right"] and raw.info["sfreq"] == 500
+    np.testing.assert_allclose(raw.get_data(), (counts.T / 1024 - 0.5) * 3.3 / 1009, rtol=1e-12)
+    assert raw.info["meas_date"] is None
+
+
+@pytest.mark.parametrize(("header", "units", "scale"), [
+    ("time,GM_uV,SO_uV", None, 1e-6),
+    ("t,GM (mV),SO (mV)", None, 1e-3),
+    ("time_s;GM;SO", "mV", 1e-3),
+    ("time,GM,SO", "V", 1.0),
+])
+def test_csv_units(tmp_path, header, units, scale):
+    values = np.random.default_rng(2).normal(size=(400, 2))
+    sep = ";" if ";" in header else ","
+    rows = [sep.join([f"{i / 1024:.6f}", f"{a:.6f}", f"{b:.6f}"])
+            for i, (a, b) in enumerate(values)]
+    path = tmp_path / "x.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    raw = open_recording(path, units=units)
+    assert raw.ch_names == ["GM", "SO"]
+    assert raw.info["sfreq"] == 1024
+    np.testing.assert_allclose(raw.get_data(), np.round(values.T, 6) * scale, rtol=1e-12)
+
+
+def test_csv_time_printed_coarser_than_the_step(tmp_path):
+    path = tmp_path / "coarse.csv"
+    path.write_text("time,GM_uV\n" + "".join(f"{i / 1024:.3f},{i % 7}\n" for i in range(5000)))
+    raw = open_recording(path)
+    assert raw.info["sfreq"] == 1024
+    np.testing.assert_allclose(raw.get_data()[0], (np.arange(5000) % 7) * 1e-6, rtol=1e-12)
+    text = path.read_text().splitlines()
+    del text[2500]  # one missing sample
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(RecordingError, match="not regular"):
+        open_recording(path)
+
+
+# --- bad input: one RecordingError naming the file -----------------------------------------------
+
+
+def _write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+BAD_INPUTS = [
+    ("missing.edf", None, "no such file"),
+    ("empty.edf", "", "empty file"),
+    ("odd.xyz", b"\x89PNG\r\n\x1a\nrest", "unknown format"),
+    ("nan.txt", "# Sampling Rate (Hz):= 100\n# Resolution:= 12\nnan\nnan\n", "NaN"),
+    ("words.txt", "# Sampling Rate (Hz):= 100\n# Resolution:= 12\n12\nabc\n", "not numeric"),
+    ("nofs.txt", "# Resolution:= 12\n1\n2\n", "sampling rate missing"),
+    ("bare.txt", "1\n2\n3\n", "sampling rate missing"),
+    ("words.csv", "time,GM_uV\n0,1\n0.001,x\n", "not numeric"),
+    ("gap.csv", "time,GM_uV\n" + "".join(f"{i / 1000:.3f},1\n" for i in range(200) if i != 90),
+     "not regular"),
+    ("jitter.csv", "time,GM_uV\n0,1\n0.0010,2\n0.0023,3\n0.0030,4\n0.0040,5\n", "not regular"),
+    ("noext", b"\x00\x00\x00\x64" + b"\x00" * 40, "rename it to end in .fif"),
+    ("notime.csv", "GM_uV,SO_uV\n1,2\n", "first column must be time"),
+    ("units.csv", "time,GM\n0,1\n0.001,2\n", "units of the channels are unknown"),
+    ("lonely.dat", b"\x00\x01", "header"),
+    ("junk.edf", b"0       " + b"x" * 300, "not a valid EDF/BDF header"),
+    ("junk.fif", b"\x00\x00\x00\x64" + b"\x00" * 40, "not a readable FIF file"),
+    ("bad.hea", "rec 1\nrec.dat 16 200/mV\n", "sampling frequency missing"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "problem"), BAD_INPUTS)
+def test_bad_input_names_the_file(tmp_path, name, content, problem):
+    path = tmp_path / name if content is None else _write(tmp_path, name, content)
+    with pytest.raises(RecordingError) as info:
+        open_recording(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") or message.startswith(str(path.with_suffix("")))
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_units_argument_only_for_csv(tmp_path):
+    hea = _write_wfdb(tmp_path, _rng_counts(1, 10))
+    with pytest.raises(RecordingError, match="units= applies to CSV files only"):
+        open_recording(hea, units="uV")
