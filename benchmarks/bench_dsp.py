@@ -146,7 +146,6 @@ def main() -> int:
     print(f"noise floor (MAD blocks + rolling median): {t_noise:6.3f} s  {msps / t_noise:7.1f} Ms/s")
     print(f"moving RMS 10 ms                          : {t_rms:6.3f} s  {msps / t_rms:7.1f} Ms/s")
     print(f"Teager-Kaiser                             : {t_tk:6.3f} s  {msps / t_tk:7.1f} Ms/s")
-    del y
 
     t_plain = best_of(lambda: plain_detector(x64[0], sos), 2)
     n_cand = run_chain(x)

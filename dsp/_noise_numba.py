@@ -1,4 +1,4 @@
-"""Numba kernels of the robust noise floor: per-block MAD sigma and its rolling median."""
+"""Numba kernels of the robust noise floor: per-block MAD sigma and its rolling lower quantile."""
 
 from __future__ import annotations
 
@@ -119,8 +119,9 @@ def block_sigmas_serial(y, block_len, out):
 
 
 @njit(cache=True, boundscheck=False)
-def rolling_median(stats, hist, block0, out):
-    """Median of the valid values among the last ``hist.shape[1]`` block stats, block included.
+def rolling_quantile(stats, hist, block0, q, out):
+    """Order statistic ``round(q * (m - 1))`` of the m valid values among the last
+    ``hist.shape[1]`` block stats, block included (q = 0.5: the median).
 
     ``hist`` (channels, window) is the ring of past stats indexed by absolute block number.
     """
@@ -135,7 +136,11 @@ def rolling_median(stats, hist, block0, out):
                 if v == v:
                     tmp[count] = v
                     count += 1
-            out[c, b] = np.median(tmp[:count]) if count > 0 else np.nan
+            if count == 0:
+                out[c, b] = np.nan
+            else:
+                ordered = np.sort(tmp[:count])
+                out[c, b] = ordered[int(np.round(q * (count - 1)))]
 
 
 @njit(cache=True, boundscheck=False)

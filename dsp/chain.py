@@ -2,7 +2,7 @@
 
 Steps per batch: band-pass + notch cascade (:mod:`dsp.filters`); the first ``settle_s`` after the start
 and after every NaN stretch are treated as lost (filter transient); robust noise per block of
-``noise_block_s`` (median |x| / 0.6745) and its rolling median over ``noise_window_s``
+``noise_block_s`` (median |x| / 0.6745) and its rolling lower quartile over ``noise_window_s``
 (:mod:`dsp._noise_numba`); detection with hysteresis, merging and dead time on |x| relative to that
 noise, onset by walking back on the waveform (:mod:`dsp._detect_numba`); features
 (:mod:`dsp.features`); envelope frames and quality windows.
@@ -230,7 +230,7 @@ class DetectionChain:
         kernel = _noise_numba.block_sigmas if self._threads else _noise_numba.block_sigmas_serial
         kernel(y, self.block, stats)
         sig = np.empty_like(stats)
-        _noise_numba.rolling_median(stats, self._hist, b_done, sig)
+        _noise_numba.rolling_quantile(stats, self._hist, b_done, self.config.noise_quantile, sig)
         self._statbuf.append(stats)
         self._sigbuf.append(sig)
 

@@ -22,6 +22,7 @@ class ChainConfig:
     settle_s: float = 0.5  # samples after the start and after a gap ignored (filter transient)
     noise_block_s: float = 0.5
     noise_window_s: float = 30.0
+    noise_quantile: float = 0.25  # of the block statistics in the window (see dsp.noise)
     threshold_k: float = 5.0
     hysteresis_k: float = 2.5
     onset_k: float = 2.0

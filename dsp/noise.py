@@ -1,9 +1,12 @@
-"""Robust rolling noise floor: MAD sigma per block, rolling median over tens of seconds.
+"""Robust rolling noise floor: MAD sigma per block, rolling lower quartile over tens of seconds.
 
 Block b covers samples [b*B, (b+1)*B) of the absolute timeline; its statistic is
 median(|x|)/0.6745 over the valid samples (the upper median when their count is even) (NaN when under half are valid). The floor at block b is the
-median of the valid statistics of blocks b-M+1..b, so sparse potentials (a few % of the samples) barely
-move it, and a change of the noise level is followed within about M/2 blocks.
+lower quartile (``quantile``) of the valid statistics of blocks b-M+1..b. Potentials and the ringing
+they leave in the notches raise the blocks they fall in; the lower quartile of 60 blocks picks the
+quiet ones (a median of block medians read 10-20 % high with 60 potentials/min of 200 µV over 3 µV
+noise; the lower quartile stays within 6 %). A fall of the noise is followed after a quarter of the
+window, a rise after three quarters.
 """
 
 from __future__ import annotations
@@ -14,7 +17,11 @@ from dsp import _noise_numba
 
 
 def noise_floor(
-    y: np.ndarray, sfreq_hz: float, block_s: float = 0.5, window_s: float = 30.0
+    y: np.ndarray,
+    sfreq_hz: float,
+    block_s: float = 0.5,
+    window_s: float = 30.0,
+    quantile: float = 0.25,
 ) -> tuple[np.ndarray, int]:
     """Noise sigma (µV) per block of a band-passed signal, in one call.
 
@@ -25,7 +32,9 @@ def noise_floor(
     sfreq_hz : float
         Sampling rate.
     block_s, window_s : float
-        Block length and rolling-median span.
+        Block length and rolling span.
+    quantile : float
+        Quantile of the block statistics taken over the span (0.5 = median).
 
     Returns
     -------
@@ -42,5 +51,5 @@ def noise_floor(
     _noise_numba.block_sigmas(np.ascontiguousarray(y2[:, : n_blocks * block_len]), block_len, stats)
     hist = np.full((y2.shape[0], max(1, round(window_s / block_s))), np.nan)
     sigma = np.empty_like(stats)
-    _noise_numba.rolling_median(stats, hist, 0, sigma)
+    _noise_numba.rolling_quantile(stats, hist, 0, quantile, sigma)
     return (sigma[0] if y.ndim == 1 else sigma), block_len

@@ -1,0 +1,89 @@
+"""The rolling robust noise floor: accuracy under sparse potentials, tracking, NaN, exact medians."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dsp_signals import muap
+
+from dsp._noise_numba import upper_median
+from dsp.filters import design_sos, sosfilt
+from dsp.noise import noise_floor
+
+FS = 2000.0
+SOS = design_sos(FS)
+
+
+def _with_potentials(noise: np.ndarray, rate_per_min: float, ptp_uv: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = noise.copy()
+    n_pot = int(rate_per_min * x.size / FS / 60)
+    onsets = rng.choice(np.arange(100, x.size - 100, 200), n_pot, replace=False)
+    for onset in onsets:
+        wave = muap(rng.uniform(0.005, 0.02), FS, int(rng.integers(2, 4)), ptp_uv)
+        x[onset : onset + wave.size] += wave * rng.choice([-1.0, 1.0])
+    return x
+
+
+@pytest.mark.parametrize("noise_uv", [3.0, 5.0])
+def test_sparse_potentials_do_not_pull_the_floor_up(noise_uv):
+    rng = np.random.default_rng(int(noise_uv))
+    noise = rng.normal(0, noise_uv, int(180 * FS))
+    x = _with_potentials(noise, 60.0, 200.0, seed=1)
+    true_sigma = np.std(sosfilt(SOS, noise)[int(FS) :])  # the noise alone, same filter
+    sigma, _ = noise_floor(sosfilt(SOS, x), FS)
+    settled = sigma[60:]  # after the first 30 s window
+    assert np.all(np.abs(settled / true_sigma - 1) < 0.10)
+
+
+def test_floor_follows_a_change_of_noise_within_the_window():
+    rng = np.random.default_rng(2)
+    n = int(120 * FS)
+    x = rng.normal(0, 4.0, n)
+    x[n // 2 :] = rng.normal(0, 8.0, n - n // 2)
+    y = sosfilt(SOS, x)
+    sigma, block = noise_floor(y, FS, window_s=30.0)
+    lo = np.std(y[int(5 * FS) : n // 2])
+    hi = np.std(y[n // 2 + int(5 * FS) :])
+    t_s = (np.arange(sigma.size) + 1) * block / FS
+    before = sigma[(t_s > 20) & (t_s <= 60)]
+    after = sigma[t_s >= 60 + 24]  # over three quarters of the window hold the new level
+    assert np.all(np.abs(before / lo - 1) < 0.1)
+    assert np.all(np.abs(after / hi - 1) < 0.1)
+
+
+def test_nan_blocks_are_skipped():
+    rng = np.random.default_rng(3)
+    y = rng.normal(0, 2.0, int(40 * FS))
+    y[int(10 * FS) : int(20 * FS)] = np.nan
+    sigma, block = noise_floor(y, FS)
+    assert np.all(np.isfinite(sigma))
+    assert np.all(np.abs(sigma / 2.0 - 1) < 0.1)
+    all_nan, _ = noise_floor(np.full(int(5 * FS), np.nan), FS)
+    assert np.all(np.isnan(all_nan))
+
+
+def test_block_statistic_is_the_mad_of_each_block():
+    rng = np.random.default_rng(4)
+    y = rng.normal(0, 1.0, (2, 4000))
+    sigma, block = noise_floor(y, FS, block_s=0.5, window_s=0.5, quantile=0.5)
+    ref = np.sort(np.abs(y.reshape(2, -1, block)), axis=2)[:, :, block // 2] / 0.6744897501960817
+    np.testing.assert_allclose(sigma, ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 11, 999, 1000])
+def test_upper_median_against_sort(n):
+    rng = np.random.default_rng(n)
+    for data in (rng.normal(size=n) ** 2, rng.integers(0, 4, n).astype(float)):
+        got = upper_median(data.copy(), n, data.min(), data.max(), np.empty(n))
+        assert got == np.sort(data)[n // 2]
+
+
+def test_rolling_quantile_is_the_order_statistic_of_the_window():
+    rng = np.random.default_rng(5)
+    y = rng.normal(0, 1.0, int(20 * FS)) * np.repeat(rng.uniform(1, 3, 40), int(0.5 * FS))
+    sigma, block = noise_floor(y, FS, block_s=0.5, window_s=3.0, quantile=0.25)
+    blocks, _ = noise_floor(y, FS, block_s=0.5, window_s=0.5, quantile=0.5)
+    for b in range(blocks.size):
+        window = np.sort(blocks[max(0, b - 5) : b + 1])
+        assert sigma[b] == window[int(np.round(0.25 * (window.size - 1)))]
