@@ -1,0 +1,462 @@
+"""Event kinds from the detection chain's candidates and envelopes.
+
+Rules (thresholds in ``[events]`` of ``thresholds.toml``, each with its source):
+
+1. **Resting level** per channel: a low quantile of the robust noise floor over a long window, so
+   that it does not follow sustained activity (the chain's own noise floor rises during a cramp).
+2. **Activity bursts** on the envelope, AASM-style: a burst starts where the 50-ms RMS rises
+   ``active_on_k`` times above the resting level and ends at the start of ``end_quiet_s`` below
+   ``active_off_k`` times it. Bursts active for at least ``sustained_min_s`` are *sustained*.
+3. **Flat stretches** (RMS far below the resting level for ``flat_min_s``) are artifacts
+   (``flat``, or ``saturation`` when the quality windows saw the rails).
+4. Sustained bursts: ``motion`` artifact when their candidates are few or slow (1-10 Hz motion
+   leaks through the 20-Hz high-pass as slow, long waves), ``cramp`` when long and much louder than
+   rest, ``plm`` when 0.5-10 s long and part of an AASM series (>= 4, 5-90 s onset to onset),
+   ``voluntary`` otherwise.
+5. Candidates are grouped per channel by the isolation rule of Sleutjes et al. (2016): a gap of at
+   most ``isolation_s`` links two discharges. A second potential ``doublet_s`` after an isolated
+   first one is its doublet (F-wave, Kleine et al. 2012), not a new fasciculation.
+   Groups spanning more than ``myoclonus_max_s`` are trains of voluntary-like firing (``voluntary``),
+   shorter groups of several potentials are ``myoclonus``; isolated potentials are
+   ``fasciculation`` unless pop-shaped (``artifact``, detail ``pop``) or inside a burst or artifact.
+
+Fasciculations outside rest are dropped later by :func:`classifier.night.classify_night`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, MYOCLONUS, PLM, VOLUNTARY
+
+#: One row per event. ``channel`` indexes the night's channel names; ``candidate`` the candidate
+#: row of a fasciculation, doublet or pop (-1 for bursts).
+EVENT_DTYPE = np.dtype(
+    [
+        ("onset_s", np.float64),
+        ("duration_s", np.float64),
+        ("kind", "U13"),
+        ("channel", np.int32),
+        ("peak_to_peak_uv", np.float64),
+        ("phases", np.int32),
+        ("unit", np.int32),
+        ("doublet", np.bool_),
+        ("detail", "U24"),
+        ("candidate", np.int64),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One classified event on one channel (by name).
+
+    ``doublet`` marks the second potential of a fasciculation doublet: it is listed with kind
+    ``fasciculation`` but is not counted as a new fasciculation. ``unit`` is the template cluster of a
+    fasciculation (-1 otherwise); ``phases`` is 0 for bursts.
+    """
+
+    onset_s: float
+    duration_s: float
+    kind: str
+    channel: str
+    peak_to_peak_uv: float
+    phases: int = 0
+    unit: int = -1
+    doublet: bool = False
+    detail: str = ""
+
+
+def events_to_list(events: np.ndarray, ch_names: list[str]) -> list[Event]:
+    """Structured events as :class:`Event` objects."""
+    return [
+        Event(float(e["onset_s"]), float(e["duration_s"]), str(e["kind"]), ch_names[e["channel"]],
+              float(e["peak_to_peak_uv"]), int(e["phases"]), int(e["unit"]), bool(e["doublet"]),
+              str(e["detail"]))
+        for e in events
+    ]
+
+
+def make_events(n: int) -> np.ndarray:
+    """``n`` empty event rows (unit and candidate -1)."""
+    ev = np.zeros(n, EVENT_DTYPE)
+    ev["unit"] = -1
+    ev["candidate"] = -1
+    return ev
+
+
+# ---------------------------------------------------------------------------------- runs of frames
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop (exclusive) indices of the True runs of a 1-D boolean array."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.diff(padded)
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def close_runs(
+    starts: np.ndarray, stops: np.ndarray, max_gap: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Join runs separated by fewer than ``max_gap`` frames; also return each run's group index."""
+    if len(starts) == 0:
+        return starts, stops, np.zeros(0, np.int64)
+    new = np.concatenate([[True], starts[1:] - stops[:-1] >= max_gap])
+    group = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    last = np.concatenate([first[1:], [len(starts)]]) - 1
+    return starts[first], stops[last], group
+
+
+def rest_level(noise_uv: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> np.ndarray:
+    """Resting level (µV) per channel and frame: a low quantile of the noise floor over a window.
+
+    The noise floor is summarised per block of ``baseline_block_s`` (median), then the
+    ``baseline_quantile`` of the blocks within ``baseline_window_s`` centred on each block is taken.
+    """
+    n_ch, n = noise_uv.shape
+    if n == 0:
+        return np.zeros_like(noise_uv)
+    per = max(1, round(cfg["baseline_block_s"] / hop_s))
+    nb = -(-n // per)
+    padded = np.full((n_ch, nb * per), np.nan)
+    padded[:, :n] = noise_uv
+    with np.errstate(all="ignore"), _quiet_nan_warnings():
+        blocks = np.nanmedian(padded.reshape(n_ch, nb, per), axis=2)
+        half = max(0, round(cfg["baseline_window_s"] / (2 * per * hop_s)))
+        wide = np.pad(blocks, ((0, 0), (half, half)), constant_values=np.nan)
+        win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1, axis=1)
+        level = np.nanquantile(win, cfg["baseline_quantile"], axis=2)
+        fallback = np.nanmedian(noise_uv, axis=1, keepdims=True)
+    level = np.where(np.isfinite(level), level, np.nan_to_num(fallback, nan=1.0))
+    return np.repeat(np.maximum(level, 1e-3), per, axis=1)[:, :n]
+
+
+class _quiet_nan_warnings:
+    """Silence numpy's all-NaN slice warnings (all-NaN blocks are gaps, handled by the caller)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+# ---------------------------------------------------------------------------------- bursts
+#: Bursts of one channel: frame span, active frames and loudness relative to rest.
+BURST_DTYPE = np.dtype(
+    [
+        ("start", np.int64),  # first frame (relative to the night's first frame)
+        ("stop", np.int64),  # one past the last frame
+        ("active", np.int64),  # frames above the off level
+        ("ratio_median", np.float64),  # median RMS / resting level over the active frames
+        ("ratio_peak", np.float64),  # largest RMS / resting level
+        ("ptp_uv", np.float64),  # sqrt(2) x 2 x the largest RMS (a sine's p-p), µV
+    ]
+)
+
+
+def find_bursts(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> np.ndarray:
+    """Activity bursts of one channel's envelope (see the module docstring, rule 2)."""
+    with np.errstate(invalid="ignore"):
+        ratio = env / level
+        above_off = ratio > cfg["active_off_k"]
+        above_on = ratio > cfg["active_on_k"]
+    starts, stops = runs(above_off)
+    quiet = max(1, round(cfg["end_quiet_s"] / hop_s))
+    b_start, b_stop, group = close_runs(starts, stops, quiet)
+    if len(b_start) == 0:
+        return np.zeros(0, BURST_DTYPE)
+    active = np.bincount(group, weights=stops - starts, minlength=len(b_start)).astype(np.int64)
+    on_frames = np.flatnonzero(above_on)
+    idx = np.searchsorted(b_start, on_frames, side="right") - 1
+    has_on = np.zeros(len(b_start), bool)
+    ok = (idx >= 0) & (on_frames < b_stop[np.maximum(idx, 0)])
+    has_on[idx[ok]] = True
+    out = np.zeros(int(has_on.sum()), BURST_DTYPE)
+    out["start"], out["stop"], out["active"] = b_start[has_on], b_stop[has_on], active[has_on]
+    r = np.where(above_off, ratio, np.nan)
+    for i, (a, b) in enumerate(zip(out["start"], out["stop"], strict=True)):
+        out["ratio_median"][i] = np.nanmedian(r[a:b])
+        out["ratio_peak"][i] = np.nanmax(ratio[a:b])
+        out["ptp_uv"][i] = 2 * np.sqrt(2) * np.nanmax(env[a:b])
+    return out
+
+
+def find_flat(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: dict[str, Any]):
+    """Frame spans where the RMS stays far below the resting level (lead-off, rails)."""
+    with np.errstate(invalid="ignore"):
+        flat = env < cfg["flat_k"] * level
+    starts, stops = runs(flat)
+    keep = (stops - starts) >= max(1, round(cfg["flat_min_s"] / hop_s))
+    return starts[keep], stops[keep]
+
+
+def classify_bursts(
+    bursts: np.ndarray, cand_t_s: np.ndarray, cand_hz: np.ndarray, hop_s: float, t0_s: float,
+    cfg: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kind and detail of each sustained burst (rule 4), before the PLM series test.
+
+    ``cand_t_s`` and ``cand_hz`` are the peak times and dominant frequencies of the channel's
+    candidates. Returns arrays of kind and detail strings.
+    """
+    n = len(bursts)
+    kind = np.full(n, VOLUNTARY, dtype="U13")
+    detail = np.full(n, "", dtype="U24")
+    on = t0_s + bursts["start"] * hop_s
+    off = t0_s + bursts["stop"] * hop_s
+    lo = np.searchsorted(cand_t_s, on)
+    hi = np.searchsorted(cand_t_s, off)
+    dur = bursts["active"] * hop_s
+    for i in range(n):
+        hz = cand_hz[lo[i]:hi[i]]
+        if len(hz) and np.median(hz) < cfg["motion_max_hz"]:
+            kind[i], detail[i] = ARTIFACT, "motion"
+    loud = bursts["ratio_median"] >= cfg["cramp_min_k"]
+    cramp = (kind == VOLUNTARY) & loud & (dur >= cfg["cramp_min_s"])
+    kind[cramp] = CRAMP
+    plm_len = (dur >= cfg["plm_duration_s"][0]) & (off - on <= cfg["plm_duration_s"][1])
+    kind[(kind == VOLUNTARY) & plm_len] = PLM  # provisional: confirmed by plm_series
+    return kind, detail
+
+
+def plm_series(onset_s: np.ndarray, is_candidate: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """Which candidate leg movements belong to an AASM PLM series.
+
+    A series is at least ``plm_series_min`` candidate movements whose onset-to-onset intervals lie in
+    ``plm_interval_s``; any other sustained burst in between breaks it. Returns a boolean per row.
+    """
+    lo_s, hi_s = cfg["plm_interval_s"]
+    n = len(onset_s)
+    in_series = np.zeros(n, bool)
+    if n == 0:
+        return in_series
+    gap = np.diff(onset_s)
+    link = (gap >= lo_s) & (gap <= hi_s) & is_candidate[1:] & is_candidate[:-1]
+    run_id = np.concatenate([[0], np.cumsum(~link)])
+    sizes = np.bincount(run_id)
+    in_series = is_candidate & (sizes[run_id] >= cfg["plm_series_min"])
+    return in_series
+
+
+# ---------------------------------------------------------------------------------- candidates
+def group_candidates(t_s: np.ndarray, onset_s: np.ndarray,
+                     cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Doublet flags and group index of one channel's candidates (sorted by peak time ``t_s``).
+
+    A candidate is the doublet of its predecessor when its onset follows the predecessor's by
+    ``doublet_s`` and both the predecessor's previous gap and its own next gap exceed
+    ``isolation_s``. Other candidates are linked when their gap is at most ``isolation_s``
+    (Sleutjes et al. 2016). Satellites are ignored by the caller beforehand.
+    """
+    n = len(t_s)
+    if n == 0:
+        return np.zeros(0, bool), np.zeros(0, np.int64)
+    iso = cfg["isolation_s"]
+    d_lo, d_hi = cfg["doublet_s"]
+    gap = np.diff(t_s)
+    prev_gap = np.concatenate([[np.inf], gap])
+    next_gap = np.concatenate([gap, [np.inf]])
+    before_prev = np.concatenate([[np.inf], prev_gap[:-1]])
+    on_gap = np.concatenate([[np.inf], np.diff(onset_s)])
+    doublet = (on_gap >= d_lo) & (on_gap <= d_hi) & (before_prev > iso) & (next_gap > iso)
+    main_t = t_s[~doublet]
+    link = np.concatenate([[False], np.diff(main_t) <= iso])
+    main_group = np.cumsum(~link) - 1
+    # A doublet joins its predecessor's group (it is never the first candidate).
+    return doublet, main_group[np.cumsum(~doublet) - 1]
+
+
+def satellites(t_s: np.ndarray, ptp_uv: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """Small candidates in the wake of a much larger one on the same channel (filter ringing).
+
+    A candidate (sorted by peak time ``t_s``) is a satellite when one of the
+    ``satellite_max_lag`` candidates before it, within ``satellite_s``, is ``satellite_ratio``
+    times larger.
+    """
+    n = len(t_s)
+    sat = np.zeros(n, bool)
+    for lag in range(1, min(n, cfg["satellite_max_lag"] + 1)):
+        near = (t_s[lag:] - t_s[:-lag]) <= cfg["satellite_s"]
+        if not near.any():
+            break
+        sat[lag:] |= near & (ptp_uv[lag:] * cfg["satellite_ratio"] <= ptp_uv[:-lag])
+    return sat
+
+
+def _inside_spans(t_s: np.ndarray, starts_s: np.ndarray, stops_s: np.ndarray) -> np.ndarray:
+    """Whether each time lies in one of the sorted, non-overlapping spans."""
+    if len(starts_s) == 0:
+        return np.zeros(len(t_s), bool)
+    idx = np.searchsorted(starts_s, t_s, side="right") - 1
+    return (idx >= 0) & (t_s < stops_s[np.maximum(idx, 0)])
+
+
+def _union(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union of spans, sorted and merged."""
+    if len(starts) == 0:
+        return np.zeros(0), np.zeros(0)
+    order = np.argsort(starts, kind="stable")
+    a, b = starts[order], stops[order]
+    reach = np.maximum.accumulate(b)
+    new = np.concatenate([[True], a[1:] > reach[:-1]])
+    first = np.flatnonzero(new)
+    last = np.concatenate([first[1:], [len(a)]]) - 1
+    return a[first], reach[last]
+
+
+def classify_events(night: Any, config: dict[str, Any]) -> np.ndarray:
+    """Events of every kind on every channel of a :class:`classifier.night.NightData`.
+
+    Parameters
+    ----------
+    night : NightData
+    config : dict
+        Full configuration; the ``[events]`` section is used.
+
+    Returns
+    -------
+    ndarray of EVENT_DTYPE
+        Sorted by onset, then channel.
+    """
+    cfg = config["events"]
+    level = rest_level(night.noise_uv, night.hop_s, cfg)
+    cand = night.candidates
+    parts = []
+    for ch in range(night.n_channels):
+        rows = np.flatnonzero(cand["channel"] == ch)
+        rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
+        parts.append(_channel_events(night, ch, rows, level[ch], cfg))
+    events = np.concatenate(parts) if parts else make_events(0)
+    order = np.lexsort((events["channel"], events["onset_s"]))
+    return events[order]
+
+
+def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
+                    cfg: dict[str, Any]) -> np.ndarray:
+    hop = night.hop_s
+    t0 = night.envelope_start_frame * hop
+    env = night.envelope_uv[ch]
+    bursts = find_bursts(env, level, hop, cfg)
+    sustained = bursts[bursts["active"] * hop >= cfg["sustained_min_s"]]
+    short = bursts[bursts["active"] * hop < cfg["sustained_min_s"]]
+    sf = night.sfreq_hz
+    cand, feats = night.candidates[rows], night.features[rows]
+    t_s = cand["peak"] / sf
+    kind, detail = classify_bursts(sustained, t_s, feats["dominant_hz"], hop, t0, cfg)
+    on_s = t0 + sustained["start"] * hop
+    in_series = plm_series(on_s, kind == PLM, cfg)
+    kind[(kind == PLM) & ~in_series] = VOLUNTARY
+    burst_ev = make_events(len(sustained))
+    burst_ev["onset_s"] = on_s
+    burst_ev["duration_s"] = (sustained["stop"] - sustained["start"]) * hop
+    burst_ev["kind"], burst_ev["detail"] = kind, detail
+    burst_ev["peak_to_peak_uv"] = sustained["ptp_uv"]
+    flat_ev = _flat_events(night, ch, env, level, short, t0, cfg)
+    busy_a, busy_b = _union(
+        np.concatenate([burst_ev["onset_s"], flat_ev["onset_s"]]),
+        np.concatenate([burst_ev["onset_s"] + burst_ev["duration_s"],
+                        flat_ev["onset_s"] + flat_ev["duration_s"]]),
+    )
+    cand_ev = _candidate_events(cand, feats, rows, sf, busy_a, busy_b, cfg)
+    pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
+    out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
+    out["channel"] = ch
+    return out
+
+
+def _flat_events(night: Any, ch: int, env: np.ndarray, level: np.ndarray, short: np.ndarray,
+                 t0: float, cfg: dict[str, Any]) -> np.ndarray:
+    """Flat artifacts, widened over the transients at their edges (``flat_edge_s``)."""
+    hop = night.hop_s
+    fa, fb = find_flat(env, level, hop, cfg)
+    a = t0 + fa * hop - cfg["flat_edge_s"]
+    b = t0 + fb * hop + cfg["flat_edge_s"]
+    sa, sb = t0 + short["start"] * hop, t0 + short["stop"] * hop
+    touch = np.zeros(len(sa), bool)
+    if len(a):
+        touch = _inside_spans(sa, a, b) | _inside_spans(sb, a, b)
+    a, b = _union(np.concatenate([a, sa[touch]]), np.concatenate([b, sb[touch]]))
+    ev = make_events(len(a))
+    ev["onset_s"], ev["duration_s"], ev["kind"] = a, b - a, ARTIFACT
+    q = night.quality[night.quality["channel"] == ch]
+    for i in range(len(a)):
+        lo, hi = a[i] * night.sfreq_hz, b[i] * night.sfreq_hz
+        sat = q["saturated_fraction"][(q["start"] < hi) & (q["stop"] > lo)]
+        ev["detail"][i] = "saturation" if np.any(sat > 0) else "flat"
+    return ev
+
+
+def _silent_pops(short: np.ndarray, t0: float, hop: float, t_s: np.ndarray, busy_a, busy_b,
+                 cfg: dict[str, Any]) -> np.ndarray:
+    """Short, very loud envelope bursts without any candidate: electrode pops."""
+    a, b = t0 + short["start"] * hop, t0 + short["stop"] * hop
+    n_cand = np.searchsorted(t_s, b) - np.searchsorted(t_s, a)
+    keep = (short["ratio_peak"] >= cfg["pop_env_k"]) & (n_cand == 0)
+    keep &= ~_inside_spans(a, busy_a, busy_b)
+    ev = make_events(int(keep.sum()))
+    ev["onset_s"], ev["duration_s"] = a[keep], b[keep] - a[keep]
+    ev["kind"], ev["detail"], ev["peak_to_peak_uv"] = ARTIFACT, "pop", short["ptp_uv"][keep]
+    return ev
+
+
+def _candidate_events(cand: np.ndarray, feats: np.ndarray, rows: np.ndarray, sf: float,
+                      busy_a: np.ndarray, busy_b: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """Fasciculations, doublets, jerks, trains and pops from candidate groups outside bursts."""
+    keep_c = ~satellites(cand["peak"] / sf, cand["ptp_uv"], cfg)
+    cand, feats, rows = cand[keep_c], feats[keep_c], rows[keep_c]
+    t_s = cand["peak"] / sf
+    doublet, group_all = group_candidates(t_s, cand["onset"] / sf, cfg)
+    if len(t_s) == 0:
+        return make_events(0)
+    main = np.flatnonzero(~doublet)
+    group = group_all[main]
+    n_g = int(group[-1]) + 1
+    first = main[np.searchsorted(group, np.arange(n_g))]
+    last = main[np.concatenate([np.searchsorted(group, np.arange(n_g), side="right")]) - 1]
+    size = np.bincount(group, minlength=n_g)
+    on_s = cand["onset"][first] / sf
+    off_s = cand["offset"][last] / sf
+    # A group touching a burst or a flat stretch belongs to it.
+    busy = _inside_spans(on_s, busy_a, busy_b) | _inside_spans(off_s, busy_a, busy_b)
+    if len(busy_a):
+        nxt = np.searchsorted(busy_a, on_s)
+        busy |= (nxt < len(busy_a)) & (busy_a[np.minimum(nxt, len(busy_a) - 1)] < off_s)
+    slow = feats["dominant_hz"][main] < cfg["artifact_max_hz"]
+    n_slow = np.bincount(group, weights=slow, minlength=n_g)
+    snr = cand["ptp_uv"] / np.maximum(cand["noise_uv"], 1e-9)
+    big = (snr >= cfg["pop_snr"]) | (feats["duration_s"] >= cfg["pop_min_duration_s"])
+    pop = (n_slow * 2 > size) & ((size > 1) | big[first])
+    ptp = np.zeros(n_g)
+    np.maximum.at(ptp, group, cand["ptp_uv"][main])
+    g_kind = np.where(size == 1, FASCICULATION,
+                      np.where(off_s - on_s <= cfg["myoclonus_max_s"], MYOCLONUS, VOLUNTARY))
+    g_kind = np.where(pop, ARTIFACT, g_kind)
+    keep = ~busy
+    ev = make_events(int(keep.sum()))
+    ev["onset_s"] = on_s[keep]
+    ev["duration_s"] = off_s[keep] - on_s[keep]
+    ev["kind"] = g_kind[keep]
+    ev["detail"] = np.where(pop[keep], "pop", "")
+    ev["peak_to_peak_uv"] = ptp[keep]
+    single = keep & (size == 1) & ~pop
+    ev["phases"][single[keep]] = feats["phases"][first[single]]
+    ev["candidate"][single[keep]] = rows[first[single]]
+    # Doublets: listed as fasciculations of their own, marked and not counted.
+    dbl = np.flatnonzero(doublet)
+    host = group_all[dbl]
+    dbl = dbl[keep[host] & (g_kind[host] == FASCICULATION)]
+    dv = make_events(len(dbl))
+    dv["onset_s"] = cand["onset"][dbl] / sf
+    dv["duration_s"] = feats["duration_s"][dbl]
+    dv["kind"], dv["doublet"], dv["detail"] = FASCICULATION, True, "doublet"
+    dv["peak_to_peak_uv"] = cand["ptp_uv"][dbl]
+    dv["phases"] = feats["phases"][dbl]
+    dv["candidate"] = rows[dbl]
+    return np.concatenate([ev, dv])

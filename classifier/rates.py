@@ -1,0 +1,131 @@
+"""Rates: fasciculations per minute of rest (per channel, pooled, per clock hour) and the PLM index.
+
+Fasciculation counts exclude the second potential of a doublet (its F-wave, not a new
+fasciculation) and only count potentials in rest, so counts and rest time cover the same spans.
+The PLM index is the number of PLMs in AASM series per hour of recording; each leg is scored once
+(on its first channel: channels whose names say ``left``/``right`` are grouped by leg, any other
+channel is a leg of its own) and the legs are summed. A calf sensor under-detects PLMs, which are
+scored on tibialis anterior in the clinic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from classifier.kinds import FASCICULATION, PLM
+from classifier.rest import overlap_s
+
+
+def leg_of(name: str) -> str:
+    """``left``/``right`` when the channel name says so, else the name itself."""
+    low = name.lower()
+    for side in ("left", "right"):
+        if side in low:
+            return side
+    return name
+
+
+def _rate(count: int, minutes: float) -> float | None:
+    return count / minutes if minutes > 0 else None
+
+
+def hour_edges(duration_s: float, meas_date: datetime | None) -> tuple[np.ndarray, list[str]]:
+    """Edges (s from the start) of the clock hours the night covers, and each hour's label.
+
+    Without a start date the hours are counted from the start (labels ``+0h``, ``+1h``...).
+    """
+    if meas_date is None:
+        n = max(1, int(np.ceil(duration_s / 3600.0)))
+        edges = np.minimum(np.arange(n + 1) * 3600.0, duration_s)
+        return edges, [f"+{i}h" for i in range(n)]
+    top = meas_date.replace(minute=0, second=0, microsecond=0)
+    first = (top - meas_date).total_seconds()
+    n = max(1, int(np.ceil((duration_s - first) / 3600.0)))
+    edges = np.clip(first + np.arange(n + 1) * 3600.0, 0.0, duration_s)
+    labels = [(top + timedelta(hours=i)).isoformat() for i in range(n)]
+    return edges, labels
+
+
+def parse_date(value: Any) -> datetime | None:
+    """A datetime from ``meta["meas_date"]`` (datetime or ISO 8601 text), or None."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def night_rates(events: np.ndarray, rest: dict, night: Any, config: dict[str, Any]) -> dict:
+    """Counts, rest minutes and rates per channel, pooled and per clock hour; the PLM index.
+
+    Returns
+    -------
+    dict
+        ``channels``: name -> {rest_minutes, fasciculations, doublets, fasciculations_per_min_rest,
+        plm, plm_index_per_h, hours: [{hour, rest_minutes, fasciculations,
+        fasciculations_per_min_rest, plm}]}; pooled ``rest_minutes``, ``fasciculations``,
+        ``doublets``, ``fasciculations_per_min_rest``, ``plm_index_per_h``, ``hours``.
+        Rates are None when there is no rest.
+    """
+    hours_total = night.duration_s / 3600.0
+    edges, labels = hour_edges(night.duration_s, parse_date(night.meta.get("meas_date")))
+    fasc = (events["kind"] == FASCICULATION) & ~events["doublet"]
+    dbl = (events["kind"] == FASCICULATION) & events["doublet"]
+    plm = events["kind"] == PLM
+    channels: dict[str, dict] = {}
+    for ch, name in enumerate(night.ch_names):
+        mine = events["channel"] == ch
+        t_f = events["onset_s"][fasc & mine]
+        t_p = events["onset_s"][plm & mine]
+        minutes = rest[name].minutes
+        hours = []
+        for i, label in enumerate(labels):
+            lo, hi = edges[i], edges[i + 1]
+            r_min = overlap_s(rest[name].intervals_s, lo, hi) / 60.0
+            n_f = int(np.sum((t_f >= lo) & (t_f < hi)))
+            hours.append({"hour": label, "rest_minutes": r_min, "fasciculations": n_f,
+                          "fasciculations_per_min_rest": _rate(n_f, r_min),
+                          "plm": int(np.sum((t_p >= lo) & (t_p < hi)))})
+        channels[name] = {
+            "rest_minutes": minutes,
+            "fasciculations": int(len(t_f)),
+            "doublets": int(np.sum(dbl & mine)),
+            "fasciculations_per_min_rest": _rate(len(t_f), minutes),
+            "plm": int(len(t_p)),
+            "plm_index_per_h": len(t_p) / hours_total if hours_total > 0 else None,
+            "hours": hours,
+        }
+    return _pooled(channels, labels, hours_total)
+
+
+def _pooled(channels: dict[str, dict], labels: list[str], hours_total: float) -> dict:
+    rest_min = sum(c["rest_minutes"] for c in channels.values())
+    n_f = sum(c["fasciculations"] for c in channels.values())
+    legs: dict[str, str] = {}
+    for name in channels:
+        legs.setdefault(leg_of(name), name)
+    n_plm = sum(channels[name]["plm"] for name in legs.values())
+    hours = []
+    for i, label in enumerate(labels):
+        r = sum(c["hours"][i]["rest_minutes"] for c in channels.values())
+        f = sum(c["hours"][i]["fasciculations"] for c in channels.values())
+        p = sum(channels[name]["hours"][i]["plm"] for name in legs.values())
+        hours.append({"hour": label, "rest_minutes": r, "fasciculations": f,
+                      "fasciculations_per_min_rest": _rate(f, r), "plm": p})
+    return {
+        "rest_minutes": rest_min,
+        "fasciculations": n_f,
+        "doublets": sum(c["doublets"] for c in channels.values()),
+        "fasciculations_per_min_rest": _rate(n_f, rest_min),
+        "plm": n_plm,
+        "plm_index_per_h": n_plm / hours_total if hours_total > 0 else None,
+        "legs": {leg: name for leg, name in legs.items()},
+        "hours": hours,
+        "channels": channels,
+    }
