@@ -1,10 +1,10 @@
-"""summary.json: the classifier's night summary, plus assessment, quality, versions and thresholds.
+"""summary.json: the classifier's night summary, plus the assessment, recording facts and settings.
 
 The classifier's document (:func:`classifier.summary.night_summary`) holds the counts, rest, rates,
-PLM index and morphology. This module adds what the output contract promises besides: the
-assessment with the wearer's history (:func:`classifier.assessment.assess`), signal quality per
-channel, the channels left out, notes on inputs the thresholds were not made for, the software
-versions and every threshold used (classifier and detection chain).
+PLM index, morphology, quality per channel and the classifier thresholds. This module adds what the
+output contract promises besides: the recording facts, the assessment with the wearer's history
+(:func:`classifier.assessment.assess`), the channels left out, notes on inputs the thresholds were
+not made for, the software versions and the detection chain's settings.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 from collections.abc import Iterable
+from datetime import UTC
 from typing import Any
 
 import numpy as np
 
-#: Median fasciculation-candidate amplitude above which the input looks like needle EMG or mV-scale.
+#: Median candidate amplitude above which the input looks like needle EMG or a mV-scale signal.
 NEEDLE_LIKE_PTP_UV = 2000.0
 
 
@@ -33,41 +34,6 @@ def versions() -> dict[str, str]:
     return out
 
 
-def quality_summary(quality: np.ndarray, ch_names: list[str]) -> dict[str, Any]:
-    """Per-channel signal quality over the night, from the chain's quality windows.
-
-    Returns
-    -------
-    dict
-        Channel name -> ``noise_rms_uv`` (median over windows), ``mains_fraction`` (median),
-        ``saturated_fraction``, ``flat_fraction``, ``lost_fraction`` (sample-weighted means),
-        ``pops`` (total) and ``windows``.
-    """
-    out: dict[str, Any] = {}
-    for ch, name in enumerate(ch_names):
-        rows = quality[quality["channel"] == ch]
-        n = (rows["stop"] - rows["start"]).astype(np.float64)
-        total = float(n.sum())
-
-        def weighted(col: str, rows=rows, n=n, total=total) -> float | None:
-            vals = np.nan_to_num(rows[col], nan=0.0)
-            return float((vals * n).sum() / total) if total else None
-
-        with np.errstate(all="ignore"):
-            noise = rows["noise_rms_uv"][np.isfinite(rows["noise_rms_uv"])]
-            mains = rows["mains_fraction"][np.isfinite(rows["mains_fraction"])]
-        out[name] = {
-            "noise_rms_uv": float(np.median(noise)) if len(noise) else None,
-            "mains_fraction": float(np.median(mains)) if len(mains) else None,
-            "saturated_fraction": weighted("saturated_fraction"),
-            "flat_fraction": weighted("flat_fraction"),
-            "lost_fraction": weighted("nan_fraction"),
-            "pops": int(rows["pops"].sum()),
-            "windows": int(len(rows)),
-        }
-    return out
-
-
 def input_notes(candidates: np.ndarray, sfreq_hz: float) -> list[str]:
     """Warnings about inputs the surface-EMG thresholds were not made for."""
     notes = []
@@ -80,6 +46,23 @@ def input_notes(candidates: np.ndarray, sfreq_hz: float) -> list[str]:
             f"Sampling rate {sfreq_hz:g} Hz suggests a needle or laboratory recording: the "
             "thresholds are made for surface EMG.")
     return notes
+
+
+def recording_facts(night: Any, info: Any) -> dict[str, Any]:
+    """Start (UTC and local), length, rate, channels, gaps and device of the recording."""
+    start = info.meas_date.astimezone(UTC)
+    return {
+        "start_utc": start.isoformat(),
+        "start_local": start.astimezone().isoformat(),
+        "meas_date": start.isoformat(),
+        "duration_s": night.duration_s,
+        "sfreq_hz": info.sfreq_hz,
+        "ch_names": list(info.ch_names),
+        "channels_analysed": list(night.ch_names),
+        "gaps_s": [[g[1] / info.sfreq_hz, (g[2] - g[1]) / info.sfreq_hz] for g in night.gaps],
+        "device": dict(info.device),
+        **{k: v for k, v in night.meta.items() if k in ("file", "subject", "side")},
+    }
 
 
 def build_summary(
@@ -105,14 +88,11 @@ def build_summary(
     history_nights, symptoms
         The wearer's stored nights and red-flag symptoms, for the assessment.
     """
+    from classifier.assessment import assess
     from classifier.summary import night_summary
 
-    from classifier.assessment import assess
-
     info = engine.info
-    doc = dict(night_summary(classified, night, info=info))
-    doc.setdefault("quality", quality_summary(night.quality, night.ch_names))
-    doc["quality_by_channel"] = quality_summary(night.quality, night.ch_names)
+    doc = night_summary(classified, recording_facts(night, info), night.quality)
     doc["unusable_channels"] = list(unusable)
     doc["notes"] = list(doc.get("notes") or []) + input_notes(night.candidates, info.sfreq_hz)
     for name in unusable:
@@ -120,11 +100,10 @@ def build_summary(
                             "left out of every count.")
     doc["assessment"] = assess(list(history_nights), list(symptoms), engine.config,
                                tonight=doc).to_dict()
-    doc["versions"] = {**versions(), **({"summary": doc["summary_version"]}
-                                        if "summary_version" in doc else {})}
+    doc["versions"] = {**(doc.get("versions") or {}), **versions()}
     doc["thresholds"] = {
-        "classifier": engine.config,
-        "detection_chain": dataclasses.asdict(engine.chain_config),
-        "mains_hz": engine.chain.mains_hz,
+        **(doc.get("thresholds") or engine.config),
+        "detection_chain": {**dataclasses.asdict(engine.chain_config),
+                            "mains_hz": engine.chain.mains_hz},
     }
     return doc
