@@ -1,0 +1,146 @@
+"""The night summary: one versioned, JSON-serialisable document of a classified night.
+
+``night_summary(classified, meta, quality)`` gathers rest, counts, rates per channel and per clock
+hour, the PLM index, morphology, signal quality per channel, recording metadata, the thresholds
+used, software versions and caveats. The ``assessment`` key is left for the caller to fill.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from classifier.kinds import EVENT_KINDS
+
+SCHEMA = "calfwatch.night-summary"
+SCHEMA_VERSION = 1
+
+CAVEATS = (
+    "calfwatch describes what it measured; it does not diagnose.",
+    "Fasciculations are counted only at rest (outside movement, limb movements, cramps and "
+    "artifacts, with margins); the second potential of a doublet is not counted as a new one.",
+    "Periodic limb movements are scored on tibialis anterior in the clinic; a calf sensor "
+    "under-detects them, so the PLM index is a lower estimate. It is per hour of recording, not of "
+    "sleep.",
+    "Surface amplitudes depend on fat thickness and electrode spacing: compare amplitudes within "
+    "one wearer and one electrode placement only.",
+)
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in ("calfwatch", "numpy", "scipy", "numba"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def plain(value: Any) -> Any:
+    """Convert numpy scalars/arrays, dates and non-finite floats to plain JSON values."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def quality_by_channel(quality: np.ndarray, ch_names: list[str]) -> dict[str, dict]:
+    """Per channel: median noise RMS, mean mains fraction, saturated/flat/lost fractions, pops.
+
+    ``usable_fraction`` is the share of the channel's time that is neither lost, flat nor
+    saturated (from the chain's quality windows, weighted by their length).
+    """
+    out = {}
+    for ch, name in enumerate(ch_names):
+        q = quality[quality["channel"] == ch]
+        w = (q["stop"] - q["start"]).astype(float)
+        total = float(w.sum())
+
+        def mean(col, q=q, w=w, total=total):
+            vals = np.nan_to_num(q[col], nan=0.0)
+            return float(np.sum(vals * w) / total) if total > 0 else None
+
+        noise = q["noise_rms_uv"][np.isfinite(q["noise_rms_uv"])]
+        bad = [mean(c) for c in ("saturated_fraction", "flat_fraction", "nan_fraction")]
+        out[name] = {
+            "noise_rms_uv": float(np.median(noise)) if len(noise) else None,
+            "mains_fraction": mean("mains_fraction"),
+            "saturated_fraction": bad[0],
+            "flat_fraction": bad[1],
+            "lost_fraction": bad[2],
+            "pops": int(q["pops"].sum()),
+            "usable_fraction": max(0.0, 1.0 - sum(bad)) if total > 0 else None,
+            "windows": int(len(q)),
+        }
+    return out
+
+
+def night_summary(classified: Any, meta: dict[str, Any] | None, quality: np.ndarray) -> dict:
+    """The versioned night-summary document.
+
+    Parameters
+    ----------
+    classified : ClassifiedNight
+        From :func:`classifier.night.classify_night`.
+    meta : dict, optional
+        Recording metadata (meas_date, device, sfreq_hz, file...), copied as plain JSON.
+    quality : ndarray of dsp.types.QUALITY_DTYPE
+        The chain's quality rows.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable; ``assessment`` is None for the caller to fill.
+    """
+    rates = classified.rates
+    ev = classified.events
+    counts = {k: int(np.sum((ev["kind"] == k) & ~ev["doublet"])) for k in EVENT_KINDS}
+    channels = {}
+    for name, r in rates["channels"].items():
+        ch = classified.ch_names.index(name)
+        mine = ev["channel"] == ch
+        channels[name] = {
+            **r,
+            "counts": {k: int(np.sum(mine & (ev["kind"] == k) & ~ev["doublet"]))
+                       for k in EVENT_KINDS},
+            "rest_intervals_s": classified.rest[name].intervals_s.tolist(),
+        }
+    doc = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "duration_s": classified.duration_s,
+        "rest_minutes": rates["rest_minutes"],
+        "fasciculations": rates["fasciculations"],
+        "doublets": rates["doublets"],
+        "fasciculations_per_min_rest": rates["fasciculations_per_min_rest"],
+        "plm": rates["plm"],
+        "plm_index_per_h": rates["plm_index_per_h"],
+        "plm_legs": rates["legs"],
+        "hours": rates["hours"],
+        "counts": counts,
+        "channels": channels,
+        "morphology": classified.morphology,
+        "quality": quality_by_channel(quality, classified.ch_names),
+        "recording": dict(meta or {}),
+        "thresholds": classified.config,
+        "versions": _versions(),
+        "caveats": list(CAVEATS) + [classified.morphology["caveat"]],
+        "assessment": None,
+    }
+    return plain(doc)

@@ -1,0 +1,204 @@
+"""Event kinds, rest and rates on hand-made nights (candidates and envelopes built by the test)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from classifier.config import load_config
+from classifier.kinds import CRAMP, FASCICULATION, MYOCLONUS, PLM, VOLUNTARY
+from classifier.night import NightData, classify_night
+from dsp.types import (
+    CANDIDATE_DTYPE,
+    ENVELOPE_HOP_S,
+    FEATURE_DTYPE,
+    QUALITY_DTYPE,
+    SNIPPET_LEN,
+)
+
+SF = 1000.0
+NOISE_UV = 5.0
+
+
+def wave(ptp_uv: float, kind: int = 0) -> np.ndarray:
+    """A peak-centred snippet: biphasic (kind 0) or triphasic (kind 1) with the given p-p."""
+    x = (np.arange(SNIPPET_LEN) - SNIPPET_LEN // 2) / SF
+    if kind == 0:
+        w = -x / 0.002 * np.exp(-(x / 0.003) ** 2)
+    else:
+        w = np.cos(2 * np.pi * 120 * x) * np.exp(-(x / 0.004) ** 2)
+    return (w / (w.max() - w.min()) * ptp_uv).astype(np.float32)
+
+
+def make_night(duration_s=300.0, n_ch=1, cands=(), bursts=(), flats=(), meta=None) -> NightData:
+    """``cands``: (channel, time_s, ptp_uv[, shape]); ``bursts``/``flats``: (channel, t0, t1, rms)."""
+    hop = round(ENVELOPE_HOP_S * SF)
+    n_frames = int(duration_s * SF) // hop
+    env = np.full((n_ch, n_frames), NOISE_UV)
+    for ch, a, b, rms in list(bursts) + list(flats):
+        env[ch, int(a * SF) // hop: int(b * SF) // hop] = rms
+    cands = sorted(cands, key=lambda c: (c[1], c[0]))
+    c = np.zeros(len(cands), CANDIDATE_DTYPE)
+    f = np.zeros(len(cands), FEATURE_DTYPE)
+    snips = np.zeros((len(cands), SNIPPET_LEN), np.float32)
+    for i, item in enumerate(cands):
+        ch, t, ptp = item[:3]
+        shape = item[3] if len(item) > 3 else 0
+        peak = int(round(t * SF))
+        c[i] = (ch, peak - 5, peak + 7, peak, ptp / 2, ptp, NOISE_UV)
+        f[i] = (ptp, 0.012, 3 if shape == 0 else 5, 3, ptp * 0.005, 0.005, 120.0)
+        snips[i] = wave(ptp, shape)
+    return NightData(c, f, snips, env, np.full((n_ch, n_frames), NOISE_UV), 0,
+                     np.zeros(0, QUALITY_DTYPE),
+                     SF, [f"calf_{i}" for i in range(n_ch)], int(duration_s * SF),
+                     meta=dict(meta or {}))
+
+
+def kinds(cn, kind, doublets=False):
+    ev = cn.events
+    return ev[(ev["kind"] == kind) & (ev["doublet"] == doublets)]
+
+
+def test_isolated_candidate_in_quiet_rest_is_a_fasciculation():
+    cn = classify_night(make_night(cands=[(0, 100.0, 120.0), (0, 200.0, 90.0)]))
+    fasc = kinds(cn, FASCICULATION)
+    assert len(fasc) == 2 and len(cn.events) == 2
+    assert fasc["onset_s"] == pytest.approx([99.995, 199.995])
+    rest = cn.rates["channels"]["calf_0"]["rest_minutes"]
+    assert rest == pytest.approx(5.0)
+    assert cn.rates["fasciculations_per_min_rest"] == pytest.approx(2 / 5.0)
+
+
+def test_ten_hz_train_is_voluntary_not_fasciculations():
+    train = [(0, 50.0 + k * 0.1, 150.0) for k in range(30)]
+    cn = classify_night(make_night(cands=train + [(0, 150.0, 150.0)]))
+    assert len(kinds(cn, VOLUNTARY)) == 1
+    vol = kinds(cn, VOLUNTARY)[0]
+    assert vol["onset_s"] <= 50.0 and vol["onset_s"] + vol["duration_s"] >= 52.9
+    fasc = kinds(cn, FASCICULATION)
+    assert fasc["onset_s"] == pytest.approx([149.995])
+    # The train is not rest: 2.9 s plus two margins of 0.5 s are gone.
+    assert cn.rest["calf_0"].minutes == pytest.approx((300 - 2.912 - 1.0) / 60, abs=1e-3)
+
+
+def test_isolation_threshold_comes_from_the_configuration():
+    train = [(0, 50.0 + k * 0.3, 150.0) for k in range(10)]  # 300 ms apart: isolated at 250 ms
+    night = make_night(cands=train)
+    assert len(kinds(classify_night(night), FASCICULATION)) == 10
+    cfg = load_config()
+    cfg["events"]["isolation_s"] = 0.4
+    cn = classify_night(night, cfg)
+    assert len(kinds(cn, FASCICULATION)) == 0 and len(kinds(cn, VOLUNTARY)) == 1
+
+
+def test_doublet_is_marked_and_not_counted():
+    cn = classify_night(make_night(cands=[(0, 100.0, 200.0), (0, 100.032, 150.0)]))
+    assert len(kinds(cn, FASCICULATION)) == 1
+    dbl = kinds(cn, FASCICULATION, doublets=True)
+    assert len(dbl) == 1 and dbl[0]["detail"] == "doublet"
+    assert cn.count(FASCICULATION) == 1 and cn.rates["doublets"] == 1
+    # 60 ms later is no doublet: two linked discharges, a jerk-like group.
+    cn = classify_night(make_night(cands=[(0, 100.0, 200.0), (0, 100.060, 150.0)]))
+    assert cn.count(FASCICULATION) == 0 and len(kinds(cn, MYOCLONUS)) == 1
+
+
+def test_brief_multi_unit_group_is_myoclonus_and_keeps_rest():
+    jerk = [(0, 80.0 + k * 0.02, 100.0 + 10 * k) for k in range(5)]
+    cn = classify_night(make_night(cands=jerk, bursts=[(0, 80.0, 80.1, 30.0)]))
+    assert len(kinds(cn, MYOCLONUS)) == 1 and cn.count(FASCICULATION) == 0
+    assert cn.rest["calf_0"].minutes == pytest.approx(5.0)
+
+
+def test_series_of_four_bursts_twenty_seconds_apart_are_plm():
+    bursts = [(0, 40.0 + 20 * k, 42.0 + 20 * k, 25.0) for k in range(4)]
+    cn = classify_night(make_night(duration_s=600, bursts=bursts))
+    plm = kinds(cn, PLM)
+    assert len(plm) == 4
+    assert plm["onset_s"] == pytest.approx([40.0, 60.0, 80.0, 100.0])
+    assert cn.rates["plm_index_per_h"] == pytest.approx(4 / (600 / 3600))
+    # Three are no series: voluntary movements.
+    cn = classify_night(make_night(duration_s=600, bursts=bursts[:3]))
+    assert len(kinds(cn, PLM)) == 0 and len(kinds(cn, VOLUNTARY)) == 3
+
+
+def test_plm_interval_limits_break_a_series():
+    bursts = [(0, 40.0 + 20 * k, 42.0 + 20 * k, 25.0) for k in range(4)]
+    bursts += [(0, 300.0 + 20 * k, 302.0 + 20 * k, 25.0) for k in range(3)]  # 200 s gap > 90 s
+    cn = classify_night(make_night(duration_s=600, bursts=bursts))
+    assert len(kinds(cn, PLM)) == 4
+
+
+def test_long_loud_burst_is_a_cramp_and_long_moderate_one_voluntary():
+    cn = classify_night(make_night(bursts=[(0, 100.0, 130.0, 15 * NOISE_UV),
+                                           (0, 200.0, 230.0, 4 * NOISE_UV)]))
+    assert kinds(cn, CRAMP)["onset_s"] == pytest.approx([100.0])
+    assert kinds(cn, VOLUNTARY)["onset_s"] == pytest.approx([200.0])
+
+
+def test_candidates_inside_bursts_are_not_fasciculations():
+    cands = [(0, 101.0, 100.0), (0, 103.0, 100.0), (0, 250.0, 100.0)]
+    cn = classify_night(make_night(cands=cands, bursts=[(0, 100.0, 105.0, 20.0)]))
+    assert kinds(cn, FASCICULATION)["onset_s"] == pytest.approx([249.995])
+    # One just after the burst, inside the 0.5 s rest margin, is not counted either.
+    cn = classify_night(make_night(cands=[(0, 105.3, 100.0)], bursts=[(0, 100.0, 105.0, 20.0)]))
+    assert cn.count(FASCICULATION) == 0
+
+
+def test_flat_stretch_is_an_artifact_and_not_rest():
+    cn = classify_night(make_night(flats=[(0, 100.0, 110.0, 0.0)]))
+    art = cn.events[cn.events["kind"] == "artifact"]
+    assert len(art) == 1 and art[0]["detail"] == "flat"
+    edge = load_config()["events"]["flat_edge_s"] + load_config()["rest"]["margin_s"]
+    assert cn.rest["calf_0"].minutes == pytest.approx((300 - 10 - 2 * edge) / 60)
+
+
+def test_channels_are_independent_and_pooled():
+    night = make_night(n_ch=2, cands=[(0, 10.0, 100.0), (1, 20.0, 100.0), (1, 40.0, 100.0)],
+                       bursts=[(1, 100.0, 160.0, 4 * NOISE_UV)])
+    cn = classify_night(night)
+    ch = cn.rates["channels"]
+    assert ch["calf_0"]["fasciculations"] == 1 and ch["calf_1"]["fasciculations"] == 2
+    assert ch["calf_0"]["rest_minutes"] == pytest.approx(5.0)
+    assert ch["calf_1"]["rest_minutes"] == pytest.approx((300 - 61) / 60)
+    assert cn.rates["fasciculations_per_min_rest"] == pytest.approx(3 / (10 - 61 / 60))
+
+
+def test_per_hour_rates_follow_clock_hours():
+    cands = [(0, 60.0 * k + 5, 100.0) for k in range(100)]  # one per minute for 100 min
+    night = make_night(duration_s=6000.0, cands=cands,
+                       meta={"meas_date": "2026-01-05T22:30:00+00:00"})
+    hours = classify_night(night).rates["channels"]["calf_0"]["hours"]
+    assert [h["hour"][:13] for h in hours] == ["2026-01-05T22", "2026-01-05T23", "2026-01-06T00"]
+    assert [h["fasciculations"] for h in hours] == [30, 60, 10]
+    assert [h["rest_minutes"] for h in hours] == pytest.approx([30.0, 60.0, 10.0])
+
+
+def test_classification_is_deterministic():
+    rng = np.random.default_rng(3)
+    cands = [(int(c), float(t), float(a)) for c, t, a in
+             zip(rng.integers(0, 2, 400), rng.uniform(1, 599, 400), rng.uniform(40, 400, 400),
+                 strict=True)]
+    night = make_night(duration_s=600, n_ch=2, cands=cands, bursts=[(0, 50, 60, 30.0)])
+    a, b = classify_night(night), classify_night(night)
+    assert np.array_equal(a.events, b.events)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(1, 290), st.floats(0.6, 20)), max_size=8),
+       st.lists(st.floats(1, 299), max_size=30))
+def test_rest_is_the_night_minus_widened_non_rest_events(bursts, times):
+    night = make_night(cands=[(0, t, 100.0) for t in times],
+                       bursts=[(0, a, min(a + d, 299.0), 30.0) for a, d in bursts])
+    cn = classify_night(night)
+    margin = cn.config["rest"]["margin_s"]
+    grid = np.arange(0, 300, 0.01) + 0.005
+    busy = np.zeros(len(grid), bool)
+    for e in cn.events[np.isin(cn.events["kind"], ["plm", "cramp", "voluntary", "artifact"])]:
+        busy |= (grid >= e["onset_s"] - margin) & (grid < e["onset_s"] + e["duration_s"] + margin)
+    assert cn.rest["calf_0"].minutes == pytest.approx((~busy).sum() * 0.01 / 60, abs=0.01 / 60 * 4)
+    fasc = kinds(cn, FASCICULATION)
+    assert len(fasc) <= len(times)
+    for t in fasc["onset_s"]:
+        assert not busy[min(int(t / 0.01), len(grid) - 1)]
