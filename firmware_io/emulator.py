@@ -36,6 +36,19 @@ from firmware_io.pty_port import PtyPort
 RESET_GAP_S = 0.02
 CONNECT_DELAY_S = 0.05
 MAX_BATCH_S = 0.25
+#: bytes allowed unread in the pty: what the host's read queue holds, so that what an unplug loses is known
+PIPE_BYTES = 4000
+
+
+def _runs(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge (first, n) spans into contiguous runs."""
+    out: list[list[int]] = []
+    for first, n in sorted(spans):
+        if out and out[-1][0] + out[-1][1] == first:
+            out[-1][1] += n
+        else:
+            out.append([first, n])
+    return [(a, b) for a, b in out]
 
 
 class _Source:
@@ -375,12 +388,12 @@ class EmulatedDevice:
         return bytes(buf), (cause if lost else None)
 
     # -- output -----------------------------------------------------------------------------
-    def _startup_bytes(self) -> bytes:
+    def _startup_bytes(self, power_on: bool = True) -> bytes:
         garbage = b""
         if self.faults.garbage_bytes:
             garbage = self._rng.integers(0, 256, self.faults.garbage_bytes, dtype=np.uint8).tobytes()
             self._log("garbage", self._produced, 0, 0, bytes_affected=len(garbage))
-        return garbage + self.firmware.boot()
+        return garbage + (self.firmware.boot() if power_on else self.firmware.resync)
 
     def _enqueue_raw(self, data: bytes) -> None:
         if data:
@@ -390,23 +403,25 @@ class EmulatedDevice:
     def _enqueue_frames(self, data: bytes, meta: list) -> None:
         sent = [m for m in meta if m[3] is None]
         if self._pending_bytes + len(data) > self.max_pending_bytes:
-            for _size, first, n, _ in sent:
+            for first, n in _runs([(first, n) for _size, first, n, _ in sent]):
                 self._lose_counted("overflow", first, n)
             return
         self._pending.append([data, meta])
         self._pending_bytes += len(data)
 
-    def _lose_counted(self, cause: str, first: int, n: int) -> None:
-        self._log(cause, first, n, n)
+    def _lose_counted(self, cause: str, first: int, n: int, **extra) -> None:
+        self._log(cause, first, n, n, **extra)
         self._lost[cause] += n
 
     def _flush(self) -> None:
         if self._produced < self._hold_until:
             return
-        while self._pending:
+        budget = PIPE_BYTES - self._unread_bytes()
+        while self._pending and budget > 0:
             entry = self._pending[0]
             data, meta = entry
-            done = self.port.write(data)
+            done = self.port.write(data[:budget])
+            budget -= done
             self._pending_bytes -= done
             start = self._written
             self._written += done
@@ -428,16 +443,14 @@ class EmulatedDevice:
             self._in_pipe.popleft()
 
     def _unplug(self, s: int) -> None:
-        unread = self._unread_bytes()
-        limit = self._written - unread
-        for end, first, n in list(self._in_pipe):
-            if end > limit:
-                self._lose_counted("unplug", first, n)
+        time.sleep(0.01)  # let the pty move what was written into the host's read queue
+        limit = self._written - self._unread_bytes()
+        gone = [(first, n) for end, first, n in self._in_pipe if end > limit]
+        gone += [(first, n) for _d, meta in self._pending for _z, first, n, lost in meta
+                 if lost is None]
+        for first, n in _runs(gone):
+            self._lose_counted("unplug", first, n, in_flight=True)
         self._in_pipe.clear()
-        for _data, meta in self._pending:
-            for _size, first, n, lost in meta:
-                if lost is None:
-                    self._lose_counted("unplug", first, n)
         self._pending.clear()
         self._pending_bytes = 0
         self._poison = None
@@ -446,7 +459,7 @@ class EmulatedDevice:
 
     def _replug(self, s: int) -> None:
         self.port.open()
-        self._enqueue_raw(self._startup_bytes())
+        self._enqueue_raw(self._startup_bytes(power_on=False))  # the device kept running
 
     def _unread_bytes(self) -> int:
         if not self.port.slave_name or not self.port.is_open:

@@ -40,6 +40,8 @@ class Firmware:
     autostart = False
     #: byte that ends every frame (a boundary whose damage also spoils the next frame), if any
     delimiter: int | None = None
+    #: what the link shows first when re-enumerated while the firmware keeps running
+    resync = b""
 
     def __init__(self, sfreq_hz: float, n_channels: int) -> None:
         self.sfreq_hz = float(sfreq_hz)
@@ -87,6 +89,7 @@ class CalfwatchFirmware(Firmware):
     kind = "calfwatch"
     uv_per_count = 0.1
     delimiter = 0
+    resync = b"\x00"
 
     def __init__(self, sfreq_hz: float, n_channels: int, device_id: int = 0xCA1F0001) -> None:
         super().__init__(sfreq_hz, n_channels)
@@ -266,6 +269,7 @@ class AsciiFirmware(Firmware):
     offset_counts = 512.0
     lo, hi = 0, 1023
     delimiter = 10
+    resync = b"\r\n"
 
     def __init__(self, sfreq_hz: float, n_channels: int, counter_column: bool = False) -> None:
         super().__init__(sfreq_hz, n_channels)
