@@ -73,7 +73,7 @@ class WfdbHeader:
 def header_path_for(path: Path) -> Path | None:
     """The ``.hea`` file of a record given as ``.hea``, ``.dat`` or bare record name, or None."""
     if path.suffix.lower() == ".hea":
-        return path
+        return path if path.is_file() else None
     candidates = [path.with_suffix(".hea"), path.parent / (path.name + ".hea")]
     return next((c for c in candidates if c.is_file()), None)
 

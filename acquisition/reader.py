@@ -153,7 +153,7 @@ def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     reader = RawBDF if bdf else RawEDF
     try:
         return reader(path, preload=preload, verbose="error")
-    except (ValueError, OSError, RuntimeError, IndexError) as exc:
+    except Exception as exc:  # whatever MNE trips on, the user gets one line naming the file
         raise RecordingError(path, f"not a readable {'BDF' if bdf else 'EDF'} file "
                              f"({' '.join(str(exc).split())})") from None
 
@@ -172,7 +172,7 @@ def _read_fif(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:
                              "rename it to end in .fif")
     try:
         return mne.io.read_raw_fif(path, preload=preload, verbose="error")
-    except (ValueError, OSError, RuntimeError, IndexError, TypeError) as exc:
+    except Exception as exc:  # whatever MNE trips on, the user gets one line naming the file
         raise RecordingError(path, f"not a readable FIF file "
                              f"({' '.join(str(exc).split())})") from None
 
