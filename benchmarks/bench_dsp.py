@@ -179,6 +179,7 @@ def main() -> int:
 
     eight = np.repeat(hour[:, : int(0.25 * hour.shape[1])], 8, axis=0)
     threads = numba.get_num_threads()
+    run_chain(eight[:, : int(60 * FS)])  # compile the threaded kernels for 8 channels
     t_par = best_of(lambda: run_chain(eight), 1)
     numba.set_num_threads(1)
     t_one = best_of(lambda: run_chain(eight), 1)

@@ -78,6 +78,7 @@ class DetectionChain:
         self._first: int | None = None
         self._filter: StreamingFilter | None = None
         self._done = False
+        self._blank: ChainOutput | None = None
         self._threads = self.n_channels > 1  # a threaded kernel call costs ~0.1 ms
 
     # ------------------------------------------------------------------ public
@@ -205,7 +206,12 @@ class DetectionChain:
 
     def _empty(self) -> ChainOutput:
         start = self._frames_done if hasattr(self, "_frames_done") else 0
-        return ChainOutput.empty(self.n_channels, start)
+        if self._blank is None:
+            self._blank = ChainOutput.empty(self.n_channels)
+        b = self._blank
+        return ChainOutput(
+            b.candidates, b.features, b.snippets, b.envelope_uv, start, b.noise_uv, b.quality
+        )
 
     # ------------------------------------------------------------------ work
     def _run(self, raw: np.ndarray, end: int | None, final: bool) -> ChainOutput:

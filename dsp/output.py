@@ -79,12 +79,15 @@ def concat_outputs(outputs: Sequence[ChainOutput], n_channels: int | None = None
                 f"outputs are not consecutive: frame {out.envelope_start_frame}, expected {expected}"
             )
         expected += out.n_frames
+    with_rows = [o for o in outputs if len(o.candidates)] or outputs[:1]
+    with_frames = [o for o in outputs if o.n_frames] or outputs[:1]
+    with_quality = [o for o in outputs if len(o.quality)] or outputs[:1]
     return ChainOutput(
-        candidates=np.concatenate([o.candidates for o in outputs]),
-        features=np.concatenate([o.features for o in outputs]),
-        snippets=np.concatenate([o.snippets for o in outputs]),
-        envelope_uv=np.concatenate([o.envelope_uv for o in outputs], axis=1),
+        candidates=np.concatenate([o.candidates for o in with_rows]),
+        features=np.concatenate([o.features for o in with_rows]),
+        snippets=np.concatenate([o.snippets for o in with_rows]),
+        envelope_uv=np.concatenate([o.envelope_uv for o in with_frames], axis=1),
         envelope_start_frame=start,
-        noise_uv=np.concatenate([o.noise_uv for o in outputs], axis=1),
-        quality=np.concatenate([o.quality for o in outputs]),
+        noise_uv=np.concatenate([o.noise_uv for o in with_frames], axis=1),
+        quality=np.concatenate([o.quality for o in with_quality]),
     )
