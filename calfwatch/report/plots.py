@@ -1,0 +1,257 @@
+"""The report's figures: matplotlib (Agg, no pyplot) rendered to base64 PNG ``data:`` URIs.
+
+Each function takes plain numbers (already read from the night summary, events.tsv or the history)
+and returns a :class:`Plot`, or None when there is nothing to draw. Figures never touch a display,
+so they work on a server without one.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+#: Colour of each event kind (timeline), colour-blind-friendly (Okabe-Ito).
+KIND_COLOURS = {
+    "fasciculation": "#D55E00",
+    "myoclonus": "#CC79A7",
+    "plm": "#0072B2",
+    "cramp": "#E69F00",
+    "voluntary": "#009E73",
+    "artifact": "#999999",
+}
+LEVEL_COLOURS = {"benign": "#009E73", "monitor": "#E69F00", "see-doctor": "#D55E00"}
+_DPI = 100
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One embedded figure: an id for the page, a caption, the PNG as a data URI and alt text."""
+
+    id: str
+    title: str
+    data_uri: str
+    alt: str
+
+
+def _figure(width_in: float = 9.0, height_in: float = 3.0) -> Figure:
+    fig = Figure(figsize=(width_in, height_in), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _encode(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[float]],
+                rates_by_channel: Mapping[str, Sequence[float | None]] | None = None) -> Plot | None:
+    """Fasciculations per clock hour of the night (bars) per channel, and the rate per minute of rest.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Label of each hour (e.g. ``23:00``).
+    counts_by_channel : mapping
+        Channel -> fasciculations in each hour.
+    rates_by_channel : mapping, optional
+        Channel -> fasciculations per minute of rest in each hour (None where there was no rest),
+        drawn as points on a second axis.
+    """
+    if not len(labels) or not counts_by_channel:
+        return None
+    fig = _figure(9.0, 3.2)
+    ax = fig.add_subplot()
+    n = len(counts_by_channel)
+    width = 0.8 / n
+    x = np.arange(len(labels), dtype=float)
+    for i, (name, counts) in enumerate(counts_by_channel.items()):
+        ax.bar(x - 0.4 + (i + 0.5) * width, counts, width, label=f"{name}: count", alpha=0.85)
+    ax.set_xticks(x, list(labels), fontsize=8)
+    ax.set_xlabel("clock hour (start)")
+    ax.set_ylabel("fasciculations per hour")
+    if rates_by_channel:
+        ax2 = ax.twinx()
+        for name, rates in rates_by_channel.items():
+            y = np.array([np.nan if r is None else r for r in rates], float)
+            ax2.plot(x, y, "o-", ms=4, lw=1, color="#D55E00", label=f"{name}: per min of rest")
+        ax2.set_ylabel("per minute of rest")
+        ax2.set_ylim(bottom=0)
+        ax2.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
+    return Plot("plot-hourly", "Fasciculations per hour of the night", _encode(fig),
+                "bar chart of fasciculations per clock hour of the night")
+
+
+def history_plot(dates: Sequence[str], rates: Sequence[float | None], twitching_rate: float,
+                 sides: Sequence[str] | None = None, latest: str | None = None) -> Plot | None:
+    """Nightly rate over the history, with the twitching-night threshold.
+
+    Parameters
+    ----------
+    dates : sequence of str
+        ISO night dates.
+    rates : sequence of float or None
+        Fasciculations per minute of rest per night.
+    twitching_rate : float
+        The threshold of a twitching night (horizontal line).
+    sides : sequence of str, optional
+        Side of each night (one line per side).
+    latest : str, optional
+        Night date of the report's night (marked).
+    """
+    if not len(dates):
+        return None
+    from datetime import date
+
+    days = np.array([date.fromisoformat(d).toordinal() for d in dates], float)
+    day0 = days.min()
+    y = np.array([np.nan if r is None else r for r in rates], float)
+    sides = list(sides) if sides is not None else ["all"] * len(dates)
+    fig = _figure(9.0, 3.2)
+    ax = fig.add_subplot()
+    for side in sorted(set(sides)):
+        mask = np.array([s == side for s in sides])
+        ax.plot(days[mask] - day0, y[mask], "o-", ms=5, label=side)
+    ax.axhline(twitching_rate, color="#555555", ls="--", lw=1,
+               label=f"twitching night (>= {twitching_rate:g}/min)")
+    if latest is not None:
+        ax.axvline(date.fromisoformat(latest).toordinal() - day0, color="#D55E00", lw=1, alpha=0.5,
+                   label="this night")
+    ax.set_xlabel(f"days since {dates[int(np.argmin(days))]}")
+    ax.set_ylabel("fasciculations / min of rest")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", fontsize=8)
+    return Plot("plot-history", "Nightly rate over the history", _encode(fig),
+                "nightly fasciculation rate per minute of rest over the recorded nights")
+
+
+def distributions_plot(histograms: Sequence[tuple[str, Mapping | None]]) -> Plot | None:
+    """Histograms of the night's fasciculations, one panel each, with the median marked.
+
+    Parameters
+    ----------
+    histograms : sequence of (label, mapping or None)
+        Axis label and a histogram with ``bin_edges``, ``counts`` and optionally
+        ``quantiles["p50"]`` (as in the summary's morphology); None or empty draws an empty panel.
+    """
+    usable = [h for _, h in histograms if h and sum(h.get("counts") or ()) > 0]
+    if not usable:
+        return None
+    fig = _figure(9.0, 2.8)
+    axes = np.atleast_1d(fig.subplots(1, len(histograms)))
+    colours = ("#0072B2", "#009E73", "#CC79A7", "#E69F00")
+    for i, (ax, (label, hist)) in enumerate(zip(axes, histograms, strict=True)):
+        ax.set_xlabel(label)
+        ax.set_ylabel("fasciculations")
+        if not hist or not hist.get("counts"):
+            continue
+        edges = np.asarray(hist["bin_edges"], float)
+        heights = np.asarray(hist["counts"], float)
+        ax.stairs(heights, edges, fill=True, color=colours[i % len(colours)])
+        used = np.flatnonzero(heights)
+        if used.size:  # the summary's bins span every plausible value: zoom on the occupied ones
+            ax.set_xlim(edges[max(used[0] - 1, 0)], edges[min(used[-1] + 2, edges.size - 1)])
+        median = (hist.get("quantiles") or {}).get("p50")
+        if median is not None:
+            ax.axvline(float(median), color="#D55E00", lw=1, label=f"median {float(median):.3g}")
+            ax.legend(fontsize=8)
+    return Plot("plot-distributions", "Amplitude, duration and phases of the fasciculations",
+                _encode(fig), "histograms of fasciculation amplitude, duration and phases")
+
+
+def waveform_plot(units: Sequence[Mapping], sfreq_hz: float | None) -> Plot | None:
+    """A gallery of unit templates: one small panel per unit, the template and its spread.
+
+    Parameters
+    ----------
+    units : sequence of mapping
+        Each with ``template_uv`` (list of float, centred on the peak), and optionally ``unit``
+        (label), ``channel``, ``count``, ``stability``, ``template_sfreq_hz`` and ``spread_uv``
+        (list, one standard deviation per sample).
+    sfreq_hz : float or None
+        Sampling rate of templates that do not state theirs (x axis in ms); sample index when None.
+    """
+    units = [u for u in units if len(u.get("template_uv") or ())]
+    if not units:
+        return None
+    n_cols = min(4, len(units))
+    n_rows = -(-len(units) // n_cols)
+    fig = _figure(9.0, 2.1 * n_rows)
+    axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
+    for ax, unit in zip(axes, units, strict=False):
+        y = np.asarray(unit["template_uv"], float)
+        fs = unit.get("template_sfreq_hz") or sfreq_hz
+        t = np.arange(y.size) - y.size // 2
+        t = t / fs * 1e3 if fs else t
+        spread = unit.get("spread_uv")
+        if spread is not None and len(spread) == y.size:
+            s = np.asarray(spread, float)
+            ax.fill_between(t, y - s, y + s, color="#0072B2", alpha=0.2, lw=0)
+        ax.plot(t, y, color="#0072B2", lw=1.2)
+        label = f"unit {unit.get('unit', '?')}"
+        if unit.get("channel") is not None:
+            label += f" ({unit['channel']})"
+        if unit.get("count") is not None:
+            label += f", n={unit['count']}"
+        if unit.get("stability") is not None:
+            label += f", r={unit['stability']:.2f}"
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("ms" if fs else "samples", fontsize=8)
+    for ax in axes[len(units):]:
+        ax.set_axis_off()
+    axes[0].set_ylabel("µV", fontsize=8)
+    return Plot("plot-waveforms", "Fasciculation waveforms per unit", _encode(fig),
+                "gallery of average fasciculation waveforms, one panel per unit")
+
+
+def timeline_plot(events: Sequence[Mapping], duration_s: float, kinds: Sequence[str],
+                  gaps_s: Sequence[tuple[float, float]] = (),
+                  counts: Mapping[str, int] | None = None) -> Plot | None:
+    """The whole night, one row per event kind, each event a mark at its onset and duration.
+
+    Parameters
+    ----------
+    events : sequence of mapping
+        Each with ``onset`` (s), ``duration`` (s) and ``kind``.
+    duration_s : float
+        Length of the night.
+    kinds : sequence of str
+        Rows, top to bottom.
+    gaps_s : sequence of (start_s, stop_s)
+        Lost spans, shaded.
+    counts : mapping, optional
+        Kind -> count shown beside the row label (the summary's counts, which leave out the
+        second potential of doublets); the number of marks when omitted.
+    """
+    if duration_s <= 0:
+        return None
+    fig = _figure(9.0, 0.45 * len(kinds) + 1.2)
+    ax = fig.add_subplot()
+    for row, kind in enumerate(kinds):
+        spans = [(e["onset"] / 3600.0, max(e["duration"] or 0.0, 0.0) / 3600.0)
+                 for e in events if e["kind"] == kind and e["onset"] is not None]
+        if spans:
+            starts = np.array([s for s, _ in spans])
+            widths = np.maximum([w for _, w in spans], duration_s / 3600.0 / 2000.0)
+            ax.broken_barh(list(zip(starts, widths, strict=True)), (row - 0.35, 0.7),
+                           color=KIND_COLOURS.get(kind, "#333333"))
+    for start, stop in gaps_s:
+        ax.axvspan(start / 3600.0, stop / 3600.0, color="#000000", alpha=0.12, lw=0)
+    counts = counts if counts is not None else {
+        k: sum(e["kind"] == k for e in events) for k in kinds}
+    ax.set_yticks(range(len(kinds)), [f"{k} ({counts.get(k, 0)})" for k in kinds])
+    ax.set_ylim(len(kinds) - 0.5, -0.5)
+    ax.set_xlim(0, duration_s / 3600.0)
+    ax.set_xlabel("hours from recording start (grey: no data)")
+    ax.grid(axis="x", alpha=0.3)
+    return Plot("plot-timeline", "Events over the whole night, by kind", _encode(fig),
+                "timeline of every event over the night, one row per kind")
