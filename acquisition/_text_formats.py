@@ -5,7 +5,9 @@ Text files are small by nature and are loaded whole; the Raw they give is always
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mne
@@ -94,14 +96,19 @@ def bitalino_emg_volts(adc: np.ndarray, resolution_bits: int) -> np.ndarray:
 
 
 def read_opensignals(path: Path) -> mne.io.BaseRaw:
-    """Read an OpenSignals / BioSPPy "Simple Text Format" file (header lines start with ``#``).
+    """Read an OpenSignals text file: the BioSPPy "Simple Text Format" or the JSON-header format.
 
-    The header gives ``Sampling Rate (Hz):= 1000.00``, ``Resolution:= 12`` and ``Labels:= EMG``
-    (one label per column, separated by tabs, commas or spaces). Values are raw ADC counts and
-    are converted to volts with the BITalino EMG sensor transfer function
-    (:func:`bitalino_emg_volts`). The whole file is loaded: text recordings are small by nature.
+    Simple Text Format: header lines ``# Sampling Rate (Hz):= 1000.00``, ``# Resolution:= 12``,
+    ``# Labels:= EMG`` (one label per column, separated by tabs or commas), then one column of
+    ADC counts per channel. OpenSignals (r)evolution format: a ``# {...}`` JSON header for one
+    device (see :func:`_read_opensignals_json`). Counts are converted to volts with the BITalino
+    EMG sensor transfer function (:func:`bitalino_emg_volts`). The whole file is loaded: text
+    recordings are small by nature.
     """
     lines = _read_lines(path)
+    json_line = next((ln for ln in lines[:5] if ln.lstrip("# ").startswith("{")), None)
+    if json_line is not None:
+        return _read_opensignals_json(path, lines, json_line.lstrip("# "))
     fields = _header_fields(lines)
     sfreq_hz = _header_number(path, fields, "sampling rate", "sampling rate")
     bits = _header_number(path, fields, "resolution", "ADC resolution")
@@ -114,6 +121,70 @@ def read_opensignals(path: Path) -> mne.io.BaseRaw:
     info = mne.create_info(labels, sfreq_hz, "emg")
     data_v = bitalino_emg_volts(counts.T, int(bits))
     return _TextRaw(info, data_v, path, 0, {name: "V" for name in labels})
+
+
+def _device_header(path: Path, text: str) -> dict:
+    try:
+        header = json.loads(text)
+    except ValueError:
+        raise RecordingError(path, "unreadable OpenSignals JSON header") from None
+    devices = list(header.values()) if isinstance(header, dict) else []
+    if len(devices) != 1 or not isinstance(devices[0], dict):
+        raise RecordingError(path, "OpenSignals files with several devices are not supported")
+    return devices[0]
+
+
+def _json_meas_date(path: Path, device: dict) -> datetime | None:
+    if not device.get("date") or not device.get("time"):
+        return None
+    try:
+        day = datetime.strptime(str(device["date"]), "%Y-%m-%d").date()
+        clock = datetime.strptime(str(device["time"]).split(".")[0], "%H:%M:%S").time()
+    except ValueError:
+        raise RecordingError(path, f"bad date/time '{device['date']} {device['time']}'") from None
+    return datetime.combine(day, clock, tzinfo=UTC)
+
+
+def _check_sequence(path: Path, seq: np.ndarray, n_header_lines: int) -> None:
+    """The 4-bit BITalino sequence number must step by one: a jump means lost samples."""
+    jumps = np.flatnonzero((np.diff(seq.astype(np.int64)) - 1) % 16)
+    if jumps.size:
+        row = int(jumps[0]) + n_header_lines + 2
+        raise RecordingError(path, f"samples lost at line {row} (sequence number "
+                             f"{int(seq[jumps[0]])} -> {int(seq[jumps[0] + 1])})")
+
+
+def _read_opensignals_json(path: Path, lines: list[str], text: str) -> mne.io.BaseRaw:
+    """OpenSignals (r)evolution text: JSON header with ``column``, ``label``, ``sensor``,
+    ``resolution`` (per column), ``sampling rate``, ``date`` and ``time``; columns ``nSeq``,
+    digital I/O, then the analog channels. Only channels whose sensor is ``EMG`` are read (the
+    transfer function is the EMG sensor's); the sequence numbers are checked for lost samples.
+    """
+    device = _device_header(path, text)
+    try:
+        columns, labels = list(device["column"]), list(device["label"])
+        sensors, bits = list(device["sensor"]), list(device["resolution"])
+        sfreq_hz = float(device["sampling rate"])
+    except (KeyError, TypeError, ValueError):
+        raise RecordingError(path, "OpenSignals header lacks column, label, sensor, "
+                             "resolution or sampling rate") from None
+    emg = [(lab, columns.index(lab)) for lab, sen in zip(labels, sensors, strict=False)
+           if str(sen).upper().startswith("EMG") and lab in columns]
+    if not emg:
+        raise RecordingError(path, f"no EMG channel (sensors: {', '.join(map(str, sensors))})")
+    values = _numbers(path, lines, 0, None)
+    if values.shape[1] != len(columns):
+        raise RecordingError(path, f"{values.shape[1]} columns of data but the header names "
+                             f"{len(columns)}")
+    n_header = sum(1 for ln in lines if ln.startswith("#"))
+    if "nSeq" in columns:
+        _check_sequence(path, values[:, columns.index("nSeq")], n_header)
+    data_v = np.vstack([bitalino_emg_volts(values[:, col], int(bits[col])) for _, col in emg])
+    names = [lab for lab, _ in emg]
+    info = mne.create_info(names, sfreq_hz, "emg")
+    with info._unlock():
+        info["meas_date"] = _json_meas_date(path, device)
+    return _TextRaw(info, data_v, path, 0, {name: "V" for name in names})
 
 
 # --- CSV with a time column ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -325,6 +326,32 @@ def test_opensignals_two_columns(tmp_path):
     assert raw.ch_names == ["left", "right"] and raw.info["sfreq"] == 500
     np.testing.assert_allclose(raw.get_data(), (counts.T / 1024 - 0.5) * 3.3 / 1009, rtol=1e-12)
     assert raw.info["meas_date"] is None
+
+
+def _opensignals_json(path: Path, rows: list[list[int]]) -> None:
+    device = {"sensor": ["EMG", "ECG"], "column": ["nSeq", "I1", "I2", "O1", "O2", "A1", "A2"],
+              "label": ["A1", "A2"], "resolution": [4, 1, 1, 1, 1, 10, 10],
+              "sampling rate": 1000, "date": "2026-3-1", "time": "23:05:09.250"}
+    header = json.dumps({"00:07:80:00:00:01": device})
+    body = "\n".join("\t".join(str(v) for v in row) for row in rows)
+    path.write_text(f"# OpenSignals Text File Format\n# {header}\n# EndOfHeader\n{body}\n")
+
+
+def test_opensignals_json_header(tmp_path):
+    rng = np.random.default_rng(8)
+    emg = rng.integers(0, 1024, 40)
+    rows = [[i % 16, 0, 0, 0, 0, int(emg[i]), 600] for i in range(40)]
+    path = tmp_path / "opensignals_000780000001.txt"
+    _opensignals_json(path, rows)
+    raw = open_recording(path)
+    assert raw.ch_names == ["A1"]  # the ECG channel is not EMG and is not read as such
+    assert raw.info["sfreq"] == 1000
+    assert raw.info["meas_date"] == datetime(2026, 3, 1, 23, 5, 9, tzinfo=UTC)
+    np.testing.assert_allclose(raw.get_data()[0], (emg / 1024 - 0.5) * 3.3 / 1009, rtol=1e-12)
+    del rows[17]
+    _opensignals_json(path, rows)
+    with pytest.raises(RecordingError, match=r"samples lost at line 21 \(sequence number 0 -> 2\)"):
+        open_recording(path)
 
 
 @pytest.mark.parametrize(("header", "units", "scale"), [
