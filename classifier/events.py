@@ -437,6 +437,9 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, rows: np.ndarray, sf:
     np.maximum.at(ptp, group, cand["ptp_uv"][main])
     g_kind = np.where(size == 1, FASCICULATION,
                       np.where(off_s - on_s <= cfg["myoclonus_max_s"], MYOCLONUS, VOLUNTARY))
+    # One candidate with more phases than a single potential has is several units at once: a jerk.
+    many = feats["phases"][first] >= cfg["myoclonus_min_phases"]
+    g_kind = np.where((size == 1) & many, MYOCLONUS, g_kind)
     g_kind = np.where(pop, ARTIFACT, g_kind)
     keep = ~busy
     ev = make_events(int(keep.sum()))
