@@ -32,7 +32,7 @@ class ChainConfig:
     dead_time_s: float = 0.005
     min_duration_s: float = 0.003
     max_duration_s: float = 0.05
-    delay_hz: float = 95.0  # group delay taken at this frequency (geometric centre of the band)
+    delay_hz: float = 60.0  # group delay taken here: centres onset errors on 5-20 ms potentials
     pop_k: float = 50.0
     flat_run_s: float = 0.02
     rail_run: int = 3

@@ -1,0 +1,236 @@
+"""DetectionChain: recall and onset accuracy on potentials of known onset, false alarms on noise,
+identical output for any chunking, NaN gaps, mains detection, envelope frames and quality rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dsp_signals import muap
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+from dsp.chain import DetectionChain, concat_outputs
+from dsp.config import ChainConfig
+from dsp.filters import design_sos
+from dsp.types import ENVELOPE_HOP_S, SNIPPET_LEN
+
+FS = 2000.0
+SOS = design_sos(FS, mains_hz=50.0)
+
+
+def _run(x: np.ndarray, sizes=None, mains_hz=50.0, config=None):
+    x = np.atleast_2d(x)
+    chain = DetectionChain(FS, x.shape[0], mains_hz=mains_hz, config=config)
+    if sizes is None:
+        outs = [chain.process(x, 0)]
+    else:
+        outs, pos, i = [], 0, 0
+        while pos < x.shape[1]:
+            n = sizes[i % len(sizes)]
+            outs.append(chain.process(x[:, pos : pos + n], pos))
+            pos, i = pos + n, i + 1
+    outs.append(chain.flush())
+    return concat_outputs(outs), chain
+
+
+def _scene(duration_s, rate_per_min, amp_sigma, seed, noise_raw_uv=5.0):
+    """Noise plus potentials whose peak-to-peak is ``amp_sigma`` x 2 x the in-band noise RMS."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * FS)
+    noise = rng.normal(0, noise_raw_uv, n)
+    sigma_band = np.std(signal.sosfilt(SOS, noise)[int(FS) :])
+    x = noise.copy()
+    slots = np.arange(int(FS), n - int(FS), int(0.25 * FS))
+    onsets = np.sort(rng.choice(slots, int(rate_per_min * duration_s / 60), replace=False))
+    onsets = onsets + rng.integers(0, int(0.05 * FS), onsets.size)
+    durs = rng.uniform(0.005, 0.02, onsets.size)
+    for onset, dur in zip(onsets, durs, strict=True):
+        ptp = 2 * sigma_band * rng.uniform(*amp_sigma)
+        wave = muap(dur, FS, int(rng.integers(2, 4)), ptp) * rng.choice([-1.0, 1.0])
+        x[onset : onset + wave.size] += wave
+    return x, onsets, (durs * FS).astype(int), sigma_band
+
+
+def _match(cands, onsets, lengths):
+    """Index of the candidate whose peak falls inside each true potential (-1 when none)."""
+    found = np.full(onsets.size, -1)
+    for i, (onset, length) in enumerate(zip(onsets, lengths, strict=True)):
+        inside = np.flatnonzero((cands["peak"] >= onset - 2) & (cands["peak"] <= onset + length + 2))
+        if inside.size:
+            found[i] = inside[0]
+    return found
+
+
+def _assert_onsets(err_ms: np.ndarray) -> None:
+    """At least 95 % within +-5 ms of the true start, median error under 2 ms, none beyond 10 ms."""
+    assert np.mean(np.abs(err_ms) <= 5.0) >= 0.95, np.sort(err_ms)
+    assert abs(np.median(err_ms)) <= 2.0
+    assert np.all(np.abs(err_ms) <= 10.0), err_ms[np.abs(err_ms) > 10]
+
+
+def test_recall_and_onset_accuracy_for_potentials_of_six_sigma():
+    """Potentials whose amplitude (half peak-to-peak) is 6-20 x the noise RMS."""
+    x, onsets, lengths, _ = _scene(300, 60, (6.0, 20.0), seed=11)
+    out, chain = _run(x)
+    found = _match(out.candidates, onsets, lengths)
+    assert np.mean(found >= 0) >= 0.98
+    err_ms = (out.candidates["onset"][found[found >= 0]] - onsets[found >= 0]) / FS * 1e3
+    _assert_onsets(err_ms)
+    # a potential and its tail are one candidate: few extra candidates
+    assert len(out.candidates) <= 1.05 * onsets.size
+
+
+def test_onset_accuracy_over_pink_noise():
+    rng = np.random.default_rng(12)
+    n = int(120 * FS)
+    spec = np.fft.rfft(rng.normal(size=n))
+    freqs = np.arange(spec.size, dtype=float)
+    freqs[0] = 1
+    noise = np.fft.irfft(spec / np.sqrt(freqs), n)
+    noise *= 5.0 / np.std(signal.sosfilt(SOS, noise))
+    onsets = np.arange(int(2 * FS), n - int(FS), int(0.7 * FS))
+    x = noise.copy()
+    for k, onset in enumerate(onsets):
+        wave = muap(0.006 + 0.002 * (k % 7), FS, 2 + k % 2, 150.0)
+        x[onset : onset + wave.size] += wave
+    out, _ = _run(x)
+    found = _match(out.candidates, onsets, np.full(onsets.size, 40))
+    assert np.mean(found >= 0) >= 0.98
+    err = out.candidates["onset"][found[found >= 0]] - onsets[found >= 0]
+    _assert_onsets(err / FS * 1e3)
+
+
+def test_few_false_candidates_on_noise_alone():
+    x = np.random.default_rng(13).normal(0, 5.0, int(600 * FS))
+    out, _ = _run(x)
+    assert len(out.candidates) / 10.0 < 0.5  # per minute
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.integers(1, 6000), min_size=1, max_size=12), st.integers(0, 3))
+def test_any_chunking_gives_identical_output(sizes, seed):
+    x, _, _, _ = _scene(24, 120, (6.0, 30.0), seed=seed)
+    y, _, _, _ = _scene(24, 120, (6.0, 30.0), seed=seed + 10)
+    data = np.vstack([x, y])
+    data[1, int(9 * FS) : int(10.5 * FS)] = np.nan
+    whole, _ = _run(data)
+    parts, _ = _run(data, sizes=sizes + [1, 2, 3])
+    for name in ("candidates", "features", "quality"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+    for name in ("snippets", "envelope_uv", "noise_uv"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+    assert parts.envelope_start_frame == whole.envelope_start_frame == 0
+
+
+def test_nan_gap_yields_no_candidates_and_nan_frames():
+    x, onsets, lengths, _ = _scene(60, 120, (8.0, 20.0), seed=21)
+    gap = (int(20 * FS), int(25 * FS))
+    x[gap[0] : gap[1]] = np.nan
+    out, chain = _run(x)
+    c = out.candidates
+    settle = int(ChainConfig().settle_s * FS)
+    assert not np.any((c["offset"] > gap[0]) & (c["onset"] < gap[1] + settle))
+    hop = int(ENVELOPE_HOP_S * FS)
+    frames = np.arange(out.envelope_start_frame, out.envelope_start_frame + out.n_frames)
+    in_gap = (frames * hop >= gap[0]) & ((frames + 1) * hop <= gap[1])
+    assert np.all(np.isnan(out.envelope_uv[0, in_gap]))
+    assert np.all(np.isfinite(out.envelope_uv[0, frames * hop > gap[1] + settle]))
+    after = (onsets > gap[1] + settle) & (onsets < x.size - FS)
+    found = _match(c, onsets[after], lengths[after])
+    assert np.mean(found >= 0) >= 0.98
+    q = out.quality
+    assert q["nan_fraction"][q["start"] == int(20 * FS)][0] == pytest.approx(0.5)
+
+
+def test_envelope_frames_are_the_rms_of_the_band_passed_signal():
+    x = np.random.default_rng(22).normal(0, 5.0, int(30 * FS))
+    x[int(10 * FS) : int(10 * FS) + 40] += 300 * np.hanning(40)
+    out, chain = _run(x)
+    hop = int(ENVELOPE_HOP_S * FS)
+    y = signal.sosfilt(SOS, x)
+    ref = np.sqrt(np.mean(y[: (y.size // hop) * hop].reshape(-1, hop) ** 2, axis=1))
+    settle = int(np.ceil(chain.config.settle_s * FS / hop))
+    np.testing.assert_allclose(out.envelope_uv[0, settle:], ref[settle:], rtol=1e-9)
+    assert np.all(np.isnan(out.envelope_uv[0, :settle]))
+    assert out.envelope_uv.shape == out.noise_uv.shape
+    sigma = np.std(signal.sosfilt(SOS, np.random.default_rng(22).normal(0, 5.0, x.size)))
+    assert np.nanmedian(out.noise_uv) == pytest.approx(sigma, rel=0.1)
+
+
+def test_snippets_are_centred_on_the_peak():
+    x, _, _, _ = _scene(30, 60, (10.0, 20.0), seed=23)
+    out, chain = _run(x)
+    y = signal.sosfilt(SOS, x)
+    for cand, snip in zip(out.candidates, out.snippets, strict=True):
+        at = cand["peak"] + chain.delay_samples
+        ref = y[at - SNIPPET_LEN // 2 : at + SNIPPET_LEN // 2]
+        np.testing.assert_allclose(snip, ref.astype(np.float32), rtol=1e-5, atol=1e-4)
+        assert snip[SNIPPET_LEN // 2] == pytest.approx(cand["peak_uv"], rel=1e-6)
+        seg = y[cand["onset"] + chain.delay_samples : cand["offset"] + chain.delay_samples]
+        assert cand["ptp_uv"] == pytest.approx(np.ptp(seg), rel=1e-9)
+
+
+@pytest.mark.parametrize("mains", [50.0, 60.0])
+def test_mains_decided_from_the_first_seconds(mains):
+    rng = np.random.default_rng(int(mains))
+    t = np.arange(int(15 * FS)) / FS
+    x = rng.normal(0, 5.0, t.size) + 20 * np.sin(2 * np.pi * mains * t)
+    whole, chain = _run(x, mains_hz=None)
+    parts, chain2 = _run(x, sizes=[137, 2000, 1], mains_hz=None)
+    assert chain.mains_hz == chain2.mains_hz == mains
+    np.testing.assert_array_equal(parts.envelope_uv, whole.envelope_uv)
+    q = whole.quality
+    expected = (20**2 / 2) / (20**2 / 2 + 25)
+    assert q["mains_fraction"][0] == pytest.approx(expected, abs=0.02)
+
+
+def test_quality_flags_flat_saturated_and_pops():
+    rng = np.random.default_rng(31)
+    x = rng.normal(0, 5.0, int(40 * FS))
+    x[int(12 * FS) : int(13 * FS)] = 0.0  # flat second in window 1
+    t = np.arange(int(2 * FS)) / FS
+    clipped = np.clip(x[int(22 * FS) : int(24 * FS)] + 1000 * np.sin(2 * np.pi * 3 * t), -300, 300)
+    x[int(22 * FS) : int(24 * FS)] = clipped  # movement driving the amplifier to its rails
+    for k in range(3):  # electrode pops in window 3
+        at = int((32 + 2 * k) * FS)
+        x[at:] += 2000 * np.exp(-np.arange(x.size - at) / (0.2 * FS))
+    out, _ = _run(x)
+    q = out.quality
+    assert q["flat_fraction"][1] == pytest.approx(0.1, abs=0.005)
+    assert q["flat_fraction"][0] == 0 and q["saturated_fraction"][0] == 0
+    rail = np.sum(np.abs(clipped) == 300) / (10 * FS)
+    assert q["saturated_fraction"][2] == pytest.approx(rail, abs=0.01)
+    assert q["pops"][3] == 3 and q["pops"][0] == 0
+    assert list(q["start"]) == [0, 20000, 40000, 60000]
+
+
+def test_refuses_gaps_in_the_timeline_and_bad_shapes():
+    chain = DetectionChain(FS, 2, mains_hz=50.0)
+    chain.process(np.zeros((2, 100)), 0)
+    with pytest.raises(ValueError):
+        chain.process(np.zeros((2, 100)), 150)
+    with pytest.raises(ValueError):
+        chain.process(np.zeros((3, 100)), 100)
+    with pytest.raises(ValueError):
+        DetectionChain(0.0, 1)
+
+
+def test_simulated_night_if_the_simulator_is_there():
+    sim = pytest.importorskip("calfwatch.simulator")
+    params = sim.load_profile("quiet", duration_s=600)
+    night = sim.simulate_night(params, seed=3)
+    data = np.concatenate([c.data_uv for c in night.chunks(chunk_s=0.1)], axis=1)
+    out, chain = _run(data, sizes=[200], mains_hz=None)
+    truth = [e for e in night.truth if e.kind == "fasciculation"]
+    settle_s = chain.config.settle_s  # the start of the stream is the filter's settling time
+    big = [
+        e for e in truth if e.peak_to_peak_uv >= 12 * params.noise_rms_uv and e.onset_s > settle_s
+    ]
+    assert big, "the profile has potentials above 6 x noise"
+    onsets = np.array([round(e.onset_s * FS) for e in big])
+    lengths = np.array([round(e.duration_s * FS) for e in big])
+    found = _match(out.candidates, onsets, lengths)
+    assert np.mean(found >= 0) >= 0.98
+    err = out.candidates["onset"][found[found >= 0]] - onsets[found >= 0]
+    _assert_onsets(err / FS * 1e3)
