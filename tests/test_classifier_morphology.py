@@ -1,0 +1,67 @@
+"""Morphology, units and the night-summary document on hand-made nights."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_classifier_events import make_night, wave
+
+from classifier.morphology import cluster_units
+from classifier.night import classify_night
+from classifier.summary import SCHEMA, night_summary
+
+
+def test_two_shapes_make_two_units_with_their_counts():
+    rng = np.random.default_rng(0)
+    cands = [(0, 2.0 + 1.0 * k, float(rng.uniform(150, 170)), k % 2) for k in range(60)]
+    night = make_night(cands=cands)
+    night.snippets += rng.normal(0, 2.0, night.snippets.shape).astype(np.float32)
+    cn = classify_night(night)
+    units = cn.morphology["channels"]["calf_0"]["units"]
+    assert sorted(u["count"] for u in units) == [30, 30]
+    fasc = cn.events[cn.events["kind"] == "fasciculation"]
+    shape = np.array([c[3] for c in sorted(cands, key=lambda c: c[1])])
+    for u in (0, 1):  # each unit holds one shape only
+        assert len(set(shape[fasc["unit"] == u])) == 1
+    assert all(u["stability"] > 0.95 for u in units)
+    # Triphasic snippets were given 5 phases: polyphasic fraction is one half.
+    assert cn.morphology["polyphasic_fraction"] == pytest.approx(0.5)
+    assert "single" in cn.morphology["caveat"] or "surface" in cn.morphology["caveat"]
+
+
+def test_amplitude_ratio_separates_same_shape_units():
+    snips = np.array([wave(100.0)] * 10 + [wave(400.0)] * 10)
+    cfg = {"window_s": 0.03, "min_correlation": 0.9, "max_amplitude_ratio": 1.5,
+           "min_members": 3, "seed_batch": 4, "max_rounds": 6}
+    labels = cluster_units(snips, np.array([100.0] * 10 + [400.0] * 10), 1000.0, cfg)
+    assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1
+    assert labels[0] != labels[10]
+
+
+def test_distributions_match_numpy():
+    amps = [60.0, 80.0, 120.0, 250.0, 700.0]
+    cn = classify_night(make_night(cands=[(0, 10.0 + 20 * i, a) for i, a in enumerate(amps)]))
+    dist = cn.morphology["amplitude_uv"]
+    edges = np.array(dist["bin_edges"])
+    assert dist["counts"] == np.histogram(amps, bins=edges)[0].tolist()
+    assert dist["quantiles"]["p50"] == pytest.approx(np.quantile(amps, 0.5))
+
+
+def test_night_summary_is_versioned_json():
+    night = make_night(n_ch=2, cands=[(0, 10.0, 100.0), (1, 30.0, 90.0)],
+                       bursts=[(1, 100.0, 102.0, 30.0)],
+                       meta={"meas_date": "2026-01-05T22:00:00+00:00"})
+    cn = classify_night(night)
+    doc = night_summary(cn, night.meta, night.quality)
+    text = json.dumps(doc, allow_nan=False)
+    back = json.loads(text)
+    assert back["schema"] == SCHEMA and back["schema_version"] == 1
+    assert back["fasciculations"] == 2 and "assessment" in back and back["assessment"] is None
+    assert set(back["channels"]) == {"calf_0", "calf_1"}
+    assert back["channels"]["calf_1"]["counts"]["voluntary"] == 1
+    assert back["thresholds"]["events"]["isolation_s"] == 0.25
+    assert back["versions"]["numpy"] == np.__version__
+    assert back["recording"]["meas_date"].startswith("2026-01-05")
+    assert any("PLM" in c for c in back["caveats"])
