@@ -235,6 +235,17 @@ class _DatFile:
         flat = _decode(self.fmt, raw, start * self.n_per_frame, stop * self.n_per_frame)
         return flat.reshape(-1, self.n_per_frame).T
 
+    def sums(self, start: int, stop: int) -> np.ndarray:
+        """Sum of each signal over frames ``start..stop`` (int64), without widening the block."""
+        if self.fmt not in _FIXED_FORMATS:
+            return self.read(start, stop).sum(axis=1, dtype=np.int64)
+        dtype, shift = _FIXED_FORMATS[self.fmt]
+        size, k = np.dtype(dtype).itemsize, self.n_per_frame
+        raw = np.memmap(self.path, np.uint8, mode="r", offset=self.byte_offset)
+        flat = raw[start * k * size : stop * k * size].view(dtype)
+        return np.array([flat[j::k].sum(dtype=np.int64) - shift * (stop - start)
+                         for j in range(k)], np.int64)
+
 
 def _dat_files(hea: Path, header: WfdbHeader) -> list[_DatFile]:
     groups: dict[str, list[int]] = {}
@@ -270,8 +281,7 @@ def _verify_checksums(header: WfdbHeader, files: list[_DatFile], n_samples: int)
     for f in files:
         sums = np.zeros(f.n_per_frame, np.int64)
         for start in range(0, n_samples, _CHECKSUM_BLOCK_FRAMES):
-            block = f.read(start, min(start + _CHECKSUM_BLOCK_FRAMES, n_samples))
-            sums += block.sum(axis=1, dtype=np.int64)
+            sums += f.sums(start, min(start + _CHECKSUM_BLOCK_FRAMES, n_samples))
         for chan, total in zip(f.channels, sums, strict=True):
             expected = header.signals[chan].checksum
             got = int((total + 32768) % 65536 - 32768)
