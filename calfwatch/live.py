@@ -12,6 +12,7 @@ writes the final analysis, adds the night to the history and returns the result.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -120,7 +121,18 @@ class LiveAnalysis:
         self._last_live = now
 
     def __call__(self, chunk: SampleChunk) -> None:
-        """Take one chunk just written to the file."""
+        """Take one chunk just written to the file (a failure stops live detection, not the
+        recording: the night is then analysed from the file at the end)."""
+        if self.error is not None:
+            return
+        try:
+            self._take(chunk)
+        except Exception as exc:  # noqa: BLE001 - the recording must go on
+            self.error = " ".join(str(exc).split()) or type(exc).__name__
+            sys.stderr.write(f"calfwatch: live detection stopped ({self.error}); the recording "
+                             "goes on and is analysed from the file at the end\n")
+
+    def _take(self, chunk: SampleChunk) -> None:
         data = chunk.data_uv if chunk.gap else self.values(chunk.data_uv)
         self.engine.feed(SampleChunk(chunk.start_sample, data, chunk.gap, chunk.reason))
         now = time.monotonic()
@@ -146,8 +158,7 @@ class LiveAnalysis:
 
         try:
             result = self.engine.finish(final=False, meta=self._meta())
-        except ValueError as exc:  # too little signal yet: nothing to write
-            self.error = str(exc)
+        except ValueError:  # too little signal yet: nothing to write
             return
         write_outputs(self.out_dir, result.events, result.summary, self.recorder.info.meas_date)
 
@@ -157,7 +168,10 @@ class LiveAnalysis:
 
     def finish(self, history_path: str | None = None):
         """Final analysis: output files, the history (with a subject), and the result."""
-        from calfwatch.analysis import finish_night
+        from calfwatch.analysis import analyze_file, finish_night
 
+        if self.error is not None:
+            return analyze_file(self.recorder.path, self.out_dir, subject=self.subject,
+                                side=self.side, history_path=history_path)
         return finish_night(self.engine, self.out_dir, subject=self.subject, side=self.side,
                             meta=self._meta(), history_path=history_path)

@@ -34,9 +34,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="no data for S seconds is a stall: re-send start, then reopen the port (default 5)",
     )
     parser.add_argument(
+        "--clock-speed", type=float, default=1.0, metavar="N",
+        help="the device runs at N x real time (emulated devices: the emulator's --speed); "
+        "used to measure gaps across reconnections",
+    )
+    parser.add_argument(
         "--status-every", type=float, default=None, metavar="S",
         help="status line period (default: 1 s on a terminal, 30 s otherwise)",
     )
+    parser.add_argument(
+        "--outputs-every", type=float, default=300.0, metavar="S",
+        help="rewrite events.tsv, summary.json and annotations.txt in DIR every S seconds "
+             "(default 300) and at the end",
+    )
+    parser.add_argument("--history", metavar="FILE", default=None,
+                        help="history file (default: $CALFWATCH_HOME/history.sqlite)")
+    parser.add_argument("--no-detect", action="store_true",
+                        help="record only, without live detection and analysis")
 
 
 def channel_names(n_channels: int, side: str | None) -> list[str]:
@@ -48,8 +62,8 @@ def channel_names(n_channels: int, side: str | None) -> list[str]:
     return [f"calf_{side}_{i + 1}" for i in range(n_channels)]
 
 
-def status_text(recorder, source) -> str:
-    """One status line: elapsed signal time, samples, losses, reconnections, connection state."""
+def status_text(recorder, source, live=None) -> str:
+    """One status line: elapsed signal time, samples, losses, reconnections, twitches, state."""
     stats = source.stats()
     lost = sum(recorder.samples_lost.values())
     total = max(1, recorder.next_sample)
@@ -57,18 +71,19 @@ def status_text(recorder, source) -> str:
     return (
         f"{recorder.next_sample / recorder.info.sfreq_hz:8.1f} s  "
         f"samples {recorder.samples_received}  lost {lost} ({100.0 * lost / total:.2f} %)  "
-        f"reconnects {stats.get('reconnects', 0)}{state}"
+        f"reconnects {stats.get('reconnects', 0)}"
+        + (f"  twitches {live.twitches}" if live is not None else "") + state
     )
 
 
 class _Status(threading.Thread):
     """Refresh the status line in place on a terminal, print plain lines otherwise."""
 
-    def __init__(self, recorder, source, every_s: float | None) -> None:
+    def __init__(self, recorder, source, every_s: float | None, live=None) -> None:
         super().__init__(daemon=True)
         self.tty = sys.stderr.isatty()
         self.every_s = every_s or (1.0 if self.tty else 30.0)
-        self.recorder, self.source = recorder, source
+        self.recorder, self.source, self.live = recorder, source, live
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -76,7 +91,7 @@ class _Status(threading.Thread):
             self.show()
 
     def show(self, final: bool = False) -> None:
-        text = status_text(self.recorder, self.source)
+        text = status_text(self.recorder, self.source, self.live)
         if self.tty:
             sys.stderr.write("\r\033[K" + text + ("\n" if final else ""))
         else:
@@ -97,13 +112,14 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
     site = f"{args.side} calf" if args.side else ""
     source = SerialSource(
         args.port, spec, ch_names=channel_names(spec.n_channels, args.side),
-        stall_s=args.stall_s, site=site,
+        stall_s=args.stall_s, site=site, clock_speed=args.clock_speed,
     )
     try:
         recorder = Recorder.create(
             args.out, source.info, subject=args.subject, side=args.side or "",
             source_stats=source.stats,
         )
+        live = None if args.no_detect else _live(recorder, args)
     except BaseException:
         source.close()
         raise
@@ -114,12 +130,13 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
         source.request_stop()
 
     previous = {s: signal.signal(s, _ask_stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    status = _Status(recorder, source, args.status_every)
+    status = _Status(recorder, source, args.status_every, live)
     status.start()
     started = time.monotonic()
     try:
         why = run_recording(
-            source, recorder, duration_s=args.duration, on_chunk=on_chunk, should_stop=stop.is_set
+            source, recorder, duration_s=args.duration, on_chunk=_hooks(live, on_chunk),
+            should_stop=stop.is_set,
         )
     finally:
         status.done.set()
@@ -134,4 +151,42 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
         f"in {time.monotonic() - started:.1f} s, {lost} samples lost, {why}); "
         f"sidecar {recorder.sidecar_path}"
     )
+    if live is not None:
+        _finish_live(live, args)
     return 0
+
+
+def _live(recorder, args: argparse.Namespace):
+    """Live detection on the values the file stores (see calfwatch.live)."""
+    from calfwatch.live import LiveAnalysis
+
+    return LiveAnalysis(recorder, args.out, subject=args.subject, side=args.side or "",
+                        outputs_every_s=args.outputs_every)
+
+
+def _hooks(live, on_chunk):
+    if live is None or on_chunk is None:
+        return live or on_chunk
+
+    def both(chunk):
+        live(chunk)
+        on_chunk(chunk)
+
+    return both
+
+
+def _finish_live(live, args: argparse.Namespace) -> None:
+    """The final analysis of the night: output files, history, the wearer's summary."""
+    from calfwatch.summary_text import wearer_summary
+
+    try:
+        result, paths = live.finish(history_path=args.history)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"calfwatch: analysis not written: {' '.join(str(exc).split())} "
+                         f"(the recording is complete; run calfwatch analyze on it)\n")
+        return
+    if getattr(args, "print_summary", True):
+        print(wearer_summary(result.summary))
+    for key in ("events", "summary", "annotations", "history"):
+        if key in paths:
+            print(f"wrote {paths[key]}")
