@@ -195,7 +195,7 @@ def _delimiter(line: str) -> str:
 
 
 def _column_units(path: Path, names: list[str], units: str | None) -> tuple[list[str], list[str]]:
-    """Channel names without unit suffixes, and one unit per channel (header first, then ``units``)."""
+    """Channel names without unit suffixes, and one unit per channel (header, else ``units``)."""
     clean, found = [], []
     for name in names:
         match = _UNIT_SUFFIX.match(name)

@@ -104,11 +104,9 @@ def _sniff(path: Path) -> str:
     if text.startswith("#"):
         return "opensignals"
     first = text.splitlines()[0] if text else ""
-    name = first.replace(";", ",").replace("\t", ",").split(",")[0].strip().strip('"')
-    if "," in first.replace(";", ",").replace("\t", ",") and name.lower() in _text_formats.TIME_NAMES:
+    cells = first.replace(";", ",").replace("\t", ",").split(",")
+    if len(cells) > 1 and cells[0].strip().strip('"').lower() in _text_formats.TIME_NAMES:
         return "csv"
-    if _wfdb.header_path_for(path) == path or path.with_suffix(".hea").is_file():
-        return "wfdb"
     if first and all(c.isdigit() or c in "+-.eE \t\r" for c in first):
         raise RecordingError(path, "numbers without a header: sampling rate missing "
                              "(expected an OpenSignals '#' header or a CSV time column)")

@@ -23,7 +23,8 @@ def _fake_emgdb(root: Path, notice: str | None) -> Path:
     counts.tofile(folder / "emg_healthy.dat")
     checksum = (int(counts.astype(np.int64).sum()) + 32768) % 65536 - 32768
     (folder / "emg_healthy.hea").write_text(
-        f"emg_healthy 1 4000 {counts.size}\nemg_healthy.dat 16 10000/mV 16 0 -400 {checksum} 0 EMG\n")
+        f"emg_healthy 1 4000 {counts.size}\n"
+        f"emg_healthy.dat 16 10000/mV 16 0 -400 {checksum} 0 EMG\n")
     if notice is not None:
         (folder / "NOTICE.txt").write_text(notice)
     return root

@@ -140,7 +140,8 @@ def test_wfdb_baseline_and_units(tmp_path):
 def test_wfdb_wrong_checksum(tmp_path):
     counts = _rng_counts()
     good = _checksum(counts[1])
-    _write_wfdb(tmp_path, counts, checksums=[_checksum(counts[0]), (good + 1 + 32768) % 65536 - 32768])
+    wrong = (good + 1 + 32768) % 65536 - 32768
+    _write_wfdb(tmp_path, counts, checksums=[_checksum(counts[0]), wrong])
     with pytest.raises(RecordingError, match=r"rec\.dat: checksum mismatch on signal 1"):
         open_recording(tmp_path / "rec.hea")
 
@@ -177,7 +178,8 @@ def test_wfdb_format_212_and_80(tmp_path):
     np.testing.assert_allclose(raw.get_data(), expected, atol=1e-15)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n_channels=st.integers(1, 3), n=st.integers(1, 60), fmt=st.sampled_from(["16", "212"]),
        data=st.data())
 def test_wfdb_any_slice_equals_the_whole(tmp_path_factory, n_channels, n, fmt, data):
