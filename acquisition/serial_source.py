@@ -33,6 +33,7 @@ from acquisition.ports import (
 )
 from acquisition.stream import SampleChunk, StreamInfo
 from acquisition.timeline import Gap, Run, Timeline
+from firmware_io.frames import concat_batches
 
 _PORT_ERRORS = (serial.SerialException, OSError, TypeError, AttributeError)
 
@@ -63,6 +64,11 @@ class SerialSource:
         Reconnection schedule (default 0.1 s doubling to 1 s).
     site : str
         Recording site stored in the device facts (``"left calf"``).
+    settle_s : float
+        After a reconnection, reads are collected this long before the gap is measured.
+    clock_speed : float
+        The device clock against real time (N for an emulated device at N x real time); host time
+        measures gaps across reconnections with it.
 
     Raises
     ------
@@ -83,6 +89,8 @@ class SerialSource:
         read_timeout_s: float = 0.1,
         backoff: Backoff | None = None,
         site: str = "",
+        settle_s: float = 0.3,
+        clock_speed: float = 1.0,
     ) -> None:
         self.port = normalize_port(port)
         self.spec = device_spec(device)
@@ -97,13 +105,15 @@ class SerialSource:
         self.site = site
         self._backoff = backoff or Backoff()
         self._queue = ChunkQueue(int(queue_s * self.spec.sfreq_hz))
-        self._timeline = Timeline(self.spec.sfreq_hz, self.spec.counter_modulus)
+        self._timeline = Timeline(self.spec.sfreq_hz, self.spec.counter_modulus, clock_speed)
         self._decoder = self.spec.make_decoder()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._first_data = threading.Event()
         self._error: BaseException | None = None
         self._acc: list[tuple[int, np.ndarray]] = []
+        self._held: list = []
+        self.settle_s = float(settle_s)
         self._acc_since_s = 0.0
         self._info: StreamInfo | None = None
         self._device_facts: dict = {}
@@ -202,6 +212,7 @@ class SerialSource:
         finally:
             if self._error is None:
                 self._flush_decoder()
+                self._release_held()
             self._flush_acc()
             self._shutdown_port()
 
@@ -219,6 +230,8 @@ class SerialSource:
             self._on_bytes(data, now)
         else:
             self._check_stall(now)
+        if self._held and now - self._held[0][1] >= self.settle_s:
+            self._release_held()
         if self._acc and now - self._acc_since_s >= self.chunk_s:
             self._flush_acc()
 
@@ -232,16 +245,40 @@ class SerialSource:
             self._on_batch(flush(), self._last_byte_s)
 
     def _on_batch(self, batch, now: float) -> None:
-        resets = []
         for event in batch.events:
-            if event.get("kind") == "reset":
-                resets.append(int(event["at_sample"]))
-            elif event.get("kind") == "info":
+            if event.get("kind") == "info":
                 self._note_device_info(event.get("info"))
+        if self._held or (self._timeline.boundary_pending and batch.n_samples):
+            # after a reconnection, collect reads for a moment: the lower envelope of several
+            # arrival times dates the first new sample far better than the first read alone
+            self._held.append((batch, now))
+            if now - self._held[0][1] >= self.settle_s:
+                self._release_held()
+            return
+        self._place(batch, now)
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        if not held:
+            return
+        batches = [b for b, _ in held if b.n_samples]
+        if not batches:
+            return
+        merged = concat_batches(batches, batches[0].counts.shape[0])
+        rate = self._timeline.rate_hz()
+        arrivals = [(int(b.sample_index[-1]), t) for b, t in held if b.n_samples]
+        offset_s = min(t - i / rate for i, t in arrivals)
+        first_time_s = offset_s + int(merged.sample_index[0]) / rate
+        self._place(merged, held[-1][1], first_time_s=first_time_s, arrivals=arrivals)
+
+    def _place(self, batch, now: float, first_time_s=None, arrivals=None) -> None:
         if batch.n_samples == 0:
             return
+        resets = [int(e["at_sample"]) for e in batch.events if e.get("kind") == "reset"]
         data_uv = self.spec.to_uv(self._decoder, batch.counts)
-        pieces = self._timeline.place(batch.sample_index, now, resets)
+        pieces = self._timeline.place(
+            batch.sample_index, now, resets, first_time_s=first_time_s, arrivals=arrivals
+        )
         for piece in pieces:
             if isinstance(piece, Gap):
                 self._flush_acc()
@@ -297,6 +334,7 @@ class SerialSource:
 
     def _disconnect(self, reason: str, detail: str) -> None:
         self._flush_decoder()
+        self._release_held()
         self._flush_acc()
         self._shutdown_port(send_stop=False)
         self._timeline.begin_session(reason)

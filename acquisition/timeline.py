@@ -9,9 +9,9 @@ these with the host's monotonic clock (wall-clock jumps do not move it):
 * at every jump and at the first sample after a reconnection, the host-time estimate of the samples
   that elapsed picks, among the counts the counter allows (``m``, ``m + M``, ``m + 2M``...), the nearest;
 * after a device reset or on a counter-less protocol, the host-time estimate is the gap;
-* the host time of a sample is the arrival time of the read that brought it, minus the time the samples
-  after it in that read took, at the device's rate (nominal, or measured when the device clearly runs
-  at another rate, as an emulated device at N times real time does).
+* the device clock is read from the lower envelope of the arrival times of recent reads (a sample
+  arrives after it was produced, never before), at the nominal rate times ``clock_speed`` (N for
+  an emulated device at N times real time).
 
 A gap is never longer than the timeline says was missed, and gaps resolved from host time are counted
 (``estimated_gaps``) so the sidecar can say which spans are estimates.
@@ -19,16 +19,15 @@ A gap is never longer than the timeline says was missed, and gaps resolved from 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 #: Counters at least this wide are trusted exactly; narrower ones are cross-checked with host time.
 EXACT_COUNTER_MODULUS = 2**16 + 1
-#: Host time needed before the measured rate may replace the nominal one.
-_RATE_MIN_SPAN_S = 2.0
-#: A measured rate this far from the nominal one means the device runs at another speed.
-_RATE_TOLERANCE = 0.05
+#: Reads whose arrival times estimate the device clock (the lower envelope of the last ones).
+_RECENT_READS = 256
 
 
 @dataclass(frozen=True)
@@ -65,31 +64,31 @@ class Timeline:
     counter_modulus : int or None
         Width of the device counter (256 for Cyton, 16 for BITalino, 2**32 for calfwatch), or None when
         the protocol has no counter: then only host time can measure a gap.
+    clock_speed : float
+        How fast the device's clock runs against real time: 1 for a real device, N for an
+        emulated device at N x real time.
     """
 
-    def __init__(self, sfreq_hz: float, counter_modulus: int | None) -> None:
+    def __init__(
+        self, sfreq_hz: float, counter_modulus: int | None, clock_speed: float = 1.0
+    ) -> None:
         self.sfreq_hz = float(sfreq_hz)
+        self.clock_speed = float(clock_speed)
         self.modulus = counter_modulus
         self.next_sample: int | None = None
         self.estimated_gaps = 0
         self._offset = 0
-        self._last_time_s: float | None = None
-        self._first: tuple[int, float] | None = None
+        self._recent: deque[tuple[int, float]] = deque(maxlen=_RECENT_READS)
+        self._last_dec: int | None = None
         self._boundary_reason: str | None = None
 
     # -- rate ----------------------------------------------------------------------------------
     def rate_hz(self) -> float:
-        """Samples per second of host time: nominal, or measured when clearly different."""
-        if self._first is None or self._last_time_s is None or self.next_sample is None:
-            return self.sfreq_hz
-        first_sample, first_time = self._first
-        span_s = self._last_time_s - first_time
-        if span_s < _RATE_MIN_SPAN_S:
-            return self.sfreq_hz
-        measured = (self.next_sample - 1 - first_sample) / span_s
-        if measured > 0 and abs(measured / self.sfreq_hz - 1.0) > _RATE_TOLERANCE:
-            return measured
-        return self.sfreq_hz
+        """Samples per second of host time: the nominal rate times the clock speed."""
+        return self.sfreq_hz * self.clock_speed
+
+    def _note_arrival(self, last_dec: int, arrival_s: float) -> None:
+        self._recent.append((last_dec, arrival_s))
 
     # -- sessions ------------------------------------------------------------------------------
     def begin_session(self, reason: str) -> None:
@@ -98,8 +97,24 @@ class Timeline:
             self._boundary_reason = reason
 
     # -- placement -----------------------------------------------------------------------------
+    @property
+    def boundary_pending(self) -> bool:
+        """True when the next sample follows a disconnection (its gap is not resolved yet)."""
+        return self._boundary_reason is not None
+
+    def _recent_offset_s(self, rate: float) -> float | None:
+        """Host time of decoder index 0 in this connection: the lower envelope of arrivals."""
+        if not self._recent:
+            return None
+        return min(t - i / rate for i, t in self._recent)
+
     def place(
-        self, sample_index: np.ndarray, arrival_s: float, reset_at: list[int] | None = None
+        self,
+        sample_index: np.ndarray,
+        arrival_s: float,
+        reset_at: list[int] | None = None,
+        first_time_s: float | None = None,
+        arrivals: list[tuple[int, float]] | None = None,
     ) -> list[Run | Gap]:
         """Place one decoded batch and return its runs and the gaps before them, in order.
 
@@ -111,6 +126,12 @@ class Timeline:
             Monotonic host time at which the read that completed the batch returned.
         reset_at : list of int, optional
             Decoder positions at which the device restarted its counter.
+        first_time_s : float, optional
+            Best estimate of the host time at which the first sample was produced (the caller
+            may know better than ``arrival_s`` after a reconnection, from several reads).
+        arrivals : list of (int, float), optional
+            ``(decoder index of the last sample, arrival time)`` of each read merged in this
+            batch, for the clock estimate (default: the batch's last sample at ``arrival_s``).
 
         Returns
         -------
@@ -124,66 +145,78 @@ class Timeline:
         if self.next_sample is None:
             self._offset = -int(dec[0])
             self.next_sample = 0
-            # anchored at an arrival time, not a back-estimate made with the nominal rate
-            self._first = (int(dec[-1] - dec[0]), arrival_s)
         resets = set(int(r) for r in (reset_at or []))
         cols = [int(c) for c in np.flatnonzero(np.diff(dec) != 1) + 1]
         cols += [int(c) for c in np.flatnonzero(np.isin(dec, list(resets)))] if resets else []
         boundaries = sorted(set(cols) | {0})
+        if first_time_s is None:
+            first_time_s = arrival_s - (dec[-1] - dec[0]) / rate
         out: list[Run | Gap] = []
-        prev_time = self._last_time_s
         for i, col in enumerate(boundaries):
             end = boundaries[i + 1] if i + 1 < len(boundaries) else n
-            time_s = arrival_s - (dec[-1] - dec[col]) / rate
-            gap = self._gap_before(dec, col, time_s, prev_time, rate, int(dec[col]) in resets)
+            gap = self._gap_before(dec, col, first_time_s, rate, int(dec[col]) in resets)
             if gap is not None:
                 out.append(gap)
             start = int(dec[col]) + self._offset
             out.append(Run(start_sample=start, col0=col, col1=end))
             self.next_sample = start + (end - col)
-            prev_time = arrival_s - (dec[-1] - dec[end - 1]) / rate
-        self._last_time_s = arrival_s
+        if self._boundary_reason is not None or resets:
+            # a new connection or a restarted device: the old clock estimate no longer applies
+            self._recent.clear()
         self._boundary_reason = None
+        for item in arrivals or [(int(dec[-1]), arrival_s)]:
+            self._note_arrival(int(item[0]), float(item[1]))
+        self._last_dec = int(dec[-1])
         return out
 
     def _gap_before(
-        self,
-        dec: np.ndarray,
-        col: int,
-        time_s: float,
-        prev_time_s: float | None,
-        rate: float,
-        is_reset: bool,
+        self, dec: np.ndarray, col: int, first_time_s: float, rate: float, is_reset: bool
     ) -> Gap | None:
-        """Resolve the samples missing before column ``col`` and shift the offset to match."""
+        """Resolve the samples missing before column ``col`` and shift the offset to match.
+
+        Inside a connection the decoder's count is used as it is (a link that only paused loses
+        nothing, and host time would invent a gap). After a disconnection or a device reset, host
+        time decides: the gap is the count the counter allows nearest to the host estimate, or the
+        host estimate itself when no such count is near (the device restarted its counter).
+        """
         assert self.next_sample is not None
         predicted = int(dec[col]) + self._offset  # where the decoder alone would put it
         m_dec = predicted - self.next_sample
         at_boundary = col == 0 and self._boundary_reason is not None
-        if m_dec == 0 and not (at_boundary or is_reset):
-            return None
-        if prev_time_s is None:
-            m_host = m_dec
-        else:
-            m_host = max(0, int(round((time_s - prev_time_s) * rate)) - 1)
-        estimated = False
-        if is_reset or self.modulus is None:
-            m = m_host if (is_reset or at_boundary) else m_dec
-            estimated = is_reset or at_boundary
+        if not (at_boundary or (is_reset and col == 0)):
+            if m_dec <= 0:
+                return None
+            return Gap(self.next_sample, m_dec, "device reset" if is_reset else "sequence gap")
+        m_host = self._host_estimate(dec, col, first_time_s, rate)
+        estimated = True
+        if m_host is None:
+            m, estimated = m_dec, False
+        elif is_reset or self.modulus is None:
+            m = m_host
         elif self.modulus >= EXACT_COUNTER_MODULUS:
-            m = m_dec
+            m, estimated = m_dec, False
         else:
             wraps = max(0, int(round((m_host - m_dec) / self.modulus)))
-            m = m_dec + wraps * self.modulus
-            estimated = wraps > 0
+            best = m_dec + wraps * self.modulus
+            consistent = abs(best - m_host) <= self.modulus // 4
+            m = best if consistent else m_host
+            estimated = wraps > 0 or not consistent
         self._offset += m - m_dec
         if m <= 0:
             return None
         self.estimated_gaps += int(estimated)
-        if is_reset:
-            reason = "device reset"
-        elif at_boundary:
-            reason = self._boundary_reason or "disconnected"
-        else:
-            reason = "sequence gap"
+        reason = "device reset" if is_reset and not at_boundary else (
+            self._boundary_reason or "disconnected"
+        )
         return Gap(start_sample=self.next_sample, n_samples=m, reason=reason, estimated=estimated)
+
+    def _host_estimate(
+        self, dec: np.ndarray, col: int, first_time_s: float, rate: float
+    ) -> int | None:
+        """Samples the host clock says elapsed between the last placed sample and column ``col``."""
+        offset = self._recent_offset_s(rate)
+        if offset is None or self._last_dec is None:
+            return None
+        last_time_s = offset + self._last_dec / rate
+        time_s = first_time_s + (dec[col] - dec[0]) / rate
+        return max(0, int(round((time_s - last_time_s) * rate)) - 1)

@@ -72,27 +72,38 @@ def test_timeline_places_every_sample_where_the_device_produced_it(modulus, step
 
 def test_device_reset_gap_comes_from_host_time():
     timeline = Timeline(SFREQ, 2**32)
-    timeline.place(np.arange(0, 250), arrival_s=0.996)
+    timeline.place(np.arange(0, 250), arrival_s=249 / SFREQ)
     # the device rebooted: 2 s without samples, then its counter restarted (decoder continues)
-    pieces = timeline.place(np.arange(250, 500), arrival_s=0.996 + 2.0 + 1.0, reset_at=[250])
+    pieces = timeline.place(np.arange(250, 500), arrival_s=(249 + 500 + 250) / SFREQ, reset_at=[250])
     gap = pieces[0]
     assert isinstance(gap, Gap) and gap.reason == "device reset" and gap.estimated
-    assert abs(gap.n_samples - 500) <= 1
+    assert gap.n_samples == 500
     assert pieces[1].start_sample == 250 + gap.n_samples
 
 
-def test_measured_rate_replaces_nominal_for_a_device_at_ten_times_speed():
-    timeline = Timeline(SFREQ, 256)
+def test_gap_across_a_reconnection_at_ten_times_speed_resolves_counter_wraps():
     fast = SFREQ * 10
-    for k in range(30):  # 3 s of host time, 10x the samples
-        timeline.place(np.arange(k * 250, (k + 1) * 250), arrival_s=((k + 1) * 250 - 1) / fast)
-    assert abs(timeline.rate_hz() / fast - 1) < 0.01
+    timeline = Timeline(SFREQ, 256, clock_speed=10.0)
+    assert timeline.rate_hz() == fast
+    for k in range(30):  # reads of 25 samples arriving as they are produced
+        timeline.place(np.arange(k * 25, (k + 1) * 25), arrival_s=((k + 1) * 25 - 1) / fast)
     timeline.begin_session("unplugged")
-    lost = 1000  # 0.4 s at 10x: four counter wraps
-    start = 30 * 250 + lost
-    dec = start - lost + (lost % 256)  # where the decoder alone puts it (modulo 256)
+    lost = 1000  # 0.4 s at 10x: almost four counter wraps
+    start = 30 * 25 + lost
+    dec = 30 * 25 + (lost % 256)  # where the decoder alone puts it (modulo 256)
     pieces = timeline.place(np.arange(dec, dec + 250), arrival_s=(start + 249) / fast)
-    assert pieces[0] == Gap(30 * 250, lost, "unplugged", estimated=True)
+    assert pieces[0] == Gap(30 * 25, lost, "unplugged", estimated=True)
+
+
+def test_gap_after_a_restarted_short_counter_comes_from_host_time():
+    timeline = Timeline(SFREQ, 256)
+    for k in range(10):
+        timeline.place(np.arange(k * 25, (k + 1) * 25), arrival_s=((k + 1) * 25 - 1) / SFREQ)
+    timeline.begin_session("unplugged")
+    lost = 300  # but the device rebooted: its counter says 128 after the last one, not 300 % 256
+    dec = 250 + 128
+    pieces = timeline.place(np.arange(dec, dec + 50), arrival_s=(250 + lost + 49) / SFREQ)
+    assert pieces[0] == Gap(250, lost, "unplugged", estimated=True)
 
 
 def test_queue_overflow_is_refused_and_gaps_merge():
