@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", metavar="FILE", default=None,
                         help="history file (default: $CALFWATCH_HOME/history.sqlite)")
     parser.add_argument("--quiet", action="store_true", help="print only the paths written")
+    parser.add_argument("--anonymize", action="store_true",
+                        help="leave out names, birth dates and free text from the recording header")
 
 
 def _stem(path: str) -> str:
@@ -92,6 +94,10 @@ def _analyze_one(path: str, args: argparse.Namespace, several: bool) -> None:
             on_chunk=progress if progress.bar is not None else None)
     finally:
         progress.close()
+    if args.anonymize:
+        from calfwatch.anonymize import anonymize_outputs
+
+        anonymize_outputs(paths, args.subject, args.side)
     if not args.quiet:
         print(f"== {path}")
         print(wearer_summary(result.summary, _earlier(args)))

@@ -1,0 +1,147 @@
+"""Review a recording in MNE's browser with calfwatch's events as annotations.
+
+:func:`review` loads the recording, filters its EMG channels for surface EMG (20-450 Hz, 4th-order
+Butterworth, zero phase: MNE's browser filters only "data" channels, which EMG is not, so the
+filter is applied to the loaded samples), adds the events of an analysis folder
+(``annotations.txt``, else ``events.tsv``) as channel-specific annotations and shows it at a µV
+scale. Under a non-interactive matplotlib backend (tests, servers) it returns the figure without
+blocking.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Surface-EMG display band (SENIAM/ISEK 20-450 Hz).
+BAND_HZ = (20.0, 450.0)
+#: Half the vertical space of one channel, in volts: µV-level EMG.
+EMG_SCALE_V = 200e-6
+#: Seconds shown per screen: fasciculations last 5-30 ms, so a short window.
+WINDOW_S = 10.0
+#: Prefix given to the recording's own annotations that share a name with an event kind.
+RECORDING_PREFIX = "recording:"
+_NON_INTERACTIVE = {"agg", "pdf", "ps", "svg", "pgf", "cairo", "template"}
+
+
+class ReviewError(ValueError):
+    """The events cannot be shown on the recording (message: '<path>: <problem>')."""
+
+
+def is_interactive_backend() -> bool:
+    """True when matplotlib's backend can open a window (not Agg, PDF, SVG...)."""
+    import matplotlib
+
+    return matplotlib.get_backend().lower() not in _NON_INTERACTIVE
+
+
+def default_events_dir(recording: str | os.PathLike) -> Path:
+    """``<recording name>_analysis`` beside the recording (where ``calfwatch analyze`` writes)."""
+    path = Path(recording)
+    return path.parent / f"{path.stem}_analysis"
+
+
+def read_events_annotations(events_dir: str | os.PathLike, raw: Any):
+    """The events of an analysis folder as :class:`mne.Annotations` on the recording's timeline.
+
+    ``annotations.txt`` is read when present, else ``events.tsv``. Onsets are seconds from the
+    recording start; each annotation is on its event's channel when the recording has it.
+
+    Raises
+    ------
+    ReviewError
+        The folder holds neither file, or a file cannot be read.
+    """
+    import mne
+
+    from calfwatch.outputs import ANNOTATIONS_FILE, EVENTS_FILE, read_events_tsv
+
+    folder = Path(events_dir)
+    txt, tsv = folder / ANNOTATIONS_FILE, folder / EVENTS_FILE
+    try:
+        if txt.is_file():
+            ann = mne.read_annotations(txt)
+            onsets, durations = ann.onset.copy(), ann.duration.copy()
+            if ann.orig_time is not None and raw.info["meas_date"] is not None:
+                onsets += (ann.orig_time - raw.info["meas_date"]).total_seconds()
+            rows = list(zip(onsets, durations, ann.description, ann.ch_names, strict=True))
+        elif tsv.is_file():
+            rows = [(e["onset"], e["duration"] or 0.0, e["kind"], (e["channel"],))
+                    for e in read_events_tsv(tsv)]
+        else:
+            raise ReviewError(f"{folder}: no {ANNOTATIONS_FILE} or {EVENTS_FILE} "
+                              "(run calfwatch analyze on the recording first)")
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        if isinstance(exc, ReviewError):
+            raise
+        raise ReviewError(f"{folder}: events not readable ({' '.join(str(exc).split())})") from None
+    names = set(raw.ch_names)
+    return mne.Annotations(
+        onset=np.array([r[0] for r in rows], float),
+        duration=np.array([r[1] for r in rows], float),
+        description=[str(r[2]) for r in rows],
+        ch_names=[tuple(c for c in r[3] if c in names) for r in rows],
+        orig_time=raw.info["meas_date"],
+    )
+
+
+def _with_events(raw: Any, events: Any) -> None:
+    """Set the recording's annotations plus the events (own ones renamed when they clash)."""
+    import mne
+
+    from classifier.kinds import EVENT_KINDS
+
+    own = raw.annotations
+    renamed = [f"{RECORDING_PREFIX}{d}" if d in EVENT_KINDS else str(d) for d in own.description]
+    own = mne.Annotations(own.onset, own.duration, renamed, orig_time=own.orig_time,
+                          ch_names=own.ch_names)
+    raw.set_annotations(own + events if len(own) else events)
+
+
+def review(recording: str | os.PathLike, events_dir: str | os.PathLike | None = None, *,
+           block: bool | None = None, show: bool | None = None, start_s: float = 0.0,
+           window_s: float = WINDOW_S):
+    """Open ``recording`` in MNE's browser with the events of ``events_dir`` as annotations.
+
+    Parameters
+    ----------
+    recording : path-like
+        Any recording :func:`acquisition.reader.open_recording` reads.
+    events_dir : path-like, optional
+        Output folder of ``calfwatch analyze`` (default ``<recording name>_analysis`` beside it, if
+        present; without one the recording is shown with its own annotations only).
+    block, show : bool, optional
+        Passed to ``raw.plot``; by default they block and show only with an interactive backend.
+    start_s, window_s : float
+        First second shown and seconds per screen.
+
+    Returns
+    -------
+    figure
+        MNE's browser figure (``fig.mne.inst`` is the Raw with the annotations).
+    """
+    import mne
+
+    from acquisition.reader import open_recording
+
+    raw = open_recording(recording, preload=True)
+    folder = Path(events_dir) if events_dir is not None else default_events_dir(recording)
+    if events_dir is not None or folder.is_dir():
+        _with_events(raw, read_events_annotations(folder, raw))
+    interactive = is_interactive_backend()
+    nyquist = raw.info["sfreq"] / 2.0
+    high = BAND_HZ[1] if BAND_HZ[1] < 0.95 * nyquist else None
+    raw.filter(BAND_HZ[0], high, picks="emg", method="iir",
+               iir_params={"order": 4, "ftype": "butter"}, verbose="error")
+    kwargs = dict(
+        picks="emg", scalings={"emg": EMG_SCALE_V}, duration=min(window_s, max(raw.times[-1], 1.0)), start=start_s,
+        block=interactive if block is None else block, show=interactive if show is None else show,
+        title=Path(recording).name, show_scrollbars=True, verbose="error",
+    )
+    if interactive:  # the user's browser (Qt when installed)
+        return raw.plot(**kwargs)
+    with mne.utils.use_log_level("error"), mne.viz.use_browser_backend("matplotlib"):
+        return raw.plot(**kwargs)
