@@ -47,7 +47,7 @@ def test_record_survives_unplugs_and_sigterm_closes_cleanly(tmp_path):
     try:
         proc = _calfwatch(
             "record", "--device", "cyton", "--port", device.link, "--out", str(out),
-            "--subject", "s01", "--side", "left", "--status-every", "0.5",
+            "--subject", "s01", "--side", "left", "--status-every", "0.5", "--no-detect",
         )
         assert _wait_for_file(out, "*.json", 15.0) is not None, proc.stderr
         time.sleep(0.5)
