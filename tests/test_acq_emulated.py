@@ -1,0 +1,135 @@
+"""The serial source against firmware_io's emulated devices on real pseudo-terminals.
+
+The emulated device streams sample ``i`` with the value ``i`` counts, so the recorded value of every
+sample says which device sample it is: the test checks that each one sits at its own place on the
+timeline, and that the gaps cover exactly the samples the emulator's fault log says were lost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from acquisition.serial_source import SerialSource
+from firmware_io.devices import DEVICES
+from firmware_io.emulator import EmulatedDevice
+from firmware_io.faults import parse_faults
+
+
+def index_source(kind: str, n_channels: int, duration_s: float, sfreq_hz: float):
+    """µV chunks whose sample ``i`` is ``i`` counts on channel 0 and ``-i`` on channel 1."""
+    uv = DEVICES[kind].uv_per_count
+    n_total = int(duration_s * sfreq_hz)
+    for start in range(0, n_total, 100):
+        idx = np.arange(start, min(n_total, start + 100), dtype=np.float64)
+        signs = np.where(np.arange(n_channels) % 2 == 0, 1.0, -1.0)[:, None]
+        yield signs * idx[None, :] * uv
+
+
+def lost_by_log(device: EmulatedDevice) -> set[int]:
+    lost: set[int] = set()
+    for rec in device.fault_log:
+        if rec["samples_lost"] > 0:
+            lost.update(range(rec["first_sample"], rec["first_sample"] + rec["samples_lost"]))
+    return lost
+
+
+def record_from(device: EmulatedDevice, kind: str, speed: float, timeout_s: float) -> tuple:
+    source = SerialSource(device.port_path, kind, clock_speed=speed)
+    chunks: list = []
+    worker = threading.Thread(target=lambda: chunks.extend(source.chunks()), daemon=True)
+    worker.start()
+    deadline = time.monotonic() + timeout_s
+    while not device.finished.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    source.close()
+    worker.join(timeout=10)
+    return source, chunks
+
+
+def check_exact(chunks: list, kind: str, lost: set[int]) -> dict:
+    """Data samples at their own device index, gaps exactly over the logged losses."""
+    uv = DEVICES[kind].uv_per_count
+    first_data = next(c for c in chunks if not c.gap)
+    d0 = int(round(first_data.data_uv[0, 0] / uv)) - first_data.start_sample
+    pos, data_n, gaps = 0, 0, set()
+    for chunk in chunks:
+        assert chunk.start_sample == pos
+        pos = chunk.stop_sample
+        idx = np.arange(chunk.start_sample, chunk.stop_sample) + d0
+        if chunk.gap:
+            gaps.update(idx.tolist())
+        else:
+            counts = np.rint(chunk.data_uv[0] / uv).astype(np.int64)
+            np.testing.assert_array_equal(counts, idx)  # the right sample at the right place
+            np.testing.assert_allclose(chunk.data_uv[1], -chunk.data_uv[0])
+            data_n += chunk.n_samples
+    last = pos - 1 + d0
+    assert gaps == {i for i in lost if d0 <= i <= last}
+    return {"data": data_n, "gaps": len(gaps), "d0": d0, "last": last}
+
+
+def test_ten_unplug_cycles_record_every_sample_at_its_place(tmp_path):
+    kind, speed = "cyton", 10.0
+    sfreq = DEVICES[kind].sfreq_hz
+    plan = parse_faults("unplug=1s@4s/5s", seed=3)  # 10 unplugs in 50 s of device time
+    device = EmulatedDevice(kind, index_source(kind, 2, 52.0, sfreq), sfreq,
+                            str(tmp_path / "ttyCYTON"), speed=speed, faults=plan).start()
+    try:
+        source, chunks = record_from(device, kind, speed, timeout_s=30)
+    finally:
+        device.stop()
+    stats = source.stats()
+    assert stats["reconnects"] == 10
+    result = check_exact(chunks, kind, lost_by_log(device))
+    assert result["gaps"] > 10 * sfreq  # at least the 10 unplugged seconds
+    # reconnection: the samples streamed while nobody had the port open are those between the
+    # port's return and the reconnection
+    back = [r for r in device.fault_log if r["fault"] == "no_reader" and r["time_s"] > 1.0]
+    assert len(back) == 10
+    for rec in back:
+        assert rec["n_samples"] / (sfreq * speed) < 2.0
+
+
+def test_corrupted_bytes_never_reach_the_recording(tmp_path):
+    kind, speed = "calfwatch", 4.0
+    sfreq = DEVICES[kind].sfreq_hz
+    plan = parse_faults("corrupt=0.001", seed=5)
+    device = EmulatedDevice(kind, index_source(kind, 2, 12.0, sfreq), sfreq,
+                            str(tmp_path / "ttyCW"), speed=speed, faults=plan).start()
+    try:
+        source, chunks = record_from(device, kind, speed, timeout_s=20)
+    finally:
+        device.stop()
+    totals = device.totals()
+    assert totals["samples_corrupted_undetected"] == 0
+    lost = lost_by_log(device)
+    assert lost, "the plan must have damaged some frames"
+    result = check_exact(chunks, kind, lost)
+    stats = source.stats()
+    assert stats["decoder"]["crc_failures"] > 0
+    assert sum(stats["samples_lost"].values()) == result["gaps"]
+
+
+@pytest.mark.parametrize("kind", ["calfwatch", "bitalino"])
+def test_other_protocols_stream_through_an_unplug(tmp_path, kind):
+    speed = 2.0
+    sfreq = DEVICES[kind].sfreq_hz
+    n_ch = 2
+    plan = parse_faults("unplug=0.5s@2s", seed=1)
+    device = EmulatedDevice(kind, index_source(kind, n_ch, 5.0, sfreq), sfreq,
+                            str(tmp_path / f"tty{kind}"), speed=speed, faults=plan).start()
+    try:
+        source, chunks = record_from(device, kind, speed, timeout_s=15)
+    finally:
+        device.stop()
+    assert source.stats()["reconnects"] == 1
+    assert sum(c.n_samples for c in chunks if not c.gap) > 0
+    pos = 0
+    for chunk in chunks:
+        assert chunk.start_sample == pos
+        pos = chunk.stop_sample
