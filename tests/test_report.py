@@ -1,0 +1,196 @@
+"""calfwatch report: the page shows the summary's own numbers, is self-contained and escapes text."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import struct
+
+import pytest
+from report_nights import (
+    FIGURES,
+    SECTIONS,
+    analyze,
+    close_to,
+    parse_report,
+    run_cli,
+    simulate_edf,
+)
+
+from calfwatch.report import ReportInput, load_night, render_report
+from calfwatch.report.model import hour_label
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """A 5-minute busy simulated night analysed by calfwatch analyze: (folder, summary, report)."""
+    root = tmp_path_factory.mktemp("report")
+    recording = simulate_edf(root / "night.edf", duration_s=300.0, seed=3)
+    out = root / "out"
+    summary = analyze(recording, out)
+    code, stdout, err = run_cli("report", out)
+    assert code == 0, err
+    return out, summary, (out / "report.html").read_text(encoding="utf-8"), stdout
+
+
+def _rows(page, table_id):
+    rows = page.tables[table_id]
+    return rows[0], rows[1:]
+
+
+def test_every_section_and_figure_is_there(night):
+    out, summary, html, _ = night
+    page = parse_report(html)
+    assert set(SECTIONS) <= page.ids
+    # a single night without a history has no history plot; every other figure is drawn
+    assert set(page.figures) == set(FIGURES) - {"plot-history"}
+    assert summary["fasciculations"] > 20  # the night has enough twitches for every figure
+
+
+def test_night_facts_are_the_summary_numbers(night):
+    _, s, html, _ = night
+    facts = dict(parse_report(html).tables["night-facts"])
+    morph = s["morphology"]
+    assert int(facts["Fasciculations at rest"]) == s["fasciculations"]
+    assert close_to(facts["Time at rest"], s["rest_minutes"], 1)
+    assert close_to(facts["Fasciculations per minute of rest"], s["fasciculations_per_min_rest"], 2)
+    assert close_to(facts["PLM index"], s["plm_index_per_h"], 1)
+    assert close_to(facts["Median peak-to-peak amplitude"],
+                    morph["amplitude_uv"]["quantiles"]["p50"], 1)
+    assert close_to(facts["Polyphasic fraction"], morph["polyphasic_fraction"] * 100, 1)
+
+
+def test_channel_kind_and_hour_tables_are_the_summary_numbers(night):
+    _, s, html, _ = night
+    page = parse_report(html)
+    _, channels = _rows(page, "channels")
+    assert [r[0] for r in channels] == list(s["channels"])
+    for row in channels:
+        ch = s["channels"][row[0]]
+        assert close_to(row[1], ch["rest_minutes"], 1)
+        assert int(row[2]) == ch["fasciculations"]
+        assert close_to(row[3], ch["fasciculations_per_min_rest"], 2)
+    head, counts = page.tables["kinds"]
+    assert dict(zip(head, map(int, counts), strict=True)) == s["counts"]
+    _, hours = _rows(page, "hourly")
+    expected = [(name, h) for name, ch in s["channels"].items() for h in ch["hours"]]
+    assert len(hours) == len(expected)
+    for row, (name, h) in zip(hours, expected, strict=True):
+        assert row[0] == name and row[1] == hour_label(h["hour"])
+        assert close_to(row[2], h["rest_minutes"], 1)
+        assert int(row[3]) == h["fasciculations"]
+        assert close_to(row[4], h["fasciculations_per_min_rest"], 2)
+        assert int(row[5]) == h["plm"]
+
+
+def test_morphology_tables_are_the_summary_numbers(night):
+    _, s, html, _ = night
+    page = parse_report(html)
+    _, units = _rows(page, "units")
+    expected = [(name, u) for name, ch in s["morphology"]["channels"].items() for u in ch["units"]]
+    assert len(units) == len(expected) > 0
+    for row, (name, u) in zip(units, expected, strict=True):
+        assert row[:2] == [str(u["unit"]), name]
+        assert int(row[2]) == u["count"]
+        assert close_to(row[3], u["median_ptp_uv"], 1)
+        assert close_to(row[5], u["stability"], 2)
+    _, dists = _rows(page, "distributions")
+    for row, key in zip(dists, ("amplitude_uv", "duration_ms", "phases"), strict=True):
+        q = s["morphology"][key]["quantiles"]
+        assert int(row[1]) == s["morphology"][key]["n"]
+        for cell, p in zip(row[2:7], ("p05", "p25", "p50", "p75", "p95"), strict=True):
+            assert close_to(cell, q[p], 1)
+
+
+def test_assessment_rows_are_the_summary_checks(night):
+    _, s, html, _ = night
+    page = parse_report(html)
+    assert re.search(r'id="assessment-level">\s*' + re.escape(s["assessment"]["level"]), html)
+    _, rows = _rows(page, "checks")
+    checks = s["assessment"]["checks"]
+    assert [r[0] for r in rows] == [c["rule"] for c in checks]
+    for row, c in zip(rows, checks, strict=True):
+        assert row[4] == f"{c['threshold']:.3g}"
+        assert row[6] == c["source"]
+        assert row[2] == " ".join(c["text"].split())
+
+
+def test_quality_table_is_the_summary_quality(night):
+    _, s, html, _ = night
+    head, *rows = parse_report(html).tables["quality"]
+    for row in rows:
+        q = s["quality"][row[0]]
+        for col, cell in zip(head[1:], row[1:], strict=True):
+            value = q[col]
+            assert cell == "n/a" if value is None else close_to(cell, value, 3)
+
+
+def _png_size(uri: str) -> tuple[int, int]:
+    assert uri.startswith("data:image/png;base64,")
+    data = base64.b64decode(uri.split(",", 1)[1], validate=True)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_page_is_self_contained(night):
+    _, _, html, _ = night
+    page = parse_report(html)
+    for tag, attr, value in page.links:
+        assert not re.match(r"\s*(https?:|//|ftp:|file:)", value, re.I), (tag, attr, value)
+        assert attr != "src" or value.startswith("data:"), (tag, attr)
+        assert attr != "href" or value.startswith("#"), (tag, attr, value)
+    assert not re.search(r"<(link|iframe|object|embed|base)\b", html, re.I)
+    assert not re.search(r"url\(\s*['\"]?(?!data:)", html, re.I)  # no CSS fetches
+    assert not re.search(r"@import", html, re.I)
+    assert page.scripts == 0
+    for uri in page.figures.values():
+        width, height = _png_size(uri)
+        assert width > 200 and height > 100
+
+
+def test_text_from_the_recording_is_escaped(night, tmp_path):
+    out, summary, _, _ = night
+    doc = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    doc["recording"]["subject"] = "<script>alert(1)</script>"
+    doc["recording"]["device"] = {"kind": "replay", "name": '"><img src=x onerror=alert(2)>'}
+    doc["notes"] = ["<b>bold</b> & co"]
+    _, events = load_night(out)
+    events[0]["kind"] = "fasciculation"
+    html = render_report(ReportInput(doc, events, source="<i>folder</i>"))
+    assert "<script>" not in html and "<img src=x" not in html and "<b>bold" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html
+    assert "&lt;i&gt;folder&lt;/i&gt;" in html
+
+
+def test_report_prints_the_wearer_summary(night):
+    _, s, _, stdout = night
+    assert f"{s['fasciculations']} in" in stdout
+    assert f"{s['fasciculations_per_min_rest']:.2f} per minute of rest" in stdout
+    assert "See a doctor if" in stdout
+    assert "wrote " in stdout and "report.html" in stdout
+
+
+def test_report_usage_and_input_errors(tmp_path):
+    code, _, err = run_cli("report")
+    assert code == 2 and err.count("\n") == 1 and "DIR" in err
+    code, _, err = run_cli("report", tmp_path / "missing")
+    assert code == 1 and err.count("\n") == 1 and "missing" in err and "not a folder" in err
+    code, _, err = run_cli("report", tmp_path)
+    assert code == 1 and err.count("\n") == 1 and "summary.json" in err
+    (tmp_path / "summary.json").write_text("{not json", encoding="utf-8")
+    code, _, err = run_cli("report", tmp_path)
+    assert code == 1 and err.count("\n") == 1 and "not a readable night summary" in err
+    code, _, err = run_cli("report", "--subject", "nobody", "--history", tmp_path / "h.sqlite")
+    assert code == 1 and err.count("\n") == 1 and "no history file" in err
+
+
+def test_pdf_without_a_browser_is_a_one_line_error(night, tmp_path, monkeypatch):
+    out, _, _, _ = night
+    monkeypatch.setenv("CALFWATCH_CHROMIUM", str(tmp_path / "no-such-browser"))
+    html = tmp_path / "r.html"
+    code, stdout, err = run_cli("report", out, "--out", html, "--pdf", "--quiet")
+    assert code == 1 and err.count("\n") == 1 and "no Chromium found" in err
+    assert html.is_file() and f"wrote {html}" in stdout
