@@ -97,9 +97,10 @@ def scan_bitalino(buf, size, nch, in_sync, last_seq, final):
             if j + size > n and not final:
                 break
             if not (j + size <= n and crc_ok(buf, j, size) and _seq(buf, j, size) == (s + 1) % 16):
-                cerr += 1
-                skipped += size
-                i += size
+                cerr += 1  # a damaged counter or a false alignment: search again
+                in_sync = False
+                skipped += 1
+                i += 1
                 continue
         _decode(buf, i, size, nch, counts, k)
         digital[k] = np.uint8(buf[i + size - 2] >> 4)

@@ -89,6 +89,7 @@ def scan_calfwatch(buf, synced, final, expect_nch, max_encoded, table):
             break
         seg = j - i
         if seg == 0:
+            synced = True
             i = j + 1
             continue
         m = _cobs_decode(buf, i, j, tmp)

@@ -64,9 +64,10 @@ def scan_cyton(buf, in_sync, last_counter, final):
             if j + FRAME > n and not final:
                 break
             if j + FRAME <= n and _valid(buf, j) and np.int64(buf[j + 1]) != (c + 1) % 256:
-                cerr += 1
-                skipped += FRAME
-                i += FRAME
+                cerr += 1  # a damaged counter or a false alignment: search again
+                in_sync = False
+                skipped += 1
+                i += 1
                 continue
         for ch in range(8):
             p = i + 2 + 3 * ch
