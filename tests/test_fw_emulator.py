@@ -1,0 +1,178 @@
+"""Emulated devices on a real pseudo-terminal, read with pyserial: samples arrive, losses are logged."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from firmware_io import ascii_lines, bitalino, calfwatch_protocol, cyton
+from firmware_io.devices import DEVICES
+from firmware_io.emulator import EmulatedDevice
+from firmware_io.errors import FaultSpecError, PortError
+from firmware_io.faults import parse_faults
+from tests.fw_client import read_device
+from tests.fw_streams import KINDS, make_decoder, make_stream
+
+RATE = {"calfwatch": 2000.0, "cyton": 250.0, "bitalino": 1000.0, "ascii": 500.0}
+CHANNELS = {"calfwatch": 2, "cyton": 8, "bitalino": 3, "ascii": 2}
+ASCII_UV = 5.0e6 / 1024 / 200  # the emulated sketch, as docs/protocol.md states it
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compile_kernels():
+    for kind in KINDS:
+        make_decoder(kind, 3).feed(make_stream(kind, 5, np.random.default_rng(0), 3).data)
+
+
+def _source(kind: str, seconds: float, seed: int = 0) -> np.ndarray:
+    n = int(RATE[kind] * seconds)
+    return np.random.default_rng(seed).normal(0.0, 60.0, (CHANNELS[kind], n))
+
+
+def _decoder(kind: str):
+    if kind == "bitalino":
+        return bitalino.BitalinoDecoder(CHANNELS[kind])
+    if kind == "ascii":
+        return ascii_lines.AsciiDecoder(uv_per_count=ASCII_UV, offset_counts=512)
+    return DEVICES[kind].make_decoder()
+
+
+def _start(kind: str) -> bytes:
+    if kind == "bitalino":
+        return DEVICES[kind].start_command(n_channels=CHANNELS[kind])
+    if kind == "calfwatch":
+        return calfwatch_protocol.encode_command("info", 1) + calfwatch_protocol.encode_command("start", 2)
+    return DEVICES[kind].start_command()
+
+
+def _run(kind, src, tmp_path, faults="", speed=20.0, seed=1):
+    chunks = [src[:, i : i + 97] for i in range(0, src.shape[1], 97)]
+    dev = EmulatedDevice(kind, chunks, RATE[kind], str(tmp_path / "port"), speed=speed,
+                         faults=parse_faults(faults, seed=seed))
+    dec = _decoder(kind)
+    with dev:
+        batch, reconnects = read_device(dev, dec, _start(kind), DEVICES[kind].baudrate)
+    return dev, dec, batch, reconnects
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pyserial_reads_the_source_quantised(kind, tmp_path):
+    src = _source(kind, 1.0)
+    dev, dec, batch, _ = _run(kind, src, tmp_path)
+    totals = dev.totals()
+    assert totals["samples_produced"] == src.shape[1] == batch.n_samples
+    assert totals["samples_lost"] == 0 and dec.stats.crc_failures == 0
+    np.testing.assert_array_equal(batch.sample_index, np.arange(src.shape[1]))
+    step = {"calfwatch": 0.1, "cyton": cyton.uv_per_count(), "ascii": ASCII_UV,
+            "bitalino": 3.3e6 / 1009 / 1024}[kind]
+    err = np.abs(dec.to_uv(batch.counts) - src)
+    assert err.max() <= step / 2 + 1e-9
+    assert not os.path.exists(tmp_path / "port")  # the link is removed on stop
+
+
+@pytest.mark.parametrize("kind", ["calfwatch", "cyton", "bitalino"])
+def test_damage_and_drops_lose_exactly_what_the_log_says(kind, tmp_path):
+    src = _source(kind, 2.0, seed=2)
+    faults = "corrupt=0.0005,drop_bytes=0.0003,drop_frames=0.004,garbage=48"
+    dev, dec, batch, _ = _run(kind, src, tmp_path, faults=faults, seed=7)
+    log = dev.fault_log
+    lost = np.zeros(src.shape[1], bool)
+    for rec in log:
+        lost[rec["first_sample"] : rec["first_sample"] + rec["samples_lost"]] = True
+    totals = dev.totals()
+    assert totals["samples_lost"] == lost.sum() > 0
+    assert batch.n_samples == totals["samples_delivered"] == src.shape[1] - lost.sum()
+    # the decoder's own view of the loss agrees with the log, sample for sample
+    assert dec.stats.samples_missing == lost.sum()
+    np.testing.assert_array_equal(batch.sample_index, np.flatnonzero(~lost))
+    damaged_ok = np.zeros(src.shape[1], bool)
+    for rec in log:
+        if rec.get("detected") is False:
+            damaged_ok[rec["first_sample"] : rec["first_sample"] + rec["n_samples"]] = True
+    clean = ~damaged_ok[batch.sample_index]
+    expected = dev.firmware.quantise(src)[:, batch.sample_index[clean]]
+    np.testing.assert_array_equal(batch.counts[:, clean], expected)
+    assert {r["fault"] for r in log} >= {"garbage", "drop_frames"}
+
+
+def test_unplug_reset_and_stall_are_accounted_for(tmp_path):
+    kind = "calfwatch"
+    src = _source(kind, 3.0, seed=3)
+    dev, dec, batch, reconnects = _run(kind, src, tmp_path,
+                                       faults="unplug=0.3s@1s,reset@2s,stall=0.2s@2.5s", speed=10)
+    assert reconnects >= 1
+    totals = dev.totals()
+    causes = totals["lost_by_cause"]
+    assert causes.get("unplug", 0) > 0 and causes.get("reset", 0) > 0
+    assert "stall" not in causes  # a stall delays, it does not lose
+    assert batch.n_samples + totals["samples_lost"] == src.shape[1]
+    assert dec.stats.resets == 1
+    # before the reset the 32-bit counter tells exactly what the unplug cost
+    gaps = [e for e in batch.events if e["kind"] == "gap"]
+    before_reset = sum(r["samples_lost"] for r in dev.fault_log
+                       if r["fault"] in ("unplug", "no_reader"))
+    assert sum(g["samples_missing"] for g in gaps) == before_reset
+    assert any(r["fault"] == "stall" for r in dev.fault_log)
+
+
+def test_cyton_answers_reset_and_defaults(tmp_path):
+    import serial
+
+    dev = EmulatedDevice("cyton", [np.zeros((8, 10))], 250.0, str(tmp_path / "port"))
+    with dev:
+        ser = serial.Serial(dev.port_path, 115200, timeout=0.5)
+        ser.read(200)  # power-up banner
+        ser.write(b"v")
+        assert ser.read_until(b"$$$").endswith(b"$$$")
+        ser.write(b"d")
+        assert b"default" in ser.read_until(b"$$$")
+        ser.close()
+
+
+def test_bitalino_version_and_calfwatch_ping(tmp_path):
+    import serial
+
+    dev = EmulatedDevice("bitalino", [np.zeros((2, 10))], 1000.0, str(tmp_path / "b"))
+    with dev:
+        ser = serial.Serial(dev.port_path, 115200, timeout=0.5)
+        ser.write(bytes([bitalino.CMD_VERSION]))
+        assert ser.readline().startswith(b"BITalino")
+        ser.close()
+    dev = EmulatedDevice("calfwatch", [np.zeros((2, 10))], 2000.0, str(tmp_path / "c"))
+    with dev:
+        ser = serial.Serial(dev.port_path, 921600, timeout=0.5)
+        ser.write(calfwatch_protocol.encode_command("ping", 9)
+                  + calfwatch_protocol.encode_command("set_rate", 10, sfreq_hz=500))
+        dec = calfwatch_protocol.CalfwatchDecoder()
+        for _ in range(20):
+            dec.feed(ser.read(ser.in_waiting or 1))
+            if len(dec.acks) >= 2:
+                break
+        ser.close()
+    assert [(a["seq"], a["result"]) for a in dec.acks] == [
+        (9, calfwatch_protocol.ACK_OK), (10, calfwatch_protocol.ACK_BAD_ARGUMENT)]
+
+
+@pytest.mark.parametrize("spec, words", [
+    ("corrupt=2", "between 0 and 1"), ("stall=5s", "@TIME"), ("wobble=1", "unknown fault"),
+    ("unplug=1s@x", "not a time"), ("unplug=5s@1s/2s", "repeat period"), ("garbage=x", "byte count"),
+])
+def test_bad_fault_specs_say_what_is_wrong(spec, words):
+    with pytest.raises(FaultSpecError, match=words):
+        parse_faults(spec)
+
+
+def test_fault_spec_example_parses():
+    plan = parse_faults("corrupt=0.001,drop_bytes=0.0005,drop_frames=0.001,stall=30s@5s,"
+                        "reset@120s,unplug=5s@60s/300s,garbage=64")
+    assert plan.unplugs[0].occurrences(700) == [(60, 5), (360, 5), (660, 5)]
+    assert plan.stalls[0].at_s == 5 and plan.stalls[0].duration_s == 30
+    assert plan.garbage_bytes == 64 and plan.drop_byte_rate == 0.0005
+
+
+def test_port_in_a_missing_folder_is_a_one_line_error(tmp_path):
+    dev = EmulatedDevice("cyton", [np.zeros((8, 1))], 250.0, str(tmp_path / "nope" / "port"))
+    with pytest.raises(PortError, match="does not exist"):
+        dev.start()
