@@ -174,10 +174,13 @@ def _events_of(events: Sequence[Mapping[str, Any]] | None, kind: str) -> list[Ma
 
 
 def _kind_counts(summary: Mapping[str, Any],
-                 events: Sequence[Mapping[str, Any]] | None) -> list[tuple[str, int]]:
+                 events: Sequence[Mapping[str, Any]] | None) -> list[tuple[str, int | str]]:
+    """Events per kind: the summary's counts, else the events table's, else ``n/a``."""
     counts = summary.get("counts")
     if isinstance(counts, Mapping):
         return [(k, int(counts.get(k) or 0)) for k in EVENT_KINDS]
+    if events is None:
+        return [(k, "n/a") for k in EVENT_KINDS]
     return [(k, len(_events_of(events, k))) for k in EVENT_KINDS]
 
 

@@ -1,0 +1,78 @@
+"""A simulated fortnight with a rising rate: the report and the terminal show the rise and, at 14
+days, the see-doctor level of the patient guidance's 2-week rule."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from history_helpers import evening, make_summary, rising_fortnight
+from report_nights import close_to, parse_report, run_cli
+
+from calfwatch.history import open_store
+
+SUBJECT = "wearer-7"
+
+
+def _store(path, n_nights: int) -> list[float]:
+    rates = rising_fortnight(n_nights)
+    with open_store(path) as store:
+        for day, rate in enumerate(rates):
+            store.add_night(SUBJECT, "left", make_summary(evening(day), rate))
+    return rates
+
+
+def _report(tmp_path, n_nights: int):
+    history = tmp_path / f"h{n_nights}.sqlite"
+    rates = _store(history, n_nights)
+    out = tmp_path / f"r{n_nights}.html"
+    code, stdout, err = run_cli("report", "--subject", SUBJECT, "--history", history, "--out", out)
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    return rates, html, stdout, history
+
+
+def _level(html: str) -> str:
+    return re.search(r'id="assessment-level">\s*([a-z-]+)', html).group(1)
+
+
+def test_fortnight_report_shows_the_rise_and_see_doctor(tmp_path):
+    rates, html, stdout, _ = _report(tmp_path, 14)
+    page = parse_report(html)
+    head, *rows = page.tables["history-table"]
+    assert len(rows) == 14 and head[4] == "Per min of rest"
+    shown = [float(r[4]) for r in rows]
+    assert all(close_to(r[4], rate, 2) for r, rate in zip(rows, rates, strict=True))
+    assert shown == sorted(shown) and shown[-1] > shown[0]
+    assert all(r[7] == "yes" for r in rows)
+    assert "plot-history" in page.figures
+    assert _level(html) == "see-doctor"
+    checks = {r[0]: r for r in page.tables["checks"][1:]}
+    assert checks["persistence"][1] == "see-doctor" and checks["persistence"][3] == "14"
+    assert checks["rate_trend"][1] == "monitor"
+    trends = {(r[0], r[1]): r for r in page.tables["trends"][1:]}
+    assert trends[("left", "rate_per_min_rest")][5] == "rising"
+    assert dict(page.tables["persistence"])["Longest run of twitching days"] == "14"
+    assert "see-doctor" in stdout and "lasting 14 days or more" in stdout
+
+
+def test_thirteen_nights_are_not_yet_see_doctor(tmp_path):
+    _, html, stdout, _ = _report(tmp_path, 13)
+    assert _level(html) == "monitor"  # the rise alone is worth monitoring
+    checks = {r[0]: r for r in parse_report(html).tables["checks"][1:]}
+    assert checks["persistence"][1] == "not fired" and checks["persistence"][3] == "13"
+    assert "see-doctor" not in stdout
+
+
+@pytest.mark.parametrize("n_nights", [13, 14])
+def test_terminal_history_agrees_with_the_report(tmp_path, n_nights):
+    rates, html, _, history = _report(tmp_path, n_nights)
+    code, text, err = run_cli("history", "--subject", SUBJECT, "--history", history)
+    assert code == 0, err
+    assert f"assessment: {_level(html).upper()}" in text
+    rows = [line.split() for line in text.splitlines() if re.match(r"\d{4}-\d\d-\d\d\s", line)]
+    assert [float(r[4]) for r in rows] == pytest.approx(rates, abs=0.005)
+    report_rates = [float(r[4]) for r in parse_report(html).tables["history-table"][1:]]
+    assert report_rates == pytest.approx([float(r[4]) for r in rows], abs=0.005)
+    rate_trend = next(line for line in text.splitlines() if " rate " in line and "n=" in line)
+    assert rate_trend.rstrip().endswith("rising")
