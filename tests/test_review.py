@@ -1,0 +1,121 @@
+"""calfwatch review: the recording in MNE's browser (non-interactive backend), filtered for EMG,
+with every event of the analysis as a channel annotation."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import matplotlib
+import numpy as np
+import pytest
+from report_nights import analyze, run_cli, simulate_edf
+from scipy import signal
+
+from calfwatch.review import RECORDING_PREFIX, ReviewError, review
+
+matplotlib.use("Agg", force=True)
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """A 2-minute busy simulated night and its analysis folder (the default name beside it)."""
+    root = tmp_path_factory.mktemp("review")
+    recording = simulate_edf(root / "night.edf", duration_s=120.0, seed=11)
+    out = root / "night_analysis"
+    analyze(recording, out)
+    return recording, out
+
+
+def _tsv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def _ours(annotations):
+    keep = [i for i, d in enumerate(annotations.description)
+            if not d.startswith(RECORDING_PREFIX) and not d.startswith("BAD_")]
+    return [(annotations.onset[i], annotations.duration[i], annotations.description[i],
+             annotations.ch_names[i]) for i in keep]
+
+
+def _check_events_match(annotations, events_tsv):
+    rows = _tsv(events_tsv)
+    ours = _ours(annotations)
+    assert len(ours) == len(rows) >= 5
+    for (onset, duration, kind, chans), row in zip(ours, rows, strict=True):
+        assert onset == pytest.approx(float(row["onset"]), abs=1e-5)
+        assert duration == pytest.approx(float(row["duration"]), abs=1e-5)
+        assert kind == row["kind"] and chans == (row["channel"],)
+
+
+def test_every_event_is_an_annotation_on_its_channel(night):
+    recording, out = night
+    fig = review(recording, out)
+    assert fig.mne.inst.annotations is not None
+    _check_events_match(fig.mne.inst.annotations, out / "events.tsv")
+    matplotlib.pyplot.close(fig)
+
+
+def test_recordings_own_annotations_are_kept_and_told_apart(night):
+    recording, out = night
+    fig = review(recording)  # default folder: night_analysis beside the recording
+    truth = _tsv(recording.with_name("night_events.tsv"))
+    own = [d for d in fig.mne.inst.annotations.description if d.startswith(RECORDING_PREFIX)]
+    assert sorted(own) == sorted(RECORDING_PREFIX + r["kind"] for r in truth)
+    _check_events_match(fig.mne.inst.annotations, out / "events.tsv")
+    matplotlib.pyplot.close(fig)
+
+
+def test_events_table_alone_gives_the_same_annotations(night, tmp_path):
+    recording, out = night
+    only_tsv = tmp_path / "events"
+    only_tsv.mkdir()
+    shutil.copy(out / "events.tsv", only_tsv / "events.tsv")
+    fig = review(recording, only_tsv)
+    _check_events_match(fig.mne.inst.annotations, out / "events.tsv")
+    matplotlib.pyplot.close(fig)
+
+
+def test_shown_signal_is_the_emg_band_at_microvolt_scale(night):
+    import edfio
+
+    recording, out = night
+    fig = review(recording, out)
+    shown = fig.mne.inst.get_data(picks="emg")[0]
+    edf = edfio.read_edf(recording)
+    sig = next(s for s in edf.signals if s.label == fig.mne.inst.ch_names[0])
+    x_v = np.asarray(sig.data, float) * 1e-6  # µV in the file
+    fs = sig.sampling_frequency
+    sos = signal.butter(4, [20.0, 450.0], btype="bandpass", fs=fs, output="sos")
+    expected = signal.sosfiltfilt(sos, x_v)
+    middle = slice(int(5 * fs), len(x_v) - int(5 * fs))
+    err = np.sqrt(np.mean((shown[middle] - expected[middle]) ** 2))
+    assert err < 0.02 * np.sqrt(np.mean(expected[middle] ** 2))
+    f, p_shown = signal.welch(shown, fs, nperseg=4096)
+    _, p_raw = signal.welch(x_v, fs, nperseg=4096)
+    low = f < 8.0
+    assert p_shown[low].sum() < 0.01 * p_raw[low].sum()
+    assert fig.mne.scalings["emg"] == pytest.approx(200e-6)
+    assert fig.mne.duration == pytest.approx(10.0)
+    matplotlib.pyplot.close(fig)
+
+
+def test_missing_events_are_a_one_line_error(night, tmp_path):
+    recording, _ = night
+    with pytest.raises(ReviewError, match="no annotations.txt or events.tsv"):
+        review(recording, tmp_path)
+    code, _, err = run_cli("review", recording, "--events", tmp_path)
+    assert code == 1 and err.count("\n") == 1 and str(tmp_path) in err
+    code, _, err = run_cli("review", tmp_path / "nothing.edf")
+    assert code == 1 and err.count("\n") == 1 and "nothing.edf" in err
+
+
+def test_command_returns_at_once_without_a_display(night):
+    recording, out = night
+    code, stdout, err = run_cli("review", recording, "--events", out, "--start", "30")
+    assert code == 0, err
+    n_events = len(_tsv(out / "events.tsv"))
+    n_truth = len(_tsv(recording.with_name("night_events.tsv")))
+    assert f"{n_events + n_truth} annotations" in stdout
+    matplotlib.pyplot.close("all")
