@@ -143,7 +143,7 @@ def main() -> int:
     t_noise = best_of(lambda: noise_floor(y, FS), 2)
     t_rms = best_of(lambda: moving_rms(x, 20), 2)
     t_tk = best_of(lambda: teager_kaiser(x), 2)
-    print(f"noise floor (MAD blocks + rolling median): {t_noise:6.3f} s  {msps / t_noise:7.1f} Ms/s")
+    print(f"noise floor (MAD blocks + rolling quartile): {t_noise:6.3f} s  {msps / t_noise:7.1f} Ms/s")
     print(f"moving RMS 10 ms                          : {t_rms:6.3f} s  {msps / t_rms:7.1f} Ms/s")
     print(f"Teager-Kaiser                             : {t_tk:6.3f} s  {msps / t_tk:7.1f} Ms/s")
 
