@@ -56,6 +56,19 @@ class DetectionChain:
         50 or 60; None decides from the first ``config.mains_detect_s`` of data.
     config : ChainConfig, optional
         Settings (defaults in :class:`dsp.config.ChainConfig`).
+
+    Attributes
+    ----------
+    hop : int
+        Samples per envelope/noise frame (``round(ENVELOPE_HOP_S * sfreq_hz)``).
+    block : int
+        Samples per noise block (a multiple of ``hop``).
+    qwin : int
+        Samples per quality window (a multiple of ``block``).
+    mains_hz : float or None
+        The mains frequency in use (decided after ``mains_detect_s`` when it was None).
+    delay_samples : int
+        Filter delay subtracted from candidate positions.
     """
 
     def __init__(

@@ -23,7 +23,8 @@ class ChainOutput:
     snippets : ndarray, float32, shape (n_candidates, SNIPPET_LEN)
         Filtered waveform (µV) with the peak at index SNIPPET_LEN // 2; NaN outside the data.
     envelope_uv : ndarray, float64, shape (n_channels, n_frames)
-        RMS of the band-passed signal per frame of ENVELOPE_HOP_S; NaN where data were lost.
+        RMS of the band-passed signal per frame of ENVELOPE_HOP_S; NaN where under half of the
+        frame is valid: lost data, and the ``settle_s`` after the start and after each gap.
     envelope_start_frame : int
         Absolute index of the first frame in ``envelope_uv`` and ``noise_uv``.
     noise_uv : ndarray, float64, shape (n_channels, n_frames)
