@@ -1,0 +1,102 @@
+"""``calfwatch check`` against an emulated sensor on a real pseudo-terminal, and its quality measures
+against signals whose quality is known by construction."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from calfwatch.check_quality import QualityMeter, advice, channel_summary
+from calfwatch.simulator import load_profile, simulate_night
+from firmware_io.emulator import EmulatedDevice
+
+FS = 2000.0
+
+
+def _meter_on(x: np.ndarray, rail_uv: float = 1e5) -> list:
+    meter = QualityMeter(FS, x.shape[0], rail_uv, 50.0)
+    for lo in range(0, x.shape[1], 300):  # odd chunking on purpose
+        meter.feed(x[:, lo:lo + 300])
+    meter.finish()
+    return meter.seconds
+
+
+def test_measures_against_known_signals():
+    rng = np.random.default_rng(0)
+    t = np.arange(int(5 * FS)) / FS
+    noise = rng.normal(0, 4.0, t.size)
+    x = np.stack([
+        noise,  # clean: white noise of 4 µV
+        noise + 100 * np.sin(2 * np.pi * 50 * t),  # strong mains
+        np.where(t < 2.5, 0.0, noise),  # flat for half the time
+        np.clip(noise * 50, -150, 150),  # saturated at a 150 µV rail
+        noise + 200 * np.sin(2 * np.pi * 3 * t),  # slow movement
+    ])
+    x[4, :200] = np.nan  # and a few lost samples
+    seconds = _meter_on(x, rail_uv=150.0)
+    assert len(seconds) == 5
+    q = [channel_summary(seconds, c) for c in range(5)]
+    # noise floor of white noise seen through the 20-450 Hz band: sigma * sqrt(band fraction)
+    band = np.sqrt((450 - 20) / (FS / 2))
+    assert q[0].noise_uv == pytest.approx(4.0 * band, rel=0.15)
+    power_mains = 100 ** 2 / 2
+    assert q[1].mains_fraction == pytest.approx(power_mains / (power_mains + 16.0), abs=0.02)
+    freqs = np.fft.rfftfreq(int(FS), 1 / FS)[1:]  # white noise: the share of bins near mains
+    near = np.min(np.abs(freqs[:, None] - np.arange(50, FS / 2, 50)[None]), axis=1) <= 1.0
+    assert q[0].mains_fraction == pytest.approx(near.mean(), abs=0.02)
+    assert seconds[0][2].flat_fraction == pytest.approx(1.0)
+    assert seconds[4][2].flat_fraction == 0.0
+    expected_sat = np.mean(np.abs(x[3]) >= 150 * 0.999)
+    assert np.mean([s[3].saturated_fraction for s in seconds]) == pytest.approx(expected_sat)
+    assert q[4].movement_uv == pytest.approx(200 / np.sqrt(2), rel=0.1)
+    assert seconds[0][4].lost_fraction == pytest.approx(200 / FS)
+    assert advice(q[0], 50.0) == []
+    assert any("mains" in a for a in advice(q[1], 50.0))
+    assert any("saturation" in a for a in advice(q[3], 50.0))
+    assert any("movement" in a for a in advice(q[4], 50.0))
+
+
+def _check(tmp_path, source) -> subprocess.CompletedProcess:
+    port = os.path.join(tmp_path, "ttyCHECK")
+    with EmulatedDevice("calfwatch", source, FS, port, speed=5.0):
+        return subprocess.run(
+            [sys.executable, "-m", "calfwatch", "check", "--device", "calfwatch", "--port", port,
+             "--seconds", "6"], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def night():
+    return simulate_night(load_profile("quiet", duration_s=30, n_channels=2), seed=5)
+
+
+def test_check_passes_a_good_placement(tmp_path, night):
+    proc = _check(tmp_path, night.chunks(1.0))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS" in proc.stdout
+
+
+def test_check_fails_with_advice(tmp_path, night):
+    def bad():
+        for c in night.chunks(1.0):
+            x = c.data_uv.copy()
+            x[0] += 300 * np.sin(2 * np.pi * 50 * np.arange(c.start_sample, c.stop_sample) / FS)
+            x[1] = 0.0  # lead off
+            yield x
+
+    proc = _check(tmp_path, bad())
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "FAIL" in out and "mains interference (50 Hz)" in out and "electrode contact" in out
+
+
+def test_check_wrong_port_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "calfwatch", "check", "--device", "calfwatch", "--port",
+         str(tmp_path / "nothing")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert str(tmp_path / "nothing") in proc.stderr
