@@ -87,6 +87,9 @@ def anonymize_outputs(paths: Mapping[str, os.PathLike | str], subject: str = "",
                       side: str | None = None) -> None:
     """Anonymise what ``calfwatch analyze`` wrote: summary.json, and the history's copy of it.
 
+    The history's row is replaced and the file rebuilt (``VACUUM``), so the replaced text is not
+    left behind in free pages.
+
     events.tsv and annotations.txt hold event kinds, channel labels and numbers only, so they
     are left as they are.
 
@@ -109,3 +112,15 @@ def anonymize_outputs(paths: Mapping[str, os.PathLike | str], subject: str = "",
 
         with open_store(paths["history"]) as store:
             store.add_night(subject, side or None, doc)
+        _vacuum(Path(paths["history"]))
+
+
+def _vacuum(path: Path) -> None:
+    """Rebuild the SQLite file so no page keeps the replaced, non-anonymised summary."""
+    import sqlite3
+
+    db = sqlite3.connect(path, timeout=10.0)
+    try:
+        db.execute("VACUUM")
+    finally:
+        db.close()
