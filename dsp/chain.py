@@ -34,7 +34,7 @@ from dsp.types import (
     SNIPPET_LEN,
 )
 
-__all__ = ["ChainOutput", "DetectionChain", "concat_outputs"]
+__all__ = ["ChainOutput", "DetectionChain", "concat_outputs", "detect_mains_hz"]
 
 #: Longest stretch processed at once (s); longer inputs are cut into pieces of this length.
 MAX_PIECE_S = 120.0
