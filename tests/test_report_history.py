@@ -76,3 +76,21 @@ def test_terminal_history_agrees_with_the_report(tmp_path, n_nights):
     assert report_rates == pytest.approx([float(r[4]) for r in rows], abs=0.005)
     rate_trend = next(line for line in text.splitlines() if " rate " in line and "n=" in line)
     assert rate_trend.rstrip().endswith("rising")
+
+
+def test_report_of_a_folder_brings_the_history_of_its_subject(tmp_path):
+    from report_nights import analyze, simulate_edf
+
+    history = tmp_path / "h.sqlite"
+    rates = _store(history, 3)
+    recording = simulate_edf(tmp_path / "night.edf", duration_s=120.0, seed=4,
+                             meas_date="2026-03-04T22:30:00+00:00")
+    analyze(recording, tmp_path / "out", "--subject", SUBJECT, "--side", "left",
+            "--history", history)
+    code, stdout, err = run_cli("report", tmp_path / "out", "--history", history, "--quiet")
+    assert code == 0, err
+    rows = parse_report((tmp_path / "out" / "report.html").read_text(encoding="utf-8")).tables[
+        "history-table"][1:]
+    assert [r[0] for r in rows] == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
+    assert all(close_to(r[4], rate, 2) for r, rate in zip(rows, rates, strict=False))
+    assert rows[-1][7] == "not evaluable"  # two minutes are far from an hour of rest

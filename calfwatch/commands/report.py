@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder of calfwatch analyze (summary.json, events.tsv)")
     parser.add_argument("--subject", default=None,
                         help="subject in the history store: adds the history; without DIR, "
-                             "reports the subject's latest night")
+                             "reports the subject's latest night (default: the subject DIR was "
+                             "analysed for, when the store has it)")
     parser.add_argument("--side", choices=("left", "right", "both"), default=None,
                         help="only nights of this calf from the history")
     parser.add_argument("--history", metavar="FILE", default=None,
@@ -43,35 +44,49 @@ def _out_path(args: argparse.Namespace) -> Path:
     return Path(f"report-{safe}.html")
 
 
-def _history(args: argparse.Namespace):
-    """(nights, symptoms) of ``--subject`` from the history store; empty without it."""
-    if args.subject is None:
-        return [], []
-    from calfwatch.history import open_store
+def _history(subject: str | None, args: argparse.Namespace, explicit: bool):
+    """(nights, symptoms) of ``subject`` from the history store; empty without a subject.
 
-    with open_store(args.history, must_exist=True) as store:
-        subject = args.subject.strip()
+    A subject named with ``--subject`` must be in the store; one taken from the summary is looked
+    up only when the store exists and knows it.
+    """
+    from calfwatch.history import default_path, open_store
+
+    if not subject:
+        return [], []
+    path = args.history if args.history is not None else default_path()
+    if not explicit and not Path(path).expanduser().is_file():
+        return [], []
+    with open_store(path, must_exist=True) as store:
         if subject not in store.subjects():
+            if not explicit:
+                return [], []
             raise LookupError(f"{store.path}: no nights or symptoms for subject {subject!r}")
         return store.nights(subject, args.side), [s.symptom for s in store.symptoms(subject)]
 
 
 def load_input(args: argparse.Namespace):
-    """The :class:`calfwatch.report.ReportInput` the arguments name."""
+    """The :class:`calfwatch.report.ReportInput` the arguments name.
+
+    With DIR and no ``--subject``, the subject the night was analysed for (``recording.subject``
+    in the summary) brings in the history when the store has it.
+    """
     from calfwatch.cli import UsageError
     from calfwatch.report import ReportInput, load_night
 
     if args.folder is None and args.subject is None:
         raise UsageError("give an analysis folder DIR, or --subject ID, or both")
-    nights, symptoms = _history(args)
-    if args.folder is not None:
-        summary, events = load_night(args.folder)
+    summary, events = load_night(args.folder) if args.folder is not None else (None, None)
+    explicit = args.subject is not None
+    subject = args.subject.strip() if explicit else str(
+        (summary.get("recording") or {}).get("subject") or "").strip() or None
+    nights, symptoms = _history(subject, args, explicit)
+    if summary is not None:
         source = str(args.folder)
     elif nights:
-        summary, events, source = nights[-1].summary, None, "history"
+        summary, source = nights[-1].summary, "history"
     else:
         raise LookupError(f"subject {args.subject!r} has no stored nights to report")
-    subject = args.subject.strip() if args.subject else None
     inp = ReportInput(summary, events, nights, symptoms, subject, source)
     if args.anonymize:
         from calfwatch.anonymize import anonymize_report_input
