@@ -38,8 +38,8 @@ __all__ = ["ChainOutput", "DetectionChain", "concat_outputs", "detect_mains_hz"]
 
 #: Longest stretch processed at once (s); longer inputs are cut into pieces of this length.
 MAX_PIECE_S = 120.0
-#: Noise blocks (or samples worth of them) above which a kernel runs on threads (a threaded call
-#: costs about 0.1 ms, a block about 4 µs).
+#: With several channels, noise blocks (or samples worth of them) above which a kernel runs on
+#: threads (a threaded call costs about 0.1 ms, a block about 4 µs). One channel stays on one thread.
 THREADED_MIN_ITEMS = 64
 
 
@@ -249,7 +249,7 @@ class DetectionChain:
             return
         stats = np.empty((self.n_channels, b_end - b_done))
         y = self._ybuf.view(b_done * self.block, b_end * self.block)
-        many = stats.size >= THREADED_MIN_ITEMS
+        many = self._threads and stats.size >= THREADED_MIN_ITEMS
         kernel = _noise_numba.block_sigmas if many else _noise_numba.block_sigmas_serial
         kernel(y, self.block, stats)
         sig = np.empty_like(stats)
@@ -362,7 +362,7 @@ class DetectionChain:
             noise = np.nanmedian(stats.reshape(self.n_channels, n_win, per), axis=2)
         out = np.empty((self.n_channels, n_win, 5))
         kernel = _quality_numba.window_quality
-        if self.n_channels * n_win * win < THREADED_MIN_ITEMS * self.block:
+        if not self._threads or self.n_channels * n_win * win < THREADED_MIN_ITEMS * self.block:
             kernel = _quality_numba.window_quality_serial
         kernel(
             raw, y, win, self._cos, self._sin, self._samples(cfg.flat_run_s), cfg.rail_run,
