@@ -1,6 +1,7 @@
 """Band-pass and mains-notch design, mains detection and the streaming SOS filter.
 
-The cascade is a Butterworth band-pass (default 20-450 Hz, upper edge kept below Nyquist) followed by
+Designs follow scipy.signal (butter, iirnotch) but are computed in numpy (:mod:`dsp._design`), so the
+chain starts without importing scipy. The cascade is a Butterworth band-pass (default 20-450 Hz, upper edge kept below Nyquist) followed by
 notches at the mains frequency and its harmonics up to Nyquist (or ``notch_max_hz``). The numba kernel
 (:mod:`dsp._filter_numba`) gives the same numbers as :func:`scipy.signal.sosfilt` on finite data.
 
@@ -13,9 +14,8 @@ timeline, so zeros after a large impulse cost no more than ordinary data.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
-from dsp import _filter_numba
+from dsp import _design, _filter_numba
 
 #: A mains line must exceed its neighbourhood by this power ratio to count as present.
 LINE_RATIO = 20.0
@@ -57,25 +57,20 @@ def design_sos(
     low_hz, high_hz = float(band_hz[0]), min(float(band_hz[1]), 0.45 * sfreq_hz)
     if not 0.0 < low_hz < high_hz:
         raise ValueError(f"band-pass {band_hz} Hz is not valid at {sfreq_hz} Hz sampling")
-    parts = [signal.butter(order, [low_hz, high_hz], "bandpass", fs=sfreq_hz, output="sos")]
+    parts = [_design.butter_bandpass_sos(order, low_hz, high_hz, sfreq_hz)]
     if mains_hz is not None:
         top_hz = nyquist_hz if notch_max_hz is None else min(notch_max_hz, nyquist_hz)
         for harmonic_hz in np.arange(mains_hz, top_hz, mains_hz):
             if harmonic_hz < 0.98 * nyquist_hz:
                 q = notch_q * harmonic_hz / mains_hz  # same bandwidth for every harmonic
-                b, a = signal.iirnotch(harmonic_hz, q, fs=sfreq_hz)
-                parts.append(signal.tf2sos(b, a))
+                parts.append(_design.notch_sos(harmonic_hz, q, sfreq_hz))
     return np.ascontiguousarray(np.vstack(parts), dtype=np.float64)
 
 
 def group_delay_samples(sos: np.ndarray, sfreq_hz: float, freq_hz: float | None = None) -> float:
-    """Group delay of the cascade (samples) at ``freq_hz`` (default: centre of energy of a MUAP, 100 Hz)."""
+    """Group delay of the cascade (samples) at ``freq_hz`` (default 100 Hz)."""
     freq_hz = 100.0 if freq_hz is None else freq_hz
-    delay = 0.0
-    for section in sos:
-        _, gd = signal.group_delay((section[:3], section[3:]), w=[freq_hz], fs=sfreq_hz)
-        delay += float(gd[0])
-    return delay
+    return _design.group_delay(np.asarray(sos, dtype=np.float64), freq_hz, sfreq_hz)
 
 
 def detect_mains_hz(x: np.ndarray, sfreq_hz: float) -> float:
@@ -99,7 +94,7 @@ def detect_mains_hz(x: np.ndarray, sfreq_hz: float) -> float:
         if row.size < int(sfreq_hz):
             continue
         nper = int(min(row.size, 4 * sfreq_hz))
-        freqs, psd = signal.welch(row - row.mean(), fs=sfreq_hz, nperseg=nper)
+        freqs, psd = _design.averaged_spectrum(row, sfreq_hz, nper)
         for mains in scores:
             for harmonic in (mains, 3 * mains):
                 if harmonic >= sfreq_hz / 2 - 15:

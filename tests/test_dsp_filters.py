@@ -141,3 +141,33 @@ def test_bad_shapes_are_refused():
     filt.flush()
     with pytest.raises(ValueError):
         filt.process(np.zeros((2, 10)))
+
+
+@pytest.mark.parametrize(
+    ("sfreq", "band", "order"), [(2000.0, (20.0, 450.0), 4), (2000.0, (20.0, 450.0), 3),
+                                 (500.0, (20.0, 225.0), 4), (1000.0, (10.0, 300.0), 2)]
+)
+def test_band_pass_design_has_the_response_of_scipy_butter(sfreq, band, order):
+    ours = design_sos(sfreq, band, None, order)
+    ref = signal.butter(order, band, "bandpass", fs=sfreq, output="sos")
+    freqs = np.linspace(1.0, sfreq / 2 - 1, 400)
+    _, h_ours = signal.sosfreqz(ours, freqs, fs=sfreq)
+    _, h_ref = signal.sosfreqz(ref, freqs, fs=sfreq)
+    np.testing.assert_allclose(h_ours, h_ref, atol=1e-10)
+
+
+def test_notch_sections_equal_scipy_iirnotch():
+    sos = design_sos(FS, mains_hz=60.0, notch_q=40.0)
+    notches = sos[4:]
+    for k, section in enumerate(notches, start=1):
+        b, a = signal.iirnotch(60.0 * k, 40.0 * k, fs=FS)
+        np.testing.assert_allclose(section, np.r_[b, a], rtol=1e-12, atol=1e-15)
+
+
+def test_group_delay_matches_scipy():
+    from dsp.filters import group_delay_samples
+
+    bp = design_sos(FS, mains_hz=None)
+    for freq in (40.0, 60.0, 95.0, 200.0):
+        _, ref = signal.group_delay(signal.sos2tf(bp), w=[freq], fs=FS)
+        assert group_delay_samples(bp, FS, freq) == pytest.approx(ref[0], rel=1e-4)
