@@ -1,0 +1,130 @@
+"""NightEngine: the same night in any chunking and with gaps gives the same events; live emission
+agrees with the final analysis; channels without signal are left out; the engine keeps no samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from acquisition.stream import SampleChunk
+from calfwatch.pipeline import NightEngine, select_channels, usable_channels
+from calfwatch.simulator import load_profile, simulate_night
+from dsp.chain import DetectionChain, concat_outputs
+
+
+@pytest.fixture(scope="module")
+def night():
+    return simulate_night(load_profile("busy-night", duration_s=150.0, n_channels=2), seed=21)
+
+
+@pytest.fixture(scope="module")
+def data(night):
+    return night.data_uv()
+
+
+def _rechunk(data: np.ndarray, sizes: list[int], gaps: dict[int, int] | None = None):
+    """Chunks of the given sizes (cycled); samples [a, a+n) for a, n in ``gaps`` become gap chunks."""
+    gaps = gaps or {}
+    pos, i = 0, 0
+    while pos < data.shape[1]:
+        if pos in gaps:
+            n = gaps[pos]
+            yield SampleChunk(pos, np.full((data.shape[0], n), np.nan), gap=True, reason="test")
+        else:
+            n = sizes[i % len(sizes)]
+            nxt = min([g for g in gaps if g > pos] + [data.shape[1]])
+            n = min(n, nxt - pos)
+            yield SampleChunk(pos, data[:, pos:pos + n])
+            i += 1
+        pos += n
+
+
+def _run(night, chunks, **kw):
+    engine = NightEngine(night.info, **kw)
+    for chunk in chunks:
+        engine.feed(chunk)
+    return engine, engine.finish()
+
+
+def test_events_do_not_depend_on_chunking(night, data):
+    _, whole = _run(night, [SampleChunk(0, data)])
+    assert sum(e["kind"] == "fasciculation" for e in whole.events) > 10
+    for sizes in ([200], [1, 3999, 777], [20000, 33]):
+        _, res = _run(night, _rechunk(data, sizes))
+        assert res.events == whole.events
+        assert res.summary["fasciculations"] == whole.summary["fasciculations"]
+
+
+def test_gaps_are_kept_and_equal_in_any_chunking(night, data):
+    gaps = {40000: 3000, 150000: 1}
+    _, a = _run(night, _rechunk(data, [200], gaps))
+    _, b = _run(night, _rechunk(data, [4096, 17], gaps))
+    assert a.events == b.events
+    spans = a.summary["recording"]["gaps_s"]
+    assert spans == [[40000 / 2000, 3000 / 2000], [150000 / 2000, 1 / 2000]]
+    for e in a.events:  # nothing detected inside a lost span
+        assert not (40000 <= e["sample"] < 43000)
+
+
+def test_a_hole_in_the_timeline_is_a_gap(night, data):
+    chunks = [c for c in _rechunk(data, [2000]) if not (60000 <= c.start_sample < 64000)]
+    engine, res = _run(night, chunks)
+    assert engine.gaps == [(-1, 60000, 64000)]
+    assert res.n_samples == data.shape[1]
+
+
+def test_engine_matches_the_chain_it_wraps(night, data):
+    """The engine's chain outputs are the DetectionChain's (default settings, one call)."""
+    engine, _ = _run(night, _rechunk(data, [200]))
+    chain = DetectionChain(night.info.sfreq_hz, 2)
+    ref = concat_outputs([chain.process(data, 0), chain.flush()])
+    got = concat_outputs(engine.outputs)
+    np.testing.assert_array_equal(got.candidates, ref.candidates)
+    np.testing.assert_array_equal(got.envelope_uv, ref.envelope_uv)
+
+
+def test_live_fasciculations_are_the_final_ones(night, data):
+    engine = NightEngine(night.info)
+    live = []
+    for i, chunk in enumerate(_rechunk(data, [200])):
+        engine.feed(chunk)
+        if i % 10 == 9:
+            live += engine.live_events()
+    final = engine.finish().events
+    key = [(e["sample"], e["channel"]) for e in final if e["kind"] == "fasciculation"]
+    got = [(e["sample"], e["channel"]) for e in live if e["kind"] == "fasciculation"]
+    assert len(got) == len(set(got))  # each emitted once
+    assert len(got) >= 0.9 * len(key)
+    assert len(set(got) & set(key)) >= 0.9 * len(got)
+
+
+def test_flat_channel_left_out(night, data):
+    x = data.copy()
+    x[1] = 5.0
+    engine, res = _run(night, _rechunk(x, [4000]))
+    assert res.unusable_channels == [night.info.ch_names[1]]
+    assert list(res.summary["channels"]) == [night.info.ch_names[0]]
+    _, ref = _run(night, _rechunk(data, [4000]))
+    only0 = [e for e in ref.events if e["channel"] == night.info.ch_names[0]]
+    assert [e["sample"] for e in res.events if e["kind"] == "fasciculation"] == [
+        e["sample"] for e in only0 if e["kind"] == "fasciculation"]
+
+
+def test_select_channels_renumbers(night, data):
+    engine, _ = _run(night, _rechunk(data, [4000]))
+    whole = concat_outputs(engine.outputs)
+    keep, dead = usable_channels(whole, night.info.ch_names)
+    assert keep == [0, 1] and dead == []
+    one = select_channels(whole, [1])
+    mask = whole.candidates["channel"] == 1
+    np.testing.assert_array_equal(one.candidates["onset"], whole.candidates["onset"][mask])
+    assert set(one.candidates["channel"].tolist()) <= {0}
+    np.testing.assert_array_equal(one.envelope_uv, whole.envelope_uv[1:2])
+
+
+def test_engine_keeps_no_samples(night, data):
+    engine, _ = _run(night, _rechunk(data, [2000]))
+    kept = sum(o.envelope_uv.nbytes + o.noise_uv.nbytes + o.snippets.nbytes
+               + o.candidates.nbytes + o.features.nbytes + o.quality.nbytes
+               for o in engine.outputs)
+    assert kept < data.nbytes / 20
