@@ -82,9 +82,3 @@ def open_in_browser(html_path: Path, work_dir: Path, chromium: str,
                if (m := _CONSOLE.search(line))]
     return BrowserResult(dumped.stdout, console, shot)
 
-
-def print_pdf(html_path: Path, pdf_path: Path, chromium: str, work_dir: Path) -> None:
-    """Print a page to PDF with Chromium (test helper; the product uses calfwatch.report.pdf)."""
-    with tempfile.TemporaryDirectory(dir=work_dir) as user_dir:
-        _run(chromium, [f"--print-to-pdf={pdf_path}", "--no-pdf-header-footer",
-                        html_path.resolve().as_uri()], user_dir)

@@ -72,7 +72,7 @@ def test_report_anonymizes_a_plain_analysis(recording, tmp_path):
     assert code == 0, err
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert _leaks([tmp_path / "r.html"]) == {}
-    assert re.search(rf"<th>subject</th><td>{ANONYMOUS}</td>", html)
+    assert re.search(rf"<th>Subject</th><td>{ANONYMOUS}</td>", html)
     code, _, _ = run_cli("report", tmp_path / "out", "--out", tmp_path / "named.html")
     assert _leaks([tmp_path / "named.html"])  # the control: without the flag the name is shown
 

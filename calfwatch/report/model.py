@@ -157,16 +157,39 @@ def _night_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+#: Labels of the recording facts the summary holds; other keys are shown as they are.
+RECORDING_LABELS = {
+    "subject": "Subject", "side": "Side", "start_local": "Start (local time)",
+    "start_utc": "Start (UTC)", "meas_date": "Measurement date (UTC)", "duration_s": "Length",
+    "sfreq_hz": "Sampling rate", "ch_names": "Channels in the file",
+    "channels_analysed": "Channels analysed", "gaps_s": "Gaps (start s, length s)",
+    "file": "File", "device.kind": "Device", "device.file": "Device file",
+    "device.port": "Serial port", "device.protocol": "Protocol",
+}
+
+
+def _fact_text(key: str, value: Any) -> str:
+    if value is None or value == "":
+        return "not given"
+    if key == "duration_s" and number(value) is not None:
+        return f"{number(value) / 3600.0:.2f} h ({number(value):.0f} s)"
+    if key == "sfreq_hz" and number(value) is not None:
+        return f"{number(value):g} Hz"
+    if key == "gaps_s" and isinstance(value, list):
+        return "; ".join(f"{g[0]:.1f} s, {g[1]:.1f} s" for g in value) or "none"
+    return flatten(value)[0][1] if not isinstance(value, Mapping) else str(value)
+
+
 def _recording_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) of every recording fact, the known ones first and labelled."""
     recording = dict(summary.get("recording") or {})
     rows = []
-    for key in ("start_local", "start_utc", "duration_s", "sfreq_hz"):
+    for key in ("subject", "side", "start_local", "start_utc", "duration_s", "sfreq_hz",
+                "ch_names", "channels_analysed", "gaps_s", "file"):
         if key in recording:
-            value = recording.pop(key)
-            text = fmt(value, 1, "s") if key == "duration_s" else (
-                fmt(value, 1, "Hz") if key == "sfreq_hz" else str(value))
-            rows.append((key, text))
-    return rows + flatten(recording)
+            rows.append((RECORDING_LABELS[key], _fact_text(key, recording.pop(key))))
+    recording.pop("meas_date", None)  # the same instant as start_utc
+    return rows + [(RECORDING_LABELS.get(k, k), v) for k, v in flatten(recording)]
 
 
 def _events_of(events: Sequence[Mapping[str, Any]] | None, kind: str) -> list[Mapping[str, Any]]:

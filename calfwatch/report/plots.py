@@ -27,6 +27,8 @@ KIND_COLOURS = {
 }
 LEVEL_COLOURS = {"benign": "#009E73", "monitor": "#E69F00", "see-doctor": "#D55E00"}
 _DPI = 100
+#: Units drawn in the waveform gallery (the most frequent ones); the table lists every unit.
+MAX_UNITS_SHOWN = 16
 
 
 @dataclass(frozen=True)
@@ -180,8 +182,11 @@ def waveform_plot(units: Sequence[Mapping], sfreq_hz: float | None) -> Plot | No
         Sampling rate of templates that do not state theirs (x axis in ms); sample index when None.
     """
     units = [u for u in units if len(u.get("template_uv") or ())]
+    n_units = len(units)
     if not units:
         return None
+    shown = sorted(units, key=lambda u: -(u.get("count") or 0))[:MAX_UNITS_SHOWN]
+    units = [u for u in units if any(u is v for v in shown)]  # largest units, in their order
     n_cols = min(4, len(units))
     n_rows = -(-len(units) // n_cols)
     fig = _figure(9.0, 2.1 * n_rows)
@@ -209,7 +214,10 @@ def waveform_plot(units: Sequence[Mapping], sfreq_hz: float | None) -> Plot | No
     for ax in axes[len(units):]:
         ax.set_axis_off()
     axes[0].set_ylabel("µV", fontsize=8)
-    return Plot("plot-waveforms", "Fasciculation waveforms per unit", _encode(fig),
+    title = "Fasciculation waveforms per unit (median template of each unit)"
+    if n_units > len(units):
+        title += f": the {len(units)} most frequent of {n_units} units"
+    return Plot("plot-waveforms", title, _encode(fig),
                 "gallery of average fasciculation waveforms, one panel per unit")
 
 
