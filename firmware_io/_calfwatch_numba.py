@@ -64,8 +64,9 @@ def scan_calfwatch(buf, synced, final, expect_nch, max_encoded, table):
     f_nch = np.empty(max_frames, np.int64)
     samples = np.empty(n // 3 + 1, np.int64)
     ctrl_buf = np.empty(n + 1, np.uint8)
-    ctrl_off = np.empty(max_frames, np.int64)
-    ctrl_len = np.empty(max_frames, np.int64)
+    max_ctrl = n // 4 + 1  # the shortest valid frame is 3 bytes, 5 on the wire
+    ctrl_off = np.empty(max_ctrl, np.int64)
+    ctrl_len = np.empty(max_ctrl, np.int64)
     tmp = np.empty(n + 1, np.uint8)
     i = 0
     skipped = 0

@@ -161,6 +161,8 @@ class EmulatedDevice:
         self._open_record: dict[str, dict] = {}
         self._resets_done: set[int] = set()
         self._t0 = 0.0
+        #: the exception that stopped the firmware thread, if any
+        self.error: Exception | None = None
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -208,6 +210,13 @@ class EmulatedDevice:
 
     # -- thread ---------------------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._serve()
+        except Exception as exc:  # surfaced by stop() and the command; the port must not hang
+            self.error = exc
+            self.finished.set()
+
+    def _serve(self) -> None:
         wait_s = min(self.batch_s, 0.02)
         while not self._stop.is_set():
             now = time.monotonic()

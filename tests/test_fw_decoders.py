@@ -170,3 +170,12 @@ def test_scales():
     assert dec.to_uv(np.array([[512.0]]))[0, 0] == 0.0
     assert dec.to_uv(np.array([[1023.0]]))[0, 0] == pytest.approx(
         (1023 / 1024 - 0.5) * 3.3 / 1009 * 1e6)
+
+
+def test_calfwatch_many_short_control_frames_in_one_read():
+    acks = b"".join(calfwatch_protocol.encode_ack(0x13, k) for k in range(200))
+    min_frame = calfwatch_protocol.wire(bytes([0x03]))  # the shortest frame that passes its CRC
+    dec = calfwatch_protocol.CalfwatchDecoder()
+    dec.feed(b"\x00" + acks + min_frame * 300)
+    assert [a["seq"] for a in dec.acks] == list(range(200))
+    assert dec.stats.control_frames == 500

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -76,6 +77,10 @@ def test_pyserial_reads_the_source_quantised(kind, tmp_path):
 def test_damage_and_drops_lose_exactly_what_the_log_says(kind, tmp_path):
     src = _source(kind, 2.0, seed=2)
     faults = "corrupt=0.0005,drop_bytes=0.0003,drop_frames=0.004,garbage=48"
+    if kind == "bitalino":
+        # a deleted byte misaligns the stream, and a CRC-4 passes 1 misaligned frame in 16 (with a
+        # matching sequence number 1 in 256), so the log cannot always say what the decoder kept
+        faults = "corrupt=0.0005,drop_frames=0.004,garbage=48"
     dev, dec, batch, _ = _run(kind, src, tmp_path, faults=faults, seed=7)
     log = dev.fault_log
     lost = np.zeros(src.shape[1], bool)
@@ -84,8 +89,9 @@ def test_damage_and_drops_lose_exactly_what_the_log_says(kind, tmp_path):
     totals = dev.totals()
     assert totals["samples_lost"] == lost.sum() > 0
     assert batch.n_samples == totals["samples_delivered"] == src.shape[1] - lost.sum()
-    # the decoder's own view of the loss agrees with the log, sample for sample
-    assert dec.stats.samples_missing == lost.sum()
+    # the decoder's own view of the loss agrees with the log (it cannot see a loss after the last
+    # frame it received)
+    assert dec.stats.samples_missing == lost[: batch.sample_index[-1]].sum()
     np.testing.assert_array_equal(batch.sample_index, np.flatnonzero(~lost))
     damaged_ok = np.zeros(src.shape[1], bool)
     for rec in log:
@@ -146,10 +152,9 @@ def test_bitalino_version_and_calfwatch_ping(tmp_path):
         ser.write(calfwatch_protocol.encode_command("ping", 9)
                   + calfwatch_protocol.encode_command("set_rate", 10, sfreq_hz=500))
         dec = calfwatch_protocol.CalfwatchDecoder()
-        for _ in range(20):
+        deadline = time.monotonic() + 10
+        while len(dec.acks) < 2 and time.monotonic() < deadline:
             dec.feed(ser.read(ser.in_waiting or 1))
-            if len(dec.acks) >= 2:
-                break
         ser.close()
     assert [(a["seq"], a["result"]) for a in dec.acks] == [
         (9, calfwatch_protocol.ACK_OK), (10, calfwatch_protocol.ACK_BAD_ARGUMENT)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from firmware_io import calfwatch_protocol
 from firmware_io.codec import crc16_ccitt
 from tests.fw_streams import KINDS, make_decoder, make_stream
 
@@ -21,6 +22,9 @@ def _inputs(kind: str, n: int, seed: int):
     duplicated or spliced."""
     rng = np.random.default_rng(seed)
     base = [make_stream(kind, 12, rng, int(rng.integers(1, 7))).data for _ in range(16)]
+    if kind == "calfwatch":  # short control frames too
+        acks = [calfwatch_protocol.encode_ack(int(c), k) for k, c in enumerate(rng.integers(0, 256, 40))]
+        base += [b"\x00" + b"".join(acks[k:]) + base[k] for k in range(8)]
     for i in range(n):
         mode = i % 4
         if mode == 0:

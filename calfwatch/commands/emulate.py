@@ -106,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         device.stop()
         _report(device, args.log)
+    if device.error is not None:
+        raise RuntimeError(f"{device.port_path}: emulated device stopped: {device.error}")
     return 0
 
 
