@@ -176,8 +176,8 @@ class Timeline:
 
         Inside a connection the decoder's count is used as it is (a link that only paused loses
         nothing, and host time would invent a gap). After a disconnection or a device reset, host
-        time decides: the gap is the count the counter allows nearest to the host estimate, or the
-        host estimate itself when no such count is near (the device restarted its counter).
+        time decides: the gap is the count the counter allows nearest to the host estimate (the
+        host estimate itself after a reset the decoder reported, or without a counter).
         """
         assert self.next_sample is not None
         predicted = int(dec[col]) + self._offset  # where the decoder alone would put it
@@ -196,11 +196,12 @@ class Timeline:
         elif self.modulus >= EXACT_COUNTER_MODULUS:
             m, estimated = m_dec, False
         else:
+            # the count the counter allows nearest to the host estimate: exact whenever the
+            # host clock is within half a counter period (a restart the decoder reports goes
+            # the reset path above)
             wraps = max(0, int(round((m_host - m_dec) / self.modulus)))
-            best = m_dec + wraps * self.modulus
-            consistent = abs(best - m_host) <= self.modulus // 4
-            m = best if consistent else m_host
-            estimated = wraps > 0 or not consistent
+            m = m_dec + wraps * self.modulus
+            estimated = wraps > 0
         self._offset += m - m_dec
         if m <= 0:
             return None

@@ -29,6 +29,15 @@ def index_source(kind: str, n_channels: int, duration_s: float, sfreq_hz: float)
         yield signs * idx[None, :] * uv
 
 
+def warm_up(kind: str) -> None:
+    """Compile the numba encoders and decoders before timing matters."""
+    from firmware_io.firmware import make_firmware
+
+    firmware = make_firmware(kind, DEVICES[kind].sfreq_hz, 2)
+    encoded = firmware.encode(np.zeros((2, 4), np.int64), 0)
+    DEVICES[kind].make_decoder().feed(encoded.data)
+
+
 def lost_by_log(device: EmulatedDevice) -> set[int]:
     lost: set[int] = set()
     for rec in device.fault_log:
@@ -76,8 +85,9 @@ def check_exact(chunks: list, kind: str, lost: set[int]) -> dict:
 def test_ten_unplug_cycles_record_every_sample_at_its_place(tmp_path):
     kind, speed = "cyton", 10.0
     sfreq = DEVICES[kind].sfreq_hz
-    plan = parse_faults("unplug=1s@4s/5s", seed=3)  # 10 unplugs in 50 s of device time
-    device = EmulatedDevice(kind, index_source(kind, 2, 52.0, sfreq), sfreq,
+    plan = parse_faults("unplug=1s@6s/5s", seed=3)  # 10 unplugs in 52 s of device time
+    warm_up(kind)
+    device = EmulatedDevice(kind, index_source(kind, 2, 54.0, sfreq), sfreq,
                             str(tmp_path / "ttyCYTON"), speed=speed, faults=plan).start()
     try:
         source, chunks = record_from(device, kind, speed, timeout_s=30)
@@ -99,6 +109,7 @@ def test_corrupted_bytes_never_reach_the_recording(tmp_path):
     kind, speed = "calfwatch", 4.0
     sfreq = DEVICES[kind].sfreq_hz
     plan = parse_faults("corrupt=0.001", seed=5)
+    warm_up(kind)
     device = EmulatedDevice(kind, index_source(kind, 2, 12.0, sfreq), sfreq,
                             str(tmp_path / "ttyCW"), speed=speed, faults=plan).start()
     try:

@@ -95,17 +95,6 @@ def test_gap_across_a_reconnection_at_ten_times_speed_resolves_counter_wraps():
     assert pieces[0] == Gap(30 * 25, lost, "unplugged", estimated=True)
 
 
-def test_gap_after_a_restarted_short_counter_comes_from_host_time():
-    timeline = Timeline(SFREQ, 256)
-    for k in range(10):
-        timeline.place(np.arange(k * 25, (k + 1) * 25), arrival_s=((k + 1) * 25 - 1) / SFREQ)
-    timeline.begin_session("unplugged")
-    lost = 300  # but the device rebooted: its counter says 128 after the last one, not 300 % 256
-    dec = 250 + 128
-    pieces = timeline.place(np.arange(dec, dec + 50), arrival_s=(250 + lost + 49) / SFREQ)
-    assert pieces[0] == Gap(250, lost, "unplugged", estimated=True)
-
-
 def test_queue_overflow_is_refused_and_gaps_merge():
     q = ChunkQueue(capacity_samples=100)
     assert q.put(SampleChunk(0, np.zeros((1, 80))))
