@@ -1,0 +1,74 @@
+"""``calfwatch record`` with live detection, stopped by SIGTERM or SIGINT like a wearer would: it finishes
+cleanly, the outputs were already written during the night, the final ones equal the offline analysis
+of the file (padding of the last data record included), and the night joins the history."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from calfwatch.outputs import read_events_tsv
+from calfwatch.simulator import load_profile, simulate_night
+from firmware_io.devices import DEVICES
+from firmware_io.emulator import EmulatedDevice
+
+
+def _night(seconds: float):
+    spec = DEVICES["calfwatch"]
+    params = load_profile("busy-night", duration_s=seconds, sfreq_hz=spec.sfreq_hz,
+                          n_channels=spec.n_channels)
+    return simulate_night(params, seed=9)
+
+
+def _wait_for(path, timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if path.exists():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_finishes_cleanly_with_outputs(tmp_path, signum):
+    night = _night(300.0)
+    port = str(tmp_path / "ttyREC")
+    out = tmp_path / "night"
+    env = {**os.environ, "CALFWATCH_HOME": str(tmp_path / "home")}
+    with EmulatedDevice("calfwatch", night.chunks(1.0), night.params.sfreq_hz, port, speed=5.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "calfwatch", "record", "--device", "calfwatch", "--port", port,
+             "--out", str(out), "--side", "right", "--subject", "w1", "--outputs-every", "1",
+             "--status-every", "0.5"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            # written during the night, before any stop
+            assert _wait_for(out / "summary.json", 60.0)
+            time.sleep(1.0)
+            proc.send_signal(signum)
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "twitches" in stderr  # the status line
+    assert "Traceback" not in stderr
+    (recording,) = out.glob("*.bdf")
+    sidecar = json.loads(recording.with_suffix(".json").read_text())
+    assert sidecar["closed_cleanly"]
+    offline = tmp_path / "offline"
+    done = subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(recording), "--out",
+                           str(offline)], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert read_events_tsv(out / "events.tsv") == read_events_tsv(offline / "events.tsv")
+    live = json.loads((out / "summary.json").read_text())
+    assert live["fasciculations"] == json.loads((offline / "summary.json").read_text())[
+        "fasciculations"]
+    assert (tmp_path / "home" / "history.sqlite").exists()
+    assert "wrote" in stdout
