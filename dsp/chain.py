@@ -209,6 +209,7 @@ class DetectionChain:
         self._cos, self._sin = np.cos(phase) * below, np.sin(phase) * below
         self._hold = s(cfg.max_duration_s) + s(cfg.merge_gap_s) + 2
         self._pending = None
+        self._recent: list[list[tuple[int, float]]] = [[] for _ in range(self.n_channels)]
         self._back = s(cfg.max_duration_s) + s(cfg.walk_back_s) + s(cfg.quiet_s) + SNIPPET_LEN + 8
 
     def _stage(self, x: np.ndarray) -> None:
@@ -268,7 +269,28 @@ class DetectionChain:
         horizon = self._det_pos - self._delay - self._hold
         n = len(cand) if final else int(np.searchsorted(cand["peak"], horizon))
         self._pending = (cand[n:], feats[n:], snips[n:])
-        return cand[:n], feats[:n], snips[:n]
+        keep = self._not_echoes(cand[:n])
+        return cand[:n][keep], feats[:n][keep], snips[:n][keep]
+
+    def _not_echoes(self, cand: np.ndarray) -> np.ndarray:
+        """False for candidates smaller than ``echo_ratio`` x a kept one shortly before them.
+
+        The mains notches give every potential faint echoes every 1/mains s for a few hundred ms
+        (a few % of its size each, more where the echoes of several potentials add up).
+        """
+        keep = np.ones(len(cand), dtype=bool)
+        ratio = self.config.echo_ratio
+        if ratio <= 0 or not len(cand):
+            return keep
+        window = self._samples(self.config.echo_window_s)
+        for i, (ch, peak, ptp) in enumerate(zip(cand["channel"], cand["peak"], cand["ptp_uv"])):
+            recent = [(p, a) for p, a in self._recent[ch] if peak - p <= window]
+            if any(ptp < ratio * a for _, a in recent):
+                keep[i] = False
+            else:
+                recent.append((int(peak), float(ptp)))
+            self._recent[ch] = recent
+        return keep
 
     def _detect(self):
         post = SNIPPET_LEN // 2 + 2

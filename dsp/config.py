@@ -32,6 +32,8 @@ class ChainConfig:
     dead_time_s: float = 0.005
     min_duration_s: float = 0.003
     max_duration_s: float = 0.05
+    echo_ratio: float = 0.15  # drop candidates under this x a kept one within echo_window_s before
+    echo_window_s: float = 0.5  # (notch echoes, see DetectionChain._not_echoes); 0 disables
     delay_hz: float = 60.0  # group delay taken here: centres onset errors on 5-20 ms potentials
     pop_k: float = 50.0
     flat_run_s: float = 0.02

@@ -234,3 +234,30 @@ def test_simulated_night_if_the_simulator_is_there():
     assert np.mean(found >= 0) >= 0.98
     err = out.candidates["onset"][found[found >= 0]] - onsets[found >= 0]
     _assert_onsets(err / FS * 1e3)
+
+
+def test_sustained_activity_is_not_a_candidate_but_shows_in_the_envelope():
+    rng = np.random.default_rng(41)
+    x = rng.normal(0, 5.0, int(20 * FS))
+    burst = slice(int(8 * FS), int(8.4 * FS))  # 400 ms of dense activity, longer than 50 ms
+    x[burst] += rng.normal(0, 150.0, int(0.4 * FS))
+    out, chain = _run(x)
+    c = out.candidates
+    assert not np.any((c["onset"] < burst.stop) & (c["offset"] > burst.start))
+    hop = int(ENVELOPE_HOP_S * FS)
+    frames = slice(burst.start // hop + 1, burst.stop // hop - 1)
+    assert np.all(out.envelope_uv[0, frames] > 20 * np.nanmedian(out.noise_uv))
+
+
+def test_phases_of_one_potential_merge_and_dead_time_splits_distant_ones():
+    x = np.random.default_rng(42).normal(0, 2.0, int(12 * FS))
+    wave = muap(0.01, FS, 2, 120.0)
+    for start in (int(4 * FS), int(4 * FS) + wave.size + 4, int(7 * FS), int(7 * FS) + 200):
+        x[start : start + wave.size] += wave
+    out, _ = _run(x)
+    c = out.candidates
+    near4 = c[(c["peak"] > 4 * FS - 100) & (c["peak"] < 4 * FS + 200)]
+    near7 = c[(c["peak"] > 7 * FS - 100) & (c["peak"] < 7 * FS + 400)]
+    assert len(near4) == 1  # 2 ms apart: one candidate
+    assert len(near7) == 2  # 100 ms apart: two
+    assert np.all(np.diff(c["onset"]) > 0)
