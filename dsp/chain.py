@@ -283,7 +283,8 @@ class DetectionChain:
         if ratio <= 0 or not len(cand):
             return keep
         window = self._samples(self.config.echo_window_s)
-        for i, (ch, peak, ptp) in enumerate(zip(cand["channel"], cand["peak"], cand["ptp_uv"])):
+        rows = zip(cand["channel"], cand["peak"], cand["ptp_uv"], strict=True)
+        for i, (ch, peak, ptp) in enumerate(rows):
             recent = [(p, a) for p, a in self._recent[ch] if peak - p <= window]
             if any(ptp < ratio * a for _, a in recent):
                 keep[i] = False
