@@ -85,8 +85,11 @@ def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[
             y = np.array([np.nan if r is None else r for r in rates], float)
             ax2.plot(x, y, "o-", ms=4, lw=1, color="#D55E00", label=f"{name}: per min of rest")
         ax2.set_ylabel("per minute of rest")
-        ax2.set_ylim(bottom=0)
+        top = np.nanmax([r for v in rates_by_channel.values() for r in v if r is not None] + [0.0])
+        ax2.set_ylim(0, 1.3 * top if top > 0 else 1.0)  # room for the legends above the data
         ax2.legend(loc="upper right", fontsize=8)
+    peak = max((max(c) for c in counts_by_channel.values() if len(c)), default=0)
+    ax.set_ylim(0, 1.3 * peak if peak > 0 else 1.0)
     ax.legend(loc="upper left", fontsize=8)
     return Plot("plot-hourly", "Fasciculations per hour of the night", _encode(fig),
                 "bar chart of fasciculations per clock hour of the night")
