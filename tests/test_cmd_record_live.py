@@ -45,7 +45,7 @@ def test_signal_finishes_cleanly_with_outputs(tmp_path, signum):
         proc = subprocess.Popen(
             [sys.executable, "-m", "calfwatch", "record", "--device", "calfwatch", "--port", port,
              "--out", str(out), "--side", "right", "--subject", "w1", "--outputs-every", "1",
-             "--status-every", "0.5"],
+             "--status-every", "0.5", "--clock-speed", "5"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         try:
             # written during the night, before any stop

@@ -43,7 +43,8 @@ def _record_live(tmp_path, night, faults: str | None = None, speed: float = 20.0
     with EmulatedDevice(DEVICE, night.chunks(1.0), night.params.sfreq_hz, port, speed=speed,
                         faults=plan):
         proc = _cli("record", "--device", DEVICE, "--port", port, "--out", str(out),
-                    "--side", "left", "--duration", str(night.params.duration_s))
+                    "--side", "left", "--duration", str(night.params.duration_s),
+                    "--clock-speed", str(speed))
     assert proc.returncode == 0, proc.stderr
     (recording,) = out.glob("*.bdf")
     return out, recording

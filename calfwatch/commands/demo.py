@@ -60,10 +60,12 @@ def _record(night, port: str, args: argparse.Namespace, out: Path) -> Path:
     from calfwatch.commands import record
     from firmware_io.emulator import EmulatedDevice
 
-    rec_args = argparse.Namespace(
-        device=DEVICE, port=port, out=str(out), subject=args.subject, side="left",
-        duration=night.params.duration_s, stall_s=5.0, status_every=None,
-        outputs_every=300.0, history=None, no_detect=False, print_summary=False)
+    parser = argparse.ArgumentParser(prog="calfwatch record")
+    record.add_arguments(parser)  # the command's own defaults, as `calfwatch record` gets them
+    argv = ["--device", DEVICE, "--port", port, "--out", str(out), "--side", "left",
+            "--duration", repr(night.params.duration_s), "--clock-speed", repr(args.speed)]
+    rec_args = parser.parse_args(argv + (["--subject", args.subject] if args.subject else []))
+    rec_args.print_summary = False
     device = EmulatedDevice(DEVICE, night.chunks(1.0), night.params.sfreq_hz, port,
                             speed=args.speed)
     with device:
