@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,8 @@ def _observed(value: Any) -> str:
 
 def environment() -> jinja2.Environment:
     """The jinja2 environment: packaged templates, autoescape on, undefined names are errors."""
-    folder = resources.files("calfwatch.report").joinpath("templates")
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)),
+        loader=jinja2.PackageLoader("calfwatch.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
