@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 _LEVEL_WORDS = {
@@ -17,8 +18,18 @@ def _num(value: Any, fmt: str = ".1f") -> str:
     return "n/a" if value is None else format(float(value), fmt)
 
 
+def _instant(text: Any) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def _previous_rates(history_nights: Sequence[Any] | None, start_utc: str) -> list[float]:
+    """Rates of the nights recorded before this one (all others when its start is unknown)."""
     rates = []
+    tonight = _instant(start_utc)
     for night in history_nights or []:
         if isinstance(night, Mapping):
             rate = night.get("fasciculations_per_min_rest")
@@ -26,14 +37,19 @@ def _previous_rates(history_nights: Sequence[Any] | None, start_utc: str) -> lis
         else:
             rate = getattr(night, "rate_per_min_rest", None)
             start = getattr(night, "start_utc", None)
-        if rate is not None and start != start_utc:
+        when = _instant(start)
+        earlier = start != start_utc if tonight is None or when is None else when < tonight
+        if rate is not None and earlier:
             rates.append(float(rate))
     return rates
 
 
 def _comparison(rate: float | None, previous: list[float]) -> str:
-    if rate is None or not previous:
+    if not previous:
         return "No earlier nights to compare with yet."
+    if rate is None:
+        return (f"There was no time at rest to compare with your earlier {len(previous)} "
+                f"night(s) (average {sum(previous) / len(previous):.2f} per minute of rest).")
     mean = sum(previous) / len(previous)
     if mean <= 0:
         return f"Earlier nights ({len(previous)}) had no twitches at rest."
@@ -56,7 +72,8 @@ def wearer_summary(
     summary : mapping
         A summary.json document (``calfwatch.summary_doc.build_summary``).
     history_nights : sequence, optional
-        Earlier nights (history-store records or summary documents) to compare the rate with.
+        The wearer's nights (history-store records or summary documents); those recorded before
+        this one are compared with it.
     assessment : Assessment or mapping, optional
         An assessment to word instead of the summary's own (e.g. one made with a longer history).
     """
