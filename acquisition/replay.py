@@ -206,3 +206,51 @@ def _resolution_bits(path: str | None) -> int:
     if path and path.lower().endswith(".edf"):
         return 16
     return 24
+
+
+def recording_samples(source, *, chunk_s: float = 1.0) -> tuple[Iterator[np.ndarray], StreamInfo]:
+    """A recording as µV arrays for an emulated device, read in constant memory.
+
+    Gaps (``BAD_ACQ_SKIP``) come out as zeros: a device has no way to send "no sample", and the file
+    itself stores a flat value there. Returns the arrays (shape ``(n_channels, n)``) and the
+    recording's :class:`StreamInfo`.
+    """
+    stream = ReplayStream(source, chunk_s=chunk_s)
+
+    def arrays() -> Iterator[np.ndarray]:
+        for chunk in stream.chunks():
+            yield np.zeros(chunk.data_uv.shape) if chunk.gap else chunk.data_uv
+
+    return arrays(), stream.info
+
+
+def emulate_recording(
+    source, kind: str, port_path: str, *, speed: float = 1.0, faults=None, chunk_s: float = 1.0
+):
+    """Serve a recording as an emulated ``kind`` device on a virtual port (not started yet).
+
+    Parameters
+    ----------
+    source : str, os.PathLike or mne.io.BaseRaw
+        Any recording :class:`ReplayStream` reads.
+    kind : str
+        Device to emulate (``"calfwatch"``, ``"cyton"``...).
+    port_path : str
+        Where the port appears.
+    speed : float
+        Multiple of real time.
+    faults : firmware_io.faults.FaultPlan, optional
+        Faults to inject.
+
+    Returns
+    -------
+    firmware_io.emulator.EmulatedDevice
+        Call ``.start()`` (or use it as a context manager).
+    """
+    from firmware_io.emulator import EmulatedDevice
+
+    arrays, info = recording_samples(source, chunk_s=chunk_s)
+    return EmulatedDevice(
+        kind, arrays, info.sfreq_hz, port_path, speed=speed, faults=faults,
+        n_channels=info.n_channels,
+    )

@@ -136,3 +136,34 @@ def test_replay_of_an_8_hour_file_stays_under_200_mb(tmp_path):
     n, _, peak_kb = _replay_peak_kb(tmp_path, 8.0)
     assert n >= 8 * 3600 * 2000
     assert peak_kb < 200 * 1024
+
+
+def test_a_recording_served_as_an_emulated_device_streams_its_samples(tmp_path):
+    import threading
+
+    from acquisition.replay import emulate_recording
+    from acquisition.serial_source import SerialSource
+
+    rng = np.random.default_rng(3)
+    path = tmp_path / "night.bdf"
+    sfreq = 2000.0
+    info = StreamInfo(sfreq, ["a", "b"], datetime(2026, 1, 1, tzinfo=UTC), 24, 0.1, {})
+    with Recorder(path, info) as rec:
+        rec.write_chunk(SampleChunk(0, rng.integers(-5000, 5000, (2, int(3 * sfreq))) * 0.1))
+    file_uv = mne.io.read_raw_bdf(path, preload=True, verbose="error").get_data() * 1e6
+    device = emulate_recording(path, "calfwatch", str(tmp_path / "ttyREPLAY"), speed=2.0).start()
+    try:
+        source = SerialSource(device.port_path, "calfwatch", clock_speed=2.0)
+        chunks: list = []
+        worker = threading.Thread(target=lambda: chunks.extend(source.chunks()), daemon=True)
+        worker.start()
+        assert device.finished.wait(20)
+        time.sleep(0.3)
+        source.close()
+        worker.join(10)
+    finally:
+        device.stop()
+    got = np.concatenate([c.data_uv for c in chunks], axis=1)
+    assert not any(c.gap for c in chunks)
+    assert got.shape == file_uv.shape
+    np.testing.assert_allclose(got, file_uv, atol=0.05 + 1e-9)  # the device's 0.1 µV steps
