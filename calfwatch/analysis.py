@@ -22,7 +22,7 @@ FILE_CHUNK_S = 10.0
 EDF_SUFFIXES = (".edf", ".bdf")
 
 
-def open_stream(path: str | os.PathLike):
+def open_stream(path: str | os.PathLike, units: str | None = None):
     """A :class:`acquisition.replay.ReplayStream` over the EMG channels of any recording.
 
     Raises
@@ -33,10 +33,10 @@ def open_stream(path: str | os.PathLike):
     from acquisition.reader import open_recording
     from acquisition.replay import ReplayStream
 
-    if Path(path).suffix.lower() in EDF_SUFFIXES and Path(path).is_file():
+    if units is None and Path(path).suffix.lower() in EDF_SUFFIXES and Path(path).is_file():
         # read record by record in constant memory; every data signal of these files is EMG
         return ReplayStream(path, chunk_s=FILE_CHUNK_S)
-    raw = open_recording(path, preload=False)
+    raw = open_recording(path, preload=False, units=units)
     types = raw.get_channel_types()
     emg = [name for name, kind in zip(raw.ch_names, types, strict=True) if kind == "emg"]
     if not emg or raw.n_times == 0:
@@ -98,6 +98,7 @@ def analyze_file(
     side: str = "",
     history_path: str | None = None,
     on_chunk: Callable[[SampleChunk], None] | None = None,
+    units: str | None = None,
 ):
     """Analyse one recording file through the engine (the same code as a live night).
 
@@ -108,7 +109,7 @@ def analyze_file(
     """
     from calfwatch.pipeline import NightEngine, feed_stream
 
-    stream = open_stream(path)
+    stream = open_stream(path, units)
     try:
         engine = NightEngine(stream.info, label=os.fspath(path))
     except BaseException:

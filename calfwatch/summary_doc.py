@@ -19,6 +19,8 @@ import numpy as np
 
 #: Median candidate amplitude above which the input looks like needle EMG or a mV-scale signal.
 NEEDLE_LIKE_PTP_UV = 2000.0
+#: Median noise floor above which the input is not resting surface EMG (that is 3-8 µV).
+HIGH_NOISE_UV = 30.0
 
 
 def versions() -> dict[str, str]:
@@ -34,9 +36,15 @@ def versions() -> dict[str, str]:
     return out
 
 
-def input_notes(candidates: np.ndarray, sfreq_hz: float) -> list[str]:
+def input_notes(candidates: np.ndarray, sfreq_hz: float, quality: np.ndarray) -> list[str]:
     """Warnings about inputs the surface-EMG thresholds were not made for."""
     notes = []
+    noise = quality["noise_rms_uv"][np.isfinite(quality["noise_rms_uv"])]
+    if len(noise) and float(np.median(noise)) > HIGH_NOISE_UV:
+        notes.append(
+            f"The noise floor ({float(np.median(noise)):.0f} µV) is far above surface EMG at rest "
+            "(3-8 µV): needle EMG, a millivolt-scale signal or poor electrode contact. The "
+            "thresholds are made for surface EMG; treat counts and kinds with caution.")
     if len(candidates) >= 20 and float(np.median(candidates["ptp_uv"])) > NEEDLE_LIKE_PTP_UV:
         notes.append(
             "Potentials are in the millivolt range, as in needle EMG: the thresholds are made for "
@@ -94,7 +102,7 @@ def build_summary(
     info = engine.info
     doc = night_summary(classified, recording_facts(night, info), night.quality)
     doc["unusable_channels"] = list(unusable)
-    doc["notes"] = list(doc.get("notes") or []) + input_notes(night.candidates, info.sfreq_hz)
+    doc["notes"] = list(doc.get("notes") or []) + input_notes(night.candidates, info.sfreq_hz, night.quality)
     for name in unusable:
         doc["notes"].append(f"Channel {name} carried no signal (flat or lost throughout) and was "
                             "left out of every count.")

@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which calf (stored with the night)")
     parser.add_argument("--history", metavar="FILE", default=None,
                         help="history file (default: $CALFWATCH_HOME/history.sqlite)")
+    parser.add_argument("--units", choices=("uV", "mV", "V"), default=None,
+                        help="units of CSV channels whose header does not state them")
     parser.add_argument("--quiet", action="store_true", help="print only the paths written")
     parser.add_argument("--anonymize", action="store_true",
                         help="leave out names, birth dates and free text from the recording header")
@@ -91,7 +93,7 @@ def _analyze_one(path: str, args: argparse.Namespace, several: bool) -> None:
         result, paths = analyze_file(
             path, output_dir(path, args.out, several), subject=args.subject,
             side=args.side or "", history_path=args.history,
-            on_chunk=progress if progress.bar is not None else None)
+            on_chunk=progress if progress.bar is not None else None, units=args.units)
     finally:
         progress.close()
     if args.anonymize:
@@ -118,6 +120,10 @@ def _earlier(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     """Analyse each recording; report failures one line each; exit 1 if any failed."""
     several = len(args.recordings) > 1
+    if args.units is not None and any(not p.lower().endswith(".csv") for p in args.recordings):
+        from calfwatch.cli import UsageError
+
+        raise UsageError("--units applies to CSV recordings only")
     failed = []
     for path in args.recordings:
         try:
