@@ -90,4 +90,4 @@ def test_record_two_minutes_at_10x_with_unplugs_and_corruption(tmp_path):
 
 @pytest.mark.slow
 def test_record_ten_minutes_at_10x_with_5_unplugs_and_corruption(tmp_path):
-    _run(tmp_path, 600.0, "unplug=5s@60s/100s,corrupt=0.001", n_unplugs=5)
+    _run(tmp_path, 600.0, "unplug=5s@60s/120s,corrupt=0.001", n_unplugs=5)
