@@ -137,3 +137,42 @@ def test_live_device_with_unplugs_recorded_exactly(tmp_path):
     assert doc["counters"]["reconnects"] == 2
     assert doc["counters"]["samples_lost"] == int(lost.sum())
     assert doc["counters"]["samples_received"] == int((~lost).sum())
+
+
+DISK_FULL_CHILD = """
+import resource, signal, sys
+from datetime import UTC, datetime
+import numpy as np
+from acquisition.recorder import Recorder
+from acquisition.stream import SampleChunk, StreamInfo
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (40000, 40000))
+info = StreamInfo(200.0, ["a", "b"], datetime(2026, 1, 1, tzinfo=UTC), 16, 0.5, {})
+rec = Recorder(sys.argv[1], info)
+pos = 0
+try:
+    while True:
+        rec.write_chunk(SampleChunk(pos, np.zeros((2, 100))))
+        pos += 100
+except OSError as exc:
+    print(str(exc))
+    sys.exit(3)
+"""
+
+
+def test_disk_full_stops_with_a_clear_message_and_a_valid_file(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "full.edf"
+    out = subprocess.run([sys.executable, "-c", DISK_FULL_CHILD, str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 3, out.stderr
+    message = out.stdout.strip()
+    assert "\n" not in message and str(path) in message
+    raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
+    assert raw.n_times > 0
+    doc = json.loads(path.with_suffix(".json").read_text())
+    assert doc["closed_cleanly"] is False
+    assert doc["error"] == message
