@@ -99,6 +99,7 @@ def analyze_file(
     history_path: str | None = None,
     on_chunk: Callable[[SampleChunk], None] | None = None,
     units: str | None = None,
+    on_open: Callable[[Any], None] | None = None,
 ):
     """Analyse one recording file through the engine (the same code as a live night).
 
@@ -106,12 +107,17 @@ def analyze_file(
     -------
     (NightResult, dict)
         As :func:`finish_night`.
+
+    ``on_open(stream)`` is called once the file is open (e.g. to size a progress bar from
+    ``stream.n_times``); ``on_chunk(chunk)`` after each chunk is analysed.
     """
     from calfwatch.pipeline import NightEngine, feed_stream
 
     stream = open_stream(path, units)
     try:
         engine = NightEngine(stream.info, label=os.fspath(path))
+        if on_open is not None:
+            on_open(stream)
     except BaseException:
         stream.close()
         raise

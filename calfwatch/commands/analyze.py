@@ -57,23 +57,20 @@ def output_dir(recording: str, out: str | None, several: bool) -> Path:
 class _Progress:
     """A tqdm bar on stderr for long files on a terminal; nothing otherwise."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.bar = None
-        if not sys.stderr.isatty():
-            return
-        try:
-            from acquisition.reader import open_recording
+        self.sfreq = 1.0
 
-            raw = open_recording(path, preload=False)
-            n, sfreq = raw.n_times, raw.info["sfreq"]
-        except (OSError, ValueError):
-            return
-        self.sfreq = sfreq
-        if n / sfreq >= PROGRESS_MIN_S:
+    def open(self, stream) -> None:
+        """Size the bar from the opened stream (long recordings on a terminal only)."""
+        self.sfreq = stream.info.sfreq_hz
+        total_s = getattr(stream, "n_times", 0) / self.sfreq
+        if sys.stderr.isatty() and total_s >= PROGRESS_MIN_S:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=round(n / sfreq), unit="s", desc=Path(path).name,
-                            file=sys.stderr, leave=False)
+            self.bar = tqdm(total=round(total_s), unit="s", desc=self.name, file=sys.stderr,
+                            leave=False)
 
     def __call__(self, chunk) -> None:
         if self.bar is not None:
@@ -88,12 +85,12 @@ def _analyze_one(path: str, args: argparse.Namespace, several: bool) -> None:
     from calfwatch.analysis import analyze_file
     from calfwatch.summary_text import wearer_summary
 
-    progress = _Progress(path)
+    progress = _Progress(Path(path).name)
     try:
         result, paths = analyze_file(
             path, output_dir(path, args.out, several), subject=args.subject,
-            side=args.side or "", history_path=args.history,
-            on_chunk=progress if progress.bar is not None else None, units=args.units)
+            side=args.side or "", history_path=args.history, on_chunk=progress,
+            units=args.units, on_open=progress.open)
     finally:
         progress.close()
     if args.anonymize:
