@@ -194,3 +194,19 @@ def test_pdf_without_a_browser_is_a_one_line_error(night, tmp_path, monkeypatch)
     code, stdout, err = run_cli("report", out, "--out", html, "--pdf", "--quiet")
     assert code == 1 and err.count("\n") == 1 and "no Chromium found" in err
     assert html.is_file() and f"wrote {html}" in stdout
+
+
+def test_report_of_a_real_surface_recording(sample_data, tmp_path):
+    recording = sample_data / "biosppy" / "emg_1.txt"
+    if not recording.is_file():
+        pytest.skip("biosppy/emg_1.txt is not in the sample data")
+    s = analyze(recording, tmp_path / "out")
+    code, _, err = run_cli("report", tmp_path / "out", "--quiet")
+    assert code == 0, err
+    page = parse_report((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert set(SECTIONS) <= page.ids and "plot-timeline" in page.figures
+    facts = dict(page.tables["night-facts"])
+    assert int(facts["Fasciculations at rest"]) == s["fasciculations"]
+    assert close_to(facts["Time at rest"], s["rest_minutes"], 1)
+    head, counts = page.tables["kinds"]
+    assert dict(zip(head, map(int, counts), strict=True)) == s["counts"]

@@ -39,10 +39,10 @@ def _ours(annotations):
              annotations.ch_names[i]) for i in keep]
 
 
-def _check_events_match(annotations, events_tsv):
+def _check_events_match(annotations, events_tsv, min_events: int = 5):
     rows = _tsv(events_tsv)
     ours = _ours(annotations)
-    assert len(ours) == len(rows) >= 5
+    assert len(ours) == len(rows) >= min_events
     for (onset, duration, kind, chans), row in zip(ours, rows, strict=True):
         assert onset == pytest.approx(float(row["onset"]), abs=1e-5)
         assert duration == pytest.approx(float(row["duration"]), abs=1e-5)
@@ -119,3 +119,14 @@ def test_command_returns_at_once_without_a_display(night):
     n_truth = len(_tsv(recording.with_name("night_events.tsv")))
     assert f"{n_events + n_truth} annotations" in stdout
     matplotlib.pyplot.close("all")
+
+
+def test_review_of_a_real_needle_recording(sample_data, tmp_path):
+    recording = sample_data / "physionet_emgdb" / "emg_neuropathy.hea"
+    if not recording.is_file():
+        pytest.skip("physionet_emgdb/emg_neuropathy is not in the sample data")
+    analyze(recording, tmp_path / "out")
+    fig = review(recording, tmp_path / "out")
+    _check_events_match(fig.mne.inst.annotations, tmp_path / "out" / "events.tsv", min_events=1)
+    assert fig.mne.inst.info["sfreq"] == pytest.approx(4000.0)
+    matplotlib.pyplot.close(fig)
