@@ -45,6 +45,15 @@ def best_of(fn, repeat: int = 3) -> float:
     return min(times)
 
 
+def best_pair(fa, fb, repeat: int = 3) -> tuple[float, float]:
+    """Shortest times of ``fa`` and ``fb`` run alternately (fairer on a machine shared with others)."""
+    ta, tb = [], []
+    for _ in range(repeat):
+        ta.append(best_of(fa, 1))
+        tb.append(best_of(fb, 1))
+    return min(ta), min(tb)
+
+
 def night_signal(hours: float) -> tuple[np.ndarray, str]:
     """One channel, float32 µV: the simulator's quiet night when importable, else synthetic."""
     try:
@@ -124,7 +133,8 @@ def main() -> int:
     msps = n / 1e6
     print(f"data: {hours:g} h x {FS:g} Hz x 1 channel = {n} samples ({source}), float32")
     print(f"cascade: band-pass 20-450 Hz + notches 50..950 Hz, {sos.shape[0]} sections")
-    print(f"cores: {os.cpu_count()}, numba threads: {numba.get_num_threads()}")
+    print(f"cores: {os.cpu_count()}, numba threads: {numba.get_num_threads()}, "
+          f"load average at start: {os.getloadavg()[0]:.1f}")
 
     # warm-up: compile / load every kernel on a short piece
     run_chain(x[:, : int(60 * FS)])
@@ -133,8 +143,7 @@ def main() -> int:
     moving_rms(x[:, :1000], 20)
     teager_kaiser(x[:, :1000])
 
-    t_scipy = best_of(lambda: signal.sosfilt(sos, x64[0]), 2)
-    t_filt = best_of(lambda: sosfilt(sos, x), 2)
+    t_scipy, t_filt = best_pair(lambda: signal.sosfilt(sos, x64[0]), lambda: sosfilt(sos, x))
     print(f"\nfilter  dsp.filters.sosfilt : {t_filt:6.3f} s  {msps / t_filt:7.1f} Msamples/s")
     print(f"filter  scipy.signal.sosfilt: {t_scipy:6.3f} s  {msps / t_scipy:7.1f} Msamples/s")
     print(f"  ratio scipy / dsp (target >= 1.0): {t_scipy / t_filt:.2f}")
@@ -147,9 +156,8 @@ def main() -> int:
     print(f"moving RMS 10 ms                          : {t_rms:6.3f} s  {msps / t_rms:7.1f} Ms/s")
     print(f"Teager-Kaiser                             : {t_tk:6.3f} s  {msps / t_tk:7.1f} Ms/s")
 
-    t_plain = best_of(lambda: plain_detector(x64[0], sos), 2)
     n_cand = run_chain(x)
-    t_chain = best_of(lambda: run_chain(x), 2)
+    t_plain, t_chain = best_pair(lambda: plain_detector(x64[0], sos), lambda: run_chain(x))
     print(f"\nfull chain (filter+envelope+noise+detect+features+quality): {t_chain:6.3f} s"
           f"  {msps / t_chain:7.1f} Ms/s, {n_cand} candidates (target < 1.5 s for 8 h)")
     print(f"plain scipy+numpy detector                                : {t_plain:6.3f} s")
@@ -157,10 +165,10 @@ def main() -> int:
 
     hour = x[:, : int(min(hours, 1.0) * 3600 * FS)]
     chunk = int(0.05 * FS)
-    t_fw = best_of(lambda: run_filter_chunks(sos, hour, hour.shape[1]), 2)
-    t_fc = best_of(lambda: run_filter_chunks(sos, hour, chunk), 2)
-    t_cw = best_of(lambda: run_chain(hour), 1)
-    t_cc = best_of(lambda: run_chain(hour, chunk), 1)
+    t_fw, t_fc = best_pair(
+        lambda: run_filter_chunks(sos, hour, hour.shape[1]), lambda: run_filter_chunks(sos, hour, chunk)
+    )
+    t_cw, t_cc = best_pair(lambda: run_chain(hour), lambda: run_chain(hour, chunk), 2)
     print(f"\n50 ms chunks on {hour.shape[1] / FS / 3600:g} h: filter {t_fc:.3f} s vs whole {t_fw:.3f} s"
           f"  ratio {t_fc / t_fw:.2f} (target <= 1.3)")
     print(f"50 ms chunks on {hour.shape[1] / FS / 3600:g} h: chain  {t_cc:.3f} s vs whole {t_cw:.3f} s"
@@ -168,11 +176,11 @@ def main() -> int:
 
     imp = np.zeros_like(hour)
     imp[0, 10] = 1e4
-    t_den = best_of(lambda: sosfilt(sos, imp), 2)
-    t_norm = best_of(lambda: sosfilt(sos, hour), 2)
-    imp64 = imp[0].astype(np.float64)
-    t_den_sp = best_of(lambda: signal.sosfilt(sos, imp64), 1)
-    t_norm_sp = best_of(lambda: signal.sosfilt(sos, hour[0].astype(np.float64)), 1)
+    t_den, t_norm = best_pair(lambda: sosfilt(sos, imp), lambda: sosfilt(sos, hour))
+    imp64, hour64 = imp[0].astype(np.float64), hour[0].astype(np.float64)
+    t_den_sp, t_norm_sp = best_pair(
+        lambda: signal.sosfilt(sos, imp64), lambda: signal.sosfilt(sos, hour64), 1
+    )
     print(f"\nzeros after an impulse: dsp {t_den:.3f} s vs normal {t_norm:.3f} s"
           f"  ratio {t_den / t_norm:.2f} (target <= 1.2);"
           f" scipy {t_den_sp:.3f} s vs {t_norm_sp:.3f} s ratio {t_den_sp / t_norm_sp:.2f}")
@@ -180,14 +188,18 @@ def main() -> int:
     eight = np.repeat(hour[:, : int(0.25 * hour.shape[1])], 8, axis=0)
     threads = numba.get_num_threads()
     run_chain(eight[:, : int(60 * FS)])  # compile the threaded kernels for 8 channels
-    t_par = best_of(lambda: run_chain(eight), 1)
-    numba.set_num_threads(1)
-    t_one = best_of(lambda: run_chain(eight), 1)
-    numba.set_num_threads(threads)
+    t_par, t_one = [], []
+    for _ in range(2):
+        t_par.append(best_of(lambda: run_chain(eight), 1))
+        numba.set_num_threads(1)
+        t_one.append(best_of(lambda: run_chain(eight), 1))
+        numba.set_num_threads(threads)
+    t_par, t_one = min(t_par), min(t_one)
     print(f"\n8 channels chain: {threads} threads {t_par:.3f} s vs 1 thread {t_one:.3f} s"
           f"  speed-up {t_one / t_par:.2f} (target >= 1.6)")
 
     cold, warm = jit_startup()
+    print(f"load average at end: {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")
     print(f"\nJIT start-up to first output: cold {cold:.2f} s, cached {warm:.2f} s (target < 1 s)")
     return 0
 
