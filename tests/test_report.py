@@ -19,7 +19,7 @@ from report_nights import (
 )
 
 from calfwatch.report import ReportInput, load_night, render_report
-from calfwatch.report.model import hour_label
+from calfwatch.report.sections import hour_label
 
 
 @pytest.fixture(scope="module")

@@ -67,8 +67,10 @@ def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[
         Channel -> fasciculations per minute of rest in each hour (None where there was no rest),
         drawn as points on a second axis.
     """
-    if not len(labels) or not counts_by_channel:
-        return None
+    rated = any(r is not None for v in (rates_by_channel or {}).values() for r in v)
+    if not len(labels) or not counts_by_channel or (
+            not rated and not any(sum(c) for c in counts_by_channel.values())):
+        return None  # no rest and no fasciculation in any hour: nothing to draw
     fig = _figure(9.0, 3.2)
     ax = fig.add_subplot()
     n = len(counts_by_channel)
