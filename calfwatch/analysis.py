@@ -30,12 +30,13 @@ def open_stream(path: str | os.PathLike, units: str | None = None):
     RecordingError
         Unreadable, empty, truncated or unknown file; no EMG-like channel.
     """
-    from acquisition.reader import open_recording
     from acquisition.replay import ReplayStream
 
     if units is None and Path(path).suffix.lower() in EDF_SUFFIXES and Path(path).is_file():
         # read record by record in constant memory; every data signal of these files is EMG
         return ReplayStream(path, chunk_s=FILE_CHUNK_S)
+    from acquisition.reader import open_recording
+
     raw = open_recording(path, preload=False, units=units)
     types = raw.get_channel_types()
     emg = [name for name, kind in zip(raw.ch_names, types, strict=True) if kind == "emg"]

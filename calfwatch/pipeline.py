@@ -34,6 +34,9 @@ from dsp.types import ENVELOPE_HOP_S
 MIN_SFREQ_HZ = 500.0
 #: Chunks are gathered to this length before the chain runs (live latency vs. call overhead).
 ENGINE_BATCH_S = 0.1
+#: Chain outputs are joined into one block every this many, so a night is a few dozen large arrays
+#: (returned to the system when freed) rather than tens of thousands of small ones.
+CONSOLIDATE_OUTPUTS = 256
 #: A channel whose windows are all at least this flat or lost carries no signal.
 UNUSABLE_FRACTION = 0.99
 
@@ -125,6 +128,7 @@ class NightEngine:
         self.chain = DetectionChain(info.sfreq_hz, info.n_channels, mains_hz, self.chain_config)
         self.hop = max(1, round(ENVELOPE_HOP_S * info.sfreq_hz))
         self.outputs: list[ChainOutput] = []
+        self._since_block = 0
         self.gaps: list[tuple[int, int, int]] = []
         self.n_samples = 0
         self._start: int | None = None
@@ -165,6 +169,12 @@ class NightEngine:
         if not (out.n_frames or len(out.candidates) or len(out.quality)):
             return
         self.outputs.append(out)
+        self._since_block += 1
+        if self._since_block >= CONSOLIDATE_OUTPUTS:
+            tail = self.outputs[-self._since_block:]
+            del self.outputs[-self._since_block:]
+            self.outputs.append(concat_outputs(tail, self.info.n_channels))
+            self._since_block = 0
         self._recent.append(out)
         self._recent_frames += out.n_frames
         while len(self._recent) > 1 and self._recent_frames - self._recent[0].n_frames >= (
@@ -236,6 +246,10 @@ class NightEngine:
         if self._start is None:
             raise RecordingError(self.label, "no samples in the recording")
         whole = concat_outputs(outs, self.info.n_channels)
+        del outs
+        if final:  # the blocks are in ``whole`` now: keep one copy only
+            self.outputs = [whole]
+            self._recent.clear()
         keep, unusable = usable_channels(whole, self.info.ch_names)
         if not keep:
             raise RecordingError(

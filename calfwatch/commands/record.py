@@ -186,7 +186,17 @@ def _finish_live(live, args: argparse.Namespace) -> None:
                          f"(the recording is complete; run calfwatch analyze on it)\n")
         return
     if getattr(args, "print_summary", True):
-        print(wearer_summary(result.summary))
+        print(wearer_summary(result.summary, _earlier_nights(args)))
     for key in ("events", "summary", "annotations", "history"):
         if key in paths:
             print(f"wrote {paths[key]}")
+
+
+def _earlier_nights(args: argparse.Namespace):
+    """The subject's stored nights (tonight's included; the summary text skips it)."""
+    if not args.subject:
+        return None
+    from calfwatch.history import open_store
+
+    with open_store(args.history) as store:
+        return store.nights(args.subject, args.side)

@@ -1,0 +1,41 @@
+"""The wearer's summary: the numbers of summary.json in words, the comparison with earlier nights,
+the assessment's reasons and the red flags."""
+
+from __future__ import annotations
+
+from calfwatch.summary_text import wearer_summary
+from classifier.assessment import RED_FLAGS_TEXT, assess
+
+
+def _summary(rate: float, start: str = "2026-03-10T22:00:00+00:00") -> dict:
+    return {
+        "fasciculations": int(rate * 300), "rest_minutes": 300.0,
+        "fasciculations_per_min_rest": rate, "plm_index_per_h": 4.2,
+        "channels": {"calf_left": {"fasciculations": int(rate * 300),
+                                   "fasciculations_per_min_rest": rate}},
+        "recording": {"start_utc": start, "start_local": start},
+    }
+
+
+def test_numbers_and_red_flags():
+    doc = _summary(2.0)
+    doc["assessment"] = assess([], config=None, tonight=doc).to_dict()
+    text = wearer_summary(doc)
+    assert "600 in 300.0 minutes of rest = 2.00 per minute of rest" in text
+    assert "No earlier nights" in text
+    assert "4.2 per hour" in text
+    assert "Assessment: benign" in text
+    assert RED_FLAGS_TEXT in text
+
+
+def test_comparison_with_earlier_nights_and_reasons():
+    earlier = [_summary(1.0, f"2026-03-0{d}T22:00:00+00:00") for d in range(1, 4)]
+    doc = _summary(12.0)
+    doc["assessment"] = assess(earlier, tonight=doc).to_dict()
+    text = wearer_summary(doc, earlier + [doc])  # tonight itself is not an earlier night
+    assert "higher than your earlier 3 night(s) (average 1.00 per minute of rest)" in text
+    assert "Assessment: monitor" in text
+    for reason in doc["assessment"]["reasons"]:
+        assert reason["text"] in text
+    same = wearer_summary(_summary(1.1), earlier)
+    assert "about the same as" in same
