@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-CONFIRM = 3  # frames with valid CRC and consecutive sequence numbers to accept a resynchronisation
+CONFIRM = 3  # frames with valid CRC and rising sequence numbers to accept a resynchronisation
+MAX_STEP = 4  # sequence steps accepted while confirming (up to 3 frames lost in between)
 
 
 @njit(cache=True)
@@ -30,14 +31,24 @@ def _seq(buf, i, size):
 
 
 @njit(cache=True)
+def _continues(last, c, cn, modulus):
+    """True when c is a real jump from last: the next counter cn follows c, not last."""
+    d_c = (c - last) % modulus
+    d_n = (cn - last) % modulus
+    return 0 < d_c < d_n <= d_c + MAX_STEP
+
+
+@njit(cache=True)
 def _confirmed(buf, i, n, size, final):
-    s0 = _seq(buf, i, size)
+    prev = _seq(buf, i, size)
     for k in range(1, CONFIRM):
         j = i + k * size
         if j + size > n:
             return 1 if final else -1
-        if not crc_ok(buf, j, size) or _seq(buf, j, size) != (s0 + k) % 16:
+        s = _seq(buf, j, size)
+        if not crc_ok(buf, j, size) or not 1 <= (s - prev) % 16 <= MAX_STEP:
             return 0
+        prev = s
     return 1
 
 
@@ -96,7 +107,8 @@ def scan_bitalino(buf, size, nch, in_sync, last_seq, final):
             j = i + size
             if j + size > n and not final:
                 break
-            if not (j + size <= n and crc_ok(buf, j, size) and _seq(buf, j, size) == (s + 1) % 16):
+            ok = j + size <= n and crc_ok(buf, j, size)
+            if not (ok and _continues(last_seq, s, _seq(buf, j, size), 16)):
                 cerr += 1  # a damaged counter or a false alignment: search again
                 in_sync = False
                 skipped += 1

@@ -6,7 +6,8 @@ import numpy as np
 from numba import njit
 
 FRAME = 33
-CONFIRM = 3  # frames checked (header, footer, consecutive counters) to accept a resynchronisation
+CONFIRM = 3  # frames checked (header, footer, counters) to accept a resynchronisation
+MAX_STEP = 4  # counter steps accepted while confirming (up to 3 packets lost in between)
 
 
 @njit(cache=True)
@@ -15,15 +16,25 @@ def _valid(buf, i):
 
 
 @njit(cache=True)
+def _continues(last, c, cn, modulus):
+    """True when c is a real jump from last: the next counter cn follows c, not last."""
+    d_c = (c - last) % modulus
+    d_n = (cn - last) % modulus
+    return 0 < d_c < d_n <= d_c + MAX_STEP
+
+
+@njit(cache=True)
 def _confirmed(buf, i, n, final):
     """1 when frames at i, i+33, ... are valid with consecutive counters, 0 when not, -1 to wait."""
-    c0 = np.int64(buf[i + 1])
+    prev = np.int64(buf[i + 1])
     for k in range(1, CONFIRM):
         j = i + k * FRAME
         if j + FRAME > n:
             return 1 if final else -1
-        if not _valid(buf, j) or np.int64(buf[j + 1]) != (c0 + k) % 256:
+        c = np.int64(buf[j + 1])
+        if not _valid(buf, j) or not 1 <= (c - prev) % 256 <= MAX_STEP:
             return 0
+        prev = c
     return 1
 
 
@@ -63,7 +74,8 @@ def scan_cyton(buf, in_sync, last_counter, final):
             j = i + FRAME
             if j + FRAME > n and not final:
                 break
-            if j + FRAME <= n and _valid(buf, j) and np.int64(buf[j + 1]) != (c + 1) % 256:
+            if j + FRAME <= n and _valid(buf, j) and not _continues(
+                    last_counter, c, np.int64(buf[j + 1]), 256):
                 cerr += 1  # a damaged counter or a false alignment: search again
                 in_sync = False
                 skipped += 1

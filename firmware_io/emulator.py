@@ -452,8 +452,7 @@ class EmulatedDevice:
             self._in_pipe.popleft()
 
     def _unplug(self, s: int) -> None:
-        time.sleep(0.01)  # let the pty move what was written into the host's read queue
-        limit = self._written - self._unread_bytes()
+        limit = self._written - self._settled_unread()
         gone = [(first, n) for end, first, n in self._in_pipe if end > limit]
         gone += [(first, n) for _d, meta in self._pending for _z, first, n, lost in meta
                  if lost is None]
@@ -469,6 +468,19 @@ class EmulatedDevice:
     def _replug(self, s: int) -> None:
         self.port.open()
         self._enqueue_raw(self._startup_bytes(power_on=False))  # the device kept running
+
+    def _settled_unread(self) -> int:
+        """Unread bytes once the pty has moved everything written into the host's read queue."""
+        last = -1
+        deadline = time.monotonic() + 0.25
+        time.sleep(0.005)
+        while time.monotonic() < deadline:
+            now = self._unread_bytes()
+            if now == last:
+                return now
+            last = now
+            time.sleep(0.005)
+        return max(last, 0)
 
     def _unread_bytes(self) -> int:
         if not self.port.slave_name or not self.port.is_open:

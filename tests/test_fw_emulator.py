@@ -87,12 +87,27 @@ def test_damage_and_drops_lose_exactly_what_the_log_says(kind, tmp_path):
     for rec in log:
         lost[rec["first_sample"] : rec["first_sample"] + rec["samples_lost"]] = True
     totals = dev.totals()
+    n = src.shape[1]
     assert totals["samples_lost"] == lost.sum() > 0
-    assert batch.n_samples == totals["samples_delivered"] == src.shape[1] - lost.sum()
-    # the decoder's own view of the loss agrees with the log (it cannot see a loss after the last
-    # frame it received)
-    assert dec.stats.samples_missing == lost[: batch.sample_index[-1]].sum()
-    np.testing.assert_array_equal(batch.sample_index, np.flatnonzero(~lost))
+    assert totals["samples_delivered"] == n - lost.sum()
+    # place what the decoder kept on the device timeline (short counters: by the first counter)
+    offset = 0 if kind == "calfwatch" else int(batch.counter[0] - batch.sample_index[0])
+    got = batch.sample_index + offset
+    received = np.zeros(n, bool)
+    received[got] = True
+    assert not (received & lost).any()
+    extra = np.flatnonzero(~received & ~lost)  # lost by the decoder although the link delivered
+    if kind == "calfwatch":
+        assert extra.size == 0  # self-delimiting frames with a CRC-16: exactly what the log says
+    else:
+        # without delimiters a resynchronisation needs the next frames intact: a second fault
+        # inside that window costs the frame before it, and only then (docs/protocol.md)
+        faults_at = np.array(sorted(r["first_sample"] for r in log
+                                    if r["samples_lost"] or "detected" in r))
+        for s in extra:
+            assert np.any((faults_at > s) & (faults_at <= s + 3)), (s, faults_at)
+    # the decoder's own count of the loss agrees (it cannot see a loss after the last frame)
+    assert dec.stats.samples_missing == (~received[: got[-1]]).sum()
     damaged_ok = np.zeros(src.shape[1], bool)
     for rec in log:
         if rec.get("detected") is False:
