@@ -72,6 +72,8 @@ def _parse_line(buf, i, j, row):
             v = v / 10.0 ** (-e10)
         elif e10 > 0:
             v = v * 10.0 ** e10
+        if not np.isfinite(v):
+            return -1
         row[nf] = -v if neg else v
         nf += 1
     return nf
@@ -99,7 +101,7 @@ def _agree(buf, start, n, nf, final):
 
 
 @njit(cache=True)
-def scan_lines(buf, at_line_start, expect_fields, final):
+def scan_lines(buf, at_line_start, expect_fields, final, int_first):
     """Return (consumed, at_line_start, expect_fields, skipped, bad_lines, n, values)."""
     n = buf.shape[0]
     m = n // 2 + 1
@@ -126,6 +128,8 @@ def scan_lines(buf, at_line_start, expect_fields, final):
             i = j + 1
             continue
         nf = _parse_line(buf, i, j, row)
+        if nf > 0 and int_first and not (0 <= row[0] < 2.0**53 and row[0] == np.floor(row[0])):
+            nf = -1  # a counter column holds a non-negative integer
         if nf > 0 and expect_fields == 0:
             agree = _agree(buf, j + 1, n, nf, final)
             if agree < 0:

@@ -67,7 +67,7 @@ class AsciiDecoder(StreamDecoder):
 
     def _scan(self, buf: np.ndarray, final: bool) -> FrameBatch:
         i, start, fields, skipped, bad, k, values = scan_lines(
-            buf, self._line_start, self._fields, final)
+            buf, self._line_start, self._fields, final, self.first_column == "counter")
         self._consumed = int(i)
         self._line_start = bool(start)
         self._fields = int(fields)

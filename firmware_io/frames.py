@@ -121,6 +121,10 @@ def concat_batches(batches: list[FrameBatch], n_channels: int) -> FrameBatch:
     )
 
 
+#: a jump of an unbounded counter larger than this (about 12 days at 2 kHz) is taken as a restart
+MAX_UNBOUNDED_JUMP = 2**31
+
+
 class SequenceTracker:
     """Turn device counters into timeline positions, gaps and resets, vectorised per batch.
 
@@ -165,9 +169,9 @@ class SequenceTracker:
         expected = np.empty(n, np.int64)
         expected[1:] = counters[:-1] + n_per_frame[:-1]
         expected[0] = counters[0] if self._expected is None else self._expected
-        if self.modulus is None:
+        if self.modulus is None:  # an unbounded counter: a decrease or an absurd jump is a restart
             delta = counters - expected
-            reset = delta < 0
+            reset = (delta < 0) | (delta > MAX_UNBOUNDED_JUMP)
         else:
             delta = (counters - expected) % self.modulus
             reset = np.zeros(n, bool)
