@@ -1,8 +1,8 @@
 """Review a recording in MNE's browser with calfwatch's events as annotations.
 
 :func:`review` loads the recording, filters its EMG channels for surface EMG (20-450 Hz, 4th-order
-Butterworth, zero phase: MNE's browser filters only "data" channels, which EMG is not, so the
-filter is applied to the loaded samples), adds the events of an analysis folder
+Butterworth, zero phase, in place block by block: MNE's browser filters only "data" channels, which
+EMG is not, so the filter is applied to the loaded samples), adds the events of an analysis folder
 (``annotations.txt``, else ``events.tsv``) as channel-specific annotations and shows it at a µV
 scale. Under a non-interactive matplotlib backend (tests, servers) it returns the figure without
 blocking.
@@ -11,6 +11,7 @@ blocking.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ BAND_HZ = (20.0, 450.0)
 EMG_SCALE_V = 200e-6
 #: Seconds shown per screen: fasciculations last 5-30 ms, so a short window.
 WINDOW_S = 10.0
+#: Zero-phase filtering runs in blocks of this length, each with this margin on both sides (the
+#: 4th-order 20 Hz high-pass has decayed to nothing within the margin), so an 8-hour file is
+#: filtered in place without whole-night copies.
+BLOCK_S = 60.0
+MARGIN_S = 2.0
 #: Prefix given to the recording's own annotations that share a name with an event kind.
 RECORDING_PREFIX = "recording:"
 _NON_INTERACTIVE = {"agg", "pdf", "ps", "svg", "pgf", "cairo", "template"}
@@ -29,6 +35,39 @@ _NON_INTERACTIVE = {"agg", "pdf", "ps", "svg", "pgf", "cairo", "template"}
 
 class ReviewError(ValueError):
     """The events cannot be shown on the recording (message: '<path>: <problem>')."""
+
+
+def emg_band_sos(sfreq_hz: float, high_hz: float | None) -> np.ndarray:
+    """4th-order Butterworth band-pass (or high-pass when ``high_hz`` is None) as SOS."""
+    from scipy import signal
+
+    if high_hz is None:
+        return signal.butter(4, BAND_HZ[0], btype="highpass", fs=sfreq_hz, output="sos")
+    return signal.butter(4, [BAND_HZ[0], high_hz], btype="bandpass", fs=sfreq_hz, output="sos")
+
+
+def filtfilt_blocks(x: np.ndarray, sos: np.ndarray, block: int, margin: int) -> np.ndarray:
+    """Zero-phase filter ``x`` in place, block by block; returns ``x``.
+
+    Each block is filtered forward and backward together with ``margin`` samples of the original
+    signal on both sides, which are then dropped: the same as one ``scipy.signal.sosfiltfilt``
+    over the whole signal once the filter's response has decayed within the margin, using one
+    block of extra memory instead of several copies of the signal.
+    """
+    from scipy import signal
+
+    if block <= 0 or margin < 0:
+        raise ValueError(f"block ({block}) must be positive and margin ({margin}) not negative")
+    n = x.shape[-1]
+    left = x[:0].copy()  # up to ``margin`` original samples just before the current block
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        segment = np.concatenate([left, x[start:min(n, stop + margin)]])
+        y = signal.sosfiltfilt(sos, segment)
+        keep = len(left)
+        left = np.concatenate([left, x[start:stop]])[max(0, keep + stop - start - margin):]
+        x[start:stop] = y[keep:keep + stop - start]
+    return x
 
 
 def is_interactive_backend() -> bool:
@@ -134,8 +173,10 @@ def review(recording: str | os.PathLike, events_dir: str | os.PathLike | None = 
     interactive = is_interactive_backend()
     nyquist = raw.info["sfreq"] / 2.0
     high = BAND_HZ[1] if BAND_HZ[1] < 0.95 * nyquist else None
-    raw.filter(BAND_HZ[0], high, picks="emg", method="iir",
-               iir_params={"order": 4, "ftype": "butter"}, verbose="error")
+    sos = emg_band_sos(raw.info["sfreq"], high)
+    block_n, margin_n = round(BLOCK_S * raw.info["sfreq"]), round(MARGIN_S * raw.info["sfreq"])
+    raw.apply_function(partial(filtfilt_blocks, sos=sos, block=block_n, margin=margin_n),
+                       picks="emg", channel_wise=True, verbose="error")
     kwargs = dict(
         picks="emg", scalings={"emg": EMG_SCALE_V}, duration=min(window_s, max(raw.times[-1], 1.0)), start=start_s,
         block=interactive if block is None else block, show=interactive if show is None else show,
