@@ -142,7 +142,7 @@ def _with_events(raw: Any, events: Any) -> None:
 
 def review(recording: str | os.PathLike, events_dir: str | os.PathLike | None = None, *,
            block: bool | None = None, show: bool | None = None, start_s: float = 0.0,
-           window_s: float = WINDOW_S):
+           window_s: float = WINDOW_S, units: str | None = None):
     """Open ``recording`` in MNE's browser with the events of ``events_dir`` as annotations.
 
     Parameters
@@ -156,6 +156,8 @@ def review(recording: str | os.PathLike, events_dir: str | os.PathLike | None = 
         Passed to ``raw.plot``; by default they block and show only with an interactive backend.
     start_s, window_s : float
         First second shown and seconds per screen.
+    units : {"uV", "mV", "V"}, optional
+        Units of CSV channels whose header does not state them (CSV files only).
 
     Returns
     -------
@@ -166,7 +168,7 @@ def review(recording: str | os.PathLike, events_dir: str | os.PathLike | None = 
 
     from acquisition.reader import open_recording
 
-    raw = open_recording(recording, preload=True)
+    raw = open_recording(recording, preload=True, units=units)
     folder = Path(events_dir) if events_dir is not None else default_events_dir(recording)
     if events_dir is not None or folder.is_dir():
         _with_events(raw, read_events_annotations(folder, raw))

@@ -149,3 +149,16 @@ def test_blockwise_filtfilt_equals_one_call(n, block, seed, high):
     expected = signal.sosfiltfilt(sos, x)
     got = filtfilt_blocks(x.copy(), sos, block, margin=int(2.0 * fs))
     np.testing.assert_allclose(got, expected, atol=1e-9 * np.abs(expected).max() + 1e-9)
+
+
+def test_review_of_a_real_csv_needs_and_takes_units(sample_data, tmp_path):
+    recording = sample_data / "musclesynergies" / "ID0012_TW_01_raw_emg.csv"
+    if not recording.is_file():
+        pytest.skip("musclesynergies CSV is not in the sample data")
+    code, _, err = run_cli("review", recording, "--events", tmp_path)
+    assert code == 1 and err.count("\n") == 1 and "units" in err
+    analyze(recording, tmp_path / "out", "--units", "uV")
+    fig = review(recording, tmp_path / "out", units="uV")
+    assert len(fig.mne.inst.ch_names) > 1
+    _check_events_match(fig.mne.inst.annotations, tmp_path / "out" / "events.tsv", min_events=1)
+    matplotlib.pyplot.close(fig)

@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="first second shown")
     parser.add_argument("--window", type=float, default=10.0, metavar="SECONDS",
                         help="seconds per screen (default 10)")
+    parser.add_argument("--units", choices=("uV", "mV", "V"), default=None,
+                        help="units of CSV channels whose header does not state them")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.window > 0 or args.start < 0:
         raise UsageError("--window must be positive and --start not negative")
-    fig = review(args.recording, args.events, start_s=args.start, window_s=args.window)
+    fig = review(args.recording, args.events, start_s=args.start, window_s=args.window,
+                 units=args.units)
     if not is_interactive_backend():
         n = len(fig.mne.inst.annotations)
         print(f"{args.recording}: {n} annotations; no interactive display (matplotlib backend "
