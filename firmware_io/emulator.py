@@ -325,53 +325,65 @@ class EmulatedDevice:
         self._lost[cause] += n
 
     def _inject(self, enc: Encoded) -> None:
-        fp = self.faults
+        """Apply frame drops and byte damage to one encoded block and queue what is sent."""
         nf = len(enc.first)
         frames = [enc.data[enc.offsets[k] : enc.offsets[k + 1]] for k in range(nf)]
-        keep = np.ones(nf, bool)
-        if fp.drop_frame_rate:
-            keep = self._rng.random(nf) >= fp.drop_frame_rate
-            for k in np.flatnonzero(~keep):
-                self._log("drop_frames", enc.first[k], enc.n_samples[k], enc.n_samples[k],
-                          counter=int(enc.counters[k]))
-                self._lost["drop_frames"] += int(enc.n_samples[k])
-        idx = np.flatnonzero(keep)
-        out = []
-        sizes = np.array([len(frames[k]) for k in idx], np.int64)
-        starts = np.concatenate([[0], np.cumsum(sizes)])
-        total = int(starts[-1])
-        damage: dict[int, dict] = {}
-        for cause, rate in (("corrupt", fp.corrupt_rate), ("drop_bytes", fp.drop_byte_rate)):
-            if rate and total:
-                hits = self._rng.binomial(total, rate)
-                for p in self._rng.choice(total, size=min(hits, total), replace=False):
-                    j = int(np.searchsorted(starts, p, side="right") - 1)
-                    d = damage.setdefault(j, {"corrupt": {}, "drop_bytes": set()})
-                    off = int(p - starts[j])
-                    if cause == "corrupt":
-                        d["corrupt"][off] = int(self._rng.integers(1, 256))
-                    else:
-                        d["drop_bytes"].add(off)
-        frame_meta = []
+        idx = self._drop_frames(enc)
+        damage = self._draw_damage([len(frames[k]) for k in idx])
+        out, frame_meta = [], []
         for j, k in enumerate(idx):
-            raw = frames[k]
-            lost_cause = None
+            raw, lost_cause = frames[k], None
             if j in damage:
                 raw, lost_cause = self._damage(enc, k, raw, damage[j])
-            if self._poison is not None and j == 0 or (j - 1 in damage and damage[j - 1].get("split")):
-                cause = self._poison if j == 0 and self._poison else damage[j - 1]["cause"]
-                if lost_cause is None:
-                    lost_cause = cause
-                    self._log(cause, enc.first[k], enc.n_samples[k], enc.n_samples[k],
-                              counter=int(enc.counters[k]), merged=True)
-                    self._lost[cause] += int(enc.n_samples[k])
-                self._poison = None
+            merged_by = self._poison if j == 0 else None
+            if j - 1 in damage and damage[j - 1]["split"]:
+                merged_by = damage[j - 1]["cause"]
+            if merged_by is not None and lost_cause is None:  # its delimiter-side neighbour broke
+                lost_cause = merged_by
+                n = int(enc.n_samples[k])
+                self._undetected -= n if j in damage else 0
+                self._log(merged_by, enc.first[k], n, n, counter=int(enc.counters[k]), merged=True)
+                self._lost[merged_by] += n
             out.append(raw)
             frame_meta.append((len(raw), int(enc.first[k]), int(enc.n_samples[k]), lost_cause))
         if idx.size:
-            last = len(idx) - 1
-            self._poison = damage[last]["cause"] if damage.get(last, {}).get("split") else None
+            self._poison = None
+            last = damage.get(len(idx) - 1)
+            if last is not None and last["split"]:
+                self._poison = last["cause"]
         self._enqueue_frames(b"".join(out), frame_meta)
+
+    def _drop_frames(self, enc: Encoded) -> np.ndarray:
+        """Indices of the frames sent; the others are logged as dropped."""
+        nf = len(enc.first)
+        if not self.faults.drop_frame_rate:
+            return np.arange(nf)
+        keep = self._rng.random(nf) >= self.faults.drop_frame_rate
+        for k in np.flatnonzero(~keep):
+            n = int(enc.n_samples[k])
+            self._log("drop_frames", enc.first[k], n, n, counter=int(enc.counters[k]))
+            self._lost["drop_frames"] += n
+        return np.flatnonzero(keep)
+
+    def _draw_damage(self, sizes: list[int]) -> dict[int, dict]:
+        """Byte faults per sent frame: {frame: {"corrupt": {offset: xor}, "drop_bytes": {offset}}}."""
+        starts = np.concatenate([[0], np.cumsum(np.asarray(sizes, np.int64))])
+        total = int(starts[-1])
+        damage: dict[int, dict] = {}
+        for cause, rate in (("corrupt", self.faults.corrupt_rate),
+                            ("drop_bytes", self.faults.drop_byte_rate)):
+            if not (rate and total):
+                continue
+            hits = min(int(self._rng.binomial(total, rate)), total)
+            for p in self._rng.choice(total, size=hits, replace=False):
+                j = int(np.searchsorted(starts, p, side="right") - 1)
+                d = damage.setdefault(j, {"corrupt": {}, "drop_bytes": set()})
+                off = int(p - starts[j])
+                if cause == "corrupt":
+                    d["corrupt"][off] = int(self._rng.integers(1, 256))
+                else:
+                    d["drop_bytes"].add(off)
+        return damage
 
     def _damage(self, enc: Encoded, k: int, raw: bytes, d: dict) -> tuple[bytes, str | None]:
         buf = bytearray(raw)
