@@ -87,7 +87,7 @@ class CalfwatchFirmware(Firmware):
     """A calf sensor speaking the calfwatch protocol."""
 
     kind = "calfwatch"
-    uv_per_count = 0.1
+    uv_per_count = float(np.float32(0.1))  # what the info frame's float32 field carries
     delimiter = 0
     resync = b"\x00"
 
