@@ -160,8 +160,9 @@ def _live(recorder, args: argparse.Namespace):
     """Live detection on the values the file stores (see calfwatch.live)."""
     from calfwatch.live import LiveAnalysis
 
+    speed = max(1.0, float(getattr(args, "clock_speed", 1.0) or 1.0))
     return LiveAnalysis(recorder, args.out, subject=args.subject, side=args.side or "",
-                        outputs_every_s=args.outputs_every)
+                        outputs_every_s=args.outputs_every, feed_batch_s=0.1 * speed)
 
 
 def _hooks(live, on_chunk):
