@@ -179,3 +179,17 @@ def test_calfwatch_many_short_control_frames_in_one_read():
     dec.feed(b"\x00" + acks + min_frame * 300)
     assert [a["seq"] for a in dec.acks] == list(range(200))
     assert dec.stats.control_frames == 500
+
+
+def test_ascii_plain_sketch_output_with_a_banner_and_a_time_column():
+    from firmware_io.ascii_lines import AsciiDecoder
+
+    text = b"garbage\r\nMyoWare ready\r\n512\r\n530\r\n-7\r\n1.5e2\r\nnan\r\n12 13\r\n498\r\n"
+    dec = AsciiDecoder(uv_per_count=2.0, offset_counts=512)
+    b = dec.feed(text)
+    assert b.counts[0].tolist() == [512, 530, -7, 150, 498]
+    assert dec.to_uv(b.counts)[0].tolist() == [0, 36, -1038, -724, -28]
+    assert b.counter.tolist() == [-1] * 5 and dec.stats.crc_failures == 3  # banner, nan, 2 fields
+    timed = AsciiDecoder(first_column="time")
+    t = timed.feed(b"\n10.0\t5\n12.0\t6\n14.0\t7\n")
+    assert t.counter.tolist() == [10, 12, 14] and t.counts[0].tolist() == [5, 6, 7]
