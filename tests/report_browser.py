@@ -23,7 +23,9 @@ PROBE = f"""<script id="{PROBE_ID}">
 window.alert = function () {{ document.documentElement.setAttribute('data-alerted', '1'); }};
 window.addEventListener('load', function () {{
   var ok = 0, imgs = document.images;
-  for (var i = 0; i < imgs.length; i++) {{ if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; }}
+  for (var i = 0; i < imgs.length; i++) {{
+    if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++;
+  }}
   document.body.setAttribute('data-images-ok', String(ok));
   document.body.setAttribute('data-images-total', String(imgs.length));
 }});

@@ -1,4 +1,4 @@
-"""calfwatch report: the page shows the summary's own numbers, is self-contained and escapes text."""
+"""calfwatch report: the page shows the summary's own numbers, is self-contained, escapes text."""
 
 from __future__ import annotations
 

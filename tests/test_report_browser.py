@@ -20,7 +20,7 @@ EVIL = "<script>alert(1)</script>"
 
 @pytest.fixture(scope="module")
 def shown(tmp_path_factory):
-    """A night analysed for subject EVIL with four earlier nights, reported and loaded in Chromium."""
+    """A night analysed for subject EVIL after four stored nights, reported, shown in Chromium."""
     root = tmp_path_factory.mktemp("browser")
     history = root / "history.sqlite"
     recording = simulate_edf(root / "night.edf", duration_s=300.0, seed=5)

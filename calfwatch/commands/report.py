@@ -1,8 +1,9 @@
 """``calfwatch report``: the clinician's self-contained HTML report (optionally PDF) of a night.
 
 ``calfwatch report DIR`` reads the output folder of ``calfwatch analyze`` (summary.json and
-events.tsv); ``--subject ID`` adds the subject's history (nights, persistence, trends, symptoms) and,
-without DIR, reports the subject's latest stored night. The wearer's summary is printed too.
+events.tsv); ``--subject ID`` adds the subject's history (nights, persistence, trends,
+symptoms) and, without DIR, reports the subject's latest stored night. The wearer's summary is
+printed too.
 """
 
 from __future__ import annotations

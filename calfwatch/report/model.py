@@ -64,7 +64,8 @@ def load_night(directory: str | os.PathLike) -> tuple[dict[str, Any], list[dict[
 
     directory = Path(directory)
     if not directory.is_dir():
-        raise ReportError(f"{directory}: not a folder (give the output folder of calfwatch analyze)")
+        raise ReportError(f"{directory}: not a folder (give the output folder of "
+                          "calfwatch analyze)")
     path = directory / SUMMARY_FILE
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))

@@ -54,8 +54,9 @@ def _encode(fig: Figure) -> str:
 
 
 def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[float]],
-                rates_by_channel: Mapping[str, Sequence[float | None]] | None = None) -> Plot | None:
-    """Fasciculations per clock hour of the night (bars) per channel, and the rate per minute of rest.
+                rates_by_channel: Mapping[str, Sequence[float | None]] | None = None,
+                ) -> Plot | None:
+    """Fasciculations per clock hour (bars) per channel, and the rate per minute of rest.
 
     Parameters
     ----------
