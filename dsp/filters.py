@@ -190,6 +190,17 @@ def sosfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     squeeze = x.ndim == 1
     x2 = np.atleast_2d(x)
+    if x2.dtype != np.float32 and x2.dtype != np.float64:
+        x2 = x2.astype(np.float64)
+    x2 = np.ascontiguousarray(x2)
     filt = StreamingFilter(sos, x2.shape[0])
-    y = np.concatenate([filt.process(x2), filt.flush()], axis=1)
+    n, lat = x2.shape[1], filt.latency_samples
+    out = np.empty((x2.shape[0], n + lat))  # written in place: no copy of a night-long array
+    kernel = _filter_numba.run_cascade
+    if x2.shape[0] == 1 or n < 4096:
+        kernel = _filter_numba.run_cascade_serial
+    args = (filt.coef, filt._z1, filt._z2, filt._pipe)
+    kernel(args[0], x2, *args[1:], 0, out[:, :n])
+    kernel(args[0], np.zeros((x2.shape[0], lat)), *args[1:], n, out[:, n:])
+    y = out[:, lat:]
     return y[0] if squeeze else y
