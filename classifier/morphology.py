@@ -153,7 +153,8 @@ def night_morphology(events: np.ndarray, night: Any, config: dict[str, Any]) -> 
     Returns
     -------
     morphology : dict
-        ``amplitude_uv``, ``duration_ms``, ``phases`` distributions, ``polyphasic_fraction``,
+        ``amplitude_uv``, ``duration_ms``, ``phases`` distributions, ``median_ptp_uv`` (what the
+        history trends), ``polyphasic_fraction``,
         ``channels`` (name -> {fasciculations, polyphasic_fraction, units}) and ``caveat``.
     units : ndarray of int
         Unit label of each fasciculation row of ``events`` (in order; -1 for doublets and waveforms
@@ -177,6 +178,7 @@ def night_morphology(events: np.ndarray, night: Any, config: dict[str, Any]) -> 
         units[sel] = labels
         channels[name] = {
             "fasciculations": int(len(sel)),
+            "median_ptp_uv": _median(ptp[sel]),
             "polyphasic_fraction": _fraction(phases[sel] >= min_ph),
             "units": unit_summaries(snips, labels, ptp[sel], phases[sel], night.sfreq_hz, cfg),
         }
@@ -184,12 +186,17 @@ def night_morphology(events: np.ndarray, night: Any, config: dict[str, Any]) -> 
         "amplitude_uv": distribution(ptp[main], np.array(cfg["amplitude_bins_uv"], float)),
         "duration_ms": distribution(dur_ms[main], np.array(cfg["duration_bins_ms"], float)),
         "phases": distribution(phases[main], np.arange(0.5, cfg["max_phases"] + 1.5)),
+        "median_ptp_uv": _median(ptp[main]),
         "polyphasic_min_phases": int(min_ph),
         "polyphasic_fraction": _fraction(phases[main] >= min_ph),
         "channels": channels,
         "caveat": UNIT_CAVEAT,
     }
     return morph, units
+
+
+def _median(values: np.ndarray) -> float | None:
+    return float(np.median(values)) if len(values) else None
 
 
 def _fraction(mask: np.ndarray) -> float | None:

@@ -65,3 +65,17 @@ def test_night_summary_is_versioned_json():
     assert back["versions"]["numpy"] == np.__version__
     assert back["recording"]["meas_date"].startswith("2026-01-05")
     assert any("PLM" in c for c in back["caveats"])
+
+
+def test_summary_median_amplitude_reaches_the_history_point():
+    from classifier.persistence import NightPoint
+
+    rng = np.random.default_rng(1)
+    amplitudes = rng.uniform(80, 400, 40)
+    cands = [(0, 2.0 + 1.0 * k, float(a), 0) for k, a in enumerate(amplitudes)]
+    night = make_night(cands=cands, meta={"meas_date": "2026-11-01T22:00:00+00:00"})
+    cn = classify_night(night)
+    fasc = cn.events[(cn.events["kind"] == "fasciculation") & ~cn.events["doublet"]]
+    summary = night_summary(cn, night.meta, night.quality)
+    point = NightPoint.from_summary(json.loads(json.dumps(summary)))
+    assert point.median_ptp_uv == pytest.approx(float(np.median(fasc["peak_to_peak_uv"])))
