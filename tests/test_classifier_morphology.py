@@ -73,7 +73,8 @@ def test_summary_median_amplitude_reaches_the_history_point():
     rng = np.random.default_rng(1)
     amplitudes = rng.uniform(80, 400, 40)
     cands = [(0, 2.0 + 1.0 * k, float(a), 0) for k, a in enumerate(amplitudes)]
-    night = make_night(cands=cands, meta={"meas_date": "2026-11-01T22:00:00+00:00"})
+    start = "2026-11-01T22:00:00+00:00"
+    night = make_night(cands=cands, meta={"meas_date": start, "start_utc": start, "start_local": start})
     cn = classify_night(night)
     fasc = cn.events[(cn.events["kind"] == "fasciculation") & ~cn.events["doublet"]]
     summary = night_summary(cn, night.meta, night.quality)
