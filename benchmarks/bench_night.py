@@ -109,9 +109,11 @@ def live_figures(minutes: float) -> None:
     engine = NightEngine(night.info)
     delays, fs = [], night.info.sfreq_hz
     cpu0 = time.process_time()
-    for i, chunk in enumerate(chunks):
+    last_s = 0.0
+    for chunk in chunks:
         engine.feed(chunk)
-        if i % 5 == 4:  # classify the recent past twice a second
+        if engine.processed_s > last_s:  # classify the recent past when new signal is processed
+            last_s = engine.processed_s
             t0 = time.perf_counter()
             rows = engine.live_events()
             spent = time.perf_counter() - t0

@@ -87,7 +87,8 @@ class LiveAnalysis:
     outputs_every_s : float
         Rewrite the output files at least this often (wall time).
     live_every_s : float
-        Classify the recent past this often (wall time).
+        Classify the recent past when the chain has processed new signal (every noise block, 0.5 s),
+        at most this often (wall time).
     on_events : callable, optional
         Called with each batch of new provisional events (list of output rows).
     feed_batch_s : float
@@ -103,7 +104,7 @@ class LiveAnalysis:
         subject: str = "",
         side: str = "",
         outputs_every_s: float = 300.0,
-        live_every_s: float = 1.0,
+        live_every_s: float = 0.2,
         on_events: Callable[[list[dict]], None] | None = None,
         feed_batch_s: float = 0.1,
     ) -> None:
@@ -126,6 +127,7 @@ class LiveAnalysis:
         now = time.monotonic()
         self._last_outputs = now
         self._last_live = now
+        self._live_at_s = 0.0
 
     def __call__(self, chunk: SampleChunk) -> None:
         """Take one chunk just written to the file (a failure stops live detection, not the
@@ -149,8 +151,9 @@ class LiveAnalysis:
             if self._held_n >= self._batch_n:
                 self._feed_held()
         now = time.monotonic()
-        if now - self._last_live >= self.live_every_s:
-            self._last_live = now
+        processed_s = self.engine.processed_s
+        if processed_s > self._live_at_s and now - self._last_live >= self.live_every_s:
+            self._last_live, self._live_at_s = now, processed_s
             self._emit(self.engine.live_events())
         if now - self._last_outputs >= self.outputs_every_s:
             self._last_outputs = now

@@ -37,6 +37,8 @@ ENGINE_BATCH_S = 0.1
 #: Chain outputs are joined into one block every this many, so a night is a few dozen large arrays
 #: (returned to the system when freed) rather than tens of thousands of small ones.
 CONSOLIDATE_OUTPUTS = 256
+#: Live classification ignores events this close to the start of its window (no left context).
+LIVE_LEFT_CONTEXT_S = 10.0
 #: A channel whose windows are all at least this flat or lost carries no signal.
 UNUSABLE_FRACTION = 0.99
 
@@ -135,7 +137,7 @@ class NightEngine:
         self._recent: deque[ChainOutput] = deque()
         self._recent_frames = 0
         self._window_frames = int(round(live_window_s / ENVELOPE_HOP_S))
-        self._live_emitted_s = -np.inf
+        self._live_emitted: set[tuple[int, str]] = set()
         self._finished = False
 
     # ------------------------------------------------------------------------------- streaming
@@ -196,8 +198,9 @@ class NightEngine:
     def live_events(self, context_s: float = 0.3) -> list[dict[str, Any]]:
         """New provisional events of the recent past (classified on the last ``live_window_s``).
 
-        Events are returned once, when at least ``context_s`` of processed signal follows their end
-        (the isolation rule looks 250 ms ahead). Kinds that need a longer context (a PLM series) may
+        Events are returned once (by onset sample and channel), when at least ``context_s`` of
+        processed signal follows their end (the isolation rule looks 250 ms ahead). Call it when
+        :attr:`processed_s` has moved on. Kinds that need a longer context (a PLM series) may
         change in the final analysis, which alone is written to the output files.
         """
         from classifier.night import NightData, classify_night
@@ -213,12 +216,15 @@ class NightEngine:
         )
         classified = classify_night(night, self.config)
         ev = classified.events
-        ready = (ev["onset_s"] > self._live_emitted_s) & (
-            ev["onset_s"] + ev["duration_s"] + context_s <= end_s)
-        ev = ev[ready]
-        if len(ev):
-            self._live_emitted_s = float(ev["onset_s"].max())
-        return event_rows(ev, self.info.ch_names, self.info.sfreq_hz)
+        first_s = out.envelope_start_frame * self.hop / self.info.sfreq_hz
+        lead_s = first_s + LIVE_LEFT_CONTEXT_S if first_s > 0 else 0.0
+        ev = ev[(ev["onset_s"] + ev["duration_s"] + context_s <= end_s) & (ev["onset_s"] >= lead_s)]
+        rows = event_rows(ev, self.info.ch_names, self.info.sfreq_hz)
+        fresh = [r for r in rows if (r["sample"], r["channel"]) not in self._live_emitted]
+        self._live_emitted.update((r["sample"], r["channel"]) for r in fresh)
+        horizon = int((end_s - 2 * self._window_frames * ENVELOPE_HOP_S) * self.info.sfreq_hz)
+        self._live_emitted = {k for k in self._live_emitted if k[0] >= horizon}
+        return fresh
 
     # ------------------------------------------------------------------------------- the end
     def finish(
