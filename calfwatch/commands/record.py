@@ -67,7 +67,8 @@ def status_text(recorder, source, live=None) -> str:
     stats = source.stats()
     lost = sum(recorder.samples_lost.values())
     total = max(1, recorder.next_sample)
-    state = "" if stats.get("connected", True) else "  [disconnected, retrying]"
+    stopped = getattr(source, "stop_requested", lambda: False)()
+    state = "" if stats.get("connected", True) or stopped else "  [disconnected, retrying]"
     return (
         f"{recorder.next_sample / recorder.info.sfreq_hz:8.1f} s  "
         f"samples {recorder.samples_received}  lost {lost} ({100.0 * lost / total:.2f} %)  "
