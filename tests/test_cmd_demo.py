@@ -8,10 +8,12 @@ import subprocess
 import sys
 
 import mne
+import pytest
 
 from calfwatch.outputs import read_events_tsv
 
 
+@pytest.mark.slow  # the same chain as test_pipeline_live, through the demo command
 def test_demo_short_night(tmp_path):
     out = tmp_path / "demo"
     proc = subprocess.run(

@@ -35,7 +35,8 @@ def _wait_for(path, timeout_s: float) -> bool:
     return False
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM,
+                                    pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
 def test_signal_finishes_cleanly_with_outputs(tmp_path, signum):
     night = _night(300.0)
     port = str(tmp_path / "ttyREC")
