@@ -205,8 +205,7 @@ class NightEngine:
         """
         from classifier.night import NightData, classify_night
 
-        frames = [o for o in self._recent if o.n_frames]
-        if not frames:
+        if not any(o.n_frames for o in self._recent):
             return []
         out = concat_outputs(list(self._recent), self.info.n_channels)
         end_s = self.processed_s
