@@ -62,7 +62,10 @@ class DeviceSpec:
         """Decoded counts in µV (the decoder's own conversion when it has one)."""
         convert = getattr(decoder, "to_uv", None)
         if convert is not None:
-            return np.asarray(convert(counts), dtype=np.float64)
+            try:
+                return np.asarray(convert(counts), dtype=np.float64)
+            except ValueError:
+                pass  # the decoder does not know its scale yet (no info frame): the spec's default
         return np.asarray(counts, dtype=np.float64) * self.uv_per_count
 
 

@@ -36,6 +36,8 @@ from acquisition.timeline import Gap, Run, Timeline
 from firmware_io.frames import concat_batches
 
 _PORT_ERRORS = (serial.SerialException, OSError, TypeError, AttributeError)
+#: Longest wait, after a reconnection, for the reads to show the device clock.
+_MAX_HOLD_S = 10.0
 
 
 class SerialSource:
@@ -53,7 +55,8 @@ class SerialSource:
         No byte for this long is a stall: the start command is re-sent, then after another
         ``stall_s`` the port is reopened.
     queue_s : float
-        Seconds of data the queue holds before new data overflow (counted, become gaps).
+        Seconds (of wall time) of data the queue holds before new data overflow (counted,
+        become gaps).
     chunk_s : float
         Data are handed on at least this often (and at every gap).
     first_data_timeout_s : float
@@ -89,7 +92,7 @@ class SerialSource:
         read_timeout_s: float = 0.1,
         backoff: Backoff | None = None,
         site: str = "",
-        settle_s: float = 0.3,
+        settle_s: float = 1.0,
         clock_speed: float = 1.0,
     ) -> None:
         self.port = normalize_port(port)
@@ -104,7 +107,8 @@ class SerialSource:
         self.read_timeout_s = float(read_timeout_s)
         self.site = site
         self._backoff = backoff or Backoff()
-        self._queue = ChunkQueue(int(queue_s * self.spec.sfreq_hz))
+        # the queue holds queue_s of wall time (an emulated device at N x fills it N times faster)
+        self._queue = ChunkQueue(int(queue_s * self.spec.sfreq_hz * max(1.0, clock_speed)))
         self._timeline = Timeline(self.spec.sfreq_hz, self.spec.counter_modulus, clock_speed)
         self._decoder = self.spec.make_decoder()
         self._lock = threading.Lock()
@@ -230,7 +234,7 @@ class SerialSource:
             self._on_bytes(data, now)
         else:
             self._check_stall(now)
-        if self._held and now - self._held[0][1] >= self.settle_s:
+        if self._held and self._held_settled(now):
             self._release_held()
         if self._acc and now - self._acc_since_s >= self.chunk_s:
             self._flush_acc()
@@ -252,10 +256,26 @@ class SerialSource:
             # after a reconnection, collect reads for a moment: the lower envelope of several
             # arrival times dates the first new sample far better than the first read alone
             self._held.append((batch, now))
-            if now - self._held[0][1] >= self.settle_s:
+            if self._held_settled(now):
                 self._release_held()
             return
         self._place(batch, now)
+
+    def _held_settled(self, now: float) -> bool:
+        """True once the reads held after a reconnection can date the device clock.
+
+        That needs ``settle_s`` of reads and the end of any backlog (data the device or the link
+        held while we were away arrive faster than real time; only reads that arrive as the data
+        are produced show the clock). Held at most ``_MAX_HOLD_S``.
+        """
+        first = self._held[0][1]
+        if now - first < self.settle_s:
+            return False
+        if now - first >= _MAX_HOLD_S:
+            return True
+        window_n = sum(b.n_samples for b, t in self._held if t >= now - self.settle_s)
+        expected = self._timeline.rate_hz() * self.settle_s
+        return window_n <= 1.25 * expected + 0.02 * self._timeline.rate_hz() + 8
 
     def _release_held(self) -> None:
         held, self._held = self._held, []

@@ -151,7 +151,7 @@ class PtyDevice:
         """
         with self._lock:
             self.stalled_for_unplug = True
-        deadline = time.monotonic() + 0.5
+        deadline = time.monotonic() + 5.0
         while self._slave is not None and time.monotonic() < deadline:
             pending = struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
             if pending == 0:

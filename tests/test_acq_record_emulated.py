@@ -76,9 +76,10 @@ def _run(tmp_path, duration_s: float, faults: str, n_unplugs: int) -> None:
     assert 0 <= counters["samples_lost"] - in_window(lost_by_cause) <= slack
     assert counters["samples_received"] == n - counters["samples_lost"]
     by_reason = counters["samples_lost_by_reason"]
-    assert 0 <= by_reason.get("unplugged", 0) - in_window(["unplug", "no_reader"]) <= slack
+    # a damaged frame next to an unplug is inside the unplugged gap: by cause, within the slack
+    assert abs(by_reason.get("unplugged", 0) - in_window(["unplug", "no_reader"])) <= slack
     damaged = in_window(["corrupt", "drop_bytes", "drop_frames"])
-    assert 0 <= by_reason.get("sequence gap", 0) - damaged <= slack
+    assert abs(by_reason.get("sequence gap", 0) - damaged) <= slack
     assert counters["frames_corrupted"] > 0
     raw = mne.io.read_raw_bdf(sidecar.with_suffix(".bdf"), verbose="error")
     assert raw.n_times >= n
