@@ -144,3 +144,45 @@ def test_other_protocols_stream_through_an_unplug(tmp_path, kind):
     for chunk in chunks:
         assert chunk.start_sample == pos
         pos = chunk.stop_sample
+
+
+def test_a_stalled_link_is_reopened_and_its_burst_placed_without_an_invented_gap(tmp_path):
+    kind, speed = "cyton", 10.0
+    sfreq = DEVICES[kind].sfreq_hz
+    plan = parse_faults("stall=25s@8s", seed=1)  # 2.5 s of wall time without a byte, then all of it
+    warm_up(kind)
+    device = EmulatedDevice(kind, index_source(kind, 2, 45.0, sfreq), sfreq,
+                            str(tmp_path / "ttySTALL"), speed=speed, faults=plan).start()
+    try:
+        source = SerialSource(device.port_path, kind, clock_speed=speed, stall_s=0.6)
+        chunks: list = []
+        worker = threading.Thread(target=lambda: chunks.extend(source.chunks()), daemon=True)
+        worker.start()
+        assert device.finished.wait(30)
+        time.sleep(0.5)
+        source.close()
+        worker.join(10)
+    finally:
+        device.stop()
+    stats = source.stats()
+    assert stats["stalls"] >= 1 and stats["reconnects"] >= 1
+    check_exact(chunks, kind, lost_by_log(device))
+
+
+def test_device_reset_gap_is_estimated_from_host_time(tmp_path):
+    kind, speed = "calfwatch", 2.0
+    sfreq = DEVICES[kind].sfreq_hz
+    plan = parse_faults("reset@2s", seed=1)
+    warm_up(kind)
+    device = EmulatedDevice(kind, index_source(kind, 2, 5.0, sfreq), sfreq,
+                            str(tmp_path / "ttyRESET"), speed=speed, faults=plan).start()
+    try:
+        source, chunks = record_from(device, kind, speed, timeout_s=15)
+    finally:
+        device.stop()
+    logged = sum(r["samples_lost"] for r in device.fault_log if r["fault"] == "reset")
+    gaps = [c for c in chunks if c.gap]
+    assert [g.reason for g in gaps] == ["device reset"]
+    # the device cannot say how long it was down: host time measures it, to a few milliseconds
+    assert abs(gaps[0].n_samples - logged) <= 0.005 * sfreq * speed
+    assert source.stats()["gaps_estimated"] == 1
