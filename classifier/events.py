@@ -157,6 +157,7 @@ BURST_DTYPE = np.dtype(
         ("ratio_median", np.float64),  # median RMS / resting level over the active frames
         ("ratio_peak", np.float64),  # largest RMS / resting level
         ("ptp_uv", np.float64),  # sqrt(2) x 2 x the largest RMS (a sine's p-p), µV
+        ("decline", np.float64),  # mean power of the first quarter / that of the last quarter
     ]
 )
 
@@ -180,12 +181,33 @@ def find_bursts(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: dict[str,
     has_on[idx[ok]] = True
     out = np.zeros(int(has_on.sum()), BURST_DTYPE)
     out["start"], out["stop"], out["active"] = b_start[has_on], b_stop[has_on], active[has_on]
+    a, b = out["start"], out["stop"]
     r = np.where(above_off, ratio, np.nan)
-    for i, (a, b) in enumerate(zip(out["start"], out["stop"], strict=True)):
-        out["ratio_median"][i] = np.nanmedian(r[a:b])
-        out["ratio_peak"][i] = np.nanmax(ratio[a:b])
-        out["ptp_uv"][i] = 2 * np.sqrt(2) * np.nanmax(env[a:b])
+    for i in range(len(out)):  # one median per burst: bursts are few (tens per hour)
+        out["ratio_median"][i] = np.nanmedian(r[a[i]:b[i]])
+    out["ptp_uv"] = 2 * np.sqrt(2) * _span_max(np.nan_to_num(env, nan=0.0), a, b)
+    out["ratio_peak"] = _span_max(np.nan_to_num(ratio, nan=0.0), a, b)
+    out["decline"] = _decline(env, a, b)
     return out
+
+
+def _span_max(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Largest value of ``x`` in each ``[a, b)`` span (spans sorted, disjoint, non-empty)."""
+    if len(a) == 0:
+        return np.zeros(0)
+    edges = np.column_stack([a, b]).ravel()
+    return np.maximum.reduceat(np.append(x, 0.0), edges)[::2]
+
+
+def _decline(env: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean power of the first quarter of each span over that of its last quarter."""
+    if len(a) == 0:
+        return np.zeros(0)
+    cum = np.concatenate([[0.0], np.cumsum(np.nan_to_num(env, nan=0.0) ** 2)])
+    q = np.maximum(1, (b - a) // 4)
+    first = cum[a + q] - cum[a]
+    last = cum[b] - cum[b - q]
+    return first / np.maximum(last, 1e-12)
 
 
 def find_flat(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: dict[str, Any]):
@@ -219,7 +241,8 @@ def classify_bursts(
         if len(hz) and np.median(hz) < cfg["motion_max_hz"]:
             kind[i], detail[i] = ARTIFACT, "motion"
     loud = bursts["ratio_median"] >= cfg["cramp_min_k"]
-    cramp = (kind == VOLUNTARY) & loud & (dur >= cfg["cramp_min_s"])
+    fading = bursts["decline"] >= cfg["cramp_decline"]
+    cramp = (kind == VOLUNTARY) & loud & fading & (dur >= cfg["cramp_min_s"])
     kind[cramp] = CRAMP
     plm_len = (dur >= cfg["plm_duration_s"][0]) & (off - on <= cfg["plm_duration_s"][1])
     kind[(kind == VOLUNTARY) & plm_len] = PLM  # provisional: confirmed by plm_series
@@ -227,22 +250,48 @@ def classify_bursts(
 
 
 def plm_series(onset_s: np.ndarray, is_candidate: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
-    """Which candidate leg movements belong to an AASM PLM series.
+    """Which candidate leg movements belong to a periodic PLM series.
 
-    A series is at least ``plm_series_min`` candidate movements whose onset-to-onset intervals lie in
-    ``plm_interval_s``; any other sustained burst in between breaks it. Returns a boolean per row.
+    AASM: a series is at least ``plm_series_min`` candidate movements whose onset-to-onset
+    intervals lie in ``plm_interval_s``; any other sustained burst in between breaks it. PLMS are
+    also *periodic* (Ferri et al., Sleep 2006;29:759: periodicity index; intervals typically
+    20-40 s): within each AASM run, a link whose interval is outside ``plm_regular_ratio`` (a
+    factor either side) of the run's median interval breaks it, and a run counts only when its
+    median interval lies in ``plm_median_interval_s``. Movements that merely happen to follow one
+    another within 90 s (ordinary turning over, tens per hour) rarely pass both. Returns a boolean
+    per row.
     """
     lo_s, hi_s = cfg["plm_interval_s"]
     n = len(onset_s)
-    in_series = np.zeros(n, bool)
     if n == 0:
-        return in_series
+        return np.zeros(0, bool)
     gap = np.diff(onset_s)
     link = (gap >= lo_s) & (gap <= hi_s) & is_candidate[1:] & is_candidate[:-1]
+    link &= _regular_links(gap, link, float(cfg["plm_regular_ratio"]))
     run_id = np.concatenate([[0], np.cumsum(~link)])
     sizes = np.bincount(run_id)
-    in_series = is_candidate & (sizes[run_id] >= cfg["plm_series_min"])
-    return in_series
+    med = _run_median_gap(gap, link, run_id)
+    m_lo, m_hi = cfg["plm_median_interval_s"]
+    periodic = (med >= m_lo) & (med <= m_hi)
+    return is_candidate & (sizes[run_id] >= cfg["plm_series_min"]) & periodic[run_id]
+
+
+def _run_median_gap(gap: np.ndarray, link: np.ndarray, run_id: np.ndarray) -> np.ndarray:
+    """Median linked interval of each run (NaN for runs of one movement)."""
+    med = np.full(int(run_id[-1]) + 1, np.nan)
+    gap_run = run_id[1:][link]
+    vals = gap[link]
+    for r in np.unique(gap_run):  # one pass per run of linked movements: few per night
+        med[r] = np.median(vals[gap_run == r])
+    return med
+
+
+def _regular_links(gap: np.ndarray, link: np.ndarray, ratio: float) -> np.ndarray:
+    """Links whose interval is within ``ratio`` of the median interval of their AASM run."""
+    run_id = np.concatenate([[0], np.cumsum(~link)])
+    med = _run_median_gap(gap, link, run_id)[run_id[1:]]
+    with np.errstate(invalid="ignore"):
+        return ~link | ((gap * ratio >= med) & (gap <= med * ratio))
 
 
 # ---------------------------------------------------------------------------------- candidates
@@ -351,6 +400,11 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
     t_s = cand["peak"] / sf
     kind, detail = classify_bursts(sustained, t_s, feats["dominant_hz"], hop, t0, cfg)
     on_s = t0 + sustained["start"] * hop
+    flat_ev = _flat_events(night, ch, env, level, short, t0, cfg)
+    off_s = t0 + sustained["stop"] * hop
+    fa, fb = flat_ev["onset_s"], flat_ev["onset_s"] + flat_ev["duration_s"]
+    edge = _inside_spans(on_s, fa, fb) | _inside_spans(off_s, fa, fb)
+    kind[edge], detail[edge] = ARTIFACT, "flat-edge"  # the step out of a flat stretch rings
     in_series = plm_series(on_s, kind == PLM, cfg)
     kind[(kind == PLM) & ~in_series] = VOLUNTARY
     burst_ev = make_events(len(sustained))
@@ -358,7 +412,6 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
     burst_ev["duration_s"] = (sustained["stop"] - sustained["start"]) * hop
     burst_ev["kind"], burst_ev["detail"] = kind, detail
     burst_ev["peak_to_peak_uv"] = sustained["ptp_uv"]
-    flat_ev = _flat_events(night, ch, env, level, short, t0, cfg)
     busy_a, busy_b = _union(
         np.concatenate([burst_ev["onset_s"], flat_ev["onset_s"]]),
         np.concatenate([burst_ev["onset_s"] + burst_ev["duration_s"],

@@ -72,8 +72,14 @@ def overlap_s(intervals_s: np.ndarray, lo: float, hi: float) -> float:
     return float(np.sum(b - a))
 
 
-def lost_spans(night: Any, ch: int) -> np.ndarray:
-    """Spans (s) of a channel without data: declared gaps and unmeasured (NaN) envelope frames."""
+def lost_spans(night: Any, ch: int, unmeasured_k: float = 0.0) -> np.ndarray:
+    """Spans (s) of a channel without data: declared gaps and unmeasured envelope frames.
+
+    A frame is unmeasured when its RMS is NaN, or when the chain's noise floor there is below
+    ``unmeasured_k`` x the channel's median noise floor: the detection threshold is a multiple of
+    that floor, and a floor near zero (the chain's rolling window still full of a flat stretch) is
+    one where the chain finds no potential at all. Counting such time as rest would lower the rate.
+    """
     from classifier.events import runs
 
     sf = night.sfreq_hz
@@ -81,7 +87,12 @@ def lost_spans(night: Any, ch: int) -> np.ndarray:
     hop = night.hop_s
     env = night.envelope_uv[ch]
     t0 = night.envelope_start_frame * hop
-    a, b = runs(~np.isfinite(env))
+    bad = ~np.isfinite(env)
+    noise = night.noise_uv[ch]
+    if unmeasured_k > 0 and noise.size and np.any(np.isfinite(noise)):
+        with np.errstate(invalid="ignore"):
+            bad |= noise < unmeasured_k * np.nanmedian(noise)
+    a, b = runs(bad)
     spans += list(zip(t0 + a * hop, t0 + b * hop, strict=True))
     t_end = t0 + len(env) * hop
     if t0 > 0:
@@ -99,7 +110,7 @@ def rest_intervals(night: Any, events: np.ndarray, config: dict[str, Any]) -> di
     night : NightData
     events : ndarray of classifier.events.EVENT_DTYPE
     config : dict
-        Full configuration; ``[rest] margin_s`` is used.
+        Full configuration; ``[rest] margin_s`` and ``unmeasured_k`` are used.
 
     Returns
     -------
@@ -112,7 +123,8 @@ def rest_intervals(night: Any, events: np.ndarray, config: dict[str, Any]) -> di
     for ch, name in enumerate(night.ch_names):
         ev = events[non_rest & (events["channel"] == ch)]
         busy = np.column_stack([ev["onset_s"] - margin, ev["onset_s"] + ev["duration_s"] + margin])
-        spans = np.concatenate([busy, lost_spans(night, ch)])
+        lost = lost_spans(night, ch, float(config["rest"].get("unmeasured_k", 0.0)))
+        spans = np.concatenate([busy, lost])
         rest = complement(spans, 0.0, night.duration_s)
         out[name] = ChannelRest(rest, float(np.sum(rest[:, 1] - rest[:, 0])) / 60.0)
     return out

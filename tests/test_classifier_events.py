@@ -123,6 +123,27 @@ def test_series_of_four_bursts_twenty_seconds_apart_are_plm():
     assert len(kinds(cn, PLM)) == 0 and len(kinds(cn, VOLUNTARY)) == 3
 
 
+def test_irregular_or_slow_chains_of_movements_are_not_plm():
+    # Valid AASM intervals (5-90 s) but not periodic: 60-80 s apart, a median far above 20-40 s.
+    slow = [(0, 40.0 + t, 42.0 + t, 25.0) for t in (0.0, 70.0, 130.0, 210.0, 275.0)]
+    cn = classify_night(make_night(duration_s=600, bursts=slow))
+    assert len(kinds(cn, PLM)) == 0 and len(kinds(cn, VOLUNTARY)) == 5
+    assert cn.rates["plm_index_per_h"] == 0
+    # A regular series of five, 25 s apart, keeps its members; a movement 8 s before it and one
+    # 75 s after it are out of step (more than 2x off the median interval) and stay voluntary.
+    series = [(0, 100.0 + 25 * k, 102.0 + 25 * k, 25.0) for k in range(5)]
+    extra = [(0, 92.0, 93.5, 25.0), (0, 275.0, 277.0, 25.0)]
+    cn = classify_night(make_night(duration_s=600, bursts=series + extra))
+    assert kinds(cn, PLM)["onset_s"] == pytest.approx([100.0 + 25 * k for k in range(5)])
+    assert sorted(kinds(cn, VOLUNTARY)["onset_s"]) == pytest.approx([92.0, 275.0])
+
+
+def test_burst_at_the_edge_of_a_flat_stretch_is_an_artifact():
+    cn = classify_night(make_night(duration_s=600, flats=[(0, 100.0, 130.0, 0.0)],
+                                   bursts=[(0, 130.0, 131.0, 25.0)]))
+    assert len(kinds(cn, VOLUNTARY)) == 0 and len(kinds(cn, PLM)) == 0
+
+
 def test_plm_interval_limits_break_a_series():
     bursts = [(0, 40.0 + 20 * k, 42.0 + 20 * k, 25.0) for k in range(4)]
     bursts += [(0, 300.0 + 20 * k, 302.0 + 20 * k, 25.0) for k in range(3)]  # 200 s gap > 90 s
@@ -131,10 +152,18 @@ def test_plm_interval_limits_break_a_series():
 
 
 def test_long_loud_burst_is_a_cramp_and_long_moderate_one_voluntary():
-    cn = classify_night(make_night(bursts=[(0, 100.0, 130.0, 15 * NOISE_UV),
-                                           (0, 200.0, 230.0, 4 * NOISE_UV)]))
+    # A cramp: sudden, loud, then fading out (self-extinguishing).
+    cramp = [(0, 100.0, 115.0, 20 * NOISE_UV), (0, 115.0, 123.0, 12 * NOISE_UV),
+             (0, 123.0, 130.0, 4 * NOISE_UV)]
+    cn = classify_night(make_night(bursts=cramp + [(0, 200.0, 230.0, 4 * NOISE_UV)]))
     assert kinds(cn, CRAMP)["onset_s"] == pytest.approx([100.0])
     assert kinds(cn, VOLUNTARY)["onset_s"] == pytest.approx([200.0])
+
+
+def test_long_loud_steady_burst_without_decline_is_voluntary():
+    cn = classify_night(make_night(bursts=[(0, 100.0, 113.0, 15 * NOISE_UV)]))
+    assert len(kinds(cn, CRAMP)) == 0
+    assert kinds(cn, VOLUNTARY)["onset_s"] == pytest.approx([100.0])
 
 
 def test_candidates_inside_bursts_are_not_fasciculations():
@@ -202,3 +231,13 @@ def test_rest_is_the_night_minus_widened_non_rest_events(bursts, times):
     assert len(fasc) <= len(times)
     for t in fasc["onset_s"]:
         assert not busy[min(int(t / 0.01), len(grid) - 1)]
+
+
+def test_time_the_chain_could_not_measure_is_not_rest():
+    # After a flat stretch the chain's rolling noise floor can stay near zero: no potential can be
+    # found there, so that time is not rest (rates would otherwise be too low).
+    night = make_night(duration_s=300.0)
+    hop = night.hop_s
+    night.noise_uv[0, int(100 / hop): int(120 / hop)] = 1e-25
+    cn = classify_night(night)
+    assert cn.rest["calf_0"].minutes == pytest.approx((300 - 20) / 60)
