@@ -437,6 +437,8 @@ class SerialSource:
         if info is None:
             return
         facts = info.as_dict() if hasattr(info, "as_dict") else dict(getattr(info, "__dict__", {}))
+        if isinstance(facts.get("firmware"), tuple | list):
+            facts["firmware"] = ".".join(str(v) for v in facts["firmware"])
         with self._lock:
             self._device_facts.update({k: v for k, v in facts.items() if v not in (None, "")})
 

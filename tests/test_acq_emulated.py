@@ -124,6 +124,7 @@ def test_corrupted_bytes_never_reach_the_recording(tmp_path):
     stats = source.stats()
     assert stats["decoder"]["crc_failures"] > 0
     assert sum(stats["samples_lost"].values()) == result["gaps"]
+    assert stats["device"]["firmware"] == ".".join(str(v) for v in device.firmware.info().firmware)
 
 
 @pytest.mark.parametrize("kind", ["calfwatch", "bitalino"])
