@@ -64,16 +64,10 @@ def _block_mean(data_uv, factor: int):
 
 
 def _recording(path: str):
-    from acquisition.reader import open_recording
+    from acquisition.replay import recording_samples
 
-    raw = open_recording(path)
-    step = max(1, int(raw.info["sfreq"]))
-
-    def chunks():
-        for start in range(0, raw.n_times, step):
-            yield raw.get_data(start=start, stop=min(raw.n_times, start + step)) * 1e6
-
-    return chunks(), float(raw.info["sfreq"]), len(raw.ch_names)
+    chunks, info = recording_samples(path)  # constant memory, even for an 8-hour EDF/BDF
+    return chunks, info.sfreq_hz, info.n_channels
 
 
 def run(args: argparse.Namespace) -> int:
