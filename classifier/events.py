@@ -236,9 +236,9 @@ def classify_bursts(
     lo = np.searchsorted(cand_t_s, on)
     hi = np.searchsorted(cand_t_s, off)
     dur = bursts["active"] * hop_s
-    for i in range(n):
+    for i in range(n):  # one median per burst: bursts are few (tens per hour)
         hz = cand_hz[lo[i]:hi[i]]
-        if len(hz) and np.median(hz) < cfg["motion_max_hz"]:
+        if len(hz) >= cfg["motion_min_candidates"] and np.median(hz) < cfg["motion_max_hz"]:
             kind[i], detail[i] = ARTIFACT, "motion"
     loud = bursts["ratio_median"] >= cfg["cramp_min_k"]
     fading = bursts["decline"] >= cfg["cramp_decline"]
@@ -393,8 +393,12 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
     t0 = night.envelope_start_frame * hop
     env = night.envelope_uv[ch]
     bursts = find_bursts(env, level, hop, cfg)
-    sustained = bursts[bursts["active"] * hop >= cfg["sustained_min_s"]]
-    short = bursts[bursts["active"] * hop < cfg["sustained_min_s"]]
+    # Bursts active for longer than a jerk are movements; only those of >= sustained_min_s can be
+    # leg movements in the AASM sense (PLM candidates, series breakers).
+    moving = bursts["active"] * hop >= cfg["movement_min_s"]
+    sustained = bursts[moving]
+    short = bursts[~moving]
+    is_lm = sustained["active"] * hop >= cfg["sustained_min_s"]
     sf = night.sfreq_hz
     cand, feats = night.candidates[rows], night.features[rows]
     t_s = cand["peak"] / sf
@@ -405,7 +409,8 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
     fa, fb = flat_ev["onset_s"], flat_ev["onset_s"] + flat_ev["duration_s"]
     edge = _inside_spans(on_s, fa, fb) | _inside_spans(off_s, fa, fb)
     kind[edge], detail[edge] = ARTIFACT, "flat-edge"  # the step out of a flat stretch rings
-    in_series = plm_series(on_s, kind == PLM, cfg)
+    in_series = np.zeros(len(sustained), bool)
+    in_series[is_lm] = plm_series(on_s[is_lm], kind[is_lm] == PLM, cfg)
     kind[(kind == PLM) & ~in_series] = VOLUNTARY
     burst_ev = make_events(len(sustained))
     burst_ev["onset_s"] = on_s
