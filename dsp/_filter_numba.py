@@ -1,65 +1,84 @@
 """Numba kernel of the SOS cascade: direct form II transposed, float64 state, sections pipelined.
 
-Section ``k`` processes sample ``t - k`` at step ``t``, so every section of a step is independent and
-the section loop vectorises. Each section performs exactly the operations of
-``scipy.signal.sosfilt`` in the same order, so the output is bit-identical to it on finite data.
+At step ``t`` section ``k`` processes sample ``t - (k + 1) * SKEW``: every section of a step is
+independent of the others, so the section loop vectorises. Section ``k`` reads what section ``k - 1``
+wrote ``SKEW`` steps earlier (a ring of ``RING`` rows), which keeps the pipeline out of the
+processor's store-to-load forwarding path (twice as fast as a one-step pipeline). Each section
+performs exactly the operations of ``scipy.signal.sosfilt`` in the same order, so the output is
+bit-identical to it on finite data. The last section's output at step ``t`` is that of sample
+``t - n_sections * SKEW``.
+
+State per channel: ``state[c, 0]`` and ``state[c, 1]`` (the two delays of every section) and
+``ring[c]`` (RING, n_sections + 1) of values in flight; the absolute step number selects the ring row
+and the denormal flushes, so the result does not depend on how the input is split.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
 #: State magnitudes below this are flushed to zero (denormal guard), every FLUSH_EVERY steps.
 DENORMAL_FLOOR = 1e-30
 FLUSH_EVERY = 64
+#: Steps between a section's output and the next section's use of it.
+SKEW = 2
+#: Rows of the ring of values in flight (a power of two above SKEW).
+RING = 4
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _run_channel(coef, x, z1, z2, pipe, step0, y):
-    """Advance one channel by ``x.shape[0]`` steps; ``y[i]`` is the last section's output at step i."""
+def _flush_denormals(z1, z2):
+    for k in range(z1.shape[0]):
+        if abs(z1[k]) < DENORMAL_FLOOR:
+            z1[k] = 0.0
+        if abs(z2[k]) < DENORMAL_FLOOR:
+            z2[k] = 0.0
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def run_channel(coef, x, state, ring, step0, y):
+    """Advance one channel by ``x.shape[0]`` steps; ``y[i]`` is the last section's output at step i.
+
+    ``coef`` (5, n_sec): b0, b1, b2, a1, a2 per section; ``state`` (2, n_sec); ``ring`` (RING, n_sec + 1).
+    """
     n_sec = coef.shape[1]
-    b0 = coef[0]
-    b1 = coef[1]
-    b2 = coef[2]
-    a1 = coef[3]
-    a2 = coef[4]
-    xa = pipe[0]
-    xb = pipe[1]
+    # local copies: separate allocations let the compiler vectorise without alias checks
+    c = np.empty((7, n_sec))
+    c[:5] = coef
+    c[5:] = state
+    r = ring.copy()
+    mask = RING - 1
     for i in range(x.shape[0]):
         t = step0 + i
         if t % FLUSH_EVERY == 0:
-            for k in range(n_sec):
-                if abs(z1[k]) < DENORMAL_FLOOR:
-                    z1[k] = 0.0
-                if abs(z2[k]) < DENORMAL_FLOOR:
-                    z2[k] = 0.0
-        xa[0] = x[i]
+            _flush_denormals(c[5], c[6])
+        src = (t - SKEW) & mask
+        dst = t & mask
         for k in range(n_sec):
-            xv = xa[k]
-            yk = b0[k] * xv + z1[k]
-            nz1 = b1[k] * xv - a1[k] * yk + z2[k]
-            nz2 = b2[k] * xv - a2[k] * yk
+            xv = r[src, k]
+            yk = c[0, k] * xv + c[5, k]
+            nz1 = c[1, k] * xv - c[3, k] * yk + c[6, k]
+            nz2 = c[2, k] * xv - c[4, k] * yk
             ok = xv == xv
-            z1[k] = nz1 if ok else 0.0
-            z2[k] = nz2 if ok else 0.0
-            xb[k + 1] = yk
-        y[i] = xb[n_sec]
-        xa, xb = xb, xa
-    # keep the in-flight values in pipe[0] for the next call
-    if x.shape[0] % 2 == 1:
-        for k in range(n_sec + 1):
-            pipe[0, k] = pipe[1, k]
+            c[5, k] = nz1 if ok else 0.0
+            c[6, k] = nz2 if ok else 0.0
+            r[dst, k + 1] = yk
+        r[dst, 0] = x[i]
+        y[i] = r[dst, n_sec]
+    state[:] = c[5:]
+    ring[:] = r
 
 
 @njit(cache=True, boundscheck=False, parallel=True)
-def run_cascade(coef, x, z1, z2, pipe, step0, y):
-    """Advance every channel of ``x`` (channels, samples) in parallel; state arrays updated in place."""
+def run_cascade(coef, x, state, ring, step0, y):
+    """Advance every channel of ``x`` (channels, samples) in parallel; state updated in place."""
     for c in prange(x.shape[0]):
-        _run_channel(coef, x[c], z1[c], z2[c], pipe[c], step0, y[c])
+        run_channel(coef, x[c], state[c], ring[c], step0, y[c])
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_cascade_serial(coef, x, z1, z2, pipe, step0, y):
+def run_cascade_serial(coef, x, state, ring, step0, y):
     """Same as :func:`run_cascade` without threads (cheaper for small chunks)."""
     for c in range(x.shape[0]):
-        _run_channel(coef, x[c], z1[c], z2[c], pipe[c], step0, y[c])
+        run_channel(coef, x[c], state[c], ring[c], step0, y[c])

@@ -20,8 +20,8 @@ from dsp import _design, _filter_numba
 #: A mains line must exceed its neighbourhood by this power ratio to count as present.
 LINE_RATIO = 20.0
 
-#: Sections are padded with identity sections to a multiple of this (the vector width of the kernel).
-SECTION_PAD = 32
+#: Sections are padded with identity sections to a multiple of this (8 float64: one AVX-512 vector).
+SECTION_PAD = 8
 
 
 def design_sos(
@@ -122,6 +122,10 @@ def _coefficients(sos: np.ndarray) -> np.ndarray:
     return coef
 
 
+#: Chunks shorter than this many samples run without threads (a threaded call costs ~0.1 ms).
+THREADED_MIN_SAMPLES = 4096
+
+
 class StreamingFilter:
     """SOS cascade over ``(n_channels, n_samples)`` chunks with state carried between calls.
 
@@ -142,10 +146,11 @@ class StreamingFilter:
         self.coef = _coefficients(sos)
         n_padded = self.coef.shape[1]
         self.n_channels = int(n_channels)
-        self.latency_samples = n_padded - 1
-        self._z1 = np.zeros((self.n_channels, n_padded))
-        self._z2 = np.zeros((self.n_channels, n_padded))
-        self._pipe = np.zeros((self.n_channels, 2, n_padded + 1))
+        self.latency_samples = n_padded * _filter_numba.SKEW
+        self._state = np.zeros((self.n_channels, 2, n_padded))
+        self._z1 = self._state[:, 0]
+        self._z2 = self._state[:, 1]
+        self._ring = np.zeros((self.n_channels, _filter_numba.RING, n_padded + 1))
         self._steps = 0
         self._flushed = False
 
@@ -154,14 +159,22 @@ class StreamingFilter:
         """Number of input samples seen so far (per channel)."""
         return self._steps
 
+    def advance_into(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Run the kernel on ``x`` (C-contiguous float32/float64), writing step outputs to ``y``.
+
+        ``y[:, i]`` is the output of input sample ``n_in + i - latency_samples`` (garbage while that
+        is negative). For callers that manage their own buffers; no checks.
+        """
+        kernel = _filter_numba.run_cascade_serial
+        if self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES:
+            kernel = _filter_numba.run_cascade
+        kernel(self.coef, x, self._state, self._ring, self._steps, y)
+        self._steps += x.shape[1]
+
     def _advance(self, x: np.ndarray) -> np.ndarray:
         y = np.empty(x.shape, dtype=np.float64)
-        kernel = _filter_numba.run_cascade
-        if x.shape[0] == 1 or x.shape[1] < 4096:
-            kernel = _filter_numba.run_cascade_serial
-        kernel(self.coef, x, self._z1, self._z2, self._pipe, self._steps, y)
         skip = max(0, self.latency_samples - self._steps)
-        self._steps += x.shape[1]
+        self.advance_into(x, y)
         return y[:, skip:] if skip else y
 
     def process(self, x: np.ndarray) -> np.ndarray:
@@ -196,11 +209,7 @@ def sosfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     filt = StreamingFilter(sos, x2.shape[0])
     n, lat = x2.shape[1], filt.latency_samples
     out = np.empty((x2.shape[0], n + lat))  # written in place: no copy of a night-long array
-    kernel = _filter_numba.run_cascade
-    if x2.shape[0] == 1 or n < 4096:
-        kernel = _filter_numba.run_cascade_serial
-    args = (filt.coef, filt._z1, filt._z2, filt._pipe)
-    kernel(args[0], x2, *args[1:], 0, out[:, :n])
-    kernel(args[0], np.zeros((x2.shape[0], lat)), *args[1:], n, out[:, n:])
+    filt.advance_into(x2, out[:, :n])
+    filt.advance_into(np.zeros((x2.shape[0], lat)), out[:, n:])
     y = out[:, lat:]
     return y[0] if squeeze else y
