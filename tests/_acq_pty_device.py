@@ -143,7 +143,7 @@ class PtyDevice:
             self._master, self._slave = master, slave
             self.plugged_at.append(time.monotonic())
 
-    def unplug(self) -> None:
+    def unplug(self, drain: bool = True) -> None:
         """Stop writing, let the reader drain what is in flight, then pull the cable.
 
         Samples generated from then on are lost (and known lost); after plugging back the device
@@ -152,7 +152,7 @@ class PtyDevice:
         with self._lock:
             self.stalled_for_unplug = True
         deadline = time.monotonic() + 5.0
-        while self._slave is not None and time.monotonic() < deadline:
+        while drain and self._slave is not None and time.monotonic() < deadline:
             pending = struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
             if pending == 0:
                 break
@@ -171,7 +171,7 @@ class PtyDevice:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
-        self.unplug()
+        self.unplug(drain=False)
 
     # -- serving ----------------------------------------------------------------------------------
     def _frames(self, first: int, n: int) -> bytes:
@@ -235,9 +235,12 @@ class PtyDevice:
             return
         data = self._frames(first, n)
         try:
-            os.write(self._master, data)
+            written = os.write(self._master, data)
         except (BlockingIOError, OSError):
-            self._add_lost(first, due)
+            written = 0
+        if written < len(data):  # the pty buffer is full: frames not (wholly) written are lost
+            n_full = written // (len(data) // n)
+            self._add_lost(first + n_full, due)
 
     def _add_lost(self, start: int, stop: int) -> None:
         if self.lost and self.lost[-1][1] == start:
