@@ -127,10 +127,22 @@ def rest_level(noise_uv: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> np.nd
         half = max(0, round(cfg["baseline_window_s"] / (2 * per * hop_s)))
         wide = np.pad(blocks, ((0, 0), (half, half)), constant_values=np.nan)
         win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1, axis=1)
-        level = np.nanquantile(win, cfg["baseline_quantile"], axis=2)
+        level = _nanquantile_last(win, cfg["baseline_quantile"])
         fallback = np.nanmedian(noise_uv, axis=1, keepdims=True)
     level = np.where(np.isfinite(level), level, np.nan_to_num(fallback, nan=1.0))
     return np.repeat(np.maximum(level, 1e-3), per, axis=1)[:, :n]
+
+
+def _nanquantile_last(x: np.ndarray, q: float) -> np.ndarray:
+    """``np.nanquantile(x, q, axis=-1)`` (linear), vectorised: NaN where a row is all NaN."""
+    srt = np.sort(x, axis=-1)  # NaN sort last
+    n_ok = np.sum(np.isfinite(srt), axis=-1)
+    pos = q * np.maximum(n_ok - 1, 0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, np.maximum(n_ok - 1, 0))
+    a = np.take_along_axis(srt, lo[..., None], axis=-1)[..., 0]
+    b = np.take_along_axis(srt, hi[..., None], axis=-1)[..., 0]
+    return np.where(n_ok > 0, a + (b - a) * (pos - lo), np.nan)
 
 
 class _quiet_nan_warnings:

@@ -68,23 +68,25 @@ def cluster_units(snippets: np.ndarray, ptp_uv: np.ndarray, sfreq_hz: float,
     z, _ = _normalised(snippets, half)
     order = np.lexsort((np.arange(n), -ptp_uv))
     thr, ratio = cfg["min_correlation"], cfg["max_amplitude_ratio"]
-    templates: list[np.ndarray] = []
-    amps: list[float] = []
+    # Templates grow in preallocated arrays (at most seed_batch new ones per round).
+    cap = min(n, cfg["seed_batch"] * cfg["max_rounds"])
+    templates = np.empty((cap, z.shape[1]))
+    amps = np.empty(cap)
+    k_n = 0
     for _ in range(cfg["max_rounds"]):
         todo = order[labels[order] < 0]
         if len(todo) == 0:
             break
-        for i in todo[: cfg["seed_batch"]]:
-            k = _best(z[i], ptp_uv[i], templates, amps, thr, ratio)
+        for i in todo[: cfg["seed_batch"]]:  # greedy: each seed sees the templates before it
+            k = _best(z[i], ptp_uv[i], templates[:k_n], amps[:k_n], thr, ratio)
             if k < 0:
-                templates.append(z[i])
-                amps.append(float(ptp_uv[i]))
-                k = len(templates) - 1
+                templates[k_n], amps[k_n] = z[i], ptp_uv[i]
+                k, k_n = k_n, k_n + 1
             labels[i] = k
         todo = order[labels[order] < 0]
-        if len(todo) and templates:
-            corr = z[todo] @ np.array(templates).T
-            amp_ok = _amp_ok(ptp_uv[todo, None], np.array(amps)[None, :], ratio)
+        if len(todo) and k_n:
+            corr = z[todo] @ templates[:k_n].T
+            amp_ok = _amp_ok(ptp_uv[todo, None], amps[None, :k_n], ratio)
             corr = np.where(amp_ok, corr, -np.inf)
             best = np.argmax(corr, axis=1)
             hit = corr[np.arange(len(todo)), best] >= thr
@@ -96,11 +98,11 @@ def _amp_ok(a: np.ndarray, b: np.ndarray, ratio: float) -> np.ndarray:
     return (a <= b * ratio) & (b <= a * ratio)
 
 
-def _best(zi, amp, templates, amps, thr, ratio) -> int:
-    if not templates:
+def _best(zi, amp, templates: np.ndarray, amps: np.ndarray, thr, ratio) -> int:
+    if len(templates) == 0:
         return -1
-    corr = np.array(templates) @ zi
-    corr[~_amp_ok(amp, np.array(amps), ratio)] = -np.inf
+    corr = templates @ zi
+    corr[~_amp_ok(amp, amps, ratio)] = -np.inf
     k = int(np.argmax(corr))
     return k if corr[k] >= thr else -1
 
@@ -125,7 +127,9 @@ def unit_summaries(snippets: np.ndarray, labels: np.ndarray, ptp_uv: np.ndarray,
     out = []
     for u in range(int(labels.max()) + 1 if len(labels) else 0):
         m = labels == u
-        template = np.nanmedian(snippets[m, mid - half: mid + half + 1].astype(float), axis=0)
+        block = snippets[m, mid - half: mid + half + 1].astype(float)
+        median = np.nanmedian if np.isnan(block).any() else np.median  # nanmedian loops in Python
+        template = median(block, axis=0)
         t = template - template.mean()
         t /= max(np.linalg.norm(t), 1e-12)
         out.append({
