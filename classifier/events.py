@@ -6,13 +6,17 @@ Rules (thresholds in ``[events]`` of ``thresholds.toml``, each with its source):
    that it does not follow sustained activity (the chain's own noise floor rises during a cramp).
 2. **Activity bursts** on the envelope, AASM-style: a burst starts where the 50-ms RMS rises
    ``active_on_k`` times above the resting level and ends at the start of ``end_quiet_s`` below
-   ``active_off_k`` times it. Bursts active for at least ``sustained_min_s`` are *sustained*.
+   ``active_off_k`` times it. Bursts active for longer than a jerk (``movement_min_s``) are
+   movements; those active for at least ``sustained_min_s`` are also leg movements (AASM).
 3. **Flat stretches** (RMS far below the resting level for ``flat_min_s``) are artifacts
-   (``flat``, or ``saturation`` when the quality windows saw the rails).
-4. Sustained bursts: ``motion`` artifact when their candidates are few or slow (1-10 Hz motion
-   leaks through the 20-Hz high-pass as slow, long waves), ``cramp`` when long and much louder than
-   rest, ``plm`` when 0.5-10 s long and part of an AASM series (>= 4, 5-90 s onset to onset),
-   ``voluntary`` otherwise.
+   (``flat``, or ``saturation`` when the quality windows saw the rails); a movement burst starting
+   or ending inside one (the filters ringing at its edge) is an artifact too (``flat-edge``).
+4. Movements: ``motion`` artifact when at least ``motion_min_candidates`` candidates are mostly
+   slow (1-10 Hz motion leaks through the 20-Hz high-pass as slow, long waves), ``cramp`` when
+   long, much louder than rest and fading out (first quarter ``cramp_decline`` x the power of the
+   last), ``plm`` when 0.5-10 s long and part of a periodic AASM series (>= 4, 5-90 s onset to
+   onset; links within ``plm_regular_ratio`` of the series' median interval, which lies in
+   ``plm_median_interval_s``), ``voluntary`` otherwise.
 5. Candidates are grouped per channel by the isolation rule of Sleutjes et al. (2016): a gap of at
    most ``isolation_s`` links two discharges. A second potential ``doublet_s`` after an isolated
    first one is its doublet (F-wave, Kleine et al. 2012), not a new fasciculation.
