@@ -2,7 +2,9 @@
 
 Per-channel state (int64 vector, see ``ST_*``) is carried between calls, so the result does not depend
 on how the samples are split. ``y[i]`` is sample ``y0 + i``; ``sig[j]`` is the noise sigma of block
-``b0 + j`` (``block_len`` samples each).
+``b0 + j`` (``block_len`` samples each). A sample of block ``b`` is compared with the sigma of block
+``b - lag`` (``lag`` = 1: the floor as known before the block began, so a candidate is found as soon
+as its samples are in; lag = 0 waits for the end of its block).
 """
 
 from __future__ import annotations
@@ -47,15 +49,17 @@ def _offset(y, y0, last, now, level, quiet):
 def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out):
     """Scan samples ``s0..s1`` of one channel; write (onset, offset, peak) rows to ``out``; return count.
 
-    ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead).
+    ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag).
     """
     k_hi, k_lo, k_on = params[0], params[1], params[2]
     quiet, walk_max, merge_gap = int(params[3]), int(params[4]), int(params[5])
     min_len, max_len, dead = int(params[6]), int(params[7]), int(params[8])
+    lag = int(params[9])
     n_out = 0
     for s in range(s0, s1):
         v = y[s - y0]
-        sg = sig[s // block_len - b0]
+        j = s // block_len - lag - b0
+        sg = sig[j] if j >= 0 else np.nan
         if not (v == v) or not (sg > 0.0):
             st[ST_IN_EVENT] = 0
             st[ST_LAST_BAD] = s
@@ -72,7 +76,8 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
             elif s - st[ST_LAST] > merge_gap:
                 st[ST_IN_EVENT] = 0
                 first = st[ST_FIRST]
-                sg0 = sig[first // block_len - b0] if first // block_len >= b0 else sg
+                jf = first // block_len - lag - b0
+                sg0 = sig[jf] if jf >= 0 else sg
                 level = k_on * sg0
                 limit = max(st[ST_LAST_BAD] + 1, st[ST_PREV_OFF])
                 onset = _onset(y, y0, first, limit, level, quiet, walk_max)

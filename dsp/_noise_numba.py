@@ -1,4 +1,10 @@
-"""Numba kernels of the robust noise floor: per-block MAD sigma and its rolling lower quantile."""
+"""Numba kernels of the robust noise floor: per-block MAD sigma and its rolling lower quantile.
+
+The block median is exact: a bisection by branch-free counting (:func:`upper_median`), or in the
+streaming chain (:func:`update_blocks`) one histogram pass around the previous block's median
+followed by a selection among the few values of the bin holding the median. Both give the same
+order statistic; the guess only decides how fast it is found.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ from numba import njit, prange
 
 MAD_TO_SIGMA = 1.0 / 0.6744897501960817
 BISECT_STEPS = 12
+#: Bins of the histogram pass, spanning [0, HIST_SPAN x the previous block's median).
+HIST_BINS = 128
+HIST_SPAN = 3.0
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -170,3 +179,138 @@ def blank_after_restart(y, countdown, settle):
                 y[c, i] = np.nan
                 left -= 1
         countdown[c] = left
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _bin(v, hi, scale):
+    """Histogram bin of ``v`` (monotonic in v); HIST_BINS for values at or above ``hi``."""
+    if not v < hi:
+        return HIST_BINS
+    return min(int(v * scale), HIST_BINS - 1)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _kth_near(a, n, k, guess, counts, scratch):
+    """k-th smallest of the non-negative ``a[:n]`` by a histogram on [0, HIST_SPAN * guess);
+    returns -1.0 when it lies outside (the caller falls back to bisection)."""
+    hi = HIST_SPAN * guess
+    scale = HIST_BINS / hi
+    counts[:] = 0
+    for i in range(n):
+        counts[_bin(a[i], hi, scale)] += 1
+    below = 0
+    for b in range(HIST_BINS):
+        if below + counts[b] > k:
+            m = 0
+            for i in range(n):
+                v = a[i]
+                scratch[m] = v
+                m += 1 if _bin(v, hi, scale) == b else 0
+            return _select(scratch, m, k - below)
+        below += counts[b]
+    return -1.0
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _block_sigma_near(x, guess, tmp, scratch, counts):
+    """:func:`_block_sigma` with a histogram pass around ``guess`` (a previous median) first."""
+    count = 0
+    hi = 0.0
+    for v in x:
+        if v == v:
+            a = abs(v)
+            tmp[count] = a
+            hi = max(hi, a)
+            count += 1
+    if 2 * count < x.shape[0] or count == 0:
+        return np.nan
+    med = -1.0
+    if guess > 0.0 and guess < np.inf:
+        med = _kth_near(tmp, count, count // 2, guess, counts, scratch)
+    if med < 0.0:
+        med = upper_median(tmp, count, 0.0, hi, scratch)
+    return med
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _order_stat(hist, q, tmp):
+    count = 0
+    for j in range(hist.shape[0]):
+        v = hist[j]
+        if v == v:
+            tmp[count] = v
+            count += 1
+    if count == 0:
+        return np.nan
+    return _select(tmp, count, int(np.round(q * (count - 1))))
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _frames_rms(y, hop, out):
+    for f in range(out.shape[0]):
+        acc = 0.0
+        count = 0
+        for i in range(f * hop, (f + 1) * hop):
+            v = y[i]
+            if v == v:
+                acc += v * v
+                count += 1
+        out[f] = np.sqrt(acc / count) if 2 * count >= hop and count > 0 else np.nan
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _update_channel(y, block_len, hop, hist, block0, q, med, stats, sig, env):
+    tmp = np.empty(block_len)
+    scratch = np.empty(max(block_len, hist.shape[0]))
+    counts = np.empty(HIST_BINS + 1, np.int64)
+    per = block_len // hop
+    window = hist.shape[0]
+    for b in range(stats.shape[0]):
+        seg = y[b * block_len : (b + 1) * block_len]
+        m = _block_sigma_near(seg, med[0], tmp, scratch, counts)
+        if m == m:
+            med[0] = m
+        stats[b] = m * MAD_TO_SIGMA
+        hist[(block0 + b) % window] = stats[b]
+        sig[b] = _order_stat(hist, q, scratch)
+        _frames_rms(seg, hop, env[b * per : (b + 1) * per])
+
+
+@njit(cache=True, boundscheck=False, parallel=True)
+def update_blocks(y, block_len, hop, hist, block0, q, med, stats, sig, env):
+    """Complete blocks ``block0 ..`` of every channel in one pass (threads over channels).
+
+    ``y`` (channels, n_blocks * block_len): the blocks' samples; ``hist`` (channels, window) the
+    ring of past statistics; ``med`` (channels, 1) the last valid block median (a guess, updated).
+    Writes ``stats`` (block MAD sigma), ``sig`` (the order statistic ``round(q * (m - 1))`` of the
+    m valid stats of the window, as :func:`rolling_quantile`) and ``env`` (RMS of each frame of
+    ``hop`` samples, as :func:`frame_rms`).
+    """
+    for c in prange(y.shape[0]):
+        _update_channel(y[c], block_len, hop, hist[c], block0, q, med[c], stats[c], sig[c], env[c])
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def update_blocks_serial(y, block_len, hop, hist, block0, q, med, stats, sig, env):
+    """:func:`update_blocks` without threads."""
+    for c in range(y.shape[0]):
+        _update_channel(y[c], block_len, hop, hist[c], block0, q, med[c], stats[c], sig[c], env[c])
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _blank_channel(y, countdown, settle):
+    left = countdown[0]
+    for i in range(y.shape[0]):
+        if y[i] != y[i]:
+            left = settle
+        elif left > 0:
+            y[i] = np.nan
+            left -= 1
+    countdown[0] = left
+
+
+@njit(cache=True, boundscheck=False, parallel=True)
+def blank_after_restart_threads(y, countdown, settle):
+    """:func:`blank_after_restart` with threads over channels (``countdown`` shape (channels, 1))."""
+    for c in prange(y.shape[0]):
+        _blank_channel(y[c], countdown[c], settle)

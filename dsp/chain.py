@@ -1,16 +1,19 @@
 """DetectionChain: the streaming path from raw µV chunks to candidates, envelopes, noise and quality.
 
 Steps per batch: band-pass + notch cascade (:mod:`dsp.filters`); the first ``settle_s`` after the start
-and after every NaN stretch are treated as lost (filter transient); robust noise per block of
-``noise_block_s`` (median |x| / 0.6745) and its rolling lower quartile over ``noise_window_s``
-(:mod:`dsp._noise_numba`); detection with hysteresis, merging and dead time on |x| relative to that
-noise, onset by walking back on the waveform (:mod:`dsp._detect_numba`); features
-(:mod:`dsp.features`); envelope frames and quality windows.
+and after every NaN stretch are treated as lost (filter transient); per complete block of
+``noise_block_s``, in one kernel pass: robust noise (median |x| / 0.6745), its rolling lower quartile
+over ``noise_window_s`` and the envelope frames (:mod:`dsp._noise_numba`); detection with hysteresis,
+merging and dead time on |x| relative to the noise floor of the blocks before the sample's block
+(``causal_noise``), onset by walking back on the waveform (:mod:`dsp._detect_numba`); features
+(:mod:`dsp.features`); quality windows.
 
 Every stage keeps its state on the absolute timeline (blocks, frames and windows start at multiples
 of their length), so the concatenated outputs are identical for any chunking. Chunks are gathered into
-batches of ``batch_s``; outputs come at most ``batch_s`` + one noise block + the filter latency after
-the samples. With ``mains_hz=None`` the first ``mains_detect_s`` of data are buffered and decide 50 or
+batches of ``batch_s``. A candidate is returned at most ``batch_s`` + :attr:`DetectionChain.lookahead_s`
+after its peak sample was fed (about 0.12 s at 2 kHz: filter latency, the snippet's second half and
+the time an event may still be open); envelope and noise frames come when their noise block is
+complete, quality rows when their window is. With ``mains_hz=None`` the first ``mains_detect_s`` of data are buffered and decide 50 or
 60 Hz (:func:`dsp.filters.detect_mains_hz`) before anything is output.
 """
 
@@ -22,9 +25,16 @@ import numpy as np
 
 from dsp import _detect_numba, _noise_numba, _quality_numba
 from dsp._buffer import TimelineBuffer
+from dsp._filter_numba import SKEW
 from dsp.config import ChainConfig
 from dsp.features import measure_candidates
-from dsp.filters import StreamingFilter, design_sos, detect_mains_hz, group_delay_samples
+from dsp.filters import (
+    SECTION_PAD,
+    StreamingFilter,
+    design_sos,
+    detect_mains_hz,
+    group_delay_samples,
+)
 from dsp.output import ChainOutput, concat_outputs
 from dsp.types import (
     CANDIDATE_DTYPE,
@@ -39,7 +49,7 @@ __all__ = ["ChainOutput", "DetectionChain", "concat_outputs", "detect_mains_hz"]
 #: Longest stretch processed at once (s); longer inputs are cut into pieces of this length.
 MAX_PIECE_S = 120.0
 #: With several channels, noise blocks (or samples worth of them) above which a kernel runs on
-#: threads (a threaded call costs about 0.1 ms, a block about 4 µs). One channel stays on one thread.
+#: threads (a threaded call costs about 0.1 ms, a block about 1 µs). One channel stays on one thread.
 THREADED_MIN_ITEMS = 64
 
 
@@ -69,6 +79,8 @@ class DetectionChain:
         The mains frequency in use (decided after ``mains_detect_s`` when it was None).
     delay_samples : int
         Filter delay subtracted from candidate positions.
+    lookahead_s : float
+        Longest wait, beyond the batch, from a candidate's peak sample to its output.
     """
 
     def __init__(
@@ -88,6 +100,9 @@ class DetectionChain:
         self.block = self.hop * max(1, round(cfg.noise_block_s / ENVELOPE_HOP_S))
         self.qwin = self.block * max(1, round(QUALITY_WINDOW_S * sfreq_hz / self.block))
         self._samples = lambda s: max(1, round(s * sfreq_hz))
+        self._batch = self._samples(cfg.batch_s)
+        self._detect_len = self._samples(cfg.mains_detect_s)
+        self._lag = 1 if cfg.causal_noise else 0
         self._staged: list[np.ndarray] = []
         self._n_staged = 0
         self._next: int | None = None
@@ -96,6 +111,7 @@ class DetectionChain:
         self._done = False
         self._blank: ChainOutput | None = None
         self._threads = self.n_channels > 1  # a threaded kernel call costs ~0.1 ms
+        self._frames_done = 0
 
     # ------------------------------------------------------------------ public
     @property
@@ -103,6 +119,23 @@ class DetectionChain:
         """Filter delay subtracted from candidate positions (samples)."""
         bp = design_sos(self.sfreq_hz, self.config.band_hz, None, self.config.filter_order)
         return int(round(group_delay_samples(bp, self.sfreq_hz, self.config.delay_hz)))
+
+    @property
+    def lookahead_s(self) -> float:
+        """Longest wait, beyond ``batch_s``, from a candidate's peak sample to its output (s).
+
+        Filter latency, the second half of the snippet, and the hold that keeps candidates in peak
+        order (an event may stay open ``max_duration_s`` + ``merge_gap_s``), plus the filter delay
+        by which peaks are moved back; with ``causal_noise=False`` add up to one noise block.
+        """
+        cfg = self.config
+        s = self._samples
+        n_sec = -(-len(design_sos(
+            self.sfreq_hz, cfg.band_hz, self.mains_hz or 50.0, cfg.filter_order, cfg.notch_q,
+            cfg.notch_max_hz)) // SECTION_PAD) * SECTION_PAD
+        wait = n_sec * SKEW + SNIPPET_LEN // 2 + 2 + s(cfg.max_duration_s) + s(cfg.merge_gap_s) + 2
+        wait += max(0, self.delay_samples)
+        return wait / self.sfreq_hz + (0.0 if cfg.causal_noise else self.block / self.sfreq_hz)
 
     def process(self, data_uv: np.ndarray, start_sample: int) -> ChainOutput:
         """Feed samples ``start_sample .. start_sample + n`` (shape (n_channels, n), µV, NaN = lost)."""
@@ -116,13 +149,16 @@ class DetectionChain:
         elif start_sample != self._next:
             raise ValueError(f"chunk starts at sample {start_sample}, expected {self._next}")
         self._next += data.shape[1]
-        self._stage(data)
         if self._filter is None:
-            if self._next - self._first < self._samples(self.config.mains_detect_s):
+            self._stage(data)
+            if self._next - self._first < self._detect_len:
                 return self._keep_staged()
             self._build_filter()
-        if self._n_staged < self._samples(self.config.batch_s):
-            return self._keep_staged()
+        elif self._n_staged + data.shape[1] < self._batch:
+            self._stage(np.array(data, dtype=np.float64))  # the caller may reuse its array
+            return self._empty()
+        else:
+            self._stage(data)
         return self._run_pieces(self._take())
 
     def _keep_staged(self) -> ChainOutput:
@@ -166,9 +202,12 @@ class DetectionChain:
         self._rawbuf = TimelineBuffer(self.n_channels, origin)
         self._sigbuf = TimelineBuffer(self.n_channels, origin // self.block, 1 << 10)
         self._statbuf = TimelineBuffer(self.n_channels, origin // self.block, 1 << 10)
+        self._envbuf = TimelineBuffer(self.n_channels, origin // self.hop, 1 << 12)
         window = max(1, round(self.config.noise_window_s * self.sfreq_hz / self.block))
         self._hist = np.full((self.n_channels, window), np.nan)
-        self._countdown = np.full(self.n_channels, self._samples(self.config.settle_s), np.int64)
+        self._median = np.full((self.n_channels, 1), np.nan)  # last block median (a guess)
+        self._settle = self._samples(self.config.settle_s)
+        self._countdown = np.full((self.n_channels, 1), self._settle, np.int64)
         self._det_state, self._peak_abs = _detect_numba.new_state(self.n_channels)
         self._det_pos = origin
         self._frames_done = origin // self.hop
@@ -201,6 +240,7 @@ class DetectionChain:
                 s(cfg.min_duration_s),
                 s(cfg.max_duration_s),
                 round(cfg.dead_time_s * self.sfreq_hz),
+                self._lag,
             ]
         )
         lines_hz = np.array([h * self.mains_hz for h in (1, 2, 3)])
@@ -222,18 +262,19 @@ class DetectionChain:
         return x
 
     def _empty(self) -> ChainOutput:
-        start = self._frames_done if hasattr(self, "_frames_done") else 0
-        if self._blank is None:
-            self._blank = ChainOutput.empty(self.n_channels)
+        """An output with nothing in it (one object per frame position: treat it as read-only)."""
         b = self._blank
-        return ChainOutput(
-            b.candidates, b.features, b.snippets, b.envelope_uv, start, b.noise_uv, b.quality
-        )
+        if b is None or b.envelope_start_frame != self._frames_done:
+            b = self._blank = ChainOutput.empty(self.n_channels, self._frames_done)
+        return b
 
     # ------------------------------------------------------------------ work
     def _run(self, raw: np.ndarray, end: int | None, final: bool) -> ChainOutput:
         y = self._filter.process(raw)
-        _noise_numba.blank_after_restart(y, self._countdown, self._samples(self.config.settle_s))
+        if self._threads and y.shape[1] >= THREADED_MIN_ITEMS * self.block:
+            _noise_numba.blank_after_restart_threads(y, self._countdown, self._settle)
+        else:
+            _noise_numba.blank_after_restart(y, self._countdown[:, 0], self._settle)
         self._rawbuf.append(raw)
         self._ybuf.append(y)
         self._update_noise()
@@ -249,18 +290,24 @@ class DetectionChain:
         if b_end <= b_done:
             return
         stats = np.empty((self.n_channels, b_end - b_done))
+        sig = np.empty_like(stats)
+        env = np.empty((self.n_channels, stats.shape[1] * (self.block // self.hop)))
         y = self._ybuf.view(b_done * self.block, b_end * self.block)
         many = self._threads and stats.size >= THREADED_MIN_ITEMS
-        kernel = _noise_numba.block_sigmas if many else _noise_numba.block_sigmas_serial
-        kernel(y, self.block, stats)
-        sig = np.empty_like(stats)
-        _noise_numba.rolling_quantile(stats, self._hist, b_done, self.config.noise_quantile, sig)
+        kernel = _noise_numba.update_blocks if many else _noise_numba.update_blocks_serial
+        kernel(
+            y, self.block, self.hop, self._hist, b_done, self.config.noise_quantile, self._median,
+            stats, sig, env,
+        )
         self._statbuf.append(stats)
         self._sigbuf.append(sig)
+        self._envbuf.append(env)
 
     def _release(self, cand, feats, snips, final: bool):
         """Hold candidates until no channel can still close one with an earlier peak."""
-        if self._pending is not None:
+        if not len(cand) and (self._pending is None or not len(self._pending[0])):
+            return cand, feats, snips
+        if self._pending is not None and len(self._pending[0]):
             cand = np.concatenate([self._pending[0], cand])
             feats = np.concatenate([self._pending[1], feats])
             snips = np.concatenate([self._pending[2], snips])
@@ -295,7 +342,7 @@ class DetectionChain:
 
     def _detect(self):
         post = SNIPPET_LEN // 2 + 2
-        det_end = min(self._sigbuf.stop * self.block, self._ybuf.stop - post)
+        det_end = min((self._sigbuf.stop + self._lag) * self.block, self._ybuf.stop - post)
         s0 = self._det_pos
         if det_end <= s0:
             return self._no_candidates()
@@ -312,12 +359,14 @@ class DetectionChain:
             self._params, rows, counts,
         )
         self._det_pos = det_end
+        if not counts.any():
+            return self._no_candidates()
         chan = np.repeat(np.arange(self.n_channels), counts)
         found = np.concatenate([rows[c, : counts[c]] for c in range(self.n_channels)])
         order = np.lexsort((chan, found[:, 2]))
         chan, found = chan[order], found[order]
         onset_f, offset_f, peak_f = found[:, 0], found[:, 1], found[:, 2]
-        noise = sig[chan, peak_f // self.block - b0]
+        noise = sig[chan, peak_f // self.block - self._lag - b0]
         feats, snips, peak_uv, ptp_uv = measure_candidates(
             y, y0, chan, onset_f, offset_f, peak_f, self.config.onset_k * noise, self.sfreq_hz,
             threads=self._threads,
@@ -333,7 +382,7 @@ class DetectionChain:
         return cand, feats, snips
 
     def _no_candidates(self):
-        empty = ChainOutput.empty(self.n_channels)
+        empty = self._blank if self._blank is not None else ChainOutput.empty(self.n_channels)
         return empty.candidates, empty.features, empty.snippets
 
     def _frames(self, end: int | None):
@@ -343,9 +392,7 @@ class DetectionChain:
             f_end = min(f_end, -(-end // self.hop))
         if f_end <= frame0:
             return np.zeros((self.n_channels, 0)), np.zeros((self.n_channels, 0)), frame0
-        env = np.empty((self.n_channels, f_end - frame0))
-        y = self._ybuf.view(frame0 * self.hop, f_end * self.hop)
-        _noise_numba.frame_rms(y, self.hop, env)
+        env = self._envbuf.view(frame0, f_end).copy()
         per = self.block // self.hop
         blocks = np.arange(frame0, f_end) // per
         noise = self._sigbuf.view(blocks[0], blocks[-1] + 1)[:, blocks - blocks[0]]
@@ -406,6 +453,7 @@ class DetectionChain:
         keep = min(self._det_pos - self._back, self._frames_done * self.hop, self._q_done * self.qwin)
         self._ybuf.discard_before(keep)
         self._rawbuf.discard_before(self._q_done * self.qwin)
-        keep_block = max(0, keep // self.block - 1)
+        keep_block = max(0, keep // self.block - 1 - self._lag)
         self._sigbuf.discard_before(keep_block)
+        self._envbuf.discard_before(self._frames_done)
         self._statbuf.discard_before(min(keep_block, self._q_done * self.qwin // self.block))

@@ -38,4 +38,7 @@ class ChainConfig:
     pop_k: float = 50.0
     flat_run_s: float = 0.02
     rail_run: int = 3
-    batch_s: float = 1.0  # chunks are gathered to this length before they are processed
+    batch_s: float = 0.2  # chunks are gathered to this length before they are processed: output
+    # comes at most batch_s + DetectionChain.lookahead_s (~0.12 s) after a candidate's peak
+    causal_noise: bool = True  # threshold from the noise floor of the blocks before the sample's
+    # block (a candidate need not wait for the end of its block: bounded live latency)
