@@ -167,3 +167,35 @@ def test_busy_night_rate_of_detectable_fasciculations_over_seeds(seed):
     assert hits / total >= 0.8
     assert cn.rates["plm_index_per_h"] == pytest.approx(
         sim.truth_summary()["plm_index_per_h"], rel=0.10, abs=1e-9)
+
+
+#: The nights the tests use, for the figures printed by ``python tests/test_classifier_accuracy.py``.
+FIGURE_NIGHTS = [
+    ("quiet", 600.0, 1, 2000.0, {}), ("complex", 600.0, 2, 2000.0, {}),
+    ("busy-night", 600.0, 2, 2000.0, {}), ("no-twitch", 900.0, 3, 2000.0, {}),
+    ("no-twitch", 900.0, 5, 2000.0, {}), ("busy-night", 900.0, 7, 1000.0, {"cramp_per_h": 8.0}),
+    ("benign-night", 1800.0, 4, 1000.0, {"plm_series_per_h": 3.0}),
+] + [("busy-night", 600.0, s, 2000.0, {}) for s in (11, 12, 13, 14, 15, 16)]
+
+
+def figures(profile, duration_s, seed, sfreq_hz, overrides) -> str:
+    """One line of accuracy figures for a simulated night."""
+    sim, cn = run(profile, duration_s, seed, sfreq_hz=sfreq_hz, **overrides)
+    truth = sim.truth_summary()
+    tp, fp, fn = fasciculation_scores(sim, cn)
+    rate, rest = cn.rates["fasciculations_per_min_rest"], cn.rates["rest_minutes"]
+    err = rate / truth["fasciculations_per_min_rest"] - 1 if truth["fasciculations"] else np.nan
+    det = detectable_rate(sim)
+    err_det = rate / det - 1 if det else np.nan
+    rec = " ".join(f"{k}={h}/{n}" for k in ("voluntary", "plm", "cramp")
+                   for h, n in [recall(sim, cn, k)])
+    f1_text = f"{f1(tp, fp, fn):.3f}" if tp + fp + fn else "n/a"
+    return (f"{profile} {duration_s:.0f}s seed {seed} {sfreq_hz:.0f}Hz: TP {tp} FP {fp} FN {fn} "
+            f"F1 {f1_text} false/rest-min {fp / rest:.3f} rate err {err:+.3f} "
+            f"(vs detectable {err_det:+.3f}) PLM index {cn.rates['plm_index_per_h']:.1f}/"
+            f"{truth['plm_index_per_h']:.1f} per h, recall {rec}")
+
+
+if __name__ == "__main__":
+    for args in FIGURE_NIGHTS:
+        print(figures(*args), flush=True)
