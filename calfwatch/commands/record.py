@@ -120,7 +120,7 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
             args.out, source.info, subject=args.subject, side=args.side or "",
             source_stats=source.stats,
         )
-        live = None if args.no_detect else _live(recorder, args)
+        live = None if not _detects(args, source.info) else _live(recorder, args)
     except BaseException:
         source.close()
         raise
@@ -155,6 +155,21 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
     if live is not None:
         _finish_live(live, args)
     return 0
+
+
+def _detects(args: argparse.Namespace, info) -> bool:
+    """Whether to detect live; a device slower than the analysis needs is recorded with a warning."""
+    from calfwatch.pipeline import MIN_SFREQ_HZ
+
+    if args.no_detect:
+        return False
+    if info.sfreq_hz < MIN_SFREQ_HZ:
+        sys.stderr.write(
+            f"calfwatch: warning: {args.port}: the device samples at {info.sfreq_hz:g} Hz, below the "
+            f"{MIN_SFREQ_HZ:g} Hz fasciculation detection needs; recording without detection\n"
+        )
+        return False
+    return True
 
 
 def _live(recorder, args: argparse.Namespace):
