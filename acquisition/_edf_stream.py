@@ -185,8 +185,11 @@ class EdfStream:
 
 
 def _unit_to_uv(unit: str) -> float:
-    unit = unit.strip()
-    return {"V": 1e6, "mV": 1e3, "uV": 1.0, "µV": 1.0, "nV": 1e-3}.get(unit, 1.0)
+    """µV per physical unit; an unknown unit is left to the general reader, which refuses it."""
+    scale = {"V": 1e6, "mV": 1e3, "uV": 1.0, "\u00b5V": 1.0, "\u03bcV": 1.0}.get(unit.strip())
+    if scale is None:
+        raise UnsupportedEdf(f"unknown physical dimension {unit.strip()!r}")
+    return scale
 
 
 def _add_seconds(start: datetime, seconds: float) -> datetime:

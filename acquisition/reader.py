@@ -133,8 +133,12 @@ def _edf_truncation(path: Path, bytes_per_sample: int) -> None:
         if size < header_bytes or header_bytes != _EDF_FIXED_HEADER * (1 + n_signals):
             raise RecordingError(path, f"truncated or invalid header ({size} bytes, header "
                                  f"says {header_bytes})")
+        labels = fid.read(16 * n_signals)
+        fid.seek(_EDF_FIXED_HEADER + 96 * n_signals)
+        dimensions = fid.read(8 * n_signals)
         fid.seek(_EDF_FIXED_HEADER + 216 * n_signals)
         fields = fid.read(8 * n_signals)
+    _edf_units(path, labels, dimensions, n_signals)
     try:
         per_record = sum(int(fields[8 * i : 8 * i + 8]) for i in range(n_signals))
     except ValueError:
@@ -143,6 +147,22 @@ def _edf_truncation(path: Path, bytes_per_sample: int) -> None:
     if n_records != -1 and size < expected:
         raise RecordingError(path, f"truncated: {size} bytes but the header's {n_records} "
                              f"data records need {expected}")
+
+
+#: Physical dimensions MNE scales correctly (it reads any other as volts, silently).
+EDF_VOLTAGE_UNITS = ("uV", "\u00b5V", "\u03bcV", "\x83\xcaV", "mV", "V")
+
+
+def _edf_units(path: Path, labels: bytes, dimensions: bytes, n_signals: int) -> None:
+    """Refuse a data signal whose physical dimension is not a voltage calfwatch can scale."""
+    for i in range(n_signals):
+        label = labels[16 * i : 16 * i + 16].decode("latin-1").strip()
+        if label in ("EDF Annotations", "BDF Annotations"):
+            continue
+        unit = dimensions[8 * i : 8 * i + 8].decode("latin-1").strip()
+        if unit not in EDF_VOLTAGE_UNITS:
+            raise RecordingError(path, f"channel {label!r} has unknown units {unit!r}; "
+                                 "calfwatch reads signals in uV, mV or V")
 
 
 def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
