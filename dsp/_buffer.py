@@ -9,7 +9,7 @@ class TimelineBuffer:
     """Holds samples ``start .. stop`` of every channel; appends are amortised O(1)."""
 
     def __init__(self, n_channels: int, start: int, capacity: int = 1 << 16) -> None:
-        self._data = np.full((n_channels, capacity), np.nan)
+        self._data = np.empty((n_channels, capacity))  # only held columns are ever read
         self._lo = 0  # column of sample ``start``
         self._hi = 0
         self.start = start
@@ -21,18 +21,21 @@ class TimelineBuffer:
 
     def append(self, x: np.ndarray) -> None:
         """Append samples ``stop .. stop + x.shape[1]``."""
-        n = x.shape[1]
+        self.extend(x.shape[1])[...] = x
+
+    def extend(self, n: int) -> np.ndarray:
+        """Make room for samples ``stop .. stop + n`` and return them as a view to be written."""
         if self._hi + n > self._data.shape[1]:
             held = self._hi - self._lo
             if held + n > self._data.shape[1] // 2:
-                grown = np.full((self._data.shape[0], 2 * (held + n)), np.nan)
+                grown = np.empty((self._data.shape[0], 2 * (held + n)))
                 grown[:, :held] = self._data[:, self._lo : self._hi]
                 self._data = grown
             else:
                 self._data[:, :held] = self._data[:, self._lo : self._hi]
             self._lo, self._hi = 0, held
-        self._data[:, self._hi : self._hi + n] = x
         self._hi += n
+        return self._data[:, self._hi - n : self._hi]
 
     def view(self, a: int, b: int) -> np.ndarray:
         """Samples ``a .. b`` (must be held)."""

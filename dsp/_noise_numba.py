@@ -167,7 +167,7 @@ def frame_rms(y, hop, out):
             out[c, f] = np.sqrt(acc / count) if 2 * count >= hop and count > 0 else np.nan
 
 
-@njit(cache=True, boundscheck=False)
+@njit(cache=True, boundscheck=False, nogil=True)
 def blank_after_restart(y, countdown, settle):
     """Set ``settle`` samples to NaN after the start and after every NaN stretch (filter transient)."""
     for c in range(y.shape[0]):
@@ -295,22 +295,3 @@ def update_blocks_serial(y, block_len, hop, hist, block0, q, med, stats, sig, en
     """:func:`update_blocks` without threads."""
     for c in range(y.shape[0]):
         _update_channel(y[c], block_len, hop, hist[c], block0, q, med[c], stats[c], sig[c], env[c])
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
-def _blank_channel(y, countdown, settle):
-    left = countdown[0]
-    for i in range(y.shape[0]):
-        if y[i] != y[i]:
-            left = settle
-        elif left > 0:
-            y[i] = np.nan
-            left -= 1
-    countdown[0] = left
-
-
-@njit(cache=True, boundscheck=False, parallel=True)
-def blank_after_restart_threads(y, countdown, settle):
-    """:func:`blank_after_restart` with threads over channels (``countdown`` shape (channels, 1))."""
-    for c in prange(y.shape[0]):
-        _blank_channel(y[c], countdown[c], settle)

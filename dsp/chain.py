@@ -26,6 +26,7 @@ import numpy as np
 from dsp import _detect_numba, _noise_numba, _quality_numba
 from dsp._buffer import TimelineBuffer
 from dsp._filter_numba import SKEW
+from dsp._threads import split_run
 from dsp.config import ChainConfig
 from dsp.features import measure_candidates
 from dsp.filters import (
@@ -48,9 +49,10 @@ __all__ = ["ChainOutput", "DetectionChain", "concat_outputs", "detect_mains_hz"]
 
 #: Longest stretch processed at once (s); longer inputs are cut into pieces of this length.
 MAX_PIECE_S = 120.0
-#: With several channels, noise blocks (or samples worth of them) above which a kernel runs on
-#: threads (a threaded call costs about 0.1 ms, a block about 1 µs). One channel stays on one thread.
-THREADED_MIN_ITEMS = 64
+#: With several channels, noise blocks worth of samples above which a kernel runs on threads over
+#: groups of channels (:mod:`dsp._threads`; a threaded call costs about 0.05 ms, a block of samples
+#: 5-15 µs). One channel stays on one thread.
+THREADED_MIN_ITEMS = 16
 
 
 class DetectionChain:
@@ -207,7 +209,7 @@ class DetectionChain:
         self._hist = np.full((self.n_channels, window), np.nan)
         self._median = np.full((self.n_channels, 1), np.nan)  # last block median (a guess)
         self._settle = self._samples(self.config.settle_s)
-        self._countdown = np.full((self.n_channels, 1), self._settle, np.int64)
+        self._countdown = np.full(self.n_channels, self._settle, np.int64)
         self._det_state, self._peak_abs = _detect_numba.new_state(self.n_channels)
         self._det_pos = origin
         self._frames_done = origin // self.hop
@@ -270,19 +272,34 @@ class DetectionChain:
 
     # ------------------------------------------------------------------ work
     def _run(self, raw: np.ndarray, end: int | None, final: bool) -> ChainOutput:
-        y = self._filter.process(raw)
-        if self._threads and y.shape[1] >= THREADED_MIN_ITEMS * self.block:
-            _noise_numba.blank_after_restart_threads(y, self._countdown, self._settle)
-        else:
-            _noise_numba.blank_after_restart(y, self._countdown[:, 0], self._settle)
+        y = self._filtered(raw)
+        self._over_channels(
+            _noise_numba.blank_after_restart, (y, self._countdown, self._settle), (0, 1), y.size
+        )
         self._rawbuf.append(raw)
-        self._ybuf.append(y)
         self._update_noise()
         cand, feats, snips = self._release(*self._detect(), final=final)
         env, noise, frame0 = self._frames(end)
         quality = self._quality(end)
         self._trim()
         return ChainOutput(cand, feats, snips, env, frame0, noise, quality)
+
+    def _filtered(self, raw: np.ndarray) -> np.ndarray:
+        """Filter ``raw`` into the end of the filtered buffer; return that view (to be blanked)."""
+        if raw.dtype != np.float32 and raw.dtype != np.float64:
+            raw = raw.astype(np.float64)
+        if raw.strides[1] != raw.itemsize:
+            raw = np.ascontiguousarray(raw)
+        filt = self._filter
+        skip = max(0, filt.latency_samples - filt.n_in)
+        if not skip:
+            y = self._ybuf.extend(raw.shape[1])
+            filt.advance_into(raw, y)
+            return y
+        y = np.empty(raw.shape)
+        filt.advance_into(raw, y)
+        self._ybuf.append(y[:, skip:])
+        return self._ybuf.view(self._ybuf.stop - (raw.shape[1] - skip), self._ybuf.stop)
 
     def _update_noise(self) -> None:
         b_done = self._sigbuf.stop
@@ -293,11 +310,12 @@ class DetectionChain:
         sig = np.empty_like(stats)
         env = np.empty((self.n_channels, stats.shape[1] * (self.block // self.hop)))
         y = self._ybuf.view(b_done * self.block, b_end * self.block)
-        many = self._threads and stats.size >= THREADED_MIN_ITEMS
-        kernel = _noise_numba.update_blocks if many else _noise_numba.update_blocks_serial
-        kernel(
+        args = (
             y, self.block, self.hop, self._hist, b_done, self.config.noise_quantile, self._median,
             stats, sig, env,
+        )
+        self._over_channels(
+            _noise_numba.update_blocks_serial, args, (0, 3, 6, 7, 8, 9), y.size
         )
         self._statbuf.append(stats)
         self._sigbuf.append(sig)
@@ -353,11 +371,12 @@ class DetectionChain:
         cap = (det_end - s0) // 2 + 4
         rows = np.empty((self.n_channels, cap, 3), np.int64)
         counts = np.zeros(self.n_channels, np.int64)
-        kernel = _detect_numba.detect if self._threads else _detect_numba.detect_serial
-        kernel(
+        args = (
             y, y0, s0, det_end, sig, b0, self.block, self._det_state, self._peak_abs,
             self._params, rows, counts,
         )
+        work = self.n_channels * (det_end - s0)
+        self._over_channels(_detect_numba.detect_serial, args, (0, 4, 7, 8, 10, 11), work)
         self._det_pos = det_end
         if not counts.any():
             return self._no_candidates()
@@ -431,13 +450,12 @@ class DetectionChain:
             warnings.simplefilter("ignore", RuntimeWarning)
             noise = np.nanmedian(stats.reshape(self.n_channels, n_win, per), axis=2)
         out = np.empty((self.n_channels, n_win, 5))
-        kernel = _quality_numba.window_quality
-        if not self._threads or self.n_channels * n_win * win < THREADED_MIN_ITEMS * self.block:
-            kernel = _quality_numba.window_quality_serial
-        kernel(
+        args = (
             raw, y, win, self._cos, self._sin, self._samples(cfg.flat_run_s), cfg.rail_run,
             cfg.pop_k * noise, self._samples(0.05), out,
         )
+        work = self.n_channels * n_win * win
+        self._over_channels(_quality_numba.window_quality_serial, args, (0, 1, 7, 9), work)
         rows = np.zeros((n_win, self.n_channels), QUALITY_DTYPE)
         rows["channel"] = np.arange(self.n_channels)
         rows["start"] = (a + win * np.arange(n_win))[:, None]
@@ -448,6 +466,14 @@ class DetectionChain:
         ):
             rows[name] = out[:, :, k].T
         return rows.ravel()
+
+    def _over_channels(self, kernel, args, split, work: int) -> None:
+        """Run ``kernel`` on groups of channels in threads when there are several channels and
+        ``work`` (samples) is worth a threaded call (about 0.05 ms)."""
+        if self._threads and work >= THREADED_MIN_ITEMS * self.block:
+            split_run(kernel, args, split, self.n_channels)
+        else:
+            kernel(*args)
 
     def _trim(self) -> None:
         keep = min(self._det_pos - self._back, self._frames_done * self.hop, self._q_done * self.qwin)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from dsp import _features_numba
+from dsp._threads import split_run
 from dsp.types import FEATURE_DTYPE, SNIPPET_LEN
 
 #: Zero-padded length of the segment whose spectrum gives ``dominant_hz``.
 SPECTRUM_LEN = 256
+#: Candidates from which ``threads=True`` measures them in threads (one costs about 2 µs).
+THREADED_MIN_CANDIDATES = 64
 
 
 def measure_candidates(
@@ -43,7 +46,7 @@ def measure_candidates(
     sfreq_hz : float
         Sampling rate.
     threads : bool
-        Measure candidates in parallel (worth it for many candidates).
+        Measure candidates in threads when there are many (:mod:`dsp._threads`).
 
     Returns
     -------
@@ -58,8 +61,7 @@ def measure_candidates(
     scal = np.empty((n, 3))
     ints = np.empty((n, 2), np.int32)
     if n:
-        kernel = _features_numba.measure if threads else _features_numba.measure_serial
-        kernel(
+        args = (
             y,
             int(y0),
             np.asarray(channel, np.int64),
@@ -72,6 +74,10 @@ def measure_candidates(
             scal,
             ints,
         )
+        if threads and n >= THREADED_MIN_CANDIDATES:
+            split_run(_features_numba.measure_serial, args, range(2, 11), n)
+        else:
+            _features_numba.measure_serial(*args)
     feats = np.zeros(n, FEATURE_DTYPE)
     feats["ptp_uv"] = scal[:, 1]
     feats["duration_s"] = (np.asarray(offset) - np.asarray(onset)) / sfreq_hz

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from dsp import _design, _filter_numba
+from dsp._threads import split_run
 
 #: A mains line must exceed its neighbourhood by this power ratio to count as present.
 LINE_RATIO = 20.0
@@ -122,7 +123,7 @@ def _coefficients(sos: np.ndarray) -> np.ndarray:
     return coef
 
 
-#: Chunks shorter than this many samples run without threads (a threaded call costs ~0.1 ms).
+#: Chunks shorter than this many samples run without threads (a threaded call costs ~0.05 ms).
 THREADED_MIN_SAMPLES = 4096
 
 
@@ -165,10 +166,11 @@ class StreamingFilter:
         ``y[:, i]`` is the output of input sample ``n_in + i - latency_samples`` (garbage while that
         is negative). For callers that manage their own buffers; no checks.
         """
-        kernel = _filter_numba.run_cascade_serial
+        args = (self.coef, x, self._state, self._ring, self._steps, y)
         if self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES:
-            kernel = _filter_numba.run_cascade
-        kernel(self.coef, x, self._state, self._ring, self._steps, y)
+            split_run(_filter_numba.run_cascade_serial, args, (1, 2, 3, 5), self.n_channels)
+        else:
+            _filter_numba.run_cascade_serial(*args)
         self._steps += x.shape[1]
 
     def _advance(self, x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,68 @@
+"""Run a nogil numba kernel on groups of channels (or candidates) in a few Python threads.
+
+Used instead of ``prange`` for the chain's kernels: idle workers block instead of spinning, so on a
+machine shared with other work the calling thread and the other processes are not slowed by
+workers waiting for the next parallel region. The number of threads follows
+``numba.get_num_threads()`` (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numba
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def n_threads() -> int:
+    """Threads a split call uses (numba's thread count)."""
+    return max(1, int(numba.get_num_threads()))
+
+
+def _executor(n_workers: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    if _pool is None or _pool_size < n_workers:
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+        _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="dsp")
+        _pool_size = n_workers
+    return _pool
+
+
+def split_run(
+    kernel: Callable[..., Any], args: Sequence[Any], split: Sequence[int], n_items: int
+) -> None:
+    """Call ``kernel(*args)`` on contiguous slices of the leading axis of ``args[i]``, i in ``split``.
+
+    Parameters
+    ----------
+    kernel : callable
+        A ``nogil`` numba kernel writing its results into its array arguments.
+    args : sequence
+        Its arguments.
+    split : sequence of int
+        Positions of the arguments whose leading axis runs over the items (channels, candidates).
+    n_items : int
+        Length of that axis.
+    """
+    k = min(n_threads(), n_items)
+    if k <= 1:
+        kernel(*args)
+        return
+    bounds = [n_items * i // k for i in range(k + 1)]
+
+    def call(lo: int, hi: int) -> None:
+        part = list(args)
+        for i in split:
+            part[i] = args[i][lo:hi]
+        kernel(*part)
+
+    pool = _executor(k - 1)
+    futures = [pool.submit(call, bounds[i], bounds[i + 1]) for i in range(1, k)]
+    call(bounds[0], bounds[1])
+    for future in futures:
+        future.result()
