@@ -3,8 +3,10 @@
 Prints the throughput of each stage and its ratio against scipy/numpy baselines on the same data, in
 one run: the filter against scipy.signal.sosfilt on the same cascade, the full chain against a plain
 scipy+numpy detector (sosfilt + MAD threshold per 30 s + threshold crossings with a dead time),
-50 ms chunks against one whole call, zeros after an impulse against ordinary data, 8 channels on all
-cores against one core, and the cold and cached JIT start-up (in fresh interpreters).
+50 ms chunks against one whole call, the output latency of candidates at 50 ms chunks, zeros after an
+impulse against ordinary data, 8 channels on all cores against one core, and the cold and cached JIT
+start-up (in fresh interpreters). The chain's time is broken down by kernel (one extra instrumented
+run).
 
 Options: --hours H (default 8), --quick (0.5 h, for a smoke run).
 """
@@ -27,6 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 import numba  # noqa: E402
 
+from dsp import (  # noqa: E402
+    _detect_numba,
+    _features_numba,
+    _filter_numba,
+    _noise_numba,
+    _quality_numba,
+)
 from dsp.chain import DetectionChain, concat_outputs  # noqa: E402
 from dsp.envelope import moving_rms, teager_kaiser  # noqa: E402
 from dsp.filters import StreamingFilter, design_sos, sosfilt  # noqa: E402
@@ -96,6 +105,57 @@ def run_chain(x: np.ndarray, chunk: int | None = None) -> int:
     return len(concat_outputs(outs).candidates)
 
 
+#: Kernels the chain calls, by stage, for the time breakdown.
+STAGES = {
+    "filter (23-section cascade)": (_filter_numba, "run_cascade_serial"),
+    "settle blanking": (_noise_numba, "blank_after_restart"),
+    "noise blocks + envelope frames": (_noise_numba, "update_blocks_serial"),
+    "detection": (_detect_numba, "detect_serial"),
+    "features": (_features_numba, "measure_serial"),
+    "quality windows": (_quality_numba, "window_quality_serial"),
+}
+
+
+def stage_breakdown(x: np.ndarray) -> tuple[dict[str, float], float]:
+    """Seconds spent in each kernel of one whole-night chain call, and the call's total."""
+    spent = dict.fromkeys(STAGES, 0.0)
+    saved = {}
+    for name, (module, attr) in STAGES.items():
+        kernel = saved[name] = getattr(module, attr)
+
+        def timed(*args, _kernel=kernel, _name=name):
+            t0 = time.perf_counter()
+            _kernel(*args)
+            spent[_name] += time.perf_counter() - t0
+
+        setattr(module, attr, timed)
+    try:
+        t0 = time.perf_counter()
+        run_chain(x)
+        total = time.perf_counter() - t0
+    finally:
+        for name, (module, attr) in STAGES.items():
+            setattr(module, attr, saved[name])
+    return spent, total
+
+
+def emit_latency(x: np.ndarray, chunk: int, batch_s: float | None = None) -> tuple[np.ndarray, float]:
+    """Seconds from each candidate's peak sample to the end of the chunk whose call returned it.
+
+    Also returns the bound ``batch_s + lookahead_s`` the chain states.
+    """
+    from dsp.config import ChainConfig
+
+    config = ChainConfig() if batch_s is None else ChainConfig(batch_s=batch_s)
+    chain = DetectionChain(FS, x.shape[0], mains_hz=50.0, config=config)
+    lat = []
+    for i in range(0, x.shape[1], chunk):
+        out = chain.process(x[:, i : i + chunk], i)
+        end = min(i + chunk, x.shape[1])
+        lat.extend((end - out.candidates["peak"]) / FS)
+    return np.asarray(lat), config.batch_s + chain.lookahead_s
+
+
 def run_filter_chunks(sos: np.ndarray, x: np.ndarray, chunk: int) -> None:
     filt = StreamingFilter(sos, x.shape[0])
     for i in range(0, x.shape[1], chunk):
@@ -162,6 +222,11 @@ def main() -> int:
           f"  {msps / t_chain:7.1f} Ms/s, {n_cand} candidates (target < 1.5 s for 8 h)")
     print(f"plain scipy+numpy detector                                : {t_plain:6.3f} s")
     print(f"  ratio plain / chain (target >= 1.5): {t_plain / t_chain:.2f}")
+    spent, total = stage_breakdown(x)
+    print(f"  breakdown of one instrumented chain call ({total:.3f} s):")
+    for name, sec in spent.items():
+        print(f"    {name:32s} {sec:6.3f} s")
+    print(f"    {'python, buffers, mains detection':32s} {total - sum(spent.values()):6.3f} s")
 
     hour = x[:, : int(min(hours, 1.0) * 3600 * FS)]
     chunk = int(0.05 * FS)
@@ -173,6 +238,12 @@ def main() -> int:
           f"  ratio {t_fc / t_fw:.2f} (target <= 1.3)")
     print(f"50 ms chunks on {hour.shape[1] / FS / 3600:g} h: chain  {t_cc:.3f} s vs whole {t_cw:.3f} s"
           f"  ratio {t_cc / t_cw:.2f}")
+    for batch_s in (None, 0.1):
+        lat, bound = emit_latency(hour, chunk, batch_s)
+        label = "default batch_s" if batch_s is None else f"batch_s {batch_s:g}"
+        print(f"latency at 50 ms chunks ({label}), candidate peak -> chunk end of its output:"
+              f" median {np.median(lat):.3f} s, max {lat.max():.3f} s over {lat.size}"
+              f" (stated bound {bound:.3f} s; need < 0.5 s)")
 
     imp = np.zeros_like(hour)
     imp[0, 10] = 1e4
@@ -186,6 +257,7 @@ def main() -> int:
           f" scipy {t_den_sp:.3f} s vs {t_norm_sp:.3f} s ratio {t_den_sp / t_norm_sp:.2f}")
 
     eight = np.repeat(hour[:, : int(0.25 * hour.shape[1])], 8, axis=0)
+    load = os.getloadavg()[0]
     threads = numba.get_num_threads()
     run_chain(eight[:, : int(60 * FS)])  # compile the threaded kernels for 8 channels
     t_par, t_one = [], []
@@ -196,7 +268,8 @@ def main() -> int:
         numba.set_num_threads(threads)
     t_par, t_one = min(t_par), min(t_one)
     print(f"\n8 channels chain: {threads} threads {t_par:.3f} s vs 1 thread {t_one:.3f} s"
-          f"  speed-up {t_one / t_par:.2f} (target >= 1.6)")
+          f"  speed-up {t_one / t_par:.2f} (target >= 1.6; load average before: {load:.1f},"
+          f" other work on the cores caps it)")
 
     cold, warm = jit_startup()
     print(f"load average at end: {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)")

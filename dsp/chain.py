@@ -153,7 +153,7 @@ class DetectionChain:
         self._next += data.shape[1]
         if self._filter is None:
             self._stage(data)
-            if self._next - self._first < self._detect_len:
+            if self.mains_hz is None and self._next - self._first < self._detect_len:
                 return self._keep_staged()
             self._build_filter()
         elif self._n_staged + data.shape[1] < self._batch:
