@@ -211,6 +211,8 @@ class DetectionChain:
         self._settle = self._samples(self.config.settle_s)
         self._countdown = np.full(self.n_channels, self._settle, np.int64)
         self._det_state, self._peak_abs = _detect_numba.new_state(self.n_channels)
+        self._rows = np.empty((self.n_channels, 0, 3), np.int64)  # detector output, reused
+        self._counts = np.zeros(self.n_channels, np.int64)
         self._det_pos = origin
         self._frames_done = origin // self.hop
         self._q_done = origin // self.qwin
@@ -277,8 +279,14 @@ class DetectionChain:
             _noise_numba.blank_after_restart, (y, self._countdown, self._settle), (0, 1), y.size
         )
         self._rawbuf.append(raw)
-        self._update_noise()
+        new_blocks = self._update_noise()
         cand, feats, snips = self._release(*self._detect(), final=final)
+        if not (new_blocks or final):  # frames and quality move only with complete blocks
+            if not len(cand):
+                return self._empty()
+            b = self._empty()
+            return ChainOutput(cand, feats, snips, b.envelope_uv, b.envelope_start_frame,
+                               b.noise_uv, b.quality)
         env, noise, frame0 = self._frames(end)
         quality = self._quality(end)
         self._trim()
@@ -301,11 +309,12 @@ class DetectionChain:
         self._ybuf.append(y[:, skip:])
         return self._ybuf.view(self._ybuf.stop - (raw.shape[1] - skip), self._ybuf.stop)
 
-    def _update_noise(self) -> None:
+    def _update_noise(self) -> bool:
+        """Process the blocks completed by the last samples; False when there is none."""
         b_done = self._sigbuf.stop
         b_end = self._ybuf.stop // self.block
         if b_end <= b_done:
-            return
+            return False
         stats = np.empty((self.n_channels, b_end - b_done))
         sig = np.empty_like(stats)
         env = np.empty((self.n_channels, stats.shape[1] * (self.block // self.hop)))
@@ -320,6 +329,7 @@ class DetectionChain:
         self._statbuf.append(stats)
         self._sigbuf.append(sig)
         self._envbuf.append(env)
+        return True
 
     def _release(self, cand, feats, snips, final: bool):
         """Hold candidates until no channel can still close one with an earlier peak."""
@@ -369,8 +379,9 @@ class DetectionChain:
         b0 = self._sigbuf.start
         sig = self._sigbuf.view(b0, self._sigbuf.stop)
         cap = (det_end - s0) // 2 + 4
-        rows = np.empty((self.n_channels, cap, 3), np.int64)
-        counts = np.zeros(self.n_channels, np.int64)
+        if self._rows.shape[1] < cap:
+            self._rows = np.empty((self.n_channels, cap, 3), np.int64)
+        rows, counts = self._rows, self._counts
         args = (
             y, y0, s0, det_end, sig, b0, self.block, self._det_state, self._peak_abs,
             self._params, rows, counts,
