@@ -118,23 +118,32 @@ def rest_level(noise_uv: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> np.nd
 
     The noise floor is summarised per block of ``baseline_block_s`` (median), then the
     ``baseline_quantile`` of the blocks within ``baseline_window_s`` centred on each block is taken.
+    Channels are computed one at a time, so the sliding-window temporaries hold one channel.
     """
-    n_ch, n = noise_uv.shape
+    out = np.empty(noise_uv.shape, dtype=np.float64)
+    for ch in range(noise_uv.shape[0]):
+        out[ch] = _rest_level_one(noise_uv[ch], hop_s, cfg)
+    return out
+
+
+def _rest_level_one(noise_uv: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> np.ndarray:
+    """:func:`rest_level` of one channel's 1-D noise floor."""
+    n = noise_uv.shape[0]
     if n == 0:
-        return np.zeros_like(noise_uv)
+        return np.zeros(0)
     per = max(1, round(cfg["baseline_block_s"] / hop_s))
     nb = -(-n // per)
-    padded = np.full((n_ch, nb * per), np.nan)
-    padded[:, :n] = noise_uv
+    padded = np.full(nb * per, np.nan)
+    padded[:n] = noise_uv
     with np.errstate(all="ignore"), _quiet_nan_warnings():
-        blocks = np.nanmedian(padded.reshape(n_ch, nb, per), axis=2)
+        blocks = np.nanmedian(padded.reshape(nb, per), axis=1)
         half = max(0, round(cfg["baseline_window_s"] / (2 * per * hop_s)))
-        wide = np.pad(blocks, ((0, 0), (half, half)), constant_values=np.nan)
-        win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1, axis=1)
+        wide = np.pad(blocks, (half, half), constant_values=np.nan)
+        win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1)
         level = _nanquantile_last(win, cfg["baseline_quantile"])
-        fallback = np.nanmedian(noise_uv, axis=1, keepdims=True)
+        fallback = np.nanmedian(noise_uv)
     level = np.where(np.isfinite(level), level, np.nan_to_num(fallback, nan=1.0))
-    return np.repeat(np.maximum(level, 1e-3), per, axis=1)[:, :n]
+    return np.repeat(np.maximum(level, 1e-3), per)[:n]
 
 
 def _nanquantile_last(x: np.ndarray, q: float) -> np.ndarray:

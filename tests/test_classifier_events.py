@@ -241,3 +241,41 @@ def test_time_the_chain_could_not_measure_is_not_rest():
     night.noise_uv[0, int(100 / hop): int(120 / hop)] = 1e-25
     cn = classify_night(night)
     assert cn.rest["calf_0"].minutes == pytest.approx((300 - 20) / 60)
+
+
+def _rest_level_reference(noise_uv: np.ndarray, hop_s: float, cfg: dict) -> np.ndarray:
+    """All channels at once with numpy's own nanmedian/nanquantile (the original formulation)."""
+    import warnings
+
+    n_ch, n = noise_uv.shape
+    per = max(1, round(cfg["baseline_block_s"] / hop_s))
+    nb = -(-n // per)
+    padded = np.full((n_ch, nb * per), np.nan)
+    padded[:, :n] = noise_uv
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        blocks = np.nanmedian(padded.reshape(n_ch, nb, per), axis=2)
+        half = max(0, round(cfg["baseline_window_s"] / (2 * per * hop_s)))
+        wide = np.pad(blocks, ((0, 0), (half, half)), constant_values=np.nan)
+        win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1, axis=1)
+        level = np.nanquantile(win, cfg["baseline_quantile"], axis=-1)
+        fallback = np.nanmedian(noise_uv, axis=1, keepdims=True)
+    level = np.where(np.isfinite(level), level, np.nan_to_num(fallback, nan=1.0))
+    return np.repeat(np.maximum(level, 1e-3), per, axis=1)[:, :n]
+
+
+def test_rest_level_per_channel_equals_all_channels_at_once():
+    """A small 4-channel night with gaps, an all-NaN channel and a loud stretch."""
+    from classifier.events import rest_level
+
+    cfg = dict(load_config()["events"], baseline_block_s=1.0, baseline_window_s=20.0)
+    hop_s = 0.05
+    rng = np.random.default_rng(7)
+    noise = rng.uniform(2.0, 8.0, (4, 1234))
+    noise[1, 300:700] *= 30.0  # sustained activity
+    noise[2, 100:450] = np.nan  # a gap longer than the window
+    noise[3] = np.nan  # a channel the chain never measured
+    got = rest_level(noise, hop_s, cfg)
+    np.testing.assert_allclose(got, _rest_level_reference(noise, hop_s, cfg), rtol=1e-12)
+    for ch in range(4):
+        np.testing.assert_array_equal(got[ch], rest_level(noise[ch:ch + 1], hop_s, cfg)[0])
