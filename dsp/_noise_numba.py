@@ -1,9 +1,10 @@
 """Numba kernels of the robust noise floor: per-block MAD sigma and its rolling lower quantile.
 
 The block median is exact: a bisection by branch-free counting (:func:`upper_median`), or in the
-streaming chain (:func:`update_blocks`) one histogram pass around the previous block's median
-followed by a selection among the few values of the bin holding the median. Both give the same
-order statistic; the guess only decides how fast it is found.
+streaming chain (:func:`update_blocks`) one counting pass against a band of +-10 % around the
+previous block's median followed by a selection among the few values in the band (bisection on the
+side it is on when it is outside). Both give the same order statistic; the guess only decides how
+fast it is found.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from numba import njit, prange
 
 MAD_TO_SIGMA = 1.0 / 0.6744897501960817
 BISECT_STEPS = 12
-#: Bins of the histogram pass, spanning [0, HIST_SPAN x the previous block's median).
-HIST_BINS = 128
-HIST_SPAN = 3.0
+#: Half-width (relative) of the band around the previous block's median searched first.
+NEAR = 0.1
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -182,54 +182,61 @@ def blank_after_restart(y, countdown, settle):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _bin(v, hi, scale):
-    """Histogram bin of ``v`` (monotonic in v); HIST_BINS for values at or above ``hi``."""
-    if not v < hi:
-        return HIST_BINS
-    return min(int(v * scale), HIST_BINS - 1)
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
-def _kth_near(a, n, k, guess, counts, scratch):
-    """k-th smallest of the non-negative ``a[:n]`` by a histogram on [0, HIST_SPAN * guess);
-    returns -1.0 when it lies outside (the caller falls back to bisection)."""
-    hi = HIST_SPAN * guess
-    scale = HIST_BINS / hi
-    counts[:] = 0
+def _count_two(a, n, t1, t2):
+    """Values of ``a[:n]`` below ``t1`` and below ``t2`` (branch-free, one pass)."""
+    c1 = 0
+    c2 = 0
     for i in range(n):
-        counts[_bin(a[i], hi, scale)] += 1
-    below = 0
-    for b in range(HIST_BINS):
-        if below + counts[b] > k:
-            m = 0
-            for i in range(n):
-                v = a[i]
-                scratch[m] = v
-                m += 1 if _bin(v, hi, scale) == b else 0
-            return _select(scratch, m, k - below)
-        below += counts[b]
-    return -1.0
+        v = a[i]
+        c1 += 1 if v < t1 else 0
+        c2 += 1 if v < t2 else 0
+    return c1, c2
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _block_sigma_near(x, guess, tmp, scratch, counts):
-    """:func:`_block_sigma` with a histogram pass around ``guess`` (a previous median) first."""
+def _kth_near(a, n, k, guess, top, scratch):
+    """k-th smallest of the non-negative ``a[:n]`` (at most ``top``), looked for first within
+    ``guess`` +- NEAR: one counting pass and a selection among the values of that band."""
+    lo = guess * (1.0 - NEAR)
+    hi = guess * (1.0 + NEAR)
+    n_lo, n_hi = _count_two(a, n, lo, hi)
+    if k < n_lo:
+        return _kth(a, n, k, 0.0, lo, scratch)
+    if k >= n_hi:
+        return _kth(a, n, k, hi, top, scratch)
+    m = 0
+    for i in range(n):
+        v = a[i]
+        scratch[m] = v
+        m += 1 if lo <= v < hi else 0
+    return _select(scratch, m, k - n_lo)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _block_sigma_frames(x, guess, hop, tmp, scratch, env):
+    """Upper median of |x| over the valid samples of the block (NaN when under half is valid),
+    looked for near ``guess`` (a previous median); RMS of each frame of ``hop`` samples in ``env``
+    (NaN when under half of it is valid), in the same pass."""
     count = 0
-    hi = 0.0
-    for v in x:
-        if v == v:
-            a = abs(v)
-            tmp[count] = a
-            hi = max(hi, a)
-            count += 1
+    top = 0.0
+    for f in range(env.shape[0]):
+        acc = 0.0
+        n_ok = 0
+        for i in range(f * hop, (f + 1) * hop):
+            v = x[i]
+            if v == v:
+                a = abs(v)
+                tmp[count] = a
+                top = max(top, a)
+                count += 1
+                acc += v * v
+                n_ok += 1
+        env[f] = np.sqrt(acc / n_ok) if 2 * n_ok >= hop and n_ok > 0 else np.nan
     if 2 * count < x.shape[0] or count == 0:
         return np.nan
-    med = -1.0
     if guess > 0.0 and guess < np.inf:
-        med = _kth_near(tmp, count, count // 2, guess, counts, scratch)
-    if med < 0.0:
-        med = upper_median(tmp, count, 0.0, hi, scratch)
-    return med
+        return _kth_near(tmp, count, count // 2, guess, top, scratch)
+    return upper_median(tmp, count, 0.0, top, scratch)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -246,34 +253,19 @@ def _order_stat(hist, q, tmp):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _frames_rms(y, hop, out):
-    for f in range(out.shape[0]):
-        acc = 0.0
-        count = 0
-        for i in range(f * hop, (f + 1) * hop):
-            v = y[i]
-            if v == v:
-                acc += v * v
-                count += 1
-        out[f] = np.sqrt(acc / count) if 2 * count >= hop and count > 0 else np.nan
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
 def _update_channel(y, block_len, hop, hist, block0, q, med, stats, sig, env):
     tmp = np.empty(block_len)
     scratch = np.empty(max(block_len, hist.shape[0]))
-    counts = np.empty(HIST_BINS + 1, np.int64)
     per = block_len // hop
     window = hist.shape[0]
     for b in range(stats.shape[0]):
         seg = y[b * block_len : (b + 1) * block_len]
-        m = _block_sigma_near(seg, med[0], tmp, scratch, counts)
+        m = _block_sigma_frames(seg, med[0], hop, tmp, scratch, env[b * per : (b + 1) * per])
         if m == m:
             med[0] = m
         stats[b] = m * MAD_TO_SIGMA
         hist[(block0 + b) % window] = stats[b]
         sig[b] = _order_stat(hist, q, scratch)
-        _frames_rms(seg, hop, env[b * per : (b + 1) * per])
 
 
 @njit(cache=True, boundscheck=False, parallel=True)
