@@ -93,6 +93,43 @@ def test_truth_summary_matches_an_independent_count():
     assert s["params"]["duration_s"] == 3600
 
 
+def _packaged_k() -> float:
+    """``detectable_ptp_k`` read straight from the packaged thresholds file."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("classifier").joinpath("thresholds.toml").read_text(encoding="utf-8")
+    return float(tomllib.loads(text)["detection"]["detectable_ptp_k"])
+
+
+@pytest.mark.parametrize(("profile", "noise_rms_uv"), [("busy-night", 6.0), ("quiet", 3.0),
+                                                        ("busy-night", 12.0)])
+def test_detectable_fasciculations_match_an_independent_count(profile, noise_rms_uv):
+    """Detectable: p-p >= k x the configured noise RMS; doublets excluded; rate over the same rest."""
+    night = simulate_night(load_profile(profile, duration_s=1200, n_channels=2,
+                                        noise_rms_uv=noise_rms_uv, fasc_doublet_prob=0.2), 9)
+    s = night.truth_summary()
+    floor_uv = _packaged_k() * noise_rms_uv
+    total_det, total_rest = 0, 0.0
+    for ch in night.info.ch_names:
+        c = s["channels"][ch]
+        ptp = np.array([e.peak_to_peak_uv for e in night.truth if e.channel == ch
+                        and e.kind == "fasciculation" and e.detail != "doublet"])
+        n = int(np.sum(ptp >= floor_uv))
+        assert c["detectable_fasciculations"] == n <= c["fasciculations"]
+        rest = _rest_minutes(night, ch)
+        assert c["detectable_fasciculations_per_min_rest"] == pytest.approx(n / rest, rel=1e-3)
+        total_det, total_rest = total_det + n, total_rest + rest
+    assert s["detectable_fasciculations"] == total_det
+    assert s["detectable_fasciculations_per_min_rest"] == pytest.approx(total_det / total_rest,
+                                                                        rel=1e-3)
+    assert total_det > 0
+    assert total_det < s["fasciculations"] or noise_rms_uv < 12.0  # the loud night drops some
+    floor = s["detection_floor"]
+    assert floor["noise_rms_uv"] == noise_rms_uv and floor["floor_uv"] == pytest.approx(floor_uv)
+    assert floor["detectable_ptp_k"] == _packaged_k() and floor["noise_band_hz"] == [20.0, 450.0]
+
+
 def test_myoclonus_does_not_remove_rest():
     night = simulate_night(load_profile("quiet", duration_s=600, myoclonus_per_h=300), 2)
     jerks = [e for e in night.truth if e.kind == "myoclonus"]

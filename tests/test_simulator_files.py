@@ -26,6 +26,15 @@ def night():
     return simulate_night(params, 21)
 
 
+def _packaged_k() -> float:
+    """``detectable_ptp_k`` read straight from the packaged thresholds file."""
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("classifier").joinpath("thresholds.toml").read_text(encoding="utf-8")
+    return float(tomllib.loads(text)["detection"]["detectable_ptp_k"])
+
+
 def _events_rows(path):
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
@@ -77,15 +86,25 @@ def test_events_table_and_truth_json(night, tmp_path):
     assert paths["events"].name == "n1_events.tsv" and paths["truth"].name == "n1_truth.json"
     lines = paths["events"].read_text().splitlines()
     assert lines[0].split("\t") == ["onset", "duration", "kind", "channel", "unit",
-                                    "peak_to_peak_uv", "detail"]
+                                    "peak_to_peak_uv", "detail", "detectable"]
+    floor_uv = _packaged_k() * night.params.noise_rms_uv
     for line, e in zip(lines[1:], night.truth, strict=True):
-        onset, duration, kind, channel, unit, ptp, detail = line.split("\t")
+        onset, duration, kind, channel, unit, ptp, detail, detectable = line.split("\t")
+        if e.kind == "fasciculation":
+            assert detectable == ("true" if e.peak_to_peak_uv >= floor_uv else "false")
+        else:
+            assert detectable == "n/a"
         assert len(onset.split(".")[1]) == 6 and len(ptp.split(".")[1]) == 6
         assert float(onset) == pytest.approx(e.onset_s, abs=5e-7)
         assert (kind, channel, int(unit)) == (e.kind, e.channel, e.unit)
         assert detail == (e.detail or "n/a")
     doc = json.loads(paths["truth"].read_text())
     assert doc["summary"]["fasciculations"] == night.truth_summary()["fasciculations"]
+    assert doc["summary"]["detectable_fasciculations"] == sum(
+        1 for row in doc["events"] if row["kind"] == "fasciculation" and row["detail"] != "doublet"
+        and row["peak_to_peak_uv"] >= floor_uv)
+    assert doc["summary"]["detection_floor"]["noise_rms_uv"] == night.params.noise_rms_uv
+    assert doc["summary"]["detection_floor"]["floor_uv"] == pytest.approx(floor_uv)
     assert len(doc["events"]) == len(night.truth)
     assert doc["info"]["ch_names"] == night.info.ch_names
     assert set(doc["units"]) == set(night.info.ch_names)

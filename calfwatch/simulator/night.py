@@ -47,7 +47,10 @@ class SimulatedNight:
             excluded), ``doublets``, ``fasciculations_per_min_rest``, ``plm_index_per_h`` and
             ``counts`` per kind; top-level keys give the pooled values (``rest_minutes`` summed over
             channels, ``fasciculations``, ``fasciculations_per_min_rest``, ``plm_index_per_h``),
-            ``counts``, ``profile``, ``seed``, ``params``.
+            ``counts``, ``profile``, ``seed``, ``params``. ``detectable_fasciculations`` and
+            ``detectable_fasciculations_per_min_rest`` (per channel and pooled, same rest) count
+            only potentials at or above the detection floor, described under ``detection_floor``
+            (definition, ``detectable_ptp_k``, ``noise_rms_uv``, ``noise_band_hz``, ``floor_uv``).
         """
         p = self.params
         return summarize(self.truth, self.info.ch_names, p.duration_s, p.rest_margin_s,

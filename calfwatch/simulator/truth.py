@@ -7,12 +7,16 @@ F-wave of the first, not a new fasciculation (Kleine et al. 2012); doublets are 
 The PLM index counts PLMs that belong to a valid AASM series (>= 4 movements 5-90 s apart, onset to
 onset) per hour of recording; legs are scored independently and channels on the same leg carry the
 same movements, so each leg is scored once (on its first channel).
+Detectable fasciculations are those whose noise-free peak-to-peak is at least ``detectable_ptp_k``
+(``[detection]`` of the classifier's ``thresholds.toml``, where the choice is argued) x the
+configured noise RMS in the 20-450 Hz band; what the detection chain can see is counted there.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from classifier.config import default_config
 from classifier.kinds import EVENT_KINDS, FASCICULATION, MYOCLONUS, NON_REST_KINDS, PLM
 
 PLM_SERIES_MIN = 4
@@ -92,23 +96,52 @@ def plm_in_series(onsets_s: list[float]) -> int:
     return total
 
 
+def detectable_ptp_k() -> float:
+    """The packaged ``detectable_ptp_k`` (peak-to-peak / noise RMS of a detectable potential)."""
+    return float(default_config()["detection"]["detectable_ptp_k"])
+
+
+def is_detectable(event: TruthEvent, floor_uv: float) -> bool:
+    """Whether a truth event is a fasciculation potential at or above the detection floor."""
+    return event.kind == FASCICULATION and event.peak_to_peak_uv >= floor_uv
+
+
+def detection_floor(params: dict) -> dict:
+    """The definition, ``k``, noise RMS and band, and the floor (µV) of detectable potentials."""
+    k = detectable_ptp_k()
+    band = [params["noise_band_hz"][0], min(params["noise_band_hz"][1], 0.45 * params["sfreq_hz"])]
+    return {
+        "definition": "a fasciculation potential is detectable when its noise-free peak-to-peak is "
+                      "at least detectable_ptp_k x the noise RMS in noise_band_hz",
+        "detectable_ptp_k": k,
+        "noise_rms_uv": params["noise_rms_uv"],
+        "noise_band_hz": band,
+        "floor_uv": k * params["noise_rms_uv"],
+    }
+
+
 def summarize(events, ch_names, duration_s, margin_s, profile, seed, params) -> dict:
     """The truth summary document (see :meth:`SimulatedNight.truth_summary`)."""
-    channels, n_fasc, rest_min = {}, 0, 0.0
+    channels, n_fasc, n_det, rest_min = {}, 0, 0, 0.0
+    floor = detection_floor(params)
     for ch in ch_names:
         mine = [e for e in events if e.channel == ch]
         rest = sum(b - a for a, b in rest_spans(events, ch, margin_s, duration_s)) / 60.0
         fasc = sum(1 for e in mine if e.kind == FASCICULATION and e.detail != "doublet")
+        det = sum(1 for e in mine if is_detectable(e, floor["floor_uv"]) and e.detail != "doublet")
         channels[ch] = {
             "rest_minutes": rest,
             "fasciculations": fasc,
             "doublets": sum(1 for e in mine if e.kind == FASCICULATION and e.detail == "doublet"),
             "fasciculations_per_min_rest": fasc / rest if rest > 0 else float("nan"),
+            "detectable_fasciculations": det,
+            "detectable_fasciculations_per_min_rest": det / rest if rest > 0 else float("nan"),
             "plm_index_per_h": plm_in_series([e.onset_s for e in mine if e.kind == PLM])
             / (duration_s / 3600.0),
             "counts": {k: sum(1 for e in mine if e.kind == k) for k in EVENT_KINDS},
         }
         n_fasc += fasc
+        n_det += det
         rest_min += rest
     legs: dict[str, str] = {}
     for ch in ch_names:
@@ -124,6 +157,9 @@ def summarize(events, ch_names, duration_s, margin_s, profile, seed, params) -> 
         "rest_minutes": rest_min,
         "fasciculations": n_fasc,
         "fasciculations_per_min_rest": n_fasc / rest_min if rest_min > 0 else float("nan"),
+        "detectable_fasciculations": n_det,
+        "detectable_fasciculations_per_min_rest": n_det / rest_min if rest_min > 0 else float("nan"),
+        "detection_floor": floor,
         "plm_index_per_h": plm / (duration_s / 3600.0),
         "myoclonus": sum(1 for e in events if e.kind == MYOCLONUS),
         "counts": {k: sum(1 for e in events if e.kind == k) for k in EVENT_KINDS},
@@ -150,5 +186,5 @@ def events_between(events: list[TruthEvent], lo_s: float, hi_s: float) -> list[T
     return [e for e in events if e.onset_s < hi_s and e.stop_s > lo_s]
 
 
-__all__ = ["TruthEvent", "channel_names", "leg_of", "merge_spans", "plm_in_series",
+__all__ = ["TruthEvent", "channel_names", "detection_floor", "detectable_ptp_k", "is_detectable", "leg_of", "merge_spans", "plm_in_series",
            "rest_spans", "summarize"]
