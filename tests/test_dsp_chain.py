@@ -261,3 +261,33 @@ def test_phases_of_one_potential_merge_and_dead_time_splits_distant_ones():
     assert len(near4) == 1  # 2 ms apart: one candidate
     assert len(near7) == 2  # 100 ms apart: two
     assert np.all(np.diff(c["onset"]) > 0)
+
+
+@pytest.mark.parametrize("batch_s", [0.1, 0.2, 0.25])
+def test_candidates_come_out_within_the_stated_latency_at_50_ms_chunks(batch_s):
+    """Live use: a candidate is returned by the call whose chunk ends at most ``batch_s`` +
+    ``lookahead_s`` after its peak sample, and well under 0.5 s."""
+    x, onsets, lengths, _ = _scene(40, 180, (8.0, 20.0), seed=51)
+    chain = DetectionChain(FS, 1, mains_hz=50.0, config=ChainConfig(batch_s=batch_s))
+    chunk = int(0.05 * FS)
+    bound = batch_s + chain.lookahead_s
+    assert bound < 0.5
+    waits, outs = [], []
+    for pos in range(0, x.size, chunk):
+        out = chain.process(x[None, pos : pos + chunk], pos)
+        outs.append(out)
+        waits.extend((pos + chunk - out.candidates["peak"]) / FS)
+    outs.append(chain.flush())
+    found = _match(concat_outputs(outs).candidates, onsets, lengths)
+    assert np.mean(found >= 0) >= 0.95
+    assert len(waits) >= 0.9 * onsets.size
+    assert max(waits) <= bound + 1e-9
+
+
+def test_noise_of_the_own_block_is_chunk_independent_too():
+    x, _, _, _ = _scene(24, 120, (6.0, 30.0), seed=52)
+    config = ChainConfig(causal_noise=False)
+    whole, _ = _run(x, config=config)
+    parts, _ = _run(x, sizes=[333, 50, 1999], config=config)
+    for name in ("candidates", "features", "snippets", "envelope_uv", "noise_uv", "quality"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))

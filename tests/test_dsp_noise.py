@@ -87,3 +87,36 @@ def test_rolling_quantile_is_the_order_statistic_of_the_window():
     for b in range(blocks.size):
         window = np.sort(blocks[max(0, b - 5) : b + 1])
         assert sigma[b] == window[int(np.round(0.25 * (window.size - 1)))]
+
+
+@pytest.mark.parametrize("guess", [np.nan, 0.0, 0.05, 0.67, 0.7, 5.0, np.inf])
+def test_streaming_block_pass_gives_exact_medians_and_frame_rms(guess):
+    """update_blocks_serial: block medians (whatever the guess), rolling quantile and frame RMS
+    against sort-based references."""
+    from dsp._noise_numba import MAD_TO_SIGMA, update_blocks_serial
+
+    rng = np.random.default_rng(6)
+    block, hop, n_blocks = 1000, 100, 12
+    y = rng.normal(0, 1.0, (2, block * n_blocks)) * np.repeat(rng.uniform(0.2, 3, n_blocks), block)
+    y[1, 2500:2600] = np.nan  # part of a block and a whole frame lost
+    y[1, 5000:5700] = np.nan  # most of a block lost: NaN statistic
+    hist = np.full((2, 4), np.nan)
+    med = np.full((2, 1), guess)
+    stats, sig = np.empty((2, n_blocks)), np.empty((2, n_blocks))
+    env = np.empty((2, n_blocks * block // hop))
+    update_blocks_serial(y, block, hop, hist, 0, 0.25, med, stats, sig, env)
+    for c in range(2):
+        for b in range(n_blocks):
+            seg = np.abs(y[c, b * block : (b + 1) * block])
+            seg = seg[np.isfinite(seg)]
+            ref = np.sort(seg)[seg.size // 2] * MAD_TO_SIGMA if 2 * seg.size >= block else np.nan
+            np.testing.assert_equal(stats[c, b], ref)
+            window = stats[c, max(0, b - 3) : b + 1]
+            window = np.sort(window[np.isfinite(window)])
+            assert sig[c, b] == window[int(np.round(0.25 * (window.size - 1)))]
+    frames = y.reshape(2, -1, hop)
+    valid = np.isfinite(frames).sum(axis=2)
+    with np.errstate(invalid="ignore"):
+        ref_env = np.sqrt(np.nansum(frames**2, axis=2) / valid)
+    ref_env[2 * valid < hop] = np.nan
+    np.testing.assert_allclose(env, ref_env, rtol=1e-12)
