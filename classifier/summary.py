@@ -1,7 +1,7 @@
 """The night summary: one versioned, JSON-serialisable document of a classified night.
 
 ``night_summary(classified, meta, quality)`` gathers rest, counts, rates per channel and per clock
-hour, the PLM index, morphology, signal quality per channel, recording metadata, the thresholds
+hour, the PLM index, the detection floor per channel (``detection_floor_uv``), morphology, signal quality per channel, recording metadata, the thresholds
 used, software versions and caveats. The ``assessment`` key is left for the caller to fill.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.config import default_config
 from classifier.kinds import EVENT_KINDS
 
 SCHEMA = "calfwatch.night-summary"
@@ -26,6 +27,8 @@ CAVEATS = (
     "Periodic limb movements are scored on tibialis anterior in the clinic; a calf sensor "
     "under-detects them, so the PLM index is a lower estimate. It is per hour of recording, not of "
     "sleep.",
+    "Rates count the potentials the detector can see: those above each channel's "
+    "detection_floor_uv (detectable_ptp_k x its median noise RMS); smaller ones are not counted.",
     "Surface amplitudes depend on fat thickness and electrode spacing: compare amplitudes within "
     "one wearer and one electrode placement only.",
 )
@@ -91,6 +94,24 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str]) -> dict[str, di
     return out
 
 
+def detectable_ptp_k(config: dict[str, Any]) -> float:
+    """``[detection] detectable_ptp_k`` of ``config``, the packaged default when it has none."""
+    section = config.get("detection") or default_config()["detection"]
+    return float(section["detectable_ptp_k"])
+
+
+def detection_floors_uv(
+    quality_doc: dict[str, dict], config: dict[str, Any]
+) -> dict[str, float | None]:
+    """Per channel: ``detectable_ptp_k`` x the median noise RMS (µV), None without a noise figure.
+
+    The definition and its reason are in ``[detection]`` of ``thresholds.toml``.
+    """
+    k = detectable_ptp_k(config)
+    return {name: (k * q["noise_rms_uv"] if q.get("noise_rms_uv") is not None else None)
+            for name, q in quality_doc.items()}
+
+
 def night_summary(classified: Any, meta: dict[str, Any] | None, quality: np.ndarray) -> dict:
     """The versioned night-summary document.
 
@@ -111,6 +132,8 @@ def night_summary(classified: Any, meta: dict[str, Any] | None, quality: np.ndar
     rates = classified.rates
     ev = classified.events
     counts = {k: int(np.sum((ev["kind"] == k) & ~ev["doublet"])) for k in EVENT_KINDS}
+    quality_doc = quality_by_channel(quality, classified.ch_names)
+    floors = detection_floors_uv(quality_doc, classified.config)
     channels = {}
     for name, r in rates["channels"].items():
         ch = classified.ch_names.index(name)
@@ -120,6 +143,7 @@ def night_summary(classified: Any, meta: dict[str, Any] | None, quality: np.ndar
             "counts": {k: int(np.sum(mine & (ev["kind"] == k) & ~ev["doublet"]))
                        for k in EVENT_KINDS},
             "rest_intervals_s": classified.rest[name].intervals_s.tolist(),
+            "detection_floor_uv": floors[name],
         }
     doc = {
         "schema": SCHEMA,
@@ -136,7 +160,8 @@ def night_summary(classified: Any, meta: dict[str, Any] | None, quality: np.ndar
         "counts": counts,
         "channels": channels,
         "morphology": classified.morphology,
-        "quality": quality_by_channel(quality, classified.ch_names),
+        "detectable_ptp_k": detectable_ptp_k(classified.config),
+        "quality": quality_doc,
         "recording": dict(meta or {}),
         "thresholds": classified.config,
         "versions": _versions(),

@@ -80,3 +80,26 @@ def test_summary_median_amplitude_reaches_the_history_point():
     summary = night_summary(cn, night.meta, night.quality)
     point = NightPoint.from_summary(json.loads(json.dumps(summary)))
     assert point.median_ptp_uv == pytest.approx(float(np.median(fasc["peak_to_peak_uv"])))
+
+
+def test_summary_states_the_detection_floor_per_channel():
+    """detection_floor_uv = detectable_ptp_k (from the TOML) x the median finite noise RMS."""
+    import tomllib
+    from importlib import resources
+
+    from dsp.types import QUALITY_DTYPE
+
+    night = make_night(n_ch=3, cands=[(0, 10.0, 100.0)])
+    q = np.zeros(7, QUALITY_DTYPE)
+    q["channel"] = [0, 0, 0, 1, 1, 1, 2]
+    q["start"], q["stop"] = np.arange(7) * 1000, np.arange(7) * 1000 + 1000
+    q["noise_rms_uv"] = [3.0, 9.0, 4.0, 5.0, np.nan, 7.0, np.nan]
+    cn = classify_night(night)
+    doc = json.loads(json.dumps(night_summary(cn, night.meta, q), allow_nan=False))
+    text = resources.files("classifier").joinpath("thresholds.toml").read_text(encoding="utf-8")
+    k = tomllib.loads(text)["detection"]["detectable_ptp_k"]
+    assert doc["detectable_ptp_k"] == k
+    assert doc["channels"]["calf_0"]["detection_floor_uv"] == pytest.approx(k * 4.0)
+    assert doc["channels"]["calf_1"]["detection_floor_uv"] == pytest.approx(k * 6.0)
+    assert doc["channels"]["calf_2"]["detection_floor_uv"] is None
+    assert any("detection_floor_uv" in c for c in doc["caveats"])
