@@ -82,3 +82,13 @@ def run_cascade_serial(coef, x, state, ring, step0, y):
     """Same as :func:`run_cascade` without threads (cheaper for small chunks)."""
     for c in range(x.shape[0]):
         run_channel(coef, x[c], state[c], ring[c], step0, y[c])
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def run_cascade_keep_serial(coef, x, state, ring, step0, y, kept):
+    """:func:`run_cascade_serial` that also copies the input to ``kept`` (float64), channel by
+    channel (so that the copy runs on the same thread as the channel's filter)."""
+    for c in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            kept[c, i] = x[c, i]
+        run_channel(coef, x[c], state[c], ring[c], step0, y[c])

@@ -278,7 +278,6 @@ class DetectionChain:
         self._over_channels(
             _noise_numba.blank_after_restart, (y, self._countdown, self._settle), (0, 1), y.size
         )
-        self._rawbuf.append(raw)
         new_blocks = self._update_noise()
         cand, feats, snips = self._release(*self._detect(), final=final)
         if not (new_blocks or final):  # frames and quality move only with complete blocks
@@ -293,19 +292,21 @@ class DetectionChain:
         return ChainOutput(cand, feats, snips, env, frame0, noise, quality)
 
     def _filtered(self, raw: np.ndarray) -> np.ndarray:
-        """Filter ``raw`` into the end of the filtered buffer; return that view (to be blanked)."""
+        """Filter ``raw`` into the end of the filtered buffer (and copy it to the raw buffer);
+        return the new filtered samples as a view (to be blanked)."""
         if raw.dtype != np.float32 and raw.dtype != np.float64:
             raw = raw.astype(np.float64)
         if raw.strides[1] != raw.itemsize:
             raw = np.ascontiguousarray(raw)
         filt = self._filter
         skip = max(0, filt.latency_samples - filt.n_in)
+        kept = self._rawbuf.extend(raw.shape[1])
         if not skip:
             y = self._ybuf.extend(raw.shape[1])
-            filt.advance_into(raw, y)
+            filt.advance_into(raw, y, kept)
             return y
         y = np.empty(raw.shape)
-        filt.advance_into(raw, y)
+        filt.advance_into(raw, y, kept)
         self._ybuf.append(y[:, skip:])
         return self._ybuf.view(self._ybuf.stop - (raw.shape[1] - skip), self._ybuf.stop)
 

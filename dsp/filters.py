@@ -160,17 +160,23 @@ class StreamingFilter:
         """Number of input samples seen so far (per channel)."""
         return self._steps
 
-    def advance_into(self, x: np.ndarray, y: np.ndarray) -> None:
-        """Run the kernel on ``x`` (C-contiguous float32/float64), writing step outputs to ``y``.
+    def advance_into(self, x: np.ndarray, y: np.ndarray, kept: np.ndarray | None = None) -> None:
+        """Run the kernel on ``x`` (float32/float64, rows contiguous), writing step outputs to ``y``.
 
         ``y[:, i]`` is the output of input sample ``n_in + i - latency_samples`` (garbage while that
-        is negative). For callers that manage their own buffers; no checks.
+        is negative). ``kept``, when given, receives a float64 copy of ``x`` (made on the threads
+        that filter). For callers that manage their own buffers; no checks.
         """
-        args = (self.coef, x, self._state, self._ring, self._steps, y)
-        if self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES:
-            split_run(_filter_numba.run_cascade_serial, args, (1, 2, 3, 5), self.n_channels)
+        if kept is None:
+            kernel, args = _filter_numba.run_cascade_serial, (
+                self.coef, x, self._state, self._ring, self._steps, y)
         else:
-            _filter_numba.run_cascade_serial(*args)
+            kernel, args = _filter_numba.run_cascade_keep_serial, (
+                self.coef, x, self._state, self._ring, self._steps, y, kept)
+        if self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES:
+            split_run(kernel, args, (1, 2, 3, 5, 6)[: len(args) - 2], self.n_channels)
+        else:
+            kernel(*args)
         self._steps += x.shape[1]
 
     def _advance(self, x: np.ndarray) -> np.ndarray:
