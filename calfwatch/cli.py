@@ -87,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        # "[Errno 20] Not a directory: 'x'" -> "x: not a directory"
+        reason = exc.strerror[:1].lower() + exc.strerror[1:]
+        text = f"{os.fsdecode(exc.filename)}: {reason}"
+        if exc.filename2 is not None:
+            text += f" ({os.fsdecode(exc.filename2)})"
+        return " ".join(text.split())
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text
 

@@ -104,7 +104,7 @@ def test_record_busy_port_is_one_line(tmp_path, capsys):
 def test_record_unknown_device_is_one_line(tmp_path, capsys):
     code = main(["record", "--device", "cytn", "--port", "x", "--out", str(tmp_path)])
     err = capsys.readouterr().err
-    assert code == 1 and "unknown device 'cytn'" in err and "cyton" in err
+    assert code == 2 and "unknown device 'cytn'" in err and "cyton" in err
 
 
 def test_devices_lists_ports_and_kinds(capsys):

@@ -59,4 +59,4 @@ def test_emulate_serves_a_cyton_and_writes_the_fault_log(tmp_path, capsys):
 def test_emulate_bad_options_are_one_line_errors(tmp_path, capsys, argv, words):
     rc = main(["emulate", "--device", "ascii", "--port", str(tmp_path / "p"), *argv])
     err = capsys.readouterr().err
-    assert rc == 1 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert rc == 2 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -80,7 +80,13 @@ def run(args: argparse.Namespace) -> int:
         from calfwatch.cli import UsageError
 
         raise UsageError("--seconds must be positive")
-    source = SerialSource(args.port, device_spec(args.device))
+    try:
+        spec = device_spec(args.device)
+    except ValueError as exc:  # an unknown device name is a usage error (exit 2)
+        from calfwatch.cli import UsageError
+
+        raise UsageError(str(exc)) from exc
+    source = SerialSource(args.port, spec)
     info = source.info
     table = _Table(list(info.ch_names))
     limit = int(round(args.seconds * info.sfreq_hz))

@@ -63,6 +63,10 @@ def _block_mean(data_uv, factor: int):
     return data_uv[:, :n].reshape(data_uv.shape[0], -1, factor).mean(axis=2)
 
 
+def _looks_like_path(text: str) -> bool:
+    return os.sep in text or "." in os.path.basename(text)
+
+
 def _recording(path: str):
     from acquisition.replay import recording_samples
 
@@ -72,14 +76,25 @@ def _recording(path: str):
 
 def run(args: argparse.Namespace) -> int:
     """Serve the device until the source ends, ``--duration`` passes or Ctrl-C."""
+    from calfwatch.cli import UsageError
+    from calfwatch.simulator import PROFILES
     from firmware_io.emulator import EmulatedDevice
     from firmware_io.faults import parse_faults
 
-    plan = parse_faults(args.faults, seed=args.seed)
+    try:
+        plan = parse_faults(args.faults, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(f"--faults: {exc}") from exc
     if not args.speed > 0:
-        raise ValueError(f"--speed must be positive, not {args.speed}")
+        raise UsageError(f"--speed must be positive, not {args.speed}")
     if os.path.exists(args.source):
         source, sfreq_hz, n_channels = _recording(args.source)
+    elif args.source not in PROFILES and _looks_like_path(args.source):
+        raise FileNotFoundError(f"{args.source}: no such file (--source takes a recording file "
+                                f"or a profile: {', '.join(PROFILES)})")
+    elif args.source not in PROFILES:
+        raise UsageError(f"--source {args.source!r}: neither a file nor a profile "
+                         f"(profiles: {', '.join(PROFILES)})")
     else:
         sfreq_hz = args.sfreq or _DEFAULT_RATE[args.device]
         n_channels = args.channels or (2 if args.device != "ascii" else 1)

@@ -109,7 +109,12 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
     from acquisition.recorder import Recorder, run_recording
     from acquisition.serial_source import SerialSource
 
-    spec = device_spec(args.device)
+    try:
+        spec = device_spec(args.device)
+    except ValueError as exc:  # an unknown device name is a usage error (exit 2)
+        from calfwatch.cli import UsageError
+
+        raise UsageError(str(exc)) from exc
     site = f"{args.side} calf" if args.side else ""
     source = SerialSource(
         args.port, spec, ch_names=channel_names(spec.n_channels, args.side),

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             message = " ".join(str(exc).split())
             if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-                message = f"{path}: {exc.strerror or message}"
+                message = f"{path}: {exc.strerror[:1].lower()}{exc.strerror[1:]}"
             sys.stderr.write(f"calfwatch: error: {message}\n")
             status = 1
             continue

@@ -56,7 +56,19 @@ def _params(args):
             raise SimulationError(f"seed={args.seed} must be a non-negative integer")
         return load_profile(args.profile, **overrides)
     except (SimulationError, ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(_with_options(str(exc))) from exc
+
+
+_OPTION_OF = {"sfreq_hz=": "--fs ", "n_channels=": "--channels ", "duration_s=": "--duration ",
+              "mains_hz=": "--mains ", "seed=": "--seed "}
+
+
+def _with_options(message: str) -> str:
+    """Name the command-line option rather than the parameter (``--fs 250``, not ``sfreq_hz=250``)."""
+    for field, option in _OPTION_OF.items():
+        if message.startswith(field):
+            return option + message[len(field):]
+    return message
 
 
 def _describe(night, paths) -> str:

@@ -1,0 +1,65 @@
+"""Bad input at the command line: one line on stderr naming the file/option, the right exit code."""
+
+from __future__ import annotations
+
+import pytest
+
+from calfwatch.cli import EXIT_USAGE, main
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("calfwatch: error: "), err
+    assert "Traceback" not in err and "[Errno" not in err
+    return lines[0]
+
+
+def test_simulate_out_of_range_rate_names_the_option(tmp_path, capsys):
+    rc = main(["simulate", "--profile", "quiet", "--duration", "1m", "--fs", "250",
+               "--out", str(tmp_path / "x.edf")])
+    line = _one_error_line(capsys)
+    assert rc == EXIT_USAGE and "--fs 250" in line and "sfreq_hz" not in line
+
+
+@pytest.mark.parametrize("command", ["record", "check"])
+def test_unknown_device_is_a_usage_error(tmp_path, capsys, command):
+    argv = [command, "--device", "nosuch", "--port", str(tmp_path / "p")]
+    argv += ["--out", str(tmp_path)] if command == "record" else []
+    rc = main(argv)
+    line = _one_error_line(capsys)
+    assert rc == EXIT_USAGE and "nosuch" in line
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--faults", "bogus=1"], "--faults"),
+    (["--source", "nosuch"], "--source 'nosuch'"),
+])
+def test_emulate_bad_options_are_usage_errors(tmp_path, capsys, argv, words):
+    rc = main(["emulate", "--device", "ascii", "--port", str(tmp_path / "p"), *argv])
+    line = _one_error_line(capsys)
+    assert rc == EXIT_USAGE and words in line
+
+
+def test_emulate_missing_source_file_is_named(tmp_path, capsys):
+    missing = tmp_path / "night.edf"
+    rc = main(["emulate", "--device", "ascii", "--port", str(tmp_path / "p"),
+               "--source", str(missing)])
+    line = _one_error_line(capsys)
+    assert rc == 1 and f"{missing}: no such file" in line and "profile" in line
+
+
+def test_output_under_a_file_names_the_path_without_errno(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    rc = main(["simulate", "--profile", "quiet", "--duration", "10s",
+               "--out", str(blocker / "x.edf")])
+    line = _one_error_line(capsys)
+    assert rc == 1 and str(blocker) in line
+
+
+def test_repair_missing_file_is_plain(tmp_path, capsys):
+    missing = tmp_path / "gone.edf"
+    rc = main(["repair", str(missing)])
+    line = _one_error_line(capsys)
+    assert rc == 1 and line == f"calfwatch: error: {missing}: no such file or directory"
