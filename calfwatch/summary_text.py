@@ -18,6 +18,23 @@ def _num(value: Any, fmt: str = ".1f") -> str:
     return "n/a" if value is None else format(float(value), fmt)
 
 
+def _rest_words(minutes: Any) -> str:
+    """Rest time in words: minutes, or seconds below one minute (never a bare "0.0 minutes")."""
+    if minutes is None:
+        return "n/a minutes"
+    if 0 < float(minutes) < 1:
+        seconds = float(minutes) * 60
+        return f"{seconds:.1f} seconds" if seconds < 10 else f"{seconds:.0f} seconds"
+    return f"{float(minutes):.1f} minutes"
+
+
+def _pooled_words(n_channels: int) -> str:
+    """Say that pooled rest is added up over channels (20 minutes of rest on a 10-minute night)."""
+    if n_channels < 2:
+        return ""
+    return f" (rest and twitches added up over the {n_channels} channels)"
+
+
 def _instant(text: Any) -> datetime | None:
     try:
         when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
@@ -81,13 +98,16 @@ def wearer_summary(
     rest = summary.get("rest_minutes")
     rate = summary.get("fasciculations_per_min_rest")
     start = (summary.get("recording") or {}).get("start_utc", "")
+    channels = summary.get("channels") or {}
     lines = [
-        f"Twitches (fasciculations) at rest: {count} in {_num(rest)} minutes of rest "
-        f"= {_num(rate, '.2f')} per minute of rest.",
+        f"Twitches (fasciculations) at rest: {count} in {_rest_words(rest)} of rest "
+        f"= {_num(rate, '.2f')} per minute of rest{_pooled_words(len(channels))}.",
     ]
-    for name, ch in (summary.get("channels") or {}).items():
-        if len(summary.get("channels") or {}) > 1:
-            lines.append(f"  {name}: {int(ch.get('fasciculations') or 0)} twitches, "
+    for name, ch in channels.items():
+        if len(channels) > 1:
+            n = int(ch.get("fasciculations") or 0)
+            lines.append(f"  {name}: {n} twitch{'' if n == 1 else 'es'} in "
+                         f"{_rest_words(ch.get('rest_minutes'))} of rest, "
                          f"{_num(ch.get('fasciculations_per_min_rest'), '.2f')} per minute of rest")
     lines.append(_comparison(rate, _previous_rates(history_nights, start)))
     plm = summary.get("plm_index_per_h")
@@ -106,5 +126,6 @@ def wearer_summary(
         lines.append(f"Note: {note}")
     lines.append(assessment.get("red_flags_text") or (
         "See a doctor if twitching lasts 2 weeks or more, or comes with slurred speech, difficulty "
-        "swallowing, seizures, loss of consciousness, weakness or muscle wasting."))
+        "swallowing, seizures, loss of consciousness, weakness or muscle wasting. calfwatch "
+        "measures and compares with thresholds; it does not diagnose."))
     return "\n".join(lines)
