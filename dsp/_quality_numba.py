@@ -79,22 +79,44 @@ def _mains_fraction(x, cos_t, sin_t, acc):
     return min(1.0, line / var)
 
 
+#: Samples checked at once for equal neighbours before the run-length scan.
+RUN_SCAN = 64
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _has_equal_pair(x, a, b):
+    """True when x[i] == x[i - 1] for some i in [a, b) (branch-free, vectorises)."""
+    found = 0
+    for i in range(a, b):
+        found |= x[i] == x[i - 1]
+    return found != 0
+
+
 @njit(cache=True, boundscheck=False, nogil=True)
 def _runs(x, flat_run, rail_run):
-    """(flat fraction, saturated fraction): samples in runs of equal values (at the extremes)."""
+    """(flat fraction, saturated fraction): samples in runs of equal values (at the extremes).
+
+    Stretches of ``RUN_SCAN`` samples without equal neighbours hold only runs of one sample,
+    which count for neither (when both minimum runs exceed one), and are skipped.
+    """
     hi = -np.inf
     lo = np.inf
-    for v in x:
-        if v == v:
-            hi = max(hi, v)
-            lo = min(lo, v)
+    for v in x:  # NaN compares false: skipped
+        hi = v if v > hi else hi
+        lo = v if v < lo else lo
     flat = 0
     rail = 0
     run = 1
     n = x.shape[0]
-    for i in range(1, n + 1):
+    skip = flat_run > 1 and rail_run > 1
+    i = 1
+    while i <= n:
+        if skip and run == 1 and i + RUN_SCAN <= n and not _has_equal_pair(x, i, i + RUN_SCAN):
+            i += RUN_SCAN
+            continue
         if i < n and x[i] == x[i - 1]:
             run += 1
+            i += 1
             continue
         v = x[i - 1]
         if v == v:
@@ -103,6 +125,7 @@ def _runs(x, flat_run, rail_run):
             if run >= rail_run and hi > lo and (v == hi or v == lo):
                 rail += run
         run = 1
+        i += 1
     return flat / n, rail / n
 
 
