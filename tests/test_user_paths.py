@@ -44,3 +44,24 @@ def test_red_flags_and_not_a_diagnosis_are_always_there():
     for words in ("2 weeks or more", "slurred speech", "difficulty swallowing", "seizures",
                   "loss of consciousness", "weakness", "muscle wasting", "does not diagnose"):
         assert words in text
+
+
+def test_record_final_line_says_why_it_stopped(tmp_path, capsys):
+    from calfwatch.cli import main
+    from calfwatch.simulator import load_profile, simulate_night
+    from firmware_io.emulator import EmulatedDevice
+
+    params = load_profile("quiet", sfreq_hz=2000.0, n_channels=2, duration_s=30.0)
+    chunks = simulate_night(params, seed=3).chunks(chunk_s=1.0)
+    device = EmulatedDevice("calfwatch", (c.data_uv for c in chunks), 2000.0,
+                            str(tmp_path / "ttyEMU"), speed=10.0)
+    device.start()
+    try:
+        rc = main(["record", "--device", "calfwatch", "--port", device.port_path,
+                   "--out", str(tmp_path / "rec"), "--duration", "3", "--no-detect",
+                   "--clock-speed", "10"])
+    finally:
+        device.stop()
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("recorded "))
+    assert rc == 0 and "stopped at --duration" in line and ", duration)" not in line

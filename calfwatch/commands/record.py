@@ -154,12 +154,16 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
     lost = sum(recorder.samples_lost.values())
     print(
         f"recorded {recorder.path} ({recorder.next_sample / recorder.info.sfreq_hz:.1f} s of signal "
-        f"in {time.monotonic() - started:.1f} s, {lost} samples lost, {why}); "
+        f"in {time.monotonic() - started:.1f} s, {lost} samples lost, {_STOP_WORDS.get(why, why)}); "
         f"sidecar {recorder.sidecar_path}"
     )
     if live is not None:
         _finish_live(live, args)
     return 0
+
+
+_STOP_WORDS = {"duration": "stopped at --duration", "stopped": "stopped by Ctrl-C or SIGTERM",
+               "source ended": "the device stopped sending"}
 
 
 def _detects(args: argparse.Namespace, info) -> bool:
