@@ -50,58 +50,85 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
     """Scan samples ``s0..s1`` of one channel; write (onset, offset, peak) rows to ``out``; return count.
 
     ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag).
+    The scan goes block by block (one sigma each); outside events, runs of samples at or below
+    the threshold are skipped in a tight loop. State lives in locals and is written back at the end.
     """
     k_hi, k_lo, k_on = params[0], params[1], params[2]
     quiet, walk_max, merge_gap = int(params[3]), int(params[4]), int(params[5])
     min_len, max_len, dead = int(params[6]), int(params[7]), int(params[8])
     lag = int(params[9])
+    in_event, first, last, peak = st[ST_IN_EVENT], st[ST_FIRST], st[ST_LAST], st[ST_PEAK]
+    dead_until, too_long, last_bad, prev_off = (
+        st[ST_DEAD_UNTIL], st[ST_TOO_LONG], st[ST_LAST_BAD], st[ST_PREV_OFF])
+    best = peak_abs[0]
     n_out = 0
-    for s in range(s0, s1):
-        v = y[s - y0]
-        j = s // block_len - lag - b0
+    s = s0
+    while s < s1:
+        blk = s // block_len
+        e = min(s1, (blk + 1) * block_len)
+        j = blk - lag - b0
         sg = sig[j] if j >= 0 else np.nan
-        if not (v == v) or not (sg > 0.0):
-            st[ST_IN_EVENT] = 0
-            st[ST_LAST_BAD] = s
+        if not (sg > 0.0):
+            in_event = 0
+            last_bad = e - 1
+            s = e
             continue
-        a = abs(v)
-        if st[ST_IN_EVENT] == 1:
-            if a > k_lo * sg:
-                st[ST_LAST] = s
-                if a > peak_abs[0]:
-                    peak_abs[0] = a
-                    st[ST_PEAK] = s
-                if s - st[ST_FIRST] >= max_len:
-                    st[ST_TOO_LONG] = 1
-            elif s - st[ST_LAST] > merge_gap:
-                st[ST_IN_EVENT] = 0
-                first = st[ST_FIRST]
-                jf = first // block_len - lag - b0
-                sg0 = sig[jf] if jf >= 0 else sg
-                level = k_on * sg0
-                limit = max(st[ST_LAST_BAD] + 1, st[ST_PREV_OFF])
-                onset = _onset(y, y0, first, limit, level, quiet, walk_max)
-                offset = _offset(y, y0, st[ST_LAST], s, level, quiet)
-                length = offset - onset
-                ok = st[ST_TOO_LONG] == 0 and length >= min_len and length <= max_len
-                if ok and onset <= st[ST_LAST_BAD]:
-                    ok = False
-                if ok and onset == st[ST_LAST_BAD] + 1 and first - walk_max < onset:
-                    ok = False  # walked back into a gap: the potential straddles it
-                if ok:
-                    out[n_out, 0] = onset
-                    out[n_out, 1] = offset
-                    out[n_out, 2] = st[ST_PEAK]
-                    n_out += 1
-                    st[ST_PREV_OFF] = offset
-                st[ST_DEAD_UNTIL] = max(offset, st[ST_LAST] + 1) + dead
-        elif s >= st[ST_DEAD_UNTIL] and a > k_hi * sg:
-            st[ST_IN_EVENT] = 1
-            st[ST_FIRST] = s
-            st[ST_LAST] = s
-            st[ST_PEAK] = s
-            st[ST_TOO_LONG] = 0
-            peak_abs[0] = a
+        hi_t = k_hi * sg
+        lo_t = k_lo * sg
+        while s < e:
+            if in_event == 0 and s >= dead_until:
+                while s < e and abs(y[s - y0]) <= hi_t:  # quiet samples: nothing to do
+                    s += 1
+                if s == e:
+                    break
+            v = y[s - y0]
+            if not (v == v):
+                in_event = 0
+                last_bad = s
+                s += 1
+                continue
+            a = abs(v)
+            if in_event == 1:
+                if a > lo_t:
+                    last = s
+                    if a > best:
+                        best = a
+                        peak = s
+                    if s - first >= max_len:
+                        too_long = 1
+                elif s - last > merge_gap:
+                    in_event = 0
+                    jf = first // block_len - lag - b0
+                    sg0 = sig[jf] if jf >= 0 else sg
+                    level = k_on * sg0
+                    limit = max(last_bad + 1, prev_off)
+                    onset = _onset(y, y0, first, limit, level, quiet, walk_max)
+                    offset = _offset(y, y0, last, s, level, quiet)
+                    length = offset - onset
+                    ok = too_long == 0 and length >= min_len and length <= max_len
+                    if ok and onset <= last_bad:
+                        ok = False
+                    if ok and onset == last_bad + 1 and first - walk_max < onset:
+                        ok = False  # walked back into a gap: the potential straddles it
+                    if ok:
+                        out[n_out, 0] = onset
+                        out[n_out, 1] = offset
+                        out[n_out, 2] = peak
+                        n_out += 1
+                        prev_off = offset
+                    dead_until = max(offset, last + 1) + dead
+            elif s >= dead_until and a > hi_t:
+                in_event = 1
+                first = s
+                last = s
+                peak = s
+                too_long = 0
+                best = a
+            s += 1
+    st[ST_IN_EVENT], st[ST_FIRST], st[ST_LAST], st[ST_PEAK] = in_event, first, last, peak
+    st[ST_DEAD_UNTIL], st[ST_TOO_LONG], st[ST_LAST_BAD], st[ST_PREV_OFF] = (
+        dead_until, too_long, last_bad, prev_off)
+    peak_abs[0] = best
     return n_out
 
 
