@@ -99,6 +99,9 @@ class EdfStream:
         self._record_bytes = layout.record_bytes
         size = os.path.getsize(self.path)
         self.n_records = max(0, (size - layout.header_bytes) // layout.record_bytes)
+        if layout.n_records != -1 and self.n_records < layout.n_records:
+            # Cut short with a positive count: the general reader refuses it, naming the file.
+            raise UnsupportedEdf(f"{self.path}: {self.n_records} of {layout.n_records} records")
         self.n_times = self.n_records * self.spr
         offsets = np.cumsum([0] + [spr_n[i] * self._bps for i in range(layout.n_signals)])
         self._sig_bytes = [(int(offsets[i]), int(offsets[i + 1])) for i in range(layout.n_signals)]

@@ -211,8 +211,8 @@ def _column_units(path: Path, names: list[str], units: str | None) -> tuple[list
                                  f"'{clash[0]}'")
         found = [key] * len(names)
     if any(u is None for u in found):
-        raise RecordingError(path, "units of the channels are unknown; "
-                             "pass units='uV', 'mV' or 'V'")
+        raise RecordingError(path, "units of the channels are unknown; give them with "
+                             "--units uV|mV|V (units= in Python) or a column suffix like _uV")
     return clean, found
 
 

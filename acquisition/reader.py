@@ -146,7 +146,8 @@ def _edf_truncation(path: Path, bytes_per_sample: int) -> None:
     expected = header_bytes + n_records * per_record * bytes_per_sample
     if n_records != -1 and size < expected:
         raise RecordingError(path, f"truncated: {size} bytes but the header's {n_records} "
-                             f"data records need {expected}")
+                             f"data records need {expected} (calfwatch repair FILE keeps the "
+                             "complete records)")
 
 
 #: Physical dimensions MNE scales correctly (it reads any other as volts, silently).

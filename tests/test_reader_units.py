@@ -39,3 +39,20 @@ def test_voltage_units_scale_as_stated(tmp_path, unit, volts_per_unit):
     path = _edf_with_unit(tmp_path / "ok.edf", unit)
     volts = open_recording(path).get_data()
     np.testing.assert_allclose(volts, 1000.0 * volts_per_unit, rtol=1e-3)
+
+
+def test_truncated_edf_is_refused_by_replay_and_analysis(tmp_path):
+    path = tmp_path / "night.edf"
+    with EdfPlusWriter(path, ["calf"], 500.0, datetime(2026, 1, 1, 22, tzinfo=UTC)) as writer:
+        writer.write(np.zeros((1, 500 * 10)))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # header still says 10 records
+    with pytest.raises(RecordingError, match=r"night\.edf: truncated.*calfwatch repair"):
+        ReplayStream(path)
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(path), "--out",
+                          str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1
+    assert "truncated" in out.stderr and "Traceback" not in out.stderr
