@@ -223,8 +223,14 @@ class DetectionChain:
         cfg = self.config
         if self.mains_hz is None:
             lead = self._first - self._origin
-            head = np.concatenate(self._staged, axis=1)[:, lead:]
-            head = head[:, : self._samples(cfg.mains_detect_s)]
+            need = lead + self._detect_len
+            parts, held = [], 0
+            for part in self._staged:  # only the first seconds (not a whole night passed at once)
+                parts.append(part[:, : need - held])
+                held += parts[-1].shape[1]
+                if held >= need:
+                    break
+            head = np.concatenate(parts, axis=1)[:, lead:]
             self.mains_hz = detect_mains_hz(head, self.sfreq_hz)
         sos = design_sos(
             self.sfreq_hz, cfg.band_hz, self.mains_hz, cfg.filter_order, cfg.notch_q, cfg.notch_max_hz
