@@ -8,11 +8,15 @@ workers waiting for the next parallel region. The number of threads follows
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
+
+#: Slices per thread: a thread slowed by other work on its core leaves more slices to the others.
+SLICES_PER_THREAD = 4
 
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -38,6 +42,8 @@ def split_run(
 ) -> None:
     """Call ``kernel(*args)`` on contiguous slices of the leading axis of ``args[i]``, i in ``split``.
 
+    The calling thread works too; the slices go to whichever thread is free first.
+
     Parameters
     ----------
     kernel : callable
@@ -53,16 +59,19 @@ def split_run(
     if k <= 1:
         kernel(*args)
         return
-    bounds = [n_items * i // k for i in range(k + 1)]
+    m = min(n_items, SLICES_PER_THREAD * k)  # slices pulled by whichever thread is free
+    bounds = [n_items * i // m for i in range(m + 1)]
+    order = itertools.count()  # its next() is atomic
 
-    def call(lo: int, hi: int) -> None:
-        part = list(args)
-        for i in split:
-            part[i] = args[i][lo:hi]
-        kernel(*part)
+    def work() -> None:
+        while (i := next(order)) < m:
+            part = list(args)
+            for j in split:
+                part[j] = args[j][bounds[i] : bounds[i + 1]]
+            kernel(*part)
 
     pool = _executor(k - 1)
-    futures = [pool.submit(call, bounds[i], bounds[i + 1]) for i in range(1, k)]
-    call(bounds[0], bounds[1])
+    futures = [pool.submit(work) for _ in range(k - 1)]
+    work()
     for future in futures:
         future.result()
