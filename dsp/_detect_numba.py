@@ -10,7 +10,7 @@ as its samples are in; lag = 0 waits for the end of its block).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 ST_IN_EVENT, ST_FIRST, ST_LAST, ST_PEAK, ST_DEAD_UNTIL, ST_TOO_LONG, ST_LAST_BAD, ST_PREV_OFF = range(8)
 N_STATE = 8
@@ -132,18 +132,10 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
     return n_out
 
 
-@njit(cache=True, boundscheck=False, parallel=True)
-def detect(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out, counts):
-    """:func:`detect_channel` over every channel (``y``, ``sig``, ``st``, ``out`` have a channel axis)."""
-    for c in prange(y.shape[0]):
-        counts[c] = detect_channel(
-            y[c], y0, s0, s1, sig[c], b0, block_len, st[c], peak_abs[c], params, out[c]
-        )
-
-
 @njit(cache=True, boundscheck=False, nogil=True)
 def detect_serial(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out, counts):
-    """:func:`detect` without threads."""
+    """:func:`detect_channel` over every channel (``y``, ``sig``, ``st``, ``out`` have a channel axis;
+    callers split channels over threads with :func:`dsp._threads.split_run`)."""
     for c in range(y.shape[0]):
         counts[c] = detect_channel(
             y[c], y0, s0, s1, sig[c], b0, block_len, st[c], peak_abs[c], params, out[c]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -78,19 +78,12 @@ def _measure_one(r, y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, sc
     ints[r, 1] = tu
 
 
-@njit(cache=True, boundscheck=False, parallel=True)
-def measure(y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints):
+@njit(cache=True, boundscheck=False, nogil=True)
+def measure_serial(y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints):
     """Fill snippets, zero-padded segments, float features and integer features of each candidate.
 
     ``y`` (channels, n) holds samples ``y0..``; ``scal`` columns: peak_uv, ptp_uv, area_uv_samples;
-    ``ints`` columns: phases, turns.
+    ``ints`` columns: phases, turns. Candidates are independent (callers may split them over threads).
     """
-    for r in prange(chan.shape[0]):
-        _measure_one(r, y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints)
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
-def measure_serial(y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints):
-    """:func:`measure` without threads."""
     for r in range(chan.shape[0]):
         _measure_one(r, y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints)

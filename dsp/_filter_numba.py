@@ -16,7 +16,7 @@ and the denormal flushes, so the result does not depend on how the input is spli
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 #: State magnitudes below this are flushed to zero (denormal guard), every FLUSH_EVERY steps.
 DENORMAL_FLOOR = 1e-30
@@ -70,16 +70,10 @@ def run_channel(coef, x, state, ring, step0, y):
     ring[:] = r
 
 
-@njit(cache=True, boundscheck=False, parallel=True)
-def run_cascade(coef, x, state, ring, step0, y):
-    """Advance every channel of ``x`` (channels, samples) in parallel; state updated in place."""
-    for c in prange(x.shape[0]):
-        run_channel(coef, x[c], state[c], ring[c], step0, y[c])
-
-
 @njit(cache=True, boundscheck=False, nogil=True)
 def run_cascade_serial(coef, x, state, ring, step0, y):
-    """Same as :func:`run_cascade` without threads (cheaper for small chunks)."""
+    """Advance every channel of ``x`` (channels, samples); state updated in place (callers split
+    channels over threads with :func:`dsp._threads.split_run`)."""
     for c in range(x.shape[0]):
         run_channel(coef, x[c], state[c], ring[c], step0, y[c])
 

@@ -1,7 +1,7 @@
 """Numba kernels of the robust noise floor: per-block MAD sigma and its rolling lower quantile.
 
 The block median is exact: a bisection by branch-free counting (:func:`upper_median`), or in the
-streaming chain (:func:`update_blocks`) one counting pass against a band of +-10 % around the
+streaming chain (:func:`update_blocks_serial`) one counting pass against a band of +-10 % around the
 previous block's median followed by a selection among the few values in the band (bisection on the
 side it is on when it is outside). Both give the same order statistic; the guess only decides how
 fast it is found.
@@ -152,21 +152,6 @@ def rolling_quantile(stats, hist, block0, q, out):
                 out[c, b] = ordered[int(np.round(q * (count - 1)))]
 
 
-@njit(cache=True, boundscheck=False)
-def frame_rms(y, hop, out):
-    """RMS of the valid samples of each frame of ``hop`` samples; NaN when under half is valid."""
-    for c in range(y.shape[0]):
-        for f in range(out.shape[1]):
-            acc = 0.0
-            count = 0
-            for i in range(f * hop, (f + 1) * hop):
-                v = y[c, i]
-                if v == v:
-                    acc += v * v
-                    count += 1
-            out[c, f] = np.sqrt(acc / count) if 2 * count >= hop and count > 0 else np.nan
-
-
 @njit(cache=True, boundscheck=False, nogil=True)
 def blank_after_restart(y, countdown, settle):
     """Set ``settle`` samples to NaN after the start and after every NaN stretch (filter transient)."""
@@ -268,22 +253,16 @@ def _update_channel(y, block_len, hop, hist, block0, q, med, stats, sig, env):
         sig[b] = _order_stat(hist, q, scratch)
 
 
-@njit(cache=True, boundscheck=False, parallel=True)
-def update_blocks(y, block_len, hop, hist, block0, q, med, stats, sig, env):
-    """Complete blocks ``block0 ..`` of every channel in one pass (threads over channels).
+@njit(cache=True, boundscheck=False, nogil=True)
+def update_blocks_serial(y, block_len, hop, hist, block0, q, med, stats, sig, env):
+    """Complete blocks ``block0 ..`` of every channel in one pass over their samples.
 
     ``y`` (channels, n_blocks * block_len): the blocks' samples; ``hist`` (channels, window) the
     ring of past statistics; ``med`` (channels, 1) the last valid block median (a guess, updated).
-    Writes ``stats`` (block MAD sigma), ``sig`` (the order statistic ``round(q * (m - 1))`` of the
-    m valid stats of the window, as :func:`rolling_quantile`) and ``env`` (RMS of each frame of
-    ``hop`` samples, as :func:`frame_rms`).
+    Writes ``stats`` (block MAD sigma, as :func:`block_sigmas`), ``sig`` (the order statistic
+    ``round(q * (m - 1))`` of the m valid stats of the window, as :func:`rolling_quantile`) and
+    ``env`` (RMS of the valid samples of each frame of ``hop`` samples; NaN when under half is
+    valid). Channels are independent (callers split them over threads).
     """
-    for c in prange(y.shape[0]):
-        _update_channel(y[c], block_len, hop, hist[c], block0, q, med[c], stats[c], sig[c], env[c])
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
-def update_blocks_serial(y, block_len, hop, hist, block0, q, med, stats, sig, env):
-    """:func:`update_blocks` without threads."""
     for c in range(y.shape[0]):
         _update_channel(y[c], block_len, hop, hist[c], block0, q, med[c], stats[c], sig[c], env[c])

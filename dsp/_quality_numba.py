@@ -9,7 +9,7 @@ Reassociation (not the no-NaN assumption) is allowed only here: these sums need 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
 @njit(cache=True, boundscheck=False, nogil=True, fastmath={"reassoc", "contract", "arcp"})
@@ -155,24 +155,13 @@ def _one(raw, y, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
     out[4] = 1.0 - acc[0] / raw.shape[0]
 
 
-@njit(cache=True, boundscheck=False, parallel=True)
-def window_quality(raw, y, win, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
-    """``out[c, w]`` = mains fraction, saturated, flat, pops, NaN fraction of window w of channel c.
-
-    ``cos_t``/``sin_t`` (n_lines, >= win) are cos/sin of each mains line over one window.
-    """
-    n_win = out.shape[1]
-    for k in prange(raw.shape[0] * n_win):
-        c = k // n_win
-        w = k % n_win
-        a = w * win
-        _one(raw[c, a : a + win], y[c, a : a + win], cos_t, sin_t, flat_run, rail_run,
-             pop_level[c, w], rearm, out[c, w])
-
-
 @njit(cache=True, boundscheck=False, nogil=True)
 def window_quality_serial(raw, y, win, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
-    """:func:`window_quality` without threads."""
+    """``out[c, w]`` = mains fraction, saturated, flat, pops, NaN fraction of window w of channel c.
+
+    ``cos_t``/``sin_t`` (n_lines, >= win) are cos/sin of each mains line over one window. Channels
+    are independent (callers split them over threads).
+    """
     for c in range(raw.shape[0]):
         for w in range(out.shape[1]):
             a = w * win
