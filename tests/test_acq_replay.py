@@ -91,7 +91,7 @@ def test_replay_paced_at_speed(tmp_path):
 
 MEMORY_CHILD = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     from datetime import UTC, datetime
     import numpy as np
     from acquisition.edf_writer import EdfPlusWriter
@@ -103,11 +103,15 @@ MEMORY_CHILD = textwrap.dedent(
     with EdfPlusWriter(path, ["calf"], sfreq, datetime(2026, 1, 1, tzinfo=UTC)) as w:
         for _ in range(int(hours * 60)):
             w.write(block)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    def vm_hwm_kb():  # this address space's peak; ru_maxrss would include the parent's at fork
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+    base = vm_hwm_kb()
     n = 0
     for chunk in ReplayStream(path, chunk_s=10.0).chunks():
         n += chunk.n_samples
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = vm_hwm_kb()
     print(n, base, peak)
     """
 )
