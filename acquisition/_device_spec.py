@@ -54,6 +54,14 @@ class DeviceSpec:
     make_decoder: Callable[[], object]
     info_command: bytes = b""
 
+    def warm_up(self) -> None:
+        """Compile the decoder's kernel now (a fresh install compiles it on first use, 1-3 s).
+
+        The serial source calls this before it sends the start command, so that its deadline for
+        the device's first data measures the device, not the compiler.
+        """
+        self.make_decoder().feed(bytes(64))
+
     def default_ch_names(self) -> list[str]:
         """``emg1``, ``emg2``... one per channel."""
         return [f"emg{i + 1}" for i in range(self.n_channels)]

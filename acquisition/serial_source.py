@@ -132,6 +132,7 @@ class SerialSource:
             "overflow_samples": 0,
         }
         self.events: list[dict] = []
+        self.spec.warm_up()
         self._t0 = time.monotonic()
         self._ser = open_serial(self.port, self.spec.baudrate, timeout_s=self.read_timeout_s)
         self._serial_number = usb_serial_number(self.port)

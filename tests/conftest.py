@@ -9,11 +9,15 @@ import pytest
 
 
 def sample_data_dir() -> Path | None:
-    """The folder named by CALFWATCH_SAMPLE_DATA, or None when unset or absent."""
+    """The folder named by CALFWATCH_SAMPLE_DATA (absolute), or None when unset or absent.
+
+    CI names it relative to the checkout (``../shared/data``); tests that run commands in
+    another working directory need it absolute.
+    """
     value = os.environ.get("CALFWATCH_SAMPLE_DATA")
     if not value:
         return None
-    path = Path(value).expanduser()
+    path = Path(value).expanduser().resolve()
     return path if path.is_dir() else None
 
 
