@@ -64,7 +64,8 @@ def run_channel(coef, x, state, ring, step0, y):
             c[5, k] = nz1 if ok else 0.0
             c[6, k] = nz2 if ok else 0.0
             r[dst, k + 1] = yk
-        r[dst, 0] = x[i]
+        xi = x[i]
+        r[dst, 0] = xi if xi - xi == 0.0 else np.nan  # +-inf is a missing sample, as NaN is
         y[i] = r[dst, n_sec]
     state[:] = c[5:]
     ring[:] = r

@@ -97,6 +97,16 @@ def test_single_nan_sample_restarts_too():
     _close(y[701:], signal.sosfilt(SOS, x[701:]))
 
 
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_an_infinite_sample_is_a_missing_one(bad):
+    """One +-inf (a broken text file, an overflowing device) costs one sample, not the night."""
+    x = np.random.default_rng(6).normal(0, 1, 2000)
+    x[700] = bad
+    y = sosfilt(SOS, x)
+    assert np.isnan(y[700]) and np.isfinite(np.delete(y, 700)).all()
+    _close(y[701:], signal.sosfilt(SOS, x[701:]))
+
+
 def test_zeros_after_impulse_leave_no_denormal_state_and_match_scipy():
     x = np.zeros((1, int(300 * FS)))
     x[0, 10] = 1e4
