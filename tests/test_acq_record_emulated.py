@@ -78,11 +78,11 @@ def _run(tmp_path, duration_s: float, faults: str, n_unplugs: int) -> None:
     slack = n_unplugs + 1
     # A host too busy to drain its queue loses samples the emulator did send: counted as overflow
     # (a gap with that reason), never silently; they are not in the emulator's log.
+    by_reason = counters["samples_lost_by_reason"]
     overflow = counters["overflow_samples"]
-    assert counters["samples_lost_by_reason"].get("overflow", 0) == overflow
+    assert by_reason.get("overflow", 0) == overflow
     assert 0 <= counters["samples_lost"] - overflow - in_window(lost_by_cause) <= slack
     assert counters["samples_received"] == n - counters["samples_lost"]
-    by_reason = counters["samples_lost_by_reason"]
     # a damaged frame next to an unplug is inside the unplugged gap: by cause, within the slack
     assert abs(by_reason.get("unplugged", 0) - in_window(["unplug", "no_reader"])) <= slack
     damaged = in_window(["corrupt", "drop_bytes", "drop_frames"])
