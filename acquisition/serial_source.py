@@ -376,6 +376,9 @@ class SerialSource:
             self._next_attempt_s = time.monotonic() + self._backoff.next_delay_s()
             return
         self._ser = ser
+        new_connection = getattr(self._decoder, "new_connection", None)
+        if new_connection is not None:
+            new_connection()
         now = time.monotonic()
         self._last_byte_s = now
         self._stall_resent_s = None

@@ -91,8 +91,6 @@ class BitalinoDecoder(StreamDecoder):
     def __init__(self, n_channels: int = MAX_CHANNELS) -> None:
         self.size = frame_size(n_channels)
         super().__init__(n_channels)
-        self._in_sync = False
-        self._last = -1
         self.bits = channel_bits(n_channels)
 
     def to_uv(self, counts: np.ndarray) -> np.ndarray:

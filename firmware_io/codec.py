@@ -89,6 +89,10 @@ class StreamDecoder:
         self._buf = bytearray()
         self._consumed = 0
         self._tracker = SequenceTracker(self.modulus)
+        # alignment of protocols without a frame check strong enough to resynchronise alone:
+        # whether the scan is locked on frame boundaries, and the last frame counter accepted
+        self._in_sync = False
+        self._last = -1
 
     def feed(self, data: bytes) -> FrameBatch:
         """Decode the frames completed by ``data`` (any length, any split) and return their samples."""
@@ -102,6 +106,19 @@ class StreamDecoder:
         self.stats.bytes_skipped += len(self._buf)
         self._buf.clear()
         return batch
+
+    def new_connection(self) -> None:
+        """Start over on frame alignment and counter continuity: the next bytes open a new link.
+
+        Counters on either side of a reconnection are unrelated as far as the scan can tell (the
+        device ran on while nobody listened), so they must not be checked against each other: a
+        first counter that happens to equal the last one would pass for a damaged frame and be
+        dropped. The sample timeline across the break is the host clock's business. Call
+        :meth:`flush` first to keep what the old link left complete.
+        """
+        self._buf.clear()
+        self._in_sync = False
+        self._last = -1
 
     def _run(self, final: bool) -> FrameBatch:
         if not self._buf:

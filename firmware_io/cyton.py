@@ -70,8 +70,6 @@ class CytonDecoder(StreamDecoder):
         super().__init__(N_CHANNELS)
         self.gain = gain
         self.scale_uv = uv_per_count(gain)
-        self._in_sync = False
-        self._last = -1
 
     def to_uv(self, counts: np.ndarray) -> np.ndarray:
         """Counts to µV at the decoder's gain."""

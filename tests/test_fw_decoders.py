@@ -149,6 +149,23 @@ def test_cyton_damaged_counter_is_dropped_not_a_double_gap():
     np.testing.assert_array_equal(out.sample_index, np.delete(np.arange(20), 10))
 
 
+@pytest.mark.parametrize("kind", ["cyton", "bitalino"])
+def test_a_new_link_is_not_checked_against_the_old_links_counters(kind):
+    # the device ran on while unplugged: its first counter on the new link may equal the last one
+    # of the old link (a whole number of wraps later), which inside one link means a damaged frame
+    modulus = {"cyton": 256, "bitalino": 16}[kind]
+    old = make_stream(kind, 12, np.random.default_rng(5), 2)
+    new = make_stream(kind, 12, np.random.default_rng(6), 2, counter0=11 % modulus)
+    dec = make_decoder(kind, 2)
+    before = feed_chunked(dec, old.data, [5, 33])  # fed and flushed
+    dec.new_connection()
+    after = feed_chunked(dec, new.data, [7])
+    assert before.n_samples == 12
+    assert after.n_samples == 12, "the new link's first frame was taken for a damaged one"
+    assert dec.stats.counter_errors == 0 and dec.stats.crc_failures == 0
+    np.testing.assert_array_equal(after.counts, new.counts)
+
+
 def test_bitalino_crc4_matches_the_vendor_bit_loop():
     # the vendor's reference: shift each bit in, xor 0x03 when bit 4 is set, over all bytes with the
     # CRC nibble zeroed; an independent formulation via polynomial long division over GF(2)
