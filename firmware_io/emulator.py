@@ -21,6 +21,7 @@ import collections
 import contextlib
 import fcntl
 import os
+import select
 import termios
 import threading
 import time
@@ -38,6 +39,10 @@ CONNECT_DELAY_S = 0.05
 MAX_BATCH_S = 0.25
 #: bytes allowed unread in the pty: what the host's read queue holds, so that what an unplug loses is known
 PIPE_BYTES = 4000
+#: an unplug waits up to this long for the host to read what was written (see _settled_unread)
+SETTLE_MAX_S = 1.0
+#: ... or for this long of an unread count that does not change (a host that is not reading)
+SETTLE_STILL_S = 0.1
 
 
 def _runs(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -482,25 +487,39 @@ class EmulatedDevice:
         self._enqueue_raw(self._startup_bytes(power_on=False))  # the device kept running
 
     def _settled_unread(self) -> int:
-        """Unread bytes once the pty has moved everything written into the host's read queue."""
-        last = -1
-        deadline = time.monotonic() + 0.25
-        time.sleep(0.005)
-        while time.monotonic() < deadline:
-            now = self._unread_bytes()
-            if now == last:
-                return now
-            last = now
-            time.sleep(0.005)
-        return max(last, 0)
+        """Unread bytes once the pty has moved everything written into the host's read queue.
 
-    def _unread_bytes(self) -> int:
+        What the master writes reaches the slave's read queue through a kernel work item that may
+        run milliseconds later on a loaded machine, and FIONREAD does not count it until then. A
+        poll of the slave runs that work when the read queue is empty, so "empty after a poll" is
+        exact: everything written was read. A host that is reading gets the time to finish (a cable
+        pulled just after the host's last read); a host that is not reading leaves a count that
+        stays still, and that count is what the unplug loses.
+        """
+        deadline = time.monotonic() + SETTLE_MAX_S
+        last, still_since = -1, time.monotonic()
+        while True:
+            now_n = self._unread_bytes(flush=True)
+            t = time.monotonic()
+            if now_n == 0:
+                return 0
+            if now_n != last:
+                last, still_since = now_n, t
+            elif t - still_since >= SETTLE_STILL_S or t >= deadline:
+                return now_n
+            time.sleep(0.002)
+
+    def _unread_bytes(self, flush: bool = False) -> int:
         if not self.port.slave_name or not self.port.is_open:
             return 0
         buf = array.array("i", [0])
         with contextlib.suppress(OSError):
             fd = os.open(self.port.slave_name, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
             try:
+                if flush:  # runs the pending master-to-slave work when the read queue is empty
+                    poller = select.poll()
+                    poller.register(fd, select.POLLIN)
+                    poller.poll(0)
                 fcntl.ioctl(fd, termios.FIONREAD, buf)
             finally:
                 os.close(fd)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import struct
 import termios
 import threading
@@ -153,8 +154,7 @@ class PtyDevice:
             self.stalled_for_unplug = True
         deadline = time.monotonic() + 5.0
         while drain and self._slave is not None and time.monotonic() < deadline:
-            pending = struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
-            if pending == 0:
+            if self._unread() == 0:
                 break
             time.sleep(0.005)
         with self._lock:
@@ -167,6 +167,17 @@ class PtyDevice:
         for fd in (master, slave):
             if fd is not None:
                 os.close(fd)
+
+    def _unread(self) -> int:
+        """Bytes written and not yet read by the host, in flight inside the pty included.
+
+        Written bytes reach the slave's read queue through a kernel work item; FIONREAD misses them
+        until it has run, but a poll of the slave runs it when the queue is empty.
+        """
+        poller = select.poll()
+        poller.register(self._slave, select.POLLIN)
+        poller.poll(0)
+        return struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
 
     def close(self) -> None:
         self._stop.set()
