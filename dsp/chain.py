@@ -139,6 +139,43 @@ class DetectionChain:
         wait += max(0, self.delay_samples)
         return wait / self.sfreq_hz + (0.0 if cfg.causal_noise else self.block / self.sfreq_hz)
 
+    @property
+    def released_until(self) -> int:
+        """Timeline sample before which every candidate peak has been returned."""
+        if self._filter is None:
+            return self._first if self._first is not None else 0
+        return self._det_pos - self._delay - self._hold
+
+    def peek_frames(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Provisional envelope and noise frames of the hops filtered after the last returned frame.
+
+        Frames are returned when their noise block is complete; a live view needs those of the
+        incomplete block too. Envelope: RMS of the valid samples of each complete hop, NaN when
+        under half is valid (as returned frames). Noise: the floor of the last complete block (the
+        one the detector compares this block with), where the returned frames will carry their own
+        block's floor. Nothing in the chain changes.
+
+        Returns
+        -------
+        envelope_uv, noise_uv : ndarray, shape (n_channels, n_frames)
+        start_frame : int
+            Absolute index of the first frame (the next frame :meth:`process` will return).
+        """
+        frame0 = self._frames_done
+        if self._filter is None or self._sigbuf.stop == self._sigbuf.start:
+            return np.zeros((self.n_channels, 0)), np.zeros((self.n_channels, 0)), frame0
+        a = frame0 * self.hop
+        n = max(0, (self._ybuf.stop - a) // self.hop)
+        y = self._ybuf.view(a, a + n * self.hop).reshape(self.n_channels, n, self.hop)
+        valid = np.isfinite(y)
+        n_ok = valid.sum(axis=2)
+        power = np.where(valid, y, 0.0) ** 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            env = np.sqrt(power.sum(axis=2) / n_ok)
+        env[2 * n_ok < self.hop] = np.nan
+        last = self._sigbuf.view(self._sigbuf.stop - 1, self._sigbuf.stop)
+        return env, np.repeat(last, n, axis=1), frame0
+
     def process(self, data_uv: np.ndarray, start_sample: int) -> ChainOutput:
         """Feed samples ``start_sample .. start_sample + n`` (shape (n_channels, n), µV, NaN = lost)."""
         if self._done:

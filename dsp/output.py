@@ -92,3 +92,23 @@ def concat_outputs(outputs: Sequence[ChainOutput], n_channels: int | None = None
         noise_uv=np.concatenate([o.noise_uv for o in with_frames], axis=1),
         quality=np.concatenate([o.quality for o in with_quality]),
     )
+
+
+def output_since(out: ChainOutput, frame: int, hop: int) -> ChainOutput:
+    """The part of ``out`` from absolute frame ``frame`` on.
+
+    Frames from ``frame``, candidates whose peak is at or after its first sample, quality rows
+    that end after it. ``hop`` is the chain's samples per frame.
+    """
+    cut = max(0, min(out.n_frames, frame - out.envelope_start_frame))
+    first = (out.envelope_start_frame + cut) * hop
+    rows = out.candidates["peak"] >= first
+    return ChainOutput(
+        candidates=out.candidates[rows],
+        features=out.features[rows],
+        snippets=out.snippets[rows],
+        envelope_uv=out.envelope_uv[:, cut:],
+        envelope_start_frame=out.envelope_start_frame + cut,
+        noise_uv=out.noise_uv[:, cut:],
+        quality=out.quality[out.quality["stop"] > first],
+    )

@@ -291,3 +291,29 @@ def test_noise_of_the_own_block_is_chunk_independent_too():
     parts, _ = _run(x, sizes=[333, 50, 1999], config=config)
     for name in ("candidates", "features", "snippets", "envelope_uv", "noise_uv", "quality"):
         np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+
+
+def test_peeked_frames_are_the_frames_returned_later_and_the_last_floor():
+    x, *_ = _scene(20.0, 60, (6, 12), seed=9)
+    x = np.atleast_2d(x).copy()
+    x[0, 23000:23300] = np.nan  # a gap inside a block: frames under half valid are NaN
+    chain = DetectionChain(FS, 1, mains_hz=50.0, config=ChainConfig(batch_s=0.05))
+    outs, peeks, floors = [], [], []
+    for pos in range(0, x.shape[1], 130):
+        outs.append(chain.process(x[:, pos : pos + 130], pos))
+        env, noise, frame0 = chain.peek_frames()
+        assert frame0 == outs[0].envelope_start_frame + sum(o.n_frames for o in outs)
+        peeks.append((frame0, env))
+        floors.append((frame0, noise, concat_outputs(outs).noise_uv[:, -1:]))
+    outs.append(chain.flush())
+    whole = concat_outputs(outs)
+    checked = 0
+    for frame0, env in peeks:
+        if env.shape[1]:
+            later = whole.envelope_uv[:, frame0 - whole.envelope_start_frame :][:, : env.shape[1]]
+            np.testing.assert_allclose(env, later, rtol=1e-12, equal_nan=True)
+            checked += env.shape[1]
+    assert checked > 1000
+    for _, noise, last in floors:
+        if noise.shape[1] and last.shape[1]:
+            np.testing.assert_array_equal(noise, np.repeat(last, noise.shape[1], axis=1))
