@@ -136,7 +136,7 @@ def _rest_level_one(noise_uv: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> 
     padded = np.full(nb * per, np.nan)
     padded[:n] = noise_uv
     with np.errstate(all="ignore"), _quiet_nan_warnings():
-        blocks = np.nanmedian(padded.reshape(nb, per), axis=1)
+        blocks = _nanquantile_last(padded.reshape(nb, per), 0.5)  # nanmedian, vectorised
         half = max(0, round(cfg["baseline_window_s"] / (2 * per * hop_s)))
         wide = np.pad(blocks, (half, half), constant_values=np.nan)
         win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1)

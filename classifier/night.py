@@ -172,20 +172,35 @@ def classify_night(night: NightData, config: dict[str, Any] | None = None) -> Cl
     -------
     ClassifiedNight
     """
-    from classifier.events import classify_events
     from classifier.morphology import night_morphology
     from classifier.rates import night_rates
-    from classifier.rest import rest_intervals
 
     cfg = config if config is not None else load_config()
-    events = classify_events(night, cfg)
-    rest = rest_intervals(night, events, cfg)
-    events = _keep_fasciculations_in_rest(events, rest, night.ch_names)
+    events, rest = classify_at_rest(night, cfg)
     morphology, units = night_morphology(events, night, cfg)
     events["unit"][events["kind"] == FASCICULATION] = units
     rates = night_rates(events, rest, night, cfg)
     return ClassifiedNight(events, list(night.ch_names), night.duration_s, rest, rates, morphology,
                            cfg)
+
+
+def classify_at_rest(night: NightData, config: dict[str, Any]) -> tuple[np.ndarray, dict]:
+    """Events of every kind and rest per channel, fasciculations outside rest dropped.
+
+    The part of :func:`classify_night` a live view needs (no morphology, no rates).
+
+    Returns
+    -------
+    events : ndarray of :data:`classifier.events.EVENT_DTYPE`
+    rest : dict
+        Channel name -> :class:`classifier.rest.ChannelRest`.
+    """
+    from classifier.events import classify_events
+    from classifier.rest import rest_intervals
+
+    events = classify_events(night, config)
+    rest = rest_intervals(night, events, config)
+    return _keep_fasciculations_in_rest(events, rest, night.ch_names), rest
 
 
 def _keep_fasciculations_in_rest(events: np.ndarray, rest: dict, ch_names: list[str]) -> np.ndarray:
