@@ -73,6 +73,10 @@ class FileValues:
         return digital * self._cal + self._offset
 
 
+#: Provisional live events remembered for a correction (far more than a minute can hold).
+MAX_OPEN_CALLS = 4096
+
+
 class LiveAnalysis:
     """Detect while recording: the ``on_chunk`` hook of :func:`acquisition.recorder.run_recording`.
 
@@ -87,10 +91,11 @@ class LiveAnalysis:
     outputs_every_s : float
         Rewrite the output files at least this often (wall time).
     live_every_s : float
-        Classify the recent past when the chain has processed new signal (every noise block, 0.5 s),
-        at most this often (wall time).
+        Classify the recent past when the chain has processed new signal, at most this often
+        (wall time).
     on_events : callable, optional
-        Called with each batch of new provisional events (list of output rows).
+        Called with each batch of live rows: new events and corrections of early ones (see
+        :meth:`calfwatch.pipeline.NightEngine.live_events`, key ``live``).
     feed_batch_s : float
         Chunks are gathered to this much signal before the engine runs (a device replayed N times
         faster than real time: N x 0.1 s keeps the calls per wall second as at real time).
@@ -104,7 +109,7 @@ class LiveAnalysis:
         subject: str = "",
         side: str = "",
         outputs_every_s: float = 300.0,
-        live_every_s: float = 0.2,
+        live_every_s: float = 0.25,
         on_events: Callable[[list[dict]], None] | None = None,
         feed_batch_s: float = 0.1,
     ) -> None:
@@ -128,6 +133,7 @@ class LiveAnalysis:
         self._last_outputs = now
         self._last_live = now
         self._live_at_s = 0.0
+        self._counted: dict[tuple[int, str], bool] = {}  # live events counted as twitches
 
     def __call__(self, chunk: SampleChunk) -> None:
         """Take one chunk just written to the file (a failure stops live detection, not the
@@ -151,10 +157,11 @@ class LiveAnalysis:
             if self._held_n >= self._batch_n:
                 self._feed_held()
         now = time.monotonic()
-        processed_s = self.engine.processed_s
-        if processed_s > self._live_at_s and now - self._last_live >= self.live_every_s:
-            self._last_live, self._live_at_s = now, processed_s
-            self._emit(self.engine.live_events())
+        if now - self._last_live >= self.live_every_s:
+            horizon_s = self.engine.live_horizon_s
+            if horizon_s > self._live_at_s:
+                self._last_live, self._live_at_s = now, horizon_s
+                self._emit(self.engine.live_events())
         if now - self._last_outputs >= self.outputs_every_s:
             self._last_outputs = now
             self.write_partial()
@@ -170,9 +177,16 @@ class LiveAnalysis:
     def _emit(self, rows: list[dict]) -> None:
         if not rows:
             return
-        self.live_event_count += len(rows)
-        self.twitches += sum(1 for r in rows if r["kind"] == "fasciculation"
-                             and "doublet" not in r["detail"])
+        self.live_event_count += sum(1 for r in rows if r["live"] in ("provisional", "settled"))
+        for r in rows:  # a correction replaces what its provisional event counted
+            key = (r["sample"], r["channel"])
+            counts = (r["live"] != "withdrawn" and r["kind"] == "fasciculation"
+                      and "doublet" not in r["detail"])
+            self.twitches += int(counts) - int(self._counted.pop(key, False))
+            if r["live"] == "provisional":
+                self._counted[key] = counts
+        while len(self._counted) > MAX_OPEN_CALLS:  # long confirmed (insertion order)
+            del self._counted[next(iter(self._counted))]
         if self.on_events is not None:
             self.on_events(rows)
 

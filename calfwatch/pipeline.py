@@ -15,7 +15,6 @@ see :mod:`calfwatch.live`).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -25,9 +24,10 @@ import numpy as np
 
 from acquisition.errors import RecordingError
 from acquisition.stream import SampleChunk, StreamInfo
+from calfwatch.live_ledger import LiveLedger
 from dsp.chain import DetectionChain
 from dsp.config import ChainConfig
-from dsp.output import ChainOutput, concat_outputs
+from dsp.output import ChainOutput, concat_outputs, output_since
 from dsp.types import ENVELOPE_HOP_S
 
 #: Fasciculation potentials last 5-30 ms: sampling below this rate cannot resolve them.
@@ -37,6 +37,10 @@ ENGINE_BATCH_S = 0.1
 #: Chain outputs are joined into one block every this many, so a night is a few dozen large arrays
 #: (returned to the system when freed) rather than tens of thousands of small ones.
 CONSOLIDATE_OUTPUTS = 256
+#: Kinds the live view gives as soon as their candidates are out (revised once settled if need be).
+EARLY_KINDS = ("fasciculation", "myoclonus")
+#: Outputs gathered before they are joined to the live window (one join per few seconds).
+RECENT_JOIN_EVERY = 32
 #: Live classification ignores events this close to the start of its window (no left context).
 LIVE_LEFT_CONTEXT_S = 10.0
 #: A channel whose windows are all at least this flat or lost carries no signal.
@@ -118,7 +122,7 @@ class NightEngine:
         mains_hz: float | None = None,
         config: dict[str, Any] | None = None,
         label: str = "",
-        live_window_s: float = 60.0,
+        live_window_s: float = 40.0,
     ) -> None:
         from classifier.config import load_config
 
@@ -134,10 +138,10 @@ class NightEngine:
         self.gaps: list[tuple[int, int, int]] = []
         self.n_samples = 0
         self._start: int | None = None
-        self._recent: deque[ChainOutput] = deque()
-        self._recent_frames = 0
+        self._recent: ChainOutput | None = None  # the live window, joined
+        self._recent_new: list[ChainOutput] = []  # outputs not joined to it yet
         self._window_frames = int(round(live_window_s / ENVELOPE_HOP_S))
-        self._live_emitted: set[tuple[int, str]] = set()
+        self._live = LiveLedger()
         self._finished = False
 
     # ------------------------------------------------------------------------------- streaming
@@ -177,12 +181,19 @@ class NightEngine:
             del self.outputs[-self._since_block:]
             self.outputs.append(concat_outputs(tail, self.info.n_channels))
             self._since_block = 0
-        self._recent.append(out)
-        self._recent_frames += out.n_frames
-        while len(self._recent) > 1 and self._recent_frames - self._recent[0].n_frames >= (
-            self._window_frames
-        ):
-            self._recent_frames -= self._recent.popleft().n_frames
+        self._recent_new.append(out)
+        if len(self._recent_new) >= RECENT_JOIN_EVERY:
+            self._join_recent()
+
+    def _join_recent(self) -> ChainOutput | None:
+        """Join the new outputs to the live window and cut it to its last ``live_window_s``."""
+        if self._recent_new:
+            parts = [self._recent, *self._recent_new] if self._recent is not None else self._recent_new
+            joined = concat_outputs(parts, self.info.n_channels)
+            self._recent_new = []
+            end = joined.envelope_start_frame + joined.n_frames
+            self._recent = output_since(joined, end - self._window_frames, self.hop)
+        return self._recent
 
     @property
     def processed_s(self) -> float:
@@ -195,35 +206,66 @@ class NightEngine:
         return (last.envelope_start_frame + last.n_frames) * self.hop / self.info.sfreq_hz
 
     # ------------------------------------------------------------------------------- live view
+    @property
+    def live_horizon_s(self) -> float:
+        """Seconds of the timeline the live view can see: candidates returned and frames filtered."""
+        env, _, frame0 = self.chain.peek_frames()
+        frames_end = (frame0 + env.shape[1]) * self.hop
+        return min(self.chain.released_until, frames_end) / self.info.sfreq_hz
+
     def live_events(self, context_s: float = 0.3) -> list[dict[str, Any]]:
-        """New provisional events of the recent past (classified on the last ``live_window_s``).
+        """Live events of the recent past not given yet, and changes to those given early.
 
-        Events are returned once (by onset sample and channel), when at least ``context_s`` of
-        processed signal follows their end (the isolation rule looks 250 ms ahead). Call it when
-        :attr:`processed_s` has moved on. Kinds that need a longer context (a PLM series) may
-        change in the final analysis, which alone is written to the output files.
+        Fasciculations and jerks (:data:`EARLY_KINDS`, made of candidates alone) are given as soon
+        as the chain has returned their candidates (row key ``live`` = ``"provisional"``). Every
+        event is settled once ``context_s`` of signal follows its end (the isolation rule looks
+        250 ms ahead): other kinds are then given (``"settled"``; a movement ends only after the
+        AASM 0.5 s of quiet), and a provisional event that turned out otherwise comes back as
+        ``"revised"`` (with its new kind) or ``"withdrawn"`` (no longer an event). Kinds that need
+        a longer context (a PLM series, a movement's rest margin) may still change in the final
+        analysis, which alone is written to the output files. Call it when
+        :attr:`live_horizon_s` has moved on.
         """
-        from classifier.night import NightData, classify_night
+        from classifier.night import classify_at_rest
 
-        if not any(o.n_frames for o in self._recent):
+        night, horizon_s = self._live_night()
+        if night is None:
             return []
-        out = concat_outputs(list(self._recent), self.info.n_channels)
-        end_s = self.processed_s
+        ev, _ = classify_at_rest(night, self.config)
+        first_s = night.envelope_start_frame * self.hop / self.info.sfreq_hz
+        ev = ev[ev["onset_s"] >= (first_s + LIVE_LEFT_CONTEXT_S if first_s > 0 else 0.0)]
+        end_s = ev["onset_s"] + ev["duration_s"]
+        settled = end_s + context_s <= horizon_s
+        early = ~settled & np.isin(ev["kind"], EARLY_KINDS) & (end_s <= horizon_s)
+        out = self._live.settle(self._rows(ev[settled]), horizon_s - context_s)
+        out += self._live.provisional(self._rows(ev[early]))
+        self._live.forget_before(int((horizon_s - 2 * self._window_frames * ENVELOPE_HOP_S)
+                                     * self.info.sfreq_hz))
+        return out
+
+    def _rows(self, events: np.ndarray) -> list[dict[str, Any]]:
+        return event_rows(events, self.info.ch_names, self.info.sfreq_hz)
+
+    def _live_night(self):
+        """The recent outputs with the provisional frames after them, and the live horizon (s)."""
+        from classifier.night import NightData
+
+        out = self._join_recent()
+        if out is None or not out.n_frames:
+            return None, 0.0
+        env, noise, frame0 = self.chain.peek_frames()
+        if frame0 == out.envelope_start_frame + out.n_frames and env.shape[1]:
+            out = ChainOutput(out.candidates, out.features, out.snippets,
+                              np.concatenate([out.envelope_uv, env], axis=1),
+                              out.envelope_start_frame,
+                              np.concatenate([out.noise_uv, noise], axis=1), out.quality)
+        n_samples = (out.envelope_start_frame + out.n_frames) * self.hop
         night = NightData.from_chain_output(
-            out, self.info.sfreq_hz, self.info.ch_names, int(round(end_s * self.info.sfreq_hz)),
+            out, self.info.sfreq_hz, self.info.ch_names, n_samples,
             [g for g in self.gaps if g[2] > out.envelope_start_frame * self.hop],
         )
-        classified = classify_night(night, self.config)
-        ev = classified.events
-        first_s = out.envelope_start_frame * self.hop / self.info.sfreq_hz
-        lead_s = first_s + LIVE_LEFT_CONTEXT_S if first_s > 0 else 0.0
-        ev = ev[(ev["onset_s"] + ev["duration_s"] + context_s <= end_s) & (ev["onset_s"] >= lead_s)]
-        rows = event_rows(ev, self.info.ch_names, self.info.sfreq_hz)
-        fresh = [r for r in rows if (r["sample"], r["channel"]) not in self._live_emitted]
-        self._live_emitted.update((r["sample"], r["channel"]) for r in fresh)
-        horizon = int((end_s - 2 * self._window_frames * ENVELOPE_HOP_S) * self.info.sfreq_hz)
-        self._live_emitted = {k for k in self._live_emitted if k[0] >= horizon}
-        return fresh
+        horizon = min(self.chain.released_until, n_samples)
+        return night, horizon / self.info.sfreq_hz
 
     # ------------------------------------------------------------------------------- the end
     def finish(
@@ -254,7 +296,7 @@ class NightEngine:
         del outs
         if final:  # the blocks are in ``whole`` now: keep one copy only
             self.outputs = [whole]
-            self._recent.clear()
+            self._recent, self._recent_new = None, []
         keep, unusable = usable_channels(whole, self.info.ch_names)
         if not keep:
             raise RecordingError(

@@ -83,19 +83,46 @@ def test_engine_matches_the_chain_it_wraps(night, data):
     np.testing.assert_array_equal(got.envelope_uv, ref.envelope_uv)
 
 
-def test_live_fasciculations_are_the_final_ones(night, data):
+def _live_run(night, data, every_chunks: int = 1):
+    """Feed 0.1-s chunks, ask for live events every ``every_chunks``; return (rows with the
+    signal time each was given at, engine)."""
     engine = NightEngine(night.info)
-    live = []
+    given = []
     for i, chunk in enumerate(_rechunk(data, [200])):
         engine.feed(chunk)
-        if i % 10 == 9:
-            live += engine.live_events()
+        if i % every_chunks == every_chunks - 1:
+            now_s = chunk.stop_sample / night.info.sfreq_hz
+            given += [(now_s, r) for r in engine.live_events()]
+    return given, engine
+
+
+def test_live_fasciculations_are_the_final_ones(night, data):
+    given, engine = _live_run(night, data, every_chunks=3)
     final = engine.finish().events
+    believed = {}  # what the live view says in the end, corrections applied
+    for _, r in given:
+        key = (r["sample"], r["channel"])
+        assert r["live"] in ("provisional", "settled", "revised", "withdrawn")
+        if r["live"] in ("provisional", "settled"):
+            assert key not in believed  # each event is new once
+        else:
+            assert believed[key]["live"] == "provisional"  # only early calls are corrected
+        believed[key] = r
     key = [(e["sample"], e["channel"]) for e in final if e["kind"] == "fasciculation"]
-    got = [(e["sample"], e["channel"]) for e in live if e["kind"] == "fasciculation"]
-    assert len(got) == len(set(got))  # each emitted once
+    got = [k for k, r in believed.items() if r["kind"] == "fasciculation" and r["live"] != "withdrawn"]
     assert len(got) >= 0.9 * len(key)
     assert len(set(got) & set(key)) >= 0.9 * len(got)
+
+
+def test_live_fasciculations_come_within_half_a_second_of_their_end(night, data):
+    given, engine = _live_run(night, data)
+    first = [(t, r) for t, r in given if r["kind"] == "fasciculation" and r["live"] == "provisional"]
+    assert len(first) >= 8  # the check is not vacuous
+    startup_s = engine.chain_config.mains_detect_s  # nothing comes out while 50/60 Hz is chosen
+    delays = np.array([t - (r["onset_s"] + r["duration_s"]) for t, r in first
+                       if r["onset_s"] > startup_s])
+    assert delays.min() >= 0.0  # never before the potential has ended
+    assert delays.max() < 0.5  # signal time: chunking and the chain's look-ahead only
 
 
 def test_flat_channel_left_out(night, data):
