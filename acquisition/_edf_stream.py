@@ -74,10 +74,12 @@ class EdfStream:
         with open(self.path, "rb") as fid:
             fixed = fid.read(256)
             rest = fid.read(layout.header_bytes - 256)
-        labels, _, _, pmin, pmax, dmin, dmax, _, spr, _ = _fields(rest, layout.n_signals)
+        labels, _, units, pmin, pmax, dmin, dmax, _, spr, _ = _fields(rest, layout.n_signals)
         spr_n = [int(v) for v in spr]
         self._ann = [i for i, lab in enumerate(labels) if lab in _ANNOTATION_LABELS]
-        self._data = [i for i in range(layout.n_signals) if i not in self._ann]
+        # signals not in a voltage unit are left out, as the general reader does
+        self._data = [i for i in range(layout.n_signals)
+                      if i not in self._ann and units[i].strip() in _UV_PER_UNIT]
         if not self._data:
             raise UnsupportedEdf(f"{self.path}: no data signal")
         if len({spr_n[i] for i in self._data}) != 1:
@@ -92,7 +94,6 @@ class EdfStream:
         dmax_a = np.array([float(dmax[i]) for i in self._data])
         self._cal = ((pmax_a - pmin_a) / (dmax_a - dmin_a))[:, None]
         self._off = (pmin_a - dmin_a * self._cal[:, 0])[:, None]
-        units = _fields(rest, layout.n_signals)[2]
         self._unit_uv = np.array([_unit_to_uv(units[i]) for i in self._data])[:, None]
         self.uv_per_count = float(self._cal[0, 0] * self._unit_uv[0, 0])
         self._header_bytes = layout.header_bytes
@@ -187,9 +188,13 @@ class EdfStream:
         return spans
 
 
+#: µV per physical unit of the voltage dimensions read here.
+_UV_PER_UNIT = {"V": 1e6, "mV": 1e3, "uV": 1.0, "\u00b5V": 1.0, "\u03bcV": 1.0, "\x83\xcaV": 1.0}
+
+
 def _unit_to_uv(unit: str) -> float:
     """µV per physical unit; an unknown unit is left to the general reader, which refuses it."""
-    scale = {"V": 1e6, "mV": 1e3, "uV": 1.0, "\u00b5V": 1.0, "\u03bcV": 1.0}.get(unit.strip())
+    scale = _UV_PER_UNIT.get(unit.strip())
     if scale is None:
         raise UnsupportedEdf(f"unknown physical dimension {unit.strip()!r}")
     return scale

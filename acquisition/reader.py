@@ -117,8 +117,11 @@ def _sniff(path: Path) -> str:
 # --- per-format readers --------------------------------------------------------------------------
 
 
-def _edf_truncation(path: Path, bytes_per_sample: int) -> None:
-    """Refuse an EDF/BDF shorter than its header says (a record count of -1 is allowed)."""
+def _edf_truncation(path: Path, bytes_per_sample: int) -> list[str]:
+    """Refuse an EDF/BDF shorter than its header says (a record count of -1 is allowed).
+
+    Returns the labels of the signals to leave out (see :func:`left_out_signals`).
+    """
     size = path.stat().st_size
     with open(path, "rb") as fid:
         fixed = fid.read(_EDF_FIXED_HEADER)
@@ -138,7 +141,7 @@ def _edf_truncation(path: Path, bytes_per_sample: int) -> None:
         dimensions = fid.read(8 * n_signals)
         fid.seek(_EDF_FIXED_HEADER + 216 * n_signals)
         fields = fid.read(8 * n_signals)
-    _edf_units(path, labels, dimensions, n_signals)
+    left_out = _edf_units(path, labels, dimensions, n_signals)
     try:
         per_record = sum(int(fields[8 * i : 8 * i + 8]) for i in range(n_signals))
     except ValueError:
@@ -148,30 +151,62 @@ def _edf_truncation(path: Path, bytes_per_sample: int) -> None:
         raise RecordingError(path, f"truncated: {size} bytes but the header's {n_records} "
                              f"data records need {expected} (calfwatch repair FILE keeps the "
                              "complete records)")
+    return [label for label, _ in left_out]
 
 
 #: Physical dimensions MNE scales correctly (it reads any other as volts, silently).
 EDF_VOLTAGE_UNITS = ("uV", "\u00b5V", "\u03bcV", "\x83\xcaV", "mV", "V")
 
 
-def _edf_units(path: Path, labels: bytes, dimensions: bytes, n_signals: int) -> None:
-    """Refuse a data signal whose physical dimension is not a voltage calfwatch can scale."""
+def _edf_units(path: Path, labels: bytes, dimensions: bytes, n_signals: int) -> list[tuple[str, str]]:
+    """Data signals whose physical dimension is not a voltage calfwatch can scale, as (label, unit).
+
+    They are left out (a BioSemi ``Status`` channel, a sleep study's oxygen saturation in %); a
+    file with no data signal in a voltage unit is refused.
+    """
+    odd, n_data = [], 0
     for i in range(n_signals):
         label = labels[16 * i : 16 * i + 16].decode("latin-1").strip()
         if label in ("EDF Annotations", "BDF Annotations"):
             continue
+        n_data += 1
         unit = dimensions[8 * i : 8 * i + 8].decode("latin-1").strip()
         if unit not in EDF_VOLTAGE_UNITS:
-            raise RecordingError(path, f"channel {label!r} has unknown units {unit!r}; "
-                                 "calfwatch reads signals in uV, mV or V")
+            odd.append((label, unit))
+    if odd and len(odd) == n_data:
+        label, unit = odd[0]
+        more = f" (and {len(odd) - 1} more)" if len(odd) > 1 else ""
+        raise RecordingError(path, f"channel {label!r} has unknown units {unit!r}{more}; "
+                             "calfwatch reads signals in uV, mV or V")
+    return odd
+
+
+def left_out_signals(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """Signals of an EDF/BDF file that calfwatch leaves out, as (label, unit): not in uV, mV or V.
+
+    Empty for other formats and for files it cannot read (their readers say why).
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fid:
+            fixed = fid.read(_EDF_FIXED_HEADER)
+            if not fixed.startswith((_EDF_MAGIC, _BDF_MAGIC)):
+                return []
+            n_signals = int(fixed[252:256])
+            labels = fid.read(16 * n_signals)
+            fid.seek(_EDF_FIXED_HEADER + 96 * n_signals)
+            dimensions = fid.read(8 * n_signals)
+        return _edf_units(path, labels, dimensions, n_signals)
+    except (OSError, ValueError, RecordingError):
+        return []
 
 
 def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
-    _edf_truncation(path, 3 if bdf else 2)
+    left_out = _edf_truncation(path, 3 if bdf else 2)
     # The classes behind read_raw_edf/read_raw_bdf, which refuse names without the extension.
     reader = RawBDF if bdf else RawEDF
     try:
-        return reader(path, preload=preload, verbose="error")
+        return reader(path, preload=preload, exclude=left_out, verbose="error")
     except Exception as exc:  # whatever MNE trips on, the user gets one line naming the file
         raise RecordingError(path, f"not a readable {'BDF' if bdf else 'EDF'} file "
                              f"({' '.join(str(exc).split())})") from None

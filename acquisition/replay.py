@@ -164,6 +164,12 @@ class ReplayStream:
             uv_per_count=self._backend.uv_per_count,
             device={"kind": "replay", "file": os.path.basename(self.path) if self.path else ""},
         )
+        from acquisition.reader import left_out_signals
+
+        left_out = left_out_signals(self.path) if self.path else []
+        if left_out:  # signals not in a voltage unit (see acquisition.reader)
+            self.info.device["left_out"] = [f"{label} ({unit or 'no unit'})"
+                                            for label, unit in left_out]
 
     def chunks(self) -> Iterator[SampleChunk]:
         """Yield the recording from ``start_s`` to ``stop_s``, gaps as NaN chunks, paced if asked."""

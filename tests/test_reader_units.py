@@ -56,3 +56,48 @@ def test_truncated_edf_is_refused_by_replay_and_analysis(tmp_path):
                           str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
     assert out.returncode == 1
     assert "truncated" in out.stderr and "Traceback" not in out.stderr
+
+
+def _edf_with_units(path, units: list[bytes], labels: list[str]):
+    """An EDF+ with one signal per label, 100 physical units in signal i, dimensions set after."""
+    values = np.array([[100.0 * (i + 1)] * 1000 for i in range(len(labels))])
+    with EdfPlusWriter(path, labels, 500.0, datetime(2026, 1, 1, 22, tzinfo=UTC)) as writer:
+        writer.write(values)
+    data = bytearray(path.read_bytes())
+    n_signals = int(data[252:256])
+    for i, unit in enumerate(units):
+        offset = 256 + 96 * n_signals + 8 * i
+        data[offset : offset + 8] = unit.ljust(8)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_signals_not_in_volts_are_left_out_and_named(tmp_path):
+    # a BioSemi-style trigger channel and an oximeter beside the calf EMG
+    path = _edf_with_units(tmp_path / "psg.edf", [b"uV", b"Boolean", b"%"],
+                           ["calf", "Status", "SpO2"])
+    raw = open_recording(path)
+    assert raw.ch_names == ["calf"]
+    np.testing.assert_allclose(raw.get_data(), 100e-6, rtol=1e-3)
+    stream = ReplayStream(path)
+    assert stream.info.ch_names == ["calf"]
+    assert stream.info.device["left_out"] == ["Status (Boolean)", "SpO2 (%)"]
+    data = np.concatenate([c.data_uv for c in stream.chunks()], axis=1)
+    np.testing.assert_allclose(data, 100.0, rtol=1e-3)
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(path), "--out",
+                          str(tmp_path / "out"), "--quiet"], capture_output=True, text=True,
+                         timeout=300)
+    assert "left out, not in uV, mV or V: Status (Boolean), SpO2 (%)" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_file_without_any_voltage_signal_is_refused(tmp_path):
+    path = _edf_with_units(tmp_path / "none.edf", [b"Boolean", b"%"], ["Status", "SpO2"])
+    with pytest.raises(RecordingError, match=r"none\.edf: channel 'Status' has unknown units "
+                       r"'Boolean' \(and 1 more\)"):
+        open_recording(path)
+    with pytest.raises(RecordingError, match="unknown units"):
+        ReplayStream(path)

@@ -82,9 +82,14 @@ class _Progress:
 
 
 def _analyze_one(path: str, args: argparse.Namespace, several: bool) -> None:
+    from acquisition.reader import left_out_signals
     from calfwatch.analysis import analyze_file
     from calfwatch.summary_text import wearer_summary
 
+    left_out = left_out_signals(path)
+    if left_out:
+        names = ", ".join(f"{label} ({unit or 'no unit'})" for label, unit in left_out)
+        sys.stderr.write(f"calfwatch: note: {path}: left out, not in uV, mV or V: {names}\n")
     progress = _Progress(Path(path).name)
     try:
         result, paths = analyze_file(
