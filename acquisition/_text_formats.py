@@ -145,6 +145,18 @@ def _json_meas_date(path: Path, device: dict) -> datetime | None:
     return datetime.combine(day, clock, tzinfo=UTC)
 
 
+def _json_bits(path: Path, bits: list, col: int) -> int:
+    """The ADC resolution of column ``col`` from a JSON header: a whole number of 1-32 bits."""
+    try:
+        value = float(bits[col])
+    except (IndexError, TypeError, ValueError):
+        value = float("nan")
+    if not (np.isfinite(value) and value == int(value) and 1 <= value <= 32):
+        raise RecordingError(path, f"bad ADC resolution "
+                             f"'{bits[col] if col < len(bits) else 'missing'}' in the header")
+    return int(value)
+
+
 def _check_sequence(path: Path, seq: np.ndarray, n_header_lines: int) -> None:
     """The 4-bit BITalino sequence number must step by one: a jump means lost samples."""
     jumps = np.flatnonzero((np.diff(seq.astype(np.int64)) - 1) % 16)
@@ -168,6 +180,8 @@ def _read_opensignals_json(path: Path, lines: list[str], text: str) -> mne.io.Ba
     except (KeyError, TypeError, ValueError):
         raise RecordingError(path, "OpenSignals header lacks column, label, sensor, "
                              "resolution or sampling rate") from None
+    if not (np.isfinite(sfreq_hz) and sfreq_hz > 0):
+        raise RecordingError(path, f"bad sampling rate '{device['sampling rate']}' in the header")
     emg = [(lab, columns.index(lab)) for lab, sen in zip(labels, sensors, strict=False)
            if str(sen).upper().startswith("EMG") and lab in columns]
     if not emg:
@@ -179,7 +193,8 @@ def _read_opensignals_json(path: Path, lines: list[str], text: str) -> mne.io.Ba
     n_header = sum(1 for ln in lines if ln.startswith("#"))
     if "nSeq" in columns:
         _check_sequence(path, values[:, columns.index("nSeq")], n_header)
-    data_v = np.vstack([bitalino_emg_volts(values[:, col], int(bits[col])) for _, col in emg])
+    data_v = np.vstack([bitalino_emg_volts(values[:, col], _json_bits(path, bits, col))
+                        for _, col in emg])
     names = [lab for lab, _ in emg]
     info = mne.create_info(names, sfreq_hz, "emg")
     with info._unlock():

@@ -330,10 +330,10 @@ def test_opensignals_two_columns(tmp_path):
     assert raw.info["meas_date"] is None
 
 
-def _opensignals_json(path: Path, rows: list[list[int]]) -> None:
+def _opensignals_json(path: Path, rows: list[list[int]], **changes) -> None:
     device = {"sensor": ["EMG", "ECG"], "column": ["nSeq", "I1", "I2", "O1", "O2", "A1", "A2"],
               "label": ["A1", "A2"], "resolution": [4, 1, 1, 1, 1, 10, 10],
-              "sampling rate": 1000, "date": "2026-3-1", "time": "23:05:09.250"}
+              "sampling rate": 1000, "date": "2026-3-1", "time": "23:05:09.250", **changes}
     header = json.dumps({"00:07:80:00:00:01": device})
     body = "\n".join("\t".join(str(v) for v in row) for row in rows)
     path.write_text(f"# OpenSignals Text File Format\n# {header}\n# EndOfHeader\n{body}\n")
@@ -353,6 +353,22 @@ def test_opensignals_json_header(tmp_path):
     del rows[17]
     _opensignals_json(path, rows)
     with pytest.raises(RecordingError, match=r"samples lost at line 21 \(sequence number 0 -> 2\)"):
+        open_recording(path)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"sampling rate": 0}, "bad sampling rate '0'"),
+    ({"sampling rate": -1000}, "bad sampling rate '-1000'"),
+    ({"sampling rate": "inf"}, "bad sampling rate 'inf'"),
+    ({"resolution": [4, 1, 1, 1, 1, "ten", 10]}, "bad ADC resolution 'ten'"),
+    ({"resolution": [4, 1, 1, 1, 1, 0, 10]}, "bad ADC resolution '0'"),
+    ({"resolution": [4, 1, 1, 1, 1]}, "bad ADC resolution 'missing'"),
+])
+def test_opensignals_json_header_with_bad_values_is_refused_naming_the_file(tmp_path, change,
+                                                                           message):
+    path = tmp_path / "opensignals_bad.txt"
+    _opensignals_json(path, [[i % 16, 0, 0, 0, 0, 500, 600] for i in range(40)], **change)
+    with pytest.raises(RecordingError, match=rf"opensignals_bad\.txt: {message}"):
         open_recording(path)
 
 
