@@ -36,7 +36,11 @@ def test_simulate_writes_and_describes_the_night(tmp_path, capsys):
      ["--profile", "quiet", "--fs", "5000"], ["--profile", "quiet", "--channels", "0"],
      ["--profile", "quiet", "--channels", "9"], ["--profile", "quiet", "--set", "bogus=1"],
      ["--profile", "quiet", "--set", "noise_rms_uv"], ["--profile", "quiet", "--duration", "x"],
-     ["--profile", "quiet", "--set", "noise_rms_uv=loud"]],
+     ["--profile", "quiet", "--set", "noise_rms_uv=loud"],
+     ["--profile", "quiet", "--set", "noise_rms_uv=inf"],
+     ["--profile", "quiet", "--set", "fasc_rate_per_min=nan"],
+     ["--profile", "quiet", "--set", "fasc_doublet_prob=1.5"],
+     ["--profile", "quiet", "--set", "pop_uv=300,inf"]],
 )
 def test_bad_values_are_one_line_usage_errors(args, tmp_path, capsys):
     code = main(["simulate", *args, "--out", str(tmp_path / "n.edf")])

@@ -6,6 +6,7 @@ ordering only: surface amplitudes are smaller and smoother, so defaults that lea
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
@@ -164,9 +165,13 @@ def _validate(p: SimulationParams) -> None:
     for f in fields(p):
         value = getattr(p, f.name)
         if isinstance(value, tuple):
-            _check(all(isinstance(v, int | float) for v in value), f"{f.name} must hold numbers")
+            _check(all(isinstance(v, int | float) and math.isfinite(v) for v in value),
+                   f"{f.name} must hold finite numbers")
         elif isinstance(value, int | float) and not isinstance(value, bool):
+            _check(math.isfinite(value), f"{f.name}={value} must be a finite number")
             _check(value >= 0, f"{f.name}={value:g} must not be negative")
+            if f.name.endswith(("_fraction", "_prob")):
+                _check(value <= 1, f"{f.name}={value:g} is a probability: it must be in 0-1")
     for name in ("plm_per_series", "plm_interval_s", "plm_s", "myoclonus_ms", "voluntary_s",
                  "cramp_s", "fasc_ptp_range_uv", "fasc_duration_range_ms", "firing_hz",
                  "noise_band_hz", "pop_uv", "pop_tau_s", "motion_s", "motion_hz", "motion_uv",
