@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -134,6 +135,7 @@ class LiveAnalysis:
         self._last_live = now
         self._live_at_s = 0.0
         self._counted: dict[tuple[int, str], bool] = {}  # live events counted as twitches
+        self._writer: threading.Thread | None = None  # the periodic outputs being rewritten
 
     def __call__(self, chunk: SampleChunk) -> None:
         """Take one chunk just written to the file (a failure stops live detection, not the
@@ -191,15 +193,41 @@ class LiveAnalysis:
             self.on_events(rows)
 
     def write_partial(self) -> None:
-        """Analyse everything so far and rewrite the output files (the stream goes on)."""
+        """Analyse everything so far and rewrite the output files, on a thread of its own.
+
+        Classifying a whole night takes seconds by morning, and this hook runs in the recording
+        loop: the loop only takes the snapshot and goes back to writing samples (at most a second
+        of them at risk). One rewrite at a time; one still running when the next is due is left
+        to finish.
+        """
+        self._feed_held()
+        if self._writer is not None and self._writer.is_alive():
+            return
+        try:
+            job = self.engine.snapshot(final=False)
+        except ValueError:  # nothing processed yet
+            return
+        self._writer = threading.Thread(target=self._write_outputs, args=(job, self._meta()),
+                                        name="calfwatch-outputs", daemon=True)
+        self._writer.start()
+
+    def _write_outputs(self, job: Callable[..., Any], meta: dict[str, Any]) -> None:
         from calfwatch.outputs import write_outputs
 
-        self._feed_held()
         try:
-            result = self.engine.finish(final=False, meta=self._meta())
+            result = job(meta=meta)
+            write_outputs(self.out_dir, result.events, result.summary,
+                          self.recorder.info.meas_date)
         except ValueError:  # too little signal yet: nothing to write
             return
-        write_outputs(self.out_dir, result.events, result.summary, self.recorder.info.meas_date)
+        except Exception as exc:  # noqa: BLE001 - the recording must go on; the end rewrites them
+            sys.stderr.write(f"calfwatch: periodic outputs not written "
+                             f"({' '.join(str(exc).split()) or type(exc).__name__})\n")
+
+    def wait_for_outputs(self) -> None:
+        """Wait for a periodic rewrite still running."""
+        if self._writer is not None:
+            self._writer.join()
 
     def _meta(self) -> dict[str, Any]:
         return {"file": self.recorder.path.name, "subject": self.subject, "side": self.side,
@@ -209,6 +237,7 @@ class LiveAnalysis:
         """Final analysis: output files, the history (with a subject), and the result."""
         from calfwatch.analysis import analyze_file, finish_night
 
+        self.wait_for_outputs()  # the final files must not be overwritten by an older analysis
         if self.error is None:
             try:
                 self._feed_held()

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -281,22 +282,42 @@ class NightEngine:
         With ``final=False`` the chain is not flushed and the engine keeps streaming: the result
         covers what was processed so far (record's periodic outputs).
         """
+        return self.snapshot(final=final)(history_nights=history_nights, symptoms=symptoms,
+                                          meta=meta)
+
+    def snapshot(self, final: bool = False) -> Callable[..., NightResult]:
+        """Fix what a result will cover; return the function that classifies, summarises and
+        assesses it (keywords of :meth:`finish`).
+
+        ``final=True`` flushes the chain and covers the whole night. ``final=False`` covers what
+        was processed so far, and the function may run on another thread while the engine
+        streams on (it reads only what the snapshot holds), so a recorder need not wait for it.
+        """
+        if final and not self._finished:
+            self._keep(self.chain.flush())
+            self._finished = True
+        if self._start is None:
+            raise RecordingError(self.label, "no samples in the recording")
+        n_samples = self.n_samples if final else int(round(self.processed_s * self.info.sfreq_hz))
+        if final:  # the blocks go into one: keep one copy only
+            self.outputs = [concat_outputs(self.outputs, self.info.n_channels)]
+            self._recent, self._recent_new = None, []
+        return partial(self._result, list(self.outputs), n_samples, list(self.gaps))
+
+    def _result(
+        self,
+        outs: list[ChainOutput],
+        n_samples: int,
+        gaps: list[tuple[int, int, int]],
+        *,
+        history_nights: Iterable[Any] = (),
+        symptoms: Iterable[str] = (),
+        meta: dict[str, Any] | None = None,
+    ) -> NightResult:
         from calfwatch.summary_doc import build_summary
         from classifier.night import NightData, classify_night
 
-        outs = list(self.outputs)
-        if final and not self._finished:
-            self._keep(self.chain.flush())
-            outs = list(self.outputs)
-            self._finished = True
-        n_samples = self.n_samples if final else int(round(self.processed_s * self.info.sfreq_hz))
-        if self._start is None:
-            raise RecordingError(self.label, "no samples in the recording")
-        whole = concat_outputs(outs, self.info.n_channels)
-        del outs
-        if final:  # the blocks are in ``whole`` now: keep one copy only
-            self.outputs = [whole]
-            self._recent, self._recent_new = None, []
+        whole = outs[0] if len(outs) == 1 else concat_outputs(outs, self.info.n_channels)
         keep, unusable = usable_channels(whole, self.info.ch_names)
         if not keep:
             raise RecordingError(
@@ -305,8 +326,7 @@ class NightEngine:
         whole = select_channels(whole, keep)
         names = [self.info.ch_names[i] for i in keep]
         meta = {"meas_date": self.info.meas_date.astimezone(UTC).isoformat(), **(meta or {})}
-        night = NightData.from_chain_output(
-            whole, self.info.sfreq_hz, names, n_samples, self.gaps, meta)
+        night = NightData.from_chain_output(whole, self.info.sfreq_hz, names, n_samples, gaps, meta)
         classified = classify_night(night, self.config)
         events = event_rows(classified.events, names, self.info.sfreq_hz)
         summary = build_summary(
