@@ -107,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"calfwatch: error: {args.config}: configuration file not found\n")
             return EXIT_USAGE
         os.environ[CONFIG_ENV] = os.path.abspath(args.config)
+    if args.config or os.environ.get(CONFIG_ENV):
+        from classifier.config import load_config
+
+        try:  # before any work: a misspelt key or a wrong type must not surface hours later
+            load_config()
+        except ValueError as exc:
+            sys.stderr.write(f"calfwatch: error: {_one_line(exc)}\n")
+            return EXIT_USAGE
     if getattr(args, "_run", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

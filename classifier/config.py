@@ -7,6 +7,7 @@ The packaged ``thresholds.toml`` holds the defaults with their sources; a user T
 from __future__ import annotations
 
 import copy
+import math
 import os
 import tomllib
 from importlib import resources
@@ -62,4 +63,48 @@ def load_config(user_path: str | os.PathLike | None = None) -> dict[str, Any]:
         raise ValueError(f"{path}: configuration file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    _check_override(config, override, "", path)
     return _merge(config, override)
+
+
+def _check_override(default: dict[str, Any], override: dict[str, Any], where: str, path: Path) -> None:
+    """Refuse keys the defaults do not have and values of another kind, before any analysis runs.
+
+    A misspelt key would otherwise be ignored silently, and a wrong type fail hours later.
+    """
+    for key, value in override.items():
+        name = f"{where}.{key}" if where else key
+        if key not in default:
+            raise ValueError(f"{path}: unknown setting '{name}'")
+        ref = default[key]
+        if isinstance(ref, dict):
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}: '{name}' must be a table of settings")
+            _check_override(ref, value, name, path)
+        elif not _same_kind(ref, value):
+            raise ValueError(f"{path}: '{name}' must be {_kind(ref)} like the default "
+                             f"{ref!r}, got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _same_kind(ref: Any, value: Any) -> bool:
+    if isinstance(ref, bool) or isinstance(ref, str):
+        return type(value) is type(ref)
+    if _is_number(ref):
+        return _is_number(value)
+    if isinstance(ref, list):
+        return isinstance(value, list) and (not ref or all(_same_kind(ref[0], v) for v in value))
+    return True
+
+
+def _kind(ref: Any) -> str:
+    if isinstance(ref, bool):
+        return "true or false"
+    if isinstance(ref, str):
+        return "text"
+    if isinstance(ref, list):
+        return "a list"
+    return "a finite number"

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from calfwatch import __version__
 from calfwatch.cli import main
 
@@ -50,8 +52,26 @@ def test_config_option_reaches_the_threshold_loader(tmp_path, monkeypatch):
     from classifier.config import load_config
 
     user = tmp_path / "mine.toml"
-    user.write_text("[assessment]\nprobe_value = 7\n")
+    user.write_text("[assessment.rate_high]\nvalue = 7\n")
     monkeypatch.delenv("CALFWATCH_CONFIG", raising=False)
     main(["--config", str(user)])  # no command: prints help, but the option is applied first
-    assert load_config()["assessment"]["probe_value"] == 7
+    assert load_config()["assessment"]["rate_high"]["value"] == 7
     os.environ.pop("CALFWATCH_CONFIG", None)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[events]\nisolaton_s = 0.3\n", "unknown setting 'events.isolaton_s'"),
+    ("[event]\nisolation_s = 0.3\n", "unknown setting 'event'"),
+    ("[rest]\nmargin_s = \"two\"\n", "'rest.margin_s' must be a finite number"),
+    ("[rest]\nmargin_s = nan\n", "'rest.margin_s' must be a finite number"),
+    ("[events]\nplm_interval_s = [5.0, \"x\"]\n", "'events.plm_interval_s' must be a list"),
+    ("rest = 3\n", "'rest' must be a table of settings"),
+])
+def test_a_configuration_with_unknown_keys_or_wrong_types_is_refused_at_once(tmp_path, text,
+                                                                            message):
+    user = tmp_path / "mine.toml"
+    user.write_text(text)
+    out = _run("--config", str(user), "history", "--history", str(tmp_path / "h.sqlite"))
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"calfwatch: error: {user}: ") and message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
