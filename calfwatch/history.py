@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from classifier.assessment import normalise_symptom
-from classifier.persistence import NightPoint, night_date
+from classifier.persistence import NightPoint, night_date, settings_from_config
 
 #: Environment variable naming calfwatch's data directory.
 HOME_ENV = "CALFWATCH_HOME"
@@ -227,7 +227,7 @@ class HistoryStore:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def add_night(self, subject: str, side: str | None, summary: dict[str, Any],
-                  cutoff_hour: int = 12) -> int:
+                  cutoff_hour: int | None = None) -> int:
         """Store one night summary; the same subject, side and recording start replaces it.
 
         Parameters
@@ -238,8 +238,9 @@ class HistoryStore:
             ``left``, ``right``, ``both`` or ``unknown`` (None).
         summary : dict
             A night-summary document (``classifier.summary``).
-        cutoff_hour : int
-            Recordings starting before this local hour belong to the previous night date.
+        cutoff_hour : int, optional
+            Recordings starting before this local hour belong to the previous night date
+            (default: ``[persistence] night_date_cutoff_hour`` of the configuration).
 
         Returns
         -------
@@ -247,6 +248,8 @@ class HistoryStore:
             The row id (unchanged when the same recording is stored again).
         """
         subject, side = _check_subject(subject), _check_side(side)
+        if cutoff_hour is None:
+            cutoff_hour = settings_from_config().night_date_cutoff_hour
         recording = summary.get("recording") or {}
         start_utc = recording.get("start_utc")
         start = recording.get("start_local") or start_utc

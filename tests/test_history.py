@@ -177,3 +177,18 @@ def test_a_directory_in_place_of_the_file_is_an_error(tmp_path):
     (tmp_path / "h.sqlite").mkdir()
     with pytest.raises(HistoryError, match="h.sqlite"):
         HistoryStore(tmp_path / "h.sqlite")
+
+
+def test_stored_night_date_follows_the_configured_cutoff(tmp_path, monkeypatch):
+    morning = evening(0, hour=8)  # 08:00 the morning after DAY0
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        store.add_night("p1", "left", make_summary(morning, 1.0))
+    user = tmp_path / "early.toml"
+    user.write_text("[persistence.night_date_cutoff_hour]\nvalue = 6\n")
+    monkeypatch.setenv("CALFWATCH_CONFIG", str(user))
+    with HistoryStore(tmp_path / "h6.sqlite") as store:
+        store.add_night("p1", "left", make_summary(morning, 1.0))
+    with HistoryStore(tmp_path / "h.sqlite") as noon, HistoryStore(tmp_path / "h6.sqlite") as six:
+        (by_noon,), (by_six,) = noon.nights("p1"), six.nights("p1")
+    assert by_noon.night_date.toordinal() == morning.date().toordinal() - 1  # before noon
+    assert by_six.night_date == morning.date()  # after a 06:00 cutoff: a night of its own date
