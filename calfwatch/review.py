@@ -11,6 +11,7 @@ blocking.
 from __future__ import annotations
 
 import os
+import sys
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ WINDOW_S = 10.0
 #: filtered in place without whole-night copies.
 BLOCK_S = 60.0
 MARGIN_S = 2.0
+#: Samples (all channels together) loaded at most, about 1 GB of float64: a longer recording
+#: (8 h x 8 channels at 2 kHz is 3.7 GB) is shown from ``start_s`` for as long as fits.
+MAX_LOAD_SAMPLES = 128 * 1024 * 1024
 #: Prefix given to the recording's own annotations that share a name with an event kind.
 RECORDING_PREFIX = "recording:"
 _NON_INTERACTIVE = {"agg", "pdf", "ps", "svg", "pgf", "cairo", "template"}
@@ -147,7 +151,31 @@ def _with_events(raw: Any, events: Any) -> None:
     renamed = [f"{RECORDING_PREFIX}{d}" if d in EVENT_KINDS else str(d) for d in own.description]
     own = mne.Annotations(own.onset, own.duration, renamed, orig_time=own.orig_time,
                           ch_names=own.ch_names)
-    raw.set_annotations(own + events if len(own) else events)
+    raw.set_annotations(own + events if len(own) else events, emit_warning=False)
+
+
+def _load_part(raw: Any, start_s: float, name: str) -> tuple[float, tuple[float, float] | None]:
+    """Load the recording, or the part from ``start_s`` that fits :data:`MAX_LOAD_SAMPLES` with
+    ``MARGIN_S`` on both sides for the filter.
+
+    Returns where the display starts within what was loaded (s), and the span (s, in the loaded
+    part's time) to keep once it is filtered, or None when the whole recording was loaded.
+    """
+    sfreq = raw.info["sfreq"]
+    total_s = raw.n_times / sfreq
+    if start_s >= total_s:
+        raise ReviewError(f"{name}: --start {start_s:g} s is beyond the end ({total_s:.0f} s)")
+    n_ch = len(raw.ch_names)
+    if raw.n_times * n_ch <= MAX_LOAD_SAMPLES:
+        raw.load_data(verbose="error")
+        return start_s, None
+    stop_s = min(total_s, start_s + MAX_LOAD_SAMPLES / (n_ch * sfreq))
+    lo_s, hi_s = max(0.0, start_s - MARGIN_S), min(total_s, stop_s + MARGIN_S)
+    raw.crop(lo_s, hi_s, include_tmax=False, verbose="error").load_data(verbose="error")
+    sys.stderr.write(f"calfwatch: note: {name}: showing {start_s:.0f}-{stop_s:.0f} s of "
+                     f"{total_s:.0f} s (all of it would take {sfreq * total_s * n_ch * 8 / 1e9:.1f}"
+                     " GB of memory); --start chooses the part\n")
+    return 0.0, (start_s - lo_s, stop_s - lo_s)
 
 
 def review(recording: str | os.PathLike, events_dir: str | os.PathLike | None = None, *,
@@ -178,11 +206,14 @@ def review(recording: str | os.PathLike, events_dir: str | os.PathLike | None = 
 
     from acquisition.reader import open_recording
 
-    raw = open_recording(recording, preload=True, units=units)
+    raw = open_recording(recording, preload=False, units=units)
+    start_s, keep = _load_part(raw, start_s, Path(recording).name)
+    filter_emg(raw)
+    if keep is not None:  # the filter's margins go
+        raw.crop(*keep, include_tmax=False, verbose="error")
     folder = Path(events_dir) if events_dir is not None else default_events_dir(recording)
     if events_dir is not None or folder.is_dir():
         _with_events(raw, read_events_annotations(folder, raw))
-    filter_emg(raw)
     interactive = is_interactive_backend()
     kwargs = dict(
         picks="emg", scalings={"emg": EMG_SCALE_V}, start=start_s,

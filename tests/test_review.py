@@ -165,3 +165,23 @@ def test_review_of_a_real_csv_needs_and_takes_units(sample_data, tmp_path):
     _check_events_match(fig.mne.inst.annotations, tmp_path / "out" / "events.tsv", min_events=1,
                         first_time=fig.mne.inst.first_time)
     matplotlib.pyplot.close(fig)
+
+
+def test_a_recording_too_large_to_load_is_shown_from_start_for_what_fits(night, monkeypatch,
+                                                                        capsys):
+    from calfwatch import review as review_mod
+
+    recording, out = night
+    whole = review(recording, out).mne.inst
+    sfreq, n_ch = whole.info["sfreq"], len(whole.ch_names)
+    monkeypatch.setattr(review_mod, "MAX_LOAD_SAMPLES", int(30 * sfreq * n_ch))  # 30 s fit
+    part = review(recording, out, start_s=40.0).mne.inst
+    assert "showing 40-70 s of 120 s" in capsys.readouterr().err
+    assert part.n_times == int(30 * sfreq)
+    np.testing.assert_allclose(part.get_data(), whole.get_data(start=int(40 * sfreq),
+                                                             stop=int(70 * sfreq)), atol=1e-9)
+    onsets = [o for o, _, _, _ in _ours(part.annotations)]
+    expected = [o for o, _, _, _ in _ours(whole.annotations) if 40.0 <= o < 70.0]
+    assert len(onsets) == len(expected) > 0
+    with pytest.raises(ReviewError, match="beyond the end"):
+        review(recording, out, start_s=500.0)
