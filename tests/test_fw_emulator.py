@@ -73,6 +73,16 @@ def test_pyserial_reads_the_source_quantised(kind, tmp_path):
     assert not os.path.exists(tmp_path / "port")  # the link is removed on stop
 
 
+def _before_a_whole_wrap_lost(lost: np.ndarray, modulus: int) -> int:
+    """Samples before the first run of losses a counter of ``modulus`` cannot count (a whole wrap
+    or more: the emulator drops its backlog when a host starved of CPU stops reading)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], lost.astype(np.int8), [0]])))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a >= modulus:
+            return int(a)
+    return int(lost.size)
+
+
 @pytest.mark.parametrize("kind", ["calfwatch", "cyton", "bitalino"])
 def test_damage_and_drops_lose_exactly_what_the_log_says(kind, tmp_path):
     src = _source(kind, 2.0, seed=2)
@@ -82,6 +92,7 @@ def test_damage_and_drops_lose_exactly_what_the_log_says(kind, tmp_path):
         # matching sequence number 1 in 256), so the log cannot always say what the decoder kept
         faults = "corrupt=0.0005,drop_frames=0.004,garbage=48"
     dev, dec, batch, _ = _run(kind, src, tmp_path, faults=faults, seed=7)
+    modulus_of = {"cyton": 256, "bitalino": 16}
     log = dev.fault_log
     lost = np.zeros(src.shape[1], bool)
     for rec in log:
@@ -93,8 +104,11 @@ def test_damage_and_drops_lose_exactly_what_the_log_says(kind, tmp_path):
     # place what the decoder kept on the device timeline (short counters: by the first counter)
     offset = 0 if kind == "calfwatch" else int(batch.counter[0] - batch.sample_index[0])
     got = batch.sample_index + offset
-    received = np.zeros(n, bool)
+    n_check = n if kind == "calfwatch" else _before_a_whole_wrap_lost(lost, modulus_of[kind])
+    got, kept = got[got < n_check], got < n_check
+    received = np.zeros(n_check, bool)
     received[got] = True
+    lost = lost[:n_check]
     assert not (received & lost).any()
     extra = np.flatnonzero(~received & ~lost)  # lost by the decoder although the link delivered
     if kind == "calfwatch":
@@ -104,15 +118,15 @@ def test_damage_and_drops_lose_exactly_what_the_log_says(kind, tmp_path):
         # inside that window costs the frame before it, and only then (docs/protocol.md)
         faults_at = np.array(sorted(r["first_sample"] for r in log
                                     if r["samples_lost"] or "detected" in r))
-        for s in extra:
+        for s in extra[extra < n_check - 4]:
             assert np.any((faults_at > s) & (faults_at <= s + 3)), (s, faults_at)
-    # the decoder's own count of the loss agrees (it cannot see a loss after the last frame)
-    assert dec.stats.samples_missing == (~received[: got[-1]]).sum()
+    if n_check == n:  # the decoder's own count of the loss agrees (not after the last frame)
+        assert dec.stats.samples_missing == (~received[: got[-1]]).sum()
     damaged_ok = np.zeros(src.shape[1], bool)
     for rec in log:
         if rec.get("detected") is False:
             damaged_ok[rec["first_sample"] : rec["first_sample"] + rec["n_samples"]] = True
-    clean = ~damaged_ok[batch.sample_index]
+    clean = ~damaged_ok[batch.sample_index] & kept
     expected = dev.firmware.quantise(src)[:, batch.sample_index[clean]]
     np.testing.assert_array_equal(batch.counts[:, clean], expected)
     assert {r["fault"] for r in log} >= {"garbage", "drop_frames"}
