@@ -10,8 +10,8 @@ One run, side by side, each as its own process (wall time and peak RSS of the wh
 Targets: calfwatch at most 1.5x the plain detector's wall time and at most 500 MB peak RSS, on an
 8-hour 2 kHz single-channel night; an 8-channel night also under 500 MB. Then the live figures:
 CPU per second of signal at 8 channels x 2 kHz fed in 0.1-s chunks as a serial source delivers them,
-and the delay from an event's last sample to its first live emission (fasciculations are given
-as soon as detected and corrected when the 250 ms after them change their kind).
+and the delay from an event's last sample to its first live emission (events are given as soon as
+they have ended and corrected when the signal after them changes them).
 
 Usage: ``python benchmarks/bench_night.py [--hours 8] [--channels8-hours 8] [--out bench-output]``.
 """
@@ -144,8 +144,8 @@ def live_figures(minutes: float) -> None:
         if len(d):
             print(f"    {label:<15} median {np.median(d):.2f} s, 95th percentile "
                   f"{np.percentile(d, 95):.2f} s, max {d.max():.2f} s over {len(d)} events")
-    print(f"  events given early (fasciculations, jerks): {early}, of which corrected once settled "
-          f"(revised or withdrawn): {corrected}")
+    print(f"  events given early: {early}, of which corrected once settled (revised or "
+          f"withdrawn): {corrected}")
 
 
 def main() -> int:

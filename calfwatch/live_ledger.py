@@ -1,10 +1,10 @@
 """The live view's memory: which events it has given, so each is given once and early calls corrected.
 
-:meth:`calfwatch.pipeline.NightEngine.live_events` gives a fasciculation as soon as its potential is
-detected, before the signal that could change its kind (a second discharge within 250 ms makes a
-jerk) has arrived, and settles every event once that signal is there. The ledger turns each round of
-classification into the rows that are new to the listener: first sightings, and corrections of
-provisional calls.
+:meth:`calfwatch.pipeline.NightEngine.live_events` gives an event as soon as it has ended, before the
+signal that could change it has arrived (a second discharge within 250 ms makes a fasciculation part
+of a jerk; activity resuming within 0.5 s extends a movement), and settles every event once that
+signal is there. The ledger turns each round of classification into the rows that are new to the
+listener: first sightings, and corrections of early calls.
 """
 
 from __future__ import annotations
@@ -21,18 +21,49 @@ class _Given:
     row: Row
 
 
+#: Change of length (s) that makes a settled event a revision of the early call.
+LENGTH_CHANGE_S = 0.05
+
+
+def _same_call(early: Row, settled: Row) -> bool:
+    """Whether a settled event says what its early call said: kind, detail and length."""
+    return ((early["kind"], early["detail"]) == (settled["kind"], settled["detail"])
+            and abs(early["duration_s"] - settled["duration_s"]) < LENGTH_CHANGE_S)
+
+
 class LiveLedger:
-    """Events given by the live view, by (onset sample, channel)."""
+    """Events given by the live view, by (onset sample, channel).
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    span_kinds : tuple of str
+        Kinds matched by overlap rather than by onset (see :meth:`_key`).
+    """
+
+    def __init__(self, span_kinds: tuple[str, ...] = ()) -> None:
         self._given: dict[tuple[int, str], _Given] = {}
+        self.span_kinds = span_kinds
 
-    @staticmethod
-    def _key(row: Row) -> tuple[int, str]:
-        return int(row["sample"]), str(row["channel"])
+    def _key(self, row: Row) -> tuple[int, str]:
+        """The key of the given event ``row`` is, else its own (onset sample, channel).
+
+        Events of :attr:`span_kinds` (movements, artifacts: envelope bursts, whose edges can move
+        by a frame as the window's resting level moves) are the same event when they overlap one
+        given on the channel; events made of candidates only when their onset is the same.
+        """
+        key = (int(row["sample"]), str(row["channel"]))
+        if key in self._given or row["kind"] not in self.span_kinds:
+            return key
+        a, b = row["onset_s"], row["onset_s"] + row["duration_s"]
+        for other, given in self._given.items():
+            g = given.row
+            if (other[1] == key[1] and g["kind"] in self.span_kinds
+                    and g["onset_s"] <= b and a <= g["onset_s"] + g["duration_s"]):
+                return other
+        return key
 
     def provisional(self, rows: list[Row]) -> list[Row]:
-        """Rows (early fasciculations) not given yet, marked ``live: provisional``."""
+        """Rows of early calls not given yet, marked ``live: provisional``."""
         out = []
         for row in rows:
             key = self._key(row)
@@ -56,8 +87,9 @@ class LiveLedger:
         Returns
         -------
         list of dict
-            New events (``live: settled``), provisional ones whose kind or detail changed
-            (``revised``, with the new values) and provisional ones gone (``withdrawn``).
+            New events (``live: settled``), provisional ones whose kind, detail or length
+            changed (``revised``, with the new values) and provisional ones gone
+            (``withdrawn``).
         """
         out, seen = [], set()
         for row in rows:
@@ -66,8 +98,7 @@ class LiveLedger:
             prev = self._given.get(key)
             if prev is not None and prev.state == "settled":
                 continue
-            same = prev is not None and prev.state == "provisional" and (
-                (prev.row["kind"], prev.row["detail"]) == (row["kind"], row["detail"]))
+            same = prev is not None and prev.state == "provisional" and _same_call(prev.row, row)
             given = {**row, "live": "settled" if prev is None else "revised"}
             if not same:
                 out.append(given)

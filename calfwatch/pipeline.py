@@ -40,6 +40,10 @@ ENGINE_BATCH_S = 0.1
 CONSOLIDATE_OUTPUTS = 256
 #: Kinds the live view gives as soon as their candidates are out (revised once settled if need be).
 EARLY_KINDS = ("fasciculation", "myoclonus")
+#: Kinds made of envelope bursts: the live view matches them by overlap (their edges can move).
+SPAN_KINDS = ("voluntary", "plm", "cramp", "artifact")
+#: Quiet after the end of a movement, cramp or artifact before the live view gives it early.
+EARLY_QUIET_S = 0.05
 #: Outputs gathered before they are joined to the live window (one join per few seconds).
 RECENT_JOIN_EVERY = 32
 #: Live classification ignores events this close to the start of its window (no left context).
@@ -142,7 +146,7 @@ class NightEngine:
         self._recent: ChainOutput | None = None  # the live window, joined
         self._recent_new: list[ChainOutput] = []  # outputs not joined to it yet
         self._window_frames = int(round(live_window_s / ENVELOPE_HOP_S))
-        self._live = LiveLedger()
+        self._live = LiveLedger(span_kinds=SPAN_KINDS)
         self._finished = False
 
     # ------------------------------------------------------------------------------- streaming
@@ -217,15 +221,16 @@ class NightEngine:
     def live_events(self, context_s: float = 0.3) -> list[dict[str, Any]]:
         """Live events of the recent past not given yet, and changes to those given early.
 
-        Fasciculations and jerks (:data:`EARLY_KINDS`, made of candidates alone) are given as soon
-        as the chain has returned their candidates (row key ``live`` = ``"provisional"``). Every
-        event is settled once ``context_s`` of signal follows its end (the isolation rule looks
-        250 ms ahead): other kinds are then given (``"settled"``; a movement ends only after the
-        AASM 0.5 s of quiet), and a provisional event that turned out otherwise comes back as
-        ``"revised"`` (with its new kind) or ``"withdrawn"`` (no longer an event). Kinds that need
-        a longer context (a PLM series, a movement's rest margin) may still change in the final
-        analysis, which alone is written to the output files. Call it when
-        :attr:`live_horizon_s` has moved on.
+        Every event is given early (row key ``live`` = ``"provisional"``): fasciculations and jerks
+        (:data:`EARLY_KINDS`, made of candidates alone) as soon as the chain has returned their
+        candidates, other kinds once :data:`EARLY_QUIET_S` of quiet follows them. Every event is
+        settled once ``context_s`` of signal follows its end (the isolation rule looks 250 ms
+        ahead; a movement ends only after the AASM 0.5 s of quiet): one given early that turned
+        out otherwise comes back as ``"revised"`` (new kind, detail or length) or ``"withdrawn"``
+        (no longer an event); one not given yet comes as ``"settled"``. Kinds that need a longer
+        context (a PLM series, a movement's rest margin) may still change in the final analysis,
+        which alone is written to the output files. Call it when :attr:`live_horizon_s` has
+        moved on.
         """
         from classifier.night import classify_at_rest
 
@@ -237,7 +242,8 @@ class NightEngine:
         ev = ev[ev["onset_s"] >= (first_s + LIVE_LEFT_CONTEXT_S if first_s > 0 else 0.0)]
         end_s = ev["onset_s"] + ev["duration_s"]
         settled = end_s + context_s <= horizon_s
-        early = ~settled & np.isin(ev["kind"], EARLY_KINDS) & (end_s <= horizon_s)
+        quiet_s = np.where(np.isin(ev["kind"], EARLY_KINDS), 0.0, EARLY_QUIET_S)
+        early = ~settled & (end_s + quiet_s <= horizon_s)
         out = self._live.settle(self._rows(ev[settled]), horizon_s - context_s)
         out += self._live.provisional(self._rows(ev[early]))
         self._live.forget_before(int((horizon_s - 2 * self._window_frames * ENVELOPE_HOP_S)

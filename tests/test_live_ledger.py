@@ -49,3 +49,24 @@ def test_settled_events_are_given_once_and_forgotten_out_of_the_window():
     assert ledger.settle([_row(1000, kind="voluntary")], 3.0) == []
     ledger.forget_before(1001)
     assert [r["live"] for r in ledger.settle([_row(1000, kind="voluntary")], 3.0)] == ["settled"]
+
+
+def test_an_early_movement_that_went_on_is_revised_with_its_length():
+    ledger = LiveLedger()
+    ledger.provisional([_row(1000, kind="voluntary", duration_s=0.6)])
+    assert ledger.settle([_row(1000, kind="voluntary", duration_s=0.62)], 5.0) == []
+    ledger = LiveLedger()
+    ledger.provisional([_row(1000, kind="voluntary", duration_s=0.6)])
+    out = ledger.settle([_row(1000, kind="voluntary", duration_s=1.4)], 5.0)
+    assert [(r["live"], r["duration_s"]) for r in out] == [("revised", 1.4)]
+
+
+def test_a_movement_whose_edge_moved_by_a_frame_is_the_same_movement():
+    ledger = LiveLedger(span_kinds=("voluntary",))
+    first = ledger.settle([_row(54850, kind="voluntary", duration_s=1.2)], 60.0)
+    assert [r["live"] for r in first] == ["settled"]
+    assert ledger.settle([_row(54900, kind="voluntary", duration_s=1.15)], 62.0) == []
+    # fasciculations are matched by onset only: two potentials 30 ms apart are two events
+    ledger = LiveLedger(span_kinds=("voluntary",))
+    out = ledger.provisional([_row(1000, duration_s=0.02), _row(1030, duration_s=0.02)])
+    assert len(out) == 2
