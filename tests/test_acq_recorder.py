@@ -111,11 +111,14 @@ def test_live_device_with_unplugs_recorded_exactly(tmp_path):
         worker = threading.Thread(target=run_recording, args=(source, rec), daemon=True)
         worker.start()
         time.sleep(0.4)
-        for pause_s in (0.3, 0.7):
+        for k, pause_s in enumerate((0.3, 0.7), start=1):
             device.unplug()
             time.sleep(pause_s)
             device.plug()
-            time.sleep(0.7)
+            deadline = time.monotonic() + 10.0  # back-off and a loaded machine: wait for it
+            while source.stats()["reconnects"] < k and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.4)
         source.close()
         worker.join(timeout=5)
         rec.close()
