@@ -25,8 +25,9 @@ import numpy as np
 
 from dsp import _detect_numba, _noise_numba, _quality_numba
 from dsp._buffer import TimelineBuffer
+from dsp._filter_ahead import filter_ahead
 from dsp._filter_numba import SKEW
-from dsp._threads import split_run
+from dsp._threads import n_threads, split_run
 from dsp.config import ChainConfig
 from dsp.features import measure_candidates
 from dsp.filters import (
@@ -49,6 +50,9 @@ __all__ = ["ChainOutput", "DetectionChain", "concat_outputs", "detect_mains_hz"]
 
 #: Longest stretch processed at once (s); longer inputs are cut into pieces of this length.
 MAX_PIECE_S = 120.0
+#: With one channel, inputs of at least two pieces of this length (s) are filtered one piece ahead
+#: on a thread of its own (:mod:`dsp._filter_ahead`).
+AHEAD_MIN_PIECE_S = 2.0
 #: With several channels, noise blocks worth of samples above which a kernel runs on threads over
 #: groups of channels (:mod:`dsp._threads`; a threaded call costs about 0.05 ms, a block of samples
 #: 5-15 µs). One channel stays on one thread.
@@ -206,14 +210,21 @@ class DetectionChain:
         return self._empty()
 
     def _run_pieces(self, raw: np.ndarray, end: int | None = None) -> ChainOutput:
-        """Run long inputs in pieces of at most MAX_PIECE_S, so buffers stay small."""
+        """Run long inputs in pieces of at most MAX_PIECE_S, so buffers stay small; with one
+        channel and several cores, the filter runs one piece ahead on a thread of its own."""
+        ahead = self.n_channels == 1 and n_threads() > 1 and raw.shape[1] >= 2 * self._samples(
+            AHEAD_MIN_PIECE_S)
         piece = self._samples(MAX_PIECE_S)
+        if ahead:  # at least two pieces, so that the filter has one to run ahead on
+            piece = min(piece, max(self._samples(AHEAD_MIN_PIECE_S), -(-raw.shape[1] // 4)))
         if raw.shape[1] <= piece:
             return self._run(raw, end, final=end is not None)
+        pieces = [raw[:, lo : lo + piece] for lo in range(0, raw.shape[1], piece)]
+        filtered = filter_ahead(self._filter, pieces) if ahead else iter([None] * len(pieces))
         outs = []
-        for lo in range(0, raw.shape[1], piece):
-            last = lo + piece >= raw.shape[1]
-            outs.append(self._run(raw[:, lo : lo + piece], end, final=last and end is not None))
+        for i, part in enumerate(pieces):
+            final = i == len(pieces) - 1 and end is not None
+            outs.append(self._run(part, end, final=final, pre=next(filtered)))
         return concat_outputs(outs)
 
     def flush(self) -> ChainOutput:
@@ -316,8 +327,8 @@ class DetectionChain:
         return b
 
     # ------------------------------------------------------------------ work
-    def _run(self, raw: np.ndarray, end: int | None, final: bool) -> ChainOutput:
-        y = self._filtered(raw)
+    def _run(self, raw: np.ndarray, end: int | None, final: bool, pre=None) -> ChainOutput:
+        y = self._filtered(raw) if pre is None else self._prefiltered(*pre)
         self._over_channels(
             _noise_numba.blank_after_restart, (y, self._countdown, self._settle), (0, 1), y.size
         )
@@ -352,6 +363,14 @@ class DetectionChain:
         filt.advance_into(raw, y, kept)
         self._ybuf.append(y[:, skip:])
         return self._ybuf.view(self._ybuf.stop - (raw.shape[1] - skip), self._ybuf.stop)
+
+    def _prefiltered(self, y: np.ndarray, kept: np.ndarray, skip: int) -> np.ndarray:
+        """Append a piece filtered by :func:`dsp._filter_ahead.filter_ahead`; return the new
+        filtered samples as a view (as :meth:`_filtered`)."""
+        self._rawbuf.append(kept)
+        self._ybuf.append(y[:, skip:])
+        n = y.shape[1] - skip
+        return self._ybuf.view(self._ybuf.stop - n, self._ybuf.stop)
 
     def _update_noise(self) -> bool:
         """Process the blocks completed by the last samples; False when there is none."""

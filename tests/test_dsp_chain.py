@@ -317,3 +317,18 @@ def test_peeked_frames_are_the_frames_returned_later_and_the_last_floor():
     for _, noise, last in floors:
         if noise.shape[1] and last.shape[1]:
             np.testing.assert_array_equal(noise, np.repeat(last, noise.shape[1], axis=1))
+
+
+def test_one_channel_filtered_ahead_on_a_thread_equals_the_serial_chain():
+    import threading
+
+    x, *_ = _scene(15.0, 120, (6, 12), seed=12)
+    whole, _ = _run(x.astype(np.float32))  # 15 s at once: pieces filtered one ahead
+    assert any(t.name.startswith("calfwatch-filter") for t in threading.enumerate())
+    serial, _ = _run(x.astype(np.float32), sizes=[37, 1000, 613])  # too short to run ahead
+    assert len(whole.candidates) > 10
+    assert whole.candidates.tobytes() == serial.candidates.tobytes()
+    assert whole.features.tobytes() == serial.features.tobytes()
+    assert whole.quality.tobytes() == serial.quality.tobytes()
+    for name in ("snippets", "envelope_uv", "noise_uv"):
+        np.testing.assert_array_equal(getattr(whole, name), getattr(serial, name))
