@@ -55,15 +55,22 @@ def output_dir(recording: str, out: str | None, several: bool) -> Path:
 
 
 class _Progress:
-    """A tqdm bar on stderr for long files on a terminal; nothing otherwise."""
+    """What analyze tells of one file as it runs: signals left out, and a tqdm bar on stderr for
+    long files on a terminal."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, path: str) -> None:
         self.name = name
+        self.path = path
         self.bar = None
         self.sfreq = 1.0
 
     def open(self, stream) -> None:
-        """Size the bar from the opened stream (long recordings on a terminal only)."""
+        """Name the signals the reader left out; size the bar from the opened stream (long
+        recordings on a terminal only)."""
+        left_out = stream.info.device.get("left_out")
+        if left_out:
+            sys.stderr.write(f"calfwatch: note: {self.path}: left out, not in uV, mV or V: "
+                             f"{', '.join(left_out)}\n")
         self.sfreq = stream.info.sfreq_hz
         total_s = getattr(stream, "n_times", 0) / self.sfreq
         if sys.stderr.isatty() and total_s >= PROGRESS_MIN_S:
@@ -82,15 +89,10 @@ class _Progress:
 
 
 def _analyze_one(path: str, args: argparse.Namespace, several: bool) -> None:
-    from acquisition.reader import left_out_signals
     from calfwatch.analysis import analyze_file
     from calfwatch.summary_text import wearer_summary
 
-    left_out = left_out_signals(path)
-    if left_out:
-        names = ", ".join(f"{label} ({unit or 'no unit'})" for label, unit in left_out)
-        sys.stderr.write(f"calfwatch: note: {path}: left out, not in uV, mV or V: {names}\n")
-    progress = _Progress(Path(path).name)
+    progress = _Progress(Path(path).name, path)
     try:
         result, paths = analyze_file(
             path, output_dir(path, args.out, several), subject=args.subject,
