@@ -214,8 +214,9 @@ class NightEngine:
     @property
     def live_horizon_s(self) -> float:
         """Seconds of the timeline the live view can see: candidates returned and frames filtered."""
-        env, _, frame0 = self.chain.peek_frames()
-        frames_end = (frame0 + env.shape[1]) * self.hop
+        return self._horizon_s(self.chain.peek_until)
+
+    def _horizon_s(self, frames_end: int) -> float:
         return min(self.chain.released_until, frames_end) / self.info.sfreq_hz
 
     def live_events(self, context_s: float = 0.3) -> list[dict[str, Any]]:
@@ -271,8 +272,7 @@ class NightEngine:
             out, self.info.sfreq_hz, self.info.ch_names, n_samples,
             [g for g in self.gaps if g[2] > out.envelope_start_frame * self.hop],
         )
-        horizon = min(self.chain.released_until, n_samples)
-        return night, horizon / self.info.sfreq_hz
+        return night, self._horizon_s(n_samples)
 
     # ------------------------------------------------------------------------------- the end
     def finish(

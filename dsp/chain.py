@@ -166,10 +166,10 @@ class DetectionChain:
             Absolute index of the first frame (the next frame :meth:`process` will return).
         """
         frame0 = self._frames_done
-        if self._filter is None or self._sigbuf.stop == self._sigbuf.start:
+        n = self._peekable_frames()
+        if not n:
             return np.zeros((self.n_channels, 0)), np.zeros((self.n_channels, 0)), frame0
         a = frame0 * self.hop
-        n = max(0, (self._ybuf.stop - a) // self.hop)
         y = self._ybuf.view(a, a + n * self.hop).reshape(self.n_channels, n, self.hop)
         valid = np.isfinite(y)
         n_ok = valid.sum(axis=2)
@@ -179,6 +179,16 @@ class DetectionChain:
         env[2 * n_ok < self.hop] = np.nan
         last = self._sigbuf.view(self._sigbuf.stop - 1, self._sigbuf.stop)
         return env, np.repeat(last, n, axis=1), frame0
+
+    @property
+    def peek_until(self) -> int:
+        """Timeline sample where the frames :meth:`peek_frames` would give end (no work done)."""
+        return (self._frames_done + self._peekable_frames()) * self.hop
+
+    def _peekable_frames(self) -> int:
+        if self._filter is None or self._sigbuf.stop == self._sigbuf.start:
+            return 0
+        return max(0, (self._ybuf.stop - self._frames_done * self.hop) // self.hop)
 
     def process(self, data_uv: np.ndarray, start_sample: int) -> ChainOutput:
         """Feed samples ``start_sample .. start_sample + n`` (shape (n_channels, n), µV, NaN = lost)."""
