@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from dsp.filters import StreamingFilter
+from dsp.filters import StreamingFilter, kernel_input
 
 #: One filtered piece: outputs of every step, the raw input as float64, and how many of the first
 #: outputs precede the filter's first valid one (its pipeline latency, at the start of a stream).
@@ -22,9 +22,7 @@ Filtered = tuple[np.ndarray, np.ndarray, int]
 
 
 def _filter_piece(filt: StreamingFilter, raw: np.ndarray) -> Filtered:
-    if raw.dtype != np.float32 and raw.dtype != np.float64:
-        raw = raw.astype(np.float64)
-    raw = np.ascontiguousarray(raw)
+    raw = kernel_input(raw)
     skip = max(0, filt.latency_samples - filt.n_in)
     y = np.empty(raw.shape)
     kept = np.empty(raw.shape)

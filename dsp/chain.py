@@ -36,6 +36,7 @@ from dsp.filters import (
     design_sos,
     detect_mains_hz,
     group_delay_samples,
+    kernel_input,
 )
 from dsp.output import ChainOutput, concat_outputs
 from dsp.types import (
@@ -358,10 +359,7 @@ class DetectionChain:
     def _filtered(self, raw: np.ndarray) -> np.ndarray:
         """Filter ``raw`` into the end of the filtered buffer (and copy it to the raw buffer);
         return the new filtered samples as a view (to be blanked)."""
-        if raw.dtype != np.float32 and raw.dtype != np.float64:
-            raw = raw.astype(np.float64)
-        if raw.strides[1] != raw.itemsize:
-            raw = np.ascontiguousarray(raw)
+        raw = kernel_input(raw)
         filt = self._filter
         skip = max(0, filt.latency_samples - filt.n_in)
         kept = self._rawbuf.extend(raw.shape[1])

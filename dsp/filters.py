@@ -127,6 +127,16 @@ def _coefficients(sos: np.ndarray) -> np.ndarray:
 THREADED_MIN_SAMPLES = 4096
 
 
+def kernel_input(x: np.ndarray) -> np.ndarray:
+    """``x`` (channels, samples) as the filter kernel takes it: float32 or float64, rows contiguous
+    (copied only when it is not)."""
+    if x.dtype != np.float32 and x.dtype != np.float64:
+        x = x.astype(np.float64)
+    if x.strides[1] != x.itemsize:
+        x = np.ascontiguousarray(x)
+    return x
+
+
 class StreamingFilter:
     """SOS cascade over ``(n_channels, n_samples)`` chunks with state carried between calls.
 
@@ -192,10 +202,7 @@ class StreamingFilter:
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[0] != self.n_channels:
             raise ValueError(f"expected shape ({self.n_channels}, n), got {x.shape}")
-        if x.dtype.char not in "fd":
-            x = x.astype(np.float64)
-        if x.strides[1] != x.itemsize:
-            x = np.ascontiguousarray(x)
+        x = kernel_input(x)
         n = x.shape[1]
         y = np.empty((self.n_channels, n))
         skip = self.latency_samples - self._steps
@@ -219,9 +226,7 @@ def sosfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     squeeze = x.ndim == 1
     x2 = np.atleast_2d(x)
-    if x2.dtype != np.float32 and x2.dtype != np.float64:
-        x2 = x2.astype(np.float64)
-    x2 = np.ascontiguousarray(x2)
+    x2 = kernel_input(x2)
     filt = StreamingFilter(sos, x2.shape[0])
     n, lat = x2.shape[1], filt.latency_samples
     out = np.empty((x2.shape[0], n + lat))  # written in place: no copy of a night-long array
