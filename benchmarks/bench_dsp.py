@@ -170,6 +170,66 @@ def run_filter_chunks(sos: np.ndarray, x: np.ndarray, chunk: int) -> None:
     filt.flush()
 
 
+@numba.njit(nogil=True)
+def _empty_kernel(coef, x, state, ring, step0, y):
+    return None
+
+
+def run_call_floor(sos: np.ndarray, x: np.ndarray, chunk: int) -> None:
+    """What any numba filter called once per chunk must spend besides filtering: take the chunk,
+    allocate its output and enter a kernel with the filter kernel's arguments (that does nothing)."""
+    filt = StreamingFilter(sos, x.shape[0])
+    coef = filt.coef
+    state, ring = np.zeros((x.shape[0], 2, coef.shape[1])), np.zeros((x.shape[0], 4, coef.shape[1] + 1))
+    for i in range(0, x.shape[1], chunk):
+        part = x[:, i : i + chunk]
+        _empty_kernel(coef, part, state, ring, i, np.empty(part.shape))
+
+
+def channels_of(hour: np.ndarray, n_channels: int) -> np.ndarray:
+    """The same number of samples in all as ``hour``, as ``n_channels`` channels."""
+    return np.ascontiguousarray(np.repeat(hour[:, : hour.shape[1] // n_channels], n_channels, axis=0))
+
+
+def print_chunk_costs(sos: np.ndarray, hour: np.ndarray, chunk: int) -> None:
+    """Chunked against whole, on one thread for both (a whole call may also run channels, or the
+    filter of the next piece, on the other cores; 50 ms chunks are too small for that), by number
+    of channels, with the floor set by the cost of a call into compiled code."""
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        ratios = {}
+        for n_ch in (1, 2, 4, 8):
+            xc = channels_of(hour, n_ch)
+            t_w, t_c = best_pair(
+                lambda xc=xc: run_filter_chunks(sos, xc, xc.shape[1]),
+                lambda xc=xc: run_filter_chunks(sos, xc, chunk))
+            ratios[n_ch] = (t_c / t_w, t_w)
+        t_floor = best_of(lambda: run_call_floor(sos, hour, chunk))
+        chain = {}
+        for n_ch in (1, 8):
+            xc = channels_of(hour, n_ch)
+            run_chain(xc[:, : int(60 * FS)], chunk)  # compile for this shape before timing
+            t_w, t_c = best_pair(lambda xc=xc: run_chain(xc), lambda xc=xc: run_chain(xc, chunk), 2)
+            chain[n_ch] = t_c / t_w
+    finally:
+        numba.set_num_threads(threads)
+    n_calls = -(-hour.shape[1] // chunk)
+    t_w1 = ratios[1][1]
+    print(f"\n{chunk / FS * 1000:g} ms chunks against one whole call, both on one thread, "
+          f"{hour.shape[1] / FS / 3600:g} h of samples in all (target <= 1.3):")
+    print("  filter: " + ", ".join(f"{n} ch {r:.2f}" for n, (r, _) in ratios.items()))
+    print(f"  floor for 1 channel: slicing a chunk, allocating its output and entering an empty"
+          f" kernel costs {t_floor / n_calls * 1e6:.2f} us per call against"
+          f" {t_w1 / n_calls * 1e6:.2f} us of filtering: no numba filter called per chunk can do"
+          f" better than {(t_w1 + t_floor) / t_w1:.2f}")
+    print("  chain (gathers chunks into batch_s): "
+          + ", ".join(f"{n} ch {r:.2f}" for n, r in chain.items()))
+    t_cw, t_cc = best_pair(lambda: run_chain(hour), lambda: run_chain(hour, chunk), 2)
+    print(f"  with {threads} threads, where the whole call filters one piece ahead on a second core:"
+          f" chain 1 ch {t_cc:.3f} s vs whole {t_cw:.3f} s, ratio {t_cc / t_cw:.2f}")
+
+
 def jit_startup() -> tuple[float, float]:
     """Seconds from a fresh interpreter to the first chain output: empty cache, then warm cache."""
     code = (
@@ -238,14 +298,7 @@ def main() -> int:
 
     hour = x[:, : int(min(hours, 1.0) * 3600 * FS)]
     chunk = int(0.05 * FS)
-    t_fw, t_fc = best_pair(
-        lambda: run_filter_chunks(sos, hour, hour.shape[1]), lambda: run_filter_chunks(sos, hour, chunk)
-    )
-    t_cw, t_cc = best_pair(lambda: run_chain(hour), lambda: run_chain(hour, chunk), 2)
-    print(f"\n50 ms chunks on {hour.shape[1] / FS / 3600:g} h: filter {t_fc:.3f} s vs whole {t_fw:.3f} s"
-          f"  ratio {t_fc / t_fw:.2f} (target <= 1.3)")
-    print(f"50 ms chunks on {hour.shape[1] / FS / 3600:g} h: chain  {t_cc:.3f} s vs whole {t_cw:.3f} s"
-          f"  ratio {t_cc / t_cw:.2f}")
+    print_chunk_costs(sos, hour, chunk)
     for batch_s in (None, 0.1):
         lat, bound = emit_latency(hour, chunk, batch_s)
         label = "default batch_s" if batch_s is None else f"batch_s {batch_s:g}"

@@ -223,8 +223,8 @@ class DetectionChain:
     def _run_pieces(self, raw: np.ndarray, end: int | None = None) -> ChainOutput:
         """Run long inputs in pieces of at most MAX_PIECE_S, so buffers stay small; with one
         channel and several cores, the filter runs one piece ahead on a thread of its own."""
-        ahead = self.n_channels == 1 and n_threads() > 1 and raw.shape[1] >= 2 * self._samples(
-            AHEAD_MIN_PIECE_S)
+        ahead = self.n_channels == 1 and raw.shape[1] >= 2 * self._samples(
+            AHEAD_MIN_PIECE_S) and n_threads() > 1  # (asking numba for its threads costs 3 µs)
         piece = self._samples(MAX_PIECE_S)
         if ahead:  # at least two pieces, so that the filter has one to run ahead on
             piece = min(piece, max(self._samples(AHEAD_MIN_PIECE_S), -(-raw.shape[1] // 4)))

@@ -123,6 +123,8 @@ def _coefficients(sos: np.ndarray) -> np.ndarray:
     return coef
 
 
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
 #: Chunks shorter than this many samples run without threads (a threaded call costs ~0.05 ms).
 THREADED_MIN_SAMPLES = 4096
 
@@ -196,21 +198,29 @@ class StreamingFilter:
         return y[:, skip:] if skip else y
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        """Filter one chunk (float32 or float64, shape (n_channels, n)); returns float64 outputs."""
+        """Filter one chunk (float32 or float64, shape (n_channels, n)); returns float64 outputs.
+
+        Lean on purpose: a 50 ms chunk of one channel is about 2 µs of filtering, so every check
+        here is a visible share of a live night's filter cost (see ``benchmarks/bench_dsp.py``).
+        """
         if self._flushed:
             raise ValueError("StreamingFilter.process called after flush")
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[0] != self.n_channels:
-            raise ValueError(f"expected shape ({self.n_channels}, n), got {x.shape}")
-        x = kernel_input(x)
-        n = x.shape[1]
-        y = np.empty((self.n_channels, n))
-        skip = self.latency_samples - self._steps
-        if self.n_channels == 1 or n < THREADED_MIN_SAMPLES:  # the common small-chunk path
-            _filter_numba.run_cascade_serial(self.coef, x, self._state, self._ring, self._steps, y)
-            self._steps += n
+        if type(x) is not np.ndarray:
+            x = np.asarray(x)
+        shape = x.shape
+        if len(shape) != 2 or shape[0] != self.n_channels:
+            raise ValueError(f"expected shape ({self.n_channels}, n), got {shape}")
+        dtype = x.dtype
+        if (dtype is not _F32 and dtype is not _F64) or x.strides[1] != x.itemsize:
+            x = kernel_input(x)
+        y = np.empty(shape)
+        steps = self._steps
+        if shape[0] == 1 or shape[1] < THREADED_MIN_SAMPLES:  # the common small-chunk path
+            _filter_numba.run_cascade_serial(self.coef, x, self._state, self._ring, steps, y)
+            self._steps = steps + shape[1]
         else:
             self.advance_into(x, y)
+        skip = self.latency_samples - steps
         return y[:, skip:] if skip > 0 else y
 
     def flush(self) -> np.ndarray:
