@@ -182,6 +182,10 @@ def _read_opensignals_json(path: Path, lines: list[str], text: str) -> mne.io.Ba
                              "resolution or sampling rate") from None
     if not (np.isfinite(sfreq_hz) and sfreq_hz > 0):
         raise RecordingError(path, f"bad sampling rate '{device['sampling rate']}' in the header")
+    twice = sorted({str(c) for c in columns if columns.count(c) > 1} | {
+        str(lab) for lab in labels if labels.count(lab) > 1})
+    if twice:  # which column a label means would be a guess
+        raise RecordingError(path, f"header names column '{twice[0]}' more than once")
     emg = [(lab, columns.index(lab)) for lab, sen in zip(labels, sensors, strict=False)
            if str(sen).upper().startswith("EMG") and lab in columns]
     if not emg:

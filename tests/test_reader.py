@@ -363,6 +363,8 @@ def test_opensignals_json_header(tmp_path):
     ({"resolution": [4, 1, 1, 1, 1, "ten", 10]}, "bad ADC resolution 'ten'"),
     ({"resolution": [4, 1, 1, 1, 1, 0, 10]}, "bad ADC resolution '0'"),
     ({"resolution": [4, 1, 1, 1, 1]}, "bad ADC resolution 'missing'"),
+    ({"column": ["nSeq", "I1", "I2", "O1", "A1", "A1", "A2"]}, "header names column 'A1' more than once"),
+    ({"label": ["A2", "A2"]}, "header names column 'A2' more than once"),
 ])
 def test_opensignals_json_header_with_bad_values_is_refused_naming_the_file(tmp_path, change,
                                                                            message):
