@@ -101,6 +101,7 @@ def analyze_file(
     on_chunk: Callable[[SampleChunk], None] | None = None,
     units: str | None = None,
     on_open: Callable[[Any], None] | None = None,
+    mains_hz: float | None = None,
 ):
     """Analyse one recording file through the engine (the same code as a live night).
 
@@ -110,13 +111,14 @@ def analyze_file(
         As :func:`finish_night`.
 
     ``on_open(stream)`` is called once the file is open (e.g. to size a progress bar from
-    ``stream.n_times``); ``on_chunk(chunk)`` after each chunk is analysed.
+    ``stream.n_times``); ``on_chunk(chunk)`` after each chunk is analysed. ``mains_hz`` (50 or
+    60) skips the decision from the first 10 s of signal.
     """
     from calfwatch.pipeline import NightEngine, feed_stream
 
     stream = open_stream(path, units)
     try:
-        engine = NightEngine(stream.info, label=os.fspath(path))
+        engine = NightEngine(stream.info, mains_hz=mains_hz, label=os.fspath(path))
         if on_open is not None:
             on_open(stream)
     except BaseException:

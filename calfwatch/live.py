@@ -100,6 +100,8 @@ class LiveAnalysis:
     feed_batch_s : float
         Chunks are gathered to this much signal before the engine runs (a device replayed N times
         faster than real time: N x 0.1 s keeps the calls per wall second as at real time).
+    mains_hz : float or None
+        50 or 60; None decides from the first 10 s of signal (no live event before then).
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class LiveAnalysis:
         live_every_s: float = 0.25,
         on_events: Callable[[list[dict]], None] | None = None,
         feed_batch_s: float = 0.1,
+        mains_hz: float | None = None,
     ) -> None:
         from calfwatch.pipeline import NightEngine
 
@@ -120,7 +123,7 @@ class LiveAnalysis:
         self.out_dir = Path(out_dir)
         self.subject, self.side = subject, side
         self.values = FileValues(recorder.path)
-        self.engine = NightEngine(recorder.info, label=str(recorder.path))
+        self.engine = NightEngine(recorder.info, mains_hz=mains_hz, label=str(recorder.path))
         self.outputs_every_s = float(outputs_every_s)
         self.live_every_s = float(live_every_s)
         self.on_events = on_events
@@ -245,6 +248,7 @@ class LiveAnalysis:
                 self.error = " ".join(str(exc).split()) or type(exc).__name__
         if self.error is not None:
             return analyze_file(self.recorder.path, self.out_dir, subject=self.subject,
-                                side=self.side, history_path=history_path)
+                                side=self.side, history_path=history_path,
+                                mains_hz=self.engine.chain.mains_hz)
         return finish_night(self.engine, self.out_dir, subject=self.subject, side=self.side,
                             meta=self._meta(), history_path=history_path)

@@ -1,8 +1,10 @@
 """``calfwatch analyze`` on bad input: one line naming the file and the problem, non-zero exit, and a
-batch goes on past a bad file and names the ones that failed."""
+batch goes on past a bad file and names the ones that failed; a ``--mains`` given is the one used,
+and a bad one is a usage error."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -84,3 +86,18 @@ def test_batch_goes_on_and_names_the_failures(bad_files, tmp_path):
     for path in paths:  # each failure has its own line, in order
         assert sum(path in line for line in lines[:-1]) == 1
     assert lines[-1].startswith("calfwatch: 3 of 3 recordings failed")
+
+
+def test_mains_given_is_the_one_used_and_a_bad_one_is_refused(tmp_path):
+    t_s = np.arange(2000 * 15) / 2000.0
+    noise = np.random.default_rng(3).normal(0, 5, (1, t_s.size))
+    path = _edf(tmp_path / "hum50.edf", noise + 40 * np.sin(2 * np.pi * 50 * t_s), 2000.0)
+    for option, want in (([], 50.0), (["--mains", "60"], 60.0)):
+        out = tmp_path / f"out{want:g}"
+        done = _cli("analyze", str(path), "--out", str(out), "--quiet", *option)
+        assert done.returncode == 0, done.stderr
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["thresholds"]["detection_chain"]["mains_hz"] == want
+    done = _cli("analyze", str(path), "--out", str(tmp_path / "bad"), "--mains", "55")
+    assert done.returncode == 2 and "invalid choice: 55.0" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -72,3 +72,17 @@ def test_periodic_outputs_do_not_hold_the_recording_loop(tmp_path, night):
     assert 0 < covered["n_samples"] < night.n_samples
     written = read_events_tsv(tmp_path / "out" / "events.tsv")
     assert written and max(e["onset"] for e in written) * night.info.sfreq_hz < covered["n_samples"]
+
+
+def test_record_mains_option_reaches_the_live_engine(tmp_path, night):
+    from calfwatch.cli import build_parser
+    from calfwatch.commands.record import _live
+
+    recorder = Recorder(tmp_path / "night.bdf", night.info)
+    try:
+        for mains, want in ((["--mains", "60"], 60.0), ([], None)):
+            args = build_parser().parse_args(
+                ["record", "--device", "calfwatch", "--port", "p", "--out", str(tmp_path), *mains])
+            assert _live(recorder, args).engine.chain.mains_hz == want
+    finally:
+        recorder.close()

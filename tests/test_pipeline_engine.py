@@ -83,10 +83,10 @@ def test_engine_matches_the_chain_it_wraps(night, data):
     np.testing.assert_array_equal(got.envelope_uv, ref.envelope_uv)
 
 
-def _live_run(night, data, every_chunks: int = 1):
+def _live_run(night, data, every_chunks: int = 1, mains_hz: float | None = None):
     """Feed 0.1-s chunks, ask for live events every ``every_chunks``; return (rows with the
     signal time each was given at, engine)."""
-    engine = NightEngine(night.info)
+    engine = NightEngine(night.info, mains_hz=mains_hz)
     given = []
     for i, chunk in enumerate(_rechunk(data, [200])):
         engine.feed(chunk)
@@ -123,6 +123,18 @@ def test_live_fasciculations_come_within_half_a_second_of_their_end(night, data)
                        if r["onset_s"] > startup_s])
     assert delays.min() >= 0.0  # never before the potential has ended
     assert delays.max() < 0.5  # signal time: chunking and the chain's look-ahead only
+
+
+def test_with_the_mains_given_live_events_start_at_once_and_the_night_is_the_same(night, data):
+    given, engine = _live_run(night, data, mains_hz=night.params.mains_hz)
+    first = [(t, r) for t, r in given if r["kind"] == "fasciculation" and r["live"] == "provisional"]
+    startup_s = engine.chain_config.mains_detect_s
+    early = [(t, r) for t, r in first if r["onset_s"] + r["duration_s"] < startup_s]
+    assert early  # without the mains given, nothing comes out before startup_s
+    delays = np.array([t - (r["onset_s"] + r["duration_s"]) for t, r in first])
+    assert delays.min() >= 0.0 and delays.max() < 0.5
+    decided = _run(night, _rechunk(data, [200]))[1].events  # mains decided from the data
+    assert engine.finish().events == decided
 
 
 def test_flat_channel_left_out(night, data):

@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="history file (default: $CALFWATCH_HOME/history.sqlite)")
     parser.add_argument("--units", choices=("uV", "mV", "V"), default=None,
                         help="units of CSV channels whose header does not state them")
+    parser.add_argument("--mains", type=float, choices=(50.0, 60.0), default=None,
+                        help="mains frequency of the recordings (default: decided from the first "
+                        "10 s of each)")
     parser.add_argument("--quiet", action="store_true", help="print only the paths written")
     parser.add_argument("--anonymize", action="store_true",
                         help="leave out names, birth dates and free text from the recording header")
@@ -97,7 +100,7 @@ def _analyze_one(path: str, args: argparse.Namespace, several: bool) -> None:
         result, paths = analyze_file(
             path, output_dir(path, args.out, several), subject=args.subject,
             side=args.side or "", history_path=args.history, on_chunk=progress,
-            units=args.units, on_open=progress.open)
+            units=args.units, on_open=progress.open, mains_hz=args.mains)
     finally:
         progress.close()
     if args.anonymize:

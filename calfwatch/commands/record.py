@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--history", metavar="FILE", default=None,
                         help="history file (default: $CALFWATCH_HOME/history.sqlite)")
+    parser.add_argument("--mains", type=float, choices=(50.0, 60.0), default=None,
+                        help="mains frequency where you are: live events from the first second "
+                        "(default: decided from the first 10 s of signal, which wait for it)")
     parser.add_argument("--no-detect", action="store_true",
                         help="record only, without live detection and analysis")
 
@@ -187,7 +190,8 @@ def _live(recorder, args: argparse.Namespace):
 
     speed = max(1.0, float(getattr(args, "clock_speed", 1.0) or 1.0))
     return LiveAnalysis(recorder, args.out, subject=args.subject, side=args.side or "",
-                        outputs_every_s=args.outputs_every, feed_batch_s=0.1 * speed)
+                        outputs_every_s=args.outputs_every, feed_batch_s=0.1 * speed,
+                        mains_hz=getattr(args, "mains", None))
 
 
 def _hooks(live, on_chunk):
