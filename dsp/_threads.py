@@ -38,7 +38,11 @@ def _executor(n_workers: int) -> ThreadPoolExecutor:
 
 
 def split_run(
-    kernel: Callable[..., Any], args: Sequence[Any], split: Sequence[int], n_items: int
+    kernel: Callable[..., Any],
+    args: Sequence[Any],
+    split: Sequence[int],
+    n_items: int,
+    slices_per_thread: int = SLICES_PER_THREAD,
 ) -> None:
     """Call ``kernel(*args)`` on contiguous slices of the leading axis of ``args[i]``, i in ``split``.
 
@@ -54,12 +58,14 @@ def split_run(
         Positions of the arguments whose leading axis runs over the items (channels, candidates).
     n_items : int
         Length of that axis.
+    slices_per_thread : int
+        Slices per thread (fewer, larger slices for kernels that gain from several items at once).
     """
     k = min(n_threads(), n_items)
     if k <= 1:
         kernel(*args)
         return
-    m = min(n_items, SLICES_PER_THREAD * k)  # slices pulled by whichever thread is free
+    m = min(n_items, max(1, slices_per_thread) * k)  # slices pulled by whichever thread is free
     bounds = [n_items * i // m for i in range(m + 1)]
     order = itertools.count()  # its next() is atomic
 

@@ -186,7 +186,8 @@ class StreamingFilter:
             kernel, args = _filter_numba.run_cascade_keep_serial, (
                 self.coef, x, self._state, self._ring, self._steps, y, kept)
         if self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES:
-            split_run(kernel, args, (1, 2, 3, 5, 6)[: len(args) - 2], self.n_channels)
+            # one slice per thread: the kernel runs the channels of a slice side by side
+            split_run(kernel, args, (1, 2, 3, 5, 6)[: len(args) - 2], self.n_channels, 1)
         else:
             kernel(*args)
         self._steps += x.shape[1]
