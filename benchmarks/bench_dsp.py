@@ -194,18 +194,19 @@ def channels_of(hour: np.ndarray, n_channels: int) -> np.ndarray:
 def print_chunk_costs(sos: np.ndarray, hour: np.ndarray, chunk: int) -> None:
     """Chunked against whole, on one thread for both (a whole call may also run channels, or the
     filter of the next piece, on the other cores; 50 ms chunks are too small for that), by number
-    of channels, with the floor set by the cost of a call into compiled code."""
+    of channels, beside the floor that the cost of a call into compiled code sets."""
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        ratios = {}
+        rows = []
         for n_ch in (1, 2, 4, 8):
             xc = channels_of(hour, n_ch)
             t_w, t_c = best_pair(
                 lambda xc=xc: run_filter_chunks(sos, xc, xc.shape[1]),
                 lambda xc=xc: run_filter_chunks(sos, xc, chunk))
-            ratios[n_ch] = (t_c / t_w, t_w)
-        t_floor = best_of(lambda: run_call_floor(sos, hour, chunk))
+            n_ch_calls = -(-xc.shape[1] // chunk)
+            t_floor = best_of(lambda xc=xc: run_call_floor(sos, xc, chunk))
+            rows.append((n_ch, t_c / t_w, (t_w + t_floor) / t_w, t_w / n_ch_calls, t_c / n_ch_calls))
         chain = {}
         for n_ch in (1, 8):
             xc = channels_of(hour, n_ch)
@@ -214,15 +215,14 @@ def print_chunk_costs(sos: np.ndarray, hour: np.ndarray, chunk: int) -> None:
             chain[n_ch] = t_c / t_w
     finally:
         numba.set_num_threads(threads)
-    n_calls = -(-hour.shape[1] // chunk)
-    t_w1 = ratios[1][1]
     print(f"\n{chunk / FS * 1000:g} ms chunks against one whole call, both on one thread, "
-          f"{hour.shape[1] / FS / 3600:g} h of samples in all (target <= 1.3):")
-    print("  filter: " + ", ".join(f"{n} ch {r:.2f}" for n, (r, _) in ratios.items()))
-    print(f"  floor for 1 channel: slicing a chunk, allocating its output and entering an empty"
-          f" kernel costs {t_floor / n_calls * 1e6:.2f} us per call against"
-          f" {t_w1 / n_calls * 1e6:.2f} us of filtering: no numba filter called per chunk can do"
-          f" better than {(t_w1 + t_floor) / t_w1:.2f}")
+          f"{hour.shape[1] / FS / 3600:g} h of samples in all (target <= 1.3). Floor: the ratio if"
+          " each chunk cost only its share of the whole call plus slicing it, allocating its output"
+          " and entering an empty kernel with the filter's arguments (the least any numba filter"
+          " called per chunk costs):")
+    print("  channels  filter ratio  floor  us per chunk: whole-call share, chunked")
+    for n_ch, ratio, floor, us_w, us_c in rows:
+        print(f"  {n_ch:8d}  {ratio:12.2f}  {floor:5.2f}  {us_w * 1e6:22.2f}  {us_c * 1e6:8.2f}")
     print("  chain (gathers chunks into batch_s): "
           + ", ".join(f"{n} ch {r:.2f}" for n, r in chain.items()))
     t_cw, t_cc = best_pair(lambda: run_chain(hour), lambda: run_chain(hour, chunk), 2)
