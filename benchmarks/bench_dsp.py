@@ -180,7 +180,8 @@ def run_call_floor(sos: np.ndarray, x: np.ndarray, chunk: int) -> None:
     allocate its output and enter a kernel with the filter kernel's arguments (that does nothing)."""
     filt = StreamingFilter(sos, x.shape[0])
     coef = filt.coef
-    state, ring = np.zeros((x.shape[0], 2, coef.shape[1])), np.zeros((x.shape[0], 4, coef.shape[1] + 1))
+    state = np.zeros((x.shape[0], 2, coef.shape[1]))
+    ring = np.zeros((x.shape[0], _filter_numba.RING, coef.shape[1] + 1))
     for i in range(0, x.shape[1], chunk):
         part = x[:, i : i + chunk]
         _empty_kernel(coef, part, state, ring, i, np.empty(part.shape))

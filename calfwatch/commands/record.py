@@ -191,7 +191,7 @@ def _live(recorder, args: argparse.Namespace):
     speed = max(1.0, float(getattr(args, "clock_speed", 1.0) or 1.0))
     return LiveAnalysis(recorder, args.out, subject=args.subject, side=args.side or "",
                         outputs_every_s=args.outputs_every, feed_batch_s=0.1 * speed,
-                        mains_hz=getattr(args, "mains", None))
+                        mains_hz=args.mains)
 
 
 def _hooks(live, on_chunk):
