@@ -141,7 +141,12 @@ class EmulatedDevice:
         n_channels = n_channels or self._source.n_channels or 1
         self.firmware = make_firmware(kind, sfreq_hz, n_channels, **firmware_options)
         self.faults = faults or FaultPlan()
-        self._rng = np.random.default_rng(self.faults.seed)
+        # one generator per fault kind, each drawn per frame or per byte of the stream, so the faults
+        # depend on the seed only, not on how the emulator's clock slices the stream into blocks
+        streams = np.random.SeedSequence(self.faults.seed).spawn(4)
+        self._rng = dict(zip(("drop_frames", "corrupt", "drop_bytes", "garbage"),
+                             map(np.random.default_rng, streams), strict=True))
+        self._next_hit = {cause: self._gap(cause) for cause in ("corrupt", "drop_bytes")}
         self.port = PtyPort(port_path)
         self.batch_s = batch_s
         self.max_pending_bytes = max_pending_bytes
@@ -258,7 +263,9 @@ class EmulatedDevice:
         if self._clock is None:
             self._clock, self._clock_base = now, self._produced
         due = self._clock_base + int((now - self._clock) * self.sfreq_hz * self.speed)
-        n = min(due - self._produced, int(MAX_BATCH_S * self.sfreq_hz * self.speed) + 1)
+        cap = max(int(MAX_BATCH_S * self.sfreq_hz * self.speed) + 1, fw.samples_per_frame)
+        due = min(due, self._produced + cap)
+        n = due - due % fw.samples_per_frame - self._produced  # whole frames, as a device sends them
         if n > 0:
             self._produce(n)
 
@@ -363,7 +370,7 @@ class EmulatedDevice:
         nf = len(enc.first)
         if not self.faults.drop_frame_rate:
             return np.arange(nf)
-        keep = self._rng.random(nf) >= self.faults.drop_frame_rate
+        keep = self._rng["drop_frames"].random(nf) >= self.faults.drop_frame_rate
         for k in np.flatnonzero(~keep):
             n = int(enc.n_samples[k])
             self._log("drop_frames", enc.first[k], n, n, counter=int(enc.counters[k]))
@@ -375,20 +382,31 @@ class EmulatedDevice:
         starts = np.concatenate([[0], np.cumsum(np.asarray(sizes, np.int64))])
         total = int(starts[-1])
         damage: dict[int, dict] = {}
-        for cause, rate in (("corrupt", self.faults.corrupt_rate),
-                            ("drop_bytes", self.faults.drop_byte_rate)):
-            if not (rate and total):
-                continue
-            hits = min(int(self._rng.binomial(total, rate)), total)
-            for p in self._rng.choice(total, size=hits, replace=False):
+        for cause in ("corrupt", "drop_bytes"):
+            for p, xor in self._hits(cause, total):
                 j = int(np.searchsorted(starts, p, side="right") - 1)
                 d = damage.setdefault(j, {"corrupt": {}, "drop_bytes": set()})
                 off = int(p - starts[j])
                 if cause == "corrupt":
-                    d["corrupt"][off] = int(self._rng.integers(1, 256))
+                    d["corrupt"][off] = xor
                 else:
                     d["drop_bytes"].add(off)
         return damage
+
+    def _gap(self, cause: str) -> float:
+        """Bytes from one fault of ``cause`` to the next (a Bernoulli process per byte sent)."""
+        rate = {"corrupt": self.faults.corrupt_rate, "drop_bytes": self.faults.drop_byte_rate}[cause]
+        return float(self._rng[cause].geometric(rate)) if rate > 0 else float("inf")
+
+    def _hits(self, cause: str, total: int) -> list[tuple[int, int]]:
+        """(offset, xor) of each byte hit by ``cause`` among the next ``total`` bytes sent; each hit
+        draws its xor and then the gap to the next, so the draws follow the stream, not the blocks."""
+        hits = []
+        while self._next_hit[cause] <= total:
+            hits.append((int(self._next_hit[cause]) - 1, int(self._rng[cause].integers(1, 256))))
+            self._next_hit[cause] += self._gap(cause)
+        self._next_hit[cause] -= total
+        return hits
 
     def _damage(self, enc: Encoded, k: int, raw: bytes, d: dict) -> tuple[bytes, str | None]:
         buf = bytearray(raw)
@@ -417,7 +435,8 @@ class EmulatedDevice:
     def _startup_bytes(self, power_on: bool = True) -> bytes:
         garbage = b""
         if self.faults.garbage_bytes:
-            garbage = self._rng.integers(0, 256, self.faults.garbage_bytes, dtype=np.uint8).tobytes()
+            draw = self._rng["garbage"].integers(0, 256, self.faults.garbage_bytes, dtype=np.uint8)
+            garbage = draw.tobytes()
             self._log("garbage", self._produced, 0, 0, bytes_affected=len(garbage))
         return garbage + (self.firmware.boot() if power_on else self.firmware.resync)
 

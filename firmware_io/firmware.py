@@ -42,6 +42,8 @@ class Firmware:
     delimiter: int | None = None
     #: what the link shows first when re-enumerated while the firmware keeps running
     resync = b""
+    #: samples per data frame; frames start where the stream's sample index is a multiple of it
+    samples_per_frame = 1
 
     def __init__(self, sfreq_hz: float, n_channels: int) -> None:
         self.sfreq_hz = float(sfreq_hz)
@@ -148,10 +150,12 @@ class CalfwatchFirmware(Firmware):
     def encode(self, counts: np.ndarray, first_sample: int) -> Encoded:
         n = counts.shape[1]
         spf = self.samples_per_frame
-        starts = np.arange(0, n, spf)
+        # on the stream's own grid, so that how the emulator slices time does not change the frames
+        bounds = np.union1d([0, n], np.arange((-first_sample) % spf, n, spf)).astype(np.int64)
+        starts, ends = bounds[:-1], bounds[1:]
         parts, offsets, lengths, counters = [], [0], [], []
-        for s in starts:
-            block = counts[:, s : s + spf]
+        for s, e in zip(starts, ends, strict=True):
+            block = counts[:, s:e]
             ts_us = int(round((self.counter) * 1e6 / self.sfreq_hz))
             parts.append(calfwatch_protocol.encode_data(self.counter, ts_us, self.boot_id, 0, block))
             offsets.append(offsets[-1] + len(parts[-1]))

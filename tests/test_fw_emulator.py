@@ -142,6 +142,26 @@ def test_damage_and_drops_lose_exactly_what_the_log_says(kind, tmp_path):
     assert {r["fault"] for r in log} >= {"garbage", "drop_frames"}
 
 
+@pytest.mark.parametrize("kind", ["calfwatch", "cyton"])
+def test_the_faults_follow_the_seed_not_the_pace(kind, tmp_path):
+    """The same plan and seed damage the same frames and bytes whatever the speed, so a run that
+    failed can be replayed (the clock slices the stream into different blocks at each speed)."""
+    src = _source(kind, 2.0, seed=4)
+    faults = "corrupt=0.0005,drop_bytes=0.0003,drop_frames=0.004,garbage=48"
+    runs = []
+    for speed in (20.0, 3.0):
+        folder = tmp_path / f"x{speed:g}"
+        folder.mkdir()
+        dev, _, batch, _ = _run(kind, src, folder, faults=faults, speed=speed, seed=7)
+        log = sorted((r["first_sample"], r["fault"], r["samples_lost"], r.get("bytes", []))
+                     for r in dev.fault_log)
+        runs.append((log, batch))
+    (log_a, batch_a), (log_b, batch_b) = runs
+    assert {f[1] for f in log_a} >= {"garbage", "drop_frames", "corrupt", "drop_bytes"}
+    assert log_a == log_b
+    np.testing.assert_array_equal(batch_a.counts, batch_b.counts)
+
+
 def test_unplug_reset_and_stall_are_accounted_for(tmp_path):
     kind = "calfwatch"
     src = _source(kind, 3.0, seed=3)
