@@ -146,7 +146,8 @@ class EmulatedDevice:
         streams = np.random.SeedSequence(self.faults.seed).spawn(4)
         self._rng = dict(zip(("drop_frames", "corrupt", "drop_bytes", "garbage"),
                              map(np.random.default_rng, streams), strict=True))
-        self._next_hit = {cause: self._gap(cause) for cause in ("corrupt", "drop_bytes")}
+        self._byte_rate = {"corrupt": self.faults.corrupt_rate, "drop_bytes": self.faults.drop_byte_rate}
+        self._next_hit = {cause: self._gap(cause) for cause in self._byte_rate}
         self.port = PtyPort(port_path)
         self.batch_s = batch_s
         self.max_pending_bytes = max_pending_bytes
@@ -382,7 +383,7 @@ class EmulatedDevice:
         starts = np.concatenate([[0], np.cumsum(np.asarray(sizes, np.int64))])
         total = int(starts[-1])
         damage: dict[int, dict] = {}
-        for cause in ("corrupt", "drop_bytes"):
+        for cause in self._byte_rate:
             for p, xor in self._hits(cause, total):
                 j = int(np.searchsorted(starts, p, side="right") - 1)
                 d = damage.setdefault(j, {"corrupt": {}, "drop_bytes": set()})
@@ -395,15 +396,17 @@ class EmulatedDevice:
 
     def _gap(self, cause: str) -> float:
         """Bytes from one fault of ``cause`` to the next (a Bernoulli process per byte sent)."""
-        rate = {"corrupt": self.faults.corrupt_rate, "drop_bytes": self.faults.drop_byte_rate}[cause]
+        rate = self._byte_rate[cause]
         return float(self._rng[cause].geometric(rate)) if rate > 0 else float("inf")
 
     def _hits(self, cause: str, total: int) -> list[tuple[int, int]]:
-        """(offset, xor) of each byte hit by ``cause`` among the next ``total`` bytes sent; each hit
-        draws its xor and then the gap to the next, so the draws follow the stream, not the blocks."""
+        """(offset, xor) of each byte hit by ``cause`` among the next ``total`` bytes sent (xor 0 for
+        a deletion); a hit draws its xor, then the gap to the next, so the draws follow the stream,
+        not the blocks."""
         hits = []
         while self._next_hit[cause] <= total:
-            hits.append((int(self._next_hit[cause]) - 1, int(self._rng[cause].integers(1, 256))))
+            xor = int(self._rng[cause].integers(1, 256)) if cause == "corrupt" else 0
+            hits.append((int(self._next_hit[cause]) - 1, xor))
             self._next_hit[cause] += self._gap(cause)
         self._next_hit[cause] -= total
         return hits
