@@ -104,11 +104,13 @@ def scan_bitalino(buf, size, nch, in_sync, last_seq, final):
                 continue
             in_sync = True
         elif last_seq >= 0 and s != (last_seq + 1) % 16:
-            j = i + size
-            if j + size > n and not final:
+            # a jump is confirmed like a resynchronisation (a CRC-4 and a 4-bit sequence pass a
+            # misaligned frame 1 time in 256), and the next frame must continue it, not our count
+            ok = _confirmed(buf, i, n, size, final)
+            if ok < 0:
                 break
-            ok = j + size <= n and crc_ok(buf, j, size)
-            if not (ok and _continues(last_seq, s, _seq(buf, j, size), 16)):
+            j = i + size
+            if not (ok and j + size <= n and _continues(last_seq, s, _seq(buf, j, size), 16)):
                 cerr += 1  # a damaged counter or a false alignment: search again
                 in_sync = False
                 skipped += 1
