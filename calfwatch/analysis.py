@@ -102,6 +102,7 @@ def analyze_file(
     units: str | None = None,
     on_open: Callable[[Any], None] | None = None,
     mains_hz: float | None = None,
+    config: dict[str, Any] | None = None,
 ):
     """Analyse one recording file through the engine (the same code as a live night).
 
@@ -112,13 +113,17 @@ def analyze_file(
 
     ``on_open(stream)`` is called once the file is open (e.g. to size a progress bar from
     ``stream.n_times``); ``on_chunk(chunk)`` after each chunk is analysed. ``mains_hz`` (50 or
-    60) skips the decision from the first 10 s of signal.
+    60) skips the decision from the first 10 s of signal; ``config`` is the classifier
+    configuration (:func:`classifier.config.load_config` when omitted).
     """
+    from calfwatch.log import logger
     from calfwatch.pipeline import NightEngine, feed_stream
 
+    logger.info("analysing %s", os.fspath(path))
     stream = open_stream(path, units)
     try:
-        engine = NightEngine(stream.info, mains_hz=mains_hz, label=os.fspath(path))
+        engine = NightEngine(stream.info, mains_hz=mains_hz, config=config,
+                             label=os.fspath(path))
         if on_open is not None:
             on_open(stream)
     except BaseException:

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"calfwatch {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show progress messages (calfwatch's INFO log) on stderr")
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -102,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from calfwatch.log import set_log_level
+
+    set_log_level("DEBUG" if args.debug else "INFO" if args.verbose else "WARNING")
     if args.config:
         if not os.path.isfile(args.config):
             sys.stderr.write(f"calfwatch: error: {args.config}: configuration file not found\n")

@@ -12,7 +12,6 @@ writes the final analysis, adds the night to the history and returns the result.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from acquisition.stream import SampleChunk
+from calfwatch.log import logger
 
 
 def edf_scaling(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -149,8 +149,8 @@ class LiveAnalysis:
             self._take(chunk)
         except Exception as exc:  # noqa: BLE001 - the recording must go on
             self.error = " ".join(str(exc).split()) or type(exc).__name__
-            sys.stderr.write(f"calfwatch: live detection stopped ({self.error}); the recording "
-                             "goes on and is analysed from the file at the end\n")
+            logger.warning("live detection stopped (%s); the recording goes on and is analysed "
+                           "from the file at the end", self.error)
 
     def _take(self, chunk: SampleChunk) -> None:
         if chunk.gap:
@@ -224,8 +224,8 @@ class LiveAnalysis:
         except ValueError:  # too little signal yet: nothing to write
             return
         except Exception as exc:  # noqa: BLE001 - the recording must go on; the end rewrites them
-            sys.stderr.write(f"calfwatch: periodic outputs not written "
-                             f"({' '.join(str(exc).split()) or type(exc).__name__})\n")
+            logger.warning("periodic outputs not written (%s)",
+                           " ".join(str(exc).split()) or type(exc).__name__)
 
     def wait_for_outputs(self) -> None:
         """Wait for a periodic rewrite still running."""

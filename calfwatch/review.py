@@ -11,12 +11,13 @@ blocking.
 from __future__ import annotations
 
 import os
-import sys
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from calfwatch.log import logger
 
 #: Surface-EMG display band (SENIAM/ISEK 20-450 Hz).
 BAND_HZ = (20.0, 450.0)
@@ -172,9 +173,9 @@ def _load_part(raw: Any, start_s: float, name: str) -> tuple[float, tuple[float,
     stop_s = min(total_s, start_s + MAX_LOAD_SAMPLES / (n_ch * sfreq))
     lo_s, hi_s = max(0.0, start_s - MARGIN_S), min(total_s, stop_s + MARGIN_S)
     raw.crop(lo_s, hi_s, include_tmax=False, verbose="error").load_data(verbose="error")
-    sys.stderr.write(f"calfwatch: note: {name}: showing {start_s:.0f}-{stop_s:.0f} s of "
-                     f"{total_s:.0f} s (all of it would take {sfreq * total_s * n_ch * 8 / 1e9:.1f}"
-                     " GB of memory); --start chooses the part\n")
+    logger.warning("note: %s: showing %.0f-%.0f s of %.0f s (all of it would take %.1f GB of "
+                   "memory); --start chooses the part", name, start_s, stop_s, total_s,
+                   sfreq * total_s * n_ch * 8 / 1e9)
     return 0.0, (start_s - lo_s, stop_s - lo_s)
 
 

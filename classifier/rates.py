@@ -129,3 +129,37 @@ def _pooled(channels: dict[str, dict], labels: list[str], hours_total: float) ->
         "hours": hours,
         "channels": channels,
     }
+
+
+def poisson_rate_interval(
+    count: int, minutes: float, confidence: float = 0.95
+) -> tuple[float | None, float | None]:
+    """Exact (Garwood) interval of a Poisson rate: ``count`` events in ``minutes``, per minute.
+
+    Parameters
+    ----------
+    count : int
+        Events counted (0 or more).
+    minutes : float
+        Time they were counted over.
+    confidence : float
+        Two-sided confidence level.
+
+    Returns
+    -------
+    (low, high) : tuple of float, or (None, None) when ``minutes`` is not positive.
+
+    Examples
+    --------
+    >>> low, high = poisson_rate_interval(0, 10.0)
+    >>> low, round(high, 4)
+    (0.0, 0.3689)
+    """
+    from scipy.stats import chi2
+
+    if not minutes > 0:
+        return None, None
+    alpha = 1.0 - confidence
+    low = 0.0 if count <= 0 else chi2.ppf(alpha / 2, 2 * count) / 2.0
+    high = chi2.ppf(1.0 - alpha / 2, 2 * count + 2) / 2.0
+    return float(low) / minutes, float(high) / minutes

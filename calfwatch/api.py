@@ -1,0 +1,203 @@
+"""The Python interface: read a recording, analyse it, get a :class:`~calfwatch.night.Night`.
+
+:func:`analyze` runs the same engine as ``calfwatch analyze`` and ``calfwatch record`` (a file is
+analysed by :func:`calfwatch.analysis.analyze_file`, the function the command line calls), on a
+file, an ``mne.io.Raw`` or a NumPy array in µV.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calfwatch.log import logger, use_log_level
+from calfwatch.night import Night
+
+#: Channel names given to the rows of an array.
+ARRAY_CH_PREFIX = "emg"
+
+
+def read_recording(path: str | os.PathLike, *, preload: bool = False,
+                   verbose: bool | str | int | None = None):
+    """Open a recording of any format calfwatch reads as an ``mne.io.Raw``.
+
+    EDF/EDF+/BDF/BDF+, FIF, WFDB, OpenSignals text and CSV with a time column; every data channel
+    has type ``'emg'``; spans the recorder lost are annotated ``BAD_ACQ_SKIP``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (a WFDB record by its ``.hea``).
+    preload : bool
+        Load every sample now (EDF/BDF, FIF and WFDB are otherwise read on demand).
+    verbose : bool, str, int or None
+        Level of messages for this call (see :func:`calfwatch.set_log_level`).
+
+    Returns
+    -------
+    raw : mne.io.Raw
+        The recording, in volts as MNE keeps it.
+
+    Raises
+    ------
+    RecordingError
+        (a ``ValueError``) The file is missing, truncated, of an unknown format or invalid.
+
+    Examples
+    --------
+    >>> raw = calfwatch.read_recording("night.edf")  # doctest: +SKIP
+    >>> raw.set_annotations(calfwatch.analyze(raw).to_annotations())  # doctest: +SKIP
+    """
+    from acquisition.reader import open_recording
+
+    with use_log_level(verbose):
+        raw = open_recording(path, preload=preload)
+        logger.info("%s: %d channel(s) at %g Hz, %.1f s", Path(path).name, len(raw.ch_names),
+                    raw.info["sfreq"], raw.n_times / raw.info["sfreq"])
+        return raw
+
+
+def analyze(
+    data,
+    mains_hz: float | None = None,
+    config: Mapping[str, Any] | str | os.PathLike | None = None,
+    verbose: bool | str | int | None = None,
+) -> Night:
+    """Detect and classify the events of a night, summarise and assess it.
+
+    Parameters
+    ----------
+    data : str, os.PathLike, mne.io.BaseRaw or (array_uv, sfreq_hz)
+        A recording file (any format :func:`read_recording` reads); a Raw, whose channels of type
+        ``'emg'`` are analysed; or a tuple of an array in µV, shape ``(n_channels, n_times)`` or
+        ``(n_times,)``, and its sampling rate in Hz (channels named ``emg1``, ``emg2``...; NaN
+        marks samples that were lost, analysed as gaps).
+    mains_hz : float or None
+        50 or 60; None decides from the first 10 s of signal.
+    config : dict, str or os.PathLike, optional
+        Overrides of the classifier and assessment thresholds (a nested dict like
+        ``thresholds.toml``, or a TOML file); the defaults when omitted.
+    verbose : bool, str, int or None
+        Level of messages for this call (see :func:`calfwatch.set_log_level`).
+
+    Returns
+    -------
+    night : Night
+        Events, summary, assessment and rates with their intervals.
+
+    Raises
+    ------
+    RecordingError
+        (a ``ValueError``) Unreadable file, no EMG channel, a rate below 500 Hz, no signal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import calfwatch
+    >>> rng = np.random.default_rng(0)
+    >>> night = calfwatch.analyze((rng.normal(0.0, 2.0, 2000 * 60), 2000.0), mains_hz=50,
+    ...                           verbose="WARNING")
+    >>> night.summary["duration_s"]
+    60.0
+    """
+    with use_log_level(verbose):
+        cfg = _config(config)
+        if isinstance(data, str | os.PathLike):
+            return _analyze_path(data, mains_hz, cfg)
+        if isinstance(data, tuple):
+            return _analyze_raw(_array_raw(*data), mains_hz, cfg, "array")
+        import mne
+
+        if isinstance(data, mne.io.BaseRaw):
+            return _analyze_raw(data, mains_hz, cfg, _raw_label(data))
+        raise TypeError("data must be a path, an mne.io.Raw or a tuple (array_uv, sfreq_hz); "
+                        f"got {type(data).__name__}")
+
+
+def _config(config) -> dict[str, Any] | None:
+    from classifier.config import _check_override, _merge, load_config
+
+    if config is None:
+        return None
+    if isinstance(config, str | os.PathLike):
+        return load_config(config)
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict or a TOML file, got {type(config).__name__}")
+    base = load_config()
+    _check_override(base, dict(config), "", Path("config"))
+    return _merge(base, dict(config))
+
+
+def _analyze_path(path, mains_hz, config) -> Night:
+    from calfwatch.analysis import analyze_file
+
+    result, _ = analyze_file(path, mains_hz=mains_hz, config=config)
+    return _night(result)
+
+
+def _analyze_raw(raw, mains_hz, config, label: str) -> Night:
+    from acquisition.replay import ReplayStream
+    from calfwatch.analysis import FILE_CHUNK_S, finish_night
+    from calfwatch.pipeline import NightEngine, feed_stream
+
+    types = raw.get_channel_types()
+    emg = [name for name, kind in zip(raw.ch_names, types, strict=True) if kind == "emg"]
+    if not emg:
+        raise ValueError(f"{label}: no channel of type 'emg' to analyse; set their type with "
+                         "raw.set_channel_types({name: 'emg'})")
+    if len(emg) < len(raw.ch_names):
+        raw = raw.copy().pick(emg)
+    logger.info("analysing %s: %s at %g Hz, %.1f s", label, ", ".join(emg), raw.info["sfreq"],
+                raw.n_times / raw.info["sfreq"])
+    stream = ReplayStream(raw, chunk_s=FILE_CHUNK_S)
+    try:
+        engine = NightEngine(stream.info, mains_hz=mains_hz, config=config, label=label)
+    except BaseException:
+        stream.close()
+        raise
+    feed_stream(stream, engine)
+    result, _ = finish_night(engine, None, meta={"file": label})
+    return _night(result)
+
+
+def _night(result) -> Night:
+    night = Night(result)
+    logger.info("%s", night.headline())
+    return night
+
+
+def _raw_label(raw) -> str:
+    names = getattr(raw, "filenames", None) or [None]
+    return os.fspath(names[0]) if names[0] is not None else "raw"
+
+
+def _array_raw(array_uv, sfreq_hz: float):
+    """An ``mne.io.RawArray`` of EMG channels from µV, NaN spans annotated as lost."""
+    import mne
+
+    from acquisition.replay import GAP_TEXT
+
+    data = np.asarray(array_uv, dtype=np.float64)
+    if data.ndim == 1:
+        data = data[np.newaxis, :]
+    if data.ndim != 2 or data.shape[1] == 0:
+        raise ValueError(f"array must have shape (n_channels, n_times) with samples; got "
+                         f"{np.shape(array_uv)}")
+    names = [f"{ARRAY_CH_PREFIX}{i + 1}" for i in range(data.shape[0])]
+    info = mne.create_info(names, float(sfreq_hz), "emg")
+    raw = mne.io.RawArray(data * 1e-6, info, verbose="error")
+    starts, stops = _nan_spans(np.isnan(data).any(axis=0))
+    if len(starts):
+        raw.set_annotations(mne.Annotations(starts / sfreq_hz, (stops - starts) / sfreq_hz,
+                                            [GAP_TEXT] * len(starts)))
+    return raw
+
+
+def _nan_spans(lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and stops (samples) of the runs of True in ``lost``."""
+    edges = np.diff(np.concatenate([[0], lost.astype(np.int8), [0]]))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
