@@ -1,4 +1,5 @@
-"""``calfwatch devices``: list the serial ports with their descriptions, and the device kinds known."""
+"""``calfwatch devices``: list the serial ports with their descriptions, the device kinds known, and
+the Lab Streaming Layer streams seen (``record --device lsl --port NAME``) when pylsl is installed."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import argparse
 import json
 
 NAME = "devices"
-HELP = "list serial ports (path, description, USB serial number) and the device kinds calfwatch reads"
+HELP = ("list serial ports (path, description, USB serial number), the device kinds calfwatch "
+        "reads and the LSL streams seen")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--json``."""
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    parser.add_argument("--lsl-wait", type=float, default=1.0, metavar="S",
+                        help="seconds to look for LSL streams (default 1; 0 skips them)")
 
 
 def _device_kinds() -> list[dict]:
@@ -42,8 +46,10 @@ def run(args: argparse.Namespace) -> int:
 
     ports = list_serial_ports()
     kinds = _device_kinds()
+    streams, lsl_note = _lsl_streams(args.lsl_wait)
     if args.json:
-        print(json.dumps({"ports": [p.as_dict() for p in ports], "devices": kinds}, indent=2))
+        print(json.dumps({"ports": [p.as_dict() for p in ports], "devices": kinds,
+                          "lsl_streams": streams}, indent=2))
         return 0
     if not ports:
         print("no serial ports found: is the device (or its USB dongle) plugged in and powered?")
@@ -57,4 +63,27 @@ def run(args: argparse.Namespace) -> int:
                 f"  {k['kind']:<10} {k['sfreq_hz']:g} Hz, {k['channels']} channel(s), "
                 f"{k['resolution_bits']}-bit, {k['baudrate']} baud"
             )
+    _print_lsl(streams, lsl_note)
     return 0
+
+
+def _lsl_streams(wait_s: float) -> tuple[list[dict], str]:
+    """The LSL streams seen within ``wait_s``, or none and why."""
+    if not wait_s > 0:
+        return [], ""
+    from acquisition.lsl_source import LslUnavailable, list_lsl_streams
+
+    try:
+        return list_lsl_streams(wait_s), ""
+    except LslUnavailable as exc:
+        return [], str(exc)
+
+
+def _print_lsl(streams: list[dict], note: str) -> None:
+    if note:
+        print(f"LSL streams: not looked for ({note})")
+        return
+    print("LSL streams (--device lsl --port NAME):" if streams else "LSL streams: none seen")
+    for s in streams:
+        print(f"  {s['name']:<20} {s['type'] or '-'}, {s['channels']} channel(s), "
+              f"{s['sfreq_hz']:g} Hz, from {s['hostname'] or '?'} ({s['source_id'] or '-'})")

@@ -15,6 +15,8 @@ import threading
 import time
 
 NAME = "record"
+#: ``--device`` value for a Lab Streaming Layer stream (``--port`` names it).
+LSL_DEVICE = "lsl"
 HELP = (
     "record a device on a serial port to EDF+/BDF+ with a JSON sidecar; survives unplugging, "
     "annotates every lost span"
@@ -23,8 +25,12 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the device, port, output and session arguments."""
-    parser.add_argument("--device", required=True, help="device kind (see `calfwatch devices`)")
-    parser.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 or COM3")
+    parser.add_argument("--device", required=True,
+                        help="device kind (see `calfwatch devices`), or lsl for a Lab Streaming "
+                        "Layer stream")
+    parser.add_argument("--port", required=True,
+                        help="serial port, e.g. /dev/ttyUSB0 or COM3; with --device lsl the LSL "
+                        "stream's name")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the recording")
     parser.add_argument("--subject", default="", help="subject code stored in the file")
     parser.add_argument("--side", choices=("left", "right"), help="which calf")
@@ -54,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: decided from the first 10 s of signal, which wait for it)")
     parser.add_argument("--no-detect", action="store_true",
                         help="record only, without live detection and analysis")
+    parser.add_argument("--lsl", nargs="?", const="calfwatch", default=None, metavar="NAME",
+                        help="publish the samples (µV) as LSL stream NAME (default calfwatch) "
+                        "and the live events as NAME-events (needs calfwatch[lsl])")
 
 
 def channel_names(n_channels: int, side: str | None) -> list[str]:
@@ -108,27 +117,17 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
 
     ``on_chunk`` (for callers that add live processing) is called with every chunk written.
     """
-    from acquisition._device_spec import device_spec
     from acquisition.recorder import Recorder, run_recording
-    from acquisition.serial_source import SerialSource
 
-    try:
-        spec = device_spec(args.device)
-    except ValueError as exc:  # an unknown device name is a usage error (exit 2)
-        from calfwatch.cli import UsageError
-
-        raise UsageError(str(exc)) from exc
-    site = f"{args.side} calf" if args.side else ""
-    source = SerialSource(
-        args.port, spec, ch_names=channel_names(spec.n_channels, args.side),
-        stall_s=args.stall_s, site=site, clock_speed=args.clock_speed,
-    )
+    source = _open_source(args)
+    publisher = None
     try:
         recorder = Recorder.create(
             args.out, source.info, subject=args.subject, side=args.side or "",
             source_stats=source.stats,
         )
-        live = None if not _detects(args, source.info) else _live(recorder, args)
+        publisher = _publisher(args, source.info)
+        live = None if not _detects(args, source.info) else _live(recorder, args, publisher)
     except BaseException:
         source.close()
         raise
@@ -144,13 +143,16 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
     started = time.monotonic()
     try:
         why = run_recording(
-            source, recorder, duration_s=args.duration, on_chunk=_hooks(live, on_chunk),
+            source, recorder, duration_s=args.duration,
+            on_chunk=_hooks(publisher and publisher.push_chunk, live, on_chunk),
             should_stop=stop.is_set,
         )
     finally:
         status.done.set()
         source.close()
         recorder.close()
+        if publisher is not None:
+            publisher.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     status.show(final=True)
@@ -184,25 +186,60 @@ def _detects(args: argparse.Namespace, info) -> bool:
     return True
 
 
-def _live(recorder, args: argparse.Namespace):
+def _open_source(args: argparse.Namespace):
+    """The serial device, or the LSL stream named by --port with ``--device lsl``."""
+    site = f"{args.side} calf" if args.side else ""
+    if args.device == LSL_DEVICE:
+        from acquisition.lsl_source import LslSource
+
+        return LslSource(args.port, fallback_names=lambda n: channel_names(n, args.side),
+                         stall_s=args.stall_s, site=site)
+    from acquisition._device_spec import device_spec
+    from acquisition.serial_source import SerialSource
+
+    try:
+        spec = device_spec(args.device)
+    except ValueError as exc:  # an unknown device name is a usage error (exit 2)
+        from calfwatch.cli import UsageError
+
+        raise UsageError(f"{exc}, {LSL_DEVICE}") from exc
+    return SerialSource(
+        args.port, spec, ch_names=channel_names(spec.n_channels, args.side),
+        stall_s=args.stall_s, site=site, clock_speed=args.clock_speed,
+    )
+
+
+def _publisher(args: argparse.Namespace, info):
+    """The LSL outlets of ``--lsl NAME`` (None without it)."""
+    if getattr(args, "lsl", None) is None:
+        return None
+    from calfwatch.lsl_out import LslPublisher
+
+    return LslPublisher(info, name=args.lsl)
+
+
+def _live(recorder, args: argparse.Namespace, publisher=None):
     """Live detection on the values the file stores (see calfwatch.live)."""
     from calfwatch.live import LiveAnalysis
 
     speed = max(1.0, float(getattr(args, "clock_speed", 1.0) or 1.0))
     return LiveAnalysis(recorder, args.out, subject=args.subject, side=args.side or "",
                         outputs_every_s=args.outputs_every, feed_batch_s=0.1 * speed,
-                        mains_hz=args.mains)
+                        mains_hz=args.mains,
+                        on_events=publisher.push_events if publisher is not None else None)
 
 
-def _hooks(live, on_chunk):
-    if live is None or on_chunk is None:
-        return live or on_chunk
+def _hooks(*hooks):
+    """One per-chunk hook calling each given one in order (None when none is given)."""
+    hooks = [h for h in hooks if h is not None]
+    if len(hooks) <= 1:
+        return hooks[0] if hooks else None
 
-    def both(chunk):
-        live(chunk)
-        on_chunk(chunk)
+    def each(chunk):
+        for hook in hooks:
+            hook(chunk)
 
-    return both
+    return each
 
 
 def _finish_live(live, args: argparse.Namespace) -> None:

@@ -1,0 +1,220 @@
+"""Lab Streaming Layer on loopback: a real outlet -> calfwatch record -> the same events as the file;
+stream gaps counted lost; calfwatch publishing its samples and live events; devices listing."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pylsl")
+
+import calfwatch  # noqa: E402
+from acquisition.lsl_source import LslSource, LslStreamError, require_pylsl  # noqa: E402
+from calfwatch.cli import main  # noqa: E402
+from calfwatch.outputs import read_events_tsv  # noqa: E402
+from tests.lsl_helpers import PacedOutlet  # noqa: E402
+
+#: The recorded file stores 0.01 µV steps: amplitudes measured from it may differ from those of
+#: the source file by a few hundredths of a µV.
+PTP_TOL_UV = 0.05
+SPEED = 10.0
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A simulated 2-minute night as a file and as the µV it holds."""
+    require_pylsl()
+    path = tmp_path_factory.mktemp("lsl") / "night.edf"
+    assert main(["simulate", "--profile", "benign-night", "--duration", "120s", "--seed", "3",
+                 "--out", str(path)]) == 0
+    raw = calfwatch.read_recording(path, preload=True, verbose="WARNING")
+    return path, raw.get_data() * 1e6, raw.info["sfreq"], raw.ch_names
+
+
+def _name(what: str) -> str:
+    return f"cw-test-{what}-{uuid.uuid4().hex[:8]}"
+
+
+def _record(name: str, out: Path, duration_s: float, *extra: str) -> int:
+    return main(["record", "--device", "lsl", "--port", name, "--out", str(out), "--duration",
+                 f"{duration_s:g}", "--mains", "50", "--status-every", "60", *extra])
+
+
+def _events(path: Path) -> list[tuple]:
+    return [(r["onset"], r["duration"], r["kind"], r["phases"], r["sample"], r["detail"])
+            for r in read_events_tsv(path)]
+
+
+def _compare(recorded: list[dict], night) -> None:
+    ev = night.events
+    assert len(recorded) == len(ev) > 0
+    assert [r["kind"] for r in recorded] == ev["kind"].tolist()
+    assert [r["sample"] for r in recorded] == ev["sample"].tolist()
+    assert [r["phases"] for r in recorded] == ev["phases"].tolist()
+    np.testing.assert_allclose([r["onset"] for r in recorded], ev["onset_s"], atol=1e-6)
+    np.testing.assert_allclose([r["duration"] for r in recorded], ev["duration_s"], atol=1e-6)
+    np.testing.assert_allclose([r["peak_to_peak_uv"] for r in recorded], ev["peak_to_peak_uv"],
+                               atol=PTP_TOL_UV)
+
+
+def _recording(out: Path) -> Path:
+    (bdf,) = out.glob("*.bdf")
+    return bdf
+
+
+def test_round_trip_gives_the_events_of_the_file(source, tmp_path):
+    path, data, sfreq, ch_names = source
+    name = _name("rt")
+    outlet = PacedOutlet(name, data, sfreq, speed=SPEED, ch_names=ch_names)
+    outlet.start()
+    try:
+        assert _record(name, tmp_path, data.shape[1] / sfreq) == 0
+    finally:
+        outlet.stop()
+    _compare(read_events_tsv(tmp_path / "events.tsv"),
+             calfwatch.analyze(path, mains_hz=50, verbose="WARNING"))
+    raw = calfwatch.read_recording(_recording(tmp_path), verbose="WARNING")
+    assert raw.ch_names == ch_names  # named by the stream's channel labels
+    sent = data.astype(np.float32).astype(np.float64)
+    np.testing.assert_allclose(raw.get_data() * 1e6, sent, rtol=0, atol=0.005 + 1e-9)
+    counters = json.loads(_recording(tmp_path).with_suffix(".json").read_text())["counters"]
+    assert (counters["samples_received"], counters["samples_lost"]) == (data.shape[1], 0)
+
+
+def test_stream_gap_is_counted_lost(source, tmp_path):
+    path, data, sfreq, ch_names = source
+    data, n = data[:, : int(60 * sfreq)], int(60 * sfreq)
+    gap = (int(30.0 * sfreq), int(31.5 * sfreq))
+    name = _name("gap")
+    outlet = PacedOutlet(name, data, sfreq, speed=SPEED, ch_names=ch_names, skip=[gap])
+    outlet.start()
+    try:
+        assert _record(name, tmp_path, n / sfreq) == 0
+    finally:
+        outlet.stop()
+    assert outlet.pushed == n - (gap[1] - gap[0])
+    counters = json.loads(_recording(tmp_path).with_suffix(".json").read_text())["counters"]
+    assert counters["samples_lost_by_reason"] == {"stream gap": gap[1] - gap[0]}
+    assert counters["samples_received"] == outlet.pushed
+    raw = calfwatch.read_recording(_recording(tmp_path), verbose="WARNING")
+    lost = [(a["onset"], a["duration"]) for a in raw.annotations
+            if a["description"] == "BAD_ACQ_SKIP"]
+    assert lost == [pytest.approx((30.0, 1.5))]
+    with_gap = data.copy()
+    with_gap[:, gap[0]:gap[1]] = np.nan
+    _compare(read_events_tsv(tmp_path / "events.tsv"),
+             calfwatch.analyze((with_gap, sfreq), mains_hz=50, verbose="WARNING"))
+
+
+class _Listener(threading.Thread):
+    """Collects the samples and markers calfwatch publishes as ``name`` and ``name-events``."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(daemon=True)
+        self.name, self.stop_event = name, threading.Event()
+        self.samples, self.markers, self.info = [], [], None
+
+    def run(self) -> None:
+        pylsl = require_pylsl()
+        found: dict[str, object] = {}
+        while len(found) < 2 and not self.stop_event.is_set():
+            for s in pylsl.resolve_streams(0.2):
+                if s.name() in (self.name, self.name + "-events"):
+                    found[s.name()] = s
+        if self.stop_event.is_set():
+            return
+        data_in = pylsl.StreamInlet(found[self.name])
+        marks_in = pylsl.StreamInlet(found[self.name + "-events"])
+        self.info = data_in.info(5.0)
+        marks_in.open_stream(5.0)
+        while not self.stop_event.is_set():
+            chunk, _ = data_in.pull_chunk(timeout=0.05, max_samples=8192, as_numpy=True)
+            if len(chunk):
+                self.samples.append(np.asarray(chunk))
+            marks, stamps = marks_in.pull_chunk(timeout=0.0)
+            self.markers += [json.loads(m[0]) for m in marks]
+
+
+def test_record_publishes_samples_and_live_events(source, tmp_path):
+    path, data, sfreq, ch_names = source
+    name_in, name_out = _name("in"), _name("out")
+    listener = _Listener(name_out)
+    listener.start()
+    outlet = PacedOutlet(name_in, data, sfreq, speed=SPEED, ch_names=ch_names)
+    outlet.start()
+    try:
+        assert _record(name_in, tmp_path, data.shape[1] / sfreq, "--lsl", name_out) == 0
+    finally:
+        outlet.stop()
+        listener.stop_event.set()
+        listener.join(5.0)
+    info = listener.info
+    assert info is not None and info.type() == "EMG" and info.nominal_srate() == sfreq
+    ch = info.desc().child("channels").child("channel")
+    assert (ch.child_value("label"), ch.child_value("unit")) == (ch_names[0], "microvolts")
+    got = np.concatenate(listener.samples)[:, 0]
+    sent = data[0].astype(np.float32)
+    assert len(got) > sent.size // 2
+    first = next(k for k in np.flatnonzero(sent == got[0])  # joined after the recording started
+                 if np.array_equal(sent[k:k + 200], got[:200]))
+    np.testing.assert_array_equal(got, sent[first:first + len(got)])
+    final = {r["sample"] for r in read_events_tsv(tmp_path / "events.tsv")
+             if r["kind"] == "fasciculation"}
+    last_word = {}  # the live view's last word on each event: provisional, then corrections
+    for m in listener.markers:
+        last_word[(m["sample"], m["channel"])] = m
+    live = {m["sample"] for m in last_word.values()
+            if m["kind"] == "fasciculation" and m["live"] != "withdrawn"}
+    assert final and final == live
+    assert {m["channel"] for m in listener.markers} == set(ch_names)
+
+
+def test_devices_lists_streams(source, capsys):
+    _, data, sfreq, ch_names = source
+    name = _name("dev")
+    outlet = PacedOutlet(name, data[:, :10], sfreq, ch_names=ch_names)
+    try:
+        assert main(["devices", "--json", "--lsl-wait", "2"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        (mine,) = [s for s in doc["lsl_streams"] if s["name"] == name]
+        assert (mine["channels"], mine["sfreq_hz"], mine["type"]) == (1, sfreq, "EMG")
+        assert main(["devices", "--lsl-wait", "2"]) == 0
+        assert name in capsys.readouterr().out
+    finally:
+        outlet.stop()
+
+
+def test_units_are_converted_and_bad_streams_refused(source, capsys, tmp_path):
+    _, data, sfreq, ch_names = source
+    name = _name("mv")
+    outlet = PacedOutlet(name, data / 1000.0, sfreq, unit="millivolts", fmt="double64",
+                         speed=SPEED)
+    outlet.start()
+    try:
+        src = LslSource(name)
+        got = []
+        for chunk in src.chunks():
+            got.append(chunk.data_uv)
+            if sum(g.shape[1] for g in got) >= 4000:
+                break
+        src.close()
+    finally:
+        outlet.stop()
+    got = np.concatenate(got, axis=1)
+    np.testing.assert_allclose(got, data[:, :got.shape[1]], rtol=1e-12)
+    bad = PacedOutlet(_name("counts"), data, sfreq, unit="counts")
+    bad.start()
+    try:
+        assert _record(bad.outlet.get_info().name(), tmp_path, 1.0) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"calfwatch: error: {bad.outlet.get_info().name()}: channel unit "
+                       "'counts' is not a voltage (microvolts, millivolts or volts)"]
+    finally:
+        bad.stop()
+    with pytest.raises(LslStreamError, match="no LSL stream of that name"):
+        LslSource(_name("absent"), resolve_timeout_s=0.5)
