@@ -61,3 +61,19 @@ def test_units_to_uv():
                                   [1.0, 1e3, 1e6, 1.0])
     with pytest.raises(OSError, match="s: channel unit 'counts' is not a voltage"):
         uv_factors(["counts"], "s")
+
+
+def test_without_pylsl_lsl_is_refused_in_one_line(monkeypatch, tmp_path, capsys):
+    """No pylsl: --device lsl and --lsl fail before any file is made, saying what to install;
+    devices still lists the rest."""
+    import sys
+
+    from calfwatch.cli import main
+
+    monkeypatch.setitem(sys.modules, "pylsl", None)  # import pylsl raises ImportError
+    want = "calfwatch: error: Lab Streaming Layer needs pylsl: pip install 'calfwatch[lsl]'"
+    assert main(["record", "--device", "lsl", "--port", "x", "--out", str(tmp_path / "a")]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [want]
+    assert not (tmp_path / "a").exists()
+    assert main(["devices"]) == 0
+    assert "LSL streams: not looked for (Lab Streaming Layer needs pylsl" in capsys.readouterr().out

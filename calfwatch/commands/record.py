@@ -120,13 +120,12 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
     from acquisition.recorder import Recorder, run_recording
 
     source = _open_source(args)
-    publisher = None
     try:
+        publisher = _publisher(args, source.info)
         recorder = Recorder.create(
             args.out, source.info, subject=args.subject, side=args.side or "",
             source_stats=source.stats,
         )
-        publisher = _publisher(args, source.info)
         live = None if not _detects(args, source.info) else _live(recorder, args, publisher)
     except BaseException:
         source.close()
