@@ -4,7 +4,10 @@ Two outlets: the samples (type ``EMG``, float32 µV, channel labels, units ``mic
 type in the stream description, as XDF expects), and the live events (type ``Markers``, one
 JSON string per event as :meth:`calfwatch.pipeline.NightEngine.live_events` gives it: kind,
 channel, onset, duration, amplitude and the live state ``provisional``, ``settled``, ``revised``
-or ``withdrawn``), time-stamped at the event's onset on the samples' clock. LabRecorder,
+or ``withdrawn``), time-stamped at the event's onset on the samples' clock. Samples are stamped
+``offset + sample / sfreq_hz``, the offset following their arrival on the LSL clock slowly and
+smoothly (:data:`CLOCK_GAIN`, :data:`CLOCK_MAX_STEP`), so stamps stay regular and in order
+through delivery jitter and bursts, and a lost span keeps its length. LabRecorder,
 mne-lsl or a sleep lab's PSG software can record both beside their own streams.
 """
 
@@ -18,6 +21,12 @@ import numpy as np
 from acquisition.lsl_source import require_pylsl
 from acquisition.stream import SampleChunk, StreamInfo
 
+#: Weight with which the samples' clock follows each chunk's arrival (smooths delivery jitter).
+CLOCK_GAIN = 0.05
+#: Largest move of that clock per chunk, as a fraction of the chunk's length, spread over its
+#: samples: consecutive stamps stay 0.75-1.25 sample periods apart (in order, and no jump a
+#: reader would take for lost samples).
+CLOCK_MAX_STEP = 0.25
 #: Suffix of the marker stream's name.
 EVENTS_SUFFIX = "-events"
 #: Keys of a live event row sent in each marker.
@@ -66,7 +75,7 @@ class LslPublisher:
         marker_info = pylsl.StreamInfo(name + EVENTS_SUFFIX, "Markers", 1, pylsl.IRREGULAR_RATE,
                                        pylsl.cf_string, source + EVENTS_SUFFIX)
         self.markers = pylsl.StreamOutlet(marker_info)
-        self._anchor: tuple[float, int] | None = None  # (LSL time of the last sample, its index)
+        self._offset: float | None = None  # LSL time of timeline sample 0
         self.samples_pushed = 0
         self.markers_pushed = 0
 
@@ -74,18 +83,25 @@ class LslPublisher:
         """Publish a data chunk (a gap publishes nothing: its span stays empty on the clock)."""
         if chunk.gap or not chunk.n_samples:
             return
+        n, sfreq = chunk.n_samples, self.info.sfreq_hz
+        last_s = (chunk.stop_sample - 1) / sfreq
         now = self._pylsl.local_clock()
+        old = now - last_s if self._offset is None else self._offset
+        # follows arrival slowly, spread over the chunk's samples: stamps stay in order
+        step = CLOCK_MAX_STEP * n / sfreq
+        self._offset = old + float(np.clip(CLOCK_GAIN * (now - (old + last_s)), -step, step))
+        ramp = old + (self._offset - old) * np.arange(1, n + 1) / n
+        stamps = ramp + np.arange(chunk.start_sample, chunk.stop_sample) / sfreq
         data = np.ascontiguousarray(chunk.data_uv.T, dtype=np.float32)
-        self.samples.push_chunk(data, now)
-        self._anchor = (now, chunk.stop_sample - 1)
-        self.samples_pushed += chunk.n_samples
+        self.samples.push_chunk(data, stamps.tolist())
+        self.samples_pushed += n
 
     def lsl_time(self, sample: int) -> float:
-        """The LSL time of a sample of the timeline, on the clock of the samples pushed."""
-        if self._anchor is None:
+        """The LSL time stamp of a sample of the timeline (the one it was or will be sent with,
+        up to the clock's slow following of arrival)."""
+        if self._offset is None:
             return self._pylsl.local_clock()
-        t_last, last = self._anchor
-        return t_last - (last - sample) / self.info.sfreq_hz
+        return self._offset + sample / self.info.sfreq_hz
 
     def push_events(self, rows: list[dict[str, Any]]) -> None:
         """Publish live event rows, each stamped at its onset."""

@@ -117,7 +117,7 @@ class _Listener(threading.Thread):
     def __init__(self, name: str) -> None:
         super().__init__(daemon=True)
         self.name, self.stop_event = name, threading.Event()
-        self.samples, self.markers, self.info = [], [], None
+        self.samples, self.stamps, self.markers, self.info = [], [], [], None
 
     def run(self) -> None:
         pylsl = require_pylsl()
@@ -133,9 +133,10 @@ class _Listener(threading.Thread):
         self.info = data_in.info(5.0)
         marks_in.open_stream(5.0)
         while not self.stop_event.is_set():
-            chunk, _ = data_in.pull_chunk(timeout=0.05, max_samples=8192, as_numpy=True)
+            chunk, stamps = data_in.pull_chunk(timeout=0.05, max_samples=8192, as_numpy=True)
             if len(chunk):
                 self.samples.append(np.asarray(chunk))
+                self.stamps.append(np.asarray(stamps))
             marks, stamps = marks_in.pull_chunk(timeout=0.0)
             self.markers += [json.loads(m[0]) for m in marks]
 
@@ -163,6 +164,9 @@ def test_record_publishes_samples_and_live_events(source, tmp_path):
     first = next(k for k in np.flatnonzero(sent == got[0])  # joined after the recording started
                  if np.array_equal(sent[k:k + 200], got[:200]))
     np.testing.assert_array_equal(got, sent[first:first + len(got)])
+    steps = np.diff(np.concatenate(listener.stamps))
+    period = 1.0 / sfreq  # in order, never a jump a reader would take for lost samples
+    assert 0.75 * period - 1e-9 <= steps.min() and steps.max() <= 1.25 * period + 1e-9
     final = {r["sample"] for r in read_events_tsv(tmp_path / "events.tsv")
              if r["kind"] == "fasciculation"}
     last_word = {}  # the live view's last word on each event: provisional, then corrections
