@@ -105,7 +105,8 @@ def plot_rates(night, show: bool = True):
 def html_summary(night, escape: Callable[[str], str]) -> str:
     """A compact table: recording, counts, rates with intervals, assessment level and reasons."""
     rec = night.summary.get("recording", {})
-    rows = [("Recording", f"{rec.get('start_utc', '')[:16]} UTC, {night.duration_s / 60:.1f} min, "
+    start = str(rec.get("start_utc", ""))[:16].replace("T", " ")
+    rows = [("Recording", f"{start} UTC, {night.duration_s / 60:.1f} min, "
                           f"{night.sfreq_hz:g} Hz"),
             ("Channels", ", ".join(night.ch_names))]
     for name, r in night.rates.items():
