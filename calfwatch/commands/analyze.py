@@ -2,14 +2,15 @@
 
 Writes ``events.tsv``, ``summary.json`` and ``annotations.txt`` (see the README's output contract)
 per recording, prints the wearer's summary, and with ``--subject`` adds the night to the history and
-assesses it with the earlier nights. With several files, a bad one is reported and skipped; the exit
-code is 1 when any failed.
+assesses it with the earlier nights. Several files, folders or a BIDS root make a batch
+(:mod:`calfwatch.batch`): ``--jobs N`` worker processes or a Dask cluster (``--scheduler``), one
+``cohort.csv`` row per recording; a bad file is reported and skipped; the exit code is 1 when any
+failed.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -22,11 +23,18 @@ PROGRESS_MIN_S = 600.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the subcommand."""
-    parser.add_argument("recordings", nargs="+", metavar="RECORDING", help="files to analyse")
+    parser.add_argument("recordings", nargs="+", metavar="PATH",
+                        help="recordings, folders searched for recordings, or a BIDS root")
     parser.add_argument(
         "--out", metavar="DIR",
         help="output folder (default: <recording name>_analysis beside each recording; with "
-             "several recordings, one sub-folder per recording inside DIR)")
+             "several recordings, one sub-folder per recording inside DIR, and cohort.csv)")
+    parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                        help="worker processes for a batch (default 1; 0: one per core); "
+                        "more than 1 needs calfwatch[cluster]")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="run the batch on this dask.distributed scheduler (e.g. "
+                        "tcp://10.0.0.5:8786)")
     parser.add_argument("--subject", default="", help="add the night to this subject's history")
     parser.add_argument("--side", choices=("left", "right", "both"), default=None,
                         help="which calf (stored with the night)")
@@ -42,19 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave out names, birth dates and free text from the recording header")
 
 
-def _stem(path: str) -> str:
-    name = Path(path).name
-    for suffix in (".edf", ".bdf", ".fif", ".hea", ".dat", ".csv", ".txt"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def output_dir(recording: str, out: str | None, several: bool) -> Path:
-    """Where one recording's outputs go."""
-    if out is None:
-        return Path(recording).parent / f"{_stem(recording)}_analysis"
-    return Path(out) / _stem(recording) if several else Path(out)
+def _jobs(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
 
 
 class _Progress:
@@ -91,14 +91,14 @@ class _Progress:
             self.bar.close()
 
 
-def _analyze_one(path: str, args: argparse.Namespace, several: bool) -> None:
+def _analyze_one(path: str, out_dir: str, args: argparse.Namespace) -> None:
     from calfwatch.analysis import analyze_file
     from calfwatch.summary_text import wearer_summary
 
     progress = _Progress(Path(path).name, path)
     try:
         result, paths = analyze_file(
-            path, output_dir(path, args.out, several), subject=args.subject,
+            path, out_dir, subject=args.subject,
             side=args.side or "", history_path=args.history, on_chunk=progress,
             units=args.units, on_open=progress.open, mains_hz=args.mains)
     finally:
@@ -125,26 +125,37 @@ def _earlier(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse each recording; report failures one line each; exit 1 if any failed."""
-    several = len(args.recordings) > 1
-    if args.units is not None and any(not p.lower().endswith(".csv") for p in args.recordings):
+    """Analyse one recording, or a batch; report failures one line each; exit 1 if any failed."""
+    from calfwatch.batch import plan_batch
+
+    batch = plan_batch(args.recordings, args.out)
+    if args.units is not None and any(not j.path.lower().endswith(".csv") for j in batch.jobs):
         from calfwatch.cli import UsageError
 
         raise UsageError("--units applies to CSV recordings only")
-    failed = []
-    for path in args.recordings:
-        try:
-            _analyze_one(path, args, several)
-        except (OSError, ValueError) as exc:
-            if not several:
-                raise
-            message = " ".join(str(exc).split())
-            if os.fspath(path) not in message:
-                message = f"{path}: {message}"
-            sys.stderr.write(f"calfwatch: error: {message}\n")
-            failed.append(path)
-    if failed:
-        sys.stderr.write(f"calfwatch: {len(failed)} of {len(args.recordings)} recordings failed: "
-                         f"{', '.join(failed)}\n")
+    if not batch.is_batch:
+        _analyze_one(batch.jobs[0].path, batch.jobs[0].out_dir, args)
+        return 0
+    return _run_batch(batch, args)
+
+
+def _run_batch(batch, args: argparse.Namespace) -> int:
+    from calfwatch.batch import Options, run_batch
+    from calfwatch.batch.engines import require_distributed, usable_cores
+    from classifier.config import load_config
+
+    n_jobs = args.jobs or usable_cores()
+    if args.scheduler or n_jobs > 1:
+        require_distributed("--scheduler" if args.scheduler else f"--jobs {n_jobs}")
+    options = Options(load_config(), units=args.units, mains_hz=args.mains,
+                      subject=args.subject, side=args.side or "", anonymize=args.anonymize)
+    result = run_batch(batch, options, n_jobs=n_jobs, scheduler=args.scheduler,
+                       history_path=args.history, quiet=args.quiet)
+    for key in ("cohort", "cohort_parquet"):
+        if key in result.cohort_paths:
+            print(f"wrote {result.cohort_paths[key]}")
+    if result.failed:
+        sys.stderr.write(f"calfwatch: {len(result.failed)} of {len(batch.jobs)} recordings "
+                         f"failed: {', '.join(result.failed)}\n")
         return 1
     return 0

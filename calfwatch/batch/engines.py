@@ -1,0 +1,103 @@
+"""Where a batch's tasks run: in this process one after another, on a Dask ``LocalCluster`` of
+this machine's cores, or on an existing ``dask.distributed`` cluster.
+
+Each engine yields :class:`~calfwatch.batch.task.Outcome` objects as the tasks finish (in any
+order). Worker processes live for the whole batch: each imports calfwatch and loads its compiled
+kernels once, then takes file after file. Each file's kernels get ``cores // workers`` numba threads
+on a machine, so the workers together do not ask for more threads than there are cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+from calfwatch.batch.inputs import Job
+from calfwatch.batch.task import Options, Outcome, analyze_recording
+
+#: What to install for --jobs N > 1 and --scheduler.
+EXTRA_HINT = "pip install 'calfwatch[cluster]'"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_serial(jobs: list[Job], options: Options) -> Iterator[Outcome]:
+    """The tasks one after another in this process."""
+    for job in jobs:
+        yield analyze_recording(job, options)
+
+
+def require_distributed(what: str) -> None:
+    """RuntimeError (one line) when dask.distributed is not installed."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise RuntimeError(f"{what} needs dask.distributed: {EXTRA_HINT}") from None
+
+
+@contextmanager
+def dask_client(n_workers: int = 0, scheduler: str | None = None):
+    """A ``distributed.Client``: on ``scheduler``, else on a new local cluster of ``n_workers``
+    single-threaded worker processes (closed on exit)."""
+    require_distributed("--scheduler" if scheduler else f"--jobs {n_workers}")
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler, timeout="30s") as client:
+            yield client
+        return
+    threads = max(1, usable_cores() // n_workers)
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR,
+                      env={"NUMBA_NUM_THREADS": str(threads)}) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def threads_by_worker(client) -> dict[str, int]:
+    """Numba threads per worker: its host's cores shared among the worker threads on that host."""
+    try:
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+    except TypeError:  # before distributed 2025.4 every worker was listed
+        workers = client.scheduler_info()["workers"]
+    cores = client.run(usable_cores)
+    on_host: dict[str, int] = {}
+    for info in workers.values():
+        on_host[info["host"]] = on_host.get(info["host"], 0) + int(info["nthreads"])
+    return {addr: max(1, cores.get(addr, 1) // max(1, on_host[info["host"]]))
+            for addr, info in workers.items()}
+
+
+def run_dask(jobs: list[Job], options: Options, client) -> Iterator[Outcome]:
+    """The tasks on the client's cluster, as they finish.
+
+    A worker that dies on a recording (the scheduler retries it on others a few times) gives that
+    recording an error line; the batch goes on.
+    """
+    from distributed import as_completed
+
+    options = replace(options, numba_threads=threads_by_worker(client))
+    shared = client.scatter(options, broadcast=True, hash=False)
+    futures = client.map(analyze_recording, jobs, options=shared, pure=False)
+    job_of = {future.key: job for future, job in zip(futures, jobs, strict=True)}
+    try:
+        for future in as_completed(futures):
+            job = job_of[future.key]
+            try:
+                outcome = future.result()
+            except Exception as exc:
+                outcome = Outcome(job.index, job.path, error=(
+                    f"{job.path}: the worker analysing it stopped ({type(exc).__name__})"))
+            future.release()
+            yield outcome
+    finally:
+        client.cancel(futures)

@@ -1,0 +1,206 @@
+"""What a batch analyses: recordings named on the command line, found in folders or in a BIDS
+dataset, each with its own output folder.
+
+Folders are searched (recursively, in sorted order, hidden folders and ``*_analysis`` output
+folders skipped) for :data:`FOUND_SUFFIXES`; CSV and text recordings are analysed when named
+explicitly only (a folder of outputs holds text files that are not recordings). A folder holding
+``dataset_description.json`` is a BIDS root: its recordings are ``sub-*/[ses-*/]emg/*_emg.<ext>``,
+their subject and session come from the file name, and outputs go to
+``<root>/derivatives/calfwatch/`` unless ``--out`` says otherwise.
+
+Output folders mirror the recordings' folders below their common parent, so two recordings never
+share one: ``analyze d1/night.bdf d2/night.edf --out coll`` writes ``coll/d1/night/`` and
+``coll/d2/night/``; recordings in one folder get ``coll/<name>/`` each; two that differ only by their
+extension get the extension in the name (``night_edf``, ``night_bdf``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Suffixes of the recordings a folder search picks up (WFDB records by their header).
+FOUND_SUFFIXES = (".edf", ".bdf", ".fif", ".hea")
+#: Suffixes stripped from a recording's name to name its output folder.
+STRIP_SUFFIXES = (".edf", ".bdf", ".fif", ".hea", ".dat", ".csv", ".txt")
+#: The file that makes a folder a BIDS root.
+BIDS_DESCRIPTION = "dataset_description.json"
+#: Where the analysis of a BIDS dataset goes, below its root.
+BIDS_DERIVATIVES = Path("derivatives") / "calfwatch"
+
+_SPLIT_FIF = re.compile(r"-\d+\.fif$", re.IGNORECASE)
+_BIDS_EMG = re.compile(r"^sub-(?P<sub>[A-Za-z0-9]+)(?:_ses-(?P<ses>[A-Za-z0-9]+))?_.*_emg\.[a-z]+$",
+                       re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One recording of a batch.
+
+    Attributes
+    ----------
+    index : int
+        Its place in the batch (the cohort table's row).
+    path : str
+        The recording, as the user named it (in messages and the cohort table).
+    out_dir : str
+        Its output folder, as the user would name it.
+    subject, session : str
+        From a BIDS file name (empty otherwise).
+    source, target : str
+        ``path`` and ``out_dir`` made absolute where the batch starts: a worker may run in another
+        working directory or on another machine that sees the same paths.
+    """
+
+    index: int
+    path: str
+    out_dir: str
+    subject: str = ""
+    session: str = ""
+    source: str = ""
+    target: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.source:
+            object.__setattr__(self, "source", os.path.abspath(self.path))
+        if not self.target:
+            object.__setattr__(self, "target", os.path.abspath(self.out_dir))
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The jobs, whether the command names a batch (several recordings or a folder), and
+    where its cohort table goes."""
+
+    jobs: list[Job]
+    is_batch: bool
+    cohort_dir: Path
+
+
+def stem(path: str | os.PathLike) -> str:
+    """The recording's name without its recording suffix."""
+    name = Path(path).name
+    for suffix in STRIP_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def is_bids_root(folder: Path) -> bool:
+    """True when ``folder`` holds a BIDS ``dataset_description.json``."""
+    return (folder / BIDS_DESCRIPTION).is_file()
+
+
+def _walk(folder: Path) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith("_analysis"))
+        for name in sorted(files):
+            if (not name.startswith(".") and name.lower().endswith(FOUND_SUFFIXES)
+                    and not _SPLIT_FIF.search(name)):
+                found.append(Path(root) / name)
+    return found
+
+
+def _bids_recordings(root: Path) -> list[tuple[Path, str, str]]:
+    out = []
+    for sub in sorted(p for p in root.glob("sub-*") if p.is_dir()):
+        for path in _walk(sub):
+            match = _BIDS_EMG.match(path.name)
+            if match and path.parent.name == "emg":
+                out.append((path, match["sub"], match["ses"] or ""))
+    return out
+
+
+def find_recordings(paths: list[str]) -> tuple[list[tuple[Path, str, str, Path | None]], bool]:
+    """Expand the command's PATHs.
+
+    Returns
+    -------
+    (list, bool)
+        ``(path, subject, session, bids_root or None)`` per recording, first mention kept, and
+        whether a folder was among the PATHs.
+    """
+    found: list[tuple[Path, str, str, Path | None]] = []
+    any_folder = False
+    for text in paths:
+        path = Path(text)
+        if not path.is_dir():
+            found.append((path, "", "", None))
+            continue
+        any_folder = True
+        if is_bids_root(path):
+            found += [(p, sub, ses, path) for p, sub, ses in _bids_recordings(path)]
+        else:
+            found += [(p, "", "", None) for p in _walk(path)]
+    seen: set[str] = set()
+    unique = []
+    for item in found:
+        key = os.path.realpath(item[0])
+        if key not in seen:
+            seen.add(key)
+            unique.append(item)
+    return unique, any_folder
+
+
+def _common_parent(paths: list[Path]) -> Path:
+    parents = [os.path.abspath(p.parent) for p in paths]
+    return Path(os.path.commonpath(parents)) if parents else Path.cwd()
+
+
+def _out_dirs(found: list[tuple[Path, str, str, Path | None]], out: str | None) -> list[Path]:
+    """One output folder per recording, none shared (see the module's description)."""
+    base = _common_parent([f[0] for f in found])
+    names = [stem(f[0]) for f in found]
+    keys = [(os.path.abspath(f[0].parent), n) for f, n in zip(found, names, strict=True)]
+    clash = {k for k in keys if keys.count(k) > 1}
+    dirs = []
+    for (path, _, _, root), name, key in zip(found, names, keys, strict=True):
+        if key in clash:
+            name = f"{name}_{path.name[len(name):].lstrip('.').replace('.', '_')}"
+        if out is not None:
+            rel = Path(os.path.abspath(path.parent)).relative_to(base)
+            dirs.append(Path(out) / rel / name)
+        elif root is not None:
+            rel = Path(os.path.abspath(path.parent)).relative_to(os.path.abspath(root))
+            dirs.append(root / BIDS_DERIVATIVES / rel / name)
+        else:
+            dirs.append(path.parent / f"{name}_analysis")
+    return dirs
+
+
+def plan_batch(paths: list[str], out: str | None) -> Batch:
+    """The jobs for the command's PATHs and ``--out``.
+
+    A single recording named as a file goes to ``--out`` itself (default
+    ``<name>_analysis/`` beside it); otherwise see the module's description. The cohort table
+    goes to ``--out``, else the BIDS root's derivatives folder when one root was given, else the
+    recordings' common parent folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        When a folder holds no recording.
+    """
+    found, any_folder = find_recordings(paths)
+    if not found:
+        raise FileNotFoundError(2, "no recording found (looked for "
+                                f"{', '.join(FOUND_SUFFIXES)})", paths[0])
+    is_batch = len(found) > 1 or any_folder
+    if not is_batch:
+        path = found[0][0]
+        out_dir = Path(out) if out is not None else path.parent / f"{stem(path)}_analysis"
+        return Batch([Job(0, str(path), str(out_dir))], False, out_dir)
+    dirs = _out_dirs(found, out)
+    jobs = [Job(i, str(p), str(d), sub, ses)
+            for i, ((p, sub, ses, _), d) in enumerate(zip(found, dirs, strict=True))]
+    roots = {f[3] for f in found}
+    if out is not None:
+        cohort_dir = Path(out)
+    elif len(roots) == 1 and None not in roots:
+        cohort_dir = next(iter(roots)) / BIDS_DERIVATIVES
+    else:
+        cohort_dir = _common_parent([f[0] for f in found])
+    return Batch(jobs, True, cohort_dir)

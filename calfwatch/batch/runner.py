@@ -1,0 +1,152 @@
+"""The client side of a batch: hand the recordings to an engine, finish each night in the batch's
+order as results come in, and write the cohort table.
+
+Finishing a night happens here only, in the batch's order whatever order the workers finish in:
+with a subject, the night is assessed with the subject's history (which holds the batch's earlier
+nights by then, as when the files are analysed one after another), its summary.json is rewritten
+with that assessment, and the night joins the history (SQLite has one writer: this process).
+Then the wearer's summary and the paths written are printed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calfwatch.batch.inputs import Batch, Job
+from calfwatch.batch.progress import FileBar
+from calfwatch.batch.task import Options, Outcome, error_line
+
+
+@dataclass
+class BatchResult:
+    """Rows of the cohort table (batch order), the recordings that failed, the tables written."""
+
+    rows: list[dict[str, Any]]
+    failed: list[str]
+    cohort_paths: dict[str, Path] = field(default_factory=dict)
+
+
+class _Finisher:
+    """Finishes outcomes in batch order: history, summary, printing, cohort row."""
+
+    def __init__(self, batch: Batch, options: Options, history_path: str | None,
+                 quiet: bool, bar: FileBar, store=None) -> None:
+        from classifier.persistence import settings_from_config
+
+        self.jobs, self.options, self.quiet, self.bar = batch.jobs, options, quiet, bar
+        self.cohort_dir = batch.cohort_dir
+        self.history_path, self.store = history_path, store
+        self.cutoff_hour = settings_from_config(options.config).night_date_cutoff_hour
+        self.waiting: dict[int, Outcome] = {}
+        self.next = 0
+        self.rows: list[dict[str, Any]] = []
+        self.failed: list[str] = []
+
+    def add(self, outcome: Outcome) -> None:
+        """Take an outcome; finish it and every waiting one that is now next in line."""
+        self.bar.update(outcome.failed)
+        self.waiting[outcome.index] = outcome
+        while self.next in self.waiting:
+            self._finish(self.jobs[self.next], self.waiting.pop(self.next))
+            self.next += 1
+
+    def _finish(self, job: Job, outcome: Outcome) -> None:
+        from calfwatch.cohort import cohort_row
+
+        for note in outcome.notes:
+            self.bar.write(f"calfwatch: note: {note}", sys.stderr)
+        earlier = None
+        if not outcome.failed and self.store is not None:
+            try:
+                earlier = self._store_night(outcome)
+            except (OSError, ValueError) as exc:
+                outcome.error, outcome.summary = error_line(job.path, exc), None
+        if outcome.failed:
+            self.bar.write(f"calfwatch: error: {outcome.error}", sys.stderr)
+            self.failed.append(job.path)
+        else:
+            self._print(job, outcome, earlier)
+        output = "" if outcome.failed else os.path.relpath(job.out_dir, self.cohort_dir)
+        self.rows.append(cohort_row(
+            job.path, outcome.summary, output=output,
+            subject=self.options.subject or job.subject, session=job.session,
+            side=self.options.side, version=outcome.version, error=outcome.error,
+            cutoff_hour=self.cutoff_hour))
+
+    def _store_night(self, outcome: Outcome) -> list:
+        """Assess with the history, rewrite summary.json, add the night; the nights after it."""
+        from calfwatch.outputs import summary_text, write_atomic
+        from classifier.assessment import assess
+
+        subject, side = self.options.subject, self.options.side or None
+        summary = outcome.summary
+        nights = self.store.nights(subject, side)
+        summary["assessment"] = assess(nights, self.store.symptoms(subject), self.options.config,
+                                       tonight=summary).to_dict()
+        write_atomic(outcome.paths["summary"], summary_text(summary))
+        self.store.add_night(subject, side, summary)
+        outcome.paths["history"] = str(self.store.path)
+        return self.store.nights(subject, side)
+
+    def _print(self, job: Job, outcome: Outcome, earlier: list | None) -> None:
+        from calfwatch.summary_text import wearer_summary
+
+        if not self.quiet:
+            self.bar.write(f"== {job.path}")
+            self.bar.write(wearer_summary(outcome.summary, earlier))
+        for key in ("events", "summary", "annotations", "history"):
+            if key in outcome.paths:
+                self.bar.write(f"wrote {outcome.paths[key]}")
+
+
+def run_batch(batch: Batch, options: Options, *, n_jobs: int = 1, scheduler: str | None = None,
+              history_path: str | None = None, quiet: bool = False,
+              write_table: bool = True) -> BatchResult:
+    """Analyse every job of ``batch``; a failed recording never stops the others.
+
+    Parameters
+    ----------
+    batch : Batch
+        From :func:`calfwatch.batch.inputs.plan_batch`.
+    options : Options
+        Shared settings of the tasks.
+    n_jobs : int
+        Worker processes on this machine (1: in this process, no Dask needed).
+    scheduler : str, optional
+        Address of an existing ``dask.distributed`` scheduler (``n_jobs`` is then ignored).
+    history_path : str, optional
+        History file for ``options.subject`` (default: the user's).
+    quiet : bool
+        Print only the paths written.
+    write_table : bool
+        Write cohort.csv (and Parquet) into ``batch.cohort_dir``.
+    """
+    from calfwatch.batch.engines import dask_client, run_dask, run_serial
+
+    with ExitStack() as stack:
+        store = None
+        if options.subject:
+            from calfwatch.history import open_store
+
+            store = stack.enter_context(open_store(history_path))
+        bar = FileBar(len(batch.jobs))
+        stack.callback(bar.close)
+        finisher = _Finisher(batch, options, history_path, quiet, bar, store)
+        if scheduler or (n_jobs > 1 and len(batch.jobs) > 1):
+            client = stack.enter_context(dask_client(min(n_jobs, len(batch.jobs)), scheduler))
+            outcomes = run_dask(batch.jobs, options, client)
+        else:
+            outcomes = run_serial(batch.jobs, options)
+        for outcome in outcomes:
+            finisher.add(outcome)
+    result = BatchResult(finisher.rows, finisher.failed)
+    if write_table:
+        from calfwatch.cohort import write_cohort
+
+        result.cohort_paths = write_cohort(result.rows, batch.cohort_dir)
+    return result

@@ -1,0 +1,82 @@
+"""What a batch analyses and where each recording's outputs go: folders searched, a BIDS root,
+and output folders that never collide."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from calfwatch.batch.inputs import BIDS_DERIVATIVES, plan_batch
+
+
+def _touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return path
+
+
+def test_same_name_in_two_folders_gets_two_output_folders(tmp_path):
+    a = _touch(tmp_path / "d1" / "night.bdf")
+    b = _touch(tmp_path / "d2" / "night.edf")
+    batch = plan_batch([str(a), str(b)], str(tmp_path / "coll"))
+    outs = [Path(j.out_dir) for j in batch.jobs]
+    assert outs == [tmp_path / "coll" / "d1" / "night", tmp_path / "coll" / "d2" / "night"]
+    assert batch.is_batch and batch.cohort_dir == tmp_path / "coll"
+
+
+def test_one_folder_keeps_one_sub_folder_per_name_and_splits_same_stems(tmp_path):
+    files = [_touch(tmp_path / n) for n in ("a.edf", "night.edf", "night.bdf")]
+    batch = plan_batch([str(f) for f in files], str(tmp_path / "out"))
+    names = [Path(j.out_dir).relative_to(tmp_path / "out").as_posix() for j in batch.jobs]
+    assert names == ["a", "night_edf", "night_bdf"]
+    beside = plan_batch([str(f) for f in files], None)
+    assert [Path(j.out_dir).name for j in beside.jobs] == [
+        "a_analysis", "night_edf_analysis", "night_bdf_analysis"]
+    assert beside.cohort_dir == tmp_path
+
+
+def test_folder_search_is_sorted_recursive_and_skips_outputs_and_hidden(tmp_path):
+    wanted = [_touch(tmp_path / p) for p in
+              ("a/n1.edf", "a/n2_raw.fif", "b/rec.hea", "c.bdf")]
+    for other in ("a/n1_analysis/x.edf", ".hidden/h.edf", "a/n2_raw-1.fif", "b/rec.dat",
+                  "a/events.tsv", "notes.txt", "a/table.csv"):
+        _touch(tmp_path / other)
+    batch = plan_batch([str(tmp_path)], None)
+    # each folder's files (sorted), then its sub-folders (sorted)
+    assert [Path(j.path) for j in batch.jobs] == [wanted[3], wanted[0], wanted[1], wanted[2]]
+    assert batch.is_batch
+
+
+def test_a_file_named_twice_is_analysed_once(tmp_path):
+    f = _touch(tmp_path / "n.edf")
+    batch = plan_batch([str(f), str(tmp_path)], str(tmp_path / "o"))
+    assert [Path(j.path).name for j in batch.jobs] == ["n.edf"]
+
+
+def test_bids_root_gives_subject_session_and_derivatives(tmp_path):
+    root = tmp_path / "ds"
+    _touch(root / "dataset_description.json")
+    a = _touch(root / "sub-01" / "ses-n1" / "emg" / "sub-01_ses-n1_task-sleep_emg.edf")
+    b = _touch(root / "sub-02" / "emg" / "sub-02_task-sleep_emg.bdf")
+    _touch(root / "sub-02" / "emg" / "sub-02_task-sleep_channels.tsv")
+    _touch(root / "derivatives" / "x" / "sub-03_task-sleep_emg.edf")
+    batch = plan_batch([str(root)], None)
+    assert [(Path(j.path), j.subject, j.session) for j in batch.jobs] == [
+        (a, "01", "n1"), (b, "02", "")]
+    assert batch.cohort_dir == root / BIDS_DERIVATIVES
+    assert Path(batch.jobs[0].out_dir) == (
+        root / BIDS_DERIVATIVES / "sub-01" / "ses-n1" / "emg" / "sub-01_ses-n1_task-sleep_emg")
+
+
+def test_single_file_keeps_todays_folders(tmp_path):
+    f = _touch(tmp_path / "night.edf")
+    assert Path(plan_batch([str(f)], None).jobs[0].out_dir) == tmp_path / "night_analysis"
+    one = plan_batch([str(f)], str(tmp_path / "o"))
+    assert not one.is_batch and Path(one.jobs[0].out_dir) == tmp_path / "o"
+
+
+def test_folder_without_recordings_is_one_error_naming_it(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        plan_batch([str(tmp_path)], None)
+    assert str(tmp_path) in str(info.value)
