@@ -10,6 +10,7 @@ import pytest
 from report_nights import analyze, run_cli, simulate_edf
 
 from calfwatch.anonymize import ANONYMOUS, anonymize_summary
+from calfwatch.cohort import read_cohort_csv
 
 NAME = "Haagse_Harry"
 PATIENT = f"MCH-0234567 M 02-MAY-1951 {NAME}"
@@ -99,3 +100,28 @@ def test_anonymize_summary_keeps_only_allowed_recording_facts():
     assert doc["extra"] == {"nested": [{}], "kept": 1}
     assert doc["fasciculations"] == 12
     assert summary["recording"]["subject"] == "Jan Jansen"  # the input is not changed
+
+
+def test_batch_outputs_cohort_and_history_carry_no_personal_text(recording, tmp_path):
+    """A batch (two copies and a broken one, all named after the wearer): folders and rows are
+    numbered, and no output, not even an error cell, names him."""
+    folder = tmp_path / NAME
+    folder.mkdir()
+    data = recording.read_bytes()
+    (folder / f"{NAME}.edf").write_bytes(data)
+    (folder / f"{NAME}_2.edf").write_bytes(data)
+    (folder / f"{NAME}_broken.edf").write_bytes(data[:700])
+    out, history = tmp_path / "out", tmp_path / "history.sqlite"
+    code, stdout, err = run_cli("analyze", folder, "--out", out, "--anonymize", "--subject", "s1",
+                                "--history", history, "--quiet")
+    assert code == 1 and f"{NAME}_broken.edf" in err  # the terminal still names the bad file
+    written = [p for p in out.rglob("*") if p.is_file()] + [history]
+    assert {p.name for p in written} >= {"cohort.csv", "summary.json", "events.tsv"}
+    assert not any(p in str(w.relative_to(tmp_path)).lower().encode()
+                   for w in written for p in PERSONAL)
+    assert _leaks(written) == {}
+    rows = read_cohort_csv(out / "cohort.csv")
+    assert [(r["recording"], r["output"]) for r in rows] == [
+        ("recording-0001", "recording-0001"), ("recording-0002", "recording-0002"),
+        ("recording-0003", "")]
+    assert rows[2]["error"].startswith("recording-0003: ")  # the error, the name replaced

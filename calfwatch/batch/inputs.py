@@ -171,13 +171,15 @@ def _out_dirs(found: list[tuple[Path, str, str, Path | None]], out: str | None) 
     return dirs
 
 
-def plan_batch(paths: list[str], out: str | None) -> Batch:
+def plan_batch(paths: list[str], out: str | None, anonymize: bool = False) -> Batch:
     """The jobs for the command's PATHs and ``--out``.
 
     A single recording named as a file goes to ``--out`` itself (default
     ``<name>_analysis/`` beside it); otherwise see the module's description. The cohort table
     goes to ``--out``, else the BIDS root's derivatives folder when one root was given, else the
-    recordings' common parent folder.
+    recordings' common parent folder. With ``anonymize``, a batch's output folders are
+    ``recording-0001``, ``recording-0002``... (batch order) inside that folder, named after
+    neither the recordings nor their folders.
 
     Raises
     ------
@@ -193,9 +195,6 @@ def plan_batch(paths: list[str], out: str | None) -> Batch:
         path = found[0][0]
         out_dir = Path(out) if out is not None else path.parent / f"{stem(path)}_analysis"
         return Batch([Job(0, str(path), str(out_dir))], False, out_dir)
-    dirs = _out_dirs(found, out)
-    jobs = [Job(i, str(p), str(d), sub, ses)
-            for i, ((p, sub, ses, _), d) in enumerate(zip(found, dirs, strict=True))]
     roots = {f[3] for f in found}
     if out is not None:
         cohort_dir = Path(out)
@@ -203,4 +202,15 @@ def plan_batch(paths: list[str], out: str | None) -> Batch:
         cohort_dir = next(iter(roots)) / BIDS_DERIVATIVES
     else:
         cohort_dir = _common_parent([f[0] for f in found])
+    if anonymize:
+        dirs = [cohort_dir / anonymous_name(i) for i in range(len(found))]
+    else:
+        dirs = _out_dirs(found, out)
+    jobs = [Job(i, str(p), str(d), sub, ses)
+            for i, ((p, sub, ses, _), d) in enumerate(zip(found, dirs, strict=True))]
     return Batch(jobs, True, cohort_dir)
+
+
+def anonymous_name(index: int) -> str:
+    """What stands for the recording at ``index`` of an anonymised batch."""
+    return f"recording-{index + 1:04d}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from calfwatch.batch.inputs import Batch, Job
+from calfwatch.batch.inputs import Batch, Job, anonymous_name
 from calfwatch.batch.progress import FileBar
 from calfwatch.batch.task import Options, Outcome, error_line
 
@@ -72,10 +72,14 @@ class _Finisher:
         else:
             self._print(job, outcome, earlier)
         output = "" if outcome.failed else os.path.relpath(job.out_dir, self.cohort_dir)
+        name, error = job.path, outcome.error
+        if self.options.anonymize:
+            name = anonymous_name(job.index)
+            error = error.replace(job.path, name).replace(Path(job.path).name, name)
         self.rows.append(cohort_row(
-            job.path, outcome.summary, output=output,
+            name, outcome.summary, output=output,
             subject=self.options.subject or job.subject, session=job.session,
-            side=self.options.side, version=outcome.version, error=outcome.error,
+            side=self.options.side, version=outcome.version, error=error,
             cutoff_hour=self.cutoff_hour))
 
     def _store_night(self, outcome: Outcome) -> list:

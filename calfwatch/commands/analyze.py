@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     """Analyse one recording, or a batch; report failures one line each; exit 1 if any failed."""
     from calfwatch.batch import plan_batch
 
-    batch = plan_batch(args.recordings, args.out)
+    batch = plan_batch(args.recordings, args.out, args.anonymize)
     if args.units is not None and any(not j.path.lower().endswith(".csv") for j in batch.jobs):
         from calfwatch.cli import UsageError
 
