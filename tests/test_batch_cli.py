@@ -117,9 +117,15 @@ def test_batch_outputs_and_history_equal_files_analysed_one_by_one(recordings, s
 
 def test_scheduler_on_a_local_cluster_gives_the_same_table_files_and_history(recordings, serial):
     distributed = pytest.importorskip("distributed")
+    from calfwatch.batch.engines import threads_by_worker, usable_cores
+
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
         proc = _analyze(recordings, "cluster", "--scheduler", cluster.scheduler_address)
+        with distributed.Client(cluster) as client:
+            # two single-threaded workers on this host share its cores
+            assert threads_by_worker(client) == dict.fromkeys(
+                client.scheduler_info()["workers"], max(1, usable_cores() // 2))
     assert proc.returncode == 1, proc.stderr
     assert f"calfwatch: error: recs/{BAD}: " in proc.stderr
     _same_outputs(recordings, "serial", "cluster")
