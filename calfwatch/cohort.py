@@ -167,6 +167,12 @@ def cohort_row(
     ``output`` is the recording's output folder (relative to the table's folder in a batch);
     ``subject`` and ``side`` given here win over the summary's; without a summary (a failed
     recording) only the names, the version and the error are filled.
+
+    Examples
+    --------
+    >>> row = cohort_row("bad.edf", None, error="bad.edf: truncated header", version="0.1.0")
+    >>> row["error"], row["rest_min"]
+    ('bad.edf: truncated header', None)
     """
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row.update(recording=recording, output=output, session=session, error=error,

@@ -80,7 +80,13 @@ class Batch:
 
 
 def stem(path: str | os.PathLike) -> str:
-    """The recording's name without its recording suffix."""
+    """The recording's name without its recording suffix.
+
+    Examples
+    --------
+    >>> stem("nights/2026-03-01.bdf"), stem("rec_raw.fif"), stem("100.hea")
+    ('2026-03-01', 'rec_raw', '100')
+    """
     name = Path(path).name
     for suffix in STRIP_SUFFIXES:
         if name.lower().endswith(suffix):
@@ -185,6 +191,12 @@ def plan_batch(paths: list[str], out: str | None, anonymize: bool = False) -> Ba
     ------
     FileNotFoundError
         When a folder holds no recording.
+
+    Examples
+    --------
+    >>> batch = plan_batch(["d1/night.bdf", "d2/night.edf"], "coll")  # doctest: +SKIP
+    >>> [job.out_dir for job in batch.jobs], batch.cohort_dir  # doctest: +SKIP
+    (['coll/d1/night', 'coll/d2/night'], PosixPath('coll'))
     """
     found, any_folder = find_recordings(paths)
     if not found:

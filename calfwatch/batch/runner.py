@@ -34,13 +34,13 @@ class BatchResult:
 class _Finisher:
     """Finishes outcomes in batch order: history, summary, printing, cohort row."""
 
-    def __init__(self, batch: Batch, options: Options, history_path: str | None,
-                 quiet: bool, bar: FileBar, store=None) -> None:
+    def __init__(self, batch: Batch, options: Options, quiet: bool, bar: FileBar,
+                 store=None) -> None:
         from classifier.persistence import settings_from_config
 
         self.jobs, self.options, self.quiet, self.bar = batch.jobs, options, quiet, bar
         self.cohort_dir = batch.cohort_dir
-        self.history_path, self.store = history_path, store
+        self.store = store
         self.cutoff_hour = settings_from_config(options.config).night_date_cutoff_hour
         self.waiting: dict[int, Outcome] = {}
         self.next = 0
@@ -129,6 +129,15 @@ def run_batch(batch: Batch, options: Options, *, n_jobs: int = 1, scheduler: str
         Print only the paths written.
     write_table : bool
         Write cohort.csv (and Parquet) into ``batch.cohort_dir``.
+
+    Examples
+    --------
+    >>> from classifier.config import load_config
+    >>> from calfwatch.batch import plan_batch
+    >>> batch = plan_batch(["nights/"], "results")  # doctest: +SKIP
+    >>> result = run_batch(batch, Options(load_config()), n_jobs=2)  # doctest: +SKIP
+    >>> result.failed, result.cohort_paths["cohort"]  # doctest: +SKIP
+    ([], PosixPath('results/cohort.csv'))
     """
     from calfwatch.batch.engines import dask_client, run_dask, run_serial
 
@@ -140,7 +149,7 @@ def run_batch(batch: Batch, options: Options, *, n_jobs: int = 1, scheduler: str
             store = stack.enter_context(open_store(history_path))
         bar = FileBar(len(batch.jobs))
         stack.callback(bar.close)
-        finisher = _Finisher(batch, options, history_path, quiet, bar, store)
+        finisher = _Finisher(batch, options, quiet, bar, store)
         if scheduler or (n_jobs > 1 and len(batch.jobs) > 1):
             client = stack.enter_context(dask_client(min(n_jobs, len(batch.jobs)), scheduler))
             outcomes = run_dask(batch.jobs, options, client)
