@@ -48,39 +48,9 @@ COLUMNS: dict[str, type] = {
 }
 
 
-def poisson_interval(count: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Exact (Garwood) confidence interval of a Poisson mean from one observed count.
-
-    Parameters
-    ----------
-    count : int
-        Events observed (>= 0).
-    confidence : float
-        Coverage, e.g. 0.95.
-
-    Returns
-    -------
-    (float, float)
-        Lower and upper limit of the mean count: ``chi2.ppf(a/2, 2k) / 2`` and
-        ``chi2.ppf(1 - a/2, 2k + 2) / 2``; the lower limit is 0 for ``count == 0``.
-
-    Examples
-    --------
-    >>> low, high = poisson_interval(0)
-    >>> low, round(high, 3)
-    (0.0, 3.689)
-    """
-    from scipy.stats import chi2
-
-    if count < 0:
-        raise ValueError(f"count {count} is negative")
-    alpha = 1.0 - confidence
-    low = 0.0 if count == 0 else float(chi2.ppf(alpha / 2, 2 * count)) / 2
-    return low, float(chi2.ppf(1 - alpha / 2, 2 * count + 2)) / 2
-
-
 def rate_interval(count: Any, exposure: Any) -> tuple[float | None, float | None, float | None]:
-    """Rate ``count / exposure`` with its exact 95 % interval; Nones without exposure.
+    """Rate ``count / exposure`` with its exact 95 % Poisson interval
+    (:func:`classifier.rates.poisson_rate_interval`); Nones without exposure.
 
     Examples
     --------
@@ -88,19 +58,24 @@ def rate_interval(count: Any, exposure: Any) -> tuple[float | None, float | None
     >>> rate, round(low, 4), round(high, 4)
     (0.1, 0.048, 0.1839)
     """
+    from classifier.rates import poisson_rate_interval
+
     if count is None or exposure is None or not exposure > 0:
         return None, None, None
-    low, high = poisson_interval(int(count))
-    return int(count) / exposure, low / exposure, high / exposure
+    low, high = poisson_rate_interval(int(count), float(exposure), CONFIDENCE)
+    return int(count) / exposure, low, high
 
 
 def _given_interval(summary: Mapping[str, Any], key: str) -> tuple[float, float] | None:
-    """An interval the summary states itself (``<key>_ci`` as [low, high]), if any."""
-    value = summary.get(f"{key}_ci") or summary.get(f"{key}_ci95")
-    if isinstance(value, Mapping):
-        value = (value.get("low"), value.get("high"))
-    if isinstance(value, Sequence) and len(value) == 2 and None not in value:
-        return float(value[0]), float(value[1])
+    """An interval the summary states itself (``<key>_<suffix>`` as [low, high] or
+    {"low", "high"}, as :mod:`calfwatch.night` reads it), if any."""
+    for name, value in summary.items():
+        if not name.startswith(f"{key}_"):
+            continue
+        if isinstance(value, Mapping):
+            value = (value.get("low"), value.get("high"))
+        if isinstance(value, Sequence) and len(value) == 2 and None not in value:
+            return float(value[0]), float(value[1])
     return None
 
 

@@ -1,5 +1,6 @@
-"""The cohort table: exact Poisson intervals checked against the Poisson distribution itself and
-published values, rows built from a summary, and CSV/Parquet written and read back."""
+"""The cohort table: the exact Poisson intervals its rates carry checked against the Poisson
+distribution itself and published values, rows built from a summary, and CSV/Parquet written and
+read back."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ import stat
 import pytest
 from scipy.stats import poisson
 
-from calfwatch.cohort import (
-    COLUMNS,
-    cohort_row,
-    poisson_interval,
-    rate_interval,
-    read_cohort_csv,
-    write_cohort,
-)
+from calfwatch.cohort import COLUMNS, cohort_row, rate_interval, read_cohort_csv, write_cohort
+from classifier.rates import poisson_rate_interval
+
+
+def poisson_interval(count: int) -> tuple[float, float]:
+    """The interval of the mean count (an exposure of 1)."""
+    return poisson_rate_interval(count, 1.0)
 
 #: Garwood (1936) exact 95 % limits as tabulated (e.g. Ulm, Am J Epidemiol 1990;131:373).
 TABLE = {0: (0.0, 3.689), 1: (0.0253, 5.572), 2: (0.242, 7.225), 10: (4.795, 18.39),

@@ -1,17 +1,17 @@
 """The client side of a batch: hand the recordings to an engine, finish each night in the batch's
-order as results come in, and write the cohort table.
+order as results come in, and write the cohort table. It prints nothing itself: the caller's
+``show`` callback is given each finished recording.
 
 Finishing a night happens here only, in the batch's order whatever order the workers finish in:
 with a subject, the night is assessed with the subject's history (which holds the batch's earlier
 nights by then, as when the files are analysed one after another), its summary.json is rewritten
 with that assessment, and the night joins the history (SQLite has one writer: this process).
-Then the wearer's summary and the paths written are printed.
 """
 
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +31,18 @@ class BatchResult:
     cohort_paths: dict[str, Path] = field(default_factory=dict)
 
 
-class _Finisher:
-    """Finishes outcomes in batch order: history, summary, printing, cohort row."""
+#: What the caller is shown of each finished recording (see :func:`run_batch`).
+Show = Callable[[Job, Outcome, "list | None", Callable[..., None]], None]
 
-    def __init__(self, batch: Batch, options: Options, quiet: bool, bar: FileBar,
-                 store=None) -> None:
+
+class _Finisher:
+    """Finishes outcomes in batch order: history, summary, what the caller is shown, cohort row."""
+
+    def __init__(self, batch: Batch, options: Options, bar: FileBar, store=None,
+                 show: Show | None = None) -> None:
         from classifier.persistence import settings_from_config
 
-        self.jobs, self.options, self.quiet, self.bar = batch.jobs, options, quiet, bar
+        self.jobs, self.options, self.bar, self.show = batch.jobs, options, bar, show
         self.cohort_dir = batch.cohort_dir
         self.store = store
         self.cutoff_hour = settings_from_config(options.config).night_date_cutoff_hour
@@ -58,19 +62,16 @@ class _Finisher:
     def _finish(self, job: Job, outcome: Outcome) -> None:
         from calfwatch.cohort import cohort_row
 
-        for note in outcome.notes:
-            self.bar.write(f"calfwatch: note: {note}", sys.stderr)
-        earlier = None
+        nights = None
         if not outcome.failed and self.store is not None:
             try:
-                earlier = self._store_night(outcome)
+                nights = self._store_night(outcome)
             except (OSError, ValueError) as exc:
                 outcome.error, outcome.summary = error_line(job.path, exc), None
         if outcome.failed:
-            self.bar.write(f"calfwatch: error: {outcome.error}", sys.stderr)
             self.failed.append(job.path)
-        else:
-            self._print(job, outcome, earlier)
+        if self.show is not None:
+            self.show(job, outcome, nights, self.bar.write)
         output = "" if outcome.failed else os.path.relpath(job.out_dir, self.cohort_dir)
         name, error = job.path, outcome.error
         if self.options.anonymize:
@@ -97,20 +98,10 @@ class _Finisher:
         outcome.paths["history"] = str(self.store.path)
         return self.store.nights(subject, side)
 
-    def _print(self, job: Job, outcome: Outcome, earlier: list | None) -> None:
-        from calfwatch.summary_text import wearer_summary
-
-        if not self.quiet:
-            self.bar.write(f"== {job.path}")
-            self.bar.write(wearer_summary(outcome.summary, earlier))
-        for key in ("events", "summary", "annotations", "history"):
-            if key in outcome.paths:
-                self.bar.write(f"wrote {outcome.paths[key]}")
-
 
 def run_batch(batch: Batch, options: Options, *, n_jobs: int = 1, scheduler: str | None = None,
-              history_path: str | None = None, quiet: bool = False,
-              write_table: bool = True) -> BatchResult:
+              history_path: str | None = None, show: Show | None = None,
+              progress: bool = True, write_table: bool = True) -> BatchResult:
     """Analyse every job of ``batch``; a failed recording never stops the others.
 
     Parameters
@@ -125,8 +116,12 @@ def run_batch(batch: Batch, options: Options, *, n_jobs: int = 1, scheduler: str
         Address of an existing ``dask.distributed`` scheduler (``n_jobs`` is then ignored).
     history_path : str, optional
         History file for ``options.subject`` (default: the user's).
-    quiet : bool
-        Print only the paths written.
+    show : callable, optional
+        ``show(job, outcome, nights, write)`` for each recording once finished, in batch order:
+        ``nights`` is the subject's history after it (None without a subject); ``write(text,
+        file=None)`` prints a line above the progress bar (stdout by default).
+    progress : bool
+        A bar over the files on stderr when it is a terminal.
     write_table : bool
         Write cohort.csv (and Parquet) into ``batch.cohort_dir``.
 
@@ -147,9 +142,9 @@ def run_batch(batch: Batch, options: Options, *, n_jobs: int = 1, scheduler: str
             from calfwatch.history import open_store
 
             store = stack.enter_context(open_store(history_path))
-        bar = FileBar(len(batch.jobs))
+        bar = FileBar(len(batch.jobs) if progress else 0)
         stack.callback(bar.close)
-        finisher = _Finisher(batch, options, quiet, bar, store)
+        finisher = _Finisher(batch, options, bar, store, show)
         if scheduler or (n_jobs > 1 and len(batch.jobs) > 1):
             client = stack.enter_context(dask_client(min(n_jobs, len(batch.jobs)), scheduler))
             outcomes = run_dask(batch.jobs, options, client)

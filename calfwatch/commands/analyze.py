@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 NAME = "analyze"
@@ -139,6 +140,23 @@ def run(args: argparse.Namespace) -> int:
     return _run_batch(batch, args)
 
 
+def _show(job, outcome, nights, write, quiet: bool = False) -> None:
+    """Print one finished recording of a batch: notes, its error, or its summary and paths."""
+    for note in outcome.notes:
+        write(f"calfwatch: note: {note}", sys.stderr)
+    if outcome.failed:
+        write(f"calfwatch: error: {outcome.error}", sys.stderr)
+        return
+    if not quiet:
+        from calfwatch.summary_text import wearer_summary
+
+        write(f"== {job.path}")
+        write(wearer_summary(outcome.summary, nights))
+    for key in ("events", "summary", "annotations", "history"):
+        if key in outcome.paths:
+            write(f"wrote {outcome.paths[key]}")
+
+
 def _run_batch(batch, args: argparse.Namespace) -> int:
     from calfwatch.batch import Options, run_batch
     from calfwatch.batch.engines import require_distributed, usable_cores
@@ -150,7 +168,7 @@ def _run_batch(batch, args: argparse.Namespace) -> int:
     options = Options(load_config(), units=args.units, mains_hz=args.mains,
                       subject=args.subject, side=args.side or "", anonymize=args.anonymize)
     result = run_batch(batch, options, n_jobs=n_jobs, scheduler=args.scheduler,
-                       history_path=args.history, quiet=args.quiet)
+                       history_path=args.history, show=partial(_show, quiet=args.quiet))
     for key in ("cohort", "cohort_parquet"):
         if key in result.cohort_paths:
             print(f"wrote {result.cohort_paths[key]}")
