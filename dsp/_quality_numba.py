@@ -97,7 +97,9 @@ def _runs(x, flat_run, rail_run):
     """(flat fraction, saturated fraction): samples in runs of equal values (at the extremes).
 
     Stretches of ``RUN_SCAN`` samples without equal neighbours hold only runs of one sample,
-    which count for neither (when both minimum runs exceed one), and are skipped.
+    which count for neither (when both minimum runs exceed one), and are skipped; a stretch that
+    has some is walked sample by sample, and checked once only (quantised signals have equal
+    neighbours every few dozen samples).
     """
     hi = -np.inf
     lo = np.inf
@@ -109,11 +111,14 @@ def _runs(x, flat_run, rail_run):
     run = 1
     n = x.shape[0]
     skip = flat_run > 1 and rail_run > 1
+    checked = 0  # samples before this one are known to be in a stretch with equal neighbours
     i = 1
     while i <= n:
-        if skip and run == 1 and i + RUN_SCAN <= n and not _has_equal_pair(x, i, i + RUN_SCAN):
-            i += RUN_SCAN
-            continue
+        if skip and run == 1 and i >= checked and i + RUN_SCAN <= n:
+            if not _has_equal_pair(x, i, i + RUN_SCAN):
+                i += RUN_SCAN
+                continue
+            checked = i + RUN_SCAN
         if i < n and x[i] == x[i - 1]:
             run += 1
             i += 1
@@ -145,6 +150,24 @@ def _pops(y, level, rearm):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
+def nan_median(x, tmp):
+    """Median of the non-NaN values of ``x`` (mean of the two middle ones when their count is
+    even), NaN when there is none: :func:`numpy.nanmedian` of a short 1-d array."""
+    m = 0
+    for v in x:
+        if v == v:
+            tmp[m] = v
+            m += 1
+    if m == 0:
+        return np.nan
+    ordered = np.sort(tmp[:m])
+    h = m // 2
+    if m % 2:
+        return ordered[h]
+    return (ordered[h - 1] + ordered[h]) / 2.0
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
 def _one(raw, y, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
     acc = np.empty(3 + 4 * cos_t.shape[0])
     out[0] = _mains_fraction(raw, cos_t, sin_t, acc)
@@ -156,14 +179,22 @@ def _one(raw, y, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def window_quality_serial(raw, y, win, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
-    """``out[c, w]`` = mains fraction, saturated, flat, pops, NaN fraction of window w of channel c.
+def window_quality_serial(raw, y, win, stats, per, cos_t, sin_t, flat_run, rail_run, pop_k, rearm,
+                          out):
+    """``out[c, w]`` = mains fraction, saturated, flat, pops, NaN fraction and noise of window w of
+    channel c.
 
-    ``cos_t``/``sin_t`` (n_lines, >= win) are cos/sin of each mains line over one window. Channels
-    are independent (callers split them over threads).
+    The noise of a window is the median of the valid block statistics ``stats[c, w * per :
+    (w + 1) * per]`` (as :func:`numpy.nanmedian`; fewer at the end of ``stats``), and a pop a
+    rising crossing of ``pop_k`` x that noise. ``cos_t``/``sin_t`` (n_lines, >= win) are cos/sin
+    of each mains line over one window. Channels are independent (callers split them over
+    threads).
     """
+    tmp = np.empty(per)
     for c in range(raw.shape[0]):
         for w in range(out.shape[1]):
             a = w * win
+            noise = nan_median(stats[c, w * per : min((w + 1) * per, stats.shape[1])], tmp)
+            out[c, w, 5] = noise
             _one(raw[c, a : a + win], y[c, a : a + win], cos_t, sin_t, flat_run, rail_run,
-                 pop_level[c, w], rearm, out[c, w])
+                 pop_k * noise, rearm, out[c, w])

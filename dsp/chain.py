@@ -19,8 +19,6 @@ complete, quality rows when their window is. With ``mains_hz=None`` the first ``
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from dsp import _detect_numba, _noise_numba, _quality_numba
@@ -526,25 +524,20 @@ class DetectionChain:
         raw = self._rawbuf.view(a, b)
         y = self._ybuf.view(a, b)
         stats = self._statbuf.view(a // self.block, -(-b // self.block))
-        per = -(-win // self.block)
-        stats = np.pad(stats, ((0, 0), (0, n_win * per - stats.shape[1])), constant_values=np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            noise = np.nanmedian(stats.reshape(self.n_channels, n_win, per), axis=2)
-        out = np.empty((self.n_channels, n_win, 5))
+        out = np.empty((self.n_channels, n_win, 6))
         args = (
-            raw, y, win, self._cos, self._sin, self._samples(cfg.flat_run_s), cfg.rail_run,
-            cfg.pop_k * noise, self._samples(0.05), out,
+            raw, y, win, stats, -(-win // self.block), self._cos, self._sin,
+            self._samples(cfg.flat_run_s), cfg.rail_run, cfg.pop_k, self._samples(0.05), out,
         )
         work = self.n_channels * n_win * win
-        self._over_channels(_quality_numba.window_quality_serial, args, (0, 1, 7, 9), work)
+        self._over_channels(_quality_numba.window_quality_serial, args, (0, 1, 3, 11), work)
         rows = np.zeros((n_win, self.n_channels), QUALITY_DTYPE)
         rows["channel"] = np.arange(self.n_channels)
         rows["start"] = (a + win * np.arange(n_win))[:, None]
         rows["stop"] = rows["start"] + win
-        rows["noise_rms_uv"] = noise.T
         for k, name in enumerate(
-            ("mains_fraction", "saturated_fraction", "flat_fraction", "pops", "nan_fraction")
+            ("mains_fraction", "saturated_fraction", "flat_fraction", "pops", "nan_fraction",
+             "noise_rms_uv")
         ):
             rows[name] = out[:, :, k].T
         return rows.ravel()
