@@ -10,6 +10,7 @@ exactly where the recorder put them. ``speed=None`` replays as fast as the consu
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -61,9 +62,8 @@ class _EdfBackend:
 
 
 def _open(source):
-    import mne
-
-    if isinstance(source, mne.io.BaseRaw):
+    mne = sys.modules.get("mne")  # an opened Raw means MNE is imported; EDF/BDF files need no MNE
+    if mne is not None and isinstance(source, mne.io.BaseRaw):
         return _RawBackend(source)
     try:
         return _EdfBackend(EdfStream(source))
@@ -164,7 +164,7 @@ class ReplayStream:
             uv_per_count=self._backend.uv_per_count,
             device={"kind": "replay", "file": os.path.basename(self.path) if self.path else ""},
         )
-        from acquisition.reader import left_out_signals
+        from acquisition._edf_units import left_out_signals
 
         left_out = left_out_signals(self.path) if self.path else []
         if left_out:  # signals not in a voltage unit (see acquisition.reader)

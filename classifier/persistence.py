@@ -309,8 +309,6 @@ def trend(points: Iterable[NightPoint], quantity: str, settings: PersistenceSett
     side : str, optional
         Only a label carried into the result.
     """
-    from scipy.stats import theilslopes
-
     if quantity not in TREND_QUANTITIES:
         raise ValueError(f"unknown trend quantity {quantity!r}; use one of {sorted(TREND_QUANTITIES)}")
     settings = settings or settings_from_config()
@@ -328,6 +326,8 @@ def trend(points: Iterable[NightPoint], quantity: str, settings: PersistenceSett
         return base
     x = [(p.night_date - usable[0].night_date).days for p in usable]
     y = [float(getattr(p, quantity)) for p in usable]
+    from scipy.stats import theilslopes  # here: importing scipy.stats costs about a second
+
     res = theilslopes(y, x, alpha=settings.trend_confidence)
     low, high = float(res.low_slope), float(res.high_slope)
     direction = "rising" if low > 0 else "falling" if high < 0 else "flat"
