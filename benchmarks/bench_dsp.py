@@ -107,7 +107,7 @@ def run_chain(x: np.ndarray, chunk: int | None = None) -> int:
 
 #: Kernels the chain calls, by stage, for the time breakdown.
 STAGES = {
-    "filter (23-section cascade)": (_filter_numba, "run_cascade_keep_serial"),
+    "filter (23-section cascade)": (_filter_numba, "run_one_keep_serial"),  # one channel
     "settle blanking": (_noise_numba, "blank_after_restart"),
     "noise blocks + envelope frames": (_noise_numba, "update_blocks_serial"),
     "detection": (_detect_numba, "detect_serial"),

@@ -45,11 +45,18 @@ def run_channel(coef, x, state, ring, step0, y):
     helper: with a shared (inlined) step, one channel ran 25 % slower and several 5 %.
     """
     n_sec = coef.shape[1]
-    # local copies: separate allocations let the compiler vectorise without alias checks
+    # local copies: separate allocations let the compiler vectorise without alias checks (copied
+    # by loops: numba's slice assignment compiles its broadcasting and error messages, seconds)
     c = np.empty((7, n_sec))
-    c[:5] = coef
-    c[5:] = state
-    r = ring.copy()
+    r = np.empty((RING, n_sec + 1))
+    for k in range(n_sec):
+        for j in range(5):
+            c[j, k] = coef[j, k]
+        c[5, k] = state[0, k]
+        c[6, k] = state[1, k]
+    for j in range(RING):
+        for k in range(n_sec + 1):
+            r[j, k] = ring[j, k]
     mask = RING - 1
     for i in range(x.shape[0]):
         t = step0 + i
@@ -69,8 +76,12 @@ def run_channel(coef, x, state, ring, step0, y):
         xi = x[i]
         r[dst, 0] = xi if xi - xi == 0.0 else np.nan  # +-inf is a missing sample, as NaN is
         y[i] = r[dst, n_sec]
-    state[:] = c[5:]
-    ring[:] = r
+    for k in range(n_sec):
+        state[0, k] = c[5, k]
+        state[1, k] = c[6, k]
+    for j in range(RING):
+        for k in range(n_sec + 1):
+            ring[j, k] = r[j, k]
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -88,11 +99,15 @@ def run_lanes(coef, x, state, ring, step0, y):
     n_lane = n_ch * n_sec
     c = np.empty((7, n_lane))
     r = np.zeros((RING, n_lane + 1))
-    for ch in range(n_ch):
+    for ch in range(n_ch):  # copied by loops, as in run_channel
         a = ch * n_sec
-        c[:5, a : a + n_sec] = coef
-        c[5:, a : a + n_sec] = state[ch]
-        r[:, a : a + n_sec] = ring[ch, :, :n_sec]  # the last column is only read where written
+        for k in range(n_sec):
+            for j in range(5):
+                c[j, a + k] = coef[j, k]
+            c[5, a + k] = state[ch, 0, k]
+            c[6, a + k] = state[ch, 1, k]
+            for j in range(RING):  # the last column is only read where written
+                r[j, a + k] = ring[ch, j, k]
     mask = RING - 1
     for i in range(x.shape[1]):
         t = step0 + i
@@ -116,8 +131,41 @@ def run_lanes(coef, x, state, ring, step0, y):
             r[dst, ch * n_sec] = xi if xi - xi == 0.0 else np.nan
     for ch in range(n_ch):
         a = ch * n_sec
-        state[ch] = c[5:, a : a + n_sec]
-        ring[ch, :, :n_sec] = r[:, a : a + n_sec]
+        for k in range(n_sec):
+            state[ch, 0, k] = c[5, a + k]
+            state[ch, 1, k] = c[6, a + k]
+            for j in range(RING):
+                ring[ch, j, k] = r[j, a + k]
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _keep(x, kept):
+    for c in range(x.shape[0]):
+        for i in range(x.shape[1]):
+            kept[c, i] = x[c, i]
+
+
+# The chain calls the kernel its channel count needs (one channel or lanes), with or without a
+# copy of the input, so that a run compiles only what it uses (a cold cache costs seconds per kernel).
+@njit(cache=True, boundscheck=False, nogil=True)
+def run_one_serial(coef, x, state, ring, step0, y):
+    """:func:`run_channel` on the one channel of ``x`` (1, samples)."""
+    run_channel(coef, x[0], state[0], ring[0], step0, y[0])
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def run_one_keep_serial(coef, x, state, ring, step0, y, kept):
+    """:func:`run_one_serial` that also copies the input to ``kept`` (float64)."""
+    _keep(x, kept)
+    run_channel(coef, x[0], state[0], ring[0], step0, y[0])
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def run_lanes_keep_serial(coef, x, state, ring, step0, y, kept):
+    """:func:`run_lanes` that also copies the input to ``kept`` (float64), on the same thread as
+    the filter of those channels."""
+    _keep(x, kept)
+    run_lanes(coef, x, state, ring, step0, y)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -134,7 +182,5 @@ def run_cascade_serial(coef, x, state, ring, step0, y):
 def run_cascade_keep_serial(coef, x, state, ring, step0, y, kept):
     """:func:`run_cascade_serial` that also copies the input to ``kept`` (float64), on the same
     thread as the filter of those channels."""
-    for c in range(x.shape[0]):
-        for i in range(x.shape[1]):
-            kept[c, i] = x[c, i]
+    _keep(x, kept)
     run_cascade_serial(coef, x, state, ring, step0, y)

@@ -52,12 +52,21 @@ def _moments(x, cos_t, sin_t, acc):
         xs2 += u * n2[i]
         wc2 += w * c2[i]
         ws2 += w * n2[i]
-    acc[0] = n
+    acc[0] = n  # element by element: a slice assignment compiles numba's broadcasting
     acc[1] = s1
     acc[2] = s2
-    acc[3:7] = (xc0, xs0, wc0, ws0)
-    acc[7:11] = (xc1, xs1, wc1, ws1)
-    acc[11:15] = (xc2, xs2, wc2, ws2)
+    acc[3] = xc0
+    acc[4] = xs0
+    acc[5] = wc0
+    acc[6] = ws0
+    acc[7] = xc1
+    acc[8] = xs1
+    acc[9] = wc1
+    acc[10] = ws1
+    acc[11] = xc2
+    acc[12] = xs2
+    acc[13] = wc2
+    acc[14] = ws2
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -155,16 +164,19 @@ def nan_median(x, tmp):
     even), NaN when there is none: :func:`numpy.nanmedian` of a short 1-d array."""
     m = 0
     for v in x:
-        if v == v:
-            tmp[m] = v
+        if v == v:  # insertion sort: a few dozen values, and np.sort compiles for seconds
+            j = m
+            while j > 0 and tmp[j - 1] > v:
+                tmp[j] = tmp[j - 1]
+                j -= 1
+            tmp[j] = v
             m += 1
     if m == 0:
         return np.nan
-    ordered = np.sort(tmp[:m])
     h = m // 2
     if m % 2:
-        return ordered[h]
-    return (ordered[h - 1] + ordered[h]) / 2.0
+        return tmp[h]
+    return (tmp[h - 1] + tmp[h]) / 2.0
 
 
 @njit(cache=True, boundscheck=False, nogil=True)

@@ -170,6 +170,10 @@ class StreamingFilter:
         self._ring = np.zeros((self.n_channels, _filter_numba.RING, n_padded + 1))
         self._steps = 0
         self._flushed = False
+        one = self.n_channels == 1
+        self._run = _filter_numba.run_one_serial if one else _filter_numba.run_lanes
+        self._run_keep = (_filter_numba.run_one_keep_serial if one
+                          else _filter_numba.run_lanes_keep_serial)
 
     @property
     def n_in(self) -> int:
@@ -184,10 +188,10 @@ class StreamingFilter:
         that filter). For callers that manage their own buffers; no checks.
         """
         if kept is None:
-            kernel, args = _filter_numba.run_cascade_serial, (
+            kernel, args = self._run, (
                 self.coef, x, self._state, self._ring, self._steps, y)
         else:
-            kernel, args = _filter_numba.run_cascade_keep_serial, (
+            kernel, args = self._run_keep, (
                 self.coef, x, self._state, self._ring, self._steps, y, kept)
         if self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES:
             # one slice per thread: the kernel runs the channels of a slice side by side
@@ -219,7 +223,7 @@ class StreamingFilter:
         y = np.empty(shape)
         steps = self._steps
         if shape[0] == 1 or shape[1] < THREADED_MIN_SAMPLES:  # the common small-chunk path
-            _filter_numba.run_cascade_serial(self.coef, x, self._state, self._ring, steps, y)
+            self._run(self.coef, x, self._state, self._ring, steps, y)
             self._steps = steps + shape[1]
         else:
             self.advance_into(x, y)
