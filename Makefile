@@ -12,11 +12,13 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m dsp.warmup
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/python -m dsp.warmup --if-cold
 	$(BIN)/calfwatch demo --out demo-output
 
 test: $(STAMP)

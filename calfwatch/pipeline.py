@@ -15,6 +15,7 @@ see :mod:`calfwatch.live`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -50,6 +51,23 @@ RECENT_JOIN_EVERY = 32
 LIVE_LEFT_CONTEXT_S = 10.0
 #: A channel whose windows are all at least this flat or lost carries no signal.
 UNUSABLE_FRACTION = 0.99
+#: Told once per process when the chain's kernels are not compiled on disk yet.
+COLD_KERNELS_NOTE = "calfwatch: preparing the signal kernels, first run only (up to a minute) ...\n"
+_cold_told = False
+
+
+def tell_if_kernels_cold(n_channels: int) -> None:
+    """Say once on stderr that the first run compiles the signal kernels (a silent wait of up to
+    a minute looks like a hang); nothing when they are on disk (:func:`dsp.warmup.kernels_cached`)."""
+    global _cold_told
+    if _cold_told:
+        return
+    from dsp.warmup import kernels_cached
+
+    if not kernels_cached(n_channels):
+        _cold_told = True
+        sys.stderr.write(COLD_KERNELS_NOTE)
+        sys.stderr.flush()
 
 
 def chain_config() -> ChainConfig:
@@ -137,6 +155,7 @@ class NightEngine:
         self.config = config if config is not None else load_config()
         self.chain_config = chain_config()
         self.chain = DetectionChain(info.sfreq_hz, info.n_channels, mains_hz, self.chain_config)
+        tell_if_kernels_cold(info.n_channels)
         self.hop = max(1, round(ENVELOPE_HOP_S * info.sfreq_hz))
         self.outputs: list[ChainOutput] = []
         self._since_block = 0

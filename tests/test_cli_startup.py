@@ -1,8 +1,10 @@
 """What a command loads before it works: analysing an EDF+ file with no history to fit imports
-neither MNE (the file is read record by record) nor scipy.stats (the trend's Theil-Sen fit)."""
+neither MNE (the file is read record by record) nor scipy.stats (the trend's Theil-Sen fit); an
+empty numba cache (a fresh install) is told once, and not after ``python -m dsp.warmup``."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -32,3 +34,43 @@ def test_analyze_of_an_edf_without_history_imports_neither_mne_nor_scipy_stats(e
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1].split() == ["0"], proc.stdout
     assert (tmp_path / "out" / "events.tsv").is_file()
+
+
+ENGINES = """
+from datetime import UTC, datetime
+from acquisition.stream import StreamInfo
+from calfwatch.pipeline import NightEngine
+from dsp.warmup import kernels_cached
+info = StreamInfo(sfreq_hz=2000.0, ch_names=["calf"], meas_date=datetime.now(UTC),
+                  resolution_bits=24, uv_per_count=0.1, device={})
+print(kernels_cached(1))
+NightEngine(info)
+NightEngine(info)
+"""
+
+
+def _engines(cache_dir):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
+    proc = subprocess.run([sys.executable, "-c", ENGINES], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split(), proc.stderr
+
+
+def test_an_empty_kernel_cache_is_told_once(tmp_path):
+    from calfwatch.pipeline import COLD_KERNELS_NOTE
+
+    cached, err = _engines(tmp_path)
+    assert cached == ["False"]
+    assert err.count(COLD_KERNELS_NOTE) == 1, err
+
+
+@pytest.mark.slow
+def test_after_the_warm_up_nothing_is_told(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "dsp.warmup", "--channels", "1"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr
+    cached, err = _engines(tmp_path)
+    assert cached == ["True"]
+    assert "preparing" not in err
