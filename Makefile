@@ -28,6 +28,7 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "" tests
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP)
