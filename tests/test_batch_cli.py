@@ -176,3 +176,23 @@ def test_progress_bar_on_a_terminal_counts_done_failed_and_left(recordings, tmp_
     assert proc.returncode == 1
     assert "done 1, failed 1, left 0" in terminal and "2/2" in terminal
     assert "file/s" in terminal or "s/file" in terminal
+
+
+def test_bids_root_goes_to_derivatives_with_subject_and_session(recordings, tmp_path):
+    root = tmp_path / "ds"
+    emg = {("01", "n1"): root / "sub-01" / "ses-n1" / "emg" / "sub-01_ses-n1_task-sleep_emg.edf",
+           ("02", ""): root / "sub-02" / "emg" / "sub-02_task-sleep_emg.edf"}
+    for path, source in zip(emg.values(), ("n1", "n2"), strict=True):
+        path.parent.mkdir(parents=True)
+        path.write_bytes((recordings / "recs" / f"{source}.edf").read_bytes())
+    (root / "dataset_description.json").write_text('{"Name": "t", "BIDSVersion": "1.10.0"}')
+    proc = _cli("analyze", str(root), "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    table = root / "derivatives" / "calfwatch" / "cohort.csv"
+    rows = read_cohort_csv(table)
+    assert [(r["subject"], r["session"]) for r in rows] == list(emg)
+    for row, path in zip(rows, emg.values(), strict=True):
+        out = table.parent / row["output"]
+        assert out == table.parent / path.parent.relative_to(root) / path.name[:-4]
+        assert json.loads((out / "summary.json").read_text())["fasciculations"] == \
+            row["fasciculations_rest"]
