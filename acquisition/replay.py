@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -25,7 +25,6 @@ from acquisition.stream import SampleChunk, StreamInfo
 
 #: Annotation that marks samples which were not acquired.
 GAP_TEXT = "BAD_ACQ_SKIP"
-_UNKNOWN_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _RawBackend:
@@ -38,7 +37,11 @@ class _RawBackend:
         self.sfreq_hz = float(raw.info["sfreq"])
         self.n_times = int(raw.n_times)
         self.ch_names = list(raw.ch_names)
-        self.meas_date = raw.info["meas_date"] or _UNKNOWN_DATE
+        self.orig_time = raw.info["meas_date"]
+        self.first_time_s = float(raw.first_time)
+        self.meas_date = None
+        if self.orig_time is not None:
+            self.meas_date = self.orig_time + timedelta(seconds=self.first_time_s)
         self.uv_per_count = 1.0
         self.gaps = gap_spans(raw, self.n_times)
 
@@ -56,6 +59,8 @@ class _EdfBackend:
         self.n_times = edf.n_times
         self.ch_names = edf.ch_names
         self.meas_date = edf.meas_date
+        self.orig_time = None  # the EDF convention (see acquisition.stream.annotation_origin)
+        self.first_time_s = 0.0
         self.uv_per_count = edf.uv_per_count
         self.gaps = edf.gap_spans(GAP_TEXT)
         self.get_uv = edf.get_uv
@@ -159,10 +164,12 @@ class ReplayStream:
         self.info = StreamInfo(
             sfreq_hz=sfreq,
             ch_names=list(self._backend.ch_names),
-            meas_date=self._backend.meas_date.astimezone(UTC),
+            meas_date=_utc(self._backend.meas_date),
             resolution_bits=_resolution_bits(self.path),
             uv_per_count=self._backend.uv_per_count,
             device={"kind": "replay", "file": os.path.basename(self.path) if self.path else ""},
+            orig_time=self._backend.orig_time,
+            first_time_s=self._backend.first_time_s,
         )
         from acquisition._edf_units import left_out_signals
 
@@ -206,6 +213,10 @@ class ReplayStream:
                 pos = g1
             if pos >= self.stop:
                 return
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return None if when is None else when.astimezone(UTC)
 
 
 def _resolution_bits(path: str | None) -> int:

@@ -26,27 +26,60 @@ class StreamInfo:
         Sampling rate.
     ch_names : list of str
         One name per channel, e.g. ``["calf_left"]``.
-    meas_date : datetime
-        Start of the recording, timezone-aware UTC.
+    meas_date : datetime or None
+        Time of the first sample, timezone-aware UTC (sub-second included); None when the
+        recording does not state its date.
     resolution_bits : int
         ADC resolution; 16 or less is recorded as EDF+, more as BDF+.
     uv_per_count : float
         Scale of the device counts (informative; chunks are already in µV).
     device : dict
         Free-form device facts: ``kind``, ``device_id``, ``firmware``, ``site``, ``serial_number``.
+    orig_time : datetime or None
+        The start MNE's reader of the file states (its ``meas_date``), when the file is read by
+        MNE; None means the EDF/BDF convention: ``meas_date`` cut to the whole second, as in the
+        header (see :func:`annotation_origin`).
+    first_time_s : float
+        Seconds from ``orig_time`` to the first sample as MNE reads the file (FIF files may start
+        after their ``meas_date``).
     """
 
     sfreq_hz: float
     ch_names: list[str]
-    meas_date: datetime
+    meas_date: datetime | None
     resolution_bits: int = 24
     uv_per_count: float = 1.0
     device: dict = field(default_factory=dict)
+    orig_time: datetime | None = None
+    first_time_s: float = 0.0
 
     @property
     def n_channels(self) -> int:
         """Number of channels."""
         return len(self.ch_names)
+
+
+def annotation_origin(info: StreamInfo) -> tuple[datetime | None, float]:
+    """The time zero MNE gives the recording, and where the first sample lies after it (s).
+
+    Annotations written against this origin land on their samples in MNE: an EDF/BDF header
+    states its start to the whole second (the sub-second rest is in the first data record, which
+    MNE reads as the start of the data), so for those files and for recordings written by
+    calfwatch the origin is ``meas_date`` cut to the second; files MNE reads otherwise carry
+    their own (``info.orig_time``, ``info.first_time_s``).
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> info = StreamInfo(1000.0, ["calf_left"], datetime(2026, 1, 5, 22, 0, 3, 720000, tzinfo=UTC))
+    >>> annotation_origin(info)
+    (datetime.datetime(2026, 1, 5, 22, 0, 3, tzinfo=datetime.timezone.utc), 0.0)
+    """
+    if info.orig_time is not None:
+        return info.orig_time, float(info.first_time_s)
+    if info.meas_date is None:
+        return None, float(info.first_time_s)
+    return info.meas_date.replace(microsecond=0), 0.0
 
 
 @dataclass

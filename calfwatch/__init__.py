@@ -6,6 +6,7 @@ The Python interface (imported on first use, so the command line starts fast)::
 
     night = calfwatch.analyze("night.edf")         # or an mne.io.Raw, or (array_uv, sfreq_hz)
     night.events, night.summary, night.rates, night.to_annotations(), night.save("results")
+    raw.set_annotations(raw.annotations + calfwatch.read_events("results"))
 """
 
 __version__ = "0.1.0"
@@ -14,6 +15,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "analyze": "calfwatch.api",
     "read_recording": "calfwatch.api",
+    "read_events": "calfwatch.events_file",
     "Night": "calfwatch.night",
     "set_log_level": "calfwatch.log",
     "use_log_level": "calfwatch.log",

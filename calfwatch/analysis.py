@@ -83,7 +83,7 @@ def finish_night(
         result = engine.finish(history_nights=nights, symptoms=symptoms, meta=meta)
         paths = {}
         if out_dir is not None:
-            paths = write_outputs(out_dir, result.events, result.summary, engine.info.meas_date)
+            paths = write_outputs(out_dir, result.events, result.summary, engine.info)
         if store is not None:
             store.add_night(subject, side or None, result.summary)
             paths["history"] = store.path

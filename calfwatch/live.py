@@ -220,7 +220,7 @@ class LiveAnalysis:
         try:
             result = job(meta=meta)
             write_outputs(self.out_dir, result.events, result.summary,
-                          self.recorder.info.meas_date)
+                          self.recorder.info)
         except ValueError:  # too little signal yet: nothing to write
             return
         except Exception as exc:  # noqa: BLE001 - the recording must go on; the end rewrites them

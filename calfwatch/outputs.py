@@ -1,12 +1,15 @@
-"""The output contract of ``calfwatch analyze`` and ``calfwatch record``: three files in one folder.
+"""The output contract of ``calfwatch analyze`` and ``calfwatch record``: the files of one folder.
 
 - ``events.tsv``: tab-separated, one header line, one row per event, columns :data:`EVENT_COLUMNS`
-  (``onset`` and ``duration`` in seconds from the recording start, ``kind`` one of
-  :data:`classifier.kinds.EVENT_KINDS`, ``channel``, ``peak_to_peak_uv``, ``phases``, then ``sample``
-  (onset sample), ``detail``); missing values are ``n/a`` (BIDS).
+  (``onset`` and ``duration`` in seconds from the recording's first sample, ``trial_type`` and
+  ``kind`` one of :data:`classifier.kinds.EVENT_KINDS`, ``channel``, ``peak_to_peak_uv``,
+  ``phases``, then ``sample`` (onset sample), ``detail``); missing values are ``n/a`` (BIDS).
+- ``events.json``: the BIDS description of every events.tsv column.
 - ``summary.json``: the night summary with the assessment, quality, versions and thresholds.
 - ``annotations.txt``: the events in MNE's annotation text format (``mne.read_annotations`` reads it),
-  each annotation on the event's channel, onsets relative to the recording start (``orig_time``).
+  each annotation on the event's channel, ``orig_time`` the recording's start as MNE reads it.
+- ``events.edf``: the events as an EDF+ annotation-only file on the recording's timeline
+  (:mod:`acquisition.edf_annotations`), for EDFbrowser and any EDF+ reader.
 
 Every file is written atomically (temporary file in the same folder, fsync, rename), so a reader or a
 crash never sees half a file.
@@ -22,14 +25,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from acquisition.stream import StreamInfo, annotation_origin
+
 #: Columns of events.tsv, in order.
 EVENT_COLUMNS = (
-    "onset", "duration", "kind", "channel", "peak_to_peak_uv", "phases", "sample", "detail",
+    "onset", "duration", "trial_type", "kind", "channel", "peak_to_peak_uv", "phases", "sample",
+    "detail",
 )
 #: File names inside the output folder.
 EVENTS_FILE = "events.tsv"
 SUMMARY_FILE = "summary.json"
 ANNOTATIONS_FILE = "annotations.txt"
+EVENTS_EDF_FILE = "events.edf"
+EVENTS_JSON_FILE = "events.json"
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -77,6 +85,7 @@ def events_tsv_text(events: Iterable[Mapping[str, Any]]) -> str:
             _number(e["onset_s"], ".6f"),
             _number(e["duration_s"], ".6f"),
             _clean(e["kind"]),
+            _clean(e["kind"]),
             _clean(e["channel"]),
             _number(e.get("peak_to_peak_uv"), ".3f"),
             "n/a" if phases is None or phases < 0 else str(int(phases)),
@@ -84,6 +93,42 @@ def events_tsv_text(events: Iterable[Mapping[str, Any]]) -> str:
             _clean(e.get("detail") or "n/a"),
         ]))
     return "\n".join(lines) + "\n"
+
+
+#: What each events.tsv column means (BIDS events.json; the event kinds as trial_type levels).
+EVENT_COLUMN_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "onset": {"Description": "Onset of the event from the first sample of the recording.",
+              "Units": "s"},
+    "duration": {"Description": "Duration of the event.", "Units": "s"},
+    "trial_type": {
+        "LongName": "Event kind",
+        "Description": "Kind of the event as classified by calfwatch (same as 'kind').",
+        "Levels": {
+            "fasciculation": "Fasciculation potential: a single motor unit's twitch at rest "
+                             "(5-30 ms).",
+            "myoclonus": "Myoclonic jerk: a brief burst on one or more channels.",
+            "plm": "Periodic limb movement in sleep (part of a PLM series).",
+            "cramp": "Cramp: sustained involuntary activity.",
+            "voluntary": "Voluntary movement.",
+            "artifact": "Artifact (electrode pop, motion, saturation...).",
+        },
+    },
+    "kind": {"Description": "Kind of the event (the same values as trial_type; kept for "
+                            "readers of earlier calfwatch outputs)."},
+    "channel": {"Description": "Channel the event was found on, named as in the recording."},
+    "peak_to_peak_uv": {"Description": "Peak-to-peak amplitude of the band-passed waveform.",
+                        "Units": "uV"},
+    "phases": {"Description": "Number of phases of the potential (0 for bursts)."},
+    "sample": {"Description": "Onset as a sample index from the first sample of the recording "
+                              "(0-based).", "Units": "samples"},
+    "detail": {"Description": "More about the event, e.g. 'doublet' for the second potential "
+                              "of a doublet (listed, not counted as a new fasciculation)."},
+}
+
+
+def events_json_text() -> str:
+    """The BIDS sidecar of events.tsv: every column described (units and kinds as levels)."""
+    return json.dumps({c: EVENT_COLUMN_DESCRIPTIONS[c] for c in EVENT_COLUMNS}, indent=2) + "\n"
 
 
 def read_events_tsv(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -103,20 +148,38 @@ def read_events_tsv(path: str | os.PathLike) -> list[dict[str, Any]]:
     return rows
 
 
-def annotations_text(events: Iterable[Mapping[str, Any]], meas_date: datetime) -> str:
+def annotations_text(
+    events: Iterable[Mapping[str, Any]], orig_time: datetime | None, first_time_s: float = 0.0
+) -> str:
     """The events in MNE's annotation text format (what ``mne.Annotations.save`` writes to .txt).
 
-    ``orig_time`` is the recording start, so onsets are seconds from the start as in events.tsv.
+    Parameters
+    ----------
+    events : iterable of mapping
+        With ``onset_s`` (seconds from the first sample), ``duration_s``, ``kind``, ``channel``.
+    orig_time : datetime or None
+        The recording's start as MNE reads it (for EDF/BDF the header's whole second, see
+        :func:`acquisition.stream.annotation_origin`); None for a recording without a date.
+    first_time_s : float
+        Seconds from ``orig_time`` to the first sample in MNE's reading (0 for EDF/BDF).
+
+    Returns
+    -------
+    str
+        ``orig_time`` equals the recording's ``meas_date`` in MNE, so
+        ``raw.set_annotations(raw.annotations + mne.read_annotations(...))`` works and places
+        every event on its sample.
     """
-    start = meas_date.astimezone(UTC).replace(tzinfo=None)
-    lines = [
-        "# MNE-Annotations",
-        f"# orig_time : {start.isoformat(sep=' ', timespec='microseconds')}",
-        "# onset, duration, description, ch_names",
-    ]
+    lines = ["# MNE-Annotations"]
+    if orig_time is not None:
+        start = orig_time.astimezone(UTC).replace(tzinfo=None)
+        lines.append(f"# orig_time : {start.isoformat(sep=' ', timespec='microseconds')}")
+    else:
+        lines.append("# orig_time : None")
+    lines.append("# onset, duration, description, ch_names")
     for e in events:
         lines.append(
-            f"{float(e['onset_s']):.6f},{float(e['duration_s']):.6f},"
+            f"{float(e['onset_s']) + first_time_s:.6f},{float(e['duration_s']):.6f},"
             f"{_clean(e['kind'])},{_clean(e['channel'])}"
         )
     return "\n".join(lines) + "\n"
@@ -146,19 +209,47 @@ def write_outputs(
     out_dir: str | os.PathLike,
     events: list[Mapping[str, Any]],
     summary: Mapping[str, Any],
-    meas_date: datetime,
+    start: StreamInfo | datetime | None,
 ) -> dict[str, Path]:
-    """Write events.tsv, summary.json and annotations.txt into ``out_dir`` (created if needed).
+    """Write the output files into ``out_dir`` (created if needed).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The output folder.
+    events : list of mapping
+        The events (see :func:`events_tsv_text`).
+    summary : mapping
+        The night summary.
+    start : StreamInfo, datetime or None
+        The recording's stream description (its time zero in MNE, see
+        :func:`acquisition.stream.annotation_origin`), or the time of its first sample for a
+        recording written by calfwatch, or None for a recording without a date.
 
     Returns
     -------
     dict
-        ``{"events": Path, "summary": Path, "annotations": Path}``.
+        Paths by key: ``events``, ``events_json``, ``annotations``, ``events_edf``, ``summary``.
     """
+    info = start if isinstance(start, StreamInfo) else StreamInfo(1.0, [], start)
+    orig_time, first_time_s = annotation_origin(info)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return {
         "events": write_atomic(out / EVENTS_FILE, events_tsv_text(events)),
-        "annotations": write_atomic(out / ANNOTATIONS_FILE, annotations_text(events, meas_date)),
+        "events_json": write_atomic(out / EVENTS_JSON_FILE, events_json_text()),
+        "annotations": write_atomic(out / ANNOTATIONS_FILE,
+                                    annotations_text(events, orig_time, first_time_s)),
+        "events_edf": write_events_edf(out / EVENTS_EDF_FILE, events, info.meas_date),
         "summary": write_atomic(out / SUMMARY_FILE, summary_text(summary)),
     }
+
+
+def write_events_edf(path: Path, events: Iterable[Mapping[str, Any]],
+                     meas_date: datetime | None) -> Path:
+    """The events as an EDF+ annotation-only file (``<kind>@@<channel>``, MNE's channel form)."""
+    from acquisition.edf_annotations import EdfAnnotation, write_annotation_edf
+
+    items = [EdfAnnotation(float(e["onset_s"]), float(e["duration_s"]), _clean(e["kind"]),
+                           _clean(e["channel"])) for e in events]
+    return Path(write_annotation_edf(path, meas_date, items))

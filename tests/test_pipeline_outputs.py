@@ -3,6 +3,7 @@ atomic writes, and the live path's file-value mapping against a real recorded fi
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 
@@ -65,7 +66,7 @@ def test_events_tsv_and_annotations_match(tmp_path, raw_events):
             assert got["peak_to_peak_uv"] == pytest.approx(exp["peak_to_peak_uv"], abs=1e-3)
     ann = mne.read_annotations(paths["annotations"])
     assert len(ann) == len(events)
-    assert ann.orig_time == START
+    assert ann.orig_time == START.replace(microsecond=0)  # the EDF header second, as MNE reads it
     # MNE orders annotations that share an onset its own way: compare as sorted lists
     got = sorted((round(o, 6), round(d, 6), k, tuple(c))
                  for o, d, k, c in zip(ann.onset, ann.duration, ann.description, ann.ch_names,
@@ -121,3 +122,19 @@ def test_file_values_equal_what_the_file_gives_back(tmp_path, bits, uv_per_count
     err = np.abs(np.delete(expected[1] - x[1], np.s_[3000:3500]))  # channel 1 is within range: at most half a count off
     assert float(err.max()) <= uv_per_count / 2 * (1 + 1e-6)
     assert float(err.max()) > 0  # and quantised, so not the device's float values
+
+
+def test_events_json_describes_every_events_tsv_column(tmp_path):
+    """BIDS: events.json has an entry for each column, units for timed ones, every kind a level."""
+    events = [{"onset_s": 1.0, "duration_s": 0.01, "kind": "plm", "channel": "calf_left",
+               "peak_to_peak_uv": 50.0, "phases": 0, "sample": 2000}]
+    paths = write_outputs(tmp_path, events, {}, START)
+    header = paths["events"].read_text().splitlines()[0].split("\t")
+    described = json.loads(paths["events_json"].read_text())
+    assert set(described) == set(header)
+    assert header[:3] == ["onset", "duration", "trial_type"]
+    assert all(described[c].get("Description") for c in header)
+    assert described["onset"]["Units"] == described["duration"]["Units"] == "s"
+    assert set(described["trial_type"]["Levels"]) == set(EVENT_KINDS)
+    row = dict(zip(header, paths["events"].read_text().splitlines()[1].split("\t"), strict=True))
+    assert row["trial_type"] == row["kind"] == "plm"

@@ -1,0 +1,155 @@
+"""EDF+ annotation-only files: a recording's events beside it, readable by any EDF+ reader.
+
+EDF+ allows a file whose only signal is ``EDF Annotations`` (data records of duration 0). Its
+header states the same start as the recording (the whole second; the sub-second rest in the first
+time-keeping TAL, as EDF+ specifies), so EDFbrowser imports it onto the recording's timeline and
+MNE, pyedflib and edfio read each onset as seconds from the recording's first sample. An event on
+one channel is written ``<kind>@@<channel>``, the form MNE's EDF reader puts on that channel.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from acquisition import _edf_header as hdr
+from acquisition._tal import clean_text, decimal_seconds, tal_bytes, timekeeping_bytes
+
+#: Bytes per data record of an annotation file (each record opens with its time-keeping TAL).
+RECORD_BYTES = 4096
+#: Header start of a file whose recording states no date (EDF+: ``Startdate X``).
+_NO_DATE = datetime(1985, 1, 1)
+#: Separator between an annotation's text and its channel (MNE's convention for EDF+).
+CHANNEL_SEPARATOR = "@@"
+
+
+@dataclass(frozen=True)
+class EdfAnnotation:
+    """One annotation: ``onset_s`` from the first sample, ``duration_s``, text, optional channel."""
+
+    onset_s: float
+    duration_s: float
+    text: str
+    channel: str = ""
+
+
+def _records(payloads: list[bytes], first: bytes) -> list[bytes]:
+    """Pack the TALs into records of RECORD_BYTES, each opening with the time-keeping TAL."""
+    records, current = [], [first]
+    for payload in payloads:
+        if len(first) + len(payload) > RECORD_BYTES:
+            raise ValueError(f"annotation of {len(payload)} bytes does not fit in a data record")
+        if sum(map(len, current)) + len(payload) > RECORD_BYTES:
+            records.append(b"".join(current))
+            current = [first]
+        current.append(payload)
+    records.append(b"".join(current))
+    return [r.ljust(RECORD_BYTES, b"\x00") for r in records]
+
+
+def write_annotation_edf(
+    path: str | os.PathLike,
+    meas_date: datetime | None,
+    annotations: Iterable[EdfAnnotation],
+    *,
+    equipment: str = "calfwatch",
+) -> str:
+    """Write an EDF+ file holding only annotations; return its path.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to create (replaced atomically: a reader never sees half a file).
+    meas_date : datetime or None
+        Time of the recording's first sample (aware; written in UTC like calfwatch recordings,
+        sub-second kept in the first time-keeping TAL); None when the recording has no date.
+    annotations : iterable of EdfAnnotation
+        Onsets in seconds from the recording's first sample.
+    equipment : str
+        Equipment subfield of the recording field.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> import mne, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "events.edf")
+    >>> _ = write_annotation_edf(path, datetime(2026, 1, 5, 22, 0, 3, 720000, tzinfo=UTC),
+    ...                          [EdfAnnotation(2.0, 0.012, "fasciculation", "calf_left")])
+    >>> ann = mne.read_annotations(path)
+    >>> float(ann.onset[0]), str(ann.description[0])
+    (2.0, 'fasciculation@@calf_left')
+    """
+    if meas_date is None:
+        start, start_us, date_text = _NO_DATE, 0, "X"
+    else:
+        start, start_us = hdr.header_start(meas_date.astimezone(UTC))
+        date_text = hdr.edfplus_date(start)
+    offset = Decimal(start_us) / Decimal(1_000_000)
+    items = sorted(annotations, key=lambda a: (a.onset_s, a.channel, a.text))
+    payloads = []
+    for a in items:
+        text = clean_text(a.text) + (f"{CHANNEL_SEPARATOR}{clean_text(a.channel)}"
+                                     if a.channel else "")
+        payloads.append(tal_bytes(offset + decimal_seconds(a.onset_s),
+                                  decimal_seconds(a.duration_s), [text]))
+    records = _records(payloads, timekeeping_bytes(offset))
+    signals = [hdr.SignalSpec("EDF Annotations", "", "", "-1", "1", *hdr.EDF_DIGITAL_RANGE,
+                              "", RECORD_BYTES // 2)]
+    header = hdr.build_header(
+        bdf=False, patient="X X X X",
+        recording=f"Startdate {date_text} X X {hdr.subfield(equipment)}",
+        start=start, record_s_text="0", signals=signals,
+    )
+    header = header[: hdr.N_RECORDS_OFFSET] + hdr.records_field(len(records)) + header[
+        hdr.N_RECORDS_OFFSET + hdr.N_RECORDS_WIDTH :]
+    header = header[:192] + b"EDF+C".ljust(44) + header[236:]
+    path = os.fspath(path)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(header + b"".join(records))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_annotation_edf(path: str | os.PathLike) -> tuple[datetime | None, list[EdfAnnotation]]:
+    """Read an annotation-only EDF+ file written by :func:`write_annotation_edf`.
+
+    Returns
+    -------
+    (datetime or None, list of EdfAnnotation)
+        The header's start second (UTC; None for ``Startdate X``) and the annotations, onsets in
+        seconds from the first sample (the first time-keeping TAL).
+    """
+    from acquisition._edf_stream import _TAL
+
+    with open(path, "rb") as fid:
+        fixed = fid.read(256)
+        layout = hdr.read_layout(path)
+        fid.seek(layout.header_bytes)
+        body = fid.read()
+    start = None
+    if b"Startdate X" not in fixed[88:168]:
+        from acquisition._edf_stream import _start_date
+
+        start = _start_date(fixed)
+    found, offset = [], None
+    for match in _TAL.finditer(body):
+        texts = [t for t in match.group(3).split(b"\x14") if t]
+        onset = float(match.group(1))
+        if offset is None:
+            offset = onset
+        for raw in texts:
+            text, _, channel = raw.decode("utf-8", "replace").partition(CHANNEL_SEPARATOR)
+            duration = float(match.group(2)) if match.group(2) else 0.0
+            found.append(EdfAnnotation(onset - offset, duration, text, channel))
+    return start, found
