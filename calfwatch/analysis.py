@@ -124,6 +124,10 @@ def analyze_file(
     logger.info("analysing %s", os.fspath(path))
     stream = open_stream(path, units)
     try:
+        if subject and stream.info.meas_date is None:
+            raise RecordingError(path, "the recording states no date (date unknown): a night "
+                                 "without a date cannot join a history; analyse it without "
+                                 "--subject")
         engine = NightEngine(stream.info, mains_hz=mains_hz, config=config,
                              label=os.fspath(path))
         if on_open is not None:

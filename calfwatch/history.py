@@ -254,7 +254,8 @@ class HistoryStore:
         start_utc = recording.get("start_utc")
         start = recording.get("start_local") or start_utc
         if not start_utc or not start:
-            raise ValueError("night summary has no recording.start_utc")
+            raise ValueError("the recording states no date (date unknown): a night without a "
+                             "date cannot join the history; analyse it without --subject")
         morphology = summary.get("morphology") or {}
         try:
             text = json.dumps(summary, sort_keys=True)

@@ -350,7 +350,9 @@ class NightEngine:
                 f"({', '.join(self.info.ch_names)})")
         whole = select_channels(whole, keep)
         names = [self.info.ch_names[i] for i in keep]
-        meta = {"meas_date": self.info.meas_date.astimezone(UTC).isoformat(), **(meta or {})}
+        start = self.info.meas_date
+        meta = {"meas_date": None if start is None else start.astimezone(UTC).isoformat(),
+                **(meta or {})}
         night = NightData.from_chain_output(whole, self.info.sfreq_hz, names, n_samples, gaps, meta)
         classified = classify_night(night, self.config)
         events = event_rows(classified.events, names, self.info.sfreq_hz)

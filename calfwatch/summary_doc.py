@@ -57,12 +57,17 @@ def input_notes(candidates: np.ndarray, sfreq_hz: float, quality: np.ndarray) ->
 
 
 def recording_facts(night: Any, info: Any) -> dict[str, Any]:
-    """Start (UTC and local), length, rate, channels, gaps and device of the recording."""
-    start = info.meas_date.astimezone(UTC)
+    """Start (UTC and local), length, rate, channels, gaps and device of the recording.
+
+    A recording that states no date has ``start_utc``, ``start_local`` and ``meas_date`` None and
+    ``date_unknown`` True (never a made-up 1970).
+    """
+    start = None if info.meas_date is None else info.meas_date.astimezone(UTC)
     return {
-        "start_utc": start.isoformat(),
-        "start_local": start.astimezone().isoformat(),
-        "meas_date": start.isoformat(),
+        "start_utc": None if start is None else start.isoformat(),
+        "start_local": None if start is None else start.astimezone().isoformat(),
+        "meas_date": None if start is None else start.isoformat(),
+        "date_unknown": start is None,
         "duration_s": night.duration_s,
         "sfreq_hz": info.sfreq_hz,
         "ch_names": list(info.ch_names),

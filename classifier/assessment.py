@@ -225,8 +225,14 @@ def _check_trend(tr: Trend, spec: RuleSpec, min_nights: int) -> Reason:
     return _reason(spec, tr.low, fired, text)
 
 
+def _night_words(point: NightPoint) -> str:
+    if point.night_date is None:
+        return "this night (date unknown)"
+    return f"the night of {point.night_date.isoformat()}"
+
+
 def _check_rate_high(point: NightPoint, spec: RuleSpec, settings: PersistenceSettings) -> Reason:
-    when = f"the night of {point.night_date.isoformat()}{_side_words(point.side)}"
+    when = f"{_night_words(point)}{_side_words(point.side)}"
     if not is_evaluable(point, settings):
         return _reason(spec, point.rate_per_min_rest, False,
                        f"{when}: not evaluable ({point.rest_minutes:.0f} min of rest, "
@@ -241,7 +247,7 @@ def _check_rate_high(point: NightPoint, spec: RuleSpec, settings: PersistenceSet
 
 
 def _check_polyphasic_high(point: NightPoint, spec: RuleSpec) -> Reason:
-    when = f"the night of {point.night_date.isoformat()}{_side_words(point.side)}"
+    when = f"{_night_words(point)}{_side_words(point.side)}"
     min_n = int(spec.extra.get("min_fasciculations", 20))
     fraction = point.polyphasic_fraction
     if fraction is None or point.fasciculations < min_n:
@@ -275,6 +281,8 @@ def _series(history: Sequence[Any], tonight: Any, cutoff_hour: int) -> tuple[lis
         return points, sorted((p for p in points if p.night_date == newest),
                               key=lambda p: (p.side or "", p.start_utc))
     tonight = _as_point(tonight, cutoff_hour)
+    if tonight.night_date is None:  # date unknown: judged alone, not placed among the nights
+        return points, [tonight]
     sides = {p.side for p in points}
     if tonight.side is None and len(sides) == 1:
         tonight = NightPoint(**{**asdict(tonight), "side": next(iter(sides))})

@@ -44,8 +44,9 @@ class NightPoint:
 
     Attributes
     ----------
-    night_date : datetime.date
-        The night's date (see the module docstring).
+    night_date : datetime.date or None
+        The night's date (see the module docstring); None for a recording that states no date
+        (assessed alone, never placed among the nights).
     rate_per_min_rest : float or None
         Pooled fasciculations per minute of rest (None when there was no rest).
     fasciculations : int
@@ -62,7 +63,7 @@ class NightPoint:
         Recording start (ISO 8601), to order nights of the same date.
     """
 
-    night_date: date
+    night_date: date | None
     rate_per_min_rest: float | None
     fasciculations: int = 0
     rest_minutes: float = 0.0
@@ -77,18 +78,18 @@ class NightPoint:
         """Build a point from a night-summary document (``classifier.summary``)."""
         recording = summary.get("recording") or {}
         start = recording.get("start_local") or recording.get("start_utc")
-        if not start:
+        if not start and not recording.get("date_unknown"):
             raise ValueError("night summary has no recording start (recording.start_local/start_utc)")
         morphology = summary.get("morphology") or {}
         return cls(
-            night_date=night_date(start, cutoff_hour),
+            night_date=night_date(start, cutoff_hour) if start else None,
             rate_per_min_rest=_number(summary.get("fasciculations_per_min_rest")),
             fasciculations=int(summary.get("fasciculations") or 0),
             rest_minutes=float(summary.get("rest_minutes") or 0.0),
             median_ptp_uv=_number(morphology.get("median_ptp_uv")),
             polyphasic_fraction=_number(morphology.get("polyphasic_fraction")),
             side=side,
-            start_utc=str(recording.get("start_utc") or start),
+            start_utc=str(recording.get("start_utc") or start or ""),
         )
 
 

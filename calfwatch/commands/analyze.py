@@ -111,7 +111,7 @@ def _analyze_one(path: str, out_dir: str, args: argparse.Namespace) -> None:
     if not args.quiet:
         print(f"== {path}")
         print(wearer_summary(result.summary, _earlier(args)))
-    for key in ("events", "summary", "annotations", "history"):
+    for key in ("events", "events_json", "summary", "annotations", "events_edf", "history"):
         if key in paths:
             print(f"wrote {paths[key]}")
 

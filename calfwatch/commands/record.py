@@ -253,7 +253,7 @@ def _finish_live(live, args: argparse.Namespace) -> None:
         return
     if getattr(args, "print_summary", True):
         print(wearer_summary(result.summary, _earlier_nights(args)))
-    for key in ("events", "summary", "annotations", "history"):
+    for key in ("events", "events_json", "summary", "annotations", "events_edf", "history"):
         if key in paths:
             print(f"wrote {paths[key]}")
 

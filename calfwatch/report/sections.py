@@ -97,6 +97,8 @@ RECORDING_LABELS = {
 
 
 def _fact_text(key: str, value: Any) -> str:
+    if key in ("start_local", "start_utc") and not value:
+        return "date unknown"
     if value is None or value == "":
         return "not given"
     if key == "duration_s" and number(value) is not None:
@@ -117,6 +119,7 @@ def recording_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         if key in recording:
             rows.append((RECORDING_LABELS[key], _fact_text(key, recording.pop(key))))
     recording.pop("meas_date", None)  # the same instant as start_utc
+    recording.pop("date_unknown", None)  # said by the start rows
     return rows + [(RECORDING_LABELS.get(k, k), v) for k, v in flatten(recording)]
 
 

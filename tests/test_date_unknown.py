@@ -1,0 +1,43 @@
+"""A recording that states no date is "date unknown", never the night of 1970-01-01."""
+
+from __future__ import annotations
+
+import json
+
+import mne
+import numpy as np
+from report_nights import run_cli
+
+
+def _undated_csv(path, seconds=30, sfreq=1000):
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * sfreq)) / sfreq
+    x = rng.normal(0, 5, t.size)
+    lines = ["time,calf_uV"] + [f"{a:.4f},{b:.3f}" for a, b in zip(t, x, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_undated_recording_reports_date_unknown(tmp_path):
+    csv = _undated_csv(tmp_path / "night.csv")
+    code, out, err = run_cli("analyze", csv, "--out", tmp_path / "out")
+    assert code == 0, err
+    outputs = "".join(p.read_text(errors="replace") for p in (tmp_path / "out").iterdir())
+    assert "1970" not in outputs + out
+    recording = json.loads((tmp_path / "out" / "summary.json").read_text())["recording"]
+    assert recording["date_unknown"] is True and recording["start_utc"] is None
+    assert mne.read_annotations(tmp_path / "out" / "annotations.txt").orig_time is None
+    checks = json.loads((tmp_path / "out" / "summary.json").read_text())["assessment"]
+    assert "date unknown" in json.dumps(checks)
+    code, _, err = run_cli("report", tmp_path / "out", "--out", tmp_path / "r.html")
+    assert code == 0, err
+    html = (tmp_path / "r.html").read_text()
+    assert "date unknown" in html and "1970" not in html
+
+
+def test_undated_recording_cannot_join_a_history(tmp_path):
+    csv = _undated_csv(tmp_path / "night.csv")
+    code, _, err = run_cli("analyze", csv, "--out", tmp_path / "out", "--subject", "me",
+                           "--history", tmp_path / "h.sqlite")
+    assert code == 1
+    assert "night.csv" in err and "date unknown" in err and "Traceback" not in err
