@@ -1,0 +1,81 @@
+"""WFDB records written by PhysioNet's own ``wfdb`` package open in calfwatch's reader."""
+
+from __future__ import annotations
+
+import tracemalloc
+from datetime import UTC, date, datetime, time
+
+import numpy as np
+import pytest
+
+from acquisition import _wfdb
+from acquisition.errors import RecordingError
+from acquisition.reader import open_recording
+
+wfdb = pytest.importorskip("wfdb")
+
+
+def _write(folder, fmt: str, n: int = 3000, n_channels: int = 2, seed: int = 0, **kwargs):
+    """A record written by wfdb.wrsamp; returns (header path, counts as written)."""
+    bits = {"16": 16, "212": 12, "24": 24, "508": 8, "516": 16, "524": 24}[fmt]
+    hi = 2 ** (bits - 1) - 1
+    counts = np.random.default_rng(seed).integers(-hi, hi, (n, n_channels))
+    wfdb.wrsamp("rec", fs=2000, units=["uV"] * n_channels,
+                sig_name=[f"calf{i}" for i in range(n_channels)], d_signal=counts.astype(np.int32),
+                fmt=[fmt] * n_channels, adc_gain=[4.0] * n_channels, baseline=[-7] * n_channels,
+                write_dir=str(folder), **kwargs)
+    return folder / "rec.hea", counts.T
+
+
+@pytest.mark.parametrize("fmt", ["16", "212", "24", "508", "516", "524"])
+def test_formats_written_by_wfdb_are_read(tmp_path, fmt):
+    if fmt in ("508", "516", "524"):
+        pytest.importorskip("soundfile")
+    hea, counts = _write(tmp_path, fmt)
+    raw = open_recording(hea)
+    expected_v = (counts + 7) / 4.0 * 1e-6
+    np.testing.assert_allclose(raw.get_data(), expected_v, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(raw.get_data(start=1111, stop=2222), expected_v[:, 1111:2222],
+                               rtol=0, atol=1e-15)
+    assert raw.ch_names == ["calf0", "calf1"]
+    assert raw.info["meas_date"] is None  # no base date: date unknown, nothing invented
+
+
+def test_base_date_and_time_become_meas_date(tmp_path):
+    hea, _ = _write(tmp_path, "16", base_date=date(2026, 3, 1), base_time=time(22, 15, 30))
+    raw = open_recording(hea)
+    assert raw.info["meas_date"] == datetime(2026, 3, 1, 22, 15, 30, tzinfo=UTC)
+
+
+def test_checksum_of_a_damaged_wfdb_record_is_refused(tmp_path):
+    hea, counts = _write(tmp_path, "16", n_channels=1)
+    dat = tmp_path / "rec.dat"
+    blob = bytearray(dat.read_bytes())
+    blob[100] ^= 0x01
+    dat.write_bytes(bytes(blob))
+    with pytest.raises(RecordingError, match=r"rec\.dat: checksum mismatch on signal 0"):
+        open_recording(hea)
+
+
+def test_a_slice_costs_memory_for_the_slice_only(tmp_path):
+    """rdrecord(sampfrom, sampto): 10 000 samples of a 4 000 000-sample record."""
+    hea, _ = _write(tmp_path, "16", n=4_000_000, n_channels=1)
+    raw = open_recording(hea)
+    tracemalloc.start()
+    try:
+        part = raw.get_data(start=3_000_000, stop=3_010_000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert part.shape == (1, 10_000)
+    whole_bytes = 4_000_000 * 8
+    assert peak < whole_bytes / 20, peak
+
+
+def test_without_the_wfdb_extra_the_error_names_it(tmp_path, monkeypatch):
+    hea, _ = _write(tmp_path, "16")
+    monkeypatch.setattr(_wfdb, "_wfdb", lambda: None)
+    with pytest.raises(RecordingError) as err:
+        open_recording(hea)
+    message = str(err.value)
+    assert message.startswith(str(hea)) and "calfwatch[wfdb]" in message and "\n" not in message
