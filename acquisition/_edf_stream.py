@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from acquisition import _edf_header as hdr
+from acquisition._edf_labels import channel_names
 
 _ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
 #: Records read at once when scanning annotations (bounded temporary memory).
@@ -87,7 +88,7 @@ class EdfStream:
         self.spr = spr_n[self._data[0]]
         self.record_s = float(fixed[244:252].decode("ascii").strip())
         self.sfreq_hz = self.spr / self.record_s
-        self.ch_names = [labels[i] for i in self._data]
+        self.ch_names = channel_names([labels[i] for i in self._data])
         pmin_a = np.array([float(pmin[i]) for i in self._data])
         pmax_a = np.array([float(pmax[i]) for i in self._data])
         dmin_a = np.array([float(dmin[i]) for i in self._data])

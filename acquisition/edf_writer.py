@@ -25,6 +25,7 @@ from decimal import Decimal
 import numpy as np
 
 from acquisition import _edf_header as hdr
+from acquisition._edf_labels import edf_label
 from acquisition._tal import (
     TIMEKEEPING_MAX_BYTES,
     AnnotationQueue,
@@ -76,7 +77,8 @@ class EdfPlusWriter:
     path : str or os.PathLike
         File to create (overwritten if it exists).
     ch_names : list of str
-        Channel labels (printable ASCII, at most 16 characters once sanitised; must stay unique).
+        Channel names (printable ASCII, at most 16 characters with ``signal_type`` once
+        sanitised; must stay unique).
     sfreq_hz : float
         Sampling rate; ``sfreq_hz * record_s`` must be an integer.
     meas_date : datetime
@@ -95,9 +97,13 @@ class EdfPlusWriter:
     equipment : str
         Equipment code subfield of the recording field (``X`` when empty).
     transducer, prefilter : str
-        Per-channel transducer and prefiltering fields.
+        Per-channel transducer and prefiltering fields (the hardware filter in EDF+ syntax,
+        ``HP:20Hz LP:450Hz``; empty when unknown).
     annotation_chars_per_record : int
         Bytes reserved per data record for annotations (time-keeping included).
+    signal_type : str
+        EDF+ signal type written before every name (``"EMG"``: label ``EMG calf_left``, which
+        MNE types as EMG with ``infer_types=True``); empty for the names as they are.
 
     Attributes
     ----------
@@ -126,6 +132,7 @@ class EdfPlusWriter:
         transducer: str = "surface EMG electrodes",
         prefilter: str = "",
         annotation_chars_per_record: int = 600,
+        signal_type: str = "",
     ) -> None:
         self.path = os.fspath(path)
         if fmt not in ("edf", "bdf"):
@@ -149,6 +156,8 @@ class EdfPlusWriter:
         self._ann_bytes = capacity
         start, self._start_us = hdr.header_start(meas_date)
         self._offset_s = Decimal(self._start_us) / Decimal(1_000_000)
+        if signal_type:
+            ch_names = [edf_label(name, signal_type) for name in ch_names]
         signals = self._signal_specs(ch_names, transducer, prefilter, n_ann)
         recording = " ".join(
             ["Startdate", hdr.edfplus_date(start), "X", "X", hdr.subfield(equipment)]

@@ -16,6 +16,7 @@ import mne
 from mne.io.edf.edf import RawBDF, RawEDF
 
 from acquisition import _text_formats, _wfdb
+from acquisition._edf_labels import channel_names
 from acquisition._edf_units import (  # noqa: F401 (left_out_signals: part of this module's API)
     _BDF_MAGIC,
     _EDF_FIXED_HEADER,
@@ -163,10 +164,37 @@ def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     # The classes behind read_raw_edf/read_raw_bdf, which refuse names without the extension.
     reader = RawBDF if bdf else RawEDF
     try:
-        return reader(path, preload=preload, exclude=left_out, verbose="error")
+        raw = reader(path, preload=preload, exclude=left_out, verbose="error")
     except Exception as exc:  # whatever MNE trips on, the user gets one line naming the file
         raise RecordingError(path, f"not a readable {'BDF' if bdf else 'EDF'} file "
                              f"({' '.join(str(exc).split())})") from None
+    names = channel_names(raw.ch_names)  # "EMG calf_left" -> "calf_left" (EDF+ type prefix)
+    if names != raw.ch_names:
+        raw.rename_channels(dict(zip(raw.ch_names, names, strict=True)), verbose="error")
+        _annotations_on_channels(raw)
+    return raw
+
+
+def _annotations_on_channels(raw: mne.io.BaseRaw) -> None:
+    """Put ``text@@channel`` annotations on their channel under the renamed channel names.
+
+    MNE's EDF reader does so at open for names it has; the renamed ones are done here.
+    """
+    ann = raw.annotations
+    if not any("@@" in d for d in ann.description):
+        return
+    names = set(raw.ch_names)
+    texts, channels = [], []
+    for text, chans in zip(ann.description, ann.ch_names, strict=True):
+        head, sep, channel = str(text).rpartition("@@")
+        if sep and channel in names:
+            texts.append(head)
+            channels.append(tuple(chans) + (channel,))
+        else:
+            texts.append(str(text))
+            channels.append(tuple(chans))
+    raw.set_annotations(mne.Annotations(ann.onset, ann.duration, texts, orig_time=ann.orig_time,
+                                        ch_names=channels), emit_warning=False)
 
 
 def _read_edf(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from acquisition._edf_labels import EMG_TYPE, hardware_prefilter
 from acquisition.edf_writer import EdfPlusWriter
 from acquisition.stream import SampleChunk, StreamInfo
 
@@ -110,6 +111,8 @@ class Recorder:
             patient_id=f"{_safe(subject) or 'X'} X X X",
             recording_id=f"calf {side}".strip() if side else "",
             equipment=str(info.device.get("kind", "")),
+            prefilter=hardware_prefilter(info.device),
+            signal_type=EMG_TYPE,
         )
         self.next_sample = 0
         self.samples_received = 0

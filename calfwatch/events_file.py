@@ -61,14 +61,25 @@ def read_events(folder: str | os.PathLike, raw: Any = None):
     except (OSError, ValueError) as exc:
         raise EventsFileError(f"{path}: not a readable events file "
                               f"({' '.join(str(exc).split())})") from None
-    orig_time, first_s, names = start, 0.0, None
+    orig_time, first_s = start, 0.0
     if raw is not None:
-        orig_time, first_s, names = raw.info["meas_date"], float(raw.first_time), set(raw.ch_names)
+        orig_time, first_s = raw.info["meas_date"], float(raw.first_time)
     return mne.Annotations(
         onset=np.array([a.onset_s + first_s for a in items], float),
         duration=np.array([a.duration_s for a in items], float),
         description=[a.text for a in items],
-        ch_names=[(a.channel,) if a.channel and (names is None or a.channel in names) else ()
-                  for a in items],
+        ch_names=[_channel_in(a.channel, raw) for a in items],
         orig_time=orig_time,
     )
+
+
+def _channel_in(channel: str, raw: Any) -> tuple[str, ...]:
+    """The event's channel as ``raw`` names it (``EMG <name>`` read without infer_types)."""
+    from acquisition._edf_labels import edf_label
+
+    if not channel or raw is None:
+        return (channel,) if channel else ()
+    for name in (channel, edf_label(channel)):
+        if name in raw.ch_names:
+            return (name,)
+    return ()

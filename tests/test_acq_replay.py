@@ -42,7 +42,7 @@ def test_replay_tiles_the_file_and_restores_gaps(tmp_path, chunk_s, by_path):
     spans, n_written = _record(path, rng)
     whole = mne.io.read_raw_bdf(path, preload=True, verbose="error")
     ref_uv = whole.get_data() * 1e6
-    source = path if by_path else mne.io.read_raw_bdf(path, preload=False, verbose="error")
+    source = path if by_path else mne.io.read_raw_bdf(path, preload=False, infer_types=True, verbose="error")
     stream = ReplayStream(source, chunk_s=chunk_s)
     assert stream.info.sfreq_hz == SFREQ and stream.info.ch_names == ["a", "b"]
     assert stream.info.meas_date == datetime(2026, 2, 3, 1, 2, 3, tzinfo=UTC)
@@ -81,7 +81,7 @@ def test_replay_paced_at_speed(tmp_path):
     info = StreamInfo(SFREQ, ["a"], datetime(2026, 1, 1, tzinfo=UTC), 24, 1.0, {})
     with Recorder(path, info) as rec:
         rec.write_chunk(SampleChunk(0, rng.normal(size=(1, int(4 * SFREQ)))))
-    stream = ReplayStream(mne.io.read_raw_bdf(path, verbose="error"), speed=8.0, chunk_s=0.25)
+    stream = ReplayStream(mne.io.read_raw_bdf(path, infer_types=True, verbose="error"), speed=8.0, chunk_s=0.25)
     t0 = time.monotonic()
     n = sum(c.n_samples for c in stream.chunks())
     elapsed = time.monotonic() - t0

@@ -84,7 +84,7 @@ def test_annotations_open_over_a_recording(tmp_path):
     info = StreamInfo(1000.0, ["calf_left"], START, 24, 0.1)
     with Recorder.create(tmp_path, info) as rec:
         rec.write_chunk(SampleChunk(0, np.zeros((1, 5000))))
-    raw = mne.io.read_raw_bdf(rec.path, verbose="error")
+    raw = mne.io.read_raw_bdf(rec.path, infer_types=True, verbose="error")  # "EMG calf_left"
     events = [{"onset_s": 1.234, "duration_s": 0.012, "kind": "fasciculation",
                "channel": "calf_left", "peak_to_peak_uv": 80.0, "phases": 3, "sample": 1234}]
     paths = write_outputs(tmp_path / "out", events, {}, raw.info["meas_date"])

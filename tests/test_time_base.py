@@ -36,7 +36,8 @@ def night(request, tmp_path_factory):
     p, info = sim.params, sim.info
     path = tmp / "night.edf"
     with EdfPlusWriter(path, info.ch_names, info.sfreq_hz, info.meas_date,
-                       physical_min_uv=-p.rail_uv, physical_max_uv=p.rail_uv) as writer:
+                       physical_min_uv=-p.rail_uv, physical_max_uv=p.rail_uv,
+                       signal_type="EMG") as writer:  # labelled as record labels them
         for chunk in sim.chunks(10.0):
             if gap_n and chunk.start_sample == GAP_AT:
                 writer.write_gap(gap_n, "test gap")
@@ -72,7 +73,7 @@ def test_events_sit_on_the_simulated_potentials(night):
 
 
 def test_mne_places_annotations_txt_on_the_samples_beside_the_gaps(night):
-    raw = mne.io.read_raw_edf(night["path"], verbose="error")
+    raw = mne.io.read_raw_edf(night["path"], infer_types=True, verbose="error")
     own = len(raw.annotations)
     assert (own > 0) == bool(night["gap_n"])  # the gap is annotated BAD_ACQ_SKIP
     ann = mne.read_annotations(night["out"] / "annotations.txt")
@@ -85,7 +86,7 @@ def test_mne_places_annotations_txt_on_the_samples_beside_the_gaps(night):
 
 
 def test_mne_reads_events_edf_and_read_events_on_the_samples(night):
-    raw = mne.io.read_raw_edf(night["path"], verbose="error")
+    raw = mne.io.read_raw_edf(night["path"], infer_types=True, verbose="error")
     ann = calfwatch.read_events(night["out"])
     assert ann.orig_time == raw.info["meas_date"]
     raw.set_annotations(raw.annotations + ann)
@@ -98,6 +99,18 @@ def test_mne_reads_events_edf_and_read_events_on_the_samples(night):
     _assert_on_samples([(int(round(o * SFREQ)), d.split("@@")[0])
                         for o, d in zip(raw.annotations.onset, raw.annotations.description,
                                         strict=True)], night)
+
+
+def test_read_events_follows_a_recording_read_with_its_edf_labels(night):
+    """Without infer_types MNE names the channels "EMG calf_left": read_events(raw=) follows."""
+    raw = mne.io.read_raw_edf(night["path"], verbose="error")
+    assert all(name.startswith("EMG ") for name in raw.ch_names)
+    raw.set_annotations(raw.annotations + calfwatch.read_events(night["out"], raw=raw))
+    on_channels = [(int(round(o * SFREQ)), d) for o, d, c in zip(
+        raw.annotations.onset, raw.annotations.description, raw.annotations.ch_names,
+        strict=True) if c]
+    assert {c for chans in raw.annotations.ch_names for c in chans} <= set(raw.ch_names)
+    _assert_on_samples(on_channels, night)
 
 
 def test_pyedflib_reads_events_edf_on_the_samples(night):

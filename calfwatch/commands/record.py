@@ -63,6 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lsl", nargs="?", const="calfwatch", default=None, metavar="NAME",
                         help="publish the samples (µV) as LSL stream NAME (default calfwatch) "
                         "and the live events as NAME-events (needs calfwatch[lsl])")
+    parser.add_argument("--hardware-filter", metavar="TEXT", default=None,
+                        help="the sensor's analog filter in EDF+ form, e.g. 'HP:20Hz LP:498Hz', "
+                        "written in the recording's prefilter field (default: the device's "
+                        "known filter, or nothing)")
 
 
 def channel_names(n_channels: int, side: str | None) -> list[str]:
@@ -121,6 +125,8 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
 
     source = _open_source(args)
     try:
+        if args.hardware_filter:
+            source.info.device["hardware_filter"] = " ".join(args.hardware_filter.split())
         publisher = _publisher(args, source.info)
         recorder = Recorder.create(
             args.out, source.info, subject=args.subject, side=args.side or "",

@@ -1,0 +1,63 @@
+"""Recordings label channels the EDF+ way and state the device's hardware filter.
+
+MNE types ``EMG <name>`` channels as EMG (``infer_types=True``) and reads the prefilter field as
+the cut-offs; edfio reads the same fields; calfwatch reads the channels under their plain names.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import edfio
+import mne
+import numpy as np
+import pytest
+
+from acquisition.reader import open_recording
+from acquisition.recorder import Recorder
+from acquisition.replay import ReplayStream
+from acquisition.stream import SampleChunk, StreamInfo
+
+START = datetime(2026, 3, 1, 22, 15, 30, 250000, tzinfo=UTC)
+
+
+def _record(tmp_path, device: dict, names=("calf_left", "calf_right"), sfreq=1000.0):
+    info = StreamInfo(sfreq, list(names), START, 16, 0.5, device=device)
+    data = np.random.default_rng(0).normal(0, 20, (len(names), 3000))
+    with Recorder.create(tmp_path, info) as rec:
+        rec.write_chunk(SampleChunk(0, data))
+    return rec.path
+
+
+@pytest.mark.parametrize(("kind", "hp", "lp"), [("bitalino", 25.0, 482.0),
+                                                ("cyton", 0.0, 65.5)])
+def test_labels_and_prefilter_of_a_known_device(tmp_path, kind, hp, lp):
+    path = _record(tmp_path, {"kind": kind})
+    edf = edfio.read_edf(path) if path.suffix == ".edf" else edfio.read_bdf(path)
+    labels = [s.label for s in edf.signals]
+    assert labels == ["EMG calf_left", "EMG calf_right"]
+    prefilter = {s.prefiltering for s in edf.signals}
+    assert len(prefilter) == 1 and prefilter.pop().startswith(f"HP:{'DC' if not hp else '25Hz'}")
+    raw = mne.io.read_raw(path, infer_types=True, verbose="error")
+    assert raw.ch_names == ["calf_left", "calf_right"]
+    assert set(raw.get_channel_types()) == {"emg"}
+    assert raw.info["highpass"] == pytest.approx(hp) and raw.info["lowpass"] == pytest.approx(lp)
+    assert open_recording(path).ch_names == ["calf_left", "calf_right"]
+    assert ReplayStream(path).info.ch_names == ["calf_left", "calf_right"]
+
+
+def test_stated_hardware_filter_wins_and_unknown_stays_empty(tmp_path):
+    stated = _record(tmp_path / "a", {"kind": "ascii", "hardware_filter": "HP:20Hz LP:498Hz"})
+    raw = mne.io.read_raw(stated, infer_types=True, verbose="error")
+    assert (raw.info["highpass"], raw.info["lowpass"]) == (20.0, 498.0)
+    unknown = _record(tmp_path / "b", {"kind": "calfwatch"})
+    edf = edfio.read_bdf(unknown) if unknown.suffix == ".bdf" else edfio.read_edf(unknown)
+    assert {s.prefiltering for s in edf.signals if s.label.startswith("EMG")} == {""}
+
+
+def test_foreign_labels_keep_their_names(tmp_path):
+    """Only the EMG type is dropped, and only when the names stay distinct."""
+    from acquisition._edf_labels import channel_names
+
+    assert channel_names(["EMG calf", "EEG Fpz-Cz", "EMG"]) == ["calf", "EEG Fpz-Cz", "EMG"]
+    assert channel_names(["EMG a", "a"]) == ["EMG a", "a"]
