@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "history",
     "symptoms",
     "review",
+    "bids",
     "simulate",
     "datasets",
     "devices",

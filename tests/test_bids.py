@@ -1,0 +1,128 @@
+"""``calfwatch bids``: a BIDS EMG dataset that mne-bids reads back, the analysis as a derivative."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from report_nights import run_cli
+
+from acquisition.edf_writer import EdfPlusWriter
+from calfwatch.outputs import read_events_tsv
+from calfwatch.simulator import load_profile, simulate_night
+
+mne_bids = pytest.importorskip("mne_bids")
+
+SFREQ = 2000.0
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bids")
+    sim = simulate_night(load_profile("busy-night", duration_s=60.0, fasc_rate_per_min=30.0,
+                                      meas_date="2026-01-05T22:00:03.720000+00:00"), seed=5)
+    p, info = sim.params, sim.info
+    path = tmp / "night.edf"
+    with EdfPlusWriter(path, info.ch_names, info.sfreq_hz, info.meas_date,
+                       physical_min_uv=-p.rail_uv, physical_max_uv=p.rail_uv,
+                       signal_type="EMG", prefilter="HP:20Hz LP:450Hz") as writer:
+        for chunk in sim.chunks(10.0):
+            if chunk.start_sample == 30 * 2000:
+                writer.write_gap(2001, "test gap")
+            writer.write(chunk.data_uv)
+    root = tmp / "ds"
+    code, out, err = run_cli("bids", path, "--root", root, "--subject", "01")
+    assert code == 0, err
+    bids_path = mne_bids.BIDSPath(subject="01", session="20260105", task="sleep",
+                                  datatype="emg", root=root)
+    deriv = root / "derivatives" / "calfwatch" / "sub-01" / "ses-20260105" / "emg"
+    return {"root": root, "bids_path": bids_path, "deriv": deriv, "out": out}
+
+
+def _tsv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_mne_bids_reads_emg_channels_with_the_real_cutoffs(dataset):
+    raw = mne_bids.read_raw_bids(dataset["bids_path"], verbose="error")
+    assert set(raw.get_channel_types()) == {"emg"}
+    assert (raw.info["highpass"], raw.info["lowpass"]) == (20.0, 450.0)
+    channels = _tsv(dataset["bids_path"].copy().update(suffix="channels", extension=".tsv"))
+    assert [(c["type"], c["low_cutoff"], c["high_cutoff"]) for c in channels] == [
+        ("EMG", "20.0", "450.0")]
+
+
+def test_events_tsv_has_trial_type_on_the_samples_and_keeps_the_gaps(dataset):
+    raw = mne_bids.read_raw_bids(dataset["bids_path"], verbose="error")
+    ours = read_events_tsv(next(dataset["deriv"].glob("*_desc-calfwatch_events.tsv")))
+    assert sum(e["kind"] == "fasciculation" for e in ours) >= 10
+    ann = raw.annotations
+    descriptions = list(ann.description)
+    assert "BAD_ACQ_SKIP" in descriptions and "n/a" not in descriptions
+    placed = sorted((int(round((o - raw.first_time) * SFREQ)), d)
+                    for o, d in zip(ann.onset, descriptions, strict=True)
+                    if d in {e["kind"] for e in ours})
+    expected = sorted((e["sample"], e["kind"]) for e in ours)
+    assert len(placed) == len(expected)
+    assert all(abs(a[0] - b[0]) <= 1 and a[1] == b[1] for a, b in zip(placed, expected,
+                                                                     strict=True))
+
+
+def test_events_json_describes_every_column(dataset):
+    tsv = dataset["bids_path"].copy().update(suffix="events", extension=".tsv")
+    header = _tsv(tsv)[0].keys()
+    described = json.loads(open(tsv.fpath.with_suffix(".json")).read())
+    assert set(header) <= set(described)
+    assert "fasciculation" in described["trial_type"]["Levels"]
+    assert described["peak_to_peak_uv"]["Units"] == "uV"
+
+
+def test_analysis_is_a_derivative(dataset):
+    desc = json.loads((dataset["root"] / "derivatives" / "calfwatch" /
+                       "dataset_description.json").read_text())
+    assert desc["DatasetType"] == "derivative"
+    names = sorted(p.name.split("_desc-calfwatch_")[1] for p in dataset["deriv"].iterdir())
+    assert names == ["annotations.txt", "events.edf", "events.json", "events.tsv",
+                     "summary.json"]
+    assert "wrote" in dataset["out"]
+
+
+def test_subject_must_be_a_bids_label(tmp_path):
+    code, _, err = run_cli("bids", tmp_path / "x.edf", "--root", tmp_path, "--subject", "a-b")
+    assert code == 2 and "BIDS label" in err
+
+
+def test_without_the_bids_extra_the_error_names_it(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_mne_bids(name, *args, **kwargs):
+        if name == "mne_bids":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_mne_bids)
+    code, _, err = run_cli("bids", tmp_path / "x.edf", "--root", tmp_path, "--subject", "01")
+    assert code == 1 and "calfwatch[bids]" in err and err.count("\n") == 1
+
+
+def test_an_undated_recording_is_session_undated(tmp_path):
+    wfdb = pytest.importorskip("wfdb")
+    counts = (np.random.default_rng(1).normal(0, 40, (40000, 1))).astype(np.int32)
+    wfdb.wrsamp("rec", fs=2000, units=["uV"], sig_name=["calf"], d_signal=counts, fmt=["16"],
+                adc_gain=[4.0], baseline=[0], write_dir=str(tmp_path))
+    code, _, err = run_cli("bids", tmp_path / "rec.hea", "--root", tmp_path / "ds",
+                           "--subject", "01")
+    assert code == 0, err
+    bids_path = mne_bids.BIDSPath(subject="01", session="undated", task="sleep", datatype="emg",
+                                  root=tmp_path / "ds")
+    raw = mne_bids.read_raw_bids(bids_path, verbose="error")
+    assert raw.get_channel_types() == ["emg"]
+    header = bids_path.fpath.read_bytes()[88:168].decode()
+    assert header.startswith("Startdate X ")  # EDF+ "unknown", not a made-up date
+    scans = _tsv(tmp_path / "ds" / "sub-01" / "ses-undated" / "sub-01_ses-undated_scans.tsv")
+    assert scans[0]["acq_time"] == "n/a"
