@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 import numpy as np
@@ -79,7 +79,7 @@ def annotation_origin(info: StreamInfo) -> tuple[datetime | None, float]:
         return info.orig_time, float(info.first_time_s)
     if info.meas_date is None:
         return None, float(info.first_time_s)
-    return info.meas_date.replace(microsecond=0), 0.0
+    return info.meas_date.astimezone(UTC).replace(microsecond=0), 0.0
 
 
 @dataclass

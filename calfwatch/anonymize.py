@@ -90,8 +90,8 @@ def anonymize_outputs(paths: Mapping[str, os.PathLike | str], subject: str = "",
     The history's row is replaced and the file rebuilt (``VACUUM``), so the replaced text is not
     left behind in free pages.
 
-    events.tsv and annotations.txt hold event kinds, channel labels and numbers only, so they
-    are left as they are.
+    events.tsv, events.json, annotations.txt and events.edf hold event kinds, channel labels,
+    numbers and the start time only, so they are left as they are.
 
     Parameters
     ----------

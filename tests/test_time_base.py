@@ -1,7 +1,7 @@
 """One time base: every event lands on its potential, to the sample, in every reader.
 
-A simulated night starting at a sub-second instant (with and without a gap of lost samples) is
-written as EDF+ and analysed with ``calfwatch analyze``. The events are then placed over the
+A simulated night starting at a sub-second instant is recorded by calfwatch's recorder (with and
+without a gap of lost samples) or written by the simulator, and analysed with ``calfwatch analyze``. The events are then placed over the
 recording by independent readers: MNE (annotations.txt, events.edf, calfwatch.read_events), pyedflib
 and edfio (events.edf), and EDFbrowser's ASCII import of annotations.txt as the README describes it.
 Each placement must be the event's sample, and the events must sit on the simulator's potentials.
@@ -18,30 +18,33 @@ import pytest
 from report_nights import run_cli
 
 import calfwatch
-from acquisition.edf_writer import EdfPlusWriter
+from acquisition.recorder import Recorder
+from acquisition.stream import SampleChunk
 from calfwatch.outputs import read_events_tsv
-from calfwatch.simulator import load_profile, simulate_night
+from calfwatch.simulator import load_profile, simulate_night, write_simulation
 
 SFREQ = 2000.0
 START = "2026-01-05T22:00:03.720000+00:00"
 GAP_AT = 40 * 2000  # the gap (when there is one) is written before this sample of the night
 
 
-@pytest.fixture(scope="module", params=[0, 3001], ids=["no-gap", "gap"])
+@pytest.fixture(scope="module", params=[("recorder", 0), ("recorder", 3001), ("simulator", 0)],
+                ids=["recorded", "recorded-gap", "simulated"])
 def night(request, tmp_path_factory):
-    gap_n = request.param
-    tmp = tmp_path_factory.mktemp(f"timebase{gap_n}")
+    """A night recorded by calfwatch's recorder (with or without a gap) or written by the
+    simulator (which stores its truth as the recording's own annotations), then analysed."""
+    writer, gap_n = request.param
+    tmp = tmp_path_factory.mktemp(f"timebase_{writer}{gap_n}")
     sim = simulate_night(load_profile("busy-night", duration_s=90.0, meas_date=START,
                                       fasc_rate_per_min=30.0), seed=5)
-    p, info = sim.params, sim.info
-    path = tmp / "night.edf"
-    with EdfPlusWriter(path, info.ch_names, info.sfreq_hz, info.meas_date,
-                       physical_min_uv=-p.rail_uv, physical_max_uv=p.rail_uv,
-                       signal_type="EMG") as writer:  # labelled as record labels them
-        for chunk in sim.chunks(10.0):
-            if gap_n and chunk.start_sample == GAP_AT:
-                writer.write_gap(gap_n, "test gap")
-            writer.write(chunk.data_uv)
+    if writer == "simulator":
+        path = write_simulation(sim, tmp / "night.edf")["recording"]
+    else:
+        with Recorder.create(tmp / "rec", sim.info) as rec:
+            for chunk in sim.chunks(10.0):
+                shift = gap_n if chunk.start_sample >= GAP_AT else 0  # the recorder annotates it
+                rec.write_chunk(SampleChunk(chunk.start_sample + shift, chunk.data_uv))
+        path = rec.path
     code, _, err = run_cli("analyze", path, "--out", tmp / "out", "--quiet")
     assert code == 0, err
     truth = np.array(sorted(
@@ -49,7 +52,23 @@ def night(request, tmp_path_factory):
         for s in (round(t.onset_s * SFREQ) for t in sim.truth if t.kind == "fasciculation")))
     events = read_events_tsv(tmp / "out" / "events.tsv")
     assert sum(e["kind"] == "fasciculation" for e in events) >= 20
-    return {"path": path, "out": tmp / "out", "events": events, "truth": truth, "gap_n": gap_n}
+    return {"path": path, "out": tmp / "out", "events": events, "truth": truth, "gap_n": gap_n,
+            "writer": writer}
+
+
+def _own_renamed(raw):
+    """The recording's own annotations, told apart from the events added over them."""
+    own = raw.annotations
+    return mne.Annotations(own.onset, own.duration, [f"own:{d}" for d in own.description],
+                           orig_time=own.orig_time, ch_names=own.ch_names)
+
+
+def _added(raw, first_time=None):
+    """(sample, description) of the annotations that are not the recording's own."""
+    first = raw.first_time if first_time is None else first_time
+    return [(int(round((o - first) * SFREQ)), d.split("@@")[0]) for o, d in
+            zip(raw.annotations.onset, raw.annotations.description, strict=True)
+            if not d.startswith("own:")]
 
 
 def _expected(night):
@@ -75,42 +94,49 @@ def test_events_sit_on_the_simulated_potentials(night):
 def test_mne_places_annotations_txt_on_the_samples_beside_the_gaps(night):
     raw = mne.io.read_raw_edf(night["path"], infer_types=True, verbose="error")
     own = len(raw.annotations)
-    assert (own > 0) == bool(night["gap_n"])  # the gap is annotated BAD_ACQ_SKIP
+    if night["writer"] == "recorder":
+        assert (own > 0) == bool(night["gap_n"])  # the gap is annotated BAD_ACQ_SKIP
+    else:
+        assert own > 0  # the simulator's truth
     ann = mne.read_annotations(night["out"] / "annotations.txt")
-    raw.set_annotations(raw.annotations + ann)  # as the README says: keeps the file's own
+    raw.set_annotations(_own_renamed(raw) + ann)  # as the README says: beside the file's own
     assert len(raw.annotations) == own + len(ann)
-    mine = [(int(round((o - raw.first_time) * SFREQ)), d) for o, d in
-            zip(raw.annotations.onset, raw.annotations.description, strict=True)
-            if not d.startswith(("BAD_ACQ_SKIP", "acquisition gap"))]
-    _assert_on_samples(mine, night)
+    _assert_on_samples(_added(raw), night)
 
 
 def test_mne_reads_events_edf_and_read_events_on_the_samples(night):
     raw = mne.io.read_raw_edf(night["path"], infer_types=True, verbose="error")
     ann = calfwatch.read_events(night["out"])
     assert ann.orig_time == raw.info["meas_date"]
-    raw.set_annotations(raw.annotations + ann)
-    mine = [(int(round(o * SFREQ)), d) for o, d, c in zip(
-        raw.annotations.onset - raw.first_time, raw.annotations.description,
-        raw.annotations.ch_names, strict=True) if c]
-    _assert_on_samples(mine, night)
-    plain = mne.read_annotations(night["out"] / "events.edf")  # MNE alone: onsets from the data
-    raw.set_annotations(plain)
-    _assert_on_samples([(int(round(o * SFREQ)), d.split("@@")[0])
-                        for o, d in zip(raw.annotations.onset, raw.annotations.description,
-                                        strict=True)], night)
+    raw.set_annotations(_own_renamed(raw) + ann)
+    assert all(c for c, d in zip(raw.annotations.ch_names, raw.annotations.description,
+                                 strict=True) if not d.startswith("own:"))  # on their channel
+    _assert_on_samples(_added(raw), night)
+    raw.set_annotations(mne.read_annotations(night["out"] / "events.edf"))  # MNE alone
+    _assert_on_samples(_added(raw), night)
 
 
 def test_read_events_follows_a_recording_read_with_its_edf_labels(night):
-    """Without infer_types MNE names the channels "EMG calf_left": read_events(raw=) follows."""
+    """Without infer_types MNE may name the channels "EMG calf_left": read_events(raw=) follows."""
     raw = mne.io.read_raw_edf(night["path"], verbose="error")
-    assert all(name.startswith("EMG ") for name in raw.ch_names)
-    raw.set_annotations(raw.annotations + calfwatch.read_events(night["out"], raw=raw))
-    on_channels = [(int(round(o * SFREQ)), d) for o, d, c in zip(
-        raw.annotations.onset, raw.annotations.description, raw.annotations.ch_names,
-        strict=True) if c]
-    assert {c for chans in raw.annotations.ch_names for c in chans} <= set(raw.ch_names)
-    _assert_on_samples(on_channels, night)
+    raw.set_annotations(_own_renamed(raw) + calfwatch.read_events(night["out"], raw=raw))
+    chans = [c for c, d in zip(raw.annotations.ch_names, raw.annotations.description,
+                               strict=True) if not d.startswith("own:")]
+    assert all(len(c) == 1 and c[0] in raw.ch_names for c in chans)
+    _assert_on_samples(_added(raw), night)
+
+
+def test_review_draws_the_events_on_their_samples(night):
+    from calfwatch.review import review
+
+    fig = review(night["path"], night["out"], block=False, show=False)
+    inst = fig.mne.inst
+    placed = [(int(round((o - inst.first_time) * SFREQ)), d) for o, d in
+              zip(inst.annotations.onset, inst.annotations.description, strict=True)
+              if d in {e["kind"] for e in night["events"]}]
+    if night["writer"] == "simulator":  # the file's own annotations show as recording:<kind>
+        assert any(d.startswith("recording:") for d in inst.annotations.description)
+    _assert_on_samples(placed, night)
 
 
 def test_pyedflib_reads_events_edf_on_the_samples(night):
