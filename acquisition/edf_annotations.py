@@ -105,7 +105,6 @@ def write_annotation_edf(
     )
     header = header[: hdr.N_RECORDS_OFFSET] + hdr.records_field(len(records)) + header[
         hdr.N_RECORDS_OFFSET + hdr.N_RECORDS_WIDTH :]
-    header = header[:192] + b"EDF+C".ljust(44) + header[236:]
     path = os.fspath(path)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:

@@ -79,3 +79,16 @@ def test_without_the_wfdb_extra_the_error_names_it(tmp_path, monkeypatch):
         open_recording(hea)
     message = str(err.value)
     assert message.startswith(str(hea)) and "calfwatch[wfdb]" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("fmt", ["16", "212", "24"])
+def test_a_negative_data_sum_matches_wfdbs_unsigned_checksum(tmp_path, fmt):
+    """wfdb stores the checksum unsigned (51135 for a data sum of -14401): equal modulo 2**16."""
+    counts = np.zeros((100, 1), np.int32)
+    counts[:9, 0] = -1600
+    counts[9, 0] = -1
+    wfdb.wrsamp("rec", fs=2000, units=["uV"], sig_name=["calf"], d_signal=counts, fmt=[fmt],
+                adc_gain=[4.0], baseline=[0], write_dir=str(tmp_path))
+    assert wfdb.rdheader(str(tmp_path / "rec")).checksum == [51135]
+    raw = open_recording(tmp_path / "rec.hea")
+    np.testing.assert_allclose(raw.get_data()[0] * 4e6, counts[:, 0], atol=1e-9)

@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--outputs-every", type=float, default=300.0, metavar="S",
-        help="rewrite events.tsv, summary.json and annotations.txt in DIR every S seconds "
+        help="rewrite the output files (events.tsv, summary.json, annotations.txt, events.edf...) "
+             "in DIR every S seconds "
              "(default 300) and at the end",
     )
     parser.add_argument("--history", metavar="FILE", default=None,
