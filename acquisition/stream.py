@@ -41,7 +41,8 @@ class StreamInfo:
         header (see :func:`annotation_origin`).
     first_time_s : float
         Seconds from ``orig_time`` to the first sample as MNE reads the file (FIF files may start
-        after their ``meas_date``).
+        after their ``meas_date``); not used without a date, where MNE counts annotations from
+        the first sample.
     """
 
     sfreq_hz: float
@@ -78,7 +79,7 @@ def annotation_origin(info: StreamInfo) -> tuple[datetime | None, float]:
     if info.orig_time is not None:
         return info.orig_time, float(info.first_time_s)
     if info.meas_date is None:
-        return None, float(info.first_time_s)
+        return None, 0.0  # MNE counts annotations without orig_time from the first sample
     return info.meas_date.astimezone(UTC).replace(microsecond=0), 0.0
 
 

@@ -63,7 +63,9 @@ def read_events(folder: str | os.PathLike, raw: Any = None):
                               f"({' '.join(str(exc).split())})") from None
     orig_time, first_s = start, 0.0
     if raw is not None:
-        orig_time, first_s = raw.info["meas_date"], float(raw.first_time)
+        orig_time = raw.info["meas_date"]
+        # without a date MNE counts annotations from the first sample itself
+        first_s = 0.0 if orig_time is None else float(raw.first_time)
     return mne.Annotations(
         onset=np.array([a.onset_s + first_s for a in items], float),
         duration=np.array([a.duration_s for a in items], float),

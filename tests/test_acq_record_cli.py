@@ -73,8 +73,9 @@ def test_record_survives_unplugs_and_sigterm_closes_cleanly(tmp_path):
     assert doc["counters"]["samples_lost"] == int(lost.sum()) > 0
     assert doc["counters"]["samples_received"] == int((~lost).sum())
     assert doc["counters"]["reconnects"] == 2
-    raw = mne.io.read_raw_bdf(bdf, preload=True, verbose="error")
-    assert raw.ch_names[:8] == [f"calf_left_{i}" for i in range(1, 9)]
+    raw = mne.io.read_raw_bdf(bdf, preload=True, infer_types=True, verbose="error")
+    assert raw.ch_names[:8] == [f"calf_left_{i}" for i in range(1, 9)]  # labels "EMG <name>"
+    assert set(raw.get_channel_types()[:8]) == {"emg"}
     got = raw.get_data()[:8, :n] * 1e6
     expected = sample_values(np.arange(n), 8) * uv_per_count()
     assert np.max(np.abs(got[:, ~lost] - expected[:, ~lost])) <= 0.5 * uv_per_count() * (1 + 1e-6)

@@ -167,3 +167,32 @@ def test_edfbrowser_ascii_import_of_annotations_txt(night):
     with open(night["out"] / "annotations.txt", newline="") as handle:
         rows = list(csv.reader(handle))[3:]
     _assert_on_samples([(int(round(float(r[0]) * SFREQ)), r[2]) for r in rows], night)
+
+
+@pytest.mark.parametrize("dated", [True, False], ids=["dated", "undated"])
+def test_a_fif_that_starts_after_its_meas_date(tmp_path, dated):
+    """FIF keeps a first sample after meas_date (first_samp): annotations.txt and read_events
+    count from MNE's time zero of that file, so events land on their samples there too."""
+    from calfwatch.outputs import write_outputs
+
+    sfreq, first_samp = 1000.0, 2345
+    info = mne.create_info(["calf_left"], sfreq, "emg")
+    raw = mne.io.RawArray(np.zeros((1, 5000)), info, first_samp=first_samp, verbose="error")
+    if dated:
+        raw.set_meas_date(datetime(2026, 1, 5, 22, 0, 3, 720000, tzinfo=UTC))
+    path = tmp_path / "night_raw.fif"
+    raw.save(path, verbose="error")
+    from acquisition.replay import ReplayStream
+
+    stream = ReplayStream(path)
+    events = [{"onset_s": k / sfreq, "duration_s": 0.01, "kind": "fasciculation",
+               "channel": "calf_left", "peak_to_peak_uv": 80.0, "phases": 2, "sample": k}
+              for k in (100, 1234, 4321)]
+    write_outputs(tmp_path / "out", events, {}, stream.info)
+    for ann in (mne.read_annotations(tmp_path / "out" / "annotations.txt"),
+                calfwatch.read_events(tmp_path / "out", raw=mne.io.read_raw_fif(path,
+                                                                              verbose="error"))):
+        back = mne.io.read_raw_fif(path, verbose="error")
+        back.set_annotations(ann)
+        got = sorted(int(round((o - back.first_time) * sfreq)) for o in back.annotations.onset)
+        assert got == [100, 1234, 4321]
