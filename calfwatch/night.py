@@ -86,8 +86,8 @@ class Night:
         The channels analysed.
     sfreq_hz : float
         Sampling rate.
-    meas_date : datetime.datetime
-        Recording start (UTC).
+    meas_date : datetime.datetime or None
+        Time of the first sample (UTC); None when the recording states no date.
 
     Examples
     --------
@@ -103,6 +103,7 @@ class Night:
         self.summary: dict[str, Any] = result.summary
         self.sfreq_hz = float(result.info.sfreq_hz)
         self.meas_date = result.info.meas_date
+        self._info = result.info
         self.ch_names = list(self.summary.get("recording", {}).get("channels_analysed")
                              or result.info.ch_names)
 
@@ -148,24 +149,31 @@ class Night:
 
     # ------------------------------------------------------------------------------ MNE and files
     def to_annotations(self):
-        """The events as ``mne.Annotations`` on their channel, ``orig_time`` the recording start.
+        """The events as ``mne.Annotations`` on their channel, on the recording's time zero in MNE.
 
-        ``raw.set_annotations(night.to_annotations())`` shows them over the recording.
+        ``orig_time`` is the recording's ``meas_date`` as MNE reads it (for EDF/BDF the header's
+        whole second, see :func:`acquisition.stream.annotation_origin`), so
+        ``raw.set_annotations(raw.annotations + night.to_annotations())`` places every event on
+        its sample beside the recording's own annotations.
         """
         import mne
 
+        from acquisition.stream import annotation_origin
+
+        orig_time, first_time_s = annotation_origin(self._info)
         ev = self.events
-        return mne.Annotations(ev["onset_s"], ev["duration_s"], ev["kind"].tolist(),
-                               orig_time=self.meas_date,
+        return mne.Annotations(ev["onset_s"] + first_time_s, ev["duration_s"],
+                               ev["kind"].tolist(), orig_time=orig_time,
                                ch_names=[[c] for c in ev["channel"].tolist()])
 
     def save(self, out_dir: str | os.PathLike, overwrite: bool = False) -> dict[str, Path]:
-        """Write events.tsv, summary.json and annotations.txt into ``out_dir``.
+        """Write the files of ``calfwatch analyze`` into ``out_dir`` (events.tsv, events.json,
+        summary.json, annotations.txt, events.edf).
 
         Returns
         -------
         dict
-            ``{"events": Path, "summary": Path, "annotations": Path}``.
+            Paths by key (see :func:`calfwatch.outputs.write_outputs`).
 
         Raises
         ------
@@ -179,7 +187,7 @@ class Night:
             for name in (EVENTS_FILE, SUMMARY_FILE, ANNOTATIONS_FILE):
                 if (out / name).exists():
                     raise FileExistsError(f"{out / name} exists; use overwrite=True")
-        return write_outputs(out, self._rows, self.summary, self.meas_date)
+        return write_outputs(out, self._rows, self.summary, self._info)
 
     # ------------------------------------------------------------------------------ display
     def plot_events(self, show: bool = True):

@@ -170,8 +170,8 @@ def test_annotations_go_onto_the_raw(night, night_file, cli_outputs):
 
 def test_save_writes_the_command_line_files(night, cli_outputs, tmp_path):
     paths = night.save(tmp_path / "out")
-    assert set(paths) == {"events", "summary", "annotations"}
-    for key in ("events", "annotations"):
+    assert set(paths) == {"events", "events_json", "summary", "annotations", "events_edf"}
+    for key in ("events", "events_json", "annotations"):
         assert paths[key].read_text() == (cli_outputs / paths[key].name).read_text()
     doc = json.loads(paths["summary"].read_text())
     cli = json.loads((cli_outputs / "summary.json").read_text())
@@ -240,7 +240,8 @@ def test_readme_example_runs(night_file, tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "<Night | calf_left" in out
     written = sorted(p.name for p in (tmp_path / "night_analysis").iterdir())
-    assert written == ["annotations.txt", "events.tsv", "summary.json"]
+    assert written == ["annotations.txt", "events.edf", "events.json", "events.tsv",
+                       "summary.json"]
     import matplotlib.pyplot as plt
 
     plt.close("all")
