@@ -133,6 +133,6 @@ def _run(job: Job, options: Options, outcome: Outcome) -> None:
         from calfwatch.anonymize import anonymize_summary
 
         summary = anonymize_summary(summary, options.subject)
-    paths = write_outputs(job.target, result.events, summary, engine.info.meas_date)
+    paths = write_outputs(job.target, result.events, summary, engine.info)
     outcome.summary = summary
     outcome.paths = {k: os.path.join(job.out_dir, Path(v).name) for k, v in paths.items()}

@@ -152,7 +152,7 @@ def _show(job, outcome, nights, write, quiet: bool = False) -> None:
 
         write(f"== {job.path}")
         write(wearer_summary(outcome.summary, nights))
-    for key in ("events", "summary", "annotations", "history"):
+    for key in ("events", "events_json", "summary", "annotations", "events_edf", "history"):
         if key in outcome.paths:
             write(f"wrote {outcome.paths[key]}")
 
