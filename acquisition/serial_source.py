@@ -24,6 +24,7 @@ import serial
 from acquisition._backoff import Backoff
 from acquisition._chunk_queue import ChunkQueue, gap_chunk
 from acquisition._device_spec import DeviceSpec, device_spec
+from acquisition.errors import RecordingError
 from acquisition.ports import (
     SerialPortError,
     find_by_serial_number,
@@ -49,8 +50,9 @@ class SerialSource:
         Serial port path (``/dev/ttyUSB0``, ``COM3``, a pseudo-terminal or its symbolic link).
     device : str or DeviceSpec
         Device kind known to ``firmware_io.devices`` (``"cyton"``, ``"calfwatch"``...) or a spec.
-    ch_names : list of str, optional
-        Channel names; default from the device (``emg1``...).
+    ch_names : list of str or callable, optional
+        Channel names, or a function of the channel count that returns them (the count is known
+        only once the device described itself); default ``emg1``...
     stall_s : float
         No byte for this long is a stall: the start command is re-sent, then after another
         ``stall_s`` the port is reopened.
@@ -97,20 +99,21 @@ class SerialSource:
     ) -> None:
         self.port = normalize_port(port)
         self.spec = device_spec(device)
-        self.ch_names = list(ch_names) if ch_names else self.spec.default_ch_names()
-        if len(self.ch_names) != self.spec.n_channels:
-            raise ValueError(
-                f"{self.spec.kind} has {self.spec.n_channels} channels, got {len(self.ch_names)} names"
-            )
+        self._ch_names = ch_names
+        self.ch_names = self._names_for(self.spec.n_channels)
         self.stall_s = float(stall_s)
         self.chunk_s = float(chunk_s)
         self.read_timeout_s = float(read_timeout_s)
         self.site = site
         self._backoff = backoff or Backoff()
-        # the queue holds queue_s of wall time (an emulated device at N x fills it N times faster)
-        self._queue = ChunkQueue(int(queue_s * self.spec.sfreq_hz * max(1.0, clock_speed)))
-        self._timeline = Timeline(self.spec.sfreq_hz, self.spec.counter_modulus, clock_speed)
+        self._queue_s, self._clock_speed = float(queue_s), float(clock_speed)
+        self._configure()
         self._decoder = self.spec.make_decoder()
+        # batches decoded before the stream's shape is known (the device's info frame, a text
+        # stream's columns): placed once it is, with the arrival times they had
+        self._starting: list = []
+        self._device_info = None
+        self._info_asked_s = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._first_data = threading.Event()
@@ -145,10 +148,16 @@ class SerialSource:
         self._send_start()
         self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
         self._thread.start()
-        if not self._first_data.wait(first_data_timeout_s):
+        if not self._first_data.wait(first_data_timeout_s) or self._error is not None:
             self.close()
             if self._error is not None:
                 raise self._error
+            if self._starting and self.spec.describes_itself:
+                raise SerialPortError(
+                    self.port,
+                    f"the device sends data but never described itself (no info frame within "
+                    f"{first_data_timeout_s:g} s): its rate, channels and scale are unknown",
+                )
             raise SerialPortError(
                 self.port,
                 f"no data from the device within {first_data_timeout_s:g} s of the start command; "
@@ -214,6 +223,7 @@ class SerialSource:
                 self._read_once()
         except BaseException as exc:  # surfaced to the consumer by chunks()
             self._error = exc
+            self._first_data.set()
         finally:
             if self._error is None:
                 self._flush_decoder()
@@ -253,6 +263,56 @@ class SerialSource:
         for event in batch.events:
             if event.get("kind") == "info":
                 self._note_device_info(event.get("info"))
+        if self._info is None:
+            for early, t in self._start_batches(batch, now):
+                self._on_data(early, t)
+            return
+        self._on_data(batch, now)
+
+    def _start_batches(self, batch, now: float) -> list:
+        """Hold the first batches until the stream's shape is known, then return them.
+
+        A device that describes itself is waited for (its info command re-sent each second):
+        its rate, channel count and scale replace the registry's defaults. Otherwise the channel
+        count is the decoder's (a text stream's columns).
+        """
+        if batch.n_samples:
+            self._starting.append((batch, now))
+        if not self._starting:
+            return []
+        if self.spec.describes_itself and self._device_info is None:
+            if now - self._info_asked_s >= 1.0 and self._ser is not None and self.spec.info_command:
+                self._info_asked_s = now
+                self._ser.write(self.spec.info_command)
+            return []
+        if self.spec.describes_itself:
+            self.spec = self.spec.with_device_info(self._device_info, self.port)
+        n_channels = int(self._starting[0][0].counts.shape[0])
+        if n_channels != self.spec.n_channels:
+            self.spec = self.spec.with_n_channels(n_channels)
+        self.ch_names = self._names_for(self.spec.n_channels)
+        self._configure()
+        started, self._starting = self._starting, []
+        return started
+
+    def _configure(self) -> None:
+        """Queue and timeline for the spec's rate (the queue holds queue_s of wall time; an
+        emulated device at N x fills it N times faster)."""
+        rate_hz = self.spec.sfreq_hz
+        self._queue = ChunkQueue(int(self._queue_s * rate_hz * max(1.0, self._clock_speed)))
+        self._timeline = Timeline(rate_hz, self.spec.counter_modulus, self._clock_speed)
+
+    def _names_for(self, n_channels: int) -> list[str]:
+        names = self._ch_names
+        if callable(names):
+            names = names(n_channels)
+        names = list(names) if names else [f"emg{i + 1}" for i in range(n_channels)]
+        if len(names) != n_channels:
+            raise RecordingError(self.port, f"the {self.spec.kind} device has {n_channels} channels, "
+                                            f"{len(names)} names were given")
+        return names
+
+    def _on_data(self, batch, now: float) -> None:
         if self._held or (self._timeline.boundary_pending and batch.n_samples):
             # after a reconnection, collect reads for a moment: the lower envelope of several
             # arrival times dates the first new sample far better than the first read alone
@@ -445,6 +505,9 @@ class SerialSource:
             facts["firmware"] = ".".join(str(v) for v in facts["firmware"])
         with self._lock:
             self._device_facts.update({k: v for k, v in facts.items() if v not in (None, "")})
+        if self.spec.describes_itself and self._info is None:
+            self.spec.with_device_info(info, self.port)  # refuse what cannot be right, now
+            self._device_info = info
 
     def _make_info(self, now: float, n_first: int) -> None:
         first_sample_s = (n_first - 1) / self.spec.sfreq_hz + (time.monotonic() - now)

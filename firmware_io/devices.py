@@ -35,6 +35,8 @@ class DeviceSpec:
         Default scale (the decoder's ``to_uv`` is authoritative: info frame, gain, transfer function).
     counter_modulus : int or None
         Wrap of the device counter; None when the protocol has none.
+    describes_itself : bool
+        The device states rate, channels and scale in an info frame, which the host must wait for.
     """
 
     kind: str
@@ -49,6 +51,7 @@ class DeviceSpec:
     _start: Callable = field(repr=False)
     _stop: bytes = field(repr=False, default=b"")
     _info: bytes = field(repr=False, default=b"")
+    describes_itself: bool = False
 
     def make_decoder(self, **kwargs):
         """A new incremental decoder (keyword arguments go to the decoder class)."""
@@ -82,6 +85,7 @@ DEVICES: dict[str, DeviceSpec] = {
         calfwatch_protocol.BAUDRATE, 2000.0, 2, 24, 0.1, calfwatch_protocol.COUNTER_MODULUS,
         calfwatch_protocol.CalfwatchDecoder, _calfwatch_start,
         calfwatch_protocol.encode_command("stop", 0), calfwatch_protocol.encode_command("info", 0),
+        describes_itself=True,
     ),
     "cyton": DeviceSpec(
         "cyton", "OpenBCI Cyton (33-byte packets, 8 x 24-bit, 8-bit counter)",

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subject", default="", help="subject code stored in the file")
     parser.add_argument("--side", choices=("left", "right"), help="which calf")
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of signal")
+    parser.add_argument("--counter-column", action="store_true",
+                        help="ascii: the first column of each line counts the lines (lost lines "
+                        "then become gaps; without it they cannot be seen)")
     parser.add_argument(
         "--stall-s", type=float, default=5.0, metavar="S",
         help="no data for S seconds is a stall: re-send start, then reopen the port (default 5)",
@@ -203,14 +206,15 @@ def _open_source(args: argparse.Namespace):
     from acquisition._device_spec import device_spec
     from acquisition.serial_source import SerialSource
 
+    options = {"first_column": "counter"} if args.counter_column and args.device == "ascii" else {}
     try:
-        spec = device_spec(args.device)
+        spec = device_spec(args.device, **options)
     except ValueError as exc:  # an unknown device name is a usage error (exit 2)
         from calfwatch.cli import UsageError
 
         raise UsageError(f"{exc}, {LSL_DEVICE}") from exc
     return SerialSource(
-        args.port, spec, ch_names=channel_names(spec.n_channels, args.side),
+        args.port, spec, ch_names=lambda n: channel_names(n, args.side),
         stall_s=args.stall_s, site=site, clock_speed=args.clock_speed,
     )
 
