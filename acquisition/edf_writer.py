@@ -75,7 +75,8 @@ class EdfPlusWriter:
     Parameters
     ----------
     path : str or os.PathLike
-        File to create (overwritten if it exists).
+        File to create, mode 0600 (health data). An existing file is overwritten only with
+        ``overwrite=True``; a symbolic link is never followed.
     ch_names : list of str
         Channel names (printable ASCII, at most 16 characters with ``signal_type`` once
         sanitised; must stay unique).
@@ -104,6 +105,9 @@ class EdfPlusWriter:
     signal_type : str
         EDF+ signal type written before every name (``"EMG"``: label ``EMG calf_left``, which
         MNE types as EMG with ``infer_types=True``); empty for the names as they are.
+    overwrite : bool
+        False: refuse an existing path (``FileExistsError``), as a recording must never replace
+        another.
 
     Attributes
     ----------
@@ -133,6 +137,7 @@ class EdfPlusWriter:
         prefilter: str = "",
         annotation_chars_per_record: int = 600,
         signal_type: str = "",
+        overwrite: bool = True,
     ) -> None:
         self.path = os.fspath(path)
         if fmt not in ("edf", "bdf"):
@@ -180,7 +185,8 @@ class EdfPlusWriter:
         self._fill = 0
         self._closed = False
         self._unsynced_records = 0
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        replace_flag = os.O_TRUNC if overwrite else os.O_EXCL
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | replace_flag, 0o600)
         try:
             self._write_all(header)
         except OSError as exc:

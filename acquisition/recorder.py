@@ -29,12 +29,17 @@ from acquisition.stream import SampleChunk, StreamInfo
 SIDECAR_VERSION = 1
 #: Gap spans listed one by one in the sidecar (all of them are annotated in the file).
 MAX_LISTED_GAPS = 1000
+#: Recordings with one name (same subject, side and start second) before giving up.
+_MAX_SAME_NAME = 1000
 _EDF_DIGITAL = (-32768, 32767)
 _BDF_DIGITAL = (-8388608, 8388607)
 
 
 def recording_name(info: StreamInfo, subject: str = "", side: str = "") -> str:
-    """File stem for a recording: ``<subject>_<side>_<UTC start>`` (empty parts left out)."""
+    """File stem for a recording: ``<subject>_<side>_<UTC start>`` (empty parts left out).
+
+    :meth:`Recorder.create` adds ``-2``, ``-3``... when a recording already has the name.
+    """
     stamp = info.meas_date.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     parts = [_safe(subject), _safe(side), stamp]
     return "_".join(p for p in parts if p)
@@ -49,6 +54,11 @@ def physical_range_uv(info: StreamInfo) -> tuple[float, float, str]:
     fmt = "edf" if info.resolution_bits <= 16 else "bdf"
     dmin, dmax = _EDF_DIGITAL if fmt == "edf" else _BDF_DIGITAL
     return dmin * info.uv_per_count, dmax * info.uv_per_count, fmt
+
+
+def _claim(path: Path) -> None:
+    """Create ``path`` empty (0600), or raise FileExistsError: the name belongs to one recording."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
 
 
 def _write_json_atomic(path: Path, document: dict) -> None:
@@ -93,27 +103,18 @@ class Recorder:
     ) -> None:
         self.path = Path(path)
         self.sidecar_path = self.path.with_suffix(".json")
+        _claim(self.sidecar_path)  # the name is ours (an .edf and a .bdf share one sidecar)
         self.info = info
         self.subject = subject
         self.side = side
         self._source_stats = source_stats
         self._sidecar_every_s = float(sidecar_every_s)
         pmin, pmax, self.fmt = physical_range_uv(info)
-        self.writer = EdfPlusWriter(
-            self.path,
-            list(info.ch_names),
-            info.sfreq_hz,
-            info.meas_date,
-            fmt=self.fmt,
-            physical_min_uv=pmin,
-            physical_max_uv=pmax,
-            record_s=record_s,
-            patient_id=f"{_safe(subject) or 'X'} X X X",
-            recording_id=f"calf {side}".strip() if side else "",
-            equipment=str(info.device.get("kind", "")),
-            prefilter=hardware_prefilter(info.device),
-            signal_type=EMG_TYPE,
-        )
+        try:
+            self.writer = self._open_writer(info, pmin, pmax, record_s)
+        except BaseException:
+            self.sidecar_path.unlink(missing_ok=True)
+            raise
         self.next_sample = 0
         self.samples_received = 0
         self.samples_lost: dict[str, int] = {}
@@ -125,6 +126,25 @@ class Recorder:
         self._last_sidecar_s = 0.0
         self.write_sidecar()
 
+    def _open_writer(self, info: StreamInfo, pmin: float, pmax: float, record_s: float):
+        """The EDF+/BDF+ writer, on a file that must not exist yet (never another recording's)."""
+        return EdfPlusWriter(
+            self.path,
+            list(info.ch_names),
+            info.sfreq_hz,
+            info.meas_date,
+            fmt=self.fmt,
+            physical_min_uv=pmin,
+            physical_max_uv=pmax,
+            record_s=record_s,
+            patient_id=f"{_safe(self.subject) or 'X'} X X X",
+            recording_id=f"calf {self.side}".strip() if self.side else "",
+            equipment=str(info.device.get("kind", "")),
+            prefilter=hardware_prefilter(info.device),
+            signal_type=EMG_TYPE,
+            overwrite=False,
+        )
+
     @classmethod
     def create(
         cls, out_dir: str | os.PathLike, info: StreamInfo, *, subject: str = "", side: str = "", **kw
@@ -133,8 +153,14 @@ class Recorder:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         fmt = physical_range_uv(info)[2]
-        path = out / f"{recording_name(info, subject, side)}.{fmt}"
-        return cls(path, info, subject=subject, side=side, **kw)
+        stem = recording_name(info, subject, side)
+        for n in range(1, _MAX_SAME_NAME + 1):
+            path = out / (f"{stem}.{fmt}" if n == 1 else f"{stem}-{n}.{fmt}")
+            try:
+                return cls(path, info, subject=subject, side=side, **kw)
+            except FileExistsError:
+                continue  # another recording has this name: take the next one
+        raise FileExistsError(f"{out}: {_MAX_SAME_NAME} recordings named {stem} already")
 
     # ------------------------------------------------------------------------------------ writing
     def write_chunk(self, chunk: SampleChunk) -> None:
