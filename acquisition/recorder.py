@@ -23,6 +23,7 @@ from pathlib import Path
 
 from acquisition._edf_labels import EMG_TYPE, hardware_prefilter
 from acquisition.edf_writer import EdfPlusWriter
+from acquisition.safe_files import write_atomic
 from acquisition.stream import SampleChunk, StreamInfo
 
 #: Version of the sidecar document.
@@ -62,13 +63,7 @@ def _claim(path: Path) -> None:
 
 
 def _write_json_atomic(path: Path, document: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, default=str)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(document, indent=2, default=str) + "\n")
 
 
 class Recorder:

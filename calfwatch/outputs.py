@@ -41,19 +41,13 @@ EVENTS_JSON_FILE = "events.json"
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename; return the path."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    """Write ``text`` to ``path`` atomically, 0600, never through a symbolic link; return the path.
+
+    See :func:`acquisition.safe_files.write_atomic`.
+    """
+    from acquisition.safe_files import write_atomic as _write_atomic
+
+    return _write_atomic(path, text)
 
 
 def _number(value: Any, fmt: str) -> str:

@@ -55,9 +55,9 @@ def test_an_existing_file_is_never_truncated(tmp_path):
     assert victim.read_text() == "precious"
 
 
-def test_recording_is_private(tmp_path):
+def test_recording_and_sidecar_are_private(tmp_path):
     rec = _record(tmp_path, 1.0)
-    for path in (rec.path,):
+    for path in (rec.path, rec.sidecar_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 

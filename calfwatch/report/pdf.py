@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from acquisition.safe_files import write_atomic
+
 #: Environment variable naming the browser binary to use.
 BROWSER_ENV = "CALFWATCH_CHROMIUM"
 _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -46,8 +48,11 @@ def print_to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike) -> P
     if browser is None:
         raise PdfError(f"{pdf_path}: no Chromium found for --pdf (install chromium, or set "
                        f"${BROWSER_ENV}); the HTML report {html_path} was written")
-    tmp_pdf = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.tmp")
-    with tempfile.TemporaryDirectory(prefix="calfwatch-pdf-") as profile:
+    with tempfile.TemporaryDirectory(prefix="calfwatch-pdf-") as private:
+        # the browser writes into a folder only we can enter; the PDF then replaces the target
+        # atomically (never through a link planted at a predictable name beside it)
+        tmp_pdf = Path(private) / "report.pdf"
+        profile = Path(private) / "profile"
         cmd = [browser, *_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={tmp_pdf}",
                html_path.resolve().as_uri()]
         try:
@@ -55,8 +60,7 @@ def print_to_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike) -> P
                                   check=False, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise PdfError(f"{pdf_path}: {browser} could not print the report ({exc})") from None
-    if not tmp_pdf.is_file() or tmp_pdf.stat().st_size == 0:
-        tmp_pdf.unlink(missing_ok=True)
-        raise PdfError(f"{pdf_path}: {browser} wrote no PDF (exit code {done.returncode})")
-    os.replace(tmp_pdf, pdf_path)
+        if not tmp_pdf.is_file() or tmp_pdf.stat().st_size == 0:
+            raise PdfError(f"{pdf_path}: {browser} wrote no PDF (exit code {done.returncode})")
+        write_atomic(pdf_path, tmp_pdf.read_bytes())
     return pdf_path
