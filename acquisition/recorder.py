@@ -32,6 +32,8 @@ SIDECAR_VERSION = 1
 MAX_LISTED_GAPS = 1000
 #: Recordings with one name (same subject, side and start second) before giving up.
 _MAX_SAME_NAME = 1000
+#: Seconds between attempts to write a sidecar the folder refused.
+SIDECAR_RETRY_S = 1.0
 _EDF_DIGITAL = (-32768, 32767)
 _BDF_DIGITAL = (-8388608, 8388607)
 
@@ -83,6 +85,9 @@ class Recorder:
         EDF data record duration.
     sidecar_every_s : float
         Rewrite the sidecar at least this often (wall time).
+    on_problem : callable, optional
+        Called with one line when the sidecar cannot be written (and once when it can again):
+        the signal keeps being written and the sidecar is retried every ``SIDECAR_RETRY_S``.
     """
 
     def __init__(
@@ -95,6 +100,7 @@ class Recorder:
         side: str = "",
         record_s: float = 1.0,
         sidecar_every_s: float = 5.0,
+        on_problem: Callable[[str], None] | None = None,
     ) -> None:
         self.path = Path(path)
         self.sidecar_path = self.path.with_suffix(".json")
@@ -119,6 +125,10 @@ class Recorder:
         self.error: str | None = None
         self._closed = False
         self._last_sidecar_s = 0.0
+        self._on_problem = on_problem
+        #: why the last sidecar write failed (None once one succeeds again) and how often it did
+        self.sidecar_error: str | None = None
+        self.sidecar_failures = 0
         self.write_sidecar()
 
     def _open_writer(self, info: StreamInfo, pmin: float, pmax: float, record_s: float):
@@ -188,7 +198,7 @@ class Recorder:
             raise
         now = time.monotonic()
         if now - self._last_sidecar_s >= self._sidecar_every_s:
-            self.write_sidecar()
+            self.refresh_sidecar()
 
     def annotate(self, onset_s: float, duration_s: float, text: str) -> None:
         """Add an event annotation (seconds from the recording start)."""
@@ -197,7 +207,7 @@ class Recorder:
     def flush(self) -> None:
         """Make everything written so far durable and refresh the sidecar."""
         self.writer.flush()
-        self.write_sidecar()
+        self.refresh_sidecar()
 
     def close(self) -> None:
         """Close the file (header patched) and write the final sidecar. Safe to call twice."""
@@ -211,10 +221,7 @@ class Recorder:
             self.error = self.error or str(exc)
             raise
         finally:
-            try:
-                self.write_sidecar()
-            except OSError:
-                pass
+            self.refresh_sidecar()
 
     def __enter__(self) -> Recorder:
         return self
@@ -245,10 +252,7 @@ class Recorder:
         except OSError:
             pass
         self._closed = True
-        try:
-            self.write_sidecar()
-        except OSError:
-            pass
+        self.refresh_sidecar()
 
     # ------------------------------------------------------------------------------------ sidecar
     def sidecar(self) -> dict:
@@ -276,6 +280,7 @@ class Recorder:
             "stalls": stats.get("stalls", 0),
             "overflow_samples": stats.get("overflow_samples", 0),
             "clipped_samples": self.writer.clipped_samples,
+            "sidecar_write_failures": self.sidecar_failures,
         }
         return {
             "sidecar_version": SIDECAR_VERSION,
@@ -306,6 +311,34 @@ class Recorder:
         """Rewrite the sidecar atomically (temporary file + rename)."""
         _write_json_atomic(self.sidecar_path, self.sidecar())
         self._last_sidecar_s = time.monotonic()
+
+    def refresh_sidecar(self) -> bool:
+        """Rewrite the sidecar; a failure is reported (``on_problem``) and retried, never raised.
+
+        The folder may refuse a new file (made read-only, out of inodes or descriptors) while the
+        open recording can still grow: the night goes on, the sidecar follows when it can.
+        Returns True when the sidecar was written.
+        """
+        try:
+            self.write_sidecar()
+        except OSError as exc:
+            self.sidecar_failures += 1
+            self._last_sidecar_s = time.monotonic() - self._sidecar_every_s + SIDECAR_RETRY_S
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            if self.sidecar_error is None:
+                self._report(f"{self.sidecar_path}: sidecar not written ({message}); the recording "
+                             f"goes on and the sidecar is retried every {SIDECAR_RETRY_S:g} s")
+            self.sidecar_error = message
+            return False
+        if self.sidecar_error is not None:
+            self.sidecar_error = None
+            self._report(f"{self.sidecar_path}: sidecar written again after "
+                         f"{self.sidecar_failures} failed attempts")
+        return True
+
+    def _report(self, line: str) -> None:
+        if self._on_problem is not None:
+            self._on_problem(line)
 
 
 def run_recording(

@@ -23,6 +23,9 @@ import numpy as np
 from acquisition.stream import SampleChunk
 from calfwatch.log import logger
 
+#: Seconds before a periodic output rewrite that failed is tried again.
+OUTPUTS_RETRY_S = 10.0
+
 
 def edf_scaling(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Physical min/max and digital min/max of the data signals of an EDF/BDF file's header.
@@ -139,6 +142,7 @@ class LiveAnalysis:
         self._live_at_s = 0.0
         self._counted: dict[tuple[int, str], bool] = {}  # live events counted as twitches
         self._writer: threading.Thread | None = None  # the periodic outputs being rewritten
+        self._outputs_error: str | None = None  # why the last periodic rewrite failed
 
     def __call__(self, chunk: SampleChunk) -> None:
         """Take one chunk just written to the file (a failure stops live detection, not the
@@ -224,8 +228,18 @@ class LiveAnalysis:
         except ValueError:  # too little signal yet: nothing to write
             return
         except Exception as exc:  # noqa: BLE001 - the recording must go on; the end rewrites them
-            logger.warning("periodic outputs not written (%s)",
-                           " ".join(str(exc).split()) or type(exc).__name__)
+            # retried soon (not a whole period later), reported once until it works again
+            retry_s = min(self.outputs_every_s, OUTPUTS_RETRY_S)
+            self._last_outputs = time.monotonic() - self.outputs_every_s + retry_s
+            if self._outputs_error is None:
+                logger.warning("periodic outputs not written (%s); the recording goes on, retried "
+                               "every %g s", " ".join(str(exc).split()) or type(exc).__name__,
+                               retry_s)
+            self._outputs_error = str(exc)
+            return
+        if self._outputs_error is not None:
+            self._outputs_error = None
+            logger.warning("periodic outputs written again in %s", self.out_dir)
 
     def wait_for_outputs(self) -> None:
         """Wait for a periodic rewrite still running."""

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import resource
 import stat
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 
 import mne
@@ -67,3 +73,50 @@ def test_recorder_refuses_an_existing_path(tmp_path):
     with pytest.raises(FileExistsError):
         Recorder(path, _info())
     assert path.read_bytes() == b"another night"
+
+
+def test_sidecar_failure_is_reported_and_retried_while_the_signal_is_written(tmp_path):
+    """The folder refuses new files for ~7 s (no descriptor left): the night goes on."""
+    from firmware_io.emulator import EmulatedDevice
+
+    uv, sfreq_hz, speed, duration_s = 0.1, 1000.0, 2.0, 30
+    ramp = (np.arange(s, s + 500, dtype=np.float64)[None, :] * uv for s in range(0, 40_000, 500))
+    port, out = str(tmp_path / "ttyCW"), tmp_path / "rec"
+    device = EmulatedDevice("calfwatch", ramp, sfreq_hz, port, speed=speed, n_channels=1)
+    device.start()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "calfwatch", "record", "--device", "calfwatch", "--port", port,
+             "--out", str(out), "--duration", str(duration_s), "--clock-speed", str(speed),
+             "--no-detect"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not _sidecar_counts_samples(out):  # the recording loop is running
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+        fds = {int(fd) for fd in os.listdir(f"/proc/{proc.pid}/fd")}
+        lowest_free = min(set(range(len(fds) + 1)) - fds)
+        _, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (lowest_free, hard))
+        time.sleep(7.0)
+        resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (hard, hard))
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        device.stop()
+    assert proc.returncode == 0, stderr
+    assert "sidecar not written" in stderr and "sidecar written again" in stderr
+    path = next(out.glob("*.bdf"))
+    doc = json.loads(path.with_suffix(".json").read_text())
+    assert doc["closed_cleanly"] is True and doc["counters"]["sidecar_write_failures"] >= 1
+    raw = mne.io.read_raw_bdf(path, preload=True, verbose="error")
+    assert raw.n_times == duration_s * sfreq_hz
+    counts = np.rint(raw.get_data()[0] * 1e6 / uv).astype(np.int64)
+    np.testing.assert_array_equal(np.diff(counts), 1)  # every sample, in order, none lost
+
+
+def _sidecar_counts_samples(folder) -> bool:
+    for path in folder.glob("*.json"):
+        try:
+            return json.loads(path.read_text())["counters"]["samples_received"] > 0
+        except (ValueError, KeyError):
+            return False
+    return False

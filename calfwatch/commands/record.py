@@ -134,7 +134,7 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
         publisher = _publisher(args, source.info)
         recorder = Recorder.create(
             args.out, source.info, subject=args.subject, side=args.side or "",
-            source_stats=source.stats,
+            source_stats=source.stats, on_problem=_warn,
         )
         live = None if not _detects(args, source.info) else _live(recorder, args, publisher)
     except BaseException:
@@ -171,9 +171,19 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
         f"in {time.monotonic() - started:.1f} s, {lost} samples lost, {_STOP_WORDS.get(why, why)}); "
         f"sidecar {recorder.sidecar_path}"
     )
+    if recorder.sidecar_error is not None:
+        _warn(f"{recorder.sidecar_path}: the final sidecar could not be written "
+              f"({recorder.sidecar_error}); the recording {recorder.path} is complete")
     if live is not None:
         _finish_live(live, args)
     return 0
+
+
+def _warn(line: str) -> None:
+    """One warning line on stderr (the status line on a terminal is redrawn after it)."""
+    sys.stderr.write(f"\ncalfwatch: warning: {line}\n" if sys.stderr.isatty()
+                     else f"calfwatch: warning: {line}\n")
+    sys.stderr.flush()
 
 
 _STOP_WORDS = {"duration": "stopped at --duration", "stopped": "stopped by Ctrl-C or SIGTERM",
