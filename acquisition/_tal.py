@@ -83,6 +83,8 @@ class AnnotationQueue:
         self.capacity_bytes = capacity_bytes
         self._items: list[_Pending] = []
         self._seq = 0
+        #: bytes of the TALs queued
+        self.pending_bytes = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -97,6 +99,7 @@ class AnnotationQueue:
             )
         bisect.insort(self._items, _Pending(float(onset_s), self._seq, payload))
         self._seq += 1
+        self.pending_bytes += len(payload)
 
     def record_bytes(
         self, timekeeping: bytes, record_end_s: float | None, capacity_bytes: int | None = None
@@ -120,4 +123,5 @@ class AnnotationQueue:
             used += len(item.payload)
             taken += 1
         del self._items[:taken]
+        self.pending_bytes -= used - len(timekeeping)
         return b"".join(out)

@@ -287,11 +287,12 @@ class EdfPlusWriter:
         for start in range(0, data.shape[1], _SLICE_SAMPLES):
             self._feed(self._to_digital(data[:, start : start + _SLICE_SAMPLES]))
 
-    def write_gap(self, n_samples: int, reason: str = "") -> None:
+    def write_gap(self, n_samples: int, reason: str = "", annotate: bool = True) -> None:
         """Append ``n_samples`` lost samples: flat, annotated ``BAD_ACQ_SKIP`` over exactly them.
 
         ``reason`` (e.g. ``"sequence gap"``) is kept as a second text of the same annotation,
-        ``"acquisition gap: <reason>"``.
+        ``"acquisition gap: <reason>"``. ``annotate=False`` leaves the annotation to the caller
+        (which may merge a run of short gaps into one, see :attr:`annotation_room_bytes`).
         """
         self._check_open()
         n_samples = int(n_samples)
@@ -300,7 +301,8 @@ class EdfPlusWriter:
         if n_samples == 0:
             return
         texts = [GAP_TEXT] + ([f"acquisition gap: {clean_text(reason)}"] if reason else [])
-        self._push(self.samples_written / self.sfreq_hz, n_samples / self.sfreq_hz, texts)
+        if annotate:
+            self._push(self.samples_written / self.sfreq_hz, n_samples / self.sfreq_hz, texts)
         for start in range(0, n_samples, _SLICE_SAMPLES):
             n = min(_SLICE_SAMPLES, n_samples - start)
             self._feed(np.repeat(self._flat[:, None], n, axis=1))
@@ -318,6 +320,12 @@ class EdfPlusWriter:
         if not (math.isfinite(duration_s) and duration_s >= 0):
             raise ValueError(f"duration_s must be finite and >= 0, got {duration_s!r}")
         self._push(onset_s, duration_s, [clean_text(text)])
+
+    @property
+    def annotation_room_bytes(self) -> int:
+        """Bytes of annotations the record being filled can still take: an annotation larger
+        than this waits for a later record, and what is still queued at close adds records."""
+        return self._queue.capacity_bytes - TIMEKEEPING_MAX_BYTES - self._queue.pending_bytes
 
     def flush(self) -> None:
         """Make every complete record durable (records are written when complete; this fsyncs)."""

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from acquisition._edf_labels import EMG_TYPE, hardware_prefilter
+from acquisition._gap_notes import GapAnnotator
 from acquisition.edf_writer import EdfPlusWriter
 from acquisition.safe_files import write_atomic
 from acquisition.stream import SampleChunk, StreamInfo
@@ -57,6 +58,13 @@ def physical_range_uv(info: StreamInfo) -> tuple[float, float, str]:
     fmt = "edf" if info.resolution_bits <= 16 else "bdf"
     dmin, dmax = _EDF_DIGITAL if fmt == "edf" else _BDF_DIGITAL
     return dmin * info.uv_per_count, dmax * info.uv_per_count, fmt
+
+
+def _annotation_room(info: StreamInfo, record_s: float, fmt: str) -> int:
+    """Annotation bytes per record: a sixth of the signal's (at least 600, at most 8192), room
+    for the exact spans of a few dozen gaps a second before runs of them are merged."""
+    signal_bytes = info.n_channels * round(info.sfreq_hz * record_s) * (3 if fmt == "bdf" else 2)
+    return int(min(8192, max(600, signal_bytes // 6)))
 
 
 def _claim(path: Path) -> None:
@@ -116,6 +124,7 @@ class Recorder:
         except BaseException:
             self.sidecar_path.unlink(missing_ok=True)
             raise
+        self._gap_notes = GapAnnotator(self.writer)
         self.next_sample = 0
         self.samples_received = 0
         self.samples_lost: dict[str, int] = {}
@@ -147,6 +156,7 @@ class Recorder:
             equipment=str(info.device.get("kind", "")),
             prefilter=hardware_prefilter(info.device),
             signal_type=EMG_TYPE,
+            annotation_chars_per_record=_annotation_room(info, record_s, self.fmt),
             overwrite=False,
         )
 
@@ -190,6 +200,7 @@ class Recorder:
             if chunk.gap:
                 self._gap(chunk.n_samples, chunk.reason or "lost")
             else:
+                self._gap_notes.before_samples(chunk.n_samples)
                 self.writer.write(chunk.data_uv)
                 self.samples_received += chunk.n_samples
                 self.next_sample += chunk.n_samples
@@ -215,6 +226,7 @@ class Recorder:
             return
         self._closed = True
         try:
+            self._gap_notes.close()
             self.writer.close()
             self.closed_cleanly = self.error is None
         except OSError as exc:
@@ -230,7 +242,7 @@ class Recorder:
         self.close()
 
     def _gap(self, n_samples: int, reason: str) -> None:
-        self.writer.write_gap(n_samples, reason)
+        self._gap_notes.gap(n_samples, reason)
         self.samples_lost[reason] = self.samples_lost.get(reason, 0) + int(n_samples)
         self.n_gaps += 1
         if len(self.gaps) < MAX_LISTED_GAPS:
@@ -281,6 +293,7 @@ class Recorder:
             "overflow_samples": stats.get("overflow_samples", 0),
             "clipped_samples": self.writer.clipped_samples,
             "sidecar_write_failures": self.sidecar_failures,
+            "gaps_annotated_in_merged_runs": self._gap_notes.merged_gaps,
         }
         return {
             "sidecar_version": SIDECAR_VERSION,
