@@ -40,16 +40,48 @@ def _continues(last, c, cn, modulus):
 
 @njit(cache=True)
 def _confirmed(buf, i, n, size, final):
+    """1 when CONFIRM frames from i pass the CRC with rising sequence numbers, 0 when not, -1 to
+    wait (at the end of a stream, frames that cannot be confirmed are not accepted)."""
+    if not crc_ok(buf, i, size):
+        return 0
     prev = _seq(buf, i, size)
     for k in range(1, CONFIRM):
         j = i + k * size
         if j + size > n:
-            return 1 if final else -1
+            return 0 if final else -1
         s = _seq(buf, j, size)
         if not crc_ok(buf, j, size) or not 1 <= (s - prev) % 16 <= MAX_STEP:
             return 0
         prev = s
     return 1
+
+
+@njit(cache=True)
+def _on_grid_ahead(buf, i, n, size, s, final):
+    """1 when, the next frames after i not confirming it (one is damaged), the stream is confirmed
+    again a few frames on at the very alignment and count the frame at i implies; 0 when not,
+    -1 to wait."""
+    for k in range(1, MAX_STEP + 1):
+        t = i + k * size
+        if t + size > n:
+            return 0 if final else -1
+        ok = _confirmed(buf, t, n, size, final)
+        if ok < 0:
+            return -1
+        if ok > 0:
+            return 1 if (_seq(buf, t, size) - s) % 16 == k else 0
+    return 0
+
+
+@njit(cache=True)
+def _bracketed(buf, i, n, size, s, last_seq, since, final):
+    """1 when a frame the next frames cannot confirm (one of them is damaged) is vouched for by
+    both sides: it sits exactly where its sequence number puts it after the last frame accepted
+    (no byte lost or inserted since), and the stream is confirmed again on the same grid."""
+    step = (s - last_seq) % 16
+    if last_seq < 0 or not 1 <= step <= MAX_STEP or since != (step - 1) * size:
+        return 0
+    return _on_grid_ahead(buf, i, n, size, s, final)
 
 
 @njit(cache=True)
@@ -73,8 +105,9 @@ def _decode(buf, i, size, nch, out, k):
 
 
 @njit(cache=True)
-def scan_bitalino(buf, size, nch, in_sync, last_seq, final):
-    """Return (consumed, in_sync, last_seq, skipped, crc_failures, counter_errors, n, seqs, counts, digital)."""
+def scan_bitalino(buf, size, nch, in_sync, last_seq, final, since=0):
+    """Return (consumed, in_sync, last_seq, skipped, crc_failures, counter_errors, n, seqs, counts,
+    digital, since): ``since`` is the bytes skipped since the last frame accepted (carried over)."""
     n = buf.shape[0]
     m = n // size + 1
     seqs = np.empty(m, np.int64)
@@ -85,6 +118,7 @@ def scan_bitalino(buf, size, nch, in_sync, last_seq, final):
     skipped = 0
     bad = 0
     cerr = 0
+    last_end = -since  # where the last accepted frame ended, in this buffer's positions
     while i + size <= n:
         if not crc_ok(buf, i, size):
             if in_sync:
@@ -95,7 +129,13 @@ def scan_bitalino(buf, size, nch, in_sync, last_seq, final):
             continue
         s = _seq(buf, i, size)
         if not in_sync:
-            ok = _confirmed(buf, i, n, size, final)
+            # a frame continuing our count must start where the last one ended: one found further
+            # on is what an inserted byte squeezes out of the damaged frame (its own last byte, so
+            # its sequence number, with the CRC passing 1 time in 16), not the frame itself
+            ok = 0 if last_seq >= 0 and s == (last_seq + 1) % 16 and i != last_end else (
+                _confirmed(buf, i, n, size, final))
+            if ok == 0:  # a damaged frame among the next ones: both neighbours decide
+                ok = _bracketed(buf, i, n, size, s, last_seq, i - last_end, final)
             if ok < 0:
                 break
             if ok == 0:
@@ -122,7 +162,8 @@ def scan_bitalino(buf, size, nch, in_sync, last_seq, final):
         last_seq = s
         k += 1
         i += size
+        last_end = i
     if final and i < n:
         skipped += n - i
         i = n
-    return i, in_sync, last_seq, skipped, bad, cerr, k, seqs, counts, digital
+    return i, in_sync, last_seq, skipped, bad, cerr, k, seqs, counts, digital, i - last_end

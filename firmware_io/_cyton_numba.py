@@ -25,17 +25,45 @@ def _continues(last, c, cn, modulus):
 
 @njit(cache=True)
 def _confirmed(buf, i, n, final):
-    """1 when frames at i, i+33, ... are valid with consecutive counters, 0 when not, -1 to wait."""
+    """1 when frames at i, i+33, ... are valid with consecutive counters, 0 when not, -1 to wait.
+
+    At the end of a stream (``final``) frames that cannot be confirmed are not accepted.
+    """
     prev = np.int64(buf[i + 1])
     for k in range(1, CONFIRM):
         j = i + k * FRAME
         if j + FRAME > n:
-            return 1 if final else -1
+            return 0 if final else -1
         c = np.int64(buf[j + 1])
         if not _valid(buf, j) or not 1 <= (c - prev) % 256 <= MAX_STEP:
             return 0
         prev = c
     return 1
+
+
+@njit(cache=True)
+def _bracketed(buf, i, n, last, final):
+    """1 when the frame at i, which the next CONFIRM frames could not confirm (one of them is
+    damaged), is vouched for by both sides: its counter continues the last accepted one, and the
+    next place where the stream is confirmed again continues its counter at the distance the
+    counter step implies (a byte or two either way for bytes lost or inserted). 0 when not, -1 to
+    wait for more bytes.
+    """
+    c = np.int64(buf[i + 1])
+    if last < 0 or not 1 <= (c - last) % 256 <= MAX_STEP:
+        return 0
+    for t in range(i + FRAME - 2, i + (MAX_STEP + 1) * FRAME + 3):
+        if t + FRAME > n:
+            return 0 if final else -1
+        if not _valid(buf, t):
+            continue
+        step = (np.int64(buf[t + 1]) - c) % 256
+        if not 1 <= step <= MAX_STEP or abs(t - i - step * FRAME) > 2:
+            continue
+        ok = _confirmed(buf, t, n, final)
+        if ok != 0:
+            return ok
+    return 0
 
 
 @njit(cache=True)
@@ -62,6 +90,8 @@ def scan_cyton(buf, in_sync, last_counter, final):
         c = np.int64(buf[i + 1])
         if not in_sync:
             ok = _confirmed(buf, i, n, final)
+            if ok == 0:  # a damaged frame among the next ones: the counters on both sides decide
+                ok = _bracketed(buf, i, n, last_counter, final)
             if ok < 0:
                 break
             if ok == 0:
@@ -71,11 +101,12 @@ def scan_cyton(buf, in_sync, last_counter, final):
             in_sync = True
         elif last_counter >= 0 and c != (last_counter + 1) % 256:
             # a jump: real gap if the next frame continues it, a damaged counter if it continues ours
+            # (unconfirmed at the end of a stream: dropped, never guessed)
             j = i + FRAME
             if j + FRAME > n and not final:
                 break
-            if j + FRAME <= n and _valid(buf, j) and not _continues(
-                    last_counter, c, np.int64(buf[j + 1]), 256):
+            if j + FRAME > n or (_valid(buf, j) and not _continues(
+                    last_counter, c, np.int64(buf[j + 1]), 256)):
                 cerr += 1  # a damaged counter or a false alignment: search again
                 in_sync = False
                 skipped += 1

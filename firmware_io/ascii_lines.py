@@ -13,11 +13,13 @@ import numpy as np
 from firmware_io._ascii_numba import scan_lines
 from firmware_io.codec import StreamDecoder
 from firmware_io.errors import ProtocolError
-from firmware_io.frames import FrameBatch
+from firmware_io.frames import FrameBatch, concat_batches
 
 BAUDRATE = 115200
 SFREQ_HZ = 500.0
 FIRST_COLUMNS = ("none", "counter", "time")
+#: Counter steps between neighbours that still vouch for the line between them (lines lost).
+MAX_LINE_STEP = 8
 
 
 def encode_lines(counts: np.ndarray, counters: np.ndarray | None = None, sep: str = ",",
@@ -60,6 +62,56 @@ class AsciiDecoder(StreamDecoder):
         self._lead = 0 if first_column == "none" else 1
         self._fields = (n_channels + self._lead) if n_channels else 0
         self._line_start = False
+        self._held: np.ndarray | None = None  # the last line, until the next one confirms its counter
+        self._prev_counter: int | None = None
+
+    def _confirmed_lines(self, vals: np.ndarray, final: bool) -> np.ndarray:
+        """Lines whose counter agrees with a neighbour; the last line waits for the next one.
+
+        Without a checksum a lost or garbled digit in the counter column (``1910`` read as
+        ``910``) would pass for a restart or a jump and move every later line. A counter that
+        contradicts both neighbours while the next line continues the previous one is the damaged
+        line's own: that line is dropped (``counter_errors``), and its neighbours keep their places.
+        """
+        if self._held is not None:
+            vals = np.concatenate([self._held, vals]) if vals.size else self._held
+        self._held = None
+        if vals.shape[0] == 0:
+            return vals
+        counters = np.round(vals[:, 0]).astype(np.int64)
+        keep = np.ones(vals.shape[0], bool)
+        prev = self._prev_counter
+        for j in range(vals.shape[0] - (0 if final else 1)):
+            c = int(counters[j])
+            nxt = int(counters[j + 1]) if j + 1 < vals.shape[0] else None
+            if prev is not None and c != prev + 1 and nxt is not None and (
+                    0 < nxt - prev <= MAX_LINE_STEP) and not prev < c < nxt:
+                keep[j] = False
+                self.stats.counter_errors += 1
+                continue
+            prev = c
+        if not final:
+            self._held = vals[-1:].copy()
+            keep[-1] = False
+        self._prev_counter = prev
+        return vals[keep]
+
+    def flush(self) -> FrameBatch:
+        """Decode what is left, the line held for confirmation included."""
+        batch = super().flush()
+        if self._held is None:
+            return batch
+        vals = self._confirmed_lines(self._held[:0], final=True)
+        if vals.shape[0] == 0:
+            return batch
+        last = self._frame_batch(vals[:, self._lead :].T.copy(), vals[:, 0].astype(np.int64), [])
+        return concat_batches([batch, last], self.n_channels)
+
+    def new_connection(self) -> None:
+        """Start over: the held line and the last counter belong to the old link."""
+        super().new_connection()
+        self._held = None
+        self._prev_counter = None
 
     def to_uv(self, counts: np.ndarray) -> np.ndarray:
         """Values to µV with the user's scale and offset."""
@@ -78,9 +130,13 @@ class AsciiDecoder(StreamDecoder):
         if k == 0:
             return FrameBatch.empty(self.n_channels)
         vals = values[:k, : self._fields]
-        counts = vals[:, self._lead :].T.copy()
         if self.first_column == "counter":
+            vals = self._confirmed_lines(vals, final)
+            if vals.shape[0] == 0:
+                return FrameBatch.empty(self.n_channels)
+            counts = vals[:, self._lead :].T.copy()
             return self._frame_batch(counts, vals[:, 0].astype(np.int64), [])
+        counts = vals[:, self._lead :].T.copy()
         self.stats.frames_ok += k
         self.stats.samples_ok += k
         index = self._tracker.next_index + np.arange(k, dtype=np.int64)

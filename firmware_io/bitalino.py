@@ -92,6 +92,7 @@ class BitalinoDecoder(StreamDecoder):
         self.size = frame_size(n_channels)
         super().__init__(n_channels)
         self.bits = channel_bits(n_channels)
+        self._since = 0  # bytes skipped since the last frame accepted
 
     def to_uv(self, counts: np.ndarray) -> np.ndarray:
         """EMG sensor transfer function: (ADC / 2**bits - 1/2) x VCC / 1009, in µV."""
@@ -100,8 +101,9 @@ class BitalinoDecoder(StreamDecoder):
         return (counts / full - 0.5) * VCC_V / EMG_GAIN * 1e6
 
     def _scan(self, buf: np.ndarray, final: bool) -> FrameBatch:
-        i, in_sync, last, skipped, bad, cerr, k, seqs, counts, _ = scan_bitalino(
-            buf, self.size, self.n_channels, self._in_sync, self._last, final)
+        i, in_sync, last, skipped, bad, cerr, k, seqs, counts, _, since = scan_bitalino(
+            buf, self.size, self.n_channels, self._in_sync, self._last, final, self._since)
+        self._since = int(since)
         self._consumed = int(i)
         self._in_sync = bool(in_sync)
         self._last = int(last)
