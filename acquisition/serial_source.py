@@ -340,14 +340,20 @@ class SerialSource:
 
     def _release_held(self) -> None:
         held, self._held = self._held, []
-        if not held:
-            return
-        batches = [b for b, _ in held if b.n_samples]
-        if not batches:
-            return
+        for segment in _split_at_resets([(b, t) for b, t in held if b.n_samples]):
+            self._place_segment(segment)
+
+    def _place_segment(self, held: list) -> None:
+        """Place reads held together, dated by the lower envelope of their arrival times.
+
+        A device reset inside the held reads starts a new segment (see :func:`_split_at_resets`):
+        the device was down for a while there, so the reads after it date their own samples, and
+        the host clock measures the samples the reset cost.
+        """
+        batches = [b for b, _ in held]
         merged = concat_batches(batches, batches[0].counts.shape[0])
         rate = self._timeline.rate_hz()
-        arrivals = [(int(b.sample_index[-1]), t) for b, t in held if b.n_samples]
+        arrivals = [(int(b.sample_index[-1]), t) for b, t in held]
         offset_s = min(t - i / rate for i, t in arrivals)
         first_time_s = offset_s + int(merged.sample_index[0]) / rate
         self._place(merged, held[-1][1], first_time_s=first_time_s, arrivals=arrivals)
@@ -528,6 +534,36 @@ class SerialSource:
             uv_per_count=self.spec.uv_per_count,
             device=device,
         )
+
+
+def _split_at_resets(held: list) -> list[list]:
+    """Held ``(batch, arrival)`` reads cut into segments at each device reset they report.
+
+    The decoder continues its numbering across a reset; dating the samples after it from reads
+    before it would ignore the time the device was down (placing the rest of the recording early
+    and the lost samples nowhere). A read holding a reset is cut in two there.
+    """
+    segments: list[list] = [[]]
+    for batch, arrival_s in held:
+        cuts = sorted({int(e["at_sample"]) for e in batch.events if e.get("kind") == "reset"})
+        cols = [int(np.searchsorted(batch.sample_index, c)) for c in cuts]
+        bounds = [0, *[c for c in cols if 0 < c < batch.n_samples], batch.n_samples]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            piece = batch if (a, b) == (0, batch.n_samples) else _columns(batch, a, b)
+            if int(piece.sample_index[0]) in cuts and segments[-1]:
+                segments.append([])
+            segments[-1].append((piece, arrival_s))
+    return [seg for seg in segments if seg]
+
+
+def _columns(batch, a: int, b: int):
+    """Samples ``a:b`` of a batch, with the events that fall among them."""
+    from firmware_io.frames import FrameBatch
+
+    first, stop = int(batch.sample_index[a]), int(batch.sample_index[b - 1]) + 1
+    events = [e for e in batch.events if "at_sample" not in e or first <= int(e["at_sample"]) < stop]
+    return FrameBatch(batch.counts[:, a:b], batch.sample_index[a:b], batch.counter[a:b],
+                      batch.status[a:b], events)
 
 
 def _exists(path: str) -> bool:

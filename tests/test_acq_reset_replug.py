@@ -1,0 +1,47 @@
+"""A device that restarts within a second of being plugged back in: every sample at its true place.
+
+After a reconnection the serial source holds about a second of reads to date the device clock from
+their arrival times. A device reset inside that second used to be dated with the reads before it,
+ignoring the time the device was down: the samples it cost were counted nowhere and the rest of the
+recording was placed that much early. The emulated device sends sample i with the value i counts, so
+every recorded value says where it belongs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from test_acq_emulated import index_source, lost_by_log, record_from, warm_up
+
+from firmware_io.devices import DEVICES
+from firmware_io.emulator import EmulatedDevice
+from firmware_io.faults import parse_faults
+
+
+def test_reset_just_after_a_replug_keeps_every_sample_in_place(tmp_path):
+    kind, speed = "calfwatch", 1.0  # real time: the reconnection's hold spans the reset
+    sfreq, uv = DEVICES[kind].sfreq_hz, DEVICES[kind].uv_per_count
+    plan = parse_faults("unplug=2s@3s,reset@5900ms", seed=1)
+    warm_up(kind)
+    device = EmulatedDevice(kind, index_source(kind, 2, 8.5, sfreq), sfreq,
+                            str(tmp_path / "ttyRESET"), speed=speed, faults=plan).start()
+    try:
+        source, chunks = record_from(device, kind, speed, timeout_s=30)
+    finally:
+        device.stop()
+    reset_lost = [r for r in device.fault_log if r["fault"] == "reset" and r["samples_lost"]]
+    assert reset_lost and source.stats()["reconnects"] == 1
+    first = next(c for c in chunks if not c.gap)
+    d0 = int(round(first.data_uv[0, 0] / uv)) - first.start_sample
+    lost_here = set()
+    for chunk in chunks:
+        idx = np.arange(chunk.start_sample, chunk.stop_sample) + d0
+        if chunk.gap:
+            lost_here.update(idx.tolist())
+        else:  # the right sample at the right place
+            np.testing.assert_array_equal(np.rint(chunk.data_uv[0] / uv).astype(np.int64), idx)
+    last = chunks[-1].stop_sample - 1 + d0
+    logged = {i for i in lost_by_log(device) if d0 <= i <= last}
+    assert lost_here == logged  # every loss counted, the reset's included, nothing more
+    reset = reset_lost[0]
+    gaps = {(c.start_sample + d0, c.n_samples, c.reason) for c in chunks if c.gap}
+    assert (reset["first_sample"], reset["samples_lost"], "device reset") in gaps
