@@ -105,6 +105,7 @@ def analyze_file(
     on_open: Callable[[Any], None] | None = None,
     mains_hz: float | None = None,
     config: dict[str, Any] | None = None,
+    channels: str | None = None,
 ):
     """Analyse one recording file through the engine (the same code as a live night).
 
@@ -116,8 +117,10 @@ def analyze_file(
     ``on_open(stream)`` is called once the file is open (e.g. to size a progress bar from
     ``stream.n_times``); ``on_chunk(chunk)`` after each chunk is analysed. ``mains_hz`` (50 or
     60) skips the decision from the first 10 s of signal; ``config`` is the classifier
-    configuration (:func:`classifier.config.load_config` when omitted).
+    configuration (:func:`classifier.config.load_config` when omitted). ``channels``
+    (``"1,2"``, names) keeps those channels only.
     """
+    from acquisition.picks import pick_channels
     from calfwatch.log import logger
     from calfwatch.pipeline import NightEngine, feed_stream
 
@@ -128,6 +131,7 @@ def analyze_file(
             raise RecordingError(path, "the recording states no date (date unknown): a night "
                                  "without a date cannot join a history; analyse it without "
                                  "--subject")
+        stream = pick_channels(stream, channels, os.fspath(path))
         engine = NightEngine(stream.info, mains_hz=mains_hz, config=config,
                              label=os.fspath(path))
         if on_open is not None:

@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="mains frequency of the recordings (default: decided from the first "
                         "10 s of each)")
     parser.add_argument("--quiet", action="store_true", help="print only the paths written")
+    parser.add_argument("--channels", default=None, metavar="LIST",
+                        help="channels to analyse, by number or name: 1,2 or calf_left (default all)")
     parser.add_argument("--anonymize", action="store_true",
                         help="leave out names, birth dates and free text from the recording header")
 
@@ -101,7 +103,7 @@ def _analyze_one(path: str, out_dir: str, args: argparse.Namespace) -> None:
         result, paths = analyze_file(
             path, out_dir, subject=args.subject,
             side=args.side or "", history_path=args.history, on_chunk=progress,
-            units=args.units, on_open=progress.open, mains_hz=args.mains)
+            units=args.units, on_open=progress.open, mains_hz=args.mains, channels=args.channels)
     finally:
         progress.close()
     if args.anonymize:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from calfwatch.commands._device_args import add_device_options, device_from_args
+
 NAME = "check"
 HELP = "check electrode placement: live signal quality per channel, advice and a pass/fail verdict"
 
@@ -22,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="length of the check in seconds of signal (default 30)")
     parser.add_argument("--mains", type=float, choices=(50.0, 60.0), default=None,
                         help="mains frequency (default: detected from the first seconds)")
+    add_device_options(parser)
 
 
 def _row(name: str, q) -> str:
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     """Measure for ``--seconds``, show the table, print advice and the verdict."""
     import numpy as np
 
-    from acquisition._device_spec import device_spec
+    from acquisition.picks import pick_channels
     from acquisition.recorder import physical_range_uv
     from acquisition.serial_source import SerialSource
     from calfwatch.check_quality import QualityMeter, channel_summary, verdict
@@ -80,13 +83,13 @@ def run(args: argparse.Namespace) -> int:
         from calfwatch.cli import UsageError
 
         raise UsageError("--seconds must be positive")
-    try:
-        spec = device_spec(args.device)
-    except ValueError as exc:  # an unknown device name is a usage error (exit 2)
-        from calfwatch.cli import UsageError
-
-        raise UsageError(str(exc)) from exc
+    spec = device_from_args(args)
     source = SerialSource(args.port, spec)
+    try:
+        source = pick_channels(source, args.channels, args.port)
+    except BaseException:
+        source.close()
+        raise
     info = source.info
     table = _Table(list(info.ch_names))
     limit = int(round(args.seconds * info.sfreq_hz))

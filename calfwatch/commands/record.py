@@ -14,6 +14,8 @@ import sys
 import threading
 import time
 
+from calfwatch.commands._device_args import add_device_options, device_from_args
+
 NAME = "record"
 #: ``--device`` value for a Lab Streaming Layer stream (``--port`` names it).
 LSL_DEVICE = "lsl"
@@ -35,9 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subject", default="", help="subject code stored in the file")
     parser.add_argument("--side", choices=("left", "right"), help="which calf")
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of signal")
-    parser.add_argument("--counter-column", action="store_true",
-                        help="ascii: the first column of each line counts the lines (lost lines "
-                        "then become gaps; without it they cannot be seen)")
     parser.add_argument(
         "--stall-s", type=float, default=5.0, metavar="S",
         help="no data for S seconds is a stall: re-send start, then reopen the port (default 5)",
@@ -71,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the sensor's analog filter in EDF+ form, e.g. 'HP:20Hz LP:498Hz', "
                         "written in the recording's prefilter field (default: the device's "
                         "known filter, or nothing)")
+    add_device_options(parser)
 
 
 def channel_names(n_channels: int, side: str | None) -> list[str]:
@@ -125,12 +125,14 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
 
     ``on_chunk`` (for callers that add live processing) is called with every chunk written.
     """
+    from acquisition.picks import pick_channels
     from acquisition.recorder import Recorder, run_recording
 
     source = _open_source(args)
     try:
         if args.hardware_filter:
             source.info.device["hardware_filter"] = " ".join(args.hardware_filter.split())
+        source = pick_channels(source, args.channels, args.port)
         publisher = _publisher(args, source.info)
         recorder = Recorder.create(
             args.out, source.info, subject=args.subject, side=args.side or "",
@@ -213,16 +215,15 @@ def _open_source(args: argparse.Namespace):
 
         return LslSource(args.port, fallback_names=lambda n: channel_names(n, args.side),
                          stall_s=args.stall_s, site=site)
-    from acquisition._device_spec import device_spec
     from acquisition.serial_source import SerialSource
+    from calfwatch.cli import UsageError
 
-    options = {"first_column": "counter"} if args.counter_column and args.device == "ascii" else {}
     try:
-        spec = device_spec(args.device, **options)
-    except ValueError as exc:  # an unknown device name is a usage error (exit 2)
-        from calfwatch.cli import UsageError
-
-        raise UsageError(f"{exc}, {LSL_DEVICE}") from exc
+        spec = device_from_args(args)
+    except UsageError as exc:
+        if str(exc).startswith("unknown device"):
+            raise UsageError(f"{exc}, {LSL_DEVICE}") from exc
+        raise
     return SerialSource(
         args.port, spec, ch_names=lambda n: channel_names(n, args.side),
         stall_s=args.stall_s, site=site, clock_speed=args.clock_speed,
