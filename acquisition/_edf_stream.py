@@ -12,6 +12,7 @@ the general reader for them).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ import numpy as np
 
 from acquisition import _edf_header as hdr
 from acquisition._edf_labels import channel_names
+from acquisition.errors import RecordingError
 
 _ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
 #: Records read at once when scanning annotations (bounded temporary memory).
@@ -32,6 +34,56 @@ class UnsupportedEdf(ValueError):
     """The file is EDF/BDF but not in a form this reader handles (mixed rates)."""
 
 
+class BadEdfHeader(RecordingError):
+    """The file is EDF/BDF but its header holds values that cannot be right: refused, naming the
+    file, rather than read by a more lenient reader that would guess (a 1970 start, an inverted
+    polarity, a division by zero)."""
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def check_header(path: str, fixed: bytes, fields: list[list[str]], data: list[int]) -> None:
+    """Raise :class:`BadEdfHeader` for a record duration, scaling or start that cannot be right."""
+    record_text = fixed[244:252].decode("latin-1").strip()
+    record_s = _number(record_text)
+    if not (math.isfinite(record_s) and record_s > 0):
+        raise BadEdfHeader(path, f"data record duration {record_text!r} is not a positive number "
+                                 f"of seconds")
+    labels, _, _, pmin, pmax, dmin, dmax, _, _, _ = fields
+    for i in data:
+        lo, hi = _number(dmin[i]), _number(dmax[i])
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise BadEdfHeader(path, f"signal {labels[i]!r}: digital minimum {dmin[i]!r} is not "
+                                     f"below its maximum {dmax[i]!r}")
+        lo, hi = _number(pmin[i]), _number(pmax[i])
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo != hi):
+            raise BadEdfHeader(path, f"signal {labels[i]!r}: physical range {pmin[i]!r} to "
+                                     f"{pmax[i]!r} is not two different numbers")
+    try:
+        _start_date(fixed)
+    except (ValueError, UnicodeDecodeError):
+        date, clock = fixed[168:176].decode("latin-1"), fixed[176:184].decode("latin-1")
+        raise BadEdfHeader(path, f"start date and time {date!r} {clock!r} are not a valid date "
+                                 f"(dd.mm.yy hh.mm.ss)") from None
+
+
+def signal_rates_hz(path: str | os.PathLike) -> list[tuple[str, float]]:
+    """``(label, sampling rate)`` of each signal of an EDF/BDF file but the annotation signal."""
+    layout = hdr.read_layout(path)
+    with open(path, "rb") as fid:
+        fixed = fid.read(256)
+        rest = fid.read(layout.header_bytes - 256)
+    fields = _fields(rest, layout.n_signals)
+    record_s = _number(fixed[244:252].decode("latin-1").strip())
+    return [(label, int(spr) / record_s) for label, spr in zip(fields[0], fields[8], strict=True)
+            if label not in _ANNOTATION_LABELS]
+
+
 def _fields(rest: bytes, n_signals: int) -> list[list[str]]:
     out, pos = [], 0
     for width in _FIELD_WIDTHS:
@@ -40,6 +92,18 @@ def _fields(rest: bytes, n_signals: int) -> list[list[str]]:
         )
         pos += width * n_signals
     return out
+
+
+def _layout(path: str) -> hdr.HeaderLayout:
+    """The header layout; a file named .edf/.bdf whose version field is neither EDF's nor BDF's
+    is refused here (the general reader would read it anyway)."""
+    try:
+        return hdr.read_layout(path)
+    except ValueError as exc:
+        if "version field" in str(exc) and path.lower().endswith((".edf", ".bdf")):
+            raise BadEdfHeader(path, "version field is neither EDF's '0' nor BDF's "
+                                     "'\\xffBIOSEMI'") from None
+        raise
 
 
 def _start_date(fixed: bytes) -> datetime:
@@ -69,13 +133,14 @@ class EdfStream:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.fspath(path)
-        layout = hdr.read_layout(self.path)
+        layout = _layout(self.path)
         self.bdf = layout.bdf
         self._bps = 3 if self.bdf else 2
         with open(self.path, "rb") as fid:
             fixed = fid.read(256)
             rest = fid.read(layout.header_bytes - 256)
-        labels, _, units, pmin, pmax, dmin, dmax, _, spr, _ = _fields(rest, layout.n_signals)
+        fields = _fields(rest, layout.n_signals)
+        labels, _, units, pmin, pmax, dmin, dmax, _, spr, _ = fields
         spr_n = [int(v) for v in spr]
         self._ann = [i for i, lab in enumerate(labels) if lab in _ANNOTATION_LABELS]
         # signals not in a voltage unit are left out, as the general reader does
@@ -83,6 +148,7 @@ class EdfStream:
                       if i not in self._ann and units[i].strip() in _UV_PER_UNIT]
         if not self._data:
             raise UnsupportedEdf(f"{self.path}: no data signal")
+        check_header(self.path, fixed, fields, self._data)
         if len({spr_n[i] for i in self._data}) != 1:
             raise UnsupportedEdf(f"{self.path}: data signals with different sample rates")
         self.spr = spr_n[self._data[0]]

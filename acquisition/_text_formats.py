@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,8 +41,10 @@ class _TextRaw(mne.io.BaseRaw):
 def _numbers(path: Path, text: list[str], skip: int, delimiter: str | None) -> np.ndarray:
     """The numeric rows of ``text`` after ``skip`` lines, shape ``(n_rows, n_columns)``."""
     try:
-        values = np.loadtxt(text, comments="#", delimiter=delimiter, skiprows=skip, ndmin=2,
-                            dtype=np.float64)
+        with warnings.catch_warnings():  # "input contained no data": said below, in one line
+            warnings.simplefilter("ignore", UserWarning)
+            values = np.loadtxt(text, comments="#", delimiter=delimiter, skiprows=skip, ndmin=2,
+                                dtype=np.float64)
     except ValueError as exc:
         problem = " ".join(str(exc).split())
         raise RecordingError(path, f"not numeric data ({problem})") from None

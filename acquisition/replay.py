@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from acquisition._chunk_queue import gap_chunk
-from acquisition._edf_stream import EdfStream
+from acquisition._edf_stream import BadEdfHeader, EdfStream
 from acquisition.errors import RecordingError
 from acquisition.stream import SampleChunk, StreamInfo
 
@@ -72,6 +72,8 @@ def _open(source):
         return _RawBackend(source)
     try:
         return _EdfBackend(EdfStream(source))
+    except BadEdfHeader:
+        raise  # an EDF/BDF header that cannot be right: never guessed by a lenient reader
     except (ValueError, OSError):
         pass  # not an EDF/BDF (or mixed rates): the general reader says what it is
     from acquisition.reader import open_recording
@@ -187,13 +189,23 @@ class ReplayStream:
             if is_gap:
                 chunk = gap_chunk(start, self.info.n_channels, stop - start, GAP_TEXT)
             else:
-                data_uv = self._backend.get_uv(start, stop)
-                chunk = SampleChunk(start_sample=start, data_uv=data_uv)
+                chunk = SampleChunk(start_sample=start, data_uv=self._read(start, stop))
             if self.speed is not None:
                 due = t0 + (stop - self.start) / (self.info.sfreq_hz * self.speed)
                 if self._closed.wait(max(0.0, due - time.monotonic())):
                     return
             yield chunk
+
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``start:stop`` in µV; a file that fails there (truncated) is named."""
+        try:
+            return self._backend.get_uv(start, stop)
+        except RecordingError:
+            raise
+        except (ValueError, OSError, EOFError) as exc:
+            problem = " ".join(str(exc).split()) or type(exc).__name__
+            raise RecordingError(self.path or "recording",
+                                 f"cannot be read at sample {start} ({problem})") from None
 
     def close(self) -> None:
         """Stop the replay (the generator ends at its next chunk)."""

@@ -30,13 +30,47 @@ def open_stream(path: str | os.PathLike, units: str | None = None):
     Raises
     ------
     RecordingError
-        Unreadable, empty, truncated or unknown file; no EMG-like channel.
+        Unreadable, empty, truncated or unknown file; no EMG-like channel; a signal sampled below
+        what detection needs hidden in a mixed-rate file; less than a second of signal. The
+        message is one line naming the file, whatever library failed to read it.
     """
+    try:
+        stream = _open_stream(path, units)
+    except RecordingError:
+        raise
+    except (ValueError, OSError, LookupError, ArithmeticError, EOFError) as exc:
+        problem = " ".join(str(exc).split()) or type(exc).__name__
+        raise RecordingError(path, f"cannot be read ({problem})") from None
+    if stream.n_times < stream.info.sfreq_hz:
+        stream.close()
+        n = stream.n_times
+        raise RecordingError(path, f"only {n} sample{'s' if n != 1 else ''} "
+                                   f"({n / stream.info.sfreq_hz:g} s): too short to analyse")
+    return stream
+
+
+def _slow_signals(path: str | os.PathLike) -> None:
+    """Refuse a mixed-rate EDF/BDF with a signal below the rate detection needs: read at its
+    fastest rate, the slow signal would pass for a fast one."""
+    from acquisition._edf_stream import signal_rates_hz
+    from calfwatch.pipeline import MIN_SFREQ_HZ
+
+    rates = signal_rates_hz(path)
+    if len({hz for _, hz in rates}) > 1:
+        for label, hz in rates:
+            if hz < MIN_SFREQ_HZ:
+                raise RecordingError(path, f"signal {label!r} is sampled at {hz:g} Hz, below the "
+                                           f"{MIN_SFREQ_HZ:g} Hz fasciculation detection needs")
+
+
+def _open_stream(path: str | os.PathLike, units: str | None):
     from acquisition.replay import ReplayStream
 
     if units is None and Path(path).suffix.lower() in EDF_SUFFIXES and Path(path).is_file():
         # read record by record in constant memory; every data signal of these files is EMG
-        return ReplayStream(path, chunk_s=FILE_CHUNK_S)
+        stream = ReplayStream(path, chunk_s=FILE_CHUNK_S)
+        _slow_signals(path)
+        return stream
     from acquisition.reader import open_recording
 
     raw = open_recording(path, preload=False, units=units)
