@@ -40,6 +40,9 @@ COMMAND_MODULES = (
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+#: analyze and report: the outputs were written but the night could not be assessed (too little
+#: rest, no usable channel, too little usable signal or too much noise; see the assessment).
+EXIT_NOT_EVALUABLE = 4
 EXIT_INTERRUPTED = 130
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 _LEVEL_WORDS = {
+    "not-evaluable": "tonight could not be assessed (the reasons follow); that says nothing either "
+                     "way, it is not an all-clear",
     "benign": "nothing in tonight's numbers or your history crosses a threshold that calls for action",
     "monitor": "something is worth keeping an eye on (see below); it is an observation, not a "
                "diagnosis",
@@ -77,6 +79,26 @@ def _comparison(rate: float | None, previous: list[float]) -> str:
             f"(average {mean:.2f} per minute of rest).")
 
 
+#: Why a night is not evaluable, in the wearer's words, by rule.
+_WHY = {
+    "evaluable_rest": "too little time at rest",
+    "evaluable_channels": "no usable channel",
+    "evaluable_quality": "too little usable signal",
+    "evaluable_noise": "too much noise for surface EMG",
+    "assessment": "the summary carries no assessment",
+}
+
+
+def _not_evaluable_headline(assessment: Mapping[str, Any]) -> str:
+    """First line of a night that could not be assessed: why, in the assessment's words."""
+    why = [_WHY.get(r.get("rule"), str(r.get("rule"))) for r in assessment.get("reasons") or []
+           if r.get("level") == "not-evaluable"]
+    if not assessment:
+        why = ["the summary carries no assessment"]
+    return ("NOT EVALUABLE: " + (", ".join(dict.fromkeys(why)) or "see the assessment")
+            + ". Not an all-clear: the numbers below cannot be judged.")
+
+
 def wearer_summary(
     summary: Mapping[str, Any],
     history_nights: Sequence[Any] | None = None,
@@ -94,12 +116,18 @@ def wearer_summary(
     assessment : Assessment or mapping, optional
         An assessment to word instead of the summary's own (e.g. one made with a longer history).
     """
+    if assessment is None:
+        assessment = summary.get("assessment") or {}
+    elif hasattr(assessment, "to_dict"):
+        assessment = assessment.to_dict()
+    level = assessment.get("level") or "not-evaluable"
     count = int(summary.get("fasciculations") or 0)
     rest = summary.get("rest_minutes")
     rate = summary.get("fasciculations_per_min_rest")
     start = (summary.get("recording") or {}).get("start_utc", "")
     channels = summary.get("channels") or {}
-    lines = [
+    lines = [_not_evaluable_headline(assessment)] if level == "not-evaluable" else []
+    lines += [
         f"Twitches (fasciculations) at rest: {count} in {_rest_words(rest)} of rest "
         f"= {_num(rate, '.2f')} per minute of rest{_pooled_words(len(channels))}.",
     ]
@@ -114,11 +142,6 @@ def wearer_summary(
     if plm is not None:
         lines.append(f"Periodic leg movements: {_num(plm)} per hour (a calf sensor sees only "
                      "some of them).")
-    if assessment is None:
-        assessment = summary.get("assessment") or {}
-    elif hasattr(assessment, "to_dict"):
-        assessment = assessment.to_dict()
-    level = assessment.get("level", "benign")
     lines.append(f"Assessment: {level}: {_LEVEL_WORDS.get(level, level)}.")
     for reason in assessment.get("reasons") or []:
         lines.append(f"  - {reason.get('text', reason.get('rule', ''))}")

@@ -9,6 +9,10 @@ calfwatch measures and compares with named thresholds; it does not diagnose. The
 - ``rate_high`` (monitor): the latest night's rate is far above the healthy surface reference.
 - ``polyphasic_high`` (monitor): the latest night's polyphasic fraction is above the needle-EMG figure for
   partly denervated muscle.
+- ``evaluable_rest``, ``evaluable_channels``, ``evaluable_quality``, ``evaluable_noise``
+  (not-evaluable): the latest night has too little rest, no usable channel, too little usable signal
+  or too much noise for its own rules; they are then not applied. When nothing else fires the level
+  is ``not-evaluable``; ``benign`` needs an evaluable night where no rule fired.
 
 Every number, level and source comes from the ``[assessment]`` and ``[persistence]`` sections of the
 configuration (:func:`classifier.config.load_config`), which a user file can override.
@@ -25,19 +29,19 @@ from classifier.config import load_config
 from classifier.persistence import (
     NightPoint,
     Persistence,
-    PersistenceSettings,
     Trend,
-    is_evaluable,
     persistence,
     settings_from_config,
     trends_by_side,
 )
 
+NOT_EVALUABLE = "not-evaluable"
 BENIGN = "benign"
 MONITOR = "monitor"
 SEE_DOCTOR = "see-doctor"
-#: Assessment levels, lowest first.
-LEVELS = (BENIGN, MONITOR, SEE_DOCTOR)
+#: Assessment levels, lowest first. ``not-evaluable`` is the level when no rule fired but the night
+#: fails a minimum (rest, usable channels, quality, noise): never benign by default.
+LEVELS = (NOT_EVALUABLE, BENIGN, MONITOR, SEE_DOCTOR)
 
 #: Red-flag symptoms the wearer can report: name -> words used in the reasons.
 RED_FLAG_SYMPTOMS = {
@@ -73,7 +77,10 @@ CAVEATS = (
 )
 
 RULES = ("persistence", "red_flag", "rate_trend", "amplitude_trend", "polyphasic_trend",
-         "rate_high", "polyphasic_high")
+         "rate_high", "polyphasic_high", "evaluable_rest", "evaluable_channels",
+         "evaluable_quality", "evaluable_noise")
+#: The minimums a night must meet for its own rules (``[assessment.evaluable_*]``).
+EVALUABLE_RULES = ("evaluable_rest", "evaluable_channels", "evaluable_quality", "evaluable_noise")
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,17 @@ def _side_words(side: str | None) -> str:
     return f" ({side})" if side and side != "unknown" else ""
 
 
+def _night_words(point: NightPoint) -> str:
+    if point.night_date is None:
+        return "this night (date unknown)"
+    return f"the night of {point.night_date.isoformat()}"
+
+
+def _when(point: NightPoint) -> str:
+    """``the night of <date> (left calf)``, or ``this night (date unknown)``."""
+    return f"{_night_words(point)}{_side_words(point.side)}"
+
+
 def _check_trend(tr: Trend, spec: RuleSpec, min_nights: int) -> Reason:
     _, label, unit, scale, digits = _TREND_RULES[tr.quantity]
     side = _side_words(tr.side)
@@ -225,18 +243,8 @@ def _check_trend(tr: Trend, spec: RuleSpec, min_nights: int) -> Reason:
     return _reason(spec, tr.low, fired, text)
 
 
-def _night_words(point: NightPoint) -> str:
-    if point.night_date is None:
-        return "this night (date unknown)"
-    return f"the night of {point.night_date.isoformat()}"
-
-
-def _check_rate_high(point: NightPoint, spec: RuleSpec, settings: PersistenceSettings) -> Reason:
-    when = f"{_night_words(point)}{_side_words(point.side)}"
-    if not is_evaluable(point, settings):
-        return _reason(spec, point.rate_per_min_rest, False,
-                       f"{when}: not evaluable ({point.rest_minutes:.0f} min of rest, "
-                       f"{_fmt(settings.min_rest_minutes)} needed)")
+def _check_rate_high(point: NightPoint, spec: RuleSpec) -> Reason:
+    when = _when(point)
     rate = point.rate_per_min_rest
     fired = rate > spec.value
     relation = "above" if fired else "not above"
@@ -247,7 +255,7 @@ def _check_rate_high(point: NightPoint, spec: RuleSpec, settings: PersistenceSet
 
 
 def _check_polyphasic_high(point: NightPoint, spec: RuleSpec) -> Reason:
-    when = f"{_night_words(point)}{_side_words(point.side)}"
+    when = _when(point)
     min_n = int(spec.extra.get("min_fasciculations", 20))
     fraction = point.polyphasic_fraction
     if fraction is None or point.fasciculations < min_n:
@@ -260,6 +268,86 @@ def _check_polyphasic_high(point: NightPoint, spec: RuleSpec) -> Reason:
             f"{spec.value * 100:.1f} % (a needle-EMG figure; a surface channel sees phases "
             "only approximately)")
     return _reason(spec, fraction, fired, text)
+
+
+def _number_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def channel_figures(doc: Mapping[str, Any]) -> dict[str, tuple[float | None, float | None]]:
+    """Per analysed channel of a night summary: (usable fraction, median noise RMS in µV).
+
+    None where the summary has no figure (no quality section, or nothing measured).
+    """
+    quality = doc.get("quality") if isinstance(doc.get("quality"), Mapping) else {}
+    channels = doc.get("channels") if isinstance(doc.get("channels"), Mapping) else {}
+    out = {}
+    for name in channels:
+        q = quality.get(name) if isinstance(quality.get(name), Mapping) else {}
+        out[str(name)] = (_number_or_none(q.get("usable_fraction")),
+                          _number_or_none(q.get("noise_rms_uv")))
+    return out
+
+
+def _check_evaluable_signal(when: str, doc: Mapping[str, Any],
+                            config: Mapping[str, Any]) -> list[Reason]:
+    """Usable channels, best usable fraction and lowest noise of one night summary."""
+    q_spec, n_spec, c_spec = (rule_spec(config, f"evaluable_{k}")
+                              for k in ("quality", "noise", "channels"))
+    figures = channel_figures(doc)
+    fractions = [q for q, _ in figures.values() if q is not None]
+    noises = [n for _, n in figures.values() if n is not None]
+    best = max(fractions, default=None)
+    quietest = min(noises, default=None)
+    usable = [name for name, (q, n) in figures.items()
+              if q is not None and q >= q_spec.value and (n is None or n <= n_spec.value)]
+    out = []
+    fired = best is None or best < q_spec.value
+    text = (f"{when}: no channel has signal-quality figures" if best is None else
+            f"{when}: {best * 100:.0f} % of the night usable on the best channel "
+            f"({'below' if fired else 'at least'} {q_spec.value * 100:.0f} %)")
+    out.append(_reason(q_spec, best, fired, text))
+    fired = quietest is not None and quietest > n_spec.value
+    text = (f"{when}: no noise figure" if quietest is None else
+            f"{when}: noise floor {quietest:.1f} µV RMS on the quietest channel "
+            f"({'above' if fired else 'within'} {_fmt(n_spec.value)} µV; resting surface EMG is "
+            "3-8 µV)")
+    out.append(_reason(n_spec, quietest, fired, text))
+    fired = len(usable) < c_spec.value
+    text = (f"{when}: {len(usable)} of {len(figures)} channel(s) usable"
+            + (f" ({', '.join(usable)})" if usable else "")
+            + (f"; at least {_fmt(c_spec.value)} needed" if fired else ""))
+    out.append(_reason(c_spec, len(usable), fired, text))
+    return out
+
+
+def check_evaluable(point: NightPoint | None, doc: Mapping[str, Any] | None,
+                    config: Mapping[str, Any]) -> list[Reason]:
+    """The ``evaluable_*`` minimums of one night; a fired check makes the night not evaluable.
+
+    Parameters
+    ----------
+    point : NightPoint or None
+        The night (None: no night at all to assess).
+    doc : mapping or None
+        Its night summary, for the channel, quality and noise minimums (rest only without it).
+    config : mapping
+        The configuration.
+    """
+    spec = rule_spec(config, "evaluable_rest")
+    if point is None:
+        return [_reason(spec, None, True, "no night was recorded to assess")]
+    when = _when(point)
+    rest = point.rest_minutes if point.rate_per_min_rest is not None else 0.0
+    fired = rest < spec.value
+    text = (f"{when}: {rest:.1f} minutes of rest ({'below' if fired else 'at least'} the "
+            f"{_fmt(spec.value)} minutes needed to judge a rate)")
+    checks = [_reason(spec, rest, fired, text)]
+    if doc is not None:
+        checks += _check_evaluable_signal(when, doc, config)
+    return checks
 
 
 def _as_point(item: Any, cutoff_hour: int) -> NightPoint:
@@ -291,8 +379,21 @@ def _series(history: Sequence[Any], tonight: Any, cutoff_hour: int) -> tuple[lis
     return points, [tonight]
 
 
+def _night_doc(point: NightPoint, tonight: Any, history: Sequence[Any]) -> Mapping | None:
+    """The night summary behind ``point`` (tonight's, or a stored night's), None when unknown."""
+    for item in [tonight, *history]:
+        doc = item if isinstance(item, Mapping) else getattr(item, "summary", None)
+        if not isinstance(doc, Mapping):
+            continue
+        start = (doc.get("recording") or {}).get("start_utc")
+        if start and start == point.start_utc:
+            return doc
+    return None
+
+
 def level_of(reasons: Iterable[Reason]) -> str:
-    """The highest level among the reasons that fired (benign when none)."""
+    """The highest level among the reasons that fired (benign when none fired at all; a fired
+    ``evaluable_*`` minimum alone gives not-evaluable)."""
     return max((r.level for r in reasons if r.fired), key=LEVELS.index, default=BENIGN)
 
 
@@ -335,8 +436,14 @@ def assess(history_nights: Sequence[Any], symptoms: Iterable[str] = (),
     for tr in trends:
         spec = rule_spec(config, _TREND_RULES[tr.quantity][0])
         checks.append(_check_trend(tr, spec, settings.trend_min_nights))
+    if not latest:
+        checks += check_evaluable(None, None, config)
     for point in latest:
-        checks.append(_check_rate_high(point, rule_spec(config, "rate_high"), settings))
+        minimums = check_evaluable(point, _night_doc(point, tonight, history_nights), config)
+        checks += minimums
+        if any(r.fired for r in minimums):
+            continue
+        checks.append(_check_rate_high(point, rule_spec(config, "rate_high")))
         checks.append(_check_polyphasic_high(point, rule_spec(config, "polyphasic_high")))
     reasons = [r for r in checks if r.fired]
     reasons.sort(key=lambda r: -LEVELS.index(r.level))

@@ -31,7 +31,7 @@ def make_summary(start_local: datetime, rate_per_min: float, rest_minutes: float
                               "fasciculations_per_min_rest": rate}},
         "plm_index_per_h": plm_index_per_h,
         "morphology": {"median_ptp_uv": median_ptp_uv, "polyphasic_fraction": polyphasic_fraction},
-        "quality": {"usable_fraction": 1.0},
+        "quality": {"calf": {"usable_fraction": 1.0, "noise_rms_uv": 4.0}},
     }
 
 

@@ -54,7 +54,7 @@ def simulate_edf(path: Path, duration_s: float = 300.0, seed: int = 3,
 def analyze(recording: Path, out_dir: Path, *extra: str) -> dict:
     """``calfwatch analyze RECORDING --out DIR ...``; returns the summary it wrote."""
     code, _, err = run_cli("analyze", recording, "--out", out_dir, "--quiet", *extra)
-    assert code == 0, err
+    assert code in (0, 4), err  # 4: the night is not evaluable (outputs written)
     return json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
 
 

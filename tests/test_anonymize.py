@@ -54,7 +54,7 @@ def test_no_personal_text_in_any_output(recording, tmp_path):
     anon = analyze(recording, out, "--anonymize", "--subject", "s1", "--history", history)
     code, stdout, err = run_cli("report", out, "--subject", "s1", "--history", history,
                                 "--anonymize", "--out", tmp_path / "report.html")
-    assert code == 0, err
+    assert code in (0, 4), err  # 4: a short night is not evaluable
     outputs = sorted(out.iterdir()) + [history, tmp_path / "report.html"]
     assert {p.name for p in out.iterdir()} >= {"summary.json", "events.tsv", "annotations.txt"}
     assert _leaks(outputs) == {}
@@ -70,7 +70,7 @@ def test_no_personal_text_in_any_output(recording, tmp_path):
 def test_report_anonymizes_a_plain_analysis(recording, tmp_path):
     analyze(recording, tmp_path / "out")
     code, _, err = run_cli("report", tmp_path / "out", "--anonymize", "--out", tmp_path / "r.html")
-    assert code == 0, err
+    assert code in (0, 4), err  # 4: a short night is not evaluable
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert _leaks([tmp_path / "r.html"]) == {}
     assert re.search(rf"<th>Subject</th><td>{ANONYMOUS}</td>", html)

@@ -11,6 +11,7 @@ from history_helpers import DAY0, evening, make_summary, points, rising_fortnigh
 from classifier.assessment import (
     BENIGN,
     MONITOR,
+    NOT_EVALUABLE,
     RED_FLAG_SYMPTOMS,
     SEE_DOCTOR,
     assess,
@@ -75,10 +76,11 @@ def test_each_red_flag_symptom_is_its_own_see_doctor_reason():
     assert all(r.level == SEE_DOCTOR and r.source for r in flags)
 
 
-def test_no_nights_and_no_symptoms_is_benign_with_the_checks_listed():
+def test_no_nights_and_no_symptoms_is_not_evaluable_never_benign():
     result = assess([], [])
-    assert result.level == BENIGN and result.reasons == []
-    assert {r.rule for r in result.checks} == {"persistence", "red_flag"}
+    assert result.level == NOT_EVALUABLE
+    assert [r.rule for r in result.reasons] == ["evaluable_rest"]
+    assert {r.rule for r in result.checks} == {"persistence", "red_flag", "evaluable_rest"}
 
 
 @pytest.mark.parametrize("rate, fires", [(10.0, False), (10.1, True)])
@@ -91,8 +93,50 @@ def test_rate_high_on_both_sides_of_its_threshold(rate, fires):
 
 
 def test_rate_high_needs_an_evaluable_night():
-    result = assess([NightPoint(DAY0, 30.0, 900, 30.0)], [])
-    assert "rate_high" not in _fired(result)
+    minimum = load_config()["assessment"]["evaluable_rest"]["value"]
+    short = assess([NightPoint(DAY0, 30.0, 90, minimum * 0.6)], [])
+    assert "rate_high" not in {r.rule for r in short.checks}
+    assert short.level == NOT_EVALUABLE and _fired(short) == {"evaluable_rest"}
+    enough = assess([NightPoint(DAY0, 30.0, 900, 30.0)], [])
+    assert "rate_high" in _fired(enough) and enough.level == MONITOR
+
+
+def _doc(rest_minutes=360.0, quality=None, channels=("calf",)):
+    summary = make_summary(evening(0), 3.0, rest_minutes=rest_minutes)
+    summary["channels"] = {name: summary["channels"]["calf"] for name in channels}
+    summary["quality"] = quality if quality is not None else {
+        name: {"usable_fraction": 0.99, "noise_rms_uv": 4.0} for name in channels}
+    return summary
+
+
+@pytest.mark.parametrize("quality, rule", [
+    ({"calf": {"usable_fraction": 0.3, "noise_rms_uv": 4.0}}, "evaluable_quality"),
+    ({"calf": {"usable_fraction": 0.99, "noise_rms_uv": 125.0}}, "evaluable_noise"),
+    ({"calf": {"usable_fraction": None, "noise_rms_uv": None}}, "evaluable_quality"),
+    ({}, "evaluable_channels"),
+])
+def test_a_night_below_a_signal_minimum_is_not_evaluable(quality, rule):
+    result = assess([], [], tonight=_doc(quality=quality))
+    assert result.level == NOT_EVALUABLE
+    assert rule in _fired(result) and "evaluable_channels" in _fired(result)
+    assert "rate_high" not in {r.rule for r in result.checks}
+    for r in result.reasons:
+        assert r.source and r.level == NOT_EVALUABLE and r.text
+
+
+def test_one_usable_channel_of_two_is_enough():
+    quality = {"a": {"usable_fraction": 0.95, "noise_rms_uv": 5.0},
+               "b": {"usable_fraction": 0.0, "noise_rms_uv": None}}
+    result = assess([], [], tonight=_doc(quality=quality, channels=("a", "b")))
+    assert result.level == BENIGN and result.reasons == []
+    check = next(r for r in result.checks if r.rule == "evaluable_channels")
+    assert check.observed == 1
+
+
+def test_a_red_flag_outranks_a_night_that_is_not_evaluable():
+    result = assess([], ["seizures"], tonight=_doc(rest_minutes=0.1))
+    assert result.level == SEE_DOCTOR
+    assert {"red_flag", "evaluable_rest"} <= _fired(result)
 
 
 @pytest.mark.parametrize("fraction, n_fasc, fires", [

@@ -95,7 +95,7 @@ def test_mains_given_is_the_one_used_and_a_bad_one_is_refused(tmp_path):
     for option, want in (([], 50.0), (["--mains", "60"], 60.0)):
         out = tmp_path / f"out{want:g}"
         done = _cli("analyze", str(path), "--out", str(out), "--quiet", *option)
-        assert done.returncode == 0, done.stderr
+        assert done.returncode in (0, 4), done.stderr  # 4: a short night is not evaluable
         summary = json.loads((out / "summary.json").read_text())
         assert summary["thresholds"]["detection_chain"]["mains_hz"] == want
     done = _cli("analyze", str(path), "--out", str(tmp_path / "bad"), "--mains", "55")

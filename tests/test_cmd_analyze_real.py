@@ -22,7 +22,7 @@ def test_real_recordings(sample_data, tmp_path):
         "emg_healthy": sample_data / "physionet_emgdb" / "emg_healthy.hea",
     }
     proc = _cli("analyze", *map(str, files.values()), "--out", str(tmp_path), "--quiet")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 4, proc.stderr  # the needle recordings are not evaluable
     for name in files:
         summary = json.loads((tmp_path / name / "summary.json").read_text())
         events = (tmp_path / name / "events.tsv").read_text().splitlines()
@@ -37,5 +37,5 @@ def test_csv_units(sample_data, tmp_path):
     assert bad.returncode == 1
     assert len(bad.stderr.strip().splitlines()) == 1 and "units" in bad.stderr
     good = _cli("analyze", str(csv), "--units", "uV", "--out", str(tmp_path / "b"), "--quiet")
-    assert good.returncode == 0, good.stderr
+    assert good.returncode in (0, 4), good.stderr  # 4: seconds of rest, not evaluable
     assert (tmp_path / "b" / "summary.json").exists()

@@ -66,7 +66,7 @@ def test_signal_finishes_cleanly_with_outputs(tmp_path, signum):
     offline = tmp_path / "offline"
     done = subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(recording), "--out",
                            str(offline)], capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode in (0, 4), done.stderr  # 4: a short night is not evaluable
     assert read_events_tsv(out / "events.tsv") == read_events_tsv(offline / "events.tsv")
     live = json.loads((out / "summary.json").read_text())
     assert live["fasciculations"] == json.loads((offline / "summary.json").read_text())[

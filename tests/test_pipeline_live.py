@@ -52,7 +52,7 @@ def _record_live(tmp_path, night, faults: str | None = None, speed: float = 20.0
 
 def _offline(tmp_path, recording):
     proc = _cli("analyze", str(recording), "--out", str(tmp_path / "offline"))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode in (0, 4), proc.stderr  # 4: a short night is not evaluable
     return tmp_path / "offline"
 
 

@@ -14,6 +14,7 @@ def _summary(rate: float, start: str = "2026-03-10T22:00:00+00:00") -> dict:
         "channels": {"calf_left": {"fasciculations": int(rate * 300),
                                    "fasciculations_per_min_rest": rate}},
         "recording": {"start_utc": start, "start_local": start},
+        "quality": {"calf_left": {"usable_fraction": 0.98, "noise_rms_uv": 4.0}},
     }
 
 

@@ -32,7 +32,7 @@ def shown(tmp_path_factory):
     report = root / "report.html"
     code, _, err = run_cli("report", root / "out", "--subject", EVIL, "--history", history,
                            "--out", report, "--quiet")
-    assert code == 0, err
+    assert code in (0, 4), err  # 4: a short night is not evaluable
     return report, open_in_browser(report, root, CHROMIUM)
 
 

@@ -118,7 +118,7 @@ def test_missing_events_are_a_one_line_error(night, tmp_path):
 def test_command_returns_at_once_without_a_display(night):
     recording, out = night
     code, stdout, err = run_cli("review", recording, "--events", out, "--start", "30")
-    assert code == 0, err
+    assert code in (0, 4), err  # 4: a short night is not evaluable
     n_events = len(_tsv(out / "events.tsv"))
     n_truth = len(_tsv(recording.with_name("night_events.tsv")))
     assert f"{n_events + n_truth} annotations" in stdout

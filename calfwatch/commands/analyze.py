@@ -4,8 +4,8 @@ Writes ``events.tsv``, ``summary.json`` and ``annotations.txt`` (see the README'
 per recording, prints the wearer's summary, and with ``--subject`` adds the night to the history and
 assesses it with the earlier nights. Several files, folders or a BIDS root make a batch
 (:mod:`calfwatch.batch`): ``--jobs N`` worker processes or a Dask cluster (``--scheduler``), one
-``cohort.csv`` row per recording; a bad file is reported and skipped; the exit code is 1 when any
-failed.
+``cohort.csv`` row per recording; a bad file is reported and skipped. The exit code is 1 when any
+failed, else 4 when any night was not evaluable (outputs written, no verdict), else 0.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ class _Progress:
             self.bar.close()
 
 
-def _analyze_one(path: str, out_dir: str, args: argparse.Namespace) -> None:
+def _analyze_one(path: str, out_dir: str, args: argparse.Namespace) -> str:
+    """Analyse one recording; return its assessment level."""
     from calfwatch.analysis import analyze_file
     from calfwatch.summary_text import wearer_summary
 
@@ -116,6 +117,12 @@ def _analyze_one(path: str, out_dir: str, args: argparse.Namespace) -> None:
     for key in ("events", "events_json", "summary", "annotations", "events_edf", "history"):
         if key in paths:
             print(f"wrote {paths[key]}")
+    return _level(result.summary)
+
+
+def _level(summary) -> str:
+    """The night's assessment level (``not-evaluable`` when it has none)."""
+    return str(((summary or {}).get("assessment") or {}).get("level") or "not-evaluable")
 
 
 def _earlier(args: argparse.Namespace):
@@ -128,8 +135,10 @@ def _earlier(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Analyse one recording, or a batch; report failures one line each; exit 1 if any failed."""
+    """Analyse one recording, or a batch; report failures one line each; exit 1 if any failed,
+    4 if any night was not evaluable."""
     from calfwatch.batch import plan_batch
+    from calfwatch.cli import EXIT_NOT_EVALUABLE
 
     batch = plan_batch(args.recordings, args.out, args.anonymize)
     if args.units is not None and any(not j.path.lower().endswith(".csv") for j in batch.jobs):
@@ -137,18 +146,22 @@ def run(args: argparse.Namespace) -> int:
 
         raise UsageError("--units applies to CSV recordings only")
     if not batch.is_batch:
-        _analyze_one(batch.jobs[0].path, batch.jobs[0].out_dir, args)
-        return 0
+        level = _analyze_one(batch.jobs[0].path, batch.jobs[0].out_dir, args)
+        return EXIT_NOT_EVALUABLE if level == "not-evaluable" else 0
     return _run_batch(batch, args)
 
 
-def _show(job, outcome, nights, write, quiet: bool = False) -> None:
-    """Print one finished recording of a batch: notes, its error, or its summary and paths."""
+def _show(job, outcome, nights, write, quiet: bool = False,
+          not_evaluable: list | None = None) -> None:
+    """Print one finished recording of a batch: notes, its error, or its summary and paths
+    (a night not evaluable is added to ``not_evaluable``)."""
     for note in outcome.notes:
         write(f"calfwatch: note: {note}", sys.stderr)
     if outcome.failed:
         write(f"calfwatch: error: {outcome.error}", sys.stderr)
         return
+    if not_evaluable is not None and _level(outcome.summary) == "not-evaluable":
+        not_evaluable.append(job.path)
     if not quiet:
         from calfwatch.summary_text import wearer_summary
 
@@ -169,8 +182,10 @@ def _run_batch(batch, args: argparse.Namespace) -> int:
         require_distributed("--scheduler" if args.scheduler else f"--jobs {n_jobs}")
     options = Options(load_config(), units=args.units, mains_hz=args.mains,
                       subject=args.subject, side=args.side or "", anonymize=args.anonymize)
+    not_evaluable: list[str] = []
     result = run_batch(batch, options, n_jobs=n_jobs, scheduler=args.scheduler,
-                       history_path=args.history, show=partial(_show, quiet=args.quiet))
+                       history_path=args.history,
+                       show=partial(_show, quiet=args.quiet, not_evaluable=not_evaluable))
     for key in ("cohort", "cohort_parquet"):
         if key in result.cohort_paths:
             print(f"wrote {result.cohort_paths[key]}")
@@ -178,4 +193,6 @@ def _run_batch(batch, args: argparse.Namespace) -> int:
         sys.stderr.write(f"calfwatch: {len(result.failed)} of {len(batch.jobs)} recordings "
                          f"failed: {', '.join(result.failed)}\n")
         return 1
-    return 0
+    from calfwatch.cli import EXIT_NOT_EVALUABLE
+
+    return EXIT_NOT_EVALUABLE if not_evaluable else 0

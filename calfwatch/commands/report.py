@@ -97,7 +97,9 @@ def load_input(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the report (and PDF), print the wearer's summary and the paths."""
+    """Write the report (and PDF), print the wearer's summary and the paths; exit 4 when the
+    night is not evaluable (the report says why)."""
+    from calfwatch.cli import EXIT_NOT_EVALUABLE
     from calfwatch.report import write_report
     from calfwatch.report.model import build_context
 
@@ -112,4 +114,4 @@ def run(args: argparse.Namespace) -> int:
         from calfwatch.report.pdf import print_to_pdf
 
         print(f"wrote {print_to_pdf(path, path.with_suffix('.pdf'))}")
-    return 0
+    return EXIT_NOT_EVALUABLE if context["assessment"].get("level") == "not-evaluable" else 0

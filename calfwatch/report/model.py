@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from calfwatch.report import sections
+from classifier.assessment import RED_FLAGS_TEXT
 from classifier.kinds import EVENT_KINDS
+from classifier.summary import SCHEMA as SUMMARY_SCHEMA
+
+#: The assessment shown when a summary carries none: never benign by default.
+NO_ASSESSMENT = {
+    "level": "not-evaluable",
+    "reasons": [{"rule": "assessment", "level": "not-evaluable", "fired": True, "observed": None,
+                 "threshold": None, "unit": "", "source": "calfwatch",
+                 "text": "the night summary carries no assessment"}],
+    "checks": [], "red_flags_text": RED_FLAGS_TEXT, "caveats": [], "persistence": None, "trends": [],
+}
 
 
 class ReportError(ValueError):
@@ -75,6 +86,9 @@ def load_night(directory: str | os.PathLike) -> tuple[dict[str, Any], list[dict[
         raise ReportError(f"{path}: not a readable night summary ({exc})") from None
     if not isinstance(summary, dict):
         raise ReportError(f"{path}: not a night summary (a JSON object is expected)")
+    if summary.get("schema") != SUMMARY_SCHEMA:
+        raise ReportError(f"{path}: not a calfwatch night summary (schema "
+                          f"{summary.get('schema')!r}, expected {SUMMARY_SCHEMA!r})")
     events_path = directory / EVENTS_FILE
     if not events_path.exists():
         return summary, None
@@ -87,7 +101,8 @@ def load_night(directory: str | os.PathLike) -> tuple[dict[str, Any], list[dict[
 def _assessment(inp: ReportInput, config: Mapping[str, Any]) -> dict[str, Any] | None:
     """The summary's assessment, or one made now over the subject's history and symptoms."""
     if not inp.nights and not inp.symptoms:
-        return inp.summary.get("assessment")
+        own = inp.summary.get("assessment")
+        return own if isinstance(own, Mapping) and own.get("level") else dict(NO_ASSESSMENT)
     from classifier.assessment import assess
 
     return assess(inp.nights, inp.symptoms, config=config, tonight=inp.summary).to_dict()

@@ -25,7 +25,7 @@ KIND_COLOURS = {
     "voluntary": "#009E73",
     "artifact": "#999999",
 }
-LEVEL_COLOURS = {"benign": "#009E73", "monitor": "#E69F00", "see-doctor": "#D55E00"}
+LEVEL_COLOURS = {"not-evaluable": "#5A5A5A", "benign": "#009E73", "monitor": "#E69F00", "see-doctor": "#D55E00"}
 _DPI = 100
 #: Units drawn in the waveform gallery (the most frequent ones); the table lists every unit.
 MAX_UNITS_SHOWN = 16
