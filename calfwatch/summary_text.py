@@ -30,6 +30,24 @@ def _rest_words(minutes: Any) -> str:
     return f"{float(minutes):.1f} minutes"
 
 
+def _interval_words(interval: Any, digits: int = 2) -> str:
+    """`` (95 % interval a-b)`` of a ``[low, high]`` rate interval; empty without one."""
+    if not isinstance(interval, list | tuple) or len(interval) != 2 or None in interval:
+        return ""
+    return f" (95 % interval {interval[0]:.{digits}f}-{interval[1]:.{digits}f})"
+
+
+def _rate_rule_lines(assessment: Mapping[str, Any]) -> list[str]:
+    """Where each rate rule's interval lies against its threshold, fired or not."""
+    lines = []
+    for check in assessment.get("checks") or []:
+        comparison = check.get("comparison")
+        if comparison and not check.get("fired"):
+            lines.append(f"Against the {check.get('threshold'):g} per minute reference "
+                         f"({check.get('rule')}): {comparison}.")
+    return lines
+
+
 def _pooled_words(n_channels: int) -> str:
     """Say that pooled rest is added up over channels (20 minutes of rest on a 10-minute night)."""
     if n_channels < 2:
@@ -129,19 +147,24 @@ def wearer_summary(
     lines = [_not_evaluable_headline(assessment)] if level == "not-evaluable" else []
     lines += [
         f"Twitches (fasciculations) at rest: {count} in {_rest_words(rest)} of rest "
-        f"= {_num(rate, '.2f')} per minute of rest{_pooled_words(len(channels))}.",
+        f"= {_num(rate, '.2f')} per minute of rest"
+        f"{_interval_words(summary.get('fasciculations_per_min_rest_ci95'))}"
+        f"{_pooled_words(len(channels))}.",
     ]
     for name, ch in channels.items():
         if len(channels) > 1:
             n = int(ch.get("fasciculations") or 0)
             lines.append(f"  {name}: {n} twitch{'' if n == 1 else 'es'} in "
                          f"{_rest_words(ch.get('rest_minutes'))} of rest, "
-                         f"{_num(ch.get('fasciculations_per_min_rest'), '.2f')} per minute of rest")
+                         f"{_num(ch.get('fasciculations_per_min_rest'), '.2f')} per minute of rest"
+                         f"{_interval_words(ch.get('fasciculations_per_min_rest_ci95'))}")
+    lines += _rate_rule_lines(assessment)
     lines.append(_comparison(rate, _previous_rates(history_nights, start)))
     plm = summary.get("plm_index_per_h")
     if plm is not None:
-        lines.append(f"Periodic leg movements: {_num(plm)} per hour (a calf sensor sees only "
-                     "some of them).")
+        lines.append(f"Periodic leg movements: {_num(plm)} per hour"
+                     f"{_interval_words(summary.get('plm_index_per_h_ci95'), 1)} (a calf sensor "
+                     "sees only some of them).")
     lines.append(f"Assessment: {level}: {_LEVEL_WORDS.get(level, level)}.")
     for reason in assessment.get("reasons") or []:
         lines.append(f"  - {reason.get('text', reason.get('rule', ''))}")

@@ -6,7 +6,9 @@ calfwatch measures and compares with named thresholds; it does not diagnose. The
   twitching: "calf twitching that lasts 2 weeks or more").
 - ``red_flag`` (see-doctor): each red-flag symptom the wearer reports.
 - ``rate_trend``, ``amplitude_trend``, ``polyphasic_trend`` (monitor): the quantity is rising over nights.
-- ``rate_high`` (monitor): the latest night's rate is far above the healthy surface reference.
+- ``rate_high`` (monitor): the latest night's rate is far above the healthy surface reference: its
+  whole 95 % Poisson interval lies above the threshold (an interval across it is ``inconclusive``
+  and does not fire; the reason says above, below or inconclusive).
 - ``polyphasic_high`` (monitor): the latest night's polyphasic fraction is above the needle-EMG figure for
   partly denervated muscle.
 - ``evaluable_rest``, ``evaluable_channels``, ``evaluable_quality``, ``evaluable_noise``
@@ -26,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from classifier.config import load_config
+from classifier.rates import ABOVE, BELOW, INCONCLUSIVE, compare_interval, poisson_interval
 from classifier.persistence import (
     NightPoint,
     Persistence,
@@ -95,6 +98,10 @@ class Reason:
     source: str
     text: str
     fired: bool = True
+    #: For a rule on a rate: its 95 % Poisson interval and where it lies against the threshold
+    #: (``above``, ``below`` or ``inconclusive``).
+    interval: tuple[float, float] | None = None
+    comparison: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary."""
@@ -165,9 +172,9 @@ def _fmt(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
 
 
-def _reason(spec: RuleSpec, observed, fired: bool, text: str) -> Reason:
+def _reason(spec: RuleSpec, observed, fired: bool, text: str, **rate) -> Reason:
     return Reason(spec.name, spec.level if fired else BENIGN, observed, spec.value, spec.unit,
-                  spec.source, text, fired)
+                  spec.source, text, fired, **rate)
 
 
 def _check_persistence(pers: Persistence, spec: RuleSpec) -> Reason:
@@ -244,14 +251,18 @@ def _check_trend(tr: Trend, spec: RuleSpec, min_nights: int) -> Reason:
 
 
 def _check_rate_high(point: NightPoint, spec: RuleSpec) -> Reason:
-    when = _when(point)
+    """Fires when the rate's whole 95 % Poisson interval lies above the threshold."""
     rate = point.rate_per_min_rest
-    fired = rate > spec.value
-    relation = "above" if fired else "not above"
-    text = (f"{when}: {rate:.1f} fasciculations per minute of rest, {relation} "
-            f"{_fmt(spec.value)}/min (healthy surface reference: tibialis anterior never above 3/min, "
-            "calf higher and variable)")
-    return _reason(spec, rate, fired, text)
+    interval = poisson_interval(point.fasciculations, point.rest_minutes)
+    comparison = compare_interval(interval, spec.value)
+    fired = comparison == ABOVE
+    words = {ABOVE: "above", BELOW: "below",
+             INCONCLUSIVE: "inconclusive: the interval spans"}[comparison]
+    text = (f"{_when(point)}: {rate:.1f} fasciculations per minute of rest (95 % interval "
+            f"{interval[0]:.1f}-{interval[1]:.1f}, {point.fasciculations} in "
+            f"{point.rest_minutes:.1f} min), {words} {_fmt(spec.value)}/min (healthy surface "
+            "reference: tibialis anterior never above 3/min, calf higher and variable)")
+    return _reason(spec, rate, fired, text, interval=interval, comparison=comparison)
 
 
 def _check_polyphasic_high(point: NightPoint, spec: RuleSpec) -> Reason:

@@ -6,6 +6,10 @@ The PLM index is the number of PLMs in AASM series per hour of recording; each l
 (on its first channel: channels whose names say ``left``/``right`` are grouped by leg, any other
 channel is a leg of its own) and the legs are summed. A calf sensor under-detects PLMs, which are
 scored on tibialis anterior in the clinic.
+
+Every rate carries its exact (Garwood) Poisson interval, :func:`poisson_interval`, under the key of
+the rate with ``_ci95`` appended: a count of k events in T minutes says the rate lies in that
+interval 95 % of the time, which a rule compares with its threshold (:func:`compare_interval`).
 """
 
 from __future__ import annotations
@@ -28,8 +32,70 @@ def leg_of(name: str) -> str:
     return name
 
 
+#: Confidence of the rate intervals in the summary (the ``_ci95`` keys).
+CONFIDENCE = 0.95
+
+
+def poisson_interval(count: int, exposure: float = 1.0,
+                     confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Exact (Garwood) two-sided interval of a Poisson rate: ``count`` events in ``exposure``.
+
+    The bounds are chi-square quantiles, ``chi2.ppf(a/2, 2k)/2`` and ``chi2.ppf(1-a/2, 2k+2)/2``
+    events (the lower bound is 0 for k = 0; Garwood, Biometrika 1936;28:437), divided by the
+    exposure. They cover the true rate at least ``confidence`` of the time for any rate.
+
+    Parameters
+    ----------
+    count : int
+        Events counted (>= 0).
+    exposure : float
+        Time they were counted over (e.g. minutes of rest); the interval is per unit of it.
+    confidence : float
+        Two-sided confidence level, 0-1.
+
+    Returns
+    -------
+    (low, high) or None
+        Per unit of exposure; None when the exposure is not positive.
+
+    Examples
+    --------
+    >>> low, high = poisson_interval(10, 2.0)  # 10 events in 2 minutes: 5 per minute
+    >>> round(low, 3), round(high, 3)
+    (2.398, 9.195)
+    """
+    from scipy.stats import chi2
+
+    if not exposure > 0:
+        return None
+    if count < 0 or not 0 < confidence < 1:
+        raise ValueError(f"poisson_interval: count {count} must be >= 0 and confidence "
+                         f"{confidence} within 0-1")
+    alpha = 1.0 - confidence
+    low = 0.0 if count == 0 else float(chi2.ppf(alpha / 2, 2 * count)) / 2.0
+    high = float(chi2.ppf(1 - alpha / 2, 2 * count + 2)) / 2.0
+    return low / exposure, high / exposure
+
+
+ABOVE, BELOW, INCONCLUSIVE = "above", "below", "inconclusive"
+
+
+def compare_interval(interval: tuple[float, float] | None, threshold: float) -> str | None:
+    """``above`` when the whole interval lies above ``threshold``, ``below`` when it lies below,
+    else ``inconclusive`` (None without an interval)."""
+    if interval is None:
+        return None
+    low, high = interval
+    return ABOVE if low > threshold else BELOW if high < threshold else INCONCLUSIVE
+
+
 def _rate(count: int, minutes: float) -> float | None:
     return count / minutes if minutes > 0 else None
+
+
+def _ci(count: int, exposure: float) -> list[float] | None:
+    interval = poisson_interval(count, exposure)
+    return None if interval is None else list(interval)
 
 
 def hour_edges(duration_s: float, meas_date: datetime | None) -> tuple[np.ndarray, list[str]]:
@@ -71,7 +137,8 @@ def night_rates(events: np.ndarray, rest: dict, night: Any, config: dict[str, An
         plm, plm_index_per_h, hours: [{hour, rest_minutes, fasciculations,
         fasciculations_per_min_rest, plm}]}; pooled ``rest_minutes``, ``fasciculations``,
         ``doublets``, ``fasciculations_per_min_rest``, ``plm_index_per_h``, ``hours``.
-        Rates are None when there is no rest.
+        Rates are None when there is no rest. Each rate has its 95 % Poisson interval under the
+        same key with ``_ci95`` appended (``[low, high]``, None with the rate).
     """
     hours_total = night.duration_s / 3600.0
     edges, labels = hour_edges(night.duration_s, parse_date(night.meta.get("meas_date")))
@@ -91,14 +158,17 @@ def night_rates(events: np.ndarray, rest: dict, night: Any, config: dict[str, An
             n_f = int(np.sum((t_f >= lo) & (t_f < hi)))
             hours.append({"hour": label, "rest_minutes": r_min, "fasciculations": n_f,
                           "fasciculations_per_min_rest": _rate(n_f, r_min),
+                          "fasciculations_per_min_rest_ci95": _ci(n_f, r_min),
                           "plm": int(np.sum((t_p >= lo) & (t_p < hi)))})
         channels[name] = {
             "rest_minutes": minutes,
             "fasciculations": int(len(t_f)),
             "doublets": int(np.sum(dbl & mine)),
             "fasciculations_per_min_rest": _rate(len(t_f), minutes),
+            "fasciculations_per_min_rest_ci95": _ci(len(t_f), minutes),
             "plm": int(len(t_p)),
             "plm_index_per_h": len(t_p) / hours_total if hours_total > 0 else None,
+            "plm_index_per_h_ci95": _ci(len(t_p), hours_total),
             "hours": hours,
         }
     return _pooled(channels, labels, hours_total)
@@ -117,14 +187,17 @@ def _pooled(channels: dict[str, dict], labels: list[str], hours_total: float) ->
         f = sum(c["hours"][i]["fasciculations"] for c in channels.values())
         p = sum(channels[name]["hours"][i]["plm"] for name in legs.values())
         hours.append({"hour": label, "rest_minutes": r, "fasciculations": f,
-                      "fasciculations_per_min_rest": _rate(f, r), "plm": p})
+                      "fasciculations_per_min_rest": _rate(f, r),
+                      "fasciculations_per_min_rest_ci95": _ci(f, r), "plm": p})
     return {
         "rest_minutes": rest_min,
         "fasciculations": n_f,
         "doublets": sum(c["doublets"] for c in channels.values()),
         "fasciculations_per_min_rest": _rate(n_f, rest_min),
+        "fasciculations_per_min_rest_ci95": _ci(n_f, rest_min),
         "plm": n_plm,
         "plm_index_per_h": n_plm / hours_total if hours_total > 0 else None,
+        "plm_index_per_h_ci95": _ci(n_plm, hours_total),
         "legs": {leg: name for leg, name in legs.items()},
         "hours": hours,
         "channels": channels,

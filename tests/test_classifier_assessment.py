@@ -83,13 +83,22 @@ def test_no_nights_and_no_symptoms_is_not_evaluable_never_benign():
     assert {r.rule for r in result.checks} == {"persistence", "red_flag", "evaluable_rest"}
 
 
-@pytest.mark.parametrize("rate, fires", [(10.0, False), (10.1, True)])
-def test_rate_high_on_both_sides_of_its_threshold(rate, fires):
-    result = assess(points([rate]), [])
+@pytest.mark.parametrize("rate, rest_minutes, comparison", [
+    (9.0, 360.0, "below"), (10.1, 360.0, "inconclusive"), (11.0, 360.0, "above"),
+    (12.0, 6.0, "inconclusive"), (20.0, 6.0, "above"), (8.0, 6.0, "inconclusive"),
+    (6.0, 6.0, "below"),
+])
+def test_rate_high_compares_the_interval_with_its_threshold(rate, rest_minutes, comparison):
+    result = assess(points([rate], rest_minutes=rest_minutes), [])
     check = next(r for r in result.checks if r.rule == "rate_high")
-    assert check.fired is fires
+    assert check.comparison == comparison and check.fired is (comparison == "above")
     assert check.observed == pytest.approx(rate, abs=0.01)
-    assert check.threshold == load_config()["assessment"]["rate_high"]["value"]
+    threshold = load_config()["assessment"]["rate_high"]["value"]
+    assert check.threshold == threshold
+    low, high = check.interval
+    assert low < rate < high
+    assert (low > threshold, high < threshold) == (comparison == "above", comparison == "below")
+    assert comparison in check.text and f"{low:.1f}-{high:.1f}" in check.text
 
 
 def test_rate_high_needs_an_evaluable_night():

@@ -40,3 +40,17 @@ def test_comparison_with_earlier_nights_and_reasons():
         assert reason["text"] in text
     same = wearer_summary(_summary(1.1), earlier)
     assert "about the same as" in same
+
+
+def test_rates_carry_their_interval_and_the_rule_says_where_it_lies():
+    from classifier.rates import poisson_interval
+
+    doc = {**_summary(9.6), "fasciculations": 576, "rest_minutes": 60.0}  # 9.6 per minute
+    doc["fasciculations_per_min_rest_ci95"] = list(poisson_interval(576, 60.0))
+    doc["assessment"] = assess([], tonight=doc).to_dict()
+    text = wearer_summary(doc)
+    low, high = doc["fasciculations_per_min_rest_ci95"]
+    assert f"= 9.60 per minute of rest (95 % interval {low:.2f}-{high:.2f})" in text
+    assert low < 10.0 < high
+    assert "Against the 10 per minute reference (rate_high): inconclusive." in text
+    assert "Assessment: benign" in text

@@ -54,6 +54,14 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix, "n/a" if value is None else str(value))]
 
 
+def interval_text(value: Any, digits: int = 2) -> str:
+    """``low-high`` of a ``[low, high]`` interval, ``n/a`` when missing."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return "n/a"
+    low, high = number(value[0]), number(value[1])
+    return "n/a" if low is None or high is None else f"{low:.{digits}f}-{high:.{digits}f}"
+
+
 def channel_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
     """One row per channel: rest, fasciculations, rate per minute of rest, PLM index."""
     rows = []
@@ -65,6 +73,7 @@ def channel_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
             "rest": fmt(ch.get("rest_minutes"), 1, "min"),
             "fasciculations": fmt(ch.get("fasciculations"), 0),
             "rate": fmt(ch.get("fasciculations_per_min_rest"), 2),
+            "rate_ci": interval_text(ch.get("fasciculations_per_min_rest_ci95")),
             "plm": fmt(ch.get("plm_index_per_h"), 1),
         })
     return rows
@@ -79,7 +88,10 @@ def night_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Fasciculations at rest", fmt(summary.get("fasciculations"), 0)),
         ("Time at rest", fmt(summary.get("rest_minutes"), 1, "min")),
         ("Fasciculations per minute of rest", fmt(summary.get("fasciculations_per_min_rest"), 2)),
+        ("95 % interval (exact Poisson)",
+         interval_text(summary.get("fasciculations_per_min_rest_ci95"))),
         ("PLM index", fmt(summary.get("plm_index_per_h"), 1, "per hour")),
+        ("PLM index 95 % interval", interval_text(summary.get("plm_index_per_h_ci95"), 1)),
         ("Median peak-to-peak amplitude", fmt(median_ptp, 1, "µV")),
         ("Polyphasic fraction", "n/a" if poly is None else f"{poly * 100:.1f} %"),
     ]
@@ -182,7 +194,8 @@ def hourly(summary: Mapping[str, Any]) -> tuple[list[str], dict, dict, list[dict
                          "rest": fmt(h.get("rest_minutes"), 1, "min"),
                          "fasciculations": fmt(h.get("fasciculations"), 0),
                          "rate": fmt(h.get("fasciculations_per_min_rest"), 2),
-                         "plm": fmt(h.get("plm"), 0)})
+                         "plm": fmt(h.get("plm"), 0),
+                         "rate_ci": interval_text(h.get("fasciculations_per_min_rest_ci95"))})
     return labels, counts, rates, rows
 
 
