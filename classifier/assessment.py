@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from classifier.config import load_config
-from classifier.rates import ABOVE, BELOW, INCONCLUSIVE, compare_interval, poisson_interval
 from classifier.persistence import (
     NightPoint,
     Persistence,
@@ -37,6 +36,7 @@ from classifier.persistence import (
     settings_from_config,
     trends_by_side,
 )
+from classifier.rates import ABOVE, BELOW, INCONCLUSIVE, compare_interval, poisson_interval
 
 NOT_EVALUABLE = "not-evaluable"
 BENIGN = "benign"

@@ -5,7 +5,6 @@ night emptied by link gaps, a summary without an assessment. Each gives the leve
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
