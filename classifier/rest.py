@@ -1,8 +1,12 @@
 """Rest time per channel: the minutes free of movement, cramps, limb movements and artifacts.
 
-Rest on a channel is its timeline minus lost data (gaps, and frames the chain could not measure)
-minus the spans of its voluntary, PLM, cramp and artifact events, each widened by ``[rest]
-margin_s`` on both sides. Myoclonic jerks do not remove rest (:data:`classifier.kinds.NON_REST_KINDS`).
+Rest on a channel is its timeline minus lost data minus the spans of its voluntary, PLM, cramp and
+artifact events, each widened by ``[rest] margin_s`` on both sides. Lost data is charged for what
+it costs and no more: a gap for its own length plus the filter's settling time after it (the chain
+marks those samples invalid; the time is measured from the filter's impulse response, see
+:func:`dsp.filters.settling_time_s`), and frames the chain could not measure; no margin is added
+around a gap. The same lost time is the channel's ``lost_fraction`` in the summary's quality, so
+quality and rest agree. Myoclonic jerks do not remove rest (:data:`classifier.kinds.NON_REST_KINDS`).
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ class ChannelRest:
         Sorted, disjoint ``[start, stop)`` spans of rest, seconds from the recording start.
     minutes : float
         Total rest.
+    lost_s : float
+        Time without measurable data (gaps, the filter's settling after them, unmeasured frames).
     """
 
     intervals_s: np.ndarray
     minutes: float
+    lost_s: float = 0.0
 
 
 def union(spans: np.ndarray) -> np.ndarray:
@@ -126,5 +133,6 @@ def rest_intervals(night: Any, events: np.ndarray, config: dict[str, Any]) -> di
         lost = lost_spans(night, ch, float(config["rest"].get("unmeasured_k", 0.0)))
         spans = np.concatenate([busy, lost])
         rest = complement(spans, 0.0, night.duration_s)
-        out[name] = ChannelRest(rest, float(np.sum(rest[:, 1] - rest[:, 0])) / 60.0)
+        lost_s = overlap_s(lost, 0.0, night.duration_s)
+        out[name] = ChannelRest(rest, float(np.sum(rest[:, 1] - rest[:, 0])) / 60.0, lost_s)
     return out

@@ -63,11 +63,16 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def quality_by_channel(quality: np.ndarray, ch_names: list[str]) -> dict[str, dict]:
+def quality_by_channel(quality: np.ndarray, ch_names: list[str],
+                       lost_s: dict[str, float] | None = None,
+                       duration_s: float | None = None) -> dict[str, dict]:
     """Per channel: median noise RMS, mean mains fraction, saturated/flat/lost fractions, pops.
 
-    ``usable_fraction`` is the share of the channel's time that is neither lost, flat nor
-    saturated (from the chain's quality windows, weighted by their length).
+    ``lost_fraction`` is the share of the channel's time without measurable data: with ``lost_s``
+    (the rest accounting's lost time: gaps, the filter's settling after them, unmeasured frames)
+    over ``duration_s``, else the share of samples missing in the quality windows
+    (``samples_lost_fraction``, always given). ``usable_fraction`` is the share that is neither
+    lost, flat nor saturated, so it never exceeds what rest can use.
     """
     out = {}
     for ch, name in enumerate(ch_names):
@@ -80,15 +85,20 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str]) -> dict[str, di
             return float(np.sum(vals * w) / total) if total > 0 else None
 
         noise = q["noise_rms_uv"][np.isfinite(q["noise_rms_uv"])]
-        bad = [mean(c) for c in ("saturated_fraction", "flat_fraction", "nan_fraction")]
+        saturated, flat, samples_lost = (mean(c) for c in
+                                         ("saturated_fraction", "flat_fraction", "nan_fraction"))
+        lost = samples_lost
+        if lost_s is not None and duration_s and name in lost_s:
+            lost = min(1.0, max(samples_lost or 0.0, lost_s[name] / duration_s))
         out[name] = {
             "noise_rms_uv": float(np.median(noise)) if len(noise) else None,
             "mains_fraction": mean("mains_fraction"),
-            "saturated_fraction": bad[0],
-            "flat_fraction": bad[1],
-            "lost_fraction": bad[2],
+            "saturated_fraction": saturated,
+            "flat_fraction": flat,
+            "lost_fraction": lost,
+            "samples_lost_fraction": samples_lost,
             "pops": int(q["pops"].sum()),
-            "usable_fraction": max(0.0, 1.0 - sum(bad)) if total > 0 else None,
+            "usable_fraction": (max(0.0, 1.0 - saturated - flat - lost) if total > 0 else None),
             "windows": int(len(q)),
         }
     return out
@@ -132,7 +142,10 @@ def night_summary(classified: Any, meta: dict[str, Any] | None, quality: np.ndar
     rates = classified.rates
     ev = classified.events
     counts = {k: int(np.sum((ev["kind"] == k) & ~ev["doublet"])) for k in EVENT_KINDS}
-    quality_doc = quality_by_channel(quality, classified.ch_names)
+    quality_doc = quality_by_channel(
+        quality, classified.ch_names,
+        {name: getattr(r, "lost_s", 0.0) for name, r in classified.rest.items()},
+        classified.duration_s)
     floors = detection_floors_uv(quality_doc, classified.config)
     channels = {}
     for name, r in rates["channels"].items():

@@ -1,7 +1,8 @@
 """DetectionChain: the streaming path from raw µV chunks to candidates, envelopes, noise and quality.
 
 Steps per batch: band-pass + notch cascade (:mod:`dsp.filters`); the first ``settle_s`` after the start
-and after every NaN stretch are treated as lost (filter transient); per complete block of
+and after every NaN stretch are treated as lost (filter transient; by default the time the cascade's
+impulse response takes to stay below 1 % of its peak, :func:`dsp.filters.settling_time_s`); per complete block of
 ``noise_block_s``, in one kernel pass: robust noise (median |x| / 0.6745), its rolling lower quartile
 over ``noise_window_s`` and the envelope frames (:mod:`dsp._noise_numba`); detection with hysteresis,
 merging and dead time on |x| relative to the noise floor of the blocks before the sample's block
@@ -35,6 +36,7 @@ from dsp.filters import (
     detect_mains_hz,
     group_delay_samples,
     kernel_input,
+    settling_time_s,
 )
 from dsp.output import ChainOutput, concat_outputs
 from dsp.types import (
@@ -124,6 +126,19 @@ class DetectionChain:
         """Filter delay subtracted from candidate positions (samples)."""
         bp = design_sos(self.sfreq_hz, self.config.band_hz, None, self.config.filter_order)
         return int(round(group_delay_samples(bp, self.sfreq_hz, self.config.delay_hz)))
+
+    @property
+    def settle_s(self) -> float:
+        """Time treated as lost after the start and after every gap (s): ``config.settle_s``, or
+        the filter's measured settling time once the filter is designed (after the mains decision).
+        """
+        if self.config.settle_s is not None:
+            return self._samples(self.config.settle_s) / self.sfreq_hz
+        mains = self.mains_hz if self.mains_hz is not None else 50.0
+        sos = self.sos if getattr(self, "sos", None) is not None else design_sos(
+            self.sfreq_hz, self.config.band_hz, mains, self.config.filter_order,
+            self.config.notch_q, self.config.notch_max_hz)
+        return round(settling_time_s(sos, self.sfreq_hz) * self.sfreq_hz) / self.sfreq_hz
 
     @property
     def lookahead_s(self) -> float:
@@ -265,7 +280,8 @@ class DetectionChain:
         window = max(1, round(self.config.noise_window_s * self.sfreq_hz / self.block))
         self._hist = np.full((self.n_channels, window), np.nan)
         self._median = np.full((self.n_channels, 1), np.nan)  # last block median (a guess)
-        self._settle = self._samples(self.config.settle_s)
+        settle_s = self.config.settle_s
+        self._settle = self._samples(settle_s) if settle_s is not None else 0  # see _build_filter
         self._countdown = np.full(self.n_channels, self._settle, np.int64)
         self._det_state, self._peak_abs = _detect_numba.new_state(self.n_channels)
         self._rows = np.empty((self.n_channels, 0, 3), np.int64)  # detector output, reused
@@ -293,6 +309,9 @@ class DetectionChain:
             self.sfreq_hz, cfg.band_hz, self.mains_hz, cfg.filter_order, cfg.notch_q, cfg.notch_max_hz
         )
         self.sos = sos
+        if cfg.settle_s is None:  # nothing is blanked before the filter exists: start over
+            self._settle = round(settling_time_s(sos, self.sfreq_hz) * self.sfreq_hz)
+            self._countdown[:] = self._settle
         self._filter = StreamingFilter(sos, self.n_channels)
         self._delay = self.delay_samples
         s = self._samples

@@ -19,7 +19,8 @@ class ChainConfig:
     notch_q: float = 60.0
     notch_max_hz: float | None = None
     mains_detect_s: float = 10.0  # look-ahead used to decide 50/60 Hz when mains_hz is None
-    settle_s: float = 0.5  # samples after the start and after a gap ignored (filter transient)
+    settle_s: float | None = None  # after the start and after a gap, ignored (filter transient);
+    # None: measured from the cascade's impulse response (dsp.filters.settling_time_s)
     noise_block_s: float = 0.5
     noise_window_s: float = 30.0
     noise_quantile: float = 0.25  # of the block statistics in the window (see dsp.noise)

@@ -129,7 +129,7 @@ def test_nan_gap_yields_no_candidates_and_nan_frames():
     x[gap[0] : gap[1]] = np.nan
     out, chain = _run(x)
     c = out.candidates
-    settle = int(ChainConfig().settle_s * FS)
+    settle = int(round(chain.settle_s * FS))
     assert not np.any((c["offset"] > gap[0]) & (c["onset"] < gap[1] + settle))
     hop = int(ENVELOPE_HOP_S * FS)
     frames = np.arange(out.envelope_start_frame, out.envelope_start_frame + out.n_frames)
@@ -150,7 +150,7 @@ def test_envelope_frames_are_the_rms_of_the_band_passed_signal():
     hop = int(ENVELOPE_HOP_S * FS)
     y = signal.sosfilt(SOS, x)
     ref = np.sqrt(np.mean(y[: (y.size // hop) * hop].reshape(-1, hop) ** 2, axis=1))
-    settle = int(np.ceil(chain.config.settle_s * FS / hop))
+    settle = int(np.ceil(chain.settle_s * FS / hop))
     np.testing.assert_allclose(out.envelope_uv[0, settle:], ref[settle:], rtol=1e-9)
     assert np.all(np.isnan(out.envelope_uv[0, :settle]))
     assert out.envelope_uv.shape == out.noise_uv.shape
@@ -223,7 +223,7 @@ def test_simulated_night_if_the_simulator_is_there():
     data = np.concatenate([c.data_uv for c in night.chunks(chunk_s=0.1)], axis=1)
     out, chain = _run(data, sizes=[200], mains_hz=None)
     truth = [e for e in night.truth if e.kind == "fasciculation"]
-    settle_s = chain.config.settle_s  # the start of the stream is the filter's settling time
+    settle_s = chain.settle_s  # the start of the stream is the filter's settling time
     big = [
         e for e in truth if e.peak_to_peak_uv >= 12 * params.noise_rms_uv and e.onset_s > settle_s
     ]

@@ -70,6 +70,9 @@ def test_a_night_emptied_by_short_link_gaps_is_not_evaluable(quiet):
     summary = _engine_summary(quiet, chunks)
     assert summary["assessment"]["level"] == "not-evaluable"
     assert "evaluable_rest" in _fired(summary)
+    quality = next(iter(summary["quality"].values()))  # quality agrees: nearly nothing usable
+    assert quality["usable_fraction"] < load_config()["assessment"]["evaluable_quality"]["value"]
+    assert quality["samples_lost_fraction"] == pytest.approx(0.04, abs=0.001)
 
 
 def test_a_one_sample_recording_fails_clearly(tmp_path):
