@@ -7,6 +7,13 @@ samples an offline analysis of the file sees: live and offline events are then t
 :class:`LiveAnalysis` is the per-chunk hook of the recording loop: it feeds the engine, emits
 provisional events about once a second, rewrites the output files every few minutes, and at the end
 writes the final analysis, adds the night to the history and returns the result.
+
+The live twitch count converges to the night's: it is the number of events the live view currently
+counts as twitches (early calls corrected when they settle), and at the end the live view is
+corrected by the final analysis (events it missed as ``settled``, events that are not twitches
+after all as ``withdrawn``), so the last count it shows equals the summary's ``fasciculations``.
+Before that, it can differ only where the final analysis uses context the 40-s live window does
+not have (a PLM series, the resting level over 10 minutes, a movement's margin).
 """
 
 from __future__ import annotations
@@ -77,8 +84,10 @@ class FileValues:
         return digital * self._cal + self._offset
 
 
-#: Provisional live events remembered for a correction (far more than a minute can hold).
-MAX_OPEN_CALLS = 4096
+def _is_twitch(row: dict) -> bool:
+    """Whether an event row counts as a twitch: a fasciculation, not the second of a doublet."""
+    return (row.get("live") != "withdrawn" and row["kind"] == "fasciculation"
+            and "doublet" not in row["detail"])
 
 
 class LiveAnalysis:
@@ -130,8 +139,11 @@ class LiveAnalysis:
         self.outputs_every_s = float(outputs_every_s)
         self.live_every_s = float(live_every_s)
         self.on_events = on_events
-        self.twitches = 0
         self.live_event_count = 0
+        #: Twitches counted by the live view before the final analysis corrected it (None before).
+        self.twitches_before_final: int | None = None
+        #: Corrections the final analysis made to the live view.
+        self.final_corrections = 0
         self.error: str | None = None
         self._batch_n = max(1, round(feed_batch_s * recorder.info.sfreq_hz))
         self._held: list[SampleChunk] = []
@@ -140,7 +152,7 @@ class LiveAnalysis:
         self._last_outputs = now
         self._last_live = now
         self._live_at_s = 0.0
-        self._counted: dict[tuple[int, str], bool] = {}  # live events counted as twitches
+        self._twitches: set[tuple[int, str]] = set()  # (onset sample, channel) counted now
         self._writer: threading.Thread | None = None  # the periodic outputs being rewritten
         self._outputs_error: str | None = None  # why the last periodic rewrite failed
 
@@ -187,17 +199,38 @@ class LiveAnalysis:
         if not rows:
             return
         self.live_event_count += sum(1 for r in rows if r["live"] in ("provisional", "settled"))
-        for r in rows:  # a correction replaces what its provisional event counted
-            key = (r["sample"], r["channel"])
-            counts = (r["live"] != "withdrawn" and r["kind"] == "fasciculation"
-                      and "doublet" not in r["detail"])
-            self.twitches += int(counts) - int(self._counted.pop(key, False))
-            if r["live"] == "provisional":
-                self._counted[key] = counts
-        while len(self._counted) > MAX_OPEN_CALLS:  # long confirmed (insertion order)
-            del self._counted[next(iter(self._counted))]
+        for r in rows:  # a correction replaces what its early call counted
+            key = (int(r["sample"]), str(r["channel"]))
+            if _is_twitch(r):
+                self._twitches.add(key)
+            else:
+                self._twitches.discard(key)
         if self.on_events is not None:
             self.on_events(rows)
+
+    @property
+    def twitches(self) -> int:
+        """Twitches the live view counts now (after :meth:`finish`: the night's final count)."""
+        return len(self._twitches)
+
+    def reconcile(self, final_rows: list[dict]) -> int:
+        """Correct the live view by the final analysis's events; return the corrections made.
+
+        Final twitches the live view did not count come as ``settled`` rows, twitches it counted
+        that the final analysis does not keep as ``withdrawn`` rows (to ``on_events`` too).
+        """
+        final = {(int(r["sample"]), str(r["channel"])): r for r in final_rows if _is_twitch(r)}
+        self.twitches_before_final = self.twitches
+        rows = [{**row, "live": "settled"} for key, row in final.items()
+                if key not in self._twitches]
+        rows += [{"onset_s": key[0] / self.recorder.info.sfreq_hz, "duration_s": 0.0,
+                  "kind": "fasciculation", "channel": key[1], "peak_to_peak_uv": float("nan"),
+                  "phases": 0, "sample": key[0], "detail": "", "live": "withdrawn"}
+                 for key in sorted(self._twitches - final.keys())]
+        self.final_corrections = len(rows)
+        if rows:
+            self._emit(rows)
+        return len(rows)
 
     def write_partial(self) -> None:
         """Analyse everything so far and rewrite the output files, on a thread of its own.
@@ -261,8 +294,11 @@ class LiveAnalysis:
             except Exception as exc:  # noqa: BLE001 - then from the file, as after any failure
                 self.error = " ".join(str(exc).split()) or type(exc).__name__
         if self.error is not None:
-            return analyze_file(self.recorder.path, self.out_dir, subject=self.subject,
+            done = analyze_file(self.recorder.path, self.out_dir, subject=self.subject,
                                 side=self.side, history_path=history_path,
                                 mains_hz=self.engine.chain.mains_hz)
-        return finish_night(self.engine, self.out_dir, subject=self.subject, side=self.side,
-                            meta=self._meta(), history_path=history_path)
+        else:
+            done = finish_night(self.engine, self.out_dir, subject=self.subject, side=self.side,
+                                meta=self._meta(), history_path=history_path)
+        self.reconcile(done[0].events)
+        return done

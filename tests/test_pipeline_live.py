@@ -88,3 +88,48 @@ def test_live_equals_offline_with_lost_frames(tmp_path):
     live = json.loads((live_dir / "summary.json").read_text())
     gaps = np.array(live["recording"]["gaps_s"])
     assert len(gaps) == sidecar["counters"]["gaps"]
+
+
+def _final_line(stdout: str) -> tuple[int, int, int]:
+    """(final count, live count before the end-of-night correction, corrections) from record."""
+    import re
+
+    m = re.search(r"twitches (\d+) \(final analysis; the live view counted (\d+) and took (\d+)",
+                  stdout)
+    assert m, stdout
+    return tuple(int(g) for g in m.groups())
+
+
+SPEED = 10.0
+#: How far the live view can trail the end of the stream (s of signal): the settling context
+#: (0.3 s), one live call's wall period (0.25 s) and one fed batch (0.1 s) at the replay speed,
+#: and a second for the chain's batch and look-ahead.
+TAIL_S = 0.3 + (0.25 + 0.1) * SPEED + 1.0
+
+
+@pytest.mark.parametrize("profile, faults", [
+    ("quiet", None), ("benign-night", None), ("busy-night", None), ("no-twitch", None),
+    ("complex", None), ("busy-night", "drop_frames=0.002"),
+])
+def test_live_count_converges_to_the_final_count(tmp_path, profile, faults):
+    """The last count the live view shows is the summary's, on every demo profile and a damaged
+    link; before the end-of-night correction it lags only by the twitches of the last TAIL_S."""
+    night = _night(profile, 60.0, 4)
+    port, out = str(tmp_path / "ttyEMU"), tmp_path / "night"
+    plan = parse_faults(faults, seed=3) if faults else None
+    with EmulatedDevice(DEVICE, night.chunks(1.0), night.params.sfreq_hz, port, speed=SPEED,
+                        faults=plan):
+        proc = _cli("record", "--device", DEVICE, "--port", port, "--out", str(out), "--side",
+                    "left", "--duration", "60", "--clock-speed", str(SPEED))
+    assert proc.returncode == 0, proc.stderr
+    final, before, corrections = _final_line(proc.stdout)
+    summary = json.loads((out / "summary.json").read_text())
+    assert final == summary["fasciculations"]
+    (recording,) = out.glob("*.bdf")
+    if faults:
+        assert json.loads(recording.with_suffix(".json").read_text())["counters"]["gaps"] > 0
+    twitches = [e for e in read_events_tsv(out / "events.tsv")
+                if e["kind"] == "fasciculation" and "doublet" not in e["detail"]]
+    assert len(twitches) == final
+    tail = sum(e["onset"] >= summary["duration_s"] - TAIL_S for e in twitches)
+    assert 0 <= final - before <= tail and corrections == final - before

@@ -101,7 +101,7 @@ def _report(out: Path) -> Path | None:
     path = out / "report.html"
     with contextlib.redirect_stdout(io.StringIO()):  # the report repeats the wearer's summary
         code = main(["report", str(out), "--out", str(path)])
-    return path if code == 0 else None
+    return path if code in (0, 4) else None  # 4: written, the night not evaluable
 
 
 def run(args: argparse.Namespace) -> int:

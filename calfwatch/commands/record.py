@@ -273,6 +273,8 @@ def _finish_live(live, args: argparse.Namespace) -> None:
         sys.stderr.write(f"calfwatch: analysis not written: {' '.join(str(exc).split())} "
                          f"(the recording is complete; run calfwatch analyze on it)\n")
         return
+    print(f"twitches {live.twitches} (final analysis; the live view counted "
+          f"{live.twitches_before_final} and took {live.final_corrections} correction(s) from it)")
     if getattr(args, "print_summary", True):
         print(wearer_summary(result.summary, _earlier_nights(args)))
     for key in ("events", "events_json", "summary", "annotations", "events_edf", "history"):
