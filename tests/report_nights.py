@@ -18,7 +18,8 @@ SECTIONS = ("sec-wearer", "sec-recording", "sec-assessment", "sec-night", "sec-h
             "sec-history", "sec-distributions", "sec-waveforms", "sec-timeline", "sec-methods",
             "sec-disclaimer")
 #: The report's figures, by id (all present for an analysed night with a history).
-FIGURES = ("plot-hourly", "plot-history", "plot-distributions", "plot-waveforms", "plot-timeline")
+FIGURES = ("plot-hourly", "plot-history", "plot-distributions", "plot-waveforms", "plot-timeline",
+           "plot-examples")
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

@@ -19,7 +19,7 @@ from report_nights import (
 )
 
 from calfwatch.report import ReportInput, load_night, render_report
-from calfwatch.report.sections import hour_label
+from calfwatch.report.sections import QUALITY_COLUMNS, hour_label
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +120,19 @@ def test_assessment_rows_are_the_summary_checks(night):
 def test_quality_table_is_the_summary_quality(night):
     _, s, html, _ = night
     head, *rows = parse_report(html).tables["quality"]
+    columns = {label: (key, how) for key, label, how in QUALITY_COLUMNS}
+    assert head[1:] == [label for _, label, _ in QUALITY_COLUMNS]  # labels, not JSON keys
     for row in rows:
         q = s["quality"][row[0]]
         for col, cell in zip(head[1:], row[1:], strict=True):
-            value = q[col]
-            assert cell == "n/a" if value is None else close_to(cell, value, 3)
+            key, how = columns[col]
+            value = q[key]
+            if value is None:
+                assert cell == "n/a"
+            elif how == "percent":
+                assert cell.endswith(" %") and close_to(cell[:-2], value * 100, 1)
+            else:
+                assert close_to(cell, value, 1 if how == "number" else 0)
 
 
 def _png_size(uri: str) -> tuple[int, int]:

@@ -23,7 +23,7 @@ def shown(tmp_path_factory):
     """A night analysed for subject EVIL after four stored nights, reported, shown in Chromium."""
     root = tmp_path_factory.mktemp("browser")
     history = root / "history.sqlite"
-    recording = simulate_edf(root / "night.edf", duration_s=300.0, seed=5)
+    recording = simulate_edf(root / "night.edf", duration_s=300.0, seed=5, n_channels=2)
     with open_store(history) as store:
         for day in range(4):
             start = datetime(2026, 1, 1 + day, 23, 0, tzinfo=TZ)  # before the simulated night

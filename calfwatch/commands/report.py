@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="history file (default $CALFWATCH_HOME/history.sqlite)")
     parser.add_argument("--out", metavar="FILE.html", default=None,
                         help="report file (default DIR/report.html, or report-<subject>.html)")
+    parser.add_argument("--recording", metavar="FILE", default=None,
+                        help="the recording, for an example trace of each event kind (default: "
+                             "the file the summary names, beside DIR)")
     parser.add_argument("--pdf", action="store_true",
                         help="also print the report to PDF beside the HTML (needs Chromium)")
     parser.add_argument("--anonymize", action="store_true",
@@ -88,7 +91,10 @@ def load_input(args: argparse.Namespace):
         summary, source = nights[-1].summary, "history"
     else:
         raise LookupError(f"subject {args.subject!r} has no stored nights to report")
-    inp = ReportInput(summary, events, nights, symptoms, subject, source)
+    from calfwatch.report.examples import find_recording
+
+    recording = find_recording(args.folder, summary, getattr(args, "recording", None))
+    inp = ReportInput(summary, events, nights, symptoms, subject, source, recording)
     if args.anonymize:
         from calfwatch.anonymize import anonymize_report_input
 

@@ -53,6 +53,8 @@ class ReportInput:
         The subject's id in the history store.
     source : str
         Where the night came from (folder, or ``history``), for the page footer.
+    recording : Path or None
+        The recording file, for example traces of each event kind (none without it).
     """
 
     summary: dict[str, Any]
@@ -61,6 +63,7 @@ class ReportInput:
     symptoms: list[str] = field(default_factory=list)
     subject: str | None = None
     source: str = ""
+    recording: Path | None = None
 
 
 def load_night(directory: str | os.PathLike) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
@@ -108,12 +111,40 @@ def _assessment(inp: ReportInput, config: Mapping[str, Any]) -> dict[str, Any] |
     return assess(inp.nights, inp.symptoms, config=config, tonight=inp.summary).to_dict()
 
 
-def _figures(inp: ReportInput, twitching_rate: float) -> dict[str, Any]:
-    """Every figure of the page (None where there is nothing to draw)."""
+def _channel_names(summary: Mapping[str, Any]) -> list[str]:
+    """The night's channels in the recording's order (colours follow it)."""
+    recording = summary.get("recording") or {}
+    names = list(recording.get("channels_analysed") or recording.get("ch_names") or [])
+    return names + [n for n in (summary.get("channels") or {}) if n not in names]
+
+
+def _examples(inp: ReportInput, colours: Mapping[str, str]) -> tuple[Any, str]:
+    """The example-traces figure and a note on it (why there is none)."""
+    from calfwatch.report import examples, plots
+
+    if inp.events is None:
+        return None, "No events table beside the summary: no example traces."
+    if inp.recording is None or not Path(inp.recording).is_file():
+        return None, ("The recording file was not found beside the analysis folder: no example "
+                      "traces (give --recording FILE).")
+    picked = examples.pick_examples(inp.events, EVENT_KINDS)
+    if not picked:
+        return None, "No events: no example traces."
+    try:
+        traces = examples.read_traces(inp.recording, picked)
+    except (OSError, ValueError) as exc:
+        return None, f"{inp.recording}: not readable for example traces ({exc})."
+    return plots.examples_plot(traces, colours), ""
+
+
+def _figures(inp: ReportInput, twitching_rate: float, evaluable: bool) -> dict[str, Any]:
+    """Every figure of the page (None where there is nothing to draw, or the night is not
+    evaluable: no chart of numbers that cannot be judged)."""
     from calfwatch.report import plots
 
     summary, events, nights = inp.summary, inp.events, inp.nights
     morphology = summary.get("morphology") or {}
+    colours = plots.channel_colours(_channel_names(summary))
     labels, counts, rates, _ = sections.hourly(summary)
     tonight = (summary.get("recording") or {}).get("start_utc")
     latest = next((n.night_date.isoformat() for n in nights if n.start_utc == tonight), None)
@@ -122,15 +153,28 @@ def _figures(inp: ReportInput, twitching_rate: float) -> dict[str, Any]:
         timeline = plots.timeline_plot(
             events, sections.duration_s(summary, events), EVENT_KINDS, sections.gaps_s(summary),
             dict(sections.kind_counts(summary, events)))
+    examples, examples_note = _examples(inp, colours)
     return {
-        "hourly": plots.hourly_plot(labels, counts, rates),
+        "hourly": plots.hourly_plot(labels, counts, rates, colours) if evaluable else None,
         "history": plots.history_plot([n.night_date.isoformat() for n in nights],
                                       [n.rate_per_min_rest for n in nights], twitching_rate,
                                       [n.side for n in nights], latest),
-        "distributions": plots.distributions_plot(sections.distributions(morphology)),
-        "waveforms": plots.waveform_plot(sections.units(morphology), None),
+        "distributions": (plots.distributions_plot(sections.distributions(morphology))
+                          if evaluable else None),
+        "waveforms": (plots.waveform_plot(sections.units(morphology), None, colours)
+                      if evaluable else None),
         "timeline": timeline,
+        "examples": examples,
+        "examples_note": examples_note,
     }
+
+
+def _not_evaluable_reasons(assessment: Mapping[str, Any] | None) -> list[str]:
+    """Why the night is not evaluable (the reasons' texts), empty when it is."""
+    if not assessment or assessment.get("level") != "not-evaluable":
+        return []
+    return [str(r.get("text") or r.get("rule")) for r in assessment.get("reasons") or []
+            if r.get("level") == "not-evaluable"] or ["the assessment gives no reason"]
 
 
 def build_context(inp: ReportInput, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -154,7 +198,10 @@ def build_context(inp: ReportInput, config: Mapping[str, Any] | None = None) -> 
     settings = settings_from_config(config)
     assessment = _assessment(inp, config)
     morphology = summary.get("morphology") or {}
+    not_evaluable = _not_evaluable_reasons(assessment)
     return {
+        "not_evaluable": not_evaluable,
+        "gaps": sections.gap_summary(summary),
         "title": "calfwatch night report",
         "generated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "version": __version__,
@@ -179,5 +226,5 @@ def build_context(inp: ReportInput, config: Mapping[str, Any] | None = None) -> 
         "threshold_rows": sections.threshold_rows(summary.get("thresholds") or config),
         "version_rows": sections.flatten(summary.get("versions") or {}),
         "caveats": summary.get("caveats") or (assessment or {}).get("caveats") or [],
-        "figures": _figures(inp, settings.twitching_rate_per_min),
+        "figures": _figures(inp, settings.twitching_rate_per_min, not not_evaluable),
     }

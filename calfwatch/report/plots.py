@@ -25,7 +25,18 @@ KIND_COLOURS = {
     "voluntary": "#009E73",
     "artifact": "#999999",
 }
-LEVEL_COLOURS = {"not-evaluable": "#5A5A5A", "benign": "#009E73", "monitor": "#E69F00", "see-doctor": "#D55E00"}
+LEVEL_COLOURS = {"not-evaluable": "#5A5A5A", "benign": "#009E73", "monitor": "#E69F00",
+                 "see-doctor": "#D55E00"}
+#: Channel colours, the same channel in the same colour in every figure (Okabe-Ito first, then
+#: tab20's distinct shades for nights with many channels).
+CHANNEL_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+                   "#F0E442", "#8C564B", "#7F7F7F", "#BCBD22", "#17BECF", "#9467BD", "#FF9896",
+                   "#98DF8A", "#C49C94", "#AEC7E8", "#FFBB78", "#C5B0D5", "#DBDB8D")
+
+
+def channel_colours(names: Sequence[str]) -> dict[str, str]:
+    """One colour per channel name, in the given order (cycling past 20 channels)."""
+    return {name: CHANNEL_PALETTE[i % len(CHANNEL_PALETTE)] for i, name in enumerate(names)}
 _DPI = 100
 #: Units drawn in the waveform gallery (the most frequent ones); the table lists every unit.
 MAX_UNITS_SHOWN = 16
@@ -55,7 +66,7 @@ def _encode(fig: Figure) -> str:
 
 def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[float]],
                 rates_by_channel: Mapping[str, Sequence[float | None]] | None = None,
-                ) -> Plot | None:
+                colours: Mapping[str, str] | None = None) -> Plot | None:
     """Fasciculations per clock hour (bars) per channel, and the rate per minute of rest.
 
     Parameters
@@ -67,7 +78,11 @@ def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[
     rates_by_channel : mapping, optional
         Channel -> fasciculations per minute of rest in each hour (None where there was no rest),
         drawn as points on a second axis.
+    colours : mapping, optional
+        Channel -> colour (:func:`channel_colours` of the channels when omitted): a channel's bars
+        and rate line share it.
     """
+    colours = colours or channel_colours(list(counts_by_channel))
     rated = any(r is not None for v in (rates_by_channel or {}).values() for r in v)
     if not len(labels) or not counts_by_channel or (
             not rated and not any(sum(c) for c in counts_by_channel.values())):
@@ -78,22 +93,23 @@ def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[
     width = 0.8 / n
     x = np.arange(len(labels), dtype=float)
     for i, (name, counts) in enumerate(counts_by_channel.items()):
-        ax.bar(x - 0.4 + (i + 0.5) * width, counts, width, label=f"{name}: count", alpha=0.85)
+        ax.bar(x - 0.4 + (i + 0.5) * width, counts, width, label=name, alpha=0.55,
+               color=colours.get(name, "#333333"))
     ax.set_xticks(x, list(labels), fontsize=8)
     ax.set_xlabel("clock hour (start)")
-    ax.set_ylabel("fasciculations per hour")
     if rates_by_channel:
         ax2 = ax.twinx()
-        for name, rates in rates_by_channel.items():
+        for i, (name, rates) in enumerate(rates_by_channel.items()):  # over the channel's bars
             y = np.array([np.nan if r is None else r for r in rates], float)
-            ax2.plot(x, y, "o-", ms=4, lw=1, color="#D55E00", label=f"{name}: per min of rest")
-        ax2.set_ylabel("per minute of rest")
+            ax2.plot(x - 0.4 + (i + 0.5) * width, y, "o-", ms=4, lw=1.2,
+                     color=colours.get(name, "#333333"))
+        ax2.set_ylabel("per minute of rest (points)")
         top = np.nanmax([r for v in rates_by_channel.values() for r in v if r is not None] + [0.0])
-        ax2.set_ylim(0, 1.3 * top if top > 0 else 1.0)  # room for the legends above the data
-        ax2.legend(loc="upper right", fontsize=8)
+        ax2.set_ylim(0, 1.3 * top if top > 0 else 1.0)  # room for the legend above the data
     peak = max((max(c) for c in counts_by_channel.values() if len(c)), default=0)
     ax.set_ylim(0, 1.3 * peak if peak > 0 else 1.0)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylabel("fasciculations per hour (bars)")
+    ax.legend(loc="upper left", fontsize=8, ncols=min(6, n), title="channel", title_fontsize=8)
     return Plot("plot-hourly", "Fasciculations per hour of the night", _encode(fig),
                 "bar chart of fasciculations per clock hour of the night")
 
@@ -117,23 +133,31 @@ def history_plot(dates: Sequence[str], rates: Sequence[float | None], twitching_
     """
     if not len(dates):
         return None
-    from datetime import date
+    from datetime import date, timedelta
 
-    days = np.array([date.fromisoformat(d).toordinal() for d in dates], float)
-    day0 = days.min()
+    from matplotlib import dates as mdates
+
+    days = [date.fromisoformat(d) for d in dates]
     y = np.array([np.nan if r is None else r for r in rates], float)
     sides = list(sides) if sides is not None else ["all"] * len(dates)
     fig = _figure(9.0, 3.2)
     ax = fig.add_subplot()
     for side in sorted(set(sides)):
-        mask = np.array([s == side for s in sides])
-        ax.plot(days[mask] - day0, y[mask], "o-", ms=5, label=side)
+        mask = [s == side for s in sides]
+        ax.plot([d for d, m in zip(days, mask, strict=True) if m], y[np.array(mask)], "o-", ms=5,
+                label=side)
     ax.axhline(twitching_rate, color="#555555", ls="--", lw=1,
                label=f"twitching night (>= {twitching_rate:g}/min)")
     if latest is not None:
-        ax.axvline(date.fromisoformat(latest).toordinal() - day0, color="#D55E00", lw=1, alpha=0.5,
+        ax.axvline(date.fromisoformat(latest), color="#D55E00", lw=1, alpha=0.5,
                    label="this night")
-    ax.set_xlabel(f"days since {dates[int(np.argmin(days))]}")
+    first, last = min(days), max(days)
+    span = max((last - first).days, 6)  # at least a week shown, whole days
+    ax.set_xlim(first - timedelta(days=1), first + timedelta(days=span + 1))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("night (date the evening began)")
     ax.set_ylabel("fasciculations / min of rest")
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", fontsize=8)
@@ -175,7 +199,8 @@ def distributions_plot(histograms: Sequence[tuple[str, Mapping | None]]) -> Plot
                 _encode(fig), "histograms of fasciculation amplitude, duration and phases")
 
 
-def waveform_plot(units: Sequence[Mapping], sfreq_hz: float | None) -> Plot | None:
+def waveform_plot(units: Sequence[Mapping], sfreq_hz: float | None,
+                  colours: Mapping[str, str] | None = None) -> Plot | None:
     """A gallery of unit templates: one small panel per unit, the template and its spread.
 
     Parameters
@@ -186,7 +211,10 @@ def waveform_plot(units: Sequence[Mapping], sfreq_hz: float | None) -> Plot | No
         (list, one standard deviation per sample).
     sfreq_hz : float or None
         Sampling rate of templates that do not state theirs (x axis in ms); sample index when None.
+    colours : mapping, optional
+        Channel -> colour of its units' panels.
     """
+    colours = colours or {}
     units = [u for u in units if len(u.get("template_uv") or ())]
     n_units = len(units)
     if not units:
@@ -195,26 +223,26 @@ def waveform_plot(units: Sequence[Mapping], sfreq_hz: float | None) -> Plot | No
     units = [u for u in units if any(u is v for v in shown)]  # largest units, in their order
     n_cols = min(4, len(units))
     n_rows = -(-len(units) // n_cols)
-    fig = _figure(9.0, 2.1 * n_rows)
+    fig = _figure(9.0, 2.3 * n_rows)
     axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
     for ax, unit in zip(axes, units, strict=False):
         y = np.asarray(unit["template_uv"], float)
         fs = unit.get("template_sfreq_hz") or sfreq_hz
         t = np.arange(y.size) - y.size // 2
         t = t / fs * 1e3 if fs else t
+        colour = colours.get(unit.get("channel"), "#0072B2")
         spread = unit.get("spread_uv")
         if spread is not None and len(spread) == y.size:
             s = np.asarray(spread, float)
-            ax.fill_between(t, y - s, y + s, color="#0072B2", alpha=0.2, lw=0)
-        ax.plot(t, y, color="#0072B2", lw=1.2)
+            ax.fill_between(t, y - s, y + s, color=colour, alpha=0.2, lw=0)
+        ax.plot(t, y, color=colour, lw=1.2)
         label = f"unit {unit.get('unit', '?')}"
-        if unit.get("channel") is not None:
-            label += f" ({unit['channel']})"
         if unit.get("count") is not None:
             label += f", n={unit['count']}"
         if unit.get("stability") is not None:
             label += f", r={unit['stability']:.2f}"
-        ax.set_title(label, fontsize=9)
+        title = label if unit.get("channel") is None else f"{unit['channel']}\n{label}"
+        ax.set_title(title, fontsize=8, color=colour)
         ax.tick_params(labelsize=7)
         ax.set_xlabel("ms" if fs else "samples", fontsize=8)
     for ax in axes[len(units):]:
@@ -269,3 +297,39 @@ def timeline_plot(events: Sequence[Mapping], duration_s: float, kinds: Sequence[
     ax.grid(axis="x", alpha=0.3)
     return Plot("plot-timeline", "Events over the whole night, by kind", _encode(fig),
                 "timeline of every event over the night, one row per kind")
+
+
+def examples_plot(traces: Sequence, colours: Mapping[str, str] | None = None) -> Plot | None:
+    """One panel per event kind: a band-passed stretch of the recording with the event shaded.
+
+    Parameters
+    ----------
+    traces : sequence of :class:`calfwatch.report.examples.Trace`
+    colours : mapping, optional
+        Channel -> colour of the trace.
+    """
+    traces = [t for t in traces if len(t.samples_uv)]
+    if not traces:
+        return None
+    colours = colours or {}
+    n_cols = 2 if len(traces) > 1 else 1
+    n_rows = -(-len(traces) // n_cols)
+    fig = _figure(9.0, 1.9 * n_rows)
+    axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False)).ravel()
+    for ax, tr in zip(axes, traces, strict=False):
+        t = tr.start_s + np.arange(len(tr.samples_uv)) / tr.sfreq_hz
+        end = min(tr.onset_s + max(tr.duration_s, 1.0 / tr.sfreq_hz), t[-1])
+        ax.axvspan(tr.onset_s, end, color=KIND_COLOURS.get(tr.kind, "#333333"), alpha=0.25, lw=0)
+        ax.plot(t, tr.samples_uv, color=colours.get(tr.channel, "#0072B2"), lw=0.7)
+        length = (f"{tr.duration_s * 1e3:.0f} ms" if tr.duration_s < 1.0
+                  else f"{tr.duration_s:.1f} s")
+        ax.set_title(f"{tr.kind} on {tr.channel} at {tr.onset_s:.2f} s ({length}, shaded)",
+                     fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("s from recording start", fontsize=7)
+        ax.set_ylabel("µV", fontsize=7)
+    for ax in axes[len(traces):]:
+        ax.set_axis_off()
+    return Plot("plot-examples", "One example of each event kind on the recording (band-passed "
+                "20-450 Hz, the event shaded)", _encode(fig),
+                "example traces of one event of each kind, band-passed, the event shaded")

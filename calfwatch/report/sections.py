@@ -127,9 +127,13 @@ def recording_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     recording = dict(summary.get("recording") or {})
     rows = []
     for key in ("subject", "side", "start_local", "start_utc", "duration_s", "sfreq_hz",
-                "ch_names", "channels_analysed", "gaps_s", "file"):
+                "ch_names", "channels_analysed", "file"):
         if key in recording:
             rows.append((RECORDING_LABELS[key], _fact_text(key, recording.pop(key))))
+    if "gaps_s" in recording:  # summarised; the list is under the table, on demand
+        gaps = gap_summary({"recording": {"gaps_s": recording.pop("gaps_s")}})
+        rows.append(("Gaps", f"{gaps['count']}, {gaps['total']} in all, longest "
+                             f"{gaps['longest']}" if gaps["count"] else "none"))
     recording.pop("meas_date", None)  # the same instant as start_utc
     recording.pop("date_unknown", None)  # said by the start rows
     return rows + [(RECORDING_LABELS.get(k, k), v) for k, v in flatten(recording)]
@@ -238,16 +242,50 @@ def distribution_rows(morphology: Mapping[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
+#: The quality table's columns: summary key, heading, and how the value is shown.
+QUALITY_COLUMNS = (
+    ("noise_rms_uv", "Noise RMS (µV)", "number"),
+    ("usable_fraction", "Usable", "percent"),
+    ("lost_fraction", "Lost (gaps and settling)", "percent"),
+    ("samples_lost_fraction", "Samples lost", "percent"),
+    ("flat_fraction", "Flat", "percent"),
+    ("saturated_fraction", "Saturated", "percent"),
+    ("mains_fraction", "Mains hum", "percent"),
+    ("pops", "Electrode pops", "count"),
+)
+
+
+def _quality_cell(value: Any, how: str) -> str:
+    x = number(value)
+    if x is None:
+        return "n/a"
+    if how == "percent":
+        return f"{x * 100:.1f} %"
+    return f"{x:.1f}" if how == "number" else f"{x:.0f}"
+
+
 def quality_table(quality: Any) -> dict[str, Any]:
-    """Channel rows of the per-channel quality figures (empty when not per channel)."""
+    """Channel rows of the per-channel quality figures, labelled, fractions as percentages (empty
+    when not per channel). Keys the summary has beyond :data:`QUALITY_COLUMNS` are left out."""
     if not isinstance(quality, Mapping) or not quality or not all(
             isinstance(v, Mapping) for v in quality.values()):
         return {"columns": [], "rows": []}
-    columns = list(dict.fromkeys(k for v in quality.values() for k in v))
-    rows = [(str(name), [fmt(v.get(c), 3) if isinstance(v.get(c), float) else
-                         ("n/a" if v.get(c) is None else str(v.get(c))) for c in columns])
+    present = [c for c in QUALITY_COLUMNS if any(c[0] in v for v in quality.values())]
+    rows = [(str(name), [_quality_cell(v.get(key), how) for key, _, how in present])
             for name, v in quality.items()]
-    return {"columns": columns, "rows": rows}
+    return {"columns": [label for _, label, _ in present], "rows": rows}
+
+
+def gap_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Count, total and longest of the recording's gaps, and each as text (start, length)."""
+    spans = gaps_s(summary)
+    lengths = [b - a for a, b in spans]
+    return {
+        "count": len(spans),
+        "total": f"{sum(lengths):.3f} s" if spans else "0 s",
+        "longest": f"{max(lengths):.3f} s" if spans else "n/a",
+        "rows": [f"{a:.3f} s (+{b - a:.3f} s)" for a, b in spans],
+    }
 
 
 def threshold_rows(thresholds: Mapping[str, Any]) -> list[dict[str, str]]:
