@@ -75,3 +75,20 @@ def test_a_configuration_with_unknown_keys_or_wrong_types_is_refused_at_once(tmp
     assert out.returncode == 2
     assert out.stderr.startswith(f"calfwatch: error: {user}: ") and message in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_the_readme_documents_every_command():
+    """Each subcommand appears in the README's Commands section (``calfwatch NAME`` or a ``NAME``
+    entry), and the section is the one that lists them."""
+    import re
+    from pathlib import Path
+
+    from calfwatch.cli import _load_commands
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Commands", 1)[1].split("\n## ", 1)[0]
+    for module in _load_commands():
+        name = module.NAME
+        assert re.search(rf"calfwatch {name}\b|^- `{name}\b", readme, re.M), name
+    for name in ("devices", "symptoms", "history", "repair"):
+        assert re.search(rf"^- `{name}\b", section, re.M), name

@@ -77,6 +77,16 @@ def test_check_passes_a_good_placement(tmp_path, night):
     proc = _check(tmp_path, night.chunks(1.0))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASS" in proc.stdout
+    # piped (not a terminal): every block of numbers and the summary carry the column headers
+    lines = proc.stdout.splitlines()
+    blocks = [i for i, line in enumerate(lines) if line.startswith("second ")]
+    assert blocks
+    for i in blocks:
+        assert lines[i + 1].split() == ["channel", "noise", "mains", "sat.", "flat", "moving",
+                                        "lost"]
+        assert lines[i + 2].split() == ["µV", "%", "%", "%", "µV", "%"]
+    at = next(i for i, line in enumerate(lines) if line.startswith("over "))
+    assert lines[at + 1].split()[0] == "channel" and lines[at + 2].split()[0] == "µV"
 
 
 def test_check_fails_with_advice(tmp_path, night):

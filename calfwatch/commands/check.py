@@ -56,9 +56,8 @@ class _Table:
                 sys.stdout.write(f"\033[{self.drawn}F")
             sys.stdout.write("".join(f"\033[K{line}\n" for line in lines))
             self.drawn = len(lines)
-        elif second == 1 or second % 5 == 0:
-            sys.stdout.write("\n".join(lines[0:1] + [_row(n, q).strip() for n, q in
-                                                     zip(self.ch_names, rows, strict=True)]) + "\n")
+        elif second == 1 or second % 5 == 0:  # piped: a block with its headers every 5 s
+            sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
 
 
@@ -120,8 +119,10 @@ def run(args: argparse.Namespace) -> int:
     mains = meter.mains_hz if meter is not None else 50.0
     ok, tips = verdict(seconds, list(info.ch_names), mains)
     print(f"over {len(seconds)} s (median per channel):")
+    print("  " + HEADER)
+    print("  " + UNITS)
     for c, name in enumerate(info.ch_names):
-        print("  " + _row(name, channel_summary(seconds, c)).strip())
+        print("  " + _row(name, channel_summary(seconds, c)))
         for tip in tips[name]:
             print(f"    - {tip}")
     print("PASS: the sensor is ready for the night" if ok else
