@@ -9,9 +9,9 @@ provisional events about once a second, rewrites the output files every few minu
 writes the final analysis, adds the night to the history and returns the result.
 
 The live twitch count converges to the night's: it is the number of events the live view currently
-counts as twitches (early calls corrected when they settle), and at the end the live view is
-corrected by the final analysis (events it missed as ``settled``, events that are not twitches
-after all as ``withdrawn``), so the last count it shows equals the summary's ``fasciculations``.
+counts as twitches (early calls corrected when they settle), and at the end the final analysis
+corrects it (twitches it missed are added, ones that are not twitches after all taken away), so
+the last count it shows equals the summary's ``fasciculations``.
 Before that, it can differ only where the final analysis uses context the 40-s live window does
 not have (a PLM series, the resting level over 10 minutes, a movement's margin).
 """
@@ -199,14 +199,17 @@ class LiveAnalysis:
         if not rows:
             return
         self.live_event_count += sum(1 for r in rows if r["live"] in ("provisional", "settled"))
+        self._count(rows)
+        if self.on_events is not None:
+            self.on_events(rows)
+
+    def _count(self, rows: list[dict]) -> None:
         for r in rows:  # a correction replaces what its early call counted
             key = (int(r["sample"]), str(r["channel"]))
             if _is_twitch(r):
                 self._twitches.add(key)
             else:
                 self._twitches.discard(key)
-        if self.on_events is not None:
-            self.on_events(rows)
 
     @property
     def twitches(self) -> int:
@@ -214,23 +217,17 @@ class LiveAnalysis:
         return len(self._twitches)
 
     def reconcile(self, final_rows: list[dict]) -> int:
-        """Correct the live view by the final analysis's events; return the corrections made.
+        """Correct the live view's count by the final analysis's events; return the corrections.
 
-        Final twitches the live view did not count come as ``settled`` rows, twitches it counted
-        that the final analysis does not keep as ``withdrawn`` rows (to ``on_events`` too).
+        Final twitches the live view did not count are added, twitches it counted that the final
+        analysis does not keep are taken away. They are not sent to ``on_events``: the night is
+        over (a listener's stream may be closed) and the output files hold the final events.
         """
-        final = {(int(r["sample"]), str(r["channel"])): r for r in final_rows if _is_twitch(r)}
+        final = {(int(r["sample"]), str(r["channel"])) for r in final_rows if _is_twitch(r)}
         self.twitches_before_final = self.twitches
-        rows = [{**row, "live": "settled"} for key, row in final.items()
-                if key not in self._twitches]
-        rows += [{"onset_s": key[0] / self.recorder.info.sfreq_hz, "duration_s": 0.0,
-                  "kind": "fasciculation", "channel": key[1], "peak_to_peak_uv": float("nan"),
-                  "phases": 0, "sample": key[0], "detail": "", "live": "withdrawn"}
-                 for key in sorted(self._twitches - final.keys())]
-        self.final_corrections = len(rows)
-        if rows:
-            self._emit(rows)
-        return len(rows)
+        self.final_corrections = len(final ^ self._twitches)
+        self._twitches = final
+        return self.final_corrections
 
     def write_partial(self) -> None:
         """Analyse everything so far and rewrite the output files, on a thread of its own.

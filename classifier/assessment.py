@@ -36,7 +36,7 @@ from classifier.persistence import (
     settings_from_config,
     trends_by_side,
 )
-from classifier.rates import ABOVE, BELOW, INCONCLUSIVE, compare_interval, poisson_interval
+from classifier.rates import ABOVE, BELOW, INCONCLUSIVE, compare_interval, poisson_rate_interval
 
 NOT_EVALUABLE = "not-evaluable"
 BENIGN = "benign"
@@ -253,7 +253,7 @@ def _check_trend(tr: Trend, spec: RuleSpec, min_nights: int) -> Reason:
 def _check_rate_high(point: NightPoint, spec: RuleSpec) -> Reason:
     """Fires when the rate's whole 95 % Poisson interval lies above the threshold."""
     rate = point.rate_per_min_rest
-    interval = poisson_interval(point.fasciculations, point.rest_minutes)
+    interval = poisson_rate_interval(point.fasciculations, point.rest_minutes)
     comparison = compare_interval(interval, spec.value)
     fired = comparison == ABOVE
     words = {ABOVE: "above", BELOW: "below",

@@ -7,7 +7,7 @@ The PLM index is the number of PLMs in AASM series per hour of recording; each l
 channel is a leg of its own) and the legs are summed. A calf sensor under-detects PLMs, which are
 scored on tibialis anterior in the clinic.
 
-Every rate carries its exact (Garwood) Poisson interval, :func:`poisson_interval`, under the key of
+Every rate carries its exact (Garwood) Poisson interval, :func:`poisson_rate_interval`, under the key of
 the rate with ``_ci95`` appended: a count of k events in T minutes says the rate lies in that
 interval 95 % of the time, which a rule compares with its threshold (:func:`compare_interval`).
 """
@@ -36,54 +36,20 @@ def leg_of(name: str) -> str:
 CONFIDENCE = 0.95
 
 
-def poisson_interval(count: int, exposure: float = 1.0,
-                     confidence: float = CONFIDENCE) -> tuple[float, float] | None:
-    """Exact (Garwood) two-sided interval of a Poisson rate: ``count`` events in ``exposure``.
-
-    The bounds are chi-square quantiles, ``chi2.ppf(a/2, 2k)/2`` and ``chi2.ppf(1-a/2, 2k+2)/2``
-    events (the lower bound is 0 for k = 0; Garwood, Biometrika 1936;28:437), divided by the
-    exposure. They cover the true rate at least ``confidence`` of the time for any rate.
-
-    Parameters
-    ----------
-    count : int
-        Events counted (>= 0).
-    exposure : float
-        Time they were counted over (e.g. minutes of rest); the interval is per unit of it.
-    confidence : float
-        Two-sided confidence level, 0-1.
-
-    Returns
-    -------
-    (low, high) or None
-        Per unit of exposure; None when the exposure is not positive.
-
-    Examples
-    --------
-    >>> low, high = poisson_interval(10, 2.0)  # 10 events in 2 minutes: 5 per minute
-    >>> round(low, 3), round(high, 3)
-    (2.398, 9.195)
-    """
-    from scipy.stats import chi2
-
-    if not exposure > 0:
-        return None
-    if count < 0 or not 0 < confidence < 1:
-        raise ValueError(f"poisson_interval: count {count} must be >= 0 and confidence "
-                         f"{confidence} within 0-1")
-    alpha = 1.0 - confidence
-    low = 0.0 if count == 0 else float(chi2.ppf(alpha / 2, 2 * count)) / 2.0
-    high = float(chi2.ppf(1 - alpha / 2, 2 * count + 2)) / 2.0
-    return low / exposure, high / exposure
-
-
 ABOVE, BELOW, INCONCLUSIVE = "above", "below", "inconclusive"
 
 
-def compare_interval(interval: tuple[float, float] | None, threshold: float) -> str | None:
+def compare_interval(interval: tuple[float | None, float | None] | None,
+                     threshold: float) -> str | None:
     """``above`` when the whole interval lies above ``threshold``, ``below`` when it lies below,
-    else ``inconclusive`` (None without an interval)."""
-    if interval is None:
+    else ``inconclusive`` (None without an interval).
+
+    Examples
+    --------
+    >>> compare_interval(poisson_rate_interval(72, 6.0), 10.0)  # 12/min, interval 9.4-15.1
+    'inconclusive'
+    """
+    if interval is None or None in interval:
         return None
     low, high = interval
     return ABOVE if low > threshold else BELOW if high < threshold else INCONCLUSIVE
@@ -94,8 +60,8 @@ def _rate(count: int, minutes: float) -> float | None:
 
 
 def _ci(count: int, exposure: float) -> list[float] | None:
-    interval = poisson_interval(count, exposure)
-    return None if interval is None else list(interval)
+    low, high = poisson_rate_interval(count, exposure, CONFIDENCE)
+    return None if low is None else [low, high]
 
 
 def hour_edges(duration_s: float, meas_date: datetime | None) -> tuple[np.ndarray, list[str]]:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from classifier.rates import compare_interval, poisson_interval
+from classifier.rates import compare_interval, poisson_rate_interval
 
 
 def _poisson_cdf(k: int, mu: float) -> float:
@@ -22,7 +22,7 @@ def _poisson_cdf(k: int, mu: float) -> float:
 
 @pytest.mark.parametrize("count", [0, 1, 2, 5, 9, 30, 120])
 def test_bounds_are_where_the_tail_probabilities_are_2_5_percent(count):
-    low, high = poisson_interval(count, 1.0)
+    low, high = poisson_rate_interval(count, 1.0)
     # the upper bound is the mean at which seeing <= count has probability 2.5 %
     assert _poisson_cdf(count, high) == pytest.approx(0.025, abs=1e-9)
     if count == 0:
@@ -32,7 +32,7 @@ def test_bounds_are_where_the_tail_probabilities_are_2_5_percent(count):
 
 
 def test_coverage_is_at_least_95_percent_for_any_mean():
-    bounds = np.array([poisson_interval(k, 1.0) for k in range(200)])
+    bounds = np.array([poisson_rate_interval(k, 1.0) for k in range(200)])
     for mu in np.linspace(0.05, 60.0, 150):
         k = np.arange(200)
         pmf = np.exp(k * np.log(mu) - mu - np.array([math.lgamma(i + 1) for i in k]))
@@ -42,11 +42,11 @@ def test_coverage_is_at_least_95_percent_for_any_mean():
 
 def test_known_values_and_exposure():
     # Garwood's table: k = 10 gives 4.795-18.39 (Ulm 1990, Am J Epidemiol 131:373)
-    low, high = poisson_interval(10, 1.0)
+    low, high = poisson_rate_interval(10, 1.0)
     assert (round(low, 3), round(high, 2)) == (4.795, 18.39)
-    low2, high2 = poisson_interval(10, 2.5)
+    low2, high2 = poisson_rate_interval(10, 2.5)
     assert (low2, high2) == pytest.approx((low / 2.5, high / 2.5))
-    assert poisson_interval(3, 0.0) is None
+    assert poisson_rate_interval(3, 0.0) == (None, None)
 
 
 def test_comparison_with_a_threshold():
@@ -69,9 +69,9 @@ def test_every_rate_of_an_analysed_night_carries_its_interval():
     tables += [h for ch in s["channels"].values() for h in ch["hours"]]
     for t in tables:
         low, high = t["fasciculations_per_min_rest_ci95"]
-        expected = poisson_interval(t["fasciculations"], t["rest_minutes"])
+        expected = poisson_rate_interval(t["fasciculations"], t["rest_minutes"])
         assert (low, high) == pytest.approx(expected)
         assert low <= t["fasciculations_per_min_rest"] <= high
     assert s["fasciculations"] > 0
     hours = s["duration_s"] / 3600.0
-    assert s["plm_index_per_h_ci95"] == pytest.approx(poisson_interval(s["plm"], hours))
+    assert s["plm_index_per_h_ci95"] == pytest.approx(poisson_rate_interval(s["plm"], hours))

@@ -43,10 +43,10 @@ def test_comparison_with_earlier_nights_and_reasons():
 
 
 def test_rates_carry_their_interval_and_the_rule_says_where_it_lies():
-    from classifier.rates import poisson_interval
+    from classifier.rates import poisson_rate_interval
 
     doc = {**_summary(9.6), "fasciculations": 576, "rest_minutes": 60.0}  # 9.6 per minute
-    doc["fasciculations_per_min_rest_ci95"] = list(poisson_interval(576, 60.0))
+    doc["fasciculations_per_min_rest_ci95"] = list(poisson_rate_interval(576, 60.0))
     doc["assessment"] = assess([], tonight=doc).to_dict()
     text = wearer_summary(doc)
     low, high = doc["fasciculations_per_min_rest_ci95"]
