@@ -108,7 +108,10 @@ TAIL_S = 0.3 + (0.25 + 0.1) * SPEED + 1.0
 
 
 @pytest.mark.parametrize("profile, faults", [
-    ("quiet", None), ("benign-night", None), ("busy-night", None), ("no-twitch", None),
+    pytest.param("quiet", None, marks=pytest.mark.slow),
+    pytest.param("benign-night", None, marks=pytest.mark.slow),
+    pytest.param("busy-night", None, marks=pytest.mark.slow),
+    pytest.param("no-twitch", None, marks=pytest.mark.slow),
     ("complex", None), ("busy-night", "drop_frames=0.002"),
 ])
 def test_live_count_converges_to_the_final_count(tmp_path, profile, faults):

@@ -27,22 +27,23 @@ CHARTS = ("plot-hourly", "plot-distributions", "plot-waveforms")
 
 
 def _recorded_over_a_damaged_link(root: Path) -> Path:
-    """A 6-minute benign night recorded by calfwatch record from an emulated sensor whose link
-    drops frames; returns the analysis folder record wrote."""
+    """A 4-minute benign night on the sensor's two channels (over 5 minutes of rest pooled),
+    recorded by calfwatch record from an emulated sensor whose link drops frames; returns the
+    analysis folder record wrote."""
     import subprocess
     import sys
 
     spec = DEVICES["calfwatch"]
-    params = load_profile("benign-night", duration_s=360.0, sfreq_hz=spec.sfreq_hz,
+    params = load_profile("benign-night", duration_s=240.0, sfreq_hz=spec.sfreq_hz,
                           n_channels=spec.n_channels)
     night = simulate_night(params, seed=12)
     port, out = str(root / "ttyEMU"), root / "link"
-    with EmulatedDevice("calfwatch", night.chunks(1.0), spec.sfreq_hz, port, speed=30.0,
-                        faults=parse_faults("drop_frames=0.002", seed=3)):
+    with EmulatedDevice("calfwatch", night.chunks(1.0), spec.sfreq_hz, port, speed=20.0,
+                        faults=parse_faults("drop_frames=0.001", seed=3)):
         proc = subprocess.run(
             [sys.executable, "-m", "calfwatch", "record", "--device", "calfwatch", "--port", port,
-             "--out", str(out), "--side", "left", "--duration", "360", "--clock-speed", "30",
-             "--mains", "50"], capture_output=True, text=True, timeout=300)
+             "--out", str(out), "--side", "left", "--duration", "240", "--clock-speed", "20",
+             "--mains", "50"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -111,7 +112,7 @@ def test_a_night_not_evaluable_says_why_instead_of_charts(pages):
 def test_a_damaged_link_night_summarises_its_gaps(pages):
     _, summary, result = pages["damaged-link"]
     gaps = summary["recording"]["gaps_s"]
-    assert len(gaps) > 3
+    assert len(gaps) > 3 and summary["assessment"]["level"] != "not-evaluable"
     facts = dict(parse_report(result.dom).tables["recording"])
     longest = max(g[1] for g in gaps)
     assert facts["Gaps"] == (f"{len(gaps)}, {sum(g[1] for g in gaps):.3f} s in all, longest "
