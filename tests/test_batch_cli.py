@@ -102,7 +102,7 @@ def test_batch_outputs_and_history_equal_files_analysed_one_by_one(recordings, s
     for name, _, _ in NIGHTS:
         proc = _cli("analyze", f"recs/{name}.edf", "--out", f"single/{name}", "--subject", "p1",
                     "--side", "left", "--history", "single.sqlite", "--quiet", cwd=recordings)
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == 4, proc.stderr  # a minute of rest: written, not evaluable
     for name, _, _ in NIGHTS:
         for file in ("events.tsv", "annotations.txt"):
             assert (recordings / "serial" / name / file).read_bytes() == (

@@ -112,3 +112,13 @@ def test_report_of_a_summary_without_assessment_is_not_evaluable(tmp_path, quiet
     assert code == EXIT_NOT_EVALUABLE
     assert out.startswith("NOT EVALUABLE: the summary carries no assessment")
     assert 'level-not-evaluable' in (tmp_path / "report.html").read_text()
+
+
+def test_a_batch_of_nights_not_evaluable_exits_4(tmp_path):
+    from report_nights import simulate_edf
+
+    paths = [simulate_edf(tmp_path / f"n{i}.edf", duration_s=60.0, seed=i, profile="quiet")
+             for i in (1, 2)]
+    code, out, err = run_cli("analyze", *paths, "--out", tmp_path / "out")
+    assert code == EXIT_NOT_EVALUABLE, err
+    assert out.count("NOT EVALUABLE: too little time at rest") == 2
