@@ -23,10 +23,11 @@ def test_real_recordings(sample_data, tmp_path):
     }
     proc = _cli("analyze", *map(str, files.values()), "--out", str(tmp_path), "--quiet")
     assert proc.returncode == 4, proc.stderr  # the needle recordings are not evaluable
-    for name in files:
-        summary = json.loads((tmp_path / name / "summary.json").read_text())
-        events = (tmp_path / name / "events.tsv").read_text().splitlines()
-        assert len(mne.read_annotations(tmp_path / name / "annotations.txt")) == len(events) - 1
+    for name, path in files.items():
+        out = tmp_path / path.parent.name / name  # a batch mirrors the recordings' folders
+        summary = json.loads((out / "summary.json").read_text())
+        events = (out / "events.tsv").read_text().splitlines()
+        assert len(mne.read_annotations(out / "annotations.txt")) == len(events) - 1
         needle = name.startswith("emg_")
         assert any("surface EMG" in note for note in summary["notes"]) == needle
 
