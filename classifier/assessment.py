@@ -390,9 +390,11 @@ def _series(history: Sequence[Any], tonight: Any, cutoff_hour: int) -> tuple[lis
     return points, [tonight]
 
 
-def _night_doc(point: NightPoint, tonight: Any, history: Sequence[Any]) -> Mapping | None:
-    """The night summary behind ``point`` (tonight's, or a stored night's), None when unknown."""
-    for item in [tonight, *history]:
+def _night_doc(point: NightPoint, history: Sequence[Any]) -> Mapping | None:
+    """The stored night summary behind ``point`` (same recording start), None when unknown."""
+    if not point.start_utc:
+        return None
+    for item in history:
         doc = item if isinstance(item, Mapping) else getattr(item, "summary", None)
         if not isinstance(doc, Mapping):
             continue
@@ -450,7 +452,8 @@ def assess(history_nights: Sequence[Any], symptoms: Iterable[str] = (),
     if not latest:
         checks += check_evaluable(None, None, config)
     for point in latest:
-        minimums = check_evaluable(point, _night_doc(point, tonight, history_nights), config)
+        doc = tonight if isinstance(tonight, Mapping) else _night_doc(point, history_nights)
+        minimums = check_evaluable(point, doc, config)
         checks += minimums
         if any(r.fired for r in minimums):
             continue
