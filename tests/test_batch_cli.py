@@ -187,7 +187,7 @@ def test_bids_root_goes_to_derivatives_with_subject_and_session(recordings, tmp_
         path.write_bytes((recordings / "recs" / f"{source}.edf").read_bytes())
     (root / "dataset_description.json").write_text('{"Name": "t", "BIDSVersion": "1.10.0"}')
     proc = _cli("analyze", str(root), "--quiet", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 4, proc.stderr  # a minute of rest each: written, not evaluable
     table = root / "derivatives" / "calfwatch" / "cohort.csv"
     rows = read_cohort_csv(table)
     assert [(r["subject"], r["session"]) for r in rows] == list(emg)

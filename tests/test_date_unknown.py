@@ -21,7 +21,7 @@ def _undated_csv(path, seconds=30, sfreq=1000):
 def test_undated_recording_reports_date_unknown(tmp_path):
     csv = _undated_csv(tmp_path / "night.csv")
     code, out, err = run_cli("analyze", csv, "--out", tmp_path / "out")
-    assert code == 0, err
+    assert code in (0, 4), err  # 4: a short night is not evaluable (outputs written)
     outputs = "".join(p.read_text(errors="replace") for p in (tmp_path / "out").iterdir())
     assert "1970" not in outputs + out
     recording = json.loads((tmp_path / "out" / "summary.json").read_text())["recording"]
@@ -30,7 +30,7 @@ def test_undated_recording_reports_date_unknown(tmp_path):
     checks = json.loads((tmp_path / "out" / "summary.json").read_text())["assessment"]
     assert "date unknown" in json.dumps(checks)
     code, _, err = run_cli("report", tmp_path / "out", "--out", tmp_path / "r.html")
-    assert code == 0, err
+    assert code in (0, 4), err
     html = (tmp_path / "r.html").read_text()
     assert "date unknown" in html and "1970" not in html
 

@@ -46,7 +46,7 @@ def night(request, tmp_path_factory):
                 rec.write_chunk(SampleChunk(chunk.start_sample + shift, chunk.data_uv))
         path = rec.path
     code, _, err = run_cli("analyze", path, "--out", tmp / "out", "--quiet")
-    assert code == 0, err
+    assert code in (0, 4), err  # 4: a short night is not evaluable (outputs written)
     truth = np.array(sorted(
         s + (gap_n if s >= GAP_AT else 0)
         for s in (round(t.onset_s * SFREQ) for t in sim.truth if t.kind == "fasciculation")))
