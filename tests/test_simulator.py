@@ -76,14 +76,18 @@ def test_fasciculation_count_within_poisson_bounds(rate):
 
 def test_truth_summary_matches_an_independent_count():
     night = simulate_night(load_profile("busy-night", duration_s=3600, n_channels=2,
-                                        fasc_doublet_prob=0.3, plm_series_per_h=3), 5)
+                                        fasc_rate_per_min=60, fasc_doublet_prob=0.3,
+                                        plm_series_per_h=3), 5)
     s = night.truth_summary()
     total_fasc, total_rest = 0, 0.0
     for ch in night.info.ch_names:
         c = s["channels"][ch]
         rest = _rest_minutes(night, ch)
         n = sum(1 for e in night.truth if e.channel == ch and e.kind == "fasciculation"
-                and e.detail != "doublet")
+                and e.detail != "doublet" and not e.overlaps)
+        overlapped = sum(1 for e in night.truth if e.channel == ch and e.kind == "fasciculation"
+                         and e.detail != "doublet" and e.overlaps)
+        assert c["overlapped"] == overlapped > 0
         assert c["rest_minutes"] == pytest.approx(rest, abs=0.01)
         assert c["fasciculations"] == n
         assert c["fasciculations_per_min_rest"] == pytest.approx(n / rest, rel=1e-3)
@@ -114,7 +118,8 @@ def test_detectable_fasciculations_match_an_independent_count(profile, noise_rms
     for ch in night.info.ch_names:
         c = s["channels"][ch]
         ptp = np.array([e.peak_to_peak_uv for e in night.truth if e.channel == ch
-                        and e.kind == "fasciculation" and e.detail != "doublet"])
+                        and e.kind == "fasciculation" and e.detail != "doublet"
+                        and not e.overlaps])
         n = int(np.sum(ptp >= floor_uv))
         assert c["detectable_fasciculations"] == n <= c["fasciculations"]
         rest = _rest_minutes(night, ch)
@@ -151,20 +156,69 @@ def test_fasciculations_avoid_every_non_rest_span_with_margin():
             assert not np.any((spans[:, 0] < e.stop_s) & (spans[:, 1] > e.onset_s)), e
 
 
-def test_isolation_and_doublets():
-    params = load_profile("complex", duration_s=1800, fasc_rate_per_min=40, fasc_doublet_prob=0.4)
+def test_doublets_and_triplets_of_one_unit_5_to_40_ms_apart():
+    params = load_profile("complex", duration_s=1800, fasc_rate_per_min=40, fasc_doublet_prob=0.3,
+                          fasc_triplet_prob=0.2)
     night = simulate_night(params, 3)
     fasc = [e for e in night.truth if e.kind == "fasciculation"]
-    doublets = 0
-    for prev, cur in zip(fasc, fasc[1:], strict=False):
-        gap = cur.onset_s - prev.onset_s
-        if cur.detail == "doublet":
-            doublets += 1
-            assert 0.030 <= gap <= 0.036 and cur.unit == prev.unit
-            assert prev.detail != "doublet"
-        else:
-            assert gap >= 0.25
-    assert doublets > 100
+    by_unit: dict[int, list] = {}
+    for e in fasc:
+        by_unit.setdefault(e.unit, []).append(e)
+    runs = []  # length of each multiplet (1, 2 or 3 potentials)
+    intervals = []
+    for mine in by_unit.values():
+        assert mine[0].detail != "doublet"
+        for prev, cur in zip([None, *mine], mine, strict=False):
+            if cur.detail == "doublet":
+                intervals.append(cur.onset_s - prev.onset_s)
+                runs[-1] += 1
+            else:
+                runs.append(1)
+    intervals = np.array(intervals)
+    assert intervals.min() >= 0.005 - 1e-9 and intervals.max() <= 0.040 + 1e-9
+    # Intervals spread over the whole 5-40 ms range, not only the F-wave latency.
+    assert np.mean(intervals < 0.020) > 0.3 and np.mean(intervals > 0.030) > 0.2
+    counts = np.bincount(runs, minlength=4)[1:]
+    firsts = counts.sum()
+    assert max(runs) == 3  # triplets exist, never more than three
+    assert counts[1] / firsts == pytest.approx(0.3, abs=0.05)
+    assert counts[2] / firsts == pytest.approx(0.2, abs=0.05)
+    summary = night.truth_summary()["channels"]["calf_left"]
+    assert summary["doublets"] == int(counts[1] + 2 * counts[2])
+
+
+def test_merged_train_has_no_dead_time_across_units():
+    """Units fire independently: at 40/min the gaps between first potentials are exponential."""
+    rate_per_min = 40.0
+    params = load_profile("quiet", duration_s=3 * 3600, fasc_rate_per_min=rate_per_min,
+                          fasc_units=8)
+    night = simulate_night(params, 21)
+    onsets = np.array([e.onset_s for e in night.truth
+                       if e.kind == "fasciculation" and e.detail != "doublet"])
+    gaps = np.diff(onsets)
+    rate_hz = rate_per_min / 60.0
+    expected = 1.0 - np.exp(-rate_hz * 0.25)  # P(gap < 250 ms) for a Poisson train
+    assert np.mean(gaps < 0.25) == pytest.approx(expected, abs=0.02)
+    assert np.mean(gaps < 0.05) == pytest.approx(1.0 - np.exp(-rate_hz * 0.05), abs=0.01)
+    assert gaps.min() < 0.005  # two units may discharge almost together
+    assert stats.kstest(gaps, "expon", args=(0, 1 / rate_hz)).pvalue > 1e-3
+
+
+def test_each_unit_fires_irregularly_with_its_own_refractory_period():
+    params = load_profile("quiet", duration_s=4 * 3600, fasc_rate_per_min=30, fasc_units=4,
+                          fasc_refractory_ms=5.0, fasc_doublet_prob=0.2)
+    night = simulate_night(params, 4)
+    fasc = [e for e in night.truth if e.kind == "fasciculation"]
+    cvs = []
+    for u in {e.unit for e in fasc}:
+        onsets = np.array([e.onset_s for e in fasc if e.unit == u])
+        assert np.diff(onsets).min() >= 0.005 - 1e-9
+        first = np.array([e.onset_s for e in fasc if e.unit == u and e.detail != "doublet"])
+        isi = np.diff(first)
+        if isi.size > 100:
+            cvs.append(isi.std() / isi.mean())
+    assert len(cvs) >= 2
+    assert all(0.85 < cv < 1.15 for cv in cvs), cvs  # Poisson-like, unlike voluntary firing
 
 
 def test_plm_series_follow_aasm_rules():
@@ -238,6 +292,18 @@ def test_mains_peak_at_the_configured_frequency(mains_hz):
     assert amp == pytest.approx(4.0, rel=0.1)
 
 
+def _isolated(events, margin_s=0.1):
+    """Fasciculation potentials with no other potential within ``margin_s`` of their span."""
+    fasc = [e for e in events if e.kind == "fasciculation"]
+    onsets = np.array([e.onset_s for e in fasc])
+    out = []
+    for i, e in enumerate(fasc):
+        near = (onsets > e.onset_s - margin_s - 0.03) & (onsets < e.stop_s + margin_s)
+        if near.sum() == 1:
+            out.append(e)
+    return out
+
+
 def test_fasciculation_ptp_and_shape_match_noise_free_render():
     params = load_profile("complex", duration_s=120, sfreq_hz=4000, fasc_rate_per_min=60,
                           fasc_doublet_prob=0.2, voluntary_per_h=0, plm_series_per_h=0,
@@ -248,11 +314,14 @@ def test_fasciculation_ptp_and_shape_match_noise_free_render():
     fs = params.sfreq_hz
     fasc = [e for e in night.truth if e.kind == "fasciculation"]
     assert len(fasc) > 80
-    for e in fasc:
+    lonely = _isolated(night.truth)
+    assert len(lonely) > 20
+    for e in lonely:
         seg = x[int(np.floor(e.onset_s * fs)):int(np.ceil(e.stop_s * fs)) + 1]
         assert seg.max() - seg.min() == pytest.approx(e.peak_to_peak_uv, rel=0.02, abs=0.5)
-        assert 20 * 0.9 <= e.peak_to_peak_uv <= 600 * 1.2
-        assert 0.005 <= e.duration_s <= 0.020
+    for e in fasc:
+        assert 15 * 0.9 <= e.peak_to_peak_uv <= 2000 * 1.2
+        assert 0.005 <= e.duration_s <= 0.030 + 1e-9
     # Outside the truth spans (with 4 ms for sub-threshold tails) the noise-free signal is ~zero.
     mask = np.ones(x.size, bool)
     for e in fasc:
@@ -266,25 +335,52 @@ def _phases(wave):
     return 1 + int(np.sum(big[1:] * big[:-1] < 0))
 
 
-def test_simple_and_complex_units_have_their_phases():
+def _spectral_peak_hz(wave, fs):
+    """Peak of |FFT| in 20-450 Hz, zero-padded to 0.25 Hz bins (reference for the test)."""
+    n = int(4 * fs)
+    f = np.fft.rfftfreq(n, 1 / fs)
+    spec = np.abs(np.fft.rfft(wave - 0.0, n))
+    band = (f >= 20) & (f <= 450)
+    return f[band][np.argmax(spec[band])]
+
+
+FAMILY_DETAIL = {"simple": "", "polyphasic": "complex", "slow": "slow"}
+FAMILY_PHASES = {"": (2, 4), "complex": (5, 8), "slow": (2, 4)}
+FAMILY_PEAK_HZ = {"": (30, 150), "complex": (30, 150), "slow": (30, 70)}
+
+
+@pytest.mark.parametrize("shape", ["simple", "polyphasic", "slow", "mixed"])
+def test_shape_families_phases_and_spectral_peaks(shape):
+    """Every unit's phases and spectral peak (20-450 Hz) fall in its family's range."""
     params = load_profile("complex", duration_s=300, sfreq_hz=4000, fasc_rate_per_min=30,
-                          fasc_units=12, fasc_doublet_prob=0.0, fasc_unstable_fraction=0.0,
-                          voluntary_per_h=0, plm_series_per_h=0, myoclonus_per_h=0, pop_per_h=0,
-                          motion_per_h=0, leadoff_per_h=0, saturation_per_h=0, **QUIET_BACKGROUND)
+                          fasc_units=12, fasc_shape=shape, fasc_doublet_prob=0.0,
+                          fasc_unstable_fraction=0.0, time_jitter_ms=0.0, voluntary_per_h=0,
+                          plm_series_per_h=0, myoclonus_per_h=0, pop_per_h=0, motion_per_h=0,
+                          leadoff_per_h=0, saturation_per_h=0, **QUIET_BACKGROUND)
     night = simulate_night(params, 8)
     x = night.data_uv()[0]
-    seen = {"": 0, "complex": 0}
-    for e in night.truth:
-        seg = x[int(e.onset_s * 4000) - 8:int(e.stop_s * 4000) + 9]
-        n = _phases(seg)
-        assert (n >= 5) if e.detail == "complex" else (2 <= n <= 4), (e, n)
-        seen[e.detail] += 1
-    assert min(seen.values()) > 10
+    fs = params.sfreq_hz
+    seen: dict[str, set] = {}
+    for e in _isolated(night.truth):
+        if e.detail == "":
+            assert shape in ("simple", "mixed")
+        else:
+            assert shape in ("mixed", next(k for k, v in FAMILY_DETAIL.items() if v == e.detail))
+        seg = x[int(e.onset_s * fs) - 8:int(e.stop_s * fs) + 9]
+        lo, hi = FAMILY_PHASES[e.detail]
+        assert lo <= _phases(seg) <= hi, e
+        wide = x[int((e.onset_s - 0.03) * fs):int((e.stop_s + 0.06) * fs)]
+        lo_hz, hi_hz = FAMILY_PEAK_HZ[e.detail]
+        assert lo_hz - 2 <= _spectral_peak_hz(wide, fs) <= hi_hz + 2, e
+        seen.setdefault(e.detail, set()).add(e.unit)
+    assert sum(len(units) for units in seen.values()) >= 8
+    if shape == "mixed":
+        assert {"", "slow"} <= set(seen)
 
 
 def test_unstable_units_vary_more_than_stable_ones():
     params = load_profile("complex", duration_s=1800, fasc_rate_per_min=60, fasc_units=10,
-                          fasc_complex_fraction=1.0, fasc_unstable_fraction=0.5)
+                          fasc_shape="polyphasic", fasc_unstable_fraction=0.5)
     night = simulate_night(params, 9)
     bank = night.schedule.channels[0].units.fasc
     cv = {}
@@ -298,7 +394,7 @@ def test_unstable_units_vary_more_than_stable_ones():
 
 
 def test_burst_truth_spans_and_ptp_match_the_render():
-    params = load_profile("busy-night", duration_s=900, cramp_per_h=8, plm_series_per_h=8,
+    params = load_profile("busy-night", duration_s=900, cramp_per_h=16, plm_series_per_h=8,
                           fasc_rate_per_min=0, pop_per_h=0, motion_per_h=0, leadoff_per_h=0,
                           saturation_per_h=0, plm_per_series=(4, 6), cramp_s=(10.0, 40.0),
                           **QUIET_BACKGROUND)

@@ -22,7 +22,7 @@ TOLERANCE_UV = {"edf": 13000 / 65535 / 2 + 1e-6, "bdf": 13000 / 16777215 / 2 + 1
 def night():
     params = load_profile("busy-night", duration_s=60, n_channels=3, voluntary_per_h=120,
                           myoclonus_per_h=120, pop_per_h=60, saturation_per_h=60,
-                          fasc_rate_per_min=30, fasc_doublet_prob=0.2)
+                          fasc_rate_per_min=90, fasc_doublet_prob=0.2, fasc_triplet_prob=0.1)
     return simulate_night(params, 21)
 
 
@@ -86,14 +86,15 @@ def test_events_table_and_truth_json(night, tmp_path):
     assert paths["events"].name == "n1_events.tsv" and paths["truth"].name == "n1_truth.json"
     lines = paths["events"].read_text().splitlines()
     assert lines[0].split("\t") == ["onset", "duration", "kind", "channel", "unit",
-                                    "peak_to_peak_uv", "detail", "detectable"]
+                                    "peak_to_peak_uv", "detail", "detectable", "overlaps"]
     floor_uv = _packaged_k() * night.params.noise_rms_uv
     for line, e in zip(lines[1:], night.truth, strict=True):
-        onset, duration, kind, channel, unit, ptp, detail, detectable = line.split("\t")
+        onset, duration, kind, channel, unit, ptp, detail, detectable, overlaps = line.split("\t")
         if e.kind == "fasciculation":
             assert detectable == ("true" if e.peak_to_peak_uv >= floor_uv else "false")
+            assert overlaps == ("true" if e.overlaps else "false")
         else:
-            assert detectable == "n/a"
+            assert detectable == overlaps == "n/a"
         assert len(onset.split(".")[1]) == 6 and len(ptp.split(".")[1]) == 6
         assert float(onset) == pytest.approx(e.onset_s, abs=5e-7)
         assert (kind, channel, int(unit)) == (e.kind, e.channel, e.unit)
@@ -102,7 +103,7 @@ def test_events_table_and_truth_json(night, tmp_path):
     assert doc["summary"]["fasciculations"] == night.truth_summary()["fasciculations"]
     assert doc["summary"]["detectable_fasciculations"] == sum(
         1 for row in doc["events"] if row["kind"] == "fasciculation" and row["detail"] != "doublet"
-        and row["peak_to_peak_uv"] >= floor_uv)
+        and not row["overlaps"] and row["peak_to_peak_uv"] >= floor_uv)
     assert doc["summary"]["detection_floor"]["noise_rms_uv"] == night.params.noise_rms_uv
     assert doc["summary"]["detection_floor"]["floor_uv"] == pytest.approx(floor_uv)
     assert len(doc["events"]) == len(night.truth)

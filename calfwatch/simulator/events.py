@@ -2,8 +2,9 @@
 
 Order of placement (each kind avoids what is already placed, with a guard of ``2 x rest_margin + 1 s``):
 lead-off and saturation stretches (per channel), PLM series, cramps, voluntary bouts and motion
-(per leg, on every channel of that leg), electrode pops (per channel), myoclonic jerks (per leg, in
-rest only), then fasciculations (per channel, in rest only, isolated by >= 250 ms).
+(per leg, on every channel of that leg), electrode pops (per channel, or per leg when the pop is on
+a shared electrode), myoclonic jerks (per leg, in rest only), then fasciculations (per channel, in
+rest only, each unit an independent train: see :mod:`calfwatch.simulator.fasciculations`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from calfwatch.simulator import artifacts as art
 from calfwatch.simulator.fasciculations import FascTable, place_fasciculations
 from calfwatch.simulator.muap import UnitBank, add_discharges
 from calfwatch.simulator.noise import Periodic
-from calfwatch.simulator.params import ISOLATION_S, SimulationParams
+from calfwatch.simulator.params import SimulationParams
 from calfwatch.simulator.truth import TruthEvent, channel_names, leg_of
 from calfwatch.simulator.units import (
     ChannelUnits,
@@ -28,6 +29,9 @@ from calfwatch.simulator.units import (
 from classifier.kinds import ARTIFACT, CRAMP, MYOCLONUS, PLM, VOLUNTARY
 
 MAX_TRIES = 40
+#: A jerk is placed this far (beyond the rest margin) from other non-rest events, so that it is a
+#: burst of its own in rest rather than the edge of a movement.
+JERK_GUARD_S = 0.3
 
 
 @dataclass
@@ -187,7 +191,7 @@ def _pops(b: _Builder) -> None:
 
 def _myoclonus(b: _Builder) -> None:
     p = b.p
-    guard = p.rest_margin_s + ISOLATION_S + 0.05
+    guard = p.rest_margin_s + JERK_GUARD_S
     for plans in b.legs.values():
         for _ in range(b.count(p.myoclonus_per_h)):
             dur = float(b.rng.uniform(*p.myoclonus_ms)) * 1e-3

@@ -1,10 +1,9 @@
-"""Motor-unit action potential templates: sums of shifted Hermite-Rodriguez functions.
+"""Motor-unit action potential templates on the sample grid, and their rendering.
 
-A unit's waveform is ``w(t) = sum_k a_k HR_{n_k}((t - c_k) / s_k)`` with ``HR_n(x) = H_n(x) exp(-x^2)``
-(physicists' Hermite polynomials, orders 0-3; Lo Conte et al. 1994 used them for surface MUAPs). Simple
-units have one main component (order 1, 2 or 3: 2, 3 or 4 phases) and a small asymmetric one; complex
-units add 3-5 narrow components (5+ phases). Time 0 of a template is its onset: the first instant where
-``|w|`` reaches 2 % of its peak; ``duration_s`` ends where it last does.
+Each unit has a shape from :mod:`calfwatch.simulator.shapes` (Hermite-Rodriguez and Rosenfalck
+components) scaled to its duration and peak-to-peak. Time 0 of a template is its onset: the first
+instant where ``|w|`` reaches 2 % of its peak; ``duration_s`` ends where it last does. Discharges are
+evaluated analytically at their exact (sub-sample) onsets.
 """
 
 from __future__ import annotations
@@ -13,37 +12,40 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Coefficients of H_0..H_3 in powers of x (x^0..x^3).
-_HERMITE = np.array(
-    [[1.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0], [-2.0, 0.0, 4.0, 0.0], [0.0, -12.0, 0.0, 8.0]]
+from calfwatch.simulator.shapes import (
+    MAIN_FRACTION,
+    Sampled,
+    count_phases,
+    draw_shape,
+    evaluate,
 )
-_GRID = np.linspace(-6.0, 6.0, 4001)
-#: Peak |HR_n| so that a component's amplitude is its own peak.
-_HR_PEAK = np.array(
-    [np.abs(np.polynomial.polynomial.polyval(_GRID, c) * np.exp(-_GRID**2)).max() for c in _HERMITE]
-)
-SUPPORT_FRACTION = 0.02  # onset/offset at 2 % of the peak
+
 RENDER_FRACTION = 1e-4  # tails below this are not rendered
-PHASE_DEAD_BAND = 0.05  # a phase must exceed 5 % of the peak
-MAX_COMPONENTS = 6
+MAX_COMPONENTS = 10
+
+__all__ = ["UnitBank", "add_discharges", "count_phases", "discharge_waves", "make_units"]
 
 
 @dataclass
 class UnitBank:
-    """Shapes of a set of units, padded to ``MAX_COMPONENTS`` components (unused ones have amp 0).
+    """Shapes of a set of units, padded to the largest number of components (unused: amp 0).
 
     Times are seconds relative to the onset of the template.
     """
 
     coef: np.ndarray  # (U, K, 4) polynomial coefficients times amplitude
     centre_s: np.ndarray  # (U, K)
-    width_s: np.ndarray  # (U, K)
+    width_s: np.ndarray  # (U, K), negative: mirrored Rosenfalck component
+    expo: np.ndarray  # (U, K) bool: Rosenfalck (exponential) envelope
     pre_s: np.ndarray  # (U,) start of the rendered extent (<= 0)
     post_s: np.ndarray  # (U,) end of the rendered extent
     duration_s: np.ndarray  # (U,) onset to offset (2 % support)
+    main_s: np.ndarray  # (U, 2) first and last instant at 50 % of the peak (the main phases)
     ptp_uv: np.ndarray  # (U,) nominal peak-to-peak (continuous time)
+    peak_hz: np.ndarray  # (U,) spectral peak in 20-450 Hz
     phases: np.ndarray  # (U,) int
-    complex: np.ndarray  # (U,) bool
+    family: np.ndarray  # (U,) str: simple, polyphasic or slow
+    complex: np.ndarray  # (U,) bool: polyphasic
     unstable: np.ndarray  # (U,) bool
     jitter_s: np.ndarray  # (U,) sd of component timing per discharge
     block_prob: np.ndarray  # (U,) chance of blocking each secondary component
@@ -58,8 +60,10 @@ class UnitBank:
         return [
             {
                 "unit": i,
+                "family": str(self.family[i]),
                 "ptp_uv": round(float(self.ptp_uv[i]), 3),
                 "duration_ms": round(float(self.duration_s[i]) * 1e3, 3),
+                "peak_hz": round(float(self.peak_hz[i]), 1),
                 "phases": int(self.phases[i]),
                 "complex": bool(self.complex[i]),
                 "unstable": bool(self.unstable[i]),
@@ -68,68 +72,36 @@ class UnitBank:
         ]
 
 
-def count_phases(wave: np.ndarray, dead_fraction: float = PHASE_DEAD_BAND) -> int:
-    """Baseline crossings + 1, counting only excursions beyond ``dead_fraction`` of the peak."""
-    band = dead_fraction * np.abs(wave).max()
-    signs = np.sign(wave[np.abs(wave) > band])
-    return int(np.count_nonzero(np.diff(signs))) + 1
-
-
-def _components_wave(orders, amps, centres, widths, x):
-    u = (x[:, None] - centres[None, :]) / widths[None, :]
-    poly = np.stack([np.polynomial.polynomial.polyval(u[:, k], _HERMITE[o] / _HR_PEAK[o])
-                     for k, o in enumerate(orders)], axis=1)
-    return (amps[None, :] * poly * np.exp(-(u**2))).sum(axis=1)
-
-
-def _draw_simple(rng: np.random.Generator):
-    phases = int(rng.choice([2, 3, 4], p=[0.25, 0.45, 0.30]))  # 3.25 +- 1.05 phases (needle FPs)
-    for _ in range(40):
-        orders = np.array([phases - 1, int(rng.integers(0, 2))])
-        amps = np.array([rng.choice([-1.0, 1.0]), rng.choice([-1.0, 1.0]) * rng.uniform(0.05, 0.25)])
-        centres = np.array([0.0, rng.uniform(-1.0, 1.0)])
-        widths = np.array([1.0, rng.uniform(0.7, 1.5)])
-        x = np.linspace(-8, 8, 4001)
-        if count_phases(_components_wave(orders, amps, centres, widths, x)) == phases:
-            return orders, amps, centres, widths
-    return orders[:1], amps[:1], centres[:1], widths[:1]
-
-
-def _draw_complex(rng: np.random.Generator):
-    while True:
-        k = int(rng.integers(3, MAX_COMPONENTS))
-        orders = rng.integers(1, 3, size=k)
-        widths = rng.uniform(0.35, 0.7, size=k)
-        centres = np.concatenate([[0.0], np.cumsum(rng.uniform(0.9, 1.6, size=k - 1) * widths[1:])])
-        amps = rng.choice([-1.0, 1.0], size=k) * rng.uniform(0.4, 1.0, size=k)
-        x = np.linspace(centres[0] - 6, centres[-1] + 6, 6001)
-        if count_phases(_components_wave(orders, amps, centres, widths, x)) >= 5:
-            return orders, amps, centres, widths
-
-
 def make_units(
     rng: np.random.Generator,
     ptp_uv: np.ndarray,
     duration_s: np.ndarray,
-    complex_mask: np.ndarray,
+    family: np.ndarray,
     unstable_mask: np.ndarray,
     jitter_s: float,
     unstable_jitter_s: float,
     block_prob: float,
+    duration_range_s: tuple[float, float] = (0.005, 0.030),
 ) -> UnitBank:
-    """Draw one template per unit with the given peak-to-peak and duration.
+    """Draw one template per unit with the given family, peak-to-peak and duration.
 
     Parameters
     ----------
     rng : numpy.random.Generator
     ptp_uv, duration_s : ndarray
-        Target peak-to-peak (µV) and onset-to-offset duration (s) per unit.
-    complex_mask, unstable_mask : ndarray of bool
-        Which units are complex (5+ phases) and which of those are unstable.
+        Target peak-to-peak (µV) and onset-to-offset duration (s) per unit. A duration at which
+        the drawn shape's spectral peak leaves its family's band is moved to the nearest one that
+        fits within ``duration_range_s`` (see :func:`calfwatch.simulator.shapes.draw_shape`).
+    family : ndarray of str
+        ``"simple"``, ``"polyphasic"`` or ``"slow"`` per unit.
+    unstable_mask : ndarray of bool
+        Which polyphasic units are unstable (jitter, blocking).
     jitter_s, unstable_jitter_s : float
         Per-discharge sd of component timing for stable and unstable units.
     block_prob : float
         Chance that an unstable unit's secondary component is blocked in one discharge.
+    duration_range_s : tuple of float
+        Durations allowed when a drawn duration does not fit the shape.
 
     Returns
     -------
@@ -138,11 +110,11 @@ def make_units(
     n = len(ptp_uv)
     bank = _empty_bank(n)
     for i in range(n):
-        draw = _draw_complex if complex_mask[i] else _draw_simple
-        orders, amps, centres, widths = draw(rng)
-        _fill_unit(bank, i, orders, amps, centres, widths, float(ptp_uv[i]), float(duration_s[i]))
-    bank.complex[:] = complex_mask
-    bank.unstable[:] = unstable_mask & complex_mask
+        sampled, dur = draw_shape(rng, str(family[i]), float(duration_s[i]), duration_range_s)
+        _fill_unit(bank, i, sampled, float(ptp_uv[i]), dur)
+    bank.family[:] = family
+    bank.complex[:] = bank.family == "polyphasic"
+    bank.unstable[:] = unstable_mask & bank.complex
     bank.jitter_s[:] = np.where(bank.unstable, unstable_jitter_s, jitter_s)
     bank.block_prob[:] = np.where(bank.unstable, block_prob, 0.0)
     return _trim(bank)
@@ -153,6 +125,7 @@ def _trim(bank: UnitBank) -> UnitBank:
     used = np.flatnonzero(np.any(bank.coef != 0.0, axis=(0, 2)))
     k = int(used.max()) + 1 if used.size else 1
     bank.coef, bank.centre_s, bank.width_s = bank.coef[:, :k], bank.centre_s[:, :k], bank.width_s[:, :k]
+    bank.expo = bank.expo[:, :k]
     return bank
 
 
@@ -160,30 +133,33 @@ def _empty_bank(n: int) -> UnitBank:
     k = MAX_COMPONENTS
     return UnitBank(
         coef=np.zeros((n, k, 4)), centre_s=np.zeros((n, k)), width_s=np.ones((n, k)),
-        pre_s=np.zeros(n), post_s=np.zeros(n), duration_s=np.zeros(n), ptp_uv=np.zeros(n),
-        phases=np.zeros(n, dtype=np.int32), complex=np.zeros(n, dtype=bool),
-        unstable=np.zeros(n, dtype=bool), jitter_s=np.zeros(n), block_prob=np.zeros(n),
+        expo=np.zeros((n, k), dtype=bool), pre_s=np.zeros(n), post_s=np.zeros(n),
+        duration_s=np.zeros(n), main_s=np.zeros((n, 2)), ptp_uv=np.zeros(n), peak_hz=np.zeros(n),
+        phases=np.zeros(n, dtype=np.int32), family=np.full(n, "simple", dtype=object),
+        complex=np.zeros(n, dtype=bool), unstable=np.zeros(n, dtype=bool), jitter_s=np.zeros(n),
+        block_prob=np.zeros(n),
     )
 
 
-def _fill_unit(bank, i, orders, amps, centres, widths, ptp_uv, duration_s) -> None:
-    x = np.linspace(centres.min() - 7 * widths.max(), centres.max() + 7 * widths.max(), 8001)
-    wave = _components_wave(orders, amps, centres, widths, x)
+def _fill_unit(bank: UnitBank, i: int, s: Sampled, ptp_uv: float, duration_s: float) -> None:
+    x, wave = s.x, s.wave
     peak = np.abs(wave).max()
-    support = np.flatnonzero(np.abs(wave) >= SUPPORT_FRACTION * peak)
     render = np.flatnonzero(np.abs(wave) >= RENDER_FRACTION * peak)
-    onset, offset = x[support[0]], x[support[-1]]
-    scale_s = duration_s / (offset - onset)
+    main = np.flatnonzero(np.abs(wave) >= MAIN_FRACTION * peak)
+    scale_s = duration_s / (s.offset - s.onset)
     gain = ptp_uv / (wave.max() - wave.min())
-    k = len(orders)
-    bank.coef[i, :k] = (amps * gain)[:, None] * _HERMITE[orders] / _HR_PEAK[orders][:, None]
-    bank.centre_s[i, :k] = (centres - onset) * scale_s
-    bank.width_s[i, :k] = widths * scale_s
-    bank.pre_s[i] = (x[render[0]] - onset) * scale_s
-    bank.post_s[i] = (x[render[-1]] - onset) * scale_s
+    k = s.shape.coef.shape[0]
+    bank.coef[i, :k] = s.shape.coef * gain
+    bank.centre_s[i, :k] = (s.shape.centre - s.onset) * scale_s
+    bank.width_s[i, :k] = s.shape.width * scale_s
+    bank.expo[i, :k] = s.shape.expo
+    bank.pre_s[i] = (x[render[0]] - s.onset) * scale_s
+    bank.post_s[i] = (x[render[-1]] - s.onset) * scale_s
+    bank.main_s[i] = (x[main[0]] - s.onset) * scale_s, (x[main[-1]] - s.onset) * scale_s
     bank.duration_s[i] = duration_s
     bank.ptp_uv[i] = ptp_uv
-    bank.phases[i] = count_phases(wave)
+    bank.peak_hz[i] = s.peak_hz(duration_s)
+    bank.phases[i] = s.phases
 
 
 def discharge_waves(
@@ -222,21 +198,18 @@ def discharge_waves(
     centre = bank.centre_s[unit]
     if comp_shift_s is not None:
         centre = centre + comp_shift_s
-    x = (t_s[:, :, None] - centre[:, None, :]) / bank.width_s[unit][:, None, :]  # (D, L, K)
     coef = bank.coef[unit]  # (D, K, 4)
     if comp_keep is not None:
         coef = coef * comp_keep[:, :, None]
-    poly = coef[:, None, :, 3]
-    for j in (2, 1, 0):
-        poly = poly * x + coef[:, None, :, j]
-    waves = (poly * np.exp(-(x * x))).sum(axis=2) * gain[:, None]
+    waves = evaluate(coef[:, None], centre[:, None], bank.width_s[unit][:, None],
+                     bank.expo[unit][:, None], t_s[:, :, None]) * gain[:, None]
     waves[t_s > bank.post_s[unit][:, None]] = 0.0
     return first, waves
 
 
 def add_discharges(
     out: np.ndarray, start_sample: int, bank: UnitBank, unit, onset_s, gain, sfreq_hz,
-    comp_shift_s=None, comp_keep=None, batch: int = 2048,
+    comp_shift_s=None, comp_keep=None, batch: int = 512,
 ) -> None:
     """Add discharges to ``out`` (samples ``start_sample .. start_sample + len(out)``)."""
     for lo in range(0, len(unit), batch):

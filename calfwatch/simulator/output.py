@@ -9,9 +9,11 @@ Files for ``path = out/night.edf``:
   ``kind`` with ``ch_names=(channel,)``. Events at the same time, duration and kind on several
   channels come back from MNE as one annotation listing those channels.
 - ``out/night_events.tsv``: BIDS-style table, columns ``onset duration kind channel unit
-  peak_to_peak_uv detail detectable``, times and amplitudes with 6 decimals, ``n/a`` for an empty
-  detail; ``detectable`` is ``true``/``false`` for fasciculation potentials (peak-to-peak at or
-  above the truth's ``detection_floor``) and ``n/a`` for other kinds.
+  peak_to_peak_uv detail detectable overlaps``, times and amplitudes with 6 decimals, ``n/a`` for an
+  empty detail; ``detectable`` is ``true``/``false`` for fasciculation potentials (peak-to-peak at
+  or above the truth's ``detection_floor``) and ``n/a`` for other kinds; ``overlaps`` is
+  ``true``/``false`` for fasciculation potentials (main phases overlapping an earlier potential's:
+  not counted, see :class:`~calfwatch.simulator.truth.TruthEvent`) and ``n/a`` for other kinds.
 - ``out/night_truth.json``: the truth summary, stream info, unit tables and every event.
 """
 
@@ -32,7 +34,7 @@ from classifier.kinds import FASCICULATION
 
 FORMATS = ("edf", "bdf", "fif")
 EVENT_COLUMNS = ("onset", "duration", "kind", "channel", "unit", "peak_to_peak_uv", "detail",
-                 "detectable")
+                 "detectable", "overlaps")
 WRITE_CHUNK_S = 10.0
 
 
@@ -178,11 +180,12 @@ def write_events_tsv(night: SimulatedNight, path: Path) -> None:
     floor_uv = detection_floor(night.params.to_dict())["floor_uv"]
     lines = ["\t".join(EVENT_COLUMNS)]
     for e in night.truth:
-        detectable = ("true" if is_detectable(e, floor_uv) else "false") \
-            if e.kind == FASCICULATION else "n/a"
+        fasc = e.kind == FASCICULATION
+        detectable = ("true" if is_detectable(e, floor_uv) else "false") if fasc else "n/a"
+        overlaps = ("true" if e.overlaps else "false") if fasc else "n/a"
         lines.append("\t".join([
             f"{e.onset_s:.6f}", f"{e.duration_s:.6f}", e.kind, e.channel, str(e.unit),
-            f"{e.peak_to_peak_uv:.6f}", e.detail or "n/a", detectable,
+            f"{e.peak_to_peak_uv:.6f}", e.detail or "n/a", detectable, overlaps,
         ]))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

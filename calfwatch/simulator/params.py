@@ -14,14 +14,19 @@ from datetime import UTC, datetime
 SFREQ_RANGE_HZ = (500.0, 4000.0)
 CHANNEL_RANGE = (1, 8)
 
-#: Largest fasciculation rate per channel: events are at least ``ISOLATION_S`` apart.
-MAX_FASC_RATE_PER_MIN = 200.0
+#: Largest fasciculation rate per channel accepted (per minute of rest). The model is meant for
+#: 0-120/min (the SPiQE ALS cohort's upper quartile is 79.4/min, Bashford 2020); beyond 240/min
+#: (4 per second on one channel) twitching is no longer a train of separate potentials.
+MAX_FASC_RATE_PER_MIN = 240.0
 
-#: Isolated discharge: gap to the neighbouring discharges > 250 ms (Sleutjes et al., Muscle Nerve 2016).
-ISOLATION_S = 0.25
+#: Shape families of the fasciculating units (see :mod:`calfwatch.simulator.muap`).
+FASC_SHAPES = ("simple", "polyphasic", "slow", "mixed")
 
-#: F-wave doublet delay: peaks at 32 ms (benign) and 35 ms (ALS) (Kleine et al., Clin Neurophysiol 2012).
-DOUBLET_DELAY_S = (0.030, 0.036)
+#: Limits of the multiplet interval (second and third potential of one unit after the first): short
+#: repetitive discharges of one motor neurone (doublets of 2.5-20 ms, Bawa & Calancie, J Physiol
+#: 1983;339:123) up to the F-wave-like reflex doublet at 30-35 ms (Kleine et al., Clin Neurophysiol
+#: 2012;123:399).
+MULTIPLET_INTERVAL_LIMITS_MS = (2.0, 60.0)
 
 
 class SimulationError(ValueError):
@@ -57,20 +62,38 @@ class SimulationParams:
     wander_uv: float = 15.0  # amplitude of the < 1 Hz baseline wander
     # Fasciculations (per channel, only at rest). Healthy gastrocnemius: a few per minute, with large
     # fluctuations (EEG Clin Neurophysiol 1994;93:163); ALS cohort median 40.5/min (Bashford 2020).
+    # The rate is the sum over the units of the channel, each firing as its own irregular process
+    # (see :mod:`calfwatch.simulator.fasciculations`).
     fasc_rate_per_min: float = 3.0
     fasc_units: int = 5  # size of the fasciculating pool per channel
-    # Surface p-p, log-normal across units, clipped to 20-600 uV (FPs counted from >= 50 uV p-p on the
-    # surface, EEG Clin Neurophysiol 1994; needle 561 +- 367 uV, de Carvalho & Swash 2013, is larger).
+    # Share of the rate per unit: Dirichlet(alpha) weights (alpha 2: some units busier than others).
+    fasc_unit_alpha: float = 2.0
+    # Refractory period of one unit: a motor neurone cannot discharge again within a few ms (the
+    # shortest doublet intervals are 2.5-5 ms, Bawa & Calancie 1983).
+    fasc_refractory_ms: float = 5.0
+    # Shape family of the units: "simple", "polyphasic", "slow" or "mixed" (see muap.py).
+    fasc_shape: str = "mixed"
+    # Surface p-p, log-normal across units, clipped to 15-2000 uV: tens of uV to 1-2 mV on a calf
+    # (De Luca 1997; FPs counted from >= 50 uV p-p on the surface, EEG Clin Neurophysiol 1994;
+    # needle 561 +- 367 uV, de Carvalho & Swash 2013). Units of the "slow" family are larger.
     fasc_ptp_median_uv: float = 120.0
-    fasc_ptp_sigma: float = 0.6  # sigma of log(p-p)
-    fasc_ptp_range_uv: tuple[float, float] = (20.0, 600.0)
-    # Duration 12.6 +- 4.4 ms, clipped to 5-20 ms (de Carvalho & Swash, JNNP 2013, needle).
-    fasc_duration_ms: tuple[float, float] = (12.6, 4.4)  # mean, sd
-    fasc_duration_range_ms: tuple[float, float] = (5.0, 20.0)
-    # 10.5 % polyphasic in normal muscle, 22.6 % in partly denervated muscle (de Carvalho & Swash 2013).
+    fasc_ptp_sigma: float = 0.8  # sigma of log(p-p)
+    fasc_ptp_range_uv: tuple[float, float] = (15.0, 2000.0)
+    # Duration (2 % support) 15 +- 5 ms, clipped to 5-30 ms: needle FPs last 12.6 +- 4.4 ms (de
+    # Carvalho & Swash, JNNP 2013) and the tissue low-pass lengthens them on the surface, 8-30 ms
+    # (De Luca 1997; Merletti & Parker 2004). Polyphasic and slow units are longer (units.py).
+    fasc_duration_ms: tuple[float, float] = (15.0, 5.0)  # mean, sd
+    fasc_duration_range_ms: tuple[float, float] = (5.0, 30.0)
+    # In "mixed": 10.5 % polyphasic in normal muscle, 22.6 % in partly denervated muscle (de Carvalho
+    # & Swash 2013); of the other units, a share is slow (large, deep units seen through more tissue).
     fasc_complex_fraction: float = 0.1
+    fasc_slow_fraction: float = 0.25
     fasc_unstable_fraction: float = 0.0  # fraction of complex units that are unstable (jitter, blocking)
-    fasc_doublet_prob: float = 0.0  # chance that a fasciculation is followed by an F-wave doublet
+    # Multiplets: chance that a discharge is a doublet / a triplet of the same unit, the later
+    # potentials 5-40 ms after the one before (Bawa & Calancie 1983; Kleine et al. 2012).
+    fasc_doublet_prob: float = 0.0
+    fasc_triplet_prob: float = 0.0
+    fasc_multiplet_interval_ms: tuple[float, float] = (5.0, 40.0)
     amp_jitter: float = 0.03  # sd of log gain per discharge (a few percent)
     time_jitter_ms: float = 0.05  # sd of component timing per discharge (stable units, sub-ms)
     unstable_jitter_ms: float = 0.4  # component timing sd of unstable units
@@ -101,6 +124,9 @@ class SimulationParams:
     pop_per_h: float = 0.0
     pop_uv: tuple[float, float] = (300.0, 2500.0)
     pop_tau_s: tuple[float, float] = (0.05, 0.4)
+    # Chance that a pop comes from an electrode shared by every channel of the leg (the reference):
+    # the same step then appears on all of them, each with its own gain (see artifacts.py).
+    pop_shared_prob: float = 0.5
     motion_per_h: float = 0.0
     motion_s: tuple[float, float] = (1.0, 8.0)
     motion_hz: tuple[float, float] = (1.0, 10.0)
@@ -154,6 +180,9 @@ def _validate(p: SimulationParams) -> None:
     )
     _check(p.mains_hz in (50.0, 60.0), f"mains_hz={p.mains_hz:g} must be 50 or 60")
     _check(p.fasc_units >= 1, "fasc_units must be >= 1")
+    _check(p.fasc_shape in FASC_SHAPES,
+           f"fasc_shape={p.fasc_shape!r} must be one of {', '.join(FASC_SHAPES)}")
+    _check(p.fasc_unit_alpha > 0, "fasc_unit_alpha must be > 0")
     _check(p.pool_units >= 2, "pool_units must be >= 2")
     _check(p.myoclonus_units[0] >= 2, "myoclonus_units must start at >= 2")
     _check(p.rail_uv > 100, f"rail_uv={p.rail_uv:g} is too small")
@@ -174,6 +203,7 @@ def _validate(p: SimulationParams) -> None:
                 _check(value <= 1, f"{f.name}={value:g} is a probability: it must be in 0-1")
     for name in ("plm_per_series", "plm_interval_s", "plm_s", "myoclonus_ms", "voluntary_s",
                  "cramp_s", "fasc_ptp_range_uv", "fasc_duration_range_ms", "firing_hz",
+                 "fasc_multiplet_interval_ms",
                  "noise_band_hz", "pop_uv", "pop_tau_s", "motion_s", "motion_hz", "motion_uv",
                  "leadoff_s", "saturation_s", "myoclonus_units", "voluntary_ramp_s"):
         value = getattr(p, name)
@@ -184,8 +214,17 @@ def _validate(p: SimulationParams) -> None:
     _check(0.5 <= p.plm_s[0] and p.plm_s[1] <= 10.0, "plm_s must lie within 0.5-10 s (AASM)")
     _check(25.0 <= p.myoclonus_ms[0] and p.myoclonus_ms[1] <= 150.0,
            "myoclonus_ms must lie within 25-150 ms")
-    _check(5.0 <= p.fasc_duration_range_ms[0] and p.fasc_duration_range_ms[1] <= 20.0,
-           "fasc_duration_range_ms must lie within 5-20 ms")
+    _check(5.0 <= p.fasc_duration_range_ms[0] and p.fasc_duration_range_ms[1] <= 30.0,
+           "fasc_duration_range_ms must lie within 5-30 ms")
+    _check(10.0 <= p.fasc_ptp_range_uv[0] and p.fasc_ptp_range_uv[1] <= 2000.0,
+           "fasc_ptp_range_uv must lie within 10-2000 uV")
+    lo_i, hi_i = MULTIPLET_INTERVAL_LIMITS_MS
+    _check(lo_i <= p.fasc_multiplet_interval_ms[0] and p.fasc_multiplet_interval_ms[1] <= hi_i,
+           f"fasc_multiplet_interval_ms must lie within {lo_i:g}-{hi_i:g} ms")
+    _check(p.fasc_refractory_ms <= p.fasc_multiplet_interval_ms[0],
+           "fasc_refractory_ms must not exceed the shortest multiplet interval")
+    _check(p.fasc_doublet_prob + p.fasc_triplet_prob <= 1.0,
+           "fasc_doublet_prob + fasc_triplet_prob must not exceed 1")
     _check(p.motion_uv[1] + p.pop_uv[1] < p.rail_uv * 0.9, "artifacts must stay below the rail")
 
 

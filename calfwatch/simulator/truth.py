@@ -2,8 +2,11 @@
 
 Rest on a channel is the recording minus the spans of its voluntary, PLM, cramp and artifact events,
 each widened by ``rest_margin_s`` on both sides. Myoclonic jerks (25-150 ms) do not remove rest.
-Fasciculation counts exclude the second potential of a doublet (``detail="doublet"``), which is the
-F-wave of the first, not a new fasciculation (Kleine et al. 2012); doublets are counted separately.
+Fasciculation counts exclude the later potentials of a doublet or triplet of one unit
+(``detail="doublet"``: a repetitive discharge or the F-wave of the first, not a new fasciculation,
+Kleine et al. 2012), counted separately as ``doublets``, and potentials whose main phases overlap an
+earlier potential's (``overlaps=True``: one compound waveform that no detector can split; the earlier
+potential keeps the count), counted separately as ``overlapped``.
 The PLM index counts PLMs that belong to a valid AASM series (>= 4 movements 5-90 s apart, onset to
 onset) per hour of recording; legs are scored independently and channels on the same leg carry the
 same movements, so each leg is scored once (on its first channel).
@@ -29,6 +32,11 @@ class TruthEvent:
 
     ``unit`` is the unit index within the channel's fasciculating pool (-1 for other kinds);
     ``peak_to_peak_uv`` is measured on the event's own noise-free samples (0 for flat artifacts).
+    ``detail`` of a fasciculation potential is ``"doublet"`` for the second and third potential of
+    a multiplet, else its unit's family (``""`` simple, ``"complex"`` polyphasic, ``"slow"``).
+    ``overlaps`` is True for a fasciculation potential whose main phases (50 % of its peak) start
+    before an earlier potential's have ended on the same channel: the two cannot be split, and only
+    the earlier one is counted.
     """
 
     onset_s: float
@@ -38,6 +46,7 @@ class TruthEvent:
     unit: int = -1
     peak_to_peak_uv: float = 0.0
     detail: str = ""
+    overlaps: bool = False
 
     @property
     def stop_s(self) -> float:
@@ -120,6 +129,12 @@ def detection_floor(params: dict) -> dict:
     }
 
 
+def is_counted(event: TruthEvent) -> bool:
+    """Whether a truth event counts as a fasciculation (not a multiplet's later potential, and
+    not overlapping an earlier potential)."""
+    return event.kind == FASCICULATION and event.detail != "doublet" and not event.overlaps
+
+
 def summarize(events, ch_names, duration_s, margin_s, profile, seed, params) -> dict:
     """The truth summary document (see :meth:`SimulatedNight.truth_summary`)."""
     channels, n_fasc, n_det, rest_min = {}, 0, 0, 0.0
@@ -127,12 +142,14 @@ def summarize(events, ch_names, duration_s, margin_s, profile, seed, params) -> 
     for ch in ch_names:
         mine = [e for e in events if e.channel == ch]
         rest = sum(b - a for a, b in rest_spans(events, ch, margin_s, duration_s)) / 60.0
-        fasc = sum(1 for e in mine if e.kind == FASCICULATION and e.detail != "doublet")
-        det = sum(1 for e in mine if is_detectable(e, floor["floor_uv"]) and e.detail != "doublet")
+        fasc = sum(1 for e in mine if is_counted(e))
+        det = sum(1 for e in mine if is_counted(e) and is_detectable(e, floor["floor_uv"]))
         channels[ch] = {
             "rest_minutes": rest,
             "fasciculations": fasc,
             "doublets": sum(1 for e in mine if e.kind == FASCICULATION and e.detail == "doublet"),
+            "overlapped": sum(1 for e in mine if e.kind == FASCICULATION and e.overlaps
+                              and e.detail != "doublet"),
             "fasciculations_per_min_rest": fasc / rest if rest > 0 else float("nan"),
             "detectable_fasciculations": det,
             "detectable_fasciculations_per_min_rest": det / rest if rest > 0 else float("nan"),
@@ -186,5 +203,5 @@ def events_between(events: list[TruthEvent], lo_s: float, hi_s: float) -> list[T
     return [e for e in events if e.onset_s < hi_s and e.stop_s > lo_s]
 
 
-__all__ = ["TruthEvent", "channel_names", "detection_floor", "detectable_ptp_k", "is_detectable", "leg_of", "merge_spans", "plm_in_series",
+__all__ = ["TruthEvent", "channel_names", "detection_floor", "detectable_ptp_k", "is_counted", "is_detectable", "leg_of", "merge_spans", "plm_in_series",
            "rest_spans", "summarize"]

@@ -1,7 +1,9 @@
 """Motor units of each channel and how they discharge in bursts.
 
-Each channel has a fasciculating pool (units that twitch at rest, each an irregular Poisson-like train)
-and a motor pool recruited in order of size (Henneman) by voluntary activity, PLMs, cramps and jerks.
+Each channel has a fasciculating pool (units that twitch at rest, each an irregular train of its own,
+see :mod:`calfwatch.simulator.fasciculations`) with shapes of the families of
+:mod:`calfwatch.simulator.shapes`, and a motor pool of simple shapes recruited in order of size
+(Henneman) by voluntary activity, PLMs, cramps and jerks.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from calfwatch.simulator.params import SimulationParams
 
 #: Time step of the firing-rate integration inside bursts.
 RATE_STEP_S = 1e-3
+#: Polyphasic potentials are longer (13.7 vs 12.6 ms, de Carvalho & Swash 2013) and need room for
+#: their 5-8 phases at 500-4000 Hz: at least 10 ms, 1.3 x the drawn duration.
 COMPLEX_MIN_DURATION_S = 0.010
+COMPLEX_DURATION_FACTOR = 1.3
+#: Slow units: long (>= 15 ms, 1.8 x the drawn duration) and large (median p-p x 2.5): large, deep
+#: units whose potentials are low-pass filtered by more tissue (De Luca 1997; Merletti & Parker 2004).
+SLOW_MIN_DURATION_S = 0.015
+SLOW_DURATION_FACTOR = 1.8
+SLOW_PTP_FACTOR = 2.5
 
 
 @dataclass
@@ -31,26 +41,44 @@ def _lognormal(rng, n, median, sigma, lo, hi) -> np.ndarray:
     return np.clip(median * np.exp(sigma * rng.standard_normal(n)), lo, hi)
 
 
+def fasc_families(rng: np.random.Generator, p: SimulationParams, n: int) -> np.ndarray:
+    """The shape family of each fasciculating unit (``"mixed"`` draws one per unit)."""
+    if p.fasc_shape != "mixed":
+        return np.full(n, p.fasc_shape, dtype=object)
+    u = rng.random((2, n))
+    family = np.full(n, "simple", dtype=object)
+    family[u[1] < p.fasc_slow_fraction] = "slow"
+    family[u[0] < p.fasc_complex_fraction] = "polyphasic"
+    return family
+
+
+def _fasc_bank(rng: np.random.Generator, p: SimulationParams) -> UnitBank:
+    n = p.fasc_units
+    family = fasc_families(rng, p, n)
+    slow, poly = family == "slow", family == "polyphasic"
+    median = p.fasc_ptp_median_uv * np.where(slow, SLOW_PTP_FACTOR, 1.0)
+    ptp = np.clip(median * np.exp(p.fasc_ptp_sigma * rng.standard_normal(n)), *p.fasc_ptp_range_uv)
+    mean_ms, sd_ms = p.fasc_duration_ms
+    dur_s = rng.normal(mean_ms, sd_ms, n) * 1e-3
+    dur_s = np.where(poly, np.maximum(dur_s * COMPLEX_DURATION_FACTOR, COMPLEX_MIN_DURATION_S), dur_s)
+    dur_s = np.where(slow, np.maximum(dur_s * SLOW_DURATION_FACTOR, SLOW_MIN_DURATION_S), dur_s)
+    range_s = (p.fasc_duration_range_ms[0] * 1e-3, p.fasc_duration_range_ms[1] * 1e-3)
+    dur_s = np.clip(dur_s, *range_s)
+    unstable_mask = poly & (rng.random(n) < p.fasc_unstable_fraction)
+    return make_units(rng, ptp, dur_s, family, unstable_mask, p.time_jitter_ms * 1e-3,
+                      p.unstable_jitter_ms * 1e-3, p.unstable_block_prob, range_s)
+
+
 def make_channel_units(rng: np.random.Generator, p: SimulationParams) -> ChannelUnits:
     """Draw the fasciculating pool and the motor pool of one channel."""
-    n = p.fasc_units
-    ptp = _lognormal(rng, n, p.fasc_ptp_median_uv, p.fasc_ptp_sigma, *p.fasc_ptp_range_uv)
-    mean_ms, sd_ms = p.fasc_duration_ms
-    dur_s = np.clip(rng.normal(mean_ms, sd_ms, n), *p.fasc_duration_range_ms) * 1e-3
-    complex_mask = rng.random(n) < p.fasc_complex_fraction
-    # Polyphasic potentials are longer (de Carvalho & Swash 2013): complex units last >= 10 ms,
-    # which also keeps their 5+ phases resolvable at 500-4000 Hz.
-    dur_s = np.where(complex_mask, np.maximum(dur_s, COMPLEX_MIN_DURATION_S), dur_s)
-    unstable_mask = complex_mask & (rng.random(n) < p.fasc_unstable_fraction)
-    fasc = make_units(
-        rng, ptp, dur_s, complex_mask, unstable_mask, p.time_jitter_ms * 1e-3,
-        p.unstable_jitter_ms * 1e-3, p.unstable_block_prob,
-    )
+    fasc = _fasc_bank(rng, p)
     m = p.pool_units
     pool_ptp = np.sort(_lognormal(rng, m, p.pool_ptp_median_uv, p.pool_ptp_sigma, 10.0, 400.0))
     pool_dur = rng.uniform(5e-3, 15e-3, m)
     none = np.zeros(m, dtype=bool)
-    pool = make_units(rng, pool_ptp, pool_dur, none, none, p.time_jitter_ms * 1e-3, 0.0, 0.0)
+    simple = np.full(m, "simple", dtype=object)
+    pool = make_units(rng, pool_ptp, pool_dur, simple, none, p.time_jitter_ms * 1e-3, 0.0, 0.0,
+                      (5e-3, 20e-3))
     # Size principle: small units first, thresholds spread exponentially over 0-0.9 of full drive.
     a = 3.0
     thresholds = 0.9 * (np.exp(a * np.arange(m) / m) - 1.0) / (np.exp(a) - 1.0)
