@@ -447,6 +447,37 @@ def test_artifacts_in_the_signal():
     assert np.all(np.abs(x[~saturated]) < rail)
 
 
+@pytest.mark.parametrize("shared_prob", [0.0, 0.5, 1.0])
+def test_pops_of_a_shared_electrode_appear_on_every_channel_of_the_leg(shared_prob):
+    params = load_profile("quiet", duration_s=3600, n_channels=4, pop_per_h=40,
+                          pop_shared_prob=shared_prob, fasc_rate_per_min=0.0, mains_uv=0.0,
+                          wander_uv=0.0, noise_rms_uv=2.0)
+    night = simulate_night(params, 5)
+    pops = [e for e in night.truth if e.kind == "artifact" and e.detail == "pop"]
+    legs = {"left": ["calf_left", "calf_left_2"], "right": ["calf_right", "calf_right_2"]}
+    shared = 0
+    for e in pops:
+        partner = next(c for c in legs["left" if "left" in e.channel else "right"]
+                       if c != e.channel)
+        same = [o for o in pops if o.channel == partner and abs(o.onset_s - e.onset_s) < 1e-9]
+        shared += bool(same)
+    n_per_channel = len(pops) / 4
+    lo, hi = stats.poisson.ppf([0.0005, 0.9995], 40)
+    assert lo <= n_per_channel <= hi
+    assert shared / len(pops) == pytest.approx(shared_prob, abs=0.2)
+    if shared_prob == 1.0:  # in the signal: the same step, same sign, on both channels at once
+        x = night.data_uv()
+        fs = params.sfreq_hz
+        names = night.info.ch_names
+        for e in (e for e in pops if e.channel in ("calf_left", "calf_right")):
+            i = int(round(e.onset_s * fs))
+            steps = [x[names.index(c), i] - x[names.index(c), i - 1]
+                     for c in legs["left" if "left" in e.channel else "right"]]
+            assert np.sign(steps[0]) == np.sign(steps[1])
+            assert 0.4 <= abs(steps[0] / steps[1]) <= 2.5
+            assert min(abs(s) for s in steps) > 100
+
+
 @pytest.mark.parametrize("chunk_s", [0.013, 1.0, 7.3, 100.0])
 def test_samples_do_not_depend_on_chunk_size(chunk_s):
     night = simulate_night(load_profile("busy-night", duration_s=40, n_channels=2,

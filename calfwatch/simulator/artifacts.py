@@ -1,4 +1,24 @@
-"""Artifacts: electrode pops, motion, lead-off and saturation stretches."""
+"""Artifacts: electrode pops, motion, lead-off and saturation stretches.
+
+Electrode pop
+    The electrode-skin interface holds a half-cell potential of tens to hundreds of mV; when the
+    contact changes (gel bridge, pressure, a lifting edge) that potential jumps and then relaxes as
+    the interface's double layer recharges (Webster, Medical Instrumentation, ch. 5; Tam & Webster,
+    IEEE Trans Biomed Eng 1977;24:134). On the recording this is a step of hundreds of µV to mV
+    followed by an exponential recovery over 100s of ms (``pop_uv``, ``pop_tau_s``): a transient
+    much longer and slower than any motor-unit potential. A pop of an electrode that several
+    channels share (the reference, or the common electrode of adjacent bipolar pairs) appears on
+    all of them at the same instant with the same sign, each scaled by its own input
+    (``pop_shared_prob``; see :func:`make_shared_pops`).
+Motion
+    Movement of cables and electrodes modulates the same interface: slow waves whose energy lies
+    below 10-20 Hz (De Luca et al., J Biomech 2010;43:1573; Clancy et al., J Electromyogr Kinesiol
+    2002;12:1), here three sinusoids of 1-10 Hz under a raised-cosine window, on every channel of
+    the leg.
+Lead-off and saturation
+    A lifted electrode leaves the input floating at a constant; a saturated amplifier sits at the
+    rail.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +78,20 @@ def make_pop(rng: np.random.Generator, onset_s: float, amp_range, tau_range) -> 
     amp = rng.choice([-1.0, 1.0]) * rng.uniform(*amp_range)
     tau = rng.uniform(*tau_range)
     return Artifact("pop", onset_s, POP_TRUTH_TAUS * tau, value_uv=amp, tau_s=tau)
+
+
+#: Relative size of a shared pop on each channel (each input sees the jump through its own
+#: electrode impedance and gain).
+SHARED_POP_GAIN = (0.5, 1.0)
+
+
+def make_shared_pops(rng: np.random.Generator, n_channels: int, onset_s: float, amp_range,
+                     tau_range) -> list[Artifact]:
+    """The same pop (one sign, one recovery) on ``n_channels`` channels, each scaled by its gain."""
+    base = make_pop(rng, onset_s, amp_range, tau_range)
+    gains = rng.uniform(*SHARED_POP_GAIN, n_channels)
+    return [Artifact("pop", onset_s, base.duration_s, value_uv=base.value_uv * g, tau_s=base.tau_s)
+            for g in gains]
 
 
 def make_motion(

@@ -177,16 +177,31 @@ def _leg_events(b: _Builder) -> None:
 
 
 def _pops(b: _Builder) -> None:
+    """Pops of one electrode (one channel) and of a shared electrode (every channel of a leg).
+
+    Each channel sees ``pop_per_h`` pops on average: a share ``pop_shared_prob`` of them comes from
+    the leg's shared electrode, the rest from its own.
+    """
     p = b.p
+    own_per_h, shared_per_h = p.pop_per_h * (1 - p.pop_shared_prob), p.pop_per_h * p.pop_shared_prob
     for plan in b.plans:
-        for _ in range(b.count(p.pop_per_h)):
-            a = art.make_pop(b.rng, 0.0, p.pop_uv, p.pop_tau_s)
-            start = b.place([plan], a.render_stop_s, b.guard_s)
-            if start is None:
-                continue
-            a.onset_s = round(start * p.sfreq_hz) / p.sfreq_hz  # the step lands on a sample
-            plan.artifacts.append(a)
-            b.add(ARTIFACT, plan, a.onset_s, a.duration_s, abs(a.value_uv), "pop")
+        for _ in range(b.count(own_per_h)):
+            _place_pops(b, [plan], [art.make_pop(b.rng, 0.0, p.pop_uv, p.pop_tau_s)])
+    for plans in b.legs.values():
+        for _ in range(b.count(shared_per_h)):
+            _place_pops(b, plans, art.make_shared_pops(b.rng, len(plans), 0.0, p.pop_uv,
+                                                       p.pop_tau_s))
+
+
+def _place_pops(b: _Builder, plans: list[ChannelPlan], pops: list[art.Artifact]) -> None:
+    start = b.place(plans, pops[0].render_stop_s, b.guard_s)
+    if start is None:
+        return
+    onset_s = round(start * b.p.sfreq_hz) / b.p.sfreq_hz  # the step lands on a sample
+    for plan, a in zip(plans, pops, strict=True):
+        a.onset_s = onset_s
+        plan.artifacts.append(a)
+        b.add(ARTIFACT, plan, a.onset_s, a.duration_s, abs(a.value_uv), "pop")
 
 
 def _myoclonus(b: _Builder) -> None:

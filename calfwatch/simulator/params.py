@@ -120,10 +120,11 @@ class SimulationParams:
     myoclonus_per_h: float = 0.0
     myoclonus_ms: tuple[float, float] = (25.0, 150.0)
     myoclonus_units: tuple[int, int] = (6, 20)
-    # Artifacts.
+    # Artifacts (see artifacts.py). Pops: a step of the electrode's half-cell potential recovering
+    # exponentially over 100s of ms; per channel per hour.
     pop_per_h: float = 0.0
     pop_uv: tuple[float, float] = (300.0, 2500.0)
-    pop_tau_s: tuple[float, float] = (0.05, 0.4)
+    pop_tau_s: tuple[float, float] = (0.1, 0.5)
     # Chance that a pop comes from an electrode shared by every channel of the leg (the reference):
     # the same step then appears on all of them, each with its own gain (see artifacts.py).
     pop_shared_prob: float = 0.5
