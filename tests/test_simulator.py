@@ -297,7 +297,7 @@ def _isolated(events, margin_s=0.1):
     fasc = [e for e in events if e.kind == "fasciculation"]
     onsets = np.array([e.onset_s for e in fasc])
     out = []
-    for i, e in enumerate(fasc):
+    for e in fasc:
         near = (onsets > e.onset_s - margin_s - 0.03) & (onsets < e.stop_s + margin_s)
         if near.sum() == 1:
             out.append(e)
@@ -327,6 +327,45 @@ def test_fasciculation_ptp_and_shape_match_noise_free_render():
     for e in fasc:
         mask[int((e.onset_s - 0.004) * fs):int((e.stop_s + 0.004) * fs) + 1] = False
     assert np.abs(x[mask]).max() < 0.02 * max(e.peak_to_peak_uv for e in fasc)
+
+
+def test_overlapping_main_phases_are_marked_and_counted_once():
+    """Truth ``overlaps``: main phases (50 % of the peak, read off the rendered signal) overlap."""
+    params = load_profile("quiet", duration_s=900, sfreq_hz=4000, fasc_rate_per_min=120,
+                          fasc_units=6, fasc_doublet_prob=0.2, time_jitter_ms=0.0, amp_jitter=0.0,
+                          **QUIET_BACKGROUND)
+    night = simulate_night(params, 6)
+    x = night.data_uv()[0]
+    fs = params.sfreq_hz
+    main = {}  # unit -> (start, stop) of its main phases relative to its onset, from the signal
+    for e in _isolated(night.truth):
+        if e.unit in main:
+            continue
+        i0 = int(np.floor((e.onset_s - 0.005) * fs))
+        seg = np.abs(x[i0:int(np.ceil((e.stop_s + 0.005) * fs))])
+        big = np.flatnonzero(seg >= 0.5 * seg.max())
+        main[e.unit] = ((i0 + big[0]) / fs - e.onset_s, (i0 + big[-1]) / fs - e.onset_s)
+    fasc = [e for e in night.truth if e.kind == "fasciculation"]
+    assert set(main) == {e.unit for e in fasc}
+    start = np.array([e.onset_s + main[e.unit][0] for e in fasc])
+    stop = np.array([e.onset_s + main[e.unit][1] for e in fasc])
+    order = np.argsort(start)
+    close = np.diff(start[order]) < 0.5e-3  # which of two starts comes first is a sample's call
+    tie = np.zeros(len(fasc), bool)
+    tie[order[1:]] |= close
+    tie[order[:-1]] |= close
+    checked = marked = 0
+    latest = -np.inf
+    for i in order:
+        if not tie[i] and abs(start[i] - latest) > 0.5e-3:  # clear of the boundary by 2 samples
+            assert fasc[i].overlaps == (start[i] < latest), fasc[i]
+            checked += 1
+        marked += fasc[i].overlaps
+        latest = max(latest, stop[i])
+    assert checked > 0.95 * len(fasc) and marked > 20
+    s = night.truth_summary()["channels"]["calf_left"]
+    assert s["fasciculations"] == sum(1 for e in fasc if e.detail != "doublet" and not e.overlaps)
+    assert s["overlapped"] == sum(1 for e in fasc if e.detail != "doublet" and e.overlaps)
 
 
 def _phases(wave):

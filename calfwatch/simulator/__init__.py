@@ -7,6 +7,14 @@
 
 Profiles: ``quiet``, ``benign-night``, ``busy-night``, ``no-twitch``, ``complex`` (see
 :data:`PROFILES`). Every number of the model is a field of :class:`SimulationParams` with its source.
+
+The model follows physiology, not any detection rule: each fasciculating unit fires as its own
+irregular process with a refractory period, so potentials of different units may fall arbitrarily
+close (:mod:`~calfwatch.simulator.fasciculations`); units may fire doublets and triplets 5-40 ms
+apart; shapes come from two analytic families in simple, polyphasic and slow variants with their
+spectral peak at 30-150 Hz (:mod:`~calfwatch.simulator.shapes`); pops of a shared electrode hit every
+channel of the leg at once (:mod:`~calfwatch.simulator.artifacts`). The truth marks potentials that
+overlap too closely to be split (:class:`TruthEvent` ``overlaps``).
 """
 
 from __future__ import annotations

@@ -188,6 +188,17 @@ class Sampled:
         band = (f_hz >= SPECTRUM_BAND_HZ[0]) & (f_hz <= SPECTRUM_BAND_HZ[1])
         return float(f_hz[band][np.argmax(self.spectrum_x[band])])
 
+    def peak_within(self, duration_s: float, lo_hz: float, hi_hz: float) -> bool:
+        """Whether the spectral peak lies in ``lo_hz``-``hi_hz`` with a margin: everything else in
+        :data:`SPECTRUM_BAND_HZ` stays 3 % below it (so jitter or sampling cannot move it out)."""
+        f_hz = self.freq_x * (self.offset - self.onset) / duration_s
+        band = (f_hz >= SPECTRUM_BAND_HZ[0]) & (f_hz <= SPECTRUM_BAND_HZ[1])
+        inside = band & (f_hz >= lo_hz) & (f_hz <= hi_hz)
+        if not inside.any():
+            return False
+        outside = band & ~inside
+        return not outside.any() or self.spectrum_x[inside].max() > 1.03 * self.spectrum_x[outside].max()
+
 
 def sample(shape: Shape, n: int = 4001, n_fft: int = 1 << 15) -> Sampled:
     """Sample a shape on a grid spanning its extent; its support, phases and spectrum."""
@@ -216,9 +227,11 @@ def draw_shape(rng: np.random.Generator, family: str, duration_s: float,
     are redrawn, so that the count holds on any sample grid.
 
     The drawn ``duration_s`` is kept when the shape's spectral peak at that duration lies in
-    :data:`PEAK_BAND_HZ`; after 30 shapes that do not fit, the nearest duration within
-    ``duration_range_s`` that fits is taken (a short potential with few phases has its peak above
-    150 Hz, so short potentials are rarer than the drawn durations alone would make them).
+    :data:`PEAK_BAND_HZ`; after 30 shapes that do not fit, a duration is drawn uniformly among
+    those within ``duration_range_s`` that fit (a short potential has its peak above 150 Hz unless
+    it has few, broad phases, so short potentials are rarer than the drawn durations alone would
+    make them; drawing among all fitting durations, rather than the nearest, keeps the spectral
+    peaks from piling up at the band's edge).
 
     Returns
     -------
@@ -232,10 +245,10 @@ def draw_shape(rng: np.random.Generator, family: str, duration_s: float,
         s = sample(_DRAW[family](rng))
         if not lo_ph <= s.phases <= hi_ph or not _phases_clear(s.wave):
             continue
-        if lo_hz <= s.peak_hz(duration_s) <= hi_hz:
+        if s.peak_within(duration_s, lo_hz, hi_hz):
             return s, duration_s
         if attempt >= 30:
-            ok = [d for d in grid_s if lo_hz <= s.peak_hz(float(d)) <= hi_hz]
+            ok = [float(d) for d in grid_s if s.peak_within(float(d), lo_hz, hi_hz)]
             if ok:
-                return s, float(min(ok, key=lambda d: abs(d - duration_s)))
+                return s, float(rng.choice(ok))
     raise RuntimeError(f"no {family} shape fits {duration_range_s} s")  # not reached in practice
