@@ -64,6 +64,12 @@ PEAK_BAND_HZ = {"simple": (30.0, 150.0), "polyphasic": (30.0, 150.0), "slow": (3
 #: Phases accepted per family.
 PHASE_RANGE = {"simple": (2, 4), "polyphasic": (5, 8), "slow": (2, 4)}
 FAMILIES = tuple(PEAK_BAND_HZ)
+#: Tissue low-pass: at most this share of a surface potential's power lies above 450 Hz (the
+#: surface-EMG band is 20-450 Hz, SENIAM/ISEK; De Luca 1997). Narrow components that would put
+#: more there are needle-like, not surface potentials.
+MAX_POWER_ABOVE_BAND = 0.02
+#: Shapes tried at the drawn duration before a fitting duration is drawn instead.
+FIT_TRIES = 5
 
 
 @dataclass
@@ -178,39 +184,48 @@ class Sampled:
     onset: float  # first x at SUPPORT_FRACTION of the peak
     offset: float
     phases: int
-    spectrum_x: np.ndarray  # |FFT| of the wave over frequency in cycles per x-unit
-    freq_x: np.ndarray
+    spectrum_x: np.ndarray | None = None  # |FFT| over frequency in cycles per x-unit
+    freq_x: np.ndarray | None = None
+
+    def with_spectrum(self, n_fft: int = 1 << 14) -> Sampled:
+        """Compute the spectrum (once)."""
+        if self.spectrum_x is None:
+            self.spectrum_x = np.abs(np.fft.rfft(self.wave, n_fft))
+            self.freq_x = np.fft.rfftfreq(n_fft, self.x[1] - self.x[0])
+        return self
 
     def peak_hz(self, duration_s: float) -> float:
         """Spectral peak in :data:`SPECTRUM_BAND_HZ` when the support lasts ``duration_s``."""
-        scale_s = duration_s / (self.offset - self.onset)
-        f_hz = self.freq_x / scale_s
+        self.with_spectrum()
+        f_hz = self.freq_x * (self.offset - self.onset) / duration_s
         band = (f_hz >= SPECTRUM_BAND_HZ[0]) & (f_hz <= SPECTRUM_BAND_HZ[1])
         return float(f_hz[band][np.argmax(self.spectrum_x[band])])
 
     def peak_within(self, duration_s: float, lo_hz: float, hi_hz: float) -> bool:
-        """Whether the spectral peak lies in ``lo_hz``-``hi_hz`` with a margin: everything else in
-        :data:`SPECTRUM_BAND_HZ` stays 3 % below it (so jitter or sampling cannot move it out)."""
+        """Whether the spectral peak lies in ``lo_hz``-``hi_hz`` with a margin (everything else in
+        :data:`SPECTRUM_BAND_HZ` stays 3 % below it, so jitter or sampling cannot move it out) and
+        at most :data:`MAX_POWER_ABOVE_BAND` of the power lies above the band."""
+        self.with_spectrum()
         f_hz = self.freq_x * (self.offset - self.onset) / duration_s
         band = (f_hz >= SPECTRUM_BAND_HZ[0]) & (f_hz <= SPECTRUM_BAND_HZ[1])
         inside = band & (f_hz >= lo_hz) & (f_hz <= hi_hz)
         if not inside.any():
             return False
         outside = band & ~inside
-        return not outside.any() or self.spectrum_x[inside].max() > 1.03 * self.spectrum_x[outside].max()
+        if outside.any() and self.spectrum_x[inside].max() <= 1.03 * self.spectrum_x[outside].max():
+            return False
+        power = self.spectrum_x**2
+        return power[f_hz > SPECTRUM_BAND_HZ[1]].sum() <= MAX_POWER_ABOVE_BAND * power.sum()
 
 
-def sample(shape: Shape, n: int = 4001, n_fft: int = 1 << 15) -> Sampled:
-    """Sample a shape on a grid spanning its extent; its support, phases and spectrum."""
+def sample(shape: Shape, n: int = 3001) -> Sampled:
+    """Sample a shape on a grid spanning its extent; its support and phases."""
     lo, hi = shape.extent()
     x = np.linspace(lo, hi, n)
     wave = evaluate(shape.coef, shape.centre, shape.width, shape.expo, x[:, None])
     peak = np.abs(wave).max()
     support = np.flatnonzero(np.abs(wave) >= SUPPORT_FRACTION * peak)
-    spectrum = np.abs(np.fft.rfft(wave, n_fft))
-    freq = np.fft.rfftfreq(n_fft, x[1] - x[0])
-    return Sampled(shape, x, wave, float(x[support[0]]), float(x[support[-1]]),
-                   count_phases(wave), spectrum, freq)
+    return Sampled(shape, x, wave, float(x[support[0]]), float(x[support[-1]]), count_phases(wave))
 
 
 def _phases_clear(wave: np.ndarray) -> bool:
@@ -227,7 +242,7 @@ def draw_shape(rng: np.random.Generator, family: str, duration_s: float,
     are redrawn, so that the count holds on any sample grid.
 
     The drawn ``duration_s`` is kept when the shape's spectral peak at that duration lies in
-    :data:`PEAK_BAND_HZ`; after 30 shapes that do not fit, a duration is drawn uniformly among
+    :data:`PEAK_BAND_HZ`; after ``FIT_TRIES`` shapes that do not fit, a duration is drawn uniformly among
     those within ``duration_range_s`` that fit (a short potential has its peak above 150 Hz unless
     it has few, broad phases, so short potentials are rarer than the drawn durations alone would
     make them; drawing among all fitting durations, rather than the nearest, keeps the spectral
@@ -240,14 +255,16 @@ def draw_shape(rng: np.random.Generator, family: str, duration_s: float,
     """
     lo_hz, hi_hz = PEAK_BAND_HZ[family]
     lo_ph, hi_ph = PHASE_RANGE[family]
-    grid_s = np.arange(duration_range_s[0], duration_range_s[1] + 1e-9, 2.5e-4)
-    for attempt in range(max_tries):
+    grid_s = np.arange(duration_range_s[0], duration_range_s[1] + 1e-9, 5e-4)
+    misfits = 0
+    for _ in range(max_tries):
         s = sample(_DRAW[family](rng))
         if not lo_ph <= s.phases <= hi_ph or not _phases_clear(s.wave):
             continue
         if s.peak_within(duration_s, lo_hz, hi_hz):
             return s, duration_s
-        if attempt >= 30:
+        misfits += 1
+        if misfits > FIT_TRIES:
             ok = [float(d) for d in grid_s if s.peak_within(float(d), lo_hz, hi_hz)]
             if ok:
                 return s, float(rng.choice(ok))
