@@ -241,7 +241,7 @@ def test_plm_series_follow_aasm_rules():
 
 
 def test_myoclonus_durations_and_other_kinds_present():
-    night = simulate_night(load_profile("busy-night", duration_s=2 * 3600, cramp_per_h=2), 6)
+    night = simulate_night(load_profile("busy-night", duration_s=2 * 3600, cramp_per_h=4), 6)
     kinds = {e.kind for e in night.truth}
     assert set(EVENT_KINDS) <= kinds | {"plm"}
     jerks = [e for e in night.truth if e.kind == "myoclonus"]

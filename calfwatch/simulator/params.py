@@ -38,7 +38,9 @@ class SimulationParams:
     """Everything that defines a simulated night (with the seed).
 
     Rates of scheduled events are per hour of recording, per leg (voluntary, PLM series, cramps,
-    myoclonus, motion) or per channel (pops, lead-off, saturation). Ranges are ``(low, high)`` and are
+    myoclonus, motion) or per channel (pops, of which a share ``pop_shared_prob`` comes from an
+    electrode the leg's channels share; lead-off, saturation). ``fasc_rate_per_min`` is per minute
+    of rest per channel. Ranges are ``(low, high)`` and are
     drawn uniformly unless said otherwise.
     """
 
