@@ -1,5 +1,12 @@
 """Numba kernel of candidate detection: threshold with hysteresis, merging, dead time, walk-back onset.
 
+An event ends where ``|y|`` stays below the larger of ``k_lo`` sigma and ``end_frac`` x its own
+peak for ``merge_gap`` samples: the tail of a large potential (and the filters' response to it) is
+far above a few sigma for tens of ms, but falls below a fixed fraction of the peak as fast as the
+tail of a small one. Activity longer than ``max_len`` (superimposed potentials, interference) is
+cut into pieces of ``max_len`` samples flagged ``continuous`` (column 3 of the output), so that
+nothing is lost for being long and the classifier can see sustained activity.
+
 Per-channel state (int64 vector, see ``ST_*``) is carried between calls, so the result does not depend
 on how the samples are split. ``y[i]`` is sample ``y0 + i``; ``sig[j]`` is the noise sigma of block
 ``b0 + j`` (``block_len`` samples each). A sample of block ``b`` is compared with the sigma of block
@@ -47,9 +54,12 @@ def _offset(y, y0, last, now, level, quiet):
 
 @njit(cache=True, boundscheck=False, nogil=True)
 def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out):
-    """Scan samples ``s0..s1`` of one channel; write (onset, offset, peak) rows to ``out``; return count.
+    """Scan samples ``s0..s1`` of one channel; write (onset, offset, peak, continuous) rows to
+    ``out``; return count.
 
-    ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag).
+    ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag,
+    end_frac). ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
+    that ends it.
     The scan goes block by block (one sigma each); outside events, runs of samples at or below
     the threshold are skipped in a tight loop. State lives in locals and is written back at the end.
     """
@@ -57,6 +67,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
     quiet, walk_max, merge_gap = int(params[3]), int(params[4]), int(params[5])
     min_len, max_len, dead = int(params[6]), int(params[7]), int(params[8])
     lag = int(params[9])
+    end_frac = params[10]
     in_event, first, last, peak = st[ST_IN_EVENT], st[ST_FIRST], st[ST_LAST], st[ST_PEAK]
     dead_until, too_long, last_bad, prev_off = (
         st[ST_DEAD_UNTIL], st[ST_TOO_LONG], st[ST_LAST_BAD], st[ST_PREV_OFF])
@@ -89,31 +100,51 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
                 continue
             a = abs(v)
             if in_event == 1:
-                if a > lo_t:
+                if a > lo_t and a > end_frac * best:
                     last = s
                     if a > best:
                         best = a
                         peak = s
-                    if s - first >= max_len:
+                    if s - first >= max_len:  # cut sustained activity into pieces
+                        onset = first
+                        if too_long == 0:
+                            jf = first // block_len - lag - b0
+                            sg0 = sig[jf] if jf >= 0 else sg
+                            limit = max(last_bad + 1, prev_off)
+                            onset = _onset(y, y0, first, limit, k_on * sg0, quiet, walk_max)
+                        if onset > last_bad:
+                            out[n_out, 0] = onset
+                            out[n_out, 1] = s
+                            out[n_out, 2] = peak
+                            out[n_out, 3] = 1
+                            n_out += 1
+                            prev_off = s
                         too_long = 1
+                        first = s
+                        peak = s
+                        best = a
                 elif s - last > merge_gap:
                     in_event = 0
                     jf = first // block_len - lag - b0
                     sg0 = sig[jf] if jf >= 0 else sg
                     level = k_on * sg0
                     limit = max(last_bad + 1, prev_off)
-                    onset = _onset(y, y0, first, limit, level, quiet, walk_max)
-                    offset = _offset(y, y0, last, s, level, quiet)
+                    if too_long == 1:  # the end of sustained activity: it starts at the cut
+                        onset = first
+                    else:
+                        onset = _onset(y, y0, first, limit, level, quiet, walk_max)
+                    offset = _offset(y, y0, last, s, max(level, end_frac * best), quiet)
                     length = offset - onset
-                    ok = too_long == 0 and length >= min_len and length <= max_len
+                    ok = length >= min_len or too_long == 1
                     if ok and onset <= last_bad:
                         ok = False
-                    if ok and onset == last_bad + 1 and first - walk_max < onset:
+                    if ok and too_long == 0 and onset == last_bad + 1 and first - walk_max < onset:
                         ok = False  # walked back into a gap: the potential straddles it
                     if ok:
                         out[n_out, 0] = onset
                         out[n_out, 1] = offset
                         out[n_out, 2] = peak
+                        out[n_out, 3] = too_long
                         n_out += 1
                         prev_off = offset
                     dead_until = max(offset, last + 1) + dead

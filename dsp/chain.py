@@ -21,6 +21,7 @@ complete, quality rows when their window is. With ``mains_hz=None`` the first ``
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import sosfilt
 
 from dsp import _detect_numba, _noise_numba, _quality_numba
 from dsp._buffer import TimelineBuffer
@@ -108,6 +109,8 @@ class DetectionChain:
         self.qwin = self.block * max(1, round(QUALITY_WINDOW_S * sfreq_hz / self.block))
         self._samples = lambda s: max(1, round(s * sfreq_hz))
         self._batch = self._samples(cfg.batch_s)
+        # Samples needed after a candidate's end: half a snippet, and the window of its step.
+        self._post = max(SNIPPET_LEN // 2, self._samples(cfg.step_gap_s + cfg.step_window_s)) + 2
         self._detect_len = self._samples(cfg.mains_detect_s)
         self._lag = 1 if cfg.causal_noise else 0
         self._staged: list[np.ndarray] = []
@@ -153,7 +156,7 @@ class DetectionChain:
         n_sec = -(-len(design_sos(
             self.sfreq_hz, cfg.band_hz, self.mains_hz or 50.0, cfg.filter_order, cfg.notch_q,
             cfg.notch_max_hz)) // SECTION_PAD) * SECTION_PAD
-        wait = n_sec * SKEW + SNIPPET_LEN // 2 + 2 + s(cfg.max_duration_s) + s(cfg.merge_gap_s) + 2
+        wait = n_sec * SKEW + self._post + s(cfg.max_duration_s) + s(cfg.merge_gap_s) + 2
         wait += max(0, self.delay_samples)
         return wait / self.sfreq_hz + (0.0 if cfg.causal_noise else self.block / self.sfreq_hz)
 
@@ -260,7 +263,7 @@ class DetectionChain:
         if self._filter is None:
             self._build_filter()
         end = self._next
-        post = SNIPPET_LEN // 2 + 2
+        post = self._post
         target = -(-(end + post + self.block) // self.qwin) * self.qwin
         pad = target + self._filter.latency_samples - end
         self._stage(np.full((self.n_channels, pad), np.nan))
@@ -284,7 +287,7 @@ class DetectionChain:
         self._settle = self._samples(settle_s) if settle_s is not None else 0  # see _build_filter
         self._countdown = np.full(self.n_channels, self._settle, np.int64)
         self._det_state, self._peak_abs = _detect_numba.new_state(self.n_channels)
-        self._rows = np.empty((self.n_channels, 0, 3), np.int64)  # detector output, reused
+        self._rows = np.empty((self.n_channels, 0, 4), np.int64)  # detector output, reused
         self._counts = np.zeros(self.n_channels, np.int64)
         self._det_pos = origin
         self._frames_done = origin // self.hop
@@ -327,6 +330,7 @@ class DetectionChain:
                 s(cfg.max_duration_s),
                 round(cfg.dead_time_s * self.sfreq_hz),
                 self._lag,
+                cfg.end_fraction,
             ]
         )
         lines_hz = np.array([h * self.mains_hz for h in (1, 2, 3)])
@@ -335,8 +339,10 @@ class DetectionChain:
         self._cos, self._sin = np.cos(phase) * below, np.sin(phase) * below
         self._hold = s(cfg.max_duration_s) + s(cfg.merge_gap_s) + 2
         self._pending = None
-        self._recent: list[list[tuple[int, float]]] = [[] for _ in range(self.n_channels)]
-        self._back = s(cfg.max_duration_s) + s(cfg.walk_back_s) + s(cfg.quiet_s) + SNIPPET_LEN + 8
+        self._recent: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(self.n_channels)]
+        self._ring: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
+        self._back = (s(cfg.max_duration_s) + s(cfg.walk_back_s) + s(cfg.quiet_s) + SNIPPET_LEN + 8
+                      + s(cfg.step_gap_s + cfg.step_window_s))
 
     def _stage(self, x: np.ndarray) -> None:
         self._staged.append(x)
@@ -432,32 +438,61 @@ class DetectionChain:
         horizon = self._det_pos - self._delay - self._hold
         n = len(cand) if final else int(np.searchsorted(cand["peak"], horizon))
         self._pending = (cand[n:], feats[n:], snips[n:])
-        keep = self._not_echoes(cand[:n])
+        keep = self._not_ringing(cand[:n])
         return cand[:n][keep], feats[:n][keep], snips[:n][keep]
 
-    def _not_echoes(self, cand: np.ndarray) -> np.ndarray:
-        """False for candidates smaller than ``echo_ratio`` x a kept one shortly before them.
+    def _not_ringing(self, cand: np.ndarray) -> np.ndarray:
+        """False for candidates that are the band-pass's response to an earlier kept candidate.
 
-        The mains notches give every potential faint echoes every 1/mains s for a few hundred ms
-        (a few % of its size each, more where the echoes of several potentials add up).
+        The high-pass rings for tens of ms after a large potential and the mains notches for a few
+        hundred (a few % of the potential's size). The response is predicted exactly from each
+        large candidate's own raw waveform (:meth:`_ring_response`); a later candidate whose peak
+        is at most ``ring_factor`` x the summed predicted response over its span is dropped.
         """
         keep = np.ones(len(cand), dtype=bool)
-        ratio = self.config.echo_ratio
-        if ratio <= 0 or not len(cand):
-            return keep
-        window = self._samples(self.config.echo_window_s)
-        rows = zip(cand["channel"], cand["peak"], cand["ptp_uv"], strict=True)
-        for i, (ch, peak, ptp) in enumerate(rows):
-            recent = [(p, a) for p, a in self._recent[ch] if peak - p <= window]
-            if any(ptp < ratio * a for _, a in recent):
+        factor = self.config.ring_factor
+        for i, c in enumerate(cand):
+            ch, key = int(c["channel"]), (int(c["channel"]), int(c["peak"]))
+            recent = [(a, r) for a, r in self._recent[ch] if c["onset"] < a + len(r)]
+            bound = 0.0
+            for a, r in recent:
+                lo, hi = max(0, int(c["onset"]) - a), max(0, int(c["offset"]) - a)
+                if hi > lo:
+                    bound += float(r[lo:hi].max())
+            if factor > 0 and abs(c["peak_uv"]) <= factor * bound:
                 keep[i] = False
-            else:
-                recent.append((int(peak), float(ptp)))
+            elif key in self._ring:
+                recent.append(self._ring[key])
+            self._ring.pop(key, None)
             self._recent[ch] = recent
         return keep
 
+    def _ring_response(self, chan, onset, offset, peak, big) -> None:
+        """Predict the band-pass's response to each large candidate after its end (see
+        :meth:`_not_ringing`): its raw waveform, less a baseline line, filtered alone.
+
+        Positions are on the filtered timeline (before the delay correction). The response is kept
+        from the candidate's end, as ``|y|``.
+        """
+        cfg = self.config
+        edge = self._samples(0.005)
+        tail = np.zeros(self._samples(cfg.ring_window_s))
+        for i in np.flatnonzero(big):
+            a = max(int(onset[i]) - self._delay - edge, self._rawbuf.start + edge)
+            b = int(offset[i]) - self._delay + edge
+            if b + edge > self._rawbuf.stop or b <= a:
+                continue
+            raw = self._rawbuf.view(a - edge, b + edge)[int(chan[i])]
+            pre, post = np.nanmean(raw[:edge]), np.nanmean(raw[-edge:])
+            seg = raw[edge:-edge] - np.linspace(pre, post, b - a)
+            if not np.all(np.isfinite(seg)):
+                continue
+            y = np.abs(sosfilt(self.sos, np.concatenate([seg, tail])))
+            start = int(offset[i]) - self._delay
+            self._ring[(int(chan[i]), int(peak[i]) - self._delay)] = (start, y[int(offset[i]) - a:])
+
     def _detect(self):
-        post = SNIPPET_LEN // 2 + 2
+        post = self._post
         det_end = min((self._sigbuf.stop + self._lag) * self.block, self._ybuf.stop - post)
         s0 = self._det_pos
         if det_end <= s0:
@@ -468,7 +503,7 @@ class DetectionChain:
         sig = self._sigbuf.view(b0, self._sigbuf.stop)
         cap = (det_end - s0) // 2 + 4
         if self._rows.shape[1] < cap:
-            self._rows = np.empty((self.n_channels, cap, 3), np.int64)
+            self._rows = np.empty((self.n_channels, cap, 4), np.int64)
         rows, counts = self._rows, self._counts
         args = (
             y, y0, s0, det_end, sig, b0, self.block, self._det_state, self._peak_abs,
@@ -490,6 +525,10 @@ class DetectionChain:
             threads=self._threads,
         )
         cand = np.zeros(len(chan), CANDIDATE_DTYPE)
+        cand["continuous"] = found[:, 3] == 1
+        cand["step_uv"] = self._steps(chan, onset_f - self._delay, offset_f - self._delay)
+        self._ring_response(chan, onset_f, offset_f, peak_f,
+                            ptp_uv >= self.config.ring_min_k * noise)
         cand["channel"] = chan
         cand["onset"] = onset_f - self._delay
         cand["offset"] = offset_f - self._delay
@@ -498,6 +537,23 @@ class DetectionChain:
         cand["ptp_uv"] = ptp_uv
         cand["noise_uv"] = noise
         return cand, feats, snips
+
+    def _steps(self, chan, onset, offset) -> np.ndarray:
+        """Raw baseline after each candidate minus before it (µV; mean over ``step_window_s``
+        ending ``step_gap_s`` before the onset and starting ``step_gap_s`` after the end)."""
+        gap = self._samples(self.config.step_gap_s)
+        win = self._samples(self.config.step_window_s)
+        out = np.zeros(len(chan))
+        for i in range(len(chan)):  # a few per second: two means each
+            a, b = int(onset[i]) - gap - win, int(offset[i]) + gap + win
+            if a < self._rawbuf.start or b > self._rawbuf.stop:
+                out[i] = np.nan
+                continue
+            raw = self._rawbuf.view(a, b)[int(chan[i])]
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[i] = np.nanmean(raw[-win:]) - np.nanmean(raw[:win])
+        return out
 
     def _no_candidates(self):
         empty = self._blank if self._blank is not None else ChainOutput.empty(self.n_channels)
@@ -572,7 +628,7 @@ class DetectionChain:
     def _trim(self) -> None:
         keep = min(self._det_pos - self._back, self._frames_done * self.hop, self._q_done * self.qwin)
         self._ybuf.discard_before(keep)
-        self._rawbuf.discard_before(self._q_done * self.qwin)
+        self._rawbuf.discard_before(min(self._q_done * self.qwin, keep - self._delay))
         keep_block = max(0, keep // self.block - 1 - self._lag)
         self._sigbuf.discard_before(keep_block)
         self._envbuf.discard_before(self._frames_done)

@@ -32,9 +32,24 @@ class ChainConfig:
     merge_gap_s: float = 0.005
     dead_time_s: float = 0.005
     min_duration_s: float = 0.003
-    max_duration_s: float = 0.05
-    echo_ratio: float = 0.15  # drop candidates under this x a kept one within echo_window_s before
-    echo_window_s: float = 0.5  # (notch echoes, see DetectionChain._not_echoes); 0 disables
+    # Activity longer than this is cut into pieces flagged ``continuous``: a potential (5-30 ms)
+    # with the band-pass's response to it (a 10 % tail lasts up to about 40 ms more, measured on
+    # potentials with spectral peaks of 30-150 Hz) fits; superimposed potentials do not.
+    max_duration_s: float = 0.08
+    # An event ends below this fraction of its own peak (or hysteresis_k sigma if higher): the
+    # filter's tail after a large potential stays above a few sigma for tens of ms.
+    end_fraction: float = 0.1
+    # Ringing: a candidate whose peak is at most ring_factor x the band-pass's predicted response
+    # to an earlier candidate (its raw waveform filtered alone) is that response, not a potential.
+    # The 50/60 Hz notch rings for about ring_window_s (Q 60: time constant Q / (pi f0) = 0.38 s).
+    ring_factor: float = 2.0
+    ring_window_s: float = 0.8
+    ring_min_k: float = 10.0  # only candidates above this x sigma can ring above the threshold
+    # Baseline step (raw signal, µV) measured over step_window_s just before the candidate and
+    # step_gap_s after its end: an electrode pop leaves the baseline displaced (exponential recovery
+    # over hundreds of ms); a motor-unit potential returns to it.
+    step_window_s: float = 0.04
+    step_gap_s: float = 0.01
     delay_hz: float = 60.0  # group delay taken here: centres onset errors on 5-20 ms potentials
     pop_k: float = 50.0
     flat_run_s: float = 0.02

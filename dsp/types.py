@@ -22,6 +22,8 @@ CANDIDATE_DTYPE = np.dtype(
         ("peak_uv", np.float64),  # filtered value at ``peak`` (signed, µV)
         ("ptp_uv", np.float64),  # peak-to-peak of the filtered waveform between onset and offset
         ("noise_uv", np.float64),  # robust noise floor (sigma, µV) at the peak
+        ("continuous", np.bool_),  # a piece of activity longer than max_duration_s (cut there)
+        ("step_uv", np.float64),  # raw baseline after the candidate minus before it (µV)
     ]
 )
 
