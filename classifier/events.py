@@ -34,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, MYOCLONUS, PLM, VOLUNTARY
+from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
+from classifier.potentials import is_pop, label_potentials
 
 #: One row per event. ``channel`` indexes the night's channel names; ``candidate`` the candidate
 #: row of a fasciculation, doublet or pop (-1 for bursts).
@@ -320,50 +321,6 @@ def _regular_links(gap: np.ndarray, link: np.ndarray, ratio: float) -> np.ndarra
 
 
 # ---------------------------------------------------------------------------------- candidates
-def group_candidates(t_s: np.ndarray, onset_s: np.ndarray,
-                     cfg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Doublet flags and group index of one channel's candidates (sorted by peak time ``t_s``).
-
-    A candidate is the doublet of its predecessor when its onset follows the predecessor's by
-    ``doublet_s`` and both the predecessor's previous gap and its own next gap exceed
-    ``isolation_s``. Other candidates are linked when their gap is at most ``isolation_s``
-    (Sleutjes et al. 2016). Satellites are ignored by the caller beforehand.
-    """
-    n = len(t_s)
-    if n == 0:
-        return np.zeros(0, bool), np.zeros(0, np.int64)
-    iso = cfg["isolation_s"]
-    d_lo, d_hi = cfg["doublet_s"]
-    gap = np.diff(t_s)
-    prev_gap = np.concatenate([[np.inf], gap])
-    next_gap = np.concatenate([gap, [np.inf]])
-    before_prev = np.concatenate([[np.inf], prev_gap[:-1]])
-    on_gap = np.concatenate([[np.inf], np.diff(onset_s)])
-    doublet = (on_gap >= d_lo) & (on_gap <= d_hi) & (before_prev > iso) & (next_gap > iso)
-    main_t = t_s[~doublet]
-    link = np.concatenate([[False], np.diff(main_t) <= iso])
-    main_group = np.cumsum(~link) - 1
-    # A doublet joins its predecessor's group (it is never the first candidate).
-    return doublet, main_group[np.cumsum(~doublet) - 1]
-
-
-def satellites(t_s: np.ndarray, ptp_uv: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
-    """Small candidates in the wake of a much larger one on the same channel (filter ringing).
-
-    A candidate (sorted by peak time ``t_s``) is a satellite when one of the
-    ``satellite_max_lag`` candidates before it, within ``satellite_s``, is ``satellite_ratio``
-    times larger.
-    """
-    n = len(t_s)
-    sat = np.zeros(n, bool)
-    for lag in range(1, min(n, cfg["satellite_max_lag"] + 1)):
-        near = (t_s[lag:] - t_s[:-lag]) <= cfg["satellite_s"]
-        if not near.any():
-            break
-        sat[lag:] |= near & (ptp_uv[lag:] * cfg["satellite_ratio"] <= ptp_uv[:-lag])
-    return sat
-
-
 def _inside_spans(t_s: np.ndarray, starts_s: np.ndarray, stops_s: np.ndarray) -> np.ndarray:
     """Whether each time lies in one of the sorted, non-overlapping spans."""
     if len(starts_s) == 0:
@@ -399,7 +356,7 @@ def classify_events(night: Any, config: dict[str, Any]) -> np.ndarray:
     ndarray of EVENT_DTYPE
         Sorted by onset, then channel.
     """
-    cfg = config["events"]
+    cfg = dict(config["events"], detectable_ptp_k=config["detection"]["detectable_ptp_k"])
     level = rest_level(night.noise_uv, night.hop_s, cfg)
     cand = night.candidates
     parts = []
@@ -421,11 +378,14 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
     # Bursts active for longer than a jerk are movements; only those of >= sustained_min_s can be
     # leg movements in the AASM sense (PLM candidates, series breakers).
     moving = bursts["active"] * hop >= cfg["movement_min_s"]
+    sf = night.sfreq_hz
+    cand, feats = night.candidates[rows], night.features[rows]
+    snips = night.snippets[rows]
+    moving[moving] = ~_explained_by_potentials(bursts[moving], cand, feats, snips, env, level,
+                                              hop, t0, sf, cfg)
     sustained = bursts[moving]
     short = bursts[~moving]
     is_lm = sustained["active"] * hop >= cfg["sustained_min_s"]
-    sf = night.sfreq_hz
-    cand, feats = night.candidates[rows], night.features[rows]
     t_s = cand["peak"] / sf
     kind, detail = classify_bursts(sustained, t_s, feats["dominant_hz"], hop, t0, cfg)
     on_s = t0 + sustained["start"] * hop
@@ -447,7 +407,7 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
         np.concatenate([burst_ev["onset_s"] + burst_ev["duration_s"],
                         flat_ev["onset_s"] + flat_ev["duration_s"]]),
     )
-    cand_ev = _candidate_events(cand, feats, rows, sf, busy_a, busy_b, cfg)
+    cand_ev = _candidate_events(cand, feats, snips, rows, sf, busy_a, busy_b, cfg)
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
     out["channel"] = ch
@@ -489,60 +449,100 @@ def _silent_pops(short: np.ndarray, t0: float, hop: float, t_s: np.ndarray, busy
     return ev
 
 
-def _candidate_events(cand: np.ndarray, feats: np.ndarray, rows: np.ndarray, sf: float,
-                      busy_a: np.ndarray, busy_b: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
-    """Fasciculations, doublets, jerks, trains and pops from candidate groups outside bursts."""
-    keep_c = ~satellites(cand["peak"] / sf, cand["ptp_uv"], cfg)
-    cand, feats, rows = cand[keep_c], feats[keep_c], rows[keep_c]
-    t_s = cand["peak"] / sf
-    doublet, group_all = group_candidates(t_s, cand["onset"] / sf, cfg)
-    if len(t_s) == 0:
+def _explained_by_potentials(bursts, cand, feats, snips, env, level, hop, t0, sf,
+                             cfg: dict[str, Any]) -> np.ndarray:
+    """Bursts whose energy, less that of the discrete potentials inside them, is at rest.
+
+    Independent fasciculations of large units raise the 50-ms envelope as much as a movement does
+    and, at tens per minute, often within the 0.5 s that joins active frames. A movement, a PLM or
+    a cramp is sustained: its energy lies in activity the detector reports as ``continuous``, not in
+    separate potentials. A burst is kept when the RMS of what the discrete potentials (neither
+    continuous, nor pop-like, nor compound) leave over its span is above ``active_on_k`` x rest.
+    """
+    out = np.zeros(len(bursts), bool)
+    if not len(bursts) or not len(cand):
+        return out
+    discrete = ~cand["continuous"] & ~is_pop(cand, cfg) & (
+        feats["phases"] < cfg["myoclonus_min_phases"])
+    energy = np.where(discrete, _energies(cand, snips) / sf, 0.0)
+    peak_s = cand["peak"] / sf
+    cum = np.concatenate([[0.0], np.cumsum(energy)])
+    for i, b in enumerate(bursts):  # bursts are few (tens per hour)
+        a_s, b_s = t0 + b["start"] * hop, t0 + b["stop"] * hop
+        lo, hi = np.searchsorted(peak_s, [a_s, b_s])
+        if hi == lo:
+            continue
+        frames = env[b["start"]:b["stop"]]
+        total = np.nansum(frames**2) * hop
+        resid = max(0.0, total - (cum[hi] - cum[lo])) / max(hop, np.sum(np.isfinite(frames)) * hop)
+        out[i] = np.sqrt(resid) <= cfg["active_on_k"] * np.nanmedian(level[b["start"]:b["stop"]])
+    return out
+
+
+def _energies(cand: np.ndarray, snips: np.ndarray) -> np.ndarray:
+    """Sum of squares (µV^2 samples) of each candidate between its onset and offset, from its
+    snippet (centred on the peak)."""
+    mid = snips.shape[1] // 2
+    idx = np.arange(snips.shape[1])[None, :] - mid
+    inside = (idx >= (cand["onset"] - cand["peak"])[:, None]) & (
+        idx < (cand["offset"] - cand["peak"])[:, None])
+    return np.sum(np.where(inside, snips.astype(np.float64) ** 2, 0.0), axis=1)
+
+
+def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, rows: np.ndarray,
+                      sf: float, busy_a: np.ndarray, busy_b: np.ndarray,
+                      cfg: dict[str, Any]) -> np.ndarray:
+    """Fasciculations, doublets, trains, jerks and pops from the candidates outside bursts
+    (:mod:`classifier.potentials`)."""
+    if len(cand) == 0:
         return make_events(0)
-    main = np.flatnonzero(~doublet)
-    group = group_all[main]
-    n_g = int(group[-1]) + 1
-    first = main[np.searchsorted(group, np.arange(n_g))]
-    last = main[np.concatenate([np.searchsorted(group, np.arange(n_g), side="right")]) - 1]
-    size = np.bincount(group, minlength=n_g)
-    on_s = cand["onset"][first] / sf
-    off_s = cand["offset"][last] / sf
-    # A group touching a burst or a flat stretch belongs to it.
-    busy = _inside_spans(on_s, busy_a, busy_b) | _inside_spans(off_s, busy_a, busy_b)
-    if len(busy_a):
-        nxt = np.searchsorted(busy_a, on_s)
-        busy |= (nxt < len(busy_a)) & (busy_a[np.minimum(nxt, len(busy_a) - 1)] < off_s)
-    slow = feats["dominant_hz"][main] < cfg["artifact_max_hz"]
-    n_slow = np.bincount(group, weights=slow, minlength=n_g)
-    snr = cand["ptp_uv"] / np.maximum(cand["noise_uv"], 1e-9)
-    big = (snr >= cfg["pop_snr"]) | (feats["duration_s"] >= cfg["pop_min_duration_s"])
-    pop = (n_slow * 2 > size) & ((size > 1) | big[first])
+    kind, detail, dbl, group = label_potentials(cand, feats, snips, sf, cfg,
+                                                cfg["detectable_ptp_k"])
+    on_s, off_s = cand["onset"] / sf, cand["offset"] / sf
+    n_g = int(group.max()) + 1 if len(group) else 0
+    g_on, g_off = np.full(n_g, np.inf), np.full(n_g, -np.inf)
+    m = group >= 0
+    np.minimum.at(g_on, group[m], on_s[m])
+    np.maximum.at(g_off, group[m], off_s[m])
+    a = np.where(m, g_on[np.maximum(group, 0)], on_s) if n_g else on_s
+    b = np.where(m, g_off[np.maximum(group, 0)], off_s) if n_g else off_s
+    busy = _touches(a, b, busy_a, busy_b)
+    single = (group < 0) & (kind != "") & ~busy
+    ev = make_events(int(single.sum()))
+    ev["onset_s"], ev["duration_s"] = on_s[single], feats["duration_s"][single]
+    pop = single & (detail == "pop")
+    ev["duration_s"][pop[single]] = (off_s - on_s)[pop]
+    ev["kind"], ev["detail"], ev["doublet"] = kind[single], detail[single], dbl[single]
+    ev["peak_to_peak_uv"] = cand["ptp_uv"][single]
+    fasc = kind[single] == FASCICULATION
+    ev["phases"][fasc] = feats["phases"][single][fasc]
+    ev["candidate"][fasc | (detail[single] == "pop")] = rows[single][fasc | (detail[single] == "pop")]
+    return np.concatenate([ev, _group_events(cand, kind, group, g_on, g_off, busy)])
+
+
+def _group_events(cand, kind, group, g_on, g_off, busy) -> np.ndarray:
+    """One event per compound or train that touches no burst."""
+    n_g = len(g_on)
+    if not n_g:
+        return make_events(0)
+    first = np.full(n_g, -1, np.int64)
     ptp = np.zeros(n_g)
-    np.maximum.at(ptp, group, cand["ptp_uv"][main])
-    g_kind = np.where(size == 1, FASCICULATION,
-                      np.where(off_s - on_s <= cfg["myoclonus_max_s"], MYOCLONUS, VOLUNTARY))
-    # One candidate with more phases than a single potential has is several units at once: a jerk.
-    many = feats["phases"][first] >= cfg["myoclonus_min_phases"]
-    g_kind = np.where((size == 1) & many, MYOCLONUS, g_kind)
-    g_kind = np.where(pop, ARTIFACT, g_kind)
-    keep = ~busy
+    idx = np.flatnonzero(group >= 0)
+    first[group[idx[::-1]]] = idx[::-1]
+    np.maximum.at(ptp, group[idx], cand["ptp_uv"][idx])
+    g_busy = np.zeros(n_g, bool)
+    np.logical_or.at(g_busy, group[idx], busy[idx])
+    keep = (first >= 0) & ~g_busy
     ev = make_events(int(keep.sum()))
-    ev["onset_s"] = on_s[keep]
-    ev["duration_s"] = off_s[keep] - on_s[keep]
-    ev["kind"] = g_kind[keep]
-    ev["detail"] = np.where(pop[keep], "pop", "")
-    ev["peak_to_peak_uv"] = ptp[keep]
-    single = keep & (size == 1) & ~pop
-    ev["phases"][single[keep]] = feats["phases"][first[single]]
-    ev["candidate"][single[keep]] = rows[first[single]]
-    # Doublets: listed as fasciculations of their own, marked and not counted.
-    dbl = np.flatnonzero(doublet)
-    host = group_all[dbl]
-    dbl = dbl[keep[host] & (g_kind[host] == FASCICULATION)]
-    dv = make_events(len(dbl))
-    dv["onset_s"] = cand["onset"][dbl] / sf
-    dv["duration_s"] = feats["duration_s"][dbl]
-    dv["kind"], dv["doublet"], dv["detail"] = FASCICULATION, True, "doublet"
-    dv["peak_to_peak_uv"] = cand["ptp_uv"][dbl]
-    dv["phases"] = feats["phases"][dbl]
-    dv["candidate"] = rows[dbl]
-    return np.concatenate([ev, dv])
+    ev["onset_s"], ev["duration_s"] = g_on[keep], (g_off - g_on)[keep]
+    ev["kind"], ev["peak_to_peak_uv"] = kind[first[keep]], ptp[keep]
+    return ev
+
+
+def _touches(a: np.ndarray, b: np.ndarray, busy_a: np.ndarray, busy_b: np.ndarray) -> np.ndarray:
+    """Whether each span [a, b] overlaps one of the sorted, disjoint busy spans."""
+    out = _inside_spans(a, busy_a, busy_b) | _inside_spans(b, busy_a, busy_b)
+    if len(busy_a):
+        nxt = np.searchsorted(busy_a, a)
+        out |= (nxt < len(busy_a)) & (busy_a[np.minimum(nxt, len(busy_a) - 1)] < b)
+    return out

@@ -61,7 +61,7 @@ def test_night_summary_is_versioned_json():
     assert back["fasciculations"] == 2 and "assessment" in back and back["assessment"] is None
     assert set(back["channels"]) == {"calf_0", "calf_1"}
     assert back["channels"]["calf_1"]["counts"]["voluntary"] == 1
-    assert back["thresholds"]["events"]["isolation_s"] == 0.25
+    assert back["thresholds"]["events"]["doublet_s"] == [0.005, 0.040]
     assert back["versions"]["numpy"] == np.__version__
     assert back["recording"]["meas_date"].startswith("2026-01-05")
     assert any("PLM" in c for c in back["caveats"])

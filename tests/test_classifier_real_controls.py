@@ -75,11 +75,12 @@ def test_biosppy_contractions_are_voluntary(sample_data):
         assert voluntary_seconds(cn, lo, hi) >= 0.95 * (hi - lo), (lo, hi)
         assert kinds_between(cn, lo, hi) == {"voluntary"}, (lo, hi)
         assert fasciculations_between(cn, lo - 0.5, hi + 0.5) == 0
-    # The rest of the minute is mostly quiet: a few seconds of weak activity at most, and at most
-    # a couple of isolated potentials.
+    # The rest of the minute is mostly quiet: a few seconds of weak activity at most, and a few
+    # isolated potentials (discrete potentials apart from the weak firing are each counted, as
+    # independent units are: two of them 60 ms apart at 45 s are two).
     duration_s = x.size / raw.info["sfreq"]
     assert cn.rest["emg"].minutes * 60 >= 0.6 * duration_s
-    assert cn.count("fasciculation") <= 2
+    assert cn.count("fasciculation") <= 4
 
 
 def test_gait_stance_bursts_of_the_calf_are_voluntary(sample_data):

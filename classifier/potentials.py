@@ -1,0 +1,241 @@
+"""Discrete potentials outside bursts: fasciculations, doublets, trains, jerks and pops.
+
+Potentials of different motor units arrive independently: at 40 fasciculations per minute more than a
+quarter of them have another unit's potential within 250 ms by chance (Poisson; Sleutjes et al.,
+Muscle Nerve 2016;53:227 define isolation per unit, not per channel). So two discrete potentials
+separated by a return to baseline are two fasciculations, unless there is positive evidence of
+something else (thresholds in ``[events]`` of ``thresholds.toml``):
+
+- **doublet**: the same shape again ``doublet_s`` after a potential (a doublet or triplet of one
+  unit, or its F-wave: Kleine et al., Clin Neurophysiol 2012;123:399): listed, not counted;
+- **train** (voluntary-like firing): the same unit repeating at 5-30 Hz, regularly (voluntary units
+  fire at 8-35 Hz, Fuglevand 1993; tonic single-unit firing at about 6 Hz, 1.3-18, with an ISI
+  variability of a few %): ``train_min_potentials`` or more of one shape ``train_interval_s`` apart
+  with an interval CV of at most ``train_max_cv``;
+- **dense firing**: ``dense_min_potentials`` or more discrete potentials within ``dense_window_s``
+  (weak voluntary activity: a few units firing at 5-30 Hz each, too small to raise the envelope).
+  Fasciculation rates reach about 2 per second at most (SPiQE ALS cohort: median 40.5/min, upper
+  quartile 79.4/min: Bashford 2020), at which such a cluster is a chance event a few times a night;
+- **jerk** (myoclonus): many units superimposed into one compound burst, which the detection chain
+  reports as activity longer than any single potential (``continuous`` pieces), as one candidate
+  with more phases than a single potential has, or as a run of ``jerk_min_potentials`` or more
+  potentials of different shapes each within ``jerk_link_s`` of the one before; spans of at most
+  ``myoclonus_max_s``, longer ones are voluntary;
+- **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
+  exponential recovery over hundreds of ms, so the raw baseline after it is displaced; a motor-unit
+  potential returns to baseline. A candidate whose baseline step is at least ``pop_step_fraction``
+  of its peak-to-peak and ``pop_step_k`` x the noise is a pop, whatever its frequency content.
+
+Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the noise at the potential:
+the count and the stated detection floor are one definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from classifier.kinds import ARTIFACT, FASCICULATION, MYOCLONUS, VOLUNTARY
+
+
+def shape_similarity(snippets: np.ndarray, i: np.ndarray, j: np.ndarray, half: int) -> np.ndarray:
+    """Normalised correlation of snippet pairs ``(i, j)`` over ``half`` samples each side of the
+    peak, at the best of the lags -2..2 samples."""
+    if len(i) == 0:
+        return np.zeros(0)
+    mid = snippets.shape[1] // 2
+    a = snippets[i, mid - half: mid + half + 1].astype(np.float64)
+    best = np.full(len(i), -1.0)
+    for lag in range(-2, 3):
+        b = snippets[j, mid - half + lag: mid + half + 1 + lag].astype(np.float64)
+        num = np.sum(a * b, axis=1)
+        den = np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            best = np.maximum(best, np.where(den > 0, num / den, -1.0))
+    return best
+
+
+def _similar(snippets, ptp, i, j, half, min_corr, max_ratio) -> np.ndarray:
+    ratio = np.maximum(ptp[i], ptp[j]) / np.maximum(np.minimum(ptp[i], ptp[j]), 1e-12)
+    ok = ratio <= max_ratio
+    ok[ok] = shape_similarity(snippets, i[ok], j[ok], half) >= min_corr
+    return ok
+
+
+def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max_lag=8):
+    """For each potential, the first later one ``lo_s``-``hi_s`` after it with a similar shape
+    (-1 when none). ``t_s`` sorted."""
+    n = len(t_s)
+    nxt = np.full(n, -1, np.int64)
+    for lag in range(1, min(n, max_lag + 1)):
+        i = np.arange(n - lag)
+        j = i + lag
+        dt = t_s[j] - t_s[i]
+        cand = (nxt[i] < 0) & (dt >= lo_s) & (dt <= hi_s)
+        if not cand.any():
+            if np.all(dt > hi_s):
+                break
+            continue
+        ii, jj = i[cand], j[cand]
+        ok = _similar(snippets, ptp, ii, jj, half, min_corr, max_ratio)
+        nxt[ii[ok]] = jj[ok]
+    return nxt
+
+
+def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: dict[str, Any]) -> np.ndarray:
+    """Whether each discrete potential repeats the shape of the one ``doublet_s`` before it."""
+    lo, hi = cfg["doublet_s"]
+    half = _half(snippets, sfreq_hz, cfg)
+    nxt = _next_similar(onset_s, snippets, ptp, lo, hi, half, cfg["doublet_min_correlation"],
+                        cfg["doublet_max_amplitude_ratio"])
+    out = np.zeros(len(t_s), bool)
+    out[nxt[nxt >= 0]] = True
+    return out
+
+
+def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: dict[str, Any]) -> np.ndarray:
+    """Train index of each potential in a regular same-shape train (-1 when in none)."""
+    lo, hi = cfg["train_interval_s"]
+    half = _half(snippets, sfreq_hz, cfg)
+    nxt = _next_similar(t_s, snippets, ptp, lo, hi, half, cfg["train_min_correlation"],
+                        cfg["train_max_amplitude_ratio"])
+    label = np.full(len(t_s), -1, np.int64)
+    has_prev = np.zeros(len(t_s), bool)
+    has_prev[nxt[nxt >= 0]] = True
+    n_train = 0
+    for start in np.flatnonzero(~has_prev & (nxt >= 0)):  # one pass per chain: few
+        chain = [int(start)]
+        while nxt[chain[-1]] >= 0:
+            chain.append(int(nxt[chain[-1]]))
+        gaps = np.diff(t_s[chain])
+        if len(chain) >= cfg["train_min_potentials"] and np.std(gaps) <= cfg["train_max_cv"] * np.mean(gaps):
+            label[chain] = n_train
+            n_train += 1
+    return label
+
+
+def compounds(cand: np.ndarray, feats: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """Compound index of each candidate: runs of adjacent ``continuous`` pieces with the piece that
+    ends them, and single candidates with ``myoclonus_min_phases`` phases or more (-1 otherwise)."""
+    n = len(cand)
+    cont = cand["continuous"]
+    joined = np.zeros(n, bool)  # candidate i continues the piece before it
+    if n > 1:
+        joined[1:] = cont[:-1] & (cand["onset"][1:] <= cand["offset"][:-1])
+    member = cont | joined | (feats["phases"] >= cfg["myoclonus_min_phases"])
+    start = member & ~joined
+    label = np.cumsum(start) - 1
+    return np.where(member, label, -1)
+
+
+def dense(t_s: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """Group index of potentials in dense clusters (-1 otherwise); ``t_s`` sorted.
+
+    Every window of ``dense_window_s`` that starts at a potential and holds at least
+    ``dense_min_potentials`` marks them; marked potentials closer than ``dense_window_s`` / 2
+    form one group.
+    """
+    n = len(t_s)
+    k = int(cfg["dense_min_potentials"])
+    mark = np.zeros(n, bool)
+    if n >= k:
+        full = t_s[k - 1:] - t_s[: n - k + 1] <= cfg["dense_window_s"]
+        starts = np.flatnonzero(full)
+        cover = np.zeros(n + 1, np.int64)
+        np.add.at(cover, starts, 1)
+        np.add.at(cover, starts + k, -1)
+        mark = np.cumsum(cover)[:n] > 0
+    idx = np.flatnonzero(mark)
+    label = np.full(n, -1, np.int64)
+    if len(idx):
+        new = np.concatenate([[True], np.diff(t_s[idx]) > cfg["dense_window_s"] / 2])
+        label[idx] = np.cumsum(new) - 1
+    return label
+
+
+def chains(t_s: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """Group index of runs of at least ``jerk_min_potentials`` potentials each within
+    ``jerk_link_s`` of the one before (-1 otherwise); ``t_s`` sorted onsets."""
+    n = len(t_s)
+    label = np.full(n, -1, np.int64)
+    if n < 2:
+        return label
+    link = np.diff(t_s) <= cfg["jerk_link_s"]
+    run = np.concatenate([[0], np.cumsum(~link)])
+    size = np.bincount(run)
+    big = size[run] >= cfg["jerk_min_potentials"]
+    _, label[big] = np.unique(run[big], return_inverse=True)
+    return label
+
+
+def _half(snippets, sfreq_hz, cfg) -> int:
+    return min(snippets.shape[1] // 2 - 3, max(2, round(cfg["shape_window_s"] * sfreq_hz / 2)))
+
+
+def is_pop(cand: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+    """Baseline displaced after the candidate (see the module docstring)."""
+    step = np.abs(np.nan_to_num(cand["step_uv"]))
+    return (step >= cfg["pop_step_fraction"] * cand["ptp_uv"]) & (
+        step >= cfg["pop_step_k"] * cand["noise_uv"])
+
+
+def above_floor(cand: np.ndarray, floor_k: float) -> np.ndarray:
+    """Potentials at or above the detection floor: ``floor_k`` x the noise at the potential."""
+    return cand["ptp_uv"] >= floor_k * cand["noise_uv"]
+
+
+def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
+    """Give the candidates ``idx`` whose ``label`` is set new compound indices after ``comp``'s."""
+    n_comp = int(comp.max()) + 1 if len(comp) else 0
+    comp[idx[label >= 0]] = n_comp + label[label >= 0]
+
+
+def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
+                     floor_k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), and the
+    group index that joins the pieces of one compound or train (-1 for single potentials).
+
+    Candidates below the detection floor that are not part of a compound get kind ``""``.
+    """
+    n = len(cand)
+    kind = np.full(n, "", dtype="U13")
+    detail = np.full(n, "", dtype="U24")
+    dbl = np.zeros(n, bool)
+    group = np.full(n, -1, np.int64)
+    comp = compounds(cand, feats, cfg)
+    pop = is_pop(cand, cfg) & (comp < 0)
+    kind[pop], detail[pop] = ARTIFACT, "pop"
+    t_s = cand["peak"] / sfreq_hz
+    _group_into(comp, np.flatnonzero((comp < 0) & ~pop), dense(t_s[(comp < 0) & ~pop], cfg))
+    rest = np.flatnonzero((comp < 0) & ~pop)
+    repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
+                      cand["ptp_uv"][rest], sfreq_hz, cfg)
+    firsts = rest[~repeat]
+    _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
+    single = np.flatnonzero((comp < 0) & ~pop & above_floor(cand, floor_k))
+    train = trains(t_s[single], snippets[single], cand["ptp_uv"][single], sfreq_hz, cfg)
+    in_train = single[train >= 0]
+    kind[in_train] = VOLUNTARY
+    n_comp = int(comp.max()) + 1 if n else 0
+    group[comp >= 0] = comp[comp >= 0]
+    group[in_train] = n_comp + train[train >= 0]
+    free = single[train < 0]
+    kind[free] = FASCICULATION
+    dbl[free] = doublets(t_s[free], cand["onset"][free] / sfreq_hz, snippets[free],
+                         cand["ptp_uv"][free], sfreq_hz, cfg)
+    detail[free[dbl[free]]] = "doublet"
+    if n_comp:
+        span = _group_span(cand, comp, n_comp) / sfreq_hz
+        kind[comp >= 0] = np.where(span[comp[comp >= 0]] <= cfg["myoclonus_max_s"], MYOCLONUS,
+                                   VOLUNTARY)
+    return kind, detail, dbl, group
+
+
+def _group_span(cand: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:
+    on = np.full(n, np.iinfo(np.int64).max)
+    off = np.full(n, np.iinfo(np.int64).min)
+    m = label >= 0
+    np.minimum.at(on, label[m], cand["onset"][m])
+    np.maximum.at(off, label[m], cand["offset"][m])
+    return off - on
