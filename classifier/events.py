@@ -247,12 +247,14 @@ def find_flat(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: dict[str, A
 
 def classify_bursts(
     bursts: np.ndarray, cand_t_s: np.ndarray, cand_hz: np.ndarray, hop_s: float, t0_s: float,
-    cfg: dict[str, Any],
+    cfg: dict[str, Any], cand_pop: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kind and detail of each sustained burst (rule 4), before the PLM series test.
 
     ``cand_t_s`` and ``cand_hz`` are the peak times and dominant frequencies of the channel's
-    candidates. Returns arrays of kind and detail strings.
+    candidates, ``cand_pop`` whether each leaves the baseline displaced: a burst that starts with
+    such a step is an electrode pop recovering (the envelope follows the recovery's ripple), not a
+    movement. Returns arrays of kind and detail strings.
     """
     n = len(bursts)
     kind = np.full(n, VOLUNTARY, dtype="U13")
@@ -266,6 +268,8 @@ def classify_bursts(
         hz = cand_hz[lo[i]:hi[i]]
         if len(hz) >= cfg["motion_min_candidates"] and np.median(hz) < cfg["motion_max_hz"]:
             kind[i], detail[i] = ARTIFACT, "motion"
+        if cand_pop is not None and hi[i] > lo[i] and cand_pop[lo[i]]:
+            kind[i], detail[i] = ARTIFACT, "pop"
     loud = bursts["ratio_median"] >= cfg["cramp_min_k"]
     fading = bursts["decline"] >= cfg["cramp_decline"]
     cramp = (kind == VOLUNTARY) & loud & fading & (dur >= cfg["cramp_min_s"])
@@ -387,7 +391,8 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
     short = bursts[~moving]
     is_lm = sustained["active"] * hop >= cfg["sustained_min_s"]
     t_s = cand["peak"] / sf
-    kind, detail = classify_bursts(sustained, t_s, feats["dominant_hz"], hop, t0, cfg)
+    kind, detail = classify_bursts(sustained, t_s, feats["dominant_hz"], hop, t0, cfg,
+                                   is_pop(cand, cfg))
     on_s = t0 + sustained["start"] * hop
     flat_ev = _flat_events(night, ch, env, level, short, t0, cfg)
     off_s = t0 + sustained["stop"] * hop
@@ -454,17 +459,21 @@ def _explained_by_potentials(bursts, cand, feats, snips, env, level, hop, t0, sf
     """Bursts whose energy, less that of the discrete potentials inside them, is at rest.
 
     Independent fasciculations of large units raise the 50-ms envelope as much as a movement does
-    and, at tens per minute, often within the 0.5 s that joins active frames. A movement, a PLM or
+    and, at tens per minute, often within the 0.5 s that joins active frames; the mains notch
+    rings after each for a few hundred ms (the chain's predicted response, ``ring_uv2_s``, counts
+    as the potential's). A movement, a PLM or
     a cramp is sustained: its energy lies in activity the detector reports as ``continuous``, not in
     separate potentials. A burst is kept when the RMS of what the discrete potentials (neither
-    continuous, nor pop-like, nor compound) leave over its span is above ``active_on_k`` x rest.
+    continuous, nor pop-like, nor compound) leave over its span is above ``active_on_k`` x rest,
+    beyond ``explained_tolerance`` of their own energy (the snippets and the predicted responses
+    only approximate it: the responses of close potentials interfere).
     """
     out = np.zeros(len(bursts), bool)
     if not len(bursts) or not len(cand):
         return out
     discrete = ~cand["continuous"] & ~is_pop(cand, cfg) & (
         feats["phases"] < cfg["myoclonus_min_phases"])
-    energy = np.where(discrete, _energies(cand, snips) / sf, 0.0)
+    energy = np.where(discrete, _energies(cand, snips) / sf + cand["ring_uv2_s"], 0.0)
     peak_s = cand["peak"] / sf
     cum = np.concatenate([[0.0], np.cumsum(energy)])
     for i, b in enumerate(bursts):  # bursts are few (tens per hour)
@@ -474,8 +483,11 @@ def _explained_by_potentials(bursts, cand, feats, snips, env, level, hop, t0, sf
             continue
         frames = env[b["start"]:b["stop"]]
         total = np.nansum(frames**2) * hop
-        resid = max(0.0, total - (cum[hi] - cum[lo])) / max(hop, np.sum(np.isfinite(frames)) * hop)
-        out[i] = np.sqrt(resid) <= cfg["active_on_k"] * np.nanmedian(level[b["start"]:b["stop"]])
+        explained = cum[hi] - cum[lo]
+        span_s = max(hop, np.sum(np.isfinite(frames)) * hop)
+        rest_uv = np.nanmedian(level[b["start"]:b["stop"]])
+        allowed = (cfg["active_on_k"] * rest_uv) ** 2 * span_s + cfg["explained_tolerance"] * explained
+        out[i] = total - explained <= allowed
     return out
 
 

@@ -211,7 +211,7 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any]
     rest = np.flatnonzero((comp < 0) & ~pop)
     repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
                       cand["ptp_uv"][rest], sfreq_hz, cfg)
-    firsts = rest[~repeat]
+    firsts = rest[~repeat & above_floor(cand[rest], floor_k)]
     _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
     single = np.flatnonzero((comp < 0) & ~pop & above_floor(cand, floor_k))
     train = trains(t_s[single], snippets[single], cand["ptp_uv"][single], sfreq_hz, cfg)

@@ -7,6 +7,14 @@ tail of a small one. Activity longer than ``max_len`` (superimposed potentials, 
 cut into pieces of ``max_len`` samples flagged ``continuous`` (column 3 of the output), so that
 nothing is lost for being long and the classifier can see sustained activity.
 
+The band-pass rings after a large potential (the high-pass for tens of ms, the mains notches for
+hundreds, a few % of its size). When an event of at least ``ring_min_k`` sigma closes, the filters'
+response to it alone is predicted (its raw samples, less a baseline line, filtered by ``sos`` and
+followed by zeros) and ``ring_factor`` x that response's envelope is added to the threshold over the
+next ``ring_len`` samples (noise and ringing add): the ringing is not a discharge, and a potential arriving in it is not merged
+with it. The prediction is kept in a ring buffer indexed by absolute sample (``RING_LEN``), so it
+carries over calls like the rest of the state; its energy is written to ``out_e``.
+
 Per-channel state (int64 vector, see ``ST_*``) is carried between calls, so the result does not depend
 on how the samples are split. ``y[i]`` is sample ``y0 + i``; ``sig[j]`` is the noise sigma of block
 ``b0 + j`` (``block_len`` samples each). A sample of block ``b`` is compared with the sigma of block
@@ -19,8 +27,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-ST_IN_EVENT, ST_FIRST, ST_LAST, ST_PEAK, ST_DEAD_UNTIL, ST_TOO_LONG, ST_LAST_BAD, ST_PREV_OFF = range(8)
-N_STATE = 8
+(ST_IN_EVENT, ST_FIRST, ST_LAST, ST_PEAK, ST_DEAD_UNTIL, ST_TOO_LONG, ST_LAST_BAD, ST_PREV_OFF,
+ ST_RING_FROM, ST_RING_UNTIL) = range(10)
+N_STATE = 10
+#: Samples of the ring buffer of predicted responses (a power of two above the longest window).
+RING_LEN = 1 << 14
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -39,6 +50,81 @@ def _onset(y, y0, first, limit, level, quiet, walk_max):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
+def _response(raw, r0, a, b, edge, sos, n_after):
+    """The cascade's response to ``raw[a:b]`` (absolute indices) less the line joining the means
+    of the ``edge`` samples before and after it, followed by ``n_after`` zeros. Empty when a raw
+    sample is missing."""
+    n_seg = b - a
+    pre = 0.0
+    post = 0.0
+    for k in range(edge):
+        pre += raw[a - edge + k - r0]
+        post += raw[b + k - r0]
+    pre /= edge
+    post /= edge
+    x = np.zeros(n_seg + n_after)
+    for k in range(n_seg):
+        x[k] = raw[a + k - r0] - (pre + (post - pre) * k / max(1, n_seg - 1))
+    if not np.isfinite(pre + post + x[:n_seg].sum()):
+        return np.zeros(0)
+    for sec in range(sos.shape[0]):  # direct form II transposed, float64 state
+        b0, b1, b2, a1, a2 = sos[sec, 0], sos[sec, 1], sos[sec, 2], sos[sec, 4], sos[sec, 5]
+        z1 = 0.0
+        z2 = 0.0
+        for k in range(x.size):
+            xi = x[k]
+            yi = b0 * xi + z1
+            z1 = b1 * xi - a1 * yi + z2
+            z2 = b2 * xi - a2 * yi
+            if abs(z1) < 1e-200:  # denormals guarded
+                z1 = 0.0
+            if abs(z2) < 1e-200:
+                z2 = 0.0
+            x[k] = yi
+    return x
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, ring, st):
+    """Write ``factor`` x the envelope of the response after ``offset`` into the ring buffer;
+    return its energy (sum of squares, µV^2 samples)."""
+    a = onset - edge
+    if a - edge < r0 or offset + edge - r0 > raw.size:
+        return 0.0
+    resp = _response(raw, r0, a, offset, edge, sos, n_after)
+    if resp.size == 0:
+        return 0.0
+    mask = ring.size - 1
+    until = st[ST_RING_UNTIL]
+    if offset > until:
+        st[ST_RING_FROM] = offset
+    energy = 0.0
+    half = 2 * edge  # the response oscillates: its envelope is the max over +-2 edges (20 ms)
+    for t in range(offset, offset + n_after):
+        v = resp[t - a]
+        energy += v * v
+        v = 0.0
+        for k in range(max(0, t - a - half), min(resp.size, t - a + half + 1)):
+            v = max(v, abs(resp[k]))
+        v = factor * v
+        if t >= until:
+            ring[t & mask] = v
+        elif v > ring[t & mask]:
+            ring[t & mask] = v
+    st[ST_RING_UNTIL] = max(until, offset + n_after)
+    return energy
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _rise(y, y0, first, peak, level):
+    """First sample from ``first`` to ``peak`` whose magnitude reaches ``level``."""
+    for j in range(first, peak + 1):
+        if abs(y[j - y0]) >= level:
+            return j
+    return peak
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
 def _offset(y, y0, last, now, level, quiet):
     """Walk forward from ``last`` to the start of the first run of ``quiet`` samples below ``level``."""
     run = 0
@@ -53,12 +139,14 @@ def _offset(y, y0, last, now, level, quiet):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out):
+def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out, raw, r0, sos,
+                   ring, out_e):
     """Scan samples ``s0..s1`` of one channel; write (onset, offset, peak, continuous) rows to
     ``out``; return count.
 
     ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag,
-    end_frac). ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
+    end_frac, ring_factor, ring_min_k, ring_len, edge). ``raw`` holds the unfiltered samples from
+    absolute index ``r0``; ``out_e`` gets each row's predicted response energy. ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
     that ends it.
     The scan goes block by block (one sigma each); outside events, runs of samples at or below
     the threshold are skipped in a tight loop. State lives in locals and is written back at the end.
@@ -68,6 +156,8 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
     min_len, max_len, dead = int(params[6]), int(params[7]), int(params[8])
     lag = int(params[9])
     end_frac = params[10]
+    ring_factor, ring_min_k, ring_len, edge = params[11], params[12], int(params[13]), int(params[14])
+    mask = ring.size - 1
     in_event, first, last, peak = st[ST_IN_EVENT], st[ST_FIRST], st[ST_LAST], st[ST_PEAK]
     dead_until, too_long, last_bad, prev_off = (
         st[ST_DEAD_UNTIL], st[ST_TOO_LONG], st[ST_LAST_BAD], st[ST_PREV_OFF])
@@ -87,11 +177,24 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
         hi_t = k_hi * sg
         lo_t = k_lo * sg
         while s < e:
+            thr = hi_t
             if in_event == 0 and s >= dead_until:
-                while s < e and abs(y[s - y0]) <= hi_t:  # quiet samples: nothing to do
-                    s += 1
+                r_from, r_until = st[ST_RING_FROM], st[ST_RING_UNTIL]
+                if r_from <= s < r_until:  # in a predicted response: its own threshold
+                    while s < e and s < r_until and abs(y[s - y0]) <= hi_t + ring[s & mask]:
+                        s += 1
+                    if s < e and s >= r_until:
+                        continue
+                else:
+                    stop = e if s >= r_until or r_from >= e else r_from
+                    while s < stop and abs(y[s - y0]) <= hi_t:  # quiet samples: nothing to do
+                        s += 1
+                    if s == stop and s < e:
+                        continue
                 if s == e:
                     break
+                if r_from <= s < r_until:
+                    thr = hi_t + ring[s & mask]
             v = y[s - y0]
             if not (v == v):
                 in_event = 0
@@ -117,6 +220,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
                             out[n_out, 1] = s
                             out[n_out, 2] = peak
                             out[n_out, 3] = 1
+                            out_e[n_out] = 0.0
                             n_out += 1
                             prev_off = s
                         too_long = 1
@@ -131,8 +235,11 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
                     limit = max(last_bad + 1, prev_off)
                     if too_long == 1:  # the end of sustained activity: it starts at the cut
                         onset = first
-                    else:
-                        onset = _onset(y, y0, first, limit, level, quiet, walk_max)
+                    else:  # it starts where it rises above end_frac x its peak (what came
+                        # before is ripple under it: e.g. the filters' tail of a potential before)
+                        first = _rise(y, y0, first, peak, end_frac * best)
+                        onset = _onset(y, y0, first, max(limit, first - walk_max),
+                                       max(level, 0.5 * end_frac * best), quiet, walk_max)
                     offset = _offset(y, y0, last, s, max(level, end_frac * best), quiet)
                     length = offset - onset
                     ok = length >= min_len or too_long == 1
@@ -145,10 +252,14 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
                         out[n_out, 1] = offset
                         out[n_out, 2] = peak
                         out[n_out, 3] = too_long
+                        out_e[n_out] = 0.0
+                        if best >= ring_min_k * sg0:
+                            out_e[n_out] = _predict_ring(raw, r0, onset, offset, edge, sos,
+                                                         ring_len, ring_factor, ring, st)
                         n_out += 1
                         prev_off = offset
                     dead_until = max(offset, last + 1) + dead
-            elif s >= dead_until and a > hi_t:
+            elif s >= dead_until and a > thr:
                 in_event = 1
                 first = s
                 last = s
@@ -164,12 +275,15 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def detect_serial(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out, counts):
-    """:func:`detect_channel` over every channel (``y``, ``sig``, ``st``, ``out`` have a channel axis;
-    callers split channels over threads with :func:`dsp._threads.split_run`)."""
+def detect_serial(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out, counts, raw, r0,
+                  sos, ring, out_e):
+    """:func:`detect_channel` over every channel (``y``, ``sig``, ``st``, ``out``, ``raw``,
+    ``ring``, ``out_e`` have a channel axis; callers split channels over threads with
+    :func:`dsp._threads.split_run`)."""
     for c in range(y.shape[0]):
         counts[c] = detect_channel(
-            y[c], y0, s0, s1, sig[c], b0, block_len, st[c], peak_abs[c], params, out[c]
+            y[c], y0, s0, s1, sig[c], b0, block_len, st[c], peak_abs[c], params, out[c], raw[c],
+            r0, sos, ring[c], out_e[c]
         )
 
 
@@ -177,4 +291,6 @@ def new_state(n_channels: int) -> tuple[np.ndarray, np.ndarray]:
     """Fresh detector state: (int64 (n_channels, N_STATE), float64 (n_channels, 1))."""
     st = np.zeros((n_channels, N_STATE), dtype=np.int64)
     st[:, ST_LAST_BAD] = -1
+    st[:, ST_RING_FROM] = -1
+    st[:, ST_RING_UNTIL] = -1
     return st, np.zeros((n_channels, 1))

@@ -21,7 +21,6 @@ complete, quality rows when their window is. With ``mains_hz=None`` the first ``
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import sosfilt
 
 from dsp import _detect_numba, _noise_numba, _quality_numba
 from dsp._buffer import TimelineBuffer
@@ -288,6 +287,7 @@ class DetectionChain:
         self._countdown = np.full(self.n_channels, self._settle, np.int64)
         self._det_state, self._peak_abs = _detect_numba.new_state(self.n_channels)
         self._rows = np.empty((self.n_channels, 0, 4), np.int64)  # detector output, reused
+        self._ring_e = np.empty((self.n_channels, 0))
         self._counts = np.zeros(self.n_channels, np.int64)
         self._det_pos = origin
         self._frames_done = origin // self.hop
@@ -331,16 +331,21 @@ class DetectionChain:
                 round(cfg.dead_time_s * self.sfreq_hz),
                 self._lag,
                 cfg.end_fraction,
+                cfg.ring_factor,
+                cfg.ring_min_k,
+                s(cfg.ring_window_s),
+                s(0.005),
             ]
         )
+        self._ring = np.zeros((self.n_channels, _detect_numba.RING_LEN))
+        if s(cfg.ring_window_s) >= _detect_numba.RING_LEN // 2:
+            raise ValueError(f"ring_window_s={cfg.ring_window_s} is too long at {self.sfreq_hz} Hz")
         lines_hz = np.array([h * self.mains_hz for h in (1, 2, 3)])
         phase = 2 * np.pi * np.outer(lines_hz, np.arange(self.qwin)) / self.sfreq_hz
         below = (lines_hz < self.sfreq_hz / 2)[:, None]  # a missing line has tables of zeros
         self._cos, self._sin = np.cos(phase) * below, np.sin(phase) * below
         self._hold = s(cfg.max_duration_s) + s(cfg.merge_gap_s) + 2
         self._pending = None
-        self._recent: list[list[tuple[int, np.ndarray]]] = [[] for _ in range(self.n_channels)]
-        self._ring: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
         self._back = (s(cfg.max_duration_s) + s(cfg.walk_back_s) + s(cfg.quiet_s) + SNIPPET_LEN + 8
                       + s(cfg.step_gap_s + cfg.step_window_s))
 
@@ -438,58 +443,7 @@ class DetectionChain:
         horizon = self._det_pos - self._delay - self._hold
         n = len(cand) if final else int(np.searchsorted(cand["peak"], horizon))
         self._pending = (cand[n:], feats[n:], snips[n:])
-        keep = self._not_ringing(cand[:n])
-        return cand[:n][keep], feats[:n][keep], snips[:n][keep]
-
-    def _not_ringing(self, cand: np.ndarray) -> np.ndarray:
-        """False for candidates that are the band-pass's response to an earlier kept candidate.
-
-        The high-pass rings for tens of ms after a large potential and the mains notches for a few
-        hundred (a few % of the potential's size). The response is predicted exactly from each
-        large candidate's own raw waveform (:meth:`_ring_response`); a later candidate whose peak
-        is at most ``ring_factor`` x the summed predicted response over its span is dropped.
-        """
-        keep = np.ones(len(cand), dtype=bool)
-        factor = self.config.ring_factor
-        for i, c in enumerate(cand):
-            ch, key = int(c["channel"]), (int(c["channel"]), int(c["peak"]))
-            recent = [(a, r) for a, r in self._recent[ch] if c["onset"] < a + len(r)]
-            bound = 0.0
-            for a, r in recent:
-                lo, hi = max(0, int(c["onset"]) - a), max(0, int(c["offset"]) - a)
-                if hi > lo:
-                    bound += float(r[lo:hi].max())
-            if factor > 0 and abs(c["peak_uv"]) <= factor * bound:
-                keep[i] = False
-            elif key in self._ring:
-                recent.append(self._ring[key])
-            self._ring.pop(key, None)
-            self._recent[ch] = recent
-        return keep
-
-    def _ring_response(self, chan, onset, offset, peak, big) -> None:
-        """Predict the band-pass's response to each large candidate after its end (see
-        :meth:`_not_ringing`): its raw waveform, less a baseline line, filtered alone.
-
-        Positions are on the filtered timeline (before the delay correction). The response is kept
-        from the candidate's end, as ``|y|``.
-        """
-        cfg = self.config
-        edge = self._samples(0.005)
-        tail = np.zeros(self._samples(cfg.ring_window_s))
-        for i in np.flatnonzero(big):
-            a = max(int(onset[i]) - self._delay - edge, self._rawbuf.start + edge)
-            b = int(offset[i]) - self._delay + edge
-            if b + edge > self._rawbuf.stop or b <= a:
-                continue
-            raw = self._rawbuf.view(a - edge, b + edge)[int(chan[i])]
-            pre, post = np.nanmean(raw[:edge]), np.nanmean(raw[-edge:])
-            seg = raw[edge:-edge] - np.linspace(pre, post, b - a)
-            if not np.all(np.isfinite(seg)):
-                continue
-            y = np.abs(sosfilt(self.sos, np.concatenate([seg, tail])))
-            start = int(offset[i]) - self._delay
-            self._ring[(int(chan[i]), int(peak[i]) - self._delay)] = (start, y[int(offset[i]) - a:])
+        return cand[:n], feats[:n], snips[:n]
 
     def _detect(self):
         post = self._post
@@ -504,31 +458,36 @@ class DetectionChain:
         cap = (det_end - s0) // 2 + 4
         if self._rows.shape[1] < cap:
             self._rows = np.empty((self.n_channels, cap, 4), np.int64)
+            self._ring_e = np.empty((self.n_channels, cap))
         rows, counts = self._rows, self._counts
+        r0 = self._rawbuf.start
+        raw = self._rawbuf.view(r0, self._rawbuf.stop)
         args = (
             y, y0, s0, det_end, sig, b0, self.block, self._det_state, self._peak_abs,
-            self._params, rows, counts,
+            self._params, rows, counts, raw, r0, self.sos, self._ring, self._ring_e,
         )
         work = self.n_channels * (det_end - s0)
-        self._over_channels(_detect_numba.detect_serial, args, (0, 4, 7, 8, 10, 11), work)
+        self._over_channels(_detect_numba.detect_serial, args, (0, 4, 7, 8, 10, 11, 12, 15, 16),
+                            work)
         self._det_pos = det_end
         if not counts.any():
             return self._no_candidates()
         chan = np.repeat(np.arange(self.n_channels), counts)
         found = np.concatenate([rows[c, : counts[c]] for c in range(self.n_channels)])
+        ring_e = np.concatenate([self._ring_e[c, : counts[c]] for c in range(self.n_channels)])
         order = np.lexsort((chan, found[:, 2]))
-        chan, found = chan[order], found[order]
+        chan, found, ring_e = chan[order], found[order], ring_e[order]
         onset_f, offset_f, peak_f = found[:, 0], found[:, 1], found[:, 2]
         noise = sig[chan, peak_f // self.block - self._lag - b0]
         feats, snips, peak_uv, ptp_uv = measure_candidates(
-            y, y0, chan, onset_f, offset_f, peak_f, self.config.onset_k * noise, self.sfreq_hz,
+            y, y0, chan, onset_f, offset_f, peak_f, self._dead_band(y, y0, chan, peak_f, noise),
+            self.sfreq_hz,
             threads=self._threads,
         )
         cand = np.zeros(len(chan), CANDIDATE_DTYPE)
         cand["continuous"] = found[:, 3] == 1
         cand["step_uv"] = self._steps(chan, onset_f - self._delay, offset_f - self._delay)
-        self._ring_response(chan, onset_f, offset_f, peak_f,
-                            ptp_uv >= self.config.ring_min_k * noise)
+        cand["ring_uv2_s"] = ring_e / self.sfreq_hz
         cand["channel"] = chan
         cand["onset"] = onset_f - self._delay
         cand["offset"] = offset_f - self._delay
@@ -537,6 +496,13 @@ class DetectionChain:
         cand["ptp_uv"] = ptp_uv
         cand["noise_uv"] = noise
         return cand, feats, snips
+
+    def _dead_band(self, y, y0, chan, peak, noise) -> np.ndarray:
+        """Dead band of phases and turns: ``onset_k`` x the noise, or ``phase_fraction`` of the
+        candidate's peak when larger (a phase is an excursion that matters to the potential: the
+        filters' ripple after a large one is not a phase of it)."""
+        return np.maximum(self.config.onset_k * noise,
+                          self.config.phase_fraction * np.abs(y[chan, peak - y0]))
 
     def _steps(self, chan, onset, offset) -> np.ndarray:
         """Raw baseline after each candidate minus before it (µV; mean over ``step_window_s``

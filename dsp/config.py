@@ -42,12 +42,16 @@ class ChainConfig:
     # An event ends below this fraction of its own peak (or hysteresis_k sigma if higher): the
     # filter's tail after a large potential stays above a few sigma for tens of ms.
     end_fraction: float = 0.1
-    # Ringing: a candidate whose peak is at most ring_factor x the band-pass's predicted response
-    # to an earlier candidate (its raw waveform filtered alone) is that response, not a potential.
-    # The 50/60 Hz notch rings for about ring_window_s (Q 60: time constant Q / (pi f0) = 0.38 s).
-    ring_factor: float = 2.0
+    # Ringing: the band-pass's predicted response to a large candidate (its raw waveform filtered
+    # alone), ring_factor x its envelope, is added to the threshold after it: noise and ringing
+    # add, and neither is a discharge. The 50/60 Hz notch rings for about ring_window_s (Q 60:
+    # time constant Q / (pi f0) = 0.38 s at 50 Hz).
+    ring_factor: float = 1.5
     ring_window_s: float = 0.8
     ring_min_k: float = 10.0  # only candidates above this x sigma can ring above the threshold
+    # Phases and turns count excursions beyond onset_k sigma or this fraction of the peak, if
+    # larger (calfwatch choice: a ripple of a few % after a large potential is not a phase of it).
+    phase_fraction: float = 0.05
     # Baseline step (raw signal, µV) measured over step_window_s just before the candidate and
     # step_gap_s after its end: an electrode pop leaves the baseline displaced (exponential recovery
     # over hundreds of ms); a motor-unit potential returns to it.

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
+from classifier.config import default_config
 from dsp.chain import DetectionChain, concat_outputs
 from dsp.config import ChainConfig
 from dsp.filters import design_sos
@@ -18,6 +19,9 @@ from dsp.types import ENVELOPE_HOP_S, SNIPPET_LEN
 FS = 2000.0
 SOS = design_sos(FS, mains_hz=50.0)
 
+
+#: The detection floor (peak-to-peak / noise): the classifier counts no candidate below it.
+FLOOR_K = default_config()["detection"]["detectable_ptp_k"]
 
 def _run(x: np.ndarray, sizes=None, mains_hz=50.0, config=None):
     x = np.atleast_2d(x)
@@ -77,8 +81,8 @@ def test_recall_and_onset_accuracy_for_potentials_of_six_sigma():
     assert np.mean(found >= 0) >= 0.98
     err_ms = (out.candidates["onset"][found[found >= 0]] - onsets[found >= 0]) / FS * 1e3
     _assert_onsets(err_ms)
-    # a potential and its tail are one candidate: few extra candidates
-    assert len(out.candidates) <= 1.05 * onsets.size
+    # a potential and its tail are one candidate: few extra candidates that could be counted
+    assert np.sum(countable(out.candidates)) <= 1.05 * onsets.size
 
 
 def test_onset_accuracy_over_pink_noise():
@@ -101,10 +105,17 @@ def test_onset_accuracy_over_pink_noise():
     _assert_onsets(err / FS * 1e3)
 
 
+def countable(c: np.ndarray) -> np.ndarray:
+    """Candidates at or above the detection floor (the classifier counts no others)."""
+    return c["ptp_uv"] >= FLOOR_K * c["noise_uv"]
+
+
 def test_few_false_candidates_on_noise_alone():
     x = np.random.default_rng(13).normal(0, 5.0, int(600 * FS))
     out, _ = _run(x)
-    assert len(out.candidates) / 10.0 < 0.5  # per minute
+    # the 4-sigma trigger crosses noise a few times a minute; none reaches the floor
+    assert len(out.candidates) / 10.0 < 10.0  # per minute
+    assert np.sum(countable(out.candidates)) / 10.0 < 0.1
 
 
 @settings(max_examples=12, deadline=None)
@@ -259,6 +270,7 @@ def test_phases_of_one_potential_merge_and_dead_time_splits_distant_ones():
         x[start : start + wave.size] += wave
     out, _ = _run(x)
     c = out.candidates
+    c = c[countable(c)]
     near4 = c[(c["peak"] > 4 * FS - 100) & (c["peak"] < 4 * FS + 200)]
     near7 = c[(c["peak"] > 7 * FS - 100) & (c["peak"] < 7 * FS + 400)]
     assert len(near4) == 1  # 2 ms apart: one candidate

@@ -1,0 +1,177 @@
+"""Fasciculation accuracy: calfwatch against the plain band-pass + 5 x MAD detector, on the same data.
+
+Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
+
+- ``sim``: calfwatch's simulator (physiology from the literature: independent units, surface
+  potential shapes, voluntary bursts, PLM series, cramps, jerks, pops, motion);
+- ``ind``: scenes made independently of it (``tests/independent_scenes.py``: random band-limited
+  potentials, interference-pattern bursts, shared pops), on coloured noise or, with
+  ``$CALFWATCH_SAMPLE_DATA``, on a real resting surface recording (BioSPPy ``emg.txt``).
+
+Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
+fraction, mains 50/60 Hz, and busy nights. Per scene: F1, precision and recall of detectable
+potentials (p-p >= the detection floor), recall of all and of those >= 10 x noise, reported and true
+rate per minute of rest, false fasciculations per rest minute, recall of each other kind, the same
+figures for the plain detector, and what each missed potential was called.
+
+Run: ``python benchmarks/bench_accuracy.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from accuracy_scoring import (  # noqa: E402
+    fasciculation_onsets,
+    kind_recall,
+    missed_called,
+    plain_detector,
+    run_calfwatch,
+    score_detections,
+    truth_from_simulation,
+)
+from independent_scenes import SceneSpec, make_scene  # noqa: E402
+
+from calfwatch.simulator import load_profile, simulate_night  # noqa: E402
+from calfwatch.simulator.params import SimulationParams  # noqa: E402
+
+OTHER_KINDS = ("voluntary", "plm", "cramp", "myoclonus", "artifact")
+
+
+def real_rest_noise() -> np.ndarray | None:
+    """BioSPPy's resting surface recording (µV-scaled later), when the sample data is present."""
+    root = os.environ.get("CALFWATCH_SAMPLE_DATA")
+    path = Path(root) / "biosppy" / "emg.txt" if root else None
+    if path is None or not path.exists():
+        return None
+    x = np.loadtxt(path, comments="#", ndmin=2)[:, -1].astype(float)
+    return x - np.mean(x)
+
+
+def sim_scene(minutes: float, seed: int, profile: str = "quiet", **over):
+    params = load_profile(profile, duration_s=minutes * 60, n_channels=1, **over)
+    sim = simulate_night(params, seed)
+    truth = truth_from_simulation(sim)
+    return sim.data_uv(), params.sfreq_hz, truth, params.noise_rms_uv, sim.truth_summary()[
+        "rest_minutes"], params.mains_hz
+
+
+def ind_scene(minutes: float, seed: int, **over):
+    spec = SceneSpec(minutes=minutes, **over)
+    scene = make_scene(spec, seed)
+    busy = sorted((a, b) for _, a, b in scene.busy_s)
+    lost, reach = 0.0, -np.inf
+    for a, b in busy:  # union of busy spans widened by the 0.5-s AASM margin
+        a, b = a - 0.5, b + 0.5
+        lost += max(0.0, b - max(a, reach))
+        reach = max(reach, b)
+    rest_min = (spec.minutes * 60 - lost) / 60 * spec.n_channels
+    return scene.data_uv, spec.sfreq_hz, scene.truth, scene.noise_rms_uv, rest_min, spec.mains_hz
+
+
+def scenes(quick: bool, real: np.ndarray | None):
+    """(name, builder) pairs."""
+    m = 2.0 if quick else 4.0
+    out = []
+    for rate in (1, 5, 20, 40, 80, 120):
+        minutes = max(m, 20.0 / rate) if rate < 5 else m
+        out.append((f"ind rate {rate}/min", lambda r=rate, mm=minutes: ind_scene(
+            mm, 10 + r, rate_per_min=r)))
+        out.append((f"sim rate {rate}/min", lambda r=rate, mm=minutes: sim_scene(
+            mm, 20 + r, fasc_rate_per_min=r)))
+    for k in (6, 8, 10, 15, 30, 100):
+        out.append((f"ind amplitude {k}x noise", lambda k=k: ind_scene(
+            m, 30 + k, rate_per_min=20, ptp_range_uv=(4.5 * k, 4.5 * k * 1.0001))))
+    for shape in ("simple", "polyphasic", "slow", "mixed"):
+        if "fasc_shape" in SimulationParams.__dataclass_fields__:
+            out.append((f"sim shape {shape}", lambda s=shape: sim_scene(
+                m, 40, fasc_rate_per_min=20, fasc_shape=s)))
+    for frac in (0.0, 0.3):
+        out.append((f"ind doublets {frac:.0%}", lambda f=frac: ind_scene(
+            m, 50, rate_per_min=20, doublet_fraction=f)))
+        out.append((f"sim doublets {frac:.0%}", lambda f=frac: sim_scene(
+            m, 51, fasc_rate_per_min=20, fasc_doublet_prob=f)))
+    for mains in (50.0, 60.0):
+        out.append((f"ind mains {mains:.0f} Hz", lambda mh=mains: ind_scene(
+            m, 60, rate_per_min=15, mains_hz=mh, mains_uv=8.0)))
+    if real is not None:
+        for rate in (15, 40):
+            out.append((f"ind real noise {rate}/min", lambda r=rate: ind_scene(
+                m, 70 + r, rate_per_min=r, real_noise=real, sfreq_hz=1000.0)))
+    busy = dict(voluntary_per_min=1.0, jerks_per_min=1.0, pops_per_min=0.5, motion_per_min=0.3)
+    out.append(("ind busy 15/min", lambda: ind_scene(2 * m, 80, rate_per_min=15, **busy)))
+    out.append(("ind busy no twitch", lambda: ind_scene(2 * m, 81, rate_per_min=0, **busy)))
+    out.append(("sim busy-night", lambda: sim_scene(2 * m, 82, "busy-night")))
+    out.append(("sim no-twitch", lambda: sim_scene(2 * m, 83, "no-twitch")))
+    return out
+
+
+def evaluate(name: str, build) -> dict:
+    data, sfreq, truth, noise, rest_true, mains = build()
+    night, cn = run_calfwatch(data, sfreq)
+    rest = cn.rates["rest_minutes"] or 0.0
+    cw = score_detections(truth, fasciculation_onsets(cn), noise, rest_true)
+    plain = score_detections(truth, plain_detector(data, sfreq, mains), noise, rest_true)
+    return {
+        "name": name, "cw": cw, "plain": plain,
+        "rate": cn.rates["fasciculations_per_min_rest"], "rest": rest, "rest_true": rest_true,
+        "plain_rate": (plain["tp"] + plain["fp"]) / rest_true if rest_true else float("nan"),
+        "kinds": {k: kind_recall(truth, cn, k) for k in OTHER_KINDS},
+        "missed": missed_called(truth, cw["hits"], cn, noise),
+    }
+
+
+def fmt(x, spec=".2f") -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, spec)
+
+
+def print_row(r: dict) -> None:
+    cw, pl = r["cw"], r["plain"]
+    kinds = " ".join(f"{k[:3]} {h}/{n}" for k, (h, n) in r["kinds"].items() if n)
+    print(f"{r['name']:<26} {fmt(cw['f1']):>5} {fmt(cw['precision']):>5} {fmt(cw['recall']):>5} "
+          f"{fmt(cw['recall_all']):>5} {fmt(cw['recall_10x']):>5} {fmt(r['rate'], '.1f'):>6} "
+          f"{fmt(cw['true_rate'], '.1f'):>6} {fmt(cw['false_per_rest_min']):>5} | "
+          f"{fmt(pl['f1']):>5} {fmt(r['plain_rate'], '.1f'):>6} {fmt(pl['false_per_rest_min']):>5}"
+          f" | {kinds}", flush=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="shorter scenes")
+    ap.add_argument("--only", default="", help="run scenes whose name contains this text")
+    args = ap.parse_args(argv)
+    real = real_rest_noise()
+    print("calfwatch (F1 prec rec of detectable; rec of all; rec >= 10x; rate reported / true per "
+          "rest min; false per rest min) | plain 5xMAD (F1, rate, false/min) | other kinds")
+    print(f"{'scene':<26} {'F1':>5} {'prec':>5} {'rec':>5} {'all':>5} {'10x':>5} {'rate':>6} "
+          f"{'true':>6} {'false':>5} | {'F1':>5} {'rate':>6} {'false':>5} | recall")
+    missed: Counter = Counter()
+    t0 = time.perf_counter()
+    rows = []
+    for name, build in scenes(args.quick, real):
+        if args.only and args.only not in name:
+            continue
+        r = evaluate(name, build)
+        rows.append(r)
+        missed.update(r["missed"])
+        print_row(r)
+    print(f"\nmissed detectable potentials were called: {dict(missed.most_common())}")
+    errs = [abs(r["rate"] / r["cw"]["true_rate"] - 1) for r in rows
+            if r["cw"]["true_rate"] and r["rate"] is not None and "rate" in r["name"]]
+    if errs:
+        print(f"rate error over the rate sweep: median {np.median(errs):.1%}, max {max(errs):.1%}")
+    print(f"({len(rows)} scenes in {time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

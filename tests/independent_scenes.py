@@ -1,0 +1,215 @@
+"""Scenes made independently of calfwatch's simulator, for checking the detector on data it was not
+built from.
+
+Nothing here shares code or assumptions with :mod:`calfwatch.simulator` or the classifier:
+
+- potentials are random band-limited waveforms (white noise band-passed around a random spectral
+  peak of 30-150 Hz, 6-28 ms long under a Tukey window, optionally with a slow lead-in or tail),
+  not sums of Hermite functions;
+- each unit fires as a Poisson process with a 3-ms refractory period, units independent;
+- background noise is coloured Gaussian noise (20-450 Hz) or a real resting recording (looped);
+- voluntary bursts are interference patterns (band-limited Gaussian noise under a ramped envelope),
+  jerks are 30-120 ms bursts of the same, pops are steps with an exponential recovery on every
+  channel, motion is a 1-10 Hz wave.
+
+Truth rows: ``(onset_s, duration_s, kind, channel, ptp_uv, detail)`` with ``detail`` ``doublet``
+for the second potential of a doublet and ``overlap`` for a potential starting inside the previous
+one on its channel (no detector can split them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+TRUTH_DTYPE = np.dtype([("onset_s", float), ("duration_s", float), ("kind", "U13"),
+                        ("channel", int), ("ptp_uv", float), ("detail", "U12")])
+
+
+@dataclass
+class Scene:
+    """Samples (µV, shape (n_channels, n)), rate and truth of an independent scene;
+    ``noise_rms_uv`` is the background's RMS in 20-450 Hz (mean over channels)."""
+
+    data_uv: np.ndarray
+    sfreq_hz: float
+    truth: np.ndarray
+    noise_rms_uv: float
+    busy_s: list = field(default_factory=list)  # (channel, start_s, stop_s) of non-rest spans
+
+
+def random_potential(rng, sfreq_hz, ptp_uv, peak_hz=None, duration_ms=None, slow=False):
+    """One band-limited random potential with the given peak-to-peak."""
+    dur_s = (duration_ms or rng.uniform(6.0, 28.0)) / 1e3
+    n = max(8, int(round(dur_s * sfreq_hz)))
+    f0 = peak_hz or rng.uniform(30.0, 150.0)
+    b, a = signal.butter(2, [f0 * 0.6, min(f0 * 1.6, 0.45 * sfreq_hz)], "bandpass", fs=sfreq_hz)
+    w = signal.filtfilt(b, a, rng.standard_normal(n + 400))[200:200 + n]
+    w *= signal.windows.tukey(n, 0.6)
+    if slow:  # a slow lead-in or tail: a broad hump a fifth of the size, before or after
+        m = n // 2
+        hump = signal.windows.hann(m) * rng.choice([-1.0, 1.0]) * 0.2 * np.abs(w).max()
+        w = np.concatenate([hump, w]) if rng.random() < 0.5 else np.concatenate([w, hump])
+    return w / np.ptp(w) * ptp_uv
+
+
+def coloured_noise(rng, n, sfreq_hz, rms_uv):
+    """Gaussian noise in 20-450 Hz with the given RMS."""
+    b, a = signal.butter(2, [20.0, min(450.0, 0.45 * sfreq_hz)], "bandpass", fs=sfreq_hz)
+    x = signal.lfilter(b, a, rng.standard_normal(n + 2000))[2000:]
+    return x * (rms_uv / x.std())
+
+
+def band_rms(x: np.ndarray, sfreq_hz: float) -> float:
+    """RMS in the surface-EMG band 20-450 Hz (4th-order Butterworth, the band every floor uses)."""
+    sos = signal.butter(4, [20.0, min(450.0, 0.45 * sfreq_hz)], "bandpass", fs=sfreq_hz,
+                        output="sos")
+    return float(np.std(signal.sosfiltfilt(sos, x)))
+
+
+def looped_noise(rng, rest_uv, n, rms_uv):
+    """A real resting recording, looped from random offsets with random sign, scaled to RMS."""
+    out = np.empty(n)
+    i = 0
+    while i < n:
+        a = int(rng.integers(0, len(rest_uv) // 2))
+        piece = rest_uv[a:a + min(n - i, len(rest_uv) - a)] * rng.choice([-1.0, 1.0])
+        out[i:i + len(piece)] = piece
+        i += len(piece)
+    return out * (rms_uv / out.std())
+
+
+def _interference(rng, n, sfreq_hz, rms_uv, ramp_s):
+    x = coloured_noise(rng, n, sfreq_hz, 1.0)
+    k = max(1, int(ramp_s * sfreq_hz))
+    env = np.ones(n)
+    env[:k] = np.linspace(0, 1, k)[: n]
+    env[-k:] = np.minimum(env[-k:], np.linspace(1, 0, k)[-min(k, n):])
+    return x * env * rms_uv
+
+
+@dataclass
+class SceneSpec:
+    """What an independent scene holds (per channel unless said)."""
+
+    minutes: float = 3.0
+    sfreq_hz: float = 2000.0
+    n_channels: int = 1
+    rate_per_min: float = 20.0
+    units: int = 6
+    ptp_range_uv: tuple = (15.0, 2000.0)  # log-uniform over units
+    noise_rms_uv: float = 4.5
+    mains_hz: float = 50.0
+    mains_uv: float = 3.0
+    doublet_fraction: float = 0.0
+    slow_fraction: float = 0.3
+    voluntary_per_min: float = 0.0
+    jerks_per_min: float = 0.0
+    pops_per_min: float = 0.0
+    motion_per_min: float = 0.0
+    real_noise: np.ndarray | None = None
+
+
+def make_scene(spec: SceneSpec, seed: int) -> Scene:
+    """Draw an independent scene (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    fs, n = spec.sfreq_hz, int(spec.minutes * 60 * spec.sfreq_hz)
+    data = np.zeros((spec.n_channels, n))
+    rows: list[tuple] = []
+    busy: list[tuple] = []
+    t = np.arange(n) / fs
+    in_band = []
+    for ch in range(spec.n_channels):
+        if spec.real_noise is not None:
+            data[ch] = looped_noise(rng, spec.real_noise, n, spec.noise_rms_uv)
+        else:
+            data[ch] = coloured_noise(rng, n, fs, spec.noise_rms_uv)
+        in_band.append(band_rms(data[ch], fs))
+        phase = rng.uniform(0, 2 * np.pi)
+        data[ch] += spec.mains_uv * (np.sin(2 * np.pi * spec.mains_hz * t + phase)
+                                     + 0.3 * np.sin(2 * np.pi * 3 * spec.mains_hz * t + 2 * phase))
+    _add_pops(rng, spec, data, rows, busy)
+    for ch in range(spec.n_channels):
+        _add_bursts(rng, spec, data[ch], ch, rows, busy)
+        _add_potentials(rng, spec, data[ch], ch, rows, busy)
+    truth = np.array(sorted(rows), dtype=TRUTH_DTYPE)
+    return Scene(data, fs, truth, float(np.mean(in_band)), busy)
+
+
+def _poisson_times(rng, rate_per_s, length_s, refractory_s=0.003):
+    if rate_per_s <= 0:
+        return np.zeros(0)
+    gaps = rng.exponential(1.0 / rate_per_s, int(rate_per_s * length_s * 1.5 + 30)) + refractory_s
+    times = np.cumsum(gaps)
+    return times[times < length_s]
+
+
+def _add_potentials(rng, spec, x, ch, rows, busy):
+    fs = spec.sfreq_hz
+    lo, hi = np.log(spec.ptp_range_uv[0]), np.log(spec.ptp_range_uv[1])
+    bank = [random_potential(rng, fs, float(np.exp(rng.uniform(lo, hi))),
+                             slow=rng.random() < spec.slow_fraction) for _ in range(spec.units)]
+    weights = rng.dirichlet(np.full(spec.units, 2.0))
+    length_s = spec.minutes * 60 - 0.5
+    events = []
+    for u in range(spec.units):
+        for t0 in _poisson_times(rng, spec.rate_per_min / 60 * weights[u], length_s):
+            if t0 < 1.0 or _in_busy(busy, ch, t0, 0.6):
+                continue
+            events.append((t0, u, ""))
+            if rng.random() < spec.doublet_fraction:
+                events.append((t0 + rng.uniform(0.005, 0.040), u, "doublet"))
+    events.sort()
+    last_end = -1.0
+    for t0, u, detail in events:
+        w = bank[u] * np.exp(0.03 * rng.standard_normal())
+        i = int(round(t0 * fs))
+        x[i:i + len(w)] += w[: len(x) - i]
+        dur = len(w) / fs
+        if t0 < last_end and detail != "doublet":
+            detail = "overlap"
+        last_end = max(last_end, t0 + dur)
+        rows.append((t0, dur, "fasciculation", ch, float(np.ptp(w)), detail))
+
+
+def _in_busy(busy, ch, t0, margin_s):
+    return any(c == ch and a - margin_s <= t0 <= b + margin_s for c, a, b in busy)
+
+
+def _add_bursts(rng, spec, x, ch, rows, busy):
+    fs, length_s = spec.sfreq_hz, spec.minutes * 60
+    for t0 in _poisson_times(rng, spec.voluntary_per_min / 60, length_s - 12, 2.0):
+        dur = rng.uniform(1.0, 8.0)
+        i, m = int(t0 * fs), int(dur * fs)
+        x[i:i + m] += _interference(rng, m, fs, rng.uniform(20, 120), rng.uniform(0.1, 0.5))
+        rows.append((t0, dur, "voluntary", ch, 0.0, ""))
+        busy.append((ch, t0, t0 + dur))
+    for t0 in _poisson_times(rng, spec.jerks_per_min / 60, length_s - 1, 1.0):
+        dur = rng.uniform(0.03, 0.12)
+        i, m = int(t0 * fs), int(dur * fs)
+        x[i:i + m] += _interference(rng, m, fs, rng.uniform(40, 150), dur / 4)
+        rows.append((t0, dur, "myoclonus", ch, 0.0, ""))
+        busy.append((ch, t0, t0 + dur))
+    for t0 in _poisson_times(rng, spec.motion_per_min / 60, length_s - 10, 2.0):
+        dur = rng.uniform(1.0, 6.0)
+        i, m = int(t0 * fs), int(dur * fs)
+        tt = np.arange(m) / fs
+        wave = np.sin(2 * np.pi * rng.uniform(1, 10) * tt) * np.sin(np.pi * tt / dur) ** 2
+        x[i:i + m] += wave * rng.uniform(200, 1500)
+        rows.append((t0, dur, "artifact", ch, 0.0, "motion"))
+        busy.append((ch, t0, t0 + dur))
+
+
+def _add_pops(rng, spec, data, rows, busy):
+    fs, n = spec.sfreq_hz, data.shape[1]
+    for t0 in _poisson_times(rng, spec.pops_per_min / 60, spec.minutes * 60 - 3, 1.0):
+        step = rng.choice([-1.0, 1.0]) * rng.uniform(300, 2500)
+        tau = rng.uniform(0.05, 0.5)
+        i = int(t0 * fs)
+        tail = np.exp(-np.arange(n - i) / fs / tau)
+        for ch in range(data.shape[0]):  # the shared reference electrode moves every channel
+            data[ch, i:] += step * rng.uniform(0.5, 1.0) * tail
+            rows.append((t0, 4.6 * tau, "artifact", ch, abs(step), "pop"))
+            busy.append((ch, t0, t0 + 4.6 * tau))
