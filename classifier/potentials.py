@@ -18,9 +18,10 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   quartile 79.4/min: Bashford 2020), at which such a cluster is a chance event a few times a night;
 - **jerk** (myoclonus): many units superimposed into one compound burst, which the detection chain
   reports as activity longer than any single potential (``continuous`` pieces), as one candidate
-  with more phases than a single potential has, or as a run of ``jerk_min_potentials`` or more
-  potentials of different shapes each within ``jerk_link_s`` of the one before; spans of at most
-  ``myoclonus_max_s``, longer ones are voluntary;
+  with more phases than a single potential has, or as a run of ``jerk_min_potentials`` (3) or more
+  potentials of different shapes each within ``jerk_link_s`` of the one before (a pair is not
+  enough: independent twitches fall that close by chance); spans of at most ``myoclonus_max_s``,
+  longer ones are voluntary;
 - **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
   exponential recovery over hundreds of ms, so the raw baseline after it is displaced; a motor-unit
   potential returns to baseline. A candidate whose baseline step is at least ``pop_step_fraction``

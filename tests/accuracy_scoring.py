@@ -29,7 +29,8 @@ def truth_from_simulation(sim) -> np.ndarray:
     """The simulator's truth events as a truth table."""
     names = list(sim.info.ch_names)
     rows = [(e.onset_s, e.duration_s, e.kind, names.index(e.channel), e.peak_to_peak_uv,
-             e.detail if e.detail in ("doublet", "overlap", "pop", "motion") else "")
+             "overlap" if getattr(e, "overlaps", False) and e.detail != "doublet"
+             else e.detail if e.detail in ("doublet", "overlap", "pop", "motion") else "")
             for e in sim.truth]
     return np.array(sorted(rows), dtype=TRUTH_DTYPE)
 
