@@ -385,8 +385,8 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
     sf = night.sfreq_hz
     cand, feats = night.candidates[rows], night.features[rows]
     snips = night.snippets[rows]
-    moving[moving] = ~_explained_by_potentials(bursts[moving], cand, feats, snips, env, level,
-                                              hop, t0, sf, cfg)
+    moving[moving] = ~_explained_by_potentials(bursts[moving], cand, feats, env, level, hop, t0,
+                                              sf, cfg)
     sustained = bursts[moving]
     short = bursts[~moving]
     is_lm = sustained["active"] * hop >= cfg["sustained_min_s"]
@@ -454,14 +454,14 @@ def _silent_pops(short: np.ndarray, t0: float, hop: float, t_s: np.ndarray, busy
     return ev
 
 
-def _explained_by_potentials(bursts, cand, feats, snips, env, level, hop, t0, sf,
+def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
                              cfg: dict[str, Any]) -> np.ndarray:
     """Bursts whose energy, less that of the discrete potentials inside them, is at rest.
 
     Independent fasciculations of large units raise the 50-ms envelope as much as a movement does
     and, at tens per minute, often within the 0.5 s that joins active frames; the mains notch
-    rings after each for a few hundred ms (the chain's predicted response, ``ring_uv2_s``, counts
-    as the potential's). A movement, a PLM or
+    rings after each for a few hundred ms (``energy_uv2_s``: the candidate's own and the chain's
+    predicted response). A movement, a PLM or
     a cramp is sustained: its energy lies in activity the detector reports as ``continuous``, not in
     separate potentials. A burst is kept when the RMS of what the discrete potentials (neither
     continuous, nor pop-like, nor compound) leave over its span is above ``active_on_k`` x rest,
@@ -473,7 +473,7 @@ def _explained_by_potentials(bursts, cand, feats, snips, env, level, hop, t0, sf
         return out
     discrete = ~cand["continuous"] & ~is_pop(cand, cfg) & (
         feats["phases"] < cfg["myoclonus_min_phases"])
-    energy = np.where(discrete, _energies(cand, snips) / sf + cand["ring_uv2_s"], 0.0)
+    energy = np.where(discrete, cand["energy_uv2_s"], 0.0)
     peak_s = cand["peak"] / sf
     cum = np.concatenate([[0.0], np.cumsum(energy)])
     for i, b in enumerate(bursts):  # bursts are few (tens per hour)
@@ -489,16 +489,6 @@ def _explained_by_potentials(bursts, cand, feats, snips, env, level, hop, t0, sf
         allowed = (cfg["active_on_k"] * rest_uv) ** 2 * span_s + cfg["explained_tolerance"] * explained
         out[i] = total - explained <= allowed
     return out
-
-
-def _energies(cand: np.ndarray, snips: np.ndarray) -> np.ndarray:
-    """Sum of squares (µV^2 samples) of each candidate between its onset and offset, from its
-    snippet (centred on the peak)."""
-    mid = snips.shape[1] // 2
-    idx = np.arange(snips.shape[1])[None, :] - mid
-    inside = (idx >= (cand["onset"] - cand["peak"])[:, None]) & (
-        idx < (cand["offset"] - cand["peak"])[:, None])
-    return np.sum(np.where(inside, snips.astype(np.float64) ** 2, 0.0), axis=1)
 
 
 def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, rows: np.ndarray,

@@ -13,7 +13,8 @@ response to it alone is predicted (its raw samples, less a baseline line, filter
 followed by zeros) and ``ring_factor`` x that response's envelope is added to the threshold over the
 next ``ring_len`` samples (noise and ringing add): the ringing is not a discharge, and a potential arriving in it is not merged
 with it. The prediction is kept in a ring buffer indexed by absolute sample (``RING_LEN``), so it
-carries over calls like the rest of the state; its energy is written to ``out_e``.
+carries over calls like the rest of the state. ``out_e`` gets each row's energy in the band-passed
+signal: its own samples' and its predicted response's.
 
 Per-channel state (int64 vector, see ``ST_*``) is carried between calls, so the result does not depend
 on how the samples are split. ``y[i]`` is sample ``y0 + i``; ``sig[j]`` is the noise sigma of block
@@ -116,6 +117,15 @@ def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, ring, st):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
+def _energy(y, y0, a, b):
+    """Sum of squares of ``y`` over absolute samples ``a .. b``."""
+    total = 0.0
+    for j in range(a, b):
+        total += y[j - y0] * y[j - y0]
+    return total
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
 def _rise(y, y0, first, peak, level):
     """First sample from ``first`` to ``peak`` whose magnitude reaches ``level``."""
     for j in range(first, peak + 1):
@@ -146,7 +156,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
 
     ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag,
     end_frac, ring_factor, ring_min_k, ring_len, edge). ``raw`` holds the unfiltered samples from
-    absolute index ``r0``; ``out_e`` gets each row's predicted response energy. ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
+    absolute index ``r0``; ``out_e`` gets each row's energy (own samples and predicted response). ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
     that ends it.
     The scan goes block by block (one sigma each); outside events, runs of samples at or below
     the threshold are skipped in a tight loop. State lives in locals and is written back at the end.
@@ -220,7 +230,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                             out[n_out, 1] = s
                             out[n_out, 2] = peak
                             out[n_out, 3] = 1
-                            out_e[n_out] = 0.0
+                            out_e[n_out] = _energy(y, y0, onset, s)
                             n_out += 1
                             prev_off = s
                         too_long = 1
@@ -252,10 +262,10 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                         out[n_out, 1] = offset
                         out[n_out, 2] = peak
                         out[n_out, 3] = too_long
-                        out_e[n_out] = 0.0
+                        out_e[n_out] = _energy(y, y0, onset, offset)
                         if best >= ring_min_k * sg0:
-                            out_e[n_out] = _predict_ring(raw, r0, onset, offset, edge, sos,
-                                                         ring_len, ring_factor, ring, st)
+                            out_e[n_out] += _predict_ring(raw, r0, onset, offset, edge, sos,
+                                                          ring_len, ring_factor, ring, st)
                         n_out += 1
                         prev_off = offset
                     dead_until = max(offset, last + 1) + dead

@@ -487,7 +487,7 @@ class DetectionChain:
         cand = np.zeros(len(chan), CANDIDATE_DTYPE)
         cand["continuous"] = found[:, 3] == 1
         cand["step_uv"] = self._steps(chan, onset_f - self._delay, offset_f - self._delay)
-        cand["ring_uv2_s"] = ring_e / self.sfreq_hz
+        cand["energy_uv2_s"] = ring_e / self.sfreq_hz
         cand["channel"] = chan
         cand["onset"] = onset_f - self._delay
         cand["offset"] = offset_f - self._delay

@@ -37,8 +37,9 @@ class ChainConfig:
     min_duration_s: float = 0.003
     # Activity longer than this is cut into pieces flagged ``continuous``: a potential (5-30 ms)
     # with the band-pass's response to it (a 10 % tail lasts up to about 40 ms more, measured on
-    # potentials with spectral peaks of 30-150 Hz) fits; superimposed potentials do not.
-    max_duration_s: float = 0.08
+    # potentials with spectral peaks of 30-150 Hz) fits, and so do two close potentials whose
+    # tails merge; sustained superimposed activity does not.
+    max_duration_s: float = 0.1
     # An event ends below this fraction of its own peak (or hysteresis_k sigma if higher): the
     # filter's tail after a large potential stays above a few sigma for tens of ms.
     end_fraction: float = 0.1

@@ -24,7 +24,8 @@ CANDIDATE_DTYPE = np.dtype(
         ("noise_uv", np.float64),  # robust noise floor (sigma, µV) at the peak
         ("continuous", np.bool_),  # a piece of activity longer than max_duration_s (cut there)
         ("step_uv", np.float64),  # raw baseline after the candidate minus before it (µV)
-        ("ring_uv2_s", np.float64),  # energy of the band-pass's predicted response after it
+        ("energy_uv2_s", np.float64),  # its energy in the band-passed signal, with the filters'
+        # predicted response after it (for a large candidate)
     ]
 )
 
