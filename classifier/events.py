@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
-from classifier.potentials import is_pop, label_potentials
+from classifier.potentials import is_pop, label_potentials, median_noise_uv
 
 #: One row per event. ``channel`` indexes the night's channel names; ``candidate`` the candidate
 #: row of a fasciculation, doublet or pop (-1 for bursts).
@@ -412,7 +412,8 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
         np.concatenate([burst_ev["onset_s"] + burst_ev["duration_s"],
                         flat_ev["onset_s"] + flat_ev["duration_s"]]),
     )
-    cand_ev = _candidate_events(cand, feats, snips, rows, sf, busy_a, busy_b, cfg)
+    cand_ev = _candidate_events(cand, feats, snips, rows, sf, busy_a, busy_b, cfg,
+                                median_noise_uv(night.quality, ch))
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
     out["channel"] = ch
@@ -492,14 +493,14 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
 
 
 def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, rows: np.ndarray,
-                      sf: float, busy_a: np.ndarray, busy_b: np.ndarray,
-                      cfg: dict[str, Any]) -> np.ndarray:
+                      sf: float, busy_a: np.ndarray, busy_b: np.ndarray, cfg: dict[str, Any],
+                      channel_noise_uv: float | None) -> np.ndarray:
     """Fasciculations, doublets, trains, jerks and pops from the candidates outside bursts
     (:mod:`classifier.potentials`)."""
     if len(cand) == 0:
         return make_events(0)
     kind, detail, dbl, group = label_potentials(cand, feats, snips, sf, cfg,
-                                                cfg["detectable_ptp_k"])
+                                                cfg["detectable_ptp_k"], channel_noise_uv)
     on_s, off_s = cand["onset"] / sf, cand["offset"] / sf
     n_g = int(group.max()) + 1 if len(group) else 0
     g_on, g_off = np.full(n_g, np.inf), np.full(n_g, -np.inf)

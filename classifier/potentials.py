@@ -27,8 +27,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   potential returns to baseline. A candidate whose baseline step is at least ``pop_step_fraction``
   of its peak-to-peak and ``pop_step_k`` x the noise is a pop, whatever its frequency content.
 
-Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the noise at the potential:
-the count and the stated detection floor are one definition.
+Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the channel's median noise
+(the stated ``detection_floor_uv``), or x the noise at the potential where that is higher: no count
+is ever below the stated floor.
 """
 
 from __future__ import annotations
@@ -181,9 +182,20 @@ def is_pop(cand: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
         step >= cfg["pop_step_k"] * cand["noise_uv"])
 
 
-def above_floor(cand: np.ndarray, floor_k: float) -> np.ndarray:
-    """Potentials at or above the detection floor: ``floor_k`` x the noise at the potential."""
-    return cand["ptp_uv"] >= floor_k * cand["noise_uv"]
+def median_noise_uv(quality: np.ndarray, channel: int) -> float | None:
+    """The channel's median noise RMS over its quality windows (µV), None without any: the noise
+    behind the stated ``detection_floor_uv``."""
+    noise = quality["noise_rms_uv"][(quality["channel"] == channel)
+                                    & np.isfinite(quality["noise_rms_uv"])]
+    return float(np.median(noise)) if len(noise) else None
+
+
+def above_floor(cand: np.ndarray, floor_k: float, channel_noise_uv: float | None = None):
+    """Potentials at or above the detection floor: ``floor_k`` x the channel's median noise (the
+    stated floor), and ``floor_k`` x the noise at the potential where that is higher."""
+    noise = cand["noise_uv"] if channel_noise_uv is None else np.maximum(cand["noise_uv"],
+                                                                        channel_noise_uv)
+    return cand["ptp_uv"] >= floor_k * noise
 
 
 def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
@@ -193,7 +205,8 @@ def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
 
 
 def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
-                     floor_k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                     floor_k: float, channel_noise_uv: float | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), and the
     group index that joins the pieces of one compound or train (-1 for single potentials).
 
@@ -212,9 +225,10 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any]
     rest = np.flatnonzero((comp < 0) & ~pop)
     repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
                       cand["ptp_uv"][rest], sfreq_hz, cfg)
-    firsts = rest[~repeat & above_floor(cand[rest], floor_k)]
+    counted = above_floor(cand, floor_k, channel_noise_uv)
+    firsts = rest[~repeat & counted[rest]]
     _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
-    single = np.flatnonzero((comp < 0) & ~pop & above_floor(cand, floor_k))
+    single = np.flatnonzero((comp < 0) & ~pop & counted)
     train = trains(t_s[single], snippets[single], cand["ptp_uv"][single], sfreq_hz, cfg)
     in_train = single[train >= 0]
     kind[in_train] = VOLUNTARY

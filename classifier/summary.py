@@ -16,6 +16,7 @@ import numpy as np
 
 from classifier.config import default_config
 from classifier.kinds import EVENT_KINDS
+from classifier.potentials import median_noise_uv
 
 SCHEMA = "calfwatch.night-summary"
 SCHEMA_VERSION = 1
@@ -28,7 +29,8 @@ CAVEATS = (
     "under-detects them, so the PLM index is a lower estimate. It is per hour of recording, not of "
     "sleep.",
     "Rates count the potentials the detector can see: those above each channel's "
-    "detection_floor_uv (detectable_ptp_k x its median noise RMS); smaller ones are not counted.",
+    "detection_floor_uv (detectable_ptp_k x its median noise RMS, or x the noise at the potential "
+    "where that is higher); smaller ones are not counted.",
     "Surface amplitudes depend on fat thickness and electrode spacing: compare amplitudes within "
     "one wearer and one electrode placement only.",
 )
@@ -84,14 +86,13 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
             vals = np.nan_to_num(q[col], nan=0.0)
             return float(np.sum(vals * w) / total) if total > 0 else None
 
-        noise = q["noise_rms_uv"][np.isfinite(q["noise_rms_uv"])]
         saturated, flat, samples_lost = (mean(c) for c in
                                          ("saturated_fraction", "flat_fraction", "nan_fraction"))
         lost = samples_lost
         if lost_s is not None and duration_s and name in lost_s:
             lost = min(1.0, max(samples_lost or 0.0, lost_s[name] / duration_s))
         out[name] = {
-            "noise_rms_uv": float(np.median(noise)) if len(noise) else None,
+            "noise_rms_uv": median_noise_uv(quality, ch),
             "mains_fraction": mean("mains_fraction"),
             "saturated_fraction": saturated,
             "flat_fraction": flat,

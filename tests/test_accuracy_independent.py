@@ -106,3 +106,19 @@ def test_random_potentials_have_their_spectral_peak_in_the_surface_band():
         peaks.append(f[band][np.argmax(spec[band])])
     lo, mid, hi = np.percentile(peaks, [5, 50, 95])
     assert 40 <= mid <= 140 and 20 <= lo and hi <= 250, (lo, mid, hi)
+
+
+def test_no_count_is_below_the_stated_detection_floor():
+    """summary.json says rates count potentials above detection_floor_uv: every counted one is,
+    on a scene whose units straddle the floor and whose noise level changes half-way."""
+    from classifier.summary import night_summary
+
+    spec = SceneSpec(minutes=3.0, rate_per_min=30, ptp_range_uv=(20.0, 120.0))
+    scene = make_scene(spec, 10)
+    half = scene.data_uv.shape[1] // 2
+    scene.data_uv[:, half:] += np.random.default_rng(11).standard_normal(half) * 3.0
+    night, cn = run_calfwatch(scene.data_uv, scene.sfreq_hz)
+    floor = night_summary(cn, {}, night.quality)["channels"]["ch0"]["detection_floor_uv"]
+    fasc = cn.events[cn.events["kind"] == FASCICULATION]
+    assert len(fasc) >= 10
+    assert np.all(fasc["peak_to_peak_uv"] >= floor)
