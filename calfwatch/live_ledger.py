@@ -1,8 +1,9 @@
 """The live view's memory: which events it has given, so each is given once and early calls corrected.
 
 :meth:`calfwatch.pipeline.NightEngine.live_events` gives an event as soon as it has ended, before the
-signal that could change it has arrived (a second discharge within 250 ms makes a fasciculation part
-of a jerk; activity resuming within 0.5 s extends a movement), and settles every event once that
+signal that could change it has arrived (the same shape 5-40 ms later makes a doublet, a third
+potential within 50 ms makes a jerk, regular repeats make a train; activity resuming within 0.5 s
+extends a movement), and settles every event once that
 signal is there. The ledger turns each round of classification into the rows that are new to the
 listener: first sightings, and corrections of early calls.
 """

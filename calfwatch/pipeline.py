@@ -244,8 +244,8 @@ class NightEngine:
         Every event is given early (row key ``live`` = ``"provisional"``): fasciculations and jerks
         (:data:`EARLY_KINDS`, made of candidates alone) as soon as the chain has returned their
         candidates, other kinds once :data:`EARLY_QUIET_S` of quiet follows them. Every event is
-        settled once ``context_s`` of signal follows its end (the isolation rule looks 250 ms
-        ahead; a movement ends only after the AASM 0.5 s of quiet): one given early that turned
+        settled once ``context_s`` of signal follows its end (doublets, jerks and trains look
+        40-200 ms ahead; a movement ends only after the AASM 0.5 s of quiet): one given early that turned
         out otherwise comes back as ``"revised"`` (new kind, detail or length) or ``"withdrawn"``
         (no longer an event); one not given yet comes as ``"settled"``. Kinds that need a longer
         context (a PLM series, a movement's rest margin) may still change in the final analysis,

@@ -12,17 +12,17 @@ Rules (thresholds in ``[events]`` of ``thresholds.toml``, each with its source):
    (``flat``, or ``saturation`` when the quality windows saw the rails); a movement burst starting
    or ending inside one (the filters ringing at its edge) is an artifact too (``flat-edge``).
 4. Movements: ``motion`` artifact when at least ``motion_min_candidates`` candidates are mostly
-   slow (1-10 Hz motion leaks through the 20-Hz high-pass as slow, long waves), ``cramp`` when
+   slow (1-10 Hz motion leaks through the 20-Hz high-pass as slow, long waves), ``pop`` artifact
+   when it starts with a baseline step (an electrode pop recovering), ``cramp`` when
    long, much louder than rest and fading out (first quarter ``cramp_decline`` x the power of the
    last), ``plm`` when 0.5-10 s long and part of a periodic AASM series (>= 4, 5-90 s onset to
    onset; links within ``plm_regular_ratio`` of the series' median interval, which lies in
    ``plm_median_interval_s``), ``voluntary`` otherwise.
-5. Candidates are grouped per channel by the isolation rule of Sleutjes et al. (2016): a gap of at
-   most ``isolation_s`` links two discharges. A second potential ``doublet_s`` after an isolated
-   first one is its doublet (F-wave, Kleine et al. 2012), not a new fasciculation.
-   Groups spanning more than ``myoclonus_max_s`` are trains of voluntary-like firing (``voluntary``),
-   shorter groups of several potentials are ``myoclonus``; isolated potentials are
-   ``fasciculation`` unless pop-shaped (``artifact``, detail ``pop``) or inside a burst or artifact.
+5. A movement burst whose energy is explained by the discrete potentials in it (independent
+   twitches of large units) is no movement (``_explained_by_potentials``).
+6. Candidates outside bursts (:mod:`classifier.potentials`): discrete potentials are separate
+   fasciculations unless there is positive evidence of a doublet (same shape 5-40 ms later), a
+   train or dense firing (voluntary), a compound burst (myoclonus) or a baseline step (pop).
 
 Fasciculations outside rest are dropped later by :func:`classifier.night.classify_night`.
 """
