@@ -17,11 +17,13 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   Fasciculation rates reach about 2 per second at most (SPiQE ALS cohort: median 40.5/min, upper
   quartile 79.4/min: Bashford 2020), at which such a cluster is a chance event a few times a night;
 - **jerk** (myoclonus): many units superimposed into one compound burst, which the detection chain
-  reports as activity longer than any single potential (``continuous`` pieces), as one candidate
+  reports as activity longer than any single potential (``continuous`` pieces), as candidates
+  between which the signal never returns to baseline (``joined``), as one candidate
   with more phases than a single potential has, or as a run of ``jerk_min_potentials`` (3) or more
   potentials of different shapes each within ``jerk_link_s`` of the one before (a pair is not
-  enough: independent twitches fall that close by chance); spans of at most ``myoclonus_max_s``,
-  longer ones are voluntary;
+  enough: independent twitches fall that close by chance), or as ``jerk_window_potentials`` or more
+  discrete potentials within ``jerk_window_s``; spans of at most ``myoclonus_max_s``, longer ones
+  are voluntary;
 - **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
   exponential recovery over hundreds of ms, so the raw baseline after it is displaced; a motor-unit
   potential returns to baseline. A candidate whose baseline step is at least ``pop_step_fraction``
@@ -119,30 +121,31 @@ def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: dict[str, Any]) -> np.ndarr
 
 def compounds(cand: np.ndarray, feats: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
     """Compound index of each candidate: runs of adjacent ``continuous`` pieces with the piece that
-    ends them, and single candidates with ``myoclonus_min_phases`` phases or more (-1 otherwise)."""
+    ends them, candidates reached from the one before without a return to baseline (``joined``:
+    superimposed potentials), and single candidates with ``myoclonus_min_phases`` phases or more
+    (-1 otherwise)."""
     n = len(cand)
     cont = cand["continuous"]
-    joined = np.zeros(n, bool)  # candidate i continues the piece before it
+    joined = np.zeros(n, bool)  # candidate i continues the one before it
     if n > 1:
-        joined[1:] = cont[:-1] & (cand["onset"][1:] <= cand["offset"][:-1])
-    member = cont | joined | (feats["phases"] >= cfg["myoclonus_min_phases"])
+        joined[1:] = (cont[:-1] & (cand["onset"][1:] <= cand["offset"][:-1])) | cand["joined"][1:]
+    member = cont | joined | np.concatenate([joined[1:], [False]]) | (
+        feats["phases"] >= cfg["myoclonus_min_phases"])
     start = member & ~joined
     label = np.cumsum(start) - 1
     return np.where(member, label, -1)
 
 
-def dense(t_s: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+def dense(t_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
     """Group index of potentials in dense clusters (-1 otherwise); ``t_s`` sorted.
 
-    Every window of ``dense_window_s`` that starts at a potential and holds at least
-    ``dense_min_potentials`` marks them; marked potentials closer than ``dense_window_s`` / 2
-    form one group.
+    Every window of ``window_s`` that starts at a potential and holds at least ``k`` marks them;
+    marked potentials closer than ``window_s`` / 2 form one group.
     """
     n = len(t_s)
-    k = int(cfg["dense_min_potentials"])
     mark = np.zeros(n, bool)
     if n >= k:
-        full = t_s[k - 1:] - t_s[: n - k + 1] <= cfg["dense_window_s"]
+        full = t_s[k - 1:] - t_s[: n - k + 1] <= window_s
         starts = np.flatnonzero(full)
         cover = np.zeros(n + 1, np.int64)
         np.add.at(cover, starts, 1)
@@ -151,7 +154,7 @@ def dense(t_s: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
     idx = np.flatnonzero(mark)
     label = np.full(n, -1, np.int64)
     if len(idx):
-        new = np.concatenate([[True], np.diff(t_s[idx]) > cfg["dense_window_s"] / 2])
+        new = np.concatenate([[True], np.diff(t_s[idx]) > window_s / 2])
         label[idx] = np.cumsum(new) - 1
     return label
 
@@ -199,7 +202,8 @@ def above_floor(cand: np.ndarray, floor_k: float, channel_noise_uv: float | None
 
 
 def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
-    """Give the candidates ``idx`` whose ``label`` is set new compound indices after ``comp``'s."""
+    """Give the candidates ``idx`` whose ``label`` is set new compound indices after ``comp``'s
+    (a candidate already in a compound moves to the new one)."""
     n_comp = int(comp.max()) + 1 if len(comp) else 0
     comp[idx[label >= 0]] = n_comp + label[label >= 0]
 
@@ -221,7 +225,9 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any]
     pop = is_pop(cand, cfg) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
     t_s = cand["peak"] / sfreq_hz
-    _group_into(comp, np.flatnonzero((comp < 0) & ~pop), dense(t_s[(comp < 0) & ~pop], cfg))
+    for window_s, k in ((cfg["dense_window_s"], cfg["dense_min_potentials"]),
+                        (cfg["jerk_window_s"], cfg["jerk_window_potentials"])):
+        _group_into(comp, np.flatnonzero(~pop), dense(t_s[~pop], window_s, int(k)))
     rest = np.flatnonzero((comp < 0) & ~pop)
     repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
                       cand["ptp_uv"][rest], sfreq_hz, cfg)

@@ -117,6 +117,27 @@ def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, ring, st):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
+def _joined(y, y0, prev_off, a, b, level, run, ring, st):
+    """1 when the signal from ``a`` (the previous event's end ``prev_off``, or the reach before
+    the onset) to this onset ``b`` never returns to baseline: ``run`` samples within ``level``
+    plus the predicted ringing. Such potentials are superimposed, not separate; 0 otherwise."""
+    if prev_off <= 0 or a != prev_off or b - a <= 0:
+        return 0
+    quiet_run = 0
+    mask = ring.size - 1
+    r_from, r_until = st[ST_RING_FROM], st[ST_RING_UNTIL]
+    for j in range(a, b):
+        lv = level + (ring[j & mask] if r_from <= j < r_until else 0.0)
+        if abs(y[j - y0]) <= lv:
+            quiet_run += 1
+            if quiet_run >= run:
+                return 0
+        else:
+            quiet_run = 0
+    return 1
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
 def _energy(y, y0, a, b):
     """Sum of squares of ``y`` over absolute samples ``a .. b``."""
     total = 0.0
@@ -261,7 +282,9 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                         out[n_out, 0] = onset
                         out[n_out, 1] = offset
                         out[n_out, 2] = peak
-                        out[n_out, 3] = too_long
+                        out[n_out, 3] = too_long + 2 * _joined(
+                            y, y0, prev_off, max(prev_off, last_bad + 1, onset - 2 * walk_max),
+                            onset, lo_t, merge_gap, ring, st)
                         out_e[n_out] = _energy(y, y0, onset, offset)
                         if best >= ring_min_k * sg0:
                             out_e[n_out] += _predict_ring(raw, r0, onset, offset, edge, sos,

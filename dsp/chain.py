@@ -485,7 +485,8 @@ class DetectionChain:
             threads=self._threads,
         )
         cand = np.zeros(len(chan), CANDIDATE_DTYPE)
-        cand["continuous"] = found[:, 3] == 1
+        cand["continuous"] = (found[:, 3] & 1) == 1
+        cand["joined"] = (found[:, 3] & 2) == 2
         cand["step_uv"] = self._steps(chan, onset_f - self._delay, offset_f - self._delay)
         cand["energy_uv2_s"] = ring_e / self.sfreq_hz
         cand["channel"] = chan

@@ -51,7 +51,7 @@ def make_night(duration_s=300.0, n_ch=1, cands=(), bursts=(), flats=(), meta=Non
         peak = int(round(t * SF))
         snips[i] = wave(ptp, shape)
         energy = float(np.sum(snips[i].astype(float) ** 2) / SF)
-        c[i] = (ch, peak - 5, peak + 7, peak, ptp / 2, ptp, NOISE_UV, continuous, 0.0, energy)
+        c[i] = (ch, peak - 5, peak + 7, peak, ptp / 2, ptp, NOISE_UV, continuous, False, 0.0, energy)
         f[i] = (ptp, 0.012, 3 if shape == 0 else 5, 3, ptp * 0.005, 0.005, 120.0)
     return NightData(c, f, snips, env, np.full((n_ch, n_frames), NOISE_UV), 0,
                      np.zeros(0, QUALITY_DTYPE),
