@@ -60,6 +60,13 @@ AHEAD_MIN_PIECE_S = 2.0
 THREADED_MIN_ITEMS = 16
 
 
+def _finite_mean(x: np.ndarray) -> float:
+    """Mean of the finite values (NaN when there is none)."""
+    ok = np.isfinite(x)
+    n = int(ok.sum())
+    return float(np.sum(x[ok]) / n) if n else float("nan")
+
+
 class DetectionChain:
     """Filter, detect and measure fasciculation candidates on a stream of µV chunks.
 
@@ -517,9 +524,7 @@ class DetectionChain:
                 out[i] = np.nan
                 continue
             raw = self._rawbuf.view(a, b)[int(chan[i])]
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                out[i] = np.nanmean(raw[-win:]) - np.nanmean(raw[:win])
+            out[i] = _finite_mean(raw[-win:]) - _finite_mean(raw[:win])
         return out
 
     def _no_candidates(self):
