@@ -22,7 +22,7 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   with more phases than a single potential has, or as a run of ``jerk_min_potentials`` (3) or more
   potentials of different shapes each within ``jerk_link_s`` of the one before (a pair is not
   enough: independent twitches fall that close by chance), or as ``jerk_window_potentials`` or more
-  discrete potentials within ``jerk_window_s``; spans of at most ``myoclonus_max_s``, longer ones
+  counted potentials within ``jerk_window_s``; spans of at most ``myoclonus_max_s``, longer ones
   are voluntary;
 - **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
   exponential recovery over hundreds of ms, so the raw baseline after it is displaced; a motor-unit
@@ -225,13 +225,15 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any]
     pop = is_pop(cand, cfg) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
     t_s = cand["peak"] / sfreq_hz
-    for window_s, k in ((cfg["dense_window_s"], cfg["dense_min_potentials"]),
-                        (cfg["jerk_window_s"], cfg["jerk_window_potentials"])):
-        _group_into(comp, np.flatnonzero(~pop), dense(t_s[~pop], window_s, int(k)))
+    counted = above_floor(cand, floor_k, channel_noise_uv)
+    # weak firing shows in candidates of any size; a jerk's units in those the floor counts
+    for window_s, k, pool in ((cfg["dense_window_s"], cfg["dense_min_potentials"], ~pop),
+                              (cfg["jerk_window_s"], cfg["jerk_window_potentials"],
+                               ~pop & counted)):
+        _group_into(comp, np.flatnonzero(pool), dense(t_s[pool], window_s, int(k)))
     rest = np.flatnonzero((comp < 0) & ~pop)
     repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
                       cand["ptp_uv"][rest], sfreq_hz, cfg)
-    counted = above_floor(cand, floor_k, channel_noise_uv)
     firsts = rest[~repeat & counted[rest]]
     _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
     single = np.flatnonzero((comp < 0) & ~pop & counted)
