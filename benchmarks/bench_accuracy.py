@@ -6,7 +6,9 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
   potential shapes, voluntary bursts, PLM series, cramps, jerks, pops, motion);
 - ``ind``: scenes made independently of it (``tests/independent_scenes.py``: random band-limited
   potentials, interference-pattern bursts, shared pops), on coloured noise or, with
-  ``$CALFWATCH_SAMPLE_DATA``, on a real resting surface recording (BioSPPy ``emg.txt``).
+  ``$CALFWATCH_SAMPLE_DATA``, on a real resting surface recording (BioSPPy ``emg.txt``, looped and
+  scaled; the row at 0/min shows the discrete potentials that recording holds of its own, which
+  the other real-noise rows count as false).
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
 fraction, mains 50/60 Hz, and busy nights. Per scene: F1, precision and recall of detectable
@@ -106,7 +108,7 @@ def scenes(quick: bool, real: np.ndarray | None):
         out.append((f"ind mains {mains:.0f} Hz", lambda j, mh=mains: ind_scene(
             m, 60 + j, rate_per_min=15, mains_hz=mh, mains_uv=8.0)))
     if real is not None:
-        for rate in (15, 40):
+        for rate in (0, 15, 40):  # at 0: what the resting recording holds of its own
             out.append((f"ind real noise {rate}/min", lambda j, r=rate: ind_scene(
                 m, 70 + r + j, rate_per_min=r, real_noise=real, sfreq_hz=1000.0)))
     busy = dict(voluntary_per_min=1.0, jerks_per_min=1.0, pops_per_min=0.5, motion_per_min=0.3)
