@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from _plain_detector import PLAIN
+
 PYTHON = sys.executable
 #: Live classification at most this often (s of signal; calfwatch.live.LiveAnalysis's live_every_s).
 LIVE_EVERY_S = 0.25
@@ -47,27 +49,6 @@ def measured(argv: list[str]) -> tuple[float, float]:
     return float(wall), float(rss)
 
 
-PLAIN = """
-import sys
-import mne, numpy as np
-from scipy import signal
-path, out = sys.argv[1], sys.argv[2]
-raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
-x = raw.get_data() * 1e6
-fs = raw.info["sfreq"]
-sos = [signal.butter(4, [20, 450], "bandpass", fs=fs, output="sos")]
-for h in range(50, int(fs / 2), 50):
-    b, a = signal.iirnotch(h, 60.0, fs=fs)
-    sos.append(signal.tf2sos(b, a))
-y = signal.sosfilt(np.concatenate(sos), x, axis=1)
-with open(out, "w") as f:
-    f.write("onset\\tchannel\\n")
-    for c, name in enumerate(raw.ch_names):
-        thr = 5 * np.median(np.abs(y[c])) / 0.6745
-        above = np.abs(y[c]) > thr
-        onsets = np.flatnonzero(above[1:] & ~above[:-1]) + 1
-        f.writelines(f"{i / fs:.6f}\\t{name}\\n" for i in onsets)
-"""
 
 
 def simulate(path: Path, hours: float, channels: int) -> None:

@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _plain_detector import PLAIN
+
 PYTHON = sys.executable
 MIB = 1024.0
 
@@ -49,27 +51,6 @@ use = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(code, wall, use.ru_maxrss, use.ru_utime + use.ru_stime)
 """
 
-PLAIN = """
-import sys
-import mne, numpy as np
-from scipy import signal
-path, out = sys.argv[1], sys.argv[2]
-raw = mne.io.read_raw_edf(path, preload=True, verbose="error")
-x = raw.get_data() * 1e6
-fs = raw.info["sfreq"]
-sos = [signal.butter(4, [20, 450], "bandpass", fs=fs, output="sos")]
-for h in range(50, int(fs / 2), 50):
-    b, a = signal.iirnotch(h, 60.0, fs=fs)
-    sos.append(signal.tf2sos(b, a))
-y = signal.sosfilt(np.concatenate(sos), x, axis=1)
-with open(out, "w") as f:
-    f.write("onset\\tchannel\\n")
-    for c, name in enumerate(raw.ch_names):
-        thr = 5 * np.median(np.abs(y[c])) / 0.6745
-        above = np.abs(y[c]) > thr
-        onsets = np.flatnonzero(above[1:] & ~above[:-1]) + 1
-        f.writelines(f"{i / fs:.6f}\\t{name}\\n" for i in onsets)
-"""
 
 #: A peer on the first minutes of the night: MNE reads the cut, the peer processes it; the seconds
 #: of the processing alone go to the file argv[4] (they are scaled to the night, the rest is not).
