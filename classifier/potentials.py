@@ -208,6 +208,26 @@ def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
     comp[idx[label >= 0]] = n_comp + label[label >= 0]
 
 
+def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
+                   counted: np.ndarray, pop: np.ndarray) -> np.ndarray:
+    """Compound index of each candidate (-1 for a potential of its own): superimposed activity
+    (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
+    many counted potentials within ``jerk_window_s``, and runs of other shapes (:func:`chains`;
+    repeats of one shape are doublets, not runs)."""
+    comp = compounds(cand, feats, cfg)
+    t_s = cand["peak"] / sfreq_hz
+    for window_s, k, pool in ((cfg["dense_window_s"], cfg["dense_min_potentials"], ~pop),
+                              (cfg["jerk_window_s"], cfg["jerk_window_potentials"],
+                               ~pop & counted)):
+        _group_into(comp, np.flatnonzero(pool), dense(t_s[pool], window_s, int(k)))
+    rest = np.flatnonzero((comp < 0) & ~pop)
+    repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
+                      cand["ptp_uv"][rest], sfreq_hz, cfg)
+    firsts = rest[~repeat & counted[rest]]
+    _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
+    return comp
+
+
 def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
                      floor_k: float, channel_noise_uv: float | None = None,
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -221,22 +241,12 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any]
     detail = np.full(n, "", dtype="U24")
     dbl = np.zeros(n, bool)
     group = np.full(n, -1, np.int64)
-    comp = compounds(cand, feats, cfg)
-    pop = is_pop(cand, cfg) & (comp < 0)
+    pop = is_pop(cand, cfg) & (compounds(cand, feats, cfg) < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
-    t_s = cand["peak"] / sfreq_hz
     counted = above_floor(cand, floor_k, channel_noise_uv)
-    # weak firing shows in candidates of any size; a jerk's units in those the floor counts
-    for window_s, k, pool in ((cfg["dense_window_s"], cfg["dense_min_potentials"], ~pop),
-                              (cfg["jerk_window_s"], cfg["jerk_window_potentials"],
-                               ~pop & counted)):
-        _group_into(comp, np.flatnonzero(pool), dense(t_s[pool], window_s, int(k)))
-    rest = np.flatnonzero((comp < 0) & ~pop)
-    repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
-                      cand["ptp_uv"][rest], sfreq_hz, cfg)
-    firsts = rest[~repeat & counted[rest]]
-    _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
+    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, pop)
     single = np.flatnonzero((comp < 0) & ~pop & counted)
+    t_s = cand["peak"] / sfreq_hz
     train = trains(t_s[single], snippets[single], cand["ptp_uv"][single], sfreq_hz, cfg)
     in_train = single[train >= 0]
     kind[in_train] = VOLUNTARY
