@@ -60,6 +60,20 @@ def record_from(device: EmulatedDevice, kind: str, speed: float, timeout_s: floa
     return source, chunks
 
 
+def record_emulated(kind: str, n_channels: int, duration_s: float, port, speed: float, plan,
+                    timeout_s: float) -> tuple:
+    """Stream ``duration_s`` of :func:`index_source` from an emulated device on the pty ``port``
+    with the fault ``plan`` and record it; return (device, source, chunks), the device stopped."""
+    sfreq = DEVICES[kind].sfreq_hz
+    device = EmulatedDevice(kind, index_source(kind, n_channels, duration_s, sfreq), sfreq,
+                            str(port), speed=speed, faults=plan).start()
+    try:
+        source, chunks = record_from(device, kind, speed, timeout_s=timeout_s)
+    finally:
+        device.stop()
+    return device, source, chunks
+
+
 def check_exact(chunks: list, kind: str, lost: set[int]) -> dict:
     """Data samples at their own device index, gaps exactly over the logged losses."""
     uv = DEVICES[kind].uv_per_count
@@ -87,12 +101,8 @@ def test_ten_unplug_cycles_record_every_sample_at_its_place(tmp_path):
     sfreq = DEVICES[kind].sfreq_hz
     plan = parse_faults("unplug=1s@6s/5s", seed=3)  # 10 unplugs in 52 s of device time
     warm_up(kind)
-    device = EmulatedDevice(kind, index_source(kind, 2, 54.0, sfreq), sfreq,
-                            str(tmp_path / "ttyCYTON"), speed=speed, faults=plan).start()
-    try:
-        source, chunks = record_from(device, kind, speed, timeout_s=30)
-    finally:
-        device.stop()
+    device, source, chunks = record_emulated(kind, 2, 54.0, tmp_path / "ttyCYTON", speed,
+                                             plan, timeout_s=30)
     stats = source.stats()
     assert stats["reconnects"] == 10
     result = check_exact(chunks, kind, lost_by_log(device))
@@ -107,15 +117,10 @@ def test_ten_unplug_cycles_record_every_sample_at_its_place(tmp_path):
 
 def test_corrupted_bytes_never_reach_the_recording(tmp_path):
     kind, speed = "calfwatch", 4.0
-    sfreq = DEVICES[kind].sfreq_hz
     plan = parse_faults("corrupt=0.001", seed=5)
     warm_up(kind)
-    device = EmulatedDevice(kind, index_source(kind, 2, 12.0, sfreq), sfreq,
-                            str(tmp_path / "ttyCW"), speed=speed, faults=plan).start()
-    try:
-        source, chunks = record_from(device, kind, speed, timeout_s=20)
-    finally:
-        device.stop()
+    device, source, chunks = record_emulated(kind, 2, 12.0, tmp_path / "ttyCW", speed,
+                                             plan, timeout_s=20)
     totals = device.totals()
     assert totals["samples_corrupted_undetected"] == 0
     lost = lost_by_log(device)
@@ -130,15 +135,10 @@ def test_corrupted_bytes_never_reach_the_recording(tmp_path):
 @pytest.mark.parametrize("kind", ["calfwatch", "bitalino"])
 def test_other_protocols_stream_through_an_unplug(tmp_path, kind):
     speed = 2.0
-    sfreq = DEVICES[kind].sfreq_hz
     n_ch = 2
     plan = parse_faults("unplug=0.5s@2s", seed=1)
-    device = EmulatedDevice(kind, index_source(kind, n_ch, 5.0, sfreq), sfreq,
-                            str(tmp_path / f"tty{kind}"), speed=speed, faults=plan).start()
-    try:
-        source, chunks = record_from(device, kind, speed, timeout_s=15)
-    finally:
-        device.stop()
+    device, source, chunks = record_emulated(kind, n_ch, 5.0, tmp_path / f"tty{kind}", speed,
+                                             plan, timeout_s=15)
     assert source.stats()["reconnects"] == 1
     assert sum(c.n_samples for c in chunks if not c.gap) > 0
     pos = 0
@@ -177,12 +177,8 @@ def test_device_reset_gap_is_estimated_from_host_time(tmp_path):
     sfreq = DEVICES[kind].sfreq_hz
     plan = parse_faults("reset@2s", seed=1)
     warm_up(kind)
-    device = EmulatedDevice(kind, index_source(kind, 2, 5.0, sfreq), sfreq,
-                            str(tmp_path / "ttyRESET"), speed=speed, faults=plan).start()
-    try:
-        source, chunks = record_from(device, kind, speed, timeout_s=15)
-    finally:
-        device.stop()
+    device, source, chunks = record_emulated(kind, 2, 5.0, tmp_path / "ttyRESET", speed,
+                                             plan, timeout_s=15)
     logged = sum(r["samples_lost"] for r in device.fault_log if r["fault"] == "reset")
     gaps = [c for c in chunks if c.gap]
     assert [g.reason for g in gaps] == ["device reset"]

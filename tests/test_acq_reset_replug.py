@@ -10,24 +10,19 @@ every recorded value says where it belongs.
 from __future__ import annotations
 
 import numpy as np
-from test_acq_emulated import index_source, lost_by_log, record_from, warm_up
+from test_acq_emulated import lost_by_log, record_emulated, warm_up
 
 from firmware_io.devices import DEVICES
-from firmware_io.emulator import EmulatedDevice
 from firmware_io.faults import parse_faults
 
 
 def test_reset_just_after_a_replug_keeps_every_sample_in_place(tmp_path):
     kind, speed = "calfwatch", 1.0  # real time: the reconnection's hold spans the reset
-    sfreq, uv = DEVICES[kind].sfreq_hz, DEVICES[kind].uv_per_count
+    uv = DEVICES[kind].uv_per_count
     plan = parse_faults("unplug=2s@3s,reset@5900ms", seed=1)
     warm_up(kind)
-    device = EmulatedDevice(kind, index_source(kind, 2, 8.5, sfreq), sfreq,
-                            str(tmp_path / "ttyRESET"), speed=speed, faults=plan).start()
-    try:
-        source, chunks = record_from(device, kind, speed, timeout_s=30)
-    finally:
-        device.stop()
+    device, source, chunks = record_emulated(kind, 2, 8.5, tmp_path / "ttyRESET", speed,
+                                             plan, timeout_s=30)
     reset_lost = [r for r in device.fault_log if r["fault"] == "reset" and r["samples_lost"]]
     assert reset_lost and source.stats()["reconnects"] == 1
     first = next(c for c in chunks if not c.gap)
