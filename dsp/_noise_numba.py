@@ -73,7 +73,7 @@ def _kth(a, n, k, lo, hi, scratch):
         else:
             hi = mid
     below = 0
-    m = 0
+    m = np.int64(0)  # not the literal 0: a callee would compile for that type too
     for i in range(n):
         v = a[i]
         if v < lo:
@@ -92,7 +92,7 @@ def upper_median(a, n, lo, hi, scratch):
 
 @njit(cache=True, boundscheck=False, nogil=True)
 def _block_sigma(x, tmp, scratch):
-    count = 0
+    count = np.int64(0)
     hi = 0.0
     for v in x:
         if v == v:
@@ -189,7 +189,7 @@ def _kth_near(a, n, k, guess, top, scratch):
         return _kth(a, n, k, 0.0, lo, scratch)
     if k >= n_hi:
         return _kth(a, n, k, hi, top, scratch)
-    m = 0
+    m = np.int64(0)
     for i in range(n):
         v = a[i]
         scratch[m] = v
@@ -202,7 +202,7 @@ def _block_sigma_frames(x, guess, hop, tmp, scratch, env):
     """Upper median of |x| over the valid samples of the block (NaN when under half is valid),
     looked for near ``guess`` (a previous median); RMS of each frame of ``hop`` samples in ``env``
     (NaN when under half of it is valid), in the same pass."""
-    count = 0
+    count = np.int64(0)
     top = 0.0
     for f in range(env.shape[0]):
         acc = 0.0
@@ -226,7 +226,7 @@ def _block_sigma_frames(x, guess, hop, tmp, scratch, env):
 
 @njit(cache=True, boundscheck=False, nogil=True)
 def _order_stat(hist, q, tmp):
-    count = 0
+    count = np.int64(0)
     for j in range(hist.shape[0]):
         v = hist[j]
         if v == v:

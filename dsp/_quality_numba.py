@@ -121,7 +121,7 @@ def _runs(x, flat_run, rail_run):
     n = x.shape[0]
     skip = flat_run > 1 and rail_run > 1
     checked = 0  # samples before this one are known to be in a stretch with equal neighbours
-    i = 1
+    i = np.int64(1)  # not the literal 1: _has_equal_pair would compile for that type too
     while i <= n:
         if skip and run == 1 and i >= checked and i + RUN_SCAN <= n:
             if not _has_equal_pair(x, i, i + RUN_SCAN):

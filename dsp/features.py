@@ -64,11 +64,12 @@ def measure_candidates(
         args = (
             y,
             int(y0),
-            np.asarray(channel, np.int64),
-            np.asarray(onset, np.int64),
-            np.asarray(offset, np.int64),
-            np.asarray(peak, np.int64),
-            np.asarray(dead_band_uv, np.float64),
+            # contiguous: columns of a table would compile the kernel a second time (layout 'A')
+            np.ascontiguousarray(channel, np.int64),
+            np.ascontiguousarray(onset, np.int64),
+            np.ascontiguousarray(offset, np.int64),
+            np.ascontiguousarray(peak, np.int64),
+            np.ascontiguousarray(dead_band_uv, np.float64),
             snip,
             segs,
             scal,
