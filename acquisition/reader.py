@@ -16,20 +16,15 @@ import mne
 from mne.io.edf.edf import RawBDF, RawEDF
 
 from acquisition import _text_formats, _wfdb
-from acquisition._edf_labels import channel_names
-from acquisition._edf_units import (  # noqa: F401 (left_out_signals: part of this module's API)
-    _BDF_MAGIC,
-    _EDF_FIXED_HEADER,
-    _EDF_MAGIC,
-    _edf_units,
-    left_out_signals,
-)
+from acquisition.edf.constants import BDF_MAGIC, EDF_MAGIC, bytes_per_sample
+from acquisition.edf.labels import channel_names
+from acquisition.edf.truncation import check_truncation
+from acquisition.edf.units import left_out_signals  # noqa: F401 (part of this module's API)
 from acquisition.errors import RecordingError
 
 #: Channel types left as they are; every other channel becomes 'emg'.
 _NON_DATA_TYPES = {"stim"}
 _FIF_MAGIC = b"\x00\x00\x00\x64"  # first tag: FIFF_FILE_ID (kind 100), big-endian
-_EDF_SIGNAL_HEADER = 256
 
 
 def open_recording(path: str | os.PathLike, *, preload: bool = False,
@@ -99,9 +94,9 @@ def _sniff(path: Path) -> str:
     """Recognise a file by its first bytes."""
     with open(path, "rb") as fid:
         head = fid.read(512)
-    if head.startswith(_EDF_MAGIC):
+    if head.startswith(EDF_MAGIC):
         return "edf"
-    if head.startswith(_BDF_MAGIC):
+    if head.startswith(BDF_MAGIC):
         return "bdf"
     if head.startswith(_FIF_MAGIC):
         return "fif"
@@ -122,45 +117,8 @@ def _sniff(path: Path) -> str:
 # --- per-format readers --------------------------------------------------------------------------
 
 
-def _edf_truncation(path: Path, bytes_per_sample: int) -> list[str]:
-    """Refuse an EDF/BDF shorter than its header says (a record count of -1 is allowed).
-
-    Returns the labels of the signals to leave out (see :func:`left_out_signals`).
-    """
-    size = path.stat().st_size
-    with open(path, "rb") as fid:
-        fixed = fid.read(_EDF_FIXED_HEADER)
-        if len(fixed) < _EDF_FIXED_HEADER:
-            raise RecordingError(path, f"truncated header ({size} bytes)")
-        try:
-            header_bytes = int(fixed[184:192])
-            n_records = int(fixed[236:244])
-            n_signals = int(fixed[252:256])
-        except ValueError:
-            raise RecordingError(path, "not a valid EDF/BDF header") from None
-        if size < header_bytes or header_bytes != _EDF_FIXED_HEADER * (1 + n_signals):
-            raise RecordingError(path, f"truncated or invalid header ({size} bytes, header "
-                                 f"says {header_bytes})")
-        labels = fid.read(16 * n_signals)
-        fid.seek(_EDF_FIXED_HEADER + 96 * n_signals)
-        dimensions = fid.read(8 * n_signals)
-        fid.seek(_EDF_FIXED_HEADER + 216 * n_signals)
-        fields = fid.read(8 * n_signals)
-    left_out = _edf_units(path, labels, dimensions, n_signals)
-    try:
-        per_record = sum(int(fields[8 * i : 8 * i + 8]) for i in range(n_signals))
-    except ValueError:
-        raise RecordingError(path, "not a valid EDF/BDF header (samples per record)") from None
-    expected = header_bytes + n_records * per_record * bytes_per_sample
-    if n_records != -1 and size < expected:
-        raise RecordingError(path, f"truncated: {size} bytes but the header's {n_records} "
-                             f"data records need {expected} (calfwatch repair FILE keeps the "
-                             "complete records)")
-    return [label for label, _ in left_out]
-
-
 def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
-    left_out = _edf_truncation(path, 3 if bdf else 2)
+    left_out = check_truncation(path, bytes_per_sample(bdf))
     # The classes behind read_raw_edf/read_raw_bdf, which refuse names without the extension.
     reader = RawBDF if bdf else RawEDF
     try:

@@ -1,6 +1,6 @@
 """Record a sample stream to EDF+ or BDF+ as it arrives, with a JSON sidecar that accounts for every sample.
 
-:class:`Recorder` writes each chunk through :class:`~acquisition.edf_writer.EdfPlusWriter` (EDF+ for
+:class:`Recorder` writes each chunk through :class:`~acquisition.edf.writer.EdfPlusWriter` (EDF+ for
 devices of 16 bits or less, BDF+ above): data as they come, gaps as a flat value annotated
 ``BAD_ACQ_SKIP`` over exactly the lost span. The writer keeps the file valid at every moment and
 fsyncs at least every second. Next to the file, ``<name>.json`` (rewritten atomically every few seconds
@@ -21,9 +21,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from acquisition._edf_labels import EMG_TYPE, hardware_prefilter
-from acquisition._gap_notes import GapAnnotator
-from acquisition.edf_writer import EdfPlusWriter
+from acquisition.edf.constants import digital_range
+from acquisition.edf.gap_notes import GapAnnotator
+from acquisition.edf.labels import EMG_TYPE, hardware_prefilter
+from acquisition.edf.writer import EdfPlusWriter
 from acquisition.safe_files import write_atomic
 from acquisition.stream import SampleChunk, StreamInfo
 
@@ -35,8 +36,6 @@ MAX_LISTED_GAPS = 1000
 _MAX_SAME_NAME = 1000
 #: Seconds between attempts to write a sidecar the folder refused.
 SIDECAR_RETRY_S = 1.0
-_EDF_DIGITAL = (-32768, 32767)
-_BDF_DIGITAL = (-8388608, 8388607)
 
 
 def recording_name(info: StreamInfo, subject: str = "", side: str = "") -> str:
@@ -56,7 +55,7 @@ def _safe(text: str) -> str:
 def physical_range_uv(info: StreamInfo) -> tuple[float, float, str]:
     """Physical range and format that hold every device count: ``(min_uv, max_uv, "edf"|"bdf")``."""
     fmt = "edf" if info.resolution_bits <= 16 else "bdf"
-    dmin, dmax = _EDF_DIGITAL if fmt == "edf" else _BDF_DIGITAL
+    dmin, dmax = digital_range(fmt == "bdf")
     return dmin * info.uv_per_count, dmax * info.uv_per_count, fmt
 
 
@@ -185,7 +184,7 @@ class Recorder:
         ------
         ValueError
             When the chunk overlaps what was already written.
-        acquisition.edf_writer.RecordingWriteError
+        acquisition.edf.writer.RecordingWriteError
             When the disk refuses the data (full...): the file stays valid up to its last record,
             the sidecar says why the recording stopped.
         """

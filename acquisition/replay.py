@@ -19,12 +19,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from acquisition._chunk_queue import gap_chunk
-from acquisition._edf_stream import BadEdfHeader, EdfStream
+from acquisition.edf.constants import GAP_TEXT
+from acquisition.edf.stream import BadEdfHeader, EdfStream, merge_spans
 from acquisition.errors import RecordingError
 from acquisition.stream import SampleChunk, StreamInfo
-
-#: Annotation that marks samples which were not acquired.
-GAP_TEXT = "BAD_ACQ_SKIP"
 
 
 class _RawBackend:
@@ -105,16 +103,7 @@ def gap_spans(raw, n_times: int) -> list[tuple[int, int]]:
     starts = np.rint(onset_s * sfreq).astype(np.int64)
     stops = starts + np.rint(np.asarray(ann.duration)[keep] * sfreq).astype(np.int64)
     order = np.argsort(starts, kind="stable")
-    spans: list[tuple[int, int]] = []
-    for a, b in zip(starts[order], stops[order], strict=True):
-        a, b = max(0, int(a)), min(n_times, int(b))
-        if b <= a:
-            continue
-        if spans and a <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
-        else:
-            spans.append((a, b))
-    return spans
+    return merge_spans(zip(starts[order], stops[order], strict=True), n_times)
 
 
 class ReplayStream:
@@ -173,7 +162,7 @@ class ReplayStream:
             orig_time=self._backend.orig_time,
             first_time_s=self._backend.first_time_s,
         )
-        from acquisition._edf_units import left_out_signals
+        from acquisition.edf.units import left_out_signals
 
         left_out = left_out_signals(self.path) if self.path else []
         if left_out:  # signals not in a voltage unit (see acquisition.reader)

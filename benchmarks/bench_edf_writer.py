@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.edf_writer import EdfPlusWriter
+from acquisition.edf.writer import EdfPlusWriter
 
 SFREQ_HZ = 2000.0
 N_CHANNELS = 2

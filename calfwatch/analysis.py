@@ -52,7 +52,7 @@ def open_stream(path: str | os.PathLike, units: str | None = None):
 def _slow_signals(path: str | os.PathLike) -> None:
     """Refuse a mixed-rate EDF/BDF with a signal below the rate detection needs: read at its
     fastest rate, the slow signal would pass for a fast one."""
-    from acquisition._edf_stream import signal_rates_hz
+    from acquisition.edf.stream import signal_rates_hz
     from calfwatch.pipeline import MIN_SFREQ_HZ
 
     rates = signal_rates_hz(path)

@@ -50,7 +50,7 @@ def read_events(folder: str | os.PathLike, raw: Any = None):
     import mne
     import numpy as np
 
-    from acquisition.edf_annotations import read_annotation_edf
+    from acquisition.edf.annotation_file import read_annotation_edf
     from calfwatch.outputs import EVENTS_EDF_FILE
 
     path = Path(folder) / EVENTS_EDF_FILE
@@ -77,7 +77,7 @@ def read_events(folder: str | os.PathLike, raw: Any = None):
 
 def _channel_in(channel: str, raw: Any) -> tuple[str, ...]:
     """The event's channel as ``raw`` names it (``EMG <name>`` read without infer_types)."""
-    from acquisition._edf_labels import edf_label
+    from acquisition.edf.labels import edf_label
 
     if not channel or raw is None:
         return (channel,) if channel else ()

@@ -9,7 +9,7 @@
 - ``annotations.txt``: the events in MNE's annotation text format (``mne.read_annotations`` reads it),
   each annotation on the event's channel, ``orig_time`` the recording's start as MNE reads it.
 - ``events.edf``: the events as an EDF+ annotation-only file on the recording's timeline
-  (:mod:`acquisition.edf_annotations`), for EDFbrowser and any EDF+ reader.
+  (:mod:`acquisition.edf.annotation_file`), for EDFbrowser and any EDF+ reader.
 
 Every file is written atomically (temporary file in the same folder, fsync, rename), so a reader or a
 crash never sees half a file.
@@ -242,7 +242,7 @@ def write_outputs(
 def write_events_edf(path: Path, events: Iterable[Mapping[str, Any]],
                      meas_date: datetime | None) -> Path:
     """The events as an EDF+ annotation-only file (``<kind>@@<channel>``, MNE's channel form)."""
-    from acquisition.edf_annotations import EdfAnnotation, write_annotation_edf
+    from acquisition.edf.annotation_file import EdfAnnotation, write_annotation_edf
 
     items = [EdfAnnotation(float(e["onset_s"]), float(e["duration_s"]), _clean(e["kind"]),
                            _clean(e["channel"])) for e in events]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.edf_writer import EdfPlusWriter
+from acquisition.edf.writer import EdfPlusWriter
 
 FS = 1000.0
 START = datetime(2026, 3, 1, 22, 30, 5, tzinfo=UTC)

@@ -39,7 +39,7 @@ def simulate_edf(path: Path, duration_s: float = 300.0, seed: int = 3,
     night = simulate_night(load_profile(profile, duration_s=duration_s, **overrides), seed=seed)
     if patient_id is None and recording_id is None:
         return write_simulation(night, path)["recording"]
-    from acquisition.edf_writer import EdfPlusWriter
+    from acquisition.edf.writer import EdfPlusWriter
 
     p, info = night.params, night.info
     with EdfPlusWriter(path, info.ch_names, info.sfreq_hz, info.meas_date,

@@ -19,7 +19,7 @@ import mne
 import numpy as np
 import pytest
 
-from acquisition.repair import repair_edf
+from acquisition.edf.repair import repair_edf
 
 SFREQ = 250.0
 N_CH = 2

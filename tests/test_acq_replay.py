@@ -94,7 +94,7 @@ MEMORY_CHILD = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     import numpy as np
-    from acquisition.edf_writer import EdfPlusWriter
+    from acquisition.edf.writer import EdfPlusWriter
     from acquisition.replay import ReplayStream
 
     path, hours = sys.argv[1], float(sys.argv[2])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from report_nights import run_cli
 
-from acquisition.edf_writer import EdfPlusWriter
+from acquisition.edf.writer import EdfPlusWriter
 from calfwatch.outputs import read_events_tsv
 from calfwatch.simulator import load_profile, simulate_night
 

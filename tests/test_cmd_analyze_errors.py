@@ -14,7 +14,7 @@ import mne
 import numpy as np
 import pytest
 
-from acquisition.edf_writer import EdfPlusWriter
+from acquisition.edf.writer import EdfPlusWriter
 
 START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
 

@@ -57,7 +57,7 @@ def test_stated_hardware_filter_wins_and_unknown_stays_empty(tmp_path):
 
 def test_foreign_labels_keep_their_names(tmp_path):
     """Only the EMG type is dropped, and only when the names stay distinct."""
-    from acquisition._edf_labels import channel_names
+    from acquisition.edf.labels import channel_names
 
     assert channel_names(["EMG calf", "EEG Fpz-Cz", "EMG"]) == ["calf", "EEG Fpz-Cz", "EMG"]
     assert channel_names(["EMG a", "a"]) == ["EMG a", "a"]

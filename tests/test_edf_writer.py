@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acquisition.edf_writer import EdfPlusWriter, RecordingWriteError
+from acquisition.edf.writer import EdfPlusWriter, RecordingWriteError
 
 MEAS_DATE = datetime(2024, 3, 9, 23, 14, 7, tzinfo=UTC)
 DIGITAL_SPAN = {"edf": 65535, "bdf": 16777215}
@@ -335,7 +335,7 @@ _DISK_FULL_CHILD = textwrap.dedent(
     import resource, signal, sys
     from datetime import UTC, datetime
     import numpy as np
-    from acquisition.edf_writer import EdfPlusWriter
+    from acquisition.edf.writer import EdfPlusWriter
     limit = int(sys.argv[2])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -385,7 +385,7 @@ def test_write_error_class_is_an_oserror():
 
 
 def test_fsync_once_per_record_in_real_time_batched_when_faster(tmp_path, monkeypatch):
-    import acquisition.edf_writer as module
+    import acquisition.edf.record_file as module
 
     synced = []
     real_fsync = os.fsync

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from acquisition.edf_writer import EdfPlusWriter
+from acquisition.edf.writer import EdfPlusWriter
 from acquisition.errors import RecordingError
 from acquisition.reader import open_recording
 from acquisition.replay import ReplayStream

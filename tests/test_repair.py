@@ -18,9 +18,9 @@ import mne
 import numpy as np
 import pytest
 
-from acquisition.edf_writer import EdfPlusWriter
+from acquisition.edf.repair import repair_edf
+from acquisition.edf.writer import EdfPlusWriter
 from acquisition.errors import RecordingError
-from acquisition.repair import repair_edf
 
 CHUNK = 137  # samples per write: records fill across calls
 SFREQ_HZ = 1000.0
@@ -32,7 +32,7 @@ _WRITER_CHILD = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     import numpy as np
-    from acquisition.edf_writer import EdfPlusWriter
+    from acquisition.edf.writer import EdfPlusWriter
 
     path, fmt, record_s = sys.argv[1], sys.argv[2], float(sys.argv[3])
     sfreq, chunk, gap_every, flush_every = {sfreq}, {chunk}, {gap_every}, {flush_every}

@@ -9,7 +9,7 @@ import pytest
 from calfwatch.cli import main
 from calfwatch.commands.simulate import parse_duration_s
 
-pytest.importorskip("acquisition.edf_writer")
+pytest.importorskip("acquisition.edf.writer")
 
 
 def test_simulate_writes_and_describes_the_night(tmp_path, capsys):

@@ -11,7 +11,7 @@ import pytest
 
 from calfwatch.simulator import load_profile, simulate_night, write_simulation
 
-pytest.importorskip("acquisition.edf_writer")
+pytest.importorskip("acquisition.edf.writer")
 edfio = pytest.importorskip("edfio")
 
 #: Half a quantisation step of each format over +-6.5 mV, plus float32 storage for FIF.

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-pytest.importorskip("acquisition.edf_writer")
+pytest.importorskip("acquisition.edf.writer")
 
 PEAK_RSS_LIMIT_MB = 300.0
 

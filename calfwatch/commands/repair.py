@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Repair each file; print one line per file; exit 1 when any file could not be repaired."""
-    from acquisition.repair import repair_edf
+    from acquisition.edf.repair import repair_edf
 
     status = 0
     for path in args.files:

@@ -90,7 +90,7 @@ def write_simulation(night: SimulatedNight, path: str | os.PathLike, fmt: str = 
 
 
 def _write_edf(night: SimulatedNight, path: Path, fmt: str) -> None:
-    from acquisition.edf_writer import EdfPlusWriter
+    from acquisition.edf.writer import EdfPlusWriter
 
     p, info = night.params, night.info
     with EdfPlusWriter(

@@ -9,35 +9,30 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from acquisition.edf.constants import ANNOTATION_LABELS, BDF_MAGIC, EDF_MAGIC, UV_PER_UNIT
+from acquisition.edf.header import EdfHeader, read_header
 from acquisition.errors import RecordingError
 
-_EDF_MAGIC = b"0       "
-_BDF_MAGIC = b"\xffBIOSEMI"
-_EDF_FIXED_HEADER = 256
 
-#: Physical dimensions MNE scales correctly (it reads any other as volts, silently).
-EDF_VOLTAGE_UNITS = ("uV", "\u00b5V", "\u03bcV", "\x83\xcaV", "mV", "V")
-
-
-def _edf_units(path: Path, labels: bytes, dimensions: bytes, n_signals: int) -> list[tuple[str, str]]:
+def odd_signals(path: str | os.PathLike, header: EdfHeader) -> list[tuple[str, str]]:
     """Data signals whose physical dimension is not a voltage calfwatch can scale, as (label, unit).
 
     They are left out (a BioSemi ``Status`` channel, a sleep study's oxygen saturation in %); a
-    file with no data signal in a voltage unit is refused.
+    file with no data signal in a voltage unit is refused (:class:`RecordingError` naming
+    ``path``).
     """
     odd, n_data = [], 0
-    for i in range(n_signals):
-        label = labels[16 * i : 16 * i + 16].decode("latin-1").strip()
-        if label in ("EDF Annotations", "BDF Annotations"):
+    units = header.signal_texts("physical_dimension")
+    for label, unit in zip(header.signal_texts("label"), units, strict=True):
+        if label in ANNOTATION_LABELS:
             continue
         n_data += 1
-        unit = dimensions[8 * i : 8 * i + 8].decode("latin-1").strip()
-        if unit not in EDF_VOLTAGE_UNITS:
+        if unit not in UV_PER_UNIT:
             odd.append((label, unit))
     if odd and len(odd) == n_data:
         label, unit = odd[0]
         more = f" (and {len(odd) - 1} more)" if len(odd) > 1 else ""
-        raise RecordingError(path, f"channel {label!r} has unknown units {unit!r}{more}; "
+        raise RecordingError(Path(path), f"channel {label!r} has unknown units {unit!r}{more}; "
                              "calfwatch reads signals in uV, mV or V")
     return odd
 
@@ -47,16 +42,16 @@ def left_out_signals(path: str | os.PathLike) -> list[tuple[str, str]]:
 
     Empty for other formats and for files it cannot read (their readers say why).
     """
-    path = Path(path)
     try:
-        with open(path, "rb") as fid:
-            fixed = fid.read(_EDF_FIXED_HEADER)
-            if not fixed.startswith((_EDF_MAGIC, _BDF_MAGIC)):
-                return []
-            n_signals = int(fixed[252:256])
-            labels = fid.read(16 * n_signals)
-            fid.seek(_EDF_FIXED_HEADER + 96 * n_signals)
-            dimensions = fid.read(8 * n_signals)
-        return _edf_units(path, labels, dimensions, n_signals)
+        header = read_header(path)
+        if not header.fixed.startswith((EDF_MAGIC, BDF_MAGIC)):
+            return []
+        header.number("n_signals")
+        return odd_signals(path, header)
     except (OSError, ValueError, RecordingError):
         return []
+
+
+def unit_to_uv(unit: str) -> float | None:
+    """µV per physical unit ``unit``; None for a unit that is not a voltage calfwatch reads."""
+    return UV_PER_UNIT.get(unit.strip())

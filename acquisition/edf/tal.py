@@ -9,11 +9,16 @@ unused bytes are zero.
 from __future__ import annotations
 
 import bisect
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
 
+#: One TAL as stored: onset, optional duration, texts (each followed by 0x14), NUL.
+TAL_PATTERN = re.compile(rb"([+-]\d+(?:\.\d*)?)(?:\x15(\d+(?:\.\d*)?))?\x14(.*?)\x14\x00",
+                         re.DOTALL)
 _FORBIDDEN = {0: " ", 0x14: " ", 0x15: " "}
 #: Room kept for the time-keeping TAL of any record ("+99999999.999999\x14\x14\x00").
 TIMEKEEPING_MAX_BYTES = 20
@@ -61,6 +66,23 @@ def tal_bytes(onset: Decimal, duration: Decimal | None, texts: list[str]) -> byt
 def timekeeping_bytes(record_start: Decimal) -> bytes:
     """The time-keeping TAL of a data record starting ``record_start`` after the header time."""
     return (format_seconds(record_start, sign=True) + "\x14\x14\x00").encode("ascii")
+
+
+def iter_tals(raw: bytes) -> Iterator[tuple[float, float, list[bytes]]]:
+    r"""``(onset, duration, texts)`` of each TAL in ``raw`` (the bytes of annotation signals).
+
+    Onsets are seconds from the header's start second; a TAL without duration has 0; the
+    time-keeping TAL of a record has no texts.
+
+    Examples
+    --------
+    >>> list(iter_tals(b"+0\x14\x14\x00+1.5\x150.2\x14gap\x14\x00"))
+    [(0.0, 0.0, []), (1.5, 0.2, [b'gap'])]
+    """
+    for match in TAL_PATTERN.finditer(raw):
+        texts = [t for t in match.group(3).split(b"\x14") if t]
+        duration = float(match.group(2)) if match.group(2) else 0.0
+        yield float(match.group(1)), duration, texts
 
 
 @dataclass(order=True)

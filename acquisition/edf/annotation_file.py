@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from acquisition import _edf_header as hdr
-from acquisition._tal import clean_text, decimal_seconds, tal_bytes, timekeeping_bytes
+from acquisition.edf.constants import EDF_ANNOTATIONS, EDF_DIGITAL_RANGE
+from acquisition.edf.fields import edfplus_date, header_start, subfield
+from acquisition.edf.header import read_header
+from acquisition.edf.header_build import SignalSpec, build_header
+from acquisition.edf.tal import clean_text, decimal_seconds, iter_tals, tal_bytes, timekeeping_bytes
 
 #: Bytes per data record of an annotation file (each record opens with its time-keeping TAL).
 RECORD_BYTES = 4096
@@ -85,39 +88,46 @@ def write_annotation_edf(
     if meas_date is None:
         start, start_us, date_text = _NO_DATE, 0, "X"
     else:
-        start, start_us = hdr.header_start(meas_date.astimezone(UTC))
-        date_text = hdr.edfplus_date(start)
+        start, start_us = header_start(meas_date.astimezone(UTC))
+        date_text = edfplus_date(start)
     offset = Decimal(start_us) / Decimal(1_000_000)
-    items = sorted(annotations, key=lambda a: (a.onset_s, a.channel, a.text))
+    records = _records(_payloads(annotations, offset), timekeeping_bytes(offset))
+    signals = [SignalSpec(EDF_ANNOTATIONS, "", "", "-1", "1", *EDF_DIGITAL_RANGE, "",
+                          RECORD_BYTES // 2)]
+    header = build_header(
+        bdf=False, patient="X X X X",
+        recording=f"Startdate {date_text} X X {subfield(equipment)}",
+        start=start, record_s_text="0", signals=signals, n_records=len(records),
+    )
+    path = os.fspath(path)
+    _replace_atomically(path, header + b"".join(records))
+    return path
+
+
+def _payloads(annotations: Iterable[EdfAnnotation], offset: Decimal) -> list[bytes]:
+    """The TALs of ``annotations`` in onset order, onsets ``offset`` after the header's second."""
     payloads = []
-    for a in items:
+    for a in sorted(annotations, key=lambda a: (a.onset_s, a.channel, a.text)):
         text = clean_text(a.text) + (f"{CHANNEL_SEPARATOR}{clean_text(a.channel)}"
                                      if a.channel else "")
         payloads.append(tal_bytes(offset + decimal_seconds(a.onset_s),
                                   decimal_seconds(a.duration_s), [text]))
-    records = _records(payloads, timekeeping_bytes(offset))
-    signals = [hdr.SignalSpec("EDF Annotations", "", "", "-1", "1", *hdr.EDF_DIGITAL_RANGE,
-                              "", RECORD_BYTES // 2)]
-    header = hdr.build_header(
-        bdf=False, patient="X X X X",
-        recording=f"Startdate {date_text} X X {hdr.subfield(equipment)}",
-        start=start, record_s_text="0", signals=signals,
-    )
-    header = header[: hdr.N_RECORDS_OFFSET] + hdr.records_field(len(records)) + header[
-        hdr.N_RECORDS_OFFSET + hdr.N_RECORDS_WIDTH :]
-    path = os.fspath(path)
+    return payloads
+
+
+def _replace_atomically(path: str, content: bytes) -> None:
+    """Write ``content`` to ``path`` (0600) through a temporary file and a rename."""
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(header + b"".join(records))
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path
 
 
 def read_annotation_edf(path: str | os.PathLike) -> tuple[datetime | None, list[EdfAnnotation]]:
@@ -129,26 +139,17 @@ def read_annotation_edf(path: str | os.PathLike) -> tuple[datetime | None, list[
         The header's start second (UTC; None for ``Startdate X``) and the annotations, onsets in
         seconds from the first sample (the first time-keeping TAL).
     """
-    from acquisition._edf_stream import _TAL
-
+    header = read_header(path)
+    layout = header.layout()
     with open(path, "rb") as fid:
-        fixed = fid.read(256)
-        layout = hdr.read_layout(path)
         fid.seek(layout.header_bytes)
         body = fid.read()
-    start = None
-    if b"Startdate X" not in fixed[88:168]:
-        from acquisition._edf_stream import _start_date
-
-        start = _start_date(fixed)
+    start = None if b"Startdate X" in header.raw("recording") else header.start()
     found, offset = [], None
-    for match in _TAL.finditer(body):
-        texts = [t for t in match.group(3).split(b"\x14") if t]
-        onset = float(match.group(1))
+    for onset, duration, texts in iter_tals(body):
         if offset is None:
             offset = onset
         for raw in texts:
             text, _, channel = raw.decode("utf-8", "replace").partition(CHANNEL_SEPARATOR)
-            duration = float(match.group(2)) if match.group(2) else 0.0
             found.append(EdfAnnotation(onset - offset, duration, text, channel))
     return start, found

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from acquisition import _edf_header as hdr
+from acquisition.edf.constants import N_RECORDS_OFFSET
+from acquisition.edf.header import read_header
+from acquisition.edf.header_build import records_field
 from acquisition.errors import RecordingError
 
 
@@ -58,16 +60,6 @@ class RepairReport:
         return f"{self.path}: repaired: " + ", ".join(parts)
 
 
-def _record_s(path: str) -> float:
-    with open(path, "rb") as fid:
-        fid.seek(244)
-        raw = fid.read(8)
-    try:
-        return float(raw.decode("ascii").strip())
-    except (UnicodeDecodeError, ValueError):
-        raise RecordingError(path, f"data record duration is not a number: {raw!r}") from None
-
-
 def repair_edf(path: str | os.PathLike) -> RepairReport:
     """Make a crashed EDF/BDF file consistent with its complete data records.
 
@@ -89,12 +81,13 @@ def repair_edf(path: str | os.PathLike) -> RepairReport:
         When the file does not exist.
     """
     path = os.fspath(path)
+    header = read_header(path)
     try:
-        layout = hdr.read_layout(path)
+        layout = header.layout()
+        record_s = header.record_s()
     except ValueError as exc:
         raise RecordingError(path, str(exc)) from None
-    record_s = _record_s(path)
-    data_bytes = os.path.getsize(path) - layout.header_bytes
+    data_bytes = header.file_bytes - layout.header_bytes
     records_found, partial = divmod(data_bytes, layout.record_bytes)
     report = RepairReport(
         path=path,
@@ -109,7 +102,7 @@ def repair_edf(path: str | os.PathLike) -> RepairReport:
         try:
             if partial:
                 os.ftruncate(fd, layout.header_bytes + records_found * layout.record_bytes)
-            os.pwrite(fd, hdr.records_field(records_found), hdr.N_RECORDS_OFFSET)
+            os.pwrite(fd, records_field(records_found), N_RECORDS_OFFSET)
             os.fsync(fd)
         finally:
             os.close(fd)

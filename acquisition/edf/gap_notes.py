@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from acquisition._tal import decimal_seconds, tal_bytes
-from acquisition.edf_writer import GAP_TEXT, EdfPlusWriter
+from acquisition.edf.tal import decimal_seconds, tal_bytes
+from acquisition.edf.writer import GAP_TEXT, EdfPlusWriter
 
 #: Room kept in every record for one merged run's annotations (both texts, bounded below).
 RUN_RESERVE_BYTES = 180

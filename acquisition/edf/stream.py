@@ -1,0 +1,197 @@
+"""Constant-memory reading of EDF/EDF+/BDF/BDF+ for replay: slices of samples and the gap annotations.
+
+MNE's EDF reader, even with ``preload=False``, reads the annotation signal of every record at open and
+needs about twice the file size in memory; an 8-hour recording at 2 kHz does not fit the replay's
+budget that way. :class:`EdfStream` reads only the records a slice needs, and scans the annotations
+record block by record block, keeping only the ``BAD_ACQ_SKIP`` spans. Physical values follow the EDF
+formula MNE uses (:class:`~acquisition.edf.scaling.EdfScaling`).
+
+Files with different sample rates per data signal are not handled here (the replay falls back to
+the general reader for them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from acquisition.edf.constants import ANNOTATION_LABELS, bytes_per_sample
+from acquisition.edf.header import lenient_float, read_header
+from acquisition.edf.labels import channel_names
+from acquisition.edf.scaling import EdfScaling
+from acquisition.edf.stream_checks import BadEdfHeader, UnsupportedEdf, check_header, checked_layout
+from acquisition.edf.tal import iter_tals
+from acquisition.edf.units import unit_to_uv
+
+__all__ = ["BadEdfHeader", "EdfStream", "UnsupportedEdf", "merge_spans", "signal_rates_hz"]
+
+#: Records read at once when scanning annotations (bounded temporary memory).
+_SCAN_RECORDS = 256
+
+
+def signal_rates_hz(path: str | os.PathLike) -> list[tuple[str, float]]:
+    """``(label, sampling rate)`` of each signal of an EDF/BDF file but the annotation signal."""
+    header = read_header(path)
+    header.layout()
+    record_s = lenient_float(header.text("record_s"))
+    return [(label, int(spr) / record_s)
+            for label, spr in zip(header.signal_texts("label"),
+                                  header.signal_texts("samples_per_record"), strict=True)
+            if label not in ANNOTATION_LABELS]
+
+
+def _unit_to_uv(unit: str) -> float:
+    """µV per physical unit; an unknown unit is left to the general reader, which refuses it."""
+    scale = unit_to_uv(unit)
+    if scale is None:
+        raise UnsupportedEdf(f"unknown physical dimension {unit.strip()!r}")
+    return scale
+
+
+class EdfStream:
+    """Slices of an EDF/BDF file in µV, read on demand.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Raises
+    ------
+    ValueError
+        Not an EDF/BDF file; :class:`UnsupportedEdf` for mixed sample rates.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        header = read_header(path)
+        self.path = header.path
+        layout = checked_layout(header)
+        self.bdf = layout.bdf
+        self._bps = bytes_per_sample(self.bdf)
+        fields = header.fields()
+        labels, units = fields["label"], fields["physical_dimension"]
+        self._ann = [i for i, lab in enumerate(labels) if lab in ANNOTATION_LABELS]
+        # signals not in a voltage unit are left out, as the general reader does
+        self._data = [i for i in range(layout.n_signals)
+                      if i not in self._ann and unit_to_uv(units[i]) is not None]
+        if not self._data:
+            raise UnsupportedEdf(f"{self.path}: no data signal")
+        check_header(header, fields, self._data)
+        spr_n = layout.samples_per_record
+        if len({spr_n[i] for i in self._data}) != 1:
+            raise UnsupportedEdf(f"{self.path}: data signals with different sample rates")
+        self.spr = spr_n[self._data[0]]
+        self.record_s = header.record_s()
+        self.sfreq_hz = self.spr / self.record_s
+        self.ch_names = channel_names([labels[i] for i in self._data])
+        self.scaling = EdfScaling.from_fields(fields, self._data)
+        self._unit_uv = np.array([_unit_to_uv(units[i]) for i in self._data])[:, None]
+        self.uv_per_count = float(self.scaling.cal[0] * self._unit_uv[0, 0])
+        self._place_records(layout, header.file_bytes, spr_n)
+        start = header.start()
+        self._tk0 = self._first_timekeeping() if self._ann else 0.0
+        self.meas_date = start if not self._tk0 else _add_seconds(start, self._tk0)
+
+    def _place_records(self, layout, file_bytes: int, spr_n: tuple[int, ...]) -> None:
+        """Record count from the file size, and where each signal lies in a record."""
+        self._header_bytes = layout.header_bytes
+        self._record_bytes = layout.record_bytes
+        self.n_records = max(0, (file_bytes - layout.header_bytes) // layout.record_bytes)
+        if layout.n_records != -1 and self.n_records < layout.n_records:
+            # Cut short with a positive count: the general reader refuses it, naming the file.
+            raise UnsupportedEdf(f"{self.path}: {self.n_records} of {layout.n_records} records")
+        self.n_times = self.n_records * self.spr
+        offsets = np.cumsum([0] + [spr_n[i] * self._bps for i in range(layout.n_signals)])
+        self._sig_bytes = [(int(offsets[i]), int(offsets[i + 1])) for i in range(layout.n_signals)]
+
+    # ---------------------------------------------------------------------------------- samples
+    def _records(self, r0: int, r1: int) -> np.ndarray:
+        count = (r1 - r0) * self._record_bytes
+        with open(self.path, "rb") as fid:
+            fid.seek(self._header_bytes + r0 * self._record_bytes)
+            raw = np.frombuffer(fid.read(count), dtype=np.uint8)
+        return raw.reshape(r1 - r0, self._record_bytes)
+
+    def _digital(self, block: np.ndarray, signal: int) -> np.ndarray:
+        a, b = self._sig_bytes[signal]
+        part = np.ascontiguousarray(block[:, a:b])
+        if not self.bdf:
+            return part.view("<i2").reshape(-1).astype(np.int32)
+        b3 = part.reshape(-1, 3).astype(np.int32)
+        value = b3[:, 0] | (b3[:, 1] << 8) | (b3[:, 2] << 16)
+        return np.where(value >= 1 << 23, value - (1 << 24), value)
+
+    def get_uv(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``start:stop`` of every data signal in µV, shape ``(n_channels, stop - start)``."""
+        start, stop = max(0, int(start)), min(self.n_times, int(stop))
+        if stop <= start:
+            return np.zeros((len(self._data), 0))
+        r0, r1 = start // self.spr, -(-stop // self.spr)
+        block = self._records(r0, r1)
+        digital = np.stack([self._digital(block, s) for s in self._data])
+        lo = start - r0 * self.spr
+        phys = self.scaling.to_physical(digital[:, lo : lo + (stop - start)])
+        return phys * self._unit_uv
+
+    # ------------------------------------------------------------------------------ annotations
+    def _ann_bytes(self, block: np.ndarray) -> list[bytes]:
+        out = []
+        for row in block:
+            out.append(b"".join(row[slice(*self._sig_bytes[s])].tobytes() for s in self._ann))
+        return out
+
+    def _first_timekeeping(self) -> float:
+        if self.n_records == 0:
+            return 0.0
+        first = next(iter_tals(self._ann_bytes(self._records(0, 1))[0]), None)
+        return first[0] if first else 0.0
+
+    def annotations(self, prefix: str = "") -> list[tuple[float, float, str]]:
+        """``(onset_s, duration_s, text)`` of the annotations whose text starts with ``prefix``,
+        onsets in seconds from the first sample; read record block by record block."""
+        found = []
+        want = prefix.encode("utf-8")
+        for r0 in range(0, self.n_records, _SCAN_RECORDS):
+            r1 = min(self.n_records, r0 + _SCAN_RECORDS)
+            for record in self._ann_bytes(self._records(r0, r1)):
+                for onset, duration, texts in iter_tals(record):
+                    found.extend((onset - self._tk0, duration, text.decode("utf-8", "replace"))
+                                 for text in texts if text.startswith(want))
+        return found
+
+    def gap_spans(self, text: str) -> list[tuple[int, int]]:
+        """Sample spans ``[start, stop)`` annotated ``text``, merged and clipped to the data."""
+        items = sorted(
+            (int(round(o * self.sfreq_hz)), int(round((o + d) * self.sfreq_hz)))
+            for o, d, t in self.annotations(text)
+            if t == text
+        )
+        return merge_spans(items, self.n_times)
+
+
+def merge_spans(spans: Iterable[tuple[int, int]], n_times: int) -> list[tuple[int, int]]:
+    """Sample spans ``[start, stop)`` (in order of start) clipped to ``[0, n_times)``, empty ones
+    dropped, overlapping or touching ones merged.
+
+    Examples
+    --------
+    >>> merge_spans([(-5, 3), (2, 6), (6, 8), (9, 9), (10, 99)], 20)
+    [(0, 8), (10, 20)]
+    """
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        a, b = max(0, int(a)), min(n_times, int(b))
+        if b <= a:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _add_seconds(start: datetime, seconds: float) -> datetime:
+    return start + timedelta(seconds=seconds)

@@ -1,0 +1,73 @@
+"""What the record-by-record reader refuses in an EDF/BDF header, and how it says so.
+
+A header holding values that cannot be right is refused naming the file
+(:class:`BadEdfHeader`), rather than read by a more lenient reader that would guess (a 1970 start,
+an inverted polarity, a division by zero). A file the reader does not handle but the general
+reader does (mixed rates) raises :class:`UnsupportedEdf`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from acquisition.edf.header import EdfHeader, HeaderLayout, lenient_float
+from acquisition.errors import RecordingError
+
+
+class UnsupportedEdf(ValueError):
+    """The file is EDF/BDF but not in a form this reader handles (mixed rates)."""
+
+
+class BadEdfHeader(RecordingError):
+    """The file is EDF/BDF but its header holds values that cannot be right: refused, naming the
+    file, rather than read by a more lenient reader that would guess (a 1970 start, an inverted
+    polarity, a division by zero)."""
+
+
+def checked_layout(header: EdfHeader) -> HeaderLayout:
+    """The header layout; a file named .edf/.bdf whose version field is neither EDF's nor BDF's
+    is refused here (the general reader would read it anyway)."""
+    path = header.path
+    try:
+        return header.layout()
+    except ValueError as exc:
+        if "version field" in str(exc) and path.lower().endswith((".edf", ".bdf")):
+            raise BadEdfHeader(path, "version field is neither EDF's '0' nor BDF's "
+                                     "'\\xffBIOSEMI'") from None
+        raise
+
+
+def _check_ranges(path: str, fields: dict[str, list[str]], data: list[int]) -> None:
+    labels = fields["label"]
+    pmin, pmax = fields["physical_min"], fields["physical_max"]
+    dmin, dmax = fields["digital_min"], fields["digital_max"]
+    for i in data:
+        lo, hi = lenient_float(dmin[i]), lenient_float(dmax[i])
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise BadEdfHeader(path, f"signal {labels[i]!r}: digital minimum {dmin[i]!r} is not "
+                                     f"below its maximum {dmax[i]!r}")
+        lo, hi = lenient_float(pmin[i]), lenient_float(pmax[i])
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo != hi):
+            raise BadEdfHeader(path, f"signal {labels[i]!r}: physical range {pmin[i]!r} to "
+                                     f"{pmax[i]!r} is not two different numbers")
+
+
+def check_header(header: EdfHeader, fields: dict[str, list[str]], data: list[int]) -> None:
+    """Raise :class:`BadEdfHeader` for a record duration, scaling or start that cannot be right.
+
+    ``fields`` are the header's per-signal fields, ``data`` the indices of the data signals.
+    """
+    path = header.path
+    record_text = header.text("record_s")
+    record_s = lenient_float(record_text)
+    if not (math.isfinite(record_s) and record_s > 0):
+        raise BadEdfHeader(path, f"data record duration {record_text!r} is not a positive number "
+                                 f"of seconds")
+    _check_ranges(path, fields, data)
+    try:
+        header.start()
+    except (ValueError, UnicodeDecodeError):
+        date, clock = header.raw("start_date").decode("latin-1"), header.raw("start_time").decode(
+            "latin-1")
+        raise BadEdfHeader(path, f"start date and time {date!r} {clock!r} are not a valid date "
+                                 f"(dd.mm.yy hh.mm.ss)") from None
