@@ -27,34 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from acquisition.edf.constants import ANNOTATION_LABELS
+from acquisition.edf.header import read_header
+from acquisition.edf.scaling import EdfScaling
 from acquisition.stream import SampleChunk
 from calfwatch.log import logger
 
 #: Seconds before a periodic output rewrite that failed is tried again.
 OUTPUTS_RETRY_S = 10.0
-
-
-def edf_scaling(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Physical min/max and digital min/max of the data signals of an EDF/BDF file's header.
-
-    The annotation signal (``EDF Annotations``/``BDF Annotations``) is left out.
-    """
-    with open(path, "rb") as handle:
-        fixed = handle.read(256)
-        n = int(fixed[252:256].decode("ascii").strip())
-        sig = handle.read(256 * n)
-
-    def field(offset_per: int, width: int) -> list[str]:
-        base = n * offset_per
-        return [sig[base + i * width: base + (i + 1) * width].decode("latin-1").strip()
-                for i in range(n)]
-
-    labels = field(0, 16)
-    # label 16, transducer 80, dimension 8, then physical min, physical max, digital min, max (8 each)
-    starts = {"pmin": 104, "pmax": 112, "dmin": 120, "dmax": 128}
-    vals = {k: np.array([float(v) for v in field(s, 8)]) for k, s in starts.items()}
-    data = np.array([not lab.endswith("Annotations") for lab in labels])
-    return vals["pmin"][data], vals["pmax"][data], vals["dmin"][data], vals["dmax"][data]
 
 
 class FileValues:
@@ -65,23 +45,21 @@ class FileValues:
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The file being written (its header is already on disk).
+    source : EdfScaling, str or os.PathLike
+        The ranges the file stores (``EdfPlusWriter.scaling``, as the writer holds them), or an
+        EDF/BDF file whose header states them (its data signals, annotation signal left out).
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
-        pmin, pmax, dmin, dmax = edf_scaling(path)
-        self._pmin, self._dmin, self._dmax = pmin[:, None], dmin[:, None], dmax[:, None]
-        self._gain = ((dmax - dmin) / (pmax - pmin))[:, None]  # the writer's physical -> digital
-        cal = (pmax - pmin) / (dmax - dmin)  # the reader's digital -> physical
-        self._cal = cal[:, None]
-        self._offset = (pmin - dmin * cal)[:, None]
+    def __init__(self, source: EdfScaling | str | os.PathLike) -> None:
+        if not isinstance(source, EdfScaling):
+            fields = read_header(source).fields()
+            data = [i for i, label in enumerate(fields["label"]) if label not in ANNOTATION_LABELS]
+            source = EdfScaling.from_fields(fields, data)
+        self.scaling = source
 
     def __call__(self, data_uv: np.ndarray) -> np.ndarray:
         """The values read back from the file for ``data_uv`` (NaN stays NaN)."""
-        digital = np.rint((data_uv - self._pmin) * self._gain + self._dmin)
-        np.clip(digital, self._dmin, self._dmax, out=digital)
-        return digital * self._cal + self._offset
+        return self.scaling.stored_values(data_uv)
 
 
 def _is_twitch(row: dict) -> bool:
@@ -96,7 +74,7 @@ class LiveAnalysis:
     Parameters
     ----------
     recorder : acquisition.recorder.Recorder
-        The recording in progress (its file header gives the stored scale).
+        The recording in progress (its writer hands over the ranges the file stores).
     out_dir : str or os.PathLike
         Where events.tsv, summary.json and annotations.txt go.
     subject, side : str
@@ -134,7 +112,7 @@ class LiveAnalysis:
         self.recorder = recorder
         self.out_dir = Path(out_dir)
         self.subject, self.side = subject, side
-        self.values = FileValues(recorder.path)
+        self.values = FileValues(recorder.writer.scaling)
         self.engine = NightEngine(recorder.info, mains_hz=mains_hz, label=str(recorder.path))
         self.outputs_every_s = float(outputs_every_s)
         self.live_every_s = float(live_every_s)
