@@ -10,11 +10,16 @@ nothing is lost for being long and the classifier can see sustained activity.
 The band-pass rings after a large potential (the high-pass for tens of ms, the mains notches for
 hundreds, a few % of its size). When an event of at least ``ring_min_k`` sigma closes, the filters'
 response to it alone is predicted (its raw samples, less a baseline line, filtered by ``sos`` and
-followed by zeros) and ``ring_factor`` x that response's envelope is added to the threshold over the
-next ``ring_len`` samples (noise and ringing add): the ringing is not a discharge, and a potential arriving in it is not merged
-with it. The prediction is kept in a ring buffer indexed by absolute sample (``RING_LEN``), so it
-carries over calls like the rest of the state. ``out_e`` gets each row's energy in the band-passed
-signal: its own samples' and its predicted response's.
+followed by zeros) and subtracted from the signal over the next ``ring_len`` samples (echo
+cancellation: the filters are linear, so what remains is the noise and any potential arriving in
+the ringing, which is then found at its own size, not merged with the ringing nor hidden under a
+raised threshold). The prediction misses what the raw segment leaves out (the potential's faint
+tail beyond the event's end, the baseline's error): ``ring_factor`` x the predicted response's
+envelope is added to the threshold for that. Predictions are kept in a ring buffer indexed by
+absolute sample (three parts of ``RING_PART``: the margin, the signed prediction, the sample each
+entry belongs to), so they carry over calls like the rest of the state; overlapping predictions
+add. All comparisons, onsets, ends and energies use the signal less the predictions. ``out_e``
+gets each row's energy in the band-passed signal: its own samples' and its predicted response's.
 
 Per-channel state (int64 vector, see ``ST_*``) is carried between calls, so the result does not depend
 on how the samples are split. ``y[i]`` is sample ``y0 + i``; ``sig[j]`` is the noise sigma of block
@@ -31,8 +36,11 @@ from numba import njit
 (ST_IN_EVENT, ST_FIRST, ST_LAST, ST_PEAK, ST_DEAD_UNTIL, ST_TOO_LONG, ST_LAST_BAD, ST_PREV_OFF,
  ST_RING_FROM, ST_RING_UNTIL) = range(10)
 N_STATE = 10
-#: Samples of the ring buffer of predicted responses (a power of two above the longest window).
-RING_LEN = 1 << 14
+#: Samples of each part of the ring buffer of predicted responses (a power of two above twice the
+#: longest window; longer windows are cut to half of it).
+RING_PART = 1 << 14
+#: Length of the ring buffer: margin, signed prediction and sample stamp, ``RING_PART`` each.
+RING_LEN = 3 * RING_PART
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -86,34 +94,59 @@ def _response(raw, r0, a, b, edge, sos, n_after):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, ring, st):
-    """Write ``factor`` x the envelope of the response after ``offset`` into the ring buffer;
-    return its energy (sum of squares, µV^2 samples)."""
+def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, near, far, ring, st, y, yr,
+                  y0):
+    """Store the response after ``offset`` in the ring buffer (signed, to subtract, and a margin:
+    ``factor`` x its envelope over the first ``near`` samples, ``far`` x after), set ``yr`` to
+    ``y`` less the stored predictions where it holds those samples (in the same order of sums as
+    :func:`_residual`, so that chunks give the same result), and return its energy (sum of
+    squares, µV^2 samples)."""
     a = onset - edge
     if a - edge < r0 or offset + edge - r0 > raw.size:
         return 0.0
+    n_after = min(n_after, RING_PART // 2)
     resp = _response(raw, r0, a, offset, edge, sos, n_after)
     if resp.size == 0:
         return 0.0
-    mask = ring.size - 1
+    mask = RING_PART - 1
     until = st[ST_RING_UNTIL]
     if offset > until:
         st[ST_RING_FROM] = offset
     energy = 0.0
     half = 2 * edge  # the response oscillates: its envelope is the max over +-2 edges (20 ms)
     for t in range(offset, offset + n_after):
-        v = resp[t - a]
-        energy += v * v
+        p = resp[t - a]
+        energy += p * p
         v = 0.0
         for k in range(max(0, t - a - half), min(resp.size, t - a + half + 1)):
             v = max(v, abs(resp[k]))
-        v = factor * v
+        v = (factor if t < offset + near else far) * v
+        m = t & mask
         if t >= until:
-            ring[t & mask] = v
-        elif v > ring[t & mask]:
-            ring[t & mask] = v
+            ring[m] = v
+        elif v > ring[m]:
+            ring[m] = v
+        if ring[2 * RING_PART + m] == t:  # overlapping predictions add (the filters are linear)
+            ring[RING_PART + m] += p
+        else:
+            ring[RING_PART + m] = p
+            ring[2 * RING_PART + m] = t
+        if y0 <= t < y0 + yr.size:
+            yr[t - y0] = y[t - y0] - ring[RING_PART + m]
     st[ST_RING_UNTIL] = max(until, offset + n_after)
     return energy
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _residual(y, y0, ring):
+    """``y`` less the predicted responses stored for its samples."""
+    yr = y.copy()
+    mask = RING_PART - 1
+    for i in range(y.size):
+        t = y0 + i
+        if ring[2 * RING_PART + (t & mask)] == t:
+            yr[i] -= ring[RING_PART + (t & mask)]
+    return yr
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -124,7 +157,7 @@ def _joined(y, y0, prev_off, a, b, level, run, ring, st):
     if prev_off <= 0 or a != prev_off or b - a <= 0:
         return 0
     quiet_run = 0
-    mask = ring.size - 1
+    mask = RING_PART - 1
     r_from, r_until = st[ST_RING_FROM], st[ST_RING_UNTIL]
     for j in range(a, b):
         lv = level + (ring[j & mask] if r_from <= j < r_until else 0.0)
@@ -176,7 +209,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     ``out``; return count.
 
     ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag,
-    end_frac, ring_factor, ring_min_k, ring_len, edge). ``raw`` holds the unfiltered samples from
+    end_frac, ring_factor, ring_min_k, ring_len, edge, ring_near, ring_far). ``raw`` holds the unfiltered samples from
     absolute index ``r0``; ``out_e`` gets each row's energy (own samples and predicted response). ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
     that ends it.
     The scan goes block by block (one sigma each); outside events, runs of samples at or below
@@ -188,7 +221,10 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     lag = int(params[9])
     end_frac = params[10]
     ring_factor, ring_min_k, ring_len, edge = params[11], params[12], int(params[13]), int(params[14])
-    mask = ring.size - 1
+    ring_near, ring_far = int(params[15]), params[16]
+    mask = RING_PART - 1
+    y_in = y
+    y = _residual(y_in, y0, ring)  # the signal less the predicted responses (see the module doc)
     in_event, first, last, peak = st[ST_IN_EVENT], st[ST_FIRST], st[ST_LAST], st[ST_PEAK]
     dead_until, too_long, last_bad, prev_off = (
         st[ST_DEAD_UNTIL], st[ST_TOO_LONG], st[ST_LAST_BAD], st[ST_PREV_OFF])
@@ -288,7 +324,8 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                         out_e[n_out] = _energy(y, y0, onset, offset)
                         if best >= ring_min_k * sg0:
                             out_e[n_out] += _predict_ring(raw, r0, onset, offset, edge, sos,
-                                                          ring_len, ring_factor, ring, st)
+                                                          ring_len, ring_factor, ring_near, ring_far,
+                                                          ring, st, y_in, y, y0)
                         n_out += 1
                         prev_off = offset
                     dead_until = max(offset, last + 1) + dead

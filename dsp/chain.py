@@ -342,6 +342,8 @@ class DetectionChain:
                 cfg.ring_min_k,
                 s(cfg.ring_window_s),
                 s(0.005),
+                s(cfg.ring_near_s),
+                cfg.ring_far_factor,
             ]
         )
         self._ring = np.zeros((self.n_channels, _detect_numba.RING_LEN))

@@ -347,3 +347,29 @@ def test_one_channel_filtered_ahead_on_a_thread_equals_the_serial_chain():
     assert whole.quality.tobytes() == serial.quality.tobytes()
     for name in ("snippets", "envelope_uv", "noise_uv"):
         np.testing.assert_array_equal(getattr(whole, name), getattr(serial, name))
+
+
+@pytest.mark.parametrize("after_s", [0.15, 0.3, 0.6])
+def test_a_small_potential_in_the_ringing_of_a_large_one_is_found(after_s):
+    """The notch rings for hundreds of ms after a 2-mV potential, at several times the noise; the
+    kernel subtracts the filters' predicted response, so a potential of 14 x the noise in it is
+    a candidate of its own, and the ringing itself gives none at the counting floor."""
+    rng = np.random.default_rng(31)
+    x = rng.normal(0, 4.5, int(6 * FS))
+    sigma_band = np.std(signal.sosfilt(SOS, x)[int(FS):])
+    big = muap(0.02, FS, 2, 2000.0)  # slow and large: much of its energy near 50 Hz
+    small = muap(0.01, FS, 3, 14 * sigma_band)
+    starts = []
+    for t0 in (2.0, 4.0):
+        i, j = int(t0 * FS), int((t0 + after_s) * FS)
+        x[i:i + big.size] += big
+        x[j:j + small.size] += small
+        starts.append(j)
+    out, _ = _run(x)
+    c = out.candidates
+    found = _match(c, np.array(starts), np.full(2, small.size))
+    assert np.all(found >= 0)
+    bigs = np.flatnonzero(c["ptp_uv"] > 100 * sigma_band)
+    others = np.setdiff1d(np.arange(len(c)), np.r_[found, bigs])
+    assert len(bigs) == 2
+    assert not np.any(countable(c[others])), c[others]
