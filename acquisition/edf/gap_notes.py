@@ -102,7 +102,7 @@ class GapAnnotator:
 
     @property
     def _spr(self) -> int:
-        return round(self.writer.record_s * self.sfreq_hz)
+        return self.writer.layout.samples_per_record
 
     @property
     def _fill(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -57,17 +58,17 @@ class EdfScaling:
         """Number of data signals."""
         return len(self.physical_min)
 
-    @property
+    @cached_property
     def gain(self) -> np.ndarray:
         """Digital counts per physical unit (the writer's direction)."""
         return (self.digital_max - self.digital_min) / (self.physical_max - self.physical_min)
 
-    @property
+    @cached_property
     def cal(self) -> np.ndarray:
         """Physical units per digital count (the reader's direction)."""
         return (self.physical_max - self.physical_min) / (self.digital_max - self.digital_min)
 
-    @property
+    @cached_property
     def offset(self) -> np.ndarray:
         """Physical value of the digital count 0."""
         return self.physical_min - self.digital_min * self.cal
