@@ -3,8 +3,10 @@
 
 A truth potential is matched by a detected fasciculation on its channel whose onset lies within
 ``MATCH_S`` before the truth onset and the end of the truth potential (one-to-one, nearest first).
-The second potential of a doublet and potentials that start inside another (``overlap``: no
-detector can split them) are neither required nor counted as false when matched. F1 is scored
+The second potential of a doublet and potentials whose main phases start inside an earlier one's
+(``overlap``, one definition in both scene families: the two sum into one compound waveform that no
+detector can split, so the pair counts once) are neither required nor counted as false when
+matched. F1 is scored
 against the *detectable* potentials (peak-to-peak at or above the detection floor, ``floor_k`` x
 the noise RMS): a detection of a real potential below the floor is neither a hit nor a false one.
 """

@@ -13,8 +13,9 @@ Nothing here shares code or assumptions with :mod:`calfwatch.simulator` or the c
   channel, motion is a 1-10 Hz wave.
 
 Truth rows: ``(onset_s, duration_s, kind, channel, ptp_uv, detail)`` with ``detail`` ``doublet``
-for the second potential of a doublet and ``overlap`` for a potential starting inside the previous
-one on its channel (no detector can split them).
+for the second potential of a doublet and ``overlap`` for a potential whose main phases (where its
+magnitude reaches half its peak) start before those of an earlier potential on its channel have
+ended: the two sum into one compound waveform that no detector can split, counted once.
 """
 
 from __future__ import annotations
@@ -162,16 +163,23 @@ def _add_potentials(rng, spec, x, ch, rows, busy):
             if rng.random() < spec.doublet_fraction:
                 events.append((t0 + rng.uniform(0.005, 0.040), u, "doublet"))
     events.sort()
-    last_end = -1.0
+    main = [_main_span_s(w, fs) for w in bank]
+    reach = -1.0
     for t0, u, detail in events:
         w = bank[u] * np.exp(0.03 * rng.standard_normal())
         i = int(round(t0 * fs))
         x[i:i + len(w)] += w[: len(x) - i]
-        dur = len(w) / fs
-        if t0 < last_end and detail != "doublet":
+        if t0 + main[u][0] < reach and detail != "doublet":
             detail = "overlap"
-        last_end = max(last_end, t0 + dur)
-        rows.append((t0, dur, "fasciculation", ch, float(np.ptp(w)), detail))
+        reach = max(reach, t0 + main[u][1])
+        rows.append((t0, len(w) / fs, "fasciculation", ch, float(np.ptp(w)), detail))
+
+
+def _main_span_s(w, fs):
+    """Start and end (s from the waveform's start) of its main phases: where ``|w|`` reaches half
+    its peak. Two potentials whose main phases overlap sum into one compound waveform."""
+    big = np.flatnonzero(np.abs(w) >= 0.5 * np.abs(w).max())
+    return big[0] / fs, (big[-1] + 1) / fs
 
 
 def _in_busy(busy, ch, t0, margin_s):
