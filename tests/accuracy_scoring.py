@@ -151,15 +151,36 @@ def missed_called(truth: np.ndarray, hits: list, cn, noise_rms_uv: float, floor_
     return out
 
 
-def kind_recall(truth: np.ndarray, cn, kind: str) -> tuple[int, int]:
-    """Truth events of ``kind`` overlapped by a calfwatch event of that kind on their channel."""
+def in_aasm_series(truth: np.ndarray, lm_s=(0.5, 10.0), gap_s=(5.0, 90.0), n_min=4) -> np.ndarray:
+    """Truth rows that are leg movements (voluntary or PLM bursts of ``lm_s``) in a series that the
+    AASM rule scores as periodic limb movements: at least ``n_min`` of them on a channel, each
+    ``gap_s`` after the one before (onset to onset; AASM Manual v2.6). Random movements meet it
+    by chance: a voluntary burst in such a series is a PLM by the standard a scorer applies."""
+    out = np.zeros(len(truth), bool)
+    lm = np.isin(truth["kind"], ["voluntary", "plm"]) & (truth["duration_s"] >= lm_s[0]) & (
+        truth["duration_s"] <= lm_s[1])
+    for ch in np.unique(truth["channel"]):
+        idx = np.flatnonzero(lm & (truth["channel"] == ch))
+        idx = idx[np.argsort(truth["onset_s"][idx])]
+        gap = np.diff(truth["onset_s"][idx])
+        link = (gap >= gap_s[0]) & (gap <= gap_s[1])
+        run = np.concatenate([[0], np.cumsum(~link)])
+        out[idx] = np.bincount(run)[run] >= n_min
+    return out
+
+
+def kind_recall(truth: np.ndarray, cn, kind: str, also: dict | None = None) -> tuple[int, int]:
+    """Truth events of ``kind`` overlapped by a calfwatch event of that kind on their channel
+    (or of ``also[row index]``, a kind accepted for that row as well)."""
     ev = cn.events
     hits = total = 0
-    for row in truth[truth["kind"] == kind]:
+    for i in np.flatnonzero(truth["kind"] == kind):
+        row = truth[i]
         if kind == "artifact" and row["detail"] not in ("pop", "motion"):
             continue
         total += 1
-        mine = ev[(ev["channel"] == row["channel"]) & (ev["kind"] == kind)]
+        ok = [kind] + ([also[i]] if also and i in also else [])
+        mine = ev[(ev["channel"] == row["channel"]) & np.isin(ev["kind"], ok)]
         hits += bool(np.any((mine["onset_s"] < row["onset_s"] + row["duration_s"])
                             & (mine["onset_s"] + np.maximum(mine["duration_s"], 1e-3)
                                > row["onset_s"])))
