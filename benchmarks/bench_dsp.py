@@ -129,9 +129,9 @@ def stage_breakdown(x: np.ndarray) -> tuple[dict[str, float], float]:
     for name, (module, attr) in STAGES.items():
         kernel = saved[name] = getattr(module, attr)
 
-        def timed(*args, _kernel=kernel, _name=name):
+        def timed(*args, _kernel=kernel, _name=name, **kwargs):
             t0 = time.perf_counter()
-            _kernel(*args)
+            _kernel(*args, **kwargs)
             spent[_name] += time.perf_counter() - t0
 
         setattr(module, attr, timed)

@@ -6,6 +6,7 @@
 - :mod:`dsp.noise`: ``noise_floor`` (block MAD sigma, rolling lower quartile).
 - :mod:`dsp.features`: ``measure_candidates``, ``dominant_hz``.
 - :mod:`dsp.chain`: ``DetectionChain`` (streaming filter, noise, detection, features, envelope
-  frames, quality), ``ChainOutput``, ``concat_outputs``; settings in :mod:`dsp.config`.
+  frames, quality), ``ChainOutput``, ``concat_outputs``; settings in :mod:`dsp.config`. Its stages
+  live in ``dsp._stage_*`` (input, filter, noise, detect, measure, release, quality).
 - :mod:`dsp.types`: the structured dtypes and frame constants shared with the classifier.
 """

@@ -41,6 +41,12 @@ N_STATE = 10
 RING_PART = 1 << 14
 #: Length of the ring buffer: margin, signed prediction and sample stamp, ``RING_PART`` each.
 RING_LEN = 3 * RING_PART
+#: Arguments of :func:`detect_serial` with a leading channel axis; the others are shared by every
+#: channel (callers split the channels over threads, :class:`dsp._threads.SplitKernel`).
+PER_CHANNEL = {"detect_serial": ("y", "sig", "st", "peak_abs", "out", "counts", "raw", "ring", "out_e")}
+#: Columns of the rows written to ``out``, and the bits of its ``ROW_FLAGS`` column.
+ROW_ONSET, ROW_OFFSET, ROW_PEAK, ROW_FLAGS = range(4)
+FLAG_CONTINUOUS, FLAG_JOINED = 1, 2
 
 
 @njit(cache=True, boundscheck=False, nogil=True)

@@ -5,6 +5,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+#: Arguments of :func:`measure_serial` with a leading axis over the candidates; the others are
+#: shared by every candidate (callers split the candidates over threads,
+#: :class:`dsp._threads.SplitKernel`).
+PER_CANDIDATE = {
+    "measure_serial": ("chan", "onset_f", "offset_f", "peak_f", "band", "snip", "segs", "scal",
+                       "ints"),
+}
+
 
 @njit(cache=True, boundscheck=False, nogil=True)
 def _phases_turns(seg, band):

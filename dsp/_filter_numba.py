@@ -25,6 +25,13 @@ FLUSH_EVERY = 64
 SKEW = 2
 #: Rows of the ring of values in flight (a power of two above SKEW).
 RING = 4
+#: Arguments of the entry points with a leading channel axis; ``coef`` and ``step0`` are shared by
+#: every channel (callers split the channels over threads, :class:`dsp._threads.SplitKernel`).
+PER_CHANNEL = {
+    name: ("x", "state", "ring", "y") + (("kept",) if "keep" in name else ())
+    for name in ("run_lanes", "run_one_serial", "run_one_keep_serial", "run_lanes_keep_serial",
+                 "run_cascade_serial", "run_cascade_keep_serial")
+}
 
 
 @njit(cache=True, boundscheck=False, nogil=True)

@@ -16,6 +16,12 @@ MAD_TO_SIGMA = 1.0 / 0.6744897501960817
 BISECT_STEPS = 12
 #: Half-width (relative) of the band around the previous block's median searched first.
 NEAR = 0.1
+#: Arguments of the chain's kernels with a leading channel axis; the others are shared by every
+#: channel (callers split the channels over threads, :class:`dsp._threads.SplitKernel`).
+PER_CHANNEL = {
+    "blank_after_restart": ("y", "countdown"),
+    "update_blocks_serial": ("y", "hist", "med", "stats", "sig", "env"),
+}
 
 
 @njit(cache=True, boundscheck=False, nogil=True)

@@ -11,6 +11,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+#: Arguments of :func:`window_quality_serial` with a leading channel axis; the others are shared by
+#: every channel (callers split the channels over threads, :class:`dsp._threads.SplitKernel`).
+PER_CHANNEL = {"window_quality_serial": ("raw", "y", "stats", "out")}
+#: What :func:`window_quality_serial` writes along the last axis of ``out``, in order.
+COLUMNS = ("mains_fraction", "saturated_fraction", "flat_fraction", "pops", "nan_fraction",
+           "noise_rms_uv")
+
 
 @njit(cache=True, boundscheck=False, nogil=True, fastmath={"reassoc", "contract", "arcp"})
 def _moments(x, cos_t, sin_t, acc):

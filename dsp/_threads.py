@@ -9,8 +9,10 @@ workers waiting for the next parallel region. The number of threads follows
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 from typing import Any
 
 import numba
@@ -81,3 +83,58 @@ def split_run(
     work()
     for future in futures:
         future.result()
+
+
+class SplitKernel:
+    """A nogil kernel called by argument name, its item arguments split over threads on request.
+
+    Parameters
+    ----------
+    module : module
+        The kernel's module; the kernel is looked up there at every call (so that a benchmark can
+        time it by replacing it).
+    name : str
+        The kernel's name in ``module``.
+    split : sequence of str
+        Its arguments with a leading axis over the items (channels, candidates), as the kernel's
+        module states them; the others are shared by every item.
+    slices_per_thread : int
+        As in :func:`split_run`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dsp import _noise_numba
+    >>> blank = SplitKernel(_noise_numba, "blank_after_restart", ("y", "countdown"))
+    >>> y = np.ones((2, 5)); countdown = np.full(2, 3)
+    >>> blank(False, y=y, countdown=countdown, settle=3)
+    >>> int(np.isnan(y).sum())
+    6
+    """
+
+    def __init__(self, module: ModuleType, name: str, split: Sequence[str],
+                 slices_per_thread: int = SLICES_PER_THREAD) -> None:
+        self.module = module
+        self.name = name
+        self.slices_per_thread = slices_per_thread
+        kernel = getattr(module, name)
+        code = getattr(kernel, "py_func", kernel).__code__
+        self.arg_names = code.co_varnames[: code.co_argcount]
+        unknown = set(split) - set(self.arg_names)
+        if unknown or not split:
+            raise ValueError(f"{name} has no argument(s) {sorted(unknown)} to split")
+        self.split = tuple(self.arg_names.index(a) for a in split)
+        self._in_order = operator.itemgetter(*self.arg_names)
+
+    def __call__(self, threaded: bool, **args: Any) -> None:
+        """Run the kernel on ``args`` (every argument, by name), on threads when ``threaded``."""
+        kernel = getattr(self.module, self.name)
+        if not threaded:
+            kernel(**args)  # numba matches the names to its arguments (about 0.1 µs)
+            return
+        if len(args) != len(self.arg_names):
+            wrong = sorted(set(self.arg_names) ^ set(args))
+            raise TypeError(f"{self.name}: arguments {wrong} missing or unknown")
+        ordered = self._in_order(args)
+        split_run(kernel, ordered, self.split, len(ordered[self.split[0]]),
+                  self.slices_per_thread)

@@ -11,13 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from dsp import _features_numba
-from dsp._threads import split_run
+from dsp._threads import SplitKernel
 from dsp.types import FEATURE_DTYPE, SNIPPET_LEN
 
 #: Zero-padded length of the segment whose spectrum gives ``dominant_hz``.
 SPECTRUM_LEN = 256
 #: Candidates from which ``threads=True`` measures them in threads (one costs about 2 µs).
 THREADED_MIN_CANDIDATES = 64
+
+_MEASURE = SplitKernel(_features_numba, "measure_serial",
+                       _features_numba.PER_CANDIDATE["measure_serial"])
 
 
 def measure_candidates(
@@ -61,24 +64,21 @@ def measure_candidates(
     scal = np.empty((n, 3))
     ints = np.empty((n, 2), np.int32)
     if n:
-        args = (
-            y,
-            int(y0),
+        _MEASURE(
+            threads and n >= THREADED_MIN_CANDIDATES,
+            y=y,
+            y0=int(y0),
             # contiguous: columns of a table would compile the kernel a second time (layout 'A')
-            np.ascontiguousarray(channel, np.int64),
-            np.ascontiguousarray(onset, np.int64),
-            np.ascontiguousarray(offset, np.int64),
-            np.ascontiguousarray(peak, np.int64),
-            np.ascontiguousarray(dead_band_uv, np.float64),
-            snip,
-            segs,
-            scal,
-            ints,
+            chan=np.ascontiguousarray(channel, np.int64),
+            onset_f=np.ascontiguousarray(onset, np.int64),
+            offset_f=np.ascontiguousarray(offset, np.int64),
+            peak_f=np.ascontiguousarray(peak, np.int64),
+            band=np.ascontiguousarray(dead_band_uv, np.float64),
+            snip=snip,
+            segs=segs,
+            scal=scal,
+            ints=ints,
         )
-        if threads and n >= THREADED_MIN_CANDIDATES:
-            split_run(_features_numba.measure_serial, args, range(2, 11), n)
-        else:
-            _features_numba.measure_serial(*args)
     feats = np.zeros(n, FEATURE_DTYPE)
     feats["ptp_uv"] = scal[:, 1]
     feats["duration_s"] = (np.asarray(offset) - np.asarray(onset)) / sfreq_hz

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from dsp import _design, _filter_numba
-from dsp._threads import split_run
+from dsp._threads import SplitKernel
 
 #: A mains line must exceed its neighbourhood by this power ratio to count as present.
 LINE_RATIO = 20.0
@@ -183,6 +183,11 @@ def kernel_input(x: np.ndarray) -> np.ndarray:
     return x
 
 
+# one slice per thread: the lanes kernel runs the channels of a slice side by side
+_KERNELS = {name: SplitKernel(_filter_numba, name, split, slices_per_thread=1)
+            for name, split in _filter_numba.PER_CHANNEL.items()}
+
+
 class StreamingFilter:
     """SOS cascade over ``(n_channels, n_samples)`` chunks with state carried between calls.
 
@@ -212,8 +217,9 @@ class StreamingFilter:
         self._flushed = False
         one = self.n_channels == 1
         self._run = _filter_numba.run_one_serial if one else _filter_numba.run_lanes
-        self._run_keep = (_filter_numba.run_one_keep_serial if one
-                          else _filter_numba.run_lanes_keep_serial)
+        run, keep = (("run_one_serial", "run_one_keep_serial") if one
+                     else ("run_lanes", "run_lanes_keep_serial"))
+        self._advance_kernel, self._keep_kernel = _KERNELS[run], _KERNELS[keep]
 
     @property
     def n_in(self) -> int:
@@ -227,17 +233,12 @@ class StreamingFilter:
         is negative). ``kept``, when given, receives a float64 copy of ``x`` (made on the threads
         that filter). For callers that manage their own buffers; no checks.
         """
+        threaded = self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES
+        args = dict(coef=self.coef, x=x, state=self._state, ring=self._ring, step0=self._steps, y=y)
         if kept is None:
-            kernel, args = self._run, (
-                self.coef, x, self._state, self._ring, self._steps, y)
+            self._advance_kernel(threaded, **args)
         else:
-            kernel, args = self._run_keep, (
-                self.coef, x, self._state, self._ring, self._steps, y, kept)
-        if self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES:
-            # one slice per thread: the kernel runs the channels of a slice side by side
-            split_run(kernel, args, (1, 2, 3, 5, 6)[: len(args) - 2], self.n_channels, 1)
-        else:
-            kernel(*args)
+            self._keep_kernel(threaded, kept=kept, **args)
         self._steps += x.shape[1]
 
     def _advance(self, x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,176 @@
+"""The chain's detector: threshold with hysteresis, merging, dead time and walk-back onset against
+the noise floor, run by :mod:`dsp._detect_numba` with its state carried between calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsp import _detect_numba
+from dsp._buffer import TimelineBuffer
+from dsp._threads import SplitKernel
+from dsp.config import ChainConfig
+
+_DETECT = SplitKernel(_detect_numba, "detect_serial", _detect_numba.PER_CHANNEL["detect_serial"])
+#: Samples of raw signal averaged on each side of a candidate before its response is predicted.
+RING_EDGE_S = 0.005
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """The detector's settings in the units its kernel takes (multiples of sigma, samples).
+
+    See :class:`dsp.config.ChainConfig` for their meaning; :meth:`kernel_params` is the one place
+    they become the kernel's ``params`` array.
+    """
+
+    threshold_k: float
+    hysteresis_k: float
+    onset_k: float
+    quiet_samples: int
+    walk_back_samples: int
+    merge_gap_samples: int
+    min_duration_samples: int
+    max_duration_samples: int
+    dead_time_samples: int
+    noise_lag_blocks: int  # 1: compare with the floor of the blocks before the sample's block
+    end_fraction: float
+    ring_factor: float
+    ring_min_k: float
+    ring_window_samples: int
+    ring_edge_samples: int
+    ring_near_samples: int  # the span over which ring_factor (else ring_far_factor) applies
+    ring_far_factor: float
+
+    @classmethod
+    def from_config(cls, config: ChainConfig, sfreq_hz: float) -> DetectorSettings:
+        """The settings of ``config`` at ``sfreq_hz``."""
+        def s(seconds: float) -> int:
+            return max(1, round(seconds * sfreq_hz))
+
+        if s(config.ring_window_s) >= _detect_numba.RING_LEN // 2:
+            raise ValueError(f"ring_window_s={config.ring_window_s} is too long at {sfreq_hz} Hz")
+        return cls(
+            threshold_k=config.threshold_k, hysteresis_k=config.hysteresis_k,
+            onset_k=config.onset_k, quiet_samples=s(config.quiet_s),
+            walk_back_samples=s(config.walk_back_s), merge_gap_samples=s(config.merge_gap_s),
+            min_duration_samples=s(config.min_duration_s),
+            max_duration_samples=s(config.max_duration_s),
+            dead_time_samples=round(config.dead_time_s * sfreq_hz),
+            noise_lag_blocks=1 if config.causal_noise else 0, end_fraction=config.end_fraction,
+            ring_factor=config.ring_factor, ring_min_k=config.ring_min_k,
+            ring_window_samples=s(config.ring_window_s), ring_edge_samples=s(RING_EDGE_S),
+            ring_near_samples=s(config.ring_near_s), ring_far_factor=config.ring_far_factor,
+        )
+
+    def kernel_params(self) -> np.ndarray:
+        """The ``params`` array of :func:`dsp._detect_numba.detect_channel`, in its order."""
+        return np.array([
+            self.threshold_k, self.hysteresis_k, self.onset_k, self.quiet_samples,
+            self.walk_back_samples, self.merge_gap_samples, self.min_duration_samples,
+            self.max_duration_samples, self.dead_time_samples, self.noise_lag_blocks,
+            self.end_fraction, self.ring_factor, self.ring_min_k, self.ring_window_samples,
+            self.ring_edge_samples, self.ring_near_samples, self.ring_far_factor,
+        ])
+
+
+@dataclass
+class Detections:
+    """Candidates found by one scan, in (peak, channel) order; samples on the filtered timeline."""
+
+    channel: np.ndarray
+    onset: np.ndarray
+    offset: np.ndarray  # one past the last sample
+    peak: np.ndarray
+    continuous: np.ndarray  # a piece of activity cut at max_duration_s
+    joined: np.ndarray  # no return to baseline since the channel's previous candidate
+    energy_uv2_samples: np.ndarray  # own samples and the filters' predicted response
+    noise_uv: np.ndarray  # the floor the candidate was compared with
+
+
+class Detector:
+    """Scans the filtered signal against the noise floor, block by block, as samples arrive.
+
+    Parameters
+    ----------
+    settings : DetectorSettings
+    n_channels : int
+    block_samples : int
+        Samples per noise block.
+    margin_samples : int
+        Samples that must follow a sample before it is scanned (what the measurements after a
+        candidate need).
+    origin_sample : int
+        Timeline sample where the filtered signal starts.
+    sos : ndarray
+        The cascade, to predict its ringing after a large candidate.
+    threaded : callable
+        Given the samples of a call (all channels), says whether to split channels over threads.
+    """
+
+    def __init__(self, settings: DetectorSettings, n_channels: int, block_samples: int,
+                 margin_samples: int, origin_sample: int, sos: np.ndarray, threaded) -> None:
+        self.settings = settings
+        self.block_samples = block_samples
+        self.margin_samples = margin_samples
+        self.scanned_until = origin_sample
+        self._params = settings.kernel_params()
+        self._sos = sos
+        self._threaded = threaded
+        self._state, self._peak_abs = _detect_numba.new_state(n_channels)
+        self._ring = np.zeros((n_channels, _detect_numba.RING_LEN))
+        self._rows = np.empty((n_channels, 0, 4), np.int64)  # kernel output, reused
+        self._energy = np.empty((n_channels, 0))
+        self._counts = np.zeros(n_channels, np.int64)
+
+    @property
+    def lookback_samples(self) -> int:
+        """Samples before :attr:`scanned_until` where the onset of an event still open may lie."""
+        st = self.settings
+        return st.max_duration_samples + st.walk_back_samples + st.quiet_samples
+
+    def scan(self, filtered: TimelineBuffer, raw: TimelineBuffer,
+             floors: TimelineBuffer) -> Detections | None:
+        """Scan the samples whose floor is known and that have their margin; None when nothing
+        was found."""
+        lag = self.settings.noise_lag_blocks
+        end = min((floors.stop + lag) * self.block_samples, filtered.stop - self.margin_samples)
+        start = self.scanned_until
+        if end <= start:
+            return None
+        n_channels = self._counts.size
+        cap = (end - start) // 2 + 4
+        if self._rows.shape[1] < cap:
+            self._rows = np.empty((n_channels, cap, 4), np.int64)
+            self._energy = np.empty((n_channels, cap))
+        y = filtered.view(filtered.start, filtered.stop)
+        sig = floors.view(floors.start, floors.stop)
+        _DETECT(self._threaded(n_channels * (end - start)), y=y, y0=filtered.start, s0=start,
+                s1=end, sig=sig, b0=floors.start, block_len=self.block_samples, st=self._state,
+                peak_abs=self._peak_abs, params=self._params, out=self._rows, counts=self._counts,
+                raw=raw.view(raw.start, raw.stop), r0=raw.start, sos=self._sos, ring=self._ring,
+                out_e=self._energy)
+        self.scanned_until = end
+        if not self._counts.any():
+            return None
+        return self._collect(sig, floors.start)
+
+    def _collect(self, sig: np.ndarray, b0: int) -> Detections:
+        """The rows written by the last scan, in (peak, channel) order."""
+        counts = self._counts
+        chan = np.repeat(np.arange(counts.size), counts)
+        rows = np.concatenate([self._rows[c, : counts[c]] for c in range(counts.size)])
+        energy = np.concatenate([self._energy[c, : counts[c]] for c in range(counts.size)])
+        order = np.lexsort((chan, rows[:, _detect_numba.ROW_PEAK]))
+        chan, rows, energy = chan[order], rows[order], energy[order]
+        peak = rows[:, _detect_numba.ROW_PEAK]
+        flags = rows[:, _detect_numba.ROW_FLAGS]
+        block = peak // self.block_samples - self.settings.noise_lag_blocks - b0
+        return Detections(
+            channel=chan, onset=rows[:, _detect_numba.ROW_ONSET],
+            offset=rows[:, _detect_numba.ROW_OFFSET], peak=peak,
+            continuous=(flags & _detect_numba.FLAG_CONTINUOUS) == _detect_numba.FLAG_CONTINUOUS,
+            joined=(flags & _detect_numba.FLAG_JOINED) == _detect_numba.FLAG_JOINED,
+            energy_uv2_samples=energy, noise_uv=sig[chan, block],
+        )

@@ -1,0 +1,90 @@
+"""The chain's measurement of candidates: features and snippets on the filtered waveform
+(:mod:`dsp.features`), the raw baseline step across each candidate, and the candidate rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsp._buffer import TimelineBuffer
+from dsp._stage_detect import Detections
+from dsp.config import ChainConfig
+from dsp.features import measure_candidates
+from dsp.types import CANDIDATE_DTYPE, SNIPPET_LEN
+
+
+def _finite_mean(x: np.ndarray) -> float:
+    """Mean of the finite values (NaN when there is none)."""
+    ok = np.isfinite(x)
+    n = int(ok.sum())
+    return float(np.sum(x[ok]) / n) if n else float("nan")
+
+
+class CandidateMeasurer:
+    """Turns detections into candidate rows, features and snippets.
+
+    Parameters
+    ----------
+    sfreq_hz : float
+    config : ChainConfig
+        ``onset_k`` and ``phase_fraction`` (the dead band of phases and turns), ``step_gap_s`` and
+        ``step_window_s`` (the baseline step).
+    threads : bool
+        Measure many candidates in threads (:func:`dsp.features.measure_candidates`).
+    """
+
+    def __init__(self, sfreq_hz: float, config: ChainConfig, threads: bool) -> None:
+        self.sfreq_hz = sfreq_hz
+        self.onset_k = config.onset_k
+        self.phase_fraction = config.phase_fraction
+        self.step_gap_samples = max(1, round(config.step_gap_s * sfreq_hz))
+        self.step_window_samples = max(1, round(config.step_window_s * sfreq_hz))
+        step_reach = max(1, round((config.step_gap_s + config.step_window_s) * sfreq_hz))
+        #: Samples needed after a candidate's end: half a snippet, and the window of its step.
+        self.margin_after_samples = max(SNIPPET_LEN // 2, step_reach) + 2
+        #: Samples read before a candidate's onset: a snippet (with slack), and its step's window.
+        self.reach_before_samples = SNIPPET_LEN + 8 + step_reach
+        self.threads = threads
+
+    def measure(self, found: Detections, filtered: TimelineBuffer, raw: TimelineBuffer,
+                delay_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate rows (CANDIDATE_DTYPE), features (FEATURE_DTYPE) and snippets of ``found``;
+        positions are moved back by the filter delay ``delay_samples``."""
+        y0 = filtered.start
+        y = filtered.view(y0, filtered.stop)
+        chan = found.channel
+        # dead band of phases and turns: onset_k x the noise, or phase_fraction of the peak when
+        # larger (the filters' ripple after a large potential is not a phase of it)
+        dead_band = np.maximum(self.onset_k * found.noise_uv,
+                               self.phase_fraction * np.abs(y[chan, found.peak - y0]))
+        feats, snips, peak_uv, ptp_uv = measure_candidates(
+            y, y0, chan, found.onset, found.offset, found.peak, dead_band, self.sfreq_hz,
+            threads=self.threads,
+        )
+        delay = delay_samples
+        cand = np.zeros(len(chan), CANDIDATE_DTYPE)
+        cand["continuous"] = found.continuous
+        cand["joined"] = found.joined
+        cand["step_uv"] = self._steps(raw, chan, found.onset - delay, found.offset - delay)
+        cand["energy_uv2_s"] = found.energy_uv2_samples / self.sfreq_hz
+        cand["channel"] = chan
+        cand["onset"] = found.onset - delay
+        cand["offset"] = found.offset - delay
+        cand["peak"] = found.peak - delay
+        cand["peak_uv"] = peak_uv
+        cand["ptp_uv"] = ptp_uv
+        cand["noise_uv"] = found.noise_uv
+        return cand, feats, snips
+
+    def _steps(self, raw: TimelineBuffer, chan, onset, offset) -> np.ndarray:
+        """Raw baseline after each candidate minus before it (µV; mean over ``step_window_s``
+        ending ``step_gap_s`` before the onset and starting ``step_gap_s`` after the end)."""
+        gap, win = self.step_gap_samples, self.step_window_samples
+        out = np.zeros(len(chan))
+        for i in range(len(chan)):  # a few per second: two means each
+            a, b = int(onset[i]) - gap - win, int(offset[i]) + gap + win
+            if a < raw.start or b > raw.stop:
+                out[i] = np.nan
+                continue
+            seg = raw.view(a, b)[int(chan[i])]
+            out[i] = _finite_mean(seg[-win:]) - _finite_mean(seg[:win])
+        return out
