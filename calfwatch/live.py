@@ -76,7 +76,8 @@ class LiveAnalysis:
     recorder : acquisition.recorder.Recorder
         The recording in progress (its writer hands over the ranges the file stores).
     out_dir : str or os.PathLike
-        Where events.tsv, summary.json and annotations.txt go.
+        Where events.tsv, summary.json and annotations.txt go (``calfwatch record``: the
+        recording's own folder, :func:`calfwatch.outputs.analysis_dir`).
     subject, side : str
         The wearer and the calf; with a subject the night joins the history at the end.
     outputs_every_s : float

@@ -12,7 +12,9 @@
   (:mod:`acquisition.edf.annotation_file`), for EDFbrowser and any EDF+ reader.
 
 Every file is written atomically (temporary file in the same folder, fsync, rename), so a reader or a
-crash never sees half a file.
+crash never sees half a file. One folder holds one recording's outputs: :func:`analysis_dir` names it
+after the recording (``<recording name>_analysis`` beside it), where ``calfwatch record`` writes them
+and ``calfwatch analyze`` does by default, so two recordings in one folder never share them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,25 @@ SUMMARY_FILE = "summary.json"
 ANNOTATIONS_FILE = "annotations.txt"
 EVENTS_EDF_FILE = "events.edf"
 EVENTS_JSON_FILE = "events.json"
+#: Suffix of a recording's output folder (see :func:`analysis_dir`).
+ANALYSIS_SUFFIX = "_analysis"
+
+
+def analysis_dir(recording: str | os.PathLike) -> Path:
+    """The output folder of one recording: ``<recording name>_analysis`` beside it.
+
+    ``calfwatch record`` writes a night's outputs there (recording names are unique, so two
+    recordings in one folder never share their outputs), ``calfwatch analyze`` writes there
+    without ``--out``, and ``calfwatch review`` and ``calfwatch report`` find the recording
+    beside it.
+
+    Examples
+    --------
+    >>> analysis_dir("night/left_20260105T230003Z.bdf").as_posix()
+    'night/left_20260105T230003Z_analysis'
+    """
+    path = Path(recording)
+    return path.parent / f"{path.stem}{ANALYSIS_SUFFIX}"
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:

@@ -93,9 +93,11 @@ def is_interactive_backend() -> bool:
 
 
 def default_events_dir(recording: str | os.PathLike) -> Path:
-    """``<recording name>_analysis`` beside the recording (where ``calfwatch analyze`` writes)."""
-    path = Path(recording)
-    return path.parent / f"{path.stem}_analysis"
+    """``<recording name>_analysis`` beside the recording (where ``calfwatch analyze`` and
+    ``calfwatch record`` write)."""
+    from calfwatch.outputs import analysis_dir
+
+    return analysis_dir(recording)
 
 
 def read_events_annotations(events_dir: str | os.PathLike, raw: Any):

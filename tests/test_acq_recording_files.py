@@ -120,3 +120,70 @@ def _sidecar_counts_samples(folder) -> bool:
         except (ValueError, KeyError):
             return False
     return False
+
+
+def _record_cli(port: str, out, duration_s: float, speed: float) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "calfwatch", "record", "--device", "calfwatch", "--port", port,
+         "--out", str(out), "--duration", f"{duration_s:g}", "--clock-speed", f"{speed:g}",
+         "--mains", "50", "--status-every", "100"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _two_nights_at_once(tmp_path, attempt: int) -> tuple[dict, list]:
+    """Two ``calfwatch record`` started together into one folder, each from its own emulated
+    sensor on a real pty; return {recording: night duration} and the recordings' start seconds."""
+    from calfwatch.simulator import load_profile, simulate_night
+    from firmware_io.emulator import EmulatedDevice
+
+    out, speed, durations = tmp_path / f"nights{attempt}", 10.0, (20.0, 30.0)
+    devices, procs = [], []
+    try:
+        for k, duration_s in enumerate(durations):
+            params = load_profile("busy-night", duration_s=duration_s + 5, sfreq_hz=2000.0,
+                                  n_channels=2)
+            port = str(tmp_path / f"ttyCW{attempt}{k}")
+            devices.append(EmulatedDevice("calfwatch", simulate_night(params, seed=k).chunks(1.0),
+                                          2000.0, port, speed=speed).start())
+        procs = [_record_cli(d.port_path, out, s, speed)
+                 for d, s in zip(devices, durations, strict=True)]
+        results = [p.communicate(timeout=240) for p in procs]
+    finally:
+        for d in devices:
+            d.stop()
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (_, err) in zip(procs, results, strict=True):
+        assert p.returncode == 0, err
+    recordings = sorted(out.glob("*.bdf"))
+    assert len(recordings) == 2
+    nights, starts = {}, []
+    for path in recordings:
+        sidecar = json.loads(path.with_suffix(".json").read_text())
+        starts.append(sidecar["start_utc"][:19])
+        nights[path] = sidecar["counters"]["samples_on_timeline"] / 2000.0
+    return nights, starts
+
+
+def test_two_recordings_into_one_folder_keep_their_own_outputs(tmp_path):
+    """Both nights' events, summary and annotations survive, each beside its own recording."""
+    from calfwatch.outputs import analysis_dir, read_events_tsv
+
+    for attempt in range(4):  # the two must start in the same second (same name stem)
+        nights, starts = _two_nights_at_once(tmp_path, attempt)
+        if starts[0] == starts[1]:
+            break
+    assert starts[0] == starts[1], starts
+    assert sorted(p.stem for p in nights)[1].endswith("-2")
+    assert sorted(nights.values()) == [20.0, 30.0]  # two different nights
+    for recording, duration_s in nights.items():
+        folder = analysis_dir(recording)
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["recording"]["file"] == recording.name
+        assert summary["duration_s"] == pytest.approx(duration_s)
+        events = read_events_tsv(folder / "events.tsv")
+        assert events and max(e["onset"] for e in events) < duration_s
+        assert len(mne.read_annotations(folder / "annotations.txt")) == len(events)
+        assert (folder / "events.edf").is_file() and (folder / "events.json").is_file()
+    assert not any(recording.parent.glob("*.tsv"))  # nothing shared beside the recordings

@@ -10,7 +10,7 @@ import sys
 import mne
 import pytest
 
-from calfwatch.outputs import read_events_tsv
+from calfwatch.outputs import analysis_dir, read_events_tsv
 
 
 @pytest.mark.slow  # the same chain as test_pipeline_live, through the demo command
@@ -23,10 +23,12 @@ def test_demo_short_night(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "live and offline analyses agree" in proc.stdout
     assert "Twitches (fasciculations) at rest" in proc.stdout
-    events = read_events_tsv(out / "events.tsv")
+    (recording,) = out.glob("*.bdf")
+    live = analysis_dir(recording)  # the recording's own outputs
+    events = read_events_tsv(live / "events.tsv")
     assert events == read_events_tsv(out / "offline" / "events.tsv")
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((live / "summary.json").read_text())
     assert summary["fasciculations"] == sum(
         e["kind"] == "fasciculation" and "doublet" not in e["detail"] for e in events)
-    assert len(mne.read_annotations(out / "annotations.txt")) == len(events)
-    assert len(list(out.glob("*.bdf"))) == 1
+    assert len(mne.read_annotations(live / "annotations.txt")) == len(events)
+    assert (out / "report.html").is_file()

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from calfwatch.outputs import read_events_tsv
+from calfwatch.outputs import analysis_dir, read_events_tsv
 from calfwatch.simulator import load_profile, simulate_night
 from firmware_io.devices import DEVICES
 from firmware_io.emulator import EmulatedDevice
@@ -26,10 +26,10 @@ def _night(seconds: float):
     return simulate_night(params, seed=9)
 
 
-def _wait_for(path, timeout_s: float) -> bool:
+def _wait_for(folder, timeout_s: float, pattern: str) -> bool:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
-        if path.exists():
+        if any(folder.glob(pattern)):
             return True
         time.sleep(0.1)
     return False
@@ -50,7 +50,7 @@ def test_signal_finishes_cleanly_with_outputs(tmp_path, signum):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         try:
             # written during the night, before any stop
-            assert _wait_for(out / "summary.json", 60.0)
+            assert _wait_for(out, 60.0, "*_analysis/summary.json")
             time.sleep(1.0)
             proc.send_signal(signum)
             stdout, stderr = proc.communicate(timeout=60)
@@ -67,8 +67,9 @@ def test_signal_finishes_cleanly_with_outputs(tmp_path, signum):
     done = subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(recording), "--out",
                            str(offline)], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode in (0, 4), done.stderr  # 4: a short night is not evaluable
-    assert read_events_tsv(out / "events.tsv") == read_events_tsv(offline / "events.tsv")
-    live = json.loads((out / "summary.json").read_text())
+    live_dir = analysis_dir(recording)
+    assert read_events_tsv(live_dir / "events.tsv") == read_events_tsv(offline / "events.tsv")
+    live = json.loads((live_dir / "summary.json").read_text())
     assert live["fasciculations"] == json.loads((offline / "summary.json").read_text())[
         "fasciculations"]
     assert (tmp_path / "home" / "history.sqlite").exists()

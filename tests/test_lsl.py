@@ -16,7 +16,7 @@ pytest.importorskip("pylsl")
 import calfwatch  # noqa: E402
 from acquisition.lsl_source import LslSource, LslStreamError, require_pylsl  # noqa: E402
 from calfwatch.cli import main  # noqa: E402
-from calfwatch.outputs import read_events_tsv  # noqa: E402
+from calfwatch.outputs import analysis_dir, read_events_tsv  # noqa: E402
 from tests.lsl_helpers import PacedOutlet  # noqa: E402
 
 #: The recorded file stores 0.01 µV steps: amplitudes measured from it may differ from those of
@@ -76,7 +76,7 @@ def test_round_trip_gives_the_events_of_the_file(source, tmp_path):
         assert _record(name, tmp_path, data.shape[1] / sfreq) == 0
     finally:
         outlet.stop()
-    _compare(read_events_tsv(tmp_path / "events.tsv"),
+    _compare(read_events_tsv(analysis_dir(_recording(tmp_path)) / "events.tsv"),
              calfwatch.analyze(path, mains_hz=50, verbose="WARNING"))
     raw = calfwatch.read_recording(_recording(tmp_path), verbose="WARNING")
     assert raw.ch_names == ch_names  # named by the stream's channel labels
@@ -107,7 +107,7 @@ def test_stream_gap_is_counted_lost(source, tmp_path):
     assert lost == [pytest.approx((30.0, 1.5))]
     with_gap = data.copy()
     with_gap[:, gap[0]:gap[1]] = np.nan
-    _compare(read_events_tsv(tmp_path / "events.tsv"),
+    _compare(read_events_tsv(analysis_dir(_recording(tmp_path)) / "events.tsv"),
              calfwatch.analyze((with_gap, sfreq), mains_hz=50, verbose="WARNING"))
 
 
@@ -167,7 +167,7 @@ def test_record_publishes_samples_and_live_events(source, tmp_path):
     steps = np.diff(np.concatenate(listener.stamps))
     period = 1.0 / sfreq  # in order, never a jump a reader would take for lost samples
     assert 0.75 * period - 1e-9 <= steps.min() and steps.max() <= 1.25 * period + 1e-9
-    final = {r["sample"] for r in read_events_tsv(tmp_path / "events.tsv")
+    final = {r["sample"] for r in read_events_tsv(analysis_dir(_recording(tmp_path)) / "events.tsv")
              if r["kind"] == "fasciculation"}
     last_word = {}  # the live view's last word on each event: provisional, then corrections
     for m in listener.markers:

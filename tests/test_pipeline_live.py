@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from calfwatch.outputs import read_events_tsv
+from calfwatch.outputs import analysis_dir, read_events_tsv
 from calfwatch.simulator import load_profile, simulate_night
 from firmware_io.devices import DEVICES
 from firmware_io.emulator import EmulatedDevice
@@ -47,7 +47,7 @@ def _record_live(tmp_path, night, faults: str | None = None, speed: float = 20.0
                     "--clock-speed", str(speed))
     assert proc.returncode == 0, proc.stderr
     (recording,) = out.glob("*.bdf")
-    return out, recording
+    return analysis_dir(recording), recording
 
 
 def _offline(tmp_path, recording):
@@ -126,12 +126,12 @@ def test_live_count_converges_to_the_final_count(tmp_path, profile, faults):
                     "left", "--duration", "60", "--clock-speed", str(SPEED))
     assert proc.returncode == 0, proc.stderr
     final, before, corrections = _final_line(proc.stdout)
-    summary = json.loads((out / "summary.json").read_text())
-    assert final == summary["fasciculations"]
     (recording,) = out.glob("*.bdf")
+    summary = json.loads((analysis_dir(recording) / "summary.json").read_text())
+    assert final == summary["fasciculations"]
     if faults:
         assert json.loads(recording.with_suffix(".json").read_text())["counters"]["gaps"] > 0
-    twitches = [e for e in read_events_tsv(out / "events.tsv")
+    twitches = [e for e in read_events_tsv(analysis_dir(recording) / "events.tsv")
                 if e["kind"] == "fasciculation" and "doublet" not in e["detail"]]
     assert len(twitches) == final
     tail = sum(e["onset"] >= summary["duration_s"] - TAIL_S for e in twitches)

@@ -16,6 +16,7 @@ import pytest
 from report_browser import find_chromium, open_in_browser
 from report_nights import analyze, parse_report, run_cli, simulate_edf
 
+from calfwatch.outputs import analysis_dir
 from calfwatch.simulator import load_profile, simulate_night
 from firmware_io.devices import DEVICES
 from firmware_io.emulator import EmulatedDevice
@@ -45,7 +46,8 @@ def _recorded_over_a_damaged_link(root: Path) -> Path:
              "--out", str(out), "--side", "left", "--duration", "240", "--clock-speed", "20",
              "--mains", "50"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    return out
+    (recording,) = out.glob("*.bdf")
+    return analysis_dir(recording)  # where record wrote the night's outputs
 
 
 @pytest.fixture(scope="module")

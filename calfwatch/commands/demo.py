@@ -93,20 +93,21 @@ def compare_events(live_tsv: Path, offline_tsv: Path) -> tuple[bool, str]:
                    f"{len(offline)} offline")
 
 
-def _report(out: Path) -> Path | None:
+def _report(analysis: Path, out: Path) -> Path | None:
     if importlib.util.find_spec("calfwatch.commands.report") is None:
         return None
     from calfwatch.cli import main
 
     path = out / "report.html"
     with contextlib.redirect_stdout(io.StringIO()):  # the report repeats the wearer's summary
-        code = main(["report", str(out), "--out", str(path)])
+        code = main(["report", str(analysis), "--out", str(path)])
     return path if code in (0, 4) else None  # 4: written, the night not evaluable
 
 
 def run(args: argparse.Namespace) -> int:
     """Simulate, record live through a pseudo-terminal, analyse offline, compare, summarise."""
     from calfwatch.analysis import analyze_file
+    from calfwatch.outputs import analysis_dir
     from calfwatch.summary_text import wearer_summary
 
     out = Path(args.out)
@@ -116,18 +117,19 @@ def run(args: argparse.Namespace) -> int:
           f"from an emulated {DEVICE} sensor at {args.speed:g}x through a pseudo-terminal")
     with tempfile.TemporaryDirectory(prefix="calfwatch-demo-") as tmp:
         recording = _record(night, os.path.join(tmp, "ttyCALFWATCH"), args, out)
+    live = analysis_dir(recording)  # where record wrote the night's outputs
     _, offline_paths = analyze_file(recording, out / "offline")
-    same, account = compare_events(out / "events.tsv", offline_paths["events"])
+    same, account = compare_events(live / "events.tsv", offline_paths["events"])
     print(account)
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((live / "summary.json").read_text(encoding="utf-8"))
     truth = night.truth_summary()
     print(f"simulated truth: {truth['fasciculations']} fasciculations at rest in "
           f"{truth['rest_minutes']:.1f} min of rest")
     print()
     print(wearer_summary(summary))
-    report = _report(out)
+    report = _report(live, out)
     print()
-    for path in [recording, out / "events.tsv", out / "summary.json", out / "annotations.txt",
+    for path in [recording, live / "events.tsv", live / "summary.json", live / "annotations.txt",
                  offline_paths["events"], report]:
         if path is not None:
             print(f"wrote {path}")

@@ -53,8 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--outputs-every", type=float, default=300.0, metavar="S",
         help="rewrite the output files (events.tsv, summary.json, annotations.txt, events.edf...) "
-             "in DIR every S seconds "
-             "(default 300) and at the end",
+             "in DIR/<recording name>_analysis every S seconds (default 300) and at the end",
     )
     parser.add_argument("--history", metavar="FILE", default=None,
                         help="history file (default: $CALFWATCH_HOME/history.sqlite)")
@@ -242,10 +241,11 @@ def _publisher(args: argparse.Namespace, info):
 def _live(recorder, args: argparse.Namespace, publisher=None):
     """Live detection on the values the file stores (see calfwatch.live)."""
     from calfwatch.live import LiveAnalysis
+    from calfwatch.outputs import analysis_dir
 
     speed = max(1.0, float(getattr(args, "clock_speed", 1.0) or 1.0))
-    return LiveAnalysis(recorder, args.out, subject=args.subject, side=args.side or "",
-                        outputs_every_s=args.outputs_every, feed_batch_s=0.1 * speed,
+    return LiveAnalysis(recorder, analysis_dir(recorder.path), subject=args.subject,
+                        side=args.side or "", outputs_every_s=args.outputs_every, feed_batch_s=0.1 * speed,
                         mains_hz=args.mains,
                         on_events=publisher.push_events if publisher is not None else None)
 
