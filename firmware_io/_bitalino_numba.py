@@ -7,6 +7,7 @@ from numba import njit
 
 CONFIRM = 3  # frames with valid CRC and rising sequence numbers to accept a resynchronisation
 MAX_STEP = 4  # sequence steps accepted while confirming (up to 3 frames lost in between)
+SLACK = 2  # bytes a damaged frame between two intact ones may have lost or gained
 
 
 @njit(cache=True)
@@ -39,9 +40,10 @@ def _continues(last, c, cn, modulus):
 
 
 @njit(cache=True)
-def _confirmed(buf, i, n, size, final):
-    """1 when CONFIRM frames from i pass the CRC with rising sequence numbers, 0 when not, -1 to
-    wait (at the end of a stream, frames that cannot be confirmed are not accepted)."""
+def _confirmed(buf, i, n, size, final, max_step=MAX_STEP):
+    """1 when CONFIRM frames from i pass the CRC with sequence numbers rising by 1 to
+    ``max_step``, 0 when not, -1 to wait (at the end of a stream, frames that cannot be confirmed
+    are not accepted)."""
     if not crc_ok(buf, i, size):
         return 0
     prev = _seq(buf, i, size)
@@ -50,10 +52,24 @@ def _confirmed(buf, i, n, size, final):
         if j + size > n:
             return 0 if final else -1
         s = _seq(buf, j, size)
-        if not crc_ok(buf, j, size) or not 1 <= (s - prev) % 16 <= MAX_STEP:
+        if not crc_ok(buf, j, size) or not 1 <= (s - prev) % 16 <= max_step:
             return 0
         prev = s
     return 1
+
+
+@njit(cache=True)
+def _resync(buf, i, n, size, s, last_seq, since, final):
+    """Confirm a resynchronisation at i. When its sequence number does not follow the last frame
+    accepted as the bytes since then say it should (more was lost than the damage there explains),
+    the frames confirming it must follow one another exactly: misaligned reads of damaged bytes
+    that pass the CRC and a few steps of the count just before an intact frame would otherwise
+    place everything after them one count cycle late."""
+    if last_seq < 0:
+        return _confirmed(buf, i, n, size, final)
+    expected = ((s - last_seq + 15) % 16) * size  # bytes of the frames in between
+    strict = abs(since - expected) > SLACK
+    return _confirmed(buf, i, n, size, final, 1 if strict else MAX_STEP)
 
 
 @njit(cache=True)
@@ -82,6 +98,60 @@ def _bracketed(buf, i, n, size, s, last_seq, since, final):
     if last_seq < 0 or not 1 <= step <= MAX_STEP or since != (step - 1) * size:
         return 0
     return _on_grid_ahead(buf, i, n, size, s, final)
+
+
+@njit(cache=True)
+def _anchor_ahead(buf, i, n, size, s, final):
+    """1 when the stream is confirmed again within MAX_STEP frames after the frame at i, its
+    sequence number k frames on and its position k frames on give or take SLACK bytes (the damaged
+    frames in between lost or gained a byte); 0 when not, -1 to wait."""
+    last_t = i + (MAX_STEP + 1) * size + SLACK
+    for t in range(i + size, last_t):
+        if t + CONFIRM * size > n:
+            return 0 if final else -1
+        ok = _confirmed(buf, t, n, size, final)
+        if ok < 0:
+            return -1
+        if ok > 0:
+            k = (_seq(buf, t, size) - s) % 16
+            return 1 if 1 <= k <= MAX_STEP and abs(t - i - k * size) <= SLACK else 0
+    return 0
+
+
+@njit(cache=True)
+def _rival(buf, i, n, size, s, lo, final):
+    """Another alignment within 2 x SLACK bytes of i (not before ``lo``) that passes the CRC with
+    the same sequence number: its position, or 0 when there is none (the frame at i is the only
+    reading of these bytes), or -1 to wait."""
+    for j in range(max(lo, i - 2 * SLACK), i):
+        if crc_ok(buf, j, size) and _seq(buf, j, size) == s:
+            return j
+    for j in range(i + 1, i + 2 * SLACK + 1):
+        if j + size > n:
+            return 0 if final else -1
+        if crc_ok(buf, j, size) and _seq(buf, j, size) == s:
+            return j
+    return 0
+
+
+@njit(cache=True)
+def _between(buf, i, n, size, s, last_seq, since, final):
+    """A frame between two damaged ones, vouched for by both neighbours: its sequence number
+    follows the last frame accepted by 2-MAX_STEP (a damaged frame in between), its position does
+    too give or take SLACK bytes, and the stream is confirmed again on the far side the same way.
+    Returns 1 to accept it, 0 not to, -1 to wait, or the position of a rival alignment reading
+    these bytes as another frame of that number (then neither is trusted). A frame that continues
+    the count directly must start where the last one ended."""
+    step = (s - last_seq) % 16
+    if last_seq < 0 or not 2 <= step <= MAX_STEP or abs(since - (step - 1) * size) > SLACK:
+        return 0
+    ahead = _anchor_ahead(buf, i, n, size, s, final)
+    if ahead <= 0:
+        return ahead
+    rival = _rival(buf, i, n, size, s, max(0, i - since), final)
+    if rival < 0:
+        return -1
+    return 1 if rival == 0 else -2 - rival
 
 
 @njit(cache=True)
@@ -133,9 +203,16 @@ def scan_bitalino(buf, size, nch, in_sync, last_seq, final, since=0):
             # on is what an inserted byte squeezes out of the damaged frame (its own last byte, so
             # its sequence number, with the CRC passing 1 time in 16), not the frame itself
             ok = 0 if last_seq >= 0 and s == (last_seq + 1) % 16 and i != last_end else (
-                _confirmed(buf, i, n, size, final))
+                _resync(buf, i, n, size, s, last_seq, i - last_end, final))
             if ok == 0:  # a damaged frame among the next ones: both neighbours decide
                 ok = _bracketed(buf, i, n, size, s, last_seq, i - last_end, final)
+            if ok == 0:  # damaged frames on both sides, which may have lost or gained a byte
+                ok = _between(buf, i, n, size, s, last_seq, i - last_end, final)
+                if ok < -1:  # two readings of these bytes: skip past both
+                    j = max(i + 1, -2 - ok + 1)
+                    skipped += j - i
+                    i = j
+                    continue
             if ok < 0:
                 break
             if ok == 0:
