@@ -2,8 +2,6 @@
 
 - :mod:`dsp.filters`: ``design_sos``, ``detect_mains_hz``, ``StreamingFilter``, ``sosfilt``
   (band-pass + mains notches, bit-identical to scipy.signal.sosfilt on finite data).
-- :mod:`dsp.envelope`: ``TeagerKaiser`` / ``teager_kaiser``, ``MovingRms`` / ``moving_rms``.
-- :mod:`dsp.noise`: ``noise_floor`` (block MAD sigma, rolling lower quartile).
 - :mod:`dsp.features`: ``measure_candidates``, ``dominant_hz``.
 - :mod:`dsp.chain`: ``DetectionChain`` (streaming filter, noise, detection, features, envelope
   frames, quality), ``ChainOutput``, ``concat_outputs``; settings in :mod:`dsp.config`. Its stages

@@ -1,16 +1,15 @@
 """Numba kernels of the robust noise floor: per-block MAD sigma and its rolling lower quantile.
 
-The block median is exact: a bisection by branch-free counting (:func:`upper_median`), or in the
-streaming chain (:func:`update_blocks_serial`) one counting pass against a band of +-10 % around the
-previous block's median followed by a selection among the few values in the band (bisection on the
-side it is on when it is outside). Both give the same order statistic; the guess only decides how
-fast it is found.
+The block median is exact (:func:`update_blocks_serial`): one counting pass against a band of
++-10 % around the previous block's median followed by a selection among the few values in the band,
+or a bisection by branch-free counting (:func:`upper_median`) on the side it is on when it is
+outside, and when there is no previous median. The guess only decides how fast it is found.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 MAD_TO_SIGMA = 1.0 / 0.6744897501960817
 BISECT_STEPS = 12
@@ -94,68 +93,6 @@ def _kth(a, n, k, lo, hi, scratch):
 def upper_median(a, n, lo, hi, scratch):
     """Upper median (the (n//2)-th smallest) of ``a[:n]``, all within [lo, hi]."""
     return _kth(a, n, n // 2, lo, hi, scratch)
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
-def _block_sigma(x, tmp, scratch):
-    count = np.int64(0)
-    hi = 0.0
-    for v in x:
-        if v == v:
-            a = abs(v)
-            tmp[count] = a
-            hi = max(hi, a)
-            count += 1
-    if 2 * count < x.shape[0] or count == 0:
-        return np.nan
-    return upper_median(tmp, count, 0.0, hi, scratch) * MAD_TO_SIGMA
-
-
-@njit(cache=True, boundscheck=False, parallel=True)
-def block_sigmas(y, block_len, out):
-    """``out[c, b]`` = upper median(|y|)/0.6745 of block b of channel c; NaN when under half is valid."""
-    n_blocks = out.shape[1]
-    for k in prange(y.shape[0] * n_blocks):
-        c = k // n_blocks
-        b = k % n_blocks
-        tmp = np.empty(block_len)
-        scratch = np.empty(block_len)
-        out[c, b] = _block_sigma(y[c, b * block_len : (b + 1) * block_len], tmp, scratch)
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
-def block_sigmas_serial(y, block_len, out):
-    """:func:`block_sigmas` without threads."""
-    tmp = np.empty(block_len)
-    scratch = np.empty(block_len)
-    for c in range(y.shape[0]):
-        for b in range(out.shape[1]):
-            out[c, b] = _block_sigma(y[c, b * block_len : (b + 1) * block_len], tmp, scratch)
-
-
-@njit(cache=True, boundscheck=False)
-def rolling_quantile(stats, hist, block0, q, out):
-    """Order statistic ``round(q * (m - 1))`` of the m valid values among the last
-    ``hist.shape[1]`` block stats, block included (q = 0.5: the median).
-
-    ``hist`` (channels, window) is the ring of past stats indexed by absolute block number.
-    """
-    window = hist.shape[1]
-    tmp = np.empty(window)
-    for c in range(stats.shape[0]):
-        for b in range(stats.shape[1]):
-            hist[c, (block0 + b) % window] = stats[c, b]
-            count = 0
-            for j in range(window):
-                v = hist[c, j]
-                if v == v:
-                    tmp[count] = v
-                    count += 1
-            if count == 0:
-                out[c, b] = np.nan
-            else:
-                ordered = np.sort(tmp[:count])
-                out[c, b] = ordered[int(np.round(q * (count - 1)))]
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -265,8 +202,9 @@ def update_blocks_serial(y, block_len, hop, hist, block0, q, med, stats, sig, en
 
     ``y`` (channels, n_blocks * block_len): the blocks' samples; ``hist`` (channels, window) the
     ring of past statistics; ``med`` (channels, 1) the last valid block median (a guess, updated).
-    Writes ``stats`` (block MAD sigma, as :func:`block_sigmas`), ``sig`` (the order statistic
-    ``round(q * (m - 1))`` of the m valid stats of the window, as :func:`rolling_quantile`) and
+    Writes ``stats`` (block MAD sigma: upper median of |y| / 0.6745 over the valid samples, NaN
+    when under half is valid), ``sig`` (the order statistic ``round(q * (m - 1))`` of the m valid
+    stats of the window, the block included) and
     ``env`` (RMS of the valid samples of each frame of ``hop`` samples; NaN when under half is
     valid). Channels are independent (callers split them over threads).
     """

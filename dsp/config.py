@@ -26,7 +26,7 @@ class ChainConfig:
     # None: measured from the cascade's impulse response (dsp.filters.settling_time_s)
     noise_block_s: float = 0.5
     noise_window_s: float = 30.0
-    noise_quantile: float = 0.25  # of the block statistics in the window (see dsp.noise)
+    noise_quantile: float = 0.25  # of the block statistics in the window (see dsp._stage_noise)
     threshold_k: float = 4.0
     hysteresis_k: float = 2.5
     onset_k: float = 2.0

@@ -1,4 +1,5 @@
-"""The rolling robust noise floor: accuracy under sparse potentials, tracking, NaN, exact medians."""
+"""The chain's noise tracker (dsp._stage_noise): accuracy under sparse potentials, tracking, NaN,
+exact medians and order statistics, any chunking; the block kernel against sort-based references."""
 
 from __future__ import annotations
 
@@ -6,12 +7,34 @@ import numpy as np
 import pytest
 from dsp_signals import muap
 
-from dsp._noise_numba import upper_median
+from dsp._buffer import TimelineBuffer
+from dsp._grid import ChainGrid
+from dsp._noise_numba import MAD_TO_SIGMA, update_blocks_serial, upper_median
+from dsp._stage_noise import NoiseTracker
 from dsp.filters import design_sos, sosfilt
-from dsp.noise import noise_floor
 
 FS = 2000.0
 SOS = design_sos(FS)
+
+
+def _tracked(y, block_s=0.5, window_s=30.0, quantile=0.25, sizes=None):
+    """Floor and statistic per complete block of ``y`` (1-D or (channels, n)), fed at once or in
+    chunks of ``sizes``, as the chain feeds its tracker."""
+    y2 = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    grid = ChainGrid.at(FS, block_s)
+    tracker = NoiseTracker(y2.shape[0], grid, window_s, quantile, 0, lambda work: False)
+    filtered = TimelineBuffer(y2.shape[0], 0)
+    pos, i = 0, 0
+    while pos < y2.shape[1]:
+        n = y2.shape[1] if sizes is None else sizes[i % len(sizes)]
+        filtered.append(y2[:, pos : pos + n])
+        tracker.update(filtered)
+        pos, i = pos + n, i + 1
+    floors = tracker.floors.view(tracker.floors.start, tracker.floors.stop)
+    stats = tracker.block_sigmas.view(tracker.block_sigmas.start, tracker.block_sigmas.stop)
+    if np.ndim(y) == 1:
+        return floors[0], stats[0], grid.block_samples
+    return floors, stats, grid.block_samples
 
 
 def _with_potentials(noise: np.ndarray, rate_per_min: float, ptp_uv: float, seed: int) -> np.ndarray:
@@ -31,7 +54,7 @@ def test_sparse_potentials_do_not_pull_the_floor_up(noise_uv):
     noise = rng.normal(0, noise_uv, int(180 * FS))
     x = _with_potentials(noise, 60.0, 200.0, seed=1)
     true_sigma = np.std(sosfilt(SOS, noise)[int(FS) :])  # the noise alone, same filter
-    sigma, _ = noise_floor(sosfilt(SOS, x), FS)
+    sigma, _, _ = _tracked(sosfilt(SOS, x))
     settled = sigma[60:]  # after the first 30 s window
     assert np.all(np.abs(settled / true_sigma - 1) < 0.10)
 
@@ -42,7 +65,7 @@ def test_floor_follows_a_change_of_noise_within_the_window():
     x = rng.normal(0, 4.0, n)
     x[n // 2 :] = rng.normal(0, 8.0, n - n // 2)
     y = sosfilt(SOS, x)
-    sigma, block = noise_floor(y, FS, window_s=30.0)
+    sigma, _, block = _tracked(y, window_s=30.0)
     lo = np.std(y[int(5 * FS) : n // 2])
     hi = np.std(y[n // 2 + int(5 * FS) :])
     t_s = (np.arange(sigma.size) + 1) * block / FS
@@ -56,19 +79,20 @@ def test_nan_blocks_are_skipped():
     rng = np.random.default_rng(3)
     y = rng.normal(0, 2.0, int(40 * FS))
     y[int(10 * FS) : int(20 * FS)] = np.nan
-    sigma, block = noise_floor(y, FS)
+    sigma, stats, _ = _tracked(y)
+    assert np.all(np.isnan(stats[20:40])) and np.all(np.isfinite(stats[:20]))
     assert np.all(np.isfinite(sigma))
     assert np.all(np.abs(sigma / 2.0 - 1) < 0.1)
-    all_nan, _ = noise_floor(np.full(int(5 * FS), np.nan), FS)
+    all_nan, _, _ = _tracked(np.full(int(5 * FS), np.nan))
     assert np.all(np.isnan(all_nan))
 
 
 def test_block_statistic_is_the_mad_of_each_block():
     rng = np.random.default_rng(4)
-    y = rng.normal(0, 1.0, (2, 4000))
-    sigma, block = noise_floor(y, FS, block_s=0.5, window_s=0.5, quantile=0.5)
-    ref = np.sort(np.abs(y.reshape(2, -1, block)), axis=2)[:, :, block // 2] / 0.6744897501960817
-    np.testing.assert_allclose(sigma, ref, rtol=1e-12)
+    y = rng.normal(0, 1.0, (2, 4000)) * rng.uniform(0.1, 10, (2, 1))
+    _, stats, block = _tracked(y)
+    ref = np.sort(np.abs(y.reshape(2, -1, block)), axis=2)[:, :, block // 2] * MAD_TO_SIGMA
+    np.testing.assert_allclose(stats, ref, rtol=1e-12)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 11, 999, 1000])
@@ -79,22 +103,22 @@ def test_upper_median_against_sort(n):
         assert got == np.sort(data)[n // 2]
 
 
-def test_rolling_quantile_is_the_order_statistic_of_the_window():
+def test_floor_is_the_order_statistic_of_the_window_in_any_chunking():
     rng = np.random.default_rng(5)
     y = rng.normal(0, 1.0, int(20 * FS)) * np.repeat(rng.uniform(1, 3, 40), int(0.5 * FS))
-    sigma, block = noise_floor(y, FS, block_s=0.5, window_s=3.0, quantile=0.25)
-    blocks, _ = noise_floor(y, FS, block_s=0.5, window_s=0.5, quantile=0.5)
-    for b in range(blocks.size):
-        window = np.sort(blocks[max(0, b - 5) : b + 1])
+    sigma, stats, _ = _tracked(y, block_s=0.5, window_s=3.0, quantile=0.25)
+    for b in range(stats.size):
+        window = np.sort(stats[max(0, b - 5) : b + 1])
         assert sigma[b] == window[int(np.round(0.25 * (window.size - 1)))]
+    chunked, chunked_stats, _ = _tracked(y, window_s=3.0, sizes=[333, 1999, 50, 4001])
+    np.testing.assert_array_equal(chunked, sigma)
+    np.testing.assert_array_equal(chunked_stats, stats)
 
 
 @pytest.mark.parametrize("guess", [np.nan, 0.0, 0.05, 0.67, 0.7, 5.0, np.inf])
 def test_streaming_block_pass_gives_exact_medians_and_frame_rms(guess):
     """update_blocks_serial: block medians (whatever the guess), rolling quantile and frame RMS
     against sort-based references."""
-    from dsp._noise_numba import MAD_TO_SIGMA, update_blocks_serial
-
     rng = np.random.default_rng(6)
     block, hop, n_blocks = 1000, 100, 12
     y = rng.normal(0, 1.0, (2, block * n_blocks)) * np.repeat(rng.uniform(0.2, 3, n_blocks), block)
