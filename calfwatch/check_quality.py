@@ -1,12 +1,14 @@
 """Signal quality second by second for ``calfwatch check``, with plain advice and a verdict.
 
-:class:`QualityMeter` takes the raw µV chunks of a live stream and, for every completed second,
-measures per channel: the noise floor of the 20-450 Hz band with the mains notches (robust sigma,
-median |y| / 0.6745, as the detector uses), the mains fraction (power within 1 Hz of the mains
-frequency and its harmonics / total power of the raw signal), the fraction of samples at the rails
-(saturation), the fraction of repeated samples (flat: no contact or a dead channel), the movement
-level (RMS below 15 Hz) and the fraction lost on the link. :func:`advice` turns the median of the
-seconds into plain sentences and a pass/fail verdict.
+:class:`QualityMeter` takes the raw µV chunks of a live stream through the detection chain the night
+runs (:class:`dsp.chain.DetectionChain`, with quality windows of one second) and, for every
+completed second, reports per channel what the night's quality rows hold: the noise floor of the
+20-450 Hz band with the mains notches (robust sigma, median |y| / 0.6745 per noise block, as the
+detector uses), the mains fraction (power at the mains line and its 2nd and 3rd harmonics / variance
+of the raw signal), the fraction of samples in runs at the window's extremes (saturation), the
+fraction in flat runs of ``flat_run_s`` (no contact or a dead channel) and the fraction lost on the
+link; besides, the movement level (RMS below 15 Hz), which only the check needs. :func:`advice`
+turns the median of the seconds into plain sentences and a pass/fail verdict.
 
 Limits (:data:`LIMITS`): surface calf EMG at rest has a 3-8 µV noise floor (see the project's
 domain notes); above 15 µV small fasciculation potentials drown. Mains above half the raw power, any
@@ -31,6 +33,8 @@ LIMITS = {
 }
 #: Movement band upper edge (Hz).
 MOVEMENT_HZ = 15.0
+#: Length of the check's quality windows (s).
+WINDOW_S = 1.0
 
 
 @dataclass
@@ -45,8 +49,19 @@ class SecondQuality:
     lost_fraction: float
 
 
+def movement_uv(x: np.ndarray, sfreq_hz: float) -> float:
+    """RMS (µV) of the valid samples of ``x`` below ``MOVEMENT_HZ``, mean removed; NaN when none."""
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return float("nan")
+    spec = np.abs(np.fft.rfft(x - x.mean())) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1.0 / sfreq_hz)
+    low = spec[(freqs > 0) & (freqs < MOVEMENT_HZ)].sum()
+    return float(np.sqrt(2 * low / len(x) ** 2))
+
+
 class QualityMeter:
-    """Per-second quality of a live stream.
+    """Per-second quality of a live stream, measured by the detection chain's quality windows.
 
     Parameters
     ----------
@@ -54,66 +69,62 @@ class QualityMeter:
         Sampling rate.
     n_channels : int
         Channels.
-    rail_uv : float
-        Largest magnitude the device can report (saturation level).
     mains_hz : float
         50 or 60.
     """
 
-    def __init__(self, sfreq_hz: float, n_channels: int, rail_uv: float, mains_hz: float) -> None:
-        from dsp.filters import StreamingFilter, design_sos
+    def __init__(self, sfreq_hz: float, n_channels: int, mains_hz: float) -> None:
+        from dsp.chain import DetectionChain
 
         self.sfreq_hz = float(sfreq_hz)
-        self.n = int(round(sfreq_hz))
-        self.rail_uv = float(rail_uv)
         self.mains_hz = float(mains_hz)
-        self._filter = StreamingFilter(design_sos(sfreq_hz, mains_hz=mains_hz), n_channels)
-        self._raw = np.zeros((n_channels, 0))
-        self._y = np.zeros((n_channels, 0))
+        self._chain = DetectionChain(sfreq_hz, n_channels, mains_hz, quality_window_s=WINDOW_S)
+        self._window = self._chain.grid.window_samples
+        self._raw = np.zeros((n_channels, 0))  # from sample self._raw_start on
+        self._raw_start = 0
+        self._next = 0
+        self._finished = False
         self.seconds: list[list[SecondQuality]] = []
-        self._drained = False
 
     def feed(self, data_uv: np.ndarray) -> list[list[SecondQuality]]:
         """Take samples (NaN = lost); return the seconds completed by them."""
-        self._raw = np.concatenate([self._raw, data_uv], axis=1)
-        if data_uv.shape[1] and not self._drained:
-            y = self._filter.process(np.nan_to_num(data_uv, nan=0.0))
-            self._y = np.concatenate([self._y, y], axis=1)
+        data = np.asarray(data_uv, dtype=np.float64)
+        if self._finished or not data.shape[1]:
+            return []
+        self._raw = np.concatenate([self._raw, data], axis=1)
+        out = self._chain.process(data, self._next)
+        self._next += data.shape[1]
+        return self._seconds(out.quality)
+
+    def finish(self) -> list[list[SecondQuality]]:
+        """Measure what the chain still holds; return the complete seconds this gives."""
+        if self._finished:
+            return []
+        self._finished = True
+        return self._seconds(self._chain.flush().quality)
+
+    def _seconds(self, rows: np.ndarray) -> list[list[SecondQuality]]:
+        """One list of channels per complete window of ``rows`` (the chain's quality rows)."""
         done = []
-        while self._y.shape[1] >= self.n:
-            raw, self._raw = self._raw[:, : self.n], self._raw[:, self.n :]
-            y, self._y = self._y[:, : self.n], self._y[:, self.n :]
-            done.append([self._channel(raw[c], y[c]) for c in range(raw.shape[0])])
+        for start in np.unique(rows["start"]):
+            window = rows[rows["start"] == start]
+            if window["stop"][0] - start < self._window:
+                continue  # the end of the stream: not a whole second
+            raw = self._raw[:, start - self._raw_start : window["stop"][0] - self._raw_start]
+            done.append([self._channel(row, raw[row["channel"]]) for row in window])
+            self._raw = self._raw[:, window["stop"][0] - self._raw_start :]
+            self._raw_start = int(window["stop"][0])
         self.seconds.extend(done)
         return done
 
-    def finish(self) -> list[list[SecondQuality]]:
-        """Drain the filter's pipeline; return the seconds this completes."""
-        self._drained = True
-        tail = self._filter.flush()
-        self._y = np.concatenate([self._y, tail], axis=1)
-        return self.feed(np.zeros((self._raw.shape[0], 0)))
-
-    def _channel(self, raw: np.ndarray, y: np.ndarray) -> SecondQuality:
-        ok = np.isfinite(raw)
-        lost = 1.0 - float(ok.mean())
-        if not ok.any():
-            return SecondQuality(np.nan, np.nan, 0.0, 0.0, np.nan, 1.0)
-        x = raw[ok]
-        spec = np.abs(np.fft.rfft(x - x.mean())) ** 2
-        freqs = np.fft.rfftfreq(len(x), 1.0 / self.sfreq_hz)
-        near = np.zeros(len(freqs), bool)
-        for h in np.arange(self.mains_hz, self.sfreq_hz / 2, self.mains_hz):
-            near |= np.abs(freqs - h) <= 1.0
-        total = float(spec[1:].sum())
-        low = spec[(freqs > 0) & (freqs < MOVEMENT_HZ)].sum()
+    def _channel(self, row: np.void, raw: np.ndarray) -> SecondQuality:
         return SecondQuality(
-            noise_uv=float(np.median(np.abs(y[ok])) / 0.6745),
-            mains_fraction=float(spec[near].sum() / total) if total > 0 else 0.0,
-            saturated_fraction=float(np.mean(np.abs(x) >= 0.999 * self.rail_uv)),
-            flat_fraction=float(np.mean(np.diff(x) == 0)) if len(x) > 1 else 1.0,
-            movement_uv=float(np.sqrt(2 * low / len(x) ** 2)),
-            lost_fraction=lost,
+            noise_uv=float(row["noise_rms_uv"]),
+            mains_fraction=float(row["mains_fraction"]),
+            saturated_fraction=float(row["saturated_fraction"]),
+            flat_fraction=float(row["flat_fraction"]),
+            movement_uv=movement_uv(raw, self.sfreq_hz),
+            lost_fraction=float(row["nan_fraction"]),
         )
 
 

@@ -20,6 +20,8 @@ class ChainGrid:
         Sampling rate.
     noise_block_s : float
         Wanted noise block length (rounded to whole frames).
+    window_s : float
+        Wanted quality window length (rounded to whole blocks).
 
     Examples
     --------
@@ -31,14 +33,16 @@ class ChainGrid:
     sfreq_hz: float
     hop_samples: int  # one envelope/noise frame (ENVELOPE_HOP_S)
     block_samples: int  # one noise block (a multiple of hop_samples)
-    window_samples: int  # one quality window (QUALITY_WINDOW_S, a multiple of block_samples)
+    window_samples: int  # one quality window (a multiple of block_samples)
 
     @classmethod
-    def at(cls, sfreq_hz: float, noise_block_s: float) -> ChainGrid:
-        """The grid at ``sfreq_hz`` with noise blocks of about ``noise_block_s``."""
+    def at(cls, sfreq_hz: float, noise_block_s: float,
+           window_s: float = QUALITY_WINDOW_S) -> ChainGrid:
+        """The grid at ``sfreq_hz`` with noise blocks of about ``noise_block_s`` and quality
+        windows of about ``window_s``."""
         hop = max(1, round(ENVELOPE_HOP_S * sfreq_hz))
         block = hop * max(1, round(noise_block_s / ENVELOPE_HOP_S))
-        window = block * max(1, round(QUALITY_WINDOW_S * sfreq_hz / block))
+        window = block * max(1, round(window_s * sfreq_hz / block))
         return cls(float(sfreq_hz), hop, block, window)
 
     def samples(self, seconds: float) -> int:

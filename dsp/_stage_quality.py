@@ -1,5 +1,6 @@
 """The chain's quality windows: mains fraction, saturation, flat runs, pops, lost samples and noise
-per channel and window of ``QUALITY_WINDOW_S`` on the absolute timeline (:mod:`dsp._quality_numba`)."""
+per channel and window (``QUALITY_WINDOW_S`` by default) on the absolute timeline
+(:mod:`dsp._quality_numba`)."""
 
 from __future__ import annotations
 
@@ -87,9 +88,9 @@ class QualityWindows:
         block = self.grid.block_samples
         n_win = (b - a) // win
         out = np.empty((self.n_channels, n_win, len(_quality_numba.COLUMNS)))
+        stats = block_sigmas.view(a // block, -(-b // block))
         _WINDOWS(self._threaded(self.n_channels * n_win * win), raw=raw.view(a, b),
-                 y=filtered.view(a, b), win=win, stats=block_sigmas.view(a // block, -(-b // block)),
-                 per=-(-win // block), cos_t=self._cos, sin_t=self._sin,
+                 y=filtered.view(a, b), win=win, stats=stats, per=-(-win // block), cos_t=self._cos, sin_t=self._sin,
                  flat_run=self._flat_run_samples, rail_run=self._rail_run_samples,
                  pop_k=self._pop_k, rearm=self.grid.samples(POP_REARM_S), out=out)
         rows = np.zeros((n_win, self.n_channels), QUALITY_DTYPE)

@@ -45,6 +45,7 @@ from dsp._threads import n_threads
 from dsp.config import ChainConfig
 from dsp.filters import SECTION_PAD, detect_mains_hz
 from dsp.output import ChainOutput, concat_outputs
+from dsp.types import QUALITY_WINDOW_S
 
 __all__ = ["ChainOutput", "DetectionChain", "concat_outputs", "detect_mains_hz"]
 
@@ -86,6 +87,9 @@ class DetectionChain:
         50 or 60; None decides from the first ``config.mains_detect_s`` of data.
     config : ChainConfig, optional
         Settings (defaults in :class:`dsp.config.ChainConfig`).
+    quality_window_s : float
+        Length of the quality windows (rounded to whole noise blocks): ``QUALITY_WINDOW_S`` for a
+        night, one second for the placement check (``calfwatch check``).
 
     Attributes
     ----------
@@ -104,14 +108,15 @@ class DetectionChain:
     """
 
     def __init__(self, sfreq_hz: float, n_channels: int, mains_hz: float | None = None,
-                 config: ChainConfig | None = None) -> None:
+                 config: ChainConfig | None = None,
+                 quality_window_s: float = QUALITY_WINDOW_S) -> None:
         if not sfreq_hz > 0 or n_channels < 1:
             raise ValueError(f"need sfreq_hz > 0 and n_channels >= 1, got {sfreq_hz}, {n_channels}")
         self.sfreq_hz = float(sfreq_hz)
         self.n_channels = int(n_channels)
         self.mains_hz = mains_hz
         self.config = cfg = config or ChainConfig()
-        self.grid = ChainGrid.at(sfreq_hz, cfg.noise_block_s)
+        self.grid = ChainGrid.at(sfreq_hz, cfg.noise_block_s, quality_window_s)
         self._batch_samples = self.grid.samples(cfg.batch_s)
         self._mains_detect_samples = self.grid.samples(cfg.mains_detect_s)
         self._input = ChunkStager(self.n_channels, self.grid.window_samples)

@@ -17,8 +17,8 @@ from firmware_io.emulator import EmulatedDevice
 FS = 2000.0
 
 
-def _meter_on(x: np.ndarray, rail_uv: float = 1e5) -> list:
-    meter = QualityMeter(FS, x.shape[0], rail_uv, 50.0)
+def _meter_on(x: np.ndarray) -> list:
+    meter = QualityMeter(FS, x.shape[0], 50.0)
     for lo in range(0, x.shape[1], 300):  # odd chunking on purpose
         meter.feed(x[:, lo:lo + 300])
     meter.finish()
@@ -29,35 +29,53 @@ def test_measures_against_known_signals():
     rng = np.random.default_rng(0)
     t = np.arange(int(5 * FS)) / FS
     noise = rng.normal(0, 4.0, t.size)
+    rail_uv = 150.0
     x = np.stack([
         noise,  # clean: white noise of 4 µV
         noise + 100 * np.sin(2 * np.pi * 50 * t),  # strong mains
         np.where(t < 2.5, 0.0, noise),  # flat for half the time
-        np.clip(noise * 50, -150, 150),  # saturated at a 150 µV rail
+        np.clip(noise + 400 * np.sin(2 * np.pi * 3 * t), -rail_uv, rail_uv),  # held at the rails
         noise + 200 * np.sin(2 * np.pi * 3 * t),  # slow movement
+        noise + 4 * np.sin(2 * np.pi * 50 * t),  # weak mains
+        np.round(noise),  # quantised to 1 µV: equal neighbours, but no flat stretch
     ])
     x[4, :200] = np.nan  # and a few lost samples
-    seconds = _meter_on(x, rail_uv=150.0)
+    seconds = _meter_on(x)
     assert len(seconds) == 5
-    q = [channel_summary(seconds, c) for c in range(5)]
+    q = [channel_summary(seconds, c) for c in range(x.shape[0])]
     # noise floor of white noise seen through the 20-450 Hz band: sigma * sqrt(band fraction)
     band = np.sqrt((450 - 20) / (FS / 2))
     assert q[0].noise_uv == pytest.approx(4.0 * band, rel=0.15)
     power_mains = 100 ** 2 / 2
     assert q[1].mains_fraction == pytest.approx(power_mains / (power_mains + 16.0), abs=0.02)
-    freqs = np.fft.rfftfreq(int(FS), 1 / FS)[1:]  # white noise: the share of bins near mains
-    near = np.min(np.abs(freqs[:, None] - np.arange(50, FS / 2, 50)[None]), axis=1) <= 1.0
-    assert q[0].mains_fraction == pytest.approx(near.mean(), abs=0.02)
+    assert q[5].mains_fraction == pytest.approx(8.0 / (8.0 + 16.0), abs=0.05)
+    # white noise: three lines hold 2 / n of its power each (not the share of bins near them)
+    assert q[0].mains_fraction == pytest.approx(6 / FS, abs=0.005)
     assert seconds[0][2].flat_fraction == pytest.approx(1.0)
     assert seconds[4][2].flat_fraction == 0.0
-    expected_sat = np.mean(np.abs(x[3]) >= 150 * 0.999)
-    assert np.mean([s[3].saturated_fraction for s in seconds]) == pytest.approx(expected_sat)
+    assert q[6].flat_fraction == 0.0 and q[6].saturated_fraction == 0.0
+    # the time |400 sin| spends beyond the rails (a lone sample at the rail is not a held one)
+    held = 1 - 2 / np.pi * np.arcsin(rail_uv / 400)
+    assert np.mean([s[3].saturated_fraction for s in seconds]) == pytest.approx(held, abs=0.02)
+    assert q[0].saturated_fraction == 0.0
     assert q[4].movement_uv == pytest.approx(200 / np.sqrt(2), rel=0.1)
     assert seconds[0][4].lost_fraction == pytest.approx(200 / FS)
     assert advice(q[0], 50.0) == []
     assert any("mains" in a for a in advice(q[1], 50.0))
     assert any("saturation" in a for a in advice(q[3], 50.0))
     assert any("movement" in a for a in advice(q[4], 50.0))
+    assert advice(q[6], 50.0) == []
+
+
+def test_seconds_are_the_nights_quality_windows_cut_to_one_second():
+    """The check measures what the night measures: its rows are those of the detection chain
+    with windows of one second, and lost samples (NaN) count at their true place."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 4.0, (1, int(4 * FS)))
+    x[0, int(1.5 * FS) : int(3.0 * FS)] = np.nan  # the second half of second 2, all of second 3
+    seconds = _meter_on(x)
+    assert [s[0].lost_fraction for s in seconds] == [0.0, 0.5, 1.0, 0.0]
+    assert np.isnan(seconds[2][0].noise_uv)  # no valid noise block in that second
 
 
 def _check(tmp_path, source) -> subprocess.CompletedProcess:

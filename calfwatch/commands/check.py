@@ -74,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from acquisition.picks import pick_channels
-    from acquisition.recorder import physical_range_uv
     from acquisition.serial_source import SerialSource
     from calfwatch.check_quality import QualityMeter, channel_summary, verdict
 
@@ -102,8 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 head = np.concatenate(pending, axis=1)
                 if head.shape[1] < min(limit, int(2 * info.sfreq_hz)):
                     continue
-                rail = physical_range_uv(info)[1]
-                meter = QualityMeter(info.sfreq_hz, info.n_channels, rail,
+                meter = QualityMeter(info.sfreq_hz, info.n_channels,
                                      _mains(args, source, np.nan_to_num(head)))
                 data = head
             for rows in meter.feed(data):
