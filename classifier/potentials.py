@@ -22,8 +22,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   with more phases than a single potential has, or as a run of ``jerk_min_potentials`` (3) or more
   potentials of different shapes each within ``jerk_link_s`` of the one before (a pair is not
   enough: independent twitches fall that close by chance), or as ``jerk_window_potentials`` or more
-  counted potentials within ``jerk_window_s``; spans of at most ``myoclonus_max_s``, longer ones
-  are voluntary;
+  counted potentials within ``jerk_window_s``; discrete potentials at the edges of such a
+  compound (within ``jerk_link_s`` of it, the whole within ``myoclonus_max_s``) are its units;
+  spans of at most ``myoclonus_max_s``, longer ones are voluntary;
 - **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
   exponential recovery over hundreds of ms, so the raw baseline after it is displaced; a motor-unit
   potential returns to baseline. A candidate whose baseline step is at least ``pop_step_fraction``
@@ -136,6 +137,38 @@ def compounds(cand: np.ndarray, feats: np.ndarray, cfg: dict[str, Any]) -> np.nd
     return np.where(member, label, -1)
 
 
+def attach_to_jerks(cand: np.ndarray, comp: np.ndarray, pop: np.ndarray, sfreq_hz: float,
+                    cfg: dict[str, Any]) -> np.ndarray:
+    """Compound indices with the discrete potentials at the edges of a jerk joined to it.
+
+    A jerk's units do not all superimpose: some discharge just before or after the compound
+    burst, each returning to baseline. A potential that starts within ``jerk_link_s`` of a
+    compound's end (or ends within it of its start) and with it spans at most
+    ``myoclonus_max_s`` is one of the jerk's units; the test repeats outwards, one potential
+    at a time. Candidates sorted by peak; ``comp`` from :func:`compounds`.
+    """
+    comp = comp.copy()
+    n = len(cand)
+    link = cfg["jerk_link_s"] * sfreq_hz
+    longest = cfg["myoclonus_max_s"] * sfreq_hz
+    on, off = cand["onset"], cand["offset"]
+    free = (comp < 0) & ~pop
+    for g in np.unique(comp[comp >= 0]):  # compounds are few (jerks: tens per hour)
+        idx = np.flatnonzero(comp == g)
+        lo, hi = int(on[idx].min()), int(off[idx].max())
+        if hi - lo > longest:
+            continue
+        j = int(idx.max()) + 1
+        while j < n and free[j] and on[j] - hi <= link and max(hi, off[j]) - lo <= longest:
+            comp[j], hi, free[j] = g, max(hi, int(off[j])), False
+            j += 1
+        j = int(idx.min()) - 1
+        while j >= 0 and free[j] and lo - off[j] <= link and hi - min(lo, on[j]) <= longest:
+            comp[j], lo, free[j] = g, min(lo, int(on[j])), False
+            j -= 1
+    return comp
+
+
 def dense(t_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
     """Group index of potentials in dense clusters (-1 otherwise); ``t_s`` sorted.
 
@@ -214,7 +247,7 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
     (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
     many counted potentials within ``jerk_window_s``, and runs of other shapes (:func:`chains`;
     repeats of one shape are doublets, not runs)."""
-    comp = compounds(cand, feats, cfg)
+    comp = attach_to_jerks(cand, compounds(cand, feats, cfg), pop, sfreq_hz, cfg)
     t_s = cand["peak"] / sfreq_hz
     for window_s, k, pool in ((cfg["dense_window_s"], cfg["dense_min_potentials"], ~pop),
                               (cfg["jerk_window_s"], cfg["jerk_window_potentials"],
