@@ -58,16 +58,18 @@ _cold_told = False
 
 def tell_if_kernels_cold(n_channels: int) -> None:
     """Say once on stderr that the first run compiles the signal kernels (a silent wait of up to
-    a minute looks like a hang); nothing when they are on disk (:func:`dsp.warmup.kernels_cached`)."""
+    a minute looks like a hang), and compile them on the cores (:func:`dsp.warmup.prepare`);
+    nothing when they are on disk (:func:`dsp.warmup.kernels_cached`)."""
     global _cold_told
     if _cold_told:
         return
-    from dsp.warmup import kernels_cached
+    from dsp.warmup import kernels_cached, prepare
 
     if not kernels_cached(n_channels):
         _cold_told = True
         sys.stderr.write(COLD_KERNELS_NOTE)
         sys.stderr.flush()
+        prepare(n_channels)
 
 
 def chain_config() -> ChainConfig:

@@ -1,46 +1,128 @@
-"""Compile the detection chain's kernels ahead of a run, and tell whether a run would compile them.
+"""Compile the detection chain's kernels ahead of a run, over several processes, and tell whether a
+run would compile them.
 
 numba compiles each kernel at its first call and keeps the machine code on disk (``cache=True``:
 beside the modules, or in ``NUMBA_CACHE_DIR``); a fresh install compiles for several seconds before
-its first output. :func:`kernels_cached` says whether the kernels a chain of ``n_channels`` calls
-are on disk, so that an application can tell its user once; :func:`warm_up` compiles them by
-running short chains the way a file analysis and a live stream run them (``python -m dsp.warmup``).
+its first output. The entry points a chain calls and the argument types it calls them with are
+listed here (:func:`chain_signatures`; a test checks that a chain compiles nothing else).
+:func:`kernels_cached` says whether they are all on disk, so that an application can tell its user
+once; :func:`prepare` compiles the missing ones, the kernel modules shared out between this process
+and helper processes (``python -m dsp.warmup --compile MODULE...``) on the other cores, so that a
+first run waits for the slowest share rather than for the sum. A kernel a helper failed to compile
+is compiled at its first call, as without this module.
 
 Examples
 --------
->>> from dsp.warmup import kernels_cached, warm_up
+>>> from dsp.warmup import kernels_cached, prepare
 >>> if not kernels_cached(1):
-...     warm_up((1,))
+...     prepare(1)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
+import subprocess
 import sys
 from collections.abc import Iterable
 
 import numpy as np
+from numba import types
 
-from dsp import _detect_numba, _features_numba, _filter_numba, _noise_numba, _quality_numba
+#: Kernel modules, and the relative time each signature of theirs takes to compile (measured on a
+#: cold cache; used to share them out between processes).
+MODULES = {"_detect_numba": 7.0, "_noise_numba": 5.0, "_quality_numba": 4.0,
+           "_features_numba": 2.0, "_filter_numba": 2.0}
+#: Longest wait for a helper process (s); a helper still compiling after it is left to finish alone.
+HELPER_TIMEOUT_S = 300.0
+
+_i8, _f8 = types.int64, types.float64
+_F1, _F2, _F2A, _F3 = types.float64[::1], types.float64[:, ::1], types.float64[:, :], \
+    types.float64[:, :, ::1]
+_I1, _I2, _I3 = types.int64[::1], types.int64[:, ::1], types.int64[:, :, ::1]
+_SNIPPETS, _INTS = types.float32[:, ::1], types.int32[:, ::1]
+
+
+def _filter(y, x_kept):
+    return ("_filter_numba", "run_one_keep_serial" if y is None else "run_lanes_keep_serial",
+            (_F2, x_kept[0], _F3, _F3, _i8, _F2 if y is None else y, x_kept[1]))
+
+
+def _blank(y):
+    return ("_noise_numba", "blank_after_restart", (y, _I1, _i8))
+
+
+def _noise(y):
+    return ("_noise_numba", "update_blocks_serial", (y, _i8, _i8, _F2, _i8, _f8, _F2, _F2, _F2, _F2))
+
+
+def _detect(y, sig, raw):
+    return ("_detect_numba", "detect_serial", (y, _i8, _i8, _i8, sig, _i8, _i8, _I2, _F2, _F1,
+                                               _I3, _I1, raw, _i8, _F2, _F2, _F2))
+
+
+def _features(y):
+    return ("_features_numba", "measure_serial", (y, _i8, _I1, _I1, _I1, _I1, _F1, _SNIPPETS, _F2,
+                                                  _F2, _INTS))
+
+
+def _quality(raw_y, stats):
+    return ("_quality_numba", "window_quality_serial", (raw_y, raw_y, _i8, stats, _i8, _F2, _F2,
+                                                        _i8, _i8, _f8, _i8, _F3))
+
+
+def chain_signatures(n_channels: int) -> list[tuple[str, str, tuple]]:
+    """(module, kernel, argument types) of every compiled entry point a
+    :class:`dsp.chain.DetectionChain` of ``n_channels`` calls on float64 input, for a file or a
+    live stream.
+
+    One channel: every array is contiguous. Several: the chain's views of its buffers are strided
+    (layout ``A``) or contiguous depending on where they fall, and each layout is a signature;
+    those of a file analysis and a live stream are listed, and the filter may meet another
+    combination of layouts with other chunk sizes (it then compiles it at that call).
+    """
+    one = [_filter(None, (_F2, _F2))]  # the filter's settling time is measured on one channel
+    if n_channels == 1:
+        return one + [_blank(_F2), _noise(_F2), _detect(_F2, _F2, _F2), _features(_F2),
+                      _quality(_F2, _F2)]
+    return one + [
+        _filter(_F2, (_F2, _F2)), _filter(_F2, (_F2A, _F2A)), _filter(_F2A, (_F2A, _F2A)),
+        _blank(_F2), _blank(_F2A), _noise(_F2), _noise(_F2A),
+        _detect(_F2, _F2, _F2), _detect(_F2A, _F2, _F2A), _detect(_F2A, _F2A, _F2A),
+        _features(_F2A), _quality(_F2, _F2), _quality(_F2A, _F2A),
+    ]
 
 
 def chain_kernels(n_channels: int) -> list:
-    """The compiled entry points a :class:`dsp.chain.DetectionChain` of ``n_channels`` calls."""
-    filt = (_filter_numba.run_one_keep_serial if n_channels == 1
-            else _filter_numba.run_lanes_keep_serial)
-    return [filt, _noise_numba.blank_after_restart, _noise_numba.update_blocks_serial,
-            _detect_numba.detect_serial, _features_numba.measure_serial,
-            _quality_numba.window_quality_serial]
+    """The compiled entry points (numba dispatchers) a chain of ``n_channels`` calls."""
+    seen = []
+    for module, name, _ in chain_signatures(n_channels):
+        kernel = _dispatcher(module, name)
+        if kernel not in seen:
+            seen.append(kernel)
+    return seen
 
 
-def _on_disk(kernel) -> bool:
-    """True when numba's cache index of ``kernel`` exists and matches its source; True too when
-    this numba does not say (an unknown state is not reported as a cold cache)."""
+def _dispatcher(module: str, name: str):
+    return getattr(importlib.import_module(f"dsp.{module}"), name)
+
+
+def _on_disk(module: str, name: str, sig: tuple) -> bool:
+    """True when numba's cache holds ``sig`` of the kernel for this source and this processor;
+    True too when this numba does not say (an unknown state is not reported as a cold cache)."""
+    kernel = _dispatcher(module, name)
     try:
-        index = kernel._cache._cache_file._load_index()
+        cache = kernel._cache
+        index = cache._cache_file._load_index()
+        return cache._index_key(sig, kernel.targetctx.codegen()) in index
     except Exception:  # noqa: BLE001 (numba internals differ between versions)
         return True
-    return bool(index)
+
+
+def missing(n_channels: int = 1) -> list[tuple[str, str, tuple]]:
+    """The signatures of :func:`chain_signatures` not compiled on disk yet."""
+    return [s for s in chain_signatures(n_channels) if not _on_disk(*s)]
 
 
 def kernels_cached(n_channels: int = 1) -> bool:
@@ -56,7 +138,93 @@ def kernels_cached(n_channels: int = 1) -> bool:
     bool
         False when a run would compile some of them first (seconds to a minute).
     """
-    return all(_on_disk(k) for k in chain_kernels(n_channels))
+    return not missing(n_channels)
+
+
+def compile_modules(modules: Iterable[str], channel_counts: Iterable[int] = (1,)) -> None:
+    """Compile (or load from disk) the chain's signatures that belong to ``modules``."""
+    wanted = set(modules)
+    done = set()
+    for n in channel_counts:
+        for module, name, sig in chain_signatures(n):
+            if module in wanted and (module, name, sig) not in done:
+                done.add((module, name, sig))
+                _dispatcher(module, name).compile(sig)
+
+
+def share_out(modules: Iterable[tuple[str, int]], n_parts: int) -> list[list[str]]:
+    """Kernel modules, given as (module, signatures to compile), in at most ``n_parts`` groups of
+    about equal compile time (longest first, each to the lightest group); a module's signatures
+    stay in one process (they share callees).
+
+    Examples
+    --------
+    >>> share_out([("_detect_numba", 1), ("_noise_numba", 1), ("_quality_numba", 1)], 2)
+    [['_detect_numba'], ['_noise_numba', '_quality_numba']]
+    """
+    parts: list[list[str]] = [[] for _ in range(max(1, n_parts))]
+    load = [0.0] * len(parts)
+    for module in sorted(modules, key=lambda m: -MODULES[m[0]] * m[1]):
+        i = load.index(min(load))
+        parts[i].append(module[0])
+        load[i] += MODULES[module[0]] * module[1]
+    return [p for p in parts if p]
+
+
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def prepare(n_channels: int = 1, processes: int | None = None) -> bool:
+    """Compile the kernels a chain of ``n_channels`` needs and the disk lacks, shared out between
+    this process and ``processes - 1`` helper processes (default: the usable cores).
+
+    The kernels this process compiled are ready in it; the helpers' are on disk, and load at
+    their first call (a few ms). Returns False when there was nothing to compile.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels of the chain to prepare.
+    processes : int, optional
+        Processes compiling at once, this one included.
+    """
+    todo = missing(n_channels)
+    if not todo:
+        return False
+    counts: dict[str, int] = {}
+    for module, _, _ in todo:
+        counts[module] = counts.get(module, 0) + 1
+    parts = share_out(counts.items(), min(len(counts), processes or usable_cores()))
+    helpers = [_start_helper(part, n_channels) for part in parts[1:]]
+    try:
+        compile_modules(parts[0], (n_channels,))
+    finally:
+        for proc in helpers:
+            if proc is not None:
+                try:
+                    proc.wait(HELPER_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    pass
+    return True
+
+
+def _start_helper(modules: list[str], n_channels: int) -> subprocess.Popen | None:
+    """``python -m dsp.warmup --compile MODULES --channels N`` (None when it cannot start)."""
+    argv = [sys.executable, "-m", "dsp.warmup", "--channels", str(n_channels), "--compile",
+            *modules]
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    try:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env)
+    except OSError:
+        return None
 
 
 def _signal(n_channels: int, sfreq_hz: float, seconds: float) -> np.ndarray:
@@ -70,13 +238,14 @@ def _signal(n_channels: int, sfreq_hz: float, seconds: float) -> np.ndarray:
 
 
 def warm_up(channel_counts: Iterable[int] = (1, 2), sfreq_hz: float = 2000.0) -> None:
-    """Compile the chain's kernels for each channel count: one long input (cut in pieces, the filter
-    run ahead) and 0.1-s chunks (a live stream), as a file analysis and a recording call them.
+    """Run short chains of each channel count the way a file analysis (one long input, cut in
+    pieces, the filter run ahead) and a live stream (0.1-s chunks) run them, so that every kernel
+    they call is compiled (the tests check :func:`chain_signatures` against what this compiles).
 
     Parameters
     ----------
     channel_counts : iterable of int
-        Channel counts to prepare (one channel and several use different filter kernels).
+        Channel counts to run.
     sfreq_hz : float
         Sampling rate of the short signals run.
     """
@@ -97,16 +266,25 @@ def warm_up(channel_counts: Iterable[int] = (1, 2), sfreq_hz: float = 2000.0) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dsp.warmup [--if-cold] [--channels 1 2]``."""
+    """``python -m dsp.warmup [--if-cold] [--channels 1 2] [--processes N]
+    [--compile MODULE ...]``."""
     parser = argparse.ArgumentParser(prog="python -m dsp.warmup", description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--if-cold", action="store_true",
                         help="only when some kernel is not on disk yet")
+    parser.add_argument("--processes", type=int, default=None,
+                        help="processes compiling at once (default: the usable cores)")
+    parser.add_argument("--compile", nargs="+", choices=sorted(MODULES), metavar="MODULE",
+                        help="compile these kernel modules' signatures here (a helper of prepare)")
     args = parser.parse_args(argv)
+    if args.compile:
+        compile_modules(args.compile, args.channels)
+        return 0
     if args.if_cold and all(kernels_cached(n) for n in args.channels):
         return 0
     sys.stderr.write("preparing the signal kernels (compiled once, kept on disk) ...\n")
-    warm_up(args.channels)
+    for n in args.channels:
+        prepare(n, args.processes)
     return 0
 
 
