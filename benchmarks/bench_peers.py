@@ -13,7 +13,7 @@ slows both alike:
   their start-up (imports, reading the cut) counted once; their memory is that of the cut. Neither detects fasciculations: their envelopes and minimum
   durations remove 5-30 ms potentials; they are here for the cost of a night through them.
 
-Then 8 channels x 8 hours against one channel, and the cold start: ``calfwatch analyze`` of a
+Then 8 channels x 8 hours against one channel, and the cold start (benchmarks/bench_cold_start.py): ``calfwatch analyze`` of a
 20-minute file with an empty numba cache (``NUMBA_CACHE_DIR``) against the second run with it.
 The simulated files are written once and kept in ``--out`` (bench-output/). CPU time (user +
 system of the child) is printed beside the wall time: on a shared machine it varies less.
@@ -32,11 +32,11 @@ import importlib.util
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from _plain_detector import PLAIN
+from bench_cold_start import cold_warm, night_20min
 
 PYTHON = sys.executable
 MIB = 1024.0
@@ -153,20 +153,9 @@ def eight_channels(out: Path, hours: float, one_s: float) -> None:
 
 
 def cold_start(out: Path, repeat: int) -> None:
-    night = simulate(out / "night_20min.edf", 20 / 60, 1)
-    pairs = []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as cache:
-            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-            cold = measured(analyze_argv(night, out / "analysis_20min"), env)
-            warm = measured(analyze_argv(night, out / "analysis_20min"), env)
-            pairs.append((cold, warm))
-    cold, warm = best([c for c, _ in pairs]), best([w for _, w in pairs])
-    print(f"20 min, 2 kHz, 1 channel, calfwatch analyze, best of {repeat}: empty numba cache "
-          f"{cold[0]:.2f} s (CPU {cold[2]:.2f} s), second run {warm[0]:.2f} s (CPU {warm[2]:.2f} s): "
-          f"{cold[0] - warm[0]:+.2f} s wall, {cold[2] - warm[2]:+.2f} s CPU (target <= +5 s: "
-          f"{'met' if cold[0] - warm[0] <= 5 else 'NOT met'}); load {load()}")
-    print("  (make venv and make demo compile the kernels when they install: python -m dsp.warmup)")
+    cold_warm(night_20min(out), out, repeat)
+    print("  (per-kernel compile times and the gain of compiling on several processes: "
+          "benchmarks/bench_cold_start.py)")
 
 
 def main() -> int:

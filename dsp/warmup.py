@@ -152,6 +152,17 @@ def compile_modules(modules: Iterable[str], channel_counts: Iterable[int] = (1,)
                 _dispatcher(module, name).compile(sig)
 
 
+def load_kernels(n_channels: int = 1) -> int:
+    """Load the chain's kernels that are on disk into this process (none is compiled); return
+    how many were loaded. A process that forks workers does it once for all of them."""
+    loaded = 0
+    for module, name, sig in chain_signatures(n_channels):
+        if _on_disk(module, name, sig):
+            _dispatcher(module, name).compile(sig)
+            loaded += 1
+    return loaded
+
+
 def share_out(modules: Iterable[tuple[str, int]], n_parts: int) -> list[list[str]]:
     """Kernel modules, given as (module, signatures to compile), in at most ``n_parts`` groups of
     about equal compile time (longest first, each to the lightest group); a module's signatures

@@ -2,9 +2,13 @@
 this machine's cores, or on an existing ``dask.distributed`` cluster.
 
 Each engine yields :class:`~calfwatch.batch.task.Outcome` objects as the tasks finish (in any
-order). Worker processes live for the whole batch: each imports calfwatch and loads its compiled
-kernels once, then takes file after file. Each file's kernels get ``cores // workers`` numba threads
-on a machine, so the workers together do not ask for more threads than there are cores.
+order). Worker processes live for the whole batch and take file after file. On this machine
+(``--jobs N``) they are forked from one process that imported calfwatch and loaded the compiled
+kernels once for all of them (:mod:`calfwatch.batch.worker`), after this process compiled what the
+disk lacked (on every core, :func:`dsp.warmup.prepare`). Each file's kernels get
+``cores // workers`` numba threads on a machine, so the workers together do not ask for more
+threads than there are cores (one each on a machine of as many cores as workers: no filter thread
+running ahead, the other cores being busy with other files).
 """
 
 from __future__ import annotations
@@ -20,14 +24,17 @@ from calfwatch.batch.task import Options, Outcome, analyze_recording
 
 #: What to install for --jobs N > 1 and --scheduler.
 EXTRA_HINT = "pip install 'calfwatch[cluster]'"
+#: With ``--jobs 0``, recording bytes per worker below which a worker is not started: a worker
+#: costs about 2 s of CPU to start (its process, Dask, the kernels), in which this process analyses
+#: about 100 MB of recordings (a 20-minute 2-kHz EDF+ channel is 4.8 MB and about 0.2 s).
+AUTO_MIN_BYTES_PER_WORKER = 100_000_000
 
 
 def usable_cores() -> int:
     """Cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    from dsp.warmup import usable_cores as cores
+
+    return cores()
 
 
 def run_serial(jobs: list[Job], options: Options) -> Iterator[Outcome]:
@@ -44,6 +51,54 @@ def require_distributed(what: str) -> None:
         raise RuntimeError(f"{what} needs dask.distributed: {EXTRA_HINT}") from None
 
 
+def local_workers(n_jobs: int, paths: list[str]) -> int:
+    """Worker processes for ``--jobs n_jobs`` on this machine (1: analyse in this process).
+
+    Never more than the usable cores (a worker runs its kernels on one thread; more workers than
+    cores only add start-ups) nor the recordings. ``n_jobs`` 0 (one per core) also leaves out
+    the workers whose share of the recordings would be under :data:`AUTO_MIN_BYTES_PER_WORKER`:
+    a batch that small is done in this process before workers would have started.
+    """
+    n = min(n_jobs or usable_cores(), usable_cores(), len(paths))
+    if n_jobs == 0 and n > 1:
+        total = 0
+        for path in paths:
+            try:
+                total += os.path.getsize(path)
+            except OSError:
+                pass
+        n = min(n, total // AUTO_MIN_BYTES_PER_WORKER)
+    return max(1, n)
+
+
+@contextmanager
+def _forked_workers():
+    """Local worker processes forked from one process that has imported what a task runs and
+    loaded the kernels (:mod:`calfwatch.batch.worker`), where the platform can fork; otherwise
+    (or when that process already runs) Dask's default start."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        yield
+        return
+    from multiprocessing import forkserver
+
+    import dask
+    import distributed.utils
+
+    preload = ["distributed", "calfwatch.batch.worker"]
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
+    # distributed would replace this list by its own (dask, pandas...), imported here first
+    distributed.utils._forkserver_preload_set = True
+    try:
+        with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+            yield
+    finally:  # stopped and reaped: no process left behind, its CPU time counted as this one's
+        stop = getattr(forkserver._forkserver, "_stop", None)
+        if stop is not None:
+            stop()
+
+
 @contextmanager
 def dask_client(n_workers: int = 0, scheduler: str | None = None):
     """A ``distributed.Client``: on ``scheduler``, else on a new local cluster of ``n_workers``
@@ -56,9 +111,10 @@ def dask_client(n_workers: int = 0, scheduler: str | None = None):
             yield client
         return
     threads = max(1, usable_cores() // n_workers)
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR,
-                      env={"NUMBA_NUM_THREADS": str(threads)}) as cluster, \
+    with _forked_workers(), \
+            LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                         dashboard_address=None, silence_logs=logging.ERROR,
+                         env={"NUMBA_NUM_THREADS": str(threads)}) as cluster, \
             Client(cluster) as client:
         yield client
 

@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output folder (default: <recording name>_analysis beside each recording; with "
              "several recordings, one sub-folder per recording inside DIR, and cohort.csv)")
     parser.add_argument("--jobs", type=_jobs, default=1, metavar="N",
-                        help="worker processes for a batch (default 1; 0: one per core); "
+                        help="worker processes for a batch, at most one per core (default 1; "
+                        "0: one per core when the batch is large enough to repay their start); "
                         "more than 1 needs calfwatch[cluster]")
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
                         help="run the batch on this dask.distributed scheduler (e.g. "
@@ -174,12 +175,12 @@ def _show(job, outcome, nights, write, quiet: bool = False,
 
 def _run_batch(batch, args: argparse.Namespace) -> int:
     from calfwatch.batch import Options, run_batch
-    from calfwatch.batch.engines import require_distributed, usable_cores
+    from calfwatch.batch.engines import local_workers, require_distributed
     from classifier.config import load_config
 
-    n_jobs = args.jobs or usable_cores()
+    n_jobs = 1 if args.scheduler else local_workers(args.jobs, [j.source for j in batch.jobs])
     if args.scheduler or n_jobs > 1:
-        require_distributed("--scheduler" if args.scheduler else f"--jobs {n_jobs}")
+        require_distributed("--scheduler" if args.scheduler else f"--jobs {args.jobs}")
     options = Options(load_config(), units=args.units, mains_hz=args.mains,
                       subject=args.subject, side=args.side or "", anonymize=args.anonymize)
     not_evaluable: list[str] = []
