@@ -133,8 +133,32 @@ def compounds(cand: np.ndarray, feats: np.ndarray, cfg: dict[str, Any]) -> np.nd
     member = cont | joined | np.concatenate([joined[1:], [False]]) | (
         feats["phases"] >= cfg["myoclonus_min_phases"])
     start = member & ~joined
-    label = np.cumsum(start) - 1
-    return np.where(member, label, -1)
+    return np.where(member, np.cumsum(start) - 1, -1)
+
+
+def one_potential(cand: np.ndarray, feats: np.ndarray, label: np.ndarray, sfreq_hz: float,
+                  cfg: dict[str, Any]) -> np.ndarray:
+    """For the pieces of a compound that fits in one potential, the index of its largest piece
+    (-1 elsewhere).
+
+    The detector cuts a slow or low potential where it dips between phases, and the pieces are
+    reached without a return to baseline (``joined``). Pieces that span no more than a single
+    potential lasts (``potential_max_s``), without continuous activity, and have fewer phases
+    together than ``myoclonus_min_phases`` are that potential: one candidate as a whole would
+    be a fasciculation, so its pieces are one too, not a jerk.
+    """
+    out = np.full(len(cand), -1, np.int64)
+    idx = np.flatnonzero(label >= 0)
+    if not len(idx):
+        return out
+    bounds = np.flatnonzero(np.diff(label[idx])) + 1
+    for grp in np.split(idx, bounds):  # compounds are few (jerks: tens per hour)
+        span_s = (cand["offset"][grp].max() - cand["onset"][grp].min()) / sfreq_hz
+        if (len(grp) > 1 and not cand["continuous"][grp].any()
+                and span_s <= cfg["potential_max_s"]
+                and feats["phases"][grp].sum() < cfg["myoclonus_min_phases"]):
+            out[grp] = grp[np.argmax(cand["ptp_uv"][grp])]
+    return out
 
 
 def attach_to_jerks(cand: np.ndarray, comp: np.ndarray, pop: np.ndarray, sfreq_hz: float,
@@ -247,7 +271,9 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
     (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
     many counted potentials within ``jerk_window_s``, and runs of other shapes (:func:`chains`;
     repeats of one shape are doublets, not runs)."""
-    comp = attach_to_jerks(cand, compounds(cand, feats, cfg), pop, sfreq_hz, cfg)
+    comp = compounds(cand, feats, cfg)
+    comp[one_potential(cand, feats, comp, sfreq_hz, cfg) >= 0] = -1
+    comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
     t_s = cand["peak"] / sfreq_hz
     for window_s, k, pool in ((cfg["dense_window_s"], cfg["dense_min_potentials"], ~pop),
                               (cfg["jerk_window_s"], cfg["jerk_window_potentials"],
@@ -267,18 +293,23 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any]
     """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), and the
     group index that joins the pieces of one compound or train (-1 for single potentials).
 
-    Candidates below the detection floor that are not part of a compound get kind ``""``.
+    Candidates below the detection floor that are not part of a compound get kind ``""``, and so
+    do the pieces of a potential the detector cut in two or more (:func:`one_potential`) but
+    its largest, which stands for it.
     """
     n = len(cand)
     kind = np.full(n, "", dtype="U13")
     detail = np.full(n, "", dtype="U24")
     dbl = np.zeros(n, bool)
     group = np.full(n, -1, np.int64)
-    pop = is_pop(cand, cfg) & (compounds(cand, feats, cfg) < 0)
+    comp = compounds(cand, feats, cfg)
+    pop = is_pop(cand, cfg) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
+    whole = one_potential(cand, feats, comp, sfreq_hz, cfg)
+    piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
     counted = above_floor(cand, floor_k, channel_noise_uv)
-    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, pop)
-    single = np.flatnonzero((comp < 0) & ~pop & counted)
+    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, pop | piece)
+    single = np.flatnonzero((comp < 0) & ~pop & ~piece & counted)
     t_s = cand["peak"] / sfreq_hz
     train = trains(t_s[single], snippets[single], cand["ptp_uv"][single], sfreq_hz, cfg)
     in_train = single[train >= 0]

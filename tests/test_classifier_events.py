@@ -33,7 +33,7 @@ def wave(ptp_uv: float, kind: int = 0) -> np.ndarray:
 
 
 def make_night(duration_s=300.0, n_ch=1, cands=(), bursts=(), flats=(), meta=None) -> NightData:
-    """``cands``: (channel, time_s, ptp_uv[, shape[, continuous]]); ``bursts``/``flats``:
+    """``cands``: (channel, time_s, ptp_uv[, shape[, continuous[, joined]]]); ``bursts``/``flats``:
     (channel, t0, t1, rms)."""
     hop = round(ENVELOPE_HOP_S * SF)
     n_frames = int(duration_s * SF) // hop
@@ -48,10 +48,12 @@ def make_night(duration_s=300.0, n_ch=1, cands=(), bursts=(), flats=(), meta=Non
         ch, t, ptp = item[:3]
         shape = item[3] if len(item) > 3 else 0
         continuous = item[4] if len(item) > 4 else False
+        joined = item[5] if len(item) > 5 else False
         peak = int(round(t * SF))
         snips[i] = wave(ptp, shape)
         energy = float(np.sum(snips[i].astype(float) ** 2) / SF)
-        c[i] = (ch, peak - 5, peak + 7, peak, ptp / 2, ptp, NOISE_UV, continuous, False, 0.0, energy)
+        c[i] = (ch, peak - 5, peak + 7, peak, ptp / 2, ptp, NOISE_UV, continuous, joined, 0.0,
+                energy)
         f[i] = (ptp, 0.012, 3 if shape == 0 else 5, 3, ptp * 0.005, 0.005, 120.0)
     return NightData(c, f, snips, env, np.full((n_ch, n_frames), NOISE_UV), 0,
                      np.zeros(0, QUALITY_DTYPE),
@@ -142,6 +144,18 @@ def test_potentials_at_the_edges_of_a_jerk_are_its_units():
     assert len(kinds(cn, MYOCLONUS)) == 1 and cn.count(FASCICULATION) == 0
     cn = classify_night(make_night(cands=pieces + [(0, 100.180, 150.0, 1)]))
     assert len(kinds(cn, MYOCLONUS)) == 1 and cn.count(FASCICULATION) == 1
+
+
+def test_pieces_of_one_potential_are_one_fasciculation():
+    """The detector cuts a slow potential where it dips between phases; pieces reached without
+    a return to baseline that span 24 ms with 6 phases are one potential, counted once at its
+    largest piece. Pieces spanning 42 ms are more than one potential lasts: a jerk."""
+    cn = classify_night(make_night(cands=[(0, 100.0, 80.0), (0, 100.012, 120.0, 0, False, True)]))
+    fasc = kinds(cn, FASCICULATION)
+    assert cn.count(FASCICULATION) == 1 and len(kinds(cn, MYOCLONUS)) == 0
+    assert fasc["peak_to_peak_uv"][0] == 120.0
+    cn = classify_night(make_night(cands=[(0, 100.0, 80.0), (0, 100.030, 120.0, 0, False, True)]))
+    assert cn.count(FASCICULATION) == 0 and len(kinds(cn, MYOCLONUS)) == 1
 
 
 def test_brief_multi_unit_group_is_myoclonus_and_keeps_rest():
