@@ -392,7 +392,7 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
     is_lm = sustained["active"] * hop >= cfg["sustained_min_s"]
     t_s = cand["peak"] / sf
     kind, detail = classify_bursts(sustained, t_s, feats["dominant_hz"], hop, t0, cfg,
-                                   is_pop(cand, cfg))
+                                   is_pop(cand, cfg, sf))
     on_s = t0 + sustained["start"] * hop
     flat_ev = _flat_events(night, ch, env, level, short, t0, cfg)
     off_s = t0 + sustained["stop"] * hop
@@ -472,7 +472,7 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     out = np.zeros(len(bursts), bool)
     if not len(bursts) or not len(cand):
         return out
-    discrete = ~cand["continuous"] & ~is_pop(cand, cfg) & (
+    discrete = ~cand["continuous"] & ~is_pop(cand, cfg, sf) & (
         feats["phases"] < cfg["myoclonus_min_phases"])
     energy = np.where(discrete, cand["energy_uv2_s"], 0.0)
     peak_s = cand["peak"] / sf

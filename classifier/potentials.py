@@ -28,7 +28,8 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
 - **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
   exponential recovery over hundreds of ms, so the raw baseline after it is displaced; a motor-unit
   potential returns to baseline. A candidate whose baseline step is at least ``pop_step_fraction``
-  of its peak-to-peak and ``pop_step_k`` x the noise is a pop, whatever its frequency content.
+  of its peak-to-peak and ``pop_step_k`` x the noise is a pop, whatever its frequency content,
+  unless a neighbour within ``pop_clear_s`` is as large as the step (it fills the baseline window).
 
 Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the channel's median noise
 (the stated ``detection_floor_uv``), or x the noise at the potential where that is higher: no count
@@ -235,11 +236,22 @@ def _half(snippets, sfreq_hz, cfg) -> int:
     return min(snippets.shape[1] // 2 - 3, max(2, round(cfg["shape_window_s"] * sfreq_hz / 2)))
 
 
-def is_pop(cand: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
-    """Baseline displaced after the candidate (see the module docstring)."""
+def is_pop(cand: np.ndarray, cfg: dict[str, Any], sfreq_hz: float | None = None) -> np.ndarray:
+    """Baseline displaced after the candidate (see the module docstring), unless a neighbour
+    within ``pop_clear_s`` (one channel's candidates, sorted) is at least as large as the step:
+    the baseline windows then hold that neighbour, which alone can displace them."""
     step = np.abs(np.nan_to_num(cand["step_uv"]))
-    return (step >= cfg["pop_step_fraction"] * cand["ptp_uv"]) & (
+    pop = (step >= cfg["pop_step_fraction"] * cand["ptp_uv"]) & (
         step >= cfg["pop_step_k"] * cand["noise_uv"])
+    if sfreq_hz is None or len(cand) < 2:
+        return pop
+    clear = cfg["pop_clear_s"] * sfreq_hz
+    ptp = cand["ptp_uv"]
+    near = (cand["onset"][1:] - cand["offset"][:-1]) <= clear
+    masked = np.zeros(len(cand), bool)
+    masked[:-1] |= near & (ptp[1:] >= step[:-1])
+    masked[1:] |= near & (ptp[:-1] >= step[1:])
+    return pop & ~masked
 
 
 def median_noise_uv(quality: np.ndarray, channel: int) -> float | None:
@@ -303,7 +315,7 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any]
     dbl = np.zeros(n, bool)
     group = np.full(n, -1, np.int64)
     comp = compounds(cand, feats, cfg)
-    pop = is_pop(cand, cfg) & (comp < 0)
+    pop = is_pop(cand, cfg, sfreq_hz) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg)
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")

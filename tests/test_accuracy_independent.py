@@ -68,6 +68,25 @@ def test_a_large_slow_biphasic_potential_is_a_fasciculation_not_a_pop():
     assert not np.any(cn.events["kind"] == ARTIFACT)
 
 
+def test_a_twitch_just_before_a_large_one_is_no_pop():
+    """The raw baseline after a 45-µV potential holds a 2-mV one (with a slow lead-in or tail)
+    that follows 40 ms later: its 'step' is the large potential, not a displaced baseline. Both
+    are fasciculations."""
+    rng = np.random.default_rng(0)
+    fs = 2000.0
+    x = rng.standard_normal(int(60 * fs)) * 4.5
+    small = random_potential(rng, fs, 45.0, peak_hz=80.0, duration_ms=10.0)
+    large = random_potential(rng, fs, 2000.0, duration_ms=18.0, slow=True)
+    onsets = np.arange(5.0, 55.0, 5.0)
+    for t0 in onsets:
+        i, j = int(t0 * fs), int((t0 + 0.04) * fs)
+        x[i:i + small.size] += small
+        x[j:j + large.size] += large
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    assert cn.count(FASCICULATION) == 2 * len(onsets)
+    assert not np.any(cn.events["kind"] == ARTIFACT)
+
+
 def test_pops_on_every_channel_are_artifacts_not_twitches():
     spec = SceneSpec(minutes=3.0, n_channels=2, rate_per_min=0, pops_per_min=2.0)
     scene, cn, _ = analyse(spec, 6)
