@@ -84,7 +84,7 @@ def live_figures(minutes: float) -> None:
     """CPU per signal second and emission delay, 8 channels x 2 kHz in 0.1-s chunks."""
     import numpy as np
 
-    from calfwatch.pipeline import NightEngine
+    from calfwatch.engine import NightEngine
     from calfwatch.simulator import load_profile, simulate_night
 
     night = simulate_night(load_profile("busy-night", duration_s=minutes * 60, n_channels=8),

@@ -53,7 +53,7 @@ def _slow_signals(path: str | os.PathLike) -> None:
     """Refuse a mixed-rate EDF/BDF with a signal below the rate detection needs: read at its
     fastest rate, the slow signal would pass for a fast one."""
     from acquisition.edf.stream import signal_rates_hz
-    from calfwatch.pipeline import MIN_SFREQ_HZ
+    from calfwatch.engine import MIN_SFREQ_HZ
 
     rates = signal_rates_hz(path)
     if len({hz for _, hz in rates}) > 1:
@@ -155,8 +155,8 @@ def analyze_file(
     (``"1,2"``, names) keeps those channels only.
     """
     from acquisition.picks import pick_channels
+    from calfwatch.engine import NightEngine, feed_stream
     from calfwatch.log import logger
-    from calfwatch.pipeline import NightEngine, feed_stream
 
     logger.info("analysing %s", os.fspath(path))
     stream = open_stream(path, units)

@@ -142,7 +142,7 @@ def _analyze_path(path, mains_hz, config) -> Night:
 def _analyze_raw(raw, mains_hz, config, label: str) -> Night:
     from acquisition.replay import ReplayStream
     from calfwatch.analysis import FILE_CHUNK_S, finish_night
-    from calfwatch.pipeline import NightEngine, feed_stream
+    from calfwatch.engine import NightEngine, feed_stream
 
     types = raw.get_channel_types()
     emg = [name for name, kind in zip(raw.ch_names, types, strict=True) if kind == "emg"]

@@ -87,7 +87,7 @@ class LiveAnalysis:
         (wall time).
     on_events : callable, optional
         Called with each batch of live rows: new events and corrections of early ones (see
-        :meth:`calfwatch.pipeline.NightEngine.live_events`, key ``live``).
+        :meth:`calfwatch.engine.NightEngine.live_events`, key ``live``).
     feed_batch_s : float
         Chunks are gathered to this much signal before the engine runs (a device replayed N times
         faster than real time: N x 0.1 s keeps the calls per wall second as at real time).
@@ -108,7 +108,7 @@ class LiveAnalysis:
         feed_batch_s: float = 0.1,
         mains_hz: float | None = None,
     ) -> None:
-        from calfwatch.pipeline import NightEngine
+        from calfwatch.engine import NightEngine
 
         self.recorder = recorder
         self.out_dir = Path(out_dir)

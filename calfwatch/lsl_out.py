@@ -2,7 +2,7 @@
 
 Two outlets: the samples (type ``EMG``, float32 µV, channel labels, units ``microvolts`` and
 type in the stream description, as XDF expects), and the live events (type ``Markers``, one
-JSON string per event as :meth:`calfwatch.pipeline.NightEngine.live_events` gives it: kind,
+JSON string per event as :meth:`calfwatch.engine.NightEngine.live_events` gives it: kind,
 channel, onset, duration, amplitude and the live state ``provisional``, ``settled``, ``revised``
 or ``withdrawn``), time-stamped at the event's onset on the samples' clock. Samples are stamped
 ``offset + sample / sfreq_hz``, the offset following their arrival on the LSL clock slowly and

@@ -1,6 +1,6 @@
 """The results of one analysed night, as a notebook user handles them.
 
-:class:`Night` wraps what the engine found (:class:`calfwatch.pipeline.NightResult`): the events as
+:class:`Night` wraps what the engine found (:class:`calfwatch.engine.NightResult`): the events as
 a structured array (and a pandas DataFrame), the summary.json document, the assessment, the rates
 with their 95 % intervals, MNE annotations, the three output files, two figures and a compact HTML
 view for notebooks.

@@ -9,13 +9,16 @@ not made for, the software versions and the detection chain's settings.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.metadata
 from collections.abc import Iterable
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from acquisition.stream import StreamInfo
+    from classifier.night import ClassifiedNight, NightData
 
 #: Median candidate amplitude above which the input looks like needle EMG or a mV-scale signal.
 NEEDLE_LIKE_PTP_UV = 2000.0
@@ -56,7 +59,7 @@ def input_notes(candidates: np.ndarray, sfreq_hz: float, quality: np.ndarray) ->
     return notes
 
 
-def recording_facts(night: Any, info: Any) -> dict[str, Any]:
+def recording_facts(night: NightData, info: StreamInfo) -> dict[str, Any]:
     """Start (UTC and local), length, rate, channels, gaps and device of the recording.
 
     A recording that states no date has ``start_utc``, ``start_local`` and ``meas_date`` None and
@@ -79,10 +82,12 @@ def recording_facts(night: Any, info: Any) -> dict[str, Any]:
 
 
 def build_summary(
-    classified: Any,
-    night: Any,
-    engine: Any,
+    classified: ClassifiedNight,
+    night: NightData,
     *,
+    info: StreamInfo,
+    config: dict[str, Any],
+    chain_settings: dict[str, Any],
     unusable: list[str],
     history_nights: Iterable[Any] = (),
     symptoms: Iterable[str] = (),
@@ -94,8 +99,12 @@ def build_summary(
     classified : classifier.night.ClassifiedNight
     night : classifier.night.NightData
         What was classified (channels left out already removed).
-    engine : calfwatch.pipeline.NightEngine
-        For the stream info, the chain settings and the configuration.
+    info : StreamInfo
+        The stream analysed.
+    config : dict
+        The classifier configuration (its thresholds go into the document).
+    chain_settings : dict
+        The detection chain's settings and mains frequency.
     unusable : list of str
         Channels left out (flat or lost throughout).
     history_nights, symptoms
@@ -104,19 +113,16 @@ def build_summary(
     from classifier.assessment import assess
     from classifier.summary import night_summary
 
-    info = engine.info
     doc = night_summary(classified, recording_facts(night, info), night.quality)
     doc["unusable_channels"] = list(unusable)
     doc["notes"] = list(doc.get("notes") or []) + input_notes(night.candidates, info.sfreq_hz, night.quality)
     for name in unusable:
         doc["notes"].append(f"Channel {name} carried no signal (flat or lost throughout) and was "
                             "left out of every count.")
-    doc["assessment"] = assess(list(history_nights), list(symptoms), engine.config,
-                               tonight=doc).to_dict()
+    doc["assessment"] = assess(list(history_nights), list(symptoms), config, tonight=doc).to_dict()
     doc["versions"] = {**(doc.get("versions") or {}), **versions()}
     doc["thresholds"] = {
-        **(doc.get("thresholds") or engine.config),
-        "detection_chain": {**dataclasses.asdict(engine.chain_config),
-                            "mains_hz": engine.chain.mains_hz},
+        **(doc.get("thresholds") or config),
+        "detection_chain": dict(chain_settings),
     }
     return doc

@@ -58,7 +58,7 @@ def test_comparison_with_a_threshold():
 
 def test_every_rate_of_an_analysed_night_carries_its_interval():
     from acquisition.stream import SampleChunk
-    from calfwatch.pipeline import NightEngine
+    from calfwatch.engine import NightEngine
     from calfwatch.simulator import load_profile, simulate_night
 
     night = simulate_night(load_profile("busy-night", duration_s=120.0, n_channels=2), seed=8)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from acquisition.stream import SampleChunk
-from calfwatch.pipeline import NightEngine
+from calfwatch.engine import NightEngine
 from calfwatch.simulator import load_profile, simulate_night
 
 MIN_DISCHARGES = 20

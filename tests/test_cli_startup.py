@@ -41,7 +41,7 @@ def test_analyze_of_an_edf_without_history_imports_neither_mne_nor_scipy_stats(e
 ENGINES = """
 from datetime import UTC, datetime
 from acquisition.stream import StreamInfo
-from calfwatch.pipeline import NightEngine
+from calfwatch.engine import NightEngine
 from dsp.warmup import kernels_cached
 info = StreamInfo(sfreq_hz=2000.0, ch_names=["calf"], meas_date=datetime.now(UTC),
                   resolution_bits=24, uv_per_count=0.1, device={})
@@ -61,7 +61,7 @@ def _engines(cache_dir):
 
 
 def test_an_empty_kernel_cache_is_told_once(tmp_path):
-    from calfwatch.pipeline import COLD_KERNELS_NOTE
+    from calfwatch.engine.night_engine import COLD_KERNELS_NOTE
 
     cached, err = _engines(tmp_path)
     assert cached == ["False", "True"]  # the engine compiled them (dsp.warmup.prepare)

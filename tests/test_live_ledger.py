@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calfwatch.live_ledger import LiveLedger
+from calfwatch.engine.live_ledger import LiveLedger
 
 
 def _row(sample: int, kind: str = "fasciculation", channel: str = "calf", detail: str = "",

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from acquisition.recorder import Recorder
+from calfwatch.engine import NightEngine
 from calfwatch.live import LiveAnalysis
 from calfwatch.outputs import read_events_tsv
-from calfwatch.pipeline import NightEngine
 from calfwatch.simulator import load_profile, simulate_night
 
 

@@ -13,7 +13,7 @@ from test_cmd_analyze_errors import _edf
 
 from acquisition.stream import SampleChunk
 from calfwatch.cli import EXIT_NOT_EVALUABLE
-from calfwatch.pipeline import NightEngine
+from calfwatch.engine import NightEngine
 from calfwatch.simulator import load_profile, simulate_night
 from calfwatch.summary_text import wearer_summary
 from classifier.config import load_config

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from acquisition.stream import SampleChunk
-from calfwatch.pipeline import NightEngine, select_channels, usable_channels
+from calfwatch.engine import NightEngine
+from calfwatch.engine.result import select_channels, usable_channels
 from calfwatch.simulator import load_profile, simulate_night
 from dsp.chain import DetectionChain, concat_outputs
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from acquisition.stream import SampleChunk, StreamInfo
-from calfwatch.pipeline import NightEngine
+from calfwatch.engine import NightEngine
 from dsp.filters import design_sos, settling_time_s
 from dsp.types import ENVELOPE_HOP_S
 

@@ -112,8 +112,8 @@ def analyze_recording(job: Job, options: Options, raise_errors: bool = False) ->
 
 def _run(job: Job, options: Options, outcome: Outcome) -> None:
     from calfwatch.analysis import open_stream
+    from calfwatch.engine import NightEngine, feed_stream
     from calfwatch.outputs import write_outputs
-    from calfwatch.pipeline import NightEngine, feed_stream
 
     stream = open_stream(job.source, options.units)
     try:

@@ -5,8 +5,8 @@ worker starts ready instead of importing and loading them itself (about 0.7 s of
 from __future__ import annotations
 
 import calfwatch.analysis  # noqa: F401
+import calfwatch.engine  # noqa: F401
 import calfwatch.outputs  # noqa: F401
-import calfwatch.pipeline  # noqa: F401
 from calfwatch.batch import task  # noqa: F401
 from dsp.warmup import load_kernels
 

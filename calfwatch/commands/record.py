@@ -193,7 +193,7 @@ _STOP_WORDS = {"duration": "stopped at --duration", "stopped": "stopped by Ctrl-
 
 def _detects(args: argparse.Namespace, info) -> bool:
     """Whether to detect live; a device slower than the analysis needs is recorded with a warning."""
-    from calfwatch.pipeline import MIN_SFREQ_HZ
+    from calfwatch.engine import MIN_SFREQ_HZ
 
     if args.no_detect:
         return False

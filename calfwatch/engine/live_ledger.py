@@ -1,6 +1,6 @@
 """The live view's memory: which events it has given, so each is given once and early calls corrected.
 
-:meth:`calfwatch.pipeline.NightEngine.live_events` gives an event as soon as it has ended, before the
+:meth:`calfwatch.engine.NightEngine.live_events` gives an event as soon as it has ended, before the
 signal that could change it has arrived (the same shape 5-40 ms later makes a doublet, a third
 potential within 50 ms makes a jerk, regular repeats make a train; activity resuming within 0.5 s
 extends a movement), and settles every event once that

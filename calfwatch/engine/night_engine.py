@@ -1,0 +1,251 @@
+"""The night engine: a sample stream, chunk by chunk, on its timeline through the detection chain.
+
+:class:`NightEngine` takes the chunks of any :class:`~acquisition.stream.SampleStream` (a live
+serial source, a replayed file at full speed, the simulator) in timeline order, fills the holes a
+source left as lost, runs them through :class:`dsp.chain.DetectionChain` and keeps only what the
+chain returns (:class:`~calfwatch.engine.store.OutputStore`) and the gaps, never the samples.
+The live view (:class:`~calfwatch.engine.live_view.LiveView`) classifies the recent past; a
+snapshot (:class:`~calfwatch.engine.result.NightSnapshot`) classifies and summarises the night.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from acquisition.errors import RecordingError
+from acquisition.stream import SampleChunk, SampleStream, StreamInfo
+from calfwatch.engine.live_view import LiveView
+from calfwatch.engine.result import EventRow, NightResult, NightSnapshot
+from calfwatch.engine.store import OutputStore
+from dsp.chain import DetectionChain
+from dsp.config import ChainConfig
+from dsp.output import ChainOutput
+from dsp.types import ENVELOPE_HOP_S
+
+#: Fasciculation potentials last 5-30 ms: sampling below this rate cannot resolve them.
+MIN_SFREQ_HZ = 500.0
+#: Chunks are gathered to this length before the chain runs (live latency vs. call overhead).
+ENGINE_BATCH_S = 0.1
+#: Told once per process when the chain's kernels are not compiled on disk yet.
+COLD_KERNELS_NOTE = "calfwatch: preparing the signal kernels, first run only (up to a minute) ...\n"
+_cold_told = False
+
+Gap = tuple[int, int, int]
+
+
+def tell_if_kernels_cold(n_channels: int) -> None:
+    """Say once on stderr that the first run compiles the signal kernels (a silent wait of up to
+    a minute looks like a hang), and compile them on the cores (:func:`dsp.warmup.prepare`);
+    nothing when they are on disk (:func:`dsp.warmup.kernels_cached`)."""
+    global _cold_told
+    if _cold_told:
+        return
+    from dsp.warmup import kernels_cached, prepare
+
+    if not kernels_cached(n_channels):
+        _cold_told = True
+        sys.stderr.write(COLD_KERNELS_NOTE)
+        sys.stderr.flush()
+        prepare(n_channels)
+
+
+def chain_config() -> ChainConfig:
+    """The detection chain settings the engine uses (the defaults, small batches for live use)."""
+    return ChainConfig(batch_s=ENGINE_BATCH_S)
+
+
+def check_info(info: StreamInfo, label: str) -> None:
+    """Refuse streams the analysis cannot handle, with a one-line reason naming ``label``.
+
+    Raises
+    ------
+    RecordingError
+        No channel, or a sampling rate below :data:`MIN_SFREQ_HZ`.
+    """
+    if info.n_channels < 1:
+        raise RecordingError(label, "no EMG-like channel to analyse")
+    if not info.sfreq_hz >= MIN_SFREQ_HZ:
+        raise RecordingError(
+            label,
+            f"sampling rate {info.sfreq_hz:g} Hz is below {MIN_SFREQ_HZ:g} Hz; fasciculation "
+            "potentials (5-30 ms) need at least 500 Hz",
+        )
+
+
+class NightEngine:
+    """Stream a night through the detection chain, chunk by chunk, in bounded memory.
+
+    Parameters
+    ----------
+    info : StreamInfo
+        The stream's description.
+    mains_hz : float or None
+        50 or 60; None lets the chain decide from the first seconds.
+    config : dict, optional
+        Classifier configuration (:func:`classifier.config.load_config`); loaded when omitted.
+    label : str
+        Names the source in error messages (file or port).
+    live_window_s : float
+        Seconds of recent outputs :meth:`live_events` classifies.
+
+    Examples
+    --------
+    >>> from calfwatch.simulator import load_profile, simulate_night
+    >>> night = simulate_night(load_profile("benign-night", duration_s=60.0), seed=1)
+    >>> engine = NightEngine(night.info, mains_hz=50.0)
+    >>> for chunk in night.chunks(chunk_s=1.0):
+    ...     engine.feed(chunk)
+    >>> result = engine.finish()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        info: StreamInfo,
+        *,
+        mains_hz: float | None = None,
+        config: dict[str, Any] | None = None,
+        label: str = "",
+        live_window_s: float = 40.0,
+    ) -> None:
+        from classifier.config import load_config
+
+        self.label = label or str(info.device.get("file") or info.device.get("port") or "stream")
+        check_info(info, self.label)
+        self.info = info
+        self.config = config if config is not None else load_config()
+        self.chain_config = chain_config()
+        self.chain = DetectionChain(info.sfreq_hz, info.n_channels, mains_hz, self.chain_config)
+        tell_if_kernels_cold(info.n_channels)
+        self.store = OutputStore(info.n_channels, max(1, round(ENVELOPE_HOP_S * info.sfreq_hz)))
+        self.live = LiveView(self.chain, info, self.config, live_window_s)
+        self.gaps: list[Gap] = []
+        self.n_samples = 0
+        self._start: int | None = None
+        self._finished = False
+
+    # ------------------------------------------------------------------------------- streaming
+    def feed(self, chunk: SampleChunk) -> None:
+        """Process one chunk (data or gap) at its place on the timeline."""
+        if self._finished:
+            raise RuntimeError("NightEngine.feed called after finish")
+        if self._start is None:
+            self._start = self.n_samples = int(chunk.start_sample)
+        if chunk.start_sample > self.n_samples:  # a hole the source did not fill: lost
+            n = chunk.start_sample - self.n_samples
+            self._push(self.n_samples, np.full((self.info.n_channels, n), np.nan), gap=True)
+        elif chunk.start_sample < self.n_samples:
+            raise RecordingError(
+                self.label, f"chunk at sample {chunk.start_sample} overlaps the timeline "
+                f"(next sample is {self.n_samples})")
+        if chunk.n_samples:
+            self._push(chunk.start_sample, chunk.data_uv, chunk.gap)
+
+    def _push(self, start: int, data_uv: np.ndarray, gap: bool) -> None:
+        stop = start + data_uv.shape[1]
+        if gap:
+            if self.gaps and self.gaps[-1][2] == start:
+                self.gaps[-1] = (-1, self.gaps[-1][1], stop)
+            else:
+                self.gaps.append((-1, start, stop))
+        self._keep(self.chain.process(data_uv, start))
+        self.n_samples = stop
+
+    def _keep(self, out: ChainOutput) -> None:
+        if self.store.add(out):
+            self.live.add(out)
+
+    @property
+    def outputs(self) -> list[ChainOutput]:
+        """The chain outputs kept so far, in timeline order."""
+        return self.store.blocks
+
+    @property
+    def processed_s(self) -> float:
+        """Seconds of the timeline the chain has returned frames for."""
+        return self.store.processed_samples / self.info.sfreq_hz
+
+    # ------------------------------------------------------------------------------- live view
+    @property
+    def live_horizon_s(self) -> float:
+        """Seconds of the timeline the live view can see: candidates returned and frames filtered."""
+        return self.live.horizon_s
+
+    def live_events(self, context_s: float = 0.3) -> list[EventRow]:
+        """Live events of the recent past not given yet, and changes to those given early.
+
+        Every event is given early (row key ``live`` = ``"provisional"``): fasciculations and jerks
+        (:data:`~calfwatch.engine.live_view.EARLY_KINDS`, made of candidates alone) as soon as the
+        chain has returned their candidates, other kinds once
+        :data:`~calfwatch.engine.live_view.EARLY_QUIET_S` of quiet follows them. Every event is
+        settled once ``context_s`` of signal follows its end (doublets, jerks and trains look
+        40-200 ms ahead; a movement ends only after the AASM 0.5 s of quiet): one given early that turned
+        out otherwise comes back as ``"revised"`` (new kind, detail or length) or ``"withdrawn"``
+        (no longer an event); one not given yet comes as ``"settled"``. Kinds that need a longer
+        context (a PLM series, a movement's rest margin) may still change in the final analysis,
+        which alone is written to the output files. Call it when :attr:`live_horizon_s` has
+        moved on.
+        """
+        return self.live.events(self.gaps, context_s)
+
+    # ------------------------------------------------------------------------------- the end
+    def finish(
+        self,
+        *,
+        history_nights: Iterable[Any] = (),
+        symptoms: Iterable[str] = (),
+        meta: dict[str, Any] | None = None,
+        final: bool = True,
+    ) -> NightResult:
+        """Classify the whole night, summarise and assess it.
+
+        With ``final=False`` the chain is not flushed and the engine keeps streaming: the result
+        covers what was processed so far (record's periodic outputs).
+        """
+        return self.snapshot(final=final)(history_nights=history_nights, symptoms=symptoms,
+                                          meta=meta)
+
+    def snapshot(self, final: bool = False) -> NightSnapshot:
+        """Fix what a result will cover; return the snapshot that classifies, summarises and
+        assesses it when called (keywords of :meth:`finish`).
+
+        ``final=True`` flushes the chain and covers the whole night. ``final=False`` covers what
+        was processed so far, and the snapshot may run on another thread while the engine
+        streams on (it reads only what it holds), so a recorder need not wait for it.
+        """
+        if final and not self._finished:
+            self._keep(self.chain.flush())
+            self._finished = True
+        if self._start is None:
+            raise RecordingError(self.label, "no samples in the recording")
+        n_samples = self.n_samples if final else self.store.processed_samples
+        if final:  # the blocks go into one: keep one copy only
+            self.store.join_all()
+            self.live.clear()
+        settings = {**dataclasses.asdict(self.chain_config), "mains_hz": self.chain.mains_hz}
+        return NightSnapshot(list(self.store.blocks), n_samples, list(self.gaps), self.info,
+                             self.config, settings, self.label)
+
+
+def feed_stream(
+    stream: SampleStream, engine: NightEngine,
+    on_chunk: Callable[[SampleChunk], None] | None = None,
+) -> NightEngine:
+    """Feed every chunk of ``stream`` to ``engine`` (then close the stream); return the engine.
+
+    This is the loop every analysis shares (``analyze``, the batch runner, the Python API); the
+    recorder's hook (:class:`calfwatch.live.LiveAnalysis`) feeds the same engine chunk by chunk
+    as they are written.
+    """
+    try:
+        for chunk in stream.chunks():
+            engine.feed(chunk)
+            if on_chunk is not None:
+                on_chunk(chunk)
+    finally:
+        stream.close()
+    return engine

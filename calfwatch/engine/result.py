@@ -1,0 +1,194 @@
+"""The result of a night: the final classification of what the chain returned, and its summary.
+
+:class:`NightSnapshot` holds what a result will cover (the chain outputs, the timeline length, the
+gaps, the settings); calling it leaves out the channels without signal, classifies the night
+(:func:`classifier.night.classify_night`), and builds the summary with the assessment
+(:func:`calfwatch.summary_doc.build_summary`). It reads only what it holds, so it may run on
+another thread while the engine streams on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from acquisition.errors import RecordingError
+from acquisition.stream import StreamInfo
+from dsp.output import ChainOutput, concat_outputs
+
+if TYPE_CHECKING:
+    from classifier.night import ClassifiedNight
+
+#: A channel whose windows are all at least this flat or lost carries no signal.
+UNUSABLE_FRACTION = 0.99
+
+#: One output row (see :mod:`calfwatch.outputs`).
+EventRow = dict[str, Any]
+
+
+@dataclass
+class NightResult:
+    """What the engine found over a night.
+
+    Attributes
+    ----------
+    info : StreamInfo
+        The stream analysed.
+    events : list of dict
+        Output rows (see :mod:`calfwatch.outputs`), sorted by onset then channel.
+    summary : dict
+        The summary document written to summary.json.
+    classified : classifier.night.ClassifiedNight
+        The night's classified events, rest, rates and persistence.
+    n_samples : int
+        Samples per channel on the timeline.
+    unusable_channels : list of str
+        Channels left out because they carried no signal (flat or lost throughout).
+    """
+
+    info: StreamInfo
+    events: list[EventRow]
+    summary: dict[str, Any]
+    classified: ClassifiedNight
+    n_samples: int
+    unusable_channels: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NightSnapshot:
+    """What a night result covers; call it to classify, summarise and assess.
+
+    Attributes
+    ----------
+    outputs : list of ChainOutput
+        The chain outputs, in timeline order.
+    n_samples : int
+        Samples per channel on the timeline covered.
+    gaps : list of (int, int, int)
+        Lost stretches ``(-1, start, stop)`` (samples).
+    info : StreamInfo
+        The stream analysed.
+    config : dict
+        Classifier configuration.
+    chain_settings : dict
+        The detection chain's settings and its mains frequency, for the summary.
+    label : str
+        Names the source in error messages.
+    """
+
+    outputs: list[ChainOutput]
+    n_samples: int
+    gaps: list[tuple[int, int, int]]
+    info: StreamInfo
+    config: dict[str, Any]
+    chain_settings: dict[str, Any]
+    label: str
+
+    def __call__(
+        self,
+        *,
+        history_nights: Iterable[Any] = (),
+        symptoms: Iterable[str] = (),
+        meta: dict[str, Any] | None = None,
+    ) -> NightResult:
+        """Classify the night, summarise it and assess it with the wearer's history.
+
+        Raises
+        ------
+        RecordingError
+            Every channel is flat or missing.
+        """
+        from calfwatch.summary_doc import build_summary
+        from classifier.night import NightData, classify_night
+
+        whole, names, unusable = self._usable_output()
+        start = self.info.meas_date
+        meta = {"meas_date": None if start is None else start.astimezone(UTC).isoformat(),
+                **(meta or {})}
+        sfreq_hz = self.info.sfreq_hz
+        night = NightData.from_chain_output(whole, sfreq_hz, names, self.n_samples, self.gaps,
+                                            meta)
+        classified = classify_night(night, self.config)
+        summary = build_summary(
+            classified, night, info=self.info, config=self.config,
+            chain_settings=self.chain_settings, unusable=unusable,
+            history_nights=history_nights, symptoms=symptoms)
+        events = event_rows(classified.events, names, sfreq_hz)
+        return NightResult(self.info, events, summary, classified, self.n_samples, unusable)
+
+    def _usable_output(self) -> tuple[ChainOutput, list[str], list[str]]:
+        """The outputs joined and cut to the channels with signal, their names, and the names
+        of the channels left out."""
+        outs, ch_names = self.outputs, self.info.ch_names
+        whole = outs[0] if len(outs) == 1 else concat_outputs(outs, self.info.n_channels)
+        keep, unusable = usable_channels(whole, ch_names)
+        if not keep:
+            raise RecordingError(
+                self.label, "no usable signal: every channel is flat or missing "
+                f"({', '.join(ch_names)})")
+        return select_channels(whole, keep), [ch_names[i] for i in keep], unusable
+
+
+def event_rows(events: np.ndarray, ch_names: list[str], sfreq_hz: float) -> list[EventRow]:
+    """Classifier events (``EVENT_DTYPE``) as output rows for :mod:`calfwatch.outputs`.
+
+    Examples
+    --------
+    >>> from classifier.events import EVENT_DTYPE
+    >>> event_rows(np.zeros(0, EVENT_DTYPE), ["EMG L"], 2000.0)
+    []
+    """
+    rows = []
+    for e in events:
+        detail = str(e["detail"])
+        if e["doublet"] and "doublet" not in detail:
+            detail = f"doublet {detail}".strip()
+        rows.append({
+            "onset_s": float(e["onset_s"]),
+            "duration_s": float(e["duration_s"]),
+            "kind": str(e["kind"]),
+            "channel": ch_names[int(e["channel"])],
+            "peak_to_peak_uv": float(e["peak_to_peak_uv"]),
+            "phases": int(e["phases"]),
+            "sample": int(round(float(e["onset_s"]) * sfreq_hz)),
+            "detail": detail,
+        })
+    return rows
+
+
+def usable_channels(out: ChainOutput, ch_names: list[str]) -> tuple[list[int], list[str]]:
+    """Channels with signal somewhere, and the names of those flat or lost throughout."""
+    q = out.quality
+    keep, dead = [], []
+    for ch, name in enumerate(ch_names):
+        rows = q[q["channel"] == ch]
+        bad = np.maximum(np.nan_to_num(rows["flat_fraction"], nan=1.0),
+                         np.nan_to_num(rows["nan_fraction"], nan=1.0))
+        if len(rows) and np.all(bad >= UNUSABLE_FRACTION):
+            dead.append(name)
+        else:
+            keep.append(ch)
+    return keep, dead
+
+
+def select_channels(out: ChainOutput, keep: list[int]) -> ChainOutput:
+    """The chain output restricted to channels ``keep``, renumbered 0..len(keep)-1."""
+    n_all = out.envelope_uv.shape[0]
+    if keep == list(range(n_all)):
+        return out
+    new_index = np.full(n_all, -1, np.int32)
+    new_index[keep] = np.arange(len(keep), dtype=np.int32)
+    rows = np.isin(out.candidates["channel"], keep)
+    cand = out.candidates[rows].copy()
+    cand["channel"] = new_index[cand["channel"]]
+    qrows = np.isin(out.quality["channel"], keep)
+    quality = out.quality[qrows].copy()
+    quality["channel"] = new_index[quality["channel"]]
+    return ChainOutput(
+        cand, out.features[rows], out.snippets[rows], out.envelope_uv[keep],
+        out.envelope_start_frame, out.noise_uv[keep], quality,
+    )
