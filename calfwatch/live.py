@@ -88,9 +88,6 @@ class LiveAnalysis:
     on_events : callable, optional
         Called with each batch of live rows: new events and corrections of early ones (see
         :meth:`calfwatch.engine.NightEngine.live_events`, key ``live``).
-    feed_batch_s : float
-        Chunks are gathered to this much signal before the engine runs (a device replayed N times
-        faster than real time: N x 0.1 s keeps the calls per wall second as at real time).
     mains_hz : float or None
         50 or 60; None decides from the first 10 s of signal (no live event before then).
     """
@@ -105,7 +102,6 @@ class LiveAnalysis:
         outputs_every_s: float = 300.0,
         live_every_s: float = 0.25,
         on_events: Callable[[list[dict]], None] | None = None,
-        feed_batch_s: float = 0.1,
         mains_hz: float | None = None,
     ) -> None:
         from calfwatch.engine import NightEngine
@@ -124,9 +120,6 @@ class LiveAnalysis:
         #: Corrections the final analysis made to the live view.
         self.final_corrections = 0
         self.error: str | None = None
-        self._batch_n = max(1, round(feed_batch_s * recorder.info.sfreq_hz))
-        self._held: list[SampleChunk] = []
-        self._held_n = 0
         now = time.monotonic()
         self._last_outputs = now
         self._last_live = now
@@ -148,14 +141,9 @@ class LiveAnalysis:
                            "from the file at the end", self.error)
 
     def _take(self, chunk: SampleChunk) -> None:
-        if chunk.gap:
-            self._feed_held()
-            self.engine.feed(chunk)
-        else:  # gathered to feed_batch_s: fewer, larger calls when the device runs fast
-            self._held.append(SampleChunk(chunk.start_sample, self.values(chunk.data_uv)))
-            self._held_n += chunk.n_samples
-            if self._held_n >= self._batch_n:
-                self._feed_held()
+        if not chunk.gap:  # the values the file gives back (the chain batches them)
+            chunk = SampleChunk(chunk.start_sample, self.values(chunk.data_uv))
+        self.engine.feed(chunk)
         now = time.monotonic()
         if now - self._last_live >= self.live_every_s:
             horizon_s = self.engine.live_horizon_s
@@ -165,14 +153,6 @@ class LiveAnalysis:
         if now - self._last_outputs >= self.outputs_every_s:
             self._last_outputs = now
             self.write_partial()
-
-    def _feed_held(self) -> None:
-        if not self._held:
-            return
-        first = self._held[0].start_sample
-        data = np.concatenate([c.data_uv for c in self._held], axis=1)
-        self._held, self._held_n = [], 0
-        self.engine.feed(SampleChunk(first, data))
 
     def _emit(self, rows: list[dict]) -> None:
         if not rows:
@@ -216,7 +196,6 @@ class LiveAnalysis:
         of them at risk). One rewrite at a time; one still running when the next is due is left
         to finish.
         """
-        self._feed_held()
         if self._writer is not None and self._writer.is_alive():
             return
         try:
@@ -264,11 +243,6 @@ class LiveAnalysis:
         from calfwatch.analysis import analyze_file, finish_night
 
         self.wait_for_outputs()  # the final files must not be overwritten by an older analysis
-        if self.error is None:
-            try:
-                self._feed_held()
-            except Exception as exc:  # noqa: BLE001 - then from the file, as after any failure
-                self.error = " ".join(str(exc).split()) or type(exc).__name__
         if self.error is not None:
             done = analyze_file(self.recorder.path, self.out_dir, subject=self.subject,
                                 side=self.side, history_path=history_path,

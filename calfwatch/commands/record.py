@@ -223,9 +223,12 @@ def _open_source(args: argparse.Namespace):
         if str(exc).startswith("unknown device"):
             raise UsageError(f"{exc}, {LSL_DEVICE}") from exc
         raise
+    # chunks of 0.1 s at real time; N x 0.1 s from a device N times faster, so the analysis
+    # runs as often per wall second as at real time
+    speed = max(1.0, float(args.clock_speed or 1.0))
     return SerialSource(
         args.port, spec, ch_names=lambda n: channel_names(n, args.side),
-        stall_s=args.stall_s, site=site, clock_speed=args.clock_speed,
+        stall_s=args.stall_s, site=site, clock_speed=args.clock_speed, chunk_s=0.1 * speed,
     )
 
 
@@ -243,9 +246,8 @@ def _live(recorder, args: argparse.Namespace, publisher=None):
     from calfwatch.live import LiveAnalysis
     from calfwatch.outputs import analysis_dir
 
-    speed = max(1.0, float(getattr(args, "clock_speed", 1.0) or 1.0))
     return LiveAnalysis(recorder, analysis_dir(recorder.path), subject=args.subject,
-                        side=args.side or "", outputs_every_s=args.outputs_every, feed_batch_s=0.1 * speed,
+                        side=args.side or "", outputs_every_s=args.outputs_every,
                         mains_hz=args.mains,
                         on_events=publisher.push_events if publisher is not None else None)
 

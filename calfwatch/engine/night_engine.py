@@ -29,7 +29,8 @@ from dsp.types import ENVELOPE_HOP_S
 
 #: Fasciculation potentials last 5-30 ms: sampling below this rate cannot resolve them.
 MIN_SFREQ_HZ = 500.0
-#: Chunks are gathered to this length before the chain runs (live latency vs. call overhead).
+#: The analysis's one batching layer: the chain gathers chunks to this much signal before it runs
+#: (live latency vs. call overhead). Sources hand on chunks of whatever size they read.
 ENGINE_BATCH_S = 0.1
 #: Told once per process when the chain's kernels are not compiled on disk yet.
 COLD_KERNELS_NOTE = "calfwatch: preparing the signal kernels, first run only (up to a minute) ...\n"
