@@ -10,13 +10,16 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from classifier.config import default_config
 from classifier.kinds import EVENT_KINDS
 from classifier.potentials import median_noise_uv
+
+if TYPE_CHECKING:
+    from classifier.night import ClassifiedNight
 
 SCHEMA = "calfwatch.night-summary"
 SCHEMA_VERSION = 1
@@ -123,7 +126,23 @@ def detection_floors_uv(
             for name, q in quality_doc.items()}
 
 
-def night_summary(classified: Any, meta: dict[str, Any] | None, quality: np.ndarray) -> dict:
+def _channels_doc(classified: ClassifiedNight, floors_uv: dict[str, float | None]) -> dict[str, dict]:
+    """Per channel: its rates, counts per kind, rest intervals and detection floor."""
+    ev = classified.events
+    channels = {}
+    for name, r in classified.rates["channels"].items():
+        mine = ev["channel"] == classified.ch_names.index(name)
+        channels[name] = {
+            **r,
+            "counts": {k: int(np.sum(mine & (ev["kind"] == k) & ~ev["doublet"]))
+                       for k in EVENT_KINDS},
+            "rest_intervals_s": classified.rest[name].intervals_s.tolist(),
+            "detection_floor_uv": floors_uv[name],
+        }
+    return channels
+
+
+def night_summary(classified: ClassifiedNight, meta: dict[str, Any] | None, quality: np.ndarray) -> dict:
     """The versioned night-summary document.
 
     Parameters
@@ -147,18 +166,7 @@ def night_summary(classified: Any, meta: dict[str, Any] | None, quality: np.ndar
         quality, classified.ch_names,
         {name: getattr(r, "lost_s", 0.0) for name, r in classified.rest.items()},
         classified.duration_s)
-    floors = detection_floors_uv(quality_doc, classified.config)
-    channels = {}
-    for name, r in rates["channels"].items():
-        ch = classified.ch_names.index(name)
-        mine = ev["channel"] == ch
-        channels[name] = {
-            **r,
-            "counts": {k: int(np.sum(mine & (ev["kind"] == k) & ~ev["doublet"]))
-                       for k in EVENT_KINDS},
-            "rest_intervals_s": classified.rest[name].intervals_s.tolist(),
-            "detection_floor_uv": floors[name],
-        }
+    channels = _channels_doc(classified, detection_floors_uv(quality_doc, classified.config))
     doc = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
