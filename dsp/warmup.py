@@ -30,10 +30,13 @@ from collections.abc import Iterable
 import numpy as np
 from numba import types
 
-#: Kernel modules, and the relative time each signature of theirs takes to compile (measured on a
-#: cold cache; used to share them out between processes).
-MODULES = {"_detect_numba": 7.0, "_noise_numba": 5.0, "_quality_numba": 4.0,
-           "_features_numba": 2.0, "_filter_numba": 2.0}
+#: Kernel modules (a helper process is given whole modules: their kernels share callees).
+MODULES = ("_detect_numba", "_noise_numba", "_quality_numba", "_features_numba", "_filter_numba")
+#: CPU seconds one signature of each entry point takes to compile (one channel, empty cache;
+#: ``benchmarks/bench_cold_start.py``), to share the modules out evenly.
+COMPILE_S = {"detect_serial": 3.2, "update_blocks_serial": 2.4, "window_quality_serial": 2.2,
+             "run_one_keep_serial": 1.5, "run_lanes_keep_serial": 1.5, "measure_serial": 0.9,
+             "blank_after_restart": 0.1}
 #: Longest wait for a helper process (s); a helper still compiling after it is left to finish alone.
 HELPER_TIMEOUT_S = 300.0
 
@@ -163,23 +166,24 @@ def load_kernels(n_channels: int = 1) -> int:
     return loaded
 
 
-def share_out(modules: Iterable[tuple[str, int]], n_parts: int) -> list[list[str]]:
-    """Kernel modules, given as (module, signatures to compile), in at most ``n_parts`` groups of
-    about equal compile time (longest first, each to the lightest group); a module's signatures
-    stay in one process (they share callees).
+def share_out(loads: dict[str, float], n_parts: int) -> list[list[str]]:
+    """Kernel modules, given with their compile seconds, in at most ``n_parts`` groups of about
+    equal seconds (longest first, each to the lightest group), the heaviest group first (it goes
+    to the calling process, which has no process to start).
 
     Examples
     --------
-    >>> share_out([("_detect_numba", 1), ("_noise_numba", 1), ("_quality_numba", 1)], 2)
-    [['_detect_numba'], ['_noise_numba', '_quality_numba']]
+    >>> share_out({"_detect_numba": 3.2, "_noise_numba": 2.5, "_quality_numba": 2.2}, 2)
+    [['_noise_numba', '_quality_numba'], ['_detect_numba']]
     """
     parts: list[list[str]] = [[] for _ in range(max(1, n_parts))]
-    load = [0.0] * len(parts)
-    for module in sorted(modules, key=lambda m: -MODULES[m[0]] * m[1]):
-        i = load.index(min(load))
-        parts[i].append(module[0])
-        load[i] += MODULES[module[0]] * module[1]
-    return [p for p in parts if p]
+    total = [0.0] * len(parts)
+    for module in sorted(loads, key=lambda m: -loads[m]):
+        i = total.index(min(total))
+        parts[i].append(module)
+        total[i] += loads[module]
+    order = sorted(range(len(parts)), key=lambda i: -total[i])
+    return [parts[i] for i in order if parts[i]]
 
 
 def usable_cores() -> int:
@@ -207,10 +211,10 @@ def prepare(n_channels: int = 1, processes: int | None = None) -> bool:
     todo = missing(n_channels)
     if not todo:
         return False
-    counts: dict[str, int] = {}
-    for module, _, _ in todo:
-        counts[module] = counts.get(module, 0) + 1
-    parts = share_out(counts.items(), min(len(counts), processes or usable_cores()))
+    loads: dict[str, float] = {}
+    for module, name, _ in todo:
+        loads[module] = loads.get(module, 0.0) + COMPILE_S.get(name, 1.0)
+    parts = share_out(loads, min(len(loads), processes or usable_cores()))
     helpers = [_start_helper(part, n_channels) for part in parts[1:]]
     try:
         compile_modules(parts[0], (n_channels,))

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from dsp.warmup import MODULES, chain_signatures, share_out
+from dsp.warmup import COMPILE_S, MODULES, chain_signatures, share_out
 
 #: Runs short chains of ``n`` channels (warm_up's whole input and 0.1-s chunks, and a
 #: default-config chain fed in odd chunks), then prints what was compiled and what is declared.
@@ -76,13 +76,15 @@ def test_a_helper_process_puts_its_modules_on_disk(tmp_path):
 
 
 def test_modules_are_shared_out_whole_and_balanced():
-    counts = {}
-    for module, _, _ in chain_signatures(2):
-        counts[module] = counts.get(module, 0) + 1
-    parts = share_out(counts.items(), 2)
-    assert sorted(m for p in parts for m in p) == sorted(counts)
-    loads = [sum(MODULES[m] * counts[m] for m in p) for p in parts]
-    heaviest = max(MODULES[m] * c for m, c in counts.items())
-    assert max(loads) - min(loads) <= heaviest
-    assert share_out(counts.items(), 1) == [sorted(counts, key=lambda m: -MODULES[m] * counts[m])]
-    assert len(share_out(counts.items(), 9)) == len(counts)
+    loads = {}
+    for module, name, _ in chain_signatures(2):
+        loads[module] = loads.get(module, 0.0) + COMPILE_S[name]
+    parts = share_out(loads, 2)
+    assert sorted(m for p in parts for m in p) == sorted(loads)
+    totals = [sum(loads[m] for m in p) for p in parts]
+    assert totals[0] >= totals[1]  # the heaviest share for the calling process
+    assert totals[0] - totals[1] <= max(loads.values())
+    assert share_out(loads, 1) == [sorted(loads, key=lambda m: -loads[m])]
+    assert len(share_out(loads, 9)) == len(loads)
+    assert set(COMPILE_S) == {k for _, k, _ in chain_signatures(1) + chain_signatures(2)}
+    assert set(MODULES) == set(loads)
