@@ -4,8 +4,10 @@ empty numba cache (``NUMBA_CACHE_DIR`` a new folder) and then with the cache it 
 Printed, each as wall time and CPU time (user + system of the process and its helpers):
 
 - what each kernel costs to compile alone (CPU, one process, empty cache);
-- ``python -m dsp.warmup --channels 1`` with one process and with the cores (``--processes``):
-  what sharing the kernel modules out over processes gains;
+- ``dsp.warmup.prepare(1)`` on one process and on the cores: what sharing the kernel modules out
+  over processes gains (with the CPU of the calling process and of its helpers apart: on a machine
+  busy with other sessions, parallel processes get no more CPU, and the larger of the two is what
+  idle cores would wait);
 - cold and warm ``calfwatch analyze``, in pairs (cold then warm in the same fresh cache), repeated:
   the difference is the first run's extra wait. Pairs alternate so that a machine shared with other
   work slows both alike; the best of the repeats is printed, and the load average.
@@ -86,21 +88,39 @@ def per_kernel() -> None:
         print(f"  {name:<42} {float(s):6.2f} s")
 
 
+#: dsp.warmup.prepare(1, N) in a fresh process: wall s, CPU s of this process, CPU s of helpers.
+PREPARE = """
+import resource, sys, time
+t = time.perf_counter()
+from dsp.warmup import prepare
+prepare(1, int(sys.argv[1]))
+wall = time.perf_counter() - t
+own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print(wall, own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime)
+"""
+
+
 def warmup_processes(repeat: int) -> None:
+    """prepare(1) on one process and on the cores, in turn; the best of each. On a machine whose
+    cores are busy with other sessions' work (Linux shares the CPU out by session), processes of
+    one command get no more CPU by running side by side: the wall time on idle cores is then
+    about the larger of the calling process's CPU and a helper's, printed as an estimate."""
     from dsp.warmup import usable_cores
 
     cores = usable_cores()
-    best: dict[int, tuple[float, float]] = {}
+    best: dict[int, list[float]] = {}
     for _ in range(repeat):
         for n in (1, cores):
             with tempfile.TemporaryDirectory() as cache:
-                wall, cpu = timed([PYTHON, "-m", "dsp.warmup", "--channels", "1", "--processes",
-                                   str(n)], cache)
-            w, c = best.get(n, (wall, cpu))
-            best[n] = (min(w, wall), min(c, cpu))
-    for n, (wall, cpu) in best.items():
-        print(f"python -m dsp.warmup --channels 1 --processes {n}: {wall:6.2f} s wall, "
-              f"{cpu:6.2f} s CPU")
+                env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+                out = subprocess.run([PYTHON, "-c", PREPARE, str(n)], capture_output=True,
+                                     text=True, check=True, env=env)
+            row = [float(v) for v in out.stdout.split()]
+            best[n] = [min(a, b) for a, b in zip(best.get(n, row), row, strict=True)]
+    for n, (wall, own, kids) in best.items():
+        idle = f"; on idle cores about {max(own, kids):.2f} s" if n > 1 else ""
+        print(f"dsp.warmup.prepare(1) on {n} process(es): {wall:6.2f} s wall, CPU {own:.2f} s "
+              f"here + {kids:.2f} s in helpers{idle}")
 
 
 def cold_warm(night: Path, out: Path, repeat: int) -> tuple[float, float]:
