@@ -3,6 +3,7 @@ the noise floor, run by :mod:`dsp._detect_numba` with its state carried between 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,15 @@ from dsp.config import ChainConfig
 _DETECT = SplitKernel(_detect_numba, "detect_serial", _detect_numba.PER_CHANNEL["detect_serial"])
 #: Samples of raw signal averaged on each side of a candidate before its response is predicted.
 RING_EDGE_S = 0.005
+
+
+def open_event_samples(config: ChainConfig, sfreq_hz: float) -> int:
+    """How long after the scan position an event may still close: its longest duration and the
+    merge gap (samples)."""
+    def s(seconds: float) -> int:
+        return max(1, round(seconds * sfreq_hz))
+
+    return s(config.max_duration_s) + s(config.merge_gap_s) + 2
 
 
 @dataclass(frozen=True)
@@ -105,12 +115,13 @@ class Detector:
         Timeline sample where the filtered signal starts.
     sos : ndarray
         The cascade, to predict its ringing after a large candidate.
-    threaded : callable
+    threaded : callable(int) -> bool
         Given the samples of a call (all channels), says whether to split channels over threads.
     """
 
     def __init__(self, settings: DetectorSettings, n_channels: int, block_samples: int,
-                 margin_samples: int, origin_sample: int, sos: np.ndarray, threaded) -> None:
+                 margin_samples: int, origin_sample: int, sos: np.ndarray,
+                 threaded: Callable[[int], bool]) -> None:
         self.settings = settings
         self.block_samples = block_samples
         self.margin_samples = margin_samples

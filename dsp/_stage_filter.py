@@ -3,6 +3,8 @@ and the settling time blanked after the start and after every gap."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from dsp import _noise_numba
@@ -61,12 +63,12 @@ class FilterStage:
         Timeline sample of the first input.
     settle_samples : int
         Samples blanked after the start and after a gap.
-    threaded : callable
+    threaded : callable(int) -> bool
         Given the samples of a call (all channels), says whether to split channels over threads.
     """
 
     def __init__(self, sos: np.ndarray, n_channels: int, origin_sample: int, settle_samples: int,
-                 threaded) -> None:
+                 threaded: Callable[[int], bool]) -> None:
         self.sos = sos
         self.streaming = StreamingFilter(sos, n_channels)
         self.raw = TimelineBuffer(n_channels, origin_sample)

@@ -13,6 +13,8 @@ rise after three quarters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from dsp import _noise_numba
@@ -37,7 +39,7 @@ class NoiseTracker:
         Quantile of the block statistics over the span (0.5: the median).
     origin_sample : int
         Timeline sample where the filtered signal starts (a multiple of the block length).
-    threaded : callable
+    threaded : callable(int) -> bool
         Given the samples of a call (all channels), says whether to split channels over threads.
 
     Attributes
@@ -51,7 +53,7 @@ class NoiseTracker:
     """
 
     def __init__(self, n_channels: int, grid: ChainGrid, window_s: float, quantile: float,
-                 origin_sample: int, threaded) -> None:
+                 origin_sample: int, threaded: Callable[[int], bool]) -> None:
         self.grid = grid
         self.quantile = quantile
         first_block = origin_sample // grid.block_samples
@@ -105,7 +107,8 @@ class NoiseTracker:
         return env, noise, frame0
 
     def peekable_frames(self, filtered: TimelineBuffer) -> int:
-        """Complete frames of ``filtered`` after the last frame taken (none before a block is done)."""
+        """Complete frames of ``filtered`` after the last frame taken (none before a block is
+        done)."""
         if self.floors.stop == self.floors.start:
             return 0
         hop = self.grid.hop_samples

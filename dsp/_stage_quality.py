@@ -4,6 +4,8 @@ per channel and window (``QUALITY_WINDOW_S`` by default) on the absolute timelin
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from dsp import _quality_numba
@@ -40,12 +42,12 @@ class QualityWindows:
         ``flat_run_s``, ``rail_run`` and ``pop_k``.
     origin_sample : int
         Timeline sample where the signal starts (a multiple of the window length).
-    threaded : callable
+    threaded : callable(int) -> bool
         Given the samples of a call (all channels), says whether to split channels over threads.
     """
 
     def __init__(self, grid: ChainGrid, n_channels: int, mains_hz: float, config: ChainConfig,
-                 origin_sample: int, threaded) -> None:
+                 origin_sample: int, threaded: Callable[[int], bool]) -> None:
         self.grid = grid
         self.n_channels = n_channels
         self.windows_done = origin_sample // grid.window_samples
@@ -90,7 +92,8 @@ class QualityWindows:
         out = np.empty((self.n_channels, n_win, len(_quality_numba.COLUMNS)))
         stats = block_sigmas.view(a // block, -(-b // block))
         _WINDOWS(self._threaded(self.n_channels * n_win * win), raw=raw.view(a, b),
-                 y=filtered.view(a, b), win=win, stats=stats, per=-(-win // block), cos_t=self._cos, sin_t=self._sin,
+                 y=filtered.view(a, b), win=win, stats=stats, per=-(-win // block),
+                 cos_t=self._cos, sin_t=self._sin,
                  flat_run=self._flat_run_samples, rail_run=self._rail_run_samples,
                  pop_k=self._pop_k, rearm=self.grid.samples(POP_REARM_S), out=out)
         rows = np.zeros((n_win, self.n_channels), QUALITY_DTYPE)

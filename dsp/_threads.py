@@ -12,6 +12,7 @@ import itertools
 import operator
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -83,6 +84,25 @@ def split_run(
     work()
     for future in futures:
         future.result()
+
+
+@dataclass(frozen=True)
+class ThreadPolicy:
+    """Whether a kernel call is worth threads (about 0.05 ms a call): with several items
+    (channels), from ``min_work`` samples of work (all items together).
+
+    Examples
+    --------
+    >>> policy = ThreadPolicy(n_items=4, min_work=16_000)
+    >>> policy(1_000), policy(64_000), ThreadPolicy(1, 16_000)(64_000)
+    (False, True, False)
+    """
+
+    n_items: int
+    min_work: int
+
+    def __call__(self, work: int) -> bool:
+        return self.n_items > 1 and work >= self.min_work
 
 
 class SplitKernel:

@@ -34,14 +34,14 @@ import numpy as np
 from dsp._filter_ahead import filter_ahead
 from dsp._filter_numba import SKEW
 from dsp._grid import ChainGrid
-from dsp._stage_detect import Detector, DetectorSettings
+from dsp._stage_detect import Detector, DetectorSettings, open_event_samples
 from dsp._stage_filter import FilterStage, delay_samples, design_cascade, settle_samples
 from dsp._stage_input import ChunkStager
 from dsp._stage_measure import CandidateMeasurer
 from dsp._stage_noise import NoiseTracker
 from dsp._stage_quality import QualityWindows
 from dsp._stage_release import PeakOrderRelease
-from dsp._threads import n_threads
+from dsp._threads import ThreadPolicy, n_threads
 from dsp.config import ChainConfig
 from dsp.filters import SECTION_PAD, detect_mains_hz
 from dsp.output import ChainOutput, concat_outputs
@@ -120,6 +120,7 @@ class DetectionChain:
         self._batch_samples = self.grid.samples(cfg.batch_s)
         self._mains_detect_samples = self.grid.samples(cfg.mains_detect_s)
         self._input = ChunkStager(self.n_channels, self.grid.window_samples)
+        self._threaded = ThreadPolicy(self.n_channels, THREADED_MIN_ITEMS * self.grid.block_samples)
         self._measurer = CandidateMeasurer(self.sfreq_hz, cfg, threads=self.n_channels > 1)
         self._noise: NoiseTracker | None = None  # from the first chunk on
         self._filter: FilterStage | None = None  # from the mains decision on
@@ -152,7 +153,8 @@ class DetectionChain:
         """
         sos = design_cascade(self.sfreq_hz, self.config, self.mains_hz or 50.0)
         latency = -(-len(sos) // SECTION_PAD) * SECTION_PAD * SKEW
-        wait = latency + self._measurer.margin_after_samples + self._hold_samples()
+        wait = (latency + self._measurer.margin_after_samples
+                + open_event_samples(self.config, self.sfreq_hz))
         wait += max(0, self.delay_samples)
         block_s = self.grid.block_samples / self.sfreq_hz
         return wait / self.sfreq_hz + (0.0 if self.config.causal_noise else block_s)
@@ -250,21 +252,9 @@ class DetectionChain:
             DetectorSettings.from_config(cfg, self.sfreq_hz), self.n_channels,
             self.grid.block_samples, self._measurer.margin_after_samples, origin, sos,
             self._threaded)
-        self._release = PeakOrderRelease(self._hold_samples())
+        self._release = PeakOrderRelease(open_event_samples(cfg, self.sfreq_hz))
         self._quality = QualityWindows(self.grid, self.n_channels, self.mains_hz, cfg, origin,
                                        self._threaded)
-
-    def _hold_samples(self) -> int:
-        """How long after the scan position an event may still close (its longest duration and
-        merge gap)."""
-        s = self.grid.samples
-        return s(self.config.max_duration_s) + s(self.config.merge_gap_s) + 2
-
-    def _threaded(self, work_samples: int) -> bool:
-        """Whether a kernel call over ``work_samples`` (all channels) is worth threads (about
-        0.05 ms a call): only with several channels."""
-        return (self.n_channels > 1
-                and work_samples >= THREADED_MIN_ITEMS * self.grid.block_samples)
 
     @property
     def _frames_done(self) -> int:
