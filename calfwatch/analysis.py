@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acquisition.errors import RecordingError
 from acquisition.stream import SampleChunk
+
+if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
 
 #: Chunk length of a file replayed for analysis (the chain's results do not depend on it). Long
 #: chunks for throughput: the chain runs each in a few pieces, and every piece costs some Python
@@ -138,7 +141,7 @@ def analyze_file(
     units: str | None = None,
     on_open: Callable[[Any], None] | None = None,
     mains_hz: float | None = None,
-    config: dict[str, Any] | None = None,
+    config: ClassifierConfig | None = None,
     channels: str | None = None,
 ):
     """Analyse one recording file through the engine (the same code as a live night).

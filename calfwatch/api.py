@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from calfwatch.log import logger, use_log_level
 from calfwatch.night import Night
+
+if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
 
 #: Channel names given to the rows of an array.
 ARRAY_CH_PREFIX = "emg"
@@ -118,8 +121,8 @@ def analyze(
                         f"got {type(data).__name__}")
 
 
-def _config(config) -> dict[str, Any] | None:
-    from classifier.config import _check_override, _merge, load_config
+def _config(config) -> ClassifierConfig | None:
+    from classifier.config import config_with, load_config
 
     if config is None:
         return None
@@ -127,9 +130,7 @@ def _config(config) -> dict[str, Any] | None:
         return load_config(config)
     if not isinstance(config, Mapping):
         raise TypeError(f"config must be a dict or a TOML file, got {type(config).__name__}")
-    base = load_config()
-    _check_override(base, dict(config), "", Path("config"))
-    return _merge(base, dict(config))
+    return config_with(dict(config), "config", base=load_config())
 
 
 def _analyze_path(path, mains_hz, config) -> Night:

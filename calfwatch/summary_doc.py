@@ -18,6 +18,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from acquisition.stream import StreamInfo
+    from classifier.config import ClassifierConfig
     from classifier.night import ClassifiedNight, NightData
 
 #: Median candidate amplitude above which the input looks like needle EMG or a mV-scale signal.
@@ -86,7 +87,7 @@ def build_summary(
     night: NightData,
     *,
     info: StreamInfo,
-    config: dict[str, Any],
+    config: ClassifierConfig,
     chain_settings: dict[str, Any],
     unusable: list[str],
     history_nights: Iterable[Any] = (),
@@ -101,7 +102,7 @@ def build_summary(
         What was classified (channels left out already removed).
     info : StreamInfo
         The stream analysed.
-    config : dict
+    config : ClassifierConfig
         The classifier configuration (its thresholds go into the document).
     chain_settings : dict
         The detection chain's settings and mains frequency.
@@ -122,7 +123,7 @@ def build_summary(
     doc["assessment"] = assess(list(history_nights), list(symptoms), config, tonight=doc).to_dict()
     doc["versions"] = {**(doc.get("versions") or {}), **versions()}
     doc["thresholds"] = {
-        **(doc.get("thresholds") or config),
+        **(doc.get("thresholds") or config.to_dict()),
         "detection_chain": dict(chain_settings),
     }
     return doc

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from classifier.config import load_config
+from classifier.config import ClassifierConfig, load_config
 from classifier.persistence import (
     NightPoint,
     Persistence,
@@ -142,22 +142,17 @@ class RuleSpec:
     unit: str
     level: str
     source: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    min_fasciculations: int | None = None
 
 
-def rule_spec(config: Mapping[str, Any], name: str) -> RuleSpec:
-    """Read and check one rule's table from the configuration."""
-    table = config.get("assessment", {}).get(name)
-    if not isinstance(table, Mapping):
-        raise ValueError(f"configuration [assessment.{name}] is missing")
-    value, level = table.get("value"), table.get("level")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"configuration [assessment.{name}] value must be a number, got {value!r}")
-    if level not in LEVELS:
-        raise ValueError(f"configuration [assessment.{name}] level {level!r} is not one of {LEVELS}")
-    extra = {k: v for k, v in table.items() if k not in ("value", "unit", "level", "source")}
-    return RuleSpec(name, float(value), str(table.get("unit", "")), level,
-                    str(table.get("source", "")), extra)
+def rule_spec(config: ClassifierConfig, name: str) -> RuleSpec:
+    """One rule of the configuration, its level checked."""
+    rule = getattr(config.assessment, name)
+    if rule.level not in LEVELS:
+        raise ValueError(f"configuration [assessment.{name}] level {rule.level!r} is not one of "
+                         f"{LEVELS}")
+    return RuleSpec(name, float(rule.value), rule.unit, rule.level, rule.source,
+                    rule.min_fasciculations)
 
 
 def normalise_symptom(name: str) -> str:
@@ -267,7 +262,7 @@ def _check_rate_high(point: NightPoint, spec: RuleSpec) -> Reason:
 
 def _check_polyphasic_high(point: NightPoint, spec: RuleSpec) -> Reason:
     when = _when(point)
-    min_n = int(spec.extra.get("min_fasciculations", 20))
+    min_n = int(spec.min_fasciculations if spec.min_fasciculations is not None else 20)
     fraction = point.polyphasic_fraction
     if fraction is None or point.fasciculations < min_n:
         return _reason(spec, fraction, False,
@@ -303,7 +298,7 @@ def channel_figures(doc: Mapping[str, Any]) -> dict[str, tuple[float | None, flo
 
 
 def _check_evaluable_signal(when: str, doc: Mapping[str, Any],
-                            config: Mapping[str, Any]) -> list[Reason]:
+                            config: ClassifierConfig) -> list[Reason]:
     """Usable channels, best usable fraction and lowest noise of one night summary."""
     q_spec, n_spec, c_spec = (rule_spec(config, f"evaluable_{k}")
                               for k in ("quality", "noise", "channels"))
@@ -335,7 +330,7 @@ def _check_evaluable_signal(when: str, doc: Mapping[str, Any],
 
 
 def check_evaluable(point: NightPoint | None, doc: Mapping[str, Any] | None,
-                    config: Mapping[str, Any]) -> list[Reason]:
+                    config: ClassifierConfig) -> list[Reason]:
     """The ``evaluable_*`` minimums of one night; a fired check makes the night not evaluable.
 
     Parameters
@@ -344,7 +339,7 @@ def check_evaluable(point: NightPoint | None, doc: Mapping[str, Any] | None,
         The night (None: no night at all to assess).
     doc : mapping or None
         Its night summary, for the channel, quality and noise minimums (rest only without it).
-    config : mapping
+    config : ClassifierConfig
         The configuration.
     """
     spec = rule_spec(config, "evaluable_rest")
@@ -411,7 +406,7 @@ def level_of(reasons: Iterable[Reason]) -> str:
 
 
 def assess(history_nights: Sequence[Any], symptoms: Iterable[str] = (),
-           config: Mapping[str, Any] | None = None, tonight: Any = None) -> Assessment:
+           config: ClassifierConfig | None = None, tonight: Any = None) -> Assessment:
     """Assess a subject's nights and reported symptoms against the configured rules.
 
     Parameters
@@ -422,7 +417,7 @@ def assess(history_nights: Sequence[Any], symptoms: Iterable[str] = (),
     symptoms : iterable of str
         Red-flag symptoms reported (names from :data:`RED_FLAG_SYMPTOMS`, or history-store records
         with a ``symptom`` attribute).
-    config : dict, optional
+    config : ClassifierConfig, optional
         Configuration from :func:`classifier.config.load_config`; the defaults when omitted.
     tonight : optional
         The night just analysed. It joins the history (replacing a stored copy of the same recording) and

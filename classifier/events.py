@@ -30,12 +30,16 @@ Fasciculations outside rest are dropped later by :func:`classifier.night.classif
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
 from classifier.potentials import is_pop, label_potentials, median_noise_uv
+
+if TYPE_CHECKING:
+    from classifier.night import NightData
 
 #: One row per event. ``channel`` indexes the night's channel names; ``candidate`` the candidate
 #: row of a fasciculation, doublet or pop (-1 for bursts).
@@ -114,7 +118,7 @@ def close_runs(
     return starts[first], stops[last], group
 
 
-def rest_level(noise_uv: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> np.ndarray:
+def rest_level(noise_uv: np.ndarray, hop_s: float, cfg: EventRules) -> np.ndarray:
     """Resting level (µV) per channel and frame: a low quantile of the noise floor over a window.
 
     The noise floor is summarised per block of ``baseline_block_s`` (median), then the
@@ -127,21 +131,21 @@ def rest_level(noise_uv: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> np.nd
     return out
 
 
-def _rest_level_one(noise_uv: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> np.ndarray:
+def _rest_level_one(noise_uv: np.ndarray, hop_s: float, cfg: EventRules) -> np.ndarray:
     """:func:`rest_level` of one channel's 1-D noise floor."""
     n = noise_uv.shape[0]
     if n == 0:
         return np.zeros(0)
-    per = max(1, round(cfg["baseline_block_s"] / hop_s))
+    per = max(1, round(cfg.baseline_block_s / hop_s))
     nb = -(-n // per)
     padded = np.full(nb * per, np.nan)
     padded[:n] = noise_uv
     with np.errstate(all="ignore"), _quiet_nan_warnings():
         blocks = _nanquantile_last(padded.reshape(nb, per), 0.5)  # nanmedian, vectorised
-        half = max(0, round(cfg["baseline_window_s"] / (2 * per * hop_s)))
+        half = max(0, round(cfg.baseline_window_s / (2 * per * hop_s)))
         wide = np.pad(blocks, (half, half), constant_values=np.nan)
         win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1)
-        level = _nanquantile_last(win, cfg["baseline_quantile"])
+        level = _nanquantile_last(win, cfg.baseline_quantile)
         fallback = np.nanmedian(noise_uv)
     level = np.where(np.isfinite(level), level, np.nan_to_num(fallback, nan=1.0))
     return np.repeat(np.maximum(level, 1e-3), per)[:n]
@@ -188,14 +192,14 @@ BURST_DTYPE = np.dtype(
 )
 
 
-def find_bursts(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: dict[str, Any]) -> np.ndarray:
+def find_bursts(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: EventRules) -> np.ndarray:
     """Activity bursts of one channel's envelope (see the module docstring, rule 2)."""
     with np.errstate(invalid="ignore"):
         ratio = env / level
-        above_off = ratio > cfg["active_off_k"]
-        above_on = ratio > cfg["active_on_k"]
+        above_off = ratio > cfg.active_off_k
+        above_on = ratio > cfg.active_on_k
     starts, stops = runs(above_off)
-    quiet = max(1, round(cfg["end_quiet_s"] / hop_s))
+    quiet = max(1, round(cfg.end_quiet_s / hop_s))
     b_start, b_stop, group = close_runs(starts, stops, quiet)
     if len(b_start) == 0:
         return np.zeros(0, BURST_DTYPE)
@@ -236,18 +240,18 @@ def _decline(env: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return first / np.maximum(last, 1e-12)
 
 
-def find_flat(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: dict[str, Any]):
+def find_flat(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: EventRules):
     """Frame spans where the RMS stays far below the resting level (lead-off, rails)."""
     with np.errstate(invalid="ignore"):
-        flat = env < cfg["flat_k"] * level
+        flat = env < cfg.flat_k * level
     starts, stops = runs(flat)
-    keep = (stops - starts) >= max(1, round(cfg["flat_min_s"] / hop_s))
+    keep = (stops - starts) >= max(1, round(cfg.flat_min_s / hop_s))
     return starts[keep], stops[keep]
 
 
 def classify_bursts(
     bursts: np.ndarray, cand_t_s: np.ndarray, cand_hz: np.ndarray, hop_s: float, t0_s: float,
-    cfg: dict[str, Any], cand_pop: np.ndarray | None = None,
+    cfg: EventRules, cand_pop: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kind and detail of each sustained burst (rule 4), before the PLM series test.
 
@@ -266,20 +270,20 @@ def classify_bursts(
     dur = bursts["active"] * hop_s
     for i in range(n):  # one median per burst: bursts are few (tens per hour)
         hz = cand_hz[lo[i]:hi[i]]
-        if len(hz) >= cfg["motion_min_candidates"] and np.median(hz) < cfg["motion_max_hz"]:
+        if len(hz) >= cfg.motion_min_candidates and np.median(hz) < cfg.motion_max_hz:
             kind[i], detail[i] = ARTIFACT, "motion"
         if cand_pop is not None and hi[i] > lo[i] and cand_pop[lo[i]]:
             kind[i], detail[i] = ARTIFACT, "pop"
-    loud = bursts["ratio_median"] >= cfg["cramp_min_k"]
-    fading = bursts["decline"] >= cfg["cramp_decline"]
-    cramp = (kind == VOLUNTARY) & loud & fading & (dur >= cfg["cramp_min_s"])
+    loud = bursts["ratio_median"] >= cfg.cramp_min_k
+    fading = bursts["decline"] >= cfg.cramp_decline
+    cramp = (kind == VOLUNTARY) & loud & fading & (dur >= cfg.cramp_min_s)
     kind[cramp] = CRAMP
-    plm_len = (dur >= cfg["plm_duration_s"][0]) & (off - on <= cfg["plm_duration_s"][1])
+    plm_len = (dur >= cfg.plm_duration_s[0]) & (off - on <= cfg.plm_duration_s[1])
     kind[(kind == VOLUNTARY) & plm_len] = PLM  # provisional: confirmed by plm_series
     return kind, detail
 
 
-def plm_series(onset_s: np.ndarray, is_candidate: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+def plm_series(onset_s: np.ndarray, is_candidate: np.ndarray, cfg: EventRules) -> np.ndarray:
     """Which candidate leg movements belong to a periodic PLM series.
 
     AASM: a series is at least ``plm_series_min`` candidate movements whose onset-to-onset
@@ -291,19 +295,19 @@ def plm_series(onset_s: np.ndarray, is_candidate: np.ndarray, cfg: dict[str, Any
     another within 90 s (ordinary turning over, tens per hour) rarely pass both. Returns a boolean
     per row.
     """
-    lo_s, hi_s = cfg["plm_interval_s"]
+    lo_s, hi_s = cfg.plm_interval_s
     n = len(onset_s)
     if n == 0:
         return np.zeros(0, bool)
     gap = np.diff(onset_s)
     link = (gap >= lo_s) & (gap <= hi_s) & is_candidate[1:] & is_candidate[:-1]
-    link &= _regular_links(gap, link, float(cfg["plm_regular_ratio"]))
+    link &= _regular_links(gap, link, float(cfg.plm_regular_ratio))
     run_id = np.concatenate([[0], np.cumsum(~link)])
     sizes = np.bincount(run_id)
     med = _run_median_gap(gap, link, run_id)
-    m_lo, m_hi = cfg["plm_median_interval_s"]
+    m_lo, m_hi = cfg.plm_median_interval_s
     periodic = (med >= m_lo) & (med <= m_hi)
-    return is_candidate & (sizes[run_id] >= cfg["plm_series_min"]) & periodic[run_id]
+    return is_candidate & (sizes[run_id] >= cfg.plm_series_min) & periodic[run_id]
 
 
 def _run_median_gap(gap: np.ndarray, link: np.ndarray, run_id: np.ndarray) -> np.ndarray:
@@ -346,42 +350,42 @@ def _union(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return a[first], reach[last]
 
 
-def classify_events(night: Any, config: dict[str, Any]) -> np.ndarray:
+def classify_events(night: NightData, config: ClassifierConfig) -> np.ndarray:
     """Events of every kind on every channel of a :class:`classifier.night.NightData`.
 
     Parameters
     ----------
     night : NightData
-    config : dict
-        Full configuration; the ``[events]`` section is used.
+    config : ClassifierConfig
+        Full configuration; ``events`` and ``detection.detectable_ptp_k`` are used.
 
     Returns
     -------
     ndarray of EVENT_DTYPE
         Sorted by onset, then channel.
     """
-    cfg = dict(config["events"], detectable_ptp_k=config["detection"]["detectable_ptp_k"])
+    cfg, floor_k = config.events, config.detection.detectable_ptp_k
     level = rest_level(night.noise_uv, night.hop_s, cfg)
     cand = night.candidates
     parts = []
     for ch in range(night.n_channels):
         rows = np.flatnonzero(cand["channel"] == ch)
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
-        parts.append(_channel_events(night, ch, rows, level[ch], cfg))
+        parts.append(_channel_events(night, ch, rows, level[ch], cfg, floor_k))
     events = np.concatenate(parts) if parts else make_events(0)
     order = np.lexsort((events["channel"], events["onset_s"]))
     return events[order]
 
 
-def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
-                    cfg: dict[str, Any]) -> np.ndarray:
+def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarray,
+                    cfg: EventRules, floor_k: float) -> np.ndarray:
     hop = night.hop_s
     t0 = night.envelope_start_frame * hop
     env = night.envelope_uv[ch]
     bursts = find_bursts(env, level, hop, cfg)
     # Bursts active for longer than a jerk are movements; only those of >= sustained_min_s can be
     # leg movements in the AASM sense (PLM candidates, series breakers).
-    moving = bursts["active"] * hop >= cfg["movement_min_s"]
+    moving = bursts["active"] * hop >= cfg.movement_min_s
     sf = night.sfreq_hz
     cand, feats = night.candidates[rows], night.features[rows]
     snips = night.snippets[rows]
@@ -389,7 +393,7 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
                                               sf, cfg)
     sustained = bursts[moving]
     short = bursts[~moving]
-    is_lm = sustained["active"] * hop >= cfg["sustained_min_s"]
+    is_lm = sustained["active"] * hop >= cfg.sustained_min_s
     t_s = cand["peak"] / sf
     kind, detail = classify_bursts(sustained, t_s, feats["dominant_hz"], hop, t0, cfg,
                                    is_pop(cand, cfg, sf))
@@ -412,7 +416,7 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
         np.concatenate([burst_ev["onset_s"] + burst_ev["duration_s"],
                         flat_ev["onset_s"] + flat_ev["duration_s"]]),
     )
-    cand_ev = _candidate_events(cand, feats, snips, rows, sf, busy_a, busy_b, cfg,
+    cand_ev = _candidate_events(cand, feats, snips, rows, sf, busy_a, busy_b, cfg, floor_k,
                                 median_noise_uv(night.quality, ch))
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
@@ -420,13 +424,13 @@ def _channel_events(night: Any, ch: int, rows: np.ndarray, level: np.ndarray,
     return out
 
 
-def _flat_events(night: Any, ch: int, env: np.ndarray, level: np.ndarray, short: np.ndarray,
-                 t0: float, cfg: dict[str, Any]) -> np.ndarray:
+def _flat_events(night: NightData, ch: int, env: np.ndarray, level: np.ndarray, short: np.ndarray,
+                 t0: float, cfg: EventRules) -> np.ndarray:
     """Flat artifacts, widened over the transients at their edges (``flat_edge_s``)."""
     hop = night.hop_s
     fa, fb = find_flat(env, level, hop, cfg)
-    a = t0 + fa * hop - cfg["flat_edge_s"]
-    b = t0 + fb * hop + cfg["flat_edge_s"]
+    a = t0 + fa * hop - cfg.flat_edge_s
+    b = t0 + fb * hop + cfg.flat_edge_s
     sa, sb = t0 + short["start"] * hop, t0 + short["stop"] * hop
     touch = np.zeros(len(sa), bool)
     if len(a):
@@ -443,11 +447,11 @@ def _flat_events(night: Any, ch: int, env: np.ndarray, level: np.ndarray, short:
 
 
 def _silent_pops(short: np.ndarray, t0: float, hop: float, t_s: np.ndarray, busy_a, busy_b,
-                 cfg: dict[str, Any]) -> np.ndarray:
+                 cfg: EventRules) -> np.ndarray:
     """Short, very loud envelope bursts without any candidate: electrode pops."""
     a, b = t0 + short["start"] * hop, t0 + short["stop"] * hop
     n_cand = np.searchsorted(t_s, b) - np.searchsorted(t_s, a)
-    keep = (short["ratio_peak"] >= cfg["pop_env_k"]) & (n_cand == 0)
+    keep = (short["ratio_peak"] >= cfg.pop_env_k) & (n_cand == 0)
     keep &= ~_inside_spans(a, busy_a, busy_b)
     ev = make_events(int(keep.sum()))
     ev["onset_s"], ev["duration_s"] = a[keep], b[keep] - a[keep]
@@ -456,7 +460,7 @@ def _silent_pops(short: np.ndarray, t0: float, hop: float, t_s: np.ndarray, busy
 
 
 def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
-                             cfg: dict[str, Any]) -> np.ndarray:
+                             cfg: EventRules) -> np.ndarray:
     """Bursts whose energy, less that of the discrete potentials inside them, is at rest.
 
     Independent fasciculations of large units raise the 50-ms envelope as much as a movement does
@@ -473,7 +477,7 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     if not len(bursts) or not len(cand):
         return out
     discrete = ~cand["continuous"] & ~is_pop(cand, cfg, sf) & (
-        feats["phases"] < cfg["myoclonus_min_phases"])
+        feats["phases"] < cfg.myoclonus_min_phases)
     energy = np.where(discrete, cand["energy_uv2_s"], 0.0)
     peak_s = cand["peak"] / sf
     cum = np.concatenate([[0.0], np.cumsum(energy)])
@@ -487,20 +491,20 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
         explained = cum[hi] - cum[lo]
         span_s = max(hop, np.sum(np.isfinite(frames)) * hop)
         rest_uv = np.nanmedian(level[b["start"]:b["stop"]])
-        allowed = (cfg["active_on_k"] * rest_uv) ** 2 * span_s + cfg["explained_tolerance"] * explained
+        allowed = (cfg.active_on_k * rest_uv) ** 2 * span_s + cfg.explained_tolerance * explained
         out[i] = total - explained <= allowed
     return out
 
 
 def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, rows: np.ndarray,
-                      sf: float, busy_a: np.ndarray, busy_b: np.ndarray, cfg: dict[str, Any],
-                      channel_noise_uv: float | None) -> np.ndarray:
+                      sf: float, busy_a: np.ndarray, busy_b: np.ndarray, cfg: EventRules,
+                      floor_k: float, channel_noise_uv: float | None) -> np.ndarray:
     """Fasciculations, doublets, trains, jerks and pops from the candidates outside bursts
     (:mod:`classifier.potentials`)."""
     if len(cand) == 0:
         return make_events(0)
-    kind, detail, dbl, group = label_potentials(cand, feats, snips, sf, cfg,
-                                                cfg["detectable_ptp_k"], channel_noise_uv)
+    kind, detail, dbl, group = label_potentials(cand, feats, snips, sf, cfg, floor_k,
+                                                channel_noise_uv)
     on_s, off_s = cand["onset"] / sf, cand["offset"] / sf
     n_g = int(group.max()) + 1 if len(group) else 0
     g_on, g_off = np.full(n_g, np.inf), np.full(n_g, -np.inf)

@@ -17,11 +17,15 @@ clustering, units whose median templates (less noisy) correlate as well, at a la
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from classifier.config import ClassifierConfig, MorphologyRules
 from classifier.kinds import FASCICULATION
+
+if TYPE_CHECKING:
+    from classifier.night import NightData
 
 #: Stated with every set of units.
 UNIT_CAVEAT = (
@@ -75,7 +79,7 @@ def _signal_share(norm: np.ndarray, n_samples: int, noise_rms_uv: float | None,
 
 
 def cluster_units(snippets: np.ndarray, ptp_uv: np.ndarray, sfreq_hz: float,
-                  cfg: dict[str, Any], noise_rms_uv: float | None = None) -> np.ndarray:
+                  cfg: MorphologyRules, noise_rms_uv: float | None = None) -> np.ndarray:
     """Unit label per waveform (-1: in no unit), by greedy correlation clustering.
 
     Waveforms are taken in order of decreasing amplitude (ties by index: deterministic). In each
@@ -91,22 +95,22 @@ def cluster_units(snippets: np.ndarray, ptp_uv: np.ndarray, sfreq_hz: float,
     labels = np.full(n, -1, np.int64)
     if n == 0:
         return labels
-    half = min(snippets.shape[1] // 2 - 1, max(2, round(cfg["window_s"] * sfreq_hz / 2)))
+    half = min(snippets.shape[1] // 2 - 1, max(2, round(cfg.window_s * sfreq_hz / 2)))
     z, norm = _normalised(snippets, half)
     share = _signal_share(norm, 2 * half + 1, noise_rms_uv)
     order = np.lexsort((np.arange(n), -ptp_uv))
-    thr, ratio = cfg["min_correlation"], cfg["max_amplitude_ratio"]
+    thr, ratio = cfg.min_correlation, cfg.max_amplitude_ratio
     # Templates grow in preallocated arrays (at most seed_batch new ones per round).
-    cap = min(n, cfg["seed_batch"] * cfg["max_rounds"])
+    cap = min(n, cfg.seed_batch * cfg.max_rounds)
     templates = np.empty((cap, z.shape[1]))
     amps = np.empty(cap)
     shares = np.empty(cap)
     k_n = 0
-    for _ in range(cfg["max_rounds"]):
+    for _ in range(cfg.max_rounds):
         todo = order[labels[order] < 0]
         if len(todo) == 0:
             break
-        for i in todo[: cfg["seed_batch"]]:  # greedy: each seed sees the templates before it
+        for i in todo[: cfg.seed_batch]:  # greedy: each seed sees the templates before it
             k = _best(z[i], ptp_uv[i], templates[:k_n], amps[:k_n], thr * share[i] * shares[:k_n],
                       ratio)
             if k < 0:
@@ -122,7 +126,7 @@ def cluster_units(snippets: np.ndarray, ptp_uv: np.ndarray, sfreq_hz: float,
             best = np.argmax(corr, axis=1)
             hit = corr[np.arange(len(todo)), best] >= thr
             labels[todo[hit]] = best[hit]
-    labels = _relabel(labels, cfg["min_members"])
+    labels = _relabel(labels, cfg.min_members)
     return merge_units(snippets, labels, ptp_uv, sfreq_hz, cfg, noise_rms_uv)
 
 
@@ -153,7 +157,7 @@ def _lagged_corr(a: np.ndarray, b: np.ndarray, pad: int) -> float:
 
 
 def merge_units(snippets: np.ndarray, labels: np.ndarray, ptp_uv: np.ndarray, sfreq_hz: float,
-                cfg: dict[str, Any], noise_rms_uv: float | None = None) -> np.ndarray:
+                cfg: MorphologyRules, noise_rms_uv: float | None = None) -> np.ndarray:
     """Merge units whose median templates correlate like waveforms of one unit.
 
     Largest unit first: a smaller unit joins it when its median template, shifted by up to
@@ -163,8 +167,8 @@ def merge_units(snippets: np.ndarray, labels: np.ndarray, ptp_uv: np.ndarray, sf
     """
     if len(labels) == 0 or labels.max() < 1:
         return labels
-    half = min(snippets.shape[1] // 2 - 1, max(2, round(cfg["window_s"] * sfreq_hz / 2)))
-    pad = min(round(float(cfg.get("merge_lag_s", 0.0)) * sfreq_hz),
+    half = min(snippets.shape[1] // 2 - 1, max(2, round(cfg.window_s * sfreq_hz / 2)))
+    pad = min(round(float(cfg.merge_lag_s) * sfreq_hz),
               snippets.shape[1] // 2 - half - 1)
     templates = _median_templates(snippets, labels, half, pad)
     sizes = np.bincount(labels[labels >= 0])
@@ -176,13 +180,13 @@ def merge_units(snippets: np.ndarray, labels: np.ndarray, ptp_uv: np.ndarray, sf
         if target[a] != a:
             continue
         for b in range(a + 1, len(sizes)):
-            if target[b] != b or not _amp_ok(amps[a], amps[b], cfg["max_amplitude_ratio"]):
+            if target[b] != b or not _amp_ok(amps[a], amps[b], cfg.max_amplitude_ratio):
                 continue
-            need = cfg["min_correlation"] * share[a] * share[b]
+            need = cfg.min_correlation * share[a] * share[b]
             if _lagged_corr(templates[a], templates[b], pad) >= need:
                 target[b] = a
     merged = np.where(labels >= 0, target[np.maximum(labels, 0)], -1)
-    return _relabel(merged, cfg["min_members"])
+    return _relabel(merged, cfg.min_members)
 
 
 def _amp_ok(a: np.ndarray, b: np.ndarray, ratio: float) -> np.ndarray:
@@ -210,9 +214,9 @@ def _relabel(labels: np.ndarray, min_members: int) -> np.ndarray:
 
 
 def unit_summaries(snippets: np.ndarray, labels: np.ndarray, ptp_uv: np.ndarray,
-                   phases: np.ndarray, sfreq_hz: float, cfg: dict[str, Any]) -> list[dict]:
+                   phases: np.ndarray, sfreq_hz: float, cfg: MorphologyRules) -> list[dict]:
     """Per unit: count, median amplitude and phases, median template, shape stability."""
-    half = min(snippets.shape[1] // 2 - 1, max(2, round(cfg["window_s"] * sfreq_hz / 2)))
+    half = min(snippets.shape[1] // 2 - 1, max(2, round(cfg.window_s * sfreq_hz / 2)))
     mid = snippets.shape[1] // 2
     z, _ = _normalised(snippets, half)
     out = []
@@ -235,14 +239,15 @@ def unit_summaries(snippets: np.ndarray, labels: np.ndarray, ptp_uv: np.ndarray,
     return out
 
 
-def night_morphology(events: np.ndarray, night: Any, config: dict[str, Any]) -> tuple[dict, np.ndarray]:
+def night_morphology(events: np.ndarray, night: NightData,
+                     config: ClassifierConfig) -> tuple[dict, np.ndarray]:
     """Distributions, polyphasic fraction and units of the night's fasciculations.
 
     Parameters
     ----------
     events : ndarray of classifier.events.EVENT_DTYPE
     night : NightData
-    config : dict
+    config : ClassifierConfig
         Full configuration; ``[morphology]`` is used.
 
     Returns
@@ -255,7 +260,7 @@ def night_morphology(events: np.ndarray, night: Any, config: dict[str, Any]) -> 
         Unit label of each fasciculation row of ``events`` (in order; -1 for doublets and waveforms
         in no unit). Units are numbered per channel.
     """
-    cfg = config["morphology"]
+    cfg = config.morphology
     rows = np.flatnonzero(events["kind"] == FASCICULATION)
     units = np.full(len(rows), -1, np.int64)
     main = ~events["doublet"][rows] & (events["candidate"][rows] >= 0)
@@ -264,7 +269,7 @@ def night_morphology(events: np.ndarray, night: Any, config: dict[str, Any]) -> 
     ptp = events["peak_to_peak_uv"][rows]
     dur_ms = np.where(main, feats["duration_s"][np.maximum(cand, 0)] * 1e3, np.nan)
     phases = events["phases"][rows]
-    min_ph = cfg["polyphasic_min_phases"]
+    min_ph = cfg.polyphasic_min_phases
     channels = {}
     for ch, name in enumerate(night.ch_names):
         sel = np.flatnonzero(main & (events["channel"][rows] == ch))
@@ -278,9 +283,9 @@ def night_morphology(events: np.ndarray, night: Any, config: dict[str, Any]) -> 
             "units": unit_summaries(snips, labels, ptp[sel], phases[sel], night.sfreq_hz, cfg),
         }
     morph = {
-        "amplitude_uv": distribution(ptp[main], np.array(cfg["amplitude_bins_uv"], float)),
-        "duration_ms": distribution(dur_ms[main], np.array(cfg["duration_bins_ms"], float)),
-        "phases": distribution(phases[main], np.arange(0.5, cfg["max_phases"] + 1.5)),
+        "amplitude_uv": distribution(ptp[main], np.array(cfg.amplitude_bins_uv, float)),
+        "duration_ms": distribution(dur_ms[main], np.array(cfg.duration_bins_ms, float)),
+        "phases": distribution(phases[main], np.arange(0.5, cfg.max_phases + 1.5)),
         "median_ptp_uv": _median(ptp[main]),
         "polyphasic_min_phases": int(min_ph),
         "polyphasic_fraction": _fraction(phases[main] >= min_ph),
@@ -290,7 +295,7 @@ def night_morphology(events: np.ndarray, night: Any, config: dict[str, Any]) -> 
     return morph, units
 
 
-def _noise_rms(night: Any, ch: int) -> float | None:
+def _noise_rms(night: NightData, ch: int) -> float | None:
     """The channel's median noise floor (µV RMS of the band-passed signal), None if unknown."""
     noise = np.asarray(night.noise_uv[ch], float) if len(night.noise_uv) > ch else np.zeros(0)
     noise = noise[np.isfinite(noise)]

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from classifier.config import load_config
+from classifier.config import ClassifierConfig, load_config
 from classifier.kinds import FASCICULATION
+from classifier.rest import ChannelRest
+from dsp.output import ChainOutput
 from dsp.types import CANDIDATE_DTYPE, ENVELOPE_HOP_S, FEATURE_DTYPE, QUALITY_DTYPE, SNIPPET_LEN
 
 
@@ -79,7 +81,7 @@ class NightData:
     @classmethod
     def from_chain_output(
         cls,
-        output: Any,
+        output: ChainOutput,
         sfreq_hz: float,
         ch_names: list[str],
         n_samples: int,
@@ -129,17 +131,17 @@ class ClassifiedNight:
         See :func:`classifier.rates.night_rates`.
     morphology : dict
         See :func:`classifier.morphology.night_morphology`.
-    config : dict
+    config : ClassifierConfig
         The configuration used.
     """
 
     events: np.ndarray
     ch_names: list[str]
     duration_s: float
-    rest: dict[str, Any]
+    rest: dict[str, ChannelRest]
     rates: dict[str, Any]
     morphology: dict[str, Any]
-    config: dict[str, Any]
+    config: ClassifierConfig
 
     def event_list(self) -> list:
         """The events as :class:`classifier.events.Event` objects (channel by name)."""
@@ -158,14 +160,14 @@ class ClassifiedNight:
         return int(mask.sum())
 
 
-def classify_night(night: NightData, config: dict[str, Any] | None = None) -> ClassifiedNight:
+def classify_night(night: NightData, config: ClassifierConfig | None = None) -> ClassifiedNight:
     """Classify every candidate and burst of a night, and measure rest, rates and morphology.
 
     Parameters
     ----------
     night : NightData
         The detection chain's outputs over the night.
-    config : dict, optional
+    config : ClassifierConfig, optional
         The full configuration (:func:`classifier.config.load_config`); defaults when omitted.
 
     Returns
@@ -184,7 +186,8 @@ def classify_night(night: NightData, config: dict[str, Any] | None = None) -> Cl
                            cfg)
 
 
-def classify_at_rest(night: NightData, config: dict[str, Any]) -> tuple[np.ndarray, dict]:
+def classify_at_rest(night: NightData,
+                     config: ClassifierConfig) -> tuple[np.ndarray, dict[str, ChannelRest]]:
     """Events of every kind and rest per channel, fasciculations outside rest dropped.
 
     The part of :func:`classify_night` a live view needs (no morphology, no rates).

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from classifier.config import load_config
+from classifier.config import ClassifierConfig, load_config
 
 #: The quantities whose trend over nights is measured: attribute of NightPoint -> (label, unit per day).
 TREND_QUANTITIES = {
@@ -132,25 +132,17 @@ class PersistenceSettings:
     night_date_cutoff_hour: int = 12
 
 
-def _value(section: Mapping[str, Any], key: str) -> float:
-    entry = section.get(key)
-    value = entry.get("value") if isinstance(entry, Mapping) else entry
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"configuration [persistence] {key}: value must be a number, got {value!r}")
-    return float(value)
-
-
-def settings_from_config(config: Mapping[str, Any] | None = None) -> PersistenceSettings:
+def settings_from_config(config: ClassifierConfig | None = None) -> PersistenceSettings:
     """Read the ``[persistence]`` section of a configuration (defaults when None)."""
-    section = (config if config is not None else load_config()).get("persistence", {})
+    section = (config if config is not None else load_config()).persistence
     s = PersistenceSettings(
-        twitching_rate_per_min=_value(section, "twitching_rate"),
-        min_rest_minutes=_value(section, "min_rest"),
-        max_gap_days=int(_value(section, "max_gap")),
-        trend_min_nights=int(_value(section, "trend_min_nights")),
-        trend_window_days=int(_value(section, "trend_window")),
-        trend_confidence=_value(section, "trend_confidence"),
-        night_date_cutoff_hour=int(_value(section, "night_date_cutoff_hour")),
+        twitching_rate_per_min=float(section.twitching_rate.value),
+        min_rest_minutes=float(section.min_rest.value),
+        max_gap_days=int(section.max_gap.value),
+        trend_min_nights=int(section.trend_min_nights.value),
+        trend_window_days=int(section.trend_window.value),
+        trend_confidence=float(section.trend_confidence.value),
+        night_date_cutoff_hour=int(section.night_date_cutoff_hour.value),
     )
     if not 0.5 <= s.trend_confidence < 1.0:
         raise ValueError(f"configuration [persistence] trend_confidence: {s.trend_confidence} "

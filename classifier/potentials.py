@@ -38,10 +38,9 @@ is ever below the stated floor.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from classifier.config import EventRules
 from classifier.kinds import ARTIFACT, FASCICULATION, MYOCLONUS, VOLUNTARY
 
 
@@ -89,23 +88,23 @@ def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max
     return nxt
 
 
-def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: dict[str, Any]) -> np.ndarray:
+def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
     """Whether each discrete potential repeats the shape of the one ``doublet_s`` before it."""
-    lo, hi = cfg["doublet_s"]
+    lo, hi = cfg.doublet_s
     half = _half(snippets, sfreq_hz, cfg)
-    nxt = _next_similar(onset_s, snippets, ptp, lo, hi, half, cfg["doublet_min_correlation"],
-                        cfg["doublet_max_amplitude_ratio"])
+    nxt = _next_similar(onset_s, snippets, ptp, lo, hi, half, cfg.doublet_min_correlation,
+                        cfg.doublet_max_amplitude_ratio)
     out = np.zeros(len(t_s), bool)
     out[nxt[nxt >= 0]] = True
     return out
 
 
-def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: dict[str, Any]) -> np.ndarray:
+def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
     """Train index of each potential in a regular same-shape train (-1 when in none)."""
-    lo, hi = cfg["train_interval_s"]
+    lo, hi = cfg.train_interval_s
     half = _half(snippets, sfreq_hz, cfg)
-    nxt = _next_similar(t_s, snippets, ptp, lo, hi, half, cfg["train_min_correlation"],
-                        cfg["train_max_amplitude_ratio"])
+    nxt = _next_similar(t_s, snippets, ptp, lo, hi, half, cfg.train_min_correlation,
+                        cfg.train_max_amplitude_ratio)
     label = np.full(len(t_s), -1, np.int64)
     has_prev = np.zeros(len(t_s), bool)
     has_prev[nxt[nxt >= 0]] = True
@@ -115,13 +114,13 @@ def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: dict[str, Any]) -> np.ndarr
         while nxt[chain[-1]] >= 0:
             chain.append(int(nxt[chain[-1]]))
         gaps = np.diff(t_s[chain])
-        if len(chain) >= cfg["train_min_potentials"] and np.std(gaps) <= cfg["train_max_cv"] * np.mean(gaps):
+        if len(chain) >= cfg.train_min_potentials and np.std(gaps) <= cfg.train_max_cv * np.mean(gaps):
             label[chain] = n_train
             n_train += 1
     return label
 
 
-def compounds(cand: np.ndarray, feats: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+def compounds(cand: np.ndarray, feats: np.ndarray, cfg: EventRules) -> np.ndarray:
     """Compound index of each candidate: runs of adjacent ``continuous`` pieces with the piece that
     ends them, candidates reached from the one before without a return to baseline (``joined``:
     superimposed potentials), and single candidates with ``myoclonus_min_phases`` phases or more
@@ -132,13 +131,13 @@ def compounds(cand: np.ndarray, feats: np.ndarray, cfg: dict[str, Any]) -> np.nd
     if n > 1:
         joined[1:] = (cont[:-1] & (cand["onset"][1:] <= cand["offset"][:-1])) | cand["joined"][1:]
     member = cont | joined | np.concatenate([joined[1:], [False]]) | (
-        feats["phases"] >= cfg["myoclonus_min_phases"])
+        feats["phases"] >= cfg.myoclonus_min_phases)
     start = member & ~joined
     return np.where(member, np.cumsum(start) - 1, -1)
 
 
 def one_potential(cand: np.ndarray, feats: np.ndarray, label: np.ndarray, sfreq_hz: float,
-                  cfg: dict[str, Any]) -> np.ndarray:
+                  cfg: EventRules) -> np.ndarray:
     """For the pieces of a compound that fits in one potential, the index of its largest piece
     (-1 elsewhere).
 
@@ -156,14 +155,14 @@ def one_potential(cand: np.ndarray, feats: np.ndarray, label: np.ndarray, sfreq_
     for grp in np.split(idx, bounds):  # compounds are few (jerks: tens per hour)
         span_s = (cand["offset"][grp].max() - cand["onset"][grp].min()) / sfreq_hz
         if (len(grp) > 1 and not cand["continuous"][grp].any()
-                and span_s <= cfg["potential_max_s"]
-                and feats["phases"][grp].sum() < cfg["myoclonus_min_phases"]):
+                and span_s <= cfg.potential_max_s
+                and feats["phases"][grp].sum() < cfg.myoclonus_min_phases):
             out[grp] = grp[np.argmax(cand["ptp_uv"][grp])]
     return out
 
 
 def attach_to_jerks(cand: np.ndarray, comp: np.ndarray, pop: np.ndarray, sfreq_hz: float,
-                    cfg: dict[str, Any]) -> np.ndarray:
+                    cfg: EventRules) -> np.ndarray:
     """Compound indices with the discrete potentials at the edges of a jerk joined to it.
 
     A jerk's units do not all superimpose: some discharge just before or after the compound
@@ -174,8 +173,8 @@ def attach_to_jerks(cand: np.ndarray, comp: np.ndarray, pop: np.ndarray, sfreq_h
     """
     comp = comp.copy()
     n = len(cand)
-    link = cfg["jerk_link_s"] * sfreq_hz
-    longest = cfg["myoclonus_max_s"] * sfreq_hz
+    link = cfg.jerk_link_s * sfreq_hz
+    longest = cfg.myoclonus_max_s * sfreq_hz
     on, off = cand["onset"], cand["offset"]
     free = (comp < 0) & ~pop
     for g in np.unique(comp[comp >= 0]):  # compounds are few (jerks: tens per hour)
@@ -217,35 +216,35 @@ def dense(t_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
     return label
 
 
-def chains(t_s: np.ndarray, cfg: dict[str, Any]) -> np.ndarray:
+def chains(t_s: np.ndarray, cfg: EventRules) -> np.ndarray:
     """Group index of runs of at least ``jerk_min_potentials`` potentials each within
     ``jerk_link_s`` of the one before (-1 otherwise); ``t_s`` sorted onsets."""
     n = len(t_s)
     label = np.full(n, -1, np.int64)
     if n < 2:
         return label
-    link = np.diff(t_s) <= cfg["jerk_link_s"]
+    link = np.diff(t_s) <= cfg.jerk_link_s
     run = np.concatenate([[0], np.cumsum(~link)])
     size = np.bincount(run)
-    big = size[run] >= cfg["jerk_min_potentials"]
+    big = size[run] >= cfg.jerk_min_potentials
     _, label[big] = np.unique(run[big], return_inverse=True)
     return label
 
 
-def _half(snippets, sfreq_hz, cfg) -> int:
-    return min(snippets.shape[1] // 2 - 3, max(2, round(cfg["shape_window_s"] * sfreq_hz / 2)))
+def _half(snippets: np.ndarray, sfreq_hz: float, cfg: EventRules) -> int:
+    return min(snippets.shape[1] // 2 - 3, max(2, round(cfg.shape_window_s * sfreq_hz / 2)))
 
 
-def is_pop(cand: np.ndarray, cfg: dict[str, Any], sfreq_hz: float | None = None) -> np.ndarray:
+def is_pop(cand: np.ndarray, cfg: EventRules, sfreq_hz: float | None = None) -> np.ndarray:
     """Baseline displaced after the candidate (see the module docstring), unless a neighbour
     within ``pop_clear_s`` (one channel's candidates, sorted) is at least as large as the step:
     the baseline windows then hold that neighbour, which alone can displace them."""
     step = np.abs(np.nan_to_num(cand["step_uv"]))
-    pop = (step >= cfg["pop_step_fraction"] * cand["ptp_uv"]) & (
-        step >= cfg["pop_step_k"] * cand["noise_uv"])
+    pop = (step >= cfg.pop_step_fraction * cand["ptp_uv"]) & (
+        step >= cfg.pop_step_k * cand["noise_uv"])
     if sfreq_hz is None or len(cand) < 2:
         return pop
-    clear = cfg["pop_clear_s"] * sfreq_hz
+    clear = cfg.pop_clear_s * sfreq_hz
     ptp = cand["ptp_uv"]
     near = (cand["onset"][1:] - cand["offset"][:-1]) <= clear
     masked = np.zeros(len(cand), bool)
@@ -277,7 +276,7 @@ def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
     comp[idx[label >= 0]] = n_comp + label[label >= 0]
 
 
-def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
+def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
                    counted: np.ndarray, pop: np.ndarray) -> np.ndarray:
     """Compound index of each candidate (-1 for a potential of its own): superimposed activity
     (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
@@ -287,8 +286,8 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
     comp[one_potential(cand, feats, comp, sfreq_hz, cfg) >= 0] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
     t_s = cand["peak"] / sfreq_hz
-    for window_s, k, pool in ((cfg["dense_window_s"], cfg["dense_min_potentials"], ~pop),
-                              (cfg["jerk_window_s"], cfg["jerk_window_potentials"],
+    for window_s, k, pool in ((cfg.dense_window_s, cfg.dense_min_potentials, ~pop),
+                              (cfg.jerk_window_s, cfg.jerk_window_potentials,
                                ~pop & counted)):
         _group_into(comp, np.flatnonzero(pool), dense(t_s[pool], window_s, int(k)))
     rest = np.flatnonzero((comp < 0) & ~pop)
@@ -299,7 +298,7 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
     return comp
 
 
-def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any],
+def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
                      floor_k: float, channel_noise_uv: float | None = None,
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), and the
@@ -336,7 +335,7 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: dict[str, Any]
     detail[free[dbl[free]]] = "doublet"
     if n_comp:
         span = _group_span(cand, comp, n_comp) / sfreq_hz
-        kind[comp >= 0] = np.where(span[comp[comp >= 0]] <= cfg["myoclonus_max_s"], MYOCLONUS,
+        kind[comp >= 0] = np.where(span[comp[comp >= 0]] <= cfg.myoclonus_max_s, MYOCLONUS,
                                    VOLUNTARY)
     return kind, detail, dbl, group
 

@@ -15,12 +15,16 @@ interval 95 % of the time, which a rule compares with its threshold (:func:`comp
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from classifier.kinds import FASCICULATION, PLM
 from classifier.rest import overlap_s
+
+if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
+    from classifier.night import NightData
 
 
 def leg_of(name: str) -> str:
@@ -93,7 +97,7 @@ def parse_date(value: Any) -> datetime | None:
     return None
 
 
-def night_rates(events: np.ndarray, rest: dict, night: Any, config: dict[str, Any]) -> dict:
+def night_rates(events: np.ndarray, rest: dict, night: NightData, config: ClassifierConfig) -> dict:
     """Counts, rest minutes and rates per channel, pooled and per clock hour; the PLM index.
 
     Returns

@@ -12,11 +12,15 @@ quality and rest agree. Myoclonic jerks do not remove rest (:data:`classifier.ki
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from classifier.kinds import NON_REST_KINDS
+
+if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
+    from classifier.night import NightData
 
 
 @dataclass
@@ -79,7 +83,7 @@ def overlap_s(intervals_s: np.ndarray, lo: float, hi: float) -> float:
     return float(np.sum(b - a))
 
 
-def lost_spans(night: Any, ch: int, unmeasured_k: float = 0.0) -> np.ndarray:
+def lost_spans(night: NightData, ch: int, unmeasured_k: float = 0.0) -> np.ndarray:
     """Spans (s) of a channel without data: declared gaps and unmeasured envelope frames.
 
     A frame is unmeasured when its RMS is NaN, or when the chain's noise floor there is below
@@ -109,14 +113,15 @@ def lost_spans(night: Any, ch: int, unmeasured_k: float = 0.0) -> np.ndarray:
     return union(np.array(spans, float).reshape(-1, 2))
 
 
-def rest_intervals(night: Any, events: np.ndarray, config: dict[str, Any]) -> dict[str, ChannelRest]:
+def rest_intervals(night: NightData, events: np.ndarray,
+                   config: ClassifierConfig) -> dict[str, ChannelRest]:
     """Rest of every channel.
 
     Parameters
     ----------
     night : NightData
     events : ndarray of classifier.events.EVENT_DTYPE
-    config : dict
+    config : ClassifierConfig
         Full configuration; ``[rest] margin_s`` and ``unmeasured_k`` are used.
 
     Returns
@@ -124,13 +129,13 @@ def rest_intervals(night: Any, events: np.ndarray, config: dict[str, Any]) -> di
     dict
         Channel name -> :class:`ChannelRest`.
     """
-    margin = float(config["rest"]["margin_s"])
+    margin = float(config.rest.margin_s)
     non_rest = np.isin(events["kind"], NON_REST_KINDS)
     out = {}
     for ch, name in enumerate(night.ch_names):
         ev = events[non_rest & (events["channel"] == ch)]
         busy = np.column_stack([ev["onset_s"] - margin, ev["onset_s"] + ev["duration_s"] + margin])
-        lost = lost_spans(night, ch, float(config["rest"].get("unmeasured_k", 0.0)))
+        lost = lost_spans(night, ch, float(config.rest.unmeasured_k))
         spans = np.concatenate([busy, lost])
         rest = complement(spans, 0.0, night.duration_s)
         lost_s = overlap_s(lost, 0.0, night.duration_s)

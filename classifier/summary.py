@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classifier.config import default_config
+from classifier.config import ClassifierConfig
 from classifier.kinds import EVENT_KINDS
 from classifier.potentials import median_noise_uv
 
@@ -108,20 +108,14 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
     return out
 
 
-def detectable_ptp_k(config: dict[str, Any]) -> float:
-    """``[detection] detectable_ptp_k`` of ``config``, the packaged default when it has none."""
-    section = config.get("detection") or default_config()["detection"]
-    return float(section["detectable_ptp_k"])
-
-
 def detection_floors_uv(
-    quality_doc: dict[str, dict], config: dict[str, Any]
+    quality_doc: dict[str, dict], config: ClassifierConfig
 ) -> dict[str, float | None]:
     """Per channel: ``detectable_ptp_k`` x the median noise RMS (µV), None without a noise figure.
 
     The definition and its reason are in ``[detection]`` of ``thresholds.toml``.
     """
-    k = detectable_ptp_k(config)
+    k = float(config.detection.detectable_ptp_k)
     return {name: (k * q["noise_rms_uv"] if q.get("noise_rms_uv") is not None else None)
             for name, q in quality_doc.items()}
 
@@ -184,10 +178,10 @@ def night_summary(classified: ClassifiedNight, meta: dict[str, Any] | None, qual
         "counts": counts,
         "channels": channels,
         "morphology": classified.morphology,
-        "detectable_ptp_k": detectable_ptp_k(classified.config),
+        "detectable_ptp_k": float(classified.config.detection.detectable_ptp_k),
         "quality": quality_doc,
         "recording": dict(meta or {}),
-        "thresholds": classified.config,
+        "thresholds": classified.config.to_dict(),
         "versions": _versions(),
         "caveats": list(CAVEATS) + [classified.morphology["caveat"]],
         "assessment": None,

@@ -88,7 +88,7 @@ def score_detections(truth: np.ndarray, det_on_per_channel: list, noise_rms_uv: 
                      rest_minutes: float, floor_k: float | None = None) -> dict:
     """F1, precision, recall (of detectable and of all potentials), recall at >= 10 x noise, and
     the detected and true rates per minute of rest, for plain onset lists per channel."""
-    k = floor_k if floor_k is not None else default_config()["detection"]["detectable_ptp_k"]
+    k = floor_k if floor_k is not None else default_config().detection.detectable_ptp_k
     tp = fp = fn = 0
     n_all = hit_all = n10 = hit10 = n_true = 0
     hits = []
@@ -135,7 +135,7 @@ def fasciculation_onsets(cn) -> list:
 
 def missed_called(truth: np.ndarray, hits: list, cn, noise_rms_uv: float, floor_k=None) -> Counter:
     """What calfwatch called each detectable potential it did not count."""
-    k = floor_k if floor_k is not None else default_config()["detection"]["detectable_ptp_k"]
+    k = floor_k if floor_k is not None else default_config().detection.detectable_ptp_k
     ev = cn.events
     out: Counter = Counter()
     for ch, hit in enumerate(hits):

@@ -187,7 +187,7 @@ def detectable_rate(sim) -> float:
     simulated noise RMS), independently of the simulator's own ``detectable_fasciculations``.
     """
     truth = sim.truth_summary()
-    floor_uv = default_config()["detection"]["detectable_ptp_k"] * sim.params.noise_rms_uv
+    floor_uv = default_config().detection.detectable_ptp_k * sim.params.noise_rms_uv
     n = sum(1 for e in sim.truth if e.kind == "fasciculation" and e.detail != "doublet"
             and e.peak_to_peak_uv >= floor_uv)
     return n / truth["rest_minutes"]

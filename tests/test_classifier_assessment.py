@@ -93,7 +93,7 @@ def test_rate_high_compares_the_interval_with_its_threshold(rate, rest_minutes, 
     check = next(r for r in result.checks if r.rule == "rate_high")
     assert check.comparison == comparison and check.fired is (comparison == "above")
     assert check.observed == pytest.approx(rate, abs=0.01)
-    threshold = load_config()["assessment"]["rate_high"]["value"]
+    threshold = load_config().assessment.rate_high.value
     assert check.threshold == threshold
     low, high = check.interval
     assert low < rate < high
@@ -102,7 +102,7 @@ def test_rate_high_compares_the_interval_with_its_threshold(rate, rest_minutes, 
 
 
 def test_rate_high_needs_an_evaluable_night():
-    minimum = load_config()["assessment"]["evaluable_rest"]["value"]
+    minimum = load_config().assessment.evaluable_rest.value
     short = assess([NightPoint(DAY0, 30.0, 90, minimum * 0.6)], [])
     assert "rate_high" not in {r.rule for r in short.checks}
     assert short.level == NOT_EVALUABLE and _fired(short) == {"evaluable_rest"}
@@ -189,9 +189,9 @@ def test_reasons_name_rule_value_threshold_unit_and_source():
     config = load_config()
     result = assess(points(rising_fortnight(14)), ["weakness"])
     for r in result.reasons:
-        table = config["assessment"][r.rule]
-        assert r.threshold == table["value"] and r.unit == table["unit"]
-        assert r.source == table["source"] and r.level == table["level"]
+        rule = getattr(config.assessment, r.rule)
+        assert r.threshold == rule.value and r.unit == rule.unit
+        assert r.source == rule.source and r.level == rule.level
         assert r.text
     persistence = next(r for r in result.reasons if r.rule == "persistence")
     assert persistence.observed == 14

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifier.config import load_config
+from classifier.config import EventRules, config_with, load_config
 from classifier.kinds import CRAMP, FASCICULATION, MYOCLONUS, PLM, VOLUNTARY
 from classifier.night import NightData, classify_night
 from dsp.types import (
@@ -92,9 +94,7 @@ def test_train_rate_limits_come_from_the_configuration():
     train = [(0, 50.0 + k * 0.3, 150.0) for k in range(10)]  # 3.3 Hz: slower than 5 Hz firing
     night = make_night(cands=train)
     assert len(kinds(classify_night(night), FASCICULATION)) == 10
-    cfg = load_config()
-    cfg["events"]["train_interval_s"] = [0.033, 0.4]
-    cn = classify_night(night, cfg)
+    cn = classify_night(night, config_with({"events": {"train_interval_s": [0.033, 0.4]}}))
     assert len(kinds(cn, FASCICULATION)) == 0 and len(kinds(cn, VOLUNTARY)) == 1
 
 
@@ -233,7 +233,7 @@ def test_flat_stretch_is_an_artifact_and_not_rest():
     cn = classify_night(make_night(flats=[(0, 100.0, 110.0, 0.0)]))
     art = cn.events[cn.events["kind"] == "artifact"]
     assert len(art) == 1 and art[0]["detail"] == "flat"
-    edge = load_config()["events"]["flat_edge_s"] + load_config()["rest"]["margin_s"]
+    edge = load_config().events.flat_edge_s + load_config().rest.margin_s
     assert cn.rest["calf_0"].minutes == pytest.approx((300 - 10 - 2 * edge) / 60)
 
 
@@ -275,7 +275,7 @@ def test_rest_is_the_night_minus_widened_non_rest_events(bursts, times):
     night = make_night(cands=[(0, t, 100.0) for t in times],
                        bursts=[(0, a, min(a + d, 299.0), 30.0) for a, d in bursts])
     cn = classify_night(night)
-    margin = cn.config["rest"]["margin_s"]
+    margin = cn.config.rest.margin_s
     grid = np.arange(0, 300, 0.01) + 0.005
     busy = np.zeros(len(grid), bool)
     for e in cn.events[np.isin(cn.events["kind"], ["plm", "cramp", "voluntary", "artifact"])]:
@@ -297,22 +297,22 @@ def test_time_the_chain_could_not_measure_is_not_rest():
     assert cn.rest["calf_0"].minutes == pytest.approx((300 - 20) / 60)
 
 
-def _rest_level_reference(noise_uv: np.ndarray, hop_s: float, cfg: dict) -> np.ndarray:
+def _rest_level_reference(noise_uv: np.ndarray, hop_s: float, cfg: EventRules) -> np.ndarray:
     """All channels at once with numpy's own nanmedian/nanquantile (the original formulation)."""
     import warnings
 
     n_ch, n = noise_uv.shape
-    per = max(1, round(cfg["baseline_block_s"] / hop_s))
+    per = max(1, round(cfg.baseline_block_s / hop_s))
     nb = -(-n // per)
     padded = np.full((n_ch, nb * per), np.nan)
     padded[:, :n] = noise_uv
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         blocks = np.nanmedian(padded.reshape(n_ch, nb, per), axis=2)
-        half = max(0, round(cfg["baseline_window_s"] / (2 * per * hop_s)))
+        half = max(0, round(cfg.baseline_window_s / (2 * per * hop_s)))
         wide = np.pad(blocks, ((0, 0), (half, half)), constant_values=np.nan)
         win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1, axis=1)
-        level = np.nanquantile(win, cfg["baseline_quantile"], axis=-1)
+        level = np.nanquantile(win, cfg.baseline_quantile, axis=-1)
         fallback = np.nanmedian(noise_uv, axis=1, keepdims=True)
     level = np.where(np.isfinite(level), level, np.nan_to_num(fallback, nan=1.0))
     return np.repeat(np.maximum(level, 1e-3), per, axis=1)[:, :n]
@@ -322,7 +322,7 @@ def test_rest_level_per_channel_equals_all_channels_at_once():
     """A small 4-channel night with gaps, an all-NaN channel and a loud stretch."""
     from classifier.events import rest_level
 
-    cfg = dict(load_config()["events"], baseline_block_s=1.0, baseline_window_s=20.0)
+    cfg = dataclasses.replace(load_config().events, baseline_block_s=1.0, baseline_window_s=20.0)
     hop_s = 0.05
     rng = np.random.default_rng(7)
     noise = rng.uniform(2.0, 8.0, (4, 1234))

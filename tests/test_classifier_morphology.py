@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 from test_classifier_events import make_night, wave
 
+from classifier.config import default_config
 from classifier.morphology import cluster_units
 from classifier.night import classify_night
 from classifier.summary import SCHEMA, night_summary
@@ -33,8 +35,9 @@ def test_two_shapes_make_two_units_with_their_counts():
 
 def test_amplitude_ratio_separates_same_shape_units():
     snips = np.array([wave(100.0)] * 10 + [wave(400.0)] * 10)
-    cfg = {"window_s": 0.03, "min_correlation": 0.9, "max_amplitude_ratio": 1.5,
-           "min_members": 3, "seed_batch": 4, "max_rounds": 6}
+    cfg = dataclasses.replace(default_config().morphology, window_s=0.03, min_correlation=0.9,
+                              max_amplitude_ratio=1.5, merge_lag_s=0.0, min_members=3,
+                              seed_batch=4, max_rounds=6)
     labels = cluster_units(snips, np.array([100.0] * 10 + [400.0] * 10), 1000.0, cfg)
     assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1
     assert labels[0] != labels[10]

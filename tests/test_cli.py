@@ -55,7 +55,7 @@ def test_config_option_reaches_the_threshold_loader(tmp_path, monkeypatch):
     user.write_text("[assessment.rate_high]\nvalue = 7\n")
     monkeypatch.delenv("CALFWATCH_CONFIG", raising=False)
     main(["--config", str(user)])  # no command: prints help, but the option is applied first
-    assert load_config()["assessment"]["rate_high"]["value"] == 7
+    assert load_config().assessment.rate_high.value == 7
     os.environ.pop("CALFWATCH_CONFIG", None)
 
 

@@ -21,7 +21,7 @@ SOS = design_sos(FS, mains_hz=50.0)
 
 
 #: The detection floor (peak-to-peak / noise): the classifier counts no candidate below it.
-FLOOR_K = default_config()["detection"]["detectable_ptp_k"]
+FLOOR_K = default_config().detection.detectable_ptp_k
 
 def _run(x: np.ndarray, sizes=None, mains_hz=50.0, config=None):
     x = np.atleast_2d(x)

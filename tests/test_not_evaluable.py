@@ -37,7 +37,7 @@ def _fired(summary: dict) -> set[str]:
 
 def test_the_quiet_night_itself_is_evaluable(quiet):
     summary = _engine_summary(quiet, [SampleChunk(0, quiet.data_uv())])
-    minimum = load_config()["assessment"]["evaluable_rest"]["value"]
+    minimum = load_config().assessment.evaluable_rest.value
     assert summary["rest_minutes"] > minimum
     assert summary["assessment"]["level"] != "not-evaluable"
 
@@ -71,7 +71,7 @@ def test_a_night_emptied_by_short_link_gaps_is_not_evaluable(quiet):
     assert summary["assessment"]["level"] == "not-evaluable"
     assert "evaluable_rest" in _fired(summary)
     quality = next(iter(summary["quality"].values()))  # quality agrees: nearly nothing usable
-    assert quality["usable_fraction"] < load_config()["assessment"]["evaluable_quality"]["value"]
+    assert quality["usable_fraction"] < load_config().assessment.evaluable_quality.value
     assert quality["samples_lost_fraction"] == pytest.approx(0.04, abs=0.001)
 
 

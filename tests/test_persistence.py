@@ -11,7 +11,7 @@ from history_helpers import DAY0, TZ, points
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifier.config import load_config
+from classifier.config import config_with, load_config
 from classifier.persistence import (
     NightPoint,
     PersistenceSettings,
@@ -49,18 +49,16 @@ def test_night_date_cutoff_is_configurable_and_bad_text_is_an_error():
 def test_defaults_come_from_the_packaged_thresholds():
     config = load_config()
     s = settings_from_config(config)
-    assert s.twitching_rate_per_min == config["persistence"]["twitching_rate"]["value"]
-    assert s.min_rest_minutes == config["persistence"]["min_rest"]["value"]
+    assert s.twitching_rate_per_min == config.persistence.twitching_rate.value
+    assert s.min_rest_minutes == config.persistence.min_rest.value
     for key in ("twitching_rate", "min_rest", "max_gap", "trend_min_nights", "trend_window",
                 "trend_confidence", "night_date_cutoff_hour"):
-        assert config["persistence"][key]["source"], key
+        assert getattr(config.persistence, key).source, key
 
 
 def test_bad_persistence_value_names_the_key():
-    config = load_config()
-    config["persistence"]["max_gap"]["value"] = "two"
     with pytest.raises(ValueError, match="max_gap"):
-        settings_from_config(config)
+        config_with({"persistence": {"max_gap": {"value": "two"}}})
 
 
 @pytest.mark.parametrize("rate, rest, twitching", [

@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from calfwatch.batch.inputs import Job
+
+if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
 
 #: Errors that mean "this recording cannot be analysed" (anything else is a bug, still reported).
 BAD_INPUT = (OSError, ValueError, RuntimeError, LookupError)
@@ -25,7 +28,7 @@ class Options:
 
     Attributes
     ----------
-    config : dict
+    config : ClassifierConfig
         The classifier configuration, loaded once by the client.
     units, mains_hz, subject, side, anonymize
         As the command's options.
@@ -34,7 +37,7 @@ class Options:
         (workers missing from it use 1), or None for numba's default.
     """
 
-    config: dict[str, Any]
+    config: ClassifierConfig
     units: str | None = None
     mains_hz: float | None = None
     subject: str = ""

@@ -8,7 +8,7 @@ has filtered but not returned yet, classifies that window
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from calfwatch.engine.result import EventRow, event_rows
 from dsp.chain import DetectionChain
 from dsp.output import ChainOutput, concat_outputs, output_since
 from dsp.types import ENVELOPE_HOP_S
+
+if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
 
 #: Kinds the live view gives as soon as their candidates are out (revised once settled if need be).
 EARLY_KINDS = ("fasciculation", "myoclonus")
@@ -40,13 +43,13 @@ class LiveView:
         The engine's chain (read only: its horizon and the frames it has not returned yet).
     info : StreamInfo
         The stream's description.
-    config : dict
+    config : ClassifierConfig
         Classifier configuration.
     window_s : float
         Seconds of recent outputs classified.
     """
 
-    def __init__(self, chain: DetectionChain, info: StreamInfo, config: dict[str, Any],
+    def __init__(self, chain: DetectionChain, info: StreamInfo, config: ClassifierConfig,
                  window_s: float) -> None:
         self.chain, self.info, self.config = chain, info, config
         self.hop_samples = max(1, round(ENVELOPE_HOP_S * info.sfreq_hz))

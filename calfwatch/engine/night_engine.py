@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from dsp.chain import DetectionChain
 from dsp.config import ChainConfig
 from dsp.output import ChainOutput
 from dsp.types import ENVELOPE_HOP_S
+
+if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
 
 #: Fasciculation potentials last 5-30 ms: sampling below this rate cannot resolve them.
 MIN_SFREQ_HZ = 500.0
@@ -87,7 +90,7 @@ class NightEngine:
         The stream's description.
     mains_hz : float or None
         50 or 60; None lets the chain decide from the first seconds.
-    config : dict, optional
+    config : ClassifierConfig, optional
         Classifier configuration (:func:`classifier.config.load_config`); loaded when omitted.
     label : str
         Names the source in error messages (file or port).
@@ -109,7 +112,7 @@ class NightEngine:
         info: StreamInfo,
         *,
         mains_hz: float | None = None,
-        config: dict[str, Any] | None = None,
+        config: ClassifierConfig | None = None,
         label: str = "",
         live_window_s: float = 40.0,
     ) -> None:

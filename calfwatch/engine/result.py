@@ -21,6 +21,7 @@ from acquisition.stream import StreamInfo
 from dsp.output import ChainOutput, concat_outputs
 
 if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
     from classifier.night import ClassifiedNight
 
 #: A channel whose windows are all at least this flat or lost carries no signal.
@@ -72,7 +73,7 @@ class NightSnapshot:
         Lost stretches ``(-1, start, stop)`` (samples).
     info : StreamInfo
         The stream analysed.
-    config : dict
+    config : ClassifierConfig
         Classifier configuration.
     chain_settings : dict
         The detection chain's settings and its mains frequency, for the summary.
@@ -84,7 +85,7 @@ class NightSnapshot:
     n_samples: int
     gaps: list[tuple[int, int, int]]
     info: StreamInfo
-    config: dict[str, Any]
+    config: ClassifierConfig
     chain_settings: dict[str, Any]
     label: str
 

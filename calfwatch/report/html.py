@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from calfwatch.report.model import ReportInput, build_context
+
+if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
 
 TEMPLATE = "report.html.j2"
 
@@ -39,7 +42,7 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_report(inp: ReportInput, config: Mapping[str, Any] | None = None,
+def render_report(inp: ReportInput, config: ClassifierConfig | None = None,
                   context: Mapping[str, Any] | None = None) -> str:
     """The report page as HTML text.
 
@@ -47,7 +50,7 @@ def render_report(inp: ReportInput, config: Mapping[str, Any] | None = None,
     ----------
     inp : ReportInput
         The night summary, its events and the subject's history.
-    config : dict, optional
+    config : ClassifierConfig, optional
         Configuration (:func:`classifier.config.load_config` when omitted).
     context : mapping, optional
         A context already made by :func:`~calfwatch.report.model.build_context` for ``inp``.
@@ -57,7 +60,7 @@ def render_report(inp: ReportInput, config: Mapping[str, Any] | None = None,
 
 
 def write_report(inp: ReportInput, out_path: str | os.PathLike,
-                 config: Mapping[str, Any] | None = None,
+                 config: ClassifierConfig | None = None,
                  context: Mapping[str, Any] | None = None) -> Path:
     """Render the report and write it atomically to ``out_path``; return the path."""
     from calfwatch.outputs import write_atomic

@@ -14,12 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from calfwatch.report import sections
 from classifier.assessment import RED_FLAGS_TEXT
 from classifier.kinds import EVENT_KINDS
 from classifier.summary import SCHEMA as SUMMARY_SCHEMA
+
+if TYPE_CHECKING:
+    from classifier.config import ClassifierConfig
 
 #: The assessment shown when a summary carries none: never benign by default.
 NO_ASSESSMENT = {
@@ -101,7 +104,7 @@ def load_night(directory: str | os.PathLike) -> tuple[dict[str, Any], list[dict[
         raise ReportError(f"{events_path}: not a readable events table ({exc})") from None
 
 
-def _assessment(inp: ReportInput, config: Mapping[str, Any]) -> dict[str, Any] | None:
+def _assessment(inp: ReportInput, config: ClassifierConfig) -> dict[str, Any] | None:
     """The summary's assessment, or one made now over the subject's history and symptoms."""
     if not inp.nights and not inp.symptoms:
         own = inp.summary.get("assessment")
@@ -177,14 +180,14 @@ def _not_evaluable_reasons(assessment: Mapping[str, Any] | None) -> list[str]:
             if r.get("level") == "not-evaluable"] or ["the assessment gives no reason"]
 
 
-def build_context(inp: ReportInput, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_context(inp: ReportInput, config: ClassifierConfig | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain values and embedded figures.
 
     Parameters
     ----------
     inp : ReportInput
         The night, its events and the subject's history.
-    config : dict, optional
+    config : ClassifierConfig, optional
         The configuration (thresholds for history rows and the methods section when the summary
         does not carry its own); :func:`classifier.config.load_config` when omitted.
     """
@@ -223,7 +226,7 @@ def build_context(inp: ReportInput, config: Mapping[str, Any] | None = None) -> 
         "distribution_rows": sections.distribution_rows(morphology),
         "unit_rows": sections.unit_rows(morphology),
         "unit_caveat": str(morphology.get("caveat") or ""),
-        "threshold_rows": sections.threshold_rows(summary.get("thresholds") or config),
+        "threshold_rows": sections.threshold_rows(summary.get("thresholds") or config.to_dict()),
         "version_rows": sections.flatten(summary.get("versions") or {}),
         "caveats": summary.get("caveats") or (assessment or {}).get("caveats") or [],
         "figures": _figures(inp, settings.twitching_rate_per_min, not not_evaluable),

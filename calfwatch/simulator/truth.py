@@ -107,7 +107,7 @@ def plm_in_series(onsets_s: list[float]) -> int:
 
 def detectable_ptp_k() -> float:
     """The packaged ``detectable_ptp_k`` (peak-to-peak / noise RMS of a detectable potential)."""
-    return float(default_config()["detection"]["detectable_ptp_k"])
+    return float(default_config().detection.detectable_ptp_k)
 
 
 def is_detectable(event: TruthEvent, floor_uv: float) -> bool:
