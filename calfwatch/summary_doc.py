@@ -19,7 +19,8 @@ import numpy as np
 if TYPE_CHECKING:
     from acquisition.stream import StreamInfo
     from classifier.config import ClassifierConfig
-    from classifier.night import ClassifiedNight, NightData
+    from classifier.night import ClassifiedNight
+    from classifier.night_data import NightData
 
 #: Median candidate amplitude above which the input looks like needle EMG or a mV-scale signal.
 NEEDLE_LIKE_PTP_UV = 2000.0

@@ -39,7 +39,7 @@ from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
 from classifier.potentials import is_pop, label_potentials, median_noise_uv
 
 if TYPE_CHECKING:
-    from classifier.night import NightData
+    from classifier.night_data import NightData
 
 #: One row per event. ``channel`` indexes the night's channel names; ``candidate`` the candidate
 #: row of a fasciculation, doublet or pop (-1 for bursts).

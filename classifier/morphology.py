@@ -25,7 +25,7 @@ from classifier.config import ClassifierConfig, MorphologyRules
 from classifier.kinds import FASCICULATION
 
 if TYPE_CHECKING:
-    from classifier.night import NightData
+    from classifier.night_data import NightData
 
 #: Stated with every set of units.
 UNIT_CAVEAT = (

@@ -24,7 +24,7 @@ from classifier.rest import overlap_s
 
 if TYPE_CHECKING:
     from classifier.config import ClassifierConfig
-    from classifier.night import NightData
+    from classifier.night_data import NightData
 
 
 def leg_of(name: str) -> str:

@@ -20,7 +20,7 @@ from classifier.kinds import NON_REST_KINDS
 
 if TYPE_CHECKING:
     from classifier.config import ClassifierConfig
-    from classifier.night import NightData
+    from classifier.night_data import NightData
 
 
 @dataclass

@@ -115,7 +115,7 @@ class LiveView:
 
     def _night(self, gaps: list[tuple[int, int, int]]):
         """The window with the provisional frames after it, and the live horizon (s)."""
-        from classifier.night import NightData
+        from classifier.night_data import NightData
 
         out = self._join()
         if out is None or not out.n_frames:

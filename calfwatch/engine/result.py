@@ -104,7 +104,8 @@ class NightSnapshot:
             Every channel is flat or missing.
         """
         from calfwatch.summary_doc import build_summary
-        from classifier.night import NightData, classify_night
+        from classifier.night import classify_night
+        from classifier.night_data import NightData
 
         whole, names, unusable = self._usable_output()
         start = self.info.meas_date
