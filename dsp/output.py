@@ -94,14 +94,14 @@ def concat_outputs(outputs: Sequence[ChainOutput], n_channels: int | None = None
     )
 
 
-def output_since(out: ChainOutput, frame: int, hop: int) -> ChainOutput:
+def output_since(out: ChainOutput, frame: int, hop_samples: int) -> ChainOutput:
     """The part of ``out`` from absolute frame ``frame`` on.
 
     Frames from ``frame``, candidates whose peak is at or after its first sample, quality rows
-    that end after it. ``hop`` is the chain's samples per frame.
+    that end after it. ``hop_samples`` is the chain's samples per frame.
     """
     cut = max(0, min(out.n_frames, frame - out.envelope_start_frame))
-    first = (out.envelope_start_frame + cut) * hop
+    first = (out.envelope_start_frame + cut) * hop_samples
     rows = out.candidates["peak"] >= first
     return ChainOutput(
         candidates=out.candidates[rows],
