@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import os
 import subprocess
 import sys
@@ -167,23 +168,31 @@ def load_kernels(n_channels: int = 1) -> int:
 
 
 def share_out(loads: dict[str, float], n_parts: int) -> list[list[str]]:
-    """Kernel modules, given with their compile seconds, in at most ``n_parts`` groups of about
-    equal seconds (longest first, each to the lightest group), the heaviest group first (it goes
-    to the calling process, which has no process to start).
+    """Kernel modules, given with their compile seconds, in at most ``n_parts`` groups whose
+    largest total is as small as can be (every assignment tried: there are a handful of modules),
+    the heaviest group first (it goes to the calling process, which has no process to start).
 
     Examples
     --------
     >>> share_out({"_detect_numba": 3.2, "_noise_numba": 2.5, "_quality_numba": 2.2}, 2)
     [['_noise_numba', '_quality_numba'], ['_detect_numba']]
     """
-    parts: list[list[str]] = [[] for _ in range(max(1, n_parts))]
-    total = [0.0] * len(parts)
-    for module in sorted(loads, key=lambda m: -loads[m]):
-        i = total.index(min(total))
-        parts[i].append(module)
-        total[i] += loads[module]
-    order = sorted(range(len(parts)), key=lambda i: -total[i])
-    return [parts[i] for i in order if parts[i]]
+    modules = sorted(loads, key=lambda m: -loads[m])
+    n = max(1, min(n_parts, len(modules)))
+    best: tuple[float, tuple[int, ...]] | None = None
+    for assign in itertools.product(range(n), repeat=len(modules)):
+        if assign and assign[0] != 0:  # the same groups numbered otherwise
+            continue
+        total = [0.0] * n
+        for module, part in zip(modules, assign, strict=True):
+            total[part] += loads[module]
+        if best is None or max(total) < best[0] - 1e-9:
+            best = (max(total), assign)
+    parts: list[list[str]] = [[] for _ in range(n)]
+    for module, part in zip(modules, best[1] if best else (), strict=True):
+        parts[part].append(module)
+    parts = [p for p in parts if p]
+    return sorted(parts, key=lambda p: -sum(loads[m] for m in p))
 
 
 def usable_cores() -> int:
