@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -23,7 +24,7 @@ import serial
 
 from acquisition._backoff import Backoff
 from acquisition._chunk_queue import ChunkQueue, gap_chunk
-from acquisition._device_spec import DeviceSpec, device_spec
+from acquisition._device_spec import device_spec, with_device_info
 from acquisition.errors import RecordingError
 from acquisition.ports import (
     SerialPortError,
@@ -34,6 +35,7 @@ from acquisition.ports import (
 )
 from acquisition.stream import SampleChunk, StreamInfo
 from acquisition.timeline import Gap, Run, Timeline
+from firmware_io.devices import DeviceSpec
 from firmware_io.frames import concat_batches
 
 _PORT_ERRORS = (serial.SerialException, OSError, TypeError, AttributeError)
@@ -286,10 +288,10 @@ class SerialSource:
                 self._ser.write(self.spec.info_command)
             return []
         if self.spec.describes_itself:
-            self.spec = self.spec.with_device_info(self._device_info, self.port)
+            self.spec = with_device_info(self.spec, self._device_info, self.port)
         n_channels = int(self._starting[0][0].counts.shape[0])
         if n_channels != self.spec.n_channels:
-            self.spec = self.spec.with_n_channels(n_channels)
+            self.spec = replace(self.spec, n_channels=n_channels)
         self.ch_names = self._names_for(self.spec.n_channels)
         self._configure()
         started, self._starting = self._starting, []
@@ -512,7 +514,7 @@ class SerialSource:
         with self._lock:
             self._device_facts.update({k: v for k, v in facts.items() if v not in (None, "")})
         if self.spec.describes_itself and self._info is None:
-            self.spec.with_device_info(info, self.port)  # refuse what cannot be right, now
+            with_device_info(self.spec, info, self.port)  # refuse what cannot be right, now
             self._device_info = info
 
     def _make_info(self, now: float, n_first: int) -> None:

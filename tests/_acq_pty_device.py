@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from acquisition._device_spec import DeviceSpec
+from firmware_io.devices import DeviceSpec
 from firmware_io.frames import DecoderStats, FrameBatch, SequenceTracker
 
 HEADER = 0xA5

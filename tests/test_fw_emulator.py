@@ -42,10 +42,10 @@ def _decoder(kind: str):
 
 def _start(kind: str) -> bytes:
     if kind == "bitalino":
-        return DEVICES[kind].start_command(n_channels=CHANNELS[kind])
+        return bitalino.rate_command(RATE[kind]) + bitalino.start_command(CHANNELS[kind])
     if kind == "calfwatch":
         return calfwatch_protocol.encode_command("info", 1) + calfwatch_protocol.encode_command("start", 2)
-    return DEVICES[kind].start_command()
+    return DEVICES[kind].start_command
 
 
 def _run(kind, src, tmp_path, faults="", speed=20.0, seed=1):

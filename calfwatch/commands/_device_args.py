@@ -58,7 +58,7 @@ def load_profile(path: str) -> dict:
 
 
 def device_from_args(args: argparse.Namespace):
-    """The :class:`~acquisition._device_spec.DeviceSpec` the options describe.
+    """The :class:`~firmware_io.devices.DeviceSpec` the options describe.
 
     Raises
     ------

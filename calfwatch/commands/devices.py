@@ -23,11 +23,9 @@ def _device_kinds() -> list[dict]:
         from firmware_io.devices import DEVICES
     except ImportError:
         return []
-    from acquisition._device_spec import device_spec
-
     kinds = []
     for kind in sorted(DEVICES):
-        spec = device_spec(kind)
+        spec = DEVICES[kind]
         kinds.append(
             {
                 "kind": kind,
