@@ -279,7 +279,7 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     """Compound index of each candidate (-1 for a potential of its own): superimposed activity
     (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
     many counted potentials within ``jerk_window_s``, and runs of other shapes (:func:`chains`;
-    repeats of one shape are doublets, not runs)."""
+    repeats of one shape are doublets, not runs; a unit below the floor is a link too)."""
     comp = compounds(cand, feats, cfg)
     comp[one_potential(cand, feats, comp, sfreq_hz, cfg) >= 0] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
@@ -291,7 +291,7 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     rest = np.flatnonzero((comp < 0) & ~pop)
     repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
                       cand["ptp_uv"][rest], sfreq_hz, cfg)
-    firsts = rest[~repeat & counted[rest]]
+    firsts = rest[~repeat]  # units below the floor are evidence of a volley too (not counted)
     _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
     return comp
 

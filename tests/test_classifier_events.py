@@ -134,6 +134,14 @@ def test_other_shapes_within_the_jerk_link_are_a_jerk_only_in_threes():
     assert cn.count(FASCICULATION) == 0 and len(kinds(cn, MYOCLONUS)) == 1
 
 
+def test_a_unit_below_the_floor_links_a_run_of_a_jerk():
+    """Units of a jerk 30 ms apart, the middle one under the counting floor (30 µV at 5 µV
+    noise): a run of three, one jerk, no twitch."""
+    cn = classify_night(make_night(cands=[(0, 100.0, 200.0), (0, 100.030, 30.0, 1),
+                                          (0, 100.060, 150.0, 0)]))
+    assert cn.count(FASCICULATION) == 0 and len(kinds(cn, MYOCLONUS)) == 1
+
+
 def test_potentials_following_a_jerk_are_its_units():
     """A piece of compound activity with discrete potentials after it, each starting 8 and 32 ms
     after the one before ends: one jerk of about 75 ms, no twitch. A potential starting 150 ms
