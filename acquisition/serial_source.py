@@ -257,9 +257,7 @@ class SerialSource:
 
     def _flush_decoder(self) -> None:
         """At the end of a connection: decode the frames the decoder still holds, drop the torn tail."""
-        flush = getattr(self._decoder, "flush", None)
-        if flush is not None:
-            self._on_batch(flush(), self._last_byte_s)
+        self._on_batch(self._decoder.flush(), self._last_byte_s)
 
     def _on_batch(self, batch, now: float) -> None:
         for event in batch.events:
@@ -444,9 +442,7 @@ class SerialSource:
             self._next_attempt_s = time.monotonic() + self._backoff.next_delay_s()
             return
         self._ser = ser
-        new_connection = getattr(self._decoder, "new_connection", None)
-        if new_connection is not None:
-            new_connection()
+        self._decoder.new_connection()
         now = time.monotonic()
         self._last_byte_s = now
         self._stall_resent_s = None
@@ -500,10 +496,7 @@ class SerialSource:
             )
 
     def _decoder_stats(self) -> dict:
-        stats = getattr(self._decoder, "stats", None)
-        if stats is None:
-            return {}
-        return stats.as_dict() if hasattr(stats, "as_dict") else dict(vars(stats))
+        return self._decoder.stats.as_dict()
 
     def _note_device_info(self, info: object) -> None:
         if info is None:

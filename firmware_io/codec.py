@@ -10,6 +10,7 @@ import binascii
 
 import numpy as np
 
+from firmware_io.errors import ProtocolError
 from firmware_io.frames import DecoderStats, FrameBatch, SequenceTracker
 
 
@@ -73,11 +74,19 @@ def cobs_decode(data: bytes) -> bytes | None:
 
 
 class StreamDecoder:
-    """Base class: buffers the incomplete tail and runs a scanning kernel over whole frames.
+    """The decoder contract, and a base that buffers the incomplete tail and runs a scanning kernel.
+
+    What a reader may call on every decoder:
+
+    - ``feed(data) -> FrameBatch``: the samples of the frames ``data`` completes (any chunking);
+    - ``flush() -> FrameBatch``: at the end of a stream, what a final partial confirmation allows;
+    - ``new_connection()``: the next bytes open a new link (alignment and counters start over);
+    - ``stats``: a :class:`~firmware_io.frames.DecoderStats`, updated as bytes are decoded;
+    - ``to_uv(counts)``: counts in µV; raises ``ValueError`` while the scale is unknown (the default:
+      the device spec's scale then applies).
 
     Subclasses implement ``_scan(buf: np.ndarray, final: bool) -> FrameBatch`` which must return the
-    batch and set ``self._consumed`` (bytes fully processed). ``feed`` may be called with any chunking;
-    ``flush`` decodes what a final partial confirmation allows at the end of a stream.
+    batch and set ``self._consumed`` (bytes fully processed), and ``to_uv`` when they know the scale.
     """
 
     #: counter modulus (None when the protocol has no counter)
@@ -119,6 +128,10 @@ class StreamDecoder:
         self._buf.clear()
         self._in_sync = False
         self._last = -1
+
+    def to_uv(self, counts: np.ndarray) -> np.ndarray:
+        """Counts in µV; this default knows no scale and raises ``ProtocolError`` (a ValueError)."""
+        raise ProtocolError(f"{type(self).__name__} has no scale of its own; use the device's")
 
     def _run(self, final: bool) -> FrameBatch:
         if not self._buf:

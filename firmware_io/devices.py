@@ -78,14 +78,12 @@ class DeviceSpec:
         self.make_decoder().feed(bytes(64))
 
     def to_uv(self, decoder: StreamDecoder, counts: np.ndarray) -> np.ndarray:
-        """Decoded counts in µV (the decoder's own conversion when it has one)."""
-        convert = getattr(decoder, "to_uv", None)
-        if convert is not None:
-            try:
-                return np.asarray(convert(counts), dtype=np.float64)
-            except ValueError:
-                pass  # the decoder does not know its scale yet (no info frame): the spec's default
-        return np.asarray(counts, dtype=np.float64) * self.uv_per_count
+        """Decoded counts in µV: the decoder's own conversion, or this spec's scale while the
+        decoder knows none (no info frame yet, or no scale in the protocol)."""
+        try:
+            return np.asarray(decoder.to_uv(counts), dtype=np.float64)
+        except ValueError:
+            return np.asarray(counts, dtype=np.float64) * self.uv_per_count
 
 
 DEVICES: dict[str, DeviceSpec] = {

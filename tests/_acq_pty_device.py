@@ -19,8 +19,9 @@ import time
 
 import numpy as np
 
+from firmware_io.codec import StreamDecoder
 from firmware_io.devices import DeviceSpec
-from firmware_io.frames import DecoderStats, FrameBatch, SequenceTracker
+from firmware_io.frames import FrameBatch
 
 HEADER = 0xA5
 
@@ -32,15 +33,14 @@ def sample_values(index: np.ndarray, n_channels: int) -> np.ndarray:
     return ((idx[None, :] * 7919 + ch * 104729) % 20001) - 10000
 
 
-class TinyDecoder:
-    """Decoder of the tiny protocol (test side; independent of firmware_io's decoders)."""
+class TinyDecoder(StreamDecoder):
+    """Decoder of the tiny protocol (test side: its own scan, on firmware_io's decoder contract)."""
+
+    modulus = 256
 
     def __init__(self, n_channels: int) -> None:
-        self.n_channels = n_channels
+        super().__init__(n_channels)
         self.frame_len = 3 + 2 * n_channels
-        self.stats = DecoderStats()
-        self._buf = bytearray()
-        self._tracker = SequenceTracker(256)
 
     def feed(self, data: bytes) -> FrameBatch:
         self.stats.bytes_in += len(data)
