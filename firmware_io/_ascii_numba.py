@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from firmware_io._resync_numba import next_byte
+
 MAX_FIELDS = 64
 MAX_LINE = 1024
 CONFIRM = 2  # further lines with the same field count before the count is trusted
@@ -86,9 +88,7 @@ def _agree(buf, start, n, nf, final):
     seen = 0
     i = start
     while seen < CONFIRM:
-        j = i
-        while j < n and buf[j] != 10:
-            j += 1
+        j = next_byte(buf, i, n, 10)
         if j == n:
             return 1 if final else -1
         got = _parse_line(buf, i, j, row)
@@ -112,9 +112,7 @@ def scan_lines(buf, at_line_start, expect_fields, final, int_first):
     skipped = 0
     bad = 0
     while i < n:
-        j = i
-        while j < n and buf[j] != 10:
-            j += 1
+        j = next_byte(buf, i, n, 10)
         if j == n:
             if final or n - i > MAX_LINE:
                 skipped += n - i

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-CONFIRM = 3  # frames with valid CRC and rising sequence numbers to accept a resynchronisation
-MAX_STEP = 4  # sequence steps accepted while confirming (up to 3 frames lost in between)
+from firmware_io._resync_numba import CONFIRM, MAX_STEP, continues, make_confirmed
+
 SLACK = 2  # bytes a damaged frame between two intact ones may have lost or gained
 
 
@@ -31,31 +31,9 @@ def _seq(buf, i, size):
     return np.int64(buf[i + size - 1]) >> 4
 
 
-@njit(cache=True)
-def _continues(last, c, cn, modulus):
-    """True when c is a real jump from last: the next counter cn follows c, not last."""
-    d_c = (c - last) % modulus
-    d_n = (cn - last) % modulus
-    return 0 < d_c < d_n <= d_c + MAX_STEP
-
-
-@njit(cache=True)
-def _confirmed(buf, i, n, size, final, max_step=MAX_STEP):
-    """1 when CONFIRM frames from i pass the CRC with sequence numbers rising by 1 to
-    ``max_step``, 0 when not, -1 to wait (at the end of a stream, frames that cannot be confirmed
-    are not accepted)."""
-    if not crc_ok(buf, i, size):
-        return 0
-    prev = _seq(buf, i, size)
-    for k in range(1, CONFIRM):
-        j = i + k * size
-        if j + size > n:
-            return 0 if final else -1
-        s = _seq(buf, j, size)
-        if not crc_ok(buf, j, size) or not 1 <= (s - prev) % 16 <= max_step:
-            return 0
-        prev = s
-    return 1
+#: 1 when CONFIRM frames from i pass the CRC with sequence numbers rising by 1 to max_step, 0 when
+#: not, -1 to wait
+_confirmed = make_confirmed(crc_ok, _seq, 16)
 
 
 @njit(cache=True)
@@ -66,7 +44,7 @@ def _resync(buf, i, n, size, s, last_seq, since, final):
     that pass the CRC and a few steps of the count just before an intact frame would otherwise
     place everything after them one count cycle late."""
     if last_seq < 0:
-        return _confirmed(buf, i, n, size, final)
+        return _confirmed(buf, i, n, size, final, MAX_STEP)
     expected = ((s - last_seq + 15) % 16) * size  # bytes of the frames in between
     strict = abs(since - expected) > SLACK
     return _confirmed(buf, i, n, size, final, 1 if strict else MAX_STEP)
@@ -81,7 +59,7 @@ def _on_grid_ahead(buf, i, n, size, s, final):
         t = i + k * size
         if t + size > n:
             return 0 if final else -1
-        ok = _confirmed(buf, t, n, size, final)
+        ok = _confirmed(buf, t, n, size, final, MAX_STEP)
         if ok < 0:
             return -1
         if ok > 0:
@@ -109,7 +87,7 @@ def _anchor_ahead(buf, i, n, size, s, final):
     for t in range(i + size, last_t):
         if t + CONFIRM * size > n:
             return 0 if final else -1
-        ok = _confirmed(buf, t, n, size, final)
+        ok = _confirmed(buf, t, n, size, final, MAX_STEP)
         if ok < 0:
             return -1
         if ok > 0:
@@ -223,11 +201,11 @@ def scan_bitalino(buf, size, nch, in_sync, last_seq, final, since=0):
         elif last_seq >= 0 and s != (last_seq + 1) % 16:
             # a jump is confirmed like a resynchronisation (a CRC-4 and a 4-bit sequence pass a
             # misaligned frame 1 time in 256), and the next frame must continue it, not our count
-            ok = _confirmed(buf, i, n, size, final)
+            ok = _confirmed(buf, i, n, size, final, MAX_STEP)
             if ok < 0:
                 break
             j = i + size
-            if not (ok and j + size <= n and _continues(last_seq, s, _seq(buf, j, size), 16)):
+            if not (ok and j + size <= n and continues(last_seq, s, _seq(buf, j, size), 16)):
                 cerr += 1  # a damaged counter or a false alignment: search again
                 in_sync = False
                 skipped += 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from firmware_io._resync_numba import next_byte
+
 
 def _crc16_table() -> np.ndarray:
     table = np.zeros(256, np.uint16)
@@ -76,9 +78,7 @@ def scan_calfwatch(buf, synced, final, expect_nch, max_encoded, table):
     nc = 0
     cpos = 0
     while i < n:
-        j = i
-        while j < n and buf[j] != 0:
-            j += 1
+        j = next_byte(buf, i, n, 0)
         if j == n:  # no delimiter yet
             rest = n - i
             if rest > max_encoded or final:

@@ -5,40 +5,23 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from firmware_io._resync_numba import MAX_STEP, continues, make_confirmed
+
 FRAME = 33
-CONFIRM = 3  # frames checked (header, footer, counters) to accept a resynchronisation
-MAX_STEP = 4  # counter steps accepted while confirming (up to 3 packets lost in between)
 
 
 @njit(cache=True)
-def _valid(buf, i):
+def _valid(buf, i, size=FRAME):
     return buf[i] == 0xA0 and buf[i + 32] >= 0xC0 and buf[i + 32] <= 0xC6
 
 
 @njit(cache=True)
-def _continues(last, c, cn, modulus):
-    """True when c is a real jump from last: the next counter cn follows c, not last."""
-    d_c = (c - last) % modulus
-    d_n = (cn - last) % modulus
-    return 0 < d_c < d_n <= d_c + MAX_STEP
+def _counter(buf, i, size):
+    return np.int64(buf[i + 1])
 
 
-@njit(cache=True)
-def _confirmed(buf, i, n, final):
-    """1 when frames at i, i+33, ... are valid with consecutive counters, 0 when not, -1 to wait.
-
-    At the end of a stream (``final``) frames that cannot be confirmed are not accepted.
-    """
-    prev = np.int64(buf[i + 1])
-    for k in range(1, CONFIRM):
-        j = i + k * FRAME
-        if j + FRAME > n:
-            return 0 if final else -1
-        c = np.int64(buf[j + 1])
-        if not _valid(buf, j) or not 1 <= (c - prev) % 256 <= MAX_STEP:
-            return 0
-        prev = c
-    return 1
+#: 1 when packets at i, i+33, ... are valid with rising counters, 0 when not, -1 to wait
+_confirmed = make_confirmed(_valid, _counter, 256)
 
 
 @njit(cache=True)
@@ -60,7 +43,7 @@ def _bracketed(buf, i, n, last, final):
         step = (np.int64(buf[t + 1]) - c) % 256
         if not 1 <= step <= MAX_STEP or abs(t - i - step * FRAME) > 2:
             continue
-        ok = _confirmed(buf, t, n, final)
+        ok = _confirmed(buf, t, n, FRAME, final, MAX_STEP)
         if ok != 0:
             return ok
     return 0
@@ -89,7 +72,7 @@ def scan_cyton(buf, in_sync, last_counter, final):
             continue
         c = np.int64(buf[i + 1])
         if not in_sync:
-            ok = _confirmed(buf, i, n, final)
+            ok = _confirmed(buf, i, n, FRAME, final, MAX_STEP)
             if ok == 0:  # a damaged frame among the next ones: the counters on both sides decide
                 ok = _bracketed(buf, i, n, last_counter, final)
             if ok < 0:
@@ -105,7 +88,7 @@ def scan_cyton(buf, in_sync, last_counter, final):
             j = i + FRAME
             if j + FRAME > n and not final:
                 break
-            if j + FRAME > n or (_valid(buf, j) and not _continues(
+            if j + FRAME > n or (_valid(buf, j) and not continues(
                     last_counter, c, np.int64(buf[j + 1]), 256)):
                 cerr += 1  # a damaged counter or a false alignment: search again
                 in_sync = False

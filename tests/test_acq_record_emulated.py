@@ -22,7 +22,7 @@ import time
 import mne
 import pytest
 
-from firmware_io._cyton_numba import CONFIRM
+from firmware_io._resync_numba import CONFIRM
 
 SFREQ = 250.0
 SPEED = 5.0
