@@ -166,6 +166,21 @@ class SequenceTracker:
             return np.zeros(0, np.int64)
         counters = counters.astype(np.int64)
         n_per_frame = n_per_frame.astype(np.int64)
+        missing, reset = self._missing(counters, n_per_frame, reset_flags)
+        steps = np.empty(n, np.int64)
+        steps[0] = self.next_index + missing[0]
+        steps[1:] = n_per_frame[:-1] + missing[1:]
+        starts = np.cumsum(steps)
+        self._report(starts, missing, reset, stats, events)
+        self.next_index = int(starts[-1] + n_per_frame[-1])
+        last = int(counters[-1] + n_per_frame[-1])
+        self._expected = last if self.modulus is None else last % self.modulus
+        return starts
+
+    def _missing(self, counters: np.ndarray, n_per_frame: np.ndarray,
+                 reset_flags: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Samples missing before each frame (0 at a reset), and which frames start a new session."""
+        n = counters.shape[0]
         expected = np.empty(n, np.int64)
         expected[1:] = counters[:-1] + n_per_frame[:-1]
         expected[0] = counters[0] if self._expected is None else self._expected
@@ -182,31 +197,21 @@ class SequenceTracker:
         if self._expected is None:
             reset[0] = False
             delta[0] = 0
-        missing = np.where(reset, 0, delta)
-        steps = np.empty(n, np.int64)
-        steps[0] = self.next_index + missing[0]
-        steps[1:] = n_per_frame[:-1] + missing[1:]
-        starts = np.cumsum(steps)
+        return np.where(reset, 0, delta), reset
+
+    def _report(self, starts: np.ndarray, missing: np.ndarray, reset: np.ndarray,
+                stats: DecoderStats, events: list) -> None:
+        """Count and list the resets and gaps before the frames starting at ``starts``."""
         for k in np.flatnonzero(reset | (missing > 0)):
             if reset[k]:
                 stats.resets += 1
                 events.append({"kind": "reset", "at_sample": int(starts[k])})
-            else:
-                amb = self.modulus is not None and self.modulus <= 2**16 and (
-                    missing[k] >= self.modulus // 2
-                )
-                stats.sequence_gaps += 1
-                stats.samples_missing += int(missing[k])
-                stats.ambiguous_gaps += int(amb)
-                events.append(
-                    {
-                        "kind": "gap",
-                        "at_sample": int(starts[k] - missing[k]),
-                        "samples_missing": int(missing[k]),
-                        "ambiguous": bool(amb),
-                    }
-                )
-        self.next_index = int(starts[-1] + n_per_frame[-1])
-        last = int(counters[-1] + n_per_frame[-1])
-        self._expected = last if self.modulus is None else last % self.modulus
-        return starts
+                continue
+            amb = self.modulus is not None and self.modulus <= 2**16 and (
+                missing[k] >= self.modulus // 2
+            )
+            stats.sequence_gaps += 1
+            stats.samples_missing += int(missing[k])
+            stats.ambiguous_gaps += int(amb)
+            events.append({"kind": "gap", "at_sample": int(starts[k] - missing[k]),
+                           "samples_missing": int(missing[k]), "ambiguous": bool(amb)})
