@@ -150,10 +150,13 @@ class StreamDecoder:
         counts: np.ndarray,
         counters: np.ndarray,
         events: list,
+        resets: np.ndarray | None = None,
     ) -> FrameBatch:
-        """Batch for protocols with one sample per frame and a frame counter."""
+        """Batch for protocols with one sample per frame and a frame counter (``resets``: frames
+        that start a new device session)."""
         n = counters.shape[0]
-        starts = self._tracker.track(counters, np.ones(n, np.int64), self.stats, events)
+        starts = self._tracker.track(counters, np.ones(n, np.int64), self.stats, events,
+                                     reset_flags=resets)
         self.stats.frames_ok += n
         self.stats.samples_ok += n
         return FrameBatch(

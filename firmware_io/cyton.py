@@ -4,6 +4,10 @@ Packet: 0xA0, sample counter (0-255), 8 x 3 bytes channel data, 6 aux bytes, foo
 There is no checksum: a packet is accepted when its header and footer are in place; after a loss of
 synchronisation three consecutive packets with consecutive counters are required. A packet whose counter
 contradicts both neighbours is dropped (``counter_errors``).
+
+A restarted board prints its banner, ending ``\n$$$``, and counts from 0 again: the first packet after
+a banner starts a new device session (a ``reset`` event), so the host measures what the restart cost
+instead of reading the counter's jump as a few lost packets.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import numpy as np
 from firmware_io._cyton_numba import FRAME, scan_cyton
 from firmware_io.codec import StreamDecoder
 from firmware_io.errors import ProtocolError
-from firmware_io.frames import FrameBatch
+from firmware_io.frames import FrameBatch, concat_batches
 
 BAUDRATE = 115200
 SFREQ_HZ = 250.0
@@ -28,6 +32,21 @@ CMD_RESET = b"v"
 CMD_DEFAULTS = b"d"
 BANNER = (b"OpenBCI V3 8-16 channel\nOn Board ADS1299 Device ID: 0x3E\n"
           b"LIS3DH Device ID: 0x33\nFirmware: v3.1.2\n$$$")
+#: The end of the banner a board prints when it (re)starts: a line of text, then ``$$$``.
+BANNER_END = b"\n$$$"
+#: Printable bytes required just before BANNER_END (packets of binary data do not end so).
+_BANNER_TEXT = 8
+
+
+def banner_end(buf: bytes) -> int:
+    """Position just after the first restart banner in ``buf``, or -1."""
+    at = buf.find(BANNER_END)
+    while at >= 0:
+        text = buf[max(0, at - _BANNER_TEXT):at]
+        if len(text) == _BANNER_TEXT and all(32 <= c < 127 for c in text):
+            return at + len(BANNER_END)
+        at = buf.find(BANNER_END, at + 1)
+    return -1
 
 
 def uv_per_count(gain: int = DEFAULT_GAIN) -> float:
@@ -75,7 +94,20 @@ class CytonDecoder(StreamDecoder):
         """Counts to µV at the decoder's gain."""
         return np.asarray(counts, dtype=np.float64) * self.scale_uv
 
+    _restarted = False  # a banner was seen and no packet has followed it yet
+
     def _scan(self, buf: np.ndarray, final: bool) -> FrameBatch:
+        end = banner_end(buf.tobytes())
+        if end < 0:
+            return self._scan_packets(buf, final)
+        # the session before the banner is over: what its packets confirm, then a new count
+        before = self._scan_packets(buf[:end], True)
+        self._in_sync, self._last, self._restarted = False, -1, True
+        after = self._scan(buf[end:], final)
+        self._consumed += end
+        return concat_batches([before, after], N_CHANNELS)
+
+    def _scan_packets(self, buf: np.ndarray, final: bool) -> FrameBatch:
         i, in_sync, last, skipped, cerr, bad, k, counters, counts, _ = scan_cyton(
             buf, self._in_sync, self._last, final)
         self._consumed = int(i)
@@ -84,4 +116,8 @@ class CytonDecoder(StreamDecoder):
         self.stats.bytes_skipped += int(skipped)
         self.stats.counter_errors += int(cerr)
         self.stats.crc_failures += int(bad)
-        return self._frame_batch(counts[:, :k], counters[:k], [])
+        resets = None
+        if self._restarted and k:
+            resets = np.zeros(k, bool)
+            resets[0], self._restarted = True, False
+        return self._frame_batch(counts[:, :k], counters[:k], [], resets)
