@@ -9,7 +9,8 @@ Accounting: every sample the device produces is either delivered to the host or 
 in ``fault_log`` with its cause: ``drop_frames``, ``corrupt``/``drop_bytes`` (frames the protocol's
 check rejects; frames damaged but not detectable are delivered and logged with ``detected: False``),
 ``unplug`` (sampled while unplugged, or written but not yet read when the port vanished), ``reset``
-(the reboot), ``no_reader`` (streaming while no host has the port open), ``overflow`` (the host read
+(the reboot), ``no_reader`` (streaming while no host has the port open, and frames held back for
+a host that closed the port), ``overflow`` (the host read
 too slowly). Fault schedules run on device time (samples produced / rate), so they do not depend on
 ``speed``.
 """
@@ -140,6 +141,7 @@ class EmulatedDevice:
         self._source = _Source(source)
         n_channels = n_channels or self._source.n_channels or 1
         self.firmware = make_firmware(kind, sfreq_hz, n_channels, **firmware_options)
+        self.firmware.streaming = False  # a sketch that streams by itself starts with its first host
         self.faults = faults or FaultPlan()
         # one generator per fault kind, each drawn per frame or per byte of the stream, so the faults
         # depend on the seed only, not on how the emulator's clock slices the stream into blocks
@@ -243,13 +245,17 @@ class EmulatedDevice:
                 ready = connected and now - self._connected_since >= CONNECT_DELAY_S
                 if readable:
                     self._enqueue_raw(self.firmware.handle(self.port.read()))
-                if self.firmware.autostart:
-                    self.firmware.streaming = ready
+                if self.firmware.autostart and ready:
+                    # a sketch that waits for its first host, then prints whether or not anyone
+                    # reads: its samples keep their time while nobody listens (lost, not paused)
+                    self.firmware.streaming = True
             else:
                 connected = False
                 time.sleep(wait_s)
-            self._state["no_reader"] = not connected
             with self._lock:
+                if not connected and not self._state["no_reader"]:
+                    self._reader_left()
+                self._state["no_reader"] = not connected
                 self._advance(now)
                 if ready:
                     self._flush()
@@ -503,6 +509,21 @@ class EmulatedDevice:
         self._poison = None
         self.port.close()
         self._connected_since = None
+
+    def _reader_left(self) -> None:
+        """The host closed the port: the frames the device still held for it are lost.
+
+        A serial adapter keeps at most a small FIFO while nobody reads; the data a stall held
+        back do not wait for the next host. Without this they arrived after a reconnection as a
+        burst older than the host's clock could date.
+        """
+        held = [(first, n) for _d, meta in self._pending for _z, first, n, lost in meta
+                if lost is None]
+        for first, n in _runs(held):
+            self._lose_counted("no_reader", first, n, held_back=True)
+        self._pending = collections.deque(e for e in self._pending if not e[1])  # raw bytes stay
+        self._pending_bytes = sum(len(e[0]) for e in self._pending)
+        self._poison = None
 
     def _replug(self, s: int) -> None:
         self.port.open()

@@ -172,13 +172,13 @@ def test_unplug_reset_and_stall_are_accounted_for(tmp_path):
     causes = totals["lost_by_cause"]
     assert causes.get("unplug", 0) > 0 and causes.get("reset", 0) > 0
     assert "stall" not in causes  # a stall delays, it does not lose
-    assert batch.n_samples + totals["samples_lost"] == src.shape[1]
+    assert batch.n_samples + totals["samples_lost"] == src.shape[1], dev.fault_log
     assert dec.stats.resets == 1
     # before the reset the 32-bit counter tells exactly what the unplug cost
     gaps = [e for e in batch.events if e["kind"] == "gap"]
     before_reset = sum(r["samples_lost"] for r in dev.fault_log
                        if r["fault"] in ("unplug", "no_reader"))
-    assert sum(g["samples_missing"] for g in gaps) == before_reset
+    assert sum(g["samples_missing"] for g in gaps) == before_reset, (gaps, dev.fault_log)
     assert any(r["fault"] == "stall" for r in dev.fault_log)
 
 
