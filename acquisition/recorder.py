@@ -290,6 +290,8 @@ class Recorder:
             "disconnects": stats.get("disconnects", 0),
             "stalls": stats.get("stalls", 0),
             "overflow_samples": stats.get("overflow_samples", 0),
+            # received after a reconnection but not datable (counted among the lost)
+            "samples_undated": stats.get("samples_undated", 0),
             "clipped_samples": self.writer.clipped_samples,
             "sidecar_write_failures": self.sidecar_failures,
             "gaps_annotated_in_merged_runs": self._gap_notes.merged_gaps,

@@ -34,7 +34,7 @@ from acquisition.ports import (
     usb_serial_number,
 )
 from acquisition.stream import SampleChunk, StreamInfo
-from acquisition.timeline import Gap, Run, Timeline
+from acquisition.timeline import EXACT_COUNTER_MODULUS, Gap, Run, Timeline
 from firmware_io.devices import DeviceSpec
 from firmware_io.frames import concat_batches
 
@@ -135,6 +135,7 @@ class SerialSource:
             "disconnects": 0,
             "stalls": 0,
             "overflow_samples": 0,
+            "samples_undated": 0,
         }
         self.events: list[dict] = []
         self.spec.warm_up()
@@ -248,7 +249,7 @@ class SerialSource:
         else:
             self._check_stall(now)
         if self._held and self._held_settled(now):
-            self._release_held()
+            self._release_held(settled=True)
         if self._acc and now - self._acc_since_s >= self.chunk_s:
             self._flush_acc()
 
@@ -318,7 +319,7 @@ class SerialSource:
             # arrival times dates the first new sample far better than the first read alone
             self._held.append((batch, now))
             if self._held_settled(now):
-                self._release_held()
+                self._release_held(settled=True)
             return
         self._place(batch, now)
 
@@ -338,10 +339,30 @@ class SerialSource:
         expected = self._timeline.rate_hz() * self.settle_s
         return window_n <= 1.25 * expected + 0.02 * self._timeline.rate_hz() + 8
 
-    def _release_held(self) -> None:
+    def _release_held(self, settled: bool = False) -> None:
+        """Place the reads held after a reconnection, segment by segment (cut at device resets).
+
+        A segment the reads could not date (cut short by a reset or a disconnection while its
+        reads still came as a backlog, see :func:`_datable`) is not placed when only host time
+        could place it or measure what follows it (a short or no counter): its arrival times are
+        those of a backlog, tens of milliseconds late, and would move every later sample. Its
+        samples stay in the gap, counted lost (``samples_undated``), rather than guessed.
+        """
         held, self._held = self._held, []
-        for segment in _split_at_resets([(b, t) for b, t in held if b.n_samples]):
+        segments = _split_at_resets([(b, t) for b, t in held if b.n_samples])
+        rate = self._timeline.rate_hz()
+        for k, segment in enumerate(segments):
+            cut_short = k + 1 < len(segments) or not settled
+            if cut_short and self._host_dated() and not _datable(segment, rate):
+                with self._lock:
+                    self.counters["samples_undated"] += sum(b.n_samples for b, _ in segment)
+                continue
             self._place_segment(segment)
+
+    def _host_dated(self) -> bool:
+        """Whether gaps across a reconnection are measured by host time (no exact counter)."""
+        modulus = self.spec.counter_modulus
+        return modulus is None or modulus < EXACT_COUNTER_MODULUS
 
     def _place_segment(self, held: list) -> None:
         """Place reads held together, dated by the lower envelope of their arrival times.
@@ -549,6 +570,23 @@ def _split_at_resets(held: list) -> list[list]:
                 segments.append([])
             segments[-1].append((piece, arrival_s))
     return [seg for seg in segments if seg]
+
+
+#: Host seconds of reads at the lower envelope that date a segment cut short (see _datable).
+_DATING_S = 0.05
+#: How close (host seconds) to the envelope a read arriving as the data are made comes.
+_ON_TIME_S = 0.002
+
+
+def _datable(segment: list, rate_hz: float) -> bool:
+    """Whether the reads of a segment show the device clock: the lower envelope of their
+    arrival times (arrival minus the samples' production time at ``rate_hz``) was reached at
+    least ``_DATING_S`` before the last read. Reads of a backlog arrive ever less late, so their
+    envelope is the last read and tells only an upper bound of when the samples were made."""
+    late = [t - int(b.sample_index[-1]) / rate_hz for b, t in segment]
+    floor, last_s = min(late), segment[-1][1]
+    return any(v <= floor + _ON_TIME_S and t <= last_s - _DATING_S
+               for v, (_, t) in zip(late, segment, strict=True))
 
 
 def _columns(batch, a: int, b: int):

@@ -7,7 +7,10 @@ file: every data sample carries the count of the device sample at its place, or 
 the protocol cannot see (the emulator logs it); every other place is annotated lost; the sidecar's
 counts add up; the file is as long as the signal. Where the host clock has to measure a gap (a
 reset: the device cannot say how long it was down; an unplug with a short counter), the place may
-be off by the clock's resolution at this speed, and that offset is measured and bounded.
+be off by the clock's resolution at this speed, and that offset is measured and bounded. Reads that
+cannot date the device clock (the backlog of a reconnection cut short by a reset) are counted lost,
+never used to place what follows; a BITalino restart, which nothing on the wire announces, is read
+as a jump of its 4-bit counter (off by less than a counter cycle, within the bound).
 
 ``CALFWATCH_SOAK_S`` shortens the device time (default 1800 s).
 """
@@ -101,17 +104,8 @@ def _spans(log: list[dict], key) -> np.ndarray:
     return np.array(out, np.int64).reshape(-1, 2)
 
 
-_HOST_CLOCK = pytest.mark.xfail(
-    strict=False,
-    reason="known: with a short counter (Cyton 256, BITalino 16) or none across a reconnection "
-           "(ASCII), the timeline dates a stall's burst or a reset from host time, and at 20 x its "
-           "error reaches 20-40 ms of wall time (80-736 samples measured), beyond the tolerance")
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["calfwatch", pytest.param("cyton", marks=_HOST_CLOCK),
-                                  pytest.param("bitalino", marks=_HOST_CLOCK),
-                                  pytest.param("ascii", marks=_HOST_CLOCK)])
+@pytest.mark.parametrize("kind", ["calfwatch", "cyton", "bitalino", "ascii"])
 def test_soak_every_sample_on_disk_at_its_place_or_counted_lost(tmp_path, kind):
     recorder, device = _record(kind, tmp_path)
     doc = json.loads(recorder.sidecar_path.read_text())
@@ -138,7 +132,12 @@ def test_soak_every_sample_on_disk_at_its_place_or_counted_lost(tmp_path, kind):
     m = MODULUS[kind]
     offset = (counts[pos] - pos) % m  # device index - file index (mod m)
     offset = np.where(offset > m // 2, offset - m, offset)
-    undetected = _spans(device.fault_log, lambda r: r.get("detected") is False)
+    # the emulator judges a damaged frame by its own check; a BITalino frame that lost or gained
+    # a byte also leaves a misaligned read that passes the CRC-4 and the 4-bit sequence 1 time in
+    # 256 (the check's limit, as in the decoders' property tests): its values may then be wrong
+    weak = kind == "bitalino"
+    undetected = _spans(device.fault_log, lambda r: r.get("detected") is False or (
+        weak and r["fault"] in ("corrupt", "drop_bytes")))
     # offsets are piecewise constant; count the samples off their piece's offset
     changes = np.flatnonzero(np.diff(offset)) + 1
     pieces = np.split(np.arange(pos.size), changes)
