@@ -8,7 +8,8 @@ these with the host's monotonic clock (wall-clock jumps do not move it):
 
 * at every jump and at the first sample after a reconnection, the host-time estimate of the samples
   that elapsed picks, among the counts the counter allows (``m``, ``m + M``, ``m + 2M``...), the nearest;
-* after a device reset or on a counter-less protocol, the host-time estimate is the gap;
+* after a device reset or on a counter-less protocol, the host-time estimate is the gap (a reset's
+  at least one sample: a restart is never instantaneous, whatever the clock resolves);
 * the device clock is read from the lower envelope of the arrival times of recent reads (a sample
   arrives after it was produced, never before), at the nominal rate times ``clock_speed`` (N for
   an emulated device at N times real time).
@@ -191,7 +192,11 @@ class Timeline:
         estimated = True
         if m_host is None:
             m, estimated = m_dec, False
-        elif is_reset or self.modulus is None:
+        elif is_reset:
+            # a restart takes longer than a sample: a downtime below the host clock's resolution
+            # (20 ms of device time is 1 ms of wall time at 20 x) is still a gap, annotated
+            m = max(1, m_host)
+        elif self.modulus is None:
             m = m_host
         elif self.modulus >= EXACT_COUNTER_MODULUS:
             m, estimated = m_dec, False

@@ -112,3 +112,16 @@ def test_backoff_doubles_to_its_ceiling_and_resets():
     assert [b.next_delay_s() for _ in range(6)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
     b.reset()
     assert b.next_delay_s() == 0.1
+
+
+def test_a_reset_shorter_than_the_host_clock_resolves_is_still_a_gap():
+    """At 20 x a 20-ms restart is 1 ms of wall time: reads on each side can arrive with no
+    measurable time between them, yet the device was down and its counter restarted."""
+    fast = SFREQ * 20
+    timeline = Timeline(SFREQ, 2**32, clock_speed=20.0)
+    timeline.place(np.arange(0, 250), arrival_s=249 / fast)
+    pieces = timeline.place(np.arange(250, 500), arrival_s=498 / fast, reset_at=[250])
+    gap = pieces[0]
+    assert isinstance(gap, Gap) and gap.reason == "device reset" and gap.estimated
+    assert gap.n_samples == 1
+    assert pieces[1].start_sample == 251
