@@ -79,7 +79,15 @@ def measure_candidates(
             scal=scal,
             ints=ints,
         )
-    feats = np.zeros(n, FEATURE_DTYPE)
+    feats = _feature_rows(onset, offset, peak, scal, ints, segs, sfreq_hz)
+    return feats, snip, scal[:, 0].copy(), scal[:, 1].copy()
+
+
+def _feature_rows(onset: np.ndarray, offset: np.ndarray, peak: np.ndarray, scal: np.ndarray,
+                  ints: np.ndarray, segs: np.ndarray, sfreq_hz: float) -> np.ndarray:
+    """FEATURE_DTYPE rows from the kernel's outputs (``scal``: peak, p-p, area in µV x samples;
+    ``ints``: phases, turns; ``segs``: the spectrum segments) and the candidates' sample indices."""
+    feats = np.zeros(len(scal), FEATURE_DTYPE)
     feats["ptp_uv"] = scal[:, 1]
     feats["duration_s"] = (np.asarray(offset) - np.asarray(onset)) / sfreq_hz
     feats["phases"] = ints[:, 0]
@@ -87,7 +95,7 @@ def measure_candidates(
     feats["area_uv_s"] = scal[:, 2] / sfreq_hz
     feats["rise_time_s"] = (np.asarray(peak) - np.asarray(onset)) / sfreq_hz
     feats["dominant_hz"] = dominant_hz(segs, sfreq_hz)
-    return feats, snip, scal[:, 0].copy(), scal[:, 1].copy()
+    return feats
 
 
 def dominant_hz(segments: np.ndarray, sfreq_hz: float) -> np.ndarray:
