@@ -50,6 +50,53 @@ def _crc16(data, n, table):
 
 
 @njit(cache=True)
+def _crc_ok(tmp, m, table):
+    """True when the frame tmp[:m] ends with the CRC-16 of what precedes it (big-endian)."""
+    crc = (np.int64(tmp[m - 2]) << 8) | np.int64(tmp[m - 1])
+    return _crc16(tmp, m - 2, table) == crc
+
+
+@njit(cache=True)
+def _take_data(tmp, m, expect_nch, nf, nv, f_counter, f_ts, f_boot, f_status, f_ns, f_nch, samples):
+    """Store the data frame tmp[:m] as frame ``nf``, its values from ``samples[nv]`` on.
+
+    Returns the value count after it, or -1 (nothing stored) when the frame is malformed or holds
+    another channel count than ``expect_nch`` (0: any).
+    """
+    if m < 16:
+        return -1
+    nch = np.int64(tmp[12])
+    ns = np.int64(tmp[13])
+    if not (nch > 0 and ns > 0 and m == 16 + 3 * nch * ns) or not (expect_nch == 0 or nch == expect_nch):
+        return -1
+    f_counter[nf] = (np.int64(tmp[1]) | (np.int64(tmp[2]) << 8)
+                     | (np.int64(tmp[3]) << 16) | (np.int64(tmp[4]) << 24))
+    f_ts[nf] = (np.int64(tmp[5]) | (np.int64(tmp[6]) << 8)
+                | (np.int64(tmp[7]) << 16) | (np.int64(tmp[8]) << 24))
+    f_boot[nf] = np.int64(tmp[9]) | (np.int64(tmp[10]) << 8)
+    f_status[nf] = tmp[11]
+    f_ns[nf] = ns
+    f_nch[nf] = nch
+    p = 14
+    for _ in range(ns * nch):
+        v = np.int64(tmp[p]) | (np.int64(tmp[p + 1]) << 8) | (np.int64(tmp[p + 2]) << 16)
+        if v >= 0x800000:
+            v -= 0x1000000
+        samples[nv] = v
+        nv += 1
+        p += 3
+    return nv
+
+
+@njit(cache=True)
+def _frame_fields(max_frames):
+    """Per-frame outputs: counter, timestamp (µs), boot id, status, samples, channels."""
+    return (np.empty(max_frames, np.int64), np.empty(max_frames, np.int64),
+            np.empty(max_frames, np.int64), np.empty(max_frames, np.uint8),
+            np.empty(max_frames, np.int64), np.empty(max_frames, np.int64))
+
+
+@njit(cache=True)
 def scan_calfwatch(buf, synced, final, expect_nch, max_encoded, table):
     """Scan ``buf`` for complete frames.
 
@@ -57,13 +104,7 @@ def scan_calfwatch(buf, synced, final, expect_nch, max_encoded, table):
     f_ns, f_nch, samples, n_values, n_ctrl, ctrl_buf, ctrl_off, ctrl_len).
     """
     n = buf.shape[0]
-    max_frames = n // 17 + 1
-    f_counter = np.empty(max_frames, np.int64)
-    f_ts = np.empty(max_frames, np.int64)
-    f_boot = np.empty(max_frames, np.int64)
-    f_status = np.empty(max_frames, np.uint8)
-    f_ns = np.empty(max_frames, np.int64)
-    f_nch = np.empty(max_frames, np.int64)
+    f_counter, f_ts, f_boot, f_status, f_ns, f_nch = _frame_fields(n // 17 + 1)
     samples = np.empty(n // 3 + 1, np.int64)
     ctrl_buf = np.empty(n + 1, np.uint8)
     max_ctrl = n // 4 + 1  # the shortest valid frame is 3 bytes, 5 on the wire
@@ -94,41 +135,19 @@ def scan_calfwatch(buf, synced, final, expect_nch, max_encoded, table):
             i = j + 1
             continue
         m = _cobs_decode(buf, i, j, tmp)
-        ok = m >= 3 and seg <= max_encoded
-        if ok:
-            crc = (np.int64(tmp[m - 2]) << 8) | np.int64(tmp[m - 1])
-            ok = _crc16(tmp, m - 2, table) == crc
+        ok = m >= 3 and seg <= max_encoded and _crc_ok(tmp, m, table)
         if ok and tmp[0] == 1:
-            ok = m >= 16
+            got = _take_data(tmp, m, expect_nch, nf, nv, f_counter, f_ts, f_boot, f_status, f_ns,
+                             f_nch, samples)
+            ok = got >= 0
             if ok:
-                nch = np.int64(tmp[12])
-                ns = np.int64(tmp[13])
-                ok = nch > 0 and ns > 0 and m == 16 + 3 * nch * ns
-                ok = ok and (expect_nch == 0 or nch == expect_nch)
-            if ok:
-                expect_nch = nch
-                f_counter[nf] = (np.int64(tmp[1]) | (np.int64(tmp[2]) << 8)
-                                 | (np.int64(tmp[3]) << 16) | (np.int64(tmp[4]) << 24))
-                f_ts[nf] = (np.int64(tmp[5]) | (np.int64(tmp[6]) << 8)
-                            | (np.int64(tmp[7]) << 16) | (np.int64(tmp[8]) << 24))
-                f_boot[nf] = np.int64(tmp[9]) | (np.int64(tmp[10]) << 8)
-                f_status[nf] = tmp[11]
-                f_ns[nf] = ns
-                f_nch[nf] = nch
-                p = 14
-                for _ in range(ns * nch):
-                    v = np.int64(tmp[p]) | (np.int64(tmp[p + 1]) << 8) | (np.int64(tmp[p + 2]) << 16)
-                    if v >= 0x800000:
-                        v -= 0x1000000
-                    samples[nv] = v
-                    nv += 1
-                    p += 3
+                expect_nch = f_nch[nf]
+                nv = got
                 nf += 1
         elif ok:
             ctrl_off[nc] = cpos
             ctrl_len[nc] = m - 2
-            for k in range(m - 2):
-                ctrl_buf[cpos + k] = tmp[k]
+            ctrl_buf[cpos : cpos + m - 2] = tmp[: m - 2]
             cpos += m - 2
             nc += 1
         if not ok:
