@@ -57,7 +57,8 @@ def _phases_turns(seg, band):
     return changes + 1, turns
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
+# Compiled inside its caller (numba inlines it): one function less to compile on a cold cache.
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def _measure_one(r, y, y0, chan, onset_f, offset_f, peak_f, band, snip, segs, scal, ints):
     half = snip.shape[1] // 2
     n_y = y.shape[1]

@@ -186,7 +186,8 @@ def nan_median(x, tmp):
     return (tmp[h - 1] + tmp[h]) / 2.0
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
+# Compiled inside its caller (numba inlines it): one function less to compile on a cold cache.
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def _one(raw, y, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
     acc = np.empty(3 + 4 * cos_t.shape[0])
     out[0] = _mains_fraction(raw, cos_t, sin_t, acc)
