@@ -7,7 +7,9 @@ the next frame continues it (:func:`continues`). The delimited protocols (calfwa
 ASCII lines) look for their next delimiter with :func:`next_byte`.
 
 Each protocol kernel inlines these when numba compiles it; its own module holds what is particular
-to its frames (the check, where the counter sits).
+to its frames (the check, where the counter sits). numba's on-disk cache of a protocol kernel is
+checked against that kernel's own file only: after editing this module, touch the ``_*_numba.py``
+modules that import it (or remove their ``__pycache__/*.nbi``), or they keep the old code.
 """
 
 from __future__ import annotations
