@@ -101,19 +101,24 @@ def test_ascii_counter_digit_lost_moves_nothing_else():
     assert dec.stats.counter_errors == 2 and dec.stats.resets == 0
 
 
+def _damage(frame: bytearray, rng) -> None:
+    """One byte of ``frame`` flipped, lost or inserted, in place."""
+    p, op = int(rng.integers(len(frame))), int(rng.integers(3))
+    if op == 0:
+        frame[p] ^= int(rng.integers(1, 256))
+    elif op == 1:
+        del frame[p]
+    else:
+        frame.insert(p, int(rng.integers(256)))
+
+
 def _damage_packets(s, rng, rate: float) -> tuple[bytes, set[int]]:
     out, damaged = bytearray(s.data[: s.starts[0]]), set()
     for k in range(len(s.starts) - 1):
         frame = bytearray(s.data[s.starts[k] : s.starts[k + 1]])
         if k >= SAFE_HEAD and rng.random() < rate:
             damaged.add(k)
-            p, op = int(rng.integers(len(frame))), int(rng.integers(3))
-            if op == 0:
-                frame[p] ^= int(rng.integers(1, 256))
-            elif op == 1:
-                del frame[p]
-            else:
-                frame.insert(p, int(rng.integers(256)))
+            _damage(frame, rng)
         out += frame
     return bytes(out), damaged
 
@@ -174,13 +179,7 @@ def test_bitalino_keeps_the_intact_neighbours_of_damaged_frames(n_channels):
         frame = bytearray(ref.frame(k, [int(c) for c in counts[:, k]]))
         if k >= SAFE_HEAD and rng.random() < 0.03:
             damaged.add(k)
-            p, op = int(rng.integers(len(frame))), int(rng.integers(3))
-            if op == 0:
-                frame[p] ^= int(rng.integers(1, 256))
-            elif op == 1:
-                del frame[p]
-            else:
-                frame.insert(p, int(rng.integers(256)))
+            _damage(frame, rng)
         wire += frame
     data = bytes(wire)
     out = feed_chunked(make_decoder("bitalino", n_channels), data, list(range(0, len(data), 997)))
