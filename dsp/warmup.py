@@ -8,8 +8,9 @@ listed here (:func:`chain_signatures`; a test checks that a chain compiles nothi
 :func:`kernels_cached` says whether they are all on disk, so that an application can tell its user
 once; :func:`prepare` compiles the missing ones, the kernel modules shared out between this process
 and helper processes (``python -m dsp.warmup --compile MODULE...``) on the other cores, so that a
-first run waits for the slowest share rather than for the sum. A kernel a helper failed to compile
-is compiled at its first call, as without this module.
+first run waits for the slowest share rather than for the sum; :func:`start_early` starts the
+helpers at once, so that they compile while the application does the rest of its start-up. A
+kernel a helper failed to compile is compiled at its first call, as without this module.
 
 Examples
 --------
@@ -21,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import itertools
 import os
@@ -40,6 +42,8 @@ COMPILE_S = {"detect_serial": 3.0, "update_blocks_serial": 1.5, "window_quality_
              "blank_after_restart": 0.1}
 #: Longest wait for a helper process (s); a helper still compiling after it is left to finish alone.
 HELPER_TIMEOUT_S = 300.0
+#: Kernel module -> the helper process compiling it since :func:`start_early` (until waited for).
+_early: dict[str, subprocess.Popen] = {}
 
 _i8, _f8 = types.int64, types.float64
 _F1, _F2, _F2A, _F3 = types.float64[::1], types.float64[:, ::1], types.float64[:, :], \
@@ -208,7 +212,8 @@ def prepare(n_channels: int = 1, processes: int | None = None) -> bool:
     this process and ``processes - 1`` helper processes (default: the usable cores).
 
     The kernels this process compiled are ready in it; the helpers' are on disk, and load at
-    their first call (a few ms). Returns False when there was nothing to compile.
+    their first call (a few ms). Helpers started by :func:`start_early` are waited for, and their
+    modules not compiled again. Returns False when there was nothing to compile.
 
     Parameters
     ----------
@@ -217,24 +222,79 @@ def prepare(n_channels: int = 1, processes: int | None = None) -> bool:
     processes : int, optional
         Processes compiling at once, this one included.
     """
-    todo = missing(n_channels)
-    if not todo:
-        return False
+    early = set(_early)
+    todo = [s for s in missing(n_channels) if s[0] not in early]  # the others are under way
+    if todo:
+        parts = _parts(todo, processes)
+        helpers = [_start_helper(part, n_channels) for part in parts[1:]]
+        try:
+            compile_modules(parts[0], (n_channels,))
+        finally:
+            _wait(helpers)
+    _wait(list(_early.values()))
+    _early.clear()
+    if early:  # what the early helpers did not compile (another channel count, a failure)
+        compile_modules(sorted({s[0] for s in missing(n_channels)}), (n_channels,))
+    return bool(todo or early)
+
+
+def _parts(todo: list[tuple[str, str, tuple]], processes: int | None) -> list[list[str]]:
+    """The modules of the signatures ``todo`` shared out over ``processes`` (default: the cores)."""
     loads: dict[str, float] = {}
     for module, name, _ in todo:
         loads[module] = loads.get(module, 0.0) + COMPILE_S.get(name, 1.0)
-    parts = share_out(loads, min(len(loads), processes or usable_cores()))
-    helpers = [_start_helper(part, n_channels) for part in parts[1:]]
-    try:
-        compile_modules(parts[0], (n_channels,))
-    finally:
-        for proc in helpers:
-            if proc is not None:
-                try:
-                    proc.wait(HELPER_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    pass
-    return True
+    return share_out(loads, min(len(loads), processes or usable_cores()))
+
+
+def _wait(helpers: list) -> None:
+    for proc in helpers:
+        if proc is not None:
+            try:
+                proc.wait(HELPER_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def start_early(n_channels: int = 1, processes: int | None = None) -> bool:
+    """Start compiling, in helper processes, the kernels a chain of ``n_channels`` needs and the
+    disk lacks, and return at once: the caller goes on with its own start-up (imports, opening
+    the file) while they compile, and :func:`prepare` later waits for them (and compiles what
+    they did not). Helpers still running when the process exits are stopped.
+
+    Returns
+    -------
+    bool
+        True when helpers were started (the kernels were not all on disk).
+
+    Examples
+    --------
+    >>> from dsp.warmup import prepare, start_early
+    >>> start_early(1)  # doctest: +SKIP
+    >>> prepare(1)  # waits for them  # doctest: +SKIP
+    """
+    todo = [s for s in missing(n_channels) if s[0] not in _early]
+    if not todo:
+        return False
+    for part in _parts(todo, processes):
+        proc = _start_helper(part, n_channels)
+        if proc is not None:
+            _early.update(dict.fromkeys(part, proc))
+    if _early:
+        atexit.register(_stop_early)
+    return bool(_early)
+
+
+def started_early() -> bool:
+    """Whether helpers of :func:`start_early` may still be compiling (not waited for yet)."""
+    return bool(_early)
+
+
+def _stop_early() -> None:
+    """Stop the early helpers nobody waited for (the process ends before analysing anything)."""
+    for proc in set(_early.values()):
+        if proc.poll() is None:
+            proc.terminate()
+    _early.clear()
 
 
 def _start_helper(modules: list[str], n_channels: int) -> subprocess.Popen | None:

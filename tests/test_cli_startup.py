@@ -77,3 +77,22 @@ def test_after_the_warm_up_nothing_is_told(tmp_path):
     cached, err = _engines(tmp_path)
     assert cached == ["True", "True"]
     assert "preparing" not in err
+
+
+def test_a_cold_analyze_compiles_while_it_starts_and_tells_once(edf, tmp_path):
+    """``analyze`` starts the helpers before opening the file (dsp.warmup.start_early); the
+    engine waits for them: told once, the outputs written, every kernel on disk afterwards."""
+    from calfwatch.engine.night_engine import COLD_KERNELS_NOTE
+
+    cache = tmp_path / "cache"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    proc = subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(edf), "--out",
+                           str(tmp_path / "out"), "--quiet"], capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert proc.returncode == 4, proc.stderr  # two minutes of rest: not evaluable
+    assert proc.stderr.count(COLD_KERNELS_NOTE) == 1, proc.stderr
+    assert (tmp_path / "out" / "events.tsv").is_file()
+    check = subprocess.run([sys.executable, "-c", "from dsp.warmup import missing; "
+                            "print(len(missing(1)))"], capture_output=True, text=True,
+                           timeout=300, env=env)
+    assert check.stdout.split() == ["0"], check.stderr

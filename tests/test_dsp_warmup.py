@@ -90,3 +90,19 @@ def test_modules_are_shared_out_whole_and_balanced():
     assert len(many) <= len(loads)
     assert set(COMPILE_S) == {k for _, k, _ in chain_signatures(1) + chain_signatures(2)}
     assert set(MODULES) == set(loads)
+
+
+EARLY = """
+from dsp.warmup import missing, prepare, start_early, started_early
+print(not missing(1), start_early(1), started_early(), prepare(1), started_early(), missing(1))
+"""
+
+
+def test_early_helpers_are_waited_for_and_none_start_on_a_warm_cache(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    cold = subprocess.run([sys.executable, "-c", EARLY], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert cold.stdout.split() == ["False", "True", "True", "True", "False", "[]"], cold.stderr
+    warm = subprocess.run([sys.executable, "-c", EARLY], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert warm.stdout.split() == ["True", "False", "False", "False", "False", "[]"], warm.stderr

@@ -147,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
 
         raise UsageError("--units applies to CSV recordings only")
     if not batch.is_batch:
+        from dsp.warmup import start_early
+
+        start_early(1)  # compiles what a cold cache lacks while the file is opened (the usual 1)
         level = _analyze_one(batch.jobs[0].path, batch.jobs[0].out_dir, args)
         return EXIT_NOT_EVALUABLE if level == "not-evaluable" else 0
     return _run_batch(batch, args)

@@ -45,16 +45,19 @@ Gap = tuple[int, int, int]
 def tell_if_kernels_cold(n_channels: int) -> None:
     """Say once on stderr that the first run compiles the signal kernels (a silent wait of up to
     a minute looks like a hang), and compile them on the cores (:func:`dsp.warmup.prepare`);
-    nothing when they are on disk (:func:`dsp.warmup.kernels_cached`)."""
+    nothing when they are on disk (:func:`dsp.warmup.kernels_cached`). Waits for the helpers
+    :func:`dsp.warmup.start_early` started, if any."""
     global _cold_told
-    if _cold_told:
-        return
-    from dsp.warmup import kernels_cached, prepare
+    from dsp.warmup import kernels_cached, prepare, started_early
 
-    if not kernels_cached(n_channels):
+    if _cold_told and not started_early():
+        return
+    cold = not kernels_cached(n_channels)
+    if cold and not _cold_told:
         _cold_told = True
         sys.stderr.write(COLD_KERNELS_NOTE)
         sys.stderr.flush()
+    if cold or started_early():
         prepare(n_channels)
 
 
