@@ -14,28 +14,22 @@ chunk (live detection hooks in there).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from acquisition._sidecar import MAX_LISTED_GAPS, SIDECAR_VERSION, SidecarFile
+from acquisition._sidecar import SIDECAR_RETRY_S as SIDECAR_RETRY_S
 from acquisition.edf.constants import digital_range
 from acquisition.edf.gap_notes import GapAnnotator
 from acquisition.edf.labels import EMG_TYPE, hardware_prefilter
 from acquisition.edf.writer import EdfPlusWriter
-from acquisition.safe_files import write_atomic
 from acquisition.stream import SampleChunk, StreamInfo
 
-#: Version of the sidecar document.
-SIDECAR_VERSION = 1
-#: Gap spans listed one by one in the sidecar (all of them are annotated in the file).
-MAX_LISTED_GAPS = 1000
 #: Recordings with one name (same subject, side and start second) before giving up.
 _MAX_SAME_NAME = 1000
-#: Seconds between attempts to write a sidecar the folder refused.
-SIDECAR_RETRY_S = 1.0
 
 
 def recording_name(info: StreamInfo, subject: str = "", side: str = "") -> str:
@@ -69,10 +63,6 @@ def _annotation_room(info: StreamInfo, record_s: float, fmt: str) -> int:
 def _claim(path: Path) -> None:
     """Create ``path`` empty (0600), or raise FileExistsError: the name belongs to one recording."""
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
-
-
-def _write_json_atomic(path: Path, document: dict) -> None:
-    write_atomic(path, json.dumps(document, indent=2, default=str) + "\n")
 
 
 class Recorder:
@@ -116,7 +106,6 @@ class Recorder:
         self.subject = subject
         self.side = side
         self._source_stats = source_stats
-        self._sidecar_every_s = float(sidecar_every_s)
         pmin, pmax, self.fmt = physical_range_uv(info)
         try:
             self.writer = self._open_writer(info, pmin, pmax, record_s)
@@ -132,11 +121,7 @@ class Recorder:
         self.closed_cleanly = False
         self.error: str | None = None
         self._closed = False
-        self._last_sidecar_s = 0.0
-        self._on_problem = on_problem
-        #: why the last sidecar write failed (None once one succeeds again) and how often it did
-        self.sidecar_error: str | None = None
-        self.sidecar_failures = 0
+        self._sidecar = SidecarFile(self.sidecar_path, self.sidecar, sidecar_every_s, on_problem)
         self.write_sidecar()
 
     def _open_writer(self, info: StreamInfo, pmin: float, pmax: float, record_s: float):
@@ -206,8 +191,7 @@ class Recorder:
         except OSError as exc:
             self._fail(exc)
             raise
-        now = time.monotonic()
-        if now - self._last_sidecar_s >= self._sidecar_every_s:
+        if self._sidecar.due(time.monotonic()):
             self.refresh_sidecar()
 
     def annotate(self, onset_s: float, duration_s: float, text: str) -> None:
@@ -321,10 +305,19 @@ class Recorder:
             "updated_utc": datetime.now(UTC).isoformat(),
         }
 
+    @property
+    def sidecar_error(self) -> str | None:
+        """Why the last sidecar write failed (None once one succeeds again)."""
+        return self._sidecar.error
+
+    @property
+    def sidecar_failures(self) -> int:
+        """How many sidecar writes failed."""
+        return self._sidecar.failures
+
     def write_sidecar(self) -> None:
         """Rewrite the sidecar atomically (temporary file + rename)."""
-        _write_json_atomic(self.sidecar_path, self.sidecar())
-        self._last_sidecar_s = time.monotonic()
+        self._sidecar.write()
 
     def refresh_sidecar(self) -> bool:
         """Rewrite the sidecar; a failure is reported (``on_problem``) and retried, never raised.
@@ -333,26 +326,7 @@ class Recorder:
         open recording can still grow: the night goes on, the sidecar follows when it can.
         Returns True when the sidecar was written.
         """
-        try:
-            self.write_sidecar()
-        except OSError as exc:
-            self.sidecar_failures += 1
-            self._last_sidecar_s = time.monotonic() - self._sidecar_every_s + SIDECAR_RETRY_S
-            message = " ".join(str(exc).split()) or type(exc).__name__
-            if self.sidecar_error is None:
-                self._report(f"{self.sidecar_path}: sidecar not written ({message}); the recording "
-                             f"goes on and the sidecar is retried every {SIDECAR_RETRY_S:g} s")
-            self.sidecar_error = message
-            return False
-        if self.sidecar_error is not None:
-            self.sidecar_error = None
-            self._report(f"{self.sidecar_path}: sidecar written again after "
-                         f"{self.sidecar_failures} failed attempts")
-        return True
-
-    def _report(self, line: str) -> None:
-        if self._on_problem is not None:
-            self._on_problem(line)
+        return self._sidecar.refresh()
 
 
 def run_recording(
