@@ -30,6 +30,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from firmware_io._emu_source import SampleSource
 from firmware_io.errors import ProtocolError
 from firmware_io.faults import FaultPlan
 from firmware_io.firmware import Encoded, make_firmware
@@ -55,55 +56,6 @@ def _runs(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append([first, n])
     return [(a, b) for a, b in out]
-
-
-class _Source:
-    """Pull samples from an iterable of (n_channels, n) arrays, any chunk sizes."""
-
-    def __init__(self, chunks: Iterable) -> None:
-        self._it = iter(chunks)
-        self._parts: collections.deque = collections.deque()
-        self._avail = 0
-        self.exhausted = False
-        self.n_channels = self._fill(1) and self._parts[0].shape[0]
-
-    def _fill(self, n: int) -> bool:
-        while self._avail < n and not self.exhausted:
-            try:
-                chunk = next(self._it)
-            except StopIteration:
-                self.exhausted = True
-                break
-            chunk = np.atleast_2d(np.asarray(getattr(chunk, "data_uv", chunk), dtype=np.float64))
-            if chunk.shape[1]:
-                self._parts.append(chunk)
-                self._avail += chunk.shape[1]
-        return self._avail > 0
-
-    def take(self, n: int) -> np.ndarray:
-        """Up to ``n`` samples (fewer only when the source has ended)."""
-        self._fill(n)
-        out = []
-        need = n
-        while need and self._parts:
-            head = self._parts[0]
-            if head.shape[1] <= need:
-                out.append(self._parts.popleft())
-                need -= head.shape[1]
-            else:
-                out.append(head[:, :need])
-                self._parts[0] = head[:, need:]
-                need = 0
-        got = n - need
-        self._avail -= got
-        if not out:
-            return np.zeros((self.n_channels or 1, 0))
-        return np.concatenate(out, axis=1)
-
-    @property
-    def done(self) -> bool:
-        """True when nothing is left."""
-        return self.exhausted and self._avail == 0
 
 
 class EmulatedDevice:
@@ -138,7 +90,7 @@ class EmulatedDevice:
         self.kind = kind
         self.sfreq_hz = float(sfreq_hz)
         self.speed = float(speed)
-        self._source = _Source(source)
+        self._source = SampleSource(source)
         n_channels = n_channels or self._source.n_channels or 1
         self.firmware = make_firmware(kind, sfreq_hz, n_channels, **firmware_options)
         self.firmware.streaming = False  # a sketch that streams by itself starts with its first host
