@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from acquisition.safe_files import write_atomic
@@ -81,3 +82,64 @@ class SidecarFile:
     def _report(self, line: str) -> None:
         if self._on_problem is not None:
             self._on_problem(line)
+
+
+def sidecar_document(rec, stats: dict) -> dict:
+    """The sidecar document of a recorder as it stands, with its source's ``stats``.
+
+    ``rec`` is a :class:`~acquisition.recorder.Recorder` (its file, stream info, what it wrote).
+    """
+    decoder = stats.get("decoder", {})
+    device = dict(rec.info.device)
+    device.update(stats.get("device", {}))
+    start = rec.info.meas_date.astimezone(UTC)
+    return {
+        "sidecar_version": SIDECAR_VERSION,
+        "file": rec.path.name,
+        "format": rec.fmt,
+        "subject": rec.subject,
+        "side": rec.side,
+        "device": device,
+        "sfreq_hz": rec.info.sfreq_hz,
+        "ch_names": list(rec.info.ch_names),
+        "resolution_bits": rec.info.resolution_bits,
+        "uv_per_count": rec.info.uv_per_count,
+        "start_utc": start.isoformat(),
+        "start_local": start.astimezone().isoformat(),
+        "duration_s": rec.next_sample / rec.info.sfreq_hz,
+        "counters": _counters(rec, stats, decoder),
+        "decoder": decoder,
+        "gaps": list(rec.gaps),
+        "gaps_listed_all": rec.n_gaps <= MAX_LISTED_GAPS,
+        "events": list(stats.get("events", []))[:MAX_LISTED_GAPS],
+        "connected_at_end": stats.get("connected"),
+        "closed_cleanly": rec.closed_cleanly,
+        "error": rec.error,
+        "updated_utc": datetime.now(UTC).isoformat(),
+    }
+
+
+def _counters(rec, stats: dict, decoder: dict) -> dict:
+    """The sidecar's counters: what the recorder wrote and lost, what the source and decoder saw."""
+    return {
+        "samples_received": rec.samples_received,
+        "samples_lost": sum(rec.samples_lost.values()),
+        "samples_lost_by_reason": dict(rec.samples_lost),
+        "samples_on_timeline": rec.next_sample,
+        "gaps": rec.n_gaps,
+        "gaps_estimated_from_host_time": stats.get("gaps_estimated", 0),
+        "frames_corrupted": decoder.get("crc_failures", 0) + decoder.get("counter_errors", 0),
+        "bytes_skipped": decoder.get("bytes_skipped", 0),
+        "sequence_gaps": sum(1 for g in rec.gaps if g["reason"] == "sequence gap")
+        if rec.n_gaps <= MAX_LISTED_GAPS
+        else decoder.get("sequence_gaps", 0),
+        "reconnects": stats.get("reconnects", 0),
+        "disconnects": stats.get("disconnects", 0),
+        "stalls": stats.get("stalls", 0),
+        "overflow_samples": stats.get("overflow_samples", 0),
+        # received after a reconnection but not datable (counted among the lost)
+        "samples_undated": stats.get("samples_undated", 0),
+        "clipped_samples": rec.writer.clipped_samples,
+        "sidecar_write_failures": rec.sidecar_failures,
+        "gaps_annotated_in_merged_runs": rec.merged_gaps,
+    }

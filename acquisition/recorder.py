@@ -17,11 +17,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
-from acquisition._sidecar import MAX_LISTED_GAPS, SIDECAR_VERSION, SidecarFile
+from acquisition._sidecar import MAX_LISTED_GAPS, SidecarFile, sidecar_document
 from acquisition._sidecar import SIDECAR_RETRY_S as SIDECAR_RETRY_S
+from acquisition._sidecar import SIDECAR_VERSION as SIDECAR_VERSION
 from acquisition.edf.constants import digital_range
 from acquisition.edf.gap_notes import GapAnnotator
 from acquisition.edf.labels import EMG_TYPE, hardware_prefilter
@@ -253,57 +254,12 @@ class Recorder:
     def sidecar(self) -> dict:
         """The sidecar document as it stands."""
         stats = self._source_stats() if self._source_stats is not None else {}
-        decoder = stats.get("decoder", {})
-        device = dict(self.info.device)
-        device.update(stats.get("device", {}))
-        start = self.info.meas_date.astimezone(UTC)
-        lost_total = sum(self.samples_lost.values())
-        counters = {
-            "samples_received": self.samples_received,
-            "samples_lost": lost_total,
-            "samples_lost_by_reason": dict(self.samples_lost),
-            "samples_on_timeline": self.next_sample,
-            "gaps": self.n_gaps,
-            "gaps_estimated_from_host_time": stats.get("gaps_estimated", 0),
-            "frames_corrupted": decoder.get("crc_failures", 0) + decoder.get("counter_errors", 0),
-            "bytes_skipped": decoder.get("bytes_skipped", 0),
-            "sequence_gaps": sum(1 for g in self.gaps if g["reason"] == "sequence gap")
-            if self.n_gaps <= MAX_LISTED_GAPS
-            else decoder.get("sequence_gaps", 0),
-            "reconnects": stats.get("reconnects", 0),
-            "disconnects": stats.get("disconnects", 0),
-            "stalls": stats.get("stalls", 0),
-            "overflow_samples": stats.get("overflow_samples", 0),
-            # received after a reconnection but not datable (counted among the lost)
-            "samples_undated": stats.get("samples_undated", 0),
-            "clipped_samples": self.writer.clipped_samples,
-            "sidecar_write_failures": self.sidecar_failures,
-            "gaps_annotated_in_merged_runs": self._gap_notes.merged_gaps,
-        }
-        return {
-            "sidecar_version": SIDECAR_VERSION,
-            "file": self.path.name,
-            "format": self.fmt,
-            "subject": self.subject,
-            "side": self.side,
-            "device": device,
-            "sfreq_hz": self.info.sfreq_hz,
-            "ch_names": list(self.info.ch_names),
-            "resolution_bits": self.info.resolution_bits,
-            "uv_per_count": self.info.uv_per_count,
-            "start_utc": start.isoformat(),
-            "start_local": start.astimezone().isoformat(),
-            "duration_s": self.next_sample / self.info.sfreq_hz,
-            "counters": counters,
-            "decoder": decoder,
-            "gaps": list(self.gaps),
-            "gaps_listed_all": self.n_gaps <= MAX_LISTED_GAPS,
-            "events": list(stats.get("events", []))[:MAX_LISTED_GAPS],
-            "connected_at_end": stats.get("connected"),
-            "closed_cleanly": self.closed_cleanly,
-            "error": self.error,
-            "updated_utc": datetime.now(UTC).isoformat(),
-        }
+        return sidecar_document(self, stats)
+
+    @property
+    def merged_gaps(self) -> int:
+        """Gaps annotated inside merged runs (too many in one record to list each)."""
+        return self._gap_notes.merged_gaps
 
     @property
     def sidecar_error(self) -> str | None:
