@@ -12,11 +12,25 @@ from dsp.features import measure_candidates
 from dsp.types import CANDIDATE_DTYPE, SNIPPET_LEN
 
 
-def _finite_mean(x: np.ndarray) -> float:
-    """Mean of the finite values (NaN when there is none)."""
-    ok = np.isfinite(x)
-    n = int(ok.sum())
-    return float(np.sum(x[ok]) / n) if n else float("nan")
+def _window_means(raw: TimelineBuffer, chan: np.ndarray, first: np.ndarray,
+                  win_samples: int) -> np.ndarray:
+    """Mean of the finite raw values in ``first[i] .. first[i] + win_samples`` of channel
+    ``chan[i]`` for every i (NaN when a window holds none), all windows at once.
+
+    A window without NaN is summed as one contiguous row, as ``np.sum`` sums it alone; the few that
+    hold a NaN (a gap) are averaged over their finite values one by one.
+    """
+    if not len(chan):
+        return np.zeros(0)
+    data = raw.view(raw.start, raw.stop)
+    cols = (np.asarray(first, np.int64) - raw.start)[:, None] + np.arange(win_samples)
+    rows = data[np.asarray(chan, np.int64)[:, None], cols]  # (n, win), C-contiguous
+    out = rows.sum(axis=1) / win_samples
+    for i in np.flatnonzero(~np.isfinite(out)):
+        ok = np.isfinite(rows[i])
+        n_ok = int(ok.sum())
+        out[i] = float(np.sum(rows[i][ok]) / n_ok) if n_ok else np.nan
+    return out
 
 
 class CandidateMeasurer:
@@ -79,12 +93,11 @@ class CandidateMeasurer:
         """Raw baseline after each candidate minus before it (µV; mean over ``step_window_s``
         ending ``step_gap_s`` before the onset and starting ``step_gap_s`` after the end)."""
         gap, win = self.step_gap_samples, self.step_window_samples
-        out = np.zeros(len(chan))
-        for i in range(len(chan)):  # a few per second: two means each
-            a, b = int(onset[i]) - gap - win, int(offset[i]) + gap + win
-            if a < raw.start or b > raw.stop:
-                out[i] = np.nan
-                continue
-            seg = raw.view(a, b)[int(chan[i])]
-            out[i] = _finite_mean(seg[-win:]) - _finite_mean(seg[:win])
+        before = np.asarray(onset, np.int64) - gap - win
+        after = np.asarray(offset, np.int64) + gap
+        held = (before >= raw.start) & (after + win <= raw.stop)
+        out = np.full(len(chan), np.nan)
+        chan = np.asarray(chan)
+        out[held] = (_window_means(raw, chan[held], after[held], win)
+                     - _window_means(raw, chan[held], before[held], win))
         return out
