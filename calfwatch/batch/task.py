@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from calfwatch.batch.allocator import keep_freed_memory
 from calfwatch.batch.inputs import Job
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def analyze_recording(job: Job, options: Options, raise_errors: bool = False) ->
     outcome = Outcome(job.index, job.path, version=__version__)
     try:
         _set_threads(options.numba_threads)
+        keep_freed_memory()  # a Dask worker would map and fault in every array afresh
         _run(job, options, outcome)
     except Exception as exc:
         if raise_errors:
