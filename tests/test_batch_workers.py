@@ -1,5 +1,5 @@
-"""How many local workers a batch gets, and that they start with the kernels loaded (forked from
-one process that loaded them)."""
+"""How many local workers a batch gets, and that they start with the kernels and the task's
+modules loaded (forked from one process that loaded them)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,36 @@ def _loaded_signatures() -> int:
     return sum(len(k.signatures) for k in chain_kernels(1))
 
 
-def test_local_workers_start_with_the_kernels_loaded():
+def _modules() -> set[str]:
+    import sys
+
+    return set(sys.modules)
+
+
+#: Packages a worker's first recording must find imported already.
+PRELOADED = ("firmware_io", "acquisition", "dsp", "classifier", "calfwatch", "scipy", "mne")
+
+
+def test_local_workers_start_with_the_kernels_and_modules_loaded(tmp_path):
     pytest.importorskip("distributed")
+    from calfwatch.batch.inputs import plan_batch
+    from calfwatch.batch.task import Options, analyze_recording
+    from calfwatch.simulator import load_profile, simulate_night, write_simulation
+    from classifier.config import load_config
     from dsp.warmup import chain_signatures, prepare
 
     prepare(1)  # on disk (make venv did it; a fresh cache is filled here)
+    path = tmp_path / "night.edf"
+    write_simulation(simulate_night(load_profile("benign-night", duration_s=30.0), seed=1), path)
+    job = plan_batch([str(path)], str(tmp_path / "out")).jobs[0]
     with engines.dask_client(2) as client:
         loaded = client.run(_loaded_signatures)
+        worker = sorted(loaded)[0]
+        before = client.run(_modules, workers=[worker])[worker]
+        outcome = client.submit(analyze_recording, job, Options(load_config()),
+                                workers=[worker], pure=False).result()
+        after = client.run(_modules, workers=[worker])[worker]
     assert len(loaded) == 2
     assert set(loaded.values()) == {len(chain_signatures(1))}  # before any task ran
+    assert not outcome.failed, outcome.error
+    assert sorted(m for m in after - before if m.split(".")[0] in PRELOADED) == []

@@ -75,7 +75,11 @@ def local_workers(n_jobs: int, paths: list[str]) -> int:
 def _forked_workers():
     """Local worker processes forked from one process that has imported what a task runs and
     loaded the kernels (:mod:`calfwatch.batch.worker`), where the platform can fork; otherwise
-    (or when that process already runs) Dask's default start."""
+    (or when that process already runs) Dask's default start.
+
+    That process is started at once: its imports (about a second of CPU) overlap what this one
+    does before the cluster asks for workers (kernels checked, scheduler started).
+    """
     import multiprocessing
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
@@ -91,12 +95,33 @@ def _forked_workers():
     # distributed would replace this list by its own (dask, pandas...), imported here first
     distributed.utils._forkserver_preload_set = True
     try:
+        _start_forkserver()
         with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
             yield
     finally:  # stopped and reaped: no process left behind, its CPU time counted as this one's
         stop = getattr(forkserver._forkserver, "_stop", None)
         if stop is not None:
             stop()
+
+
+def _start_forkserver() -> None:
+    """Start the fork server in the environment Dask's nanny gives the workers it spawns
+    (``distributed.nanny.pre-spawn-environ``: one thread for OpenMP and BLAS, glibc's trimming),
+    which the nanny would otherwise set in this process just before the server's start."""
+    from multiprocessing import forkserver
+
+    import dask
+
+    env = {k: str(v) for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
+           if v is not None}
+    env.setdefault("PYTHONHASHSEED", "6640")  # as the nanny: the same hashes in every worker
+    added = [k for k in env if k not in os.environ]
+    os.environ.update({k: env[k] for k in added})
+    try:
+        forkserver.ensure_running()
+    finally:
+        for k in added:
+            del os.environ[k]
 
 
 @contextmanager
@@ -110,13 +135,16 @@ def dask_client(n_workers: int = 0, scheduler: str | None = None):
         with Client(scheduler, timeout="30s") as client:
             yield client
         return
+    from calfwatch.engine.night_engine import tell_if_kernels_cold
+
     threads = max(1, usable_cores() // n_workers)
-    with _forked_workers(), \
-            LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                         dashboard_address=None, silence_logs=logging.ERROR,
-                         env={"NUMBA_NUM_THREADS": str(threads)}) as cluster, \
-            Client(cluster) as client:
-        yield client
+    with _forked_workers():
+        tell_if_kernels_cold(1)  # compiled here once, on every core, rather than in each worker
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=logging.ERROR,
+                          env={"NUMBA_NUM_THREADS": str(threads)}) as cluster, \
+                Client(cluster) as client:
+            yield client
 
 
 def threads_by_worker(client) -> dict[str, int]:

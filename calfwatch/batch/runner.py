@@ -146,10 +146,6 @@ def run_batch(batch: Batch, options: Options, *, n_jobs: int = 1, scheduler: str
         stack.callback(bar.close)
         finisher = _Finisher(batch, options, bar, store, show)
         if scheduler or (n_jobs > 1 and len(batch.jobs) > 1):
-            if not scheduler:  # compiled here once, on every core, rather than in each worker
-                from calfwatch.engine.night_engine import tell_if_kernels_cold
-
-                tell_if_kernels_cold(1)
             client = stack.enter_context(dask_client(min(n_jobs, len(batch.jobs)), scheduler))
             outcomes = run_dask(batch.jobs, options, client)
         else:
