@@ -12,14 +12,21 @@ last, i.e. once the workers have started and loaded their kernels: what a batch 
 files sees). CPU seconds of each process tree are printed beside the wall time.
 
 Targets: on 2 cores, ``--jobs 2`` and the 2-worker cluster at least 1.7x the serial throughput; the
-cohort tables of all variants identical. The serial run already keeps more than one core busy (the
-filter of a one-channel recording runs ahead on a thread of its own), so workers of one thread
-each can do at most ``cores / (cores the serial run used)`` its throughput: that ceiling is printed
-beside the target, and CPU seconds per file for each variant. ``--jobs 0`` (one worker per core
-when the batch repays their start, else the serial path) is run too. ``--per-file`` adds the
-one-process-per-file baseline (two at a time, like ``xargs -P2``). The load average is printed: on
-a machine shared with other work the figures move with it; ``--repeat`` runs the variants again
-in turn and keeps each one's best.
+cohort tables of all variants identical. ``--jobs 0`` (one worker per core when the batch repays
+their start, else the serial path) is run too. ``--per-file`` adds the one-process-per-file
+baseline (two at a time, like ``xargs -P2``).
+
+What bounds the ratios is printed after the table, from measurements: the CPU seconds per file
+inside the process analysing it (a process of its own runs the tasks in process with the filter
+one piece ahead on its own thread, as the serial command does, and inline, and on a ``--jobs 2``
+cluster's workers; each process's first file left out), the cores the serial run keeps busy
+(its warm files/s x its CPU per file), hence the most that workers of one thread each can do
+(cores / their CPU per file), and each command's fixed seconds (wall minus files / warm files/s:
+start-up and shut-down). From these it prints the batch size from which the whole command would
+reach the target, and the ratio projected for the same number of 120-minute files (run
+``--minutes 120`` to measure it). The load average is printed: on a machine shared with other work
+the walls move with it, the CPU per file much less; ``--repeat`` runs the variants again in turn
+and keeps each one's best.
 
 Usage: ``python benchmarks/bench_batch.py [--files 16] [--minutes 20] [--repeat 1] [--per-file]``.
 """
@@ -27,6 +34,7 @@ Usage: ``python benchmarks/bench_batch.py [--files 16] [--minutes 20] [--repeat 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -37,9 +45,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 PYTHON = sys.executable
+#: The environment every command gets: as this process started (a LocalCluster started here sets
+#: Dask's worker variables, MALLOC_TRIM_THRESHOLD_ among them, in this process's environment).
+BASE_ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 TARGET_RATIO = 1.7
 #: Files finished before the warm throughput is counted (each of 2 workers has had its first).
 WARM_SKIP = 2
+#: Names of the per-file CPU measurements.
+CPU_AHEAD, CPU_INLINE, CPU_WORKER = ("serial (filter ahead)", "serial (filter inline)",
+                                     "--jobs 2 worker")
+SERIAL, JOBS2, CLUSTER = ("serial (--jobs 1)", "--jobs 2 (LocalCluster inside)",
+                          "--scheduler (2-worker LocalCluster)")
 
 
 def make_recordings(folder: Path, n_files: int, minutes: float) -> list[Path]:
@@ -70,10 +86,9 @@ def timed(argv: list[str], cwd: Path) -> tuple[float, list[float]]:
     """Wall seconds of one command and the times its ``wrote .../summary.json`` lines appeared
     (one per file finished); a failure stops the benchmark."""
     start = time.perf_counter()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     done = []
     with subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=env) as proc:
+                          text=True, env=BASE_ENV) as proc:
         for line in proc.stdout:
             if line.startswith("wrote ") and line.rstrip().endswith("summary.json"):
                 done.append(time.perf_counter() - start)
@@ -130,6 +145,60 @@ def on_cluster(cwd: Path, n_workers: int, started: list[float]) -> tuple[float, 
         return analyze(cwd, "cluster", "--scheduler", cluster.scheduler_address)
 
 
+def _task_cpu(job, options) -> tuple[float, int]:
+    """CPU seconds of the process running one task (all its threads) during it, and its pid."""
+    from calfwatch.batch.task import analyze_recording
+
+    cpu = time.process_time()
+    outcome = analyze_recording(job, options)
+    if outcome.failed:
+        raise RuntimeError(outcome.error)
+    return time.process_time() - cpu, os.getpid()
+
+
+def warm_mean(samples: list[tuple[float, int]]) -> float:
+    """Mean CPU seconds per file, each process's first file left out."""
+    seen: set[int] = set()
+    warm = []
+    for cpu, pid in samples:
+        if pid in seen:
+            warm.append(cpu)
+        seen.add(pid)
+    return sum(warm) / max(1, len(warm))
+
+
+def measure_cpu_per_file(folder: Path) -> dict[str, float]:
+    """CPU seconds per file inside the process that analyses it: this process with numba's
+    default threads (one channel: the filter one piece ahead on a thread of its own), with one
+    thread (the filter inline), and a worker of the ``--jobs 2`` local cluster."""
+    from dataclasses import replace
+
+    from calfwatch.batch.engines import dask_client, threads_by_worker
+    from calfwatch.batch.inputs import plan_batch
+    from calfwatch.batch.task import Options
+    from classifier.config import load_config
+
+    jobs = plan_batch([str(folder / "recs")], str(folder / "cpu")).jobs
+    out = {}
+    for name, threads in ((CPU_AHEAD, None), (CPU_INLINE, 1)):
+        options = Options(load_config(), numba_threads=threads)
+        out[name] = warm_mean([_task_cpu(job, options) for job in jobs])
+    with dask_client(2) as client:
+        options = replace(Options(load_config()), numba_threads=threads_by_worker(client))
+        out[CPU_WORKER] = warm_mean(client.gather(
+            client.map(_task_cpu, jobs, options=options, pure=False)))
+    return out
+
+
+def cpu_per_file(folder: Path) -> dict[str, float]:
+    """:func:`measure_cpu_per_file` in a process of its own (with the commands' environment)."""
+    done = subprocess.run([PYTHON, __file__, "--measure-cpu", str(folder)], capture_output=True,
+                          text=True, env=BASE_ENV)
+    if done.returncode != 0:
+        raise SystemExit(f"CPU per file not measured:\n{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def best(runs: list[tuple[float, float, list[float]]]) -> tuple[float, float, list[float]]:
     """The run of shortest wall time (its CPU and finishing times) and the least CPU of all."""
     wall, _, done = min(runs, key=lambda r: r[0])
@@ -143,7 +212,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--per-file", action="store_true",
                         help="add one process per file, two at a time")
+    parser.add_argument("--measure-cpu", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure_cpu:  # the per-file CPU, in a process of its own
+        print(json.dumps(measure_cpu_per_file(Path(args.measure_cpu))))
+        return 0
     cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="calfwatch-bench-") as tmp:
         cwd = Path(tmp)
@@ -151,65 +224,95 @@ def main() -> int:
         paths = make_recordings(cwd, args.files, args.minutes)
         load0 = os.getloadavg()[0]
         print(f"{args.files} recordings of {args.minutes:g} min written in "
-              f"{time.perf_counter() - t:.1f} s; {cores} cores; load average "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+              f"{time.perf_counter() - t:.1f} s; {cores} cores; load average {_load()}",
+              flush=True)
         variants = {
-            "serial (--jobs 1)": lambda: analyze(cwd, "serial"),
-            "--jobs 2 (LocalCluster inside)": lambda: analyze(cwd, "jobs2", "--jobs", "2"),
+            SERIAL: lambda: analyze(cwd, "serial"),
+            JOBS2: lambda: analyze(cwd, "jobs2", "--jobs", "2"),
             "--jobs 0 (workers if they repay)": lambda: analyze(cwd, "jobs0", "--jobs", "0"),
         }
         started: list[float] = []
-        variants["--scheduler (2-worker LocalCluster)"] = lambda: on_cluster(cwd, 2, started)
+        variants[CLUSTER] = lambda: on_cluster(cwd, 2, started)
         if args.per_file:
             variants["one process per file, 2 at a time"] = lambda: per_file(cwd, paths)
         runs: dict[str, list] = {name: [] for name in variants}
         for _ in range(args.repeat):  # in turn: a change of load slows all alike
             for name, run in variants.items():
                 runs[name].append(measure(run))
-        return report({k: best(v) for k, v in runs.items()}, args.files, cores, min(started), cwd,
-                      load0)
+        cpu = cpu_per_file(cwd)
+        same = report({k: best(v) for k, v in runs.items()}, args.files, min(started), cwd)
+        explain({k: best(v) for k, v in runs.items()}, cpu, args.files, args.minutes, cores,
+                max(load0, os.getloadavg()[0]))
+        return 0 if same else 1
 
 
-def report(runs: dict[str, tuple[float, float, list[float]]], n_files: int, cores: int,
-           started: float, cwd: Path, load0: float) -> int:
-    """Print the table and the checks; 0 when the cohort tables are identical."""
-    wall0, cpu0, done0 = runs["serial (--jobs 1)"]
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def fixed_s(wall: float, done: list[float], n_files: int) -> float:
+    """Seconds of a command its warm throughput does not explain: start-up and shut-down."""
+    return wall - n_files / warm_rate(done)
+
+
+def report(runs: dict[str, tuple[float, float, list[float]]], n_files: int, started: float,
+           cwd: Path) -> bool:
+    """Print the table; True when the cohort tables are identical."""
+    wall0, _, done0 = runs[SERIAL]
     base, warm_base = n_files / wall0, warm_rate(done0)
-    ceiling = cores / (cpu0 / wall0)
-    print(f"{'variant':38s} {'wall s':>7s} {'CPU s':>6s} {'CPU/file':>8s} {'files/s':>8s} "
-          f"{'x serial':>8s} {'warm files/s':>12s} {'x serial':>8s}")
-    ok = warm_ok = True
+    print(f"{'variant':38s} {'wall s':>7s} {'CPU s':>6s} {'CPU/file':>8s} {'fixed s':>7s} "
+          f"{'files/s':>8s} {'x serial':>8s} {'warm files/s':>12s} {'x serial':>8s}")
     for name, (wall, cpu, done) in runs.items():
-        ratio, warm = n_files / wall / base, warm_rate(done)
-        print(f"{name:38s} {wall:7.1f} {cpu:6.1f} {cpu / n_files:8.2f} {n_files / wall:8.3f} "
-              f"{ratio:8.2f} {warm:12.3f} {warm / warm_base:8.2f}")
-        if name.startswith("--jobs 2") or name.startswith("--scheduler"):
-            ok = ok and ratio >= TARGET_RATIO
-            warm_ok = warm_ok and warm / warm_base >= TARGET_RATIO
+        warm = warm_rate(done)
+        print(f"{name:38s} {wall:7.1f} {cpu:6.1f} {cpu / n_files:8.2f} "
+              f"{fixed_s(wall, done, n_files):7.1f} {n_files / wall:8.3f} "
+              f"{n_files / wall / base:8.2f} {warm:12.3f} {warm / warm_base:8.2f}")
     print(f"files/s: whole command, start-up included; warm: from the {WARM_SKIP}nd file "
-          f"finished to the last. The --scheduler cluster took {started:.1f} s to start, "
-          "not in its wall time (its CPU is). CPU: user + system of the command and every "
-          "process it started.")
+          f"finished to the last; fixed: wall - files / warm files/s (start-up and shut-down). "
+          f"The --scheduler cluster took {started:.1f} s to start, not in its wall time (its CPU "
+          "is). CPU: user + system of the command and every process it started.")
     tables = {name: (cwd / name / "cohort.csv").read_bytes()
               for name in ("serial", "jobs2", "jobs0", "cluster")}
     same = len(set(tables.values())) == 1
     print(f"cohort tables identical: {same}")
-    used = cpu0 / wall0
-    busy = max(os.getloadavg()[0], load0) > cores / 2
-    if busy:  # Linux shares busy cores out by session: the run got what the others left
-        print(f"the serial run kept {used:.2f} cores busy, but the machine was busy with other "
-              f"work (load average above {cores / 2:g}): what it keeps busy alone, hence the "
-              f"ceiling cores / that, is not measured by this run, and parallel workers get no "
-              f"more of the cores than the serial run did")
-        limit = "ceiling not measured"
-    else:
-        print(f"the serial run kept {used:.2f} cores busy: workers of one thread each on {cores} "
-              f"cores can do at most {cores} / {used:.2f} = {ceiling:.2f}x its throughput")
-        limit = f"ceiling {ceiling:.2f}x"
-    print(f"target >= {TARGET_RATIO}x serial on {cores} cores ({limit}): whole "
-          f"command {'met' if ok else 'NOT met'}, warm {'met' if warm_ok else 'NOT met'}; "
-          f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    return 0 if same else 1
+    return same
+
+
+def files_for_target(f_s: float, r_s: float, f_p: float, r_p: float) -> float:
+    """Files from which ``(f_s + n / r_s) / (f_p + n / r_p)`` reaches the target (inf if never):
+    f the fixed seconds, r the warm files/s, of the serial run and a parallel one."""
+    gain = 1.0 / r_s - TARGET_RATIO / r_p
+    return max(0.0, (TARGET_RATIO * f_p - f_s) / gain) if gain > 0 else float("inf")
+
+
+def explain(runs: dict[str, tuple[float, float, list[float]]], cpu: dict[str, float],
+            n_files: int, minutes: float, cores: int, load: float) -> None:
+    """Print what bounds each ratio (the serial run's busy cores, the CPU per file, the fixed
+    seconds), the batch from which the whole command would reach the target, and the checks."""
+    wall0, _, done0 = runs[SERIAL]
+    r_s, f_s, c_w = warm_rate(done0), fixed_s(wall0, done0, n_files), cpu[CPU_WORKER]
+    print("CPU s per file inside the process analysing it (its first file left out): "
+          + "; ".join(f"{name} {value:.3f}" for name, value in cpu.items()))
+    print(f"warm ceiling: the serial run keeps {r_s:.2f} files/s x {cpu[CPU_AHEAD]:.3f} s = "
+          f"{r_s * cpu[CPU_AHEAD]:.2f} cores busy; {cores} workers at {c_w:.3f} s a file do at "
+          f"most {cores / c_w:.2f} files/s = {cores / c_w / r_s:.2f}x serial")
+    if load > cores / 2:  # Linux shares busy cores out by session: the runs got what was left
+        print(f"the machine was busy with other work (load average up to {load:.2f} on {cores} "
+              "cores): walls, ratios and the ceiling are not what an idle machine gives; "
+              "the CPU s per file are")
+    long_k = 120.0 / minutes
+    for name in (JOBS2, CLUSTER):
+        wall, _, done = runs[name]
+        r_p, f_p = warm_rate(done), fixed_s(wall, done, n_files)
+        whole, warm = wall0 / wall, r_p / r_s
+        need = files_for_target(f_s, r_s, f_p, r_p)
+        longer = (f_s + n_files * long_k / r_s) / (f_p + n_files * long_k / r_p)
+        print(f"{name}: warm {warm:.2f}x ({'met' if warm >= TARGET_RATIO else 'NOT met'}), "
+              f"whole command {whole:.2f}x ({'met' if whole >= TARGET_RATIO else 'NOT met'}): "
+              f"{f_p:.1f} s fixed against the serial run's {f_s:.1f} s; {TARGET_RATIO}x whole "
+              f"from about {need:.0f} files of {minutes:g} min ({need * minutes / 60:.0f} h of "
+              f"recordings); {n_files} files of 120 min: {longer:.2f}x (projected)")
+    print(f"target >= {TARGET_RATIO}x serial on {cores} cores; load average now {_load()}")
 
 
 if __name__ == "__main__":
