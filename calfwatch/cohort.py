@@ -86,13 +86,13 @@ def _rates(summary: Mapping[str, Any]) -> dict[str, Any]:
             ("fasc_per_min_rest", "fasciculations", summary.get("rest_minutes"),
              "fasciculations_per_min_rest"),
             ("plm_per_h", "plm", hours, "plm_index_per_h")):
-        rate, low, high = rate_interval(summary.get(count_key), exposure)
-        given = _given_interval(summary, rate_key)
-        if given is not None:
-            low, high = given
-        stated = summary.get(rate_key)
-        row[name] = stated if stated is not None else rate
-        row[f"{name}_ci_low"], row[f"{name}_ci_high"] = low, high
+        stated, given = summary.get(rate_key), _given_interval(summary, rate_key)
+        if stated is None or given is None:  # what the summary leaves out (scipy not needed else)
+            rate, low, high = rate_interval(summary.get(count_key), exposure)
+            stated = rate if stated is None else stated
+            given = (low, high) if given is None else given
+        row[name] = stated
+        row[f"{name}_ci_low"], row[f"{name}_ci_high"] = given
     return row
 
 
