@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -286,6 +287,12 @@ def files_for_ratio(f_s: float, r_s: float, f_p: float, r_p: float,
     return max(0.0, (ratio * f_p - f_s) / gain) if gain > 0 else float("inf")
 
 
+def _files(n: float, minutes: float) -> str:
+    if not math.isfinite(n):
+        return "no batch size (the warm ratio is below it)"
+    return f"about {n:.0f} files of {minutes:g} min ({n * minutes / 60:.0f} h of recordings)"
+
+
 def explain(runs: dict[str, tuple[float, float, list[float]]], cpu: dict[str, float],
             n_files: int, minutes: float, cores: int, load: float) -> None:
     """Print what bounds each ratio (the serial run's busy cores, the CPU per file, the fixed
@@ -301,6 +308,10 @@ def explain(runs: dict[str, tuple[float, float, list[float]]], cpu: dict[str, fl
         print(f"the machine was busy with other work (load average up to {load:.2f} on {cores} "
               "cores): walls, ratios and the ceiling are not what an idle machine gives; "
               "the CPU s per file are")
+    best_whole = (f_s + n_files / r_s) / (f_s + n_files * c_w / cores)
+    print(f"whole-command bound: with no more fixed seconds than the serial run's {f_s:.1f} s "
+          f"(its start-up, which a parallel command pays too) and workers at the warm ceiling, "
+          f"{n_files} files of {minutes:g} min would reach at most {best_whole:.2f}x")
     long_k = 120.0 / minutes
     for name in (JOBS2, CLUSTER):
         wall, _, done = runs[name]
@@ -311,9 +322,8 @@ def explain(runs: dict[str, tuple[float, float, list[float]]], cpu: dict[str, fl
         print(f"{name}: warm {warm:.2f}x ({'met' if warm >= TARGET_RATIO else 'NOT met'}), "
               f"whole command {whole:.2f}x ({'met' if whole >= TARGET_RATIO else 'NOT met'}): "
               f"{f_p:.1f} s fixed against the serial run's {f_s:.1f} s; faster than serial "
-              f"from about {even:.0f} files of {minutes:g} min, {TARGET_RATIO}x from about "
-              f"{need:.0f} ({need * minutes / 60:.0f} h of recordings); {n_files} files of "
-              f"120 min: {longer:.2f}x (projected)")
+              f"from {_files(even, minutes)}, {TARGET_RATIO}x from {_files(need, minutes)}; "
+              f"{n_files} files of 120 min: {longer:.2f}x (projected)")
     print(f"target >= {TARGET_RATIO}x serial on {cores} cores; load average now {_load()}")
 
 
