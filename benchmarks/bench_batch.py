@@ -134,14 +134,16 @@ def per_file(cwd: Path, paths: list[Path], workers: int = 2) -> tuple[float, lis
 
 
 def on_cluster(cwd: Path, n_workers: int, started: list[float]) -> tuple[float, list[float]]:
-    """Analyze wall s on a LocalCluster started here (its start time appended to ``started``)."""
+    """Analyze wall s on a LocalCluster started here (its start time appended to ``started``),
+    its workers started as the README says (``--preload calfwatch.batch.worker``)."""
     import logging
 
     from distributed import LocalCluster
 
     start = time.perf_counter()
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+                      dashboard_address=None, silence_logs=logging.ERROR,
+                      preload=["calfwatch.batch.worker"]) as cluster:
         started.append(time.perf_counter() - start)
         return analyze(cwd, "cluster", "--scheduler", cluster.scheduler_address)
 
