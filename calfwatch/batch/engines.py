@@ -25,10 +25,12 @@ from calfwatch.batch.task import Options, Outcome, analyze_recording
 
 #: What to install for --jobs N > 1 and --scheduler.
 EXTRA_HINT = "pip install 'calfwatch[cluster]'"
-#: With ``--jobs 0``, recording bytes per worker below which a worker is not started: a worker
-#: costs about 2 s of CPU to start (its process, Dask, the kernels), in which this process analyses
-#: about 100 MB of recordings (a 20-minute 2-kHz EDF+ channel is 4.8 MB and about 0.2 s).
-AUTO_MIN_BYTES_PER_WORKER = 100_000_000
+#: With ``--jobs 0``, recording bytes per worker below which a worker is not started. Two local
+#: workers add about 1.5 s to a command's start and shut-down (Dask, the fork server's imports),
+#: and then analyse a 20-minute one-channel recording (5.5 MB of EDF+) in about 0.075 s of wall
+#: time against 0.14 s in this process: they repay their start from 15 to 20 such recordings, 40
+#: to 55 MB per worker (``benchmarks/bench_batch.py`` prints it on the machine it runs on).
+AUTO_MIN_BYTES_PER_WORKER = 64_000_000
 
 
 def usable_cores() -> int:
