@@ -219,7 +219,9 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     ``out``; return count.
 
     ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag,
-    end_frac, ring_factor, ring_min_k, ring_len, edge, ring_near, ring_far). ``raw`` holds the unfiltered samples from
+    end_frac, ring_factor, ring_min_k, ring_len, edge, ring_near, ring_far, merge_gap_large).
+    An event whose end level is ``end_frac`` x its peak (not ``k_lo`` sigma) ends after
+    ``merge_gap_large`` quiet samples, and its dead time is no longer than that. ``raw`` holds the unfiltered samples from
     absolute index ``r0``; ``out_e`` gets each row's energy (own samples and predicted response). ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
     that ends it.
     The scan goes block by block (one sigma each); outside events, runs of samples at or below
@@ -232,6 +234,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     end_frac = params[10]
     ring_factor, ring_min_k, ring_len, edge = params[11], params[12], int(params[13]), int(params[14])
     ring_near, ring_far = int(params[15]), params[16]
+    gap_large = int(params[17])
     mask = RING_PART - 1
     y_in = y
     y = _residual(y_in, y0, ring)  # the signal less the predicted responses (see the module doc)
@@ -304,7 +307,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                         first = s
                         peak = s
                         best = a
-                elif s - last > merge_gap:
+                elif s - last > (gap_large if end_frac * best > lo_t else merge_gap):
                     in_event = 0
                     jf = first // block_len - lag - b0
                     sg0 = sig[jf] if jf >= 0 else sg
@@ -338,7 +341,8 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                                                           ring, st, y_in, y, y0)
                         n_out += 1
                         prev_off = offset
-                    dead_until = max(offset, last + 1) + dead
+                    dead_until = max(offset, last + 1) + (
+                        min(dead, gap_large) if end_frac * best > lo_t else dead)
             elif s >= dead_until and a > thr:
                 in_event = 1
                 first = s

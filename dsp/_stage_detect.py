@@ -52,6 +52,7 @@ class DetectorSettings:
     ring_edge_samples: int
     ring_near_samples: int  # the span over which ring_factor (else ring_far_factor) applies
     ring_far_factor: float
+    merge_gap_large_samples: int  # the quiet run that ends an event ended at end_fraction
 
     @classmethod
     def from_config(cls, config: ChainConfig, sfreq_hz: float) -> DetectorSettings:
@@ -72,6 +73,7 @@ class DetectorSettings:
             ring_factor=config.ring_factor, ring_min_k=config.ring_min_k,
             ring_window_samples=s(config.ring_window_s), ring_edge_samples=s(RING_EDGE_S),
             ring_near_samples=s(config.ring_near_s), ring_far_factor=config.ring_far_factor,
+            merge_gap_large_samples=s(config.merge_gap_large_s),
         )
 
     def kernel_params(self) -> np.ndarray:
@@ -82,6 +84,7 @@ class DetectorSettings:
             self.max_duration_samples, self.dead_time_samples, self.noise_lag_blocks,
             self.end_fraction, self.ring_factor, self.ring_min_k, self.ring_window_samples,
             self.ring_edge_samples, self.ring_near_samples, self.ring_far_factor,
+            self.merge_gap_large_samples,
         ])
 
 

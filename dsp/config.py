@@ -33,6 +33,13 @@ class ChainConfig:
     quiet_s: float = 0.002
     walk_back_s: float = 0.02
     merge_gap_s: float = 0.005
+    # An event whose end level is end_fraction x its peak (a large one) ends after this quiet run:
+    # inside a potential |y| stays below 10 % of the peak only around a zero crossing, for
+    # asin(0.1) / (pi f) = 1.1 ms at f = 30 Hz, the lowest spectral peak of surface potentials;
+    # a longer dip is the end of the potential, and a neighbour 5-20 ms after it is a potential
+    # of its own. Smaller events keep merge_gap_s (their end level is hysteresis_k sigma, which
+    # noise crosses).
+    merge_gap_large_s: float = 0.003
     dead_time_s: float = 0.005
     min_duration_s: float = 0.003
     # Activity longer than this is cut into pieces flagged ``continuous``: a potential (5-30 ms)

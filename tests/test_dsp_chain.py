@@ -373,3 +373,25 @@ def test_a_small_potential_in_the_ringing_of_a_large_one_is_found(after_s):
     others = np.setdiff1d(np.arange(len(c)), np.r_[found, bigs])
     assert len(bigs) == 2
     assert not np.any(countable(c[others])), c[others]
+
+
+def test_a_potential_just_after_a_large_ones_end_is_a_candidate_of_its_own():
+    """Below 10 % of its peak for 3 ms, a large potential has ended (inside it, |y| dips that low
+    only for about a millisecond at a zero crossing): a neighbour 18 ms after its end is a
+    candidate of its own, where a 5-ms quiet run (the small events' rule) merges the two."""
+    found = {}
+    for quiet_s in (None, 0.005):
+        config = None if quiet_s is None else ChainConfig(merge_gap_large_s=quiet_s)
+        found[quiet_s] = []
+        for seed in range(4):
+            x = np.random.default_rng(seed).normal(0, 4.5, int(4 * FS))
+            a, b = muap(0.02, FS, 3, 600.0), muap(0.015, FS, 2, 400.0)
+            i = int(2 * FS)
+            j = i + a.size + int(0.018 * FS)
+            x[i:i + a.size] += a
+            x[j:j + b.size] += b
+            c, _ = _run(x, config=config)
+            c = c.candidates[countable(c.candidates)]
+            found[quiet_s].append(int(np.sum((c["peak"] >= i) & (c["peak"] <= j + b.size))))
+    assert found[None] == [2, 2, 2, 2]
+    assert sum(n == 1 for n in found[0.005]) >= 2  # the contrast: the test can fail
