@@ -36,7 +36,7 @@ import numpy as np
 
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
-from classifier.potentials import is_pop, label_potentials, median_noise_uv
+from classifier.potentials import is_pop, label_potentials, median_noise_uv, self_repeats
 
 if TYPE_CHECKING:
     from classifier.night_data import NightData
@@ -389,8 +389,9 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
     sf = night.sfreq_hz
     cand, feats = night.candidates[rows], night.features[rows]
     snips = night.snippets[rows]
+    paired = self_repeats(cand, feats, snips, sf, cfg) & _alone(cand, sf, cfg.movement_min_s)
     moving[moving] = ~_explained_by_potentials(bursts[moving], cand, feats, env, level, hop, t0,
-                                              sf, cfg)
+                                              sf, cfg, paired)
     sustained = bursts[moving]
     short = bursts[~moving]
     is_lm = sustained["active"] * hop >= cfg.sustained_min_s
@@ -459,8 +460,15 @@ def _silent_pops(short: np.ndarray, t0: float, hop: float, t_s: np.ndarray, busy
     return ev
 
 
+def _alone(cand: np.ndarray, sf: float, within_s: float) -> np.ndarray:
+    """Candidates (sorted by peak) with no other candidate within ``within_s`` either side."""
+    far = np.diff(cand["peak"]) / sf > within_s
+    return np.concatenate([[True], far]) & np.concatenate([far, [True]]) if len(cand) else (
+        np.zeros(0, bool))
+
+
 def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
-                             cfg: EventRules) -> np.ndarray:
+                             cfg: EventRules, paired: np.ndarray) -> np.ndarray:
     """Bursts whose energy, less that of the discrete potentials inside them, is at rest.
 
     Independent fasciculations of large units raise the 50-ms envelope as much as a movement does
@@ -469,7 +477,8 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     predicted response). A movement, a PLM or
     a cramp is sustained: its energy lies in activity the detector reports as ``continuous``, not in
     separate potentials. A burst is kept when the RMS of what the discrete potentials (neither
-    continuous, nor pop-like, nor compound) leave over its span is above ``active_on_k`` x rest,
+    continuous, nor pop-like, nor compound; a doublet in one candidate with no other candidate
+    within ``movement_min_s``, ``paired``, is discrete) leave over its span is above ``active_on_k`` x rest,
     beyond ``explained_tolerance`` of their own energy (the snippets and the predicted responses
     only approximate it: the responses of close potentials interfere).
     """
@@ -477,7 +486,7 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     if not len(bursts) or not len(cand):
         return out
     discrete = ~cand["continuous"] & ~is_pop(cand, cfg, sf) & (
-        feats["phases"] < cfg.myoclonus_min_phases)
+        (feats["phases"] < cfg.myoclonus_min_phases) | paired)
     energy = np.where(discrete, cand["energy_uv2_s"], 0.0)
     peak_s = cand["peak"] / sf
     cum = np.concatenate([[0.0], np.cumsum(energy)])

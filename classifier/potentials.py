@@ -7,7 +7,10 @@ separated by a return to baseline are two fasciculations, unless there is positi
 something else (thresholds in ``[events]`` of ``thresholds.toml``):
 
 - **doublet**: the same shape again ``doublet_s`` after a potential (a doublet or triplet of one
-  unit, or its F-wave: Kleine et al., Clin Neurophysiol 2012;123:399): listed, not counted;
+  unit, or its F-wave: Kleine et al., Clin Neurophysiol 2012;123:399): listed, not counted. A
+  doublet whose second discharge starts before the first potential ends is one candidate with
+  twice a potential's phases; when that candidate repeats itself at a doublet's interval
+  (:func:`self_repeats`) it is one fasciculation (detail ``pair``), not a jerk;
 - **train** (voluntary-like firing): the same unit repeating at 5-30 Hz, regularly (voluntary units
   fire at 8-35 Hz, Fuglevand 1993; tonic single-unit firing at about 6 Hz, 1.3-18, with an ISI
   variability of a few %): ``train_min_potentials`` or more of one shape ``train_interval_s`` apart
@@ -99,6 +102,52 @@ def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> n
     return out
 
 
+def self_repeats(cand: np.ndarray, feats: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
+                 cfg: EventRules) -> np.ndarray:
+    """Whether each many-phased candidate is one potential followed by its own repeat.
+
+    A doublet whose second discharge starts before the first potential has ended is one
+    candidate with twice the phases of one potential. Its waveform then repeats itself: shifted by
+    the interval (``doublet_s``), its overlap with itself holds half its energy, as a fraction of
+    which it reaches ``doublet_min_correlation`` (see :func:`_shifted_correlation`). A compound
+    of independent units does not. Only candidates short enough to hold two potentials
+    (``potential_max_s`` plus the longest interval), not cut from continuous activity, and
+    measured on the part of the candidate the snippet holds.
+    """
+    out = np.zeros(len(cand), bool)
+    lo = max(1, round(cfg.doublet_s[0] * sfreq_hz))
+    hi = round(cfg.doublet_s[1] * sfreq_hz)
+    longest = (cfg.potential_max_s + cfg.doublet_s[1]) * sfreq_hz
+    mid = snippets.shape[1] // 2
+    look = np.flatnonzero((feats["phases"] >= cfg.myoclonus_min_phases) & ~cand["continuous"]
+                          & (cand["offset"] - cand["onset"] <= longest))
+    for i in look:  # candidates with many phases are few (jerks: tens per hour)
+        a = max(0, mid - int(cand["peak"][i] - cand["onset"][i]))
+        b = min(snippets.shape[1], mid + int(cand["offset"][i] - cand["peak"][i]))
+        out[i] = _shifted_correlation(snippets[i, a:b].astype(np.float64), lo, hi, lo) >= (
+            cfg.doublet_min_correlation)
+    return out
+
+
+def _shifted_correlation(w: np.ndarray, lo: int, hi: int, min_overlap: int) -> float:
+    """Largest autocorrelation of ``w`` at shifts of ``lo``..``hi`` samples (overlaps of at least
+    ``min_overlap`` samples), as a fraction of half its energy (-1 when no shift fits).
+
+    A potential followed by an exact copy gives 1 (the shifted overlap holds one copy's energy,
+    half the whole); copies of amplitudes 1 and ``g`` give ``2 g / (1 + g**2)`` (0.8 at the
+    doublet rule's largest amplitude ratio, 2), times their shape correlation. Independent units
+    share no such shift, and a shift that overlaps only part of the candidate holds only part
+    of its energy.
+    """
+    half_energy = 0.5 * float(np.dot(w, w))
+    best = -1.0
+    if half_energy <= 0:
+        return best
+    for lag in range(lo, min(hi, len(w) - min_overlap) + 1):
+        best = max(best, float(np.dot(w[:-lag], w[lag:])) / half_energy)
+    return best
+
+
 def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
     """Train index of each potential in a regular same-shape train (-1 when in none)."""
     lo, hi = cfg.train_interval_s
@@ -120,18 +169,22 @@ def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
     return label
 
 
-def compounds(cand: np.ndarray, feats: np.ndarray, cfg: EventRules) -> np.ndarray:
+def compounds(cand: np.ndarray, feats: np.ndarray, cfg: EventRules,
+              paired: np.ndarray | None = None) -> np.ndarray:
     """Compound index of each candidate: runs of adjacent ``continuous`` pieces with the piece that
     ends them, candidates reached from the one before without a return to baseline (``joined``:
     superimposed potentials), and single candidates with ``myoclonus_min_phases`` phases or more
+    unless they are one potential and its repeat (``paired``, see :func:`self_repeats`)
     (-1 otherwise)."""
     n = len(cand)
+    many = feats["phases"] >= cfg.myoclonus_min_phases
+    if paired is not None:
+        many &= ~paired
     cont = cand["continuous"]
     joined = np.zeros(n, bool)  # candidate i continues the one before it
     if n > 1:
         joined[1:] = (cont[:-1] & (cand["onset"][1:] <= cand["offset"][:-1])) | cand["joined"][1:]
-    member = cont | joined | np.concatenate([joined[1:], [False]]) | (
-        feats["phases"] >= cfg.myoclonus_min_phases)
+    member = cont | joined | np.concatenate([joined[1:], [False]]) | many
     start = member & ~joined
     return np.where(member, np.cumsum(start) - 1, -1)
 
@@ -275,12 +328,13 @@ def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
 
 
 def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
-                   counted: np.ndarray, pop: np.ndarray) -> np.ndarray:
+                   counted: np.ndarray, pop: np.ndarray,
+                   paired: np.ndarray | None = None) -> np.ndarray:
     """Compound index of each candidate (-1 for a potential of its own): superimposed activity
     (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
     many counted potentials within ``jerk_window_s``, and runs of other shapes (:func:`chains`;
     repeats of one shape are doublets, not runs; a unit below the floor is a link too)."""
-    comp = compounds(cand, feats, cfg)
+    comp = compounds(cand, feats, cfg, paired)
     comp[one_potential(cand, feats, comp, sfreq_hz, cfg) >= 0] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
     t_s = cand["peak"] / sfreq_hz
@@ -311,13 +365,14 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     detail = np.full(n, "", dtype="U24")
     dbl = np.zeros(n, bool)
     group = np.full(n, -1, np.int64)
-    comp = compounds(cand, feats, cfg)
+    paired = self_repeats(cand, feats, snippets, sfreq_hz, cfg)
+    comp = compounds(cand, feats, cfg, paired)
     pop = is_pop(cand, cfg, sfreq_hz) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg)
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
     counted = above_floor(cand, floor_k, channel_noise_uv)
-    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, pop | piece)
+    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, pop | piece, paired)
     single = np.flatnonzero((comp < 0) & ~pop & ~piece & counted)
     t_s = cand["peak"] / sfreq_hz
     train = trains(t_s[single], snippets[single], cand["ptp_uv"][single], sfreq_hz, cfg)
@@ -331,6 +386,7 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     dbl[free] = doublets(t_s[free], cand["onset"][free] / sfreq_hz, snippets[free],
                          cand["ptp_uv"][free], sfreq_hz, cfg)
     detail[free[dbl[free]]] = "doublet"
+    detail[free[paired[free] & ~dbl[free]]] = "pair"
     if n_comp:
         span = _group_span(cand, comp, n_comp) / sfreq_hz
         kind[comp >= 0] = np.where(span[comp[comp >= 0]] <= cfg.myoclonus_max_s, MYOCLONUS,

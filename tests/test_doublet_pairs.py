@@ -1,0 +1,65 @@
+"""A doublet whose second discharge starts before the first potential ends is one candidate with
+twice a potential's phases: it is one fasciculation (detail ``pair``), not a jerk, while a compound
+of independent units of the same length and phases stays a jerk. Scenes from the independent
+potential generator (band-limited random shapes), through the detection chain and classifier."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import signal
+from accuracy_scoring import run_calfwatch
+from independent_scenes import coloured_noise, random_potential
+
+FS = 2000.0
+NOISE_UV = 4.5
+
+
+def _pairs_and_jerks(seed: int, lag_ms: float):
+    """Eight doublets of a 26-ms, 130-Hz potential ``lag_ms`` apart and eight jerks (compound
+    bursts of 40-70 ms: an interference pattern of 60-150 µV RMS), 4 s apart. Returns signal,
+    doublet and jerk onsets (s)."""
+    rng = np.random.default_rng(seed)
+    n = int(80 * FS)
+    x = coloured_noise(rng, n, FS, NOISE_UV)
+    doublet_s, jerk_s = [], []
+    for k in range(16):
+        t0 = 4.0 + 4.0 * k + rng.uniform(0, 0.5)
+        i = int(t0 * FS)
+        if k % 2 == 0:
+            w = random_potential(rng, FS, 300.0, peak_hz=130.0, duration_ms=26.0)
+            j = i + int(lag_ms * FS / 1000)
+            x[i:i + w.size] += w
+            x[j:j + w.size] += w * rng.uniform(0.8, 1.25)
+            doublet_s.append(t0)
+        else:
+            m = int(rng.uniform(0.04, 0.07) * FS)
+            x[i:i + m] += coloured_noise(rng, m, FS, rng.uniform(60.0, 150.0)) * (
+                signal.windows.tukey(m, 0.5))
+            jerk_s.append(t0)
+    return x[None, :], np.array(doublet_s), np.array(jerk_s)
+
+
+def _kinds_at(ev, onsets_s, span_s=0.06):
+    out = []
+    for t in onsets_s:
+        near = ev[(ev["onset_s"] >= t - 0.01) & (ev["onset_s"] <= t + span_s)]
+        out.append(sorted({f"{k}/{d}" if d else str(k) for k, d in zip(near["kind"], near["detail"],
+                                                                         strict=True)}))
+    return out
+
+
+@pytest.mark.parametrize("lag_ms", [14.0, 20.0])
+def test_an_overlapping_doublet_is_one_fasciculation_and_a_jerk_stays_a_jerk(lag_ms):
+    data, doublet_s, jerk_s = _pairs_and_jerks(5, lag_ms)
+    _, cn = run_calfwatch(data, FS)
+    ev = cn.events
+    pairs = _kinds_at(ev, doublet_s)
+    jerks = _kinds_at(ev, jerk_s, 0.1)
+    counted = [any(k.startswith("fasciculation") and "doublet" not in k for k in p) for p in pairs]
+    assert sum(counted) >= 7, pairs  # each pair counted (once) as a fasciculation
+    assert sum("myoclonus" in p for p in pairs) <= 1, pairs
+    assert sum("myoclonus" in j for j in jerks) >= 6, jerks
+    fasc = ev[(ev["kind"] == "fasciculation") & ~ev["doublet"]]
+    for t in doublet_s:  # never twice
+        assert np.sum((fasc["onset_s"] >= t - 0.01) & (fasc["onset_s"] <= t + 0.06)) <= 1
