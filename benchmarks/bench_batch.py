@@ -24,9 +24,10 @@ cluster's workers; each process's first file left out), the cores the serial run
 (cores / their CPU per file), and each command's fixed seconds (wall minus files / warm files/s:
 start-up and shut-down). From these it prints the batch size from which the whole command would
 reach the target, and the ratio projected for the same number of 120-minute files (run
-``--minutes 120`` to measure it). The load average is printed: on a machine shared with other work
-the walls move with it, the CPU per file much less; ``--repeat`` runs the variants again in turn
-and keeps each one's best.
+``--minutes 120`` to measure it). On a machine shared with other work the walls move with it, the
+CPU per file much less: the ``others`` column gives the CPU time other processes used during each
+run, as a share of the cores (from /proc/stat, less the run's own), and the load average is
+printed; ``--repeat`` runs the variants again in turn and keeps each one's best.
 
 Usage: ``python benchmarks/bench_batch.py [--files 16] [--minutes 20] [--repeat 1] [--per-file]``.
 """
@@ -100,11 +101,30 @@ def timed(argv: list[str], cwd: Path) -> tuple[float, list[float]]:
     return wall, done
 
 
-def measure(run) -> tuple[float, float, list[float]]:
-    """(wall s, CPU s of the process tree, finishing times) of ``run()``."""
-    cpu = cpu_s()
+def machine_busy_s() -> float:
+    """CPU seconds every process of this machine has used (user, system, interrupts: from
+    /proc/stat), nan where there is none."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(x) for x in stat.readline().split()[1:8]]
+    except (OSError, ValueError):
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq = ticks
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+#: One variant's run: wall s, CPU s of its process tree, finishing times, and the share of the
+#: cores other work used meanwhile.
+Run = tuple[float, float, list[float], float]
+
+
+def measure(run, cores: int) -> Run:
+    """Wall s, CPU s of the process tree and finishing times of ``run()``, and the CPU time the
+    rest of the machine (other people's work) used meanwhile, as a share of the cores."""
+    cpu, busy, start = cpu_s(), machine_busy_s(), time.perf_counter()
     wall, done = run()
-    return wall, cpu_s() - cpu, done
+    cpu, elapsed = cpu_s() - cpu, time.perf_counter() - start
+    return wall, cpu, done, max(0.0, machine_busy_s() - busy - cpu) / (cores * elapsed)
 
 
 def warm_rate(done: list[float], skip: int = WARM_SKIP) -> float:
@@ -202,10 +222,11 @@ def cpu_per_file(folder: Path) -> dict[str, float]:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def best(runs: list[tuple[float, float, list[float]]]) -> tuple[float, float, list[float]]:
-    """The run of shortest wall time (its CPU and finishing times) and the least CPU of all."""
-    wall, _, done = min(runs, key=lambda r: r[0])
-    return wall, min(r[1] for r in runs), done
+def best(runs: list[Run]) -> Run:
+    """The run of shortest wall time (its finishing times and other work) and the least CPU of
+    all."""
+    wall, _, done, others = min(runs, key=lambda r: r[0])
+    return wall, min(r[1] for r in runs), done, others
 
 
 def main() -> int:
@@ -225,7 +246,6 @@ def main() -> int:
         cwd = Path(tmp)
         t = time.perf_counter()
         paths = make_recordings(cwd, args.files, args.minutes)
-        load0 = os.getloadavg()[0]
         print(f"{args.files} recordings of {args.minutes:g} min written in "
               f"{time.perf_counter() - t:.1f} s; {cores} cores; load average {_load()}",
               flush=True)
@@ -241,11 +261,11 @@ def main() -> int:
         runs: dict[str, list] = {name: [] for name in variants}
         for _ in range(args.repeat):  # in turn: a change of load slows all alike
             for name, run in variants.items():
-                runs[name].append(measure(run))
+                runs[name].append(measure(run, cores))
         cpu = cpu_per_file(cwd)
-        same = report({k: best(v) for k, v in runs.items()}, args.files, min(started), cwd)
-        explain({k: best(v) for k, v in runs.items()}, cpu, args.files, args.minutes, cores,
-                max(load0, os.getloadavg()[0]))
+        kept = {k: best(v) for k, v in runs.items()}
+        same = report(kept, args.files, min(started), cwd)
+        explain(kept, cpu, args.files, args.minutes, cores)
         return 0 if same else 1
 
 
@@ -258,22 +278,24 @@ def fixed_s(wall: float, done: list[float], n_files: int) -> float:
     return wall - n_files / warm_rate(done)
 
 
-def report(runs: dict[str, tuple[float, float, list[float]]], n_files: int, started: float,
-           cwd: Path) -> bool:
+def report(runs: dict[str, Run], n_files: int, started: float, cwd: Path) -> bool:
     """Print the table; True when the cohort tables are identical."""
-    wall0, _, done0 = runs[SERIAL]
+    wall0, _, done0, _ = runs[SERIAL]
     base, warm_base = n_files / wall0, warm_rate(done0)
     print(f"{'variant':38s} {'wall s':>7s} {'CPU s':>6s} {'CPU/file':>8s} {'fixed s':>7s} "
-          f"{'files/s':>8s} {'x serial':>8s} {'warm files/s':>12s} {'x serial':>8s}")
-    for name, (wall, cpu, done) in runs.items():
+          f"{'files/s':>8s} {'x serial':>8s} {'warm files/s':>12s} {'x serial':>8s} "
+          f"{'others':>6s}")
+    for name, (wall, cpu, done, others) in runs.items():
         warm = warm_rate(done)
         print(f"{name:38s} {wall:7.1f} {cpu:6.1f} {cpu / n_files:8.2f} "
               f"{fixed_s(wall, done, n_files):7.1f} {n_files / wall:8.3f} "
-              f"{n_files / wall / base:8.2f} {warm:12.3f} {warm / warm_base:8.2f}")
+              f"{n_files / wall / base:8.2f} {warm:12.3f} {warm / warm_base:8.2f} "
+              f"{others:6.0%}")
     print(f"files/s: whole command, start-up included; warm: from the {WARM_SKIP}nd file "
           f"finished to the last; fixed: wall - files / warm files/s (start-up and shut-down). "
           f"The --scheduler cluster took {started:.1f} s to start, not in its wall time (its CPU "
-          "is). CPU: user + system of the command and every process it started.")
+          "is). CPU: user + system of the command and every process it started. others: the "
+          "machine's CPU time used by other work during the run, as a share of its cores.")
     tables = {name: (cwd / name / "cohort.csv").read_bytes()
               for name in ("serial", "jobs2", "jobs0", "cluster")}
     same = len(set(tables.values())) == 1
@@ -295,28 +317,28 @@ def _files(n: float, minutes: float) -> str:
     return f"about {n:.0f} files of {minutes:g} min ({n * minutes / 60:.0f} h of recordings)"
 
 
-def explain(runs: dict[str, tuple[float, float, list[float]]], cpu: dict[str, float],
-            n_files: int, minutes: float, cores: int, load: float) -> None:
+def explain(runs: dict[str, Run], cpu: dict[str, float], n_files: int, minutes: float,
+            cores: int) -> None:
     """Print what bounds each ratio (the serial run's busy cores, the CPU per file, the fixed
     seconds), the batch from which the whole command would reach the target, and the checks."""
-    wall0, _, done0 = runs[SERIAL]
+    wall0, _, done0, _ = runs[SERIAL]
     r_s, f_s, c_w = warm_rate(done0), fixed_s(wall0, done0, n_files), cpu[CPU_WORKER]
     print("CPU s per file inside the process analysing it (its first file left out): "
           + "; ".join(f"{name} {value:.3f}" for name, value in cpu.items()))
     print(f"warm ceiling: the serial run keeps {r_s:.2f} files/s x {cpu[CPU_AHEAD]:.3f} s = "
           f"{r_s * cpu[CPU_AHEAD]:.2f} cores busy; {cores} workers at {c_w:.3f} s a file do at "
           f"most {cores / c_w:.2f} files/s = {cores / c_w / r_s:.2f}x serial")
-    if load > cores / 2:  # Linux shares busy cores out by session: the runs got what was left
-        print(f"the machine was busy with other work (load average up to {load:.2f} on {cores} "
-              "cores): walls, ratios and the ceiling are not what an idle machine gives; "
-              "the CPU s per file are")
+    others = max(run[3] for run in runs.values())
+    if others > 0.1:  # Linux shares busy cores out by session: the runs got what was left
+        print(f"other work took up to {others:.0%} of the cores during a run: walls, ratios and "
+              "the ceiling are not what an idle machine gives; the CPU s per file much less so")
     best_whole = (f_s + n_files / r_s) / (f_s + n_files * c_w / cores)
     print(f"whole-command bound: with no more fixed seconds than the serial run's {f_s:.1f} s "
           f"(its start-up, which a parallel command pays too) and workers at the warm ceiling, "
           f"{n_files} files of {minutes:g} min would reach at most {best_whole:.2f}x")
     long_k = 120.0 / minutes
     for name in (JOBS2, CLUSTER):
-        wall, _, done = runs[name]
+        wall, _, done, _ = runs[name]
         r_p, f_p = warm_rate(done), fixed_s(wall, done, n_files)
         whole, warm = wall0 / wall, r_p / r_s
         need, even = files_for_ratio(f_s, r_s, f_p, r_p), files_for_ratio(f_s, r_s, f_p, r_p, 1.0)
