@@ -89,6 +89,29 @@ class EdfScaling:
         """Physical values of stored counts ``digital`` (n_channels, n)."""
         return digital * self.cal[:, None] + self.offset[:, None]
 
+    def to_physical_in_place(self, values: np.ndarray,
+                             factor: np.ndarray | None = None) -> np.ndarray:
+        """Turn stored counts ``values`` (float64, n_channels x n) into physical values in place,
+        times ``factor`` (n_channels, 1) when given; return ``values``.
+
+        The operations of :meth:`to_physical` (then ``* factor``) in the same order, so the
+        numbers are the same bit for bit, without the temporary arrays: a night of 8 channels is
+        read several times faster. A factor of exactly 1 is skipped (``x * 1.0`` is ``x``).
+
+        Examples
+        --------
+        >>> scaling = EdfScaling.from_texts(["-5000"], ["5000"], [-32768], [32767])
+        >>> counts = np.array([[655.0, 32767.0]])
+        >>> bool((scaling.to_physical_in_place(counts.copy())
+        ...       == scaling.to_physical(counts)).all())
+        True
+        """
+        np.multiply(values, self.cal[:, None], out=values)
+        np.add(values, self.offset[:, None], out=values)
+        if factor is not None and not np.all(factor == 1.0):
+            np.multiply(values, factor, out=values)
+        return values
+
     def stored_values(self, data: np.ndarray) -> np.ndarray:
         """What a file storing ``data`` (n_channels, n) gives back when read (NaN stays NaN)."""
         return self.to_physical(self.to_digital(data))

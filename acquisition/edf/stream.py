@@ -115,26 +115,37 @@ class EdfStream:
             raw = np.frombuffer(fid.read(count), dtype=np.uint8)
         return raw.reshape(r1 - r0, self._record_bytes)
 
-    def _digital(self, block: np.ndarray, signal: int) -> np.ndarray:
+    def _counts_into(self, block: np.ndarray, signal: int, out: np.ndarray) -> None:
+        """Write the stored counts of ``signal`` in the records ``block`` to ``out`` (float64,
+        records x samples per record), converted straight from the file's bytes."""
         a, b = self._sig_bytes[signal]
-        part = np.ascontiguousarray(block[:, a:b])
+        part = block[:, a:b]
         if not self.bdf:
-            return part.view("<i2").reshape(-1).astype(np.int32)
-        b3 = part.reshape(-1, 3).astype(np.int32)
-        value = b3[:, 0] | (b3[:, 1] << 8) | (b3[:, 2] << 16)
-        return np.where(value >= 1 << 23, value - (1 << 24), value)
+            out[...] = part.view("<i2")
+            return
+        b3 = part.reshape(out.shape[0], out.shape[1], 3).astype(np.int32)
+        value = b3[..., 0] | (b3[..., 1] << 8) | (b3[..., 2] << 16)
+        out[...] = np.where(value >= 1 << 23, value - (1 << 24), value)
 
     def get_uv(self, start: int, stop: int) -> np.ndarray:
-        """Samples ``start:stop`` of every data signal in µV, shape ``(n_channels, stop - start)``."""
+        """Samples ``start:stop`` of every data signal in µV, shape ``(n_channels, stop - start)``.
+
+        The counts go from the file's bytes into the float64 result, which is then scaled in
+        place (:meth:`EdfScaling.to_physical_in_place`): the numbers of the EDF formula, without
+        a temporary array per step.
+        """
         start, stop = max(0, int(start)), min(self.n_times, int(stop))
         if stop <= start:
             return np.zeros((len(self._data), 0))
         r0, r1 = start // self.spr, -(-stop // self.spr)
         block = self._records(r0, r1)
-        digital = np.stack([self._digital(block, s) for s in self._data])
+        values = np.empty((len(self._data), (r1 - r0) * self.spr))
+        for row, signal in zip(values, self._data, strict=True):
+            self._counts_into(block, signal, row.reshape(r1 - r0, self.spr))
         lo = start - r0 * self.spr
-        phys = self.scaling.to_physical(digital[:, lo : lo + (stop - start)])
-        return phys * self._unit_uv
+        if lo or stop - start < values.shape[1]:  # not on record boundaries: the slice alone
+            values = np.ascontiguousarray(values[:, lo : lo + (stop - start)])
+        return self.scaling.to_physical_in_place(values, self._unit_uv)
 
     # ------------------------------------------------------------------------------ annotations
     def _ann_bytes(self, block: np.ndarray) -> list[bytes]:
