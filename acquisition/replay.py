@@ -1,7 +1,8 @@
 """Replay any recording as a :class:`~acquisition.stream.SampleStream`, in constant memory.
 
 :class:`ReplayStream` reads the recording lazily (``preload=False``) one slice at a time with
-``raw.get_data(start=, stop=)``, so an 8-hour file costs no more memory than a 1-minute one. Spans
+``raw.get_data(start=, stop=)``, so an 8-hour file costs no more memory than a 1-minute one; as
+fast as the consumer reads, the next slice is read on a reader thread meanwhile. Spans
 annotated ``BAD_ACQ_SKIP`` come back as gap chunks (NaN), so a recorded night replays with its gaps
 exactly where the recorder put them. ``speed=None`` replays as fast as the consumer reads;
 ``speed=N`` paces the chunks at N times real time on the monotonic clock.
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -170,20 +172,45 @@ class ReplayStream:
                                             for label, unit in left_out]
 
     def chunks(self) -> Iterator[SampleChunk]:
-        """Yield the recording from ``start_s`` to ``stop_s``, gaps as NaN chunks, paced if asked."""
+        """Yield the recording from ``start_s`` to ``stop_s``, gaps as NaN chunks, paced if asked.
+
+        Unpaced, the next chunk is read on a reader thread while the consumer works on this one
+        (the consumer gets the same chunks in the same order; a read error is raised at the
+        chunk it concerns)."""
+        if self.speed is None:
+            yield from self._read_ahead()
+            return
         t0 = time.monotonic()
         for start, stop, is_gap in self._pieces():
             if self._closed.is_set():
                 return
-            if is_gap:
-                chunk = gap_chunk(start, self.info.n_channels, stop - start, GAP_TEXT)
-            else:
-                chunk = SampleChunk(start_sample=start, data_uv=self._read(start, stop))
-            if self.speed is not None:
-                due = t0 + (stop - self.start) / (self.info.sfreq_hz * self.speed)
-                if self._closed.wait(max(0.0, due - time.monotonic())):
-                    return
+            chunk = self._chunk(start, stop, is_gap)
+            due = t0 + (stop - self.start) / (self.info.sfreq_hz * self.speed)
+            if self._closed.wait(max(0.0, due - time.monotonic())):
+                return
             yield chunk
+
+    def _chunk(self, start: int, stop: int, is_gap: bool) -> SampleChunk:
+        if is_gap:
+            return gap_chunk(start, self.info.n_channels, stop - start, GAP_TEXT)
+        return SampleChunk(start_sample=start, data_uv=self._read(start, stop))
+
+    def _read_ahead(self) -> Iterator[SampleChunk]:
+        """The chunks, each read on a reader thread while the one before is consumed."""
+        reader = ThreadPoolExecutor(1, thread_name_prefix="calfwatch-read")
+        pending = None
+        try:
+            for piece in self._pieces():
+                if self._closed.is_set():
+                    return
+                coming = reader.submit(self._chunk, *piece)  # one at a time, in order
+                if pending is not None:
+                    yield pending.result()
+                pending = coming
+            if pending is not None and not self._closed.is_set():
+                yield pending.result()
+        finally:
+            reader.shutdown(wait=True, cancel_futures=True)
 
     def _read(self, start: int, stop: int) -> np.ndarray:
         """Samples ``start:stop`` in µV; a file that fails there (truncated) is named."""
