@@ -78,9 +78,11 @@ def _response(raw, r0, a, b, edge, sos, n_after):
     pre /= edge
     post /= edge
     x = np.zeros(n_seg + n_after)
+    total = 0.0  # summed here, in order: array.sum() compiles numpy's axis handling (cold cache)
     for k in range(n_seg):
         x[k] = raw[a + k - r0] - (pre + (post - pre) * k / max(1, n_seg - 1))
-    if not np.isfinite(pre + post + x[:n_seg].sum()):
+        total += x[k]
+    if not np.isfinite(pre + post + total):
         return np.zeros(0)
     for sec in range(sos.shape[0]):  # direct form II transposed, float64 state
         b0, b1, b2, a1, a2 = sos[sec, 0], sos[sec, 1], sos[sec, 2], sos[sec, 4], sos[sec, 5]

@@ -146,7 +146,9 @@ def run_lanes(coef, x, state, ring, step0, y):
                 ring[ch, j, k] = r[j, a + k]
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
+# Compiled inside its callers (inline): a function less to compile on a cold cache. (Inlining
+# _flush_denormals as well made one channel's filter 4 % slower.)
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def _keep(x, kept):
     for c in range(x.shape[0]):
         for i in range(x.shape[1]):
