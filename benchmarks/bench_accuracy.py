@@ -126,10 +126,11 @@ def evaluate_one(build, j: int) -> dict:
     data, sfreq, truth, noise, rest_true, mains = build(1000 * j)
     night, cn = run_calfwatch(data, sfreq)
     rest = cn.rates["rest_minutes"] or 0.0
+    live = rest - (cn.rates.get("blind_minutes") or 0.0)  # the rate's exposure (classifier.rates)
     return {
         "cw": score_detections(truth, fasciculation_onsets(cn), noise, rest_true),
         "plain": score_detections(truth, plain_detector(data, sfreq, mains), noise, rest_true),
-        "counted": cn.count("fasciculation"), "rest": rest, "rest_true": rest_true,
+        "counted": cn.count("fasciculation"), "rest": rest, "live": live, "rest_true": rest_true,
         "kinds": {k: kind_recall(truth, cn, k) for k in OTHER_KINDS}
         | {"vol/plm": kind_recall(truth, cn, "voluntary", {
             int(i): "plm" for i in np.flatnonzero(in_aasm_series(truth))})},
@@ -160,7 +161,7 @@ def evaluate(name: str, build, repeats: int) -> dict:
     """One scene per seed offset, pooled: counts summed, rates over the summed rest."""
     runs = [evaluate_one(build, j) for j in range(repeats)]
     rest_true = sum(r["rest_true"] for r in runs)
-    rest = sum(r["rest"] for r in runs)
+    live = sum(r["live"] for r in runs)
     n_true = sum(r["cw"]["true_rate"] * r["rest_true"] for r in runs)
     n_plain = sum(r["plain"]["tp"] + r["plain"]["fp"] for r in runs)
     cw = _pooled([r["cw"] for r in runs], rest_true)
@@ -173,7 +174,7 @@ def evaluate(name: str, build, repeats: int) -> dict:
             kinds[k] = (kinds.get(k, (0, 0))[0] + h, kinds.get(k, (0, 0))[1] + n)
     return {
         "name": name, "cw": cw, "plain": _pooled([r["plain"] for r in runs], rest_true),
-        "rate": sum(r["counted"] for r in runs) / rest if rest else float("nan"),
+        "rate": sum(r["counted"] for r in runs) / live if live else float("nan"),
         "plain_rate": n_plain / rest_true if rest_true else float("nan"),
         "kinds": kinds, "missed": missed,
     }

@@ -34,6 +34,9 @@ CAVEATS = (
     "Rates count the potentials the detector can see: those above each channel's "
     "detection_floor_uv (detectable_ptp_k x its median noise RMS, or x the noise at the potential "
     "where that is higher); smaller ones are not counted.",
+    "A potential that starts inside another merges into it: rates are per minute of rest less the "
+    "time spent inside the listed potentials (blind_minutes), the dead-time correction of "
+    "counting statistics, which adds back what such merges drop (a few % at 100 per minute).",
     "Surface amplitudes depend on fat thickness and electrode spacing: compare amplitudes within "
     "one wearer and one electrode placement only.",
 )
@@ -166,6 +169,7 @@ def night_summary(classified: ClassifiedNight, meta: dict[str, Any] | None, qual
         "schema_version": SCHEMA_VERSION,
         "duration_s": classified.duration_s,
         "rest_minutes": rates["rest_minutes"],
+        "blind_minutes": rates["blind_minutes"],
         "fasciculations": rates["fasciculations"],
         "doublets": rates["doublets"],
         "fasciculations_per_min_rest": rates["fasciculations_per_min_rest"],

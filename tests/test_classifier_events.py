@@ -75,7 +75,9 @@ def test_isolated_candidate_in_quiet_rest_is_a_fasciculation():
     assert fasc["onset_s"] == pytest.approx([99.995, 199.995])
     rest = cn.rates["channels"]["calf_0"]["rest_minutes"]
     assert rest == pytest.approx(5.0)
-    assert cn.rates["fasciculations_per_min_rest"] == pytest.approx(2 / 5.0)
+    # per minute of live rest: rest less the two candidates' spans (12 samples each)
+    assert cn.rates["blind_minutes"] == pytest.approx(2 * 12 / SF / 60)
+    assert cn.rates["fasciculations_per_min_rest"] == pytest.approx(2 / (5.0 - 2 * 12 / SF / 60))
 
 
 def test_ten_hz_train_is_voluntary_not_fasciculations():
@@ -253,7 +255,8 @@ def test_channels_are_independent_and_pooled():
     assert ch["calf_0"]["fasciculations"] == 1 and ch["calf_1"]["fasciculations"] == 2
     assert ch["calf_0"]["rest_minutes"] == pytest.approx(5.0)
     assert ch["calf_1"]["rest_minutes"] == pytest.approx((300 - 61) / 60)
-    assert cn.rates["fasciculations_per_min_rest"] == pytest.approx(3 / (10 - 61 / 60))
+    assert cn.rates["fasciculations_per_min_rest"] == pytest.approx(
+        3 / (10 - 61 / 60 - 3 * 12 / SF / 60))
 
 
 def test_per_hour_rates_follow_clock_hours():

@@ -69,9 +69,47 @@ def test_every_rate_of_an_analysed_night_carries_its_interval():
     tables += [h for ch in s["channels"].values() for h in ch["hours"]]
     for t in tables:
         low, high = t["fasciculations_per_min_rest_ci95"]
-        expected = poisson_rate_interval(t["fasciculations"], t["rest_minutes"])
+        assert 0 <= t["blind_minutes"] <= 0.05 * t["rest_minutes"]  # potentials' spans
+        live = t["rest_minutes"] - t["blind_minutes"]
+        expected = poisson_rate_interval(t["fasciculations"], live)
         assert (low, high) == pytest.approx(expected)
         assert low <= t["fasciculations_per_min_rest"] <= high
     assert s["fasciculations"] > 0
     hours = s["duration_s"] / 3600.0
     assert s["plm_index_per_h_ci95"] == pytest.approx(poisson_rate_interval(s["plm"], hours))
+
+
+def test_the_rate_corrects_the_counting_loss_of_potentials_that_start_inside_others():
+    """Poisson potentials at 100 per minute: a detector that merges every potential starting
+    inside the span of the one before (non-paralyzable dead time) counts fewer, and the count
+    over live rest (rest less the counted spans) recovers the true rate; the plain count over
+    rest does not."""
+    from classifier.config import default_config
+    from classifier.events import make_events
+    from classifier.kinds import FASCICULATION
+    from classifier.night_data import NightData
+    from classifier.rates import night_rates
+    from classifier.rest import ChannelRest
+    from dsp.types import CANDIDATE_DTYPE, FEATURE_DTYPE, QUALITY_DTYPE, SNIPPET_LEN
+
+    rng = np.random.default_rng(3)
+    rest_s, rate_per_s, span_s = 3600.0, 100 / 60, 0.04
+    onsets = np.cumsum(rng.exponential(1 / rate_per_s, int(rest_s * rate_per_s * 1.2)))
+    onsets = onsets[onsets < rest_s]
+    kept, end = [], -1.0
+    for t in onsets:  # the detector: blind until the kept potential's span is over
+        if t >= end:
+            kept.append(t)
+            end = t + span_s
+    events = make_events(len(kept))
+    events["onset_s"], events["duration_s"] = kept, span_s
+    events["kind"], events["channel"] = FASCICULATION, 0
+    sf = 1000.0
+    night = NightData(np.zeros(0, CANDIDATE_DTYPE), np.zeros(0, FEATURE_DTYPE),
+                      np.zeros((0, SNIPPET_LEN), np.float32), np.zeros((1, 0)), np.zeros((1, 0)),
+                      0, np.zeros(0, QUALITY_DTYPE), sf, ["calf"], int(rest_s * sf))
+    rest = {"calf": ChannelRest(np.array([[0.0, rest_s]]), rest_s / 60)}
+    rates = night_rates(events, rest, night, default_config())
+    true_rate = len(onsets) / (rest_s / 60)
+    assert len(kept) / (rest_s / 60) < 0.95 * true_rate  # the loss is there
+    assert rates["fasciculations_per_min_rest"] == pytest.approx(true_rate, rel=0.02)
