@@ -45,14 +45,16 @@ def events_array(rows: list[dict[str, Any]]) -> np.ndarray:
 
 def rate_entry(block: dict[str, Any]) -> dict[str, Any]:
     """Fasciculations per minute of rest of one summary block (pooled or a channel) with the
-    interval: the summary's own when it has one, else the exact Poisson interval."""
+    interval: the summary's own when it has one, else the exact Poisson interval over live rest
+    (rest less ``blind_minutes``, see :mod:`classifier.rates`)."""
     from classifier.rates import poisson_rate_interval
 
     count, minutes = int(block.get("fasciculations") or 0), float(block.get("rest_minutes") or 0)
+    blind = float(block.get("blind_minutes") or 0)
     low, high = _summary_interval(block)
     if low is None and high is None:
-        low, high = poisson_rate_interval(count, minutes, RATE_CONFIDENCE)
-    return {"fasciculations": count, "rest_minutes": minutes,
+        low, high = poisson_rate_interval(count, minutes - blind, RATE_CONFIDENCE)
+    return {"fasciculations": count, "rest_minutes": minutes, "blind_minutes": blind,
             "per_min_rest": block.get("fasciculations_per_min_rest"),
             "low": low, "high": high, "confidence": RATE_CONFIDENCE}
 
@@ -93,7 +95,7 @@ class Night:
     --------
     >>> night = calfwatch.analyze("night.edf")  # doctest: +SKIP
     >>> night.rates["pooled"]  # doctest: +SKIP
-    {'fasciculations': 4, 'rest_minutes': 1.84, 'per_min_rest': 2.17, 'low': 0.59, ...}
+    {'fasciculations': 4, 'rest_minutes': 1.84, 'blind_minutes': 0.0, 'per_min_rest': 2.17, 'low': 0.59, ...}
     """
 
     def __init__(self, result) -> None:

@@ -130,8 +130,10 @@ def test_rates_carry_exact_poisson_intervals(night):
     rates = night.rates
     assert set(rates) == {"pooled", *night.ch_names}
     r = rates["pooled"]
-    k, minutes = night.summary["fasciculations"], night.summary["rest_minutes"]
-    assert (r["fasciculations"], r["rest_minutes"]) == (k, minutes) and k > 0
+    k, rest = night.summary["fasciculations"], night.summary["rest_minutes"]
+    assert (r["fasciculations"], r["rest_minutes"]) == (k, rest) and k > 0
+    minutes = rest - night.summary["blind_minutes"]  # the rate's exposure: live rest
+    assert 0 < minutes < rest
     # Garwood's limits by root finding on the Poisson distribution itself
     low = brentq(lambda mu: poisson.sf(k - 1, mu) - 0.025, 1e-9, 100.0) / minutes
     high = brentq(lambda mu: poisson.cdf(k, mu) - 0.025, 1e-9, 100.0) / minutes
