@@ -34,10 +34,12 @@ AUTO_MIN_BYTES_PER_WORKER = 64_000_000
 
 
 def usable_cores() -> int:
-    """Cores this process may run on."""
-    from dsp.warmup import usable_cores as cores
-
-    return cores()
+    """Cores this process may run on (as :func:`dsp.warmup.usable_cores`, without importing
+    numba: a local cluster's fork server starts before this process needs it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def run_serial(jobs: list[Job], options: Options) -> Iterator[Outcome]:
@@ -47,7 +49,20 @@ def run_serial(jobs: list[Job], options: Options) -> Iterator[Outcome]:
 
 
 def require_distributed(what: str) -> None:
-    """RuntimeError (one line) when dask.distributed is not installed."""
+    """RuntimeError (one line) when dask.distributed is not installed (looked up, not imported:
+    importing it takes 0.3 s, which a local cluster's fork server overlaps)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("distributed") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise RuntimeError(f"{what} needs dask.distributed: {EXTRA_HINT}")
+
+
+def _import_distributed(what: str) -> None:
+    """Import dask.distributed; the same one line as :func:`require_distributed` if it fails."""
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -75,30 +90,33 @@ def local_workers(n_jobs: int, paths: list[str]) -> int:
 
 
 @contextmanager
-def _forked_workers():
+def _forked_workers(what: str):
     """Local worker processes forked from one process that has imported what a task runs and
     loaded the kernels (:mod:`calfwatch.batch.worker`), where the platform can fork; otherwise
     (or when that process already runs) Dask's default start.
 
-    That process is started at once: its imports (about a second of CPU) overlap what this one
-    does before the cluster asks for workers (kernels checked, scheduler started).
+    That process is started first: its imports (about a second of CPU) overlap what this one
+    does before the cluster asks for workers (distributed imported, kernels checked, scheduler
+    started).
     """
     import multiprocessing
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
+        _import_distributed(what)
         yield
         return
     from multiprocessing import forkserver
 
-    import dask
-    import distributed.utils
-
     preload = ["distributed", "calfwatch.batch.worker"]
     multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
-    # distributed would replace this list by its own (dask, pandas...), imported here first
-    distributed.utils._forkserver_preload_set = True
     try:
         _start_forkserver()
+        _import_distributed(what)
+        import dask
+        import distributed.utils
+
+        # distributed would replace the list by its own (dask, pandas...), imported here first
+        distributed.utils._forkserver_preload_set = True
         with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
             yield
     finally:
@@ -121,17 +139,23 @@ def _stop_forkserver(server) -> None:
     stop()
 
 
+def _worker_env() -> dict[str, str]:
+    """The local workers' environment where this one does not set it: one thread for OpenMP and
+    BLAS (a worker runs one task at a time on one core, as Dask's nanny sets for the workers it
+    spawns), and glibc's malloc thresholds at the values :mod:`calfwatch.batch.allocator` sets
+    (freed memory kept for the next recording)."""
+    from calfwatch.batch.allocator import MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES
+
+    return {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD_BYTES),
+            "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD_BYTES)}
+
+
 def _start_forkserver() -> None:
-    """Start the fork server in the environment Dask's nanny gives the workers it spawns
-    (``distributed.nanny.pre-spawn-environ``: one thread for OpenMP and BLAS, glibc's trimming),
-    which the nanny would otherwise set in this process just before the server's start."""
+    """Start the fork server (workers inherit its environment: :func:`_worker_env`)."""
     from multiprocessing import forkserver
 
-    import dask
-
-    env = {k: str(v) for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
-           if v is not None}
-    env.setdefault("PYTHONHASHSEED", "6640")  # as the nanny: the same hashes in every worker
+    env = _worker_env()
     added = [k for k in env if k not in os.environ]
     os.environ.update({k: env[k] for k in added})
     try:
@@ -145,17 +169,21 @@ def _start_forkserver() -> None:
 def dask_client(n_workers: int = 0, scheduler: str | None = None):
     """A ``distributed.Client``: on ``scheduler``, else on a new local cluster of ``n_workers``
     single-threaded worker processes (closed on exit)."""
-    require_distributed("--scheduler" if scheduler else f"--jobs {n_workers}")
-    from distributed import Client, LocalCluster
-
+    what = "--scheduler" if scheduler else f"--jobs {n_workers}"
+    require_distributed(what)
     if scheduler:
+        _import_distributed(what)
+        from distributed import Client
+
         with Client(scheduler, timeout="30s") as client:
             yield client
         return
-    from calfwatch.engine.night_engine import tell_if_kernels_cold
-
     threads = max(1, usable_cores() // n_workers)
-    with _forked_workers():
+    with _forked_workers(what):
+        from distributed import Client, LocalCluster
+
+        from calfwatch.engine.night_engine import tell_if_kernels_cold
+
         tell_if_kernels_cold(1)  # compiled here once, on every core, rather than in each worker
         with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                           dashboard_address=None, silence_logs=logging.ERROR,
