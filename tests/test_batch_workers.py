@@ -49,6 +49,31 @@ def _modules() -> set[str]:
     return set(sys.modules)
 
 
+def _faults_per_array() -> float:
+    """Page faults per 2-MiB array filled and freed (the chain's per-chunk arrays)."""
+    import resource
+
+    import numpy as np
+
+    def churn() -> int:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(20):
+            a = np.empty(1 << 18)
+            a[:] = 1.0
+            del a
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    churn()
+    return churn() / 20
+
+
+def _forkservers() -> list:
+    import psutil
+
+    return [p for p in psutil.Process().children(recursive=True)
+            if "forkserver" in " ".join(p.cmdline())]
+
+
 #: Packages a worker's first recording must find imported already.
 PRELOADED = ("firmware_io", "acquisition", "dsp", "classifier", "calfwatch", "scipy", "mne")
 
@@ -72,7 +97,10 @@ def test_local_workers_start_with_the_kernels_and_modules_loaded(tmp_path):
         outcome = client.submit(analyze_recording, job, Options(load_config()),
                                 workers=[worker], pure=False).result()
         after = client.run(_modules, workers=[worker])[worker]
+        faults = client.run(_faults_per_array, workers=[worker])[worker]
     assert len(loaded) == 2
     assert set(loaded.values()) == {len(chain_signatures(1))}  # before any task ran
     assert not outcome.failed, outcome.error
     assert sorted(m for m in after - before if m.split(".")[0] in PRELOADED) == []
+    assert faults < 512 / 20  # freed memory reused, not mapped afresh (512 pages an array)
+    assert _forkservers() == []  # stopped and reaped
