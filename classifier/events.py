@@ -36,7 +36,13 @@ import numpy as np
 
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
-from classifier.potentials import is_pop, label_potentials, median_noise_uv, self_repeats
+from classifier.potentials import (
+    is_pop,
+    label_potentials,
+    many_phased,
+    median_noise_uv,
+    self_repeats,
+)
 
 if TYPE_CHECKING:
     from classifier.night_data import NightData
@@ -477,16 +483,17 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     predicted response). A movement, a PLM or
     a cramp is sustained: its energy lies in activity the detector reports as ``continuous``, not in
     separate potentials. A burst is kept when the RMS of what the discrete potentials (neither
-    continuous, nor pop-like, nor compound; a doublet in one candidate with no other candidate
-    within ``movement_min_s``, ``paired``, is discrete) leave over its span is above ``active_on_k`` x rest,
+    continuous, nor pop-like, nor :func:`~classifier.potentials.many_phased`; a doublet in one
+    candidate with no other candidate within ``movement_min_s``, ``paired``, is discrete) leave
+    over its span is above ``active_on_k`` x rest,
     beyond ``explained_tolerance`` of their own energy (the snippets and the predicted responses
     only approximate it: the responses of close potentials interfere).
     """
     out = np.zeros(len(bursts), bool)
     if not len(bursts) or not len(cand):
         return out
-    discrete = ~cand["continuous"] & ~is_pop(cand, cfg, sf) & (
-        (feats["phases"] < cfg.myoclonus_min_phases) | paired)
+    discrete = ~cand["continuous"] & ~is_pop(cand, cfg, sf) & ~many_phased(cand, feats, sf, cfg,
+                                                                           paired)
     energy = np.where(discrete, cand["energy_uv2_s"], 0.0)
     peak_s = cand["peak"] / sf
     cum = np.concatenate([[0.0], np.cumsum(energy)])

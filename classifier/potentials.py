@@ -22,7 +22,7 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
 - **jerk** (myoclonus): many units superimposed into one compound burst, which the detection chain
   reports as activity longer than any single potential (``continuous`` pieces), as candidates
   between which the signal never returns to baseline (``joined``), as one candidate
-  with more phases than a single potential has, or as a run of ``jerk_min_potentials`` (3) or more
+  longer than a single potential with more phases than one has (:func:`many_phased`), or as a run of ``jerk_min_potentials`` (3) or more
   potentials of different shapes each within ``jerk_link_s`` of the one before (a pair is not
   enough: independent twitches fall that close by chance), or as ``jerk_window_potentials`` or more
   counted potentials within ``jerk_window_s``; discrete potentials that follow such a compound
@@ -110,7 +110,9 @@ def self_repeats(cand: np.ndarray, feats: np.ndarray, snippets: np.ndarray, sfre
     candidate with twice the phases of one potential. Its waveform then repeats itself: shifted by
     the interval (``doublet_s``), its overlap with itself holds half its energy, as a fraction of
     which it reaches ``doublet_min_correlation`` (see :func:`_shifted_correlation`). A compound
-    of independent units does not. Only candidates short enough to hold two potentials
+    of independent units does not. Only candidates that :func:`many_phased` would call a
+    compound (within one potential's span a candidate is one potential anyway, and a narrowband
+    potential correlates with itself one period later), short enough to hold two potentials
     (``potential_max_s`` plus the longest interval), not cut from continuous activity, and
     measured on the part of the candidate the snippet holds.
     """
@@ -119,7 +121,7 @@ def self_repeats(cand: np.ndarray, feats: np.ndarray, snippets: np.ndarray, sfre
     hi = round(cfg.doublet_s[1] * sfreq_hz)
     longest = (cfg.potential_max_s + cfg.doublet_s[1]) * sfreq_hz
     mid = snippets.shape[1] // 2
-    look = np.flatnonzero((feats["phases"] >= cfg.myoclonus_min_phases) & ~cand["continuous"]
+    look = np.flatnonzero(many_phased(cand, feats, sfreq_hz, cfg) & ~cand["continuous"]
                           & (cand["offset"] - cand["onset"] <= longest))
     for i in look:  # candidates with many phases are few (jerks: tens per hour)
         a = max(0, mid - int(cand["peak"][i] - cand["onset"][i]))
@@ -169,17 +171,29 @@ def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
     return label
 
 
-def compounds(cand: np.ndarray, feats: np.ndarray, cfg: EventRules,
+def many_phased(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: EventRules,
+                paired: np.ndarray | None = None) -> np.ndarray:
+    """Single candidates with more phases than one potential has: ``myoclonus_min_phases`` or
+    more over a span longer than one potential lasts (``potential_max_s``), unless they are a
+    potential and its repeat (``paired``, see :func:`self_repeats`).
+
+    Within one potential's span a candidate is one potential, however many phases it has: a
+    long, high-frequency surface potential reaches 10 phases alone, and a compound of many
+    units spreads over a longer time than a single one lasts.
+    """
+    many = (feats["phases"] >= cfg.myoclonus_min_phases) & (
+        cand["offset"] - cand["onset"] > cfg.potential_max_s * sfreq_hz)
+    return many & ~paired if paired is not None else many
+
+
+def compounds(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: EventRules,
               paired: np.ndarray | None = None) -> np.ndarray:
     """Compound index of each candidate: runs of adjacent ``continuous`` pieces with the piece that
     ends them, candidates reached from the one before without a return to baseline (``joined``:
-    superimposed potentials), and single candidates with ``myoclonus_min_phases`` phases or more
-    unless they are one potential and its repeat (``paired``, see :func:`self_repeats`)
-    (-1 otherwise)."""
+    superimposed potentials), and single candidates with more phases than one potential has
+    (:func:`many_phased`) (-1 otherwise)."""
     n = len(cand)
-    many = feats["phases"] >= cfg.myoclonus_min_phases
-    if paired is not None:
-        many &= ~paired
+    many = many_phased(cand, feats, sfreq_hz, cfg, paired)
     cont = cand["continuous"]
     joined = np.zeros(n, bool)  # candidate i continues the one before it
     if n > 1:
@@ -334,7 +348,7 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
     many counted potentials within ``jerk_window_s``, and runs of other shapes (:func:`chains`;
     repeats of one shape are doublets, not runs; a unit below the floor is a link too)."""
-    comp = compounds(cand, feats, cfg, paired)
+    comp = compounds(cand, feats, sfreq_hz, cfg, paired)
     comp[one_potential(cand, feats, comp, sfreq_hz, cfg) >= 0] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
     t_s = cand["peak"] / sfreq_hz
@@ -366,7 +380,7 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     dbl = np.zeros(n, bool)
     group = np.full(n, -1, np.int64)
     paired = self_repeats(cand, feats, snippets, sfreq_hz, cfg)
-    comp = compounds(cand, feats, cfg, paired)
+    comp = compounds(cand, feats, sfreq_hz, cfg, paired)
     pop = is_pop(cand, cfg, sfreq_hz) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import signal
 from accuracy_scoring import run_calfwatch
 from independent_scenes import coloured_noise, random_potential
+from scipy import signal
 
 FS = 2000.0
 NOISE_UV = 4.5
@@ -63,3 +63,21 @@ def test_an_overlapping_doublet_is_one_fasciculation_and_a_jerk_stays_a_jerk(lag
     fasc = ev[(ev["kind"] == "fasciculation") & ~ev["doublet"]]
     for t in doublet_s:  # never twice
         assert np.sum((fasc["onset_s"] >= t - 0.01) & (fasc["onset_s"] <= t + 0.06)) <= 1
+
+
+def test_a_long_high_frequency_potential_is_one_fasciculation_whatever_its_phases():
+    """A 28-ms surface potential peaking at 150 Hz has about 2 x 150 x 0.028 = 8 phases, and some
+    shapes show 10-12 at 1 kHz: within one potential's span that is still one potential, not a
+    compound of many units (which spreads over longer)."""
+    fs = 1000.0
+    rng = np.random.default_rng(11)
+    x = coloured_noise(rng, int(100 * fs), fs, NOISE_UV)
+    w = random_potential(np.random.default_rng(15), fs, 1000.0, peak_hz=150.0, duration_ms=28.0)
+    onsets_s = 2.0 + 4.0 * np.arange(24) + rng.uniform(0, 0.5, 24)
+    for t in onsets_s:
+        i = int(t * fs)
+        x[i:i + w.size] += w * rng.uniform(0.9, 1.1)
+    night, cn = run_calfwatch(x[None, :], fs)
+    assert np.sum(night.features["phases"] >= 10) >= 12  # the rule is exercised
+    kinds = _kinds_at(cn.events, onsets_s, 0.03)
+    assert sum(k == ["fasciculation"] for k in kinds) >= 23, kinds
