@@ -9,7 +9,9 @@ listed here (:func:`chain_signatures`; a test checks that a chain compiles nothi
 once; :func:`prepare` compiles the missing ones, the kernel modules shared out between this process
 and helper processes (``python -m dsp.warmup --compile MODULE...``) on the other cores, so that a
 first run waits for the slowest share rather than for the sum; :func:`start_early` starts the
-helpers at once, so that they compile while the application does the rest of its start-up. A
+helpers at once, so that they compile while the application does the rest of its start-up, and
+leaves the heaviest share to :func:`prepare` in the calling process (which has numba imported
+already, and would otherwise wait idle for the helpers). A
 kernel a helper failed to compile is compiled at its first call, as without this module.
 
 Examples
@@ -44,6 +46,8 @@ COMPILE_S = {"detect_serial": 2.9, "update_blocks_serial": 1.35, "window_quality
 HELPER_TIMEOUT_S = 300.0
 #: Kernel module -> the helper process compiling it since :func:`start_early` (until waited for).
 _early: dict[str, subprocess.Popen] = {}
+#: Kernel modules :func:`start_early` left to :func:`prepare` in this process.
+_here: list[str] = []
 
 _i8, _f8 = types.int64, types.float64
 _F1, _F2, _F2A, _F3 = types.float64[::1], types.float64[:, ::1], types.float64[:, :], \
@@ -212,8 +216,9 @@ def prepare(n_channels: int = 1, processes: int | None = None) -> bool:
     this process and ``processes - 1`` helper processes (default: the usable cores).
 
     The kernels this process compiled are ready in it; the helpers' are on disk, and load at
-    their first call (a few ms). Helpers started by :func:`start_early` are waited for, and their
-    modules not compiled again. Returns False when there was nothing to compile.
+    their first call (a few ms). After :func:`start_early`, this process compiles what its helpers
+    were not given, waits for them, and does not compile their modules again. Returns False when
+    there was nothing to compile.
 
     Parameters
     ----------
@@ -225,7 +230,10 @@ def prepare(n_channels: int = 1, processes: int | None = None) -> bool:
     early = set(_early)
     todo = [s for s in missing(n_channels) if s[0] not in early]  # the others are under way
     if todo:
-        parts = _parts(todo, processes)
+        if early or _here:  # after start_early: its helpers have the other cores
+            parts = [sorted({s[0] for s in todo})]
+        else:
+            parts = _parts(todo, processes)
         helpers = [_start_helper(part, n_channels) for part in parts[1:]]
         try:
             compile_modules(parts[0], (n_channels,))
@@ -233,6 +241,7 @@ def prepare(n_channels: int = 1, processes: int | None = None) -> bool:
             _wait(helpers)
     _wait(list(_early.values()))
     _early.clear()
+    _here.clear()
     if early:  # what the early helpers did not compile (another channel count, a failure)
         compile_modules(sorted({s[0] for s in missing(n_channels)}), (n_channels,))
     return bool(todo or early)
@@ -256,37 +265,43 @@ def _wait(helpers: list) -> None:
 
 
 def start_early(n_channels: int = 1, processes: int | None = None) -> bool:
-    """Start compiling, in helper processes, the kernels a chain of ``n_channels`` needs and the
-    disk lacks, and return at once: the caller goes on with its own start-up (imports, opening
-    the file) while they compile, and :func:`prepare` later waits for them (and compiles what
-    they did not). Helpers still running when the process exits are stopped.
+    """Start compiling the kernels a chain of ``n_channels`` needs and the disk lacks, and return
+    at once: helper processes take all shares but the heaviest, which :func:`prepare` compiles in
+    this process (the caller goes on with its own start-up, imports and opening the file, then
+    calls :func:`prepare`, which also waits for the helpers and compiles what they did not).
+    Helpers still running when the process exits are stopped.
 
     Returns
     -------
     bool
-        True when helpers were started (the kernels were not all on disk).
+        True when the kernels were not all on disk (a :func:`prepare` call is due).
 
     Examples
     --------
     >>> from dsp.warmup import prepare, start_early
     >>> start_early(1)  # doctest: +SKIP
-    >>> prepare(1)  # waits for them  # doctest: +SKIP
+    >>> prepare(1)  # compiles the first share, waits for the helpers  # doctest: +SKIP
     """
-    todo = [s for s in missing(n_channels) if s[0] not in _early]
+    todo = [s for s in missing(n_channels) if s[0] not in _early and s[0] not in _here]
     if not todo:
-        return False
-    for part in _parts(todo, processes):
+        return started_early()
+    parts = _parts(todo, processes)
+    _here.extend(parts[0])
+    for part in parts[1:]:
         proc = _start_helper(part, n_channels)
-        if proc is not None:
+        if proc is None:  # compiled here after all
+            _here.extend(part)
+        else:
             _early.update(dict.fromkeys(part, proc))
     if _early:
         atexit.register(_stop_early)
-    return bool(_early)
+    return True
 
 
 def started_early() -> bool:
-    """Whether helpers of :func:`start_early` may still be compiling (not waited for yet)."""
-    return bool(_early)
+    """Whether :func:`start_early` left work for :func:`prepare` (helpers to wait for, or a
+    share to compile here)."""
+    return bool(_early or _here)
 
 
 def _stop_early() -> None:
