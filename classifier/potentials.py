@@ -142,12 +142,11 @@ def _shifted_correlation(w: np.ndarray, lo: int, hi: int, min_overlap: int) -> f
     of its energy.
     """
     half_energy = 0.5 * float(np.dot(w, w))
-    best = -1.0
-    if half_energy <= 0:
-        return best
-    for lag in range(lo, min(hi, len(w) - min_overlap) + 1):
-        best = max(best, float(np.dot(w[:-lag], w[lag:])) / half_energy)
-    return best
+    top = min(hi, len(w) - min_overlap)
+    if half_energy <= 0 or top < lo:
+        return -1.0
+    r = np.correlate(w, w, "full")[len(w) - 1:]  # r[lag] = sum of w[t] w[t + lag]
+    return float(r[lo:top + 1].max()) / half_energy
 
 
 def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
