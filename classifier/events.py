@@ -468,9 +468,10 @@ def _silent_pops(short: np.ndarray, t0: float, hop: float, t_s: np.ndarray, busy
 
 def _alone(cand: np.ndarray, sf: float, within_s: float) -> np.ndarray:
     """Candidates (sorted by peak) with no other candidate within ``within_s`` either side."""
+    if len(cand) == 0:
+        return np.zeros(0, bool)
     far = np.diff(cand["peak"]) / sf > within_s
-    return np.concatenate([[True], far]) & np.concatenate([far, [True]]) if len(cand) else (
-        np.zeros(0, bool))
+    return np.concatenate([[True], far]) & np.concatenate([far, [True]])
 
 
 def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,

@@ -21,11 +21,12 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   quartile 79.4/min: Bashford 2020), at which such a cluster is a chance event a few times a night;
 - **jerk** (myoclonus): many units superimposed into one compound burst, which the detection chain
   reports as activity longer than any single potential (``continuous`` pieces), as candidates
-  between which the signal never returns to baseline (``joined``), as one candidate
-  longer than a single potential with more phases than one has (:func:`many_phased`), or as a run of ``jerk_min_potentials`` (3) or more
-  potentials of different shapes each within ``jerk_link_s`` of the one before (a pair is not
-  enough: independent twitches fall that close by chance), or as ``jerk_window_potentials`` or more
-  counted potentials within ``jerk_window_s``; discrete potentials that follow such a compound
+  between which the signal never returns to baseline (``joined``), as one candidate longer
+  than a single potential with more phases than one has (:func:`many_phased`), or as a run of
+  ``jerk_min_potentials`` (3) or more potentials of different shapes each within
+  ``jerk_link_s`` of the one before (a pair is not enough: independent twitches fall that close
+  by chance), or as ``jerk_window_potentials`` or more counted potentials within
+  ``jerk_window_s``; discrete potentials that follow such a compound
   (within ``jerk_link_s`` of it, the whole within ``myoclonus_max_s``) are its units;
   spans of at most ``myoclonus_max_s``, longer ones are voluntary;
 - **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
