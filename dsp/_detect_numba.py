@@ -84,21 +84,66 @@ def _response(raw, r0, a, b, edge, sos, n_after):
         total += x[k]
     if not np.isfinite(pre + post + total):
         return np.zeros(0)
-    for sec in range(sos.shape[0]):  # direct form II transposed, float64 state
-        b0, b1, b2, a1, a2 = sos[sec, 0], sos[sec, 1], sos[sec, 2], sos[sec, 4], sos[sec, 5]
-        z1 = 0.0
-        z2 = 0.0
-        for k in range(x.size):
-            xi = x[k]
-            yi = b0 * xi + z1
-            z1 = b1 * xi - a1 * yi + z2
-            z2 = b2 * xi - a2 * yi
-            if abs(z1) < 1e-200:  # denormals guarded
-                z1 = 0.0
-            if abs(z2) < 1e-200:
-                z2 = 0.0
-            x[k] = yi
+    _cascade_in_place(x, sos)
     return x
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _cascade_in_place(x, sos):
+    """Filter ``x`` in place through the cascade from zero state (direct form II transposed,
+    float64 state, denormals guarded), with the numbers of one section after the other.
+
+    Computed as a wavefront: at step ``t`` section ``s`` takes sample ``t - s``, so that the
+    sections' chains of dependent operations run side by side (one vectorised loop over the
+    sections) instead of one after the other. Before its first sample a section takes zeros, which
+    leave its zero state and output exactly zero.
+    """
+    n_sec, n = sos.shape[0], x.size
+    b0, b1, b2 = sos[:, 0].copy(), sos[:, 1].copy(), sos[:, 2].copy()
+    a1, a2 = sos[:, 4].copy(), sos[:, 5].copy()
+    z1 = np.zeros(n_sec)
+    z2 = np.zeros(n_sec)
+    inp = np.zeros(n_sec)  # inp[s]: what section s takes at this step
+    out = np.zeros(n_sec)
+    for t in range(n + n_sec - 1):
+        inp[0] = x[t] if t < n else 0.0
+        for sec in range(n_sec):
+            xi = inp[sec]
+            yi = b0[sec] * xi + z1[sec]
+            u = b1[sec] * xi - a1[sec] * yi + z2[sec]
+            v = b2[sec] * xi - a2[sec] * yi
+            z1[sec] = 0.0 if abs(u) < 1e-200 else u
+            z2[sec] = 0.0 if abs(v) < 1e-200 else v
+            out[sec] = yi
+        if t >= n_sec - 1:
+            x[t - n_sec + 1] = out[n_sec - 1]
+        for sec in range(1, n_sec):
+            inp[sec] = out[sec - 1]
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _window_max_abs(x, half):
+    """``out[j]`` = max of ``|x|`` over ``x[j - half : j + half + 1]`` (within ``x``), in O(n).
+
+    The van Herk / Gil-Werman scheme: with ``x`` padded by ``half`` zeros on each side (which
+    change no max of magnitudes), every window is ``w = 2 half + 1`` long and spans at most two
+    blocks of ``w``: its max is the larger of the max from its start to its first block's end and
+    the max from its last block's start to its end.
+    """
+    n, w = x.size, 2 * half + 1
+    n_pad = n + 2 * half
+    from_start = np.empty(n_pad)  # max from the start of the sample's block
+    to_end = np.empty(n_pad)  # max to the end of the sample's block
+    for i in range(n_pad):
+        v = abs(x[i - half]) if half <= i < n + half else 0.0
+        from_start[i] = v if i % w == 0 else max(from_start[i - 1], v)
+    for i in range(n_pad - 1, -1, -1):
+        v = abs(x[i - half]) if half <= i < n + half else 0.0
+        to_end[i] = v if i == n_pad - 1 or (i + 1) % w == 0 else max(to_end[i + 1], v)
+    out = np.empty(n)
+    for j in range(n):
+        out[j] = max(to_end[j], from_start[j + w - 1])
+    return out
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -121,14 +166,12 @@ def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, near, far,
     if offset > until:
         st[ST_RING_FROM] = offset
     energy = 0.0
-    half = 2 * edge  # the response oscillates: its envelope is the max over +-2 edges (20 ms)
+    # the response oscillates: its envelope is the max of |resp| over +-2 edges (20 ms)
+    envelope = _window_max_abs(resp, 2 * edge)
     for t in range(offset, offset + n_after):
         p = resp[t - a]
         energy += p * p
-        v = 0.0
-        for k in range(max(0, t - a - half), min(resp.size, t - a + half + 1)):
-            v = max(v, abs(resp[k]))
-        v = (factor if t < offset + near else far) * v
+        v = (factor if t < offset + near else far) * envelope[t - a]
         m = t & mask
         if t >= until:
             ring[m] = v
@@ -146,11 +189,15 @@ def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, near, far,
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _residual(y, y0, ring):
-    """``y`` less the predicted responses stored for its samples."""
+def _residual(y, y0, ring, until):
+    """``y`` less the predicted responses stored for its samples: a copy, or ``y`` itself when no
+    prediction reaches it (none is ever stored for a sample at or after ``until``, the end of the
+    latest one). The caller copies ``y`` before it stores a new prediction in it."""
+    if until <= y0:
+        return y
     yr = y.copy()
     mask = RING_PART - 1
-    for i in range(y.size):
+    for i in range(min(y.size, until - y0)):
         t = y0 + i
         if ring[2 * RING_PART + (t & mask)] == t:
             yr[i] -= ring[RING_PART + (t & mask)]
@@ -239,7 +286,9 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     gap_large = int(params[17])
     mask = RING_PART - 1
     y_in = y
-    y = _residual(y_in, y0, ring)  # the signal less the predicted responses (see the module doc)
+    # the signal less the predicted responses (see the module doc); y_in itself while none reaches it
+    y = _residual(y_in, y0, ring, st[ST_RING_UNTIL])
+    own = st[ST_RING_UNTIL] > y0  # y is a copy the predictions may be written to
     in_event, first, last, peak = st[ST_IN_EVENT], st[ST_FIRST], st[ST_LAST], st[ST_PEAK]
     dead_until, too_long, last_bad, prev_off = (
         st[ST_DEAD_UNTIL], st[ST_TOO_LONG], st[ST_LAST_BAD], st[ST_PREV_OFF])
@@ -338,6 +387,9 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                             onset, lo_t, merge_gap, ring, st)
                         out_e[n_out] = _energy(y, y0, onset, offset)
                         if best >= ring_min_k * sg0:
+                            if not own:
+                                y = y_in.copy()
+                                own = True
                             out_e[n_out] += _predict_ring(raw, r0, onset, offset, edge, sos,
                                                           ring_len, ring_factor, ring_near, ring_far,
                                                           ring, st, y_in, y, y0)
