@@ -88,7 +88,7 @@ def _response(raw, r0, a, b, edge, sos, n_after):
     return x
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def _cascade_in_place(x, sos):
     """Filter ``x`` in place through the cascade from zero state (direct form II transposed,
     float64 state, denormals guarded), with the numbers of one section after the other.
@@ -99,29 +99,25 @@ def _cascade_in_place(x, sos):
     leave its zero state and output exactly zero.
     """
     n_sec, n = sos.shape[0], x.size
-    b0, b1, b2 = sos[:, 0].copy(), sos[:, 1].copy(), sos[:, 2].copy()
-    a1, a2 = sos[:, 4].copy(), sos[:, 5].copy()
-    z1 = np.zeros(n_sec)
-    z2 = np.zeros(n_sec)
-    inp = np.zeros(n_sec)  # inp[s]: what section s takes at this step
-    out = np.zeros(n_sec)
+    state = np.zeros((3, n_sec))  # per section: z1, z2 and the input it takes at this step
     for t in range(n + n_sec - 1):
-        inp[0] = x[t] if t < n else 0.0
+        state[2, 0] = x[t] if t < n else 0.0
+        yi = 0.0
         for sec in range(n_sec):
-            xi = inp[sec]
-            yi = b0[sec] * xi + z1[sec]
-            u = b1[sec] * xi - a1[sec] * yi + z2[sec]
-            v = b2[sec] * xi - a2[sec] * yi
-            z1[sec] = 0.0 if abs(u) < 1e-200 else u
-            z2[sec] = 0.0 if abs(v) < 1e-200 else v
-            out[sec] = yi
+            xi = state[2, sec]
+            yi = sos[sec, 0] * xi + state[0, sec]
+            u = sos[sec, 1] * xi - sos[sec, 4] * yi + state[1, sec]
+            v = sos[sec, 2] * xi - sos[sec, 5] * yi
+            state[0, sec] = 0.0 if abs(u) < 1e-200 else u
+            state[1, sec] = 0.0 if abs(v) < 1e-200 else v
+            state[2, sec] = yi
         if t >= n_sec - 1:
-            x[t - n_sec + 1] = out[n_sec - 1]
-        for sec in range(1, n_sec):
-            inp[sec] = out[sec - 1]
+            x[t - n_sec + 1] = yi
+        for sec in range(n_sec - 1, 0, -1):  # each output moves on to the next section
+            state[2, sec] = state[2, sec - 1]
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def _window_max_abs(x, half):
     """``out[j]`` = max of ``|x|`` over ``x[j - half : j + half + 1]`` (within ``x``), in O(n).
 
