@@ -41,6 +41,7 @@ from classifier.potentials import (
     label_potentials,
     many_phased,
     median_noise_uv,
+    potential_ptp_uv,
     self_repeats,
 )
 
@@ -520,8 +521,9 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     (:mod:`classifier.potentials`)."""
     if len(cand) == 0:
         return make_events(0)
+    size = potential_ptp_uv(cand, snips, sf, cfg.potential_max_s)
     kind, detail, dbl, group = label_potentials(cand, feats, snips, sf, cfg, floor_k,
-                                                channel_noise_uv)
+                                                channel_noise_uv, size)
     on_s, off_s = cand["onset"] / sf, cand["offset"] / sf
     n_g = int(group.max()) + 1 if len(group) else 0
     g_on, g_off = np.full(n_g, np.inf), np.full(n_g, -np.inf)
@@ -539,6 +541,7 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     ev["kind"], ev["detail"], ev["doublet"] = kind[single], detail[single], dbl[single]
     ev["peak_to_peak_uv"] = cand["ptp_uv"][single]
     fasc = kind[single] == FASCICULATION
+    ev["peak_to_peak_uv"][fasc] = size[single][fasc]  # the size compared with the floor
     ev["phases"][fasc] = feats["phases"][single][fasc]
     ev["candidate"][fasc | (detail[single] == "pop")] = rows[single][fasc | (detail[single] == "pop")]
     return np.concatenate([ev, _group_events(cand, kind, group, g_on, g_off, busy)])

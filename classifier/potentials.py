@@ -37,7 +37,11 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
 
 Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the channel's median noise
 (the stated ``detection_floor_uv``), or x the noise at the potential where that is higher: no count
-is ever below the stated floor.
+is ever below the stated floor. The size compared is the potential's peak-to-peak over its span
+(:func:`potential_ptp_uv`: up to ``potential_max_s`` centred on its peak, short of its neighbours),
+which is also the size its event reports: the detector's candidate may hold only the largest phase
+of a polyphasic potential whose phases are parted by quiet zero crossings (at 1 kHz and below
+these last a few samples, enough to end a candidate).
 """
 
 from __future__ import annotations
@@ -326,12 +330,62 @@ def median_noise_uv(quality: np.ndarray, channel: int) -> float | None:
     return float(np.median(noise)) if len(noise) else None
 
 
-def above_floor(cand: np.ndarray, floor_k: float, channel_noise_uv: float | None = None):
+def above_floor(cand: np.ndarray, floor_k: float, channel_noise_uv: float | None = None,
+                size_uv: np.ndarray | None = None):
     """Potentials at or above the detection floor: ``floor_k`` x the channel's median noise (the
-    stated floor), and ``floor_k`` x the noise at the potential where that is higher."""
+    stated floor), and ``floor_k`` x the noise at the potential where that is higher. The size
+    compared is ``size_uv`` (:func:`potential_ptp_uv`), or the candidates' own peak-to-peak."""
     noise = cand["noise_uv"] if channel_noise_uv is None else np.maximum(cand["noise_uv"],
                                                                         channel_noise_uv)
-    return cand["ptp_uv"] >= floor_k * noise
+    size = cand["ptp_uv"] if size_uv is None else size_uv
+    return size >= floor_k * noise
+
+
+def potential_ptp_uv(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
+                     span_s: float) -> np.ndarray:
+    """Peak-to-peak of each potential (µV) over ``span_s`` centred on its peak, in its filtered
+    snippet, short of its neighbours on the channel (the previous candidate's end, the next one's
+    start), and at least the candidate's own.
+
+    A motor-unit potential's amplitude is measured from its largest positive to its largest
+    negative peak over its whole duration; the candidate alone may hold only its largest phase.
+
+    Parameters
+    ----------
+    cand : ndarray of CANDIDATE_DTYPE
+        One channel's candidates, sorted by peak.
+    snippets : ndarray, shape (n_candidates, SNIPPET_LEN)
+        Their filtered waveforms, peak at the middle, NaN outside the data.
+    sfreq_hz : float
+    span_s : float
+        The longest potential (``potential_max_s``).
+
+    Examples
+    --------
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> cand = np.zeros(1, CANDIDATE_DTYPE)
+    >>> cand["peak"], cand["onset"], cand["offset"], cand["ptp_uv"] = 100, 98, 103, 30.0
+    >>> snip = np.zeros((1, 128), np.float32)
+    >>> snip[0, 64], snip[0, 60] = 20.0, -25.0  # a phase outside the candidate, 4 samples before
+    >>> potential_ptp_uv(cand, snip, 1000.0, 0.03)
+    array([45.])
+    """
+    n, width = snippets.shape
+    mid = width // 2
+    half = min(mid, int(round(span_s * sfreq_hz / 2)))
+    peak = cand["peak"]
+    lo = np.full(n, -half)
+    hi = np.full(n, half)
+    if n > 1:
+        lo[1:] = np.maximum(lo[1:], cand["offset"][:-1] - peak[1:])
+        hi[:-1] = np.minimum(hi[:-1], cand["onset"][1:] - 1 - peak[:-1])
+    offsets = np.arange(-mid, width - mid)
+    inside = (offsets >= lo[:, None]) & (offsets <= hi[:, None]) & np.isfinite(snippets)
+    x = snippets.astype(np.float64)
+    top = np.where(inside, x, -np.inf).max(axis=1, initial=-np.inf)
+    bottom = np.where(inside, x, np.inf).min(axis=1, initial=np.inf)
+    ptp = np.where(np.isfinite(top) & np.isfinite(bottom), top - bottom, 0.0)
+    return np.maximum(cand["ptp_uv"], ptp)
 
 
 def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
@@ -366,13 +420,15 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
 
 def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
                      floor_k: float, channel_noise_uv: float | None = None,
+                     size_uv: np.ndarray | None = None,
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), and the
     group index that joins the pieces of one compound or train (-1 for single potentials).
 
     Candidates below the detection floor that are not part of a compound get kind ``""``, and so
     do the pieces of a potential the detector cut in two or more (:func:`one_potential`) but
-    its largest, which stands for it.
+    its largest, which stands for it. ``size_uv`` is the size compared with the floor
+    (:func:`potential_ptp_uv` when not given).
     """
     n = len(cand)
     kind = np.full(n, "", dtype="U13")
@@ -385,7 +441,9 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     kind[pop], detail[pop] = ARTIFACT, "pop"
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg)
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
-    counted = above_floor(cand, floor_k, channel_noise_uv)
+    if size_uv is None:
+        size_uv = potential_ptp_uv(cand, snippets, sfreq_hz, cfg.potential_max_s)
+    counted = above_floor(cand, floor_k, channel_noise_uv, size_uv)
     comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, pop | piece, paired)
     single = np.flatnonzero((comp < 0) & ~pop & ~piece & counted)
     t_s = cand["peak"] / sfreq_hz

@@ -31,9 +31,9 @@ CAVEATS = (
     "Periodic limb movements are scored on tibialis anterior in the clinic; a calf sensor "
     "under-detects them, so the PLM index is a lower estimate. It is per hour of recording, not of "
     "sleep.",
-    "Rates count the potentials the detector can see: those above each channel's "
-    "detection_floor_uv (detectable_ptp_k x its median noise RMS, or x the noise at the potential "
-    "where that is higher); smaller ones are not counted.",
+    "Rates count the potentials the detector can see: those whose peak-to-peak over their span "
+    "reaches each channel's detection_floor_uv (detectable_ptp_k x its median noise RMS, or x the "
+    "noise at the potential where that is higher); smaller ones are not counted.",
     "A potential that starts inside another merges into it: rates are per minute of rest less the "
     "time spent inside the listed potentials (blind_minutes), the dead-time correction of "
     "counting statistics, which adds back what such merges drop (a few % at 100 per minute).",
