@@ -38,7 +38,7 @@ class DetectorSettings:
     threshold_k: float
     hysteresis_k: float
     onset_k: float
-    quiet_samples: int
+    quiet_samples: int  # at least 2: one sample under the level is a zero crossing, not baseline
     walk_back_samples: int
     merge_gap_samples: int
     min_duration_samples: int
@@ -64,7 +64,7 @@ class DetectorSettings:
             raise ValueError(f"ring_window_s={config.ring_window_s} is too long at {sfreq_hz} Hz")
         return cls(
             threshold_k=config.threshold_k, hysteresis_k=config.hysteresis_k,
-            onset_k=config.onset_k, quiet_samples=s(config.quiet_s),
+            onset_k=config.onset_k, quiet_samples=max(2, s(config.quiet_s)),
             walk_back_samples=s(config.walk_back_s), merge_gap_samples=s(config.merge_gap_s),
             min_duration_samples=s(config.min_duration_s),
             max_duration_samples=s(config.max_duration_s),

@@ -30,7 +30,7 @@ class ChainConfig:
     threshold_k: float = 4.0
     hysteresis_k: float = 2.5
     onset_k: float = 2.0
-    quiet_s: float = 0.002
+    quiet_s: float = 0.002  # a run under onset_k sigma that ends a potential (>= 2 samples)
     walk_back_s: float = 0.02
     merge_gap_s: float = 0.005
     # An event whose end level is end_fraction x its peak (a large one) ends after this quiet run:
