@@ -38,7 +38,8 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
 Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the channel's median noise
 (the stated ``detection_floor_uv``), or x the noise at the potential where that is higher: no count
 is ever below the stated floor. The size compared is the potential's peak-to-peak over its span
-(:func:`potential_ptp_uv`: up to ``potential_max_s`` centred on its peak, short of its neighbours),
+(:func:`potential_ptp_uv`: up to ``potential_max_s`` centred on its peak, short of the potentials
+beside it),
 which is also the size its event reports: the detector's candidate may hold only the largest phase
 of a polyphasic potential whose phases are parted by quiet zero crossings (at 1 kHz and below
 these last a few samples, enough to end a candidate).
@@ -344,11 +345,14 @@ def above_floor(cand: np.ndarray, floor_k: float, channel_noise_uv: float | None
 def potential_ptp_uv(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
                      span_s: float) -> np.ndarray:
     """Peak-to-peak of each potential (µV) over ``span_s`` centred on its peak, in its filtered
-    snippet, short of its neighbours on the channel (the previous candidate's end, the next one's
-    start), and at least the candidate's own.
+    snippet, and at least the candidate's own.
 
     A motor-unit potential's amplitude is measured from its largest positive to its largest
     negative peak over its whole duration; the candidate alone may hold only its largest phase.
+    The span stops short of the potentials beside it: after the previous candidate's end, and
+    before the first sample on either side larger than the potential's own peak (its peak is its
+    largest sample, so a larger one is another potential's). Both are known when the candidate is
+    returned, so a live view sizes it as the final analysis does.
 
     Parameters
     ----------
@@ -364,24 +368,30 @@ def potential_ptp_uv(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     --------
     >>> from dsp.types import CANDIDATE_DTYPE
     >>> cand = np.zeros(1, CANDIDATE_DTYPE)
-    >>> cand["peak"], cand["onset"], cand["offset"], cand["ptp_uv"] = 100, 98, 103, 30.0
+    >>> cand["peak"], cand["onset"], cand["offset"] = 100, 98, 103
+    >>> cand["peak_uv"], cand["ptp_uv"] = 30.0, 30.0
     >>> snip = np.zeros((1, 128), np.float32)
-    >>> snip[0, 64], snip[0, 60] = 20.0, -25.0  # a phase outside the candidate, 4 samples before
+    >>> snip[0, 64], snip[0, 60] = 30.0, -15.0  # a phase outside the candidate, 4 samples before
     >>> potential_ptp_uv(cand, snip, 1000.0, 0.03)
     array([45.])
     """
     n, width = snippets.shape
     mid = width // 2
     half = min(mid, int(round(span_s * sfreq_hz / 2)))
-    peak = cand["peak"]
-    lo = np.full(n, -half)
-    hi = np.full(n, half)
-    if n > 1:
-        lo[1:] = np.maximum(lo[1:], cand["offset"][:-1] - peak[1:])
-        hi[:-1] = np.minimum(hi[:-1], cand["onset"][1:] - 1 - peak[:-1])
     offsets = np.arange(-mid, width - mid)
-    inside = (offsets >= lo[:, None]) & (offsets <= hi[:, None]) & np.isfinite(snippets)
+    lo = np.full(n, -half)
+    if n > 1:
+        lo[1:] = np.maximum(lo[1:], cand["offset"][:-1] - cand["peak"][1:])
     x = snippets.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        larger = np.abs(x) > np.abs(cand["peak_uv"])[:, None] * (1.0 + 1e-6)
+    after = larger & (offsets > 0)
+    before = larger & (offsets < 0)
+    hi = np.where(after.any(axis=1), np.argmax(after, axis=1) - mid - 1, half)
+    last_before = width - 1 - np.argmax(before[:, ::-1], axis=1)
+    lo = np.maximum(lo, np.where(before.any(axis=1), last_before - mid + 1, -half))
+    hi = np.minimum(hi, half)
+    inside = (offsets >= lo[:, None]) & (offsets <= hi[:, None]) & np.isfinite(x)
     top = np.where(inside, x, -np.inf).max(axis=1, initial=-np.inf)
     bottom = np.where(inside, x, np.inf).min(axis=1, initial=np.inf)
     ptp = np.where(np.isfinite(top) & np.isfinite(bottom), top - bottom, 0.0)

@@ -45,27 +45,31 @@ def test_potentials_whose_candidate_holds_one_phase_are_counted_at_their_whole_s
     assert np.all(ev["peak_to_peak_uv"] >= floor_uv[rows] - 1e-9)
 
 
-def _candidates(peaks, onsets, offsets, ptps) -> np.ndarray:
+def _candidates(peaks, onsets, offsets, peaks_uv, ptps) -> np.ndarray:
     cand = np.zeros(len(peaks), CANDIDATE_DTYPE)
-    cand["peak"], cand["onset"], cand["offset"], cand["ptp_uv"] = peaks, onsets, offsets, ptps
+    cand["peak"], cand["onset"], cand["offset"] = peaks, onsets, offsets
+    cand["peak_uv"], cand["ptp_uv"] = peaks_uv, ptps
     return cand
 
 
-def test_the_span_stops_at_the_neighbours_and_never_shrinks_the_candidate():
+def test_the_span_stops_at_the_potentials_beside_it_and_never_shrinks_the_candidate():
     mid = SNIPPET_LEN // 2
-    cand = _candidates([1000, 1012], [995, 1010], [1006, 1015], [200.0, 10.0])
+    # a large potential, then 12 ms later a small one; a large one again 10 ms after the small
+    cand = _candidates([1000, 1012], [995, 1010], [1006, 1015], [100.0, 6.0], [200.0, 10.0])
     snip = np.zeros((2, SNIPPET_LEN), np.float32)
-    snip[0, mid], snip[0, mid + 12] = 100.0, -6.0  # the large one; the small one's phase after it
-    snip[1, mid - 12], snip[1, mid - 8] = 100.0, -90.0  # the large one's phases, seen from the small
+    snip[0, mid], snip[0, mid + 12] = 100.0, -6.0
+    snip[1, mid - 12], snip[1, mid - 8] = 100.0, -90.0  # the large one, before the small one
     snip[1, mid], snip[1, mid + 2] = 6.0, -4.0  # the small one's own phases
+    snip[1, mid + 10] = -80.0  # a large one after it (not returned yet in a live view)
     got = potential_ptp_uv(cand, snip, FS, 0.03)
-    # the large one's window ends before the small one's onset (10 ms after its peak: offset 9);
-    # the small one's starts at the large one's offset (6 ms before its peak: offset -6)
     assert got[0] == 200.0  # its own ptp is larger than what its snippet shows
-    assert got[1] == 10.0  # 6 - (-4) = 10 within its span; the large phases are outside it
-    snip[1, mid - 5] = -9.0  # a phase of its own inside its span
-    assert potential_ptp_uv(cand, snip, FS, 0.03)[1] == 15.0
-    snip[1, mid + 16] = 50.0  # beyond 15 ms: outside a 30-ms span
-    assert potential_ptp_uv(cand, snip, FS, 0.03)[1] == 15.0
+    assert got[1] == 10.0  # 6 - (-4): the large phases on either side are not its own
+    snip[1, mid - 5] = -5.0  # a phase of its own, inside its span
+    assert potential_ptp_uv(cand, snip, FS, 0.03)[1] == 11.0
+    snip[1, mid + 10] = 0.0
+    snip[1, mid + 16] = -6.0  # beyond 15 ms: outside a 30-ms span
+    assert potential_ptp_uv(cand, snip, FS, 0.03)[1] == 11.0
     snip[1, mid + 3] = np.nan  # data lost around it changes nothing
-    assert potential_ptp_uv(cand, snip, FS, 0.03)[1] == 15.0
+    assert potential_ptp_uv(cand, snip, FS, 0.03)[1] == 11.0
+    # without the previous candidate (the start of a live window) the larger samples still bound it
+    assert potential_ptp_uv(cand[1:], snip[1:], FS, 0.03)[0] == 11.0
