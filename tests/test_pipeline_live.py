@@ -15,6 +15,7 @@ import sys
 import numpy as np
 import pytest
 
+from calfwatch.engine.live_view import SETTLE_CONTEXT_S
 from calfwatch.outputs import analysis_dir, read_events_tsv
 from calfwatch.simulator import load_profile, simulate_night
 from firmware_io.devices import DEVICES
@@ -102,9 +103,9 @@ def _final_line(stdout: str) -> tuple[int, int, int]:
 
 SPEED = 10.0
 #: How far the live view can trail the end of the stream (s of signal): the settling context
-#: (0.3 s), one live call's wall period (0.25 s) and one fed batch (0.1 s) at the replay speed,
-#: and a second for the chain's batch and look-ahead.
-TAIL_S = 0.3 + (0.25 + 0.1) * SPEED + 1.0
+#: (SETTLE_CONTEXT_S), one live call's wall period (0.25 s) and one fed batch (0.1 s) at the
+#: replay speed, and a second for the chain's batch and look-ahead.
+TAIL_S = SETTLE_CONTEXT_S + (0.25 + 0.1) * SPEED + 1.0
 
 
 @pytest.mark.parametrize("profile, faults", [

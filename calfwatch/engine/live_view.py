@@ -32,6 +32,12 @@ EARLY_QUIET_S = 0.05
 RECENT_JOIN_EVERY = 32
 #: Live classification ignores events this close to the start of its window (no left context).
 LIVE_LEFT_CONTEXT_S = 10.0
+#: Signal after an event's end before the live view settles it (s): a burst that begins up to the
+#: rest margin (0.5 s) after a twitch, or began just before it, is a movement only once it has
+#: lasted sustained_min_s (0.5 s), and the twitch within its margin is then not counted. With
+#: less (0.3 s), a twitch at the start of a 0.55-s burst was settled, then dropped by the night's
+#: analysis.
+SETTLE_CONTEXT_S = 1.0
 
 
 class LiveView:
@@ -86,7 +92,8 @@ class LiveView:
             self._recent = output_since(joined, end - self._window_frames, self.hop_samples)
         return self._recent
 
-    def events(self, gaps: list[tuple[int, int, int]], context_s: float = 0.3) -> list[EventRow]:
+    def events(self, gaps: list[tuple[int, int, int]],
+               context_s: float = SETTLE_CONTEXT_S) -> list[EventRow]:
         """Live events of the recent past not given yet, and changes to those given early.
 
         ``gaps`` are the night's lost stretches so far; see

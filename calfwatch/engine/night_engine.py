@@ -19,7 +19,7 @@ import numpy as np
 
 from acquisition.errors import RecordingError
 from acquisition.stream import SampleChunk, SampleStream, StreamInfo
-from calfwatch.engine.live_view import LiveView
+from calfwatch.engine.live_view import SETTLE_CONTEXT_S, LiveView
 from calfwatch.engine.result import EventRow, NightResult, NightSnapshot
 from calfwatch.engine.store import OutputStore
 from dsp.chain import DetectionChain
@@ -182,7 +182,7 @@ class NightEngine:
         """Seconds of the timeline the live view can see: candidates returned and frames filtered."""
         return self.live.horizon_s
 
-    def live_events(self, context_s: float = 0.3) -> list[EventRow]:
+    def live_events(self, context_s: float = SETTLE_CONTEXT_S) -> list[EventRow]:
         """Live events of the recent past not given yet, and changes to those given early.
 
         Every event is given early (row key ``live`` = ``"provisional"``): fasciculations and jerks
@@ -190,7 +190,9 @@ class NightEngine:
         chain has returned their candidates, other kinds once
         :data:`~calfwatch.engine.live_view.EARLY_QUIET_S` of quiet follows them. Every event is
         settled once ``context_s`` of signal follows its end (doublets, jerks and trains look
-        40-200 ms ahead; a movement ends only after the AASM 0.5 s of quiet): one given early that turned
+        40-200 ms ahead; a movement ends only after the AASM 0.5 s of quiet, and a burst near a
+        twitch is a movement once it has lasted 0.5 s: see
+        :data:`~calfwatch.engine.live_view.SETTLE_CONTEXT_S`): one given early that turned
         out otherwise comes back as ``"revised"`` (new kind, detail or length) or ``"withdrawn"``
         (no longer an event); one not given yet comes as ``"settled"``. Kinds that need a longer
         context (a PLM series, a movement's rest margin) may still change in the final analysis,
