@@ -39,10 +39,9 @@ Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the chan
 (the stated ``detection_floor_uv``), or x the noise at the potential where that is higher: no count
 is ever below the stated floor. The size compared is the potential's peak-to-peak over its span
 (:func:`potential_ptp_uv`: up to ``potential_max_s`` centred on its peak, short of the potentials
-beside it),
-which is also the size its event reports: the detector's candidate may hold only the largest phase
-of a polyphasic potential whose phases are parted by quiet zero crossings (at 1 kHz and below
-these last a few samples, enough to end a candidate).
+beside it), which is also the size its event reports: the detector's candidate may hold only the
+largest phase of a polyphasic potential whose phases are parted by quiet zero crossings (at 1 kHz
+and below these last a few samples, enough to end a candidate).
 """
 
 from __future__ import annotations
