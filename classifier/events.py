@@ -522,8 +522,8 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     if len(cand) == 0:
         return make_events(0)
     size = potential_ptp_uv(cand, snips, sf, cfg.potential_max_s)
-    kind, detail, dbl, group = label_potentials(cand, feats, snips, sf, cfg, floor_k,
-                                                channel_noise_uv, size)
+    kind, detail, dbl, group = label_potentials(cand, feats, snips, size, sf, cfg, floor_k,
+                                                channel_noise_uv)
     on_s, off_s = cand["onset"] / sf, cand["offset"] / sf
     n_g = int(group.max()) + 1 if len(group) else 0
     g_on, g_off = np.full(n_g, np.inf), np.full(n_g, -np.inf)

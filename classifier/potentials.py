@@ -330,15 +330,14 @@ def median_noise_uv(quality: np.ndarray, channel: int) -> float | None:
     return float(np.median(noise)) if len(noise) else None
 
 
-def above_floor(cand: np.ndarray, floor_k: float, channel_noise_uv: float | None = None,
-                size_uv: np.ndarray | None = None):
-    """Potentials at or above the detection floor: ``floor_k`` x the channel's median noise (the
-    stated floor), and ``floor_k`` x the noise at the potential where that is higher. The size
-    compared is ``size_uv`` (:func:`potential_ptp_uv`), or the candidates' own peak-to-peak."""
+def above_floor(cand: np.ndarray, size_uv: np.ndarray, floor_k: float,
+                channel_noise_uv: float | None = None) -> np.ndarray:
+    """Potentials whose size ``size_uv`` (:func:`potential_ptp_uv`) is at or above the detection
+    floor: ``floor_k`` x the channel's median noise (the stated floor), and ``floor_k`` x the
+    noise at the potential where that is higher."""
     noise = cand["noise_uv"] if channel_noise_uv is None else np.maximum(cand["noise_uv"],
                                                                         channel_noise_uv)
-    size = cand["ptp_uv"] if size_uv is None else size_uv
-    return size >= floor_k * noise
+    return size_uv >= floor_k * noise
 
 
 def potential_ptp_uv(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
@@ -427,9 +426,8 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     return comp
 
 
-def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
-                     floor_k: float, channel_noise_uv: float | None = None,
-                     size_uv: np.ndarray | None = None,
+def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float,
+                     cfg: EventRules, floor_k: float, channel_noise_uv: float | None = None,
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), and the
     group index that joins the pieces of one compound or train (-1 for single potentials).
@@ -437,7 +435,7 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     Candidates below the detection floor that are not part of a compound get kind ``""``, and so
     do the pieces of a potential the detector cut in two or more (:func:`one_potential`) but
     its largest, which stands for it. ``size_uv`` is the size compared with the floor
-    (:func:`potential_ptp_uv` when not given).
+    (:func:`potential_ptp_uv`).
     """
     n = len(cand)
     kind = np.full(n, "", dtype="U13")
@@ -450,9 +448,7 @@ def label_potentials(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     kind[pop], detail[pop] = ARTIFACT, "pop"
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg)
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
-    if size_uv is None:
-        size_uv = potential_ptp_uv(cand, snippets, sfreq_hz, cfg.potential_max_s)
-    counted = above_floor(cand, floor_k, channel_noise_uv, size_uv)
+    counted = above_floor(cand, size_uv, floor_k, channel_noise_uv)
     comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, pop | piece, paired)
     single = np.flatnonzero((comp < 0) & ~pop & ~piece & counted)
     t_s = cand["peak"] / sfreq_hz
