@@ -19,7 +19,9 @@ Rules (thresholds in ``[events]`` of ``thresholds.toml``, each with its source):
    onset; links within ``plm_regular_ratio`` of the series' median interval, which lies in
    ``plm_median_interval_s``), ``voluntary`` otherwise.
 5. A movement burst whose energy is explained by the discrete potentials in it (independent
-   twitches of large units) is no movement (``_explained_by_potentials``).
+   twitches of large units) is no movement (``_explained_by_potentials``). Potentials in dense
+   firing (``dense_min_potentials`` within ``dense_window_s``) explain nothing: they are
+   sustained firing, the movement itself, however the detector cut it into pieces.
 6. Candidates outside bursts (:mod:`classifier.potentials`): discrete potentials are separate
    fasciculations unless there is positive evidence of a doublet (same shape 5-40 ms later), a
    train or dense firing (voluntary), a compound burst (myoclonus) or a baseline step (pop).
@@ -37,6 +39,7 @@ import numpy as np
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
 from classifier.potentials import (
+    dense,
     is_pop,
     label_potentials,
     many_phased,
@@ -485,8 +488,9 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     predicted response). A movement, a PLM or
     a cramp is sustained: its energy lies in activity the detector reports as ``continuous``, not in
     separate potentials. A burst is kept when the RMS of what the discrete potentials (neither
-    continuous, nor pop-like, nor :func:`~classifier.potentials.many_phased`; a doublet in one
-    candidate with no other candidate within ``movement_min_s``, ``paired``, is discrete) leave
+    continuous, nor pop-like, nor :func:`~classifier.potentials.many_phased`, nor in dense firing,
+    :func:`~classifier.potentials.dense`; a doublet in one candidate with no other candidate
+    within ``movement_min_s``, ``paired``, is discrete) leave
     over its span is above ``active_on_k`` x rest,
     beyond ``explained_tolerance`` of their own energy (the snippets and the predicted responses
     only approximate it: the responses of close potentials interfere).
@@ -494,10 +498,12 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     out = np.zeros(len(bursts), bool)
     if not len(bursts) or not len(cand):
         return out
-    discrete = ~cand["continuous"] & ~is_pop(cand, cfg, sf) & ~many_phased(cand, feats, sf, cfg,
-                                                                           paired)
-    energy = np.where(discrete, cand["energy_uv2_s"], 0.0)
+    pop = is_pop(cand, cfg, sf)
     peak_s = cand["peak"] / sf
+    firing = np.zeros(len(cand), bool)
+    firing[~pop] = dense(peak_s[~pop], cfg.dense_window_s, int(cfg.dense_min_potentials)) >= 0
+    discrete = ~cand["continuous"] & ~pop & ~firing & ~many_phased(cand, feats, sf, cfg, paired)
+    energy = np.where(discrete, cand["energy_uv2_s"], 0.0)
     cum = np.concatenate([[0.0], np.cumsum(energy)])
     for i, b in enumerate(bursts):  # bursts are few (tens per hour)
         a_s, b_s = t0 + b["start"] * hop, t0 + b["stop"] * hop

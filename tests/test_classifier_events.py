@@ -215,6 +215,34 @@ def test_plm_interval_limits_break_a_series():
     assert len(kinds(cn, PLM)) == 4
 
 
+def _burst_of(cands: list, t0_s: float, t1_s: float) -> tuple:
+    """The envelope burst over [t0_s, t1_s] whose energy is exactly that of ``cands``."""
+    snip = [wave(ptp, shape).astype(float) for _, _, ptp, shape in cands]
+    energy_uv2_s = sum(float(np.sum(w**2)) / SF for w in snip)
+    return (0, t0_s, t1_s, float(np.sqrt(energy_uv2_s / (t1_s - t0_s))))
+
+
+def test_plm_cut_into_discrete_potentials_is_still_a_movement():
+    """At 500 Hz the detector cuts a PLM's interference pattern into discrete potentials, none
+    flagged continuous, whose energy is the whole burst's. Firing at 25 per second is the movement
+    itself, not independent twitches: four such bursts 20 s apart are a PLM series. The same
+    energy in two large twitches 0.3 s apart is no movement: two fasciculations."""
+    cands, bursts = [], []
+    for k in range(4):
+        t0 = 40.0 + 20 * k
+        fire = [(0, t0 + 0.02 + 0.04 * i, 150.0, i % 2) for i in range(50)]
+        cands += fire
+        bursts.append(_burst_of(fire, t0, t0 + 2.0))
+    cn = classify_night(make_night(duration_s=600, cands=cands, bursts=bursts))
+    assert kinds(cn, PLM)["onset_s"] == pytest.approx([40.0, 60.0, 80.0, 100.0])
+    assert cn.count(FASCICULATION) == 0
+    twitches = [(0, 200.1, 1500.0, 0), (0, 200.4, 1500.0, 1)]
+    cn = classify_night(make_night(duration_s=600, cands=twitches,
+                                   bursts=[_burst_of(twitches, 200.0, 200.6)]))
+    assert cn.count(FASCICULATION) == 2
+    assert len(kinds(cn, VOLUNTARY)) == 0 and len(kinds(cn, PLM)) == 0
+
+
 def test_long_loud_burst_is_a_cramp_and_long_moderate_one_voluntary():
     # A cramp: sudden, loud, then fading out (self-extinguishing).
     cramp = [(0, 100.0, 115.0, 20 * NOISE_UV), (0, 115.0, 123.0, 12 * NOISE_UV),
