@@ -11,7 +11,8 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
   the other real-noise rows count as false).
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
-fraction, mains 50/60 Hz, sampling rate (1000 and 500 Hz), and busy nights. Per scene: F1, precision
+fraction, mains 50/60 Hz, sampling rate (1000 and 500 Hz), busy nights (also at 500 Hz) and a
+night of cramps. Per scene: F1, precision
 and recall of detectable potentials (p-p >= the detection floor), recall of all and of those >= 10 x
 noise, reported and true rate per minute of rest, false fasciculations per rest minute, recall of
 each other kind (and ``vol/plm``: voluntary recall where a voluntary burst that falls into a series
@@ -122,6 +123,10 @@ def scenes(quick: bool, real: np.ndarray | None):
     out.append(("ind busy no twitch", lambda j: ind_scene(2 * m, 81 + j, rate_per_min=0, **busy)))
     out.append(("sim busy-night", lambda j: sim_scene(2 * m, 82 + j, "busy-night")))
     out.append(("sim no-twitch", lambda j: sim_scene(2 * m, 83 + j, "no-twitch")))
+    # Cramps are 0.4 an hour on a busy night, too few for a row: a night of cramps (10-90 s each).
+    out.append(("sim cramps", lambda j: sim_scene(2 * m, 84 + j, "busy-night", cramp_per_h=20.0)))
+    out.append(("sim busy-night 500 Hz", lambda j: sim_scene(2 * m, 82 + j, "busy-night",
+                                                             sfreq_hz=500.0)))
     return out
 
 
