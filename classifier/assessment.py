@@ -283,7 +283,7 @@ def _number_or_none(value: Any) -> float | None:
 
 
 def channel_figures(doc: Mapping[str, Any]) -> dict[str, tuple[float | None, float | None]]:
-    """Per analysed channel of a night summary: (usable fraction, median noise RMS in µV).
+    """Per analysed channel of a night summary: (usable fraction, resting noise RMS in µV).
 
     None where the summary has no figure (no quality section, or nothing measured).
     """

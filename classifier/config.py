@@ -92,9 +92,16 @@ class EventRules:
 
 @dataclass(frozen=True)
 class DetectionRules:
-    """``[detection]``: the detection floor, the one definition of a detectable potential."""
+    """``[detection]``: the detection floor, the one definition of a detectable potential, and
+    the resting noise it is a multiple of (:mod:`classifier.noise`)."""
 
     detectable_ptp_k: float
+    noise_guard_s: float
+    noise_tail_s: float
+    noise_ring_s: float
+    noise_ring_fraction: float
+    noise_ring_level_k: float
+    noise_min_quiet_s: float
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,12 @@ import numpy as np
 
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
+from classifier.noise import resting_noise_uv
 from classifier.potentials import (
     dense,
     is_pop,
     label_potentials,
     many_phased,
-    median_noise_uv,
     potential_ptp_uv,
     self_repeats,
 )
@@ -367,7 +367,8 @@ def classify_events(night: NightData, config: ClassifierConfig) -> np.ndarray:
     ----------
     night : NightData
     config : ClassifierConfig
-        Full configuration; ``events`` and ``detection.detectable_ptp_k`` are used.
+        Full configuration; ``events`` and ``detection`` (the floor, x the channel's resting
+        noise: :func:`classifier.noise.resting_noise_uv`) are used.
 
     Returns
     -------
@@ -381,14 +382,15 @@ def classify_events(night: NightData, config: ClassifierConfig) -> np.ndarray:
     for ch in range(night.n_channels):
         rows = np.flatnonzero(cand["channel"] == ch)
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
-        parts.append(_channel_events(night, ch, rows, level[ch], cfg, floor_k))
+        noise_uv = resting_noise_uv(night, ch, config)
+        parts.append(_channel_events(night, ch, rows, level[ch], cfg, floor_k, noise_uv))
     events = np.concatenate(parts) if parts else make_events(0)
     order = np.lexsort((events["channel"], events["onset_s"]))
     return events[order]
 
 
 def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarray,
-                    cfg: EventRules, floor_k: float) -> np.ndarray:
+                    cfg: EventRules, floor_k: float, noise_uv: float | None) -> np.ndarray:
     hop = night.hop_s
     t0 = night.envelope_start_frame * hop
     env = night.envelope_uv[ch]
@@ -428,7 +430,7 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
                         flat_ev["onset_s"] + flat_ev["duration_s"]]),
     )
     cand_ev = _candidate_events(cand, feats, snips, rows, sf, busy_a, busy_b, cfg, floor_k,
-                                median_noise_uv(night.quality, ch))
+                                noise_uv)
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
     out["channel"] = ch

@@ -9,7 +9,7 @@ index (:mod:`classifier.rates`) and morphology (:mod:`classifier.morphology`). I
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,9 @@ class ClassifiedNight:
         See :func:`classifier.morphology.night_morphology`.
     config : ClassifierConfig
         The configuration used.
+    noise_uv : dict
+        Channel name -> its resting noise RMS (µV, :func:`classifier.noise.resting_noise_uv`),
+        the noise behind its detection floor; None when unknown.
     """
 
     events: np.ndarray
@@ -47,6 +50,7 @@ class ClassifiedNight:
     rates: dict[str, Any]
     morphology: dict[str, Any]
     config: ClassifierConfig
+    noise_uv: dict[str, float | None] = field(default_factory=dict)
 
     def event_list(self) -> list:
         """The events as :class:`classifier.events.Event` objects (channel by name)."""
@@ -80,6 +84,7 @@ def classify_night(night: NightData, config: ClassifierConfig | None = None) -> 
     ClassifiedNight
     """
     from classifier.morphology import night_morphology
+    from classifier.noise import resting_noise_uv
     from classifier.rates import night_rates
 
     cfg = config if config is not None else load_config()
@@ -87,8 +92,10 @@ def classify_night(night: NightData, config: ClassifierConfig | None = None) -> 
     morphology, units = night_morphology(events, night, cfg)
     events["unit"][events["kind"] == FASCICULATION] = units
     rates = night_rates(events, rest, night, cfg)
+    noise = {name: resting_noise_uv(night, ch, cfg)
+             for ch, name in enumerate(night.ch_names)}
     return ClassifiedNight(events, list(night.ch_names), night.duration_s, rest, rates, morphology,
-                           cfg)
+                           cfg, noise)
 
 
 def classify_at_rest(night: NightData,

@@ -35,8 +35,8 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   of its peak-to-peak and ``pop_step_k`` x the noise is a pop, whatever its frequency content,
   unless a neighbour within ``pop_clear_s`` is as large as the step (it fills the baseline window).
 
-Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the channel's median noise
-(the stated ``detection_floor_uv``), or x the noise at the potential where that is higher: no count
+Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the channel's resting noise
+(:func:`classifier.noise.resting_noise_uv`; the stated ``detection_floor_uv``), or x the noise at the potential where that is higher: no count
 is ever below the stated floor. The size compared is the potential's peak-to-peak over its span
 (:func:`potential_ptp_uv`: up to ``potential_max_s`` centred on its peak, short of the potentials
 beside it), which is also the size its event reports: the detector's candidate may hold only the
@@ -324,7 +324,8 @@ def is_pop(cand: np.ndarray, cfg: EventRules, sfreq_hz: float | None = None) -> 
 
 def median_noise_uv(quality: np.ndarray, channel: int) -> float | None:
     """The channel's median noise RMS over its quality windows (µV), None without any: the noise
-    behind the stated ``detection_floor_uv``."""
+    behind the stated ``detection_floor_uv`` when too little of the channel is quiet to measure its
+    resting noise (:func:`classifier.noise.resting_noise_uv`)."""
     noise = quality["noise_rms_uv"][(quality["channel"] == channel)
                                     & np.isfinite(quality["noise_rms_uv"])]
     return float(np.median(noise)) if len(noise) else None
@@ -333,8 +334,8 @@ def median_noise_uv(quality: np.ndarray, channel: int) -> float | None:
 def above_floor(cand: np.ndarray, size_uv: np.ndarray, floor_k: float,
                 channel_noise_uv: float | None = None) -> np.ndarray:
     """Potentials whose size ``size_uv`` (:func:`potential_ptp_uv`) is at or above the detection
-    floor: ``floor_k`` x the channel's median noise (the stated floor), and ``floor_k`` x the
-    noise at the potential where that is higher."""
+    floor: ``floor_k`` x the channel's resting noise ``channel_noise_uv`` (the stated floor), and
+    ``floor_k`` x the noise at the potential where that is higher."""
     noise = cand["noise_uv"] if channel_noise_uv is None else np.maximum(cand["noise_uv"],
                                                                         channel_noise_uv)
     return size_uv >= floor_k * noise

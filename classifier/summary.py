@@ -32,8 +32,9 @@ CAVEATS = (
     "under-detects them, so the PLM index is a lower estimate. It is per hour of recording, not of "
     "sleep.",
     "Rates count the potentials the detector can see: those whose peak-to-peak over their span "
-    "reaches each channel's detection_floor_uv (detectable_ptp_k x its median noise RMS, or x the "
-    "noise at the potential where that is higher); smaller ones are not counted.",
+    "reaches each channel's detection_floor_uv (detectable_ptp_k x its resting noise RMS, measured "
+    "away from the potentials, or x the noise at the potential where that is higher); smaller ones "
+    "are not counted.",
     "A potential that starts inside another merges into it: rates are per minute of rest less the "
     "time spent inside the listed potentials (blind_minutes), the dead-time correction of "
     "counting statistics, which adds back what such merges drop (a few % at 100 per minute).",
@@ -73,8 +74,13 @@ def plain(value: Any) -> Any:
 
 def quality_by_channel(quality: np.ndarray, ch_names: list[str],
                        lost_s: dict[str, float] | None = None,
-                       duration_s: float | None = None) -> dict[str, dict]:
-    """Per channel: median noise RMS, mean mains fraction, saturated/flat/lost fractions, pops.
+                       duration_s: float | None = None,
+                       noise_uv: dict[str, float | None] | None = None) -> dict[str, dict]:
+    """Per channel: noise RMS, mean mains fraction, saturated/flat/lost fractions, pops.
+
+    ``noise_rms_uv`` is the channel's entry in ``noise_uv`` (its resting noise, the noise behind
+    its detection floor: :func:`classifier.noise.resting_noise_uv`) when given, else the median
+    noise of its quality windows.
 
     ``lost_fraction`` is the share of the channel's time without measurable data: with ``lost_s``
     (the rest accounting's lost time: gaps, the filter's settling after them, unmeasured frames)
@@ -98,7 +104,8 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
         if lost_s is not None and duration_s and name in lost_s:
             lost = min(1.0, max(samples_lost or 0.0, lost_s[name] / duration_s))
         out[name] = {
-            "noise_rms_uv": median_noise_uv(quality, ch),
+            "noise_rms_uv": (noise_uv[name] if noise_uv and name in noise_uv
+                             else median_noise_uv(quality, ch)),
             "mains_fraction": mean("mains_fraction"),
             "saturated_fraction": saturated,
             "flat_fraction": flat,
@@ -114,7 +121,7 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
 def detection_floors_uv(
     quality_doc: dict[str, dict], config: ClassifierConfig
 ) -> dict[str, float | None]:
-    """Per channel: ``detectable_ptp_k`` x the median noise RMS (µV), None without a noise figure.
+    """Per channel: ``detectable_ptp_k`` x the noise RMS (µV), None without a noise figure.
 
     The definition and its reason are in ``[detection]`` of ``thresholds.toml``.
     """
@@ -162,7 +169,7 @@ def night_summary(classified: ClassifiedNight, meta: dict[str, Any] | None, qual
     quality_doc = quality_by_channel(
         quality, classified.ch_names,
         {name: getattr(r, "lost_s", 0.0) for name, r in classified.rest.items()},
-        classified.duration_s)
+        classified.duration_s, classified.noise_uv)
     channels = _channels_doc(classified, detection_floors_uv(quality_doc, classified.config))
     doc = {
         "schema": SCHEMA,

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from test_classifier_events import make_night, wave
+from test_classifier_events import NOISE_UV, make_night, wave
 
 from classifier.config import default_config
 from classifier.morphology import cluster_units
@@ -86,23 +86,32 @@ def test_summary_median_amplitude_reaches_the_history_point():
 
 
 def test_summary_states_the_detection_floor_per_channel():
-    """detection_floor_uv = detectable_ptp_k (from the TOML) x the median finite noise RMS."""
+    """detection_floor_uv = detectable_ptp_k (from the TOML) x the channel's resting noise: the
+    RMS of envelope frames away from the potentials and their ringing (channel 0: 5 µV; its
+    frames around a 100-µV potential read 50 µV). With under 10 s of quiet frames, the median
+    finite noise of the quality windows stands in (channel 1), and without either, None."""
     import tomllib
     from importlib import resources
 
     from dsp.types import QUALITY_DTYPE
 
     night = make_night(n_ch=3, cands=[(0, 10.0, 100.0)])
+    hop_s = night.hop_s
+    night.envelope_uv[0, round(9.99 / hop_s):round(10.25 / hop_s)] = 50.0
+    night.envelope_uv[1, round(5.0 / hop_s):] = np.nan  # 5 s of frames left
+    night.envelope_uv[2] = np.nan
     q = np.zeros(7, QUALITY_DTYPE)
     q["channel"] = [0, 0, 0, 1, 1, 1, 2]
     q["start"], q["stop"] = np.arange(7) * 1000, np.arange(7) * 1000 + 1000
     q["noise_rms_uv"] = [3.0, 9.0, 4.0, 5.0, np.nan, 7.0, np.nan]
+    night = dataclasses.replace(night, quality=q)
     cn = classify_night(night)
     doc = json.loads(json.dumps(night_summary(cn, night.meta, q), allow_nan=False))
     text = resources.files("classifier").joinpath("thresholds.toml").read_text(encoding="utf-8")
     k = tomllib.loads(text)["detection"]["detectable_ptp_k"]
     assert doc["detectable_ptp_k"] == k
-    assert doc["channels"]["calf_0"]["detection_floor_uv"] == pytest.approx(k * 4.0)
+    assert doc["channels"]["calf_0"]["detection_floor_uv"] == pytest.approx(k * NOISE_UV)
+    assert doc["quality"]["calf_0"]["noise_rms_uv"] == pytest.approx(NOISE_UV)
     assert doc["channels"]["calf_1"]["detection_floor_uv"] == pytest.approx(k * 6.0)
     assert doc["channels"]["calf_2"]["detection_floor_uv"] is None
     assert any("detection_floor_uv" in c for c in doc["caveats"])

@@ -12,7 +12,8 @@ import numpy as np
 from accuracy_scoring import run_calfwatch
 
 from classifier.config import default_config
-from classifier.potentials import median_noise_uv, potential_ptp_uv
+from classifier.noise import resting_noise_uv
+from classifier.potentials import potential_ptp_uv
 from dsp.types import CANDIDATE_DTYPE, SNIPPET_LEN
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -27,7 +28,7 @@ def test_potentials_whose_candidate_holds_one_phase_are_counted_at_their_whole_s
     night, cn = run_calfwatch(data, fs)
     k = default_config().detection.detectable_ptp_k
     cand = night.candidates
-    floor_uv = k * np.maximum(cand["noise_uv"], median_noise_uv(night.quality, 0))
+    floor_uv = k * np.maximum(cand["noise_uv"], resting_noise_uv(night, 0, default_config()))
     ev = cn.events[(cn.events["kind"] == "fasciculation") & ~cn.events["doublet"]]
     big = truth[(truth["kind"] == "fasciculation") & (truth["detail"] == "")
                 & (truth["ptp_uv"] >= 10 * noise_uv)]

@@ -1,0 +1,129 @@
+"""The channel's resting noise: the noise RMS behind the stated detection floor.
+
+The floor is ``detectable_ptp_k`` x the noise RMS of the band-passed signal. Measured on windows
+that twitching falls into, the noise reads high, and the more so the more the calf twitches: the
+median over 10-s windows of the chain's 0.5-s MAD blocks read 7-25 % high at 80-120 independent
+potentials per minute (and up to 90 % with units of 1-2 mV at 2 kHz), which raised the floor and
+undercounted exactly when twitching was heavy. The potentials themselves and what the filters do
+after them are what raises it:
+
+- each candidate's own samples, from ``noise_guard_s`` before its onset;
+- the band-pass's response after it, ``noise_tail_s`` (the 20-Hz high-pass rings for about two of
+  its periods);
+- the mains notch's ringing, a few % of the potential's size decaying with the notch's time
+  constant Q / (pi f0) = 0.38 s (Q 60 at 50 Hz): the ringing is below ``noise_ring_level_k`` x the
+  local noise after ``noise_ring_s`` x ln(``noise_ring_fraction`` x size / local noise /
+  ``noise_ring_level_k``).
+
+The resting noise is the RMS of the 50-ms envelope frames clear of all of those (and finite),
+less the frames above ``[events] active_off_k`` x their median: activity without candidates of its
+own, such as the fading end of a cramp, is not rest (an AASM burst lasts until the RMS falls below
+that multiple of rest; a frame of Gaussian noise exceeds 1.6 x the median RMS with a chance of
+about 1e-4 at 500 Hz and less above).
+Measured on independent scenes (``tests/independent_scenes.py``, coloured Gaussian noise, random
+band-limited potentials of 15-2000 µV, 3 min, 2 seeds) against the background's own RMS in
+20-450 Hz:
+
+====================  ========  =========  =========  ==========
+rate (per min)            0         20         80        120
+====================  ========  =========  =========  ==========
+window median, 1 kHz    0.996     1.007      1.124      1.253
+resting noise, 1 kHz    0.992     0.993      0.998      1.003
+resting noise, 2 kHz    1.011     1.013      1.013      1.023
+resting noise, 500 Hz   0.993     0.995      1.007      1.007
+====================  ========  =========  =========  ==========
+
+With fewer than ``noise_min_quiet_s`` of such frames (a short or very busy recording) the noise
+falls back to the median of the chain's quality windows, the figure it was before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from classifier.config import ClassifierConfig, DetectionRules
+
+if TYPE_CHECKING:
+    from classifier.night_data import NightData
+
+
+def quiet_frames(night: NightData, ch: int, rules: DetectionRules) -> np.ndarray:
+    """Which envelope frames of channel ``ch`` no candidate, nor the filters' response to it,
+    reaches (see the module docstring); NaN frames are not quiet.
+
+    Parameters
+    ----------
+    night : NightData
+    ch : int
+        Channel index.
+    rules : DetectionRules
+        ``noise_guard_s``, ``noise_tail_s``, ``noise_ring_s``, ``noise_ring_fraction`` and
+        ``noise_ring_level_k``.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_frames,)
+    """
+    env = night.envelope_uv[ch]
+    n = len(env)
+    cand = night.candidates[night.candidates["channel"] == ch]
+    hop_s, sf = night.hop_s, night.sfreq_hz
+    size_k = cand["ptp_uv"] / np.maximum(cand["noise_uv"], 1e-12)
+    ring_s = rules.noise_ring_s * np.log(np.maximum(
+        rules.noise_ring_fraction * size_k / rules.noise_ring_level_k, 1.0))
+    after_s = np.maximum(rules.noise_tail_s, ring_s)
+    first = np.floor((cand["onset"] / sf - rules.noise_guard_s) / hop_s).astype(np.int64)
+    last = np.ceil((cand["offset"] / sf + after_s) / hop_s).astype(np.int64)
+    first = np.clip(first - night.envelope_start_frame, 0, n)
+    last = np.clip(last - night.envelope_start_frame, 0, n)
+    cover = np.zeros(n + 1, np.int64)
+    np.add.at(cover, first, 1)
+    np.add.at(cover, last, -1)
+    return (np.cumsum(cover)[:n] == 0) & np.isfinite(env)
+
+
+def resting_noise_uv(night: NightData, ch: int, config: ClassifierConfig) -> float | None:
+    """The channel's resting noise RMS (µV): the RMS of its quiet envelope frames
+    (:func:`quiet_frames`) at rest level, or the median of its quality windows' noise when fewer
+    than ``noise_min_quiet_s`` of frames are; None without either.
+
+    Parameters
+    ----------
+    night : NightData
+    ch : int
+        Channel index.
+    config : ClassifierConfig
+        ``detection`` (see :func:`quiet_frames`) and ``events.active_off_k``.
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classifier.config import default_config
+    >>> from classifier.night_data import NightData
+    >>> from dsp.types import CANDIDATE_DTYPE, FEATURE_DTYPE, QUALITY_DTYPE, SNIPPET_LEN
+    >>> env = np.full((1, 1200), 4.0)  # 60 s of 50-ms frames at 4 µV RMS
+    >>> env[0, 100:110] = 40.0  # a potential's frames, and its candidate
+    >>> cand = np.zeros(1, CANDIDATE_DTYPE)
+    >>> cand[["onset", "offset", "ptp_uv", "noise_uv"]] = (5000, 5400, 400.0, 4.0)
+    >>> night = NightData(cand, np.zeros(1, FEATURE_DTYPE), np.zeros((1, SNIPPET_LEN), "f4"),
+    ...                   env, env.copy(), 0, np.zeros(0, QUALITY_DTYPE), 1000.0, ["calf"],
+    ...                   60000)
+    >>> round(resting_noise_uv(night, 0, default_config()), 3)
+    4.0
+    """
+    from classifier.potentials import median_noise_uv
+
+    rules = config.detection
+    env = night.envelope_uv[ch] if len(night.envelope_uv) > ch else np.zeros(0)
+    quiet = env[quiet_frames(night, ch, rules)] if len(env) else np.zeros(0)
+    if len(quiet):
+        quiet = quiet[quiet <= config.events.active_off_k * np.median(quiet)]
+    if len(quiet) * night.hop_s >= rules.noise_min_quiet_s:
+        return float(np.sqrt(np.mean(quiet**2)))
+    return median_noise_uv(night.quality, ch)

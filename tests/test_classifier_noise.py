@@ -1,0 +1,51 @@
+"""The resting noise behind the detection floor (classifier.noise), on the detection chain's own
+output for scenes made independently of calfwatch (tests/independent_scenes.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from accuracy_scoring import run_calfwatch
+from independent_scenes import SceneSpec, make_scene
+
+from classifier.config import default_config
+from classifier.noise import quiet_frames, resting_noise_uv
+from classifier.potentials import median_noise_uv
+
+
+@pytest.mark.parametrize(("sfreq_hz", "seed"), [(1000.0, 11), (500.0, 12), (2000.0, 13)])
+def test_heavy_twitching_does_not_raise_the_resting_noise(sfreq_hz, seed):
+    """At 120 potentials per minute of 15-2000 µV the quality windows read the noise high (and
+    the floor with it); the resting noise stays within 4 % of the background's RMS in 20-450 Hz,
+    as it does without twitching."""
+    cfg = default_config()
+    for rate in (0, 120):
+        scene = make_scene(SceneSpec(minutes=2.0, sfreq_hz=sfreq_hz, rate_per_min=rate), seed)
+        night, _ = run_calfwatch(scene.data_uv, sfreq_hz)
+        resting = resting_noise_uv(night, 0, cfg)
+        assert resting == pytest.approx(scene.noise_rms_uv, rel=0.04), rate
+        if rate:
+            assert median_noise_uv(night.quality, 0) > 1.08 * scene.noise_rms_uv
+
+
+def test_quiet_frames_leave_out_each_potential_and_its_ringing():
+    """A 2-mV potential rings in the 50-Hz notch for about a second: the frames from 10 ms before
+    it to 0.38 s x ln(0.1 x its size / noise) after it are not quiet, a small one's 100 ms."""
+    sfreq_hz = 1000.0
+    scene = make_scene(SceneSpec(minutes=1.0, sfreq_hz=sfreq_hz, rate_per_min=0), 5)
+    data = scene.data_uv.copy()
+    t = np.arange(20) / sfreq_hz
+    burst = np.sin(2 * np.pi * 80 * t) * np.hanning(20)
+    for at_s, ptp_uv in ((20.0, 2000.0), (40.0, 60.0)):
+        i = int(at_s * sfreq_hz)
+        data[0, i:i + 20] += burst / np.ptp(burst) * ptp_uv
+    night, _ = run_calfwatch(data, sfreq_hz)
+    quiet = quiet_frames(night, 0, default_config().detection)
+    frame_s = (night.envelope_start_frame + np.arange(len(quiet)) + 0.5) * night.hop_s
+    noise = scene.noise_rms_uv
+    for at_s, ptp_uv in ((20.0, 2000.0), (40.0, 60.0)):
+        after_s = max(0.1, 0.38 * np.log(0.1 * ptp_uv / noise))
+        inside = (frame_s > at_s) & (frame_s < at_s + 0.9 * after_s)
+        assert not quiet[inside].any(), at_s
+        beyond = (frame_s > at_s + 1.2 * after_s + 0.1) & (frame_s < at_s + 3.0)
+        assert quiet[beyond].mean() > 0.9, at_s
