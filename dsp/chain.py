@@ -24,7 +24,9 @@ returned at most ``batch_s`` + :attr:`DetectionChain.lookahead_s` after its peak
 (about 0.12 s at 2 kHz: filter latency, the snippet's second half and the time an event may still
 be open); envelope and noise frames come when their noise block is complete, quality rows when their
 window is. With ``mains_hz=None`` the first ``mains_detect_s`` of data are buffered and decide 50 or
-60 Hz (:func:`dsp.filters.detect_mains_hz`) before anything is output.
+60 Hz (:func:`dsp.filters.detect_mains_hz`) before anything is output; the notches are then centred
+on the line's measured frequency (:func:`dsp.filters.measure_line_hz`: grids run a few tenths of
+a hertz off nominal). A given ``mains_hz`` is used as it is.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from dsp._stage_quality import QualityWindows
 from dsp._stage_release import PeakOrderRelease
 from dsp._threads import ThreadPolicy, n_threads
 from dsp.config import ChainConfig
-from dsp.filters import SECTION_PAD, detect_mains_hz
+from dsp.filters import SECTION_PAD, detect_mains_hz, measure_line_hz
 from dsp.output import ChainOutput, concat_outputs
 from dsp.types import QUALITY_WINDOW_S
 
@@ -96,7 +98,10 @@ class DetectionChain:
     grid : ChainGrid
         Samples per envelope/noise frame, noise block and quality window.
     mains_hz : float or None
-        The mains frequency in use (decided after ``mains_detect_s`` when it was None).
+        The nominal mains frequency, 50 or 60 (decided after ``mains_detect_s`` when it was None).
+    line_hz : float or None
+        The frequency the notches are centred on: the line measured in the first
+        ``mains_detect_s`` when ``mains_hz`` was None, else ``mains_hz``.
 
     Examples
     --------
@@ -115,6 +120,7 @@ class DetectionChain:
         self.sfreq_hz = float(sfreq_hz)
         self.n_channels = int(n_channels)
         self.mains_hz = mains_hz
+        self.line_hz = mains_hz
         self.config = cfg = config or ChainConfig()
         self.grid = ChainGrid.at(sfreq_hz, cfg.noise_block_s, quality_window_s)
         self._batch_samples = self.grid.samples(cfg.batch_s)
@@ -244,8 +250,9 @@ class DetectionChain:
         if self.mains_hz is None:
             head = self._input.head(self._mains_detect_samples)
             self.mains_hz = detect_mains_hz(head, self.sfreq_hz)
-        sos = design_cascade(self.sfreq_hz, cfg, self.mains_hz)
-        settle = settle_samples(self.sfreq_hz, cfg, self.mains_hz, sos)
+            self.line_hz = measure_line_hz(head, self.sfreq_hz, self.mains_hz)
+        sos = design_cascade(self.sfreq_hz, cfg, self.line_hz)
+        settle = settle_samples(self.sfreq_hz, cfg, self.line_hz, sos)
         self._filter = FilterStage(sos, self.n_channels, origin, settle, self._threaded)
         self._delay = self.delay_samples
         self._detector = Detector(
@@ -253,7 +260,7 @@ class DetectionChain:
             self.grid.block_samples, self._measurer.margin_after_samples, origin, sos,
             self._threaded)
         self._release = PeakOrderRelease(open_event_samples(cfg, self.sfreq_hz))
-        self._quality = QualityWindows(self.grid, self.n_channels, self.mains_hz, cfg, origin,
+        self._quality = QualityWindows(self.grid, self.n_channels, self.line_hz, cfg, origin,
                                        self._threaded)
 
     @property

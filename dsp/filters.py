@@ -150,6 +150,75 @@ def detect_mains_hz(x: np.ndarray, sfreq_hz: float) -> float:
     return 50.0
 
 
+#: Resolution of the zero-padded spectrum in which the line's frequency is measured (Hz).
+LINE_STEP_HZ = 0.005
+#: A line measured this close to nominal keeps the nominal notch (a Q 60 notch at 50 Hz still
+#: removes 95 % of a line 0.02 Hz off): the same filter as with the mains given.
+LINE_SNAP_HZ = 0.02
+
+
+def measure_line_hz(x: np.ndarray, sfreq_hz: float, mains_hz: float,
+                    max_offset_hz: float = 0.5) -> float:
+    """The frequency of the mains line in ``x``: where its fundamental (or third harmonic, / 3)
+    peaks within ``max_offset_hz`` of ``mains_hz`` (x 3), else ``mains_hz``.
+
+    Grids run up to a few tenths of a hertz off nominal (EN 50160 allows +-1 % at 50 Hz, and
+    +-0.1 Hz is common), and a Q 60 notch is 0.83 Hz wide at 50 Hz: 0.1 Hz off it passes a
+    quarter of the hum, which then raises the noise floor and hides the potentials (on
+    independent scenes with 40 µV of hum at 49.9 Hz, recall at 10 x the noise fell from 0.98 to
+    0.79). The notches are centred on the measured line instead. Measured on the Hann-windowed,
+    zero-padded spectrum (``LINE_STEP_HZ`` bins) of each channel without lost samples, summed over
+    channels, with a parabola through the peak bin and its neighbours (log power). A line that does
+    not exceed the median power 5-15 Hz away by ``LINE_RATIO``, or lies within ``LINE_SNAP_HZ`` of
+    ``mains_hz``, gives ``mains_hz``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,) or (n_channels, n_samples)
+        Raw signal, µV (a few seconds at least: the line's width is about 2 / duration).
+    sfreq_hz : float
+    mains_hz : float
+        Nominal mains frequency (50 or 60).
+    max_offset_hz : float
+        Largest distance from ``mains_hz`` searched.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> t = np.arange(20000) / 2000.0
+    >>> x = 40.0 * np.sin(2 * np.pi * 49.93 * t) + np.random.default_rng(0).normal(0, 5, t.size)
+    >>> round(measure_line_hz(x, 2000.0, 50.0), 2)
+    49.93
+    """
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    rows = [r for r in x if r.size >= int(sfreq_hz) and np.all(np.isfinite(r))]
+    if not rows:
+        return float(mains_hz)
+    n = rows[0].size
+    nfft = 1 << int(np.ceil(np.log2(max(n, sfreq_hz / LINE_STEP_HZ))))
+    window = np.hanning(n)
+    power = sum(np.abs(np.fft.rfft((r - r.mean()) * window, nfft)) ** 2 for r in rows)
+    freqs = np.fft.rfftfreq(nfft, 1.0 / sfreq_hz)
+    best, best_ratio = float(mains_hz), LINE_RATIO
+    for harmonic in (1, 3):
+        centre = harmonic * mains_hz
+        if centre + harmonic * max_offset_hz >= sfreq_hz / 2 - 15:
+            continue
+        offset = np.abs(freqs - centre)
+        near = np.flatnonzero(offset <= harmonic * max_offset_hz)
+        ring = power[(offset >= 5) & (offset <= 15)]
+        k = near[np.argmax(power[near])]
+        ratio = power[k] / (np.median(ring) + 1e-300)
+        if ratio > best_ratio and 0 < k < len(power) - 1:
+            lo, mid, hi = np.log(power[k - 1:k + 2] + 1e-300)
+            shift = 0.5 * (lo - hi) / (lo - 2 * mid + hi) if lo - 2 * mid + hi < 0 else 0.0
+            best, best_ratio = float((freqs[k] + shift * (freqs[1] - freqs[0])) / harmonic), ratio
+    return best if abs(best - mains_hz) > LINE_SNAP_HZ else float(mains_hz)
+
+
 def _coefficients(sos: np.ndarray) -> np.ndarray:
     """Kernel layout (5, n_padded): b0, b1, b2, a1, a2 of each section, normalised, identity-padded."""
     sos = np.asarray(sos, dtype=np.float64)

@@ -100,4 +100,17 @@ def test_mains_given_is_the_one_used_and_a_bad_one_is_refused(tmp_path):
         assert summary["thresholds"]["detection_chain"]["mains_hz"] == want
     done = _cli("analyze", str(path), "--out", str(tmp_path / "bad"), "--mains", "55")
     assert done.returncode == 2 and "invalid choice: 55.0" in done.stderr
+
+
+def test_the_summary_states_the_measured_line_the_notches_follow(tmp_path):
+    """Hum at 49.9 Hz: the mains is 50 Hz, and the notches sit at the line measured (0.1 Hz off),
+    both stated among the detection chain's settings."""
+    t_s = np.arange(2000 * 15) / 2000.0
+    noise = np.random.default_rng(4).normal(0, 5, (1, t_s.size))
+    path = _edf(tmp_path / "hum499.edf", noise + 40 * np.sin(2 * np.pi * 49.9 * t_s), 2000.0)
+    done = _cli("analyze", str(path), "--out", str(tmp_path / "out"), "--quiet")
+    assert done.returncode in (0, 4), done.stderr
+    chain = json.loads((tmp_path / "out" / "summary.json").read_text())["thresholds"][
+        "detection_chain"]
+    assert chain["mains_hz"] == 50.0 and chain["line_hz"] == pytest.approx(49.9, abs=0.01)
     assert "Traceback" not in done.stderr

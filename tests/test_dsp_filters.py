@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
-from dsp.filters import StreamingFilter, design_sos, detect_mains_hz, sosfilt
+from dsp.filters import (
+    LINE_SNAP_HZ,
+    StreamingFilter,
+    design_sos,
+    detect_mains_hz,
+    measure_line_hz,
+    sosfilt,
+)
 
 FS = 2000.0
 SOS = design_sos(FS)
@@ -142,6 +149,34 @@ def test_detect_mains(mains):
 def test_detect_mains_defaults_to_50_without_a_line():
     x = np.random.default_rng(7).normal(0, 5, int(10 * FS))
     assert detect_mains_hz(x, FS) == 50.0
+
+
+@pytest.mark.parametrize(("line_hz", "mains", "amp_uv", "third_uv"), [
+    (49.9, 50.0, 40.0, 12.0), (50.17, 50.0, 8.0, 0.0), (59.87, 60.0, 20.0, 6.0),
+    (50.08, 50.0, 0.5, 6.0),  # a fundamental under the noise: found from the third harmonic
+])
+def test_measure_line_finds_the_grid_frequency(line_hz, mains, amp_uv, third_uv):
+    """10 s of 5-µV noise with spikes of 300 µV (broadband) and a hum off nominal: the line's
+    frequency within 0.01 Hz; a channel with lost samples is left out."""
+    rng = np.random.default_rng(int(line_hz * 100))
+    t = np.arange(int(10 * FS)) / FS
+    phase = 2 * np.pi * line_hz * t + rng.uniform(0, 2 * np.pi)
+    x = rng.normal(0, 5, (2, t.size)) + amp_uv * np.sin(phase) + third_uv * np.sin(3 * phase)
+    x[0, rng.integers(0, t.size - 20, 30)[:, None] + np.arange(20)] += 300.0 * rng.normal(size=20)
+    x[1, 100:900] = np.nan
+    assert measure_line_hz(x, FS, mains) == pytest.approx(line_hz, abs=0.01)
+
+
+def test_measure_line_keeps_nominal_without_a_clear_line_or_close_to_it():
+    rng = np.random.default_rng(3)
+    t = np.arange(int(10 * FS)) / FS
+    noise = rng.normal(0, 5, t.size)
+    assert measure_line_hz(noise, FS, 50.0) == 50.0
+    near = noise + 30.0 * np.sin(2 * np.pi * (50.0 + LINE_SNAP_HZ / 2) * t)
+    assert measure_line_hz(near, FS, 50.0) == 50.0
+    lost = near.copy()
+    lost[5] = np.nan
+    assert measure_line_hz(lost, FS, 50.0) == 50.0
 
 
 def test_bad_shapes_are_refused():

@@ -235,7 +235,8 @@ class NightEngine:
         if final:  # the blocks go into one: keep one copy only
             self.store.join_all()
             self.live.clear()
-        settings = {**dataclasses.asdict(self.chain_config), "mains_hz": self.chain.mains_hz}
+        settings = {**dataclasses.asdict(self.chain_config), "mains_hz": self.chain.mains_hz,
+                    "line_hz": self.chain.line_hz}
         return NightSnapshot(list(self.store.blocks), n_samples, list(self.gaps), self.info,
                              self.config, settings, self.label)
 
