@@ -3,8 +3,8 @@
 The floor is ``detectable_ptp_k`` x the noise RMS of the band-passed signal. Measured on windows
 that twitching falls into, the noise reads high, and the more so the more the calf twitches: the
 median over 10-s windows of the chain's 0.5-s MAD blocks read 7-25 % high at 80-120 independent
-potentials per minute (and up to 90 % with units of 1-2 mV at 2 kHz), which raised the floor and
-undercounted exactly when twitching was heavy. The potentials themselves and what the filters do
+potentials per minute at 500 Hz-1 kHz (94 % at 2 kHz and 120 per minute), which raised the floor
+and undercounted exactly when twitching was heavy. The potentials themselves and what the filters do
 after them are what raises it:
 
 - each candidate's own samples, from ``noise_guard_s`` before its onset;
@@ -18,20 +18,23 @@ after them are what raises it:
 The resting noise is the RMS of the 50-ms envelope frames clear of all of those (and finite),
 less the frames above ``[events] active_off_k`` x their median: activity without candidates of its
 own, such as the fading end of a cramp, is not rest (an AASM burst lasts until the RMS falls below
-that multiple of rest; a frame of Gaussian noise exceeds 1.6 x the median RMS with a chance of
-about 1e-4 at 500 Hz and less above).
+that multiple of rest; a 50-ms frame of Gaussian noise exceeds 1.6 x the median RMS with a chance
+of 3e-4 at 500 Hz, about 20 degrees of freedom, and under 1e-6 from 1 kHz).
+
 Measured on independent scenes (``tests/independent_scenes.py``, coloured Gaussian noise, random
 band-limited potentials of 15-2000 µV, 3 min, 2 seeds) against the background's own RMS in
 20-450 Hz:
 
-====================  ========  =========  =========  ==========
-rate (per min)            0         20         80        120
-====================  ========  =========  =========  ==========
-window median, 1 kHz    0.996     1.007      1.124      1.253
-resting noise, 1 kHz    0.992     0.993      0.998      1.003
-resting noise, 2 kHz    1.011     1.013      1.013      1.023
-resting noise, 500 Hz   0.993     0.995      1.007      1.007
-====================  ========  =========  =========  ==========
+======================  ========  =========  =========  ==========
+rate (per min)              0         20         80        120
+======================  ========  =========  =========  ==========
+window median, 500 Hz     0.995     1.021      1.068      1.225
+window median, 1 kHz      0.996     1.007      1.124      1.253
+window median, 2 kHz      1.014     1.030      1.089      1.937
+resting noise, 500 Hz     0.993     0.995      1.005      1.004
+resting noise, 1 kHz      0.992     0.993      0.998      1.002
+resting noise, 2 kHz      1.011     1.013      1.013      1.023
+======================  ========  =========  =========  ==========
 
 With fewer than ``noise_min_quiet_s`` of such frames (a short or very busy recording) the noise
 falls back to the median of the chain's quality windows, the figure it was before.
@@ -44,6 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from classifier.config import ClassifierConfig, DetectionRules
+from classifier.potentials import median_noise_uv
 
 if TYPE_CHECKING:
     from classifier.night_data import NightData
@@ -117,8 +121,6 @@ def resting_noise_uv(night: NightData, ch: int, config: ClassifierConfig) -> flo
     >>> round(resting_noise_uv(night, 0, default_config()), 3)
     4.0
     """
-    from classifier.potentials import median_noise_uv
-
     rules = config.detection
     env = night.envelope_uv[ch] if len(night.envelope_uv) > ch else np.zeros(0)
     quiet = env[quiet_frames(night, ch, rules)] if len(env) else np.zeros(0)
