@@ -360,7 +360,8 @@ def _union(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return a[first], reach[last]
 
 
-def classify_events(night: NightData, config: ClassifierConfig) -> np.ndarray:
+def classify_events(night: NightData, config: ClassifierConfig,
+                    noise_uv: list[float | None] | None = None) -> np.ndarray:
     """Events of every kind on every channel of a :class:`classifier.night.NightData`.
 
     Parameters
@@ -368,7 +369,10 @@ def classify_events(night: NightData, config: ClassifierConfig) -> np.ndarray:
     night : NightData
     config : ClassifierConfig
         Full configuration; ``events`` and ``detection`` (the floor, x the channel's resting
-        noise: :func:`classifier.noise.resting_noise_uv`) are used.
+        noise) are used.
+    noise_uv : list, optional
+        Each channel's resting noise (:func:`classifier.noise.resting_noise_uv`), measured here
+        when not given.
 
     Returns
     -------
@@ -382,8 +386,8 @@ def classify_events(night: NightData, config: ClassifierConfig) -> np.ndarray:
     for ch in range(night.n_channels):
         rows = np.flatnonzero(cand["channel"] == ch)
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
-        noise_uv = resting_noise_uv(night, ch, config)
-        parts.append(_channel_events(night, ch, rows, level[ch], cfg, floor_k, noise_uv))
+        noise = resting_noise_uv(night, ch, config) if noise_uv is None else noise_uv[ch]
+        parts.append(_channel_events(night, ch, rows, level[ch], cfg, floor_k, noise))
     events = np.concatenate(parts) if parts else make_events(0)
     order = np.lexsort((events["channel"], events["onset_s"]))
     return events[order]

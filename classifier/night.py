@@ -88,21 +88,22 @@ def classify_night(night: NightData, config: ClassifierConfig | None = None) -> 
     from classifier.rates import night_rates
 
     cfg = config if config is not None else load_config()
-    events, rest = classify_at_rest(night, cfg)
+    noise = [resting_noise_uv(night, ch, cfg) for ch in range(night.n_channels)]
+    events, rest = classify_at_rest(night, cfg, noise)
     morphology, units = night_morphology(events, night, cfg)
     events["unit"][events["kind"] == FASCICULATION] = units
     rates = night_rates(events, rest, night, cfg)
-    noise = {name: resting_noise_uv(night, ch, cfg)
-             for ch, name in enumerate(night.ch_names)}
     return ClassifiedNight(events, list(night.ch_names), night.duration_s, rest, rates, morphology,
-                           cfg, noise)
+                           cfg, dict(zip(night.ch_names, noise, strict=True)))
 
 
-def classify_at_rest(night: NightData,
-                     config: ClassifierConfig) -> tuple[np.ndarray, dict[str, ChannelRest]]:
+def classify_at_rest(night: NightData, config: ClassifierConfig,
+                     noise_uv: list[float | None] | None = None,
+                     ) -> tuple[np.ndarray, dict[str, ChannelRest]]:
     """Events of every kind and rest per channel, fasciculations outside rest dropped.
 
-    The part of :func:`classify_night` a live view needs (no morphology, no rates).
+    The part of :func:`classify_night` a live view needs (no morphology, no rates). ``noise_uv``:
+    each channel's resting noise when already measured (see :func:`classifier.events.classify_events`).
 
     Returns
     -------
@@ -113,7 +114,7 @@ def classify_at_rest(night: NightData,
     from classifier.events import classify_events
     from classifier.rest import rest_intervals
 
-    events = classify_events(night, config)
+    events = classify_events(night, config, noise_uv)
     rest = rest_intervals(night, events, config)
     return _keep_fasciculations_in_rest(events, rest, night.ch_names), rest
 
