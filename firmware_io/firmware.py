@@ -293,6 +293,9 @@ class AsciiFirmware(Firmware):
                        np.ones(n, np.int64), counters)
 
     def damage(self, original: bytes, damaged: bytes) -> str:
+        """``undetected`` when the host would take a piece of the damaged line for a line of its
+        own: the host ends a line at every ``\\n``, so a byte damaged into one splits the line, and
+        the part before it (``1234,1`` of ``1234,115``) has as many numbers as a good line."""
         def fields(line: bytes) -> list[str] | None:
             text = line.decode("latin-1").replace(";", ",").replace("\t", ",").replace(" ", ",")
             parts = [p for p in text.strip("\r\n").replace("\r", ",").split(",") if p]
@@ -301,8 +304,10 @@ class AsciiFirmware(Firmware):
             except ValueError:
                 return None
             return parts
-        a, b = fields(original), fields(damaged)
-        return "lost" if b is None or a is None or len(a) != len(b) else "undetected"
+        a = fields(original)
+        pieces = [fields(p) for p in damaged.split(b"\n") if p.strip(b"\r")]
+        passes = any(b is not None and len(b) == len(a) for b in pieces) if a else False
+        return "undetected" if passes else "lost"
 
 
 FIRMWARE = {"calfwatch": CalfwatchFirmware, "cyton": CytonFirmware, "bitalino": BitalinoFirmware,

@@ -240,3 +240,25 @@ def test_port_in_a_missing_folder_is_a_one_line_error(tmp_path):
     dev = EmulatedDevice("cyton", [np.zeros((8, 1))], 250.0, str(tmp_path / "nope" / "port"))
     with pytest.raises(PortError, match="does not exist"):
         dev.start()
+
+
+@pytest.mark.parametrize(("damaged", "verdict"), [
+    (b"1234,1\n5\r\n", "undetected"),  # a byte damaged into a newline: "1234,1" is a line of its own
+    (b"12\n4,115\r\n", "undetected"),  # the part after it has a line's fields (its counter may fail)
+    (b"1234,125\r\n", "undetected"),  # a digit for a digit
+    (b"1234,1x5\r\n", "lost"),  # not a number
+    (b"1234,1,5\r\n", "lost"),  # a field too many
+])
+def test_ascii_damage_is_judged_as_the_host_reads_lines(damaged, verdict):
+    """The emulator's verdict on a damaged line: whenever the host's decoder takes a wrong value
+    from it, the verdict is undetected damage, never a loss the host would have seen."""
+    from firmware_io.firmware import AsciiFirmware
+
+    assert AsciiFirmware(500.0, 1).damage(b"1234,115\r\n", damaged) == verdict
+    dec = ascii_lines.AsciiDecoder(first_column="counter")
+    lines = [b"%d,%d\r\n" % (c, 100 + c % 7) for c in range(1228, 1241)]
+    lines[1234 - 1228] = damaged
+    got = dec.feed(b"".join(lines))
+    taken = dict(zip(got.counter.tolist(), got.counts[0].tolist(), strict=True))
+    wrong = {c: v for c, v in taken.items() if not 1228 <= c <= 1240 or v != 100 + c % 7}
+    assert bool(wrong) <= (verdict == "undetected"), wrong
