@@ -75,6 +75,7 @@ class EventRules:
     train_min_correlation: float
     train_max_amplitude_ratio: float
     explained_tolerance: float
+    compound_energy_share: float
     dense_window_s: float
     dense_min_potentials: int
     myoclonus_max_s: float

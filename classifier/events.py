@@ -499,7 +499,10 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     within ``movement_min_s``, ``paired``, is discrete) leave
     over its span is above ``active_on_k`` x rest,
     beyond ``explained_tolerance`` of their own energy (the snippets and the predicted responses
-    only approximate it: the responses of close potentials interfere).
+    only approximate it: the responses of close potentials interfere). Many-phased compounds
+    explain their own energy too when they carry less than ``compound_energy_share`` of the
+    burst's candidate energy: a chance overlap of two twitches among single potentials is brief,
+    whereas a contraction's interference pattern is mostly compounds.
     """
     out = np.zeros(len(bursts), bool)
     if not len(bursts) or not len(cand):
@@ -508,9 +511,12 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     peak_s = cand["peak"] / sf
     firing = np.zeros(len(cand), bool)
     firing[~pop] = dense(peak_s[~pop], cfg.dense_window_s, int(cfg.dense_min_potentials)) >= 0
-    discrete = ~cand["continuous"] & ~pop & ~firing & ~many_phased(cand, feats, sf, cfg, paired)
-    energy = np.where(discrete, cand["energy_uv2_s"], 0.0)
-    cum = np.concatenate([[0.0], np.cumsum(energy)])
+    compound = many_phased(cand, feats, sf, cfg, paired)
+    discrete = ~cand["continuous"] & ~pop & ~firing & ~compound
+    cum = _cumulative_energy(cand, discrete)
+    is_compound = compound & ~cand["continuous"] & ~pop & ~firing
+    cum_compound = _cumulative_energy(cand, is_compound)
+    cum_all = _cumulative_energy(cand, np.ones(len(cand), bool))
     for i, b in enumerate(bursts):  # bursts are few (tens per hour)
         a_s, b_s = t0 + b["start"] * hop, t0 + b["stop"] * hop
         lo, hi = np.searchsorted(peak_s, [a_s, b_s])
@@ -519,11 +525,39 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
         frames = env[b["start"]:b["stop"]]
         total = np.nansum(frames**2) * hop
         explained = cum[hi] - cum[lo]
+        in_compounds = cum_compound[hi] - cum_compound[lo]
+        if not _sustained_compounds(cand[lo:hi], is_compound[lo:hi], in_compounds,
+                                    cum_all[hi] - cum_all[lo], sf, cfg):
+            explained += in_compounds  # brief superpositions: a jerk, or twitches overlapping
         span_s = max(hop, np.sum(np.isfinite(frames)) * hop)
         rest_uv = np.nanmedian(level[b["start"]:b["stop"]])
         allowed = (cfg.active_on_k * rest_uv) ** 2 * span_s + cfg.explained_tolerance * explained
         out[i] = total - explained <= allowed
     return out
+
+
+def _sustained_compounds(cand: np.ndarray, is_compound: np.ndarray, compound_uv2_s: float,
+                         total_uv2_s: float, sf: float, cfg: EventRules) -> bool:
+    """Whether a burst's many-phased compounds are a contraction's interference pattern.
+
+    They are when they carry at least ``compound_energy_share`` of the energy of the burst's
+    candidates (sorted by peak) and the activity they lie in, candidates each starting within
+    ``jerk_link_s`` of the end of those before, lasts longer than a jerk (``myoclonus_max_s``).
+    """
+    if not np.any(is_compound) or compound_uv2_s < cfg.compound_energy_share * total_uv2_s:
+        return False
+    end = np.maximum.accumulate(cand["offset"])
+    new_run = np.concatenate([[True], cand["onset"][1:] - end[:-1] > cfg.jerk_link_s * sf])
+    run = np.cumsum(new_run) - 1
+    start = cand["onset"][new_run]
+    stop = np.maximum.reduceat(cand["offset"], np.flatnonzero(new_run))
+    span_s = (stop - start) / sf
+    return bool(np.any(span_s[np.unique(run[is_compound])] > cfg.myoclonus_max_s))
+
+
+def _cumulative_energy(cand: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Running sum of the kept candidates' energy (µV² s), with a leading zero."""
+    return np.concatenate([[0.0], np.cumsum(np.where(keep, cand["energy_uv2_s"], 0.0))])
 
 
 def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, rows: np.ndarray,

@@ -104,6 +104,18 @@ def test_neighbours_of_independent_units_are_not_grouped():
     assert cn.rates["rest_minutes"] >= 0.95 * 2.0
 
 
+@pytest.mark.parametrize("seed", [42, 44])
+def test_a_chance_overlap_among_large_twitches_is_no_movement(seed):
+    """Large units at 80/min raise the envelope into a burst, and now and then two of them overlap
+    into one many-phased candidate: a brief superposition, not a contraction's interference
+    pattern, so the burst is still the twitches in it (1 kHz, where overlaps stay one candidate)."""
+    spec = SceneSpec(minutes=2.0, sfreq_hz=1000.0, rate_per_min=80, ptp_range_uv=(400.0, 2000.0))
+    _, cn, score = analyse(spec, seed)
+    assert not np.any(cn.events["kind"] == VOLUNTARY)
+    assert cn.rates["rest_minutes"] >= 0.98 * 2.0
+    assert score["f1"] >= 0.95, score
+
+
 def test_doublets_are_marked_and_their_first_potential_counted():
     _, cn, score = analyse(SceneSpec(minutes=3.0, rate_per_min=15, doublet_fraction=0.3,
                                      ptp_range_uv=(60, 600)), 8)
