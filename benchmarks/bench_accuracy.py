@@ -114,6 +114,9 @@ def scenes(quick: bool, real: np.ndarray | None):
     # Grids run a few tenths of a hertz off nominal; a strong hum there tests the notches' centre.
     out.append(("ind mains 49.9 Hz 40 uV", lambda j: ind_scene(
         m, 62 + j, rate_per_min=15, mains_hz=49.9, mains_uv=40.0)))
+    for ecg in (60.0, 200.0):  # the ECG leaking into the calf channel, weak and strong
+        out.append((f"ind ECG {ecg:.0f} uV 20/min", lambda j, e=ecg: ind_scene(
+            m, 90 + j, rate_per_min=20, ecg_uv=e, heart_rate_per_min=60.0)))
     for fs in (1000.0, 500.0):  # consumer sensors sample at 250-1000 Hz
         out.append((f"ind {fs:.0f} Hz 80/min", lambda j, f=fs: ind_scene(
             m, 980 + j, rate_per_min=80, sfreq_hz=f)))

@@ -10,7 +10,12 @@ Nothing here shares code or assumptions with :mod:`calfwatch.simulator` or the c
 - background noise is coloured Gaussian noise (20-450 Hz) or a real resting recording (looped);
 - voluntary bursts are interference patterns (band-limited Gaussian noise under a ramped envelope),
   jerks are 30-120 ms bursts of the same, pops are steps with an exponential recovery on every
-  channel, motion is a 1-10 Hz wave.
+  channel, motion is a 1-10 Hz wave;
+- the ECG, when asked for (``ecg_uv``), leaks into every channel as QRS complexes of Gaussian
+  Q, R and S waves (the sum-of-Gaussians morphology of McSharry et al., IEEE Trans Biomed Eng
+  2003;50:289; QRS 80-100 ms) with a T wave, at a heart rate with respiratory sinus arrhythmia
+  (0.25 Hz, +-3 %) and beat-to-beat jitter (2 %), each channel with its own size and polarity.
+  Heartbeats are not truth rows: a fasciculation counted on one is false.
 
 Truth rows: ``(onset_s, duration_s, kind, channel, ptp_uv, detail)`` with ``detail`` ``doublet``
 for the second potential of a doublet and ``overlap`` for a potential whose main phases (where its
@@ -111,6 +116,8 @@ class SceneSpec:
     pops_per_min: float = 0.0
     motion_per_min: float = 0.0
     real_noise: np.ndarray | None = None
+    ecg_uv: float = 0.0  # QRS peak-to-peak on the channel, before any filtering
+    heart_rate_per_min: float = 60.0
 
 
 def make_scene(spec: SceneSpec, seed: int) -> Scene:
@@ -131,12 +138,34 @@ def make_scene(spec: SceneSpec, seed: int) -> Scene:
         phase = rng.uniform(0, 2 * np.pi)
         data[ch] += spec.mains_uv * (np.sin(2 * np.pi * spec.mains_hz * t + phase)
                                      + 0.3 * np.sin(2 * np.pi * 3 * spec.mains_hz * t + 2 * phase))
+    if spec.ecg_uv > 0:
+        _add_ecg(np.random.default_rng(rng.integers(2**32)), spec, data)
     _add_pops(rng, spec, data, rows, busy)
     for ch in range(spec.n_channels):
         _add_bursts(rng, spec, data[ch], ch, rows, busy)
         _add_potentials(rng, spec, data[ch], ch, rows, busy)
     truth = np.array(sorted(rows), dtype=TRUTH_DTYPE)
     return Scene(data, fs, truth, float(np.mean(in_band)), busy)
+
+
+def _add_ecg(rng, spec, data):
+    """QRS-T complexes at every heartbeat, the same beats on every channel."""
+    fs, n = spec.sfreq_hz, data.shape[1]
+    t = np.arange(-0.1, 0.45, 1 / fs)
+    wave = (-0.1 * np.exp(-0.5 * ((t + 0.025) / 0.008) ** 2)
+            + np.exp(-0.5 * (t / 0.009) ** 2)
+            - 0.3 * np.exp(-0.5 * ((t - 0.025) / 0.009) ** 2)
+            + 0.25 * np.exp(-0.5 * ((t - 0.25) / 0.04) ** 2))
+    qrs_ptp = np.ptp(wave[np.abs(t) <= 0.05])
+    gains = spec.ecg_uv / qrs_ptp * rng.uniform(0.7, 1.0, data.shape[0]) * rng.choice(
+        [-1.0, 1.0], data.shape[0])
+    rr0 = 60.0 / spec.heart_rate_per_min
+    beat = rng.uniform(0.2, rr0)
+    while beat < n / fs - 0.5:
+        i = int(round(beat * fs))
+        size = 1.0 + 0.1 * np.sin(2 * np.pi * 0.25 * beat)  # breathing swings the QRS too
+        data[:, i:i + len(wave)] += np.outer(gains * size, wave)[:, : n - i]
+        beat += rr0 * (1.0 + 0.03 * np.sin(2 * np.pi * 0.25 * beat) + 0.02 * rng.standard_normal())
 
 
 def _poisson_times(rng, rate_per_s, length_s, refractory_s=0.003):
