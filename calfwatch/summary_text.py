@@ -117,6 +117,20 @@ def _not_evaluable_headline(assessment: Mapping[str, Any]) -> str:
             + ". Not an all-clear: the numbers below cannot be judged.")
 
 
+def _heartbeat_lines(quality: Any) -> list[str]:
+    """A sentence per channel on which heartbeats (the ECG) were found."""
+    if not isinstance(quality, Mapping):
+        return []
+    lines = []
+    for name, q in quality.items():
+        beats = q.get("ecg_beats") if isinstance(q, Mapping) else None
+        if beats:
+            lines.append(f"Heartbeats reached the sensor on {name}: {beats} beats, about "
+                         f"{_num(q.get('ecg_rate_per_min'), '.0f')} per minute. They are not "
+                         "counted as twitches; a heartbeat that hides a twitch hides it.")
+    return lines
+
+
 def wearer_summary(
     summary: Mapping[str, Any],
     history_nights: Sequence[Any] | None = None,
@@ -165,6 +179,7 @@ def wearer_summary(
         lines.append(f"Periodic leg movements: {_num(plm)} per hour"
                      f"{_interval_words(summary.get('plm_index_per_h_ci95'), 1)} (a calf sensor "
                      "sees only some of them).")
+    lines += _heartbeat_lines(summary.get("quality"))
     lines.append(f"Assessment: {level}: {_LEVEL_WORDS.get(level, level)}.")
     for reason in assessment.get("reasons") or []:
         lines.append(f"  - {reason.get('text', reason.get('rule', ''))}")

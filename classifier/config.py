@@ -74,6 +74,13 @@ class EventRules:
     train_max_cv: float
     train_min_correlation: float
     train_max_amplitude_ratio: float
+    cardiac_interval_s: Span
+    cardiac_max_step: float
+    cardiac_min_beats: int
+    cardiac_min_correlation: float
+    cardiac_max_amplitude_ratio: float
+    cardiac_max_lag: int
+    cardiac_qrs_s: float
     explained_tolerance: float
     compound_energy_share: float
     dense_window_s: float

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from classifier.cardiac import cardiac_beats
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
 from classifier.noise import resting_noise_uv
@@ -564,7 +565,9 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
                       sf: float, busy_a: np.ndarray, busy_b: np.ndarray, cfg: EventRules,
                       floor_k: float, channel_noise_uv: float | None) -> np.ndarray:
     """Fasciculations, doublets, trains, jerks and pops from the candidates outside bursts
-    (:mod:`classifier.potentials`)."""
+    (:mod:`classifier.potentials`), heartbeats left out (:mod:`classifier.cardiac`)."""
+    beat = cardiac_beats(cand, snips, sf, cfg)  # the ECG's QRS: interference, not events
+    cand, feats, snips, rows = cand[~beat], feats[~beat], snips[~beat], rows[~beat]
     if len(cand) == 0:
         return make_events(0)
     size = potential_ptp_uv(cand, snips, sf, cfg.potential_max_s)

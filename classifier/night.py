@@ -41,6 +41,9 @@ class ClassifiedNight:
     noise_uv : dict
         Channel name -> its resting noise RMS (µV, :func:`classifier.noise.resting_noise_uv`),
         the noise behind its detection floor; None when unknown.
+    cardiac : dict
+        Channel name -> heartbeats found on it and their median rate
+        (:func:`classifier.cardiac.beat_summary`).
     """
 
     events: np.ndarray
@@ -51,6 +54,7 @@ class ClassifiedNight:
     morphology: dict[str, Any]
     config: ClassifierConfig
     noise_uv: dict[str, float | None] = field(default_factory=dict)
+    cardiac: dict[str, dict] = field(default_factory=dict)
 
     def event_list(self) -> list:
         """The events as :class:`classifier.events.Event` objects (channel by name)."""
@@ -94,7 +98,21 @@ def classify_night(night: NightData, config: ClassifierConfig | None = None) -> 
     events["unit"][events["kind"] == FASCICULATION] = units
     rates = night_rates(events, rest, night, cfg)
     return ClassifiedNight(events, list(night.ch_names), night.duration_s, rest, rates, morphology,
-                           cfg, dict(zip(night.ch_names, noise, strict=True)))
+                           cfg, dict(zip(night.ch_names, noise, strict=True)),
+                           night_cardiac(night, cfg))
+
+
+def night_cardiac(night: NightData, config: ClassifierConfig) -> dict[str, dict]:
+    """Per channel: the heartbeats among its candidates (:mod:`classifier.cardiac`)."""
+    from classifier.cardiac import beat_summary, cardiac_beats
+
+    out = {}
+    for ch, name in enumerate(night.ch_names):
+        rows = np.flatnonzero(night.candidates["channel"] == ch)
+        cand = night.candidates[rows]
+        beat = cardiac_beats(cand, night.snippets[rows], night.sfreq_hz, config.events)
+        out[name] = beat_summary(cand, beat, night.sfreq_hz)
+    return out
 
 
 def classify_at_rest(night: NightData, config: ClassifierConfig,

@@ -69,16 +69,18 @@ def shape_similarity(snippets: np.ndarray, i: np.ndarray, j: np.ndarray, half: i
     return best
 
 
-def _similar(snippets, ptp, i, j, half, min_corr, max_ratio) -> np.ndarray:
+def similar_pairs(snippets, ptp, i, j, half, min_corr, max_ratio) -> np.ndarray:
+    """Whether each pair ``(i, j)`` has sizes within ``max_ratio`` and shapes correlating at
+    ``min_corr`` or more (:func:`shape_similarity`)."""
     ratio = np.maximum(ptp[i], ptp[j]) / np.maximum(np.minimum(ptp[i], ptp[j]), 1e-12)
     ok = ratio <= max_ratio
     ok[ok] = shape_similarity(snippets, i[ok], j[ok], half) >= min_corr
     return ok
 
 
-def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max_lag=8):
+def next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max_lag=8):
     """For each potential, the first later one ``lo_s``-``hi_s`` after it with a similar shape
-    (-1 when none). ``t_s`` sorted."""
+    (-1 when none), looking up to ``max_lag`` potentials ahead. ``t_s`` sorted."""
     n = len(t_s)
     nxt = np.full(n, -1, np.int64)
     for lag in range(1, min(n, max_lag + 1)):
@@ -91,7 +93,7 @@ def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max
                 break
             continue
         ii, jj = i[cand], j[cand]
-        ok = _similar(snippets, ptp, ii, jj, half, min_corr, max_ratio)
+        ok = similar_pairs(snippets, ptp, ii, jj, half, min_corr, max_ratio)
         nxt[ii[ok]] = jj[ok]
     return nxt
 
@@ -99,8 +101,8 @@ def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max
 def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
     """Whether each discrete potential repeats the shape of the one ``doublet_s`` before it."""
     lo, hi = cfg.doublet_s
-    half = _half(snippets, sfreq_hz, cfg)
-    nxt = _next_similar(onset_s, snippets, ptp, lo, hi, half, cfg.doublet_min_correlation,
+    half = half_window(snippets, sfreq_hz, cfg)
+    nxt = next_similar(onset_s, snippets, ptp, lo, hi, half, cfg.doublet_min_correlation,
                         cfg.doublet_max_amplitude_ratio)
     out = np.zeros(len(t_s), bool)
     out[nxt[nxt >= 0]] = True
@@ -157,8 +159,8 @@ def _shifted_correlation(w: np.ndarray, lo: int, hi: int, min_overlap: int) -> f
 def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
     """Train index of each potential in a regular same-shape train (-1 when in none)."""
     lo, hi = cfg.train_interval_s
-    half = _half(snippets, sfreq_hz, cfg)
-    nxt = _next_similar(t_s, snippets, ptp, lo, hi, half, cfg.train_min_correlation,
+    half = half_window(snippets, sfreq_hz, cfg)
+    nxt = next_similar(t_s, snippets, ptp, lo, hi, half, cfg.train_min_correlation,
                         cfg.train_max_amplitude_ratio)
     label = np.full(len(t_s), -1, np.int64)
     has_prev = np.zeros(len(t_s), bool)
@@ -300,7 +302,9 @@ def chains(t_s: np.ndarray, cfg: EventRules) -> np.ndarray:
     return label
 
 
-def _half(snippets: np.ndarray, sfreq_hz: float, cfg: EventRules) -> int:
+def half_window(snippets: np.ndarray, sfreq_hz: float, cfg: EventRules) -> int:
+    """Samples each side of the peak that shape comparisons use (``shape_window_s``), within the
+    snippet."""
     return min(snippets.shape[1] // 2 - 3, max(2, round(cfg.shape_window_s * sfreq_hz / 2)))
 
 

@@ -75,12 +75,17 @@ def plain(value: Any) -> Any:
 def quality_by_channel(quality: np.ndarray, ch_names: list[str],
                        lost_s: dict[str, float] | None = None,
                        duration_s: float | None = None,
-                       noise_uv: dict[str, float | None] | None = None) -> dict[str, dict]:
+                       noise_uv: dict[str, float | None] | None = None,
+                       cardiac: dict[str, dict] | None = None) -> dict[str, dict]:
     """Per channel: noise RMS, mean mains fraction, saturated/flat/lost fractions, pops.
 
     ``noise_rms_uv`` is the channel's entry in ``noise_uv`` (its resting noise, the noise behind
     its detection floor: :func:`classifier.noise.resting_noise_uv`) when given, else the median
     noise of its quality windows.
+
+    ``ecg_beats`` and ``ecg_rate_per_min``: the heartbeats found on the channel and their median
+    rate (``cardiac``, :func:`classifier.cardiac.beat_summary`; None when not given); they are
+    interference, not counted.
 
     ``lost_fraction`` is the share of the channel's time without measurable data: with ``lost_s``
     (the rest accounting's lost time: gaps, the filter's settling after them, unmeasured frames)
@@ -114,6 +119,9 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
             "pops": int(q["pops"].sum()),
             "usable_fraction": (max(0.0, 1.0 - saturated - flat - lost) if total > 0 else None),
             "windows": int(len(q)),
+            "ecg_beats": cardiac[name]["beats"] if cardiac and name in cardiac else None,
+            "ecg_rate_per_min": (cardiac[name]["rate_per_min"] if cardiac and name in cardiac
+                                 else None),
         }
     return out
 
@@ -169,7 +177,7 @@ def night_summary(classified: ClassifiedNight, meta: dict[str, Any] | None, qual
     quality_doc = quality_by_channel(
         quality, classified.ch_names,
         {name: getattr(r, "lost_s", 0.0) for name, r in classified.rest.items()},
-        classified.duration_s, classified.noise_uv)
+        classified.duration_s, classified.noise_uv, classified.cardiac)
     channels = _channels_doc(classified, detection_floors_uv(quality_doc, classified.config))
     doc = {
         "schema": SCHEMA,

@@ -116,6 +116,20 @@ def test_a_chance_overlap_among_large_twitches_is_no_movement(seed):
     assert score["f1"] >= 0.95, score
 
 
+def test_heartbeats_leaking_into_the_channel_are_not_twitches():
+    """A strong ECG (200 µV QRS, 60 per minute) on a night without twitches: each beat passes
+    the band-pass as a potential well above the floor. They are not counted, the rest time is
+    kept, and the quality section says how many beats there were, at the heart's rate."""
+    spec = SceneSpec(minutes=3.0, rate_per_min=0, ecg_uv=200.0, heart_rate_per_min=60.0)
+    scene = make_scene(spec, 95)
+    night, cn = run_calfwatch(scene.data_uv, scene.sfreq_hz)
+    assert cn.count(FASCICULATION) <= 0.1 * 3.0 * 60  # a tenth of the beats at most
+    assert cn.rates["rest_minutes"] >= 0.95 * 3.0
+    beats = next(iter(cn.cardiac.values()))
+    assert beats["beats"] >= 0.8 * 3.0 * 60
+    assert 55.0 <= beats["rate_per_min"] <= 65.0
+
+
 def test_doublets_are_marked_and_their_first_potential_counted():
     _, cn, score = analyse(SceneSpec(minutes=3.0, rate_per_min=15, doublet_fraction=0.3,
                                      ptp_range_uv=(60, 600)), 8)

@@ -17,7 +17,9 @@ from classifier.summary import SCHEMA, night_summary
 
 def test_two_shapes_make_two_units_with_their_counts():
     rng = np.random.default_rng(0)
-    cands = [(0, 2.0 + 1.0 * k, float(rng.uniform(150, 170)), k % 2) for k in range(60)]
+    # Irregular times, as twitches come: a train exactly 1 s apart would be a heartbeat's rhythm.
+    t_s = 2.0 + np.cumsum(0.1 + np.random.default_rng(1).exponential(1.5, 60))
+    cands = [(0, float(t_s[k]), float(rng.uniform(150, 170)), k % 2) for k in range(60)]
     night = make_night(cands=cands)
     night.snippets += rng.normal(0, 2.0, night.snippets.shape).astype(np.float32)
     cn = classify_night(night)

@@ -54,3 +54,13 @@ def test_rates_carry_their_interval_and_the_rule_says_where_it_lies():
     assert low < 10.0 < high
     assert "Against the 10 per minute reference (rate_high): inconclusive." in text
     assert "Assessment: benign" in text
+
+
+def test_heartbeats_found_are_told_and_said_not_counted():
+    doc = _summary(2.0)
+    doc["assessment"] = assess([], config=None, tonight=doc).to_dict()
+    assert "Heartbeats" not in wearer_summary(doc)
+    doc["quality"]["calf_left"].update(ecg_beats=17250, ecg_rate_per_min=61.4)
+    text = wearer_summary(doc)
+    assert "Heartbeats reached the sensor on calf_left: 17250 beats, about 61 per minute" in text
+    assert "not counted as twitches" in text

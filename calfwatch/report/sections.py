@@ -252,6 +252,7 @@ QUALITY_COLUMNS = (
     ("saturated_fraction", "Saturated", "percent"),
     ("mains_fraction", "Mains hum", "percent"),
     ("pops", "Electrode pops", "count"),
+    ("ecg_beats", "Heartbeats (not counted)", "count"),
 )
 
 

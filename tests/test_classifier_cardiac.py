@@ -1,0 +1,86 @@
+"""Heartbeats (classifier.cardiac): a rhythm at the heart's rate is found among twitches, and
+twitches, however many and of whatever shape, never make one."""
+
+from __future__ import annotations
+
+import numpy as np
+from test_classifier_events import SF, wave
+
+from classifier.cardiac import beat_summary, cardiac_beats
+from classifier.config import default_config
+from dsp.types import CANDIDATE_DTYPE
+
+CFG = default_config().events
+
+
+def candidates(times_s, ptps_uv, kinds, noise_uv=0.0, seed=0):
+    """Candidates (sorted by peak) of 10 ms with their snippets, optionally noisy."""
+    rng = np.random.default_rng(seed)
+    order = np.argsort(times_s)
+    times_s, ptps_uv, kinds = (np.asarray(v)[order] for v in (times_s, ptps_uv, kinds))
+    cand = np.zeros(len(times_s), CANDIDATE_DTYPE)
+    cand["peak"] = np.round(np.asarray(times_s) * SF).astype(np.int64)
+    cand["onset"], cand["offset"] = cand["peak"] - 5, cand["peak"] + 5
+    cand["ptp_uv"] = ptps_uv
+    snips = np.array([wave(p, k) for p, k in zip(ptps_uv, kinds, strict=True)])
+    snips += rng.normal(0.0, noise_uv, snips.shape).astype(np.float32)
+    return cand, snips
+
+
+def heart(rng, minutes, rate_per_min=60.0):
+    """Beat times with respiratory sinus arrhythmia and beat-to-beat jitter (3 % and 2 %)."""
+    t, out = 1.0, []
+    while t < minutes * 60:
+        out.append(t)
+        t += 60.0 / rate_per_min * (1 + 0.03 * np.sin(2 * np.pi * 0.25 * t)
+                                    + 0.02 * rng.standard_normal())
+    return np.array(out)
+
+
+def twitches(rng, minutes, rate_per_min):
+    """Poisson twitch times (s)."""
+    n = rng.poisson(rate_per_min * minutes)
+    return np.sort(rng.uniform(1.0, minutes * 60, n))
+
+
+def test_a_heart_rhythm_among_twitches_is_found_and_the_twitches_are_not():
+    rng = np.random.default_rng(3)
+    beats, tw = heart(rng, 5.0, 62.0), twitches(rng, 5.0, 40.0)
+    tw = tw[np.min(np.abs(tw[:, None] - beats[None, :]), axis=1) > 0.1]  # apart from the beats
+    t = np.concatenate([beats, tw])
+    ptp = np.concatenate([rng.uniform(90, 110, len(beats)), rng.uniform(60, 600, len(tw))])
+    kinds = np.concatenate([np.zeros(len(beats), int), rng.integers(0, 2, len(tw))])
+    cand, snips = candidates(t, ptp, kinds, noise_uv=3.0)
+    beat = cardiac_beats(cand, snips, SF, CFG)
+    is_heart = np.isin(cand["peak"], np.round(beats * SF).astype(np.int64))
+    assert beat[is_heart].mean() >= 0.95
+    assert beat[~is_heart].mean() <= 0.02
+    summary = beat_summary(cand, beat, SF)
+    assert abs(summary["rate_per_min"] - 62.0) <= 2.0
+
+
+def test_one_unit_twitching_irregularly_at_the_hearts_rate_is_no_heartbeat():
+    """A single unit of one shape and size at 60/min, Poisson-timed: the shapes match at every
+    link, but the timing is not a rhythm."""
+    rng = np.random.default_rng(4)
+    t = twitches(rng, 10.0, 60.0)
+    t = t[np.concatenate([[True], np.diff(t) > 0.02])]
+    cand, snips = candidates(t, np.full(len(t), 100.0), np.zeros(len(t), int))
+    assert not cardiac_beats(cand, snips, SF, CFG).any()
+
+
+def test_a_train_faster_than_a_heart_is_never_a_beat():
+    """A unit firing at 10 Hz repeats every fourth potential 0.4 s later, at a heart's interval."""
+    t = 5.0 + 0.1 * np.arange(60)
+    cand, snips = candidates(t, np.full(len(t), 100.0), np.zeros(len(t), int))
+    assert not cardiac_beats(cand, snips, SF, CFG).any()
+
+
+def test_a_beat_a_twitch_reshaped_stays_in_the_rhythm():
+    rng = np.random.default_rng(5)
+    beats = heart(rng, 1.0, 60.0)
+    kinds = np.zeros(len(beats), int)
+    kinds[len(beats) // 2] = 1  # one beat of another shape (a twitch summed into it)
+    cand, snips = candidates(beats, np.full(len(beats), 100.0), kinds)
+    assert cardiac_beats(cand, snips, SF, CFG).all()
+    assert beat_summary(cand, np.ones(len(beats), bool), SF)["beats"] == len(beats)
