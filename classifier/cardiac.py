@@ -9,9 +9,11 @@ What tells a heartbeat from a fasciculation is its timing: the same shape again 
 heart's interval, 0.33-1.5 s (40-180 beats per minute), each interval close to the one before
 (beat-to-beat changes at rest are a few per cent: RMSSD 20-50 ms at RR near 1 s, Task Force of the
 ESC and NASPE, Circulation 1996;93:1043). Fasciculations fire irregularly, seconds apart, and
-discharges of different units are independent (Poisson): for exponential intervals, the chance
-that one interval is within ``cardiac_max_step`` (20 %) of the one before is about 9 %, so seven in
-a row (``cardiac_min_beats`` = 8) has a chance of about 5e-8, before the shapes must match too.
+discharges of different units are independent (Poisson), so a rhythm is followed beat by beat,
+each next beat within ``cardiac_max_step`` (10 %) of the time the last interval predicts, and only
+``cardiac_min_beats`` (10) or more in a row are heartbeats. Even a single unit of one shape
+twitching at 60 per minute, each of its discharges alike to the others, almost never keeps such a
+rhythm that long.
 
 Beats are neither counted nor events: like the mains hum, the ECG is interference on the channel,
 and it does not take rest time (the twitches between beats count). The night's quality section
@@ -23,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from classifier.config import EventRules
-from classifier.potentials import half_window, next_similar, similar_pairs
+from classifier.night_data import NightData
+from classifier.potentials import half_window
 
 #: Beat candidates closer than this are pieces of one beat (s).
 BEAT_PIECES_S = 0.2
@@ -35,14 +38,13 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
 
     A QRS complex near the floor reaches the detector as one to three pieces, and which of its
     phases peaks highest changes from beat to beat, so beats are compared as complexes: candidates
-    each starting within ``jerk_link_s`` of the end of those before, timed and sized by their
-    largest piece. Each complex is linked to the next one ``cardiac_interval_s`` later whose size
-    is within ``cardiac_max_amplitude_ratio`` and whose largest piece correlates with its own at
-    ``cardiac_min_correlation`` or more (:func:`classifier.potentials.next_similar`), and the
-    rhythm is followed from there (:class:`_RhythmTracker`): ``cardiac_min_beats`` or more
-    complexes, each interval within ``cardiac_max_step`` of the one before, are heartbeats. A
-    complex whose shape comes again sooner than ``cardiac_interval_s`` allows (a unit firing at
-    5-30 Hz: a train, see :func:`classifier.potentials.trains`) is never a beat.
+    each starting within ``jerk_link_s`` of the end of those before, timed by their largest piece,
+    sized over ``cardiac_qrs_s`` around it and compared in shape at lags up to half of that
+    (:class:`_Shapes`). A rhythm starts at two alike complexes ``cardiac_interval_s`` apart with a
+    complex where the third beat would fall (:func:`_steady_starts`) and is followed from there
+    (:class:`_RhythmTracker`); ``cardiac_min_beats`` or more complexes in a row are heartbeats. A
+    complex with two or more alike ones sooner than a heart could beat (a unit firing at 5-30 Hz:
+    a train, see :func:`classifier.potentials.trains`) is never a beat.
 
     Parameters
     ----------
@@ -79,36 +81,122 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     if len(rep) < cfg.cardiac_min_beats:
         return beat
     t_s = cand["peak"][rep] / sfreq_hz
-    size_uv = _complex_size_uv(snippets[rep], sfreq_hz, cfg.cardiac_qrs_s)
-    lo, hi = cfg.cardiac_interval_s
-    half = half_window(snippets, sfreq_hz, cfg)
-    nxt = next_similar(t_s, snippets[rep], size_uv, lo, hi, half,
-                       cfg.cardiac_min_correlation, cfg.cardiac_max_amplitude_ratio,
-                       max_lag=cfg.cardiac_max_lag)
-    # A complex repeated sooner than any heartbeat follows (a train at 5-30 Hz) is no beat.
-    faster = next_similar(t_s, snippets[rep], size_uv, 0.0, lo, half,
-                          cfg.cardiac_min_correlation, cfg.cardiac_max_amplitude_ratio,
-                          max_lag=cfg.cardiac_max_lag) >= 0
-    tracker = _RhythmTracker(t_s, snippets[rep], size_uv, half, cfg, faster)
-    for start in np.flatnonzero((nxt >= 0) & ~faster):  # a similar complex a beat later
-        if not tracker.beat[start]:
-            tracker.follow(int(start), int(nxt[start]))
+    shapes = _Shapes(snippets[rep], _complex_size_uv(snippets[rep], sfreq_hz, cfg.cardiac_qrs_s),
+                     half_window(snippets, sfreq_hz, cfg), round(cfg.cardiac_qrs_s * sfreq_hz / 2),
+                     cfg)
+    train = shapes.in_train(t_s, np.arange(len(t_s)), cfg.cardiac_interval_s[0],
+                            cfg.cardiac_max_lag)
+    tracker = _RhythmTracker(t_s, shapes, cfg, train)
+    first, second = _steady_starts(t_s, shapes, cfg, train)
+    for i, j in zip(first, second, strict=True):  # the nearest start of each complex, in order
+        if not tracker.beat[i] and not tracker.beat[j]:
+            tracker.follow(int(i), int(j))
     return tracker.beat[complex_id]
 
 
-class _RhythmTracker:
-    """Follows a rhythm from a pair of similar complexes one interval apart, beat by beat.
+class _Shapes:
+    """Sizes and shape comparison of complexes: the correlation of their snippets at the best of
+    the lags up to ``shift`` samples (whichever phase each piece peaks on), over ``half`` samples
+    each side of the middle."""
 
-    Each next beat is the similar complex nearest the time the last interval predicts, within
+    def __init__(self, snippets: np.ndarray, size_uv: np.ndarray, half: int, shift: int,
+                 cfg: EventRules) -> None:
+        mid = snippets.shape[1] // 2
+        self.shift = max(0, min(shift, mid - half, snippets.shape[1] - 1 - mid - half))
+        self.snippets, self.size_uv, self.half, self.mid = snippets, size_uv, half, mid
+        self.min_correlation = cfg.cardiac_min_correlation
+        self.max_ratio = cfg.cardiac_max_amplitude_ratio
+
+    def in_train(self, t_s: np.ndarray, k: np.ndarray, within_s: float, max_lag: int
+                 ) -> np.ndarray:
+        """Whether each complex ``k`` has two or more alike ones sooner than ``within_s`` before
+        or after it: a unit firing at 5-30 Hz (every fourth discharge of a 10-Hz train is a
+        heart's interval apart). One alike twitch near a beat by chance does not make a train."""
+        k = np.asarray(k, np.int64)
+        found = np.zeros(len(k), np.int64)
+        for lag in range(1, max_lag + 1):
+            for sign in (1, -1):
+                j = k + sign * lag
+                ok = (found < 2) & (j >= 0) & (j < len(t_s))
+                ok[ok] = np.abs(t_s[j[ok]] - t_s[k[ok]]) < within_s
+                if ok.any():
+                    found[np.flatnonzero(ok)[self.alike(k[ok], j[ok])]] += 1
+        return found >= 2
+
+    def sized_alike(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        a, b = self.size_uv[i], self.size_uv[j]
+        return np.maximum(a, b) <= self.max_ratio * np.minimum(a, b)
+
+    def alike(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether pairs ``(i, j)`` are of one size and shape."""
+        ok = self.sized_alike(i, j)
+        if not ok.any():
+            return ok
+        h, m, s = self.half, self.mid, self.shift
+        x = self.snippets[i[ok], m - h: m + h + 1].astype(np.float64)
+        y = np.lib.stride_tricks.sliding_window_view(
+            self.snippets[j[ok], m - h - s: m + h + s + 1].astype(np.float64), 2 * h + 1, axis=1)
+        num = np.einsum("pk,plk->pl", x, y)
+        den = np.sqrt(np.einsum("pk,pk->p", x, x)[:, None] * np.einsum("plk,plk->pl", y, y))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            best = np.where(den > 0, num / den, -1.0).max(axis=1)
+        ok[ok] = best >= self.min_correlation
+        return ok
+
+
+def _steady_starts(t_s: np.ndarray, shapes: _Shapes, cfg: EventRules, train: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of alike complexes ``cardiac_interval_s`` apart, neither in a train, with an alike
+    complex nearest where the third beat would fall; the first such pair of each complex."""
+    lo, hi = cfg.cardiac_interval_s
+    n, step = len(t_s), cfg.cardiac_max_step
+    firsts, seconds = [], []
+    for lag in range(1, min(n, cfg.cardiac_max_lag + 1)):
+        i = np.arange(n - lag)
+        j = i + lag
+        dt = t_s[j] - t_s[i]
+        if np.all(dt > hi):
+            break
+        ok = (dt >= lo) & (dt <= hi) & ~train[i] & ~train[j]
+        i, j, dt = i[ok], j[ok], dt[ok]
+        k = _nearest(t_s, t_s[j] + dt)
+        ok = (np.abs(t_s[k] - t_s[j] - dt) <= step * dt) & (k > j) & ~train[k]
+        i, j, k = i[ok], j[ok], k[ok]
+        ok = shapes.sized_alike(i, j) & shapes.sized_alike(j, k)
+        i, j, k = i[ok], j[ok], k[ok]
+        ok = shapes.alike(i, j)
+        ok[ok] = shapes.alike(j[ok], k[ok])
+        firsts.append(i[ok])
+        seconds.append(j[ok])
+    if not firsts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    first, second = np.concatenate(firsts), np.concatenate(seconds)
+    order = np.lexsort((second, first))
+    first, second = first[order], second[order]
+    keep = np.concatenate([[True], np.diff(first) > 0]) if len(first) else np.zeros(0, bool)
+    return first[keep], second[keep]
+
+
+def _nearest(t_s: np.ndarray, when_s: np.ndarray) -> np.ndarray:
+    """Index of the time in sorted ``t_s`` nearest each of ``when_s``."""
+    right = np.clip(np.searchsorted(t_s, when_s), 1, len(t_s) - 1)
+    left = right - 1
+    return np.where(np.abs(t_s[left] - when_s) <= np.abs(t_s[right] - when_s), left, right)
+
+
+class _RhythmTracker:
+    """Follows a rhythm from a pair of alike complexes one interval apart, beat by beat.
+
+    Each next beat is the alike complex nearest the time the last interval predicts, within
     ``cardiac_max_step`` of that interval; one beat may be missing or reshaped (by the noise, or a
     twitch over it), and the one after is then looked for two intervals on. A rhythm of
     ``cardiac_min_beats`` or more complexes is a run of beats, with the complex on time and of a
-    beat's size where one was skipped. ``blocked`` complexes are never beats.
+    beat's size where one was skipped.
     """
 
-    def __init__(self, t_s, snippets, ptp, half, cfg: EventRules, blocked: np.ndarray) -> None:
-        self.t_s, self.snippets, self.ptp, self.half, self.cfg = t_s, snippets, ptp, half, cfg
-        self.blocked = blocked
+    def __init__(self, t_s: np.ndarray, shapes: _Shapes, cfg: EventRules,
+                 train: np.ndarray) -> None:
+        self.t_s, self.shapes, self.cfg, self.train = t_s, shapes, cfg, train
         self.beat = np.zeros(len(t_s), bool)
 
     def follow(self, first: int, second: int) -> None:
@@ -133,33 +221,26 @@ class _RhythmTracker:
         width = self.cfg.cardiac_max_step * rr
         lo, hi = np.searchsorted(self.t_s, [pred - width, pred + width])
         idx = np.arange(lo, hi)
-        return idx[~self.blocked[idx]]
+        return idx[~self.beat[idx] & ~self.train[idx]]
 
     def _near(self, last: int, rr: float, beats: int) -> tuple[int, int]:
-        """The similar complex, not yet a beat, nearest ``beats`` intervals after ``last`` (-1 if
+        """The alike complex, not yet a beat, nearest ``beats`` intervals after ``last`` (-1 if
         none)."""
-        cfg, t = self.cfg, self.t_s
-        pred = t[last] + beats * rr
+        pred = self.t_s[last] + beats * rr
         idx = self._window(pred, rr)
-        idx = idx[(idx > last) & ~self.beat[idx]]
+        idx = idx[idx > last]
+        idx = idx[self.shapes.alike(np.full(len(idx), last), idx)]
         if not len(idx):
             return -1, beats
-        ok = similar_pairs(self.snippets, self.ptp, np.full(len(idx), last), idx, self.half,
-                           cfg.cardiac_min_correlation, cfg.cardiac_max_amplitude_ratio)
-        if not ok.any():
-            return -1, beats
-        idx = idx[ok]
-        return int(idx[np.argmin(np.abs(t[idx] - pred))]), beats
+        return int(idx[np.argmin(np.abs(self.t_s[idx] - pred))]), beats
 
     def _claim_on_time(self, last: int, rr: float) -> None:
         """Claim the complex one interval after ``last`` if it is on time and of a beat's size."""
-        idx = self._window(self.t_s[last] + rr, rr)
-        idx = idx[~self.beat[idx]]
-        ratio = np.maximum(self.ptp[idx], self.ptp[last]) / np.maximum(
-            np.minimum(self.ptp[idx], self.ptp[last]), 1e-12)
-        idx = idx[ratio <= self.cfg.cardiac_max_amplitude_ratio]
+        pred = self.t_s[last] + rr
+        idx = self._window(pred, rr)
+        idx = idx[self.shapes.sized_alike(np.full(len(idx), last), idx)]
         if len(idx):
-            self.beat[idx[np.argmin(np.abs(self.t_s[idx] - self.t_s[last] - rr))]] = True
+            self.beat[idx[np.argmin(np.abs(self.t_s[idx] - pred))]] = True
 
 
 def _complex_size_uv(snippets: np.ndarray, sfreq_hz: float, qrs_s: float) -> np.ndarray:
@@ -200,3 +281,26 @@ def beat_summary(cand: np.ndarray, beat: np.ndarray, sfreq_hz: float) -> dict[st
     rr = rr[rr <= 2.0]  # consecutive beats only (the slowest heart rate of the rule is 40/min)
     rate = float(60.0 / np.median(rr)) if len(rr) else None
     return {"beats": int(len(t_s)), "rate_per_min": rate}
+
+
+def heartbeat_mask(night: NightData, cfg: EventRules) -> np.ndarray:
+    """Whether each candidate of the night is part of a heartbeat (:func:`cardiac_beats`, channel
+    by channel)."""
+    cand = night.candidates
+    out = np.zeros(len(cand), bool)
+    for ch in range(night.n_channels):
+        rows = np.flatnonzero(cand["channel"] == ch)
+        rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
+        out[rows] = cardiac_beats(cand[rows], night.snippets[rows], night.sfreq_hz, cfg)
+    return out
+
+
+def night_heartbeats(night: NightData, beat: np.ndarray) -> dict[str, dict]:
+    """Per channel name: its heartbeats and their median rate (:func:`beat_summary`)."""
+    cand = night.candidates
+    out = {}
+    for ch, name in enumerate(night.ch_names):
+        rows = np.flatnonzero(cand["channel"] == ch)
+        rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
+        out[name] = beat_summary(cand[rows], beat[rows], night.sfreq_hz)
+    return out

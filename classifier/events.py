@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from classifier.cardiac import cardiac_beats
+from classifier.cardiac import heartbeat_mask
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
 from classifier.noise import resting_noise_uv
@@ -362,7 +362,8 @@ def _union(starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def classify_events(night: NightData, config: ClassifierConfig,
-                    noise_uv: list[float | None] | None = None) -> np.ndarray:
+                    noise_uv: list[float | None] | None = None,
+                    heartbeat: np.ndarray | None = None) -> np.ndarray:
     """Events of every kind on every channel of a :class:`classifier.night.NightData`.
 
     Parameters
@@ -374,6 +375,9 @@ def classify_events(night: NightData, config: ClassifierConfig,
     noise_uv : list, optional
         Each channel's resting noise (:func:`classifier.noise.resting_noise_uv`), measured here
         when not given.
+    heartbeat : ndarray of bool, optional
+        Which of the night's candidates are heartbeats (:func:`classifier.cardiac.heartbeat_mask`),
+        found here when not given; they are left out of the candidate events.
 
     Returns
     -------
@@ -383,19 +387,23 @@ def classify_events(night: NightData, config: ClassifierConfig,
     cfg, floor_k = config.events, config.detection.detectable_ptp_k
     level = rest_level(night.noise_uv, night.hop_s, cfg)
     cand = night.candidates
+    if heartbeat is None:
+        heartbeat = heartbeat_mask(night, cfg)
     parts = []
     for ch in range(night.n_channels):
         rows = np.flatnonzero(cand["channel"] == ch)
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
         noise = resting_noise_uv(night, ch, config) if noise_uv is None else noise_uv[ch]
-        parts.append(_channel_events(night, ch, rows, level[ch], cfg, floor_k, noise))
+        parts.append(_channel_events(night, ch, rows, level[ch], cfg, floor_k, noise,
+                                     heartbeat[rows]))
     events = np.concatenate(parts) if parts else make_events(0)
     order = np.lexsort((events["channel"], events["onset_s"]))
     return events[order]
 
 
 def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarray,
-                    cfg: EventRules, floor_k: float, noise_uv: float | None) -> np.ndarray:
+                    cfg: EventRules, floor_k: float, noise_uv: float | None,
+                    heartbeat: np.ndarray) -> np.ndarray:
     hop = night.hop_s
     t0 = night.envelope_start_frame * hop
     env = night.envelope_uv[ch]
@@ -434,8 +442,9 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
         np.concatenate([burst_ev["onset_s"] + burst_ev["duration_s"],
                         flat_ev["onset_s"] + flat_ev["duration_s"]]),
     )
-    cand_ev = _candidate_events(cand, feats, snips, rows, sf, busy_a, busy_b, cfg, floor_k,
-                                noise_uv)
+    beat = heartbeat  # the ECG's QRS: interference, not events
+    cand_ev = _candidate_events(cand[~beat], feats[~beat], snips[~beat], rows[~beat], sf, busy_a,
+                                busy_b, cfg, floor_k, noise_uv)
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
     out["channel"] = ch
@@ -565,9 +574,7 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
                       sf: float, busy_a: np.ndarray, busy_b: np.ndarray, cfg: EventRules,
                       floor_k: float, channel_noise_uv: float | None) -> np.ndarray:
     """Fasciculations, doublets, trains, jerks and pops from the candidates outside bursts
-    (:mod:`classifier.potentials`), heartbeats left out (:mod:`classifier.cardiac`)."""
-    beat = cardiac_beats(cand, snips, sf, cfg)  # the ECG's QRS: interference, not events
-    cand, feats, snips, rows = cand[~beat], feats[~beat], snips[~beat], rows[~beat]
+    (:mod:`classifier.potentials`); heartbeats are left out before (:mod:`classifier.cardiac`)."""
     if len(cand) == 0:
         return make_events(0)
     size = potential_ptp_uv(cand, snips, sf, cfg.potential_max_s)

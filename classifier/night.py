@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from classifier.cardiac import heartbeat_mask, night_heartbeats
 from classifier.config import ClassifierConfig, load_config
 from classifier.kinds import FASCICULATION
 from classifier.night_data import NightData
@@ -93,35 +94,25 @@ def classify_night(night: NightData, config: ClassifierConfig | None = None) -> 
 
     cfg = config if config is not None else load_config()
     noise = [resting_noise_uv(night, ch, cfg) for ch in range(night.n_channels)]
-    events, rest = classify_at_rest(night, cfg, noise)
+    heartbeat = heartbeat_mask(night, cfg.events)
+    events, rest = classify_at_rest(night, cfg, noise, heartbeat)
     morphology, units = night_morphology(events, night, cfg)
     events["unit"][events["kind"] == FASCICULATION] = units
     rates = night_rates(events, rest, night, cfg)
     return ClassifiedNight(events, list(night.ch_names), night.duration_s, rest, rates, morphology,
                            cfg, dict(zip(night.ch_names, noise, strict=True)),
-                           night_cardiac(night, cfg))
-
-
-def night_cardiac(night: NightData, config: ClassifierConfig) -> dict[str, dict]:
-    """Per channel: the heartbeats among its candidates (:mod:`classifier.cardiac`)."""
-    from classifier.cardiac import beat_summary, cardiac_beats
-
-    out = {}
-    for ch, name in enumerate(night.ch_names):
-        rows = np.flatnonzero(night.candidates["channel"] == ch)
-        cand = night.candidates[rows]
-        beat = cardiac_beats(cand, night.snippets[rows], night.sfreq_hz, config.events)
-        out[name] = beat_summary(cand, beat, night.sfreq_hz)
-    return out
+                           night_heartbeats(night, heartbeat))
 
 
 def classify_at_rest(night: NightData, config: ClassifierConfig,
                      noise_uv: list[float | None] | None = None,
+                     heartbeat: np.ndarray | None = None,
                      ) -> tuple[np.ndarray, dict[str, ChannelRest]]:
     """Events of every kind and rest per channel, fasciculations outside rest dropped.
 
-    The part of :func:`classify_night` a live view needs (no morphology, no rates). ``noise_uv``:
-    each channel's resting noise when already measured (see :func:`classifier.events.classify_events`).
+    The part of :func:`classify_night` a live view needs (no morphology, no rates). ``noise_uv``
+    and ``heartbeat``: each channel's resting noise and the heartbeats among the candidates when
+    already found (see :func:`classifier.events.classify_events`).
 
     Returns
     -------
@@ -132,7 +123,7 @@ def classify_at_rest(night: NightData, config: ClassifierConfig,
     from classifier.events import classify_events
     from classifier.rest import rest_intervals
 
-    events = classify_events(night, config, noise_uv)
+    events = classify_events(night, config, noise_uv, heartbeat)
     rest = rest_intervals(night, events, config)
     return _keep_fasciculations_in_rest(events, rest, night.ch_names), rest
 
