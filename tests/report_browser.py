@@ -3,7 +3,8 @@
 The report carries no script of its own. A copy of the page gets a small probe script at the top
 of ``<head>`` that (1) replaces ``window.alert`` with a marker, so an injected alert shows as
 ``data-alerted`` on ``<html>``, and (2) on ``load`` writes how many ``<img>`` decoded
-(``naturalWidth > 0``) onto ``<body>`` as ``data-images-ok`` / ``data-images-total``. Chromium's
+(``naturalWidth > 0``) onto ``<body>`` as ``data-images-ok`` / ``data-images-total``, and the
+tables wider than the column they sit in (id, else index) as ``data-tables-too-wide``. Chromium's
 ``--dump-dom`` prints the DOM after load; ``--enable-logging=stderr`` prints every console message
 as ``CONSOLE`` lines, which the report must not produce at all.
 """
@@ -28,6 +29,12 @@ window.addEventListener('load', function () {{
   }}
   document.body.setAttribute('data-images-ok', String(ok));
   document.body.setAttribute('data-images-total', String(imgs.length));
+  var wide = [], tables = document.getElementsByTagName('table');
+  for (var t = 0; t < tables.length; t++) {{
+    var box = tables[t].getBoundingClientRect(), room = tables[t].parentElement.getBoundingClientRect();
+    if (box.right > room.right + 1) wide.push(tables[t].id || String(t));
+  }}
+  document.body.setAttribute('data-tables-too-wide', wide.join(' '));
 }});
 </script>"""
 
@@ -76,7 +83,8 @@ def open_in_browser(html_path: Path, work_dir: Path, chromium: str,
     url = probed.resolve().as_uri()
     shot = work_dir / f"{html_path.stem}.png"
     with tempfile.TemporaryDirectory(dir=work_dir) as user_dir:
-        dumped = _run(chromium, ["--enable-logging=stderr", "--v=0", "--dump-dom", url], user_dir)
+        dumped = _run(chromium, ["--enable-logging=stderr", "--v=0", f"--window-size={width},{height}",
+                                 "--dump-dom", url], user_dir)
     with tempfile.TemporaryDirectory(dir=work_dir) as user_dir:
         _run(chromium, [f"--screenshot={shot}", f"--window-size={width},{height}",
                         "--hide-scrollbars", url], user_dir)

@@ -85,6 +85,9 @@ def test_each_page_renders_cleanly(pages, name):
     _, _, result = pages[name]
     assert result.console == []
     assert _attr(result.dom, "data-images-ok") == _attr(result.dom, "data-images-total") > 0
+    # Every table fits the page's column (a heading that cannot wrap pushes its table out).
+    assert re.search(r'<body[^>]*\sdata-tables-too-wide=""', result.dom), re.search(
+        r'data-tables-too-wide="[^"]*"', result.dom)
     png = result.screenshot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     from matplotlib.image import imread
