@@ -40,6 +40,9 @@ CAVEATS = (
     "counting statistics, which adds back what such merges drop (a few % at 100 per minute).",
     "Surface amplitudes depend on fat thickness and electrode spacing: compare amplitudes within "
     "one wearer and one electrode placement only.",
+    "Heartbeats that reach the channel (the ECG: one shape at the heart's steady rhythm, ten beats "
+    "or more in a row) are not counted (quality: ecg_beats); a twitch that falls on a beat is lost "
+    "with it.",
 )
 
 

@@ -117,3 +117,4 @@ def test_summary_states_the_detection_floor_per_channel():
     assert doc["channels"]["calf_1"]["detection_floor_uv"] == pytest.approx(k * 6.0)
     assert doc["channels"]["calf_2"]["detection_floor_uv"] is None
     assert any("detection_floor_uv" in c for c in doc["caveats"])
+    assert any("ecg_beats" in c for c in doc["caveats"])
