@@ -26,7 +26,7 @@ import numpy as np
 
 from classifier.config import EventRules
 from classifier.night_data import NightData
-from classifier.potentials import half_window
+from classifier.potentials import half_window, linked_runs
 
 #: Beat candidates closer than this are pieces of one beat (s).
 BEAT_PIECES_S = 0.2
@@ -253,9 +253,7 @@ def _complex_size_uv(snippets: np.ndarray, sfreq_hz: float, qrs_s: float) -> np.
 
 def _complexes(cand: np.ndarray, link_samples: float) -> tuple[np.ndarray, np.ndarray]:
     """Complex index of each candidate (sorted by peak) and the largest candidate of each."""
-    end = np.maximum.accumulate(cand["offset"])
-    new = np.concatenate([[True], cand["onset"][1:] - end[:-1] > link_samples])
-    complex_id = np.cumsum(new) - 1
+    complex_id = linked_runs(cand, link_samples)
     order = np.lexsort((-cand["ptp_uv"], complex_id))
     first = np.concatenate([[True], np.diff(complex_id[order]) > 0])
     return complex_id, order[first]

@@ -44,6 +44,7 @@ from classifier.potentials import (
     dense,
     is_pop,
     label_potentials,
+    linked_runs,
     many_phased,
     potential_ptp_uv,
     self_repeats,
@@ -442,8 +443,8 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
         np.concatenate([burst_ev["onset_s"] + burst_ev["duration_s"],
                         flat_ev["onset_s"] + flat_ev["duration_s"]]),
     )
-    beat = heartbeat  # the ECG's QRS: interference, not events
-    cand_ev = _candidate_events(cand[~beat], feats[~beat], snips[~beat], rows[~beat], sf, busy_a,
+    other = ~heartbeat  # the ECG's QRS is interference, not events
+    cand_ev = _candidate_events(cand[other], feats[other], snips[other], rows[other], sf, busy_a,
                                 busy_b, cfg, floor_k, noise_uv)
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
@@ -556,12 +557,9 @@ def _sustained_compounds(cand: np.ndarray, is_compound: np.ndarray, compound_uv2
     """
     if not np.any(is_compound) or compound_uv2_s < cfg.compound_energy_share * total_uv2_s:
         return False
-    end = np.maximum.accumulate(cand["offset"])
-    new_run = np.concatenate([[True], cand["onset"][1:] - end[:-1] > cfg.jerk_link_s * sf])
-    run = np.cumsum(new_run) - 1
-    start = cand["onset"][new_run]
-    stop = np.maximum.reduceat(cand["offset"], np.flatnonzero(new_run))
-    span_s = (stop - start) / sf
+    run = linked_runs(cand, cfg.jerk_link_s * sf)
+    first = np.flatnonzero(np.diff(run, prepend=-1))
+    span_s = (np.maximum.reduceat(cand["offset"], first) - cand["onset"][first]) / sf
     return bool(np.any(span_s[np.unique(run[is_compound])] > cfg.myoclonus_max_s))
 
 

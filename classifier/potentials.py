@@ -264,6 +264,16 @@ def attach_to_jerks(cand: np.ndarray, comp: np.ndarray, pop: np.ndarray, sfreq_h
     return comp
 
 
+def linked_runs(cand: np.ndarray, link_samples: float) -> np.ndarray:
+    """Run index of each candidate (sorted by peak): a candidate starting within
+    ``link_samples`` of the end of those before it continues their run."""
+    if len(cand) == 0:
+        return np.zeros(0, np.int64)
+    end = np.maximum.accumulate(cand["offset"])
+    new = np.concatenate([[True], cand["onset"][1:] - end[:-1] > link_samples])
+    return np.cumsum(new) - 1
+
+
 def dense(t_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
     """Group index of potentials in dense clusters (-1 otherwise); ``t_s`` sorted.
 
