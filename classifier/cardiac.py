@@ -26,7 +26,7 @@ import numpy as np
 
 from classifier.config import EventRules
 from classifier.night_data import NightData
-from classifier.potentials import half_window, linked_runs
+from classifier.potentials import half_window, linked_runs, similar_pairs, sizes_alike
 
 #: Beat candidates closer than this are pieces of one beat (s).
 BEAT_PIECES_S = 0.2
@@ -95,15 +95,14 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
 
 
 class _Shapes:
-    """Sizes and shape comparison of complexes: the correlation of their snippets at the best of
-    the lags up to ``shift`` samples (whichever phase each piece peaks on), over ``half`` samples
-    each side of the middle."""
+    """Sizes and shape comparison of complexes: sizes within ``cardiac_max_amplitude_ratio`` and
+    snippets correlating at ``cardiac_min_correlation`` at the best of the lags up to ``shift``
+    samples (whichever phase each piece peaks on), over ``half`` samples each side of the
+    middle (:func:`classifier.potentials.similar_pairs`)."""
 
     def __init__(self, snippets: np.ndarray, size_uv: np.ndarray, half: int, shift: int,
                  cfg: EventRules) -> None:
-        mid = snippets.shape[1] // 2
-        self.shift = max(0, min(shift, mid - half, snippets.shape[1] - 1 - mid - half))
-        self.snippets, self.size_uv, self.half, self.mid = snippets, size_uv, half, mid
+        self.snippets, self.size_uv, self.half, self.shift = snippets, size_uv, half, shift
         self.min_correlation = cfg.cardiac_min_correlation
         self.max_ratio = cfg.cardiac_max_amplitude_ratio
 
@@ -124,24 +123,12 @@ class _Shapes:
         return found >= 2
 
     def sized_alike(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        a, b = self.size_uv[i], self.size_uv[j]
-        return np.maximum(a, b) <= self.max_ratio * np.minimum(a, b)
+        return sizes_alike(self.size_uv, i, j, self.max_ratio)
 
     def alike(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Whether pairs ``(i, j)`` are of one size and shape."""
-        ok = self.sized_alike(i, j)
-        if not ok.any():
-            return ok
-        h, m, s = self.half, self.mid, self.shift
-        x = self.snippets[i[ok], m - h: m + h + 1].astype(np.float64)
-        y = np.lib.stride_tricks.sliding_window_view(
-            self.snippets[j[ok], m - h - s: m + h + s + 1].astype(np.float64), 2 * h + 1, axis=1)
-        num = np.einsum("pk,plk->pl", x, y)
-        den = np.sqrt(np.einsum("pk,pk->p", x, x)[:, None] * np.einsum("plk,plk->pl", y, y))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            best = np.where(den > 0, num / den, -1.0).max(axis=1)
-        ok[ok] = best >= self.min_correlation
-        return ok
+        return similar_pairs(self.snippets, self.size_uv, i, j, self.half, self.min_correlation,
+                             self.max_ratio, self.shift)
 
 
 def _steady_starts(t_s: np.ndarray, shapes: _Shapes, cfg: EventRules, train: np.ndarray

@@ -52,33 +52,40 @@ from classifier.config import EventRules
 from classifier.kinds import ARTIFACT, FASCICULATION, MYOCLONUS, VOLUNTARY
 
 
-def shape_similarity(snippets: np.ndarray, i: np.ndarray, j: np.ndarray, half: int) -> np.ndarray:
+def shape_similarity(snippets: np.ndarray, i: np.ndarray, j: np.ndarray, half: int,
+                     max_shift: int = 2) -> np.ndarray:
     """Normalised correlation of snippet pairs ``(i, j)`` over ``half`` samples each side of the
-    peak, at the best of the lags -2..2 samples."""
+    peak, at the best of the lags -``max_shift``..``max_shift`` samples (as far as the snippets
+    reach)."""
     if len(i) == 0:
         return np.zeros(0)
     mid = snippets.shape[1] // 2
+    shift = max(0, min(max_shift, mid - half, snippets.shape[1] - 1 - mid - half))
     a = snippets[i, mid - half: mid + half + 1].astype(np.float64)
-    best = np.full(len(i), -1.0)
-    for lag in range(-2, 3):
-        b = snippets[j, mid - half + lag: mid + half + 1 + lag].astype(np.float64)
-        num = np.sum(a * b, axis=1)
-        den = np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            best = np.maximum(best, np.where(den > 0, num / den, -1.0))
-    return best
+    b = np.lib.stride_tricks.sliding_window_view(
+        snippets[j, mid - half - shift: mid + half + shift + 1].astype(np.float64), 2 * half + 1,
+        axis=1)
+    num = np.einsum("pk,plk->pl", a, b)
+    den = np.sqrt(np.einsum("pk,pk->p", a, a)[:, None] * np.einsum("plk,plk->pl", b, b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, -1.0).max(axis=1)
 
 
-def similar_pairs(snippets, ptp, i, j, half, min_corr, max_ratio) -> np.ndarray:
-    """Whether each pair ``(i, j)`` has sizes within ``max_ratio`` and shapes correlating at
-    ``min_corr`` or more (:func:`shape_similarity`)."""
-    ratio = np.maximum(ptp[i], ptp[j]) / np.maximum(np.minimum(ptp[i], ptp[j]), 1e-12)
-    ok = ratio <= max_ratio
-    ok[ok] = shape_similarity(snippets, i[ok], j[ok], half) >= min_corr
+def sizes_alike(ptp: np.ndarray, i: np.ndarray, j: np.ndarray, max_ratio: float) -> np.ndarray:
+    """Whether the sizes of each pair ``(i, j)`` are within ``max_ratio`` of each other."""
+    return np.maximum(ptp[i], ptp[j]) <= max_ratio * np.maximum(np.minimum(ptp[i], ptp[j]), 1e-12)
+
+
+def similar_pairs(snippets, ptp, i, j, half, min_corr, max_ratio, max_shift=2) -> np.ndarray:
+    """Whether each pair ``(i, j)`` has sizes within ``max_ratio`` (:func:`sizes_alike`) and
+    shapes correlating at ``min_corr`` or more (:func:`shape_similarity`, lags up to
+    ``max_shift``)."""
+    ok = sizes_alike(ptp, i, j, max_ratio)
+    ok[ok] = shape_similarity(snippets, i[ok], j[ok], half, max_shift) >= min_corr
     return ok
 
 
-def next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max_lag=8):
+def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max_lag=8):
     """For each potential, the first later one ``lo_s``-``hi_s`` after it with a similar shape
     (-1 when none), looking up to ``max_lag`` potentials ahead. ``t_s`` sorted."""
     n = len(t_s)
@@ -102,7 +109,7 @@ def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> n
     """Whether each discrete potential repeats the shape of the one ``doublet_s`` before it."""
     lo, hi = cfg.doublet_s
     half = half_window(snippets, sfreq_hz, cfg)
-    nxt = next_similar(onset_s, snippets, ptp, lo, hi, half, cfg.doublet_min_correlation,
+    nxt = _next_similar(onset_s, snippets, ptp, lo, hi, half, cfg.doublet_min_correlation,
                         cfg.doublet_max_amplitude_ratio)
     out = np.zeros(len(t_s), bool)
     out[nxt[nxt >= 0]] = True
@@ -160,7 +167,7 @@ def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
     """Train index of each potential in a regular same-shape train (-1 when in none)."""
     lo, hi = cfg.train_interval_s
     half = half_window(snippets, sfreq_hz, cfg)
-    nxt = next_similar(t_s, snippets, ptp, lo, hi, half, cfg.train_min_correlation,
+    nxt = _next_similar(t_s, snippets, ptp, lo, hi, half, cfg.train_min_correlation,
                         cfg.train_max_amplitude_ratio)
     label = np.full(len(t_s), -1, np.int64)
     has_prev = np.zeros(len(t_s), bool)
