@@ -10,7 +10,7 @@ heart's interval, 0.33-1.5 s (40-180 beats per minute), each interval close to t
 (beat-to-beat changes at rest are a few per cent: RMSSD 20-50 ms at RR near 1 s, Task Force of the
 ESC and NASPE, Circulation 1996;93:1043). Fasciculations fire irregularly, seconds apart, and
 discharges of different units are independent (Poisson), so a rhythm is followed beat by beat,
-each next beat within ``cardiac_max_step`` (10 %) of the time the last interval predicts, and only
+each next beat within ``cardiac_max_step`` (10 %) of the time the recent intervals predict, and only
 ``cardiac_min_beats`` (10) or more in a row are heartbeats. Even a single unit of one shape
 twitching at 60 per minute, each of its discharges alike to the others, almost never keeps such a
 rhythm that long.
@@ -30,6 +30,9 @@ from classifier.potentials import half_window, linked_runs, similar_pairs, sizes
 
 #: Beat candidates closer than this are pieces of one beat (s).
 BEAT_PIECES_S = 0.2
+#: Intervals averaged to predict the next beat: Pan and Tompkins' RR average (IEEE Trans Biomed
+#: Eng 1985;32:230), the mean of the eight most recent.
+RR_AVERAGE_BEATS = 8
 
 
 def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
@@ -174,11 +177,14 @@ def _nearest(t_s: np.ndarray, when_s: np.ndarray) -> np.ndarray:
 class _RhythmTracker:
     """Follows a rhythm from a pair of alike complexes one interval apart, beat by beat.
 
-    Each next beat is the alike complex nearest the time the last interval predicts, within
-    ``cardiac_max_step`` of that interval; one beat may be missing or reshaped (by the noise, or a
-    twitch over it), and the one after is then looked for two intervals on. A rhythm of
-    ``cardiac_min_beats`` or more complexes is a run of beats, with the complex on time and of a
-    beat's size where one was skipped.
+    Each next beat is the alike complex nearest the time the interval predicts, within
+    ``cardiac_max_step`` of that interval. The interval is the mean of the last
+    ``RR_AVERAGE_BEATS`` (Pan and Tompkins' RR average), because a beat is timed by its largest
+    piece, which changes phase from beat to beat: one late beat read alone would make the next one
+    look early. One beat may be missing or reshaped (by the noise, or a twitch over it), and the
+    one after is then looked for two intervals on. A rhythm of ``cardiac_min_beats`` or more
+    complexes is a run of beats, with the complex on time and of a beat's size where one was
+    skipped.
     """
 
     def __init__(self, t_s: np.ndarray, shapes: _Shapes, cfg: EventRules,
@@ -188,21 +194,22 @@ class _RhythmTracker:
 
     def follow(self, first: int, second: int) -> None:
         chain, skipped = [first, second], []
-        rr = self.t_s[second] - self.t_s[first]
+        rr = [self.t_s[second] - self.t_s[first]]
         while True:
-            k, beats = self._near(chain[-1], rr, 1)
+            mean_rr = float(np.mean(rr[-RR_AVERAGE_BEATS:]))
+            k, beats = self._near(chain[-1], mean_rr, 1)
             if k < 0:
-                k, beats = self._near(chain[-1], rr, 2)
+                k, beats = self._near(chain[-1], mean_rr, 2)
             if k < 0:
                 break
-            rr = (self.t_s[k] - self.t_s[chain[-1]]) / beats
+            rr.append((self.t_s[k] - self.t_s[chain[-1]]) / beats)
             if beats == 2:
-                skipped.append((chain[-1], rr))
+                skipped.append((chain[-1], rr[-1]))
             chain.append(k)
         if len(chain) >= self.cfg.cardiac_min_beats:
             self.beat[chain] = True
-            for last, rr in skipped:  # a beat the noise or a twitch reshaped, on time and size
-                self._claim_on_time(last, rr)
+            for last, rr_s in skipped:  # a beat the noise or a twitch reshaped
+                self._claim_on_time(last, rr_s)
 
     def _window(self, pred: float, rr: float) -> np.ndarray:
         width = self.cfg.cardiac_max_step * rr
