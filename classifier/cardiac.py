@@ -45,9 +45,11 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     sized over ``cardiac_qrs_s`` around it and compared in shape at lags up to half of that
     (:class:`_Shapes`). A rhythm starts at two alike complexes ``cardiac_interval_s`` apart with a
     complex where the third beat would fall (:func:`_steady_starts`) and is followed from there
-    (:class:`_RhythmTracker`); ``cardiac_min_beats`` or more complexes in a row are heartbeats. A
-    complex with two or more alike ones sooner than a heart could beat (a unit firing at 5-30 Hz:
-    a train, see :func:`classifier.potentials.trains`) is never a beat.
+    (:class:`_RhythmTracker`); ``cardiac_min_beats`` or more complexes in a row are heartbeats.
+    Where a beat is due inside a twitch's complex, the piece of it alike the beat before is the
+    beat (:func:`_claim_piece`), and the twitch stays a candidate. A complex with two or more alike
+    ones sooner than a heart could beat (a unit firing at 5-30 Hz: a train, see
+    :func:`classifier.potentials.trains`) is never a beat.
 
     Parameters
     ----------
@@ -84,9 +86,9 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     if len(rep) < cfg.cardiac_min_beats:
         return beat
     t_s = cand["peak"][rep] / sfreq_hz
-    shapes = _Shapes(snippets[rep], _complex_size_uv(snippets[rep], sfreq_hz, cfg.cardiac_qrs_s),
-                     half_window(snippets, sfreq_hz, cfg), round(cfg.cardiac_qrs_s * sfreq_hz / 2),
-                     cfg)
+    size_uv = _complex_size_uv(snippets, sfreq_hz, cfg.cardiac_qrs_s)
+    half, shift = half_window(snippets, sfreq_hz, cfg), round(cfg.cardiac_qrs_s * sfreq_hz / 2)
+    shapes = _Shapes(snippets[rep], size_uv[rep], half, shift, cfg)
     train = shapes.in_train(t_s, np.arange(len(t_s)), cfg.cardiac_interval_s[0],
                             cfg.cardiac_max_lag)
     tracker = _RhythmTracker(t_s, shapes, cfg, train)
@@ -94,7 +96,24 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     for i, j in zip(first, second, strict=True):  # the nearest start of each complex, in order
         if not tracker.beat[i] and not tracker.beat[j]:
             tracker.follow(int(i), int(j))
-    return tracker.beat[complex_id]
+    beat = tracker.beat[complex_id]
+    pieces = _Shapes(snippets, size_uv, half, shift, cfg)
+    for last, pred_s, rr_s in tracker.unclaimed:
+        _claim_piece(beat, cand["peak"] / sfreq_hz, pieces, rep[last], pred_s,
+                     cfg.cardiac_max_step * rr_s)
+    return beat
+
+
+def _claim_piece(beat: np.ndarray, peak_s: np.ndarray, pieces: _Shapes, last: int, pred_s: float,
+                 width_s: float) -> None:
+    """Claim the candidate nearest ``pred_s`` (within ``width_s``) that is alike the beat
+    ``last``: a beat due where a twitch's complex lies, linked to it, is a piece of that complex."""
+    lo, hi = np.searchsorted(peak_s, [pred_s - width_s, pred_s + width_s])
+    idx = np.arange(lo, hi)
+    idx = idx[~beat[idx]]
+    idx = idx[pieces.alike(np.full(len(idx), last), idx)]
+    if len(idx):
+        beat[idx[np.argmin(np.abs(peak_s[idx] - pred_s))]] = True
 
 
 class _Shapes:
@@ -191,6 +210,7 @@ class _RhythmTracker:
                  train: np.ndarray) -> None:
         self.t_s, self.shapes, self.cfg, self.train = t_s, shapes, cfg, train
         self.beat = np.zeros(len(t_s), bool)
+        self.unclaimed: list[tuple[int, float, float]] = []  # (last beat, due time, interval)
 
     def follow(self, first: int, second: int) -> None:
         chain, skipped = [first, second], []
@@ -235,6 +255,8 @@ class _RhythmTracker:
         idx = idx[self.shapes.sized_alike(np.full(len(idx), last), idx)]
         if len(idx):
             self.beat[idx[np.argmin(np.abs(self.t_s[idx] - pred))]] = True
+        else:
+            self.unclaimed.append((last, pred, rr))
 
 
 def _complex_size_uv(snippets: np.ndarray, sfreq_hz: float, qrs_s: float) -> np.ndarray:

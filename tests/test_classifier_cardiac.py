@@ -99,3 +99,19 @@ def test_a_beat_timed_by_another_phase_stays_in_the_rhythm():
         cand, snips = candidates(beats, np.full(len(beats), 100.0), np.zeros(len(beats), int))
         found.append(cardiac_beats(cand, snips, SF, CFG).mean())
     assert np.mean(found) >= 0.9
+
+
+def test_a_beat_linked_to_a_twitch_is_a_beat_and_the_twitch_is_not():
+    """A twitch just before a beat makes one complex with it, sized and shaped by the twitch; the
+    beat due there is the piece of that complex alike the beats, and the twitch stays a twitch."""
+    rng = np.random.default_rng(7)
+    beats = heart(rng, 2.0, 60.0)
+    hit = np.arange(15, len(beats) - 10, 12)  # beats with a twitch 40 ms before them
+    t = np.concatenate([beats, beats[hit] - 0.04])
+    ptp = np.concatenate([np.full(len(beats), 100.0), np.full(len(hit), 800.0)])
+    kinds = np.concatenate([np.zeros(len(beats), int), np.ones(len(hit), int)])
+    cand, snips = candidates(t, ptp, kinds, noise_uv=3.0)
+    beat = cardiac_beats(cand, snips, SF, CFG)
+    is_heart = np.isin(cand["peak"], np.round(beats * SF).astype(np.int64))
+    assert beat[is_heart].mean() >= 0.98
+    assert not beat[~is_heart].any()
