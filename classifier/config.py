@@ -88,6 +88,8 @@ class EventRules:
     myoclonus_max_s: float
     myoclonus_min_phases: int
     potential_max_s: float
+    slow_wave_gap_s: float
+    slow_wave_max_ratio: float
     jerk_link_s: float
     jerk_min_potentials: int
     jerk_window_s: float

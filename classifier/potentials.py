@@ -241,6 +241,42 @@ def one_potential(cand: np.ndarray, feats: np.ndarray, label: np.ndarray, sfreq_
     return out
 
 
+def slow_waves(cand: np.ndarray, feats: np.ndarray, size_uv: np.ndarray, sfreq_hz: float,
+               cfg: EventRules, eligible: np.ndarray) -> np.ndarray:
+    """Candidates that are the slow lead-in or tail of the potential beside them.
+
+    A surface potential's non-propagating components (end-plate, fibre ends) are wide waves
+    before or after its main phases, a fraction of their size, which the detector may find apart
+    from them. Among the ``eligible`` candidates (sorted by peak), one that begins within
+    ``slow_wave_gap_s`` of the end of its neighbour, or ends that close to its start, at most
+    ``slow_wave_max_ratio`` of its size (``size_uv``) and of a lower dominant frequency, is that
+    neighbour's slow wave.
+
+    Examples
+    --------
+    >>> from classifier.config import load_config
+    >>> from dsp.types import CANDIDATE_DTYPE, FEATURE_DTYPE
+    >>> cand = np.zeros(2, CANDIDATE_DTYPE)
+    >>> cand["onset"], cand["peak"], cand["offset"] = [100, 125], [110, 130], [119, 150]
+    >>> feats = np.zeros(2, FEATURE_DTYPE)
+    >>> feats["dominant_hz"] = [110.0, 40.0]
+    >>> slow_waves(cand, feats, np.array([900.0, 160.0]), 1000.0, load_config().events,
+    ...            np.ones(2, bool))
+    array([False,  True])
+    """
+    out = np.zeros(len(cand), bool)
+    idx = np.flatnonzero(eligible)
+    if len(idx) < 2:
+        return out
+    a, b = idx[:-1], idx[1:]  # neighbours among the eligible, in time
+    close = cand["onset"][b] - cand["offset"][a] <= cfg.slow_wave_gap_s * sfreq_hz
+    dom = feats["dominant_hz"]
+    for small, big in ((b, a), (a, b)):  # a tail after its potential, a lead-in before it
+        out[small[close & (size_uv[small] <= cfg.slow_wave_max_ratio * size_uv[big])
+                  & (dom[small] < dom[big])]] = True
+    return out
+
+
 def attach_to_jerks(cand: np.ndarray, comp: np.ndarray, pop: np.ndarray, sfreq_hz: float,
                     cfg: EventRules) -> np.ndarray:
     """Compound indices with the discrete potentials that follow a jerk joined to it.
@@ -456,7 +492,7 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
 
     Candidates below the detection floor that are not part of a compound get kind ``""``, and so
     do the pieces of a potential the detector cut in two or more (:func:`one_potential`) but
-    its largest, which stands for it. ``size_uv`` is the size compared with the floor
+    its largest, which stands for it, and a potential's slow lead-in or tail (:func:`slow_waves`). ``size_uv`` is the size compared with the floor
     (:func:`potential_ptp_uv`).
     """
     n = len(cand)
@@ -472,7 +508,8 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
     counted = above_floor(cand, size_uv, floor_k, channel_noise_uv)
     comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, pop | piece, paired)
-    single = np.flatnonzero((comp < 0) & ~pop & ~piece & counted)
+    single = (comp < 0) & ~pop & ~piece & counted
+    single = np.flatnonzero(single & ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single))
     t_s = cand["peak"] / sfreq_hz
     train = trains(t_s[single], snippets[single], cand["ptp_uv"][single], sfreq_hz, cfg)
     in_train = single[train >= 0]

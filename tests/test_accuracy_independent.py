@@ -182,3 +182,37 @@ def test_hum_off_the_nominal_grid_frequency_hides_no_potential(line_hz, seed):
                              spec.minutes)
     assert score["recall_10x"] >= 0.95 and score["precision"] >= 0.95
     assert np.median(night.quality["mains_fraction"]) > 0.5
+
+
+def test_a_large_potentials_slow_tail_is_counted_with_it():
+    """A 900-µV potential with a slow tail a fifth of its size (a surface potential's
+    non-propagating component at the fibre ends): the band-pass makes of the tail a lobe the
+    detector finds apart from the main phases, but it is one potential."""
+    rng = np.random.default_rng(11)
+    fs = 2048.0
+    x = rng.standard_normal(int(60 * fs)) * 4.5
+    main = random_potential(rng, fs, 900.0, peak_hz=110.0, duration_ms=18.0)
+    wave = np.concatenate([main, np.hanning(int(0.014 * fs)) * 0.2 * np.ptp(main)])
+    onsets = np.arange(5.0, 55.0, 2.5)
+    for t0 in onsets:
+        i = int(t0 * fs)
+        x[i:i + wave.size] += wave
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    assert cn.count(FASCICULATION) == len(onsets)
+
+
+def test_a_faster_potential_just_after_a_large_one_is_a_twitch_of_its_own():
+    """Another unit's smaller, faster potential 8 ms after a large one is no slow wave of it."""
+    rng = np.random.default_rng(12)
+    fs = 2048.0
+    x = rng.standard_normal(int(60 * fs)) * 4.5
+    large = random_potential(rng, fs, 900.0, peak_hz=50.0, duration_ms=20.0)
+    small = random_potential(rng, fs, 150.0, peak_hz=140.0, duration_ms=8.0)
+    onsets = np.arange(5.0, 55.0, 2.5)
+    for t0 in onsets:
+        i = int(t0 * fs)
+        j = i + large.size + int(0.008 * fs)
+        x[i:i + large.size] += large
+        x[j:j + small.size] += small
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    assert cn.count(FASCICULATION) == 2 * len(onsets)
