@@ -492,7 +492,8 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
 
     Candidates below the detection floor that are not part of a compound get kind ``""``, and so
     do the pieces of a potential the detector cut in two or more (:func:`one_potential`) but
-    its largest, which stands for it, and a potential's slow lead-in or tail (:func:`slow_waves`). ``size_uv`` is the size compared with the floor
+    its largest, which stands for it, and a potential's slow lead-in or tail
+    (:func:`slow_waves`). ``size_uv`` is the size compared with the floor
     (:func:`potential_ptp_uv`).
     """
     n = len(cand)
