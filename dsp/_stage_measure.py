@@ -52,11 +52,12 @@ class CandidateMeasurer:
         self.phase_fraction = config.phase_fraction
         self.step_gap_samples = max(1, round(config.step_gap_s * sfreq_hz))
         self.step_window_samples = max(1, round(config.step_window_s * sfreq_hz))
-        step_reach = max(1, round((config.step_gap_s + config.step_window_s) * sfreq_hz))
+        step_reach = self.step_gap_samples + self.step_window_samples
         #: Samples needed after a candidate's end: half a snippet, and the window of its step.
         self.margin_after_samples = max(SNIPPET_LEN // 2, step_reach) + 2
-        #: Samples read before a candidate's onset: a snippet (with slack), and its step's window.
-        self.reach_before_samples = SNIPPET_LEN + 8 + step_reach
+        #: Samples read before a candidate's onset: a snippet (with slack), and the two windows
+        #: of its step (the baseline and its trend).
+        self.reach_before_samples = SNIPPET_LEN + 8 + step_reach + self.step_window_samples
         self.threads = threads
 
     def measure(self, found: Detections, filtered: TimelineBuffer, raw: TimelineBuffer,
@@ -90,14 +91,29 @@ class CandidateMeasurer:
         return cand, feats, snips
 
     def _steps(self, raw: TimelineBuffer, chan, onset, offset) -> np.ndarray:
-        """Raw baseline after each candidate minus before it (µV; mean over ``step_window_s``
-        ending ``step_gap_s`` before the onset and starting ``step_gap_s`` after the end)."""
+        """Raw baseline step across each candidate that neither a steady baseline nor a steady
+        drift explains (µV).
+
+        Means over ``step_window_s``: ``before`` ending ``step_gap_s`` before the onset,
+        ``after`` starting ``step_gap_s`` after the end, and ``earlier`` just before ``before``.
+        The step is ``after - before``, and also ``after`` less the trend from ``earlier`` to
+        ``before`` carried on: the electrode-skin potential drifts (breathing, sweat, pressure:
+        hundreds of µV at 0.1-2 Hz), and a drift is no step, while before a pop the baseline is
+        steady. The smaller of the two is returned (0 when they differ in sign): a curved
+        baseline (an ECG's T wave) bends the trend, and a steady one needs none.
+        """
         gap, win = self.step_gap_samples, self.step_window_samples
         before = np.asarray(onset, np.int64) - gap - win
         after = np.asarray(offset, np.int64) + gap
-        held = (before >= raw.start) & (after + win <= raw.stop)
+        held = (before - win >= raw.start) & (after + win <= raw.stop)
         out = np.full(len(chan), np.nan)
-        chan = np.asarray(chan)
-        out[held] = (_window_means(raw, chan[held], after[held], win)
-                     - _window_means(raw, chan[held], before[held], win))
+        chan = np.asarray(chan)[held]
+        base = _window_means(raw, chan, before[held], win)
+        trend = (base - _window_means(raw, chan, before[held] - win, win)) / win
+        post = _window_means(raw, chan, after[held], win)
+        steady = post - base
+        drifting = post - (base + trend * (after[held] - before[held]))
+        agree = np.sign(steady) == np.sign(drifting)
+        out[held] = np.where(agree, np.sign(steady) * np.minimum(np.abs(steady),
+                                                                 np.abs(drifting)), 0.0)
         return out

@@ -70,7 +70,10 @@ class ChainConfig:
     phase_fraction: float = 0.05
     # Baseline step (raw signal, µV) measured over step_window_s just before the candidate and
     # step_gap_s after its end: an electrode pop leaves the baseline displaced (exponential recovery
-    # over hundreds of ms); a motor-unit potential returns to it.
+    # over hundreds of ms); a motor-unit potential returns to it. The baseline's trend over the
+    # step_window_s before that is carried on, and the smaller step is kept: the electrode
+    # potential drifts by hundreds of µV at 0.1-2 Hz (a 1.1-Hz, 100-µV drift moved the means by
+    # about 60 µV across a potential, and made pops of 16 of 20 twitches of 150-400 µV).
     step_window_s: float = 0.04
     step_gap_s: float = 0.01
     delay_hz: float = 60.0  # group delay taken here: centres onset errors on 5-20 ms potentials

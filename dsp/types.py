@@ -24,7 +24,8 @@ CANDIDATE_DTYPE = np.dtype(
         ("noise_uv", np.float64),  # robust noise floor (sigma, µV) at the peak
         ("continuous", np.bool_),  # a piece of activity longer than max_duration_s (cut there)
         ("joined", np.bool_),  # no return to baseline since the channel's previous candidate
-        ("step_uv", np.float64),  # raw baseline after the candidate minus before it (µV)
+        ("step_uv", np.float64),  # raw baseline after the candidate less before it, or less its
+        # trend before it if smaller (µV; dsp._stage_measure)
         ("energy_uv2_s", np.float64),  # its energy in the band-passed signal, with the filters'
         # predicted response after it (for a large candidate)
     ]

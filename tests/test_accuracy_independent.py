@@ -216,3 +216,35 @@ def test_a_faster_potential_just_after_a_large_one_is_a_twitch_of_its_own():
         x[j:j + small.size] += small
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     assert cn.count(FASCICULATION) == 2 * len(onsets)
+
+
+def test_twitches_on_a_drifting_baseline_are_not_pops():
+    """The electrode-skin potential drifts by hundreds of µV at 0.1-2 Hz (breathing, sweat,
+    pressure). Across a potential the raw baseline then moves by tens of µV, as after a pop, but
+    it moved as much before: a drift is no step, and the twitches are fasciculations."""
+    rng = np.random.default_rng(13)
+    fs = 1000.0
+    n = int(60 * fs)
+    t = np.arange(n) / fs
+    x = rng.standard_normal(n) * 4.5
+    x += 300.0 * np.sin(2 * np.pi * 0.3 * t) + 100.0 * np.sin(2 * np.pi * 1.1 * t + 1.0)
+    onsets = np.arange(5.0, 55.0, 2.5)
+    for t0, ptp in zip(onsets, rng.uniform(150.0, 400.0, len(onsets)), strict=True):
+        w = random_potential(rng, fs, ptp, duration_ms=15.0)
+        i = int(t0 * fs)
+        x[i:i + w.size] += w
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    assert cn.count(FASCICULATION) == len(onsets)
+    assert not np.any(cn.events["kind"] == ARTIFACT)
+
+
+def test_pops_on_a_drifting_baseline_are_still_pops():
+    """The drift is taken out of the step, not the step itself: pops on the same drift."""
+    spec = SceneSpec(minutes=3.0, n_channels=2, rate_per_min=0, pops_per_min=2.0)
+    scene = make_scene(spec, 6)
+    t = np.arange(scene.data_uv.shape[1]) / scene.sfreq_hz
+    drift = 300.0 * np.sin(2 * np.pi * 0.3 * t) + 100.0 * np.sin(2 * np.pi * 1.1 * t + 1.0)
+    _, cn = run_calfwatch(scene.data_uv + drift, scene.sfreq_hz)
+    assert cn.count(FASCICULATION) == 0
+    hits, total = kind_recall(scene.truth, cn, ARTIFACT)
+    assert total >= 6 and hits / total >= 0.8
