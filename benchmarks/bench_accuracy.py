@@ -11,7 +11,8 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
   the other real-noise rows count as false).
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
-fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz), sampling rate (1000 and 500 Hz), busy
+fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz), the ECG, a drifting baseline, sampling
+rate (1000 and 500 Hz), busy
 nights (also at 500 Hz) and a night of cramps. Per scene: F1, precision and recall of detectable
 potentials (p-p >= the detection floor), recall of all and of those >= 10 x noise, reported and
 true rate per minute of rest, false fasciculations per rest minute, recall of each other kind (and
@@ -117,6 +118,9 @@ def scenes(quick: bool, real: np.ndarray | None):
     for ecg in (60.0, 200.0):  # the ECG leaking into the calf channel, weak and strong
         out.append((f"ind ECG {ecg:.0f} uV 20/min", lambda j, e=ecg: ind_scene(
             m, 90 + j, rate_per_min=20, ecg_uv=e, heart_rate_per_min=60.0)))
+    # the electrode potential wandering by hundreds of µV (a DC-coupled consumer sensor)
+    out.append(("ind drift 300 uV 40/min", lambda j: ind_scene(
+        m, 95 + j, rate_per_min=40, drift_uv=300.0)))
     for fs in (1000.0, 500.0):  # consumer sensors sample at 250-1000 Hz
         out.append((f"ind {fs:.0f} Hz 80/min", lambda j, f=fs: ind_scene(
             m, 980 + j, rate_per_min=80, sfreq_hz=f)))

@@ -16,6 +16,10 @@ Nothing here shares code or assumptions with :mod:`calfwatch.simulator` or the c
   2003;50:289; QRS 80-100 ms) with a T wave, at a heart rate with respiratory sinus arrhythmia
   (0.25 Hz, +-3 %) and beat-to-beat jitter (2 %), each channel with its own size and polarity.
   Heartbeats are not truth rows: a fasciculation counted on one is false.
+- a drift of the electrode-skin potential at rest, when asked for (``drift_uv``): on each channel a
+  sum of four sinusoids of random frequency (0.05-1 Hz: breathing at 0.1-0.5 Hz moves the skin
+  under the electrode, sweat and pressure drift slower), amplitude and phase, scaled to
+  ``drift_uv`` peak; it is no event (faster waves, 1-10 Hz, are motion, an artifact of its own).
 
 Truth rows: ``(onset_s, duration_s, kind, channel, ptp_uv, detail)`` with ``detail`` ``doublet``
 for the second potential of a doublet and ``overlap`` for a potential whose main phases (where its
@@ -118,6 +122,7 @@ class SceneSpec:
     real_noise: np.ndarray | None = None
     ecg_uv: float = 0.0  # QRS peak-to-peak on the channel, before any filtering
     heart_rate_per_min: float = 60.0
+    drift_uv: float = 0.0  # largest excursion of the baseline drift on each channel
 
 
 def make_scene(spec: SceneSpec, seed: int) -> Scene:
@@ -140,6 +145,8 @@ def make_scene(spec: SceneSpec, seed: int) -> Scene:
                                      + 0.3 * np.sin(2 * np.pi * 3 * spec.mains_hz * t + 2 * phase))
     if spec.ecg_uv > 0:
         _add_ecg(np.random.default_rng(rng.integers(2**32)), spec, data)
+    if spec.drift_uv > 0:  # a stream of its own: the same scene with and without the drift
+        _add_drift(np.random.default_rng((seed, 1)), spec, data)
     _add_pops(rng, spec, data, rows, busy)
     for ch in range(spec.n_channels):
         _add_bursts(rng, spec, data[ch], ch, rows, busy)
@@ -166,6 +173,16 @@ def _add_ecg(rng, spec, data):
         size = 1.0 + 0.1 * np.sin(2 * np.pi * 0.25 * beat)  # breathing swings the QRS too
         data[:, i:i + len(wave)] += np.outer(gains * size, wave)[:, : n - i]
         beat += rr0 * (1.0 + 0.03 * np.sin(2 * np.pi * 0.25 * beat) + 0.02 * rng.standard_normal())
+
+
+def _add_drift(rng, spec, data):
+    """A slow wander of the baseline on every channel, each its own."""
+    t = np.arange(data.shape[1]) / spec.sfreq_hz
+    for x in data:
+        wander = sum(rng.uniform(0.3, 1.0) * np.sin(2 * np.pi * rng.uniform(0.05, 1.0) * t
+                                                    + rng.uniform(0, 2 * np.pi))
+                     for _ in range(4))
+        x += spec.drift_uv * wander / np.max(np.abs(wander))
 
 
 def _poisson_times(rng, rate_per_s, length_s, refractory_s=0.003):
