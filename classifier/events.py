@@ -269,8 +269,10 @@ def classify_bursts(
 
     ``cand_t_s`` and ``cand_hz`` are the peak times and dominant frequencies of the channel's
     candidates, ``cand_pop`` whether each leaves the baseline displaced: a burst that starts with
-    such a step is an electrode pop recovering (the envelope follows the recovery's ripple), not a
-    movement. Returns arrays of kind and detail strings.
+    such a step (the first candidate from one envelope frame before the burst on: the step peaks
+    as the envelope rises, and frames are on a fixed grid) is an electrode pop recovering (the
+    envelope follows the recovery's ripple), not a movement. Returns arrays of kind and detail
+    strings.
     """
     n = len(bursts)
     kind = np.full(n, VOLUNTARY, dtype="U13")
@@ -279,12 +281,13 @@ def classify_bursts(
     off = t0_s + bursts["stop"] * hop_s
     lo = np.searchsorted(cand_t_s, on)
     hi = np.searchsorted(cand_t_s, off)
+    first = np.searchsorted(cand_t_s, on - hop_s)  # the step may peak in the frame before
     dur = bursts["active"] * hop_s
     for i in range(n):  # one median per burst: bursts are few (tens per hour)
         hz = cand_hz[lo[i]:hi[i]]
         if len(hz) >= cfg.motion_min_candidates and np.median(hz) < cfg.motion_max_hz:
             kind[i], detail[i] = ARTIFACT, "motion"
-        if cand_pop is not None and hi[i] > lo[i] and cand_pop[lo[i]]:
+        if cand_pop is not None and first[i] < hi[i] and cand_pop[first[i]]:
             kind[i], detail[i] = ARTIFACT, "pop"
     loud = bursts["ratio_median"] >= cfg.cramp_min_k
     fading = bursts["decline"] >= cfg.cramp_decline

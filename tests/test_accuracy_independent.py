@@ -248,3 +248,21 @@ def test_pops_on_a_drifting_baseline_are_still_pops():
     assert cn.count(FASCICULATION) == 0
     hits, total = kind_recall(scene.truth, cn, ARTIFACT)
     assert total >= 6 and hits / total >= 0.8
+
+
+def test_a_pop_on_a_frame_boundary_is_a_pop_not_a_movement():
+    """An 800-µV step of the electrode potential recovering over 0.3 s, each at a whole second:
+    its candidate peaks a sample before the envelope frame its burst starts in, and the burst is
+    still the pop's recovery, not a movement."""
+    rng = np.random.default_rng(14)
+    fs = 1000.0
+    n = int(60 * fs)
+    t = np.arange(n) / fs
+    x = rng.standard_normal(n) * 4.5
+    onsets = np.arange(5.0, 55.0, 5.0)
+    for t0 in onsets:
+        i = int(t0 * fs)
+        x[i:] += 800.0 * np.exp(-(t[i:] - t0) / 0.3)
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    assert cn.count(ARTIFACT) == len(onsets)
+    assert not np.any(np.isin(cn.events["kind"], [VOLUNTARY, FASCICULATION]))
