@@ -46,6 +46,7 @@ from classifier.potentials import (
     label_potentials,
     linked_runs,
     many_phased,
+    own_onset,
     potential_ptp_uv,
     self_repeats,
 )
@@ -593,11 +594,15 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     single = (group < 0) & (kind != "") & ~busy
     ev = make_events(int(single.sum()))
     ev["onset_s"], ev["duration_s"] = on_s[single], feats["duration_s"][single]
+    fasc = kind[single] == FASCICULATION
+    own_s = own_onset(cand[single][fasc], snips[single][fasc], sf,
+                      1.0 / cfg.doublet_max_amplitude_ratio) / sf
+    ev["duration_s"][fasc] -= own_s - ev["onset_s"][fasc]  # it still ends with its candidate
+    ev["onset_s"][fasc] = own_s
     pop = single & (detail == "pop")
     ev["duration_s"][pop[single]] = (off_s - on_s)[pop]
     ev["kind"], ev["detail"], ev["doublet"] = kind[single], detail[single], dbl[single]
     ev["peak_to_peak_uv"] = cand["ptp_uv"][single]
-    fasc = kind[single] == FASCICULATION
     ev["peak_to_peak_uv"][fasc] = size[single][fasc]  # the size compared with the floor
     ev["phases"][fasc] = feats["phases"][single][fasc]
     ev["candidate"][fasc | (detail[single] == "pop")] = rows[single][fasc | (detail[single] == "pop")]

@@ -454,6 +454,52 @@ def potential_ptp_uv(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     return np.maximum(cand["ptp_uv"], ptp)
 
 
+def own_onset(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float, max_before: float,
+              fraction: float = 0.1, quiet_s: float = 0.003) -> np.ndarray:
+    """Onset sample of the potential at each candidate's peak: after the last run of ``quiet_s``
+    before the peak where the filtered waveform stays under ``fraction`` of the peak's size, when
+    what the candidate holds before that run is another potential, reaching ``fraction`` of the
+    peak but not ``max_before`` of it; else the candidate's own onset.
+
+    A candidate can hold more than its largest potential: a smaller one just before it without a
+    return to the noise (a heartbeat's QRS, another unit), which the detector's walk-back onset
+    includes. What stays under ``fraction`` of the peak is the potential's own slow lead-in. One
+    as large as the first of a doublet (``max_before``: the inverse of the doublet amplitude
+    ratio) keeps the candidate's onset, which is the doublet's. The defaults are the chain's end
+    of a large potential (``dsp.config``: ``end_fraction``, ``merge_gap_large_s``): within a
+    potential its waveform stays under a tenth of its peak only around a zero crossing, for about
+    1 ms.
+
+    Examples
+    --------
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> cand = np.zeros(1, CANDIDATE_DTYPE)
+    >>> cand["onset"], cand["peak"] = 40, 100
+    >>> snip = np.zeros((1, 128), np.float32)
+    >>> snip[0, 10:20] = 60.0  # a smaller potential 50 ms before, in the same candidate
+    >>> snip[0, 60:70] = 300.0
+    >>> own_onset(cand, snip, 1000.0, 0.5)
+    array([96])
+    """
+    n, width = snippets.shape
+    mid = width // 2
+    q = max(1, round(quiet_s * sfreq_hz))
+    x = np.abs(snippets[:, :mid].astype(np.float64))
+    level = fraction * np.abs(snippets[:, mid].astype(np.float64))
+    quiet = np.nan_to_num(x, nan=0.0) < level[:, None]
+    run = np.cumsum(quiet, axis=1)
+    run_end = np.zeros_like(quiet)  # a run of q quiet samples ends here
+    run_end[:, q - 1:] = (run[:, q - 1:] - np.pad(run, ((0, 0), (1, 0)))[:, :mid - q + 1]) == q
+    last = mid - 1 - np.argmax(run_end[:, ::-1], axis=1)
+    start = np.where(run_end.any(axis=1), cand["peak"] - mid + last + 1, cand["onset"])
+    start = np.maximum(cand["onset"], start)
+    held = (np.arange(mid)[None, :] >= (cand["onset"] - cand["peak"] + mid)[:, None]) & (
+        np.arange(mid)[None, :] < (start - cand["peak"] + mid)[:, None])
+    before = np.where(held, np.nan_to_num(x, nan=0.0), 0.0).max(axis=1, initial=0.0)
+    other = (before >= level) & (before < max_before * level / fraction)
+    return np.where(other, start, cand["onset"])
+
+
 def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
     """Give the candidates ``idx`` whose ``label`` is set new compound indices after ``comp``'s
     (a candidate already in a compound moves to the new one)."""

@@ -266,3 +266,23 @@ def test_a_pop_on_a_frame_boundary_is_a_pop_not_a_movement():
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     assert cn.count(ARTIFACT) == len(onsets)
     assert not np.any(np.isin(cn.events["kind"], [VOLUNTARY, FASCICULATION]))
+
+
+def test_a_twitch_merged_with_a_smaller_potential_before_it_is_timed_by_its_own_onset():
+    """A 150-µV potential (a heartbeat's QRS, another unit) 25 ms before a 900-µV twitch, without a
+    return to the noise between: the detector's candidate starts at the small one, but the
+    twitch's event starts where the twitch does."""
+    rng = np.random.default_rng(15)
+    fs = 2000.0
+    x = rng.standard_normal(int(60 * fs)) * 4.5
+    small = random_potential(rng, fs, 150.0, peak_hz=40.0, duration_ms=20.0)
+    large = random_potential(rng, fs, 900.0, peak_hz=100.0, duration_ms=12.0)
+    onsets = np.arange(5.0, 55.0, 2.5)
+    for t0 in onsets:
+        i, j = int((t0 - 0.025) * fs), int(t0 * fs)
+        x[i:i + small.size] += small
+        x[j:j + large.size] += large
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    fasc = cn.events[cn.events["kind"] == FASCICULATION]
+    late = fasc["onset_s"][:, None] - onsets[None, :]
+    assert np.all(np.min(np.abs(late), axis=0) <= 0.005), np.min(np.abs(late), axis=0)
