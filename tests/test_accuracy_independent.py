@@ -184,19 +184,35 @@ def test_hum_off_the_nominal_grid_frequency_hides_no_potential(line_hz, seed):
     assert np.median(night.quality["mains_fraction"]) > 0.5
 
 
+def _quiet_minute(rng, fs: float) -> np.ndarray:
+    """A minute of Gaussian noise at 4.5 µV RMS: a calf at rest."""
+    return rng.standard_normal(int(60 * fs)) * 4.5
+
+
+def _place(x: np.ndarray, fs: float, wave: np.ndarray, onsets_s, lag_s: float = 0.0) -> None:
+    """Add ``wave`` to ``x`` at each onset (plus ``lag_s``)."""
+    for t0 in onsets_s:
+        i = int((t0 + lag_s) * fs)
+        x[i:i + wave.size] += wave
+
+
+def _drift(n: int, fs: float) -> np.ndarray:
+    """The electrode potential wandering: 300 µV at 0.3 Hz and 100 µV at 1.1 Hz."""
+    t = np.arange(n) / fs
+    return 300.0 * np.sin(2 * np.pi * 0.3 * t) + 100.0 * np.sin(2 * np.pi * 1.1 * t + 1.0)
+
+
 def test_a_large_potentials_slow_tail_is_counted_with_it():
     """A 900-µV potential with a slow tail a fifth of its size (a surface potential's
     non-propagating component at the fibre ends): the band-pass makes of the tail a lobe the
     detector finds apart from the main phases, but it is one potential."""
     rng = np.random.default_rng(11)
     fs = 2048.0
-    x = rng.standard_normal(int(60 * fs)) * 4.5
+    x = _quiet_minute(rng, fs)
     main = random_potential(rng, fs, 900.0, peak_hz=110.0, duration_ms=18.0)
-    wave = np.concatenate([main, np.hanning(int(0.014 * fs)) * 0.2 * np.ptp(main)])
     onsets = np.arange(5.0, 55.0, 2.5)
-    for t0 in onsets:
-        i = int(t0 * fs)
-        x[i:i + wave.size] += wave
+    _place(x, fs, np.concatenate([main, np.hanning(int(0.014 * fs)) * 0.2 * np.ptp(main)]),
+           onsets)
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     assert cn.count(FASCICULATION) == len(onsets)
 
@@ -205,15 +221,12 @@ def test_a_faster_potential_just_after_a_large_one_is_a_twitch_of_its_own():
     """Another unit's smaller, faster potential 8 ms after a large one is no slow wave of it."""
     rng = np.random.default_rng(12)
     fs = 2048.0
-    x = rng.standard_normal(int(60 * fs)) * 4.5
+    x = _quiet_minute(rng, fs)
     large = random_potential(rng, fs, 900.0, peak_hz=50.0, duration_ms=20.0)
     small = random_potential(rng, fs, 150.0, peak_hz=140.0, duration_ms=8.0)
     onsets = np.arange(5.0, 55.0, 2.5)
-    for t0 in onsets:
-        i = int(t0 * fs)
-        j = i + large.size + int(0.008 * fs)
-        x[i:i + large.size] += large
-        x[j:j + small.size] += small
+    _place(x, fs, large, onsets)
+    _place(x, fs, small, onsets, lag_s=large.size / fs + 0.008)
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     assert cn.count(FASCICULATION) == 2 * len(onsets)
 
@@ -224,15 +237,11 @@ def test_twitches_on_a_drifting_baseline_are_not_pops():
     it moved as much before: a drift is no step, and the twitches are fasciculations."""
     rng = np.random.default_rng(13)
     fs = 1000.0
-    n = int(60 * fs)
-    t = np.arange(n) / fs
-    x = rng.standard_normal(n) * 4.5
-    x += 300.0 * np.sin(2 * np.pi * 0.3 * t) + 100.0 * np.sin(2 * np.pi * 1.1 * t + 1.0)
+    x = _quiet_minute(rng, fs)
+    x += _drift(x.size, fs)
     onsets = np.arange(5.0, 55.0, 2.5)
     for t0, ptp in zip(onsets, rng.uniform(150.0, 400.0, len(onsets)), strict=True):
-        w = random_potential(rng, fs, ptp, duration_ms=15.0)
-        i = int(t0 * fs)
-        x[i:i + w.size] += w
+        _place(x, fs, random_potential(rng, fs, ptp, duration_ms=15.0), [t0])
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     assert cn.count(FASCICULATION) == len(onsets)
     assert not np.any(cn.events["kind"] == ARTIFACT)
@@ -242,8 +251,7 @@ def test_pops_on_a_drifting_baseline_are_still_pops():
     """The drift is taken out of the step, not the step itself: pops on the same drift."""
     spec = SceneSpec(minutes=3.0, n_channels=2, rate_per_min=0, pops_per_min=2.0)
     scene = make_scene(spec, 6)
-    t = np.arange(scene.data_uv.shape[1]) / scene.sfreq_hz
-    drift = 300.0 * np.sin(2 * np.pi * 0.3 * t) + 100.0 * np.sin(2 * np.pi * 1.1 * t + 1.0)
+    drift = _drift(scene.data_uv.shape[1], scene.sfreq_hz)
     _, cn = run_calfwatch(scene.data_uv + drift, scene.sfreq_hz)
     assert cn.count(FASCICULATION) == 0
     hits, total = kind_recall(scene.truth, cn, ARTIFACT)
@@ -256,13 +264,11 @@ def test_a_pop_on_a_frame_boundary_is_a_pop_not_a_movement():
     still the pop's recovery, not a movement."""
     rng = np.random.default_rng(14)
     fs = 1000.0
-    n = int(60 * fs)
-    t = np.arange(n) / fs
-    x = rng.standard_normal(n) * 4.5
+    x = _quiet_minute(rng, fs)
     onsets = np.arange(5.0, 55.0, 5.0)
     for t0 in onsets:
         i = int(t0 * fs)
-        x[i:] += 800.0 * np.exp(-(t[i:] - t0) / 0.3)
+        x[i:] += 800.0 * np.exp(-np.arange(x.size - i) / fs / 0.3)
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     assert cn.count(ARTIFACT) == len(onsets)
     assert not np.any(np.isin(cn.events["kind"], [VOLUNTARY, FASCICULATION]))
@@ -274,14 +280,11 @@ def test_a_twitch_merged_with_a_smaller_potential_before_it_is_timed_by_its_own_
     twitch's event starts where the twitch does."""
     rng = np.random.default_rng(15)
     fs = 2000.0
-    x = rng.standard_normal(int(60 * fs)) * 4.5
-    small = random_potential(rng, fs, 150.0, peak_hz=40.0, duration_ms=20.0)
-    large = random_potential(rng, fs, 900.0, peak_hz=100.0, duration_ms=12.0)
+    x = _quiet_minute(rng, fs)
     onsets = np.arange(5.0, 55.0, 2.5)
-    for t0 in onsets:
-        i, j = int((t0 - 0.025) * fs), int(t0 * fs)
-        x[i:i + small.size] += small
-        x[j:j + large.size] += large
+    _place(x, fs, random_potential(rng, fs, 150.0, peak_hz=40.0, duration_ms=20.0), onsets,
+           lag_s=-0.025)
+    _place(x, fs, random_potential(rng, fs, 900.0, peak_hz=100.0, duration_ms=12.0), onsets)
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     fasc = cn.events[cn.events["kind"] == FASCICULATION]
     late = fasc["onset_s"][:, None] - onsets[None, :]
