@@ -97,10 +97,9 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
         if not tracker.beat[i] and not tracker.beat[j]:
             tracker.follow(int(i), int(j))
     beat = tracker.beat[complex_id]
-    pieces = _Shapes(snippets, size_uv, half, shift, cfg)
+    pieces, peak_s = _Shapes(snippets, size_uv, half, shift, cfg), cand["peak"] / sfreq_hz
     for last, pred_s, rr_s in tracker.unclaimed:
-        _claim_piece(beat, cand["peak"] / sfreq_hz, pieces, rep[last], pred_s,
-                     cfg.cardiac_max_step * rr_s)
+        _claim_piece(beat, peak_s, pieces, rep[last], pred_s, cfg.cardiac_max_step * rr_s)
     return beat
 
 

@@ -50,6 +50,7 @@ import numpy as np
 
 from classifier.config import EventRules
 from classifier.kinds import ARTIFACT, FASCICULATION, MYOCLONUS, VOLUNTARY
+from dsp.config import ChainConfig
 
 
 def shape_similarity(snippets: np.ndarray, i: np.ndarray, j: np.ndarray, half: int,
@@ -455,7 +456,8 @@ def potential_ptp_uv(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
 
 
 def own_onset(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float, max_before: float,
-              fraction: float = 0.1, quiet_s: float = 0.003) -> np.ndarray:
+              fraction: float = ChainConfig.end_fraction,
+              quiet_s: float = ChainConfig.merge_gap_large_s) -> np.ndarray:
     """Onset sample of the potential at each candidate's peak: after the last run of ``quiet_s``
     before the peak where the filtered waveform stays under ``fraction`` of the peak's size, when
     what the candidate holds before that run is another potential, reaching ``fraction`` of the
@@ -481,8 +483,7 @@ def own_onset(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float, max_befor
     >>> own_onset(cand, snip, 1000.0, 0.5)
     array([96])
     """
-    n, width = snippets.shape
-    mid = width // 2
+    mid = snippets.shape[1] // 2
     q = max(1, round(quiet_s * sfreq_hz))
     x = np.abs(snippets[:, :mid].astype(np.float64))
     level = fraction * np.abs(snippets[:, mid].astype(np.float64))
