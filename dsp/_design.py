@@ -30,6 +30,20 @@ def butter_bandpass_sos(order: int, low_hz: float, high_hz: float, sfreq_hz: flo
     return sos
 
 
+def butter_highpass_sos(order: int, low_hz: float, sfreq_hz: float) -> np.ndarray:
+    """Digital Butterworth high-pass of ``order`` poles as second-order sections."""
+    fs2 = 4.0
+    warped = fs2 * np.tan(np.pi * low_hz / sfreq_hz)
+    p = -np.exp(1j * np.pi * np.arange(-order + 1, order, 2) / (2 * order))
+    p_z = (fs2 + warped / p) / (fs2 - warped / p)  # s -> warped / s, then bilinear; zeros at z = 1
+    gain = np.real(np.prod(1.0 + p_z)) / 2**order  # unit gain at Nyquist (z = -1)
+    sos = [[1.0, -2.0, 1.0, 1.0, -2.0 * q.real, abs(q) ** 2] for q in p_z if q.imag > 1e-12]
+    sos += [[1.0, -1.0, 0.0, 1.0, -q.real, 0.0] for q in p_z if abs(q.imag) <= 1e-12]
+    out = np.array(sos)
+    out[0, :3] *= gain
+    return out
+
+
 def _pairs(poles: np.ndarray) -> list[tuple[float, float]]:
     """(a1, a2) of each section: conjugate pairs, then real poles two by two."""
     upper = [q for q in poles if q.imag > 1e-12]

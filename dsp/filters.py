@@ -1,8 +1,9 @@
 """Band-pass and mains-notch design, mains detection and the streaming SOS filter.
 
 Designs follow scipy.signal (butter, iirnotch) but are computed in numpy (:mod:`dsp._design`), so the
-chain starts without importing scipy. The cascade is a Butterworth band-pass (default 20-450 Hz, upper edge kept below Nyquist) followed by
-notches at the mains frequency and its harmonics up to Nyquist (or ``notch_max_hz``). The numba kernel
+chain starts without importing scipy. The cascade is a Butterworth band-pass (default 20-450 Hz; a
+high-pass alone below 1 kHz sampling, where the upper edge cannot be placed) followed by notches at
+the mains frequency and its harmonics up to Nyquist (or ``notch_max_hz``). The numba kernel
 (:mod:`dsp._filter_numba`) gives the same numbers as :func:`scipy.signal.sosfilt` on finite data.
 
 NaN samples mark lost data: the output is NaN there and every section restarts from zero state at the
@@ -20,6 +21,13 @@ from dsp._threads import SplitKernel
 
 #: A mains line must exceed its neighbourhood by this power ratio to count as present.
 LINE_RATIO = 20.0
+
+#: The band's upper edge is designed only up to this fraction of Nyquist. Above it the sampling
+#: rate is too low for the surface-EMG band (450 Hz needs 1 kHz), and a digital low-pass there
+#: would cut into the potentials: a Butterworth edge near Nyquist attenuates their fast phases
+#: by a third at 500 Hz and rings for tens of ms after them, which stretches one sharp potential
+#: into a many-phased compound. The device's anti-alias filter bounds the band instead.
+HIGH_EDGE_MAX_NYQUIST = 0.9
 
 #: Sections are padded with identity sections to a multiple of this (8 float64: one AVX-512 vector).
 SECTION_PAD = 8
@@ -40,7 +48,8 @@ def design_sos(
     sfreq_hz : float
         Sampling rate.
     band_hz : (float, float)
-        Band-pass edges; the upper edge is lowered to 0.45 * sfreq_hz when it is above that.
+        Band-pass edges. When the upper edge lies above ``HIGH_EDGE_MAX_NYQUIST`` x Nyquist
+        (0.45 x ``sfreq_hz``: 450 Hz at 1 kHz) the cascade is a high-pass alone.
     mains_hz : float or None
         Mains frequency; None designs no notch.
     order : int
@@ -55,10 +64,13 @@ def design_sos(
     sos : ndarray, shape (n_sections, 6)
     """
     nyquist_hz = sfreq_hz / 2.0
-    low_hz, high_hz = float(band_hz[0]), min(float(band_hz[1]), 0.45 * sfreq_hz)
-    if not 0.0 < low_hz < high_hz:
+    low_hz, high_hz = float(band_hz[0]), float(band_hz[1])
+    if not 0.0 < low_hz < min(high_hz, nyquist_hz):
         raise ValueError(f"band-pass {band_hz} Hz is not valid at {sfreq_hz} Hz sampling")
-    parts = [_design.butter_bandpass_sos(order, low_hz, high_hz, sfreq_hz)]
+    if high_hz <= HIGH_EDGE_MAX_NYQUIST * nyquist_hz:
+        parts = [_design.butter_bandpass_sos(order, low_hz, high_hz, sfreq_hz)]
+    else:  # the device's anti-alias filter is the band's upper edge
+        parts = [_design.butter_highpass_sos(order, low_hz, sfreq_hz)]
     if mains_hz is not None:
         top_hz = nyquist_hz if notch_max_hz is None else min(notch_max_hz, nyquist_hz)
         for harmonic_hz in np.arange(mains_hz, top_hz, mains_hz):

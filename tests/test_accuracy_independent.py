@@ -289,3 +289,19 @@ def test_a_twitch_merged_with_a_smaller_potential_before_it_is_timed_by_its_own_
     fasc = cn.events[cn.events["kind"] == FASCICULATION]
     late = fasc["onset_s"][:, None] - onsets[None, :]
     assert np.all(np.min(np.abs(late), axis=0) <= 0.005), np.min(np.abs(late), axis=0)
+
+
+def test_sharp_twitches_sampled_at_500_hz_keep_their_size_and_stay_twitches():
+    """A consumer sensor sampling at 500 Hz: a 300-µV potential peaking at 150 Hz spans only a
+    few samples. A digital low-pass at 0.45 x the sampling rate would take a third of its size
+    and ring for tens of ms after it, into a many-phased "compound" (a jerk)."""
+    rng = np.random.default_rng(16)
+    fs = 500.0
+    x = _quiet_minute(rng, fs)
+    wave = random_potential(rng, fs, 300.0, peak_hz=150.0, duration_ms=18.0)
+    onsets = np.arange(5.0, 55.0, 2.5)
+    _place(x, fs, wave, onsets)
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    fasc = cn.events[cn.events["kind"] == FASCICULATION]
+    assert len(fasc) == len(onsets)
+    assert np.all(fasc["peak_to_peak_uv"] >= 0.85 * np.ptp(wave))

@@ -201,6 +201,17 @@ def test_band_pass_design_has_the_response_of_scipy_butter(sfreq, band, order):
     np.testing.assert_allclose(h_ours, h_ref, atol=1e-10)
 
 
+@pytest.mark.parametrize(("sfreq", "order"), [(500.0, 4), (250.0, 3), (900.0, 2)])
+def test_below_1_khz_the_band_is_a_high_pass_with_the_response_of_scipy_butter(sfreq, order):
+    """The 450-Hz edge cannot be placed under 1 kHz sampling: the cascade is the high-pass."""
+    ours = design_sos(sfreq, (20.0, 450.0), None, order)
+    ref = signal.butter(order, 20.0, "highpass", fs=sfreq, output="sos")
+    freqs = np.linspace(1.0, sfreq / 2 - 1, 400)
+    _, h_ours = signal.sosfreqz(ours, freqs, fs=sfreq)
+    _, h_ref = signal.sosfreqz(ref, freqs, fs=sfreq)
+    np.testing.assert_allclose(h_ours, h_ref, atol=1e-10)
+
+
 def test_notch_sections_equal_scipy_iirnotch():
     sos = design_sos(FS, mains_hz=60.0, notch_q=40.0)
     notches = sos[4:]
