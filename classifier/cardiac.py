@@ -16,7 +16,8 @@ twitching at 60 per minute, each of its discharges alike to the others, almost n
 rhythm that long.
 
 Beats are neither counted nor events: like the mains hum, the ECG is interference on the channel,
-and it does not take rest time (the twitches between beats count). The night's quality section
+and it does not take rest time (the twitches between beats count). A twitch can fall on a beat:
+the pieces of its QRS then stay the beat's (:func:`qrs_pieces`, :func:`cardiac_beats`). The night's quality section
 states how many beats each channel holds and their median rate.
 """
 
@@ -98,19 +99,42 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
             tracker.follow(int(i), int(j))
     beat = tracker.beat[complex_id]
     pieces, peak_s = _Shapes(snippets, size_uv, half, shift, cfg), cand["peak"] / sfreq_hz
+    complex_uv = cand["ptp_uv"][rep][complex_id]  # the largest piece of each one's complex
     for last, pred_s, rr_s in tracker.unclaimed:
-        _claim_piece(beat, peak_s, pieces, rep[last], pred_s, cfg.cardiac_max_step * rr_s)
+        if not _claim_piece(beat, peak_s, pieces, rep[last], pred_s,
+                            cfg.cardiac_max_step * rr_s):
+            _claim_small_piece(beat, peak_s, cand["ptp_uv"], complex_uv, size_uv[rep[last]],
+                               pred_s, cfg.cardiac_max_step * rr_s,
+                               cfg.cardiac_max_amplitude_ratio)
     return beat
 
 
 def _claim_piece(beat: np.ndarray, peak_s: np.ndarray, pieces: _Shapes, last: int, pred_s: float,
-                 width_s: float) -> None:
+                 width_s: float) -> bool:
     """Claim the candidate nearest ``pred_s`` (within ``width_s``) that is alike the beat
-    ``last``: a beat due where a twitch's complex lies, linked to it, is a piece of that complex."""
+    ``last``: a beat due where a twitch's complex lies, linked to it, is a piece of that complex.
+    Returns whether one was claimed."""
     lo, hi = np.searchsorted(peak_s, [pred_s - width_s, pred_s + width_s])
     idx = np.arange(lo, hi)
     idx = idx[~beat[idx]]
     idx = idx[pieces.alike(np.full(len(idx), last), idx)]
+    if len(idx):
+        beat[idx[np.argmin(np.abs(peak_s[idx] - pred_s))]] = True
+    return bool(len(idx))
+
+
+def _claim_small_piece(beat: np.ndarray, peak_s: np.ndarray, own_uv: np.ndarray,
+                       complex_uv: np.ndarray, beat_uv: float, pred_s: float, width_s: float,
+                       max_ratio: float) -> None:
+    """Claim the candidate nearest ``pred_s`` (within ``width_s``) no larger than a beat
+    (``beat_uv``, the last beat's complex) in a complex whose largest piece (``complex_uv``) is
+    larger than that: a QRS reached without a return to baseline from a large twitch, whose
+    waveform then shapes the QRS's snippet too. A QRS near the floor reaches the detector in
+    pieces, of any size up to the whole complex's."""
+    lo, hi = np.searchsorted(peak_s, [pred_s - width_s, pred_s + width_s])
+    idx = np.arange(lo, hi)
+    idx = idx[~beat[idx] & (own_uv[idx] <= max_ratio * beat_uv)
+              & (complex_uv[idx] > max_ratio * beat_uv)]
     if len(idx):
         beat[idx[np.argmin(np.abs(peak_s[idx] - pred_s))]] = True
 
@@ -304,7 +328,40 @@ def heartbeat_mask(night: NightData, cfg: EventRules) -> np.ndarray:
     for ch in range(night.n_channels):
         rows = np.flatnonzero(cand["channel"] == ch)
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
-        out[rows] = cardiac_beats(cand[rows], night.snippets[rows], night.sfreq_hz, cfg)
+        beat = cardiac_beats(cand[rows], night.snippets[rows], night.sfreq_hz, cfg)
+        out[rows] = beat | qrs_pieces(cand[rows], night.features["dominant_hz"][rows], beat,
+                                      night.sfreq_hz, cfg.cardiac_qrs_s)
+    return out
+
+
+def qrs_pieces(cand: np.ndarray, dominant_hz: np.ndarray, beat: np.ndarray, sfreq_hz: float,
+               qrs_s: float) -> np.ndarray:
+    """Candidates that are further pieces of a beat's QRS: peaking within ``qrs_s`` of a beat
+    piece's peak, no larger and of no higher dominant frequency than it.
+
+    A QRS reaches the detector in up to three pieces, and the rhythm marks those of its complex;
+    a piece cut off from them (its Q wave, or the stub that ends a long piece) would otherwise
+    read as a small twitch, or as a step of the baseline (a pop) on the QRS's slope. A twitch
+    beside a beat is faster than the QRS (30-150 Hz against 10-30 Hz) or larger, and stays.
+
+    Examples
+    --------
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> cand = np.zeros(3, CANDIDATE_DTYPE)
+    >>> cand["peak"], cand["ptp_uv"] = [1000, 1040, 1045], [100.0, 12.0, 12.0]
+    >>> qrs_pieces(cand, np.array([23.0, 8.0, 90.0]), np.array([True, False, False]),
+    ...            1000.0, 0.05)
+    array([False,  True, False])
+    """
+    out = np.zeros(len(cand), bool)
+    idx = np.flatnonzero(beat)  # ascending peaks, as the candidates
+    t_s = cand["peak"] / sfreq_hz
+    lo = np.searchsorted(t_s[idx], t_s - qrs_s)
+    hi = np.searchsorted(t_s[idx], t_s + qrs_s, side="right")
+    for step in range(int(np.max(hi - lo, initial=0))):  # a few pieces per beat
+        k = np.flatnonzero(~beat & (lo + step < hi))
+        j = idx[lo[k] + step]
+        out[k] |= (cand["ptp_uv"][j] >= cand["ptp_uv"][k]) & (dominant_hz[j] >= dominant_hz[k])
     return out
 
 

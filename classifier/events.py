@@ -420,7 +420,10 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
     cand, feats = night.candidates[rows], night.features[rows]
     snips = night.snippets[rows]
     paired = self_repeats(cand, feats, snips, sf, cfg) & _alone(cand, sf, cfg.movement_min_s)
-    moving[moving] = ~_explained_by_potentials(bursts[moving], cand, feats, env, level, hop, t0,
+    # the QRS's frames are the heart's energy, not a movement's
+    cardiac = _frames_near(cand["peak"][heartbeat] / sf, cfg.cardiac_qrs_s, len(env), hop, t0)
+    moving[moving] = ~_explained_by_potentials(bursts[moving], cand, feats,
+                                              np.where(cardiac, 0.0, env), level, hop, t0,
                                               sf, cfg, paired)
     sustained = bursts[moving]
     short = bursts[~moving]
@@ -448,7 +451,8 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
                         flat_ev["onset_s"] + flat_ev["duration_s"]]),
     )
     other = ~heartbeat  # the ECG's QRS is interference, not events
-    cand_ev = _candidate_events(cand[other], feats[other], snips[other], rows[other], sf, busy_a,
+    cand_ev = _candidate_events(_unjoined_from(cand, heartbeat)[other], feats[other],
+                                snips[other], rows[other], sf, busy_a,
                                 busy_b, cfg, floor_k, noise_uv)
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
@@ -497,6 +501,17 @@ def _alone(cand: np.ndarray, sf: float, within_s: float) -> np.ndarray:
         return np.zeros(0, bool)
     far = np.diff(cand["peak"]) / sf > within_s
     return np.concatenate([[True], far]) & np.concatenate([far, [True]])
+
+
+def _frames_near(t_s: np.ndarray, reach_s: float, n_frames: int, hop: float,
+                 t0: float) -> np.ndarray:
+    """Envelope frames (``hop`` s from ``t0``) that overlap ``reach_s`` either side of a time."""
+    first = np.clip(np.floor((t_s - reach_s - t0) / hop).astype(np.int64), 0, n_frames)
+    last = np.clip(np.floor((t_s + reach_s - t0) / hop).astype(np.int64) + 1, 0, n_frames)
+    marks = np.zeros(n_frames + 1, np.int64)
+    np.add.at(marks, first, 1)
+    np.add.at(marks, last, -1)
+    return np.cumsum(marks)[:n_frames] > 0
 
 
 def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
@@ -607,6 +622,15 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     ev["phases"][fasc] = feats["phases"][single][fasc]
     ev["candidate"][fasc | (detail[single] == "pop")] = rows[single][fasc | (detail[single] == "pop")]
     return np.concatenate([ev, _group_events(cand, kind, group, g_on, g_off, busy)])
+
+
+def _unjoined_from(cand: np.ndarray, left_out: np.ndarray) -> np.ndarray:
+    """The candidates, where one ``joined`` (reached without a return to baseline) to the one
+    before it no longer is when that one is ``left_out``: a twitch riding on a heartbeat's QRS
+    is not joined to whatever candidate precedes the beat."""
+    out = cand.copy()
+    out["joined"][1:] &= ~left_out[:-1]
+    return out
 
 
 def _group_events(cand, kind, group, g_on, g_off, busy) -> np.ndarray:

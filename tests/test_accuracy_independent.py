@@ -305,3 +305,49 @@ def test_sharp_twitches_sampled_at_500_hz_keep_their_size_and_stay_twitches():
     fasc = cn.events[cn.events["kind"] == FASCICULATION]
     assert len(fasc) == len(onsets)
     assert np.all(fasc["peak_to_peak_uv"] >= 0.85 * np.ptp(wave))
+
+
+def _beats_and_twitches(qrs_uv: float, lag_s: float) -> tuple[np.ndarray, float, np.ndarray]:
+    """Three minutes at rest (2 kHz) with a QRS-T at 60 per minute (2 % beat-to-beat jitter)
+    of ``qrs_uv`` peak-to-peak, and a 1000-µV twitch ``lag_s`` after every seventh R wave
+    (before it when negative): the data, the rate and the twitch onsets (s)."""
+    rng = np.random.default_rng(17)
+    fs = 2000.0
+    x = np.concatenate([_quiet_minute(rng, fs) for _ in range(3)])
+    t = np.arange(-0.1, 0.45, 1 / fs)
+    qrs = (-0.1 * np.exp(-0.5 * ((t + 0.025) / 0.008) ** 2) + np.exp(-0.5 * (t / 0.009) ** 2)
+           - 0.3 * np.exp(-0.5 * ((t - 0.025) / 0.009) ** 2)
+           + 0.25 * np.exp(-0.5 * ((t - 0.25) / 0.04) ** 2))
+    qrs *= qrs_uv / np.ptp(qrs[np.abs(t) <= 0.05])
+    r_waves_s = np.cumsum(1.0 + 0.02 * rng.standard_normal(175))
+    _place(x, fs, qrs, r_waves_s, lag_s=-0.1)
+    onsets = r_waves_s[20:170:7] + lag_s
+    _place(x, fs, random_potential(rng, fs, 1000.0, peak_hz=90.0, duration_ms=15.0), onsets)
+    return x[None, :], fs, onsets
+
+
+def _assert_twitches_at(cn, onsets: np.ndarray) -> None:
+    """Every event is a fasciculation starting within 5 ms of its twitch's onset."""
+    ev = cn.events
+    assert set(ev["kind"]) == {FASCICULATION}, ev[ev["kind"] != FASCICULATION]
+    assert len(ev) == len(onsets)
+    late = ev["onset_s"][:, None] - onsets[None, :]
+    assert np.all(np.min(np.abs(late), axis=0) <= 0.005), np.min(np.abs(late), axis=0)
+
+
+def test_a_twitch_riding_on_a_weak_heartbeat_is_one_twitch():
+    """A 60-µV QRS, near the floor, and a twitch 30 ms after its R wave. The QRS comes to the
+    detector in pieces; a piece the twitch's candidate is reached from, a piece the twitch has
+    shaped, or a slow stub cut off from the rest, is the beat's, not a twitch, nor a link making
+    of the twitch a jerk or a movement."""
+    data, fs, onsets = _beats_and_twitches(60.0, 0.03)
+    _, cn = run_calfwatch(data, fs, mains_hz=50.0)
+    _assert_twitches_at(cn, onsets)
+
+
+def test_a_twitch_just_before_a_strong_heartbeat_is_no_movement():
+    """A twitch 20 ms before a 200-µV QRS: the two raise the envelope for longer than a jerk,
+    but the QRS's frames are the heart's, not a movement's."""
+    data, fs, onsets = _beats_and_twitches(200.0, -0.02)
+    _, cn = run_calfwatch(data, fs, mains_hz=50.0)
+    _assert_twitches_at(cn, onsets)
