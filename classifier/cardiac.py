@@ -17,7 +17,8 @@ rhythm that long.
 
 Beats are neither counted nor events: like the mains hum, the ECG is interference on the channel,
 and it does not take rest time (the twitches between beats count). A twitch can fall on a beat:
-the pieces of its QRS then stay the beat's (:func:`qrs_pieces`, :func:`cardiac_beats`). The night's quality section
+the pieces of its QRS then stay the beat's (:func:`qrs_pieces`, :func:`cardiac_beats`), and the
+twitch is timed from its own onset (:func:`skipped_beats_s`, used by :mod:`classifier.events`). The night's quality section
 states how many beats each channel holds and their median rate.
 """
 
@@ -318,6 +319,53 @@ def beat_summary(cand: np.ndarray, beat: np.ndarray, sfreq_hz: float) -> dict[st
     rr = rr[rr <= 2.0]  # consecutive beats only (the slowest heart rate of the rule is 40/min)
     rate = float(60.0 / np.median(rr)) if len(rr) else None
     return {"beats": int(len(t_s)), "rate_per_min": rate}
+
+
+def skipped_beats_s(cand: np.ndarray, beat: np.ndarray, sfreq_hz: float,
+                    cfg: EventRules) -> np.ndarray:
+    """Times (s) where a run of heartbeats skipped a beat: the middle of an interval twice the
+    run's, within ``cardiac_max_step`` of that.
+
+    A beat is skipped where no candidate of a beat's shape and size lies on time: there a twitch
+    overlaps the QRS and the detector found the two as one candidate, which the twitch shapes.
+    The run's interval at a gap is the median of the eight intervals around it.
+
+    Parameters
+    ----------
+    cand : ndarray
+        Candidates of one channel, sorted by peak (``dsp.types.CANDIDATE_DTYPE``).
+    beat : ndarray of bool
+        Which of them are heartbeats (:func:`cardiac_beats`).
+    sfreq_hz : float
+    cfg : EventRules
+
+    Returns
+    -------
+    ndarray of float64
+        The skipped beats' due times, ascending.
+
+    Examples
+    --------
+    >>> from classifier.config import load_config
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> cand = np.zeros(12, CANDIDATE_DTYPE)
+    >>> cand["peak"] = np.delete(np.arange(13) * 900, 6)  # the seventh beat is missing
+    >>> skipped_beats_s(cand, np.ones(12, bool), 1000.0, load_config().events)
+    array([5.4])
+    """
+    t_s = cand["peak"][beat] / sfreq_hz
+    if len(t_s):
+        t_s = t_s[np.concatenate([[True], np.diff(t_s) >= BEAT_PIECES_S])]
+    rr = np.diff(t_s)
+    if len(rr) < 2:
+        return np.zeros(0)
+    half = RR_AVERAGE_BEATS // 2
+    padded = np.pad(rr, half, constant_values=np.nan)
+    around = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    around = np.delete(around, half, axis=1)  # the interval itself is not its neighbour
+    ref = np.nanmedian(around, axis=1)
+    skipped = np.abs(rr - 2.0 * ref) <= cfg.cardiac_max_step * 2.0 * ref
+    return t_s[:-1][skipped] + rr[skipped] / 2.0
 
 
 def heartbeat_mask(night: NightData, cfg: EventRules) -> np.ndarray:

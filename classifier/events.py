@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from classifier.cardiac import heartbeat_mask
+from classifier.cardiac import heartbeat_mask, skipped_beats_s
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
 from classifier.noise import resting_noise_uv
@@ -453,7 +453,8 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
     other = ~heartbeat  # the ECG's QRS is interference, not events
     cand_ev = _candidate_events(_unjoined_from(cand, heartbeat)[other], feats[other],
                                 snips[other], rows[other], sf, busy_a,
-                                busy_b, cfg, floor_k, noise_uv)
+                                busy_b, cfg, floor_k, noise_uv,
+                                _beat_times_s(cand, heartbeat, sf, cfg))
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
     out["channel"] = ch
@@ -589,9 +590,12 @@ def _cumulative_energy(cand: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, rows: np.ndarray,
                       sf: float, busy_a: np.ndarray, busy_b: np.ndarray, cfg: EventRules,
-                      floor_k: float, channel_noise_uv: float | None) -> np.ndarray:
+                      floor_k: float, channel_noise_uv: float | None,
+                      beat_s: np.ndarray) -> np.ndarray:
     """Fasciculations, doublets, trains, jerks and pops from the candidates outside bursts
-    (:mod:`classifier.potentials`); heartbeats are left out before (:mod:`classifier.cardiac`)."""
+    (:mod:`classifier.potentials`); heartbeats are left out before (:mod:`classifier.cardiac`),
+    and a heartbeat's QRS in a twitch's candidate (one of ``beat_s`` within ``cardiac_qrs_s``
+    before its onset or after it) is not its onset."""
     if len(cand) == 0:
         return make_events(0)
     size = potential_ptp_uv(cand, snips, sf, cfg.potential_max_s)
@@ -610,8 +614,10 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     ev = make_events(int(single.sum()))
     ev["onset_s"], ev["duration_s"] = on_s[single], feats["duration_s"][single]
     fasc = kind[single] == FASCICULATION
-    own_s = own_onset(cand[single][fasc], snips[single][fasc], sf,
-                      1.0 / cfg.doublet_max_amplitude_ratio) / sf
+    fc = cand[single][fasc]
+    own_s = own_onset(fc, snips[single][fasc], sf, 1.0 / cfg.doublet_max_amplitude_ratio,
+                      known_other=_holds_any(fc["onset"] / sf - cfg.cardiac_qrs_s,
+                                             fc["peak"] / sf, beat_s)) / sf
     ev["duration_s"][fasc] -= own_s - ev["onset_s"][fasc]  # it still ends with its candidate
     ev["onset_s"][fasc] = own_s
     pop = single & (detail == "pop")
@@ -631,6 +637,19 @@ def _unjoined_from(cand: np.ndarray, left_out: np.ndarray) -> np.ndarray:
     out = cand.copy()
     out["joined"][1:] &= ~left_out[:-1]
     return out
+
+
+def _beat_times_s(cand: np.ndarray, heartbeat: np.ndarray, sf: float,
+                  cfg: EventRules) -> np.ndarray:
+    """Peaks of the heartbeats' pieces and the times of beats the rhythm skipped (where a twitch
+    over the QRS shaped their candidate), ascending (s)."""
+    return np.sort(np.concatenate([cand["peak"][heartbeat] / sf,
+                                   skipped_beats_s(cand, heartbeat, sf, cfg)]))
+
+
+def _holds_any(a_s: np.ndarray, b_s: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    """Whether each span ``[a_s, b_s)`` holds one of the ascending times ``t_s``."""
+    return np.searchsorted(t_s, b_s) > np.searchsorted(t_s, a_s)
 
 
 def _group_events(cand, kind, group, g_on, g_off, busy) -> np.ndarray:

@@ -457,7 +457,8 @@ def potential_ptp_uv(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
 
 def own_onset(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float, max_before: float,
               fraction: float = ChainConfig.end_fraction,
-              quiet_s: float = ChainConfig.merge_gap_large_s) -> np.ndarray:
+              quiet_s: float = ChainConfig.merge_gap_large_s,
+              known_other: np.ndarray | None = None) -> np.ndarray:
     """Onset sample of the potential at each candidate's peak: after the last run of ``quiet_s``
     before the peak where the filtered waveform stays under ``fraction`` of the peak's size, when
     what the candidate holds before that run is another potential, reaching ``fraction`` of the
@@ -470,7 +471,9 @@ def own_onset(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float, max_befor
     ratio) keeps the candidate's onset, which is the doublet's. The defaults are the chain's end
     of a large potential (``dsp.config``: ``end_fraction``, ``merge_gap_large_s``): within a
     potential its waveform stays under a tenth of its peak only around a zero crossing, for about
-    1 ms.
+    1 ms. Where another potential is known to lie before the peak (``known_other``: a heartbeat
+    due there, :func:`classifier.cardiac.skipped_beats_s`), what the candidate holds before the
+    run is that one at any size: a QRS leaking weakly is smaller than a tenth of a large twitch.
 
     Examples
     --------
@@ -497,7 +500,8 @@ def own_onset(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float, max_befor
     held = (np.arange(mid)[None, :] >= (cand["onset"] - cand["peak"] + mid)[:, None]) & (
         np.arange(mid)[None, :] < (start - cand["peak"] + mid)[:, None])
     before = np.where(held, np.nan_to_num(x, nan=0.0), 0.0).max(axis=1, initial=0.0)
-    other = (before >= level) & (before < max_before * level / fraction)
+    least = level if known_other is None else np.where(known_other, 0.0, level)
+    other = (before >= least) & (before < max_before * level / fraction)
     return np.where(other, start, cand["onset"])
 
 

@@ -345,6 +345,14 @@ def test_a_twitch_riding_on_a_weak_heartbeat_is_one_twitch():
     _assert_twitches_at(cn, onsets)
 
 
+def test_a_twitch_on_a_strong_heartbeats_tail_is_timed_by_its_own_onset():
+    """A 200-µV QRS and a twitch 50 ms after its R wave: the twitch's candidate starts on the
+    QRS's last phase, a tenth of the twitch's size or less, but the event starts with the twitch."""
+    data, fs, onsets = _beats_and_twitches(200.0, 0.05)
+    _, cn = run_calfwatch(data, fs, mains_hz=50.0)
+    _assert_twitches_at(cn, onsets)
+
+
 def test_a_twitch_just_before_a_strong_heartbeat_is_no_movement():
     """A twitch 20 ms before a 200-µV QRS: the two raise the envelope for longer than a jerk,
     but the QRS's frames are the heart's, not a movement's."""
