@@ -11,9 +11,8 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
   the other real-noise rows count as false).
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
-fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz), the ECG, a drifting baseline, sampling
-rate (1000 and 500 Hz), busy
-nights (also at 500 Hz) and a night of cramps. Per scene: F1, precision and recall of detectable
+and triplet fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz), the ECG, a drifting
+baseline, sampling rate (1000 and 500 Hz), busy nights (also at 500 Hz) and a night of cramps. Per scene: F1, precision and recall of detectable
 potentials (p-p >= the detection floor), recall of all and of those >= 10 x noise, reported and
 true rate per minute of rest, false fasciculations per rest minute, recall of each other kind (and
 ``vol/plm``: voluntary recall where a voluntary burst that falls into a series the AASM rule scores
@@ -109,6 +108,9 @@ def scenes(quick: bool, real: np.ndarray | None):
             m, 50 + j, rate_per_min=20, doublet_fraction=f)))
         out.append((f"sim doublets {frac:.0%}", lambda j, f=frac: sim_scene(
             m, 51 + j, fasc_rate_per_min=20, fasc_doublet_prob=f)))
+    # a third discharge of one unit: two of the three often merge into one candidate
+    out.append(("sim triplets 30%", lambda j: sim_scene(
+        m, 52 + j, fasc_rate_per_min=20, fasc_triplet_prob=0.3)))
     for mains in (50.0, 60.0):
         out.append((f"ind mains {mains:.0f} Hz", lambda j, mh=mains: ind_scene(
             m, 60 + j, rate_per_min=15, mains_hz=mh, mains_uv=8.0)))
