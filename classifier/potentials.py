@@ -10,7 +10,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   unit, or its F-wave: Kleine et al., Clin Neurophysiol 2012;123:399): listed, not counted. A
   doublet whose second discharge starts before the first potential ends is one candidate with
   twice a potential's phases; when that candidate repeats itself at a doublet's interval
-  (:func:`self_repeats`) it is one fasciculation (detail ``pair``), not a jerk;
+  (:func:`self_repeats`) it is one fasciculation (detail ``pair``), not a jerk. Of a triplet,
+  the discharge apart from two merged ones is a repeat when the merged candidate is two copies
+  of its shape (:func:`repeats_in_merged`);
 - **train** (voluntary-like firing): the same unit repeating at 5-30 Hz, regularly (voluntary units
   fire at 8-35 Hz, Fuglevand 1993; tonic single-unit firing at about 6 Hz, 1.3-18, with an ISI
   variability of a few %): ``train_min_potentials`` or more of one shape ``train_interval_s`` apart
@@ -115,6 +117,76 @@ def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> n
     out = np.zeros(len(t_s), bool)
     out[nxt[nxt >= 0]] = True
     return out
+
+
+def repeats_in_merged(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
+                      cfg: EventRules) -> np.ndarray:
+    """Whether each discrete potential (sorted by peak) and the one before it are discharges of
+    one unit ``doublet_s`` apart, one of them found merged with a third discharge.
+
+    Of a triplet, two discharges closer than a potential lasts are one candidate, and the third
+    is compared with that. The merged candidate (its span at least ``doublet_s[0]`` longer than
+    the other's) is two copies of the other's shape (``shape_window_s`` around its peak), each
+    scaled within ``doublet_max_amplitude_ratio``, ``doublet_s`` apart, the nearer one
+    ``doublet_s`` from the other potential: a least-squares fit of the two copies explains at
+    least ``doublet_min_correlation`` squared of its energy (the doublet rule's correlation, as a
+    share of energy). Another unit's potential, or a compound of several, is no such pair.
+
+    Examples
+    --------
+    >>> from classifier.config import load_config
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> t = np.arange(128)
+    >>> unit = np.sin(2 * np.pi * (t - 64) / 10.0) * np.exp(-0.5 * ((t - 64) / 4.0) ** 2)
+    >>> pair = unit + np.roll(unit, 9)  # two discharges 9 ms apart, one candidate
+    >>> cand = np.zeros(2, CANDIDATE_DTYPE)  # the pair, then a third discharge 30 ms on
+    >>> cand["onset"], cand["peak"], cand["offset"] = [54, 97], [64, 103], [84, 113]
+    >>> repeats_in_merged(cand, np.stack([pair, unit]), 1000.0, load_config().events)
+    array([False,  True])
+    """
+    n = len(cand)
+    out = np.zeros(n, bool)
+    lo, hi = (round(v * sfreq_hz) for v in cfg.doublet_s)
+    half = half_window(snippets, sfreq_hz, cfg)
+    span = cand["offset"] - cand["onset"]
+    for j in np.flatnonzero(np.abs(np.diff(span)) >= lo) + 1:  # pairs with a merged member
+        i = j - 1
+        if cand["onset"][j] - cand["onset"][i] > hi + span[i]:
+            continue
+        short, long_ = (i, j) if span[i] < span[j] else (j, i)
+        out[j] = _two_copies(snippets[short], snippets[long_], cand, short, long_, lo, hi, half,
+                             cfg)
+    return out
+
+
+def _two_copies(w_short, w_long, cand, short: int, long_: int, lo: int, hi: int, half: int,
+                cfg: EventRules) -> bool:
+    """Whether ``long_``'s span is two copies of ``short``'s shape (see
+    :func:`repeats_in_merged`), the nearer one ``lo``..``hi`` samples from ``short``'s peak."""
+    mid = w_short.shape[0] // 2
+    shape = np.nan_to_num(w_short[mid - half: mid + half + 1].astype(np.float64))
+    a = max(0, int(cand["onset"][long_] - cand["peak"][long_]) + mid - half)
+    b = min(w_long.shape[0], int(cand["offset"][long_] - cand["peak"][long_]) + mid + half + 1)
+    y = np.nan_to_num(w_long[a:b].astype(np.float64))
+    if y.size <= shape.size + lo or not (shape @ shape > 0):
+        return False
+    copies = (np.lib.stride_tricks.sliding_window_view(np.eye(y.size), shape.size, axis=1)
+              @ shape).T  # copy k starts at sample k of y
+    gram, proj = copies @ copies.T, copies @ y
+    p, q = np.nonzero(np.triu(np.ones_like(gram, bool), lo) & ~np.triu(np.ones_like(gram, bool),
+                                                                        hi + 1))
+    det = gram[p, p] * gram[q, q] - gram[p, q] ** 2
+    ok = det > 1e-12 * gram[p, p] * gram[q, q]
+    p, q, det = p[ok], q[ok], det[ok]
+    amp_p = (gram[q, q] * proj[p] - gram[p, q] * proj[q]) / det
+    amp_q = (gram[p, p] * proj[q] - gram[p, q] * proj[p]) / det
+    explained = (amp_p * proj[p] + amp_q * proj[q]) / (y @ y)
+    ratio = cfg.doublet_max_amplitude_ratio
+    fits = ((explained >= cfg.doublet_min_correlation ** 2) & (amp_p >= 1 / ratio)
+            & (amp_p <= ratio) & (amp_q >= 1 / ratio) & (amp_q <= ratio))
+    peak_at = np.arange(y.size) + half + a - mid + cand["peak"][long_] - cand["peak"][short]
+    apart = np.where(long_ > short, peak_at[p], -peak_at[q])  # the copy next to the short one
+    return bool(np.any(fits & (apart >= lo) & (apart <= hi)))
 
 
 def self_repeats(cand: np.ndarray, feats: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
@@ -573,6 +645,7 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     kind[free] = FASCICULATION
     dbl[free] = doublets(t_s[free], cand["onset"][free] / sfreq_hz, snippets[free],
                          cand["ptp_uv"][free], sfreq_hz, cfg)
+    dbl[free] |= repeats_in_merged(cand[free], snippets[free], sfreq_hz, cfg)
     detail[free[dbl[free]]] = "doublet"
     detail[free[paired[free] & ~dbl[free]]] = "pair"
     if n_comp:

@@ -359,3 +359,22 @@ def test_a_twitch_just_before_a_strong_heartbeat_is_no_movement():
     data, fs, onsets = _beats_and_twitches(200.0, -0.02)
     _, cn = run_calfwatch(data, fs, mains_hz=50.0)
     _assert_twitches_at(cn, onsets)
+
+
+def test_triplets_of_one_unit_are_counted_once():
+    """A unit firing triplets, 9 then 32 ms apart (its first two discharges merge into one
+    candidate) or 30 then 9 ms apart (its last two do). Each triplet is one fasciculation, and
+    what follows its first potential is marked a doublet, not counted."""
+    rng = np.random.default_rng(18)
+    fs = 2000.0
+    x = _quiet_minute(rng, fs)
+    wave = random_potential(rng, fs, 300.0, peak_hz=80.0, duration_ms=14.0)
+    onsets = np.arange(5.0, 55.0, 2.5)
+    for k, t0 in enumerate(onsets):
+        gaps = (0.009, 0.032) if k % 2 else (0.030, 0.009)
+        _place(x, fs, wave, [t0, t0 + gaps[0], t0 + gaps[0] + gaps[1]])
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    counted = fasciculation_onsets(cn)[0]
+    assert len(counted) == len(onsets)
+    assert np.all(np.abs(counted - onsets) <= 0.005)
+    assert int(cn.events["doublet"].sum()) == len(onsets)
