@@ -10,7 +10,8 @@ nothing is lost for being long and the classifier can see sustained activity.
 The band-pass rings after a large potential (the high-pass for tens of ms, the mains notches for
 hundreds, a few % of its size). When an event of at least ``ring_min_k`` sigma closes, the filters'
 response to it alone is predicted (its raw samples, less a baseline line, filtered by ``sos`` and
-followed by zeros) and subtracted from the signal over the next ``ring_len`` samples (echo
+followed by zeros; for the last piece of activity cut into pieces, the raw samples of the whole run
+when it is no longer than two pieces, since the filters ring after all of it) and subtracted from the signal over the next ``ring_len`` samples (echo
 cancellation: the filters are linear, so what remains is the noise and any potential arriving in
 the ringing, which is then found at its own size, not merged with the ringing nor hidden under a
 raised threshold). The prediction misses what the raw segment leaves out (the potential's faint
@@ -34,8 +35,8 @@ import numpy as np
 from numba import njit
 
 (ST_IN_EVENT, ST_FIRST, ST_LAST, ST_PEAK, ST_DEAD_UNTIL, ST_TOO_LONG, ST_LAST_BAD, ST_PREV_OFF,
- ST_RING_FROM, ST_RING_UNTIL) = range(10)
-N_STATE = 10
+ ST_RING_FROM, ST_RING_UNTIL, ST_RUN_START) = range(11)
+N_STATE = 11
 #: Samples of each part of the ring buffer of predicted responses (a power of two above twice the
 #: longest window; longer windows are cut to half of it).
 RING_PART = 1 << 14
@@ -288,6 +289,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     in_event, first, last, peak = st[ST_IN_EVENT], st[ST_FIRST], st[ST_LAST], st[ST_PEAK]
     dead_until, too_long, last_bad, prev_off = (
         st[ST_DEAD_UNTIL], st[ST_TOO_LONG], st[ST_LAST_BAD], st[ST_PREV_OFF])
+    run_start = st[ST_RUN_START]
     best = peak_abs[0]
     n_out = 0
     s = s0
@@ -342,6 +344,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                             sg0 = sig[jf] if jf >= 0 else sg
                             limit = max(last_bad + 1, prev_off)
                             onset = _onset(y, y0, first, limit, k_on * sg0, quiet, walk_max)
+                            run_start = onset
                         if onset > last_bad:
                             out[n_out, 0] = onset
                             out[n_out, 1] = s
@@ -386,7 +389,10 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                             if not own:
                                 y = y_in.copy()
                                 own = True
-                            out_e[n_out] += _predict_ring(raw, r0, onset, offset, edge, sos,
+                            # the filters ring after all of a short run of pieces, not its last
+                            start = run_start if (too_long == 1 and run_start > last_bad and
+                                                  offset - run_start <= 2 * max_len) else onset
+                            out_e[n_out] += _predict_ring(raw, r0, start, offset, edge, sos,
                                                           ring_len, ring_factor, ring_near, ring_far,
                                                           ring, st, y_in, y, y0)
                         n_out += 1
@@ -404,6 +410,7 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     st[ST_IN_EVENT], st[ST_FIRST], st[ST_LAST], st[ST_PEAK] = in_event, first, last, peak
     st[ST_DEAD_UNTIL], st[ST_TOO_LONG], st[ST_LAST_BAD], st[ST_PREV_OFF] = (
         dead_until, too_long, last_bad, prev_off)
+    st[ST_RUN_START] = run_start
     peak_abs[0] = best
     return n_out
 

@@ -140,9 +140,11 @@ class Detector:
 
     @property
     def lookback_samples(self) -> int:
-        """Samples before :attr:`scanned_until` where the onset of an event still open may lie."""
+        """Samples before :attr:`scanned_until` where the onset of an event still open may lie,
+        or of a short run of pieces whose ringing is predicted when it closes (two pieces)."""
         st = self.settings
-        return st.max_duration_samples + st.walk_back_samples + st.quiet_samples
+        return (2 * st.max_duration_samples + st.walk_back_samples + st.quiet_samples
+                + 2 * st.ring_edge_samples)
 
     def scan(self, filtered: TimelineBuffer, raw: TimelineBuffer,
              floors: TimelineBuffer) -> Detections | None:

@@ -421,3 +421,30 @@ def test_at_500_hz_a_zero_crossing_sample_does_not_end_a_potential():
             ratios.append(mine["ptp_uv"][0] / abs(mine["peak_uv"][0]))
     assert len(ratios) >= 200
     assert np.mean(np.array(ratios) < 1.2) < 0.02
+
+
+def test_the_ringing_after_a_run_of_pieces_is_predicted_from_all_of_it():
+    """100 ms of activity running into a 2-mV potential outlast ``max_duration_s``, and the
+    detector cuts them into continuous pieces. The filters ring after all of it (the notch for
+    hundreds of ms), not after its last piece alone: predicted from the whole run, the ringing
+    gives no candidate at the counting floor. The run's start is kept in the detector's state,
+    so any chunking gives the same candidates."""
+    rng = np.random.default_rng(32)
+    x = rng.normal(0, 4.5, int(6 * FS))
+    big = muap(0.02, FS, 2, 2000.0)
+    ends = []
+    for t0 in (2.0, 4.0):
+        burst = rng.normal(0, 120.0, int(0.1 * FS)) * np.hanning(int(0.1 * FS)) ** 0.3
+        i = int(t0 * FS)
+        x[i:i + burst.size] += burst
+        j = i + burst.size - int(0.01 * FS)
+        x[j:j + big.size] += big
+        ends.append(j + big.size)
+    out, _ = _run(x)
+    c = out.candidates
+    assert c["continuous"].any()  # the case: the activity was cut into pieces
+    for end in ends:
+        after = (c["onset"] >= end) & (c["onset"] < end + int(0.6 * FS))
+        assert not np.any(countable(c[after])), c[after]
+    parts, _ = _run(x, sizes=[997, 1, 4096, 333])
+    np.testing.assert_array_equal(parts.candidates, c)
