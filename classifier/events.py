@@ -418,6 +418,9 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
     moving = bursts["active"] * hop >= cfg.movement_min_s
     sf = night.sfreq_hz
     cand, feats = night.candidates[rows], night.features[rows]
+    beat_s = _beat_times_s(cand, heartbeat, sf, cfg)
+    keep, cand, feats = _merge_beat_runs(cand, feats, heartbeat, beat_s, sf, cfg)
+    rows, heartbeat = rows[keep], heartbeat[keep]
     snips = night.snippets[rows]
     paired = self_repeats(cand, feats, snips, sf, cfg) & _alone(cand, sf, cfg.movement_min_s)
     # the QRS's frames are the heart's energy, not a movement's
@@ -453,8 +456,7 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
     other = ~heartbeat  # the ECG's QRS is interference, not events
     cand_ev = _candidate_events(_unjoined_from(cand, heartbeat)[other], feats[other],
                                 snips[other], rows[other], sf, busy_a,
-                                busy_b, cfg, floor_k, noise_uv,
-                                _beat_times_s(cand, heartbeat, sf, cfg))
+                                busy_b, cfg, floor_k, noise_uv, beat_s)
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
     out["channel"] = ch
@@ -628,6 +630,52 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     ev["phases"][fasc] = feats["phases"][single][fasc]
     ev["candidate"][fasc | (detail[single] == "pop")] = rows[single][fasc | (detail[single] == "pop")]
     return np.concatenate([ev, _group_events(cand, kind, group, g_on, g_off, busy)])
+
+
+def _merge_beat_runs(cand: np.ndarray, feats: np.ndarray, heartbeat: np.ndarray,
+                     beat_s: np.ndarray, sf: float, cfg: EventRules
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of ``continuous`` pieces no longer than a QRS and a potential (2 x ``cardiac_qrs_s``
+    + ``potential_max_s``) that hold a heartbeat (``beat_s`` within ``cardiac_qrs_s`` of the
+    run) and whose largest piece is no beat, as one candidate each: which candidates stay (the
+    largest piece of each run stands for it), and the candidates and features with the runs'
+    extents, energies and durations.
+
+    A twitch 60-100 ms after a strong QRS is reached from it without a return to the noise, and
+    the two outlast ``max_duration_s``: the detector cuts them into continuous pieces, the mark
+    of sustained activity, and the twitch became a movement (or a "PLM" series at the heart's
+    pace). A QRS and a twitch are one discrete potential on top of the beat; its onset is the
+    twitch's (:func:`~classifier.potentials.own_onset`, the beat known before it).
+    """
+    n = len(cand)
+    keep = np.ones(n, bool)
+    cont = cand["continuous"].astype(bool)
+    if n < 2 or not cont.any():
+        return keep, cand, feats
+    linked = cont[:-1] & (cand["onset"][1:] <= cand["offset"][:-1])
+    run = np.concatenate([[0], np.cumsum(~linked)])
+    first = np.flatnonzero(np.diff(run, prepend=-1))
+    last = np.concatenate([first[1:], [n]]) - 1
+    span_s = (cand["offset"][last] - cand["onset"][first]) / sf
+    holds = _holds_any(cand["onset"][first] / sf - cfg.cardiac_qrs_s,
+                       cand["offset"][last] / sf + cfg.cardiac_qrs_s, beat_s)
+    merge = np.flatnonzero((last > first) & holds
+                           & (span_s <= 2 * cfg.cardiac_qrs_s + cfg.potential_max_s))
+    if not len(merge):
+        return keep, cand, feats
+    cand, feats = cand.copy(), feats.copy()
+    for r in merge:  # a few per hour of a night with a strong ECG
+        piece = np.arange(first[r], last[r] + 1)
+        top = piece[np.argmax(cand["ptp_uv"][piece])]
+        if heartbeat[top]:
+            continue
+        keep[piece] = False
+        keep[top] = True
+        cand["onset"][top], cand["offset"][top] = cand["onset"][first[r]], cand["offset"][last[r]]
+        cand["continuous"][top] = False
+        cand["energy_uv2_s"][top] = cand["energy_uv2_s"][piece].sum()
+        feats["duration_s"][top] = (cand["offset"][top] - cand["onset"][top]) / sf
+    return keep, cand[keep], feats[keep]
 
 
 def _unjoined_from(cand: np.ndarray, left_out: np.ndarray) -> np.ndarray:
