@@ -170,16 +170,18 @@ def _two_copies(w_short, w_long, cand, short: int, long_: int, lo: int, hi: int,
     y = np.nan_to_num(w_long[a:b].astype(np.float64))
     if y.size <= shape.size + lo or not (shape @ shape > 0):
         return False
-    copies = (np.lib.stride_tricks.sliding_window_view(np.eye(y.size), shape.size, axis=1)
-              @ shape).T  # copy k starts at sample k of y
-    gram, proj = copies @ copies.T, copies @ y
-    p, q = np.nonzero(np.triu(np.ones_like(gram, bool), lo) & ~np.triu(np.ones_like(gram, bool),
-                                                                        hi + 1))
-    det = gram[p, p] * gram[q, q] - gram[p, q] ** 2
-    ok = det > 1e-12 * gram[p, p] * gram[q, q]
-    p, q, det = p[ok], q[ok], det[ok]
-    amp_p = (gram[q, q] * proj[p] - gram[p, q] * proj[q]) / det
-    amp_q = (gram[p, p] * proj[q] - gram[p, q] * proj[p]) / det
+    energy = shape @ shape  # of every copy, all inside y
+    proj = np.correlate(y, shape, "valid")  # copy k starts at sample k of y
+    lag = np.correlate(shape, shape, "full")[shape.size - 1:]  # overlap of two copies d apart
+    lag = np.concatenate([lag, np.zeros(max(0, hi + 1 - lag.size))])
+    p, d = np.meshgrid(np.arange(proj.size), np.arange(lo, hi + 1), indexing="ij")
+    p, d = p[p + d < proj.size], d[p + d < proj.size]
+    q, cross = p + d, lag[d]
+    det = energy**2 - cross**2
+    ok = det > 1e-12 * energy**2
+    p, q, cross, det = p[ok], q[ok], cross[ok], det[ok]
+    amp_p = (energy * proj[p] - cross * proj[q]) / det
+    amp_q = (energy * proj[q] - cross * proj[p]) / det
     explained = (amp_p * proj[p] + amp_q * proj[q]) / (y @ y)
     ratio = cfg.doublet_max_amplitude_ratio
     fits = ((explained >= cfg.doublet_min_correlation ** 2) & (amp_p >= 1 / ratio)
