@@ -603,7 +603,8 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
         _group_into(comp, np.flatnonzero(pool), dense(t_s[pool], window_s, int(k)))
     rest = np.flatnonzero((comp < 0) & ~pop)
     repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
-                      cand["ptp_uv"][rest], sfreq_hz, cfg)
+                      cand["ptp_uv"][rest], sfreq_hz, cfg) | repeats_in_merged(
+        cand[rest], snippets[rest], sfreq_hz, cfg)  # also of two discharges merged
     firsts = rest[~repeat]  # units below the floor are evidence of a volley too (not counted)
     _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
     return comp

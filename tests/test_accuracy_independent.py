@@ -390,3 +390,21 @@ def test_a_twitch_reached_from_a_strong_qrs_is_no_movement(qrs_uv, lag_s):
     data, fs, onsets = _beats_and_twitches(qrs_uv, lag_s)
     _, cn = run_calfwatch(data, fs, mains_hz=50.0)
     _assert_twitches_at(cn, onsets, within_s=MATCH_S)  # the QRS's last ripple may lead it
+
+
+def test_a_triplet_beside_another_unit_is_no_jerk():
+    """A triplet 9 then 32 ms apart (its first two discharges merged into one candidate), and
+    another unit's twitch 45 ms after its last: three potentials each within 50 ms of the one
+    before, but two units, the triplet's repeats being its own. Two twitches, no jerk."""
+    rng = np.random.default_rng(19)
+    fs = 2000.0
+    x = _quiet_minute(rng, fs)
+    unit = random_potential(rng, fs, 300.0, peak_hz=80.0, duration_ms=14.0)
+    other = random_potential(rng, fs, 250.0, peak_hz=130.0, duration_ms=10.0)
+    onsets = np.arange(5.0, 55.0, 2.5)
+    for t0 in onsets:
+        _place(x, fs, unit, [t0, t0 + 0.009, t0 + 0.041])
+    _place(x, fs, other, onsets + 0.086)
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    assert np.sum(cn.events["kind"] == MYOCLONUS) <= 2  # the noise can blur a repeat's shape
+    assert cn.count(FASCICULATION) >= 0.9 * 2 * len(onsets)
