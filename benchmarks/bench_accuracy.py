@@ -12,12 +12,13 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
 and triplet fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz), the ECG, a drifting
-baseline, sampling rate (1000 and 500 Hz), busy nights (also at 500 Hz) and a night of cramps. Per scene: F1, precision and recall of detectable
-potentials (p-p >= the detection floor), recall of all and of those >= 10 x noise, reported and
-true rate per minute of rest, false fasciculations per rest minute, recall of each other kind (and
-``vol/plm``: voluntary recall where a voluntary burst that falls into a series the AASM rule scores
-as PLMs, at least 4 movements of 0.5-10 s 5-90 s apart, may be called either), the same figures for
-the plain detector, and what each missed potential was called. Each row pools three scenes drawn
+baseline, sampling rate (1000 and 500 Hz), busy nights (also at 500 Hz) and a night of cramps.
+Per scene: F1, precision and recall of detectable potentials (p-p >= the detection floor), recall
+of all and of those >= 10 x noise, reported and true rate per minute of rest, false
+fasciculations per rest minute, recall of each other kind (and ``vol/plm``: voluntary recall where
+a voluntary burst that falls into a series the AASM rule scores as PLMs, at least 4 movements of
+0.5-10 s 5-90 s apart, may be called either), the same figures for the plain detector, and what
+each missed potential was called. Each row pools three scenes drawn
 with different seeds (``--repeats``; one with ``--quick``), so that a rate does not hang on whether
 one unit of a scene sits just above or below the detection floor.
 

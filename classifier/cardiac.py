@@ -18,8 +18,8 @@ rhythm that long.
 Beats are neither counted nor events: like the mains hum, the ECG is interference on the channel,
 and it does not take rest time (the twitches between beats count). A twitch can fall on a beat:
 the pieces of its QRS then stay the beat's (:func:`qrs_pieces`, :func:`cardiac_beats`), and the
-twitch is timed from its own onset (:func:`skipped_beats_s`, used by :mod:`classifier.events`). The night's quality section
-states how many beats each channel holds and their median rate.
+twitch is timed from its own onset (:func:`skipped_beats_s`, used by :mod:`classifier.events`).
+The night's quality section states how many beats each channel holds and their median rate.
 """
 
 from __future__ import annotations

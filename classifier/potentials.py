@@ -170,7 +170,21 @@ def _two_copies(w_short, w_long, cand, short: int, long_: int, lo: int, hi: int,
     y = np.nan_to_num(w_long[a:b].astype(np.float64))
     if y.size <= shape.size + lo or not (shape @ shape > 0):
         return False
-    energy = shape @ shape  # of every copy, all inside y
+    p, q, amp_p, amp_q, explained = _pair_fits(y, shape, lo, hi)
+    ratio = cfg.doublet_max_amplitude_ratio
+    fits = ((explained >= cfg.doublet_min_correlation ** 2) & (amp_p >= 1 / ratio)
+            & (amp_p <= ratio) & (amp_q >= 1 / ratio) & (amp_q <= ratio))
+    peak_at = np.arange(y.size) + half + a - mid + cand["peak"][long_] - cand["peak"][short]
+    apart = np.where(long_ > short, peak_at[p], -peak_at[q])  # the copy next to the short one
+    return bool(np.any(fits & (apart >= lo) & (apart <= hi)))
+
+
+def _pair_fits(y: np.ndarray, shape: np.ndarray, lo: int, hi: int):
+    """Least-squares fits of ``y`` by two copies of ``shape`` starting at samples ``p`` and
+    ``q`` = ``p`` + ``lo``..``hi`` (both inside ``y``): ``p``, ``q``, the two amplitudes and the
+    share of ``y``'s energy explained. Equal copies have the shape's energy on the Gram
+    matrix's diagonal and its autocorrelation off it; the projections are one correlation."""
+    energy = shape @ shape
     proj = np.correlate(y, shape, "valid")  # copy k starts at sample k of y
     lag = np.correlate(shape, shape, "full")[shape.size - 1:]  # overlap of two copies d apart
     lag = np.concatenate([lag, np.zeros(max(0, hi + 1 - lag.size))])
@@ -182,13 +196,7 @@ def _two_copies(w_short, w_long, cand, short: int, long_: int, lo: int, hi: int,
     p, q, cross, det = p[ok], q[ok], cross[ok], det[ok]
     amp_p = (energy * proj[p] - cross * proj[q]) / det
     amp_q = (energy * proj[q] - cross * proj[p]) / det
-    explained = (amp_p * proj[p] + amp_q * proj[q]) / (y @ y)
-    ratio = cfg.doublet_max_amplitude_ratio
-    fits = ((explained >= cfg.doublet_min_correlation ** 2) & (amp_p >= 1 / ratio)
-            & (amp_p <= ratio) & (amp_q >= 1 / ratio) & (amp_q <= ratio))
-    peak_at = np.arange(y.size) + half + a - mid + cand["peak"][long_] - cand["peak"][short]
-    apart = np.where(long_ > short, peak_at[p], -peak_at[q])  # the copy next to the short one
-    return bool(np.any(fits & (apart >= lo) & (apart <= hi)))
+    return p, q, amp_p, amp_q, (amp_p * proj[p] + amp_q * proj[q]) / (y @ y)
 
 
 def self_repeats(cand: np.ndarray, feats: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
@@ -545,9 +553,9 @@ def own_onset(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float, max_befor
     ratio) keeps the candidate's onset, which is the doublet's. The defaults are the chain's end
     of a large potential (``dsp.config``: ``end_fraction``, ``merge_gap_large_s``): within a
     potential its waveform stays under a tenth of its peak only around a zero crossing, for about
-    1 ms. Where another potential is known to lie before the peak (``known_other``: a heartbeat
-    due there, :func:`classifier.cardiac.skipped_beats_s`), what the candidate holds before the
-    run is that one at any size: a QRS leaking weakly is smaller than a tenth of a large twitch.
+    1 ms. Where another potential is known to lie before the peak (``known_other``: a heartbeat's
+    QRS, which :mod:`classifier.events` places from the rhythm), what the candidate holds before
+    the run is that one at any size: a QRS leaking weakly is smaller than a tenth of a twitch.
 
     Examples
     --------

@@ -190,6 +190,15 @@ def _quiet_minute(rng, fs: float) -> np.ndarray:
     return rng.standard_normal(int(60 * fs)) * 4.5
 
 
+def _quiet_units(seed: int, fs: float, *units: tuple[float, float, float]):
+    """A quiet minute (:func:`_quiet_minute`), one random potential per ``(peak-to-peak µV,
+    spectral peak Hz, duration ms)`` and onsets every 2.5 s from 5 s."""
+    rng = np.random.default_rng(seed)
+    x = _quiet_minute(rng, fs)
+    waves = [random_potential(rng, fs, ptp, peak_hz=hz, duration_ms=ms) for ptp, hz, ms in units]
+    return x, waves, np.arange(5.0, 55.0, 2.5)
+
+
 def _place(x: np.ndarray, fs: float, wave: np.ndarray, onsets_s, lag_s: float = 0.0) -> None:
     """Add ``wave`` to ``x`` at each onset (plus ``lag_s``)."""
     for t0 in onsets_s:
@@ -220,12 +229,8 @@ def test_a_large_potentials_slow_tail_is_counted_with_it():
 
 def test_a_faster_potential_just_after_a_large_one_is_a_twitch_of_its_own():
     """Another unit's smaller, faster potential 8 ms after a large one is no slow wave of it."""
-    rng = np.random.default_rng(12)
     fs = 2048.0
-    x = _quiet_minute(rng, fs)
-    large = random_potential(rng, fs, 900.0, peak_hz=50.0, duration_ms=20.0)
-    small = random_potential(rng, fs, 150.0, peak_hz=140.0, duration_ms=8.0)
-    onsets = np.arange(5.0, 55.0, 2.5)
+    x, (large, small), onsets = _quiet_units(12, fs, (900.0, 50.0, 20.0), (150.0, 140.0, 8.0))
     _place(x, fs, large, onsets)
     _place(x, fs, small, onsets, lag_s=large.size / fs + 0.008)
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
@@ -296,11 +301,8 @@ def test_sharp_twitches_sampled_at_500_hz_keep_their_size_and_stay_twitches():
     """A consumer sensor sampling at 500 Hz: a 300-µV potential peaking at 150 Hz spans only a
     few samples. A digital low-pass at 0.45 x the sampling rate would take a third of its size
     and ring for tens of ms after it, into a many-phased "compound" (a jerk)."""
-    rng = np.random.default_rng(16)
     fs = 500.0
-    x = _quiet_minute(rng, fs)
-    wave = random_potential(rng, fs, 300.0, peak_hz=150.0, duration_ms=18.0)
-    onsets = np.arange(5.0, 55.0, 2.5)
+    x, (wave,), onsets = _quiet_units(16, fs, (300.0, 150.0, 18.0))
     _place(x, fs, wave, onsets)
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     fasc = cn.events[cn.events["kind"] == FASCICULATION]
@@ -366,11 +368,8 @@ def test_triplets_of_one_unit_are_counted_once():
     """A unit firing triplets, 9 then 32 ms apart (its first two discharges merge into one
     candidate) or 30 then 9 ms apart (its last two do). Each triplet is one fasciculation, and
     what follows its first potential is marked a doublet, not counted."""
-    rng = np.random.default_rng(18)
     fs = 2000.0
-    x = _quiet_minute(rng, fs)
-    wave = random_potential(rng, fs, 300.0, peak_hz=80.0, duration_ms=14.0)
-    onsets = np.arange(5.0, 55.0, 2.5)
+    x, (wave,), onsets = _quiet_units(18, fs, (300.0, 80.0, 14.0))
     for k, t0 in enumerate(onsets):
         gaps = (0.009, 0.032) if k % 2 else (0.030, 0.009)
         _place(x, fs, wave, [t0, t0 + gaps[0], t0 + gaps[0] + gaps[1]])
@@ -396,12 +395,8 @@ def test_a_triplet_beside_another_unit_is_no_jerk():
     """A triplet 9 then 32 ms apart (its first two discharges merged into one candidate), and
     another unit's twitch 45 ms after its last: three potentials each within 50 ms of the one
     before, but two units, the triplet's repeats being its own. Two twitches, no jerk."""
-    rng = np.random.default_rng(19)
     fs = 2000.0
-    x = _quiet_minute(rng, fs)
-    unit = random_potential(rng, fs, 300.0, peak_hz=80.0, duration_ms=14.0)
-    other = random_potential(rng, fs, 250.0, peak_hz=130.0, duration_ms=10.0)
-    onsets = np.arange(5.0, 55.0, 2.5)
+    x, (unit, other), onsets = _quiet_units(19, fs, (300.0, 80.0, 14.0), (250.0, 130.0, 10.0))
     for t0 in onsets:
         _place(x, fs, unit, [t0, t0 + 0.009, t0 + 0.041])
     _place(x, fs, other, onsets + 0.086)

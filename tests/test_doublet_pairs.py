@@ -81,3 +81,26 @@ def test_a_long_high_frequency_potential_is_one_fasciculation_whatever_its_phase
     assert np.sum(night.features["phases"] >= 10) >= 12  # the rule is exercised
     kinds = _kinds_at(cn.events, onsets_s, 0.03)
     assert sum(k == ["fasciculation"] for k in kinds) >= 23, kinds
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_two_copy_fit_equals_least_squares(seed):
+    """The fit of a merged candidate by two copies of a shape (classifier.potentials, built from
+    correlations) against numpy's least squares on the explicit two-column design matrix."""
+    from classifier.potentials import _pair_fits
+
+    rng = np.random.default_rng(seed)
+    shape = rng.normal(0, 1, 21)
+    y = rng.normal(0, 1, 90)
+    lo, hi = 10, 40
+    p, q, amp_p, amp_q, explained = _pair_fits(y, shape, lo, hi)
+    pairs = [(a, a + d) for a in range(y.size - shape.size + 1) for d in range(lo, hi + 1)
+             if a + d <= y.size - shape.size]
+    assert sorted(zip(p.tolist(), q.tolist(), strict=True)) == pairs
+    for k in rng.choice(len(p), 12, replace=False):
+        design = np.zeros((y.size, 2))
+        design[p[k]:p[k] + shape.size, 0] = shape
+        design[q[k]:q[k] + shape.size, 1] = shape
+        amps = np.linalg.lstsq(design, y, rcond=None)[0]
+        np.testing.assert_allclose([amp_p[k], amp_q[k]], amps, rtol=1e-9, atol=1e-12)
+        assert explained[k] == pytest.approx(1 - np.sum((y - design @ amps) ** 2) / (y @ y))
