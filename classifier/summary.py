@@ -41,8 +41,8 @@ CAVEATS = (
     "Surface amplitudes depend on fat thickness and electrode spacing: compare amplitudes within "
     "one wearer and one electrode placement only.",
     "Heartbeats that reach the channel (the ECG: one shape at the heart's steady rhythm, ten beats "
-    "or more in a row) are not counted (quality: ecg_beats); a twitch that falls on a beat is lost "
-    "with it.",
+    "or more in a row) are not counted (quality: ecg_beats); a twitch on the QRS itself (within "
+    "about 20 ms of it) is lost with the beat; most of those beside it are counted.",
 )
 
 
