@@ -299,6 +299,15 @@ def _complexes(cand: np.ndarray, link_samples: float) -> tuple[np.ndarray, np.nd
     return complex_id, order[first]
 
 
+def _beat_peaks_s(cand: np.ndarray, beat: np.ndarray, sfreq_hz: float) -> np.ndarray:
+    """Times (s) of the beats: the first of each group of beat candidates closer than
+    ``BEAT_PIECES_S`` (the pieces of one beat)."""
+    t_s = cand["peak"][beat] / sfreq_hz
+    if len(t_s):
+        t_s = t_s[np.concatenate([[True], np.diff(t_s) >= BEAT_PIECES_S])]
+    return t_s
+
+
 def beat_summary(cand: np.ndarray, beat: np.ndarray, sfreq_hz: float) -> dict[str, float | int]:
     """Number of heartbeats and their median rate per minute (None without two in a row).
 
@@ -312,9 +321,7 @@ def beat_summary(cand: np.ndarray, beat: np.ndarray, sfreq_hz: float) -> dict[st
     >>> beat_summary(cand, np.ones(4, bool), 1000.0)
     {'beats': 3, 'rate_per_min': 60.0}
     """
-    t_s = cand["peak"][beat] / sfreq_hz
-    if len(t_s):
-        t_s = t_s[np.concatenate([[True], np.diff(t_s) >= BEAT_PIECES_S])]
+    t_s = _beat_peaks_s(cand, beat, sfreq_hz)
     rr = np.diff(t_s)
     rr = rr[rr <= 2.0]  # consecutive beats only (the slowest heart rate of the rule is 40/min)
     rate = float(60.0 / np.median(rr)) if len(rr) else None
@@ -353,9 +360,7 @@ def skipped_beats_s(cand: np.ndarray, beat: np.ndarray, sfreq_hz: float,
     >>> skipped_beats_s(cand, np.ones(12, bool), 1000.0, load_config().events)
     array([5.4])
     """
-    t_s = cand["peak"][beat] / sfreq_hz
-    if len(t_s):
-        t_s = t_s[np.concatenate([[True], np.diff(t_s) >= BEAT_PIECES_S])]
+    t_s = _beat_peaks_s(cand, beat, sfreq_hz)
     rr = np.diff(t_s)
     if len(rr) < 2:
         return np.zeros(0)

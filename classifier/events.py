@@ -41,6 +41,7 @@ from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
 from classifier.noise import resting_noise_uv
 from classifier.potentials import (
+    continues,
     dense,
     is_pop,
     label_potentials,
@@ -652,8 +653,7 @@ def _merge_beat_runs(cand: np.ndarray, feats: np.ndarray, heartbeat: np.ndarray,
     cont = cand["continuous"].astype(bool)
     if n < 2 or not cont.any():
         return keep, cand, feats
-    linked = cont[:-1] & (cand["onset"][1:] <= cand["offset"][:-1])
-    run = np.concatenate([[0], np.cumsum(~linked)])
+    run = np.concatenate([[0], np.cumsum(~continues(cand))])
     first = np.flatnonzero(np.diff(run, prepend=-1))
     last = np.concatenate([first[1:], [n]]) - 1
     span_s = (cand["offset"][last] - cand["onset"][first]) / sf

@@ -282,6 +282,12 @@ def many_phased(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: Event
     return many & ~paired if paired is not None else many
 
 
+def continues(cand: np.ndarray) -> np.ndarray:
+    """Whether each candidate but the first continues a ``continuous`` piece before it (starts
+    where that one was cut): one run of activity the detector cut at ``max_duration_s``."""
+    return cand["continuous"][:-1].astype(bool) & (cand["onset"][1:] <= cand["offset"][:-1])
+
+
 def compounds(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: EventRules,
               paired: np.ndarray | None = None) -> np.ndarray:
     """Compound index of each candidate: runs of adjacent ``continuous`` pieces with the piece that
@@ -293,7 +299,7 @@ def compounds(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: EventRu
     cont = cand["continuous"]
     joined = np.zeros(n, bool)  # candidate i continues the one before it
     if n > 1:
-        joined[1:] = (cont[:-1] & (cand["onset"][1:] <= cand["offset"][:-1])) | cand["joined"][1:]
+        joined[1:] = continues(cand) | cand["joined"][1:]
     member = cont | joined | np.concatenate([joined[1:], [False]]) | many
     start = member & ~joined
     return np.where(member, np.cumsum(start) - 1, -1)
