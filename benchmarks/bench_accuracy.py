@@ -8,7 +8,9 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
   potentials, interference-pattern bursts, shared pops), on coloured noise or, with
   ``$CALFWATCH_SAMPLE_DATA``, on a real resting surface recording (BioSPPy ``emg.txt``, looped and
   scaled; the row at 0/min shows the discrete potentials that recording holds of its own, which
-  the other real-noise rows count as false).
+  the other real-noise rows count as false); and, with the same data, scenes whose units have
+  real shapes (``tests/needle_shapes.py``: templates of single units in PhysioNet's needle
+  recordings, seen through the tissue's low-pass as a surface electrode sees them).
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
 and triplet fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz), the ECG, a drifting
@@ -49,6 +51,7 @@ from accuracy_scoring import (  # noqa: E402
     truth_from_simulation,
 )
 from independent_scenes import SceneSpec, make_scene  # noqa: E402
+from needle_shapes import needle_templates  # noqa: E402
 
 from calfwatch.simulator import load_profile, simulate_night  # noqa: E402
 from calfwatch.simulator.params import SimulationParams  # noqa: E402
@@ -87,7 +90,7 @@ def ind_scene(minutes: float, seed: int, **over):
     return scene.data_uv, spec.sfreq_hz, scene.truth, scene.noise_rms_uv, rest_min, spec.mains_hz
 
 
-def scenes(quick: bool, real: np.ndarray | None):
+def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
     """(name, builder) pairs; a builder takes a seed offset (one scene per offset)."""
     m = 2.0 if quick else 4.0
     out = []
@@ -131,6 +134,10 @@ def scenes(quick: bool, real: np.ndarray | None):
         for rate in (0, 15, 40):  # at 0: what the resting recording holds of its own
             out.append((f"ind real noise {rate}/min", lambda j, r=rate: ind_scene(
                 m, 70 + r + j, rate_per_min=r, real_noise=real, sfreq_hz=1000.0)))
+    if needle:  # real units' shapes (PhysioNet needle templates seen through tissue)
+        for fs, rate in ((2000.0, 40), (500.0, 40), (2000.0, 80)):
+            out.append((f"ind needle {fs:.0f} Hz {rate}/min", lambda j, f=fs, r=rate: ind_scene(
+                m, 110 + r + j, rate_per_min=r, sfreq_hz=f, shape_bank=needle, mains_uv=8.0)))
     busy = dict(voluntary_per_min=1.0, jerks_per_min=1.0, pops_per_min=0.5, motion_per_min=0.3)
     out.append(("ind busy 15/min", lambda j: ind_scene(2 * m, 80 + j, rate_per_min=15, **busy)))
     out.append(("ind busy no twitch", lambda j: ind_scene(2 * m, 81 + j, rate_per_min=0, **busy)))
@@ -223,6 +230,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="scenes (seeds) pooled per row")
     args = ap.parse_args(argv)
     real = real_rest_noise()
+    needle = needle_templates()
     print("calfwatch (F1 prec rec of detectable; rec of all; rec >= 10x; rate reported / true per "
           "rest min; false per rest min) | plain 5xMAD (F1, rate, false/min) | other kinds")
     print(f"{'scene':<26} {'F1':>5} {'prec':>5} {'rec':>5} {'all':>5} {'10x':>5} {'rate':>6} "
@@ -230,7 +238,7 @@ def main(argv=None) -> int:
     missed: Counter = Counter()
     t0 = time.perf_counter()
     rows = []
-    for name, build in scenes(args.quick, real):
+    for name, build in scenes(args.quick, real, needle):
         if args.only and args.only not in name:
             continue
         r = evaluate(name, build, 1 if args.quick else args.repeats)

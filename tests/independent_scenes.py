@@ -5,7 +5,8 @@ Nothing here shares code or assumptions with :mod:`calfwatch.simulator` or the c
 
 - potentials are random band-limited waveforms (white noise band-passed around a random spectral
   peak of 30-150 Hz, 6-28 ms long under a Tukey window, optionally with a slow lead-in or tail),
-  not sums of Hermite functions;
+  not sums of Hermite functions; or, with ``shape_bank``, real motor-unit templates from needle
+  recordings as a surface electrode sees them (:mod:`needle_shapes`);
 - each unit fires as a Poisson process with a 3-ms refractory period, units independent;
 - background noise is coloured Gaussian noise (20-450 Hz) or a real resting recording (looped);
 - voluntary bursts are interference patterns (band-limited Gaussian noise under a ramped envelope),
@@ -32,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from needle_shapes import surface_shape
 from scipy import signal
 
 TRUTH_DTYPE = np.dtype([("onset_s", float), ("duration_s", float), ("kind", "U13"),
@@ -123,6 +125,7 @@ class SceneSpec:
     ecg_uv: float = 0.0  # QRS peak-to-peak on the channel, before any filtering
     heart_rate_per_min: float = 60.0
     drift_uv: float = 0.0  # largest excursion of the baseline drift on each channel
+    shape_bank: list | None = None  # real unit templates (needle_shapes) instead of random shapes
 
 
 def make_scene(spec: SceneSpec, seed: int) -> Scene:
@@ -196,8 +199,13 @@ def _poisson_times(rng, rate_per_s, length_s, refractory_s=0.003):
 def _add_potentials(rng, spec, x, ch, rows, busy):
     fs = spec.sfreq_hz
     lo, hi = np.log(spec.ptp_range_uv[0]), np.log(spec.ptp_range_uv[1])
-    bank = [random_potential(rng, fs, float(np.exp(rng.uniform(lo, hi))),
-                             slow=rng.random() < spec.slow_fraction) for _ in range(spec.units)]
+    if spec.shape_bank:
+        bank = [_scaled(surface_shape(rng, spec.shape_bank[rng.integers(len(spec.shape_bank))],
+                                      fs), float(np.exp(rng.uniform(lo, hi))))
+                for _ in range(spec.units)]
+    else:
+        bank = [random_potential(rng, fs, float(np.exp(rng.uniform(lo, hi))),
+                                 slow=rng.random() < spec.slow_fraction) for _ in range(spec.units)]
     weights = rng.dirichlet(np.full(spec.units, 2.0))
     length_s = spec.minutes * 60 - 0.5
     events = []
@@ -219,6 +227,10 @@ def _add_potentials(rng, spec, x, ch, rows, busy):
             detail = "overlap"
         reach = max(reach, t0 + main[u][1])
         rows.append((t0, len(w) / fs, "fasciculation", ch, float(np.ptp(w)), detail))
+
+
+def _scaled(w, ptp_uv):
+    return w / np.ptp(w) * ptp_uv
 
 
 def _main_span_s(w, fs):
