@@ -13,7 +13,8 @@ counts as twitches (early calls corrected when they settle), and at the end the 
 corrects it (twitches it missed are added, ones that are not twitches after all taken away), so
 the last count it shows equals the summary's ``fasciculations``.
 Before that, it can differ only where the final analysis uses context the 40-s live window does
-not have (a PLM series, the resting level over 10 minutes, a movement's margin).
+not have (a PLM series, the resting level over 10 minutes, a movement's margin, a unit's part
+that is time-locked to it over the night).
 """
 
 from __future__ import annotations

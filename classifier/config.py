@@ -90,6 +90,10 @@ class EventRules:
     potential_max_s: float
     slow_wave_gap_s: float
     slow_wave_max_ratio: float
+    satellite_max_ratio: float
+    satellite_lag_tolerance_s: float
+    satellite_min_discharges: int
+    satellite_min_fraction: float
     jerk_link_s: float
     jerk_min_potentials: int
     jerk_window_s: float

@@ -31,6 +31,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   ``jerk_window_s``; discrete potentials that follow such a compound
   (within ``jerk_link_s`` of it, the whole within ``myoclonus_max_s``) are its units;
   spans of at most ``myoclonus_max_s``, longer ones are voluntary;
+- **part of a potential**: a candidate beside a potential at least as large, at the same lag at a
+  quarter or more of that unit's discharges (``satellite_*``; :func:`time_locked`), is a component
+  of it (a lead-in, a late phase after a quiet stretch, a satellite): counted with it;
 - **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
   exponential recovery over hundreds of ms, so the raw baseline after it is displaced; a motor-unit
   potential returns to baseline. A candidate whose baseline step is at least ``pop_step_fraction``
@@ -366,6 +369,125 @@ def slow_waves(cand: np.ndarray, feats: np.ndarray, size_uv: np.ndarray, sfreq_h
     return out
 
 
+def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfreq_hz: float,
+                cfg: EventRules, eligible: np.ndarray) -> np.ndarray:
+    """Candidates that are part of the potential beside them: no larger, and at the same lag from
+    it at many of its unit's discharges.
+
+    A component of a motor unit's potential that the detector finds apart from its main phases
+    (a lead-in, a late phase after a quiet stretch, a satellite) follows the unit's discharges
+    at a fixed lag; another unit's potential falls at any lag. Among the ``eligible`` candidates
+    (sorted by peak), a pair is a candidate beside a neighbour within ``potential_max_s`` (peak
+    to peak) that is at least 1 / ``satellite_max_ratio`` x its size (``size_uv``; a ratio of 1:
+    no smaller). A group of such pairs whose main potentials are alike (shape and size, as in a
+    train: one unit) and whose lags agree within ``satellite_lag_tolerance_s`` is time-locked
+    when it holds ``satellite_min_discharges`` or more pairs and ``satellite_min_fraction`` or
+    more of the eligible potentials alike its main one: the smaller of each such pair is part of
+    its neighbour's potential.
+
+    Examples
+    --------
+    >>> from classifier.config import load_config
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> rng = np.random.default_rng(0)
+    >>> peaks = np.sort(np.concatenate([np.arange(1, 9) * 1000, np.arange(1, 9) * 1000 - 8]))
+    >>> cand = np.zeros(16, CANDIDATE_DTYPE)
+    >>> cand["peak"], cand["onset"], cand["offset"] = peaks, peaks - 2, peaks + 2
+    >>> size = np.tile([40.0, 300.0], 8)  # a small component 8 samples before each discharge
+    >>> cand["ptp_uv"] = size
+    >>> shapes = np.array([np.sin(np.linspace(0, 20, 128)), np.sin(np.linspace(0, 6, 128))])
+    >>> snips = (np.tile(shapes, (8, 1)) + 0.01 * rng.standard_normal((16, 128))).astype(np.float32)
+    >>> sat = time_locked(cand, snips, size, 1000.0, load_config().events, np.ones(16, bool))
+    >>> sat.reshape(8, 2).all(axis=0)
+    array([ True, False])
+    """
+    out = np.zeros(len(cand), bool)
+    small, main = _satellite_pairs(cand, snippets, size_uv, np.flatnonzero(eligible),
+                                   sfreq_hz, cfg)
+    if len(small) < cfg.satellite_min_discharges:
+        return out
+    lag = cand["peak"][small] - cand["peak"][main]
+    order = np.argsort(lag, kind="stable")
+    small, main, lag = small[order], main[order], lag[order]
+    half = half_window(snippets, sfreq_hz, cfg)
+    p, q = _pairs_within(lag, max(1, int(round(cfg.satellite_lag_tolerance_s * sfreq_hz))))
+    same = _one_unit(snippets, size_uv, main[p], main[q], half, cfg)
+    p, q = p[same], q[same]  # p stays sorted
+    start = np.searchsorted(p, np.arange(len(small) + 1))
+    unit_size = _unit_sizes(snippets, size_uv, np.flatnonzero(eligible), half, cfg)
+    done = np.zeros(len(small), bool)
+    for r in np.flatnonzero(np.diff(start) + 1 >= cfg.satellite_min_discharges):
+        if done[r]:
+            continue
+        peers = np.concatenate([[r], q[start[r]:start[r + 1]]])
+        done[peers] = True
+        if len(peers) >= cfg.satellite_min_fraction * max(unit_size(main[r]), 1):
+            out[small[peers]] = True
+    return out
+
+
+def _one_unit(snippets: np.ndarray, size_uv: np.ndarray, i: np.ndarray, j: np.ndarray, half: int,
+              cfg: EventRules, chunk: int = 20_000) -> np.ndarray:
+    """Whether each pair ``(i, j)`` is alike as two discharges of one unit are (shape and size,
+    as in a train), in chunks that bound the memory of the comparison."""
+    out = np.zeros(len(i), bool)
+    for a in range(0, len(i), chunk):
+        out[a:a + chunk] = similar_pairs(snippets, size_uv, i[a:a + chunk], j[a:a + chunk], half,
+                                         cfg.train_min_correlation, cfg.train_max_amplitude_ratio)
+    return out
+
+
+def _unit_sizes(snippets: np.ndarray, size_uv: np.ndarray, pool: np.ndarray, half: int,
+                cfg: EventRules):
+    """A function giving the number of candidates in ``pool`` alike a candidate (its unit's
+    discharges), counted once per unit: a candidate alike one already counted takes its count."""
+    seen: list[int] = []
+    counts: list[int] = []
+
+    def unit_size(i: int) -> int:
+        if seen:
+            known = _one_unit(snippets, size_uv, np.full(len(seen), i), np.array(seen), half, cfg)
+            if known.any():
+                return counts[int(np.argmax(known))]
+        seen.append(i)
+        counts.append(int(_one_unit(snippets, size_uv, np.full(len(pool), i), pool, half,
+                                    cfg).sum()))
+        return counts[-1]
+
+    return unit_size
+
+
+def _satellite_pairs(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, idx: np.ndarray,
+                     sfreq_hz: float, cfg: EventRules) -> tuple[np.ndarray, np.ndarray]:
+    """(smaller, larger) index pairs of neighbours among ``idx`` within ``potential_max_s`` of
+    each other (peak to peak), the smaller at most ``satellite_max_ratio`` of the larger; not
+    two discharges of one unit (a doublet's shapes, or a repeat found merged with another: the
+    doublet rules' cases, whose intervals vary)."""
+    a, b = idx[:-1], idx[1:]
+    near = cand["peak"][b] - cand["peak"][a] <= cfg.potential_max_s * sfreq_hz
+    near[near] = ~similar_pairs(snippets, cand["ptp_uv"], a[near], b[near],
+                                half_window(snippets, sfreq_hz, cfg),
+                                cfg.doublet_min_correlation, cfg.doublet_max_amplitude_ratio)
+    near &= ~repeats_in_merged(cand[idx], snippets[idx], sfreq_hz, cfg)[1:]
+    smalls, mains = [], []
+    for s, m in ((a, b), (b, a)):
+        ok = near & (size_uv[s] <= cfg.satellite_max_ratio * size_uv[m])
+        smalls.append(s[ok])
+        mains.append(m[ok])
+    return np.concatenate(smalls), np.concatenate(mains)
+
+
+def _pairs_within(sorted_values: np.ndarray, tol: int) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs ``(p, q)``, ``p != q``, whose sorted values differ by at most ``tol``."""
+    lo = np.searchsorted(sorted_values, sorted_values - tol, side="left")
+    hi = np.searchsorted(sorted_values, sorted_values + tol, side="right")
+    count = hi - lo
+    p = np.repeat(np.arange(len(sorted_values)), count)
+    q = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)
+    keep = p != q
+    return p[keep], q[keep]
+
+
 def attach_to_jerks(cand: np.ndarray, comp: np.ndarray, pop: np.ndarray, sfreq_hz: float,
                     cfg: EventRules) -> np.ndarray:
     """Compound indices with the discrete potentials that follow a jerk joined to it.
@@ -632,8 +754,9 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
 
     Candidates below the detection floor that are not part of a compound get kind ``""``, and so
     do the pieces of a potential the detector cut in two or more (:func:`one_potential`) but
-    its largest, which stands for it, and a potential's slow lead-in or tail
-    (:func:`slow_waves`). ``size_uv`` is the size compared with the floor
+    its largest, which stands for it, a potential's slow lead-in or tail (:func:`slow_waves`)
+    and a part time-locked to the potential beside it (:func:`time_locked`); the time-locked
+    parts are no links of a run either. ``size_uv`` is the size compared with the floor
     (:func:`potential_ptp_uv`).
     """
     n = len(cand)
@@ -648,8 +771,10 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg)
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
     counted = above_floor(cand, size_uv, floor_k, channel_noise_uv)
-    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, pop | piece, paired)
-    single = (comp < 0) & ~pop & ~piece & counted
+    part = pop | piece
+    part |= time_locked(cand, snippets, size_uv, sfreq_hz, cfg, ~part & (comp < 0))
+    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, paired)
+    single = (comp < 0) & ~part & counted
     single = np.flatnonzero(single & ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single))
     t_s = cand["peak"] / sfreq_hz
     train = trains(t_s[single], snippets[single], cand["ptp_uv"][single], sfreq_hz, cfg)
