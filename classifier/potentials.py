@@ -292,17 +292,21 @@ def continues(cand: np.ndarray) -> np.ndarray:
 
 
 def compounds(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: EventRules,
-              paired: np.ndarray | None = None) -> np.ndarray:
+              paired: np.ndarray | None = None, apart: np.ndarray | None = None) -> np.ndarray:
     """Compound index of each candidate: runs of adjacent ``continuous`` pieces with the piece that
     ends them, candidates reached from the one before without a return to baseline (``joined``:
     superimposed potentials), and single candidates with more phases than one potential has
-    (:func:`many_phased`) (-1 otherwise)."""
+    (:func:`many_phased`) (-1 otherwise). A candidate in ``apart`` (a part of the potential
+    beside it, :func:`time_locked`) joins nothing: the two are one potential, not two units
+    superimposed."""
     n = len(cand)
     many = many_phased(cand, feats, sfreq_hz, cfg, paired)
     cont = cand["continuous"]
     joined = np.zeros(n, bool)  # candidate i continues the one before it
     if n > 1:
         joined[1:] = continues(cand) | cand["joined"][1:]
+        if apart is not None:
+            joined[1:] &= ~(apart[1:] | apart[:-1])
     member = cont | joined | np.concatenate([joined[1:], [False]]) | many
     start = member & ~joined
     return np.where(member, np.cumsum(start) - 1, -1)
@@ -729,7 +733,7 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
     many counted potentials within ``jerk_window_s``, and runs of other shapes (:func:`chains`;
     repeats of one shape are doublets, not runs; a unit below the floor is a link too)."""
-    comp = compounds(cand, feats, sfreq_hz, cfg, paired)
+    comp = compounds(cand, feats, sfreq_hz, cfg, paired, apart=pop)
     comp[one_potential(cand, feats, comp, sfreq_hz, cfg) >= 0] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
     t_s = cand["peak"] / sfreq_hz
@@ -755,8 +759,9 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     Candidates below the detection floor that are not part of a compound get kind ``""``, and so
     do the pieces of a potential the detector cut in two or more (:func:`one_potential`) but
     its largest, which stands for it, a potential's slow lead-in or tail (:func:`slow_waves`)
-    and a part time-locked to the potential beside it (:func:`time_locked`); the time-locked
-    parts are no links of a run either. ``size_uv`` is the size compared with the floor
+    and a part time-locked to the potential beside it (:func:`time_locked`, found among all but
+    pops and continuous pieces); the time-locked parts join no compound and are no links of a
+    run either. ``size_uv`` is the size compared with the floor
     (:func:`potential_ptp_uv`).
     """
     n = len(cand)
@@ -772,7 +777,7 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
     counted = above_floor(cand, size_uv, floor_k, channel_noise_uv)
     part = pop | piece
-    part |= time_locked(cand, snippets, size_uv, sfreq_hz, cfg, ~part & (comp < 0))
+    part |= time_locked(cand, snippets, size_uv, sfreq_hz, cfg, ~pop & ~cand["continuous"])
     comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, paired)
     single = (comp < 0) & ~part & counted
     single = np.flatnonzero(single & ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single))
