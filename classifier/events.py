@@ -602,8 +602,8 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     if len(cand) == 0:
         return make_events(0)
     size = potential_ptp_uv(cand, snips, sf, cfg.potential_max_s)
-    kind, detail, dbl, group = label_potentials(cand, feats, snips, size, sf, cfg, floor_k,
-                                                channel_noise_uv)
+    kind, detail, dbl, group, part_of = label_potentials(cand, feats, snips, size, sf, cfg,
+                                                         floor_k, channel_noise_uv)
     on_s, off_s = cand["onset"] / sf, cand["offset"] / sf
     n_g = int(group.max()) + 1 if len(group) else 0
     g_on, g_off = np.full(n_g, np.inf), np.full(n_g, -np.inf)
@@ -623,6 +623,9 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
                                              fc["peak"] / sf, beat_s)) / sf
     ev["duration_s"][fasc] -= own_s - ev["onset_s"][fasc]  # it still ends with its candidate
     ev["onset_s"][fasc] = own_s
+    ev["onset_s"][fasc], ev["duration_s"][fasc] = _over_parts(
+        ev["onset_s"][fasc], ev["duration_s"][fasc], np.flatnonzero(single)[fasc], cand,
+        part_of, sf)
     pop = single & (detail == "pop")
     ev["duration_s"][pop[single]] = (off_s - on_s)[pop]
     ev["kind"], ev["detail"], ev["doublet"] = kind[single], detail[single], dbl[single]
@@ -631,6 +634,20 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     ev["phases"][fasc] = feats["phases"][single][fasc]
     ev["candidate"][fasc | (detail[single] == "pop")] = rows[single][fasc | (detail[single] == "pop")]
     return np.concatenate([ev, _group_events(cand, kind, group, g_on, g_off, busy)])
+
+
+def _over_parts(onset_s: np.ndarray, duration_s: np.ndarray, idx: np.ndarray, cand: np.ndarray,
+                part_of: np.ndarray, sf: float) -> tuple[np.ndarray, np.ndarray]:
+    """Onset and duration of the potentials of candidates ``idx`` widened over the pieces and
+    time-locked parts that belong to them (``part_of``): a potential starts with its first part
+    and ends with its last."""
+    n = len(cand)
+    first, last = np.full(n, np.inf), np.full(n, -np.inf)
+    m = part_of >= 0
+    np.minimum.at(first, part_of[m], cand["onset"][m] / sf)
+    np.maximum.at(last, part_of[m], cand["offset"][m] / sf)
+    start_s = np.minimum(onset_s, first[idx])
+    return start_s, np.maximum(onset_s + duration_s, last[idx]) - start_s
 
 
 def _merge_beat_runs(cand: np.ndarray, feats: np.ndarray, heartbeat: np.ndarray,

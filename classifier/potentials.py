@@ -375,8 +375,8 @@ def slow_waves(cand: np.ndarray, feats: np.ndarray, size_uv: np.ndarray, sfreq_h
 
 def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfreq_hz: float,
                 cfg: EventRules, eligible: np.ndarray) -> np.ndarray:
-    """Candidates that are part of the potential beside them: no larger, and at the same lag from
-    it at many of its unit's discharges.
+    """For each candidate that is part of the potential beside it (no larger, and at the same lag
+    from it at many of its unit's discharges), the index of that potential; -1 for the others.
 
     A component of a motor unit's potential that the detector finds apart from its main phases
     (a lead-in, a late phase after a quiet stretch, a satellite) follows the unit's discharges
@@ -401,11 +401,11 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
     >>> cand["ptp_uv"] = size
     >>> shapes = np.array([np.sin(np.linspace(0, 20, 128)), np.sin(np.linspace(0, 6, 128))])
     >>> snips = (np.tile(shapes, (8, 1)) + 0.01 * rng.standard_normal((16, 128))).astype(np.float32)
-    >>> sat = time_locked(cand, snips, size, 1000.0, load_config().events, np.ones(16, bool))
-    >>> sat.reshape(8, 2).all(axis=0)
-    array([ True, False])
+    >>> part_of = time_locked(cand, snips, size, 1000.0, load_config().events, np.ones(16, bool))
+    >>> part_of[:4]  # each small component is part of the discharge after it
+    array([ 1, -1,  3, -1])
     """
-    out = np.zeros(len(cand), bool)
+    out = np.full(len(cand), -1, np.int64)
     small, main = _satellite_pairs(cand, snippets, size_uv, np.flatnonzero(eligible),
                                    sfreq_hz, cfg)
     if len(small) < cfg.satellite_min_discharges:
@@ -426,7 +426,7 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
         peers = np.concatenate([[r], q[start[r]:start[r + 1]]])
         done[peers] = True
         if len(peers) >= cfg.satellite_min_fraction * max(unit_size(main[r]), 1):
-            out[small[peers]] = True
+            out[small[peers]] = main[peers]
     return out
 
 
@@ -752,9 +752,10 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
 
 def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float,
                      cfg: EventRules, floor_k: float, channel_noise_uv: float | None = None,
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), and the
-    group index that joins the pieces of one compound or train (-1 for single potentials).
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), the
+    group index that joins the pieces of one compound or train (-1 for single potentials), and
+    the index of the potential each piece or time-locked part belongs to (-1 for the others).
 
     Candidates below the detection floor that are not part of a compound get kind ``""``, and so
     do the pieces of a potential the detector cut in two or more (:func:`one_potential`) but
@@ -776,8 +777,9 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg)
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
     counted = above_floor(cand, size_uv, floor_k, channel_noise_uv)
-    part = pop | piece
-    part |= time_locked(cand, snippets, size_uv, sfreq_hz, cfg, ~pop & ~cand["continuous"])
+    part_of = np.where(piece, whole, time_locked(cand, snippets, size_uv, sfreq_hz, cfg,
+                                                 ~pop & ~cand["continuous"]))
+    part = pop | (part_of >= 0)
     comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, paired)
     single = (comp < 0) & ~part & counted
     single = np.flatnonzero(single & ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single))
@@ -799,7 +801,7 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
         span = _group_span(cand, comp, n_comp) / sfreq_hz
         kind[comp >= 0] = np.where(span[comp[comp >= 0]] <= cfg.myoclonus_max_s, MYOCLONUS,
                                    VOLUNTARY)
-    return kind, detail, dbl, group
+    return kind, detail, dbl, group, part_of
 
 
 def _group_span(cand: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:

@@ -51,8 +51,8 @@ def test_an_independent_smaller_unit_is_not_time_locked():
                             rng.integers(1000, 600_000, 32)])
     cand, snips, size, order = _candidates(np.concatenate([big, small]),
                                            np.r_[np.full(40, 400.0), np.full(40, 80.0)], rng)
-    sat = time_locked(cand, snips, size, 1000.0, default_config().events, np.ones(80, bool))
-    assert not sat.any()
+    part_of = time_locked(cand, snips, size, 1000.0, default_config().events, np.ones(80, bool))
+    assert not (part_of >= 0).any()
 
 
 def test_a_part_at_a_fixed_lag_at_a_quarter_of_the_discharges_is_time_locked():
@@ -64,10 +64,12 @@ def test_a_part_at_a_fixed_lag_at_a_quarter_of_the_discharges_is_time_locked():
         cand, snips, size, order = _candidates(
             np.concatenate([big, big[:n_with] - 12]),
             np.r_[np.full(40, 400.0), np.full(n_with, 60.0)], rng)
-        sat = time_locked(cand, snips, size, 1000.0, default_config().events,
-                          np.ones(len(cand), bool))
-        assert sat[np.argsort(order)][40:].all() == locked
-        assert not sat[np.argsort(order)][:40].any()
+        part_of = time_locked(cand, snips, size, 1000.0, default_config().events,
+                              np.ones(len(cand), bool))
+        part_of = part_of[np.argsort(order)]  # in the order the candidates were made
+        mains = np.argsort(order)[:n_with]  # where each discharge with a part went
+        assert np.array_equal(part_of[40:], mains if locked else np.full(n_with, -1))
+        assert not (part_of[:40] >= 0).any()
 
 
 def test_a_late_phase_after_a_quiet_stretch_is_counted_with_its_potential():
@@ -127,3 +129,23 @@ def test_a_real_units_late_part_joined_to_it_makes_no_jerk(sample_data):
     called = missed_called(scene.truth, score["hits"], cn, scene.noise_rms_uv)
     n_detectable = score["tp"] + score["fn"]
     assert called["myoclonus"] <= 0.05 * n_detectable
+
+
+def test_a_potential_with_a_lead_in_starts_with_it():
+    """A unit whose potential opens with a sharp lead-in, 6 ms of baseline before its main
+    phases: the detector finds the two apart, and the twitch is counted once, from the lead-in's
+    onset (the potential's own), not from its main phases 13 ms later."""
+    fs = 2048.0
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal(int(60 * fs)) * 4.5
+    lead = random_potential(rng, fs, 250.0, peak_hz=140.0, duration_ms=7.0)
+    main = random_potential(rng, fs, 600.0, peak_hz=100.0, duration_ms=10.0)
+    unit = np.concatenate([lead, np.zeros(int(0.006 * fs)), main])
+    onsets = np.arange(5.0, 55.0, 2.5)
+    for t0 in onsets:
+        i = int(t0 * fs)
+        x[i:i + unit.size] += unit
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    counted = fasciculation_onsets(cn)[0]
+    assert len(counted) == len(onsets)
+    assert np.all(np.abs(counted - onsets) <= 0.005)
