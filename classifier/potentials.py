@@ -147,17 +147,26 @@ def repeats_in_merged(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     >>> repeats_in_merged(cand, np.stack([pair, unit]), 1000.0, load_config().events)
     array([False,  True])
     """
-    n = len(cand)
-    out = np.zeros(n, bool)
+    out = np.zeros(len(cand), bool)
+    later = np.arange(1, len(cand))
+    out[1:] = merged_repeats(cand, snippets, later - 1, later, sfreq_hz, cfg)
+    return out
+
+
+def merged_repeats(cand: np.ndarray, snippets: np.ndarray, first: np.ndarray, second: np.ndarray,
+                   sfreq_hz: float, cfg: EventRules) -> np.ndarray:
+    """For each pair of candidates ``(first, second)``, the first the earlier, whether they are
+    two discharges of one unit, one of them found merged with a third (see
+    :func:`repeats_in_merged`)."""
+    out = np.zeros(len(first), bool)
     lo, hi = (round(v * sfreq_hz) for v in cfg.doublet_s)
     half = half_window(snippets, sfreq_hz, cfg)
     span = cand["offset"] - cand["onset"]
-    for j in np.flatnonzero(np.abs(np.diff(span)) >= lo) + 1:  # pairs with a merged member
-        i = j - 1
-        if cand["onset"][j] - cand["onset"][i] > hi + span[i]:
-            continue
+    reach = cand["onset"][second] - cand["onset"][first] <= hi + span[first]
+    for k in np.flatnonzero((np.abs(span[second] - span[first]) >= lo) & reach):
+        i, j = first[k], second[k]  # a pair with a merged member
         short, long_ = (i, j) if span[i] < span[j] else (j, i)
-        out[j] = _two_copies(snippets[short], snippets[long_], cand, short, long_, lo, hi, half,
+        out[k] = _two_copies(snippets[short], snippets[long_], cand, short, long_, lo, hi, half,
                              cfg)
     return out
 
@@ -427,6 +436,9 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
         done[peers] = True
         if len(peers) >= cfg.satellite_min_fraction * max(unit_size(main[r]), 1):
             out[small[peers]] = main[peers]
+    part = np.flatnonzero(out >= 0)  # a repeat found merged is the doublet rules' (checked last:
+    first, second = np.minimum(part, out[part]), np.maximum(part, out[part])  # few, but slow)
+    out[part[merged_repeats(cand, snippets, first, second, sfreq_hz, cfg)]] = -1
     return out
 
 
@@ -465,14 +477,13 @@ def _satellite_pairs(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray
                      sfreq_hz: float, cfg: EventRules) -> tuple[np.ndarray, np.ndarray]:
     """(smaller, larger) index pairs of neighbours among ``idx`` within ``potential_max_s`` of
     each other (peak to peak), the smaller at most ``satellite_max_ratio`` of the larger; not
-    two discharges of one unit (a doublet's shapes, or a repeat found merged with another: the
-    doublet rules' cases, whose intervals vary)."""
+    two discharges of one unit with a doublet's shapes (the doublet rules' case, whose intervals
+    vary; a repeat found merged with another is left out by :func:`time_locked`)."""
     a, b = idx[:-1], idx[1:]
     near = cand["peak"][b] - cand["peak"][a] <= cfg.potential_max_s * sfreq_hz
     near[near] = ~similar_pairs(snippets, cand["ptp_uv"], a[near], b[near],
                                 half_window(snippets, sfreq_hz, cfg),
                                 cfg.doublet_min_correlation, cfg.doublet_max_amplitude_ratio)
-    near &= ~repeats_in_merged(cand[idx], snippets[idx], sfreq_hz, cfg)[1:]
     smalls, mains = [], []
     for s, m in ((a, b), (b, a)):
         ok = near & (size_uv[s] <= cfg.satellite_max_ratio * size_uv[m])
