@@ -138,6 +138,11 @@ def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
         for fs, rate in ((2000.0, 40), (500.0, 40), (2000.0, 80)):
             out.append((f"ind needle {fs:.0f} Hz {rate}/min", lambda j, f=fs, r=rate: ind_scene(
                 m, 110 + r + j, rate_per_min=r, sfreq_hz=f, shape_bank=needle, mains_uv=8.0)))
+        out.append(("ind needle ECG 200 uV", lambda j: ind_scene(
+            m, 360 + j, rate_per_min=20, shape_bank=needle, ecg_uv=200.0, heart_rate_per_min=60.0)))
+        # small real shapes near the floor: their size in the band is below their raw size
+        out.append(("ind needle 25-60 uV", lambda j: ind_scene(
+            m, 370 + j, rate_per_min=20, shape_bank=needle, ptp_range_uv=(25.0, 60.0))))
     busy = dict(voluntary_per_min=1.0, jerks_per_min=1.0, pops_per_min=0.5, motion_per_min=0.3)
     out.append(("ind busy 15/min", lambda j: ind_scene(2 * m, 80 + j, rate_per_min=15, **busy)))
     out.append(("ind busy no twitch", lambda j: ind_scene(2 * m, 81 + j, rate_per_min=0, **busy)))
