@@ -72,22 +72,33 @@ def test_a_part_at_a_fixed_lag_at_a_quarter_of_the_discharges_is_time_locked():
         assert not (part_of[:40] >= 0).any()
 
 
+def _unit_in_two_parts(seed: int, first: tuple, second: tuple, gap_s: float = 0.006):
+    """A quiet minute at 2048 Hz (4.5 µV of noise) holding a unit whose potential is two random
+    potentials ``(peak-to-peak µV, spectral peak Hz, ms)`` with ``gap_s`` of baseline between,
+    every 2.5 s from 5 s; the signal, its rate, the onsets and the generator (drawn so far)."""
+    fs = 2048.0
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(int(60 * fs)) * 4.5
+    parts = [random_potential(rng, fs, ptp, peak_hz=hz, duration_ms=ms)
+             for ptp, hz, ms in (first, second)]
+    onsets = np.arange(5.0, 55.0, 2.5)
+    _add(x, fs, np.concatenate([parts[0], np.zeros(int(gap_s * fs)), parts[1]]), onsets)
+    return x, fs, onsets, rng
+
+
+def _add(x: np.ndarray, fs: float, wave: np.ndarray, onsets_s: np.ndarray) -> None:
+    for t in onsets_s:
+        i = int(t * fs)
+        x[i:i + wave.size] += wave
+
+
 def test_a_late_phase_after_a_quiet_stretch_is_counted_with_its_potential():
     """A unit whose potential has a late phase 6 ms after its main phases, with the signal back
     at baseline between them (a satellite: AANEM glossary), fires 20 times; another unit fires 20
     times at its own times. The detector finds the late phase apart: 40 twitches, not 60."""
-    fs = 2048.0
-    rng = np.random.default_rng(21)
-    x = rng.standard_normal(int(60 * fs)) * 4.5
-    main = random_potential(rng, fs, 600.0, peak_hz=100.0, duration_ms=10.0)
-    late = random_potential(rng, fs, 300.0, peak_hz=140.0, duration_ms=7.0)
-    unit = np.concatenate([main, np.zeros(int(0.006 * fs)), late])
+    x, fs, onsets, rng = _unit_in_two_parts(21, (600.0, 100.0, 10.0), (300.0, 140.0, 7.0))
     other = random_potential(rng, fs, 200.0, peak_hz=80.0, duration_ms=12.0)
-    onsets = np.arange(5.0, 55.0, 2.5)
-    for t0, t1 in zip(onsets, onsets + rng.uniform(0.6, 1.9, onsets.size), strict=True):
-        for wave, t in ((unit, t0), (other, t1)):
-            i = int(t * fs)
-            x[i:i + wave.size] += wave
+    _add(x, fs, other, onsets + rng.uniform(0.6, 1.9, onsets.size))
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     assert cn.count(FASCICULATION) == 2 * len(onsets)
 
@@ -135,16 +146,7 @@ def test_a_potential_with_a_lead_in_starts_with_it():
     """A unit whose potential opens with a sharp lead-in, 6 ms of baseline before its main
     phases: the detector finds the two apart, and the twitch is counted once, from the lead-in's
     onset (the potential's own), not from its main phases 13 ms later."""
-    fs = 2048.0
-    rng = np.random.default_rng(22)
-    x = rng.standard_normal(int(60 * fs)) * 4.5
-    lead = random_potential(rng, fs, 250.0, peak_hz=140.0, duration_ms=7.0)
-    main = random_potential(rng, fs, 600.0, peak_hz=100.0, duration_ms=10.0)
-    unit = np.concatenate([lead, np.zeros(int(0.006 * fs)), main])
-    onsets = np.arange(5.0, 55.0, 2.5)
-    for t0 in onsets:
-        i = int(t0 * fs)
-        x[i:i + unit.size] += unit
+    x, fs, onsets, _ = _unit_in_two_parts(22, (250.0, 140.0, 7.0), (600.0, 100.0, 10.0))
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     counted = fasciculation_onsets(cn)[0]
     assert len(counted) == len(onsets)
