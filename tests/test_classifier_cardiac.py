@@ -147,3 +147,17 @@ def test_many_twitches_of_one_unit_make_few_chance_beats():
             beat = cardiac_beats(cand, snips, SF, CFG)
             flagged, n = flagged + int(beat.sum()), n + len(beat)
         assert flagged <= 0.005 * n
+
+
+def test_a_heart_slowing_over_the_recording_stays_one_rhythm():
+    """The heart slows from 75 to 45 beats per minute over ten minutes: every beat is on time
+    by the recent intervals, so every one is a beat, however far the rate has moved from the
+    first interval's."""
+    rate = np.linspace(75.0, 45.0, 10_000)
+    t, beats = 1.0, []
+    while t < 600.0:
+        beats.append(t)
+        t += 60.0 / rate[int(t / 600.0 * (len(rate) - 1))]
+    beats = np.array(beats)
+    cand, snips = candidates(beats, np.full(len(beats), 100.0), np.zeros(len(beats), int))
+    assert cardiac_beats(cand, snips, SF, CFG).all()
