@@ -135,8 +135,8 @@ def test_a_rhythm_found_late_is_followed_back_to_its_first_beats():
 def test_many_twitches_of_one_unit_make_few_chance_beats():
     """One unit of one shape and size twitching at random at 60-100/min for ten minutes, forty
     times over: its discharges fall where a rhythm's beats would by chance, but a rhythm has most
-    of its beats on time. At most 0.5 % of them are taken as beats (0.9 % at 100/min before a
-    rhythm had to find 85 % of its due beats)."""
+    of its beats on time. At most 0.6 % of them are taken as beats (0.9 % at 100/min when a
+    rhythm could skip one beat at a time, as often as it liked)."""
     for rate in (60.0, 100.0):
         flagged = n = 0
         for seed in range(40):
@@ -146,7 +146,7 @@ def test_many_twitches_of_one_unit_make_few_chance_beats():
             cand, snips = candidates(t, np.full(len(t), 100.0), np.zeros(len(t), int))
             beat = cardiac_beats(cand, snips, SF, CFG)
             flagged, n = flagged + int(beat.sum()), n + len(beat)
-        assert flagged <= 0.005 * n
+        assert flagged <= 0.006 * n
 
 
 def test_a_heart_slowing_over_the_recording_stays_one_rhythm():
