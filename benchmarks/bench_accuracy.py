@@ -140,6 +140,10 @@ def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
                 m, 110 + r + j, rate_per_min=r, sfreq_hz=f, shape_bank=needle, mains_uv=8.0)))
         out.append(("ind needle ECG 200 uV", lambda j: ind_scene(
             m, 360 + j, rate_per_min=20, shape_bank=needle, ecg_uv=200.0, heart_rate_per_min=60.0)))
+        # a clean sensor (1.5 uV): a 2-mV unit is over 1000 x the noise, and the notch rings
+        # after it above the noise for seconds
+        out.append(("ind needle clean 1.5 uV", lambda j: ind_scene(
+            m, 380 + j, rate_per_min=40, shape_bank=needle, noise_rms_uv=1.5)))
         # small real shapes near the floor: their size in the band is below their raw size
         out.append(("ind needle 25-60 uV", lambda j: ind_scene(
             m, 370 + j, rate_per_min=20, shape_bank=needle, ptp_range_uv=(25.0, 60.0))))
