@@ -38,8 +38,8 @@ from numba import njit
  ST_RING_FROM, ST_RING_UNTIL, ST_RUN_START) = range(11)
 N_STATE = 11
 #: Samples of each part of the ring buffer of predicted responses (a power of two above twice the
-#: longest window; longer windows are cut to half of it).
-RING_PART = 1 << 14
+#: longest window; longer windows are cut to half of it: 4 s at 4 kHz).
+RING_PART = 1 << 15
 #: Length of the ring buffer: margin, signed prediction and sample stamp, ``RING_PART`` each.
 RING_LEN = 3 * RING_PART
 #: Arguments of :func:`detect_serial` with a leading channel axis; the others are shared by every
@@ -144,13 +144,30 @@ def _window_max_abs(x, half):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
+def _tail_samples(resp, w, level, n_max, tau):
+    """Samples to add to a predicted response whose last ``w`` samples still exceed ``level``:
+    ``tau ln(tail / level)``, the time its slowest pole (time constant ``tau`` samples) takes to
+    bring the tail below the level, at most ``n_max``; 0 when the tail is below it already."""
+    if n_max <= 0 or tau <= 0.0 or level <= 0.0:
+        return 0
+    last = 0.0
+    for t in range(max(0, resp.size - w), resp.size):
+        last = max(last, abs(resp[t]))
+    if last <= level:
+        return 0
+    return min(n_max, int(tau * np.log(last / level)) + 1)
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
 def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, near, far, ring, st, y, yr,
-                  y0):
+                  y0, tail):
     """Store the response after ``offset`` in the ring buffer (signed, to subtract, and a margin:
     ``factor`` x its envelope over the first ``near`` samples, ``far`` x after), set ``yr`` to
     ``y`` less the stored predictions where it holds those samples (in the same order of sums as
     :func:`_residual`, so that chunks give the same result), and return its energy (sum of
-    squares, µV^2 samples)."""
+    squares, µV^2 samples). ``tail`` = (level, longest window, time constant in samples): a
+    response still above ``level`` at the end of ``n_after`` samples is followed on until it
+    decays below it (:func:`_tail_samples`)."""
     a = onset - edge
     if a - edge < r0 or offset + edge - r0 > raw.size:
         return 0.0
@@ -158,6 +175,11 @@ def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, near, far,
     resp = _response(raw, r0, a, offset, edge, sos, n_after)
     if resp.size == 0:
         return 0.0
+    n_more = _tail_samples(resp, 2 * edge, tail[0], min(int(tail[1]), RING_PART // 2) - n_after,
+                           tail[2])
+    if n_more > 0:
+        n_after += n_more
+        resp = _response(raw, r0, a, offset, edge, sos, n_after)
     mask = RING_PART - 1
     until = st[ST_RING_UNTIL]
     if offset > until:
@@ -265,7 +287,10 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     ``out``; return count.
 
     ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag,
-    end_frac, ring_factor, ring_min_k, ring_len, edge, ring_near, ring_far, merge_gap_large).
+    end_frac, ring_factor, ring_min_k, ring_len, edge, ring_near, ring_far, merge_gap_large,
+    ring_tail_k, ring_len_max, ring_tau): the prediction runs ``ring_len`` samples, and on until
+    it is below ``ring_tail_k`` sigma (at most ``ring_len_max``; ``ring_tau``, the cascade's
+    slowest time constant in samples).
     An event whose end level is ``end_frac`` x its peak (not ``k_lo`` sigma) ends after
     ``merge_gap_large`` quiet samples, and its dead time is no longer than that. ``raw`` holds the unfiltered samples from
     absolute index ``r0``; ``out_e`` gets each row's energy (own samples and predicted response). ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
@@ -281,6 +306,8 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     ring_factor, ring_min_k, ring_len, edge = params[11], params[12], int(params[13]), int(params[14])
     ring_near, ring_far = int(params[15]), params[16]
     gap_large = int(params[17])
+    tail_k, tail = params[18], np.empty(3)
+    tail[1], tail[2] = params[19], params[20]
     mask = RING_PART - 1
     y_in = y
     # the signal less the predicted responses (see the module doc); y_in itself while none reaches it
@@ -392,9 +419,10 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                             # the filters ring after all of a short run of pieces, not its last
                             start = run_start if (too_long == 1 and run_start > last_bad and
                                                   offset - run_start <= 2 * max_len) else onset
+                            tail[0] = tail_k * sg0
                             out_e[n_out] += _predict_ring(raw, r0, start, offset, edge, sos,
                                                           ring_len, ring_factor, ring_near, ring_far,
-                                                          ring, st, y_in, y, y0)
+                                                          ring, st, y_in, y, y0, tail)
                         n_out += 1
                         prev_off = offset
                     dead_until = max(offset, last + 1) + (

@@ -12,6 +12,7 @@ from dsp import _detect_numba
 from dsp._buffer import TimelineBuffer
 from dsp._threads import SplitKernel
 from dsp.config import ChainConfig
+from dsp.filters import slowest_time_constant_s
 
 _DETECT = SplitKernel(_detect_numba, "detect_serial", _detect_numba.PER_CHANNEL["detect_serial"])
 #: Samples of raw signal averaged on each side of a candidate before its response is predicted.
@@ -53,10 +54,15 @@ class DetectorSettings:
     ring_near_samples: int  # the span over which ring_factor (else ring_far_factor) applies
     ring_far_factor: float
     merge_gap_large_samples: int  # the quiet run that ends an event ended at end_fraction
+    ring_tail_k: float  # a prediction is followed on while above this x sigma ...
+    ring_window_max_samples: int  # ... up to this long ...
+    ring_tau_samples: float  # ... at the cascade's slowest time constant
 
     @classmethod
-    def from_config(cls, config: ChainConfig, sfreq_hz: float) -> DetectorSettings:
-        """The settings of ``config`` at ``sfreq_hz``."""
+    def from_config(cls, config: ChainConfig, sfreq_hz: float,
+                    sos: np.ndarray | None = None) -> DetectorSettings:
+        """The settings of ``config`` at ``sfreq_hz``; ``sos``, the cascade whose ringing is
+        predicted (without it a prediction is never followed past ``ring_window_s``)."""
         def s(seconds: float) -> int:
             return max(1, round(seconds * sfreq_hz))
 
@@ -74,6 +80,9 @@ class DetectorSettings:
             ring_window_samples=s(config.ring_window_s), ring_edge_samples=s(RING_EDGE_S),
             ring_near_samples=s(config.ring_near_s), ring_far_factor=config.ring_far_factor,
             merge_gap_large_samples=s(config.merge_gap_large_s),
+            ring_tail_k=config.ring_tail_k,
+            ring_window_max_samples=s(max(config.ring_window_max_s, config.ring_window_s)),
+            ring_tau_samples=0.0 if sos is None else slowest_time_constant_s(sos, sfreq_hz) * sfreq_hz,
         )
 
     def kernel_params(self) -> np.ndarray:
@@ -84,7 +93,8 @@ class DetectorSettings:
             self.max_duration_samples, self.dead_time_samples, self.noise_lag_blocks,
             self.end_fraction, self.ring_factor, self.ring_min_k, self.ring_window_samples,
             self.ring_edge_samples, self.ring_near_samples, self.ring_far_factor,
-            self.merge_gap_large_samples,
+            self.merge_gap_large_samples, self.ring_tail_k, self.ring_window_max_samples,
+            self.ring_tau_samples,
         ])
 
 

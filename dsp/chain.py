@@ -256,7 +256,7 @@ class DetectionChain:
         self._filter = FilterStage(sos, self.n_channels, origin, settle, self._threaded)
         self._delay = self.delay_samples
         self._detector = Detector(
-            DetectorSettings.from_config(cfg, self.sfreq_hz), self.n_channels,
+            DetectorSettings.from_config(cfg, self.sfreq_hz, sos), self.n_channels,
             self.grid.block_samples, self._measurer.margin_after_samples, origin, sos,
             self._threaded)
         self._release = PeakOrderRelease(open_event_samples(cfg, self.sfreq_hz))

@@ -62,6 +62,12 @@ class ChainConfig:
     # 0.25 the sub-floor ones were those of 1.5 but one).
     ring_factor: float = 1.5
     ring_window_s: float = 0.8
+    # A prediction still above ring_tail_k sigma at the end of ring_window_s is followed on until it
+    # decays below it, at the cascade's slowest time constant (the notch's), up to
+    # ring_window_max_s: the notch rings at about 5 % of a potential's size, so after a 2-mV
+    # potential it stays above the noise of a clean sensor (1.5 uV) for about 2 s.
+    ring_tail_k: float = 0.5
+    ring_window_max_s: float = 3.0
     ring_near_s: float = 0.1
     ring_far_factor: float = 0.25
     ring_min_k: float = 10.0  # only candidates above this x sigma can ring above the threshold

@@ -120,6 +120,27 @@ def settling_time_s(sos: np.ndarray, sfreq_hz: float, tol: float = SETTLE_TOL,
     return float(above[-1] + 1) / sfreq_hz
 
 
+def slowest_time_constant_s(sos: np.ndarray, sfreq_hz: float) -> float:
+    """Time constant (s) of the cascade's slowest pole: its ringing decays by e in this time.
+
+    A pole of magnitude ``r`` decays as ``r ** n``: time constant ``-1 / ln(r)`` samples. With Q = 60
+    notches the slowest is the notch at the mains frequency, ``Q / (pi f0)``: 0.38 s at 50 Hz.
+
+    Parameters
+    ----------
+    sos : ndarray, shape (n_sections, 6)
+    sfreq_hz : float
+
+    Examples
+    --------
+    >>> sos = design_sos(2000.0, (20.0, 450.0), 50.0)
+    >>> round(slowest_time_constant_s(sos, 2000.0), 2)
+    0.38
+    """
+    r = max(float(np.max(np.abs(np.roots(row[3:])))) for row in np.asarray(sos, dtype=np.float64))
+    return 0.0 if r <= 0.0 else -1.0 / np.log(r) / sfreq_hz
+
+
 def group_delay_samples(sos: np.ndarray, sfreq_hz: float, freq_hz: float | None = None) -> float:
     """Group delay of the cascade (samples) at ``freq_hz`` (default 100 Hz)."""
     freq_hz = 100.0 if freq_hz is None else freq_hz
