@@ -264,3 +264,25 @@ def test_settling_time_is_where_the_impulse_response_stays_below_one_percent(sfr
     diff = np.abs(signal.sosfilt(sos, y)[k:] - signal.sosfilt(sos, y[k:]))
     i = int(round(settle * sfreq_hz))
     assert diff[i:].max() < 0.02 * 1000.0 < diff[: i // 2].max()
+
+
+@pytest.mark.parametrize("sfreq_hz, mains_hz", [(500.0, 50.0), (2000.0, 50.0), (1000.0, 60.0)])
+def test_slowest_time_constant_is_the_decay_of_the_impulse_response(sfreq_hz, mains_hz):
+    """The late impulse response of the cascade (scipy) decays by e per time constant; for Q 60
+    notches that is the notch's Q / (pi f0)."""
+    from dsp.filters import slowest_time_constant_s
+
+    sos = design_sos(sfreq_hz, (20.0, 450.0), mains_hz)
+    tau_s = slowest_time_constant_s(sos, sfreq_hz)
+    x = np.zeros(int(4 * sfreq_hz))
+    x[0] = 1.0
+    h = np.abs(signal.sosfilt(sos, x))
+    period = int(sfreq_hz / mains_hz)
+
+    def peak_near(t_s):  # the envelope: the largest |h| over one period of the ringing
+        i = int(t_s * sfreq_hz)
+        return h[i:i + period].max()
+
+    measured_s = 1.0 / np.log(peak_near(1.0) / peak_near(2.0))
+    assert tau_s == pytest.approx(measured_s, rel=0.02)
+    assert tau_s == pytest.approx(60.0 / (np.pi * mains_hz), rel=0.02)
