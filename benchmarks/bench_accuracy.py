@@ -14,7 +14,8 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
 and triplet fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz), the ECG, a drifting
-baseline, sampling rate (1000 and 500 Hz), busy nights (also at 500 Hz) and a night of cramps.
+baseline, a noise that swings over minutes, sampling rate (1000 and 500 Hz), busy nights (also at
+500 Hz) and a night of cramps.
 Per scene: F1, precision and recall of detectable potentials (p-p >= the detection floor), recall
 of all and of those >= 10 x noise, reported and true rate per minute of rest, false
 fasciculations per rest minute, recall of each other kind (and ``vol/plm``: voluntary recall where
@@ -147,6 +148,11 @@ def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
         # small real shapes near the floor: their size in the band is below their raw size
         out.append(("ind needle 25-60 uV", lambda j: ind_scene(
             m, 370 + j, rate_per_min=20, shape_bank=needle, ptp_range_uv=(25.0, 60.0))))
+    # a contact that loosens and settles: the noise swings from 3 to 7.5 uV and back in 3 minutes
+    # (no twitches: the detectable ones are judged against the base noise, so only false counts
+    # are meaningful here)
+    out.append(("ind noise swing no twitch", lambda j: ind_scene(
+        m, 385 + j, rate_per_min=0, noise_rms_uv=3.0, noise_swing_uv=6.0)))
     busy = dict(voluntary_per_min=1.0, jerks_per_min=1.0, pops_per_min=0.5, motion_per_min=0.3)
     out.append(("ind busy 15/min", lambda j: ind_scene(2 * m, 80 + j, rate_per_min=15, **busy)))
     out.append(("ind busy no twitch", lambda j: ind_scene(2 * m, 81 + j, rate_per_min=0, **busy)))

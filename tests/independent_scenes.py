@@ -21,6 +21,10 @@ Nothing here shares code or assumptions with :mod:`calfwatch.simulator` or the c
   sum of four sinusoids of random frequency (0.05-1 Hz: breathing at 0.1-0.5 Hz moves the skin
   under the electrode, sweat and pressure drift slower), amplitude and phase, scaled to
   ``drift_uv`` peak; it is no event (faster waves, 1-10 Hz, are motion, an artifact of its own).
+- a noise that swings, when asked for (``noise_swing_uv``): Gaussian 20-450 Hz noise added on each
+  channel with an RMS rising from 0 to ``noise_swing_uv`` and back every ``NOISE_SWING_PERIOD_S``
+  (a contact that loosens and settles, a posture near mains wiring: the electrode-skin noise
+  changes over a night); :func:`noise_swing_rms_uv` gives the RMS over time.
 
 Truth rows: ``(onset_s, duration_s, kind, channel, ptp_uv, detail)`` with ``detail`` ``doublet``
 for the second potential of a doublet and ``overlap`` for a potential whose main phases (where its
@@ -126,6 +130,17 @@ class SceneSpec:
     heart_rate_per_min: float = 60.0
     drift_uv: float = 0.0  # largest excursion of the baseline drift on each channel
     shape_bank: list | None = None  # real unit templates (needle_shapes) instead of random shapes
+    noise_swing_uv: float = 0.0  # largest RMS of the added noise that swings (module docstring)
+
+
+#: Period of the noise's swing (s): it rises over half of it and falls over the other half.
+NOISE_SWING_PERIOD_S = 180.0
+
+
+def noise_swing_rms_uv(t_s: np.ndarray, spec: SceneSpec) -> np.ndarray:
+    """The background's RMS at times ``t_s``: the noise's own, ``noise_rms_uv``, with the swing's."""
+    swing = spec.noise_swing_uv * (0.5 - 0.5 * np.cos(2 * np.pi * t_s / NOISE_SWING_PERIOD_S))
+    return np.sqrt(spec.noise_rms_uv**2 + swing**2)
 
 
 def make_scene(spec: SceneSpec, seed: int) -> Scene:
@@ -150,6 +165,8 @@ def make_scene(spec: SceneSpec, seed: int) -> Scene:
         _add_ecg(np.random.default_rng(rng.integers(2**32)), spec, data)
     if spec.drift_uv > 0:  # a stream of its own: the same scene with and without the drift
         _add_drift(np.random.default_rng((seed, 1)), spec, data)
+    if spec.noise_swing_uv > 0:  # and so the swing
+        _add_noise_swing(np.random.default_rng((seed, 2)), spec, data)
     _add_pops(rng, spec, data, rows, busy)
     for ch in range(spec.n_channels):
         _add_bursts(rng, spec, data[ch], ch, rows, busy)
@@ -186,6 +203,14 @@ def _add_drift(rng, spec, data):
                                                     + rng.uniform(0, 2 * np.pi))
                      for _ in range(4))
         x += spec.drift_uv * wander / np.max(np.abs(wander))
+
+
+def _add_noise_swing(rng, spec, data):
+    """Noise whose RMS swings (:func:`noise_swing_rms_uv`), each channel its own."""
+    t = np.arange(data.shape[1]) / spec.sfreq_hz
+    swing = np.sqrt(noise_swing_rms_uv(t, spec) ** 2 - spec.noise_rms_uv**2)
+    for x in data:
+        x += swing * coloured_noise(rng, len(x), spec.sfreq_hz, 1.0)
 
 
 def _poisson_times(rng, rate_per_s, length_s, refractory_s=0.003):
