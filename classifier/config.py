@@ -116,6 +116,8 @@ class DetectionRules:
     noise_ring_fraction: float
     noise_ring_level_k: float
     noise_min_quiet_s: float
+    local_noise_s: float
+    local_noise_min_s: float
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ import numpy as np
 from classifier.cardiac import heartbeat_mask, skipped_beats_s
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
-from classifier.noise import resting_noise_uv
+from classifier.noise import local_noise_uv, resting_noise_uv
 from classifier.potentials import (
     continues,
     dense,
@@ -400,8 +400,9 @@ def classify_events(night: NightData, config: ClassifierConfig,
         rows = np.flatnonzero(cand["channel"] == ch)
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
         noise = resting_noise_uv(night, ch, config) if noise_uv is None else noise_uv[ch]
+        around = local_noise_uv(night, ch, config.detection)
         parts.append(_channel_events(night, ch, rows, level[ch], cfg, floor_k, noise,
-                                     heartbeat[rows]))
+                                     heartbeat[rows], around))
     events = np.concatenate(parts) if parts else make_events(0)
     order = np.lexsort((events["channel"], events["onset_s"]))
     return events[order]
@@ -409,7 +410,10 @@ def classify_events(night: NightData, config: ClassifierConfig,
 
 def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarray,
                     cfg: EventRules, floor_k: float, noise_uv: float | None,
-                    heartbeat: np.ndarray) -> np.ndarray:
+                    heartbeat: np.ndarray, around_uv: np.ndarray) -> np.ndarray:
+    """Events of channel ``ch``: its bursts, flat stretches, silent pops and the events of its
+    candidates ``rows``; a candidate counts from ``floor_k`` x the larger of the channel's resting
+    noise ``noise_uv`` and the noise around it (``around_uv``, per envelope frame)."""
     hop = night.hop_s
     t0 = night.envelope_start_frame * hop
     env = night.envelope_uv[ch]
@@ -455,13 +459,25 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
                         flat_ev["onset_s"] + flat_ev["duration_s"]]),
     )
     other = ~heartbeat  # the ECG's QRS is interference, not events
+    floor_noise = _floor_noise_uv(cand["peak"][other] / sf, noise_uv, around_uv, hop, t0)
     cand_ev = _candidate_events(_unjoined_from(cand, heartbeat)[other], feats[other],
                                 snips[other], rows[other], sf, busy_a,
-                                busy_b, cfg, floor_k, noise_uv, beat_s)
+                                busy_b, cfg, floor_k, floor_noise, beat_s)
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
     out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
     out["channel"] = ch
     return out
+
+
+def _floor_noise_uv(t_s: np.ndarray, resting_uv: float | None, around_uv: np.ndarray,
+                    hop_s: float, t0_s: float) -> np.ndarray:
+    """The noise each potential at ``t_s`` is counted against, besides its own (the chain's floor):
+    the channel's resting noise or the noise around it (per frame from ``t0_s``), whichever is
+    higher; 0 where neither is known."""
+    i = np.clip(np.floor((t_s - t0_s) / hop_s).astype(np.int64), 0, max(len(around_uv) - 1, 0))
+    around = around_uv[i] if len(around_uv) else np.full(len(t_s), np.nan)
+    rest = np.nan if resting_uv is None else resting_uv
+    return np.nan_to_num(np.fmax(around, rest), nan=0.0)
 
 
 def _flat_events(night: NightData, ch: int, env: np.ndarray, level: np.ndarray, short: np.ndarray,
@@ -593,7 +609,7 @@ def _cumulative_energy(cand: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, rows: np.ndarray,
                       sf: float, busy_a: np.ndarray, busy_b: np.ndarray, cfg: EventRules,
-                      floor_k: float, channel_noise_uv: float | None,
+                      floor_k: float, channel_noise_uv: float | np.ndarray | None,
                       beat_s: np.ndarray) -> np.ndarray:
     """Fasciculations, doublets, trains, jerks and pops from the candidates outside bursts
     (:mod:`classifier.potentials`); heartbeats are left out before (:mod:`classifier.cardiac`),

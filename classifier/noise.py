@@ -38,6 +38,10 @@ resting noise, 2 kHz      1.011     1.013      1.013      1.023
 
 With fewer than ``noise_min_quiet_s`` of such frames (a short or very busy recording) the noise
 falls back to the median of the chain's quality windows, the figure it was before.
+
+The noise around a potential (:func:`local_noise_uv`) is the same measurement over seconds: the
+median RMS of the quiet frames within ``local_noise_s``, for a sensor whose noise changes over the
+night faster than the chain's floor follows.
 """
 
 from __future__ import annotations
@@ -129,3 +133,68 @@ def resting_noise_uv(night: NightData, ch: int, config: ClassifierConfig) -> flo
     if len(quiet) * night.hop_s >= rules.noise_min_quiet_s:
         return float(np.sqrt(np.mean(quiet**2)))
     return median_noise_uv(night.quality, ch)
+
+
+def local_noise_uv(night: NightData, ch: int, rules: DetectionRules) -> np.ndarray:
+    """The noise RMS around each envelope frame of channel ``ch`` (µV): the median RMS of the quiet
+    frames (:func:`quiet_frames`) within ``local_noise_s`` of it, NaN where fewer than
+    ``local_noise_min_s`` of them are.
+
+    The median is taken per second of frames, then over the seconds of the window (a median of
+    medians: robust to a minority of frames holding activity, and one sort per second, not per
+    frame).
+
+    Parameters
+    ----------
+    night : NightData
+    ch : int
+        Channel index.
+    rules : DetectionRules
+        ``local_noise_s``, ``local_noise_min_s`` and the settings of :func:`quiet_frames`.
+
+    Returns
+    -------
+    ndarray, shape (n_frames,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from classifier.config import default_config
+    >>> from classifier.night_data import NightData
+    >>> from dsp.types import CANDIDATE_DTYPE, FEATURE_DTYPE, QUALITY_DTYPE, SNIPPET_LEN
+    >>> env = np.full((1, 2400), 4.0)  # 120 s of 50-ms frames: 4 µV, then 8 µV
+    >>> env[0, 1200:] = 8.0
+    >>> night = NightData(np.zeros(0, CANDIDATE_DTYPE), np.zeros(0, FEATURE_DTYPE),
+    ...                   np.zeros((0, SNIPPET_LEN), "f4"), env, env.copy(), 0,
+    ...                   np.zeros(0, QUALITY_DTYPE), 1000.0, ["calf"], 120000)
+    >>> noise = local_noise_uv(night, 0, default_config().detection)
+    >>> float(noise[600]), float(noise[1800])
+    (4.0, 8.0)
+    """
+    env = night.envelope_uv[ch] if len(night.envelope_uv) > ch else np.zeros(0)
+    n = len(env)
+    if n == 0:
+        return np.zeros(0)
+    per = max(1, round(1.0 / night.hop_s))
+    nb = -(-n // per)
+    quiet = np.full(nb * per, np.nan)
+    mask = quiet_frames(night, ch, rules)
+    quiet[:n][mask] = env[mask]
+    blocks = quiet.reshape(nb, per)
+    count = np.sum(np.isfinite(blocks), axis=1)
+    with np.errstate(all="ignore"):
+        med = np.sort(blocks, axis=1)  # NaN sort last
+        lo = np.maximum(count - 1, 0) // 2
+        hi = np.maximum(count, 1) // 2
+        idx = np.arange(nb)
+        block_med = np.where(count > 0, 0.5 * (med[idx, lo] + med[idx, hi]), np.nan)
+    half = max(1, round(rules.local_noise_s))
+    wide = np.pad(block_med, (half, half), constant_values=np.nan)
+    win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1)
+    srt = np.sort(win, axis=1)
+    k = np.sum(np.isfinite(srt), axis=1)
+    local = np.where(k > 0, 0.5 * (srt[idx, np.maximum(k - 1, 0) // 2] + srt[idx, np.maximum(k, 1) // 2]),
+                     np.nan)
+    frames = np.convolve(np.pad(count, (half, half)), np.ones(2 * half + 1), "valid")
+    local[frames * night.hop_s < rules.local_noise_min_s] = np.nan
+    return np.repeat(local, per)[:n]

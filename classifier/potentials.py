@@ -41,7 +41,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   unless a neighbour within ``pop_clear_s`` is as large as the step (it fills the baseline window).
 
 Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the channel's resting noise
-(:func:`classifier.noise.resting_noise_uv`; the stated ``detection_floor_uv``), or x the noise at the potential where that is higher: no count
+(:func:`classifier.noise.resting_noise_uv`; the stated ``detection_floor_uv``), or x the noise at the
+potential or in the seconds around it (:func:`classifier.noise.local_noise_uv`) where that is
+higher: no count
 is ever below the stated floor. The size compared is the potential's peak-to-peak over its span
 (:func:`potential_ptp_uv`: up to ``potential_max_s`` centred on its peak, short of the potentials
 beside it), which is also the size its event reports: the detector's candidate may hold only the
@@ -615,10 +617,11 @@ def median_noise_uv(quality: np.ndarray, channel: int) -> float | None:
 
 
 def above_floor(cand: np.ndarray, size_uv: np.ndarray, floor_k: float,
-                channel_noise_uv: float | None = None) -> np.ndarray:
+                channel_noise_uv: float | np.ndarray | None = None) -> np.ndarray:
     """Potentials whose size ``size_uv`` (:func:`potential_ptp_uv`) is at or above the detection
-    floor: ``floor_k`` x the channel's resting noise ``channel_noise_uv`` (the stated floor), and
-    ``floor_k`` x the noise at the potential where that is higher."""
+    floor: ``floor_k`` x the channel's resting noise ``channel_noise_uv`` (the stated floor; per
+    potential, the higher of it and the noise in the seconds around it), and ``floor_k`` x the
+    noise at the potential (the chain's floor) where that is higher."""
     noise = cand["noise_uv"] if channel_noise_uv is None else np.maximum(cand["noise_uv"],
                                                                         channel_noise_uv)
     return size_uv >= floor_k * noise
@@ -762,7 +765,8 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
 
 
 def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float,
-                     cfg: EventRules, floor_k: float, channel_noise_uv: float | None = None,
+                     cfg: EventRules, floor_k: float,
+                     channel_noise_uv: float | np.ndarray | None = None,
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), the
     group index that joins the pieces of one compound or train (-1 for single potentials), and

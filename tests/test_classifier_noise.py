@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from accuracy_scoring import run_calfwatch
-from independent_scenes import SceneSpec, make_scene
+from independent_scenes import SceneSpec, make_scene, noise_swing_rms_uv
 
 from classifier.config import default_config
-from classifier.noise import quiet_frames, resting_noise_uv
+from classifier.noise import local_noise_uv, quiet_frames, resting_noise_uv
 from classifier.potentials import median_noise_uv
 
 
@@ -49,3 +49,42 @@ def test_quiet_frames_leave_out_each_potential_and_its_ringing():
         assert not quiet[inside].any(), at_s
         beyond = (frame_s > at_s + 1.2 * after_s + 0.1) & (frame_s < at_s + 3.0)
         assert quiet[beyond].mean() > 0.9, at_s
+
+
+def _rising_noise(minutes: float, rate_per_min: float, seed: int):
+    """An independent scene at 3 µV whose noise rises to 7.5 µV and falls back over each
+    3 minutes, with its true RMS in the detector's band per sample (both noises are drawn alike,
+    so the band keeps the same share of each)."""
+    spec = SceneSpec(minutes=minutes, rate_per_min=rate_per_min, noise_rms_uv=3.0,
+                     noise_swing_uv=6.0)
+    scene = make_scene(spec, seed)
+    t_s = np.arange(scene.data_uv.shape[1]) / spec.sfreq_hz
+    in_band = scene.noise_rms_uv / spec.noise_rms_uv
+    return scene.data_uv, spec.sfreq_hz, noise_swing_rms_uv(t_s, spec) * in_band
+
+
+def test_the_noise_around_a_potential_follows_a_rise_the_chain_lags():
+    """The chain's floor (a low quantile of the past 30 s) reads a rising noise 30 % low; the
+    median of the quiet frames in the +-10 s around each frame reads it within 10 %."""
+    data, fs, true_uv = _rising_noise(6.0, 20, 600)
+    night, _ = run_calfwatch(data, fs)
+    around = local_noise_uv(night, 0, default_config().detection)
+    frame_s = (night.envelope_start_frame + np.arange(len(around)) + 0.5) * night.hop_s
+    truth = true_uv[np.minimum((frame_s * fs).astype(int), len(true_uv) - 1)]
+    ok = np.isfinite(around) & (frame_s > 15.0)
+    assert ok.mean() > 0.9
+    assert np.mean(np.abs(around[ok] / truth[ok] - 1) < 0.1) > 0.95
+    lagging = night.noise_uv[0][ok] / truth[ok]
+    assert np.mean(lagging < 0.8) > 0.1  # the contrast: the chain's own floor lags
+
+
+def test_a_rising_noise_gives_no_twitches():
+    """Without any potential, the noise peaks of a rising noise reached the floor of the chain's
+    lagging noise (10 twitches in these 12 minutes); measured against the noise around them, none
+    does."""
+    counted = 0
+    for seed in (500, 501):
+        data, fs, _ = _rising_noise(6.0, 0, seed)
+        _, cn = run_calfwatch(data, fs)
+        counted += int(np.sum(cn.events["kind"] == "fasciculation"))
+    assert counted <= 1
