@@ -81,13 +81,14 @@ def sim_scene(minutes: float, seed: int, profile: str = "quiet", **over):
 def ind_scene(minutes: float, seed: int, **over):
     spec = SceneSpec(minutes=minutes, **over)
     scene = make_scene(spec, seed)
-    busy = sorted((a, b) for _, a, b in scene.busy_s)
-    lost, reach = 0.0, -np.inf
-    for a, b in busy:  # union of busy spans widened by the 0.5-s AASM margin
-        a, b = a - 0.5, b + 0.5
-        lost += max(0.0, b - max(a, reach))
-        reach = max(reach, b)
-    rest_min = (spec.minutes * 60 - lost) / 60 * spec.n_channels
+    lost = 0.0
+    for ch in range(spec.n_channels):  # each channel's rest: its own busy spans
+        reach = -np.inf
+        for a, b in sorted((a, b) for c, a, b in scene.busy_s if c == ch):
+            a, b = a - 0.5, b + 0.5  # union of busy spans widened by the 0.5-s AASM margin
+            lost += max(0.0, b - max(a, reach))
+            reach = max(reach, b)
+    rest_min = (spec.minutes * 60 * spec.n_channels - lost) / 60
     return scene.data_uv, spec.sfreq_hz, scene.truth, scene.noise_rms_uv, rest_min, spec.mains_hz
 
 
@@ -156,6 +157,9 @@ def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
     busy = dict(voluntary_per_min=1.0, jerks_per_min=1.0, pops_per_min=0.5, motion_per_min=0.3)
     out.append(("ind busy 15/min", lambda j: ind_scene(2 * m, 80 + j, rate_per_min=15, **busy)))
     out.append(("ind busy no twitch", lambda j: ind_scene(2 * m, 81 + j, rate_per_min=0, **busy)))
+    if needle:  # four channels: each its own units and movements, the pops on all at once
+        out.append(("ind needle 4 ch busy 15/min", lambda j: ind_scene(
+            m, 530 + j, rate_per_min=15, n_channels=4, shape_bank=needle, **busy)))
     out.append(("sim busy-night", lambda j: sim_scene(2 * m, 82 + j, "busy-night")))
     out.append(("sim no-twitch", lambda j: sim_scene(2 * m, 83 + j, "no-twitch")))
     # Cramps are 0.4 an hour on a busy night, too few for a row: a night of cramps (10-90 s each).
