@@ -13,7 +13,8 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
   recordings, seen through the tissue's low-pass as a surface electrode sees them).
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
-and triplet fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz), the ECG, a drifting
+and triplet fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz, and one whose line wanders),
+the ECG, a drifting
 baseline, a noise that swings over minutes, sampling rate (1000 and 500 Hz), busy nights (also at
 500 Hz) and a night of cramps.
 Per scene: F1, precision and recall of detectable potentials (p-p >= the detection floor), recall
@@ -123,6 +124,9 @@ def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
     # Grids run a few tenths of a hertz off nominal; a strong hum there tests the notches' centre.
     out.append(("ind mains 49.9 Hz 40 uV", lambda j: ind_scene(
         m, 62 + j, rate_per_min=15, mains_hz=49.9, mains_uv=40.0)))
+    # a strong hum whose line wanders within the European grid's standard range (+-50 mHz)
+    out.append(("ind mains 50 uV wandering 0.05 Hz", lambda j: ind_scene(
+        m, 63 + j, rate_per_min=15, mains_uv=50.0, mains_wander_hz=0.05)))
     for ecg in (60.0, 200.0):  # the ECG leaking into the calf channel, weak and strong
         out.append((f"ind ECG {ecg:.0f} uV 20/min", lambda j, e=ecg: ind_scene(
             m, 90 + j, rate_per_min=20, ecg_uv=e, heart_rate_per_min=60.0)))

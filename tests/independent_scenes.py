@@ -21,6 +21,11 @@ Nothing here shares code or assumptions with :mod:`calfwatch.simulator` or the c
   sum of four sinusoids of random frequency (0.05-1 Hz: breathing at 0.1-0.5 Hz moves the skin
   under the electrode, sweat and pressure drift slower), amplitude and phase, scaled to
   ``drift_uv`` peak; it is no event (faster waves, 1-10 Hz, are motion, an artifact of its own).
+- a mains line whose frequency wanders, when asked for (``mains_wander_hz``): up to that far
+  from ``mains_hz`` either way every ``MAINS_WANDER_PERIOD_S``, from a random point of that cycle,
+  the same on every channel (a grid's
+  frequency follows its load: the European grid's standard range is +-50 mHz, ENTSO-E, and
+  EN 50160 allows +-1 %).
 - a noise that swings, when asked for (``noise_swing_uv``): Gaussian 20-450 Hz noise added on each
   channel with an RMS rising from 0 to ``noise_swing_uv`` and back every ``NOISE_SWING_PERIOD_S``
   (a contact that loosens and settles, a posture near mains wiring: the electrode-skin noise
@@ -119,6 +124,7 @@ class SceneSpec:
     noise_rms_uv: float = 4.5
     mains_hz: float = 50.0
     mains_uv: float = 3.0
+    mains_wander_hz: float = 0.0  # largest departure of the line from mains_hz (module docstring)
     doublet_fraction: float = 0.0
     slow_fraction: float = 0.3
     voluntary_per_min: float = 0.0
@@ -152,6 +158,9 @@ def make_scene(spec: SceneSpec, seed: int) -> Scene:
     busy: list[tuple] = []
     t = np.arange(n) / fs
     in_band = []
+    # where the recording starts in the line's wander: a stream of its own (scenes without it alike)
+    wander_start = np.random.default_rng((seed, 3)).uniform(0, 2 * np.pi) if (
+        spec.mains_wander_hz) else 0.0
     for ch in range(spec.n_channels):
         if spec.real_noise is not None:
             data[ch] = looped_noise(rng, spec.real_noise, n, spec.noise_rms_uv)
@@ -159,8 +168,8 @@ def make_scene(spec: SceneSpec, seed: int) -> Scene:
             data[ch] = coloured_noise(rng, n, fs, spec.noise_rms_uv)
         in_band.append(band_rms(data[ch], fs))
         phase = rng.uniform(0, 2 * np.pi)
-        data[ch] += spec.mains_uv * (np.sin(2 * np.pi * spec.mains_hz * t + phase)
-                                     + 0.3 * np.sin(2 * np.pi * 3 * spec.mains_hz * t + 2 * phase))
+        line = _line_phase(t, spec, wander_start)
+        data[ch] += spec.mains_uv * (np.sin(line + phase) + 0.3 * np.sin(3 * line + 2 * phase))
     if spec.ecg_uv > 0:
         _add_ecg(np.random.default_rng(rng.integers(2**32)), spec, data)
     if spec.drift_uv > 0:  # a stream of its own: the same scene with and without the drift
@@ -173,6 +182,18 @@ def make_scene(spec: SceneSpec, seed: int) -> Scene:
         _add_potentials(rng, spec, data[ch], ch, rows, busy)
     truth = np.array(sorted(rows), dtype=TRUTH_DTYPE)
     return Scene(data, fs, truth, float(np.mean(in_band)), busy)
+
+
+#: Period of the line frequency's wander (s).
+MAINS_WANDER_PERIOD_S = 240.0
+
+
+def _line_phase(t_s: np.ndarray, spec: SceneSpec, start: float) -> np.ndarray:
+    """Phase (rad) of the mains line: ``mains_hz`` + ``mains_wander_hz`` x sin(2 pi t / period +
+    ``start``), the wander's period ``MAINS_WANDER_PERIOD_S`` (the integral of that frequency)."""
+    w = 2 * np.pi / MAINS_WANDER_PERIOD_S
+    wander = spec.mains_wander_hz / w * (np.cos(start) - np.cos(w * t_s + start))
+    return 2 * np.pi * (spec.mains_hz * t_s + wander)
 
 
 def _add_ecg(rng, spec, data):
