@@ -130,17 +130,24 @@ class Detector:
         The cascade, to predict its ringing after a large candidate.
     threaded : callable(int) -> bool
         Given the samples of a call (all channels), says whether to split channels over threads.
+    history : list of (int, ndarray), optional
+        The cascades the filter has run, each from an input sample on (counted from
+        ``origin_sample``; :attr:`dsp._line_track.TrackingFilter.history`): the ringing is
+        predicted with the one in effect, and the list is pruned of those before the scan.
     """
 
     def __init__(self, settings: DetectorSettings, n_channels: int, block_samples: int,
                  margin_samples: int, origin_sample: int, sos: np.ndarray,
-                 threaded: Callable[[int], bool]) -> None:
+                 threaded: Callable[[int], bool],
+                 history: list[tuple[int, np.ndarray]] | None = None) -> None:
         self.settings = settings
         self.block_samples = block_samples
         self.margin_samples = margin_samples
         self.scanned_until = origin_sample
         self._params = settings.kernel_params()
         self._sos = sos
+        self._history = [(0, sos)] if history is None else history
+        self._origin = origin_sample
         self._threaded = threaded
         self._state, self._peak_abs = _detect_numba.new_state(n_channels)
         self._ring = np.zeros((n_channels, _detect_numba.RING_LEN))
@@ -172,15 +179,28 @@ class Detector:
             self._energy = np.empty((n_channels, cap))
         y = filtered.view(filtered.start, filtered.stop)
         sig = floors.view(floors.start, floors.stop)
-        _DETECT(self._threaded(n_channels * (end - start)), y=y, y0=filtered.start, s0=start,
-                s1=end, sig=sig, b0=floors.start, block_len=self.block_samples, st=self._state,
-                peak_abs=self._peak_abs, params=self._params, out=self._rows, counts=self._counts,
-                raw=raw.view(raw.start, raw.stop), r0=raw.start, sos=self._sos, ring=self._ring,
-                out_e=self._energy)
+        found = []
+        for a, b, sos in self._cascades(start, end):
+            _DETECT(self._threaded(n_channels * (b - a)), y=y, y0=filtered.start, s0=a,
+                    s1=b, sig=sig, b0=floors.start, block_len=self.block_samples, st=self._state,
+                    peak_abs=self._peak_abs, params=self._params, out=self._rows,
+                    counts=self._counts, raw=raw.view(raw.start, raw.stop), r0=raw.start,
+                    sos=sos, ring=self._ring, out_e=self._energy)
+            if self._counts.any():
+                found.append(self._collect(sig, floors.start))
         self.scanned_until = end
-        if not self._counts.any():
-            return None
-        return self._collect(sig, floors.start)
+        return _merged(found)
+
+    def _cascades(self, start: int, end: int) -> list[tuple[int, int, np.ndarray]]:
+        """``start..end`` split where the filter's cascade changed, each part with its cascade;
+        the history before ``start`` is forgotten."""
+        hist = self._history
+        at = [self._origin + n for n, _ in hist]
+        first = max(0, np.searchsorted(at, start, side="right") - 1)
+        del hist[:first]
+        del at[:first]
+        cuts = [start] + [a for a in at[1:] if start < a < end] + [end]
+        return [(cuts[i], cuts[i + 1], hist[i][1]) for i in range(len(cuts) - 1)]
 
     def _collect(self, sig: np.ndarray, b0: int) -> Detections:
         """The rows written by the last scan, in (peak, channel) order."""
@@ -200,3 +220,14 @@ class Detector:
             joined=(flags & _detect_numba.FLAG_JOINED) == _detect_numba.FLAG_JOINED,
             energy_uv2_samples=energy, noise_uv=sig[chan, block],
         )
+
+
+def _merged(found: list[Detections]) -> Detections | None:
+    """The detections of several scans as one, in (peak, channel) order; None when empty."""
+    if not found:
+        return None
+    if len(found) == 1:
+        return found[0]
+    cols = {f: np.concatenate([getattr(d, f) for d in found]) for f in Detections.__dataclass_fields__}
+    order = np.lexsort((cols["channel"], cols["peak"]))
+    return Detections(**{f: v[order] for f, v in cols.items()})

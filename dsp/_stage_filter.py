@@ -9,6 +9,7 @@ import numpy as np
 
 from dsp import _noise_numba
 from dsp._buffer import TimelineBuffer
+from dsp._line_track import TrackingFilter
 from dsp._threads import SplitKernel
 from dsp.config import ChainConfig
 from dsp.filters import (
@@ -27,6 +28,17 @@ def design_cascade(sfreq_hz: float, config: ChainConfig, mains_hz: float | None)
     """The chain's cascade (band-pass and the notches of ``mains_hz``) as second-order sections."""
     return design_sos(sfreq_hz, config.band_hz, mains_hz, config.filter_order, config.notch_q,
                       config.notch_max_hz)
+
+
+def streaming_filter(sfreq_hz: float, config: ChainConfig, line_hz: float | None,
+                     n_channels: int) -> StreamingFilter:
+    """The filter that runs the chain's cascade: its notches follow the mains line
+    (:class:`dsp._line_track.TrackingFilter`) unless ``config.line_track_s`` is 0 or there are
+    none."""
+    if line_hz is None or config.line_track_s <= 0:
+        return StreamingFilter(design_cascade(sfreq_hz, config, line_hz), n_channels)
+    return TrackingFilter(lambda hz: design_cascade(sfreq_hz, config, hz), line_hz, sfreq_hz,
+                          n_channels, config.line_track_s, config.line_track_window_s)
 
 
 def delay_samples(sfreq_hz: float, config: ChainConfig) -> int:
@@ -65,12 +77,16 @@ class FilterStage:
         Samples blanked after the start and after a gap.
     threaded : callable(int) -> bool
         Given the samples of a call (all channels), says whether to split channels over threads.
+    streaming : StreamingFilter, optional
+        The filter that runs ``sos`` (default: a plain one; the chain passes one whose notches
+        follow the mains line, :class:`dsp._line_track.TrackingFilter`).
     """
 
     def __init__(self, sos: np.ndarray, n_channels: int, origin_sample: int, settle_samples: int,
-                 threaded: Callable[[int], bool]) -> None:
+                 threaded: Callable[[int], bool],
+                 streaming: StreamingFilter | None = None) -> None:
         self.sos = sos
-        self.streaming = StreamingFilter(sos, n_channels)
+        self.streaming = StreamingFilter(sos, n_channels) if streaming is None else streaming
         self.raw = TimelineBuffer(n_channels, origin_sample)
         self.filtered = TimelineBuffer(n_channels, origin_sample)
         self.settle_samples = settle_samples

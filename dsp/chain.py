@@ -37,7 +37,13 @@ from dsp._filter_ahead import filter_ahead
 from dsp._filter_numba import SKEW
 from dsp._grid import ChainGrid
 from dsp._stage_detect import Detector, DetectorSettings, open_event_samples
-from dsp._stage_filter import FilterStage, delay_samples, design_cascade, settle_samples
+from dsp._stage_filter import (
+    FilterStage,
+    delay_samples,
+    design_cascade,
+    settle_samples,
+    streaming_filter,
+)
 from dsp._stage_input import ChunkStager
 from dsp._stage_measure import CandidateMeasurer
 from dsp._stage_noise import NoiseTracker
@@ -253,12 +259,14 @@ class DetectionChain:
             self.line_hz = measure_line_hz(head, self.sfreq_hz, self.mains_hz)
         sos = design_cascade(self.sfreq_hz, cfg, self.line_hz)
         settle = settle_samples(self.sfreq_hz, cfg, self.line_hz, sos)
-        self._filter = FilterStage(sos, self.n_channels, origin, settle, self._threaded)
+        self._filter = FilterStage(sos, self.n_channels, origin, settle, self._threaded,
+                                   streaming_filter(self.sfreq_hz, cfg, self.line_hz,
+                                                    self.n_channels))
         self._delay = self.delay_samples
         self._detector = Detector(
             DetectorSettings.from_config(cfg, self.sfreq_hz, sos), self.n_channels,
             self.grid.block_samples, self._measurer.margin_after_samples, origin, sos,
-            self._threaded)
+            self._threaded, getattr(self._filter.streaming, "history", None))
         self._release = PeakOrderRelease(open_event_samples(cfg, self.sfreq_hz))
         self._quality = QualityWindows(self.grid, self.n_channels, self.line_hz, cfg, origin,
                                        self._threaded)

@@ -21,6 +21,10 @@ class ChainConfig:
     filter_order: int = 4
     notch_q: float = 60.0
     notch_max_hz: float | None = None
+    # The notches follow the mains line (dsp._line_track): re-centred every line_track_s on the
+    # line measured over the line_track_window_s before; 0 keeps them where the start put them.
+    line_track_s: float = 5.0
+    line_track_window_s: float = 10.0
     mains_detect_s: float = 10.0  # look-ahead used to decide 50/60 Hz when mains_hz is None
     settle_s: float | None = None  # after the start and after a gap, ignored (filter transient);
     # None: measured from the cascade's impulse response (dsp.filters.settling_time_s)

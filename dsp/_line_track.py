@@ -1,0 +1,187 @@
+"""The notches follow the mains line's frequency through the night.
+
+A grid's frequency follows its load: the European grid's standard range is +-50 mHz (ENTSO-E), and
+EN 50160 allows +-1 %. A Q 60 notch is 0.83 Hz wide at every harmonic, so a line 0.05 Hz from its
+centre passes 12 % of the fundamental's hum and 34 % of the third harmonic's (which moves three
+times as far). Centred once, at the start of a night, on the line measured then, the notches let a
+strong hum through as the grid drifts; the hum then raises the noise floor and hides the
+potentials (on independent scenes with 50 uV of hum wandering +-0.05 Hz and real units' shapes,
+recall fell to 0.75).
+
+:class:`TrackingFilter` is the chain's cascade with its notches re-centred every ``retune_s`` on
+the line measured over the ``window_s`` before. The line is measured by its phase: the raw signal
+(summed over channels, lost samples left out) is demodulated at the line measured at the start in
+blocks of one second, and the frequency offset is the mean phase step between consecutive blocks
+(the pulse-pair estimator: unambiguous up to +-0.5 Hz, and it needs no spectrum), leaving out
+blocks whose phasor is not the line's size (a large potential's own 50-Hz content). A line whose
+phase steps do not agree (``MIN_COHERENCE``), or weaker than ``MIN_LINE_UV`` (too weak to hurt),
+leaves the notches where they are. The cascade's coefficients change between two samples and its state is
+kept: for a few hundredths of a hertz the step is far below the noise.
+
+Everything is decided at absolute sample positions, from whole blocks, so the output does not depend
+on how the input is split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from dsp.filters import StreamingFilter, _coefficients
+
+#: Length of one demodulated block (s): the phase step between blocks is unambiguous for lines
+#: within +-1 / (2 x this) Hz of the demodulation frequency.
+BLOCK_S = 1.0
+#: The phase steps of a steady line agree: |mean of the unit steps| at least this.
+MIN_COHERENCE = 0.8
+#: Notches are re-centred only for a change of at least this (Hz).
+MIN_CHANGE_HZ = 0.005
+#: The trend followed past the measured window moves the line by at most this (Hz).
+MAX_TREND_HZ = 0.05
+#: A block's phasor this far from the median size (either way) is not the line's.
+SIZE_RATIO = 2.0
+#: A line weaker than this (µV, summed over channels) is left where the notches are: 0.05 Hz off a
+#: Q 60 notch it passes 12 % of itself, under 1.2 µV, below any sensor's noise.
+MIN_LINE_UV = 10.0
+
+
+class TrackingFilter(StreamingFilter):
+    """:class:`dsp.filters.StreamingFilter` whose notches follow the mains line.
+
+    Parameters
+    ----------
+    design : callable(float) -> ndarray
+        The cascade (second-order sections) with its notches at a given line frequency.
+    line_hz : float
+        The line at the start (the cascade's first centre, and the demodulation frequency).
+    sfreq_hz : float
+    n_channels : int
+    retune_s : float
+        How often the notches are re-centred.
+    window_s : float
+        How much signal before each re-centring measures the line.
+    """
+
+    def __init__(self, design: Callable[[float], np.ndarray], line_hz: float, sfreq_hz: float,
+                 n_channels: int, retune_s: float, window_s: float) -> None:
+        super().__init__(design(line_hz), n_channels)
+        self.design = design
+        self.line_hz = float(line_hz)
+        self.start_line_hz = float(line_hz)
+        self.sfreq_hz = float(sfreq_hz)
+        self._block = max(2, round(BLOCK_S * sfreq_hz))
+        self._retune = max(1, round(retune_s / BLOCK_S)) * self._block
+        self._window_blocks = max(2, round(window_s / BLOCK_S))
+        self._pending = np.zeros(0)  # the channel sum of the block being filled
+        self._phasors: list[complex] = []  # the last blocks' (NaN where samples were lost)
+        self._blocks_done = 0
+        angle = 2 * np.pi * self.start_line_hz * np.arange(self._block) / sfreq_hz
+        self._cos, self._sin = np.cos(angle), np.sin(angle)
+        self._cos_sum, self._sin_sum = float(np.sum(self._cos)), float(np.sum(self._sin))
+        #: (input sample from which it applies, cascade): the cascades run so far, in order; the
+        #: detector predicts a large potential's ringing with the one in effect, and forgets those
+        #: before what it has scanned.
+        self.history: list[tuple[int, np.ndarray]] = [(0, np.asarray(design(line_hz)))]
+
+    def advance_into(self, x: np.ndarray, y: np.ndarray, kept: np.ndarray | None = None) -> None:
+        """As :meth:`StreamingFilter.advance_into`, re-centring the notches at every
+        ``retune_s`` of input."""
+        start, n = self.n_in, x.shape[1]
+        a = 0
+        while a < n:
+            b = min(n, a + self._retune - (start + a) % self._retune)
+            self._advance_piece(x, y, kept, a, b)
+            self._measure(x[:, a:b])
+            if (start + b) % self._retune == 0:
+                self._recentre()
+            a = b
+
+    def _advance_piece(self, x, y, kept, a: int, b: int) -> None:
+        if a == 0 and b == x.shape[1]:
+            super().advance_into(x, y, kept)
+            return
+        yp = np.empty((x.shape[0], b - a))
+        kp = None if kept is None else np.empty((x.shape[0], b - a))
+        super().advance_into(np.ascontiguousarray(x[:, a:b]), yp, kp)
+        y[:, a:b] = yp
+        if kept is not None:
+            kept[:, a:b] = kp
+
+    def _measure(self, x: np.ndarray) -> None:
+        """Add ``x`` to the blocks; demodulate each block as it completes."""
+        buf = np.concatenate([self._pending, np.sum(x, axis=0, dtype=np.float64)])
+        n_blocks = buf.size // self._block
+        for block in buf[:n_blocks * self._block].reshape(n_blocks, self._block):
+            self._phasors.append(self._phasor(block))  # one block at a time: any split alike
+        self._pending = buf[n_blocks * self._block:]
+        del self._phasors[:-self._window_blocks]
+
+    def _phasor(self, block: np.ndarray) -> complex:
+        """The next block demodulated at the start's line (NaN when a sample was lost)."""
+        k, self._blocks_done = self._blocks_done, self._blocks_done + 1
+        mean = float(np.sum(block)) / block.size  # the offset is no part of the line
+        z = complex(float(np.dot(block, self._cos)) - mean * self._cos_sum,
+                    mean * self._sin_sum - float(np.dot(block, self._sin)))
+        cycles = self.start_line_hz * k * self._block / self.sfreq_hz  # to the block's start
+        return z * complex(np.exp(-2j * np.pi * (cycles % 1.0)))  # NaN where a sample was lost
+
+    def _recentre(self) -> None:
+        """Re-centre the notches on the line measured over the last ``window_s``."""
+        # the notches stay until the next re-centring: the line wanted is the one halfway there
+        ahead = len(self._phasors) + 0.5 * self._retune / self._block
+        phasors = np.array(self._phasors)
+        size = np.abs(phasors)
+        size = size[np.isfinite(size)]
+        if not len(size) or 2.0 * float(np.median(size)) / self._block < MIN_LINE_UV:
+            return
+        line = measured_line_hz(phasors, self.start_line_hz, BLOCK_S, ahead)
+        if line is None or abs(line - self.line_hz) < MIN_CHANGE_HZ:
+            return
+        sos = np.asarray(self.design(line))
+        coef = _coefficients(sos)
+        if coef.shape != self.coef.shape:  # a harmonic crossed the top of the band: keep them
+            return
+        self.coef[...] = coef
+        self.line_hz = line
+        self.history.append((self.n_in, sos))
+
+
+def measured_line_hz(phasors: np.ndarray, demod_hz: float, block_s: float,
+                     at_blocks: float | None = None) -> float | None:
+    """The line's frequency from its phasors in consecutive blocks demodulated at ``demod_hz``:
+    ``demod_hz`` + the mean phase step per block / (2 pi ``block_s``). A line's phasor keeps its
+    size from block to block; a block whose phasor is off the median size by more than
+    ``SIZE_RATIO`` holds something else (a large potential's own 50-Hz content) and its steps are
+    left out. With ``at_blocks`` (time in blocks from the first block's start) the steps' trend, a
+    straight line through them, is followed to that time (the line keeps moving while the notches
+    wait for the next re-centring), by at most ``MAX_TREND_HZ``. None when no step is left or
+    the unit steps agree less than ``MIN_COHERENCE``.
+
+    Examples
+    --------
+    >>> t = np.arange(10)
+    >>> z = 40.0 * np.exp(2j * np.pi * 0.03 * t)  # a line 0.03 Hz above the demodulation
+    >>> round(measured_line_hz(z, 50.0, 1.0), 3)
+    50.03
+    >>> z = 40.0 * np.exp(2j * np.pi * 0.001 * (t + 0.5) ** 2)  # blocks' centres; +0.002 Hz/s
+    >>> round(measured_line_hz(z, 50.0, 1.0, at_blocks=15.0), 3)
+    50.03
+    """
+    size = np.abs(phasors)
+    known = np.isfinite(size)
+    typical = float(np.median(size[known])) if known.any() else np.nan
+    line_like = np.isfinite(size) & (size >= typical / SIZE_RATIO) & (size <= typical * SIZE_RATIO)
+    ok = line_like[1:] & line_like[:-1]
+    steps = (phasors[1:] * np.conj(phasors[:-1]))[ok]
+    when = np.arange(1, len(phasors), dtype=np.float64)[ok]  # a step: the line at a boundary
+    if len(steps) == 0 or abs(np.mean(steps / np.abs(steps))) < MIN_COHERENCE:
+        return None
+    offset_hz = np.angle(steps) / (2 * np.pi * block_s)
+    mean_hz = float(np.mean(offset_hz))
+    if at_blocks is None or len(steps) < 3 or np.ptp(when) == 0:
+        return float(demod_hz + mean_hz)
+    centred = when - np.mean(when)
+    slope = float(np.dot(centred, offset_hz) / np.dot(centred, centred))  # least squares
+    trend = float(np.clip(slope * (at_blocks - np.mean(when)), -MAX_TREND_HZ, MAX_TREND_HZ))
+    return float(demod_hz + mean_hz + trend)
