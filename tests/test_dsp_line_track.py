@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import signal
+from test_dsp_chain import _run as _run_chain
 
 from dsp._line_track import TrackingFilter, measured_line_hz
-from dsp.chain import DetectionChain, concat_outputs
 from dsp.config import ChainConfig
 from dsp.filters import StreamingFilter, design_sos
 
@@ -117,15 +117,8 @@ def _scene(wander_hz: float, seed: int):
 
 
 def _chain(data: np.ndarray, config: ChainConfig | None = None, sizes=None):
-    chain = DetectionChain(FS, data.shape[0], config=config)
-    step = sizes or [data.shape[1]]
-    outs, pos, i = [], 0, 0
-    while pos < data.shape[1]:
-        n = step[i % len(step)]
-        outs.append(chain.process(data[:, pos:pos + n], pos))
-        pos, i = pos + n, i + 1
-    outs.append(chain.flush())
-    return concat_outputs(outs)
+    """The chain's output, the mains line found as a recording's would be (not given)."""
+    return _run_chain(data, sizes=sizes, mains_hz=None, config=config)[0]
 
 
 def test_the_chain_finds_the_potentials_under_a_wandering_hum():
