@@ -12,11 +12,14 @@ recall fell to 0.75).
 the line measured over the ``window_s`` before. The line is measured by its phase: the raw signal
 (summed over channels, lost samples left out) is demodulated at the line measured at the start in
 blocks of one second, and the frequency offset is the mean phase step between consecutive blocks
-(the pulse-pair estimator: unambiguous up to +-0.5 Hz, and it needs no spectrum), leaving out
-blocks whose phasor is not the line's size (a large potential's own 50-Hz content). A line whose
-phase steps do not agree (``MIN_COHERENCE``), or weaker than ``MIN_LINE_UV`` (too weak to hurt),
-leaves the notches where they are. The cascade's coefficients change between two samples and its state is
-kept: for a few hundredths of a hertz the step is far below the noise.
+(the pulse-pair estimator: unambiguous up to +-0.5 Hz, and it needs no spectrum), followed along
+its trend to halfway to the next re-centring. Blocks are left out where the line does not stand
+``LINE_RATIO`` above the background 3 Hz beside it, or where its phasor is off the window's
+typical size (activity's own 50-Hz content). The notches stay where they are when fewer than
+``MIN_BLOCK_SHARE`` of the window's blocks are left, when the phase steps do not agree
+(``MIN_COHERENCE``), or when the line is weaker than ``MIN_LINE_UV`` (too weak to hurt). The
+cascade's coefficients change between two samples and its state is kept: for a few hundredths of
+a hertz the step is far below the noise.
 
 Everything is decided at absolute sample positions, from whole blocks, so the output does not depend
 on how the input is split.
@@ -38,9 +41,19 @@ MIN_COHERENCE = 0.8
 #: Notches are re-centred only for a change of at least this (Hz).
 MIN_CHANGE_HZ = 0.005
 #: The trend followed past the measured window moves the line by at most this (Hz).
-MAX_TREND_HZ = 0.05
+MAX_TREND_HZ = 0.02
+#: Phase steps further than this (Hz), or 3 robust SDs, from their median are left out.
+STEP_SPREAD_HZ = 0.005
 #: A block's phasor this far from the median size (either way) is not the line's.
 SIZE_RATIO = 2.0
+#: A block holds the line when its power at the line is at least ``LINE_RATIO`` x that
+#: ``SIDE_HZ`` above it (a 1-s block's bins are 1 Hz apart): movement, a cramp or a large potential
+#: spread their power over the band, and such a block says nothing of the line's phase.
+LINE_RATIO = 100.0
+SIDE_HZ = 3.0
+#: The line is measured only where it stood out in this share of the window's blocks (and of the
+#: steps between them) at least.
+MIN_BLOCK_SHARE = 0.6
 #: A line weaker than this (µV, summed over channels) is left where the notches are: 0.05 Hz off a
 #: Q 60 notch it passes 12 % of itself, under 1.2 µV, below any sensor's noise.
 MIN_LINE_UV = 10.0
@@ -76,9 +89,9 @@ class TrackingFilter(StreamingFilter):
         self._pending = np.zeros(0)  # the channel sum of the block being filled
         self._phasors: list[complex] = []  # the last blocks' (NaN where samples were lost)
         self._blocks_done = 0
-        angle = 2 * np.pi * self.start_line_hz * np.arange(self._block) / sfreq_hz
-        self._cos, self._sin = np.cos(angle), np.sin(angle)
-        self._cos_sum, self._sin_sum = float(np.sum(self._cos)), float(np.sum(self._sin))
+        n = np.arange(self._block) / sfreq_hz
+        self._line_wave = _Demodulator(self.start_line_hz, n)
+        self._side_wave = _Demodulator(self.start_line_hz + SIDE_HZ, n)
         #: (input sample from which it applies, cascade): the cascades run so far, in order; the
         #: detector predicts a large potential's ringing with the one in effect, and forgets those
         #: before what it has scanned.
@@ -121,10 +134,12 @@ class TrackingFilter(StreamingFilter):
         """The next block demodulated at the start's line (NaN when a sample was lost)."""
         k, self._blocks_done = self._blocks_done, self._blocks_done + 1
         mean = float(np.sum(block)) / block.size  # the offset is no part of the line
-        z = complex(float(np.dot(block, self._cos)) - mean * self._cos_sum,
-                    mean * self._sin_sum - float(np.dot(block, self._sin)))
+        z = self._line_wave.phasor(block, mean)
+        side = self._side_wave.phasor(block, mean)
+        if not abs(z) ** 2 >= LINE_RATIO * abs(side) ** 2:  # also NaN: a sample was lost
+            return complex(np.nan, np.nan)  # no line above the background beside it
         cycles = self.start_line_hz * k * self._block / self.sfreq_hz  # to the block's start
-        return z * complex(np.exp(-2j * np.pi * (cycles % 1.0)))  # NaN where a sample was lost
+        return z * complex(np.exp(-2j * np.pi * (cycles % 1.0)))
 
     def _recentre(self) -> None:
         """Re-centre the notches on the line measured over the last ``window_s``."""
@@ -133,9 +148,11 @@ class TrackingFilter(StreamingFilter):
         phasors = np.array(self._phasors)
         size = np.abs(phasors)
         size = size[np.isfinite(size)]
-        if not len(size) or 2.0 * float(np.median(size)) / self._block < MIN_LINE_UV:
+        if (len(size) < MIN_BLOCK_SHARE * self._window_blocks
+                or 2.0 * float(np.median(size)) / self._block < MIN_LINE_UV):
             return
-        line = measured_line_hz(phasors, self.start_line_hz, BLOCK_S, ahead)
+        line = measured_line_hz(phasors, self.start_line_hz, BLOCK_S, ahead,
+                                min_steps=int(np.ceil(MIN_BLOCK_SHARE * (self._window_blocks - 1))))
         if line is None or abs(line - self.line_hz) < MIN_CHANGE_HZ:
             return
         sos = np.asarray(self.design(line))
@@ -147,16 +164,28 @@ class TrackingFilter(StreamingFilter):
         self.history.append((self.n_in, sos))
 
 
+class _Demodulator:
+    """One block's phasor at one frequency (``n_s``: the block's sample times from its start)."""
+
+    def __init__(self, freq_hz: float, n_s: np.ndarray) -> None:
+        self.cos, self.sin = np.cos(2 * np.pi * freq_hz * n_s), np.sin(2 * np.pi * freq_hz * n_s)
+        self.cos_sum, self.sin_sum = float(np.sum(self.cos)), float(np.sum(self.sin))
+
+    def phasor(self, block: np.ndarray, mean: float) -> complex:
+        return complex(float(np.dot(block, self.cos)) - mean * self.cos_sum,
+                       mean * self.sin_sum - float(np.dot(block, self.sin)))
+
+
 def measured_line_hz(phasors: np.ndarray, demod_hz: float, block_s: float,
-                     at_blocks: float | None = None) -> float | None:
+                     at_blocks: float | None = None, min_steps: int = 1) -> float | None:
     """The line's frequency from its phasors in consecutive blocks demodulated at ``demod_hz``:
     ``demod_hz`` + the mean phase step per block / (2 pi ``block_s``). A line's phasor keeps its
     size from block to block; a block whose phasor is off the median size by more than
     ``SIZE_RATIO`` holds something else (a large potential's own 50-Hz content) and its steps are
     left out. With ``at_blocks`` (time in blocks from the first block's start) the steps' trend, a
     straight line through them, is followed to that time (the line keeps moving while the notches
-    wait for the next re-centring), by at most ``MAX_TREND_HZ``. None when no step is left or
-    the unit steps agree less than ``MIN_COHERENCE``.
+    wait for the next re-centring), by at most ``MAX_TREND_HZ``. None when fewer than
+    ``min_steps`` steps are left or the unit steps agree less than ``MIN_COHERENCE``.
 
     Examples
     --------
@@ -175,9 +204,14 @@ def measured_line_hz(phasors: np.ndarray, demod_hz: float, block_s: float,
     ok = line_like[1:] & line_like[:-1]
     steps = (phasors[1:] * np.conj(phasors[:-1]))[ok]
     when = np.arange(1, len(phasors), dtype=np.float64)[ok]  # a step: the line at a boundary
-    if len(steps) == 0 or abs(np.mean(steps / np.abs(steps))) < MIN_COHERENCE:
+    if len(steps) < max(1, min_steps) or abs(np.mean(steps / np.abs(steps))) < MIN_COHERENCE:
         return None
     offset_hz = np.angle(steps) / (2 * np.pi * block_s)
+    # a step the activity in one of its blocks bent is off the others: left out
+    middle = np.median(offset_hz)
+    spread = max(STEP_SPREAD_HZ, 3.0 * 1.4826 * float(np.median(np.abs(offset_hz - middle))))
+    near = np.abs(offset_hz - middle) <= spread
+    offset_hz, when = offset_hz[near], when[near]
     mean_hz = float(np.mean(offset_hz))
     if at_blocks is None or len(steps) < 3 or np.ptp(when) == 0:
         return float(demod_hz + mean_hz)

@@ -148,3 +148,25 @@ def test_the_chain_split_anyhow_gives_the_same_candidates_under_a_wandering_hum(
     parts = _chain(data, sizes=[997, 1, 4096, 333, 25000])
     np.testing.assert_array_equal(parts.candidates, whole.candidates)
     np.testing.assert_array_equal(parts.snippets, whole.snippets)
+
+
+@pytest.mark.parametrize("mains_uv", [5.0, 50.0])
+def test_movements_cramps_and_pops_do_not_move_the_notches(mains_uv):
+    """A steady 50.0-Hz line under voluntary bursts, jerks, pops and motion (independent scene,
+    with a 20-s cramp-like burst of 300 µV added): blocks that activity fills are left out, and
+    the notches stay within 5 mHz of the line."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_accuracy import ind_scene
+
+    data, *_ = ind_scene(4.0, 66, rate_per_min=15, mains_uv=mains_uv, voluntary_per_min=2.0,
+                         jerks_per_min=2.0, pops_per_min=1.0, motion_per_min=0.5)
+    rng = np.random.default_rng(7)
+    cramp = signal.sosfilt(signal.butter(2, [30, 300], "bandpass", fs=FS, output="sos"),
+                           rng.normal(0, 1, int(20 * FS)))
+    data[0, int(100 * FS):int(120 * FS)] += 300.0 * cramp / cramp.std()
+    filt = _tracking()
+    _run(filt, data[0])
+    assert all(abs(_notch_hz(sos) - 50.0) <= 0.005 for _, sos in filt.history)
