@@ -145,7 +145,6 @@ class Detector:
         self.margin_samples = margin_samples
         self.scanned_until = origin_sample
         self._params = settings.kernel_params()
-        self._sos = sos
         self._history = [(0, sos)] if history is None else history
         self._origin = origin_sample
         self._threaded = threaded
