@@ -182,19 +182,19 @@ def local_noise_uv(night: NightData, ch: int, rules: DetectionRules) -> np.ndarr
     quiet[:n][mask] = env[mask]
     blocks = quiet.reshape(nb, per)
     count = np.sum(np.isfinite(blocks), axis=1)
-    with np.errstate(all="ignore"):
-        med = np.sort(blocks, axis=1)  # NaN sort last
-        lo = np.maximum(count - 1, 0) // 2
-        hi = np.maximum(count, 1) // 2
-        idx = np.arange(nb)
-        block_med = np.where(count > 0, 0.5 * (med[idx, lo] + med[idx, hi]), np.nan)
     half = max(1, round(rules.local_noise_s))
-    wide = np.pad(block_med, (half, half), constant_values=np.nan)
-    win = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1)
-    srt = np.sort(win, axis=1)
-    k = np.sum(np.isfinite(srt), axis=1)
-    local = np.where(k > 0, 0.5 * (srt[idx, np.maximum(k - 1, 0) // 2] + srt[idx, np.maximum(k, 1) // 2]),
-                     np.nan)
+    wide = np.pad(_row_nanmedian(blocks), (half, half), constant_values=np.nan)
+    local = _row_nanmedian(np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1))
     frames = np.convolve(np.pad(count, (half, half)), np.ones(2 * half + 1), "valid")
     local[frames * night.hop_s < rules.local_noise_min_s] = np.nan
     return np.repeat(local, per)[:n]
+
+
+def _row_nanmedian(x: np.ndarray) -> np.ndarray:
+    """Median of each row's finite values (NaN for a row without any), vectorised."""
+    srt = np.sort(x, axis=1)  # NaN sort last
+    k = np.sum(np.isfinite(srt), axis=1)
+    rows = np.arange(len(srt))
+    with np.errstate(all="ignore"):
+        mid = 0.5 * (srt[rows, np.maximum(k - 1, 0) // 2] + srt[rows, np.maximum(k, 1) // 2])
+    return np.where(k > 0, mid, np.nan)
