@@ -94,6 +94,7 @@ class EventRules:
     satellite_lag_tolerance_s: float
     satellite_min_discharges: int
     satellite_min_fraction: float
+    satellite_max_difference: float
     jerk_link_s: float
     jerk_min_potentials: int
     jerk_window_s: float

@@ -32,8 +32,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   (within ``jerk_link_s`` of it, the whole within ``myoclonus_max_s``) are its units;
   spans of at most ``myoclonus_max_s``, longer ones are voluntary;
 - **part of a potential**: a candidate beside a potential at least as large, at the same lag at a
-  quarter or more of that unit's discharges (``satellite_*``; :func:`time_locked`), is a component
-  of it (a lead-in, a late phase after a quiet stretch, a satellite): counted with it;
+  quarter or more of that unit's discharges, or at fewer where the unit's other discharges hold
+  it merged (``satellite_*``; :func:`time_locked`), is a component of it (a lead-in, a late phase
+  after a quiet stretch, a satellite): counted with it;
 - **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
   exponential recovery over hundreds of ms, so the raw baseline after it is displaced; a motor-unit
   potential returns to baseline. A candidate whose baseline step is at least ``pop_step_fraction``
@@ -396,9 +397,10 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
     to peak) that is at least 1 / ``satellite_max_ratio`` x its size (``size_uv``; a ratio of 1:
     no smaller). A group of such pairs whose main potentials are alike (shape and size, as in a
     train: one unit) and whose lags agree within ``satellite_lag_tolerance_s`` is time-locked
-    when it holds ``satellite_min_discharges`` or more pairs and ``satellite_min_fraction`` or
-    more of the eligible potentials alike its main one: the smaller of each such pair is part of
-    its neighbour's potential.
+    when it holds ``satellite_min_discharges`` or more pairs and either ``satellite_min_fraction``
+    or more of the eligible potentials alike its main one, or the unit's other discharges hold
+    the part merged (:func:`_part_in_the_rest`): the smaller of each such pair is part of its
+    neighbour's potential.
 
     Examples
     --------
@@ -429,14 +431,17 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
     same = _one_unit(snippets, size_uv, main[p], main[q], half, cfg)
     p, q = p[same], q[same]  # p stays sorted
     start = np.searchsorted(p, np.arange(len(small) + 1))
-    unit_size = _unit_sizes(snippets, size_uv, np.flatnonzero(eligible), half, cfg)
+    unit_of = _unit_members(snippets, size_uv, np.flatnonzero(eligible), half, cfg)
     done = np.zeros(len(small), bool)
     for r in np.flatnonzero(np.diff(start) + 1 >= cfg.satellite_min_discharges):
         if done[r]:
             continue
         peers = np.concatenate([[r], q[start[r]:start[r + 1]]])
         done[peers] = True
-        if len(peers) >= cfg.satellite_min_fraction * max(unit_size(main[r]), 1):
+        unit = unit_of(main[r])
+        if (len(peers) >= cfg.satellite_min_fraction * max(len(unit), 1)
+                or _part_in_the_rest(cand, snippets, small[peers], main[peers],
+                                     np.setdiff1d(unit, main[peers]), cfg)):
             out[small[peers]] = main[peers]
     part = np.flatnonzero(out >= 0)  # a repeat found merged is the doublet rules' (checked last:
     first, second = np.minimum(part, out[part]), np.maximum(part, out[part])  # few, but slow)
@@ -455,24 +460,50 @@ def _one_unit(snippets: np.ndarray, size_uv: np.ndarray, i: np.ndarray, j: np.nd
     return out
 
 
-def _unit_sizes(snippets: np.ndarray, size_uv: np.ndarray, pool: np.ndarray, half: int,
-                cfg: EventRules):
-    """A function giving the number of candidates in ``pool`` alike a candidate (its unit's
-    discharges), counted once per unit: a candidate alike one already counted takes its count."""
+def _unit_members(snippets: np.ndarray, size_uv: np.ndarray, pool: np.ndarray, half: int,
+                  cfg: EventRules):
+    """A function giving the candidates in ``pool`` alike a candidate (its unit's discharges),
+    found once per unit: a candidate alike one already seen takes that unit's members."""
     seen: list[int] = []
-    counts: list[int] = []
+    members: list[np.ndarray] = []
 
-    def unit_size(i: int) -> int:
+    def unit_of(i: int) -> np.ndarray:
         if seen:
             known = _one_unit(snippets, size_uv, np.full(len(seen), i), np.array(seen), half, cfg)
             if known.any():
-                return counts[int(np.argmax(known))]
+                return members[int(np.argmax(known))]
         seen.append(i)
-        counts.append(int(_one_unit(snippets, size_uv, np.full(len(pool), i), pool, half,
-                                    cfg).sum()))
-        return counts[-1]
+        members.append(pool[_one_unit(snippets, size_uv, np.full(len(pool), i), pool, half, cfg)])
+        return members[-1]
 
-    return unit_size
+    return unit_of
+
+
+def _part_in_the_rest(cand: np.ndarray, snippets: np.ndarray, small: np.ndarray,
+                      main: np.ndarray, rest: np.ndarray, cfg: EventRules) -> bool:
+    """Whether the unit's discharges without a candidate apart at the part's lag (``rest``) hold
+    the part all the same, merged into their own candidates.
+
+    A component of the unit's potential is in its waveform at every discharge; the detector finds
+    it apart only where the noise takes the quiet stretch before it below the hysteresis. Another
+    unit's potential at that lag is in the few discharges it fell beside. So the median waveform
+    of the ``rest`` (snippets centred on their peaks) over the part's span at its lag differs from
+    that of the discharges ``main`` with the part apart by at most ``satellite_max_difference`` of
+    the part's own peak-to-peak for a component, and by about all of it for another unit.
+    """
+    if len(rest) < cfg.satellite_min_discharges:
+        return False
+    centre = snippets.shape[1] // 2
+    lag = int(np.median(cand["peak"][small] - cand["peak"][main]))
+    lo = int(np.median(cand["onset"][small] - cand["peak"][small]))
+    hi = int(np.median(cand["offset"][small] - cand["peak"][small]))
+    lo, hi = max(lo, -centre - lag), min(hi, snippets.shape[1] - centre - lag)
+    if hi - lo < 2 or lo > 0 or hi <= 0:
+        return False  # the part's peak lies beyond the snippets
+    a, b = centre + lag + lo, centre + lag + hi
+    part = np.median(snippets[small, centre + lo:centre + hi], axis=0)
+    gap = np.median(snippets[main, a:b], axis=0) - np.median(snippets[rest, a:b], axis=0)
+    return bool(np.ptp(gap) <= cfg.satellite_max_difference * np.ptp(part))
 
 
 def _satellite_pairs(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, idx: np.ndarray,

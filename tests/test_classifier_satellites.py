@@ -16,7 +16,7 @@ from needle_shapes import needle_templates
 from classifier.config import default_config
 from classifier.kinds import FASCICULATION
 from classifier.potentials import _pairs_within, time_locked
-from dsp.types import CANDIDATE_DTYPE
+from dsp.types import CANDIDATE_DTYPE, SNIPPET_LEN
 
 
 @pytest.mark.parametrize("tol", [0, 1, 3])
@@ -29,47 +29,67 @@ def test_pairs_within_matches_brute_force(tol):
     assert len(p) == len(expected)
 
 
-def _candidates(peaks: np.ndarray, sizes_uv: np.ndarray, rng) -> tuple:
-    order = np.argsort(peaks, kind="stable")
-    cand = np.zeros(len(peaks), CANDIDATE_DTYPE)
-    cand["peak"] = peaks[order]
+def _wave(ptp_uv: float, n_samples: int, cycles: float) -> np.ndarray:
+    """A windowed sine of ``cycles`` periods over ``n_samples``, scaled to ``ptp_uv``."""
+    w = np.hanning(n_samples) * np.sin(np.linspace(0.0, 2 * np.pi * cycles, n_samples))
+    return w * ptp_uv / np.ptp(w)
+
+
+UNIT = _wave(400.0, 20, 1.0)  # a large unit's two phases
+PART = _wave(60.0, 7, 1.5)  # a small component of it
+OTHER = _wave(80.0, 10, 2.0)  # another, smaller unit
+
+
+def _candidates(placed: list, found: np.ndarray, rng, n: int = 600_000) -> tuple:
+    """Candidates at the peaks ``found`` of a 1-kHz signal holding each ``(peak sample, wave)``
+    of ``placed`` on 0.5 µV of noise, with their snippets cut from that signal (so a part beside
+    a discharge is in its snippet, as it is in the detector's); and the order they were sorted
+    into."""
+    x = 0.5 * rng.standard_normal(n)
+    for peak, wave in placed:
+        i = peak - int(np.argmax(np.abs(wave)))
+        x[i:i + wave.size] += wave
+    order = np.argsort(found, kind="stable")
+    cand = np.zeros(len(found), CANDIDATE_DTYPE)
+    cand["peak"] = found[order]
     cand["onset"], cand["offset"] = cand["peak"] - 3, cand["peak"] + 3
-    cand["ptp_uv"] = sizes_uv[order]
-    shapes = {400.0: np.sin(np.linspace(0.0, 6.0, 128)), 80.0: np.sin(np.linspace(0.0, 20.0, 128)),
-              60.0: np.cos(np.linspace(0.0, 14.0, 128))}  # one shape per unit or part
-    snips = np.array([shapes[v] for v in sizes_uv[order]])
-    snips = (snips + 0.02 * rng.standard_normal(snips.shape)).astype(np.float32)
-    return cand, snips, sizes_uv[order], order
+    half = SNIPPET_LEN // 2
+    snips = np.array([x[p - half:p + half] for p in cand["peak"]], np.float32)
+    cand["ptp_uv"] = np.ptp(snips[:, half - 3:half + 3], axis=1)
+    return cand, snips, cand["ptp_uv"].copy(), order
 
 
 def test_an_independent_smaller_unit_is_not_time_locked():
     """At 1 kHz a large unit fires 40 times and a smaller one 40 times at its own times, a few
     of them by chance within 30 ms of the large one: none is taken as a part of it."""
     rng = np.random.default_rng(1)
-    big = np.sort(rng.choice(np.arange(1000, 600_000, 100), 40, replace=False))
+    big = np.sort(rng.choice(np.arange(1000, 590_000, 100), 40, replace=False))
     small = np.concatenate([big[:8] + rng.integers(-25, 26, 8),
-                            rng.integers(1000, 600_000, 32)])
-    cand, snips, size, order = _candidates(np.concatenate([big, small]),
-                                           np.r_[np.full(40, 400.0), np.full(40, 80.0)], rng)
+                            rng.integers(1000, 590_000, 32)])
+    cand, snips, size, order = _candidates(
+        [(p, UNIT) for p in big] + [(p, OTHER) for p in small], np.r_[big, small], rng)
     part_of = time_locked(cand, snips, size, 1000.0, default_config().events, np.ones(80, bool))
     assert not (part_of >= 0).any()
 
 
-def test_a_part_at_a_fixed_lag_at_a_quarter_of_the_discharges_is_time_locked():
-    """The same small part 12 ms before 10 of a unit's 40 discharges (a component near the floor
-    found at some discharges only) is the unit's; at 8 of them it is not enough."""
-    for n_with, locked in ((10, True), (8, False)):
-        rng = np.random.default_rng(2)
-        big = np.arange(1, 41) * 10_000
-        cand, snips, size, order = _candidates(
-            np.concatenate([big, big[:n_with] - 12]),
-            np.r_[np.full(40, 400.0), np.full(n_with, 60.0)], rng)
-        part_of = time_locked(cand, snips, size, 1000.0, default_config().events,
-                              np.ones(len(cand), bool))
-        part_of = part_of[np.argsort(order)]  # in the order the candidates were made
-        mains = np.argsort(order)[:n_with]  # where each discharge with a part went
-        assert np.array_equal(part_of[40:], mains if locked else np.full(n_with, -1))
-        assert not (part_of[:40] >= 0).any()
+@pytest.mark.parametrize(("n_in_wave", "n_apart", "locked"),
+                         [(10, 10, True), (8, 8, False), (40, 8, True)])
+def test_a_part_at_a_fixed_lag_is_time_locked(n_in_wave, n_apart, locked):
+    """A small part 12 ms before a unit's discharges, found apart at ``n_apart`` of its 40
+    discharges. Apart at a quarter of them, it is the unit's; at 8 it is, only if the other
+    discharges hold it too (a component merged into their candidates), not if only those 8 do
+    (another unit's potentials at a fixed lag by chance)."""
+    rng = np.random.default_rng(2)
+    big = np.arange(1, 41) * 10_000
+    cand, snips, size, order = _candidates(
+        [(p, UNIT) for p in big] + [(p - 12, PART) for p in big[:n_in_wave]],
+        np.r_[big, big[:n_apart] - 12], rng)
+    part_of = time_locked(cand, snips, size, 1000.0, default_config().events,
+                          np.ones(len(cand), bool))
+    part_of = part_of[np.argsort(order)]  # in the order the candidates were made
+    mains = np.argsort(order)[:n_apart]  # where each discharge with a part apart went
+    assert np.array_equal(part_of[40:], mains if locked else np.full(n_apart, -1))
+    assert not (part_of[:40] >= 0).any()
 
 
 def _unit_in_two_parts(seed: int, first: tuple, second: tuple, gap_s: float = 0.006):
@@ -128,7 +148,10 @@ def test_a_real_units_late_part_joined_to_it_makes_no_jerk(sample_data):
     """At 80/min one of the scene's units (22 ms, ~620 µV) has a late part the signal reaches
     without a return to baseline: the two candidates span more than one potential lasts, so the
     pair was a compound, a jerk, at a quarter of its discharges. Time-locked, it is one twitch:
-    at most 5 % of the detectable potentials may be lost to jerks (8.6 % before)."""
+    at most 5 % of the detectable potentials may be lost to jerks (8.6 % before). Where the
+    signal does return to baseline the late part is a candidate of its own, at about 15 % of the
+    discharges: too few for the share of discharges, and the rest hold it merged; it made 12
+    false twitches in these 4 minutes before that was looked at, and may make at most one."""
     bank = needle_templates(str(sample_data))
     if bank is None:
         pytest.skip("wfdb is not installed")
@@ -140,6 +163,7 @@ def test_a_real_units_late_part_joined_to_it_makes_no_jerk(sample_data):
     called = missed_called(scene.truth, score["hits"], cn, scene.noise_rms_uv)
     n_detectable = score["tp"] + score["fn"]
     assert called["myoclonus"] <= 0.05 * n_detectable
+    assert score["fp"] <= 0.25 * spec.minutes
 
 
 def test_a_potential_with_a_lead_in_starts_with_it():
