@@ -57,6 +57,8 @@ class EventRules:
     flat_edge_s: float
     motion_max_hz: float
     motion_min_candidates: int
+    mains_min_periodicity: float
+    mains_min_candidates: int
     cramp_min_s: float
     cramp_min_k: float
     cramp_decline: float

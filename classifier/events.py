@@ -12,7 +12,9 @@ Rules (thresholds in ``[events]`` of ``thresholds.toml``, each with its source):
    (``flat``, or ``saturation`` when the quality windows saw the rails); a movement burst starting
    or ending inside one (the filters ringing at its edge) is an artifact too (``flat-edge``).
 4. Movements: ``motion`` artifact when at least ``motion_min_candidates`` candidates are mostly
-   slow (1-10 Hz motion leaks through the 20-Hz high-pass as slow, long waves), ``pop`` artifact
+   slow (1-10 Hz motion leaks through the 20-Hz high-pass as slow, long waves), ``mains`` artifact
+   when they repeat themselves every mains period (the notches answering a change of the hum:
+   :mod:`classifier.mains`), ``pop`` artifact
    when it starts with a baseline step (an electrode pop recovering), ``cramp`` when
    long, much louder than rest and fading out (first quarter ``cramp_decline`` x the power of the
    last), ``plm`` when 0.5-10 s long and part of a periodic AASM series (>= 4, 5-90 s onset to
@@ -39,6 +41,7 @@ import numpy as np
 from classifier.cardiac import heartbeat_mask, skipped_beats_s
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
+from classifier.mains import line_periodicity
 from classifier.noise import local_noise_uv, resting_noise_uv
 from classifier.potentials import (
     continues,
@@ -266,6 +269,7 @@ def find_flat(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: EventRules)
 def classify_bursts(
     bursts: np.ndarray, cand_t_s: np.ndarray, cand_hz: np.ndarray, hop_s: float, t0_s: float,
     cfg: EventRules, cand_pop: np.ndarray | None = None,
+    cand_line: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kind and detail of each sustained burst (rule 4), before the PLM series test.
 
@@ -273,8 +277,10 @@ def classify_bursts(
     candidates, ``cand_pop`` whether each leaves the baseline displaced: a burst that starts with
     such a step (the first candidate from one envelope frame before the burst on: the step peaks
     as the envelope rises, and frames are on a fixed grid) is an electrode pop recovering (the
-    envelope follows the recovery's ripple), not a movement. Returns arrays of kind and detail
-    strings.
+    envelope follows the recovery's ripple), not a movement. ``cand_line`` is each candidate's
+    self-similarity one mains period later (:func:`classifier.mains.line_periodicity`): a burst
+    whose candidates repeat themselves every line period is the notches answering a change of
+    the hum, not a movement. Returns arrays of kind and detail strings.
     """
     n = len(bursts)
     kind = np.full(n, VOLUNTARY, dtype="U13")
@@ -289,6 +295,8 @@ def classify_bursts(
         hz = cand_hz[lo[i]:hi[i]]
         if len(hz) >= cfg.motion_min_candidates and np.median(hz) < cfg.motion_max_hz:
             kind[i], detail[i] = ARTIFACT, "motion"
+        if cand_line is not None and _periodic_at_line(cand_line[lo[i]:hi[i]], cfg):
+            kind[i], detail[i] = ARTIFACT, "mains"
         if cand_pop is not None and first[i] < hi[i] and cand_pop[first[i]]:
             kind[i], detail[i] = ARTIFACT, "pop"
     loud = bursts["ratio_median"] >= cfg.cramp_min_k
@@ -298,6 +306,14 @@ def classify_bursts(
     plm_len = (dur >= cfg.plm_duration_s[0]) & (off - on <= cfg.plm_duration_s[1])
     kind[(kind == VOLUNTARY) & plm_len] = PLM  # provisional: confirmed by plm_series
     return kind, detail
+
+
+def _periodic_at_line(line_corr: np.ndarray, cfg: EventRules) -> bool:
+    """Whether a burst's candidates repeat themselves every mains period (their median
+    self-similarity one period later at least ``mains_min_periodicity``, over at least
+    ``mains_min_candidates`` of them)."""
+    ok = line_corr[np.isfinite(line_corr)]
+    return len(ok) >= cfg.mains_min_candidates and np.median(ok) >= cfg.mains_min_periodicity
 
 
 def plm_series(onset_s: np.ndarray, is_candidate: np.ndarray, cfg: EventRules) -> np.ndarray:
@@ -438,7 +454,7 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
     is_lm = sustained["active"] * hop >= cfg.sustained_min_s
     t_s = cand["peak"] / sf
     kind, detail = classify_bursts(sustained, t_s, feats["dominant_hz"], hop, t0, cfg,
-                                   is_pop(cand, cfg, sf))
+                                   is_pop(cand, cfg, sf), line_periodicity(snips, sf))
     on_s = t0 + sustained["start"] * hop
     flat_ev = _flat_events(night, ch, env, level, short, t0, cfg)
     off_s = t0 + sustained["stop"] * hop
