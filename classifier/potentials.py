@@ -28,7 +28,7 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   ``jerk_min_potentials`` (3) or more potentials of different shapes each within
   ``jerk_link_s`` of the one before (a pair is not enough: independent twitches fall that close
   by chance), or as ``jerk_window_potentials`` or more counted potentials within
-  ``jerk_window_s``; discrete potentials that follow such a compound
+  ``jerk_window_s``; discrete potentials at the edges of such a compound
   (within ``jerk_link_s`` of it, the whole within ``myoclonus_max_s``) are its units;
   spans of at most ``myoclonus_max_s``, longer ones are voluntary;
 - **part of a potential**: a candidate beside a potential at least as large, at the same lag at a
@@ -538,15 +538,16 @@ def _pairs_within(sorted_values: np.ndarray, tol: int) -> tuple[np.ndarray, np.n
 
 def attach_to_jerks(cand: np.ndarray, comp: np.ndarray, pop: np.ndarray, sfreq_hz: float,
                     cfg: EventRules) -> np.ndarray:
-    """Compound indices with the discrete potentials that follow a jerk joined to it.
+    """Compound indices with the discrete potentials at the edges of a jerk joined to it.
 
-    A jerk's units do not all superimpose: some discharge just after the compound burst, each
-    returning to baseline. A potential that starts within ``jerk_link_s`` of a compound's end and
-    with it spans at most ``myoclonus_max_s`` is one of the jerk's units; the test repeats
-    outwards, one potential at a time. Only potentials after the compound: one before it would
-    be told only once the compound is over, up to ``myoclonus_max_s`` later, which is longer
-    than the live view waits before it settles an event. Candidates sorted by peak; ``comp``
-    from :func:`compounds`.
+    A jerk's units do not all superimpose: some discharge just before or after the compound
+    burst, each returning to baseline. A potential that starts within ``jerk_link_s`` of a
+    compound's end (or ends within it of its start) and with it spans at most
+    ``myoclonus_max_s`` is one of the jerk's units; the test repeats outwards, one potential at
+    a time. A potential before the compound is told once the compound is over, at most
+    ``myoclonus_max_s`` later: within the second the live view waits before it settles an event
+    (``calfwatch.engine.live_view.SETTLE_CONTEXT_S``). Candidates sorted by peak; ``comp`` from
+    :func:`compounds`.
     """
     comp = comp.copy()
     n = len(cand)
@@ -563,6 +564,10 @@ def attach_to_jerks(cand: np.ndarray, comp: np.ndarray, pop: np.ndarray, sfreq_h
         while j < n and free[j] and on[j] - hi <= link and max(hi, off[j]) - lo <= longest:
             comp[j], hi, free[j] = g, max(hi, int(off[j])), False
             j += 1
+        j = int(idx.min()) - 1
+        while j >= 0 and free[j] and lo - off[j] <= link and hi - min(lo, on[j]) <= longest:
+            comp[j], lo, free[j] = g, min(lo, int(on[j])), False
+            j -= 1
     return comp
 
 

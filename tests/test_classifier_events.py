@@ -144,16 +144,18 @@ def test_a_unit_below_the_floor_links_a_run_of_a_jerk():
     assert cn.count(FASCICULATION) == 0 and len(kinds(cn, MYOCLONUS)) == 1
 
 
-def test_potentials_following_a_jerk_are_its_units():
+def test_potentials_at_the_edges_of_a_jerk_are_its_units():
     """A piece of compound activity with discrete potentials after it, each starting 8 and 32 ms
-    after the one before ends: one jerk of about 75 ms, no twitch. A potential starting 150 ms
-    after the compound is a fasciculation of its own."""
+    after the one before ends, and one ending 20 ms before it (the first unit recruited): one
+    jerk of about 110 ms, no twitch. A potential starting 150 ms after the compound, or ending
+    150 ms before it, is a fasciculation of its own."""
     pieces = [(0, 100.0, 300.0, 0, True), (0, 100.020, 250.0, 0, False)]
-    edges = [(0, 100.064, 150.0, 1)]
-    cn = classify_night(make_night(cands=pieces + edges))
-    assert len(kinds(cn, MYOCLONUS)) == 1 and cn.count(FASCICULATION) == 0
-    cn = classify_night(make_night(cands=pieces + [(0, 100.180, 150.0, 1)]))
-    assert len(kinds(cn, MYOCLONUS)) == 1 and cn.count(FASCICULATION) == 1
+    for edges in ([(0, 99.968, 150.0, 1), (0, 100.064, 150.0, 1)], [(0, 99.968, 150.0, 1)]):
+        cn = classify_night(make_night(cands=pieces + edges))
+        assert len(kinds(cn, MYOCLONUS)) == 1 and cn.count(FASCICULATION) == 0
+    for apart in ((0, 100.180, 150.0, 1), (0, 99.838, 150.0, 1)):
+        cn = classify_night(make_night(cands=pieces + [apart]))
+        assert len(kinds(cn, MYOCLONUS)) == 1 and cn.count(FASCICULATION) == 1
 
 
 def test_pieces_of_one_potential_are_one_fasciculation():
