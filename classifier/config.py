@@ -89,6 +89,7 @@ class EventRules:
     dense_min_potentials: int
     myoclonus_max_s: float
     myoclonus_min_phases: int
+    unit_min_repeats: int
     potential_max_s: float
     slow_wave_gap_s: float
     slow_wave_max_ratio: float

@@ -24,7 +24,8 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
 - **jerk** (myoclonus): many units superimposed into one compound burst, which the detection chain
   reports as activity longer than any single potential (``continuous`` pieces), as candidates
   between which the signal never returns to baseline (``joined``), as one candidate longer
-  than a single potential with more phases than one has (:func:`many_phased`), or as a run of
+  than a single potential with more phases than one has (:func:`many_phased`; unless its shape
+  recurs, as a long polyphasic unit's does at each discharge: :func:`recurring`), or as a run of
   ``jerk_min_potentials`` (3) or more potentials of different shapes each within
   ``jerk_link_s`` of the one before (a pair is not enough: independent twitches fall that close
   by chance), or as ``jerk_window_potentials`` or more counted potentials within
@@ -295,6 +296,33 @@ def many_phased(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: Event
     many = (feats["phases"] >= cfg.myoclonus_min_phases) & (
         cand["offset"] - cand["onset"] > cfg.potential_max_s * sfreq_hz)
     return many & ~paired if paired is not None else many
+
+
+def recurring(cand: np.ndarray, feats: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray,
+              sfreq_hz: float, cfg: EventRules) -> np.ndarray:
+    """Whether each candidate that :func:`many_phased` would call a compound recurs: at least
+    ``unit_min_repeats`` other candidates (not continuous activity) are alike it as two
+    discharges of one unit are (shape and size, as in a train).
+
+    A motor unit's potential is the same at each discharge, however long and polyphasic it is (a
+    reinnervated unit's at the surface can last longer than ``potential_max_s`` and show more
+    than ``myoclonus_min_phases`` phases); a jerk's compound is a different superposition of its
+    units each time. So a many-phased candidate whose shape recurs over its whole span (not only
+    around its peak, where one large unit of a jerk may dominate) is one unit's potential.
+    """
+    out = np.zeros(len(cand), bool)
+    pool = np.flatnonzero(~cand["continuous"])
+    look = np.flatnonzero(many_phased(cand, feats, sfreq_hz, cfg) & ~cand["continuous"])
+    if len(look) == 0 or len(pool) < 2:
+        return out
+    reach = snippets.shape[1] // 2 - 3
+    for i in look:  # many-phased candidates are few (jerks: tens per hour)
+        half = int(min(reach, max(cand["peak"][i] - cand["onset"][i],
+                                  cand["offset"][i] - cand["peak"][i])))
+        alike = similar_pairs(snippets, size_uv, np.full(len(pool), i), pool, half,
+                              cfg.train_min_correlation, cfg.train_max_amplitude_ratio)
+        out[i] = int(alike.sum()) - 1 >= cfg.unit_min_repeats  # itself is alike itself
+    return out
 
 
 def continues(cand: np.ndarray) -> np.ndarray:
@@ -822,7 +850,8 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     dbl = np.zeros(n, bool)
     group = np.full(n, -1, np.int64)
     paired = self_repeats(cand, feats, snippets, sfreq_hz, cfg)
-    comp = compounds(cand, feats, sfreq_hz, cfg, paired)
+    one_unit = paired | recurring(cand, feats, snippets, size_uv, sfreq_hz, cfg)
+    comp = compounds(cand, feats, sfreq_hz, cfg, one_unit)
     pop = is_pop(cand, cfg, sfreq_hz) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg)
@@ -831,7 +860,7 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     part_of = np.where(piece, whole, time_locked(cand, snippets, size_uv, sfreq_hz, cfg,
                                                  ~pop & ~cand["continuous"]))
     part = pop | (part_of >= 0)
-    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, paired)
+    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, one_unit)
     single = (comp < 0) & ~part & counted
     single = np.flatnonzero(single & ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single))
     t_s = cand["peak"] / sfreq_hz

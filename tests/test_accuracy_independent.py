@@ -409,3 +409,30 @@ def test_a_triplet_beside_another_unit_is_no_jerk():
     _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
     assert np.sum(cn.events["kind"] == MYOCLONUS) <= 2  # the noise can blur a repeat's shape
     assert cn.count(FASCICULATION) >= 0.9 * 2 * len(onsets)
+
+
+def test_a_long_polyphasic_unit_is_a_twitch_at_each_discharge():
+    """A reinnervated unit's surface potential can outlast ``potential_max_s`` with more phases
+    than ``myoclonus_min_phases`` (here 45 ms, 16 phases), as a jerk's compound does; but it is
+    the same at each of its 20 discharges, where a jerk's compound is a new superposition each
+    time. Before the rule that looks for its recurrence, each discharge was a jerk."""
+    rng = np.random.default_rng(31)
+    fs = 2000.0
+    x = _quiet_minute(rng, fs)
+    unit = random_potential(rng, fs, 300.0, peak_hz=150.0, duration_ms=45.0)
+    onsets = np.arange(5.0, 55.0, 2.5)
+    _place(x, fs, unit, onsets)
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    assert cn.count(FASCICULATION) == len(onsets)
+    assert not np.any(cn.events["kind"] == MYOCLONUS)
+
+
+def test_jerks_of_new_superpositions_stay_jerks():
+    """Jerks (30-120 ms bursts of many units) on an independent scene stay jerks: a compound's
+    shape does not recur."""
+    spec = SceneSpec(minutes=3.0, rate_per_min=0, jerks_per_min=4.0)
+    scene = make_scene(spec, 32)
+    _, cn = run_calfwatch(scene.data_uv, scene.sfreq_hz)
+    hits, total = kind_recall(scene.truth, cn, MYOCLONUS)
+    assert total >= 8 and hits / total >= 0.8
+    assert cn.count(FASCICULATION) <= 1
