@@ -634,9 +634,10 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     if len(cand) == 0:
         return make_events(0)
     size = potential_ptp_uv(cand, snips, sf, cfg.potential_max_s)
-    kind, detail, dbl, group, part_of = label_potentials(cand, feats, snips, size, sf, cfg,
-                                                         floor_k, channel_noise_uv)
     on_s, off_s = cand["onset"] / sf, cand["offset"] / sf
+    kind, detail, dbl, group, part_of = label_potentials(
+        cand, feats, snips, size, sf, cfg, floor_k, channel_noise_uv,
+        _touches(on_s, off_s, busy_a, busy_b))
     n_g = int(group.max()) + 1 if len(group) else 0
     g_on, g_off = np.full(n_g, np.inf), np.full(n_g, -np.inf)
     m = group >= 0

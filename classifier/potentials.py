@@ -299,10 +299,12 @@ def many_phased(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: Event
 
 
 def recurring(cand: np.ndarray, feats: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray,
-              sfreq_hz: float, cfg: EventRules) -> np.ndarray:
+              sfreq_hz: float, cfg: EventRules, look: np.ndarray | None = None) -> np.ndarray:
     """Whether each candidate that :func:`many_phased` would call a compound recurs: at least
     ``unit_min_repeats`` other candidates (not continuous activity) are alike it as two
-    discharges of one unit are (shape and size, as in a train).
+    discharges of one unit are (shape and size, as in a train). Only candidates in ``look`` are
+    tested (all by default; a candidate inside a movement is the movement's either way, and a
+    night of movements holds thousands of many-phased pieces).
 
     A motor unit's potential is the same at each discharge, however long and polyphasic it is (a
     reinnervated unit's at the surface can last longer than ``potential_max_s`` and show more
@@ -312,7 +314,8 @@ def recurring(cand: np.ndarray, feats: np.ndarray, snippets: np.ndarray, size_uv
     """
     out = np.zeros(len(cand), bool)
     pool = np.flatnonzero(~cand["continuous"])
-    look = np.flatnonzero(many_phased(cand, feats, sfreq_hz, cfg) & ~cand["continuous"])
+    test = many_phased(cand, feats, sfreq_hz, cfg) & ~cand["continuous"]
+    look = np.flatnonzero(test if look is None else test & look)
     if len(look) == 0 or len(pool) < 2:
         return out
     reach = snippets.shape[1] // 2 - 3
@@ -831,6 +834,7 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
 def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float,
                      cfg: EventRules, floor_k: float,
                      channel_noise_uv: float | np.ndarray | None = None,
+                     in_movement: np.ndarray | None = None,
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kind, detail and doublet flag of each candidate of one channel (sorted by peak), the
     group index that joins the pieces of one compound or train (-1 for single potentials), and
@@ -842,7 +846,8 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     and a part time-locked to the potential beside it (:func:`time_locked`, found among all but
     pops and continuous pieces); the time-locked parts join no compound and are no links of a
     run either. ``size_uv`` is the size compared with the floor
-    (:func:`potential_ptp_uv`).
+    (:func:`potential_ptp_uv`); ``in_movement`` marks candidates inside movements, whose shapes
+    are not looked up for recurrence (:func:`recurring`).
     """
     n = len(cand)
     kind = np.full(n, "", dtype="U13")
@@ -850,7 +855,8 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     dbl = np.zeros(n, bool)
     group = np.full(n, -1, np.int64)
     paired = self_repeats(cand, feats, snippets, sfreq_hz, cfg)
-    one_unit = paired | recurring(cand, feats, snippets, size_uv, sfreq_hz, cfg)
+    one_unit = paired | recurring(cand, feats, snippets, size_uv, sfreq_hz, cfg,
+                                  None if in_movement is None else ~in_movement)
     comp = compounds(cand, feats, sfreq_hz, cfg, one_unit)
     pop = is_pop(cand, cfg, sfreq_hz) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
