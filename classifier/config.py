@@ -106,6 +106,8 @@ class EventRules:
     pop_step_k: float
     pop_clear_s: float
     pop_env_k: float
+    pop_series_min: int
+    pop_series_gap_s: float
 
 
 @dataclass(frozen=True)

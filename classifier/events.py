@@ -12,7 +12,9 @@ Rules (thresholds in ``[events]`` of ``thresholds.toml``, each with its source):
    (``flat``, or ``saturation`` when the quality windows saw the rails); a movement burst starting
    or ending inside one (the filters ringing at its edge) is an artifact too (``flat-edge``).
 4. Movements: ``motion`` artifact when at least ``motion_min_candidates`` candidates are mostly
-   slow (1-10 Hz motion leaks through the 20-Hz high-pass as slow, long waves), ``mains`` artifact
+   slow (1-10 Hz motion leaks through the 20-Hz high-pass as slow, long waves) or when
+   ``pop_series_min`` baseline steps follow each other (pop events in such a row are made one
+   motion artifact too), ``mains`` artifact
    when they repeat themselves every mains period (the notches answering a change of the hum:
    :mod:`classifier.mains`), ``pop`` artifact
    when it starts with a baseline step (an electrode pop recovering), ``cramp`` when
@@ -277,7 +279,8 @@ def classify_bursts(
     candidates, ``cand_pop`` whether each leaves the baseline displaced: a burst that starts with
     such a step (the first candidate from one envelope frame before the burst on: the step peaks
     as the envelope rises, and frames are on a fixed grid) is an electrode pop recovering (the
-    envelope follows the recovery's ripple), not a movement. ``cand_line`` is each candidate's
+    envelope follows the recovery's ripple), not a movement; with several such steps one after
+    the other it is the lead being moved (``motion``). ``cand_line`` is each candidate's
     self-similarity one mains period later (:func:`classifier.mains.line_periodicity`): a burst
     whose candidates repeat themselves every line period is the notches answering a change of
     the hum, not a movement. Returns arrays of kind and detail strings.
@@ -299,6 +302,9 @@ def classify_bursts(
             kind[i], detail[i] = ARTIFACT, "mains"
         if cand_pop is not None and first[i] < hi[i] and cand_pop[first[i]]:
             kind[i], detail[i] = ARTIFACT, "pop"
+        if cand_pop is not None and _step_series(cand_t_s[first[i]:hi[i]],
+                                                 cand_pop[first[i]:hi[i]], cfg):
+            kind[i], detail[i] = ARTIFACT, "motion"  # steps one after the other: a moved lead
     loud = bursts["ratio_median"] >= cfg.cramp_min_k
     fading = bursts["decline"] >= cfg.cramp_decline
     cramp = (kind == VOLUNTARY) & loud & fading & (dur >= cfg.cramp_min_s)
@@ -306,6 +312,16 @@ def classify_bursts(
     plm_len = (dur >= cfg.plm_duration_s[0]) & (off - on <= cfg.plm_duration_s[1])
     kind[(kind == VOLUNTARY) & plm_len] = PLM  # provisional: confirmed by plm_series
     return kind, detail
+
+
+def _step_series(t_s: np.ndarray, step: np.ndarray, cfg: EventRules) -> bool:
+    """Whether ``pop_series_min`` or more of the candidates at ``t_s`` that displace the baseline
+    (``step``) follow each other within ``pop_series_gap_s``."""
+    at = t_s[step]
+    if len(at) < cfg.pop_series_min:
+        return False
+    run = np.cumsum(np.concatenate([[True], np.diff(at) > cfg.pop_series_gap_s]))
+    return int(np.bincount(run).max()) >= cfg.pop_series_min
 
 
 def _periodic_at_line(line_corr: np.ndarray, cfg: EventRules) -> bool:
@@ -480,9 +496,40 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
                                 snips[other], rows[other], sf, busy_a,
                                 busy_b, cfg, floor_k, floor_noise, beat_s)
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)
-    out = np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev])
+    out = _pop_series_as_motion(np.concatenate([burst_ev, flat_ev, cand_ev, pop_ev]), cfg)
     out["channel"] = ch
     return out
+
+
+def _pop_series_as_motion(events: np.ndarray, cfg: EventRules) -> np.ndarray:
+    """One channel's events with each series of ``pop_series_min`` or more pops, each within
+    ``pop_series_gap_s`` of the one before (onset to onset), made one motion artifact spanning
+    them: a pop is one step of the electrode potential recovering over hundreds of ms, and steps
+    that follow each other within a second are the electrode or its lead being moved."""
+    is_pop = (events["kind"] == ARTIFACT) & (events["detail"] == "pop")
+    idx = np.flatnonzero(is_pop)
+    if len(idx) < cfg.pop_series_min:
+        return events
+    idx = idx[np.argsort(events["onset_s"][idx], kind="stable")]
+    on = events["onset_s"][idx]
+    run = np.cumsum(np.concatenate([[True], np.diff(on) > cfg.pop_series_gap_s]))
+    drop, merged = [], []
+    for r in np.unique(run):
+        members = idx[run == r]
+        if len(members) < cfg.pop_series_min:
+            continue
+        ev = events[members[:1]].copy()
+        end = np.max(events["onset_s"][members] + events["duration_s"][members])
+        ev["duration_s"] = end - ev["onset_s"]
+        ev["detail"], ev["candidate"] = "motion", -1
+        ev["peak_to_peak_uv"] = np.max(events["peak_to_peak_uv"][members])
+        drop.append(members)
+        merged.append(ev)
+    if not merged:
+        return events
+    keep = np.ones(len(events), bool)
+    keep[np.concatenate(drop)] = False
+    return np.concatenate([events[keep], *merged])
 
 
 def _floor_noise_uv(t_s: np.ndarray, resting_uv: float | None, around_uv: np.ndarray,

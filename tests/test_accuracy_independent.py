@@ -436,3 +436,31 @@ def test_jerks_of_new_superpositions_stay_jerks():
     hits, total = kind_recall(scene.truth, cn, MYOCLONUS)
     assert total >= 8 and hits / total >= 0.8
     assert cn.count(FASCICULATION) <= 1
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_a_moved_electrode_is_one_motion_artifact_and_a_lone_pop_a_pop(seed):
+    """Three 3.4-s motion waves (three sines of 1-10 Hz, 0.2-0.6 mV each) shake the electrode
+    potential in steps the detector finds one after the other: each wave is one motion artifact,
+    not a string of pops (10-20 per wave before). Two lone steps recovering over 0.3 s stay pops."""
+    rng = np.random.default_rng(seed)
+    fs = 2000.0
+    x = _quiet_minute(rng, fs)
+    t = np.arange(int(3.4 * fs)) / fs
+    waves_s = (10.0, 30.0, 50.0)
+    for t0 in waves_s:
+        wave = sum(rng.uniform(200, 600) * np.sin(2 * np.pi * rng.uniform(1, 10) * t
+                                                   + rng.uniform(0, 6)) for _ in range(3))
+        _place(x, fs, wave * np.hanning(t.size), [t0])
+    for t0 in (20.0, 40.0):
+        i = int(t0 * fs)
+        x[i:] += 600.0 * np.exp(-np.arange(x.size - i) / fs / 0.3)
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    art = cn.events[cn.events["kind"] == ARTIFACT]
+    for t0 in waves_s:
+        inside = art[(art["onset_s"] >= t0) & (art["onset_s"] < t0 + 3.4)]
+        assert len(inside) <= 2 and np.all(inside["detail"] == "motion")
+    assert np.sum(art["detail"] == "motion") >= 2
+    for t0 in (20.0, 40.0):
+        (lone,) = art[np.abs(art["onset_s"] - t0) < 0.1]
+        assert lone["detail"] == "pop"
