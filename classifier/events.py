@@ -320,8 +320,13 @@ def _step_series(t_s: np.ndarray, step: np.ndarray, cfg: EventRules) -> bool:
     at = t_s[step]
     if len(at) < cfg.pop_series_min:
         return False
-    run = np.cumsum(np.concatenate([[True], np.diff(at) > cfg.pop_series_gap_s]))
-    return int(np.bincount(run).max()) >= cfg.pop_series_min
+    return int(np.bincount(_series(at, cfg.pop_series_gap_s)).max()) >= cfg.pop_series_min
+
+
+def _series(t_s: np.ndarray, gap_s: float) -> np.ndarray:
+    """Series index of each of the sorted times ``t_s``: a time within ``gap_s`` of the one
+    before continues its series."""
+    return np.cumsum(np.concatenate([[True], np.diff(t_s) > gap_s])) - 1
 
 
 def _periodic_at_line(line_corr: np.ndarray, cfg: EventRules) -> bool:
@@ -511,8 +516,7 @@ def _pop_series_as_motion(events: np.ndarray, cfg: EventRules) -> np.ndarray:
     if len(idx) < cfg.pop_series_min:
         return events
     idx = idx[np.argsort(events["onset_s"][idx], kind="stable")]
-    on = events["onset_s"][idx]
-    run = np.cumsum(np.concatenate([[True], np.diff(on) > cfg.pop_series_gap_s]))
+    run = _series(events["onset_s"][idx], cfg.pop_series_gap_s)
     drop, merged = [], []
     for r in np.unique(run):
         members = idx[run == r]
