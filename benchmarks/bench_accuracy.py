@@ -10,7 +10,9 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
   scaled; the row at 0/min shows the discrete potentials that recording holds of its own, which
   the other real-noise rows count as false); and, with the same data, scenes whose units have
   real shapes (``tests/needle_shapes.py``: templates of single units in PhysioNet's needle
-  recordings, seen through the tissue's low-pass as a surface electrode sees them).
+  recordings, seen through the tissue's low-pass as a surface electrode sees them; the ``deep``
+  rows through a lower corner, which puts the shapes' spectral peaks where most surface
+  potentials have theirs).
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
 and triplet fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz, and one whose line wanders),
@@ -53,7 +55,7 @@ from accuracy_scoring import (  # noqa: E402
     truth_from_simulation,
 )
 from independent_scenes import SceneSpec, make_scene  # noqa: E402
-from needle_shapes import needle_templates  # noqa: E402
+from needle_shapes import DEEP_CORNER_HZ, needle_templates  # noqa: E402
 
 from calfwatch.simulator import load_profile, simulate_night  # noqa: E402
 from calfwatch.simulator.params import SimulationParams  # noqa: E402
@@ -153,6 +155,15 @@ def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
         # small real shapes near the floor: their size in the band is below their raw size
         out.append(("ind needle 25-60 uV", lambda j: ind_scene(
             m, 370 + j, rate_per_min=20, shape_bank=needle, ptp_range_uv=(25.0, 60.0))))
+        # deep units: the tissue's low-pass puts their spectral peaks where most surface
+        # potentials have theirs (median about 57 Hz; tests/needle_shapes.py)
+        for rate in (15, 40, 80):
+            out.append((f"ind needle deep {rate}/min", lambda j, r=rate: ind_scene(
+                m, 400 + r + j, rate_per_min=r, shape_bank=needle, mains_uv=8.0,
+                tissue_corner_hz=DEEP_CORNER_HZ)))
+        out.append(("ind needle deep 25-60 uV", lambda j: ind_scene(
+            m, 490 + j, rate_per_min=20, shape_bank=needle, ptp_range_uv=(25.0, 60.0),
+            tissue_corner_hz=DEEP_CORNER_HZ)))
     # a contact that loosens and settles: the noise swings from 3 to 7.5 uV and back in 3 minutes
     # (no twitches: the detectable ones are judged against the base noise, so only false counts
     # are meaningful here)

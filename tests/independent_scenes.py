@@ -42,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from needle_shapes import surface_shape
+from needle_shapes import SHALLOW_CORNER_HZ, surface_shape
 from scipy import signal
 
 TRUTH_DTYPE = np.dtype([("onset_s", float), ("duration_s", float), ("kind", "U13"),
@@ -136,6 +136,7 @@ class SceneSpec:
     heart_rate_per_min: float = 60.0
     drift_uv: float = 0.0  # largest excursion of the baseline drift on each channel
     shape_bank: list | None = None  # real unit templates (needle_shapes) instead of random shapes
+    tissue_corner_hz: tuple = SHALLOW_CORNER_HZ  # the tissue's low-pass on them (needle_shapes)
     noise_swing_uv: float = 0.0  # largest RMS of the added noise that swings (module docstring)
 
 
@@ -247,7 +248,8 @@ def _add_potentials(rng, spec, x, ch, rows, busy):
     lo, hi = np.log(spec.ptp_range_uv[0]), np.log(spec.ptp_range_uv[1])
     if spec.shape_bank:
         bank = [_scaled(surface_shape(rng, spec.shape_bank[rng.integers(len(spec.shape_bank))],
-                                      fs), float(np.exp(rng.uniform(lo, hi))))
+                                      fs, corner_hz=spec.tissue_corner_hz),
+                        float(np.exp(rng.uniform(lo, hi))))
                 for _ in range(spec.units)]
     else:
         bank = [random_potential(rng, fs, float(np.exp(rng.uniform(lo, hi))),

@@ -12,9 +12,14 @@ J Appl Physiol 2004;96:1486). Templates that correlate at 0.85 or more at any la
 A surface electrode sees a potential through the tissue between the fibres and the skin, which acts
 as a low-pass filter whose corner falls with depth (Lindström & Magnusson, Proc IEEE
 1977;65:653; Farina & Merletti, IEEE Trans Biomed Eng 2001;48:637): :func:`surface_shape` passes a
-template through a 2nd-order low-pass at 80-300 Hz (a choice spanning shallow to deep units),
-resamples it to the sensor's rate, trims it to where it reaches 10 % of its peak and flips its
-sign at random (the bipolar pair's orientation). What stays of the needle recording is each unit's
+template through a 2nd-order low-pass at a corner drawn from ``corner_hz``, resamples it to the
+sensor's rate, trims it to where it reaches 10 % of its peak and flips its sign at random (the
+bipolar pair's orientation). The default corner, 80-300 Hz, spans shallow units: the shapes'
+spectral peaks in the 20-450 Hz band lie at 40 / 123 / 197 Hz (10th / 50th / 90th percentile,
+2 kHz). Surface potentials peak at roughly 40-140 Hz (De Luca, J Appl Biomech 1997;13:135;
+Merletti & Parker, Electromyography, 2004), most of them low in that range; ``DEEP_CORNER_HZ``,
+45-130 Hz, puts the peaks at 33 / 57 / 117 Hz and makes the shapes longer (median 28 ms within
+the 40-ms window), as units under a few centimetres of tissue are. What stays of the needle recording is each unit's
 own sequence of phases, its lead-ins and satellites, and the background of other units in its
 template. The records' repeated second halves (see the data's README) are left out.
 """
@@ -32,6 +37,9 @@ RECORDS_S = {"emg_healthy": 12.7, "emg_myopathy": 16.8, "emg_neuropathy": 18.4}
 #: Robust-noise multiple a discharge's peak must reach (the neuropathy record's units are larger).
 PEAK_K = {"emg_healthy": 5.0, "emg_myopathy": 5.0, "emg_neuropathy": 8.0}
 WINDOW_S = 0.04
+#: Corner range (Hz) of the tissue's low-pass for shallow units (the default) and deep ones.
+SHALLOW_CORNER_HZ = (80.0, 300.0)
+DEEP_CORNER_HZ = (45.0, 130.0)
 
 
 def needle_templates(root: str | None = None) -> list[np.ndarray] | None:
@@ -93,9 +101,11 @@ def _distinct(templates: list[np.ndarray], max_corr=0.85) -> list[np.ndarray]:
 
 
 def surface_shape(rng: np.random.Generator, template_uv: np.ndarray, sfreq_hz: float,
-                  source_hz: float = 4000.0) -> np.ndarray:
-    """A needle template as a surface electrode at ``sfreq_hz`` sees it (see the module)."""
-    corner_hz = rng.uniform(80.0, 300.0)
+                  source_hz: float = 4000.0,
+                  corner_hz: tuple[float, float] = SHALLOW_CORNER_HZ) -> np.ndarray:
+    """A needle template as a surface electrode at ``sfreq_hz`` sees it, through a tissue
+    low-pass whose corner is drawn from ``corner_hz`` (see the module)."""
+    corner_hz = rng.uniform(*corner_hz)
     y = signal.sosfiltfilt(signal.butter(2, corner_hz, fs=source_hz, output="sos"), template_uv)
     y = signal.resample_poly(y, int(sfreq_hz), int(source_hz))
     big = np.flatnonzero(np.abs(y) >= 0.1 * np.abs(y).max())
