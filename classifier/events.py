@@ -571,9 +571,10 @@ def _flat_events(night: NightData, ch: int, env: np.ndarray, level: np.ndarray, 
 
 def _silent_pops(short: np.ndarray, t0: float, hop: float, t_s: np.ndarray, busy_a, busy_b,
                  cfg: EventRules) -> np.ndarray:
-    """Short, very loud envelope bursts without any candidate: electrode pops."""
+    """Short, very loud envelope bursts without any candidate: electrode pops. A candidate
+    peaking in the frame before a burst's first is in it (:func:`_frame_before`)."""
     a, b = t0 + short["start"] * hop, t0 + short["stop"] * hop
-    n_cand = np.searchsorted(t_s, b) - np.searchsorted(t_s, a)
+    n_cand = np.searchsorted(t_s, b) - np.searchsorted(t_s, _frame_before(a, hop))
     keep = (short["ratio_peak"] >= cfg.pop_env_k) & (n_cand == 0)
     keep &= ~_inside_spans(a, busy_a, busy_b)
     ev = make_events(int(keep.sum()))
@@ -601,6 +602,15 @@ def _frames_near(t_s: np.ndarray, reach_s: float, n_frames: int, hop: float,
     return np.cumsum(marks)[:n_frames] > 0
 
 
+def _frame_before(start_s: np.ndarray | float, hop: float) -> np.ndarray | float:
+    """Where the candidates of a burst starting at ``start_s`` may peak from: one envelope frame
+    earlier. The frames are on the filtered stream's timeline, candidates on the signal's (the
+    chain moves them back by the band-pass's group delay at 60 Hz, a few ms): a potential whose
+    largest phase leads, a sharp spike with slower phases after it, peaks before the frame its
+    energy raises when the spike falls just after a frame's start."""
+    return start_s - hop
+
+
 def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
                              cfg: EventRules, paired: np.ndarray) -> np.ndarray:
     """Bursts whose energy, less that of the discrete potentials inside them, is at rest.
@@ -619,7 +629,8 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     only approximate it: the responses of close potentials interfere). Many-phased compounds
     explain their own energy too when they carry less than ``compound_energy_share`` of the
     burst's candidate energy: a chance overlap of two twitches among single potentials is brief,
-    whereas a contraction's interference pattern is mostly compounds.
+    whereas a contraction's interference pattern is mostly compounds. A burst's potentials are
+    those peaking from the frame before its first (:func:`_frame_before`).
     """
     out = np.zeros(len(bursts), bool)
     if not len(bursts) or not len(cand):
@@ -636,7 +647,7 @@ def _explained_by_potentials(bursts, cand, feats, env, level, hop, t0, sf,
     cum_all = _cumulative_energy(cand, np.ones(len(cand), bool))
     for i, b in enumerate(bursts):  # bursts are few (tens per hour)
         a_s, b_s = t0 + b["start"] * hop, t0 + b["stop"] * hop
-        lo, hi = np.searchsorted(peak_s, [a_s, b_s])
+        lo, hi = np.searchsorted(peak_s, [_frame_before(a_s, hop), b_s])
         if hi == lo:
             continue
         frames = env[b["start"]:b["stop"]]
