@@ -12,7 +12,8 @@ Two families of scenes, so that a rule tuned to one cannot pass unnoticed:
   real shapes (``tests/needle_shapes.py``: templates of single units in PhysioNet's needle
   recordings, seen through the tissue's low-pass as a surface electrode sees them; the ``deep``
   rows through a lower corner, which puts the shapes' spectral peaks where most surface
-  potentials have theirs).
+  potentials have theirs); and scenes whose potentials come from a volume-conductor model
+  (``tests/volume_conductor_shapes.py``: fibres' action potentials seen by a bipolar pair).
 
 Sweeps: rate (1-120 per minute of rest), amplitude (x the noise RMS), shape family, doublet
 and triplet fraction, mains 50/60 Hz (and a strong hum at 49.9 Hz, and one whose line wanders),
@@ -164,6 +165,12 @@ def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
         out.append(("ind needle deep 25-60 uV", lambda j: ind_scene(
             m, 490 + j, rate_per_min=20, shape_bank=needle, ptp_range_uv=(25.0, 60.0),
             tissue_corner_hz=DEEP_CORNER_HZ)))
+    # potentials of a volume-conductor model (tests/volume_conductor_shapes.py)
+    for rate in (15, 40, 80):
+        out.append((f"ind volume conductor {rate}/min", lambda j, r=rate: ind_scene(
+            m, 600 + r + j, rate_per_min=r, volume_conductor=True, mains_uv=8.0)))
+    out.append(("ind volume conductor 25-60 uV", lambda j: ind_scene(
+        m, 690 + j, rate_per_min=20, volume_conductor=True, ptp_range_uv=(25.0, 60.0))))
     # a contact that loosens and settles: the noise swings from 3 to 7.5 uV and back in 3 minutes
     # (no twitches: the detectable ones are judged against the base noise, so only false counts
     # are meaningful here)

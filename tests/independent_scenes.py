@@ -6,7 +6,9 @@ Nothing here shares code or assumptions with :mod:`calfwatch.simulator` or the c
 - potentials are random band-limited waveforms (white noise band-passed around a random spectral
   peak of 30-150 Hz, 6-28 ms long under a Tukey window, optionally with a slow lead-in or tail),
   not sums of Hermite functions; or, with ``shape_bank``, real motor-unit templates from needle
-  recordings as a surface electrode sees them (:mod:`needle_shapes`);
+  recordings as a surface electrode sees them (:mod:`needle_shapes`); or, with
+  ``volume_conductor``, potentials of fibres' action potentials in a volume conductor
+  (:mod:`volume_conductor_shapes`);
 - each unit fires as a Poisson process with a 3-ms refractory period, units independent;
 - background noise is coloured Gaussian noise (20-450 Hz) or a real resting recording (looped);
 - voluntary bursts are interference patterns (band-limited Gaussian noise under a ramped envelope),
@@ -44,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from needle_shapes import SHALLOW_CORNER_HZ, surface_shape
 from scipy import signal
+from volume_conductor_shapes import motor_unit_shape
 
 TRUTH_DTYPE = np.dtype([("onset_s", float), ("duration_s", float), ("kind", "U13"),
                         ("channel", int), ("ptp_uv", float), ("detail", "U12")])
@@ -137,6 +140,7 @@ class SceneSpec:
     drift_uv: float = 0.0  # largest excursion of the baseline drift on each channel
     shape_bank: list | None = None  # real unit templates (needle_shapes) instead of random shapes
     tissue_corner_hz: tuple = SHALLOW_CORNER_HZ  # the tissue's low-pass on them (needle_shapes)
+    volume_conductor: bool = False  # units from a volume-conductor model (volume_conductor_shapes)
     noise_swing_uv: float = 0.0  # largest RMS of the added noise that swings (module docstring)
 
 
@@ -246,7 +250,10 @@ def _poisson_times(rng, rate_per_s, length_s, refractory_s=0.003):
 def _add_potentials(rng, spec, x, ch, rows, busy):
     fs = spec.sfreq_hz
     lo, hi = np.log(spec.ptp_range_uv[0]), np.log(spec.ptp_range_uv[1])
-    if spec.shape_bank:
+    if spec.volume_conductor:
+        bank = [_scaled(motor_unit_shape(rng, fs), float(np.exp(rng.uniform(lo, hi))))
+                for _ in range(spec.units)]
+    elif spec.shape_bank:
         bank = [_scaled(surface_shape(rng, spec.shape_bank[rng.integers(len(spec.shape_bank))],
                                       fs, corner_hz=spec.tissue_corner_hz),
                         float(np.exp(rng.uniform(lo, hi))))
