@@ -102,6 +102,8 @@ class EventRules:
     jerk_min_potentials: int
     jerk_window_s: float
     jerk_window_potentials: int
+    jerk_rate_window_s: float
+    jerk_max_chance: float
     pop_step_fraction: float
     pop_step_k: float
     pop_clear_s: float

@@ -29,7 +29,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   ``jerk_min_potentials`` (3) or more potentials of different shapes each within
   ``jerk_link_s`` of the one before (a pair is not enough: independent twitches fall that close
   by chance), or as ``jerk_window_potentials`` or more counted potentials within
-  ``jerk_window_s``; discrete potentials at the edges of such a compound
+  ``jerk_window_s``, or ``jerk_min_potentials`` of different shapes within it where the
+  channel's rate of twitches around them makes that many so close a chance of at most
+  ``jerk_max_chance`` (:func:`unlikely_clusters`); discrete potentials at the edges of such a compound
   (within ``jerk_link_s`` of it, the whole within ``myoclonus_max_s``) are its units;
   spans of at most ``myoclonus_max_s``, longer ones are voluntary;
 - **part of a potential**: a candidate beside a potential at least as large, at the same lag at a
@@ -635,6 +637,69 @@ def dense(t_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
     return label
 
 
+def local_rate_per_s(t_s: np.ndarray, at_s: np.ndarray, half_window_s: float,
+                     min_span_s: float) -> np.ndarray:
+    """Rate (per s) of the potentials ``t_s`` (sorted) within ``half_window_s`` of each time
+    ``at_s``, over the part of that window they cover (at least ``min_span_s``).
+
+    Examples
+    --------
+    >>> t = np.arange(0.0, 600.0, 2.0)  # one potential every 2 s
+    >>> local_rate_per_s(t, np.array([300.0]), 60.0, 10.0)
+    array([0.50833333])
+    """
+    if not len(t_s):
+        return np.zeros(len(at_s))
+    lo = np.searchsorted(t_s, at_s - half_window_s, side="left")
+    hi = np.searchsorted(t_s, at_s + half_window_s, side="right")
+    covered = (np.minimum(at_s + half_window_s, t_s[-1])
+               - np.maximum(at_s - half_window_s, t_s[0]))
+    return (hi - lo) / np.maximum(covered, min_span_s)
+
+
+def chance_of_cluster(rate_per_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
+    """Chance that a potential of independent twitches at ``rate_per_s`` (Poisson) has ``k - 1``
+    or more others within the ``window_s`` after it.
+
+    Examples
+    --------
+    >>> chance_of_cluster(np.array([40 / 60]), 0.15, 3).round(4)  # 3 in 150 ms at 40/min
+    array([0.0047])
+    """
+    mu = np.asarray(rate_per_s, float) * window_s
+    term = np.exp(-mu)
+    below = np.zeros_like(mu)
+    for j in range(k - 1):  # P(N <= k - 2)
+        below += term
+        term = term * mu / (j + 1)
+    return np.clip(1.0 - below, 0.0, 1.0)
+
+
+def unlikely_clusters(t_s: np.ndarray, rate_t_s: np.ndarray, cfg: EventRules) -> np.ndarray:
+    """Group index of ``jerk_min_potentials`` or more potentials ``t_s`` (sorted) within
+    ``jerk_window_s`` where chance alone would rarely put them so close (-1 otherwise).
+
+    Independent twitches fall together by chance as often as their rate makes it: the chance is
+    that of a Poisson process at the rate of the potentials ``rate_t_s`` within
+    ``jerk_rate_window_s`` either side (:func:`local_rate_per_s`; at least 10 s covered). A
+    cluster is a jerk's units where that chance is at most ``jerk_max_chance`` at each of its
+    potentials: a few units in 150 ms are a volley on a night that twitches a few times a
+    minute, and a coincidence on one that twitches a hundred times a minute.
+    """
+    k = int(cfg.jerk_min_potentials)
+    label = dense(t_s, cfg.jerk_window_s, k)
+    if not np.any(label >= 0):
+        return label
+    rate = local_rate_per_s(rate_t_s, t_s, cfg.jerk_rate_window_s, 10.0)
+    likely = chance_of_cluster(rate, cfg.jerk_window_s, k) > cfg.jerk_max_chance
+    n = int(label.max()) + 1
+    drop = np.bincount(label[label >= 0], weights=likely[label >= 0], minlength=n) > 0
+    label[(label >= 0) & drop[np.maximum(label, 0)]] = -1
+    keep = label >= 0
+    _, label[keep] = np.unique(label[keep], return_inverse=True)
+    return label
+
+
 def chains(t_s: np.ndarray, cfg: EventRules) -> np.ndarray:
     """Group index of runs of at least ``jerk_min_potentials`` potentials each within
     ``jerk_link_s`` of the one before (-1 otherwise); ``t_s`` sorted onsets."""
@@ -809,11 +874,15 @@ def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
 
 def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
                    counted: np.ndarray, pop: np.ndarray,
-                   paired: np.ndarray | None = None) -> np.ndarray:
+                   paired: np.ndarray | None = None,
+                   twitch_like: np.ndarray | None = None) -> np.ndarray:
     """Compound index of each candidate (-1 for a potential of its own): superimposed activity
     (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
-    many counted potentials within ``jerk_window_s``, and runs of other shapes (:func:`chains`;
-    repeats of one shape are doublets, not runs; a unit below the floor is a link too)."""
+    many counted potentials within ``jerk_window_s``, runs of other shapes (:func:`chains`;
+    repeats of one shape are doublets, not runs; a unit below the floor is a link too), and
+    fewer counted potentials of other shapes within ``jerk_window_s`` where the local rate of
+    the counted ``twitch_like`` ones (default: all but pops; movements' and continuous pieces
+    are no twitches) makes them unlikely by chance (:func:`unlikely_clusters`)."""
     comp = compounds(cand, feats, sfreq_hz, cfg, paired, apart=pop)
     comp[one_potential(cand, feats, comp, sfreq_hz, cfg) >= 0] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
@@ -828,6 +897,9 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
         cand[rest], snippets[rest], sfreq_hz, cfg)  # also of two discharges merged
     firsts = rest[~repeat]  # units below the floor are evidence of a volley too (not counted)
     _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
+    few = firsts[counted[firsts] & (comp[firsts] < 0)]
+    like = ~pop & counted & (True if twitch_like is None else twitch_like)
+    _group_into(comp, few, unlikely_clusters(t_s[few], t_s[like], cfg))
     return comp
 
 
@@ -866,7 +938,8 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     part_of = np.where(piece, whole, time_locked(cand, snippets, size_uv, sfreq_hz, cfg,
                                                  ~pop & ~cand["continuous"]))
     part = pop | (part_of >= 0)
-    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, one_unit)
+    still = ~cand["continuous"] & (True if in_movement is None else ~in_movement)
+    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, one_unit, still)
     single = (comp < 0) & ~part & counted
     single = np.flatnonzero(single & ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single))
     t_s = cand["peak"] / sfreq_hz

@@ -150,9 +150,12 @@ def test_no_twitch_busy_night_has_few_false_fasciculations_and_the_true_plm_inde
     near, far, n_jerks = jerk_leak(sim, cn)
     assert near + far == cn.count("fasciculation")
     assert far / cn.rates["rest_minutes"] <= 0.2
-    # Jerks whose units discharge one by one leak into the count: 4 counts for 6 and 7 jerks on
-    # these seeds (about 0.15 per rest minute at 20 jerks an hour on each leg's channels).
+    # Jerks whose units discharge one by one leaked into the count: 4 and 6 counts on these
+    # seeds (0.16 and 0.23 per rest minute at 20 jerks an hour on each leg's channels).
+    # Three units within 150 ms on a channel that hardly twitches are no coincidence
+    # (classifier.potentials.unlikely_clusters): the 0.2 per rest minute holds in all.
     assert near <= n_jerks
+    assert (near + far) / cn.rates["rest_minutes"] <= 0.2
     hits, total = recall(sim, cn, "voluntary")
     assert total >= 5 and hits / total >= 0.8
     assert_recalled(sim, cn)

@@ -1,0 +1,70 @@
+"""A few potentials close together are a jerk's units only where chance rarely puts them so close
+(classifier.potentials.unlikely_clusters): the chance follows the channel's own rate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from classifier.config import default_config
+from classifier.potentials import chance_of_cluster, local_rate_per_s, unlikely_clusters
+
+CFG = default_config().events
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_chance_of_a_cluster_is_the_poisson_tail(k):
+    rate = np.array([0.0, 0.05, 0.5, 2.0, 10.0])
+    expected = stats.poisson.sf(k - 2, rate * 0.15)
+    np.testing.assert_allclose(chance_of_cluster(rate, 0.15, k), expected, rtol=1e-9, atol=1e-15)
+
+
+def test_chance_of_a_cluster_matches_simulated_twitches():
+    """Against independent twitches drawn at 80 per minute: the share of twitches with two
+    others in the 150 ms after them."""
+    rng = np.random.default_rng(3)
+    rate = 80 / 60
+    t = np.cumsum(rng.exponential(1 / rate, 400_000))
+    with_two = np.searchsorted(t, t + 0.15, side="right") - np.arange(len(t)) - 1 >= 2
+    assert with_two.mean() == pytest.approx(chance_of_cluster(np.array([rate]), 0.15, 3)[0],
+                                            rel=0.05)
+
+
+def test_local_rate_counts_the_potentials_around_each_time():
+    rng = np.random.default_rng(1)
+    t = np.sort(rng.uniform(0, 1000, 3000))
+    at = rng.uniform(0, 1000, 50)
+    got = local_rate_per_s(t, at, 60.0, 10.0)
+    for a, g in zip(at, got, strict=True):
+        n = np.sum(np.abs(t - a) <= 60.0)
+        covered = min(a + 60, t[-1]) - max(a - 60, t[0])
+        assert g == pytest.approx(n / max(covered, 10.0))
+
+
+def _triple_among(background_per_min: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Peak times (s) of a jerk's three units 40 ms apart at 300 s among independent twitches."""
+    rng = np.random.default_rng(seed)
+    rate = background_per_min / 60
+    n = int(rate * 600 * 1.5) + 10
+    twitches = np.cumsum(rng.exponential(1 / rate, n)) if rate else np.zeros(0)
+    twitches = twitches[(twitches < 600) & (np.abs(twitches - 300) > 1)]
+    jerk = np.array([300.0, 300.04, 300.08])
+    t = np.sort(np.concatenate([twitches, jerk]))
+    return t, np.searchsorted(t, jerk)
+
+
+@pytest.mark.parametrize("background_per_min", [0.0, 1.0, 5.0])
+def test_three_units_in_150_ms_are_a_jerk_on_a_quiet_channel(background_per_min):
+    t, jerk = _triple_among(background_per_min, 4)
+    label = unlikely_clusters(t, t, CFG)
+    assert np.all(label[jerk] >= 0) and len(set(label[jerk])) == 1
+
+
+@pytest.mark.parametrize("background_per_min", [60.0, 100.0])
+def test_three_in_150_ms_are_a_coincidence_among_frequent_twitches(background_per_min):
+    """At 60-100 twitches a minute three within 150 ms happen to 1-3 % of twitches: no jerk by
+    this rule (four within 150 ms still are, :func:`classifier.potentials.dense`)."""
+    t, jerk = _triple_among(background_per_min, 5)
+    label = unlikely_clusters(t, t, CFG)
+    assert np.all(label == -1)
