@@ -31,8 +31,8 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   by chance), or as ``jerk_window_potentials`` or more counted potentials within
   ``jerk_window_s``, or ``jerk_min_potentials`` of different shapes within it where the
   channel's rate of twitches around them makes that many so close a chance of at most
-  ``jerk_max_chance`` (:func:`unlikely_clusters`); discrete potentials at the edges of such a compound
-  (within ``jerk_link_s`` of it, the whole within ``myoclonus_max_s``) are its units;
+  ``jerk_max_chance`` (:func:`unlikely_clusters`); discrete potentials at the edges of such a
+  compound (within ``jerk_link_s`` of it, the whole within ``myoclonus_max_s``) are its units;
   spans of at most ``myoclonus_max_s``, longer ones are voluntary;
 - **part of a potential**: a candidate beside a potential at least as large, at the same lag at a
   quarter or more of that unit's discharges, or at fewer where the unit's other discharges hold
