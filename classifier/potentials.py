@@ -659,20 +659,17 @@ def local_rate_per_s(t_s: np.ndarray, at_s: np.ndarray, half_window_s: float,
 
 def chance_of_cluster(rate_per_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
     """Chance that a potential of independent twitches at ``rate_per_s`` (Poisson) has ``k - 1``
-    or more others within the ``window_s`` after it.
+    or more others within the ``window_s`` after it (``k`` >= 2): the Poisson tail, which is the
+    regularized lower incomplete gamma function of ``k - 1`` at the mean count.
 
     Examples
     --------
     >>> chance_of_cluster(np.array([40 / 60]), 0.15, 3).round(4)  # 3 in 150 ms at 40/min
     array([0.0047])
     """
-    mu = np.asarray(rate_per_s, float) * window_s
-    term = np.exp(-mu)
-    below = np.zeros_like(mu)
-    for j in range(k - 1):  # P(N <= k - 2)
-        below += term
-        term = term * mu / (j + 1)
-    return np.clip(1.0 - below, 0.0, 1.0)
+    from scipy.special import gammainc  # P(N >= n) = gammainc(n, mu), without scipy.stats
+
+    return gammainc(k - 1, np.asarray(rate_per_s, float) * window_s)
 
 
 def unlikely_clusters(t_s: np.ndarray, rate_t_s: np.ndarray, cfg: EventRules) -> np.ndarray:
