@@ -12,9 +12,10 @@ ESC and NASPE, Circulation 1996;93:1043). Fasciculations fire irregularly, secon
 discharges of different units are independent (Poisson), so a rhythm is followed beat by beat,
 each next beat within ``cardiac_max_step`` (10 %) of the time the recent intervals predict, on from
 where the rhythm is first found and back to its first beats, and only ``cardiac_min_beats`` (10)
-or more, most of them on time (``MIN_FOUND_FRACTION``), are heartbeats. Even a single unit of one
-shape twitching at 60 per minute, each of its discharges alike to the others, almost never keeps
-such a rhythm that long.
+or more, most of them on time (``MIN_FOUND_FRACTION``) or more of them than chance would put
+there (``RHYTHM_MAX_CHANCE``: a weak QRS reaches the detector at only some of its beats), are
+heartbeats. Even a single unit of one shape twitching at 60 per minute, each of its discharges
+alike to the others, almost never keeps such a rhythm that long.
 
 Beats are neither counted nor events: like the mains hum, the ECG is interference on the channel,
 and it does not take rest time (the twitches between beats count). A twitch can fall on a beat:
@@ -26,6 +27,7 @@ The night's quality section states how many beats each channel holds and their m
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
 from classifier.config import EventRules
 from classifier.night_data import NightData
@@ -37,20 +39,35 @@ BEAT_PIECES_S = 0.2
 #: Eng 1985;32:230), the mean of the eight most recent.
 RR_AVERAGE_BEATS = 8
 #: Beats in a row a rhythm may skip (reshaped by twitches over them, or lost in the noise): at
-#: the rhythm's known interval, an alike complex three intervals on is still the heart's.
-MAX_SKIPPED_BEATS = 2
+#: the rhythm's known interval, an alike complex seven intervals on is still the heart's. A QRS
+#: near the floor reaches the detector at about half of its beats (the rest stay under its
+#: threshold), so runs of three to six lost beats are common there: on scenes of a 45-uV QRS at
+#: 75 per minute and no twitches (tests/independent_scenes.py, seeds 701-705) chains broken at
+#: three lost beats left 11 beats counted as twitches in 20 minutes, 3 with up to six.
+MAX_SKIPPED_BEATS = 6
 #: A rhythm has most of its beats where they are due: skips are exceptions. A single unit of one
 #: shape firing at random at the heart's rate chains only with many skips. The beats due are the
 #: beats found and skipped (not the span over the first interval: the heart slows overnight).
-#: Over 40 ten-minute scenes of such a unit, the share of its discharges taken as beats was
-#: 0.04 / 0.36 / 0.89 % at 60 / 80 / 100 per minute with one skip allowed and no share asked;
-#: with two skips, 0.00 / 0.13 / 0.20 % at 85 %, 0.00 / 0.36 / 0.52 % at 80 % and
+#: With two skips in a row at most, over 40 ten-minute scenes of such a unit the share of its
+#: discharges taken as beats was 0.04 / 0.36 / 0.89 % at 60 / 80 / 100 per minute with one skip
+#: allowed and no share asked; 0.00 / 0.13 / 0.20 % at 85 %, 0.00 / 0.36 / 0.52 % at 80 % and
 #: 0.09 / 0.95 / 1.96 % at 75 %. A heart skips more where twitches fall on its beats and its
 #: beats near the floor: false counts on the 60-uV ECG row 0.42 / 0.17 / 0.08 per rest minute at
 #: 85 / 80 / 75 % (0.50 with one skip), and at 85 % the weak beats of the 500-Hz heartbeat lag
 #: scenes (a twitch on every 7th beat) lost their rhythm: 32 events besides the twitches against
 #: 11 at 80 % (calfwatch choice: 80 %, no more chance beats than with one skip at any rate).
 MIN_FOUND_FRACTION = 0.8
+#: ... or, with fewer of its beats found, a rhythm whose found beats complexes at random would put
+#: on time with a chance of at most this: a binomial tail over the beats due, each on time with
+#: the Poisson chance of a complex (at the rate of all complexes over the rhythm's span) within
+#: +-cardiac_max_step of the interval. A weak heart's rhythm of 60 beats found of 89 due has a
+#: chance of about 1e-23; a single unit firing at random reaches 1e-5 at a few of its discharges.
+#: Over 80 ten-minute scenes of one unit of one shape at 60 / 80 / 100 / 120 per minute
+#: (tests/test_classifier_cardiac.py) the share of its discharges taken as beats was
+#: 0.05 / 0.06 / 0.06 / 0.09 % at 1e-5, 0.36 / 0.70 / 0.22 / 0.29 % at 1e-4, against
+#: 0.02 / 0.10 / 0.49 / 1.07 % with the share alone and two skips; false counts on the weak-QRS
+#: scenes above 4 / 3 / 3 in 20 minutes at 1e-6 / 1e-5 / 1e-4 (calfwatch choice: 1e-5).
+RHYTHM_MAX_CHANCE = 1e-5
 
 
 def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
@@ -244,8 +261,9 @@ class _RhythmTracker:
     look early. Up to ``MAX_SKIPPED_BEATS`` beats in a row may be missing or reshaped (by the
     noise, or twitches over them), and the next is then looked for two or three intervals on.
     A rhythm of ``cardiac_min_beats`` or more complexes, skipping at most 1 - ``MIN_FOUND_FRACTION``
-    of its due beats, is a run of beats, with the complex on time and of a beat's size where one
-    was skipped.
+    of its due beats or finding more of them on time than complexes at random would
+    (``RHYTHM_MAX_CHANCE``), is a run of beats, with the complex on time and of a beat's size where
+    one was skipped.
     """
 
     def __init__(self, t_s: np.ndarray, shapes: _Shapes, cfg: EventRules,
@@ -262,10 +280,25 @@ class _RhythmTracker:
         earlier, skipped_before = self._walk([second, first], rr0, -1)
         chain = earlier[:1:-1] + later
         due = len(chain) + len(skipped) + len(skipped_before)  # the rate may drift: count skips
-        if len(chain) >= max(self.cfg.cardiac_min_beats, MIN_FOUND_FRACTION * due):
+        if (len(chain) >= max(self.cfg.cardiac_min_beats, MIN_FOUND_FRACTION * due)
+                or (len(chain) >= self.cfg.cardiac_min_beats
+                    and self._chance(chain, due) <= RHYTHM_MAX_CHANCE)):
             self.beat[chain] = True
             for last, pred_s, rr_s in skipped + skipped_before:  # beats the noise or a twitch
                 self._claim_on_time(last, pred_s, rr_s)           # reshaped
+
+    def _chance(self, chain: list[int], due: int) -> float:
+        """Chance that complexes at random (Poisson, at the rate of all complexes over the
+        chain's span) put one on time (within ``cardiac_max_step`` of the mean interval) at
+        ``len(chain)`` or more of ``due`` beats."""
+        lo, hi = min(chain), max(chain)
+        span_s = self.t_s[hi] - self.t_s[lo]
+        if span_s <= 0:
+            return 1.0
+        rate_per_s = (hi - lo + 1) / span_s
+        window_s = 2 * self.cfg.cardiac_max_step * span_s / max(due - 1, 1)
+        on_time = 1.0 - np.exp(-rate_per_s * window_s)
+        return float(stats.binom.sf(len(chain) - 1, due, on_time))
 
     def _walk(self, chain: list[int], rr_s: float, direction: int
               ) -> tuple[list[int], list[tuple[int, float, float]]]:

@@ -59,6 +59,26 @@ def test_a_heart_rhythm_among_twitches_is_found_and_the_twitches_are_not():
     assert abs(summary["rate_per_min"] - 62.0) <= 2.0
 
 
+def test_a_weak_heart_whose_beats_the_detector_finds_two_in_three_is_one_rhythm():
+    """A QRS near the floor reaches the detector at about two beats in three, and now and then
+    three or four beats in a row are lost. Such a rhythm, among twitches, is still the heart's:
+    a chain of beats on time that complexes at random would not make."""
+    for seed in range(4):
+        rng = np.random.default_rng(40 + seed)
+        beats = heart(rng, 4.0, 75.0)
+        beats = beats[rng.random(len(beats)) < 0.65]
+        tw = twitches(rng, 4.0, 20.0)
+        tw = tw[np.min(np.abs(tw[:, None] - beats[None, :]), axis=1) > 0.1]
+        t = np.concatenate([beats, tw])
+        ptp = np.concatenate([rng.uniform(90, 110, len(beats)), rng.uniform(60, 600, len(tw))])
+        kinds = np.concatenate([np.zeros(len(beats), int), rng.integers(0, 2, len(tw))])
+        cand, snips = candidates(t, ptp, kinds, noise_uv=3.0, seed=seed)
+        beat = cardiac_beats(cand, snips, SF, CFG)
+        is_heart = np.isin(cand["peak"], np.round(beats * SF).astype(np.int64))
+        assert beat[is_heart].mean() >= 0.8, seed
+        assert beat[~is_heart].mean() <= 0.02, seed
+
+
 def test_one_unit_twitching_irregularly_at_the_hearts_rate_is_no_heartbeat():
     """A single unit of one shape and size at 60/min, Poisson-timed: the shapes match at every
     link, but the timing is not a rhythm."""
@@ -133,11 +153,12 @@ def test_a_rhythm_found_late_is_followed_back_to_its_first_beats():
 
 
 def test_many_twitches_of_one_unit_make_few_chance_beats():
-    """One unit of one shape and size twitching at random at 60-100/min for ten minutes, forty
+    """One unit of one shape and size twitching at random at 60-120/min for ten minutes, forty
     times over: its discharges fall where a rhythm's beats would by chance, but a rhythm has most
-    of its beats on time. At most 0.6 % of them are taken as beats (0.9 % at 100/min when a
-    rhythm could skip one beat at a time, as often as it liked)."""
-    for rate in (60.0, 100.0):
+    of its beats on time, or more of them than chance puts there. At most 0.6 % of them are taken
+    as beats at up to 100/min (0.9 % at 100/min when a rhythm could skip one beat at a time, as
+    often as it liked), 1.5 % at 120/min."""
+    for rate, most in ((60.0, 0.006), (100.0, 0.006), (120.0, 0.015)):
         flagged = n = 0
         for seed in range(40):
             rng = np.random.default_rng(1000 + seed)
@@ -146,7 +167,7 @@ def test_many_twitches_of_one_unit_make_few_chance_beats():
             cand, snips = candidates(t, np.full(len(t), 100.0), np.zeros(len(t), int))
             beat = cardiac_beats(cand, snips, SF, CFG)
             flagged, n = flagged + int(beat.sum()), n + len(beat)
-        assert flagged <= 0.006 * n
+        assert flagged <= most * n, rate
 
 
 def test_a_heart_slowing_over_the_recording_stays_one_rhythm():
