@@ -98,6 +98,7 @@ class EventRules:
     satellite_min_discharges: int
     satellite_min_fraction: float
     satellite_max_difference: float
+    split_max_floor_ratio: float
     jerk_link_s: float
     jerk_min_potentials: int
     jerk_window_s: float

@@ -38,6 +38,11 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   quarter or more of that unit's discharges, or at fewer where the unit's other discharges hold
   it merged (``satellite_*``; :func:`time_locked`), is a component of it (a lead-in, a late phase
   after a quiet stretch, a satellite): counted with it;
+- **halves near the floor**: of two twitches within ``potential_max_s`` (peak to peak), both at
+  most ``split_max_floor_ratio`` x the floor and not alike as a doublet's, the smaller is a part
+  of the larger (:func:`near_floor_halves`): near the floor the noise takes the dip between a
+  potential's slow phases under the detector's hysteresis as often as a return to baseline, and
+  two units' potentials that close, both that small, are rare;
 - **pop**: an electrode pop is a step of the electrode-skin half-cell potential followed by an
   exponential recovery over hundreds of ms, so the raw baseline after it is displaced; a motor-unit
   potential returns to baseline. A candidate whose baseline step is at least ``pop_step_fraction``
@@ -482,6 +487,66 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
     return out
 
 
+def near_floor_halves(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray,
+                      floor_uv: np.ndarray, sfreq_hz: float, cfg: EventRules,
+                      eligible: np.ndarray) -> np.ndarray:
+    """For the smaller of two neighbouring potentials near the floor, the index of the larger;
+    -1 for the others.
+
+    Near the floor a potential's peaks are a few sigma, and the dip between two of its slow
+    phases stays under the detector's hysteresis as long as a return to baseline does, so the
+    detector cuts it in two at some discharges. Which half is larger changes with the noise, so
+    the halves are neither alike as a doublet's shapes nor time-locked (:func:`time_locked`).
+    Of two neighbours among ``eligible`` within ``potential_max_s`` (peak to peak), both sized
+    (``size_uv``) at most ``split_max_floor_ratio`` x their floor (``floor_uv``) and not alike
+    as a doublet's discharges, the smaller is part of the larger.
+
+    Parameters
+    ----------
+    cand : ndarray of CANDIDATE_DTYPE
+        One channel's candidates, sorted by peak.
+    snippets : ndarray, shape (n_candidates, n_snippet)
+        Their filtered waveforms, peak at the middle.
+    size_uv, floor_uv : ndarray, shape (n_candidates,)
+        Each potential's size (:func:`potential_ptp_uv`) and the floor it is counted from.
+    sfreq_hz : float
+    cfg : EventRules
+    eligible : ndarray of bool
+        The candidates that are twitches so far.
+
+    Returns
+    -------
+    part_of : ndarray of int64
+
+    Examples
+    --------
+    >>> from classifier.config import load_config
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> cand = np.zeros(3, CANDIDATE_DTYPE)
+    >>> cand["peak"] = [1000, 1014, 3000]  # two halves 14 ms apart at 1 kHz, a twitch later
+    >>> cand["ptp_uv"] = [45.0, 38.0, 45.0]
+    >>> snips = np.zeros((3, 128), np.float32)
+    >>> snips[:, 60:68] = [np.sin(np.linspace(0, k, 8)) for k in (3, 9, 3)]
+    >>> near_floor_halves(cand, snips, cand["ptp_uv"], np.full(3, 40.0), 1000.0,
+    ...                   load_config().events, np.ones(3, bool))
+    array([-1,  0, -1])
+    """
+    out = np.full(len(cand), -1, np.int64)
+    idx = np.flatnonzero(eligible)
+    if len(idx) < 2:
+        return out
+    a, b = idx[:-1], idx[1:]
+    low = size_uv <= cfg.split_max_floor_ratio * floor_uv
+    near = (cand["peak"][b] - cand["peak"][a] <= cfg.potential_max_s * sfreq_hz) & low[a] & low[b]
+    near[near] = ~similar_pairs(snippets, cand["ptp_uv"], a[near], b[near],
+                                half_window(snippets, sfreq_hz, cfg),
+                                cfg.doublet_min_correlation, cfg.doublet_max_amplitude_ratio)
+    a, b = a[near], b[near]
+    small = np.where(size_uv[a] <= size_uv[b], a, b)
+    out[small] = np.where(small == a, b, a)
+    return out
+
+
 def _one_unit(snippets: np.ndarray, size_uv: np.ndarray, i: np.ndarray, j: np.ndarray, half: int,
               cfg: EventRules, chunk: int = 20_000) -> np.ndarray:
     """Whether each pair ``(i, j)`` is alike as two discharges of one unit are (shape and size,
@@ -751,9 +816,15 @@ def above_floor(cand: np.ndarray, size_uv: np.ndarray, floor_k: float,
     floor: ``floor_k`` x the channel's resting noise ``channel_noise_uv`` (the stated floor; per
     potential, the higher of it and the noise in the seconds around it), and ``floor_k`` x the
     noise at the potential (the chain's floor) where that is higher."""
+    return size_uv >= _floor_uv(cand, floor_k, channel_noise_uv)
+
+
+def _floor_uv(cand: np.ndarray, floor_k: float,
+              channel_noise_uv: float | np.ndarray | None) -> np.ndarray:
+    """The floor each potential is counted from (:func:`above_floor`)."""
     noise = cand["noise_uv"] if channel_noise_uv is None else np.maximum(cand["noise_uv"],
                                                                         channel_noise_uv)
-    return size_uv >= floor_k * noise
+    return floor_k * noise
 
 
 def potential_ptp_uv(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
@@ -911,10 +982,11 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
 
     Candidates below the detection floor that are not part of a compound get kind ``""``, and so
     do the pieces of a potential the detector cut in two or more (:func:`one_potential`) but
-    its largest, which stands for it, a potential's slow lead-in or tail (:func:`slow_waves`)
-    and a part time-locked to the potential beside it (:func:`time_locked`, found among all but
-    pops and continuous pieces); the time-locked parts join no compound and are no links of a
-    run either. ``size_uv`` is the size compared with the floor
+    its largest, which stands for it, a potential's slow lead-in or tail (:func:`slow_waves`),
+    a part time-locked to the potential beside it (:func:`time_locked`, found among all but
+    pops and continuous pieces) and the smaller of two halves near the floor
+    (:func:`near_floor_halves`, found among the twitches); the time-locked parts join no
+    compound and are no links of a run either. ``size_uv`` is the size compared with the floor
     (:func:`potential_ptp_uv`); ``in_movement`` marks candidates inside movements, whose shapes
     are not looked up for recurrence (:func:`recurring`).
     """
@@ -947,6 +1019,10 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     group[comp >= 0] = comp[comp >= 0]
     group[in_train] = n_comp + train[train >= 0]
     free = single[train < 0]
+    half = near_floor_halves(cand, snippets, size_uv, _floor_uv(cand, floor_k, channel_noise_uv),
+                             sfreq_hz, cfg, np.isin(np.arange(n), free))
+    part_of[half >= 0] = half[half >= 0]
+    free = free[half[free] < 0]
     kind[free] = FASCICULATION
     dbl[free] = doublets(t_s[free], cand["onset"][free] / sfreq_hz, snippets[free],
                          cand["ptp_uv"][free], sfreq_hz, cfg)
