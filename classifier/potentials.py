@@ -29,8 +29,8 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   ``jerk_min_potentials`` (3) or more potentials of different shapes each within
   ``jerk_link_s`` of the one before (a pair is not enough: independent twitches fall that close
   by chance), or as ``jerk_window_potentials`` or more counted potentials within
-  ``jerk_window_s``, or ``jerk_min_potentials`` of different shapes within it where the
-  channel's rate of twitches around them makes that many so close a chance of at most
+  ``jerk_window_s``, or ``jerk_min_potentials`` (or two) of different shapes within it where
+  the channel's rate of other twitches around them makes that many so close a chance of at most
   ``jerk_max_chance`` (:func:`unlikely_clusters`); discrete potentials at the edges of such a
   compound (within ``jerk_link_s`` of it, the whole within ``myoclonus_max_s``) are its units;
   spans of at most ``myoclonus_max_s``, longer ones are voluntary;
@@ -703,9 +703,10 @@ def dense(t_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
 
 
 def local_rate_per_s(t_s: np.ndarray, at_s: np.ndarray, half_window_s: float,
-                     min_span_s: float) -> np.ndarray:
+                     min_span_s: float, minus: np.ndarray | int = 0) -> np.ndarray:
     """Rate (per s) of the potentials ``t_s`` (sorted) within ``half_window_s`` of each time
-    ``at_s``, over the part of that window they cover (at least ``min_span_s``).
+    ``at_s``, over the part of that window they cover (at least ``min_span_s``), leaving out
+    ``minus`` of them (those whose chance is being judged).
 
     Examples
     --------
@@ -719,7 +720,7 @@ def local_rate_per_s(t_s: np.ndarray, at_s: np.ndarray, half_window_s: float,
     hi = np.searchsorted(t_s, at_s + half_window_s, side="right")
     covered = (np.minimum(at_s + half_window_s, t_s[-1])
                - np.maximum(at_s - half_window_s, t_s[0]))
-    return (hi - lo) / np.maximum(covered, min_span_s)
+    return np.maximum(hi - lo - minus, 0) / np.maximum(covered, min_span_s)
 
 
 def chance_of_cluster(rate_per_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
@@ -737,28 +738,60 @@ def chance_of_cluster(rate_per_s: np.ndarray, window_s: float, k: int) -> np.nda
     return gammainc(k - 1, np.asarray(rate_per_s, float) * window_s)
 
 
-def unlikely_clusters(t_s: np.ndarray, rate_t_s: np.ndarray, cfg: EventRules) -> np.ndarray:
-    """Group index of ``jerk_min_potentials`` or more potentials ``t_s`` (sorted) within
-    ``jerk_window_s`` where chance alone would rarely put them so close (-1 otherwise).
+def unlikely_clusters(t_s: np.ndarray, rate_t_s: np.ndarray, cfg: EventRules,
+                      k: int | None = None) -> np.ndarray:
+    """Group index of ``k`` (default ``jerk_min_potentials``) or more potentials ``t_s``
+    (sorted) within ``jerk_window_s`` where chance alone would rarely put them so close (-1
+    otherwise).
 
     Independent twitches fall together by chance as often as their rate makes it: the chance is
-    that of a Poisson process at the rate of the potentials ``rate_t_s`` within
-    ``jerk_rate_window_s`` either side (:func:`local_rate_per_s`; at least 10 s covered). A
-    cluster is a jerk's units where that chance is at most ``jerk_max_chance`` at each of its
-    potentials: a few units in 150 ms are a volley on a night that twitches a few times a
-    minute, and a coincidence on one that twitches a hundred times a minute.
+    that of a Poisson process at the rate of the other potentials ``rate_t_s`` (the cluster's own
+    left out) within ``jerk_rate_window_s`` either side (:func:`local_rate_per_s`; at least 10 s
+    covered). A cluster is a jerk's units where that chance is at most ``jerk_max_chance`` at
+    each of its potentials: a few units in 150 ms are a volley on a night that twitches a few
+    times a minute, and a coincidence on one that twitches a hundred times a minute.
+
+    Examples
+    --------
+    >>> from classifier.config import load_config
+    >>> t = np.array([10.0, 100.0, 100.04, 200.0])  # a pair 40 ms apart, on a quiet channel
+    >>> unlikely_clusters(t, t, load_config().events, k=2)
+    array([-1,  0,  0, -1])
     """
-    k = int(cfg.jerk_min_potentials)
-    label = dense(t_s, cfg.jerk_window_s, k)
+    k = int(cfg.jerk_min_potentials if k is None else k)
+    label = _clusters(t_s, cfg.jerk_window_s, k)
     if not np.any(label >= 0):
         return label
-    rate = local_rate_per_s(rate_t_s, t_s, cfg.jerk_rate_window_s, 10.0)
+    members = np.bincount(label[label >= 0])[np.maximum(label, 0)] * (label >= 0)
+    rate = local_rate_per_s(rate_t_s, t_s, cfg.jerk_rate_window_s, 10.0, members)
     likely = chance_of_cluster(rate, cfg.jerk_window_s, k) > cfg.jerk_max_chance
     n = int(label.max()) + 1
     drop = np.bincount(label[label >= 0], weights=likely[label >= 0], minlength=n) > 0
     label[(label >= 0) & drop[np.maximum(label, 0)]] = -1
     keep = label >= 0
     _, label[keep] = np.unique(label[keep], return_inverse=True)
+    return label
+
+
+def _clusters(t_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
+    """Group index of potentials ``t_s`` (sorted) in windows of ``window_s`` that start at a
+    potential and hold ``k`` or more (-1 otherwise); windows sharing a potential are one group."""
+    n = len(t_s)
+    label = np.full(n, -1, np.int64)
+    if n < k:
+        return label
+    starts = np.flatnonzero(t_s[k - 1:] - t_s[: n - k + 1] <= window_s)
+    if not len(starts):
+        return label
+    cover, joined = np.zeros(n + 1, np.int64), np.zeros(n, np.int64)
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, starts + k, -1)
+    np.add.at(joined, starts, 1)  # the step from each potential to the next inside a window
+    np.add.at(joined, starts + k - 1, -1)
+    marked = np.cumsum(cover)[:n] > 0
+    inside = np.cumsum(joined)[:n - 1] > 0
+    new = marked & np.concatenate([[True], ~inside])
+    label[marked] = (np.cumsum(new) - 1)[marked]
     return label
 
 
@@ -948,9 +981,10 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
     many counted potentials within ``jerk_window_s``, runs of other shapes (:func:`chains`;
     repeats of one shape are doublets, not runs; a unit below the floor is a link too), and
-    fewer counted potentials of other shapes within ``jerk_window_s`` where the local rate of
-    the counted ``twitch_like`` ones (default: all but pops; movements' and continuous pieces
-    are no twitches) makes them unlikely by chance (:func:`unlikely_clusters`)."""
+    fewer counted potentials of other shapes within ``jerk_window_s`` (three or more, then
+    pairs) where the local rate of the counted ``twitch_like`` ones outside compounds (default:
+    all but pops; movements' and continuous pieces are no twitches) makes them unlikely by
+    chance (:func:`unlikely_clusters`)."""
     comp = compounds(cand, feats, sfreq_hz, cfg, paired, apart=pop)
     comp[one_potential(cand, feats, comp, sfreq_hz, cfg) >= 0] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
@@ -965,9 +999,10 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
         cand[rest], snippets[rest], sfreq_hz, cfg)  # also of two discharges merged
     firsts = rest[~repeat]  # units below the floor are evidence of a volley too (not counted)
     _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
-    few = firsts[counted[firsts] & (comp[firsts] < 0)]
-    like = ~pop & counted & (True if twitch_like is None else twitch_like)
-    _group_into(comp, few, unlikely_clusters(t_s[few], t_s[like], cfg))
+    like = ~pop & counted & (comp < 0) & (True if twitch_like is None else twitch_like)
+    for k in (cfg.jerk_min_potentials, 2):  # three or more, then pairs
+        few = firsts[counted[firsts] & (comp[firsts] < 0)]
+        _group_into(comp, few, unlikely_clusters(t_s[few], t_s[like], cfg, k))
     return comp
 
 

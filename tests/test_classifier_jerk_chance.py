@@ -8,7 +8,12 @@ import pytest
 from scipy import stats
 
 from classifier.config import default_config
-from classifier.potentials import chance_of_cluster, local_rate_per_s, unlikely_clusters
+from classifier.potentials import (
+    _clusters,
+    chance_of_cluster,
+    local_rate_per_s,
+    unlikely_clusters,
+)
 
 CFG = default_config().events
 
@@ -40,6 +45,67 @@ def test_local_rate_counts_the_potentials_around_each_time():
         n = np.sum(np.abs(t - a) <= 60.0)
         covered = min(a + 60, t[-1]) - max(a - 60, t[0])
         assert g == pytest.approx(n / max(covered, 10.0))
+
+
+def test_local_rate_leaves_out_the_potentials_judged():
+    t = np.arange(0.0, 600.0, 2.0)
+    at = np.array([100.0, 300.0])
+    np.testing.assert_allclose(local_rate_per_s(t, at, 60.0, 10.0, np.array([2, 0])),
+                               local_rate_per_s(t, at, 60.0, 10.0) - np.array([2, 0]) / 120.0)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_clusters_are_the_windows_of_k_joined_where_they_share_a_potential(k):
+    """Against brute force: every window of ``k`` potentials within 150 ms marks them, and
+    windows sharing a potential are one group (union-find over the windows)."""
+    rng = np.random.default_rng(k)
+    for _ in range(200):
+        t = np.sort(rng.uniform(0.0, 1.0, int(rng.integers(0, 12))))
+        label = _clusters(t, 0.15, k)
+        parent = list(range(len(t)))
+
+        def root(a, parent=parent):
+            while parent[a] != a:
+                a = parent[a]
+            return a
+
+        marked = set()
+        for i in range(len(t) - k + 1):
+            if t[i + k - 1] - t[i] <= 0.15:
+                marked.update(range(i, i + k))
+                for j in range(i + 1, i + k):
+                    parent[root(j)] = root(i)
+        assert {i for i in range(len(t)) if label[i] >= 0} == marked
+        for i in marked:
+            for j in marked:
+                assert (label[i] == label[j]) == (root(i) == root(j))
+
+
+def _pair_among(background_per_min: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Peak times (s) of a jerk's two units 37 ms apart at 300 s among independent twitches."""
+    t, _ = _triple_among(background_per_min, seed)
+    t = np.sort(np.concatenate([t[np.abs(t - 300.04) > 0.1], [300.0, 300.037]]))
+    return t, np.searchsorted(t, [300.0, 300.037])
+
+
+@pytest.mark.parametrize("background_per_min", [0.0, 0.1])
+def test_two_units_in_150_ms_are_a_jerk_on_a_channel_that_hardly_twitches(background_per_min):
+    """On a night without twitches a jerk whose units the detector finds one by one may show as
+    two potentials: two of different shapes within 150 ms, where other twitches are fewer than
+    one in two minutes, are no coincidence (a chance of about 0.02 % at 0.1 per minute). The
+    pair's own two are left out of the rate they are judged by."""
+    t, pair = _pair_among(background_per_min, 6)
+    label = unlikely_clusters(t, t, CFG, k=2)
+    assert np.all(label[pair] >= 0) and label[pair[0]] == label[pair[1]]
+
+
+@pytest.mark.parametrize("background_per_min", [5.0, 40.0])
+def test_two_in_150_ms_are_a_coincidence_where_twitches_are_common(background_per_min):
+    """At five twitches a minute or more, two within 150 ms happen to 1.2 % of twitches or
+    more: no jerk by the pair's test (at one a minute, two minutes without another twitch
+    around the pair happen to one pair in seven)."""
+    t, _ = _pair_among(background_per_min, 7)
+    assert np.all(unlikely_clusters(t, t, CFG, k=2) == -1)
 
 
 def _triple_among(background_per_min: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
