@@ -133,6 +133,9 @@ def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
     for ecg in (60.0, 200.0):  # the ECG leaking into the calf channel, weak and strong
         out.append((f"ind ECG {ecg:.0f} uV 20/min", lambda j, e=ecg: ind_scene(
             m, 90 + j, rate_per_min=20, ecg_uv=e, heart_rate_per_min=60.0)))
+    # a QRS the band-pass leaves near the floor, found at only some of its beats, no twitches
+    out.append(("ind ECG 45 uV 75 bpm no twitch", lambda j: ind_scene(
+        m, 96 + j, rate_per_min=0, ecg_uv=45.0, heart_rate_per_min=75.0)))
     # the electrode potential wandering by hundreds of µV (a DC-coupled consumer sensor)
     out.append(("ind drift 300 uV 40/min", lambda j: ind_scene(
         m, 95 + j, rate_per_min=40, drift_uv=300.0)))
