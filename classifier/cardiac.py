@@ -27,7 +27,6 @@ The night's quality section states how many beats each channel holds and their m
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from classifier.config import EventRules
 from classifier.night_data import NightData
@@ -298,7 +297,9 @@ class _RhythmTracker:
         rate_per_s = (hi - lo + 1) / span_s
         window_s = 2 * self.cfg.cardiac_max_step * span_s / max(due - 1, 1)
         on_time = 1.0 - np.exp(-rate_per_s * window_s)
-        return float(stats.binom.sf(len(chain) - 1, due, on_time))
+        from scipy.special import betainc  # a binomial's P(X >= k), without scipy.stats
+
+        return float(betainc(len(chain), due - len(chain) + 1, on_time))
 
     def _walk(self, chain: list[int], rr_s: float, direction: int
               ) -> tuple[list[int], list[tuple[int, float, float]]]:
