@@ -118,3 +118,4 @@ def test_summary_states_the_detection_floor_per_channel():
     assert doc["channels"]["calf_2"]["detection_floor_uv"] is None
     assert any("detection_floor_uv" in c for c in doc["caveats"])
     assert any("ecg_beats" in c for c in doc["caveats"])
+    assert any("drop independent twitches by chance" in c for c in doc["caveats"])
