@@ -679,23 +679,28 @@ def linked_runs(cand: np.ndarray, link_samples: float) -> np.ndarray:
     return np.cumsum(new) - 1
 
 
+def _full_windows(t_s: np.ndarray, window_s: float, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Starts of the windows of ``window_s`` that begin at a potential and hold ``k`` or more
+    (``t_s`` sorted), and which potentials they cover."""
+    n = len(t_s)
+    if n < k:
+        return np.zeros(0, np.int64), np.zeros(n, bool)
+    starts = np.flatnonzero(t_s[k - 1:] - t_s[: n - k + 1] <= window_s)
+    cover = np.zeros(n + 1, np.int64)
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, starts + k, -1)
+    return starts, np.cumsum(cover)[:n] > 0
+
+
 def dense(t_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
     """Group index of potentials in dense clusters (-1 otherwise); ``t_s`` sorted.
 
     Every window of ``window_s`` that starts at a potential and holds at least ``k`` marks them;
     marked potentials closer than ``window_s`` / 2 form one group.
     """
-    n = len(t_s)
-    mark = np.zeros(n, bool)
-    if n >= k:
-        full = t_s[k - 1:] - t_s[: n - k + 1] <= window_s
-        starts = np.flatnonzero(full)
-        cover = np.zeros(n + 1, np.int64)
-        np.add.at(cover, starts, 1)
-        np.add.at(cover, starts + k, -1)
-        mark = np.cumsum(cover)[:n] > 0
+    _, mark = _full_windows(t_s, window_s, k)
     idx = np.flatnonzero(mark)
-    label = np.full(n, -1, np.int64)
+    label = np.full(len(t_s), -1, np.int64)
     if len(idx):
         new = np.concatenate([[True], np.diff(t_s[idx]) > window_s / 2])
         label[idx] = np.cumsum(new) - 1
@@ -778,17 +783,12 @@ def _clusters(t_s: np.ndarray, window_s: float, k: int) -> np.ndarray:
     potential and hold ``k`` or more (-1 otherwise); windows sharing a potential are one group."""
     n = len(t_s)
     label = np.full(n, -1, np.int64)
-    if n < k:
-        return label
-    starts = np.flatnonzero(t_s[k - 1:] - t_s[: n - k + 1] <= window_s)
+    starts, marked = _full_windows(t_s, window_s, k)
     if not len(starts):
         return label
-    cover, joined = np.zeros(n + 1, np.int64), np.zeros(n, np.int64)
-    np.add.at(cover, starts, 1)
-    np.add.at(cover, starts + k, -1)
-    np.add.at(joined, starts, 1)  # the step from each potential to the next inside a window
+    joined = np.zeros(n, np.int64)  # the step from each potential to the next inside a window
+    np.add.at(joined, starts, 1)
     np.add.at(joined, starts + k - 1, -1)
-    marked = np.cumsum(cover)[:n] > 0
     inside = np.cumsum(joined)[:n - 1] > 0
     new = marked & np.concatenate([[True], ~inside])
     label[marked] = (np.cumsum(new) - 1)[marked]
@@ -1054,8 +1054,10 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     group[comp >= 0] = comp[comp >= 0]
     group[in_train] = n_comp + train[train >= 0]
     free = single[train < 0]
+    is_free = np.zeros(n, bool)
+    is_free[free] = True
     half = near_floor_halves(cand, snippets, size_uv, _floor_uv(cand, floor_k, channel_noise_uv),
-                             sfreq_hz, cfg, np.isin(np.arange(n), free))
+                             sfreq_hz, cfg, is_free)
     part_of[half >= 0] = half[half >= 0]
     free = free[half[free] < 0]
     kind[free] = FASCICULATION
