@@ -103,40 +103,54 @@ def run_lanes(coef, x, state, ring, step0, y):
     2-8 channels) and enters the kernel once per call. One channel alone runs faster in
     :func:`run_channel`.
     """
-    n_ch, n_sec = x.shape[0], coef.shape[1]
+    bounds = np.empty(2, np.int64)
+    bounds[0], bounds[1] = 0, x.shape[1]
+    _lanes_pieces(coef.reshape((1, coef.shape[0], coef.shape[1])), bounds, x, state, ring,
+                  step0, y)
+
+
+# Compiled inside its callers (inline): the lanes of run_lanes, with the coefficients of each
+# piece of the input (a cascade whose notches move, dsp._line_track) loaded at its first step.
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
+def _lanes_pieces(coefs, bounds, x, state, ring, step0, y):
+    n_ch, n_sec = x.shape[0], coefs.shape[2]
     n_lane = n_ch * n_sec
     c = np.empty((7, n_lane))
     r = np.zeros((RING, n_lane + 1))
     for ch in range(n_ch):  # copied by loops, as in run_channel
         a = ch * n_sec
         for k in range(n_sec):
-            for j in range(5):
-                c[j, a + k] = coef[j, k]
             c[5, a + k] = state[ch, 0, k]
             c[6, a + k] = state[ch, 1, k]
             for j in range(RING):  # the last column is only read where written
                 r[j, a + k] = ring[ch, j, k]
     mask = RING - 1
-    for i in range(x.shape[1]):
-        t = step0 + i
-        if t % FLUSH_EVERY == 0:
-            _flush_denormals(c[5], c[6])
-        src = (t - SKEW) & mask
-        dst = t & mask
-        for k in range(n_lane):  # as in run_channel
-            xv = r[src, k]
-            yk = c[0, k] * xv + c[5, k]
-            nz1 = c[1, k] * xv - c[3, k] * yk + c[6, k]
-            nz2 = c[2, k] * xv - c[4, k] * yk
-            ok = xv == xv
-            c[5, k] = nz1 if ok else 0.0
-            c[6, k] = nz2 if ok else 0.0
-            r[dst, k + 1] = yk
+    for p in range(coefs.shape[0]):
         for ch in range(n_ch):
-            y[ch, i] = r[dst, (ch + 1) * n_sec]
-        for ch in range(n_ch):
-            xi = x[ch, i]
-            r[dst, ch * n_sec] = xi if xi - xi == 0.0 else np.nan
+            a = ch * n_sec
+            for k in range(n_sec):
+                for j in range(5):
+                    c[j, a + k] = coefs[p, j, k]
+        for i in range(bounds[p], bounds[p + 1]):
+            t = step0 + i
+            if t % FLUSH_EVERY == 0:
+                _flush_denormals(c[5], c[6])
+            src = (t - SKEW) & mask
+            dst = t & mask
+            for k in range(n_lane):  # as in run_channel
+                xv = r[src, k]
+                yk = c[0, k] * xv + c[5, k]
+                nz1 = c[1, k] * xv - c[3, k] * yk + c[6, k]
+                nz2 = c[2, k] * xv - c[4, k] * yk
+                ok = xv == xv
+                c[5, k] = nz1 if ok else 0.0
+                c[6, k] = nz2 if ok else 0.0
+                r[dst, k + 1] = yk
+            for ch in range(n_ch):
+                y[ch, i] = r[dst, (ch + 1) * n_sec]
+            for ch in range(n_ch):
+                xi = x[ch, i]
+                r[dst, ch * n_sec] = xi if xi - xi == 0.0 else np.nan
     for ch in range(n_ch):
         a = ch * n_sec
         for k in range(n_sec):
@@ -164,18 +178,23 @@ def run_one_serial(coef, x, state, ring, step0, y):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_one_keep_serial(coef, x, state, ring, step0, y, kept):
-    """:func:`run_one_serial` that also copies the input to ``kept`` (float64)."""
+def run_one_keep_serial(coefs, bounds, x, state, ring, step0, y, kept):
+    """:func:`run_one_serial` that also copies the input to ``kept`` (float64), in pieces:
+    samples ``bounds[p]`` to ``bounds[p + 1]`` of ``x`` run with the coefficients ``coefs[p]``
+    (pieces, 5, n_sec). A cascade whose notches move changes them between two samples, its state
+    kept, in one call (no copy of the pieces, no call per piece)."""
     _keep(x, kept)
-    run_channel(coef, x[0], state[0], ring[0], step0, y[0])
+    for p in range(coefs.shape[0]):
+        a, b = bounds[p], bounds[p + 1]
+        run_channel(coefs[p], x[0, a:b], state[0], ring[0], step0 + a, y[0, a:b])
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_lanes_keep_serial(coef, x, state, ring, step0, y, kept):
+def run_lanes_keep_serial(coefs, bounds, x, state, ring, step0, y, kept):
     """:func:`run_lanes` that also copies the input to ``kept`` (float64), on the same thread as
-    the filter of those channels."""
+    the filter of those channels, in pieces as :func:`run_one_keep_serial`."""
     _keep(x, kept)
-    run_lanes(coef, x, state, ring, step0, y)
+    _lanes_pieces(coefs, bounds, x, state, ring, step0, y)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)

@@ -99,27 +99,26 @@ class TrackingFilter(StreamingFilter):
 
     def advance_into(self, x: np.ndarray, y: np.ndarray, kept: np.ndarray | None = None) -> None:
         """As :meth:`StreamingFilter.advance_into`, re-centring the notches at every
-        ``retune_s`` of input."""
+        ``retune_s`` of input.
+
+        The line is measured on the raw input alone, so where the notches move within ``x`` is
+        known before it is filtered: the cascade runs over ``x`` in one kernel call, its
+        coefficients changing at those samples.
+        """
         start, n = self.n_in, x.shape[1]
+        coefs, bounds = [self.coef.copy()], [0]
         a = 0
         while a < n:
             b = min(n, a + self._retune - (start + a) % self._retune)
-            self._advance_piece(x, y, kept, a, b)
             self._measure(x[:, a:b])
-            if (start + b) % self._retune == 0:
-                self._recentre()
+            if (start + b) % self._retune == 0 and self._recentre(start + b) and b < n:
+                coefs.append(self.coef.copy())
+                bounds.append(b)
             a = b
-
-    def _advance_piece(self, x, y, kept, a: int, b: int) -> None:
-        if a == 0 and b == x.shape[1]:
-            super().advance_into(x, y, kept)
-            return
-        yp = np.empty((x.shape[0], b - a))
-        kp = None if kept is None else np.empty((x.shape[0], b - a))
-        super().advance_into(np.ascontiguousarray(x[:, a:b]), yp, kp)
-        y[:, a:b] = yp
-        if kept is not None:
-            kept[:, a:b] = kp
+        bounds.append(n)
+        if kept is None:  # the pipeline's flush: the copy is not wanted
+            kept = np.empty(x.shape)
+        self.advance_pieces_into(x, y, kept, np.stack(coefs), np.array(bounds))
 
     def _measure(self, x: np.ndarray) -> None:
         """Add ``x`` to the blocks; demodulate each block as it completes."""
@@ -141,8 +140,9 @@ class TrackingFilter(StreamingFilter):
         cycles = self.start_line_hz * k * self._block / self.sfreq_hz  # to the block's start
         return z * complex(np.exp(-2j * np.pi * (cycles % 1.0)))
 
-    def _recentre(self) -> None:
-        """Re-centre the notches on the line measured over the last ``window_s``."""
+    def _recentre(self, at_sample: int) -> bool:
+        """Re-centre the notches on the line measured over the last ``window_s``, from input
+        sample ``at_sample`` on; True when they moved."""
         # the notches stay until the next re-centring: the line wanted is the one halfway there
         ahead = len(self._phasors) + 0.5 * self._retune / self._block
         phasors = np.array(self._phasors)
@@ -150,18 +150,19 @@ class TrackingFilter(StreamingFilter):
         size = size[np.isfinite(size)]
         if (len(size) < MIN_BLOCK_SHARE * self._window_blocks
                 or 2.0 * float(np.median(size)) / self._block < MIN_LINE_UV):
-            return
+            return False
         line = measured_line_hz(phasors, self.start_line_hz, BLOCK_S, ahead,
                                 min_steps=int(np.ceil(MIN_BLOCK_SHARE * (self._window_blocks - 1))))
         if line is None or abs(line - self.line_hz) < MIN_CHANGE_HZ:
-            return
+            return False
         sos = np.asarray(self.design(line))
         coef = _coefficients(sos)
         if coef.shape != self.coef.shape:  # a harmonic crossed the top of the band: keep them
-            return
+            return False
         self.coef[...] = coef
         self.line_hz = line
-        self.history.append((self.n_in, sos))
+        self.history.append((at_sample, sos))
+        return True
 
 
 class _Demodulator:

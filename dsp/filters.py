@@ -335,12 +335,22 @@ class StreamingFilter:
         is negative). ``kept``, when given, receives a float64 copy of ``x`` (made on the threads
         that filter). For callers that manage their own buffers; no checks.
         """
-        threaded = self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES
-        args = dict(coef=self.coef, x=x, state=self._state, ring=self._ring, step0=self._steps, y=y)
         if kept is None:
-            self._advance_kernel(threaded, **args)
+            threaded = self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES
+            self._advance_kernel(threaded, coef=self.coef, x=x, state=self._state,
+                                 ring=self._ring, step0=self._steps, y=y)
+            self._steps += x.shape[1]
         else:
-            self._keep_kernel(threaded, kept=kept, **args)
+            self.advance_pieces_into(x, y, kept, self.coef[None], np.array([0, x.shape[1]]))
+
+    def advance_pieces_into(self, x: np.ndarray, y: np.ndarray, kept: np.ndarray,
+                            coefs: np.ndarray, bounds: np.ndarray) -> None:
+        """As :meth:`advance_into` with ``kept``, the samples ``bounds[p]`` to ``bounds[p + 1]``
+        of ``x`` run with the kernel coefficients ``coefs[p]`` (pieces, 5, n_padded), in one
+        kernel call (split over threads by channel)."""
+        threaded = self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES
+        self._keep_kernel(threaded, coefs=coefs, bounds=np.asarray(bounds, np.int64), x=x,
+                          state=self._state, ring=self._ring, step0=self._steps, y=y, kept=kept)
         self._steps += x.shape[1]
 
     def _advance(self, x: np.ndarray) -> np.ndarray:

@@ -286,3 +286,46 @@ def test_slowest_time_constant_is_the_decay_of_the_impulse_response(sfreq_hz, ma
     measured_s = 1.0 / np.log(peak_near(1.0) / peak_near(2.0))
     assert tau_s == pytest.approx(measured_s, rel=0.02)
     assert tau_s == pytest.approx(60.0 / (np.pi * mains_hz), rel=0.02)
+
+
+def _switching_reference(soses: list, bounds: list[int], x: np.ndarray) -> np.ndarray:
+    """scipy's sections one after another, each switching to the next cascade's coefficients
+    where the pipelined kernel does: section ``k`` processes sample ``t - (k + 1) * SKEW`` at
+    step ``t``, so a change at step ``b`` reaches it at sample ``b - (k + 1) * SKEW``."""
+    from dsp import _filter_numba
+
+    v = x.astype(np.float64)
+    for k in range(soses[0].shape[0]):
+        starts = [max(0, b - (k + 1) * _filter_numba.SKEW) for b in bounds[:-1]] + [v.shape[1]]
+        zi = np.zeros((1, v.shape[0], 2))
+        parts = []
+        for p, sos in enumerate(soses):
+            out, zi = signal.sosfilt(sos[k : k + 1], v[:, starts[p] : starts[p + 1]], axis=1,
+                                     zi=zi)
+            parts.append(out)
+        v = np.concatenate(parts, axis=1)
+    return v
+
+
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_a_cascade_changed_between_samples_is_scipy_switching_there(n_channels):
+    """A cascade whose notches move (the mains line followed, dsp._line_track) runs its pieces in
+    one kernel call: every section switches with its state kept, as scipy's sections do when
+    their filter is stopped there and continued with the new coefficients."""
+    soses = [design_sos(FS, mains_hz=50.0), design_sos(FS, mains_hz=50.04),
+             design_sos(FS, mains_hz=49.97)]
+    x = np.random.default_rng(7).normal(0, 20, (n_channels, 9000))
+    x[:, 3000:3400] += 300 * np.sin(2 * np.pi * 50.02 * np.arange(400) / FS)
+    bounds = [0, 2500, 2501, 6000, 9000]
+    soses = soses + [soses[0]]  # and back
+    filt = StreamingFilter(soses[0], n_channels)
+    coefs = np.stack([StreamingFilter(s, 1).coef for s in soses])
+    lat = filt.latency_samples
+    y, kept = np.empty(x.shape), np.empty(x.shape)
+    filt.advance_pieces_into(x, y, kept, coefs, np.array(bounds))
+    filt.coef[...] = coefs[-1]
+    tail = filt.flush()
+    out = np.concatenate([y, tail], axis=1)[:, lat:]
+    np.testing.assert_array_equal(kept, x)
+    _close(out, _switching_reference(soses, bounds, x))
+    assert np.abs(out - signal.sosfilt(soses[0], x, axis=1)).max() > 1.0  # the switch is seen
