@@ -138,6 +138,9 @@ def scenes(quick: bool, real: np.ndarray | None, needle: list | None = None):
     for ecg in (60.0, 200.0):  # the ECG leaking into the calf channel, weak and strong
         out.append((f"ind ECG {ecg:.0f} uV 20/min", lambda j, e=ecg: ind_scene(
             m, 90 + j, rate_per_min=20, ecg_uv=e, heart_rate_per_min=60.0)))
+    # a faster heart (asleep 50-90 per minute) and denser twitching over the same beats
+    out.append(("ind ECG 100 uV 85 bpm 40/min", lambda j: ind_scene(
+        m, 97 + j, rate_per_min=40, ecg_uv=100.0, heart_rate_per_min=85.0)))
     # a QRS the band-pass leaves near the floor, found at only some of its beats, no twitches
     out.append(("ind ECG 45 uV 75 bpm no twitch", lambda j: ind_scene(
         m, 96 + j, rate_per_min=0, ecg_uv=45.0, heart_rate_per_min=75.0)))
