@@ -447,20 +447,27 @@ def heartbeat_mask(night: NightData, cfg: EventRules) -> np.ndarray:
         rows = np.flatnonzero(cand["channel"] == ch)
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
         beat = cardiac_beats(cand[rows], night.snippets[rows], night.sfreq_hz, cfg)
+        complex_uv = _complex_size_uv(night.snippets[rows], night.sfreq_hz, cfg.cardiac_qrs_s)
         out[rows] = beat | qrs_pieces(cand[rows], night.features["dominant_hz"][rows], beat,
-                                      night.sfreq_hz, cfg.cardiac_qrs_s)
+                                      night.sfreq_hz, cfg.cardiac_qrs_s, complex_uv,
+                                      cfg.cardiac_max_amplitude_ratio)
     return out
 
 
 def qrs_pieces(cand: np.ndarray, dominant_hz: np.ndarray, beat: np.ndarray, sfreq_hz: float,
-               qrs_s: float) -> np.ndarray:
+               qrs_s: float, complex_uv: np.ndarray | None = None,
+               max_ratio: float = 1.0) -> np.ndarray:
     """Candidates that are further pieces of a beat's QRS: peaking within ``qrs_s`` of a beat
-    piece's peak, no larger and of no higher dominant frequency than it.
+    piece's peak, of no higher dominant frequency than it, and no larger than it or, with
+    ``complex_uv`` (each candidate's complex size over ``qrs_s``), of a complex within
+    ``max_ratio`` of the channel's typical beat (the median of its beat pieces' complexes).
 
-    A QRS reaches the detector in up to three pieces, and the rhythm marks those of its complex;
-    a piece cut off from them (its Q wave, or the stub that ends a long piece) would otherwise
-    read as a small twitch, or as a step of the baseline (a pop) on the QRS's slope. A twitch
-    beside a beat is faster than the QRS (30-150 Hz against 10-30 Hz) or larger, and stays.
+    A QRS reaches the detector in up to three pieces, and the rhythm marks those of its complex
+    that are alike from beat to beat, which may be its smaller Q or S wave while its largest
+    phase, reshaped by the noise, is left; a piece cut off from them (its Q wave, or the stub that
+    ends a long piece) would otherwise read as a small twitch, or as a step of the baseline (a
+    pop) on the QRS's slope. A twitch beside a beat is faster than the QRS (30-150 Hz against
+    10-30 Hz), or it adds its own size to the beat's complex, and stays.
 
     Examples
     --------
@@ -470,16 +477,24 @@ def qrs_pieces(cand: np.ndarray, dominant_hz: np.ndarray, beat: np.ndarray, sfre
     >>> qrs_pieces(cand, np.array([23.0, 8.0, 90.0]), np.array([True, False, False]),
     ...            1000.0, 0.05)
     array([False,  True, False])
+    >>> cand["ptp_uv"] = [20.0, 45.0, 12.0]  # the beat marked at its S wave, its R wave left
+    >>> qrs_pieces(cand, np.array([8.0, 8.0, 90.0]), np.array([True, False, False]),
+    ...            1000.0, 0.05, np.array([50.0, 52.0, 60.0]), 1.5)
+    array([False,  True, False])
     """
     out = np.zeros(len(cand), bool)
     idx = np.flatnonzero(beat)  # ascending peaks, as the candidates
     t_s = cand["peak"] / sfreq_hz
     lo = np.searchsorted(t_s[idx], t_s - qrs_s)
     hi = np.searchsorted(t_s[idx], t_s + qrs_s, side="right")
+    typical = np.inf if complex_uv is None or not len(idx) else float(np.median(complex_uv[idx]))
+    of_a_beat = np.zeros(len(cand), bool) if complex_uv is None else (
+        complex_uv <= max_ratio * typical)
     for step in range(int(np.max(hi - lo, initial=0))):  # a few pieces per beat
         k = np.flatnonzero(~beat & (lo + step < hi))
         j = idx[lo[k] + step]
-        out[k] |= (cand["ptp_uv"][j] >= cand["ptp_uv"][k]) & (dominant_hz[j] >= dominant_hz[k])
+        out[k] |= (dominant_hz[j] >= dominant_hz[k]) & (
+            (cand["ptp_uv"][j] >= cand["ptp_uv"][k]) | of_a_beat[k])
     return out
 
 

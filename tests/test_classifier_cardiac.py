@@ -182,3 +182,31 @@ def test_a_heart_slowing_over_the_recording_stays_one_rhythm():
     beats = np.array(beats)
     cand, snips = candidates(beats, np.full(len(beats), 100.0), np.zeros(len(beats), int))
     assert cardiac_beats(cand, snips, SF, CFG).all()
+
+
+def test_a_qrs_phase_the_rhythm_left_beside_its_beat_piece_is_the_beats():
+    """The rhythm may run through a QRS's small S wave (alike from beat to beat) and leave its
+    larger R wave, reshaped by the noise: that phase is the beat's, as long as its complex is of a
+    beat's size and it is no faster than the QRS. A twitch on the beat adds its own size to the
+    complex, and a twitch's phase is faster: both stay twitches."""
+    from classifier.cardiac import qrs_pieces
+
+    n = 12
+    t_s = np.arange(n) * 0.8 + 1.0
+    cand = np.zeros(3 * n, CANDIDATE_DTYPE)
+    # per beat: its R wave (unmarked), its S wave 20 ms later (marked), and 60 ms on another piece
+    cand["peak"] = np.round(np.concatenate([t_s, t_s + 0.02, t_s + 0.04]) * SF).astype(np.int64)
+    order = np.argsort(cand["peak"])
+    cand = cand[order]
+    role = np.repeat(np.array(["R", "S", "X"]), n)[order]
+    cand["ptp_uv"] = np.select([role == "R", role == "S"], [45.0, 20.0], 30.0)
+    beat = role == "S"
+    complex_uv = np.where(role == "X", 50.0, 52.0)
+    dominant_hz = np.where(role == "X", 90.0, 8.0)  # X: a twitch's fast phase
+    x = np.flatnonzero(role == "X")
+    dominant_hz[x[::2]] = 8.0  # half of them as slow as the QRS, on a complex twice a beat's
+    complex_uv[x[::2]] = 110.0
+    got = qrs_pieces(cand, dominant_hz, beat, SF, CFG.cardiac_qrs_s, complex_uv,
+                     CFG.cardiac_max_amplitude_ratio)
+    assert got[role == "R"].all()
+    assert not got[role == "X"].any()
