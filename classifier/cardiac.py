@@ -21,6 +21,8 @@ Beats are neither counted nor events: like the mains hum, the ECG is interferenc
 and it does not take rest time (the twitches between beats count). A twitch can fall on a beat:
 the pieces of its QRS then stay the beat's (:func:`qrs_pieces`, :func:`cardiac_beats`), and the
 twitch is timed from its own onset (:func:`skipped_beats_s`, used by :mod:`classifier.events`).
+A beat in the notch's ringing after a large twitch is compared in size less that ringing
+(:func:`ringing_uv`).
 The night's quality section states how many beats each channel holds and their median rate.
 """
 
@@ -30,7 +32,7 @@ import numpy as np
 
 from classifier.config import EventRules
 from classifier.night_data import NightData
-from classifier.potentials import half_window, linked_runs, similar_pairs, sizes_alike
+from classifier.potentials import half_window, linked_runs, similar_pairs
 
 #: Beat candidates closer than this are pieces of one beat (s).
 BEAT_PIECES_S = 0.2
@@ -70,7 +72,7 @@ RHYTHM_MAX_CHANCE = 1e-5
 
 
 def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
-                  cfg: EventRules) -> np.ndarray:
+                  cfg: EventRules, ring_uv: np.ndarray | None = None) -> np.ndarray:
     """Whether each candidate of one channel (sorted by peak) is part of a heartbeat.
 
     A QRS complex near the floor reaches the detector as one to three pieces, and which of its
@@ -122,7 +124,8 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     t_s = cand["peak"][rep] / sfreq_hz
     size_uv = _complex_size_uv(snippets, sfreq_hz, cfg.cardiac_qrs_s)
     half, shift = half_window(snippets, sfreq_hz, cfg), round(cfg.cardiac_qrs_s * sfreq_hz / 2)
-    shapes = _Shapes(snippets[rep], size_uv[rep], half, shift, cfg)
+    ring_uv = np.zeros(n) if ring_uv is None else ring_uv
+    shapes = _Shapes(snippets[rep], size_uv[rep], half, shift, cfg, ring_uv[rep])
     train = shapes.in_train(t_s, np.arange(len(t_s)), cfg.cardiac_interval_s[0],
                             cfg.cardiac_max_lag)
     tracker = _RhythmTracker(t_s, shapes, cfg, train)
@@ -131,7 +134,7 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
         if not tracker.beat[i] and not tracker.beat[j]:
             tracker.follow(int(i), int(j))
     beat = tracker.beat[complex_id]
-    pieces, peak_s = _Shapes(snippets, size_uv, half, shift, cfg), cand["peak"] / sfreq_hz
+    pieces, peak_s = _Shapes(snippets, size_uv, half, shift, cfg, ring_uv), cand["peak"] / sfreq_hz
     complex_uv = cand["ptp_uv"][rep][complex_id]  # the largest piece of each one's complex
     for last, pred_s, rr_s in tracker.unclaimed:
         if not _claim_piece(beat, peak_s, pieces, rep[last], pred_s,
@@ -179,8 +182,9 @@ class _Shapes:
     middle (:func:`classifier.potentials.similar_pairs`)."""
 
     def __init__(self, snippets: np.ndarray, size_uv: np.ndarray, half: int, shift: int,
-                 cfg: EventRules) -> None:
+                 cfg: EventRules, ring_uv: np.ndarray) -> None:
         self.snippets, self.size_uv, self.half, self.shift = snippets, size_uv, half, shift
+        self.ring_uv = ring_uv
         self.min_correlation = cfg.cardiac_min_correlation
         self.max_ratio = cfg.cardiac_max_amplitude_ratio
 
@@ -201,7 +205,11 @@ class _Shapes:
         return found >= 2
 
     def sized_alike(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        return sizes_alike(self.size_uv, i, j, self.max_ratio)
+        """Sizes within ``max_ratio``, the larger one less the ringing it sits in (twice its
+        amplitude, peak to peak)."""
+        a, b = self.size_uv[i], self.size_uv[j]
+        ring = np.where(a >= b, self.ring_uv[i], self.ring_uv[j])
+        return np.maximum(a, b) <= self.max_ratio * np.minimum(a, b) + 2.0 * ring
 
     def alike(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Whether pairs ``(i, j)`` are of one size and shape."""
@@ -438,19 +446,51 @@ def skipped_beats_s(cand: np.ndarray, beat: np.ndarray, sfreq_hz: float,
     return t_s[:-1][skipped] + rr[skipped] / 2.0
 
 
-def heartbeat_mask(night: NightData, cfg: EventRules) -> np.ndarray:
+def heartbeat_mask(night: NightData, cfg: EventRules,
+                   ring: tuple[float, float] | None = None) -> np.ndarray:
     """Whether each candidate of the night is part of a heartbeat (:func:`cardiac_beats`, channel
-    by channel)."""
+    by channel); ``ring`` = (fraction, time constant s) of the notch's ringing after a potential
+    (:func:`ringing_uv`)."""
     cand = night.candidates
     out = np.zeros(len(cand), bool)
     for ch in range(night.n_channels):
         rows = np.flatnonzero(cand["channel"] == ch)
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
-        beat = cardiac_beats(cand[rows], night.snippets[rows], night.sfreq_hz, cfg)
+        ring_uv = (np.zeros(len(rows)) if ring is None
+                   else ringing_uv(cand[rows], night.sfreq_hz, *ring))
+        beat = cardiac_beats(cand[rows], night.snippets[rows], night.sfreq_hz, cfg, ring_uv)
         complex_uv = _complex_size_uv(night.snippets[rows], night.sfreq_hz, cfg.cardiac_qrs_s)
         out[rows] = beat | qrs_pieces(cand[rows], night.features["dominant_hz"][rows], beat,
-                                      night.sfreq_hz, cfg.cardiac_qrs_s, complex_uv,
+                                      night.sfreq_hz, cfg.cardiac_qrs_s,
+                                      np.maximum(complex_uv - 2.0 * ring_uv, 0.0),
                                       cfg.cardiac_max_amplitude_ratio)
+    return out
+
+
+def ringing_uv(cand: np.ndarray, sfreq_hz: float, fraction: float, tau_s: float) -> np.ndarray:
+    """Amplitude (µV) of the mains notch's ringing each candidate (one channel, sorted by peak)
+    sits in: ``fraction`` x an earlier candidate's peak-to-peak, decaying with ``tau_s`` from
+    its peak, the largest over the candidates before it.
+
+    The notch (Q 60) rings after a potential at about 5 % of its size for hundreds of ms
+    (``[detection] noise_ring_fraction``, ``noise_ring_s``); a QRS that falls there is measured
+    with the ringing on it, up to twice its amplitude larger peak to peak, and is still the beat.
+
+    Examples
+    --------
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> cand = np.zeros(3, CANDIDATE_DTYPE)
+    >>> cand["peak"], cand["ptp_uv"] = [1000, 1380, 3000], [1200.0, 60.0, 60.0]
+    >>> ringing_uv(cand, 1000.0, 0.05, 0.38).round(1)  # 60 / e 0.38 s after a 1.2-mV twitch
+    array([ 0. , 22.1,  0. ])
+    """
+    t_s = cand["peak"] / sfreq_hz
+    out = np.zeros(len(cand))
+    big = np.flatnonzero(cand["ptp_uv"] * fraction > 1.0)  # rings of a microvolt or more
+    for j in big:
+        lo, hi = j + 1, np.searchsorted(t_s, t_s[j] + 5 * tau_s)
+        amp = fraction * cand["ptp_uv"][j] * np.exp(-(t_s[lo:hi] - t_s[j]) / tau_s)
+        out[lo:hi] = np.maximum(out[lo:hi], amp)
     return out
 
 
