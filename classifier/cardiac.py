@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from classifier.config import EventRules
+from classifier.config import ClassifierConfig, EventRules
 from classifier.night_data import NightData
 from classifier.potentials import half_window, linked_runs, similar_pairs
 
@@ -446,18 +446,18 @@ def skipped_beats_s(cand: np.ndarray, beat: np.ndarray, sfreq_hz: float,
     return t_s[:-1][skipped] + rr[skipped] / 2.0
 
 
-def heartbeat_mask(night: NightData, cfg: EventRules,
-                   ring: tuple[float, float] | None = None) -> np.ndarray:
+def heartbeat_mask(night: NightData, config: ClassifierConfig) -> np.ndarray:
     """Whether each candidate of the night is part of a heartbeat (:func:`cardiac_beats`, channel
-    by channel); ``ring`` = (fraction, time constant s) of the notch's ringing after a potential
-    (:func:`ringing_uv`)."""
+    by channel): ``[events]`` rules, and the notch's ringing after a potential as
+    ``[detection]`` states it (:func:`ringing_uv`)."""
+    cfg, ring = config.events, (config.detection.noise_ring_fraction,
+                                config.detection.noise_ring_s)
     cand = night.candidates
     out = np.zeros(len(cand), bool)
     for ch in range(night.n_channels):
         rows = np.flatnonzero(cand["channel"] == ch)
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
-        ring_uv = (np.zeros(len(rows)) if ring is None
-                   else ringing_uv(cand[rows], night.sfreq_hz, *ring))
+        ring_uv = ringing_uv(cand[rows], night.sfreq_hz, *ring)
         beat = cardiac_beats(cand[rows], night.snippets[rows], night.sfreq_hz, cfg, ring_uv)
         complex_uv = _complex_size_uv(night.snippets[rows], night.sfreq_hz, cfg.cardiac_qrs_s)
         out[rows] = beat | qrs_pieces(cand[rows], night.features["dominant_hz"][rows], beat,
@@ -482,16 +482,14 @@ def ringing_uv(cand: np.ndarray, sfreq_hz: float, fraction: float, tau_s: float)
     >>> cand = np.zeros(3, CANDIDATE_DTYPE)
     >>> cand["peak"], cand["ptp_uv"] = [1000, 1380, 3000], [1200.0, 60.0, 60.0]
     >>> ringing_uv(cand, 1000.0, 0.05, 0.38).round(1)  # 60 / e 0.38 s after a 1.2-mV twitch
-    array([ 0. , 22.1,  0. ])
+    array([ 0. , 22.1,  0.3])
     """
     t_s = cand["peak"] / sfreq_hz
-    out = np.zeros(len(cand))
-    big = np.flatnonzero(cand["ptp_uv"] * fraction > 1.0)  # rings of a microvolt or more
-    for j in big:
-        lo, hi = j + 1, np.searchsorted(t_s, t_s[j] + 5 * tau_s)
-        amp = fraction * cand["ptp_uv"][j] * np.exp(-(t_s[lo:hi] - t_s[j]) / tau_s)
-        out[lo:hi] = np.maximum(out[lo:hi], amp)
-    return out
+    # each ring is fraction x size x exp(-(t - t_j) / tau): the largest at t is exp(-t / tau)
+    # x the running maximum of fraction x size x exp(t_j / tau), taken in logarithms
+    level = np.log(np.maximum(fraction * cand["ptp_uv"], 1e-300)) + t_s / tau_s
+    before = np.concatenate([[-np.inf], np.maximum.accumulate(level)[:-1]]) if len(t_s) else level
+    return np.exp(before - t_s / tau_s)
 
 
 def qrs_pieces(cand: np.ndarray, dominant_hz: np.ndarray, beat: np.ndarray, sfreq_hz: float,

@@ -431,8 +431,7 @@ def classify_events(night: NightData, config: ClassifierConfig,
     level = rest_level(night.noise_uv, night.hop_s, cfg)
     cand = night.candidates
     if heartbeat is None:
-        heartbeat = heartbeat_mask(night, cfg, (config.detection.noise_ring_fraction,
-                                                config.detection.noise_ring_s))
+        heartbeat = heartbeat_mask(night, config)
     parts = []
     for ch in range(night.n_channels):
         rows = np.flatnonzero(cand["channel"] == ch)

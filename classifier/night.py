@@ -94,8 +94,7 @@ def classify_night(night: NightData, config: ClassifierConfig | None = None) -> 
 
     cfg = config if config is not None else load_config()
     noise = [resting_noise_uv(night, ch, cfg) for ch in range(night.n_channels)]
-    heartbeat = heartbeat_mask(night, cfg.events, (cfg.detection.noise_ring_fraction,
-                                                    cfg.detection.noise_ring_s))
+    heartbeat = heartbeat_mask(night, cfg)
     events, rest = classify_at_rest(night, cfg, noise, heartbeat)
     morphology, units = night_morphology(events, night, cfg)
     events["unit"][events["kind"] == FASCICULATION] = units

@@ -210,3 +210,21 @@ def test_a_qrs_phase_the_rhythm_left_beside_its_beat_piece_is_the_beats():
                      CFG.cardiac_max_amplitude_ratio)
     assert got[role == "R"].all()
     assert not got[role == "X"].any()
+
+
+def test_the_ringing_a_candidate_sits_in_is_the_largest_of_those_before_it():
+    """Brute force: for each candidate, the largest fraction x size x exp(-lag / tau) over the
+    candidates before it, over a night's span of times (the running maximum is taken in
+    logarithms, where the times of hours would overflow an exponential)."""
+    from classifier.cardiac import ringing_uv
+
+    rng = np.random.default_rng(8)
+    cand = np.zeros(400, CANDIDATE_DTYPE)
+    cand["peak"] = np.sort(rng.integers(0, int(8 * 3600 * SF), 400))
+    cand["peak"][200:230] = cand["peak"][200] + np.arange(30) * 50  # a dense stretch
+    cand["ptp_uv"] = np.exp(rng.uniform(np.log(15.0), np.log(2000.0), 400))
+    t_s = cand["peak"] / SF
+    want = np.zeros(400)
+    for i in range(1, 400):
+        want[i] = np.max(0.05 * cand["ptp_uv"][:i] * np.exp(-(t_s[i] - t_s[:i]) / 0.38))
+    np.testing.assert_allclose(ringing_uv(cand, SF, 0.05, 0.38), want, rtol=1e-9, atol=1e-300)
