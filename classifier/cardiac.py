@@ -496,22 +496,25 @@ def qrs_pieces(cand: np.ndarray, dominant_hz: np.ndarray, beat: np.ndarray, sfre
                qrs_s: float, complex_uv: np.ndarray | None = None,
                max_ratio: float = 1.0) -> np.ndarray:
     """Candidates that are further pieces of a beat's QRS: peaking within ``qrs_s`` of a beat
-    piece's peak, of no higher dominant frequency than it, and no larger than it or, with
-    ``complex_uv`` (each candidate's complex size over ``qrs_s``), of a complex within
-    ``max_ratio`` of the channel's typical beat (the median of its beat pieces' complexes).
+    piece (of its span, onset to offset), of no higher dominant frequency than it, and no larger
+    than it or, with ``complex_uv`` (each candidate's complex size over ``qrs_s``), of a complex
+    within ``max_ratio`` of the channel's typical beat (the median of its beat pieces' complexes).
 
     A QRS reaches the detector in up to three pieces, and the rhythm marks those of its complex
     that are alike from beat to beat, which may be its smaller Q or S wave while its largest
     phase, reshaped by the noise, is left; a piece cut off from them (its Q wave, or the stub that
     ends a long piece) would otherwise read as a small twitch, or as a step of the baseline (a
-    pop) on the QRS's slope. A twitch beside a beat is faster than the QRS (30-150 Hz against
-    10-30 Hz), or it adds its own size to the beat's complex, and stays.
+    pop) on the QRS's slope. A strong QRS and its filters' ringing may fill a piece the detector
+    cut at its longest, its peak then tens of ms from the stub and the slow end that follow it:
+    the window runs from the piece's ends. A twitch beside a beat is faster than the QRS (30-150
+    Hz against 10-30 Hz), or it adds its own size to the beat's complex, and stays.
 
     Examples
     --------
     >>> from dsp.types import CANDIDATE_DTYPE
     >>> cand = np.zeros(3, CANDIDATE_DTYPE)
     >>> cand["peak"], cand["ptp_uv"] = [1000, 1040, 1045], [100.0, 12.0, 12.0]
+    >>> cand["onset"], cand["offset"] = cand["peak"] - 3, cand["peak"] + 3
     >>> qrs_pieces(cand, np.array([23.0, 8.0, 90.0]), np.array([True, False, False]),
     ...            1000.0, 0.05)
     array([False,  True, False])
@@ -521,10 +524,10 @@ def qrs_pieces(cand: np.ndarray, dominant_hz: np.ndarray, beat: np.ndarray, sfre
     array([False,  True, False])
     """
     out = np.zeros(len(cand), bool)
-    idx = np.flatnonzero(beat)  # ascending peaks, as the candidates
+    idx = np.flatnonzero(beat)  # ascending peaks, as the candidates (which do not overlap)
     t_s = cand["peak"] / sfreq_hz
-    lo = np.searchsorted(t_s[idx], t_s - qrs_s)
-    hi = np.searchsorted(t_s[idx], t_s + qrs_s, side="right")
+    lo = np.searchsorted(cand["offset"][idx] / sfreq_hz, t_s - qrs_s)
+    hi = np.searchsorted(cand["onset"][idx] / sfreq_hz, t_s + qrs_s, side="right")
     typical = np.inf if complex_uv is None or not len(idx) else float(np.median(complex_uv[idx]))
     of_a_beat = np.zeros(len(cand), bool) if complex_uv is None else (
         complex_uv <= max_ratio * typical)

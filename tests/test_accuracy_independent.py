@@ -413,6 +413,17 @@ def test_a_twitch_reached_from_a_strong_qrs_is_no_movement(qrs_uv, lag_s):
     _assert_twitches_at(cn, onsets, within_s=MATCH_S)  # the QRS's last ripple may lead it
 
 
+@pytest.mark.parametrize("qrs_uv", [300.0, 400.0])
+def test_a_twitch_after_a_strong_qrs_is_no_jerk_with_the_qrs_end(qrs_uv):
+    """A twitch 120 ms after a 300-400 µV QRS: the QRS and its filters' ringing fill a piece the
+    detector cuts at its longest, and the QRS's slow end follows as small pieces 50-70 ms after
+    that piece's peak, just before the twitch. They are the beat's, not a jerk's units making
+    one of the twitch."""
+    data, fs, onsets = _beats_and_twitches(qrs_uv, 0.12)
+    _, cn = run_calfwatch(data, fs, mains_hz=50.0)
+    _assert_twitches_at(cn, onsets)
+
+
 def test_a_triplet_beside_another_unit_is_no_jerk():
     """A triplet 9 then 32 ms apart (its first two discharges merged into one candidate), and
     another unit's twitch 45 ms after its last: three potentials each within 50 ms of the one

@@ -196,6 +196,7 @@ def test_a_qrs_phase_the_rhythm_left_beside_its_beat_piece_is_the_beats():
     cand = np.zeros(3 * n, CANDIDATE_DTYPE)
     # per beat: its R wave (unmarked), its S wave 20 ms later (marked), and 60 ms on another piece
     cand["peak"] = np.round(np.concatenate([t_s, t_s + 0.02, t_s + 0.04]) * SF).astype(np.int64)
+    cand["onset"], cand["offset"] = cand["peak"] - 4, cand["peak"] + 4
     order = np.argsort(cand["peak"])
     cand = cand[order]
     role = np.repeat(np.array(["R", "S", "X"]), n)[order]
@@ -210,6 +211,36 @@ def test_a_qrs_phase_the_rhythm_left_beside_its_beat_piece_is_the_beats():
                      CFG.cardiac_max_amplitude_ratio)
     assert got[role == "R"].all()
     assert not got[role == "X"].any()
+
+
+def test_the_slow_end_of_a_qrs_cut_at_the_longest_piece_is_the_beats():
+    """A strong QRS fills a piece the detector cuts at its longest (100 ms), and its slow end
+    follows as a small piece 30 ms after that piece's end, 80 ms after its peak: the beat's. A
+    twitch's fast phase there stays a twitch, and so does a slow piece as far from a short beat
+    piece's end."""
+    from classifier.cardiac import qrs_pieces
+
+    n = 12
+    t_s = np.arange(n) * 0.8 + 1.0
+    cand = np.zeros(2 * n, CANDIDATE_DTYPE)
+    cand["peak"] = np.round(np.concatenate([t_s, t_s + 0.08]) * SF).astype(np.int64)
+    order = np.argsort(cand["peak"])
+    cand = cand[order]
+    role = np.repeat(np.array(["beat", "end"]), n)[order]
+    beat = role == "beat"
+    long_piece = beat & (np.arange(2 * n) % 4 == 0)  # every other beat cut at 100 ms
+    half = round(0.05 * SF)
+    cand["onset"] = cand["peak"] - np.where(long_piece, half, 4)
+    cand["offset"] = cand["peak"] + np.where(long_piece, half, 4)
+    cand["ptp_uv"] = np.where(beat, 300.0, 30.0)
+    after_long = np.zeros(2 * n, bool)
+    after_long[1:] = long_piece[:-1]
+    dominant_hz = np.where(beat, 23.0, 8.0)
+    got = qrs_pieces(cand, dominant_hz, beat, SF, CFG.cardiac_qrs_s)
+    assert got[after_long].all()
+    assert not got[(role == "end") & ~after_long].any()
+    fast = np.where(role == "end", 100.0, dominant_hz)
+    assert not qrs_pieces(cand, fast, beat, SF, CFG.cardiac_qrs_s)[~beat].any()
 
 
 def test_the_ringing_a_candidate_sits_in_is_the_largest_of_those_before_it():
