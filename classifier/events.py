@@ -748,16 +748,18 @@ def _over_parts(onset_s: np.ndarray, duration_s: np.ndarray, idx: np.ndarray, ca
 def _merge_beat_runs(cand: np.ndarray, feats: np.ndarray, heartbeat: np.ndarray,
                      beat_s: np.ndarray, sf: float, cfg: EventRules
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runs of ``continuous`` pieces no longer than a QRS and a potential (2 x ``cardiac_qrs_s``
-    + ``potential_max_s``) that hold a heartbeat (``beat_s`` within ``cardiac_qrs_s`` of the
-    run) and whose largest piece is no beat, as one candidate each: which candidates stay (the
-    largest piece of each run stands for it), and the candidates and features with the runs'
-    extents, energies and durations.
+    """Runs of ``continuous`` pieces that hold a heartbeat (``beat_s`` within ``cardiac_qrs_s``
+    of the run), whose pieces other than the beat's span no longer than a QRS and a potential
+    (2 x ``cardiac_qrs_s`` + ``potential_max_s``) and whose largest piece is no beat, as one
+    candidate each: which candidates stay (the largest piece of each run stands for it), and the
+    candidates and features with the runs' extents, energies and durations.
 
     A twitch 60-100 ms after a strong QRS is reached from it without a return to the noise, and
     the two outlast ``max_duration_s``: the detector cuts them into continuous pieces, the mark
     of sustained activity, and the twitch became a movement (or a "PLM" series at the heart's
-    pace). A QRS and a twitch are one discrete potential on top of the beat; its onset is the
+    pace). The beat's own pieces are the heart's whatever their length: a twitch within the QRS
+    puts its largest phase in a piece of the QRS, and the QRS's tail follows as a piece of the
+    beat. A QRS and a twitch are one discrete potential on top of the beat; its onset is the
     twitch's (:func:`~classifier.potentials.own_onset`, the beat known before it).
     """
     n = len(cand)
@@ -768,11 +770,12 @@ def _merge_beat_runs(cand: np.ndarray, feats: np.ndarray, heartbeat: np.ndarray,
     run = np.concatenate([[0], np.cumsum(~continues(cand))])
     first = np.flatnonzero(np.diff(run, prepend=-1))
     last = np.concatenate([first[1:], [n]]) - 1
-    span_s = (cand["offset"][last] - cand["onset"][first]) / sf
+    own_a = np.minimum.reduceat(np.where(heartbeat, np.inf, cand["onset"]), first)
+    own_b = np.maximum.reduceat(np.where(heartbeat, -np.inf, cand["offset"]), first)
     holds = _holds_any(cand["onset"][first] / sf - cfg.cardiac_qrs_s,
                        cand["offset"][last] / sf + cfg.cardiac_qrs_s, beat_s)
-    merge = np.flatnonzero((last > first) & holds
-                           & (span_s <= 2 * cfg.cardiac_qrs_s + cfg.potential_max_s))
+    merge = np.flatnonzero((last > first) & holds & (
+        own_b - own_a <= (2 * cfg.cardiac_qrs_s + cfg.potential_max_s) * sf))
     if not len(merge):
         return keep, cand, feats
     cand, feats = cand.copy(), feats.copy()

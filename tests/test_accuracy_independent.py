@@ -413,6 +413,17 @@ def test_a_twitch_reached_from_a_strong_qrs_is_no_movement(qrs_uv, lag_s):
     _assert_twitches_at(cn, onsets, within_s=MATCH_S)  # the QRS's last ripple may lead it
 
 
+@pytest.mark.parametrize(("qrs_uv", "lag_s"), [(300.0, 0.06), (400.0, 0.085)])
+def test_a_twitch_in_a_strong_qrs_is_one_twitch_however_long_the_beat(qrs_uv, lag_s):
+    """A twitch 60-85 ms after a 300-400 µV R wave. The QRS with its filters' ringing fills a
+    piece the detector cuts at its longest, and the twitch's piece, or the QRS's tail after the
+    twitch, continues it: a run longer than a QRS and a potential together, whose pieces other
+    than the beat's are no longer than that. One twitch, not a jerk nor a movement."""
+    data, fs, onsets = _beats_and_twitches(qrs_uv, lag_s)
+    _, cn = run_calfwatch(data, fs, mains_hz=50.0)
+    _assert_twitches_at(cn, onsets, within_s=MATCH_S)  # the QRS's last ripple may lead it
+
+
 @pytest.mark.parametrize("qrs_uv", [300.0, 400.0])
 def test_a_twitch_after_a_strong_qrs_is_no_jerk_with_the_qrs_end(qrs_uv):
     """A twitch 120 ms after a 300-400 µV QRS: the QRS and its filters' ringing fill a piece the
