@@ -23,7 +23,8 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   quartile 79.4/min: Bashford 2020), at which such a cluster is a chance event a few times a night;
 - **jerk** (myoclonus): many units superimposed into one compound burst, which the detection chain
   reports as activity longer than any single potential (``continuous`` pieces), as candidates
-  between which the signal never returns to baseline (``joined``), as one candidate longer
+  between which the signal never returns to baseline (``joined``; a doublet's second discharge
+  reached so from its first is a repeat: :func:`unjoined_repeats`), as one candidate longer
   than a single potential with more phases than one has (:func:`many_phased`; unless its shape
   recurs, as a long polyphasic unit's does at each discharge: :func:`recurring`), or as a run of
   ``jerk_min_potentials`` (3) or more potentials of different shapes each within
@@ -130,6 +131,39 @@ def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> n
                         cfg.doublet_max_amplitude_ratio)
     out = np.zeros(len(t_s), bool)
     out[nxt[nxt >= 0]] = True
+    return out
+
+
+def unjoined_repeats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
+                     cfg: EventRules) -> np.ndarray:
+    """The candidates, where one ``joined`` to the one before it (reached without a return to
+    baseline) no longer is when it repeats that one's shape ``doublet_s`` after it, onset to
+    onset, as :func:`doublets` finds a repeat.
+
+    A doublet's second discharge 5-40 ms after the first often starts before the signal has
+    settled after the first, large or slow ones most: the two are one unit firing twice, a
+    doublet, not units superimposed into a jerk's compound.
+
+    Examples
+    --------
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> from classifier.config import load_config
+    >>> cand = np.zeros(2, CANDIDATE_DTYPE)
+    >>> cand["onset"], cand["peak"], cand["offset"] = [100, 125], [105, 130], [125, 150]
+    >>> cand["ptp_uv"], cand["joined"] = [200.0, 190.0], [False, True]
+    >>> wave = np.zeros(64, np.float32)
+    >>> wave[30:35] = [-40.0, -100.0, 90.0, 60.0, -20.0]
+    >>> bool(unjoined_repeats(cand, np.stack([wave, wave]), 1000.0,
+    ...                       load_config().events)["joined"][1])
+    False
+    """
+    out = cand.copy()
+    k = np.flatnonzero(cand["joined"][1:]) + 1
+    lag_s = (cand["onset"][k] - cand["onset"][k - 1]) / sfreq_hz
+    k = k[(lag_s >= cfg.doublet_s[0]) & (lag_s <= cfg.doublet_s[1])]
+    same = similar_pairs(snippets, cand["ptp_uv"], k - 1, k, half_window(snippets, sfreq_hz, cfg),
+                         cfg.doublet_min_correlation, cfg.doublet_max_amplitude_ratio)
+    out["joined"][k[same]] = False
     return out
 
 
@@ -1026,6 +1060,7 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     are not looked up for recurrence (:func:`recurring`).
     """
     n = len(cand)
+    cand = unjoined_repeats(cand, snippets, sfreq_hz, cfg)
     kind = np.full(n, "", dtype="U13")
     detail = np.full(n, "", dtype="U24")
     dbl = np.zeros(n, bool)

@@ -435,6 +435,24 @@ def test_a_twitch_after_a_strong_qrs_is_no_jerk_with_the_qrs_end(qrs_uv):
     _assert_twitches_at(cn, onsets)
 
 
+@pytest.mark.parametrize("seed", [21, 24])
+def test_a_doublet_reached_without_a_return_to_baseline_is_no_jerk(seed):
+    """A unit (140 µV, 22 ms) firing doublets 21 ms apart: the detector reaches the second
+    discharge from the first without a return to the noise at some of them, the mark of units
+    superimposed into a jerk's compound. The second repeats the first's shape at a doublet's
+    interval: one unit firing twice, counted once and marked a doublet, not a jerk."""
+    fs = 2000.0
+    x, (wave,), onsets = _quiet_units(seed, fs, (140.0, 140.0, 22.0))
+    _place(x, fs, wave, onsets)
+    _place(x, fs, wave, onsets + 0.021)
+    night, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    assert night.candidates["joined"].any()  # the case this test is about
+    assert MYOCLONUS not in set(cn.events["kind"])
+    counted = fasciculation_onsets(cn)[0]
+    assert len(counted) == len(onsets)
+    assert np.all(np.abs(counted - onsets) <= 0.005)
+
+
 def test_a_triplet_beside_another_unit_is_no_jerk():
     """A triplet 9 then 32 ms apart (its first two discharges merged into one candidate), and
     another unit's twitch 45 ms after its last: three potentials each within 50 ms of the one

@@ -172,15 +172,27 @@ def test_potentials_at_the_edges_of_a_jerk_are_its_units():
         assert len(kinds(cn, MYOCLONUS)) == 1 and cn.count(FASCICULATION) == 1
 
 
+def test_copies_of_one_shape_reached_without_a_return_to_baseline_are_a_doublet():
+    """A unit's second discharge 12 or 30 ms after its first, reached from it without a return
+    to baseline: a doublet (the first counted, the second marked), neither one potential in
+    pieces nor a jerk."""
+    for lag_s in (0.012, 0.030):
+        cn = classify_night(make_night(cands=[(0, 100.0, 100.0),
+                                              (0, 100.0 + lag_s, 120.0, 0, False, True)]))
+        assert cn.count(FASCICULATION) == 1 and len(kinds(cn, MYOCLONUS)) == 0
+        assert int(cn.events["doublet"].sum()) == 1
+
+
 def test_pieces_of_one_potential_are_one_fasciculation():
     """The detector cuts a slow potential where it dips between phases; pieces reached without
     a return to baseline that span 24 ms with 6 phases are one potential, counted once at its
-    largest piece. Pieces spanning 42 ms are more than one potential lasts: a jerk."""
-    cn = classify_night(make_night(cands=[(0, 100.0, 80.0), (0, 100.012, 120.0, 0, False, True)]))
+    largest piece. Pieces spanning 42 ms are more than one potential lasts: a jerk. (The pieces
+    are of different shapes: copies of one shape so close are a doublet's discharges.)"""
+    cn = classify_night(make_night(cands=[(0, 100.0, 80.0), (0, 100.012, 120.0, 1, False, True)]))
     fasc = kinds(cn, FASCICULATION)
     assert cn.count(FASCICULATION) == 1 and len(kinds(cn, MYOCLONUS)) == 0
     assert fasc["peak_to_peak_uv"][0] == 120.0
-    cn = classify_night(make_night(cands=[(0, 100.0, 80.0), (0, 100.030, 120.0, 0, False, True)]))
+    cn = classify_night(make_night(cands=[(0, 100.0, 80.0), (0, 100.030, 120.0, 1, False, True)]))
     assert cn.count(FASCICULATION) == 0 and len(kinds(cn, MYOCLONUS)) == 1
 
 
