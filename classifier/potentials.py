@@ -123,11 +123,17 @@ def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max
     return nxt
 
 
-def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
-    """Whether each discrete potential repeats the shape of the one ``doublet_s`` before it."""
+def doublets(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
+    """Whether each discrete potential repeats the shape of the one ``doublet_s`` before it,
+    peak to peak (``t_s``, ascending).
+
+    Alike shapes peak on the same phase, so their peaks are as far apart as the discharges. The
+    second discharge's onset is not: it often starts in the first one's tail, and the detector
+    finds it only where the tail has settled, up to tens of ms later.
+    """
     lo, hi = cfg.doublet_s
     half = half_window(snippets, sfreq_hz, cfg)
-    nxt = _next_similar(onset_s, snippets, ptp, lo, hi, half, cfg.doublet_min_correlation,
+    nxt = _next_similar(t_s, snippets, ptp, lo, hi, half, cfg.doublet_min_correlation,
                         cfg.doublet_max_amplitude_ratio)
     out = np.zeros(len(t_s), bool)
     out[nxt[nxt >= 0]] = True
@@ -137,8 +143,8 @@ def doublets(t_s, onset_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> n
 def unjoined_repeats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
                      cfg: EventRules) -> np.ndarray:
     """The candidates, where one ``joined`` to the one before it (reached without a return to
-    baseline) no longer is when it repeats that one's shape ``doublet_s`` after it, onset to
-    onset, as :func:`doublets` finds a repeat.
+    baseline) no longer is when it repeats that one's shape ``doublet_s`` after it, peak to
+    peak, as :func:`doublets` finds a repeat.
 
     A doublet's second discharge 5-40 ms after the first often starts before the signal has
     settled after the first, large or slow ones most: the two are one unit firing twice, a
@@ -159,7 +165,7 @@ def unjoined_repeats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     """
     out = cand.copy()
     k = np.flatnonzero(cand["joined"][1:]) + 1
-    lag_s = (cand["onset"][k] - cand["onset"][k - 1]) / sfreq_hz
+    lag_s = (cand["peak"][k] - cand["peak"][k - 1]) / sfreq_hz
     k = k[(lag_s >= cfg.doublet_s[0]) & (lag_s <= cfg.doublet_s[1])]
     same = similar_pairs(snippets, cand["ptp_uv"], k - 1, k, half_window(snippets, sfreq_hz, cfg),
                          cfg.doublet_min_correlation, cfg.doublet_max_amplitude_ratio)
@@ -1028,9 +1034,8 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
                                ~pop & counted)):
         _group_into(comp, np.flatnonzero(pool), dense(t_s[pool], window_s, int(k)))
     rest = np.flatnonzero((comp < 0) & ~pop)
-    repeat = doublets(t_s[rest], cand["onset"][rest] / sfreq_hz, snippets[rest],
-                      cand["ptp_uv"][rest], sfreq_hz, cfg) | repeats_in_merged(
-        cand[rest], snippets[rest], sfreq_hz, cfg)  # also of two discharges merged
+    repeat = doublets(t_s[rest], snippets[rest], cand["ptp_uv"][rest], sfreq_hz, cfg)
+    repeat |= repeats_in_merged(cand[rest], snippets[rest], sfreq_hz, cfg)  # two merged too
     firsts = rest[~repeat]  # units below the floor are evidence of a volley too (not counted)
     _group_into(comp, firsts, chains(cand["onset"][firsts] / sfreq_hz, cfg))
     like = ~pop & counted & (comp < 0) & (True if twitch_like is None else twitch_like)
@@ -1096,8 +1101,7 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     part_of[half >= 0] = half[half >= 0]
     free = free[half[free] < 0]
     kind[free] = FASCICULATION
-    dbl[free] = doublets(t_s[free], cand["onset"][free] / sfreq_hz, snippets[free],
-                         cand["ptp_uv"][free], sfreq_hz, cfg)
+    dbl[free] = doublets(t_s[free], snippets[free], cand["ptp_uv"][free], sfreq_hz, cfg)
     dbl[free] |= repeats_in_merged(cand[free], snippets[free], sfreq_hz, cfg)
     detail[free[dbl[free]]] = "doublet"
     detail[free[paired[free] & ~dbl[free]]] = "pair"

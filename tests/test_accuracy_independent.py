@@ -453,6 +453,21 @@ def test_a_doublet_reached_without_a_return_to_baseline_is_no_jerk(seed):
     assert np.all(np.abs(counted - onsets) <= 0.005)
 
 
+def test_a_doublet_starting_in_the_first_discharges_tail_is_timed_peak_to_peak():
+    """A large slow unit (1400 µV, 35 ms) firing doublets 26 ms apart: the second discharge
+    starts in the first's tail, and the detector finds it only where the tail has settled,
+    more than 40 ms after the first's onset. Its peak is 26 ms after the first's: a doublet,
+    counted once."""
+    fs = 2000.0
+    x, (wave,), onsets = _quiet_units(21, fs, (1400.0, 70.0, 35.0))
+    _place(x, fs, wave, onsets)
+    _place(x, fs, wave, onsets + 0.026)
+    _, cn = run_calfwatch(x[None, :], fs, mains_hz=50.0)
+    counted = fasciculation_onsets(cn)[0]
+    assert len(counted) == len(onsets)
+    assert np.all(np.abs(counted - onsets) <= 0.005)
+
+
 def test_a_triplet_beside_another_unit_is_no_jerk():
     """A triplet 9 then 32 ms apart (its first two discharges merged into one candidate), and
     another unit's twitch 45 ms after its last: three potentials each within 50 ms of the one
