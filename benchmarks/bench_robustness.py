@@ -59,8 +59,8 @@ MINUTES = 4.0
 NOISE_UV = 4.5
 
 
-def plain(**over):
-    """A builder of independent scenes with these settings (see ``SceneSpec``)."""
+def steady(**over):
+    """A builder of independent scenes at a steady rate with these settings (``SceneSpec``)."""
     return lambda seed, needle: ind_scene(MINUTES, seed, **_shapes(over, needle))
 
 
@@ -108,39 +108,39 @@ def _shapes(over: dict, needle) -> dict:
 
 def rows(needle: list | None) -> list[tuple[str, object]]:
     """(name, builder) of every row; the rows of real units' shapes only with ``needle``."""
-    out = [(f"{fs:.0f} Hz 40/min", plain(sfreq_hz=fs, rate_per_min=40))
+    out = [(f"{fs:.0f} Hz 40/min", steady(sfreq_hz=fs, rate_per_min=40))
            for fs in (512.0, 1024.0, 2048.0, 4000.0)]
-    out += [("250 Hz 20/min", plain(sfreq_hz=250.0, rate_per_min=20)),
-            ("250 Hz 60/min", plain(sfreq_hz=250.0, rate_per_min=60)),
-            ("2 units 40/min", plain(units=2, rate_per_min=40)),
-            ("30 units 80/min", plain(units=30, rate_per_min=80)),
-            ("noise 2 uV 40/min", plain(noise_rms_uv=2.0, rate_per_min=40)),
-            ("noise 10 uV 20/min", plain(noise_rms_uv=10.0, rate_per_min=20,
-                                         ptp_range_uv=(40.0, 2000.0))),
-            ("60 Hz hum 100 uV 20/min", plain(mains_hz=60.0, mains_uv=100.0, rate_per_min=20)),
+    out += [("250 Hz 20/min", steady(sfreq_hz=250.0, rate_per_min=20)),
+            ("250 Hz 60/min", steady(sfreq_hz=250.0, rate_per_min=60)),
+            ("2 units 40/min", steady(units=2, rate_per_min=40)),
+            ("30 units 80/min", steady(units=30, rate_per_min=80)),
+            ("noise 2 uV 40/min", steady(noise_rms_uv=2.0, rate_per_min=40)),
+            ("noise 10 uV 20/min", steady(noise_rms_uv=10.0, rate_per_min=20,
+                                          ptp_range_uv=(40.0, 2000.0))),
+            ("60 Hz hum 100 uV 20/min", steady(mains_hz=60.0, mains_uv=100.0, rate_per_min=20)),
             ("stretches 100 then 5/min", stretches([(1.5, 100.0), (2.5, 5.0)])),
             ("white noise 30/min", renoised("white", rate_per_min=30)),
             ("pink noise 30/min", renoised("pink", rate_per_min=30)),
             ("laplace noise 30/min", renoised("laplace", rate_per_min=30)),
-            ("doublets 60% 20/min", plain(doublet_fraction=0.6, rate_per_min=20)),
-            ("QRS 300 uV 50 bpm 10/min", plain(ecg_uv=300.0, heart_rate_per_min=50.0,
-                                               rate_per_min=10)),
-            ("pops+motion 20/min", plain(pops_per_min=1.0, motion_per_min=1.0, rate_per_min=20)),
-            ("pops+motion no twitch", plain(pops_per_min=1.0, motion_per_min=1.0,
-                                            rate_per_min=0)),
-            ("4 ch pops 20/min", plain(n_channels=4, pops_per_min=1.0, rate_per_min=20)),
-            ("4 ch pops+motion no twitch", plain(n_channels=4, pops_per_min=1.0,
-                                                 motion_per_min=2.0, rate_per_min=0)),
-            ("slow all 20/min", plain(slow_fraction=1.0, rate_per_min=20))]
+            ("doublets 60% 20/min", steady(doublet_fraction=0.6, rate_per_min=20)),
+            ("QRS 300 uV 50 bpm 10/min", steady(ecg_uv=300.0, heart_rate_per_min=50.0,
+                                                rate_per_min=10)),
+            ("pops+motion 20/min", steady(pops_per_min=1.0, motion_per_min=1.0, rate_per_min=20)),
+            ("pops+motion no twitch", steady(pops_per_min=1.0, motion_per_min=1.0,
+                                             rate_per_min=0)),
+            ("4 ch pops 20/min", steady(n_channels=4, pops_per_min=1.0, rate_per_min=20)),
+            ("4 ch pops+motion no twitch", steady(n_channels=4, pops_per_min=1.0,
+                                                  motion_per_min=2.0, rate_per_min=0)),
+            ("slow all 20/min", steady(slow_fraction=1.0, rate_per_min=20))]
     if needle:
         out += [("real shapes 120/3/60 per min", stretches([(1.0, 120.0), (2.0, 3.0), (1.0, 60.0)],
                                                            shape_bank=True)),
-                ("real shapes 1000 Hz 100/min", plain(sfreq_hz=1000.0, rate_per_min=100,
-                                                      shape_bank=True)),
-                ("real shapes doublets 30% 100/min", plain(doublet_fraction=0.3,
-                                                           rate_per_min=100, shape_bank=True)),
-                ("real shapes 4 ch 40/min", plain(n_channels=4, rate_per_min=40,
-                                                  shape_bank=True))]
+                ("real shapes 1000 Hz 100/min", steady(sfreq_hz=1000.0, rate_per_min=100,
+                                                       shape_bank=True)),
+                ("real shapes doublets 30% 100/min", steady(doublet_fraction=0.3,
+                                                            rate_per_min=100, shape_bank=True)),
+                ("real shapes 4 ch 40/min", steady(n_channels=4, rate_per_min=40,
+                                                   shape_bank=True))]
     return out
 
 
