@@ -47,7 +47,7 @@ from accuracy_scoring import (  # noqa: E402
     run_calfwatch,
     score_detections,
 )
-from bench_accuracy import ind_scene  # noqa: E402
+from bench_accuracy import fmt, ind_scene  # noqa: E402
 from independent_scenes import band_rms  # noqa: E402
 from needle_shapes import needle_templates  # noqa: E402
 
@@ -163,20 +163,20 @@ def evaluate(job: tuple[int, int]) -> tuple[int, dict]:
                "missed": missed_called(truth, score["hits"], cn, noise_uv)}
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
 def print_row(name: str, runs: list[dict]) -> None:
     tp, fp, fn = (sum(r[key] for r in runs) for key in ("tp", "fp", "fn"))
     rest, live = sum(r["rest"] for r in runs), sum(r["live"] for r in runs)
     big = [r["big"] for r in runs if np.isfinite(r["big"])]
+    counted, true_n = (sum(r[key] for r in runs) for key in ("counted", "true_n"))
     missed = sum((r["missed"] for r in runs), Counter()).most_common(3)
-
-    def ratio(a: float, b: float, spec: str = ".2f") -> str:
-        return format(a / b, spec) if b else "n/a"
-
-    print(f"{name:<34} {ratio(2 * tp, 2 * tp + fp + fn):>5} {ratio(tp, tp + fp):>5} "
-          f"{ratio(tp, tp + fn):>5} {format(np.mean(big), '.2f') if big else 'n/a':>5} "
-          f"{ratio(sum(r['counted'] for r in runs), live, '.1f'):>6} "
-          f"{ratio(sum(r['true_n'] for r in runs), rest, '.1f'):>6} {ratio(fp, rest):>5}  "
-          f"{dict(missed)}", flush=True)
+    print(f"{name:<34} {fmt(_ratio(2 * tp, 2 * tp + fp + fn)):>5} {fmt(_ratio(tp, tp + fp)):>5} "
+          f"{fmt(_ratio(tp, tp + fn)):>5} {fmt(np.mean(big) if big else float('nan')):>5} "
+          f"{fmt(_ratio(counted, live), '.1f'):>6} {fmt(_ratio(true_n, rest), '.1f'):>6} "
+          f"{fmt(_ratio(fp, rest)):>5}  {dict(missed)}", flush=True)
 
 
 def main(argv=None) -> int:
