@@ -403,15 +403,17 @@ def compounds(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: EventRu
 
 
 def one_potential(cand: np.ndarray, feats: np.ndarray, label: np.ndarray, sfreq_hz: float,
-                  cfg: EventRules) -> np.ndarray:
+                  cfg: EventRules, counted: np.ndarray | None = None) -> np.ndarray:
     """For the pieces of a compound that fits in one potential, the index of its largest piece
     (-1 elsewhere).
 
     The detector cuts a slow or low potential where it dips between phases, and the pieces are
-    reached without a return to baseline (``joined``). Pieces that span no more than a single
-    potential lasts (``potential_max_s``), without continuous activity, and have fewer phases
-    together than ``myoclonus_min_phases`` are that potential: one candidate as a whole would
-    be a fasciculation, so its pieces are one too, not a jerk.
+    reached without a return to baseline (``joined``). Pieces without continuous activity are
+    that potential when they span no more than a single potential lasts (``potential_max_s``)
+    and have fewer phases together than ``myoclonus_min_phases`` (one candidate as a whole would
+    be a fasciculation, so its pieces are one too, not a jerk), or when only their largest is
+    ``counted`` (at or above the floor) and the others are at most ``slow_wave_max_ratio`` of its
+    size: a potential with its slow lead-in or tail, not units superimposed.
     """
     out = np.full(len(cand), -1, np.int64)
     idx = np.flatnonzero(label >= 0)
@@ -419,12 +421,24 @@ def one_potential(cand: np.ndarray, feats: np.ndarray, label: np.ndarray, sfreq_
         return out
     bounds = np.flatnonzero(np.diff(label[idx])) + 1
     for grp in np.split(idx, bounds):  # compounds are few (jerks: tens per hour)
+        if len(grp) < 2 or cand["continuous"][grp].any():
+            continue
         span_s = (cand["offset"][grp].max() - cand["onset"][grp].min()) / sfreq_hz
-        if (len(grp) > 1 and not cand["continuous"][grp].any()
-                and span_s <= cfg.potential_max_s
-                and feats["phases"][grp].sum() < cfg.myoclonus_min_phases):
-            out[grp] = grp[np.argmax(cand["ptp_uv"][grp])]
+        big = grp[np.argmax(cand["ptp_uv"][grp])]
+        if ((span_s <= cfg.potential_max_s
+             and feats["phases"][grp].sum() < cfg.myoclonus_min_phases)
+                or (counted is not None and _lone_potential(cand, grp, big, counted, cfg))):
+            out[grp] = big
     return out
+
+
+def _lone_potential(cand: np.ndarray, grp: np.ndarray, big: int, counted: np.ndarray,
+                    cfg: EventRules) -> bool:
+    """Whether ``big`` is the only counted piece of ``grp`` and the others are at most
+    ``slow_wave_max_ratio`` of its size."""
+    others = grp[grp != big]
+    return bool(counted[big] and np.all(cand["ptp_uv"][others] <= cfg.slow_wave_max_ratio
+                           * cand["ptp_uv"][big]))
 
 
 def slow_waves(cand: np.ndarray, feats: np.ndarray, size_uv: np.ndarray, sfreq_hz: float,
@@ -1026,7 +1040,7 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     all but pops; movements' and continuous pieces are no twitches) makes them unlikely by
     chance (:func:`unlikely_clusters`)."""
     comp = compounds(cand, feats, sfreq_hz, cfg, paired, apart=pop)
-    comp[one_potential(cand, feats, comp, sfreq_hz, cfg) >= 0] = -1
+    comp[one_potential(cand, feats, comp, sfreq_hz, cfg, counted) >= 0] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
     t_s = cand["peak"] / sfreq_hz
     for window_s, k, pool in ((cfg.dense_window_s, cfg.dense_min_potentials, ~pop),
@@ -1076,9 +1090,9 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     comp = compounds(cand, feats, sfreq_hz, cfg, one_unit)
     pop = is_pop(cand, cfg, sfreq_hz) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
-    whole = one_potential(cand, feats, comp, sfreq_hz, cfg)
-    piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
     counted = above_floor(cand, size_uv, floor_k, channel_noise_uv)
+    whole = one_potential(cand, feats, comp, sfreq_hz, cfg, counted)
+    piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
     part_of = np.where(piece, whole, time_locked(cand, snippets, size_uv, sfreq_hz, cfg,
                                                  ~pop & ~cand["continuous"]))
     part = pop | (part_of >= 0)

@@ -196,6 +196,21 @@ def test_pieces_of_one_potential_are_one_fasciculation():
     assert cn.count(FASCICULATION) == 0 and len(kinds(cn, MYOCLONUS)) == 1
 
 
+def test_a_potential_with_a_small_lead_in_reached_without_return_is_one_fasciculation():
+    """Pieces spanning 42 ms as above, but the first is a quarter of the second's size and under
+    the floor: a potential with its slow lead-in (the lobes a surface potential's non-propagating
+    components leave after the band-pass), not units superimposed. One fasciculation at its
+    large piece; with a lead-in two fifths of its size, two units: a jerk."""
+    floor_uv = load_config().detection.detectable_ptp_k * NOISE_UV
+    cn = classify_night(make_night(cands=[(0, 100.0, 30.0), (0, 100.030, 120.0, 1, False, True)]))
+    assert 30.0 < floor_uv <= 120.0
+    fasc = kinds(cn, FASCICULATION)
+    assert cn.count(FASCICULATION) == 1 and len(kinds(cn, MYOCLONUS)) == 0
+    assert fasc["peak_to_peak_uv"][0] == 120.0
+    cn = classify_night(make_night(cands=[(0, 100.0, 48.0), (0, 100.030, 120.0, 1, False, True)]))
+    assert cn.count(FASCICULATION) == 0 and len(kinds(cn, MYOCLONUS)) == 1
+
+
 def test_brief_multi_unit_group_is_myoclonus_and_keeps_rest():
     jerk = [(0, 80.0 + k * 0.012, 100.0 + 10 * k, 0, k < 4) for k in range(5)]
     cn = classify_night(make_night(cands=jerk, bursts=[(0, 80.0, 80.1, 30.0)]))
