@@ -94,9 +94,11 @@ class EventRules:
     slow_wave_gap_s: float
     slow_wave_max_ratio: float
     satellite_max_ratio: float
+    satellite_max_lag_s: float
     satellite_lag_tolerance_s: float
     satellite_min_discharges: int
     satellite_min_fraction: float
+    satellite_min_share: float
     satellite_max_difference: float
     split_max_floor_ratio: float
     jerk_link_s: float

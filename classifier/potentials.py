@@ -485,14 +485,16 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
     A component of a motor unit's potential that the detector finds apart from its main phases
     (a lead-in, a late phase after a quiet stretch, a satellite) follows the unit's discharges
     at a fixed lag; another unit's potential falls at any lag. Among the ``eligible`` candidates
-    (sorted by peak), a pair is a candidate beside a neighbour within ``potential_max_s`` (peak
-    to peak) that is at least 1 / ``satellite_max_ratio`` x its size (``size_uv``; a ratio of 1:
+    (sorted by peak), a pair is a candidate beside a neighbour within ``satellite_max_lag_s``
+    (peak to peak) that is at least 1 / ``satellite_max_ratio`` x its size (``size_uv``; a ratio of 1:
     no smaller). A group of such pairs whose main potentials are alike (shape and size, as in a
     train: one unit) and whose lags agree within ``satellite_lag_tolerance_s`` is time-locked
     when it holds ``satellite_min_discharges`` or more pairs and either ``satellite_min_fraction``
     or more of the eligible potentials alike its main one, or the unit's other discharges hold
     the part merged (:func:`_part_in_the_rest`): the smaller of each such pair is part of its
-    neighbour's potential.
+    neighbour's potential. Beyond one potential's span (``potential_max_s``) the group must also
+    hold ``satellite_min_share`` of the unit's neighbours there on its side
+    (:func:`_locked_beyond_one_potential`).
 
     Examples
     --------
@@ -531,6 +533,8 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
         peers = np.concatenate([[r], q[start[r]:start[r + 1]]])
         done[peers] = True
         unit = unit_of(main[r])
+        if not _locked_beyond_one_potential(lag, main, unit, peers, r, sfreq_hz, cfg):
+            continue
         if (len(peers) >= cfg.satellite_min_fraction * max(len(unit), 1)
                 or _part_in_the_rest(cand, snippets, small[peers], main[peers],
                                      np.setdiff1d(unit, main[peers]), cfg)):
@@ -539,6 +543,20 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
     first, second = np.minimum(part, out[part]), np.maximum(part, out[part])  # few, but slow)
     out[part[merged_repeats(cand, snippets, first, second, sfreq_hz, cfg)]] = -1
     return out
+
+
+def _locked_beyond_one_potential(lag: np.ndarray, main: np.ndarray, unit: np.ndarray,
+                                 peers: np.ndarray, r: int, sfreq_hz: float,
+                                 cfg: EventRules) -> bool:
+    """Whether a group of parts (``peers``) at a lag beyond one potential's span
+    (``potential_max_s``) holds ``satellite_min_share`` or more of the unit's neighbours beyond
+    it on that side (another unit's potentials beside it there fall at many lags, a few of them
+    alike by chance); True within that span."""
+    beyond = cfg.potential_max_s * sfreq_hz
+    if abs(lag[r]) <= beyond:
+        return True
+    side = np.isin(main, unit) & (np.sign(lag) == np.sign(lag[r])) & (np.abs(lag) > beyond)
+    return len(peers) >= cfg.satellite_min_share * np.count_nonzero(side)
 
 
 def near_floor_halves(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray,
@@ -660,12 +678,12 @@ def _part_in_the_rest(cand: np.ndarray, snippets: np.ndarray, small: np.ndarray,
 
 def _satellite_pairs(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, idx: np.ndarray,
                      sfreq_hz: float, cfg: EventRules) -> tuple[np.ndarray, np.ndarray]:
-    """(smaller, larger) index pairs of neighbours among ``idx`` within ``potential_max_s`` of
-    each other (peak to peak), the smaller at most ``satellite_max_ratio`` of the larger; not
+    """(smaller, larger) index pairs of neighbours among ``idx`` within ``satellite_max_lag_s``
+    of each other (peak to peak), the smaller at most ``satellite_max_ratio`` of the larger; not
     two discharges of one unit with a doublet's shapes (the doublet rules' case, whose intervals
     vary; a repeat found merged with another is left out by :func:`time_locked`)."""
     a, b = idx[:-1], idx[1:]
-    near = cand["peak"][b] - cand["peak"][a] <= cfg.potential_max_s * sfreq_hz
+    near = cand["peak"][b] - cand["peak"][a] <= cfg.satellite_max_lag_s * sfreq_hz
     near[near] = ~similar_pairs(snippets, cand["ptp_uv"], a[near], b[near],
                                 half_window(snippets, sfreq_hz, cfg),
                                 cfg.doublet_min_correlation, cfg.doublet_max_amplitude_ratio)
