@@ -6,7 +6,8 @@ Nothing here shares code or assumptions with :mod:`calfwatch.simulator` or the c
 - potentials are random band-limited waveforms (white noise band-passed around a random spectral
   peak of 30-150 Hz, 6-28 ms long under a Tukey window, optionally with a slow lead-in or tail),
   not sums of Hermite functions; or, with ``shape_bank``, real motor-unit templates from needle
-  recordings as a surface electrode sees them (:mod:`needle_shapes`); or, with
+  recordings as a surface electrode sees them (:mod:`needle_shapes`); or, with ``surface_bank``,
+  units' potentials recorded at the skin (:mod:`surface_averages`); or, with
   ``volume_conductor``, potentials of fibres' action potentials in a volume conductor
   (:mod:`volume_conductor_shapes`);
 - each unit fires as a Poisson process with a 3-ms refractory period, units independent;
@@ -46,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from needle_shapes import SHALLOW_CORNER_HZ, surface_shape
 from scipy import signal
+from surface_averages import as_sampled
 from volume_conductor_shapes import motor_unit_shape
 
 TRUTH_DTYPE = np.dtype([("onset_s", float), ("duration_s", float), ("kind", "U13"),
@@ -139,6 +141,7 @@ class SceneSpec:
     heart_rate_per_min: float = 60.0
     drift_uv: float = 0.0  # largest excursion of the baseline drift on each channel
     shape_bank: list | None = None  # real unit templates (needle_shapes) instead of random shapes
+    surface_bank: list | None = None  # units recorded at the skin (surface_averages), as is
     tissue_corner_hz: tuple = SHALLOW_CORNER_HZ  # the tissue's low-pass on them (needle_shapes)
     volume_conductor: bool = False  # units from a volume-conductor model (volume_conductor_shapes)
     noise_swing_uv: float = 0.0  # largest RMS of the added noise that swings (module docstring)
@@ -252,6 +255,10 @@ def _add_potentials(rng, spec, x, ch, rows, busy):
     lo, hi = np.log(spec.ptp_range_uv[0]), np.log(spec.ptp_range_uv[1])
     if spec.volume_conductor:
         bank = [_scaled(motor_unit_shape(rng, fs), float(np.exp(rng.uniform(lo, hi))))
+                for _ in range(spec.units)]
+    elif spec.surface_bank:
+        bank = [_scaled(as_sampled(rng, spec.surface_bank[rng.integers(len(spec.surface_bank))], fs),
+                        float(np.exp(rng.uniform(lo, hi))))
                 for _ in range(spec.units)]
     elif spec.shape_bank:
         bank = [_scaled(surface_shape(rng, spec.shape_bank[rng.integers(len(spec.shape_bank))],
