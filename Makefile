@@ -27,8 +27,22 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "" tests
 
+# Potentials recorded at the skin for benchmarks/bench_robustness.py: the sample recording in
+# openhdemg's wheel (GPL-3.0), fetched from PyPI into bench-output/, never committed
+# (tests/surface_averages.py). Without a network the benchmark leaves those rows out.
+SURFACE_UNITS := bench-output/openhdemg/otb_testfile.mat
+OPENHDEMG := openhdemg-0.1.2-py3-none-any.whl
+
+$(SURFACE_UNITS): | $(STAMP)
+	mkdir -p $(@D)
+	$(BIN)/python -m pip download --quiet --no-deps --dest $(@D) openhdemg==0.1.2
+	$(BIN)/python -m zipfile -e $(@D)/$(OPENHDEMG) $(@D)/wheel
+	mv $(@D)/wheel/openhdemg/library/decomposed_test_files/otb_testfile.mat $@
+	rm -rf $(@D)/wheel $(@D)/$(OPENHDEMG)
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	-$(MAKE) --no-print-directory $(SURFACE_UNITS)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP)

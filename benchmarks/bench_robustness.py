@@ -16,9 +16,14 @@ no rule was set on):
 - 60 % doublets at 20 per minute, and 30 % doublets at 100 per minute;
 - a strong QRS (300 µV) at 50 beats per minute;
 - pops and motion on one and on four channels, with twitches and without;
-- every unit with a slow lead-in or tail.
+- every unit with a slow lead-in or tail;
+- potentials recorded at the skin (spike-triggered averages of decomposed units,
+  ``tests/surface_averages.py``) at 15 and 120 per minute, at 1000 and 500 Hz, with 30 % doublets
+  and at 25-60 µV.
 
-The rows with real units' shapes (``tests/needle_shapes.py``) need ``$CALFWATCH_SAMPLE_DATA``.
+The rows with real units' shapes (``tests/needle_shapes.py``) need ``$CALFWATCH_SAMPLE_DATA``;
+those with surface averages need the recording they are taken from, which ``make bench`` fetches
+(or ``$CALFWATCH_SURFACE_UNITS``).
 Per row, pooled over its seeds: F1, precision and recall of the detectable potentials (p-p at or
 above the detection floor), recall of those >= 10 x the noise RMS, the reported and true rate per
 minute of rest, false fasciculations per rest minute, and what the missed potentials were called
@@ -50,6 +55,7 @@ from accuracy_scoring import (  # noqa: E402
 from bench_accuracy import fmt, ind_scene  # noqa: E402
 from independent_scenes import band_rms  # noqa: E402
 from needle_shapes import needle_templates  # noqa: E402
+from surface_averages import surface_averages  # noqa: E402
 
 #: Seeds pooled per row.
 SEEDS_PER_ROW = 3
@@ -61,14 +67,14 @@ NOISE_UV = 4.5
 
 def steady(**over):
     """A builder of independent scenes at a steady rate with these settings (``SceneSpec``)."""
-    return lambda seed, needle: ind_scene(MINUTES, seed, **_shapes(over, needle))
+    return lambda seed, banks: ind_scene(MINUTES, seed, **_shapes(over, banks))
 
 
 def stretches(parts, **over):
     """A builder of one channel whose twitching changes: ``(minutes, rate)`` stretches end to end,
     each an independent scene of its own seed."""
-    def build(seed, needle):
-        runs = [ind_scene(m, 10 * seed + k, rate_per_min=r, **_shapes(over, needle))
+    def build(seed, banks):
+        runs = [ind_scene(m, 10 * seed + k, rate_per_min=r, **_shapes(over, banks))
                 for k, (m, r) in enumerate(parts)]
         truth, start_s = [], 0.0
         for data, fs, rows, *_ in runs:
@@ -85,9 +91,9 @@ def renoised(kind: str, **over):
     """A builder of scenes whose background is replaced by noise of ``kind`` (``white``: flat
     over the whole band; ``pink``: 1/f; ``laplace``: white and heavy-tailed) of ``NOISE_UV`` RMS
     in 20-450 Hz."""
-    def build(seed, needle):
+    def build(seed, banks):
         data, fs, truth, _, rest, mains = ind_scene(MINUTES, seed, noise_rms_uv=0.05,
-                                                    **_shapes(over, needle))
+                                                    **_shapes(over, banks))
         rng = np.random.default_rng((seed, 7))
         n = data.shape[1]
         if kind == "pink":
@@ -101,13 +107,16 @@ def renoised(kind: str, **over):
     return build
 
 
-def _shapes(over: dict, needle) -> dict:
-    """``over`` with the needle templates for ``shape_bank=True``."""
-    return {**over, "shape_bank": needle} if over.get("shape_bank") else over
+def _shapes(over: dict, banks: dict) -> dict:
+    """``over`` with the real units' shapes of ``banks`` for ``shape_bank=True`` (needle
+    templates) and ``surface_bank=True`` (surface averages)."""
+    return {key: banks[key] if key in banks and value is True else value
+            for key, value in over.items()}
 
 
-def rows(needle: list | None) -> list[tuple[str, object]]:
-    """(name, builder) of every row; the rows of real units' shapes only with ``needle``."""
+def rows(banks: dict) -> list[tuple[str, object]]:
+    """(name, builder) of every row; the rows of real units' shapes only with their ``banks``
+    (``shape_bank``: needle templates; ``surface_bank``: surface averages)."""
     out = [(f"{fs:.0f} Hz 40/min", steady(sfreq_hz=fs, rate_per_min=40))
            for fs in (512.0, 1024.0, 2048.0, 4000.0)]
     out += [("250 Hz 20/min", steady(sfreq_hz=250.0, rate_per_min=20)),
@@ -132,7 +141,7 @@ def rows(needle: list | None) -> list[tuple[str, object]]:
             ("4 ch pops+motion no twitch", steady(n_channels=4, pops_per_min=1.0,
                                                   motion_per_min=2.0, rate_per_min=0)),
             ("slow all 20/min", steady(slow_fraction=1.0, rate_per_min=20))]
-    if needle:
+    if banks.get("shape_bank"):
         out += [("real shapes 120/3/60 per min", stretches([(1.0, 120.0), (2.0, 3.0), (1.0, 60.0)],
                                                            shape_bank=True)),
                 ("real shapes 1000 Hz 100/min", steady(sfreq_hz=1000.0, rate_per_min=100,
@@ -141,19 +150,30 @@ def rows(needle: list | None) -> list[tuple[str, object]]:
                                                             rate_per_min=100, shape_bank=True)),
                 ("real shapes 4 ch 40/min", steady(n_channels=4, rate_per_min=40,
                                                    shape_bank=True))]
+    if banks.get("surface_bank"):
+        out += [("surface units 15/min", steady(rate_per_min=15, surface_bank=True)),
+                ("surface units 120/min", steady(rate_per_min=120, surface_bank=True)),
+                ("surface units 1000 Hz 40/min", steady(sfreq_hz=1000.0, rate_per_min=40,
+                                                        surface_bank=True)),
+                ("surface units 500 Hz 40/min", steady(sfreq_hz=500.0, rate_per_min=40,
+                                                       surface_bank=True)),
+                ("surface units doublets 30% 20/min", steady(doublet_fraction=0.3,
+                                                             rate_per_min=20, surface_bank=True)),
+                ("surface units 25-60 uV 20/min", steady(ptp_range_uv=(25.0, 60.0),
+                                                         rate_per_min=20, surface_bank=True))]
     return out
 
 
 @cache
-def _needle() -> list | None:
-    return needle_templates()
+def _banks() -> dict:
+    return {"shape_bank": needle_templates(), "surface_bank": surface_averages()}
 
 
 def evaluate(job: tuple[int, int]) -> tuple[int, dict]:
     """Score one scene: row ``job[0]`` at seed ``job[1]``."""
     k, seed = job
-    needle = _needle()
-    data, fs, truth, noise_uv, rest_true, _ = rows(needle)[k][1](seed, needle)
+    banks = _banks()
+    data, fs, truth, noise_uv, rest_true, _ = rows(banks)[k][1](seed, banks)
     _, cn = run_calfwatch(data, fs)
     score = score_detections(truth, fasciculation_onsets(cn), noise_uv, rest_true)
     live = (cn.rates["rest_minutes"] or 0.0) - (cn.rates.get("blind_minutes") or 0.0)
@@ -185,7 +205,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1500, help="first seed of each row")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
     args = ap.parse_args(argv)
-    table = rows(_needle())
+    table = rows(_banks())
     picked = [k for k, (name, _) in enumerate(table) if args.only in name]
     jobs = [(k, args.seed + j) for k in picked for j in range(SEEDS_PER_ROW)]
     t0 = time.perf_counter()
