@@ -403,7 +403,7 @@ def compounds(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: EventRu
 
 
 def one_potential(cand: np.ndarray, feats: np.ndarray, label: np.ndarray, sfreq_hz: float,
-                  cfg: EventRules, counted: np.ndarray | None = None) -> np.ndarray:
+                  cfg: EventRules, counted: np.ndarray) -> np.ndarray:
     """For the pieces of a compound that fits in one potential, the index of its largest piece
     (-1 elsewhere).
 
@@ -427,7 +427,7 @@ def one_potential(cand: np.ndarray, feats: np.ndarray, label: np.ndarray, sfreq_
         big = grp[np.argmax(cand["ptp_uv"][grp])]
         if ((span_s <= cfg.potential_max_s
              and feats["phases"][grp].sum() < cfg.myoclonus_min_phases)
-                or (counted is not None and _lone_potential(cand, grp, big, counted, cfg))):
+                or _lone_potential(cand, grp, big, counted, cfg)):
             out[grp] = big
     return out
 
@@ -437,8 +437,8 @@ def _lone_potential(cand: np.ndarray, grp: np.ndarray, big: int, counted: np.nda
     """Whether ``big`` is the only counted piece of ``grp`` and the others are at most
     ``slow_wave_max_ratio`` of its size."""
     others = grp[grp != big]
-    return bool(counted[big] and np.all(cand["ptp_uv"][others] <= cfg.slow_wave_max_ratio
-                           * cand["ptp_uv"][big]))
+    small = cand["ptp_uv"][others] <= cfg.slow_wave_max_ratio * cand["ptp_uv"][big]
+    return bool(counted[big] and small.all())
 
 
 def slow_waves(cand: np.ndarray, feats: np.ndarray, size_uv: np.ndarray, sfreq_hz: float,
@@ -486,8 +486,8 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
     (a lead-in, a late phase after a quiet stretch, a satellite) follows the unit's discharges
     at a fixed lag; another unit's potential falls at any lag. Among the ``eligible`` candidates
     (sorted by peak), a pair is a candidate beside a neighbour within ``satellite_max_lag_s``
-    (peak to peak) that is at least 1 / ``satellite_max_ratio`` x its size (``size_uv``; a ratio of 1:
-    no smaller). A group of such pairs whose main potentials are alike (shape and size, as in a
+    (peak to peak) that is at least 1 / ``satellite_max_ratio`` x its size (``size_uv``; a ratio
+    of 1: no smaller). A group of such pairs whose main potentials are alike (shape and size, as in a
     train: one unit) and whose lags agree within ``satellite_lag_tolerance_s`` is time-locked
     when it holds ``satellite_min_discharges`` or more pairs and either ``satellite_min_fraction``
     or more of the eligible potentials alike its main one, or the unit's other discharges hold
