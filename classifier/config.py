@@ -121,6 +121,7 @@ class DetectionRules:
     the resting noise it is a multiple of (:mod:`classifier.noise`)."""
 
     detectable_ptp_k: float
+    cardiac_floor_k: float
     noise_guard_s: float
     noise_tail_s: float
     noise_ring_s: float

@@ -44,7 +44,7 @@ from classifier.cardiac import heartbeat_mask, skipped_beats_s
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
 from classifier.mains import line_periodicity
-from classifier.noise import local_noise_uv, resting_noise_uv
+from classifier.noise import channel_floor_k, local_noise_uv, resting_noise_uv
 from classifier.potentials import (
     continues,
     dense,
@@ -414,7 +414,7 @@ def classify_events(night: NightData, config: ClassifierConfig,
     night : NightData
     config : ClassifierConfig
         Full configuration; ``events`` and ``detection`` (the floor, x the channel's resting
-        noise) are used.
+        noise: :func:`classifier.noise.channel_floor_k`) are used.
     noise_uv : list, optional
         Each channel's resting noise (:func:`classifier.noise.resting_noise_uv`), measured here
         when not given.
@@ -427,7 +427,7 @@ def classify_events(night: NightData, config: ClassifierConfig,
     ndarray of EVENT_DTYPE
         Sorted by onset, then channel.
     """
-    cfg, floor_k = config.events, config.detection.detectable_ptp_k
+    cfg = config.events
     level = rest_level(night.noise_uv, night.hop_s, cfg)
     cand = night.candidates
     if heartbeat is None:
@@ -438,6 +438,7 @@ def classify_events(night: NightData, config: ClassifierConfig,
         rows = rows[np.argsort(cand["peak"][rows], kind="stable")]
         noise = resting_noise_uv(night, ch, config) if noise_uv is None else noise_uv[ch]
         around = local_noise_uv(night, ch, config.detection)
+        floor_k = channel_floor_k(config.detection, int(heartbeat[rows].sum()))
         parts.append(_channel_events(night, ch, rows, level[ch], cfg, floor_k, noise,
                                      heartbeat[rows], around))
     events = np.concatenate(parts) if parts else make_events(0)

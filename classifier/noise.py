@@ -1,6 +1,7 @@
 """The channel's resting noise: the noise RMS behind the stated detection floor.
 
-The floor is ``detectable_ptp_k`` x the noise RMS of the band-passed signal. Measured on windows
+The floor is ``detectable_ptp_k`` x the noise RMS of the band-passed signal (on a channel the
+heartbeat reaches, at least ``cardiac_floor_k`` x: :func:`channel_floor_k`). Measured on windows
 that twitching falls into, the noise reads high, and the more so the more the calf twitches: the
 median over 10-s windows of the chain's 0.5-s MAD blocks read 7-25 % high at 80-120 independent
 potentials per minute at 500 Hz-1 kHz (94 % at 2 kHz and 120 per minute), which raised the floor
@@ -55,6 +56,35 @@ from classifier.potentials import median_noise_uv
 
 if TYPE_CHECKING:
     from classifier.night_data import NightData
+
+
+def channel_floor_k(rules: DetectionRules, heartbeats: int) -> float:
+    """The multiple of a channel's noise its fasciculations are counted from: ``detectable_ptp_k``,
+    or the higher of it and ``cardiac_floor_k`` on a channel with ``heartbeats`` (a QRS the
+    band-pass leaves near the floor is told apart only where enough of its beats are found).
+
+    Parameters
+    ----------
+    rules : DetectionRules
+    heartbeats : int
+        The heartbeats found on the channel (:func:`classifier.cardiac.heartbeat_mask`).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from classifier.config import default_config
+    >>> rules = default_config().detection
+    >>> channel_floor_k(rules, 0) == rules.detectable_ptp_k
+    True
+    >>> channel_floor_k(rules, 40) == max(rules.detectable_ptp_k, rules.cardiac_floor_k)
+    True
+    """
+    if heartbeats > 0:
+        return float(max(rules.detectable_ptp_k, rules.cardiac_floor_k))
+    return float(rules.detectable_ptp_k)
 
 
 def quiet_frames(night: NightData, ch: int, rules: DetectionRules) -> np.ndarray:

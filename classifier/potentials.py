@@ -50,11 +50,12 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   of its peak-to-peak and ``pop_step_k`` x the noise is a pop, whatever its frequency content,
   unless a neighbour within ``pop_clear_s`` is as large as the step (it fills the baseline window).
 
-Fasciculations are counted only from ``[detection] detectable_ptp_k`` x the channel's resting noise
+Fasciculations are counted only from the channel's floor multiple (``[detection]
+detectable_ptp_k``, higher where the heartbeat reaches the channel:
+:func:`classifier.noise.channel_floor_k`) x its resting noise
 (:func:`classifier.noise.resting_noise_uv`; the stated ``detection_floor_uv``), or x the noise at the
 potential or in the seconds around it (:func:`classifier.noise.local_noise_uv`) where that is
-higher: no count
-is ever below the stated floor. The size compared is the potential's peak-to-peak over its span
+higher: no count is ever below the stated floor. The size compared is the potential's peak-to-peak over its span
 (:func:`potential_ptp_uv`: up to ``potential_max_s`` centred on its peak, short of the potentials
 beside it), which is also the size its event reports: the detector's candidate may hold only the
 largest phase of a polyphasic potential whose phases are parted by quiet zero crossings (at 1 kHz

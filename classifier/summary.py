@@ -16,6 +16,7 @@ import numpy as np
 
 from classifier.config import ClassifierConfig
 from classifier.kinds import EVENT_KINDS
+from classifier.noise import channel_floor_k
 from classifier.potentials import median_noise_uv
 
 if TYPE_CHECKING:
@@ -32,9 +33,10 @@ CAVEATS = (
     "under-detects them, so the PLM index is a lower estimate. It is per hour of recording, not of "
     "sleep.",
     "Rates count the potentials the detector can see: those whose peak-to-peak over their span "
-    "reaches each channel's detection_floor_uv (detectable_ptp_k x its resting noise RMS, measured "
-    "away from the potentials, or x the noise at the potential where that is higher); smaller ones "
-    "are not counted.",
+    "reaches each channel's detection_floor_uv (detection_floor_k x its resting noise RMS, measured "
+    "away from the potentials, or x the noise at the potential where that is higher; "
+    "detection_floor_k is detectable_ptp_k, or cardiac_floor_k where the heartbeat reaches the "
+    "channel); smaller ones are not counted.",
     "A potential that starts inside another merges into it: rates are per minute of rest less the "
     "time spent inside the listed potentials (blind_minutes), the dead-time correction of "
     "counting statistics, which adds back what such merges drop (a few % at 100 per minute).",
@@ -134,19 +136,28 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
     return out
 
 
-def detection_floors_uv(
-    quality_doc: dict[str, dict], config: ClassifierConfig
-) -> dict[str, float | None]:
-    """Per channel: ``detectable_ptp_k`` x the noise RMS (µV), None without a noise figure.
+def detection_floor_ks(quality_doc: dict[str, dict], config: ClassifierConfig) -> dict[str, float]:
+    """Per channel: the multiple of its noise RMS its fasciculations are counted from
+    (:func:`classifier.noise.channel_floor_k`: higher where the heartbeat reaches it).
 
     The definition and its reason are in ``[detection]`` of ``thresholds.toml``.
     """
-    k = float(config.detection.detectable_ptp_k)
-    return {name: (k * q["noise_rms_uv"] if q.get("noise_rms_uv") is not None else None)
+    return {name: channel_floor_k(config.detection, int(q.get("ecg_beats") or 0))
             for name, q in quality_doc.items()}
 
 
-def _channels_doc(classified: ClassifiedNight, floors_uv: dict[str, float | None]) -> dict[str, dict]:
+def detection_floors_uv(
+    quality_doc: dict[str, dict], config: ClassifierConfig
+) -> dict[str, float | None]:
+    """Per channel: its floor's multiple (:func:`detection_floor_ks`) x the noise RMS (µV), None
+    without a noise figure."""
+    ks = detection_floor_ks(quality_doc, config)
+    return {name: (ks[name] * q["noise_rms_uv"] if q.get("noise_rms_uv") is not None else None)
+            for name, q in quality_doc.items()}
+
+
+def _channels_doc(classified: ClassifiedNight, floors_uv: dict[str, float | None],
+                  floor_ks: dict[str, float]) -> dict[str, dict]:
     """Per channel: its rates, counts per kind, rest intervals and detection floor."""
     ev = classified.events
     channels = {}
@@ -158,6 +169,7 @@ def _channels_doc(classified: ClassifiedNight, floors_uv: dict[str, float | None
                        for k in EVENT_KINDS},
             "rest_intervals_s": classified.rest[name].intervals_s.tolist(),
             "detection_floor_uv": floors_uv[name],
+            "detection_floor_k": floor_ks[name],
         }
     return channels
 
@@ -186,7 +198,8 @@ def night_summary(classified: ClassifiedNight, meta: dict[str, Any] | None, qual
         quality, classified.ch_names,
         {name: getattr(r, "lost_s", 0.0) for name, r in classified.rest.items()},
         classified.duration_s, classified.noise_uv, classified.cardiac)
-    channels = _channels_doc(classified, detection_floors_uv(quality_doc, classified.config))
+    channels = _channels_doc(classified, detection_floors_uv(quality_doc, classified.config),
+                             detection_floor_ks(quality_doc, classified.config))
     doc = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
