@@ -147,12 +147,12 @@ def detection_floor_ks(quality_doc: dict[str, dict], config: ClassifierConfig) -
 
 
 def detection_floors_uv(
-    quality_doc: dict[str, dict], config: ClassifierConfig
+    quality_doc: dict[str, dict], floor_ks: dict[str, float]
 ) -> dict[str, float | None]:
-    """Per channel: its floor's multiple (:func:`detection_floor_ks`) x the noise RMS (µV), None
-    without a noise figure."""
-    ks = detection_floor_ks(quality_doc, config)
-    return {name: (ks[name] * q["noise_rms_uv"] if q.get("noise_rms_uv") is not None else None)
+    """Per channel: its floor's multiple (``floor_ks``, :func:`detection_floor_ks`) x the noise
+    RMS (µV), None without a noise figure."""
+    return {name: (floor_ks[name] * q["noise_rms_uv"] if q.get("noise_rms_uv") is not None
+                   else None)
             for name, q in quality_doc.items()}
 
 
@@ -198,8 +198,8 @@ def night_summary(classified: ClassifiedNight, meta: dict[str, Any] | None, qual
         quality, classified.ch_names,
         {name: getattr(r, "lost_s", 0.0) for name, r in classified.rest.items()},
         classified.duration_s, classified.noise_uv, classified.cardiac)
-    channels = _channels_doc(classified, detection_floors_uv(quality_doc, classified.config),
-                             detection_floor_ks(quality_doc, classified.config))
+    floor_ks = detection_floor_ks(quality_doc, classified.config)
+    channels = _channels_doc(classified, detection_floors_uv(quality_doc, floor_ks), floor_ks)
     doc = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
