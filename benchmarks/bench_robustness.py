@@ -19,7 +19,9 @@ no rule was set on):
 - every unit with a slow lead-in or tail;
 - potentials recorded at the skin (spike-triggered averages of decomposed units,
   ``tests/surface_averages.py``) at 15 and 120 per minute, at 1000 and 500 Hz, with 30 % doublets
-  and at 25-60 µV.
+  and at 25-60 µV;
+- potentials of the textbook analytic model, Hermite-Rodriguez functions
+  (``tests/hermite_shapes.py``), at 40 and 120 per minute, at 1000 Hz and at 25-60 µV.
 
 The rows with real units' shapes (``tests/needle_shapes.py``) need ``$CALFWATCH_SAMPLE_DATA``;
 those with surface averages need the recording they are taken from, which ``make bench`` fetches
@@ -53,6 +55,7 @@ from accuracy_scoring import (  # noqa: E402
     score_detections,
 )
 from bench_accuracy import fmt, ind_scene  # noqa: E402
+from hermite_shapes import hermite_templates  # noqa: E402
 from independent_scenes import band_rms  # noqa: E402
 from needle_shapes import needle_templates  # noqa: E402
 from surface_averages import surface_averages  # noqa: E402
@@ -141,6 +144,14 @@ def rows(banks: dict) -> list[tuple[str, object]]:
             ("4 ch pops+motion no twitch", steady(n_channels=4, pops_per_min=1.0,
                                                   motion_per_min=2.0, rate_per_min=0)),
             ("slow all 20/min", steady(slow_fraction=1.0, rate_per_min=20))]
+    hermite = hermite_templates()
+    out += [("Hermite units 40/min", steady(rate_per_min=40, surface_bank=hermite)),
+            ("Hermite units 120/min", steady(rate_per_min=120, surface_bank=hermite)),
+            ("Hermite units 1000 Hz 40/min", steady(sfreq_hz=1000.0, rate_per_min=40,
+                                                              surface_bank=hermite)),
+            ("Hermite units 25-60 uV 20/min", steady(ptp_range_uv=(25.0, 60.0),
+                                                               rate_per_min=20,
+                                                               surface_bank=hermite))]
     if banks.get("shape_bank"):
         out += [("real shapes 120/3/60 per min", stretches([(1.0, 120.0), (2.0, 3.0), (1.0, 60.0)],
                                                            shape_bank=True)),

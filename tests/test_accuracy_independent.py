@@ -17,6 +17,7 @@ from accuracy_scoring import (
     run_calfwatch,
     score_detections,
 )
+from hermite_shapes import hermite_templates
 from independent_scenes import SceneSpec, coloured_noise, make_scene, random_potential
 
 from classifier.kinds import ARTIFACT, FASCICULATION, MYOCLONUS, VOLUNTARY
@@ -596,6 +597,22 @@ def test_potentials_of_a_volume_conductor_model_are_each_counted(rate, seed):
     _, _, score = analyse(spec, seed)
     assert score["f1"] >= 0.95, score
     assert score["recall_10x"] >= 0.95, score
+    assert score["fp"] <= 1, score
+
+
+@pytest.mark.parametrize(("rate", "seed"), [(40, 940), (120, 920)])
+def test_potentials_of_hermite_rodriguez_functions_are_each_counted(rate, seed):
+    """Potentials of the textbook analytic model (tests/hermite_shapes.py: biphasic and triphasic
+    Hermite-Rodriguez functions, half of them complex), a family no rule was measured on. Units
+    of 60 µV to 2 mV, so that the floor plays no part: F1 reaches the issue's 0.95, and so does
+    the recall of potentials >= 10 x the noise at 40 per minute (0.93 at 120, where two units'
+    potentials 5-25 ms apart are at times taken as one, or as a doublet when alike; measured
+    0.98 and 0.96), with at most one false twitch."""
+    spec = SceneSpec(minutes=4.0, rate_per_min=rate, surface_bank=hermite_templates(),
+                     ptp_range_uv=(60.0, 2000.0))
+    _, _, score = analyse(spec, seed)
+    assert score["f1"] >= 0.95, score
+    assert score["recall_10x"] >= (0.95 if rate <= 40 else 0.93), score
     assert score["fp"] <= 1, score
 
 
