@@ -14,7 +14,7 @@ corrects it (twitches it missed are added, ones that are not twitches after all 
 the last count it shows equals the summary's ``fasciculations``.
 Before that, it can differ only where the final analysis uses context the 40-s live window does
 not have (a PLM series, the resting level over 10 minutes, a movement's margin, a unit's part
-that is time-locked to it over the night).
+that is time-locked to it over the night, the discharges of a unit near the floor that size it).
 """
 
 from __future__ import annotations

@@ -101,6 +101,9 @@ class EventRules:
     satellite_min_share: float
     satellite_max_difference: float
     split_max_floor_ratio: float
+    unit_size_band: Span
+    unit_size_neighbours: int
+    unit_size_min_correlation: float
     jerk_link_s: float
     jerk_min_potentials: int
     jerk_window_s: float

@@ -48,6 +48,7 @@ from classifier.noise import channel_floor_k, local_noise_uv, resting_noise_uv
 from classifier.potentials import (
     continues,
     dense,
+    floor_uv,
     is_pop,
     label_potentials,
     linked_runs,
@@ -56,6 +57,7 @@ from classifier.potentials import (
     potential_ptp_uv,
     self_repeats,
 )
+from classifier.unit_size import unit_sizes_uv
 
 if TYPE_CHECKING:
     from classifier.night_data import NightData
@@ -696,7 +698,9 @@ def _candidate_events(cand: np.ndarray, feats: np.ndarray, snips: np.ndarray, ro
     before its onset or after it) is not its onset."""
     if len(cand) == 0:
         return make_events(0)
-    size = potential_ptp_uv(cand, snips, sf, cfg.potential_max_s)
+    size = unit_sizes_uv(cand, snips, potential_ptp_uv(cand, snips, sf, cfg.potential_max_s),
+                         floor_uv(cand, floor_k, channel_noise_uv), sf, cfg,
+                         ~cand["continuous"] & ~is_pop(cand, cfg, sf))
     on_s, off_s = cand["onset"] / sf, cand["offset"] / sf
     kind, detail, dbl, group, part_of = label_potentials(
         cand, feats, snips, size, sf, cfg, floor_k, channel_noise_uv,

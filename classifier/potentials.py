@@ -59,7 +59,9 @@ higher: no count is ever below the stated floor. The size compared is the potent
 (:func:`potential_ptp_uv`: up to ``potential_max_s`` centred on its peak, short of the potentials
 beside it), which is also the size its event reports: the detector's candidate may hold only the
 largest phase of a polyphasic potential whose phases are parted by quiet zero crossings (at 1 kHz
-and below these last a few samples, enough to end a candidate).
+and below these last a few samples, enough to end a candidate). Near the floor the size is the
+median over the unit's discharges around the potential (:mod:`classifier.unit_size`): one
+sweep's peak-to-peak moves with the noise by a quarter of the floor.
 """
 
 from __future__ import annotations
@@ -922,12 +924,21 @@ def above_floor(cand: np.ndarray, size_uv: np.ndarray, floor_k: float,
     floor: ``floor_k`` x the channel's resting noise ``channel_noise_uv`` (the stated floor; per
     potential, the higher of it and the noise in the seconds around it), and ``floor_k`` x the
     noise at the potential (the chain's floor) where that is higher."""
-    return size_uv >= _floor_uv(cand, floor_k, channel_noise_uv)
+    return size_uv >= floor_uv(cand, floor_k, channel_noise_uv)
 
 
-def _floor_uv(cand: np.ndarray, floor_k: float,
-              channel_noise_uv: float | np.ndarray | None) -> np.ndarray:
-    """The floor each potential is counted from (:func:`above_floor`)."""
+def floor_uv(cand: np.ndarray, floor_k: float,
+             channel_noise_uv: float | np.ndarray | None) -> np.ndarray:
+    """The floor each potential is counted from (:func:`above_floor`).
+
+    Examples
+    --------
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> cand = np.zeros(2, CANDIDATE_DTYPE)
+    >>> cand["noise_uv"] = [4.0, 5.0]
+    >>> floor_uv(cand, 8.5, 4.5)
+    array([38.25, 42.5 ])
+    """
     noise = cand["noise_uv"] if channel_noise_uv is None else np.maximum(cand["noise_uv"],
                                                                         channel_noise_uv)
     return floor_k * noise
@@ -1129,7 +1140,7 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     free = single[train < 0]
     is_free = np.zeros(n, bool)
     is_free[free] = True
-    half = near_floor_halves(cand, snippets, size_uv, _floor_uv(cand, floor_k, channel_noise_uv),
+    half = near_floor_halves(cand, snippets, size_uv, floor_uv(cand, floor_k, channel_noise_uv),
                              sfreq_hz, cfg, is_free)
     part_of[half >= 0] = half[half >= 0]
     free = free[half[free] < 0]

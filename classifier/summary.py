@@ -36,7 +36,9 @@ CAVEATS = (
     "reaches each channel's detection_floor_uv (detection_floor_k x its resting noise RMS, measured "
     "away from the potentials, or x the noise at the potential where that is higher; "
     "detection_floor_k is detectable_ptp_k, or cardiac_floor_k where the heartbeat reaches the "
-    "channel); smaller ones are not counted.",
+    "channel); smaller ones are not counted. Near the floor a potential's size is the median over "
+    "its unit's discharges around it (alike in shape and size), so that the noise on one sweep "
+    "does not decide which of a unit's discharges are counted.",
     "A potential that starts inside another merges into it: rates are per minute of rest less the "
     "time spent inside the listed potentials (blind_minutes), the dead-time correction of "
     "counting statistics, which adds back what such merges drop (a few % at 100 per minute).",
