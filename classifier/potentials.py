@@ -38,7 +38,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
 - **part of a potential**: a candidate beside a potential at least as large, at the same lag at a
   quarter or more of that unit's discharges, or at fewer where the unit's other discharges hold
   it merged (``satellite_*``; :func:`time_locked`), is a component of it (a lead-in, a late phase
-  after a quiet stretch, a satellite): counted with it;
+  after a quiet stretch, a satellite): counted with it; so is a candidate within such a part's
+  span at another of the unit's discharges that, the part's waveform taken away, leaves nothing
+  above the floor (the noise put the part's peak on another of its phases);
 - **halves near the floor**: of two twitches within ``potential_max_s`` (peak to peak), both at
   most ``split_max_floor_ratio`` x the floor and not alike as a doublet's, the smaller is a part
   of the larger (:func:`near_floor_halves`): near the floor the noise takes the dip between a
@@ -481,7 +483,8 @@ def slow_waves(cand: np.ndarray, feats: np.ndarray, size_uv: np.ndarray, sfreq_h
 
 
 def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfreq_hz: float,
-                cfg: EventRules, eligible: np.ndarray) -> np.ndarray:
+                cfg: EventRules, eligible: np.ndarray,
+                floors_uv: np.ndarray | None = None) -> np.ndarray:
     """For each candidate that is part of the potential beside it (no larger, and at the same lag
     from it at many of its unit's discharges), the index of that potential; -1 for the others.
 
@@ -497,7 +500,9 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
     the part merged (:func:`_part_in_the_rest`): the smaller of each such pair is part of its
     neighbour's potential. Beyond one potential's span (``potential_max_s``) the group must also
     hold ``satellite_min_share`` of the unit's neighbours there on its side
-    (:func:`_locked_beyond_one_potential`).
+    (:func:`_locked_beyond_one_potential`). Given each candidate's floor (``floors_uv``), the
+    unit's other candidates within a time-locked part's span that are that part with its peak on
+    another of its phases are its parts too (:func:`_moved_parts`).
 
     Examples
     --------
@@ -542,10 +547,47 @@ def time_locked(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray, sfr
                 or _part_in_the_rest(cand, snippets, small[peers], main[peers],
                                      np.setdiff1d(unit, main[peers]), cfg)):
             out[small[peers]] = main[peers]
+            if floors_uv is not None:
+                moved = _moved_parts(cand, snippets, small, main, lag, peers, unit, floors_uv)
+                out[small[moved]] = main[moved]
     part = np.flatnonzero(out >= 0)  # a repeat found merged is the doublet rules' (checked last:
     first, second = np.minimum(part, out[part]), np.maximum(part, out[part])  # few, but slow)
     out[part[merged_repeats(cand, snippets, first, second, sfreq_hz, cfg)]] = -1
     return out
+
+
+def _moved_parts(cand: np.ndarray, snippets: np.ndarray, small: np.ndarray, main: np.ndarray,
+                 lag: np.ndarray, peers: np.ndarray, unit: np.ndarray,
+                 floors_uv: np.ndarray) -> np.ndarray:
+    """Indices (into the pairs ``small``, ``main``) of the unit's other pairs whose smaller
+    candidate is the time-locked part (``peers``) found with its peak on another of its phases.
+
+    A slow part near the floor has phases of about one size, and the noise decides which holds
+    the candidate's peak: its lag then moves within the part's span while its waveform stays
+    where it was. A pair of the unit's discharges (``unit``) whose smaller candidate peaks within
+    the part's span (the median onset and offset of ``peers`` about their peaks) is the part
+    when, the part's median waveform taken away at its own lag, what is left over the
+    candidate's span is below the candidate's floor (``floors_uv``): nothing else there would
+    be counted. Another unit's potential there is left, and counted.
+    """
+    ref = int(np.median(lag[peers]))
+    part = small[peers]
+    lo = ref + int(np.median(cand["onset"][part] - cand["peak"][part]))
+    hi = ref + int(np.median(cand["offset"][part] - cand["peak"][part]))
+    other = np.flatnonzero(np.isin(main, unit) & (lag >= lo) & (lag <= hi))
+    other = other[~np.isin(small[other], part)]
+    centre, n = snippets.shape[1] // 2, snippets.shape[1]
+    template = np.median(snippets[part], axis=0).astype(np.float64)
+    keep = np.zeros(len(other), bool)
+    for k, pair in enumerate(other):  # few: a unit's discharges with its part apart
+        i, shift = small[pair], lag[pair] - ref  # the snippet's sample j is the template's j + shift
+        a = max(0, -shift, centre + cand["onset"][i] - cand["peak"][i])
+        b = min(n, n - shift, centre + cand["offset"][i] - cand["peak"][i] + 1)
+        if b - a < 2:
+            continue
+        left = snippets[i, a:b] - template[a + shift:b + shift]
+        keep[k] = np.ptp(left) < floors_uv[i]
+    return other[keep]
 
 
 def _locked_beyond_one_potential(lag: np.ndarray, main: np.ndarray, unit: np.ndarray,
@@ -1123,8 +1165,9 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     counted = above_floor(cand, size_uv, floor_k, channel_noise_uv)
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg, counted)
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
-    part_of = np.where(piece, whole, time_locked(cand, snippets, size_uv, sfreq_hz, cfg,
-                                                 ~pop & ~cand["continuous"]))
+    part_of = np.where(piece, whole, time_locked(
+        cand, snippets, size_uv, sfreq_hz, cfg, ~pop & ~cand["continuous"],
+        floor_uv(cand, floor_k, channel_noise_uv)))
     part = pop | (part_of >= 0)
     still = ~cand["continuous"] & (True if in_movement is None else ~in_movement)
     comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, one_unit, still)

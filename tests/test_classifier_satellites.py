@@ -110,6 +110,42 @@ def test_a_part_at_a_fixed_lag_is_time_locked(n_in_wave, n_apart, locked):
     assert not (part_of[:40] >= 0).any()
 
 
+SLOW_PART = _wave(60.0, 14, 1.0)  # a slow part whose two phases are of one size
+
+
+@pytest.mark.parametrize(("other_lag", "n_moved"), [(None, 4), (-36, 0)])
+def test_a_part_whose_peak_moves_to_its_other_phase_is_time_locked(other_lag, n_moved):
+    """A slow part 42 ms before each of a unit's 40 discharges is found apart at 14 of them: at
+    10 with its peak on its first phase, at 4 on its second (the noise decides which of two
+    phases of one size is the larger), 5 ms later. All 14 are the unit's. Another unit's
+    potential 6 ms after the part, at 4 other discharges, is not: with the part's waveform taken
+    away it is still above the floor."""
+    rng = np.random.default_rng(7)
+    big = np.arange(1, 41) * 10_000
+    first = int(np.argmax(np.abs(SLOW_PART)))
+    second = int(np.argmax(np.abs(SLOW_PART) * (np.arange(14) > first + 2)))
+    placed = [(p, UNIT) for p in big] + [(p - 42, SLOW_PART) for p in big]
+    found = np.r_[big, big[:10] - 42, big[10:14] - 42 + second - first]
+    if other_lag is not None:
+        placed += [(p + other_lag, OTHER) for p in big[20:24]]
+        found = np.r_[big, big[:10] - 42, big[20:24] + other_lag]
+    cand, snips, size, order = _candidates(placed, found, rng)
+    back = np.argsort(order)  # where each candidate, in the order made, went
+    apart = back[40:]  # the parts (or the other unit) found apart
+    start = np.where(np.arange(len(apart)) < 10, 0, second - first)  # the part's span about
+    cand["onset"][apart] = cand["peak"][apart] - first - start  # the candidate's peak
+    cand["offset"][apart] = cand["onset"][apart] + SLOW_PART.size
+    if other_lag is not None:
+        cand["onset"][apart[10:]], cand["offset"][apart[10:]] = (cand["peak"][apart[10:]] - 5,
+                                                                 cand["peak"][apart[10:]] + 5)
+    floor = np.full(len(cand), default_config().detection.detectable_ptp_k * 0.5)  # 0.5 µV noise
+    part_of = time_locked(cand, snips, size, 1000.0, default_config().events,
+                          np.ones(len(cand), bool), floor)[back]
+    assert np.array_equal(part_of[40:50], back[:10])
+    assert np.count_nonzero(part_of[50:] >= 0) == n_moved
+    assert not (part_of[:40] >= 0).any()
+
+
 def _unit_in_two_parts(seed: int, first: tuple, second: tuple, gap_s: float = 0.006):
     """A quiet minute at 2048 Hz (4.5 µV of noise) holding a unit whose potential is two random
     potentials ``(peak-to-peak µV, spectral peak Hz, ms)`` with ``gap_s`` of baseline between,
