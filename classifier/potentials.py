@@ -572,8 +572,7 @@ def _moved_parts(cand: np.ndarray, snippets: np.ndarray, small: np.ndarray, main
     """
     ref = int(np.median(lag[peers]))
     part = small[peers]
-    lo = ref + int(np.median(cand["onset"][part] - cand["peak"][part]))
-    hi = ref + int(np.median(cand["offset"][part] - cand["peak"][part]))
+    lo, hi = (ref + x for x in _part_span(cand, part))
     other = np.flatnonzero(np.isin(main, unit) & (lag >= lo) & (lag <= hi))
     other = other[~np.isin(small[other], part)]
     centre, n = snippets.shape[1] // 2, snippets.shape[1]
@@ -588,6 +587,12 @@ def _moved_parts(cand: np.ndarray, snippets: np.ndarray, small: np.ndarray, main
         left = snippets[i, a:b] - template[a + shift:b + shift]
         keep[k] = np.ptp(left) < floors_uv[i]
     return other[keep]
+
+
+def _part_span(cand: np.ndarray, part: np.ndarray) -> tuple[int, int]:
+    """Median onset and end of the candidates ``part`` about their peaks (samples)."""
+    return (int(np.median(cand["onset"][part] - cand["peak"][part])),
+            int(np.median(cand["offset"][part] - cand["peak"][part])))
 
 
 def _locked_beyond_one_potential(lag: np.ndarray, main: np.ndarray, unit: np.ndarray,
@@ -710,8 +715,7 @@ def _part_in_the_rest(cand: np.ndarray, snippets: np.ndarray, small: np.ndarray,
         return False
     centre = snippets.shape[1] // 2
     lag = int(np.median(cand["peak"][small] - cand["peak"][main]))
-    lo = int(np.median(cand["onset"][small] - cand["peak"][small]))
-    hi = int(np.median(cand["offset"][small] - cand["peak"][small]))
+    lo, hi = _part_span(cand, small)
     lo, hi = max(lo, -centre - lag), min(hi, snippets.shape[1] - centre - lag)
     if hi - lo < 2 or lo > 0 or hi <= 0:
         return False  # the part's peak lies beyond the snippets
