@@ -14,9 +14,13 @@ followed by zeros; for the last piece of activity cut into pieces, the raw sampl
 when it is no longer than two pieces, since the filters ring after all of it) and subtracted from the signal over the next ``ring_len`` samples (echo
 cancellation: the filters are linear, so what remains is the noise and any potential arriving in
 the ringing, which is then found at its own size, not merged with the ringing nor hidden under a
-raised threshold). The prediction misses what the raw segment leaves out (the potential's faint
-tail beyond the event's end, the baseline's error): ``ring_factor`` x the predicted response's
-envelope is added to the threshold for that. Predictions are kept in a ring buffer indexed by
+raised threshold). The raw segment goes on up to ``ring_ext`` samples past the event's end, over
+the potential's raw tail, when nothing arrives in them (:func:`_segment_end`), and the mains line
+fitted before it is taken out of it (:func:`_line_fit`: the notches took the line out of the
+signal, not out of a segment filtered alone). The prediction misses what the raw segment leaves
+out (a tail beyond it, the baseline's error): ``ring_factor`` x the predicted response's envelope
+is added to the threshold for that, ``ring_ext_factor`` x from the end of a segment that took its
+tail. Predictions are kept in a ring buffer indexed by
 absolute sample (three parts of ``RING_PART``: the margin, the signed prediction, the sample each
 entry belongs to), so they carry over calls like the rest of the state; overlapping predictions
 add. All comparisons, onsets, ends and energies use the signal less the predictions. ``out_e``
@@ -48,6 +52,13 @@ PER_CHANNEL = {"detect_serial": ("y", "sig", "st", "peak_abs", "out", "counts", 
 #: Columns of the rows written to ``out``, and the bits of its ``ROW_FLAGS`` column.
 ROW_ONSET, ROW_OFFSET, ROW_PEAK, ROW_FLAGS = range(4)
 FLAG_CONTINUOUS, FLAG_JOINED = 1, 2
+#: A fitted mains sinusoid is taken out of a segment when its amplitude is this many standard
+#: errors of the fit or more (calfwatch choice: noise alone passes 3 standard errors about once in
+#: 90 fits of one sinusoid).
+LINE_MIN_SE = 3.0
+#: The mains line is fitted at its first harmonics (those of most of a hum's power, and those a
+#: short window can tell apart from the noise: two sinusoids and an offset and slope per 40 ms).
+LINE_HARMONICS = 3
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -66,22 +77,99 @@ def _onset(y, y0, first, limit, level, quiet, walk_max):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _response(raw, r0, a, b, edge, sos, n_after):
-    """The cascade's response to ``raw[a:b]`` (absolute indices) less the line joining the means
-    of the ``edge`` samples before and after it, followed by ``n_after`` zeros. Empty when a raw
-    sample is missing."""
+def _line_freqs(sos):
+    """Angular frequencies (radians per sample) of the cascade's notch sections: those whose
+    numerator is ``g (1, -2 cos w0, 1)`` with ``0 < w0 < pi``."""
+    out = np.empty(sos.shape[0])
+    n = 0
+    for i in range(sos.shape[0]):
+        b0, b1, b2 = sos[i, 0], sos[i, 1], sos[i, 2]
+        if b0 != 0.0 and abs(b2 - b0) <= 1e-12 * abs(b0):
+            c = -b1 / (2.0 * b0)
+            if -1.0 + 1e-9 < c < 1.0 - 1e-9:
+                out[n] = np.arccos(c)
+                n += 1
+    return out[:n]
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _line_fit(raw, r0, a, n_fit, sos, max_rms):
+    """The mains line in ``raw[a - n_fit : a]``: rows (w, cos amplitude, sin amplitude) of the
+    least-squares fit of sinusoids at the notches' first ``LINE_HARMONICS`` harmonics (phase
+    origin at ``a``), with an offset and a slope fitted beside them; a sinusoid under
+    ``LINE_MIN_SE`` standard errors has zero amplitude. No rows when the cascade has no notch, the window is shorter than a period of
+    the lowest one, a sample is missing, or what the fit leaves has an RMS above ``max_rms``
+    (something else is in the window: a QRS's slow waves, a potential)."""
+    w = _line_freqs(sos)
+    if w.size == 0 or n_fit < 2 or n_fit * w.min() < 2.0 * np.pi or a - n_fit < r0:
+        return np.zeros((0, 3))
+    w = w[w <= LINE_HARMONICS * w.min() * (1.0 + 1e-6)]
+    m = 2 * w.size + 2
+    gram = np.zeros((m, m))
+    rhs = np.zeros(m)
+    row = np.empty(m)
+    for i in range(n_fit):
+        t = float(i - n_fit)
+        v = raw[a - n_fit + i - r0]
+        row[0], row[1] = 1.0, t / n_fit
+        for k in range(w.size):
+            row[2 + 2 * k] = np.cos(w[k] * t)
+            row[3 + 2 * k] = np.sin(w[k] * t)
+        for p in range(m):
+            rhs[p] += row[p] * v
+            for q in range(m):
+                gram[p, q] += row[p] * row[q]
+    if not np.all(np.isfinite(rhs)):
+        return np.zeros((0, 3))
+    coef = np.linalg.solve(gram, rhs)
+    rss = 0.0
+    for i in range(n_fit):
+        t = float(i - n_fit)
+        v = raw[a - n_fit + i - r0] - coef[0] - coef[1] * t / n_fit
+        for k in range(w.size):
+            v -= coef[2 + 2 * k] * np.cos(w[k] * t) + coef[3 + 2 * k] * np.sin(w[k] * t)
+        rss += v * v
+    if not rss <= max_rms * max_rms * n_fit:
+        return np.zeros((0, 3))
+    # a sinusoid whose amplitude is within LINE_MIN_SE standard errors of the noise's is left out:
+    # taking a fit of the noise out of the segment would add to the prediction's error
+    se2 = 2.0 * rss / (n_fit - m) / n_fit if n_fit > m else np.inf
+    out = np.zeros((w.size, 3))
+    for k in range(w.size):
+        out[k, 0] = w[k]
+        if coef[2 + 2 * k] ** 2 + coef[3 + 2 * k] ** 2 > LINE_MIN_SE ** 2 * se2:
+            out[k, 1], out[k, 2] = coef[2 + 2 * k], coef[3 + 2 * k]
+    return out
+
+
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
+def _line_at(line, t):
+    """The fitted line (:func:`_line_fit`) ``t`` samples after its phase origin."""
+    v = 0.0
+    for k in range(line.shape[0]):
+        v += line[k, 1] * np.cos(line[k, 0] * t) + line[k, 2] * np.sin(line[k, 0] * t)
+    return v
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _response(raw, r0, a, b, edge, sos, n_after, line):
+    """The cascade's response to ``raw[a:b]`` (absolute indices) less the mains ``line`` fitted
+    before it (:func:`_line_fit`, phase origin at ``a``; the notches took the line out of the
+    signal, but not out of a segment filtered alone, after which they would ring with it) and less
+    the line joining the means of the ``edge`` samples before and after it, followed by
+    ``n_after`` zeros. Empty when a raw sample is missing."""
     n_seg = b - a
     pre = 0.0
     post = 0.0
     for k in range(edge):
-        pre += raw[a - edge + k - r0]
-        post += raw[b + k - r0]
+        pre += raw[a - edge + k - r0] - _line_at(line, k - edge)
+        post += raw[b + k - r0] - _line_at(line, n_seg + k)
     pre /= edge
     post /= edge
     x = np.zeros(n_seg + n_after)
     total = 0.0  # summed here, in order: array.sum() compiles numpy's axis handling (cold cache)
     for k in range(n_seg):
-        x[k] = raw[a + k - r0] - (pre + (post - pre) * k / max(1, n_seg - 1))
+        x[k] = raw[a + k - r0] - _line_at(line, k) - (pre + (post - pre) * k / max(1, n_seg - 1))
         total += x[k]
     if not np.isfinite(pre + post + total):
         return np.zeros(0)
@@ -159,27 +247,28 @@ def _tail_samples(resp, w, level, n_max, tau):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, near, far, ring, st, y, yr,
-                  y0, tail):
-    """Store the response after ``offset`` in the ring buffer (signed, to subtract, and a margin:
-    ``factor`` x its envelope over the first ``near`` samples, ``far`` x after), set ``yr`` to
-    ``y`` less the stored predictions where it holds those samples (in the same order of sums as
-    :func:`_residual`, so that chunks give the same result), and return its energy (sum of
-    squares, µV^2 samples). ``tail`` = (level, longest window, time constant in samples): a
-    response still above ``level`` at the end of ``n_after`` samples is followed on until it
-    decays below it (:func:`_tail_samples`)."""
+def _predict_ring(raw, r0, onset, offset, seg_end, edge, sos, n_after, factors, near, ring, st,
+                  y, yr, y0, tail, line):
+    """Store the response to ``raw[onset - edge : seg_end]`` from ``offset`` on in the ring buffer
+    (signed, to subtract, and a margin: ``factors`` = (near, far, extended) x its envelope: near
+    over the first ``near`` samples after ``offset``, far after; extended instead of near from
+    ``seg_end`` on when the segment goes past ``offset``), set ``yr`` to ``y`` less the stored predictions where it
+    holds those samples (in the same order of sums as :func:`_residual`, so that chunks give the
+    same result), and return its energy (sum of squares, µV^2 samples). ``tail`` = (level, longest
+    window, time constant in samples): a response still above ``level`` at the end of ``n_after``
+    samples is followed on until it decays below it (:func:`_tail_samples`)."""
     a = onset - edge
-    if a - edge < r0 or offset + edge - r0 > raw.size:
+    if a - edge < r0 or seg_end + edge - r0 > raw.size:
         return 0.0
     n_after = min(n_after, RING_PART // 2)
-    resp = _response(raw, r0, a, offset, edge, sos, n_after)
+    resp = _response(raw, r0, a, seg_end, edge, sos, n_after, line)
     if resp.size == 0:
         return 0.0
     n_more = _tail_samples(resp, 2 * edge, tail[0], min(int(tail[1]), RING_PART // 2) - n_after,
                            tail[2])
     if n_more > 0:
         n_after += n_more
-        resp = _response(raw, r0, a, offset, edge, sos, n_after)
+        resp = _response(raw, r0, a, seg_end, edge, sos, n_after, line)
     mask = RING_PART - 1
     until = st[ST_RING_UNTIL]
     if offset > until:
@@ -187,10 +276,15 @@ def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, near, far,
     energy = 0.0
     # the response oscillates: its envelope is the max of |resp| over +-2 edges (20 ms)
     envelope = _window_max_abs(resp, 2 * edge)
-    for t in range(offset, offset + n_after):
+    for t in range(offset, seg_end + n_after):
         p = resp[t - a]
         energy += p * p
-        v = (factor if t < offset + near else far) * envelope[t - a]
+        if t >= offset + near:
+            v = factors[1] * envelope[t - a]
+        elif t >= seg_end > offset:
+            v = factors[2] * envelope[t - a]
+        else:
+            v = factors[0] * envelope[t - a]
         m = t & mask
         if t >= until:
             ring[m] = v
@@ -203,8 +297,44 @@ def _predict_ring(raw, r0, onset, offset, edge, sos, n_after, factor, near, far,
             ring[2 * RING_PART + m] = t
         if y0 <= t < y0 + yr.size:
             yr[t - y0] = y[t - y0] - ring[RING_PART + m]
-    st[ST_RING_UNTIL] = max(until, offset + n_after)
+    st[ST_RING_UNTIL] = max(until, seg_end + n_after)
     return energy
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _segment_end(raw, r0, onset, offset, s, ext, edge, sos, factors, hi_t, ring, st, y, y0, line):
+    """Where the raw segment whose response is predicted ends: ``offset + ext`` when it checks
+    out (below), ``offset`` else.
+
+    A potential's raw tail goes on past the end of its candidate (where the band-passed signal
+    fell below a fraction of its peak), and the filters' response to that tail is what the
+    prediction from the candidate's samples alone misses. Those samples are in already (the
+    scan runs behind the input by the measurements' margin). They join the segment when nothing
+    in them (and the ``edge`` samples after them, the baseline's) crosses the threshold with the
+    response to ``raw[onset - edge : offset]`` taken away and its margin (``factors[0]``) added,
+    and when nothing in the ``ext`` samples after those crosses it with the response to the
+    longer segment taken away and its smaller margin (``factors[2]``): a tail longer than
+    ``ext`` (the slow waves after a QRS) keeps the candidate's segment and its margin."""
+    b = offset + ext
+    a = onset - edge
+    if (ext <= 0 or a - edge < r0 or b + edge - r0 > raw.size
+            or b + edge + ext - y0 > y.size):
+        return offset
+    mask = RING_PART - 1
+    r_from, r_until = st[ST_RING_FROM], st[ST_RING_UNTIL]
+    for seg_end, factor, t0, t1 in ((offset, factors[0], s, b + edge),
+                                    (b, factors[2], b + edge, b + edge + ext)):
+        resp = _response(raw, r0, a, seg_end, edge, sos, t1 - seg_end, line)
+        if resp.size == 0:
+            return offset
+        envelope = _window_max_abs(resp, 2 * edge)
+        for t in range(t0, t1):
+            margin = factor * envelope[t - a]
+            if r_from <= t < r_until:
+                margin = max(margin, ring[t & mask])
+            if abs(y[t - y0] - resp[t - a]) > hi_t + margin:
+                return offset
+    return b
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
@@ -288,9 +418,14 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
 
     ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag,
     end_frac, ring_factor, ring_min_k, ring_len, edge, ring_near, ring_far, merge_gap_large,
-    ring_tail_k, ring_len_max, ring_tau): the prediction runs ``ring_len`` samples, and on until
-    it is below ``ring_tail_k`` sigma (at most ``ring_len_max``; ``ring_tau``, the cascade's
-    slowest time constant in samples).
+    ring_tail_k, ring_len_max, ring_tau, ring_ext, ring_ext_factor, line_fit, line_fit_k): the
+    prediction runs ``ring_len`` samples, and
+    on until it is below ``ring_tail_k`` sigma (at most ``ring_len_max``; ``ring_tau``, the
+    cascade's slowest time constant in samples); its raw segment takes up to ``ring_ext`` samples
+    after the event's end (:func:`_segment_end`), and then its margin is ``ring_ext_factor`` x its
+    envelope in place of ``ring_factor`` x; the mains line fitted over the ``line_fit`` samples
+    before the segment is taken out of it (:func:`_line_fit`, when what the fit leaves is at most
+    ``line_fit_k`` sigma RMS).
     An event whose end level is ``end_frac`` x its peak (not ``k_lo`` sigma) ends after
     ``merge_gap_large`` quiet samples, and its dead time is no longer than that. ``raw`` holds the unfiltered samples from
     absolute index ``r0``; ``out_e`` gets each row's energy (own samples and predicted response). ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
@@ -308,6 +443,10 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     gap_large = int(params[17])
     tail_k, tail = params[18], np.empty(3)
     tail[1], tail[2] = params[19], params[20]
+    ring_ext = int(params[21])
+    factors = np.array([ring_factor, ring_far, params[22]])
+    n_fit, fit_k = int(params[23]), params[24]
+    n_notches = _line_freqs(sos).size
     mask = RING_PART - 1
     y_in = y
     # the signal less the predicted responses (see the module doc); y_in itself while none reaches it
@@ -420,9 +559,16 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                             start = run_start if (too_long == 1 and run_start > last_bad and
                                                   offset - run_start <= 2 * max_len) else onset
                             tail[0] = tail_k * sg0
-                            out_e[n_out] += _predict_ring(raw, r0, start, offset, edge, sos,
-                                                          ring_len, ring_factor, ring_near, ring_far,
-                                                          ring, st, y_in, y, y0, tail)
+                            # the mains line before it, where no candidate was (else none, and
+                            # where there are notches no samples past the end: they hold the line)
+                            line = (_line_fit(raw, r0, start - edge, n_fit, sos, fit_k * sg0)
+                                    if prev_off <= start - edge - n_fit else np.zeros((0, 3)))
+                            ext = ring_ext if line.shape[0] > 0 or n_notches == 0 else 0
+                            seg_end = _segment_end(raw, r0, start, offset, s + 1, ext, edge, sos,
+                                                   factors, hi_t, ring, st, y, y0, line)
+                            out_e[n_out] += _predict_ring(raw, r0, start, offset, seg_end, edge,
+                                                          sos, ring_len, factors, ring_near, ring,
+                                                          st, y_in, y, y0, tail, line)
                         n_out += 1
                         prev_off = offset
                     dead_until = max(offset, last + 1) + (

@@ -57,6 +57,10 @@ class DetectorSettings:
     ring_tail_k: float  # a prediction is followed on while above this x sigma ...
     ring_window_max_samples: int  # ... up to this long ...
     ring_tau_samples: float  # ... at the cascade's slowest time constant
+    ring_extend_samples: int  # raw samples after a candidate's end its prediction may take
+    ring_extended_factor: float  # the near margin of a prediction that took them
+    ring_line_fit_samples: int  # raw samples before a candidate its mains line is fitted over
+    ring_line_fit_k: float  # the fit holds when what it leaves is at most this x sigma RMS
 
     @classmethod
     def from_config(cls, config: ChainConfig, sfreq_hz: float,
@@ -83,6 +87,9 @@ class DetectorSettings:
             ring_tail_k=config.ring_tail_k,
             ring_window_max_samples=s(max(config.ring_window_max_s, config.ring_window_s)),
             ring_tau_samples=0.0 if sos is None else slowest_time_constant_s(sos, sfreq_hz) * sfreq_hz,
+            ring_extend_samples=round(config.ring_extend_s * sfreq_hz),
+            ring_extended_factor=config.ring_extended_factor,
+            ring_line_fit_samples=s(config.ring_line_fit_s), ring_line_fit_k=config.ring_line_fit_k,
         )
 
     def kernel_params(self) -> np.ndarray:
@@ -94,7 +101,8 @@ class DetectorSettings:
             self.end_fraction, self.ring_factor, self.ring_min_k, self.ring_window_samples,
             self.ring_edge_samples, self.ring_near_samples, self.ring_far_factor,
             self.merge_gap_large_samples, self.ring_tail_k, self.ring_window_max_samples,
-            self.ring_tau_samples,
+            self.ring_tau_samples, self.ring_extend_samples, self.ring_extended_factor,
+            self.ring_line_fit_samples, self.ring_line_fit_k,
         ])
 
 
@@ -123,7 +131,8 @@ class Detector:
         Samples per noise block.
     margin_samples : int
         Samples that must follow a sample before it is scanned (what the measurements after a
-        candidate need).
+        candidate need; at least the raw samples a prediction of ringing takes after a
+        candidate's end, the baseline's after them and as many again to check it).
     origin_sample : int
         Timeline sample where the filtered signal starts.
     sos : ndarray
@@ -142,7 +151,8 @@ class Detector:
                  history: list[tuple[int, np.ndarray]] | None = None) -> None:
         self.settings = settings
         self.block_samples = block_samples
-        self.margin_samples = margin_samples
+        self.margin_samples = max(margin_samples,
+                                  2 * settings.ring_extend_samples + 2 * settings.ring_edge_samples)
         self.scanned_until = origin_sample
         self._params = settings.kernel_params()
         self._history = [(0, sos)] if history is None else history
@@ -157,10 +167,11 @@ class Detector:
     @property
     def lookback_samples(self) -> int:
         """Samples before :attr:`scanned_until` where the onset of an event still open may lie,
-        or of a short run of pieces whose ringing is predicted when it closes (two pieces)."""
+        or of a short run of pieces whose ringing is predicted when it closes (two pieces), and
+        the mains line's fit before it."""
         st = self.settings
         return (2 * st.max_duration_samples + st.walk_back_samples + st.quiet_samples
-                + 2 * st.ring_edge_samples)
+                + 2 * st.ring_edge_samples + st.ring_line_fit_samples)
 
     def scan(self, filtered: TimelineBuffer, raw: TimelineBuffer,
              floors: TimelineBuffer) -> Detections | None:

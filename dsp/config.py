@@ -73,6 +73,35 @@ class ChainConfig:
     ring_tail_k: float = 0.5
     ring_window_max_s: float = 3.0
     ring_near_s: float = 0.1
+    # A potential's raw tail goes on past the candidate's end (where the band-passed signal fell
+    # below end_fraction of its peak), and the filters' response to it is what the prediction from
+    # the candidate's samples misses (the near margin's reason). Those samples are in already (the
+    # scan runs behind the input by the measurements' margin): the prediction takes the raw
+    # samples of up to ring_extend_s after the end too, when nothing in them (and the baseline's
+    # samples after them) crosses the threshold with its margin. Measured on surface units of
+    # 0.8-1.6 mV on a 2-uV sensor (max of the error per 20 ms): from the candidate's samples alone
+    # 46-50 sigma just after the end and 5-11 sigma 40-80 ms on; with 10 ms more 10 sigma and then
+    # the noise's (2-3.5 sigma); with 20 ms the noise's. A prediction that took them has the far
+    # margin (ring_extended_factor, the error left is that of the far span) from their end on,
+    # where a near margin of 1.5 x the envelope hid a potential of 24 x the noise 50 ms after a
+    # 1.6-mV one. On the benchmarks' key rows (accuracy and robustness, 3 seeds each) the dense
+    # rows (80-120/min) kept 0.01-0.02 more of their potentials, false twitches stayed within
+    # 0.05 a minute of before; with 0 in place of 0.25 more rows counted false ones (clean sensor
+    # 0.17 -> 0.25, QRS 0.08 -> 0.17); 30 ms in place of 20 gained no more.
+    ring_extend_s: float = 0.02
+    ring_extended_factor: float = 0.25
+    # The segment filtered alone holds the mains line, which the notches take out of the signal
+    # but not out of a segment (they would ring with it after its end: at Q 60 and 50 Hz, at 15 %
+    # of the line after a 60-ms segment). The line is fitted over ring_line_fit_s of raw signal before the
+    # segment (two periods at 50 Hz: offset, slope and the first three harmonics) and taken out
+    # of it. Where the fit leaves more than ring_line_fit_k sigma RMS something else is in its
+    # window (a QRS's slow waves, a potential), and where a candidate is, the fit is not made; the
+    # segment then holds its line and takes no samples after the candidate (on an independent
+    # scene with 100 uV of hum, 0.45 of the candidates counted were potentials without the fit,
+    # all with it; with a 200-uV QRS 50 ms before a twitch, 3 of 22 twitches were timed by the
+    # QRS without the RMS check).
+    ring_line_fit_s: float = 0.04
+    ring_line_fit_k: float = 3.0
     ring_far_factor: float = 0.25
     ring_min_k: float = 10.0  # only candidates above this x sigma can ring above the threshold
     # Phases and turns count excursions beyond onset_k sigma or this fraction of the peak, if

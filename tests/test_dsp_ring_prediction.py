@@ -52,3 +52,39 @@ def test_window_max_of_magnitudes_equals_brute_force(n, half):
     x = np.random.default_rng(n + half).normal(0.0, 1.0, n)
     want = np.array([np.max(np.abs(x[max(0, j - half): j + half + 1])) for j in range(n)])
     assert _detect_numba._window_max_abs(x, half).tobytes() == want.tobytes()
+
+
+def _lstsq_line(x: np.ndarray, freqs_hz: list[float], sfreq_hz: float) -> np.ndarray:
+    """Reference: numpy's least squares of offset, slope and sinusoids; rows (cos, sin)."""
+    n = x.size
+    t = np.arange(n) - n
+    cols = [np.ones(n), t / n]
+    for f in freqs_hz:
+        w = 2 * np.pi * f / sfreq_hz
+        cols += [np.cos(w * t), np.sin(w * t)]
+    coef = np.linalg.lstsq(np.column_stack(cols), x, rcond=None)[0]
+    return coef[2:].reshape(-1, 2)
+
+
+@pytest.mark.parametrize("sfreq_hz, mains_hz", [(2000.0, 50.0), (1000.0, 60.0), (500.0, 50.0)])
+def test_the_mains_line_fit_equals_least_squares_and_leaves_out_what_is_not_a_line(
+        sfreq_hz, mains_hz):
+    """The line before a segment is the least-squares fit (numpy's) of offset, slope and the
+    notches' first three harmonics; under the noise's standard errors a harmonic is left out,
+    and a window holding something else (a slow wave of a QRS) gives no line at all."""
+    sos = design_sos(sfreq_hz, mains_hz=mains_hz)
+    n = int(0.04 * sfreq_hz)
+    rng = np.random.default_rng(7)
+    t = np.arange(n) - n
+    w = 2 * np.pi * mains_hz / sfreq_hz
+    raw = 300.0 + 0.5 * t + 80.0 * np.cos(w * t + 0.4) + rng.normal(0.0, 3.0, n)
+    x = np.r_[raw, np.zeros(5)]
+    line = _detect_numba._line_fit(x, 0, n, n, sos, 3.0 * 3.0)
+    want = _lstsq_line(raw, [mains_hz * k for k in (1, 2, 3)], sfreq_hz)
+    np.testing.assert_allclose(line[:, 0], w * np.arange(1, 4), rtol=1e-9)
+    np.testing.assert_allclose(line[0, 1:], want[0], rtol=1e-9)
+    assert np.all(line[1:, 1:] == 0.0)  # the harmonics are noise: left out
+    np.testing.assert_allclose(np.hypot(*line[0, 1:]), 80.0, rtol=0.05)
+    qrs = raw + 150.0 * np.exp(-0.5 * ((t + n / 2) / (0.006 * sfreq_hz)) ** 2)
+    assert _detect_numba._line_fit(np.r_[qrs, np.zeros(5)], 0, n, n, sos, 9.0).shape[0] == 0
+    assert _detect_numba._line_fit(x, 0, n, n, design_sos(sfreq_hz, mains_hz=None), 9.0).size == 0
