@@ -84,10 +84,12 @@ class ChainConfig:
     # the noise's (2-3.5 sigma); with 20 ms the noise's. A prediction that took them has the far
     # margin (ring_extended_factor, the error left is that of the far span) from their end on,
     # where a near margin of 1.5 x the envelope hid a potential of 24 x the noise 50 ms after a
-    # 1.6-mV one. On the benchmarks' key rows (accuracy and robustness, 3 seeds each) the dense
-    # rows (80-120/min) kept 0.01-0.02 more of their potentials, false twitches stayed within
-    # 0.05 a minute of before; with 0 in place of 0.25 more rows counted false ones (clean sensor
-    # 0.17 -> 0.25, QRS 0.08 -> 0.17); 30 ms in place of 20 gained no more.
+    # 1.6-mV one. On the benchmarks (accuracy and robustness, 3 seeds a row) the dense rows
+    # (80-120/min) kept about 0.01 more of their potentials, and false twitches moved by at most
+    # 0.08 a minute on a row, either way; with 0 in place of 0.25 more rows counted false ones
+    # (clean sensor 0.17 -> 0.25, QRS 0.08 -> 0.17). With 30 ms in place of 20 the dense rows
+    # counted 0.1-0.7 a minute fewer (more potentials arrive in a longer window and keep the near
+    # margin), pops and motion 0.27 -> 0.18 false a minute.
     ring_extend_s: float = 0.02
     ring_extended_factor: float = 0.25
     # The segment filtered alone holds the mains line, which the notches take out of the signal
