@@ -120,6 +120,13 @@ class Detections:
     noise_uv: np.ndarray  # the floor the candidate was compared with
 
 
+def scan_margin_samples(settings: DetectorSettings, measure_samples: int) -> int:
+    """Samples that must follow a sample before it is scanned: ``measure_samples`` (what the
+    measurements after a candidate need), and at least the raw samples a prediction of ringing
+    takes after a candidate's end, the baseline's after them and as many again to check it."""
+    return max(measure_samples, 2 * settings.ring_extend_samples + 2 * settings.ring_edge_samples)
+
+
 class Detector:
     """Scans the filtered signal against the noise floor, block by block, as samples arrive.
 
@@ -130,9 +137,8 @@ class Detector:
     block_samples : int
         Samples per noise block.
     margin_samples : int
-        Samples that must follow a sample before it is scanned (what the measurements after a
-        candidate need; at least the raw samples a prediction of ringing takes after a
-        candidate's end, the baseline's after them and as many again to check it).
+        Samples the measurements after a candidate need; the scan keeps at least
+        :func:`scan_margin_samples` behind the input.
     origin_sample : int
         Timeline sample where the filtered signal starts.
     sos : ndarray
@@ -151,8 +157,7 @@ class Detector:
                  history: list[tuple[int, np.ndarray]] | None = None) -> None:
         self.settings = settings
         self.block_samples = block_samples
-        self.margin_samples = max(margin_samples,
-                                  2 * settings.ring_extend_samples + 2 * settings.ring_edge_samples)
+        self.margin_samples = scan_margin_samples(settings, margin_samples)
         self.scanned_until = origin_sample
         self._params = settings.kernel_params()
         self._history = [(0, sos)] if history is None else history

@@ -36,7 +36,7 @@ import numpy as np
 from dsp._filter_ahead import filter_ahead
 from dsp._filter_numba import SKEW
 from dsp._grid import ChainGrid
-from dsp._stage_detect import Detector, DetectorSettings, open_event_samples
+from dsp._stage_detect import Detector, DetectorSettings, open_event_samples, scan_margin_samples
 from dsp._stage_filter import (
     FilterStage,
     delay_samples,
@@ -159,14 +159,16 @@ class DetectionChain:
     def lookahead_s(self) -> float:
         """Longest wait, beyond ``batch_s``, from a candidate's peak sample to its output (s).
 
-        Filter latency, the second half of the snippet, and the hold that keeps candidates in peak
+        Filter latency, the scan's margin (the second half of the snippet, or what a prediction of
+        ringing reads after a candidate), and the hold that keeps candidates in peak
         order (an event may stay open ``max_duration_s`` + ``merge_gap_s``), plus the filter delay
         by which peaks are moved back; with ``causal_noise=False`` add up to one noise block.
         """
         sos = design_cascade(self.sfreq_hz, self.config, self.mains_hz or 50.0)
         latency = -(-len(sos) // SECTION_PAD) * SECTION_PAD * SKEW
-        wait = (latency + self._measurer.margin_after_samples
-                + open_event_samples(self.config, self.sfreq_hz))
+        margin = scan_margin_samples(DetectorSettings.from_config(self.config, self.sfreq_hz),
+                                     self._measurer.margin_after_samples)
+        wait = latency + margin + open_event_samples(self.config, self.sfreq_hz)
         wait += max(0, self.delay_samples)
         block_s = self.grid.block_samples / self.sfreq_hz
         return wait / self.sfreq_hz + (0.0 if self.config.causal_noise else block_s)
