@@ -77,33 +77,35 @@ def _onset(y, y0, first, limit, level, quiet, walk_max):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _line_freqs(sos):
-    """Angular frequencies (radians per sample) of the cascade's notch sections: those whose
-    numerator is ``g (1, -2 cos w0, 1)`` with ``0 < w0 < pi``."""
-    out = np.empty(sos.shape[0])
-    n = 0
-    for i in range(sos.shape[0]):
-        b0, b1, b2 = sos[i, 0], sos[i, 1], sos[i, 2]
-        if b0 != 0.0 and abs(b2 - b0) <= 1e-12 * abs(b0):
-            c = -b1 / (2.0 * b0)
-            if -1.0 + 1e-9 < c < 1.0 - 1e-9:
-                out[n] = np.arccos(c)
-                n += 1
-    return out[:n]
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
 def _line_fit(raw, r0, a, n_fit, sos, max_rms):
     """The mains line in ``raw[a - n_fit : a]``: rows (w, cos amplitude, sin amplitude) of the
     least-squares fit of sinusoids at the notches' first ``LINE_HARMONICS`` harmonics (phase
     origin at ``a``), with an offset and a slope fitted beside them; a sinusoid under
-    ``LINE_MIN_SE`` standard errors has zero amplitude. No rows when the cascade has no notch, the window is shorter than a period of
-    the lowest one, a sample is missing, or what the fit leaves has an RMS above ``max_rms``
-    (something else is in the window: a QRS's slow waves, a potential)."""
-    w = _line_freqs(sos)
-    if w.size == 0 or n_fit < 2 or n_fit * w.min() < 2.0 * np.pi or a - n_fit < r0:
+    ``LINE_MIN_SE`` standard errors has zero amplitude. No rows when the cascade has no notch,
+    the window is shorter than a period of the lowest one, a sample is missing, or what the fit
+    leaves has an RMS above ``max_rms`` (something else is in the window: a QRS's slow waves, a
+    potential)."""
+    # the notch sections' frequencies: numerators g (1, -2 cos w0, 1) with 0 < w0 < pi
+    w = np.empty(sos.shape[0])
+    n_w = 0
+    for i in range(sos.shape[0]):
+        b0, b1, b2 = sos[i, 0], sos[i, 1], sos[i, 2]
+        if b0 != 0.0 and abs(b2 - b0) <= 1e-12 * abs(b0) and abs(b1) < 2.0 * abs(b0) * (1 - 1e-9):
+            w[n_w] = np.arccos(-b1 / (2.0 * b0))
+            n_w += 1
+    if n_w == 0 or n_fit < 2 or a - n_fit < r0:
         return np.zeros((0, 3))
-    w = w[w <= LINE_HARMONICS * w.min() * (1.0 + 1e-6)]
+    lowest = w[0]
+    for k in range(n_w):
+        lowest = min(lowest, w[k])
+    if n_fit * lowest < 2.0 * np.pi:
+        return np.zeros((0, 3))
+    n_keep = 0  # the first LINE_HARMONICS harmonics
+    for k in range(n_w):
+        if w[k] <= LINE_HARMONICS * lowest * (1.0 + 1e-6):
+            w[n_keep] = w[k]
+            n_keep += 1
+    w = w[:n_keep]
     m = 2 * w.size + 2
     gram = np.zeros((m, m))
     rhs = np.zeros(m)
@@ -119,9 +121,30 @@ def _line_fit(raw, r0, a, n_fit, sos, max_rms):
             rhs[p] += row[p] * v
             for q in range(m):
                 gram[p, q] += row[p] * row[q]
-    if not np.all(np.isfinite(rhs)):
+    # Gaussian elimination with partial pivoting (no LAPACK call to compile)
+    for col in range(m):
+        piv = col
+        for r in range(col + 1, m):
+            if abs(gram[r, col]) > abs(gram[piv, col]):
+                piv = r
+        if not abs(gram[piv, col]) > 1e-12 * n_fit:  # singular, or a missing sample
+            return np.zeros((0, 3))
+        for c in range(m):
+            gram[col, c], gram[piv, c] = gram[piv, c], gram[col, c]
+        rhs[col], rhs[piv] = rhs[piv], rhs[col]
+        for r in range(col + 1, m):
+            f = gram[r, col] / gram[col, col]
+            for c in range(col, m):
+                gram[r, c] -= f * gram[col, c]
+            rhs[r] -= f * rhs[col]
+    coef = np.empty(m)
+    for r in range(m - 1, -1, -1):
+        v = rhs[r]
+        for c in range(r + 1, m):
+            v -= gram[r, c] * coef[c]
+        coef[r] = v / gram[r, r]
+    if not np.isfinite(rhs[0]):  # a missing sample
         return np.zeros((0, 3))
-    coef = np.linalg.solve(gram, rhs)
     rss = 0.0
     for i in range(n_fit):
         t = float(i - n_fit)
@@ -206,7 +229,7 @@ def _cascade_in_place(x, sos):
             state[2, sec] = state[2, sec - 1]
 
 
-@njit(cache=True, boundscheck=False, nogil=True, inline="always")
+@njit(cache=True, boundscheck=False, nogil=True)
 def _window_max_abs(x, half):
     """``out[j]`` = max of ``|x|`` over ``x[j - half : j + half + 1]`` (within ``x``), in O(n).
 
@@ -322,8 +345,9 @@ def _segment_end(raw, r0, onset, offset, s, ext, edge, sos, factors, hi_t, ring,
         return offset
     mask = RING_PART - 1
     r_from, r_until = st[ST_RING_FROM], st[ST_RING_UNTIL]
-    for seg_end, factor, t0, t1 in ((offset, factors[0], s, b + edge),
-                                    (b, factors[2], b + edge, b + edge + ext)):
+    for second in range(2):
+        seg_end, factor = (b, factors[2]) if second else (offset, factors[0])
+        t0, t1 = (b + edge, b + edge + ext) if second else (s, b + edge)
         resp = _response(raw, r0, a, seg_end, edge, sos, t1 - seg_end, line)
         if resp.size == 0:
             return offset
@@ -446,7 +470,11 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     ring_ext = int(params[21])
     factors = np.array([ring_factor, ring_far, params[22]])
     n_fit, fit_k = int(params[23]), params[24]
-    n_notches = _line_freqs(sos).size
+    n_notches = 0
+    for i in range(sos.shape[0]):  # notch sections: numerators g (1, -2 cos w0, 1)
+        if sos[i, 0] != 0.0 and abs(sos[i, 2] - sos[i, 0]) <= 1e-12 * abs(sos[i, 0]) and abs(
+                sos[i, 1]) < 2.0 * abs(sos[i, 0]) * (1 - 1e-9):
+            n_notches += 1
     mask = RING_PART - 1
     y_in = y
     # the signal less the predicted responses (see the module doc); y_in itself while none reaches it

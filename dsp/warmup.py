@@ -39,7 +39,7 @@ from numba import types
 MODULES = ("_detect_numba", "_noise_numba", "_quality_numba", "_features_numba", "_filter_numba")
 #: CPU seconds one signature of each entry point takes to compile (one channel, empty cache;
 #: ``benchmarks/bench_cold_start.py``), to share the modules out evenly.
-COMPILE_S = {"detect_serial": 3.5, "update_blocks_serial": 1.3, "window_quality_serial": 1.4,
+COMPILE_S = {"detect_serial": 6.0, "update_blocks_serial": 1.3, "window_quality_serial": 1.4,
              "run_one_keep_serial": 1.1, "run_lanes_keep_serial": 1.25, "measure_serial": 0.6,
              "blank_after_restart": 0.1}
 #: Longest wait for a helper process (s); a helper still compiling after it is left to finish alone.
