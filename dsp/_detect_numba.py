@@ -127,7 +127,7 @@ def _line_fit(raw, r0, a, n_fit, sos, max_rms):
         for r in range(col + 1, m):
             if abs(gram[r, col]) > abs(gram[piv, col]):
                 piv = r
-        if not abs(gram[piv, col]) > 1e-12 * n_fit:  # singular, or a missing sample
+        if not abs(gram[piv, col]) > 1e-12 * n_fit:  # singular (too short a window)
             return np.zeros((0, 3))
         for c in range(m):
             gram[col, c], gram[piv, c] = gram[piv, c], gram[col, c]
@@ -143,7 +143,7 @@ def _line_fit(raw, r0, a, n_fit, sos, max_rms):
         for c in range(r + 1, m):
             v -= gram[r, c] * coef[c]
         coef[r] = v / gram[r, r]
-    if not np.isfinite(rhs[0]):  # a missing sample
+    if not np.isfinite(rhs[0]):  # a missing sample (NaN) reaches every right-hand side
         return np.zeros((0, 3))
     rss = 0.0
     for i in range(n_fit):
@@ -229,7 +229,7 @@ def _cascade_in_place(x, sos):
             state[2, sec] = state[2, sec - 1]
 
 
-@njit(cache=True, boundscheck=False, nogil=True)
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def _window_max_abs(x, half):
     """``out[j]`` = max of ``|x|`` over ``x[j - half : j + half + 1]`` (within ``x``), in O(n).
 
@@ -275,11 +275,12 @@ def _predict_ring(raw, r0, onset, offset, seg_end, edge, sos, n_after, factors, 
     """Store the response to ``raw[onset - edge : seg_end]`` from ``offset`` on in the ring buffer
     (signed, to subtract, and a margin: ``factors`` = (near, far, extended) x its envelope: near
     over the first ``near`` samples after ``offset``, far after; extended instead of near from
-    ``seg_end`` on when the segment goes past ``offset``), set ``yr`` to ``y`` less the stored predictions where it
-    holds those samples (in the same order of sums as :func:`_residual`, so that chunks give the
-    same result), and return its energy (sum of squares, µV^2 samples). ``tail`` = (level, longest
-    window, time constant in samples): a response still above ``level`` at the end of ``n_after``
-    samples is followed on until it decays below it (:func:`_tail_samples`)."""
+    ``seg_end`` on when the segment goes past ``offset``), set ``yr`` to ``y`` less the stored
+    predictions where it holds those samples (in the same order of sums as :func:`_residual`, so
+    that chunks give the same result), and return its energy (sum of squares, µV^2 samples).
+    ``tail`` = (level, longest window, time constant in samples): a response still above
+    ``level`` at the end of ``n_after`` samples is followed on until it decays below it
+    (:func:`_tail_samples`)."""
     a = onset - edge
     if a - edge < r0 or seg_end + edge - r0 > raw.size:
         return 0.0
@@ -443,13 +444,12 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     ``params`` = (k_hi, k_lo, k_onset, quiet, walk_max, merge_gap, min_len, max_len, dead, lag,
     end_frac, ring_factor, ring_min_k, ring_len, edge, ring_near, ring_far, merge_gap_large,
     ring_tail_k, ring_len_max, ring_tau, ring_ext, ring_ext_factor, line_fit, line_fit_k): the
-    prediction runs ``ring_len`` samples, and
-    on until it is below ``ring_tail_k`` sigma (at most ``ring_len_max``; ``ring_tau``, the
-    cascade's slowest time constant in samples); its raw segment takes up to ``ring_ext`` samples
-    after the event's end (:func:`_segment_end`), and then its margin is ``ring_ext_factor`` x its
-    envelope in place of ``ring_factor`` x; the mains line fitted over the ``line_fit`` samples
-    before the segment is taken out of it (:func:`_line_fit`, when what the fit leaves is at most
-    ``line_fit_k`` sigma RMS).
+    prediction runs ``ring_len`` samples, and on until it is below ``ring_tail_k`` sigma (at most
+    ``ring_len_max``; ``ring_tau``, the cascade's slowest time constant in samples); its raw
+    segment takes up to ``ring_ext`` samples after the event's end (:func:`_segment_end`), and then
+    its margin is ``ring_ext_factor`` x its envelope in place of ``ring_factor`` x; the mains line
+    fitted over the ``line_fit`` samples before the segment is taken out of it (:func:`_line_fit`,
+    when what the fit leaves is at most ``line_fit_k`` sigma RMS).
     An event whose end level is ``end_frac`` x its peak (not ``k_lo`` sigma) ends after
     ``merge_gap_large`` quiet samples, and its dead time is no longer than that. ``raw`` holds the unfiltered samples from
     absolute index ``r0``; ``out_e`` gets each row's energy (own samples and predicted response). ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
