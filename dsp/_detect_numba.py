@@ -76,6 +76,13 @@ def _onset(y, y0, first, limit, level, quiet, walk_max):
     return stop
 
 
+@njit(cache=True, boundscheck=False, nogil=True, inline="always")
+def _is_notch(section):
+    """Whether a second-order section is a notch: numerator ``g (1, -2 cos w0, 1)``, 0 < w0 < pi."""
+    b0, b1, b2 = section[0], section[1], section[2]
+    return b0 != 0.0 and abs(b2 - b0) <= 1e-12 * abs(b0) and abs(b1) < 2.0 * abs(b0) * (1 - 1e-9)
+
+
 @njit(cache=True, boundscheck=False, nogil=True)
 def _line_fit(raw, r0, a, n_fit, sos, max_rms):
     """The mains line in ``raw[a - n_fit : a]``: rows (w, cos amplitude, sin amplitude) of the
@@ -85,13 +92,11 @@ def _line_fit(raw, r0, a, n_fit, sos, max_rms):
     the window is shorter than a period of the lowest one, a sample is missing, or what the fit
     leaves has an RMS above ``max_rms`` (something else is in the window: a QRS's slow waves, a
     potential)."""
-    # the notch sections' frequencies: numerators g (1, -2 cos w0, 1) with 0 < w0 < pi
-    w = np.empty(sos.shape[0])
+    w = np.empty(sos.shape[0])  # the notches' frequencies
     n_w = 0
     for i in range(sos.shape[0]):
-        b0, b1, b2 = sos[i, 0], sos[i, 1], sos[i, 2]
-        if b0 != 0.0 and abs(b2 - b0) <= 1e-12 * abs(b0) and abs(b1) < 2.0 * abs(b0) * (1 - 1e-9):
-            w[n_w] = np.arccos(-b1 / (2.0 * b0))
+        if _is_notch(sos[i]):
+            w[n_w] = np.arccos(-sos[i, 1] / (2.0 * sos[i, 0]))
             n_w += 1
     if n_w == 0 or n_fit < 2 or a - n_fit < r0:
         return np.zeros((0, 3))
@@ -471,10 +476,8 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     factors = np.array([ring_factor, ring_far, params[22]])
     n_fit, fit_k = int(params[23]), params[24]
     n_notches = 0
-    for i in range(sos.shape[0]):  # notch sections: numerators g (1, -2 cos w0, 1)
-        if sos[i, 0] != 0.0 and abs(sos[i, 2] - sos[i, 0]) <= 1e-12 * abs(sos[i, 0]) and abs(
-                sos[i, 1]) < 2.0 * abs(sos[i, 0]) * (1 - 1e-9):
-            n_notches += 1
+    for i in range(sos.shape[0]):
+        n_notches += _is_notch(sos[i])
     mask = RING_PART - 1
     y_in = y
     # the signal less the predicted responses (see the module doc); y_in itself while none reaches it
