@@ -305,7 +305,7 @@ class DetectionChain:
             filt.feed(raw)
         else:
             filt.feed_prefiltered(*pre)
-        new_blocks = noise.update(filt.filtered)
+        new_blocks = noise.update(filt.filtered, filt.raw)
         cand, feats, snips = self._detect()
         cand, feats, snips = self._release.release(cand, feats, snips, self.released_until, final)
         if not (new_blocks or final):  # frames and quality move only with complete blocks

@@ -10,25 +10,28 @@ from dsp_signals import muap
 from dsp._buffer import TimelineBuffer
 from dsp._grid import ChainGrid
 from dsp._noise_numba import MAD_TO_SIGMA, update_blocks_serial, upper_median
-from dsp._stage_noise import NoiseTracker
+from dsp._stage_noise import NoiseTracker, resolution_sigmas
 from dsp.filters import design_sos, sosfilt
 
 FS = 2000.0
 SOS = design_sos(FS)
 
 
-def _tracked(y, block_s=0.5, window_s=30.0, quantile=0.25, sizes=None):
+def _tracked(y, block_s=0.5, window_s=30.0, quantile=0.25, sizes=None, raw=None):
     """Floor and statistic per complete block of ``y`` (1-D or (channels, n)), fed at once or in
-    chunks of ``sizes``, as the chain feeds its tracker."""
+    chunks of ``sizes``, as the chain feeds its tracker; ``raw`` what ``y`` was filtered from
+    (``y`` itself when not given: unquantized, it sets no bound)."""
     y2 = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    raw2 = y2 if raw is None else np.atleast_2d(np.asarray(raw, dtype=np.float64))
     grid = ChainGrid.at(FS, block_s)
     tracker = NoiseTracker(y2.shape[0], grid, window_s, quantile, 0, lambda work: False)
-    filtered = TimelineBuffer(y2.shape[0], 0)
+    filtered, raw_kept = TimelineBuffer(y2.shape[0], 0), TimelineBuffer(y2.shape[0], 0)
     pos, i = 0, 0
     while pos < y2.shape[1]:
         n = y2.shape[1] if sizes is None else sizes[i % len(sizes)]
         filtered.append(y2[:, pos : pos + n])
-        tracker.update(filtered)
+        raw_kept.append(raw2[:, pos : pos + n])
+        tracker.update(filtered, raw_kept)
         pos, i = pos + n, i + 1
     floors = tracker.floors.view(tracker.floors.start, tracker.floors.stop)
     stats = tracker.block_sigmas.view(tracker.block_sigmas.start, tracker.block_sigmas.stop)
@@ -144,3 +147,43 @@ def test_streaming_block_pass_gives_exact_medians_and_frame_rms(guess):
         ref_env = np.sqrt(np.nansum(frames**2, axis=2) / valid)
     ref_env[2 * valid < hop] = np.nan
     np.testing.assert_allclose(env, ref_env, rtol=1e-12)
+
+
+def _step_reference(raw: np.ndarray, block: int) -> np.ndarray:
+    """Smallest non-zero step of successive finite samples up to each block's end, a plain loop
+    (inf while there is none)."""
+    out, least = [], np.inf
+    for i in range(raw.size):
+        if i and np.isfinite(raw[i]) and np.isfinite(raw[i - 1]) and raw[i] != raw[i - 1]:
+            least = min(least, abs(raw[i] - raw[i - 1]))
+        if (i + 1) % block == 0:
+            out.append(least)
+    return np.array(out)
+
+
+def test_the_converter_step_is_the_smallest_step_up_to_each_block():
+    rng = np.random.default_rng(3)
+    raw = np.round(rng.normal(0.0, 0.4, 4000) / 3.2) * 3.2  # mostly on one level
+    raw[:900] = 0.0  # no step yet: no bound
+    raw[1500:1510] = np.nan  # a gap: no step across it
+    raw[2500] = raw[2499] + 0.8  # a finer step later
+    step = _step_reference(raw, 200)
+    sigma, last = resolution_sigmas(raw[None, :], 200, np.full((1, 1), np.nan),
+                                    np.full((1, 1), np.inf))
+    assert np.array_equal(sigma[0], np.where(np.isfinite(step), step / 2.0, 0.0))
+    assert last.item() == step[-1]
+
+
+def test_the_floor_is_not_taken_below_the_converter_step():
+    """A sensor quieter than its converter's step: the floor is half a step, the same in any
+    chunking; the same noise unquantized keeps its own floor."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(0.0, 1.0, int(90 * FS))
+    step_uv = 3.2
+    q = np.round(x / step_uv) * step_uv
+    floors, stats, _ = _tracked(sosfilt(SOS, q), raw=q)
+    chunked, _, _ = _tracked(sosfilt(SOS, q), raw=q, sizes=[777, 1234, 5])
+    plain, _, _ = _tracked(sosfilt(SOS, x), raw=x)
+    assert np.all(floors >= step_uv / 2) and np.all(stats[np.isfinite(stats)] >= step_uv / 2)
+    assert np.array_equal(floors, chunked, equal_nan=True)
+    assert np.all(plain[60:] < 0.8 * step_uv / 2)  # white noise of 1 µV: the bound is not met
