@@ -17,6 +17,8 @@ no rule was set on):
 - a strong QRS (300 µV) at 50 beats per minute;
 - pops and motion on one and on four channels, with twitches and without;
 - every unit with a slow lead-in or tail;
+- a 10-bit converter's steps of 3.2 µV (BITalino's EMG channel) over 1 and 0.5 µV of noise, with
+  twitches and without;
 - potentials recorded at the skin (spike-triggered averages of decomposed units,
   ``tests/surface_averages.py``) at 15 and 120 per minute, at 1000 and 500 Hz, with 30 % doublets
   and at 25-60 µV;
@@ -66,6 +68,8 @@ SEEDS_PER_ROW = 3
 MINUTES = 4.0
 #: Noise RMS (µV, 20-450 Hz) of the rows whose background is replaced.
 NOISE_UV = 4.5
+#: Converter step of BITalino's EMG channel (µV): 3.3 V / gain 1009 / 2^10 levels.
+BITALINO_STEP_UV = 3.3e6 / 1009 / 1024
 
 
 def steady(**over):
@@ -110,6 +114,17 @@ def renoised(kind: str, **over):
     return build
 
 
+def quantized(step_uv: float, **over):
+    """A builder of independent scenes without mains hum (a hum dithers a converter) rounded to
+    a converter's ``step_uv``; detectable potentials are counted from the noise, as in the other
+    rows, so that what the converter's step hides shows as missed."""
+    def build(seed, banks):
+        data, fs, truth, noise, rest, mains = ind_scene(MINUTES, seed, mains_uv=0.0,
+                                                        **_shapes(over, banks))
+        return np.round(data / step_uv) * step_uv, fs, truth, noise, rest, mains
+    return build
+
+
 def _shapes(over: dict, banks: dict) -> dict:
     """``over`` with the real units' shapes of ``banks`` for ``shape_bank=True`` (needle
     templates) and ``surface_bank=True`` (surface averages)."""
@@ -143,7 +158,11 @@ def rows(banks: dict) -> list[tuple[str, object]]:
             ("4 ch pops 20/min", steady(n_channels=4, pops_per_min=1.0, rate_per_min=20)),
             ("4 ch pops+motion no twitch", steady(n_channels=4, pops_per_min=1.0,
                                                   motion_per_min=2.0, rate_per_min=0)),
-            ("slow all 20/min", steady(slow_fraction=1.0, rate_per_min=20))]
+            ("slow all 20/min", steady(slow_fraction=1.0, rate_per_min=20)),
+            ("10-bit 3.2-uV steps, 1 uV 20/min", quantized(
+                BITALINO_STEP_UV, sfreq_hz=1000.0, noise_rms_uv=1.0, rate_per_min=20)),
+            ("10-bit 3.2-uV steps, 0.5 uV no twitch", quantized(
+                BITALINO_STEP_UV, sfreq_hz=1000.0, noise_rms_uv=0.5, rate_per_min=0))]
     hermite = hermite_templates()
     out += [("Hermite units 40/min", steady(rate_per_min=40, surface_bank=hermite)),
             ("Hermite units 120/min", steady(rate_per_min=120, surface_bank=hermite)),
