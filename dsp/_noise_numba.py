@@ -15,11 +15,14 @@ MAD_TO_SIGMA = 1.0 / 0.6744897501960817
 BISECT_STEPS = 12
 #: Half-width (relative) of the band around the previous block's median searched first.
 NEAR = 0.1
+#: The bits of +inf read as an int64 (:func:`block_steps_serial`).
+INF_BITS = np.int64(0x7FF0000000000000)
 #: Arguments of the chain's kernels with a leading channel axis; the others are shared by every
 #: channel (callers split the channels over threads, :class:`dsp._threads.SplitKernel`).
 PER_CHANNEL = {
     "blank_after_restart": ("y", "countdown"),
     "update_blocks_serial": ("y", "hist", "med", "stats", "sig", "env"),
+    "block_steps_serial": ("raw", "last", "step", "out"),
 }
 
 
@@ -108,6 +111,41 @@ def blank_after_restart(y, countdown, settle):
                 y[c, i] = np.nan
                 left -= 1
         countdown[c] = left
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def block_steps_serial(raw, block_len, last, step, out):
+    """Smallest non-zero step between successive samples of each channel up to the end of each
+    block of ``block_len`` samples: ``out[c, b]`` (inf while there is none).
+
+    ``last`` (channels, 1) holds the sample before ``raw`` (NaN when none) and ``step``
+    (channels, 1) the smallest step before it; both are updated, so that blocks fed in any
+    chunking give the same steps. A step to or from a missing sample (NaN) is no step. The
+    minimum is taken over the steps' bits as integers: non-negative doubles order as their bits
+    do, a NaN's bits lie above infinity's and a zero's are 0, and an integer minimum vectorises
+    where a floating one that must skip NaN does not (4-5 x faster).
+    """
+    steps = np.empty(block_len)
+    bits = steps.view(np.int64)
+    for c in range(raw.shape[0]):
+        x = raw[c]
+        prev = last[c, 0]
+        least = step[c, 0]
+        for b in range(out.shape[1]):
+            a = b * block_len
+            steps[0] = abs(x[a] - prev)
+            for k in range(1, block_len):
+                steps[k] = abs(x[a + k] - x[a + k - 1])
+            smallest = INF_BITS
+            for k in range(block_len):
+                v = bits[k] if bits[k] > 0 else INF_BITS
+                smallest = v if v < smallest else smallest
+            bits[0] = smallest
+            least = min(least, steps[0])
+            out[c, b] = least
+            prev = x[a + block_len - 1]
+        last[c, 0] = prev
+        step[c, 0] = least
 
 
 # Compiled inside its caller (numba inlines it): one function less to compile on a cold cache.

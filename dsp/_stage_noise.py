@@ -37,6 +37,8 @@ from dsp._threads import SplitKernel
 
 _UPDATE = SplitKernel(_noise_numba, "update_blocks_serial",
                       _noise_numba.PER_CHANNEL["update_blocks_serial"])
+_STEPS = SplitKernel(_noise_numba, "block_steps_serial",
+                     _noise_numba.PER_CHANNEL["block_steps_serial"])
 
 
 class NoiseTracker:
@@ -112,8 +114,8 @@ class NoiseTracker:
     def _resolution(self, raw: np.ndarray, block: int) -> np.ndarray:
         """The least noise (µV) of each block of ``raw`` (:func:`resolution_sigmas`), the
         smallest step and last sample carried over from the blocks before."""
-        least, self._step_uv = resolution_sigmas(raw, block, self._last_raw, self._step_uv)
-        self._last_raw = raw[:, -1:].copy()
+        least, self._step_uv, self._last_raw = resolution_sigmas(
+            raw, block, self._last_raw, self._step_uv, self._threaded(raw.size))
         return least
 
     def take_frames(self, end: int | None) -> tuple[np.ndarray, np.ndarray, int]:
@@ -165,8 +167,8 @@ class NoiseTracker:
         self.block_sigmas.discard_before(stats_block)
 
 
-def resolution_sigmas(raw: np.ndarray, block: int, last_raw: np.ndarray,
-                      step_uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def resolution_sigmas(raw: np.ndarray, block: int, last_raw: np.ndarray, step_uv: np.ndarray,
+                      threaded: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The least noise (sigma, µV) each block can be said to hold: half the converter's step, where
     ``step`` is the smallest non-zero difference of successive samples up to the block's end.
 
@@ -180,26 +182,25 @@ def resolution_sigmas(raw: np.ndarray, block: int, last_raw: np.ndarray,
         The sample before ``raw`` (NaN when none).
     step_uv : ndarray, shape (n_channels, 1)
         The smallest step before ``raw`` (inf when none).
+    threaded : bool
+        Split the channels over threads.
 
     Returns
     -------
     sigma_uv : ndarray, shape (n_channels, n_blocks)
         0 where no step has been seen.
-    step_uv : ndarray, shape (n_channels, 1)
-        The smallest step up to the end of ``raw``.
+    step_uv, last_raw : ndarray, shape (n_channels, 1)
+        The smallest step up to the end of ``raw``, and its last sample.
 
     Examples
     --------
     >>> raw = np.round(np.linspace(0.0, 3.0, 8) / 0.5)[None, :] * 0.5  # a 0.5-µV step
-    >>> sigma, step = resolution_sigmas(raw, 4, np.full((1, 1), np.nan), np.full((1, 1), np.inf))
+    >>> sigma, step, last = resolution_sigmas(raw, 4, np.full((1, 1), np.nan),
+    ...                                       np.full((1, 1), np.inf))
     >>> step.item(), sigma.tolist()
     (0.5, [[0.25, 0.25]])
     """
-    n_channels = raw.shape[0]
-    with np.errstate(invalid="ignore"):
-        steps = np.abs(np.diff(raw, axis=1, prepend=last_raw))
-    steps[~(steps > 0.0)] = np.inf  # no change, or a missing sample
-    per_block = steps.reshape(n_channels, -1, block).min(axis=2)
-    running = np.minimum.accumulate(np.concatenate([step_uv, per_block], axis=1), axis=1)[:, 1:]
-    sigma = np.where(np.isfinite(running), running / 2.0, 0.0)
-    return sigma, running[:, -1:] if running.shape[1] else step_uv
+    steps = np.empty((raw.shape[0], raw.shape[1] // block))
+    step, last = np.array(step_uv, np.float64), np.array(last_raw, np.float64)
+    _STEPS(threaded, raw=raw, block_len=block, last=last, step=step, out=steps)
+    return np.where(np.isfinite(steps), steps / 2.0, 0.0), step, last

@@ -41,7 +41,7 @@ MODULES = ("_detect_numba", "_noise_numba", "_quality_numba", "_features_numba",
 #: ``benchmarks/bench_cold_start.py``), to share the modules out evenly.
 COMPILE_S = {"detect_serial": 6.0, "update_blocks_serial": 1.3, "window_quality_serial": 1.4,
              "run_one_keep_serial": 1.1, "run_lanes_keep_serial": 1.25, "measure_serial": 0.6,
-             "blank_after_restart": 0.1}
+             "blank_after_restart": 0.1, "block_steps_serial": 0.2}
 #: Longest wait for a helper process (s); a helper still compiling after it is left to finish alone.
 HELPER_TIMEOUT_S = 300.0
 #: Kernel module -> the helper process compiling it since :func:`start_early` (until waited for).
@@ -67,6 +67,10 @@ def _blank(y):
 
 def _noise(y):
     return ("_noise_numba", "update_blocks_serial", (y, _i8, _i8, _F2, _i8, _f8, _F2, _F2, _F2, _F2))
+
+
+def _steps(raw):
+    return ("_noise_numba", "block_steps_serial", (raw, _i8, _F2, _F2, _F2))
 
 
 def _detect(y, sig, raw):
@@ -96,11 +100,11 @@ def chain_signatures(n_channels: int) -> list[tuple[str, str, tuple]]:
     """
     one = [_filter(None, (_F2, _F2))]  # the filter's settling time is measured on one channel
     if n_channels == 1:
-        return one + [_blank(_F2), _noise(_F2), _detect(_F2, _F2, _F2), _features(_F2),
-                      _quality(_F2, _F2)]
+        return one + [_blank(_F2), _noise(_F2), _steps(_F2), _detect(_F2, _F2, _F2),
+                      _features(_F2), _quality(_F2, _F2)]
     return one + [
         _filter(_F2, (_F2, _F2)), _filter(_F2, (_F2A, _F2A)), _filter(_F2A, (_F2A, _F2A)),
-        _blank(_F2), _blank(_F2A), _noise(_F2), _noise(_F2A),
+        _blank(_F2), _blank(_F2A), _noise(_F2), _noise(_F2A), _steps(_F2), _steps(_F2A),
         _detect(_F2, _F2, _F2), _detect(_F2A, _F2, _F2A), _detect(_F2A, _F2A, _F2A),
         _features(_F2A), _quality(_F2, _F2), _quality(_F2A, _F2A),
     ]

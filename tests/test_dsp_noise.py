@@ -168,10 +168,10 @@ def test_the_converter_step_is_the_smallest_step_up_to_each_block():
     raw[1500:1510] = np.nan  # a gap: no step across it
     raw[2500] = raw[2499] + 0.8  # a finer step later
     step = _step_reference(raw, 200)
-    sigma, last = resolution_sigmas(raw[None, :], 200, np.full((1, 1), np.nan),
-                                    np.full((1, 1), np.inf))
+    sigma, least, _ = resolution_sigmas(raw[None, :], 200, np.full((1, 1), np.nan),
+                                        np.full((1, 1), np.inf))
     assert np.array_equal(sigma[0], np.where(np.isfinite(step), step / 2.0, 0.0))
-    assert last.item() == step[-1]
+    assert least.item() == step[-1]
 
 
 def test_the_floor_is_not_taken_below_the_converter_step():
