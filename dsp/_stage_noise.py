@@ -20,8 +20,9 @@ threshold set from it. The bound puts the counting floor (8.5 sigma, classifier)
 Why half a step and not the RMS of a busy quantizer's error (``step / sqrt(12)``): where the
 noise is a third of a step the steps come one by one, a sparse, heavy-tailed signal whose median
 reads low; on independent scenes of 1 µV noise on 3.2-µV steps (and 2 µV on 6.4), the lower bound
-left 1.9-2.9 false twitches a minute, half a step none (recall at 20 a minute 0.99-1.00). Where the noise spans more than a step or two (all the recordings of the sample
-data: 1.7 steps and more) the bound is below the measured noise and changes nothing.
+left 1.9-2.9 false twitches a minute, half a step none (recall at 20 a minute 0.99-1.00). Where
+the noise spans a step or more (all the recordings of the sample data: 1.7 steps and more) the
+bound is below the measured noise and changes nothing.
 """
 
 from __future__ import annotations
