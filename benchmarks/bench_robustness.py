@@ -48,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware_io.devices import DEVICES
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from accuracy_scoring import (  # noqa: E402
@@ -69,7 +71,7 @@ MINUTES = 4.0
 #: Noise RMS (µV, 20-450 Hz) of the rows whose background is replaced.
 NOISE_UV = 4.5
 #: Converter step of BITalino's EMG channel (µV): 3.3 V / gain 1009 / 2^10 levels.
-BITALINO_STEP_UV = 3.3e6 / 1009 / 1024
+BITALINO_STEP_UV = DEVICES["bitalino"].uv_per_count
 
 
 def steady(**over):

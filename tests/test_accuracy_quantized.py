@@ -15,8 +15,10 @@ import pytest
 from accuracy_scoring import fasciculation_onsets, run_calfwatch, score_detections
 from independent_scenes import SceneSpec, make_scene
 
+from firmware_io.devices import DEVICES
+
 #: Step of BITalino's EMG channel (µV): 3.3 V / 1009 / 2^10.
-BITALINO_STEP_UV = 3.3e6 / 1009 / 1024
+BITALINO_STEP_UV = DEVICES["bitalino"].uv_per_count
 
 
 def quantized_scene(step_uv: float, noise_uv: float, rate_per_min: float, seed: int):
