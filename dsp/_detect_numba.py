@@ -76,41 +76,37 @@ def _onset(y, y0, first, limit, level, quiet, walk_max):
     return stop
 
 
-@njit(cache=True, boundscheck=False, nogil=True, inline="always")
-def _is_notch(section):
-    """Whether a second-order section is a notch: numerator ``g (1, -2 cos w0, 1)``, 0 < w0 < pi."""
-    b0, b1, b2 = section[0], section[1], section[2]
-    return b0 != 0.0 and abs(b2 - b0) <= 1e-12 * abs(b0) and abs(b1) < 2.0 * abs(b0) * (1 - 1e-9)
+def line_frequencies(sos: np.ndarray) -> np.ndarray:
+    """The frequencies (rad/sample) :func:`_line_fit` fits: those of the cascade's notches (second-
+    order sections whose numerator is ``g (1, -2 cos w0, 1)``, 0 < w0 < pi) at the first
+    ``LINE_HARMONICS`` harmonics of the lowest, ascending; empty without a notch. Computed once per
+    cascade, not in the kernel: a cold cache compiles less.
+
+    Examples
+    --------
+    >>> from dsp.filters import design_sos
+    >>> w = line_frequencies(design_sos(1000.0, mains_hz=50.0))
+    >>> [round(float(f) * 1000.0 / (2 * np.pi), 6) for f in w]
+    [50.0, 100.0, 150.0]
+    """
+    b0, b1, b2 = (np.asarray(sos, np.float64)[:, k] for k in range(3))
+    notch = (b0 != 0.0) & (np.abs(b2 - b0) <= 1e-12 * np.abs(b0)) & (
+        np.abs(b1) < 2.0 * np.abs(b0) * (1 - 1e-9))
+    w = np.sort(np.arccos(-b1[notch] / (2.0 * b0[notch])))
+    return w[w <= LINE_HARMONICS * w[0] * (1.0 + 1e-6)] if w.size else w
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _line_fit(raw, r0, a, n_fit, sos, max_rms):
+def _line_fit(raw, r0, a, n_fit, w, max_rms):
     """The mains line in ``raw[a - n_fit : a]``: rows (w, cos amplitude, sin amplitude) of the
-    least-squares fit of sinusoids at the notches' first ``LINE_HARMONICS`` harmonics (phase
-    origin at ``a``), with an offset and a slope fitted beside them; a sinusoid under
-    ``LINE_MIN_SE`` standard errors has zero amplitude. No rows when the cascade has no notch,
-    the window is shorter than a period of the lowest one, a sample is missing, or what the fit
-    leaves has an RMS above ``max_rms`` (something else is in the window: a QRS's slow waves, a
+    least-squares fit of sinusoids at the frequencies ``w`` (:func:`line_frequencies`, ascending;
+    phase origin at ``a``), with an offset and a slope fitted beside them; a sinusoid under
+    ``LINE_MIN_SE`` standard errors has zero amplitude. No rows when ``w`` is empty, the window
+    is shorter than a period of its first frequency, a sample is missing, or what the fit leaves
+    has an RMS above ``max_rms`` (something else is in the window: a QRS's slow waves, a
     potential)."""
-    w = np.empty(sos.shape[0])  # the notches' frequencies
-    n_w = 0
-    for i in range(sos.shape[0]):
-        if _is_notch(sos[i]):
-            w[n_w] = np.arccos(-sos[i, 1] / (2.0 * sos[i, 0]))
-            n_w += 1
-    if n_w == 0 or n_fit < 2 or a - n_fit < r0:
+    if w.size == 0 or n_fit < 2 or a - n_fit < r0 or n_fit * w[0] < 2.0 * np.pi:
         return np.zeros((0, 3))
-    lowest = w[0]
-    for k in range(n_w):
-        lowest = min(lowest, w[k])
-    if n_fit * lowest < 2.0 * np.pi:
-        return np.zeros((0, 3))
-    n_keep = 0  # the first LINE_HARMONICS harmonics
-    for k in range(n_w):
-        if w[k] <= LINE_HARMONICS * lowest * (1.0 + 1e-6):
-            w[n_keep] = w[k]
-            n_keep += 1
-    w = w[:n_keep]
     m = 2 * w.size + 2
     gram = np.zeros((m, m))
     rhs = np.zeros(m)
@@ -442,7 +438,7 @@ def _offset(y, y0, last, now, level, quiet):
 # Compiled inside its caller (numba inlines it): one function less to compile on a cold cache.
 @njit(cache=True, boundscheck=False, nogil=True, inline="always")
 def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out, raw, r0, sos,
-                   ring, out_e):
+                   line_w, ring, out_e):
     """Scan samples ``s0..s1`` of one channel; write (onset, offset, peak, continuous) rows to
     ``out``; return count.
 
@@ -454,7 +450,8 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     segment takes up to ``ring_ext`` samples after the event's end (:func:`_segment_end`), and then
     its margin is ``ring_ext_factor`` x its envelope in place of ``ring_factor`` x; the mains line
     fitted over the ``line_fit`` samples before the segment is taken out of it (:func:`_line_fit`,
-    when what the fit leaves is at most ``line_fit_k`` sigma RMS).
+    when what the fit leaves is at most ``line_fit_k`` sigma RMS; ``line_w``, the frequencies it
+    fits, :func:`line_frequencies` of ``sos``).
     An event whose end level is ``end_frac`` x its peak (not ``k_lo`` sigma) ends after
     ``merge_gap_large`` quiet samples, and its dead time is no longer than that. ``raw`` holds the unfiltered samples from
     absolute index ``r0``; ``out_e`` gets each row's energy (own samples and predicted response). ``continuous`` is 1 for a piece of activity cut at ``max_len`` and for the piece
@@ -475,9 +472,6 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
     ring_ext = int(params[21])
     factors = np.array([ring_factor, ring_far, params[22]])
     n_fit, fit_k = int(params[23]), params[24]
-    n_notches = 0
-    for i in range(sos.shape[0]):
-        n_notches += _is_notch(sos[i])
     mask = RING_PART - 1
     y_in = y
     # the signal less the predicted responses (see the module doc); y_in itself while none reaches it
@@ -592,9 +586,9 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
                             tail[0] = tail_k * sg0
                             # the mains line before it, where no candidate was (else none, and
                             # where there are notches no samples past the end: they hold the line)
-                            line = (_line_fit(raw, r0, start - edge, n_fit, sos, fit_k * sg0)
+                            line = (_line_fit(raw, r0, start - edge, n_fit, line_w, fit_k * sg0)
                                     if prev_off <= start - edge - n_fit else np.zeros((0, 3)))
-                            ext = ring_ext if line.shape[0] > 0 or n_notches == 0 else 0
+                            ext = ring_ext if line.shape[0] > 0 or line_w.size == 0 else 0
                             seg_end = _segment_end(raw, r0, start, offset, s + 1, ext, edge, sos,
                                                    factors, hi_t, ring, st, y, y0, line)
                             out_e[n_out] += _predict_ring(raw, r0, start, offset, seg_end, edge,
@@ -622,14 +616,14 @@ def detect_channel(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out,
 
 @njit(cache=True, boundscheck=False, nogil=True)
 def detect_serial(y, y0, s0, s1, sig, b0, block_len, st, peak_abs, params, out, counts, raw, r0,
-                  sos, ring, out_e):
+                  sos, line_w, ring, out_e):
     """:func:`detect_channel` over every channel (``y``, ``sig``, ``st``, ``out``, ``raw``,
     ``ring``, ``out_e`` have a channel axis; callers split channels over threads with
     :func:`dsp._threads.split_run`)."""
     for c in range(y.shape[0]):
         counts[c] = detect_channel(
             y[c], y0, s0, s1, sig[c], b0, block_len, st[c], peak_abs[c], params, out[c], raw[c],
-            r0, sos, ring[c], out_e[c]
+            r0, sos, line_w, ring[c], out_e[c]
         )
 
 

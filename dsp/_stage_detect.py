@@ -200,7 +200,8 @@ class Detector:
                     s1=b, sig=sig, b0=floors.start, block_len=self.block_samples, st=self._state,
                     peak_abs=self._peak_abs, params=self._params, out=self._rows,
                     counts=self._counts, raw=raw.view(raw.start, raw.stop), r0=raw.start,
-                    sos=sos, ring=self._ring, out_e=self._energy)
+                    sos=sos, line_w=_detect_numba.line_frequencies(sos), ring=self._ring,
+                    out_e=self._energy)
             if self._counts.any():
                 found.append(self._collect(sig, floors.start))
         self.scanned_until = end

@@ -75,7 +75,7 @@ def _steps(raw):
 
 def _detect(y, sig, raw):
     return ("_detect_numba", "detect_serial", (y, _i8, _i8, _i8, sig, _i8, _i8, _I2, _F2, _F1,
-                                               _I3, _I1, raw, _i8, _F2, _F2, _F2))
+                                               _I3, _I1, raw, _i8, _F2, _F1, _F2, _F2))
 
 
 def _features(y):

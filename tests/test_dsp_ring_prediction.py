@@ -79,12 +79,15 @@ def test_the_mains_line_fit_equals_least_squares_and_leaves_out_what_is_not_a_li
     w = 2 * np.pi * mains_hz / sfreq_hz
     raw = 300.0 + 0.5 * t + 80.0 * np.cos(w * t + 0.4) + rng.normal(0.0, 3.0, n)
     x = np.r_[raw, np.zeros(5)]
-    line = _detect_numba._line_fit(x, 0, n, n, sos, 3.0 * 3.0)
+    line = _detect_numba._line_fit(x, 0, n, n, _detect_numba.line_frequencies(sos), 3.0 * 3.0)
     want = _lstsq_line(raw, [mains_hz * k for k in (1, 2, 3)], sfreq_hz)
     np.testing.assert_allclose(line[:, 0], w * np.arange(1, 4), rtol=1e-9)
     np.testing.assert_allclose(line[0, 1:], want[0], rtol=1e-9)
     assert np.all(line[1:, 1:] == 0.0)  # the harmonics are noise: left out
     np.testing.assert_allclose(np.hypot(*line[0, 1:]), 80.0, rtol=0.05)
     qrs = raw + 150.0 * np.exp(-0.5 * ((t + n / 2) / (0.006 * sfreq_hz)) ** 2)
-    assert _detect_numba._line_fit(np.r_[qrs, np.zeros(5)], 0, n, n, sos, 9.0).shape[0] == 0
-    assert _detect_numba._line_fit(x, 0, n, n, design_sos(sfreq_hz, mains_hz=None), 9.0).size == 0
+    w_line = _detect_numba.line_frequencies(sos)
+    assert _detect_numba._line_fit(np.r_[qrs, np.zeros(5)], 0, n, n, w_line, 9.0).shape[0] == 0
+    no_notch = _detect_numba.line_frequencies(design_sos(sfreq_hz, mains_hz=None))
+    assert no_notch.size == 0
+    assert _detect_numba._line_fit(x, 0, n, n, no_notch, 9.0).size == 0
