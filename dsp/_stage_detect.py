@@ -161,6 +161,8 @@ class Detector:
         self.scanned_until = origin_sample
         self._params = settings.kernel_params()
         self._history = [(0, sos)] if history is None else history
+        self._line_sos: np.ndarray | None = None  # the cascade _line_w belongs to
+        self._line_w = np.zeros(0)
         self._origin = origin_sample
         self._threaded = threaded
         self._state, self._peak_abs = _detect_numba.new_state(n_channels)
@@ -200,12 +202,19 @@ class Detector:
                     s1=b, sig=sig, b0=floors.start, block_len=self.block_samples, st=self._state,
                     peak_abs=self._peak_abs, params=self._params, out=self._rows,
                     counts=self._counts, raw=raw.view(raw.start, raw.stop), r0=raw.start,
-                    sos=sos, line_w=_detect_numba.line_frequencies(sos), ring=self._ring,
+                    sos=sos, line_w=self._line_frequencies(sos), ring=self._ring,
                     out_e=self._energy)
             if self._counts.any():
                 found.append(self._collect(sig, floors.start))
         self.scanned_until = end
         return _merged(found)
+
+    def _line_frequencies(self, sos: np.ndarray) -> np.ndarray:
+        """:func:`dsp._detect_numba.line_frequencies` of ``sos``, computed once per cascade (the
+        history holds each cascade as one array)."""
+        if self._line_sos is not sos:
+            self._line_sos, self._line_w = sos, _detect_numba.line_frequencies(sos)
+        return self._line_w
 
     def _cascades(self, start: int, end: int) -> list[tuple[int, int, np.ndarray]]:
         """``start..end`` split where the filter's cascade changed, each part with its cascade;
