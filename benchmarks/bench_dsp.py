@@ -169,7 +169,7 @@ def run_filter_chunks(sos: np.ndarray, x: np.ndarray, chunk: int) -> None:
 
 
 @numba.njit(nogil=True)
-def _empty_kernel(coef, x, state, ring, step0, y):
+def _empty_kernel(coef, x, state, ring, level, step0, y):
     return None
 
 
@@ -180,9 +180,10 @@ def run_call_floor(sos: np.ndarray, x: np.ndarray, chunk: int) -> None:
     coef = filt.coef
     state = np.zeros((x.shape[0], 2, coef.shape[1]))
     ring = np.zeros((x.shape[0], _filter_numba.RING, coef.shape[1] + 1))
+    level = np.full(x.shape[0], np.nan)
     for i in range(0, x.shape[1], chunk):
         part = x[:, i : i + chunk]
-        _empty_kernel(coef, part, state, ring, i, np.empty(part.shape))
+        _empty_kernel(coef, part, state, ring, level, i, np.empty(part.shape))
 
 
 def channels_of(hour: np.ndarray, n_channels: int) -> np.ndarray:

@@ -3,14 +3,21 @@
 At step ``t`` section ``k`` processes sample ``t - (k + 1) * SKEW``: every section of a step is
 independent of the others, so the section loop vectorises. Section ``k`` reads what section ``k - 1``
 wrote ``SKEW`` steps earlier (a ring of ``RING`` rows), which keeps the pipeline out of the
-processor's store-to-load forwarding path (twice as fast as a one-step pipeline). Each section
-performs exactly the operations of ``scipy.signal.sosfilt`` in the same order, so the output is
-bit-identical to it on finite data. The last section's output at step ``t`` is that of sample
-``t - n_sections * SKEW``.
+processor's store-to-load forwarding path (twice as fast as a one-step pipeline). The last
+section's output at step ``t`` is that of sample ``t - n_sections * SKEW``.
 
-State per channel: ``state[c, 0]`` and ``state[c, 1]`` (the two delays of every section) and
-``ring[c]`` (RING, n_sections + 1) of values in flight; the absolute step number selects the ring row
-and the denormal flushes, so the result does not depend on how the input is split.
+State per channel: ``state[c, 0]`` and ``state[c, 1]`` (the two delays of every section),
+``ring[c]`` (RING, n_sections + 1) of values in flight and ``level[c]``, the input's level at its
+last restart; the absolute step number selects the ring row and the denormal flushes, so the result
+does not depend on how the input is split.
+
+A missing sample (NaN or +-inf) resets the sections it passes through to zero state. The input
+enters relative to its first finite sample after the start and after every missing one
+(``level``, NaN until then): for a cascade that blocks DC, as a band-pass does, that is the filter
+started at rest at that sample's level (``scipy.signal.sosfilt_zi`` x the sample), so the
+electrode's DC offset (tens to hundreds of mV on a DC-coupled amplifier) does not ring through
+the cascade at every restart. Each section then performs the operations of
+``scipy.signal.sosfilt`` on ``x - level`` in the same order: bit-identical to it on finite data.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ RING = 4
 #: Arguments of the entry points with a leading channel axis; ``coef`` and ``step0`` are shared by
 #: every channel (callers split the channels over threads, :class:`dsp._threads.SplitKernel`).
 PER_CHANNEL = {
-    name: ("x", "state", "ring", "y") + (("kept",) if "keep" in name else ())
+    name: ("x", "state", "ring", "level", "y") + (("kept",) if "keep" in name else ())
     for name in ("run_lanes", "run_one_serial", "run_one_keep_serial", "run_lanes_keep_serial",
                  "run_cascade_serial", "run_cascade_keep_serial")
 }
@@ -45,10 +52,11 @@ def _flush_denormals(z1, z2):
 
 # Compiled inside its caller (numba inlines it): one function less to compile on a cold cache.
 @njit(cache=True, boundscheck=False, nogil=True, inline="always")
-def run_channel(coef, x, state, ring, step0, y):
+def run_channel(coef, x, state, ring, level, step0, y):
     """Advance one channel by ``x.shape[0]`` steps; ``y[i]`` is the last section's output at step i.
 
-    ``coef`` (5, n_sec): b0, b1, b2, a1, a2 per section; ``state`` (2, n_sec); ``ring`` (RING, n_sec + 1).
+    ``coef`` (5, n_sec): b0, b1, b2, a1, a2 per section; ``state`` (2, n_sec); ``ring`` (RING, n_sec + 1);
+    ``level`` (1,): the input's level since its last restart (NaN: the next finite sample sets it).
     :func:`run_lanes` repeats this step for several channels rather than sharing it through a
     helper: with a shared (inlined) step, one channel ran 25 % slower and several 5 %.
     """
@@ -66,6 +74,7 @@ def run_channel(coef, x, state, ring, step0, y):
         for k in range(n_sec + 1):
             r[j, k] = ring[j, k]
     mask = RING - 1
+    lv = level[0]
     for i in range(x.shape[0]):
         t = step0 + i
         if t % FLUSH_EVERY == 0:
@@ -82,8 +91,15 @@ def run_channel(coef, x, state, ring, step0, y):
             c[6, k] = nz2 if ok else 0.0
             r[dst, k + 1] = yk
         xi = x[i]
-        r[dst, 0] = xi if xi - xi == 0.0 else np.nan  # +-inf is a missing sample, as NaN is
+        if xi - xi == 0.0:  # +-inf is a missing sample, as NaN is
+            if lv != lv:
+                lv = xi
+            r[dst, 0] = xi - lv
+        else:
+            lv = np.nan
+            r[dst, 0] = np.nan
         y[i] = r[dst, n_sec]
+    level[0] = lv
     for k in range(n_sec):
         state[0, k] = c[5, k]
         state[1, k] = c[6, k]
@@ -93,7 +109,7 @@ def run_channel(coef, x, state, ring, step0, y):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_lanes(coef, x, state, ring, step0, y):
+def run_lanes(coef, x, state, ring, level, step0, y):
     """Advance several channels at once, their sections side by side as one row of lanes.
 
     Channel ``ch``'s sections are lanes ``ch * n_sec ..``; the ring column after a channel's last
@@ -106,13 +122,13 @@ def run_lanes(coef, x, state, ring, step0, y):
     bounds = np.empty(2, np.int64)
     bounds[0], bounds[1] = 0, x.shape[1]
     _lanes_pieces(coef.reshape((1, coef.shape[0], coef.shape[1])), bounds, x, state, ring,
-                  step0, y)
+                  level, step0, y)
 
 
 # Compiled inside its callers (inline): the lanes of run_lanes, with the coefficients of each
 # piece of the input (a cascade whose notches move, dsp._line_track) loaded at its first step.
 @njit(cache=True, boundscheck=False, nogil=True, inline="always")
-def _lanes_pieces(coefs, bounds, x, state, ring, step0, y):
+def _lanes_pieces(coefs, bounds, x, state, ring, level, step0, y):
     n_ch, n_sec = x.shape[0], coefs.shape[2]
     n_lane = n_ch * n_sec
     c = np.empty((7, n_lane))
@@ -148,9 +164,15 @@ def _lanes_pieces(coefs, bounds, x, state, ring, step0, y):
                 r[dst, k + 1] = yk
             for ch in range(n_ch):
                 y[ch, i] = r[dst, (ch + 1) * n_sec]
-            for ch in range(n_ch):
+            for ch in range(n_ch):  # the input relative to its level, as in run_channel
                 xi = x[ch, i]
-                r[dst, ch * n_sec] = xi if xi - xi == 0.0 else np.nan
+                if xi - xi == 0.0:
+                    if level[ch] != level[ch]:
+                        level[ch] = xi
+                    r[dst, ch * n_sec] = xi - level[ch]
+                else:
+                    level[ch] = np.nan
+                    r[dst, ch * n_sec] = np.nan
     for ch in range(n_ch):
         a = ch * n_sec
         for k in range(n_sec):
@@ -172,13 +194,13 @@ def _keep(x, kept):
 # The chain calls the kernel its channel count needs (one channel or lanes), with or without a
 # copy of the input, so that a run compiles only what it uses (a cold cache costs seconds per kernel).
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_one_serial(coef, x, state, ring, step0, y):
+def run_one_serial(coef, x, state, ring, level, step0, y):
     """:func:`run_channel` on the one channel of ``x`` (1, samples)."""
-    run_channel(coef, x[0], state[0], ring[0], step0, y[0])
+    run_channel(coef, x[0], state[0], ring[0], level, step0, y[0])
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_one_keep_serial(coefs, bounds, x, state, ring, step0, y, kept):
+def run_one_keep_serial(coefs, bounds, x, state, ring, level, step0, y, kept):
     """:func:`run_one_serial` that also copies the input to ``kept`` (float64), in pieces:
     samples ``bounds[p]`` to ``bounds[p + 1]`` of ``x`` run with the coefficients ``coefs[p]``
     (pieces, 5, n_sec). A cascade whose notches move changes them between two samples, its state
@@ -186,30 +208,30 @@ def run_one_keep_serial(coefs, bounds, x, state, ring, step0, y, kept):
     _keep(x, kept)
     for p in range(coefs.shape[0]):
         a, b = bounds[p], bounds[p + 1]
-        run_channel(coefs[p], x[0, a:b], state[0], ring[0], step0 + a, y[0, a:b])
+        run_channel(coefs[p], x[0, a:b], state[0], ring[0], level, step0 + a, y[0, a:b])
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_lanes_keep_serial(coefs, bounds, x, state, ring, step0, y, kept):
+def run_lanes_keep_serial(coefs, bounds, x, state, ring, level, step0, y, kept):
     """:func:`run_lanes` that also copies the input to ``kept`` (float64), on the same thread as
     the filter of those channels, in pieces as :func:`run_one_keep_serial`."""
     _keep(x, kept)
-    _lanes_pieces(coefs, bounds, x, state, ring, step0, y)
+    _lanes_pieces(coefs, bounds, x, state, ring, level, step0, y)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_cascade_serial(coef, x, state, ring, step0, y):
+def run_cascade_serial(coef, x, state, ring, level, step0, y):
     """Advance every channel of ``x`` (channels, samples); state updated in place (callers split
     channels over threads with :func:`dsp._threads.split_run`)."""
     if x.shape[0] == 1:
-        run_channel(coef, x[0], state[0], ring[0], step0, y[0])
+        run_channel(coef, x[0], state[0], ring[0], level, step0, y[0])
     else:
-        run_lanes(coef, x, state, ring, step0, y)
+        run_lanes(coef, x, state, ring, level, step0, y)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def run_cascade_keep_serial(coef, x, state, ring, step0, y, kept):
+def run_cascade_keep_serial(coef, x, state, ring, level, step0, y, kept):
     """:func:`run_cascade_serial` that also copies the input to ``kept`` (float64), on the same
     thread as the filter of those channels."""
     _keep(x, kept)
-    run_cascade_serial(coef, x, state, ring, step0, y)
+    run_cascade_serial(coef, x, state, ring, level, step0, y)

@@ -4,10 +4,13 @@ Designs follow scipy.signal (butter, iirnotch) but are computed in numpy (:mod:`
 chain starts without importing scipy. The cascade is a Butterworth band-pass (default 20-450 Hz; a
 high-pass alone below 1 kHz sampling, where the upper edge cannot be placed) followed by notches at
 the mains frequency and its harmonics up to Nyquist (or ``notch_max_hz``). The numba kernel
-(:mod:`dsp._filter_numba`) gives the same numbers as :func:`scipy.signal.sosfilt` on finite data.
+(:mod:`dsp._filter_numba`) gives the numbers of :func:`scipy.signal.sosfilt` started at rest at the
+level of the first sample (state ``sosfilt_zi`` x that sample), on finite data.
 
-NaN samples mark lost data: the output is NaN there and every section restarts from zero state at the
-first valid sample after them, so the signal after a gap is filtered as if it started there.
+NaN samples mark lost data: the output is NaN there and the filter starts again at rest at the level
+of the first valid sample after them, so the signal after a gap is filtered as if it started there,
+and an electrode's DC offset (tens to hundreds of mV on a DC-coupled amplifier) rings neither at the
+start nor after a gap.
 Denormal guard: state magnitudes below 1e-30 are flushed to zero every 64 samples on the absolute
 timeline, so zeros after a large impulse cost no more than ordinary data.
 """
@@ -88,8 +91,9 @@ def settling_time_s(sos: np.ndarray, sfreq_hz: float, tol: float = SETTLE_TOL,
                     max_s: float = 10.0) -> float:
     """Time after which the cascade's impulse response stays below ``tol`` x its peak magnitude.
 
-    After a gap every section restarts from zero state, so what the filter outputs in that time
-    still carries the restart's transient; the chain treats it as lost. Measured on the impulse
+    After a gap every section restarts at rest at the input's new level (:class:`StreamingFilter`):
+    the hum and the slopes it had followed start again as steps, so what the filter outputs in
+    that time still carries the restart's transient; the chain treats it as lost. Measured on the impulse
     response, not assumed: with the default 20-450 Hz band-pass and Q = 60 notches it is about
     0.64 s at 50 Hz mains and 0.52 s at 60 Hz (1-2 kHz sampling), the notches' ringing being the
     longest part.
@@ -111,11 +115,11 @@ def settling_time_s(sos: np.ndarray, sfreq_hz: float, tol: float = SETTLE_TOL,
     """
     filt = StreamingFilter(sos, 1)
     lat = filt.latency_samples
-    x = np.zeros((1, max(2, int(round(max_s * sfreq_hz))) + lat))
-    x[0, 0] = 1.0
+    x = np.zeros((1, max(2, int(round(max_s * sfreq_hz))) + lat + 1))
+    x[0, 1] = 1.0  # after a first sample of 0: the filter's level (StreamingFilter)
     y = np.empty_like(x)
     filt.advance_into(x, y, np.empty_like(x))  # the kernel a one-channel chain runs as well
-    h = np.abs(y[0, lat:])
+    h = np.abs(y[0, lat + 1:])
     above = np.flatnonzero(h >= tol * h.max())
     return float(above[-1] + 1) / sfreq_hz
 
@@ -298,6 +302,12 @@ class StreamingFilter:
     the rest. The concatenation of all returned arrays equals one call of :func:`sosfilt` on the
     concatenated input, for any chunking.
 
+    Each channel starts at rest at the level of its first finite sample, and starts again so after
+    every missing one (NaN or +-inf): the cascade filters the input less that level. For a cascade
+    that blocks DC (every band-pass of :func:`design_sos`) that is ``scipy.signal.sosfilt`` with
+    its state at ``sosfilt_zi`` x that sample, so an electrode's DC offset does not ring through
+    the filter at the start or after a gap (see :mod:`dsp._filter_numba`).
+
     Parameters
     ----------
     sos : ndarray, shape (n_sections, 6)
@@ -315,6 +325,7 @@ class StreamingFilter:
         self._z1 = self._state[:, 0]
         self._z2 = self._state[:, 1]
         self._ring = np.zeros((self.n_channels, _filter_numba.RING, n_padded + 1))
+        self._level = np.full(self.n_channels, np.nan)  # set by each channel's first finite sample
         self._steps = 0
         self._flushed = False
         one = self.n_channels == 1
@@ -338,7 +349,7 @@ class StreamingFilter:
         if kept is None:
             threaded = self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES
             self._advance_kernel(threaded, coef=self.coef, x=x, state=self._state,
-                                 ring=self._ring, step0=self._steps, y=y)
+                                 ring=self._ring, level=self._level, step0=self._steps, y=y)
             self._steps += x.shape[1]
         else:
             self.advance_pieces_into(x, y, kept, self.coef[None], np.array([0, x.shape[1]]))
@@ -350,7 +361,8 @@ class StreamingFilter:
         kernel call (split over threads by channel)."""
         threaded = self.n_channels > 1 and x.shape[1] >= THREADED_MIN_SAMPLES
         self._keep_kernel(threaded, coefs=coefs, bounds=np.asarray(bounds, np.int64), x=x,
-                          state=self._state, ring=self._ring, step0=self._steps, y=y, kept=kept)
+                          state=self._state, ring=self._ring, level=self._level,
+                          step0=self._steps, y=y, kept=kept)
         self._steps += x.shape[1]
 
     def _advance(self, x: np.ndarray) -> np.ndarray:
@@ -376,7 +388,7 @@ class StreamingFilter:
         y = np.empty(shape)
         steps = self._steps
         if shape[0] == 1 or shape[1] < THREADED_MIN_SAMPLES:  # the common small-chunk path
-            self._run(self.coef, x, self._state, self._ring, steps, y)
+            self._run(self.coef, x, self._state, self._ring, self._level, steps, y)
             self._steps = steps + shape[1]
         else:
             self.advance_into(x, y)

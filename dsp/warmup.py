@@ -58,7 +58,7 @@ _SNIPPETS, _INTS = types.float32[:, ::1], types.int32[:, ::1]
 
 def _filter(y, x_kept):
     return ("_filter_numba", "run_one_keep_serial" if y is None else "run_lanes_keep_serial",
-            (_F3, _I1, x_kept[0], _F3, _F3, _i8, _F2 if y is None else y, x_kept[1]))
+            (_F3, _I1, x_kept[0], _F3, _F3, _F1, _i8, _F2 if y is None else y, x_kept[1]))
 
 
 def _blank(y):

@@ -56,6 +56,11 @@ def _scene(duration_s, rate_per_min, amp_sigma, seed, noise_raw_uv=5.0):
     return x, onsets, (durs * FS).astype(int), sigma_band
 
 
+def _filtered(x: np.ndarray) -> np.ndarray:
+    """scipy's cascade started at rest at the first sample's level, as the chain's filter is."""
+    return signal.sosfilt(SOS, x, zi=signal.sosfilt_zi(SOS) * x[0])[0]
+
+
 def _match(cands, onsets, lengths):
     """Index of the candidate whose peak falls inside each true potential (-1 when none)."""
     found = np.full(onsets.size, -1)
@@ -154,12 +159,31 @@ def test_nan_gap_yields_no_candidates_and_nan_frames():
     assert q["nan_fraction"][q["start"] == int(20 * FS)][0] == pytest.approx(0.5)
 
 
+def test_an_electrode_offset_changes_nothing_at_the_start_or_after_a_gap():
+    """A DC-coupled amplifier records the electrodes' offset (tens to hundreds of mV), and another
+    once the electrode is back after a gap: the chain finds what it finds on the same signal
+    without it (its filter starts at rest at the input's level), no transient at either restart."""
+    x, *_ = _scene(40, 120, (8.0, 20.0), seed=23)
+    gap = (int(20 * FS), int(21 * FS))
+    x[gap[0] : gap[1]] = np.nan
+    offset_uv = np.where(np.arange(x.size) < gap[0], 150_000.0, -80_000.0)
+    plain, _ = _run(x)
+    shifted, _ = _run(x + offset_uv)
+    assert len(plain.candidates) > 50
+    for name in ("onset", "peak", "offset"):
+        np.testing.assert_array_equal(shifted.candidates[name], plain.candidates[name])
+    np.testing.assert_allclose(shifted.candidates["ptp_uv"], plain.candidates["ptp_uv"],
+                               rtol=1e-6)
+    np.testing.assert_allclose(shifted.envelope_uv, plain.envelope_uv, rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(shifted.noise_uv, plain.noise_uv, rtol=1e-6, equal_nan=True)
+
+
 def test_envelope_frames_are_the_rms_of_the_band_passed_signal():
     x = np.random.default_rng(22).normal(0, 5.0, int(30 * FS))
     x[int(10 * FS) : int(10 * FS) + 40] += 300 * np.hanning(40)
     out, chain = _run(x)
     hop = int(ENVELOPE_HOP_S * FS)
-    y = signal.sosfilt(SOS, x)
+    y = _filtered(x)
     ref = np.sqrt(np.mean(y[: (y.size // hop) * hop].reshape(-1, hop) ** 2, axis=1))
     settle = int(np.ceil(chain.settle_s * FS / hop))
     np.testing.assert_allclose(out.envelope_uv[0, settle:], ref[settle:], rtol=1e-9)
@@ -172,7 +196,7 @@ def test_envelope_frames_are_the_rms_of_the_band_passed_signal():
 def test_snippets_are_centred_on_the_peak():
     x, _, _, _ = _scene(30, 60, (10.0, 20.0), seed=23)
     out, chain = _run(x)
-    y = signal.sosfilt(SOS, x)
+    y = _filtered(x)
     for cand, snip in zip(out.candidates, out.snippets, strict=True):
         at = cand["peak"] + chain.delay_samples
         ref = y[at - SNIPPET_LEN // 2 : at + SNIPPET_LEN // 2]

@@ -21,6 +21,16 @@ FS = 2000.0
 SOS = design_sos(FS)
 
 
+def _at_rest(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """scipy's ``sosfilt`` along the last axis, started at rest at the first sample's level
+    (``sosfilt_zi`` x that sample), as the streaming filter starts."""
+    x = np.asarray(x, np.float64)
+    zi = signal.sosfilt_zi(sos)
+    if x.ndim == 1:
+        return signal.sosfilt(sos, x, zi=zi * x[0])[0]
+    return signal.sosfilt(sos, x, axis=1, zi=zi[:, None, :] * x[None, :, :1])[0]
+
+
 def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> None:
     """Equal to ``rtol`` relative to the signal scale (NaN where the reference is NaN)."""
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
@@ -48,15 +58,15 @@ def test_design_keeps_band_below_nyquist_and_60_hz():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matches_scipy_multichannel(dtype):
     x = np.random.default_rng(1).normal(0, 20, (3, 20000)).astype(dtype)
-    _close(sosfilt(SOS, x), signal.sosfilt(SOS, x.astype(np.float64), axis=1))
-    _close(sosfilt(SOS, x[0]), signal.sosfilt(SOS, x[0].astype(np.float64)))
+    _close(sosfilt(SOS, x), _at_rest(SOS, x))
+    _close(sosfilt(SOS, x[0]), _at_rest(SOS, x[0]))
 
 
 def test_matches_scipy_on_other_cascades():
     rng = np.random.default_rng(2)
     x = rng.normal(0, 1, 5000)
     for sos in (design_sos(1000.0, mains_hz=60.0), design_sos(FS, mains_hz=None, order=2)):
-        _close(sosfilt(sos, x), signal.sosfilt(sos, x))
+        _close(sosfilt(sos, x), _at_rest(sos, x))
 
 
 @settings(max_examples=50, deadline=None)
@@ -92,8 +102,8 @@ def test_nan_gap_outputs_nan_and_restarts_the_filter():
     y = sosfilt(SOS, x)
     assert np.all(np.isnan(y[3000:3400]))
     assert np.all(np.isfinite(y[:3000])) and np.all(np.isfinite(y[3400:]))
-    _close(y[:3000], signal.sosfilt(SOS, x[:3000]))
-    _close(y[3400:], signal.sosfilt(SOS, x[3400:]))
+    _close(y[:3000], _at_rest(SOS, x[:3000]))
+    _close(y[3400:], _at_rest(SOS, x[3400:]))
 
 
 def test_single_nan_sample_restarts_too():
@@ -101,7 +111,7 @@ def test_single_nan_sample_restarts_too():
     x[700] = np.nan
     y = sosfilt(SOS, x)
     assert np.isnan(y).sum() == 1
-    _close(y[701:], signal.sosfilt(SOS, x[701:]))
+    _close(y[701:], _at_rest(SOS, x[701:]))
 
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf])
@@ -111,7 +121,25 @@ def test_an_infinite_sample_is_a_missing_one(bad):
     x[700] = bad
     y = sosfilt(SOS, x)
     assert np.isnan(y[700]) and np.isfinite(np.delete(y, 700)).all()
-    _close(y[701:], signal.sosfilt(SOS, x[701:]))
+    _close(y[701:], _at_rest(SOS, x[701:]))
+
+
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_an_electrode_offset_rings_neither_at_the_start_nor_after_a_gap(n_channels):
+    """A DC-coupled amplifier records the electrodes' offset (tens to hundreds of mV): each channel
+    starts at rest at the level of its first sample, and of its first after a gap, so the output is
+    that of the signal without the offset, one offset before the gap and another after."""
+    x = np.random.default_rng(8).normal(0, 5, (n_channels, 12000))
+    x[:, 5000:5400] = np.nan
+    offset_uv = np.where(np.arange(x.shape[1]) < 5000, 150_000.0, -80_000.0)
+    offset_uv = offset_uv * np.arange(1, n_channels + 1)[:, None]
+    filt = StreamingFilter(SOS, n_channels)
+    parts = [filt.process(x[:, a:a + 700] + offset_uv[:, a:a + 700]) for a in range(0, 12000, 700)]
+    y = np.concatenate(parts + [filt.flush()], axis=1)
+    np.testing.assert_allclose(y, sosfilt(SOS, x), rtol=0, atol=1e-6)
+    # started from zero state instead, the offset's step rings far above the signal
+    from_zero = signal.sosfilt(SOS, x[:, 5400:] + offset_uv[:, 5400:], axis=1)
+    assert np.abs(from_zero - y[:, 5400:]).max() > 1000.0
 
 
 def test_zeros_after_impulse_leave_no_denormal_state_and_match_scipy():
@@ -240,7 +268,7 @@ def test_channels_side_by_side_or_one_by_one_give_scipy_numbers():
         pos += n
     parts += [filt.process(x[:, pos:]), filt.flush()]
     y = np.concatenate(parts, axis=1)
-    _close(y, signal.sosfilt(SOS, x.astype(np.float64), axis=1))
+    _close(y, _at_rest(SOS, x))
     np.testing.assert_array_equal(y, sosfilt(SOS, x))
 
 
@@ -255,8 +283,9 @@ def test_settling_time_is_where_the_impulse_response_stays_below_one_percent(sfr
     h = np.abs(signal.sosfilt(sos, x))  # scipy's impulse response, brute-force search
     last = max(i for i in range(h.size) if h[i] >= SETTLE_TOL * h.max())
     assert settle == (last + 1) / sfreq_hz
-    # a restart from zero state on 1 mV of offset and 100 µV of mains: after the settling time the
-    # output is within 2 % of the offset step of the uninterrupted filter's output, before it not
+    # the worst restart, from zero state on 1 mV of offset and 100 µV of mains (StreamingFilter
+    # restarts at the input's level, which spares it the offset's step): after the settling time
+    # the output is within 2 % of the offset step of the uninterrupted filter's output, before not
     n = int(6 * sfreq_hz)
     t = np.arange(n) / sfreq_hz
     y = 1000.0 + 100.0 * np.sin(2 * np.pi * mains_hz * t + 0.3)
@@ -294,7 +323,7 @@ def _switching_reference(soses: list, bounds: list[int], x: np.ndarray) -> np.nd
     step ``t``, so a change at step ``b`` reaches it at sample ``b - (k + 1) * SKEW``."""
     from dsp import _filter_numba
 
-    v = x.astype(np.float64)
+    v = x.astype(np.float64) - x[:, :1]  # the input less its level (the filter starts at rest)
     for k in range(soses[0].shape[0]):
         starts = [max(0, b - (k + 1) * _filter_numba.SKEW) for b in bounds[:-1]] + [v.shape[1]]
         zi = np.zeros((1, v.shape[0], 2))

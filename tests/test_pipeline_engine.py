@@ -170,3 +170,17 @@ def test_engine_keeps_no_samples(night, data):
     # Sustained activity is kept as one 100-ms candidate piece per 100 ms (a third of this busy
     # night's candidates); samples would be the whole of data.nbytes.
     assert kept < data.nbytes / 8
+
+
+def test_an_electrode_offset_adds_no_event(night, data):
+    """A DC-coupled amplifier records each electrode's offset (tens to hundreds of mV), and a new
+    one after a gap: the night's events are those of the same night without it (no burst at the
+    start or where the signal resumes), in any chunking."""
+    gaps = {40000: 3000}
+    offset_uv = np.where(np.arange(data.shape[1]) < 40000, 120_000.0, -60_000.0)
+    offset_uv = offset_uv * np.array([[1.0], [-2.5]])
+    _, plain = _run(night, _rechunk(data, [4096], gaps))
+    _, shifted = _run(night, _rechunk(data + offset_uv, [200, 3999], gaps))
+    assert [(e["kind"], e["sample"], e["channel"]) for e in shifted.events] == \
+        [(e["kind"], e["sample"], e["channel"]) for e in plain.events]
+    assert shifted.summary["fasciculations"] == plain.summary["fasciculations"]
