@@ -39,15 +39,17 @@ def test_a_hum_is_periodic_and_muscle_activity_is_not(sfreq_hz):
     assert np.median(np.abs(line_periodicity(np.array(emg), sfreq_hz))) < 0.3
 
 
-def _switching_hum(sfreq_hz: float, line_hz: float, minutes: float, seed: int) -> np.ndarray:
-    """Resting noise (4.5 µV) under a 40-µV hum with a third harmonic that drops to 15 % and
-    comes back every 20 s (an electric blanket's controller cycling near the bed)."""
+def _switching_hum(sfreq_hz: float, line_hz: float, minutes: float, seed: int,
+                   hum_uv: float = 40.0, off: float = 0.15) -> np.ndarray:
+    """Resting noise (4.5 µV) under a hum of ``hum_uv`` (amplitude) with a third harmonic that
+    drops to ``off`` x and comes back every 20 s (an electric blanket's controller cycling near
+    the bed)."""
     rng = np.random.default_rng(seed)
     n = int(minutes * 60 * sfreq_hz)
     t = np.arange(n) / sfreq_hz
-    hum = 40.0 * (np.sin(2 * np.pi * line_hz * t) + 0.3 * np.sin(2 * np.pi * 3 * line_hz * t + 1))
+    hum = hum_uv * (np.sin(2 * np.pi * line_hz * t) + 0.3 * np.sin(2 * np.pi * 3 * line_hz * t + 1))
     on = (np.floor(t / 20.0) % 2) == 1
-    return (coloured_noise(rng, n, sfreq_hz, 4.5) + hum * np.where(on, 1.0, 0.15))[None, :]
+    return (coloured_noise(rng, n, sfreq_hz, 4.5) + hum * np.where(on, 1.0, off))[None, :]
 
 
 @pytest.mark.parametrize(("sfreq_hz", "line_hz"), [(2000.0, 50.0), (1000.0, 60.0),
