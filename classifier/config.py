@@ -59,6 +59,8 @@ class EventRules:
     motion_min_candidates: int
     mains_min_periodicity: float
     mains_min_candidates: int
+    mains_link_s: float
+    mains_edge_periodicity: float
     cramp_min_s: float
     cramp_min_k: float
     cramp_decline: float

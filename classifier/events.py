@@ -339,6 +339,68 @@ def _periodic_at_line(line_corr: np.ndarray, cfg: EventRules) -> bool:
     return len(ok) >= cfg.mains_min_candidates and np.median(ok) >= cfg.mains_min_periodicity
 
 
+def line_ringing(cand: np.ndarray, line_corr: np.ndarray, sfreq_hz: float,
+                 cfg: EventRules) -> np.ndarray:
+    """Which candidates are the notches' answer to a change of the hum: interference, as a
+    heartbeat's QRS is, not potentials.
+
+    The answer stands above the trigger for a few tenths of a second and the detector cuts it into
+    candidates that each repeat themselves one line period later. A run of at least
+    ``mains_min_candidates`` such candidates (``line_corr``,
+    :func:`classifier.mains.line_periodicity`, at least ``mains_min_periodicity``), each within
+    ``mains_link_s`` of the one before (peak to peak; candidates between them that do not repeat
+    themselves neither join nor break the run), is such an answer; so are the candidates just
+    before and after it, within ``mains_link_s``, that repeat themselves at least
+    ``mains_edge_periodicity`` (their snippets hold the answer in part only: at a switch, the
+    quieter hum before it). So is the notches' ringing after a large potential, at a few % of its
+    size. The other candidates in its span (a twitch on the answer, the potential that rang) stay
+    what they are; a louder answer makes a sustained burst, which :func:`classify_bursts` calls
+    a mains artifact.
+
+    Parameters
+    ----------
+    cand : ndarray
+        Candidates of one channel (``dsp.types.CANDIDATE_DTYPE``), sorted by peak.
+    line_corr : ndarray, shape (len(cand),)
+        Each candidate's self-similarity one line period later, over a period at least (NaN: not
+        measured; at 4 kHz and above the chain's snippets are too short, and nothing is taken).
+    sfreq_hz : float
+        Sampling rate.
+    cfg : EventRules
+        The rules (``mains_*``).
+
+    Returns
+    -------
+    ndarray of bool, shape (len(cand),)
+
+    Examples
+    --------
+    >>> from classifier.config import default_config
+    >>> from dsp.types import CANDIDATE_DTYPE
+    >>> cand = np.zeros(7, CANDIDATE_DTYPE)
+    >>> cand["peak"] = [960, 1000, 1040, 1120, 1200, 9000, 9400]  # samples at 2 kHz
+    >>> corr = np.array([0.5, 0.9, 0.8, 0.0, 0.85, 0.9, 0.9])
+    >>> line_ringing(cand, corr, 2000.0, default_config().events).tolist()
+    [True, True, True, False, True, False, False]
+    """
+    out = np.zeros(len(cand), bool)
+    periodic = np.flatnonzero(line_corr >= cfg.mains_min_periodicity)
+    if len(periodic) < cfg.mains_min_candidates:
+        return out
+    t_s = cand["peak"] / sfreq_hz
+    run = _series(t_s[periodic], cfg.mains_link_s)
+    out[periodic] = np.bincount(run)[run] >= cfg.mains_min_candidates
+    # a run's first and last candidates hold the answer in part of their snippets only
+    first = np.flatnonzero(out & ~np.concatenate([[False], out[:-1]]))
+    last = np.flatnonzero(out & ~np.concatenate([out[1:], [False]]))
+    for edge, step in ((first - 1, -1), (last + 1, 1)):
+        ok = (edge >= 0) & (edge < len(cand))
+        edge, inner = edge[ok], edge[ok] - step
+        near = np.abs(t_s[edge] - t_s[inner]) <= cfg.mains_link_s
+        out[edge[near & (line_corr[edge] >= cfg.mains_edge_periodicity)]] = True
+    return out
+
+
 def plm_series(onset_s: np.ndarray, is_candidate: np.ndarray, cfg: EventRules) -> np.ndarray:
     """Which candidate leg movements belong to a periodic PLM series.
 
@@ -498,9 +560,10 @@ def _channel_events(night: NightData, ch: int, rows: np.ndarray, level: np.ndarr
         np.concatenate([burst_ev["onset_s"] + burst_ev["duration_s"],
                         flat_ev["onset_s"] + flat_ev["duration_s"]]),
     )
-    other = ~heartbeat  # the ECG's QRS is interference, not events
+    ringing = line_ringing(cand, line_periodicity(snips, sf, min_overlap_periods=1.0), sf, cfg)
+    other = ~heartbeat & ~ringing  # interference, not events
     floor_noise = _floor_noise_uv(cand["peak"][other] / sf, noise_uv, around_uv, hop, t0)
-    cand_ev = _candidate_events(_unjoined_from(cand, heartbeat)[other], feats[other],
+    cand_ev = _candidate_events(_unjoined_from(cand, ~other)[other], feats[other],
                                 snips[other], rows[other], sf, busy_a,
                                 busy_b, cfg, floor_k, floor_noise, beat_s)
     pop_ev = _silent_pops(short, t0, hop, t_s, busy_a, busy_b, cfg)

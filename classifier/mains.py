@@ -21,13 +21,16 @@ LINE_HZ = (50.0, 60.0)
 
 
 def line_periodicity(snippets: np.ndarray, sfreq_hz: float,
-                     line_hz: tuple[float, ...] = LINE_HZ) -> np.ndarray:
+                     line_hz: tuple[float, ...] = LINE_HZ,
+                     min_overlap_periods: float = 0.0) -> np.ndarray:
     """How alike each snippet is to itself one line period later (the larger over ``line_hz``).
 
     The correlation coefficient between the snippet and the snippet shifted by one period
     (linearly interpolated between samples): about 1 for a burst at the line frequency or its
     harmonics, near 0 for broadband muscle activity. NaN where a period leaves less than a
-    third of the snippet to compare (at 4 kHz a 128-sample snippet spans 32 ms).
+    third of the snippet to compare (at 4 kHz a 128-sample snippet spans 32 ms), or less than
+    ``min_overlap_periods`` periods: over less than a period, one potential whose phases are
+    about a period apart is alike to itself too.
 
     Parameters
     ----------
@@ -37,6 +40,8 @@ def line_periodicity(snippets: np.ndarray, sfreq_hz: float,
         Sampling rate.
     line_hz : tuple of float
         Line frequencies to try.
+    min_overlap_periods : float
+        Least length compared, in periods.
 
     Returns
     -------
@@ -58,7 +63,7 @@ def line_periodicity(snippets: np.ndarray, sfreq_hz: float,
     for f0 in line_hz:
         lag = sfreq_hz / f0
         k = int(np.floor(lag))
-        if n - k - 1 < n // 3:
+        if n - k - 1 < max(n // 3, min_overlap_periods * lag):
             continue
         frac = lag - k
         a = x[:, : n - k - 1]
