@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 NEEDLE_LIKE_PTP_UV = 2000.0
 #: Median noise floor above which the input is not resting surface EMG (that is 3-8 µV).
 HIGH_NOISE_UV = 30.0
+#: The note when no mains hum stood out in the first seconds (dsp.chain.DetectionChain) and a hum
+#: at the other grid's frequency came later (:func:`hum_at_other_grid`).
+MAINS_ASSUMED_NOTE = (
+    "No mains hum was found in the first seconds, so the notches were set at {hz:g} Hz without "
+    "one to go by; a hum that came later is at {other:g} Hz (the mains artifacts repeat "
+    "themselves every {period_ms:.1f} ms). It passed the notches and its time was taken out of "
+    "rest: if the grid here runs at {other:g} Hz, analyse again with --mains {other:g}.")
 
 
 def versions() -> dict[str, str]:
@@ -59,6 +66,33 @@ def input_notes(candidates: np.ndarray, sfreq_hz: float, quality: np.ndarray) ->
             f"Sampling rate {sfreq_hz:g} Hz suggests a needle or laboratory recording: the "
             "thresholds are made for surface EMG.")
     return notes
+
+
+def hum_at_other_grid(events: np.ndarray, night: NightData, mains_hz: float) -> bool:
+    """Whether the night's mains artifacts are a hum at the other grid's frequency than
+    ``mains_hz``: their candidates repeat themselves a period of the other one later more than a
+    period of ``mains_hz`` later (medians, :func:`classifier.mains.line_periodicity`)."""
+    from classifier.mains import line_periodicity
+
+    art = events[events["detail"] == "mains"]
+    cand, sf = night.candidates, night.sfreq_hz
+    t_s = cand["peak"] / sf
+    inside = np.zeros(len(cand), bool)
+    for e in art:
+        inside |= ((cand["channel"] == e["channel"]) & (t_s >= e["onset_s"])
+                   & (t_s < e["onset_s"] + e["duration_s"]))
+    if not inside.any():
+        return False
+    snips = night.snippets[inside]
+    own = line_periodicity(snips, sf, (mains_hz,))
+    other = line_periodicity(snips, sf, (other_grid_hz(mains_hz),))
+    ok = np.isfinite(own) & np.isfinite(other)
+    return bool(ok.any() and np.median(other[ok]) > np.median(own[ok]))
+
+
+def other_grid_hz(mains_hz: float) -> float:
+    """The other grid's frequency: 60 for 50 Hz, 50 for 60 Hz."""
+    return 60.0 if mains_hz == 50.0 else 50.0
 
 
 def recording_facts(night: NightData, info: StreamInfo) -> dict[str, Any]:
@@ -118,6 +152,11 @@ def build_summary(
     doc = night_summary(classified, recording_facts(night, info), night.quality)
     doc["unusable_channels"] = list(unusable)
     doc["notes"] = list(doc.get("notes") or []) + input_notes(night.candidates, info.sfreq_hz, night.quality)
+    if chain_settings.get("mains_assumed") and hum_at_other_grid(classified.events, night,
+                                                                chain_settings["mains_hz"]):
+        other = other_grid_hz(chain_settings["mains_hz"])
+        doc["notes"].append(MAINS_ASSUMED_NOTE.format(hz=chain_settings["mains_hz"], other=other,
+                                                      period_ms=1000.0 / other))
     for name in unusable:
         doc["notes"].append(f"Channel {name} carried no signal (flat or lost throughout) and was "
                             "left out of every count.")

@@ -51,7 +51,13 @@ from dsp._stage_quality import QualityWindows
 from dsp._stage_release import PeakOrderRelease
 from dsp._threads import ThreadPolicy, n_threads
 from dsp.config import ChainConfig
-from dsp.filters import SECTION_PAD, detect_mains_hz, measure_line_hz
+from dsp.filters import (
+    LINE_RATIO,
+    SECTION_PAD,
+    detect_mains_hz,
+    mains_line_scores,
+    measure_line_hz,
+)
 from dsp.output import ChainOutput, concat_outputs
 from dsp.types import QUALITY_WINDOW_S
 
@@ -108,6 +114,10 @@ class DetectionChain:
     line_hz : float or None
         The frequency the notches are centred on: the line measured in the first
         ``mains_detect_s`` when ``mains_hz`` was None, else ``mains_hz``.
+    mains_assumed : bool
+        Whether ``mains_hz`` was decided without a line to go by (no hum stood out in the first
+        ``mains_detect_s``: 50 Hz is then assumed, and a 60-Hz hum that comes later is not
+        notched).
 
     Examples
     --------
@@ -127,6 +137,7 @@ class DetectionChain:
         self.n_channels = int(n_channels)
         self.mains_hz = mains_hz
         self.line_hz = mains_hz
+        self.mains_assumed = False
         self.config = cfg = config or ChainConfig()
         self.grid = ChainGrid.at(sfreq_hz, cfg.noise_block_s, quality_window_s)
         self._batch_samples = self.grid.samples(cfg.batch_s)
@@ -258,6 +269,8 @@ class DetectionChain:
         if self.mains_hz is None:
             head = self._input.head(self._mains_detect_samples)
             self.mains_hz = detect_mains_hz(head, self.sfreq_hz)
+            self.mains_assumed = bool(max(mains_line_scores(head, self.sfreq_hz).values())
+                                      <= LINE_RATIO)
             self.line_hz = measure_line_hz(head, self.sfreq_hz, self.mains_hz)
         sos = design_cascade(self.sfreq_hz, cfg, self.line_hz)
         settle = settle_samples(self.sfreq_hz, cfg, self.line_hz, sos)

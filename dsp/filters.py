@@ -151,12 +151,12 @@ def group_delay_samples(sos: np.ndarray, sfreq_hz: float, freq_hz: float | None 
     return _design.group_delay(np.asarray(sos, dtype=np.float64), freq_hz, sfreq_hz)
 
 
-def detect_mains_hz(x: np.ndarray, sfreq_hz: float) -> float:
-    """Say whether the mains interference in ``x`` is at 50 or 60 Hz.
+def mains_line_scores(x: np.ndarray, sfreq_hz: float) -> dict[float, float]:
+    """How far the strongest mains line stands out, at 50 and at 60 Hz.
 
-    Compares the strongest line (+-0.5 Hz) at 50 or 150 Hz with that at 60 or 180 Hz, each relative
-    to the median power 5-15 Hz away (Welch spectrum, NaN samples dropped). Returns 60.0 only when a
-    60 Hz line exceeds its neighbourhood by ``LINE_RATIO`` and beats the 50 Hz lines, else 50.0.
+    For each grid, the strongest line (+-0.5 Hz) at its fundamental or third harmonic relative to
+    the median power 5-15 Hz away (Welch spectrum, NaN samples dropped), the largest over channels;
+    0 where nothing could be measured (less than a second of data, a harmonic near Nyquist).
 
     Parameters
     ----------
@@ -164,6 +164,19 @@ def detect_mains_hz(x: np.ndarray, sfreq_hz: float) -> float:
         Raw signal, µV.
     sfreq_hz : float
         Sampling rate.
+
+    Returns
+    -------
+    dict
+        ``{50.0: ratio, 60.0: ratio}``.
+
+    Examples
+    --------
+    >>> t = np.arange(20000) / 2000.0
+    >>> x = np.random.default_rng(0).normal(0, 5, t.size) + 10 * np.sin(2 * np.pi * 60 * t)
+    >>> s = mains_line_scores(x, 2000.0)
+    >>> bool(s[60.0] > LINE_RATIO > s[50.0])
+    True
     """
     x = np.atleast_2d(np.asarray(x, dtype=np.float64))
     scores = {50.0: 0.0, 60.0: 0.0}
@@ -182,6 +195,23 @@ def detect_mains_hz(x: np.ndarray, sfreq_hz: float) -> float:
                 ring = psd[(offset >= 5) & (offset <= 15)]
                 if ring.size:
                     scores[mains] = max(scores[mains], line / (np.median(ring) + 1e-300))
+    return scores
+
+
+def detect_mains_hz(x: np.ndarray, sfreq_hz: float) -> float:
+    """Say whether the mains interference in ``x`` is at 50 or 60 Hz.
+
+    Returns 60.0 only when a 60 Hz line exceeds its neighbourhood by ``LINE_RATIO`` and beats the
+    50 Hz lines (:func:`mains_line_scores`), else 50.0: also when no line stands out at all.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,) or (n_channels, n_samples)
+        Raw signal, µV.
+    sfreq_hz : float
+        Sampling rate.
+    """
+    scores = mains_line_scores(x, sfreq_hz)
     if scores[60.0] > LINE_RATIO and scores[60.0] > scores[50.0]:
         return 60.0
     return 50.0

@@ -236,7 +236,7 @@ class NightEngine:
             self.store.join_all()
             self.live.clear()
         settings = {**dataclasses.asdict(self.chain_config), "mains_hz": self.chain.mains_hz,
-                    "line_hz": self.chain.line_hz}
+                    "line_hz": self.chain.line_hz, "mains_assumed": self.chain.mains_assumed}
         return NightSnapshot(list(self.store.blocks), n_samples, list(self.gaps), self.info,
                              self.config, settings, self.label)
 
