@@ -87,6 +87,44 @@ def channel_floor_k(rules: DetectionRules, heartbeats: int) -> float:
     return float(rules.detectable_ptp_k)
 
 
+#: A noise floor below this (µV) is no sensor's: the quietest amplifiers and electrodes give tenths
+#: of a µV in 20-450 Hz, and a flat stretch (a lead off, a rail, zeros sent for lost data) gives
+#: 1e-5 or exactly 0 (calfwatch choice, a tenth of the quietest sensor's noise).
+FLAT_FLOOR_UV = 0.05
+
+
+def unmeasured_frames(noise_uv: np.ndarray, unmeasured_k: float) -> np.ndarray:
+    """Which frames of one channel's noise floor (the chain's, per envelope frame) the chain could
+    not measure: NaN, below ``unmeasured_k`` x the channel's median floor, or below
+    ``FLAT_FLOOR_UV``. A flat stretch carries no sensor noise, and after one the chain's rolling
+    floor stays near zero for up to its window; against the median alone, a flat stretch of half
+    the night or more hid itself.
+
+    Parameters
+    ----------
+    noise_uv : ndarray, shape (n_frames,)
+        The chain's noise floor (µV).
+    unmeasured_k : float
+        ``[rest] unmeasured_k``; 0 takes only NaN frames.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_frames,)
+
+    Examples
+    --------
+    >>> floor = np.concatenate([np.zeros(600), np.full(400, 4.0), [1.0, np.nan]])
+    >>> bad = unmeasured_frames(floor, 0.25)
+    >>> int(bad[:600].sum()), int(bad[600:1000].sum()), bool(bad[-2]), bool(bad[-1])
+    (600, 0, False, True)
+    """
+    bad = ~np.isfinite(noise_uv)
+    if unmeasured_k > 0 and not bad.all():
+        with np.errstate(invalid="ignore"):
+            bad |= noise_uv < max(unmeasured_k * np.nanmedian(noise_uv), FLAT_FLOOR_UV)
+    return bad
+
+
 def quiet_frames(night: NightData, ch: int, rules: DetectionRules) -> np.ndarray:
     """Which envelope frames of channel ``ch`` no candidate, nor the filters' response to it,
     reaches (see the module docstring); NaN frames are not quiet.
@@ -133,7 +171,9 @@ def resting_noise_uv(night: NightData, ch: int, config: ClassifierConfig) -> flo
     ch : int
         Channel index.
     config : ClassifierConfig
-        ``detection`` (see :func:`quiet_frames`) and ``events.active_off_k``.
+        ``detection`` (see :func:`quiet_frames`), ``events.active_off_k`` and
+        ``rest.unmeasured_k`` (frames the chain could not measure are no rest:
+        :func:`unmeasured_frames`).
 
     Returns
     -------
@@ -157,7 +197,8 @@ def resting_noise_uv(night: NightData, ch: int, config: ClassifierConfig) -> flo
     """
     rules = config.detection
     env = night.envelope_uv[ch] if len(night.envelope_uv) > ch else np.zeros(0)
-    quiet = env[quiet_frames(night, ch, rules)] if len(env) else np.zeros(0)
+    measured = ~unmeasured_frames(night.noise_uv[ch], config.rest.unmeasured_k) if len(env) else ()
+    quiet = env[quiet_frames(night, ch, rules) & measured] if len(env) else np.zeros(0)
     if len(quiet):
         quiet = quiet[quiet <= config.events.active_off_k * np.median(quiet)]
     if len(quiet) * night.hop_s >= rules.noise_min_quiet_s:

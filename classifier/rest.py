@@ -86,12 +86,14 @@ def overlap_s(intervals_s: np.ndarray, lo: float, hi: float) -> float:
 def lost_spans(night: NightData, ch: int, unmeasured_k: float = 0.0) -> np.ndarray:
     """Spans (s) of a channel without data: declared gaps and unmeasured envelope frames.
 
-    A frame is unmeasured when its RMS is NaN, or when the chain's noise floor there is below
-    ``unmeasured_k`` x the channel's median noise floor: the detection threshold is a multiple of
-    that floor, and a floor near zero (the chain's rolling window still full of a flat stretch) is
-    one where the chain finds no potential at all. Counting such time as rest would lower the rate.
+    A frame is unmeasured when its RMS is NaN, or when the chain's noise floor there is NaN, below
+    ``unmeasured_k`` x the channel's median noise floor or below any sensor's noise
+    (:func:`classifier.noise.unmeasured_frames`): the detection threshold is a multiple of that
+    floor, and a floor near zero (the chain's rolling window still full of a flat stretch) is one
+    where the chain finds no potential at all. Counting such time as rest would lower the rate.
     """
     from classifier.events import runs
+    from classifier.noise import unmeasured_frames
 
     sf = night.sfreq_hz
     spans = [(a / sf, b / sf) for c, a, b in night.gaps if c in (-1, ch)]
@@ -100,9 +102,8 @@ def lost_spans(night: NightData, ch: int, unmeasured_k: float = 0.0) -> np.ndarr
     t0 = night.envelope_start_frame * hop
     bad = ~np.isfinite(env)
     noise = night.noise_uv[ch]
-    if unmeasured_k > 0 and noise.size and np.any(np.isfinite(noise)):
-        with np.errstate(invalid="ignore"):
-            bad |= noise < unmeasured_k * np.nanmedian(noise)
+    if unmeasured_k > 0 and noise.size:
+        bad |= unmeasured_frames(noise, unmeasured_k) & np.isfinite(noise)
     a, b = runs(bad)
     spans += list(zip(t0 + a * hop, t0 + b * hop, strict=True))
     t_end = t0 + len(env) * hop

@@ -400,6 +400,20 @@ def _rest_level_reference(noise_uv: np.ndarray, hop_s: float, cfg: EventRules) -
     return np.repeat(np.maximum(level, 1e-3), per, axis=1)[:, :n]
 
 
+def test_a_long_flat_stretch_leaves_the_resting_level_alone():
+    """A lead off for the first 2 of 5 minutes, where the chain's noise floor is zero: left in,
+    it made the resting level zero for minutes around it, every frame after it "active" and one
+    burst at the flat's edge that took the rest of the night out of rest."""
+    night = make_night(duration_s=300.0, cands=[(0, t, 100.0) for t in (150.0, 200.0, 250.0)],
+                       flats=[(0, 0.0, 120.0, 0.0)])
+    night.noise_uv[0, : int(120 / night.hop_s)] = 0.0
+    cn = classify_night(night)
+    assert [str(e["detail"]) for e in cn.events if e["kind"] == "artifact"] == ["flat"]
+    edge = load_config().events.flat_edge_s + load_config().rest.margin_s
+    assert cn.rest["calf_0"].minutes == pytest.approx((300 - 120 - edge) / 60, abs=0.01)
+    assert cn.count(FASCICULATION) == 3
+
+
 def test_rest_level_per_channel_equals_all_channels_at_once():
     """A small 4-channel night with gaps, an all-NaN channel and a loud stretch."""
     from classifier.events import rest_level

@@ -13,6 +13,27 @@ from classifier.noise import local_noise_uv, quiet_frames, resting_noise_uv
 from classifier.potentials import median_noise_uv
 
 
+@pytest.mark.parametrize("flat_s", [60.0, 150.0])
+def test_a_lead_off_stretch_leaves_the_resting_noise_and_the_rest_alone(flat_s):
+    """The first minute, or two and a half, of four flat (the electrodes not on yet, a rail, zeros
+    for lost data): the resting noise is the valid minutes' own, they are rest, and their
+    potentials count. Taken in, the flat frames read the noise 20 % low (one minute) or zero, and
+    made the resting level zero: no rest and no twitch at all."""
+    fs = 2000.0
+    scene = make_scene(SceneSpec(minutes=4.0, sfreq_hz=fs, rate_per_min=20), 1)
+    x = scene.data_uv.copy()
+    x[:, : int(flat_s * fs)] = 0.0
+    night, cn = run_calfwatch(x, fs)
+    assert resting_noise_uv(night, 0, default_config()) == pytest.approx(scene.noise_rms_uv,
+                                                                         rel=0.04)
+    valid_min = (240.0 - flat_s) / 60
+    assert 0.7 * valid_min <= cn.rates["rest_minutes"] <= valid_min
+    truth = scene.truth[(scene.truth["kind"] == "fasciculation") & (scene.truth["detail"] == "")
+                        & (scene.truth["onset_s"] > flat_s + 30.0)]
+    big = int(np.sum(truth["ptp_uv"] >= 10 * scene.noise_rms_uv))
+    assert big >= 10 and cn.count("fasciculation") >= 0.8 * big
+
+
 @pytest.mark.parametrize(("sfreq_hz", "seed"), [(1000.0, 11), (500.0, 12), (2000.0, 13)])
 def test_heavy_twitching_does_not_raise_the_resting_noise(sfreq_hz, seed):
     """At 120 potentials per minute of 15-2000 µV the quality windows read the noise high (and
