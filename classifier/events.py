@@ -44,12 +44,7 @@ from classifier.cardiac import heartbeat_mask, skipped_beats_s
 from classifier.config import ClassifierConfig, EventRules
 from classifier.kinds import ARTIFACT, CRAMP, FASCICULATION, PLM, VOLUNTARY
 from classifier.mains import line_periodicity
-from classifier.noise import (
-    channel_floor_k,
-    local_noise_uv,
-    resting_noise_uv,
-    unmeasured_frames,
-)
+from classifier.noise import channel_floor_k, flat_frames, local_noise_uv, resting_noise_uv
 from classifier.potentials import (
     continues,
     dense,
@@ -144,26 +139,24 @@ def close_runs(
     return starts[first], stops[last], group
 
 
-def rest_level(noise_uv: np.ndarray, hop_s: float, cfg: EventRules,
-               unmeasured_k: float = 0.0) -> np.ndarray:
+def rest_level(noise_uv: np.ndarray, hop_s: float, cfg: EventRules) -> np.ndarray:
     """Resting level (µV) per channel and frame: a low quantile of the noise floor over a window.
 
     The noise floor is summarised per block of ``baseline_block_s`` (median), then the
     ``baseline_quantile`` of the blocks within ``baseline_window_s`` centred on each block is taken.
-    Frames the chain could not measure (:func:`classifier.noise.unmeasured_frames`, with
-    ``unmeasured_k``) are left out: a flat stretch (a lead off, a rail) and the chain's floor still
-    full of it carry no resting noise, and taken in they made the level zero for minutes around
-    them, every frame there "active" (:func:`classifier.rest.lost_spans` counts them as lost).
-    Channels are computed one at a time, so the sliding-window temporaries hold one channel.
+    Flat frames (:func:`classifier.noise.flat_frames`) are left out: a flat stretch (a lead off, a
+    rail) and the chain's floor still full of it carry no resting noise, and taken in they made
+    the level zero for minutes around them, every frame there "active"
+    (:func:`classifier.rest.lost_spans` counts them as lost). Channels are computed one at a
+    time, so the sliding-window temporaries hold one channel.
     """
     out = np.empty(noise_uv.shape, dtype=np.float64)
     for ch in range(noise_uv.shape[0]):
-        out[ch] = _rest_level_one(noise_uv[ch], hop_s, cfg, unmeasured_k)
+        out[ch] = _rest_level_one(noise_uv[ch], hop_s, cfg)
     return out
 
 
-def _rest_level_one(noise_uv: np.ndarray, hop_s: float, cfg: EventRules,
-                    unmeasured_k: float) -> np.ndarray:
+def _rest_level_one(noise_uv: np.ndarray, hop_s: float, cfg: EventRules) -> np.ndarray:
     """:func:`rest_level` of one channel's 1-D noise floor."""
     n = noise_uv.shape[0]
     if n == 0:
@@ -171,10 +164,8 @@ def _rest_level_one(noise_uv: np.ndarray, hop_s: float, cfg: EventRules,
     per = max(1, round(cfg.baseline_block_s / hop_s))
     nb = -(-n // per)
     padded = np.full(nb * per, np.nan)
-    padded[:n] = noise_uv
+    padded[:n] = np.where(flat_frames(noise_uv), np.nan, noise_uv)
     with np.errstate(all="ignore"), _quiet_nan_warnings():
-        if unmeasured_k > 0:
-            padded[:n][unmeasured_frames(noise_uv, unmeasured_k)] = np.nan
         blocks = _nanquantile_last(padded.reshape(nb, per), 0.5)  # nanmedian, vectorised
         half = max(0, round(cfg.baseline_window_s / (2 * per * hop_s)))
         wide = np.pad(blocks, (half, half), constant_values=np.nan)
@@ -505,7 +496,7 @@ def classify_events(night: NightData, config: ClassifierConfig,
         Sorted by onset, then channel.
     """
     cfg = config.events
-    level = rest_level(night.noise_uv, night.hop_s, cfg, config.rest.unmeasured_k)
+    level = rest_level(night.noise_uv, night.hop_s, cfg)
     cand = night.candidates
     if heartbeat is None:
         heartbeat = heartbeat_mask(night, config)

@@ -88,17 +88,30 @@ def channel_floor_k(rules: DetectionRules, heartbeats: int) -> float:
 
 
 #: A noise floor below this (µV) is no sensor's: the quietest amplifiers and electrodes give tenths
-#: of a µV in 20-450 Hz, and a flat stretch (a lead off, a rail, zeros sent for lost data) gives
-#: 1e-5 or exactly 0 (calfwatch choice, a tenth of the quietest sensor's noise).
+#: of a µV in 20-450 Hz, and a flat stretch (a lead off, a rail, zeros sent for lost data), and the
+#: chain's rolling floor still full of one, 1e-5 to 1e-3 or exactly 0 (calfwatch choice, a tenth
+#: of the quietest sensor's noise).
 FLAT_FLOOR_UV = 0.05
+
+
+def flat_frames(noise_uv: np.ndarray) -> np.ndarray:
+    """Which frames of a noise floor (the chain's, per envelope frame, µV) are flat: below
+    ``FLAT_FLOOR_UV``, no sensor's noise. They carry no resting noise; NaN frames are not flat.
+
+    Examples
+    --------
+    >>> flat_frames(np.array([0.0, 1e-5, 0.3, 4.0, np.nan])).tolist()
+    [True, True, False, False, False]
+    """
+    with np.errstate(invalid="ignore"):
+        return noise_uv < FLAT_FLOOR_UV
 
 
 def unmeasured_frames(noise_uv: np.ndarray, unmeasured_k: float) -> np.ndarray:
     """Which frames of one channel's noise floor (the chain's, per envelope frame) the chain could
-    not measure: NaN, below ``unmeasured_k`` x the channel's median floor, or below
-    ``FLAT_FLOOR_UV``. A flat stretch carries no sensor noise, and after one the chain's rolling
-    floor stays near zero for up to its window; against the median alone, a flat stretch of half
-    the night or more hid itself.
+    not measure: NaN, flat (:func:`flat_frames`), or below ``unmeasured_k`` x the channel's median
+    floor (after a flat stretch the chain's rolling floor stays near zero for up to its window).
+    The flat bound holds where a flat stretch takes half the night or more and the median with it.
 
     Parameters
     ----------
@@ -113,15 +126,15 @@ def unmeasured_frames(noise_uv: np.ndarray, unmeasured_k: float) -> np.ndarray:
 
     Examples
     --------
-    >>> floor = np.concatenate([np.zeros(600), np.full(400, 4.0), [1.0, np.nan]])
+    >>> floor = np.concatenate([np.zeros(300), np.full(700, 4.0), [0.5, np.nan]])
     >>> bad = unmeasured_frames(floor, 0.25)
-    >>> int(bad[:600].sum()), int(bad[600:1000].sum()), bool(bad[-2]), bool(bad[-1])
-    (600, 0, False, True)
+    >>> int(bad[:300].sum()), int(bad[300:1000].sum()), bool(bad[-2]), bool(bad[-1])
+    (300, 0, True, True)
     """
     bad = ~np.isfinite(noise_uv)
     if unmeasured_k > 0 and not bad.all():
         with np.errstate(invalid="ignore"):
-            bad |= noise_uv < max(unmeasured_k * np.nanmedian(noise_uv), FLAT_FLOOR_UV)
+            bad |= flat_frames(noise_uv) | (noise_uv < unmeasured_k * np.nanmedian(noise_uv))
     return bad
 
 
@@ -171,9 +184,8 @@ def resting_noise_uv(night: NightData, ch: int, config: ClassifierConfig) -> flo
     ch : int
         Channel index.
     config : ClassifierConfig
-        ``detection`` (see :func:`quiet_frames`), ``events.active_off_k`` and
-        ``rest.unmeasured_k`` (frames the chain could not measure are no rest:
-        :func:`unmeasured_frames`).
+        ``detection`` (see :func:`quiet_frames`) and ``events.active_off_k``. Flat frames
+        (:func:`flat_frames`) are not quiet: they carry no sensor noise.
 
     Returns
     -------
@@ -197,8 +209,8 @@ def resting_noise_uv(night: NightData, ch: int, config: ClassifierConfig) -> flo
     """
     rules = config.detection
     env = night.envelope_uv[ch] if len(night.envelope_uv) > ch else np.zeros(0)
-    measured = ~unmeasured_frames(night.noise_uv[ch], config.rest.unmeasured_k) if len(env) else ()
-    quiet = env[quiet_frames(night, ch, rules) & measured] if len(env) else np.zeros(0)
+    quiet = (env[quiet_frames(night, ch, rules) & ~flat_frames(night.noise_uv[ch])] if len(env)
+             else np.zeros(0))
     if len(quiet):
         quiet = quiet[quiet <= config.events.active_off_k * np.median(quiet)]
     if len(quiet) * night.hop_s >= rules.noise_min_quiet_s:
