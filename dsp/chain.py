@@ -55,6 +55,7 @@ from dsp.filters import (
     LINE_RATIO,
     SECTION_PAD,
     detect_mains_hz,
+    mains_from_scores,
     mains_line_scores,
     measure_line_hz,
 )
@@ -268,9 +269,9 @@ class DetectionChain:
         cfg, origin = self.config, self._input.origin_sample
         if self.mains_hz is None:
             head = self._input.head(self._mains_detect_samples)
-            self.mains_hz = detect_mains_hz(head, self.sfreq_hz)
-            self.mains_assumed = bool(max(mains_line_scores(head, self.sfreq_hz).values())
-                                      <= LINE_RATIO)
+            scores = mains_line_scores(head, self.sfreq_hz)
+            self.mains_hz = mains_from_scores(scores)
+            self.mains_assumed = bool(max(scores.values()) <= LINE_RATIO)
             self.line_hz = measure_line_hz(head, self.sfreq_hz, self.mains_hz)
         sos = design_cascade(self.sfreq_hz, cfg, self.line_hz)
         settle = settle_samples(self.sfreq_hz, cfg, self.line_hz, sos)

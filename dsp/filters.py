@@ -211,7 +211,11 @@ def detect_mains_hz(x: np.ndarray, sfreq_hz: float) -> float:
     sfreq_hz : float
         Sampling rate.
     """
-    scores = mains_line_scores(x, sfreq_hz)
+    return mains_from_scores(mains_line_scores(x, sfreq_hz))
+
+
+def mains_from_scores(scores: dict[float, float]) -> float:
+    """The grid :func:`detect_mains_hz` decides from :func:`mains_line_scores`."""
     if scores[60.0] > LINE_RATIO and scores[60.0] > scores[50.0]:
         return 60.0
     return 50.0
