@@ -23,7 +23,11 @@ no rule was set on):
   ``tests/surface_averages.py``) at 15 and 120 per minute, at 1000 and 500 Hz, with 30 % doublets
   and at 25-60 µV;
 - potentials of the textbook analytic model, Hermite-Rodriguez functions
-  (``tests/hermite_shapes.py``), at 40 and 120 per minute, at 1000 Hz and at 25-60 µV.
+  (``tests/hermite_shapes.py``), at 40 and 120 per minute, at 1000 Hz and at 25-60 µV;
+- what a night's recording goes through: a DC-coupled amplifier's electrode offset (150 mV), a
+  20-µV hum switched on and off every 20 s (a lamp, an electric blanket's controller) at
+  1 kHz / 60 Hz, and the first minute flat (the electrodes not on yet; its truth and rest left
+  out of the scoring).
 
 The rows with real units' shapes (``tests/needle_shapes.py``) need ``$CALFWATCH_SAMPLE_DATA``;
 those with surface averages need the recording they are taken from, which ``make bench`` fetches
@@ -127,6 +131,38 @@ def quantized(step_uv: float, **over):
     return build
 
 
+def offset(offset_uv: float, **over):
+    """A builder of independent scenes recorded with an electrode offset of ``offset_uv``."""
+    def build(seed, banks):
+        data, *rest = ind_scene(MINUTES, seed, **_shapes(over, banks))
+        return (data + offset_uv, *rest)
+    return build
+
+
+def switching_hum(hum_uv: float, period_s: float, **over):
+    """A builder of independent scenes under a hum of ``hum_uv`` (amplitude, with a third
+    harmonic at 0.3 x) at the scene's mains frequency, on for ``period_s`` and off for as long."""
+    def build(seed, banks):
+        data, fs, truth, noise, rest, mains = ind_scene(MINUTES, seed, **_shapes(over, banks))
+        t = np.arange(data.shape[1]) / fs
+        line = 2 * np.pi * mains * t
+        hum = hum_uv * (np.sin(line + 0.3) + 0.3 * np.sin(3 * line + 1.0))
+        return data + hum * (np.floor(t / period_s) % 2 == 1), fs, truth, noise, rest, mains
+    return build
+
+
+def flat_start(flat_s: float, **over):
+    """A builder of independent scenes whose first ``flat_s`` are flat (zeros: the electrodes
+    not on yet); the potentials there and that time are left out of the truth and the rest."""
+    def build(seed, banks):
+        data, fs, truth, noise, rest, mains = ind_scene(MINUTES, seed, **_shapes(over, banks))
+        data = data.copy()
+        data[:, : int(flat_s * fs)] = 0.0
+        kept = truth[truth["onset_s"] >= flat_s]
+        return data, fs, kept, noise, rest - flat_s * data.shape[0] / 60.0, mains
+    return build
+
+
 def _shapes(over: dict, banks: dict) -> dict:
     """``over`` with the real units' shapes of ``banks`` for ``shape_bank=True`` (needle
     templates) and ``surface_bank=True`` (surface averages)."""
@@ -165,6 +201,10 @@ def rows(banks: dict) -> list[tuple[str, object]]:
                 BITALINO_STEP_UV, sfreq_hz=1000.0, noise_rms_uv=1.0, rate_per_min=20)),
             ("10-bit 3.2-uV steps, 0.5 uV no twitch", quantized(
                 BITALINO_STEP_UV, sfreq_hz=1000.0, noise_rms_uv=0.5, rate_per_min=0))]
+    out += [("electrode offset 150 mV 40/min", offset(150_000.0, rate_per_min=40)),
+            ("hum 20 uV on/off 20 s 1 kHz 60 Hz 20/min", switching_hum(
+                20.0, 20.0, sfreq_hz=1000.0, mains_hz=60.0, rate_per_min=20)),
+            ("first minute flat 20/min", flat_start(60.0, rate_per_min=20))]
     hermite = hermite_templates()
     out += [("Hermite units 40/min", steady(rate_per_min=40, surface_bank=hermite)),
             ("Hermite units 120/min", steady(rate_per_min=120, surface_bank=hermite)),
