@@ -125,7 +125,7 @@ EVENT_COLUMN_DESCRIPTIONS: dict[str, dict[str, Any]] = {
             "plm": "Periodic limb movement in sleep (part of a PLM series).",
             "cramp": "Cramp: sustained involuntary activity.",
             "voluntary": "Voluntary movement.",
-            "artifact": "Artifact (electrode pop, motion, saturation, mains hum change...).",
+            "artifact": "Artifact (electrode pop, motion, saturation, mains hum change, raised noise...).",
         },
     },
     "kind": {"Description": "Kind of the event (the same values as trial_type; kept for "

@@ -64,6 +64,8 @@ class EventRules:
     cramp_min_s: float
     cramp_min_k: float
     cramp_decline: float
+    noise_change_min_s: float
+    noise_change_max_spread: float
     plm_duration_s: Span
     plm_interval_s: Span
     plm_series_min: int

@@ -19,7 +19,8 @@ Rules (thresholds in ``[events]`` of ``thresholds.toml``, each with its source):
    :mod:`classifier.mains`), ``pop`` artifact
    when it starts with a baseline step (an electrode pop recovering), ``cramp`` when
    long, much louder than rest and fading out (first quarter ``cramp_decline`` x the power of the
-   last), ``plm`` when 0.5-10 s long and part of a periodic AASM series (>= 4, 5-90 s onset to
+   last), ``noise`` artifact when active for ``noise_change_min_s`` or more below a cramp's
+   loudness and holding one level (the sensor's noise changed: an electrode's contact), ``plm`` when 0.5-10 s long and part of a periodic AASM series (>= 4, 5-90 s onset to
    onset; links within ``plm_regular_ratio`` of the series' median interval, which lies in
    ``plm_median_interval_s``), ``voluntary`` otherwise.
 5. A movement burst whose energy is explained by the discrete potentials in it (independent
@@ -213,6 +214,7 @@ BURST_DTYPE = np.dtype(
         ("ratio_peak", np.float64),  # largest RMS / resting level
         ("ptp_uv", np.float64),  # sqrt(2) x 2 x the largest RMS (a sine's p-p), µV
         ("decline", np.float64),  # mean power of the first quarter / that of the last quarter
+        ("spread", np.float64),  # largest / smallest block median of the RMS (NaN: < 2 blocks)
     ]
 )
 
@@ -243,6 +245,7 @@ def find_bursts(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: EventRule
     out["ptp_uv"] = 2 * np.sqrt(2) * _span_max(np.nan_to_num(env, nan=0.0), a, b)
     out["ratio_peak"] = _span_max(np.nan_to_num(ratio, nan=0.0), a, b)
     out["decline"] = _decline(env, a, b)
+    out["spread"] = _spread(env, a, b, max(1, round(cfg.baseline_block_s / hop_s)))
     return out
 
 
@@ -263,6 +266,18 @@ def _decline(env: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     first = cum[a + q] - cum[a]
     last = cum[b] - cum[b - q]
     return first / np.maximum(last, 1e-12)
+
+
+def _spread(env: np.ndarray, a: np.ndarray, b: np.ndarray, per: int) -> np.ndarray:
+    """Largest over smallest median RMS of the whole ``per``-frame blocks of each span (NaN
+    where fewer than two blocks fit)."""
+    out = np.full(len(a), np.nan)
+    for i in np.flatnonzero((b - a) >= 2 * per):  # a few long bursts a night at most
+        n = (b[i] - a[i]) // per
+        with np.errstate(all="ignore"), _quiet_nan_warnings():
+            med = np.nanmedian(env[a[i]:a[i] + n * per].reshape(n, per), axis=1)
+            out[i] = np.nanmax(med) / np.nanmin(med)
+    return out
 
 
 def find_flat(env: np.ndarray, level: np.ndarray, hop_s: float, cfg: EventRules):
@@ -289,7 +304,9 @@ def classify_bursts(
     the other it is the lead being moved (``motion``). ``cand_line`` is each candidate's
     self-similarity one mains period later (:func:`classifier.mains.line_periodicity`): a burst
     whose candidates repeat themselves every line period is the notches answering a change of
-    the hum, not a movement. Returns arrays of kind and detail strings.
+    the hum, not a movement. A burst that lasts longer than movements do, below a cramp's
+    loudness and at one level throughout (``spread``) is the sensor's noise changing, not the
+    muscle. Returns arrays of kind and detail strings.
     """
     n = len(bursts)
     kind = np.full(n, VOLUNTARY, dtype="U13")
@@ -315,6 +332,9 @@ def classify_bursts(
     fading = bursts["decline"] >= cfg.cramp_decline
     cramp = (kind == VOLUNTARY) & loud & fading & (dur >= cfg.cramp_min_s)
     kind[cramp] = CRAMP
+    steady = (bursts["spread"] <= cfg.noise_change_max_spread) & (dur >= cfg.noise_change_min_s)
+    noise = (kind == VOLUNTARY) & steady & ~loud
+    kind[noise], detail[noise] = ARTIFACT, "noise"  # the contact's noise changed, not the muscle
     plm_len = (dur >= cfg.plm_duration_s[0]) & (off - on <= cfg.plm_duration_s[1])
     kind[(kind == VOLUNTARY) & plm_len] = PLM  # provisional: confirmed by plm_series
     return kind, detail
