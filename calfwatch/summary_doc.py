@@ -68,6 +68,31 @@ def input_notes(candidates: np.ndarray, sfreq_hz: float, quality: np.ndarray) ->
     return notes
 
 
+def noise_change_notes(events: np.ndarray, ch_names: list[str]) -> list[str]:
+    """One note per channel whose sensor noise was raised and held for a while (``noise``
+    artifacts, :func:`classifier.events.classify_bursts`): how long, and what to check.
+
+    Examples
+    --------
+    >>> from classifier.events import make_events
+    >>> ev = make_events(1)
+    >>> ev["kind"], ev["detail"], ev["channel"], ev["duration_s"] = "artifact", "noise", 0, 480.0
+    >>> noise_change_notes(ev, ["calf"])[0][:48]
+    'On calf the noise rose and held for 8.0 minutes '
+    """
+    notes = []
+    for ch, name in enumerate(ch_names):
+        mine = events[(events["channel"] == ch) & (events["kind"] == "artifact")
+                      & (events["detail"] == "noise")]
+        if len(mine):
+            notes.append(
+                f"On {name} the noise rose and held for {float(mine['duration_s'].sum()) / 60:.1f} "
+                f"minutes in {len(mine)} stretch{'es' if len(mine) > 1 else ''} (an electrode's "
+                "contact changing, as when turning over): that time is not rest and its twitches "
+                "are not counted. Check the electrodes before the next night.")
+    return notes
+
+
 def hum_at_other_grid(events: np.ndarray, night: NightData, mains_hz: float) -> bool:
     """Whether the night's mains artifacts are a hum at the other grid's frequency than
     ``mains_hz``: their candidates repeat themselves a period of the other one later more than a
@@ -157,6 +182,7 @@ def build_summary(
         other = other_grid_hz(chain_settings["mains_hz"])
         doc["notes"].append(MAINS_ASSUMED_NOTE.format(hz=chain_settings["mains_hz"], other=other,
                                                       period_ms=1000.0 / other))
+    doc["notes"] += noise_change_notes(classified.events, list(night.ch_names))
     for name in unusable:
         doc["notes"].append(f"Channel {name} carried no signal (flat or lost throughout) and was "
                             "left out of every count.")
