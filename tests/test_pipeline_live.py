@@ -79,6 +79,39 @@ def test_live_events_equal_offline_events(tmp_path, profile, seconds, seed):
     assert live["assessment"]["level"] == offline["assessment"]["level"]
 
 
+class _RaisedNoise:
+    """A simulated night whose first channel's noise rises by ``extra_uv`` RMS between ``start_s``
+    and ``stop_s`` (an electrode's contact changing), with the night's ``params``."""
+
+    def __init__(self, night, start_s: float, stop_s: float, extra_uv: float) -> None:
+        self.params, self._night = night.params, night
+        self._span = (start_s, stop_s)
+        self._extra_uv = extra_uv
+
+    def chunks(self, chunk_s: float = 1.0):
+        from independent_scenes import coloured_noise
+
+        fs = self.params.sfreq_hz
+        rng = np.random.default_rng(5)
+        a, b = (int(t * fs) for t in self._span)
+        for chunk in self._night.chunks(chunk_s):
+            at = chunk.start_sample
+            lo, hi = max(a, at), min(b, at + chunk.n_samples)
+            if lo < hi:
+                chunk.data_uv[0, lo - at:hi - at] += coloured_noise(rng, hi - lo, fs,
+                                                                    self._extra_uv)
+            yield chunk
+
+
+def test_live_equals_offline_with_a_raised_noise(tmp_path):
+    """Seventy seconds of a raised noise (a noise artifact, not a movement) end the same in both
+    paths: the live view settles the stretch only when it has ended, as the file's analysis does."""
+    night = _RaisedNoise(_night("benign-night", 150.0, 9), 40.0, 110.0, 15.0)
+    live_dir, recording = _record_live(tmp_path, night)
+    events = _assert_same_events(live_dir, _offline(tmp_path, recording))
+    assert any(e["kind"] == "artifact" and e["detail"] == "noise" for e in events)
+
+
 def test_live_equals_offline_with_lost_frames(tmp_path):
     """Frames dropped on the link become gaps: the same gaps, hence the same events, in both paths."""
     night = _night("benign-night", 90.0, 7)
