@@ -1096,6 +1096,38 @@ def own_onset(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float, max_befor
     return np.where(other, start, cand["onset"])
 
 
+def chance_overlaps(cand: np.ndarray, feats: np.ndarray, comp: np.ndarray, sfreq_hz: float,
+                    cfg: EventRules, twitch: np.ndarray) -> np.ndarray:
+    """Members of the compounds that are two superimposed potentials which chance alone puts
+    together as often as not at the channel's rate of ``twitch`` candidates.
+
+    Two units' potentials overlap by chance at the rate they discharge: at a hundred twitches a
+    minute one in twenty has another within 30 ms. A compound of exactly two candidates, each a
+    potential (no continuous activity, neither many-phased, both ``twitch``), is such an overlap
+    where a pair within ``jerk_window_s`` is not unlikely at the local rate of the others
+    (:func:`chance_of_cluster`, ``jerk_max_chance``, as :func:`unlikely_clusters` judges pairs
+    apart): then both are potentials of their own. On a quiet channel the pair stays a jerk.
+    """
+    out = np.zeros(len(cand), bool)
+    g = comp[comp >= 0]
+    if not len(g):
+        return out
+    size = np.bincount(g)
+    pair = np.flatnonzero((comp >= 0) & (size[np.maximum(comp, 0)] == 2))
+    if not len(pair):
+        return out
+    alone = ~cand["continuous"] & ~many_phased(cand, feats, sfreq_hz, cfg) & twitch
+    ok = np.bincount(comp[pair], weights=~alone[pair], minlength=len(size)) == 0
+    pair = pair[ok[comp[pair]]]
+    t_s = cand["peak"] / sfreq_hz
+    pool = t_s[twitch]
+    rate = local_rate_per_s(pool, t_s[pair], cfg.jerk_rate_window_s, 10.0, 2)
+    likely = chance_of_cluster(rate, cfg.jerk_window_s, 2) > cfg.jerk_max_chance
+    both = np.bincount(comp[pair], weights=likely, minlength=len(size)) == 2
+    out[pair[both[comp[pair]]]] = True
+    return out
+
+
 def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
     """Give the candidates ``idx`` whose ``label`` is set new compound indices after ``comp``'s
     (a candidate already in a compound moves to the new one)."""
@@ -1117,6 +1149,7 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     chance (:func:`unlikely_clusters`)."""
     comp = compounds(cand, feats, sfreq_hz, cfg, paired, apart=pop)
     comp[one_potential(cand, feats, comp, sfreq_hz, cfg, counted) >= 0] = -1
+    comp[chance_overlaps(cand, feats, comp, sfreq_hz, cfg, counted & ~pop)] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
     t_s = cand["peak"] / sfreq_hz
     for window_s, k, pool in ((cfg.dense_window_s, cfg.dense_min_potentials, ~pop),

@@ -11,9 +11,12 @@ from classifier.config import default_config
 from classifier.potentials import (
     _clusters,
     chance_of_cluster,
+    chance_overlaps,
+    compounds,
     local_rate_per_s,
     unlikely_clusters,
 )
+from dsp.types import CANDIDATE_DTYPE, FEATURE_DTYPE
 
 CFG = default_config().events
 
@@ -134,3 +137,55 @@ def test_three_in_150_ms_are_a_coincidence_among_frequent_twitches(background_pe
     t, jerk = _triple_among(background_per_min, 5)
     label = unlikely_clusters(t, t, CFG)
     assert np.all(label == -1)
+
+
+def _joined_pair_among(background_per_min: float, seed: int, members: int = 2,
+                       continuous: bool = False):
+    """Candidates (2 kHz) of independent twitches and, at 300 s, ``members`` potentials each
+    reached from the one before without a return to baseline (superimposed), 25 ms apart."""
+    sf = 2000.0
+    t, _ = _triple_among(background_per_min, seed)
+    t = t[np.abs(t - 300.0) > 0.5]
+    at = 300.0 + 0.025 * np.arange(members)
+    t_all = np.sort(np.concatenate([t, at]))
+    cand = np.zeros(len(t_all), CANDIDATE_DTYPE)
+    cand["peak"] = np.round(t_all * sf).astype(np.int64)
+    cand["onset"], cand["offset"] = cand["peak"] - 10, cand["peak"] + 20
+    inside = np.searchsorted(t_all, at)
+    cand["joined"][inside[1:]] = True
+    cand["continuous"][inside[0]] = continuous
+    feats = np.zeros(len(cand), FEATURE_DTYPE)
+    feats["phases"] = 2
+    return cand, feats, inside, sf
+
+
+@pytest.mark.parametrize("background_per_min", [5.0, 40.0, 100.0])
+def test_two_superimposed_potentials_are_a_coincidence_where_twitches_are_common(
+        background_per_min):
+    """Two potentials without a return to baseline between them are a compound (a jerk's
+    units superimposed) or two units' twitches that chance overlapped: at five twitches a minute
+    or more, chance puts another within 150 ms of 1.2 % of twitches or more (the pair's test of
+    :func:`unlikely_clusters`), so each is a potential of its own."""
+    cand, feats, pair, sf = _joined_pair_among(background_per_min, 8)
+    comp = compounds(cand, feats, sf, CFG)
+    assert comp[pair[0]] >= 0 and comp[pair[0]] == comp[pair[1]]
+    twitch = np.ones(len(cand), bool)
+    assert np.flatnonzero(chance_overlaps(cand, feats, comp, sf, CFG, twitch)).tolist() == \
+        pair.tolist()
+
+
+@pytest.mark.parametrize("background_per_min", [0.0, 0.1])
+def test_two_superimposed_potentials_stay_a_jerk_on_a_quiet_channel(background_per_min):
+    cand, feats, pair, sf = _joined_pair_among(background_per_min, 9)
+    comp = compounds(cand, feats, sf, CFG)
+    assert not chance_overlaps(cand, feats, comp, sf, CFG, np.ones(len(cand), bool)).any()
+
+
+@pytest.mark.parametrize(("members", "continuous"), [(3, False), (2, True)])
+def test_only_a_pair_of_potentials_is_taken_for_a_coincidence(members, continuous):
+    """Three superimposed, or a piece of continuous activity with the potential after it, are
+    left to the compound rules at any rate."""
+    cand, feats, inside, sf = _joined_pair_among(100.0, 10, members, continuous)
+    comp = compounds(cand, feats, sf, CFG)
+    assert comp[inside[0]] >= 0
+    assert not chance_overlaps(cand, feats, comp, sf, CFG, np.ones(len(cand), bool)).any()
