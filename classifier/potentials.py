@@ -209,6 +209,25 @@ def repeats_in_merged(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     return out
 
 
+def repeat_of(cand: np.ndarray, snippets: np.ndarray, idx: np.ndarray, sfreq_hz: float,
+              cfg: EventRules) -> np.ndarray:
+    """For each of the discrete potentials ``idx`` (sorted by peak) that repeats a discharge of
+    its unit (:func:`doublets`, :func:`repeats_in_merged`), the index of that discharge's
+    candidate; -1 for every other candidate."""
+    out = np.full(len(cand), -1, np.int64)
+    if len(idx) < 2:
+        return out
+    lo, hi = cfg.doublet_s
+    nxt = _next_similar(cand["peak"][idx] / sfreq_hz, snippets[idx], cand["ptp_uv"][idx], lo, hi,
+                        half_window(snippets, sfreq_hz, cfg), cfg.doublet_min_correlation,
+                        cfg.doublet_max_amplitude_ratio)
+    first = np.flatnonzero(nxt >= 0)
+    out[idx[nxt[first]]] = idx[first]
+    merged = np.flatnonzero(repeats_in_merged(cand[idx], snippets[idx], sfreq_hz, cfg))
+    out[idx[merged]] = np.where(out[idx[merged]] >= 0, out[idx[merged]], idx[merged - 1])
+    return out
+
+
 def merged_repeats(cand: np.ndarray, snippets: np.ndarray, first: np.ndarray, second: np.ndarray,
                    sfreq_hz: float, cfg: EventRules) -> np.ndarray:
     """For each pair of candidates ``(first, second)``, the first the earlier, whether they are
@@ -1152,10 +1171,13 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     comp[chance_overlaps(cand, feats, comp, sfreq_hz, cfg, counted & ~pop)] = -1
     comp = attach_to_jerks(cand, comp, pop, sfreq_hz, cfg)
     t_s = cand["peak"] / sfreq_hz
-    for window_s, k, pool in ((cfg.dense_window_s, cfg.dense_min_potentials, ~pop),
-                              (cfg.jerk_window_s, cfg.jerk_window_potentials,
-                               ~pop & counted)):
-        _group_into(comp, np.flatnonzero(pool), dense(t_s[pool], window_s, int(k)))
+    _group_into(comp, np.flatnonzero(~pop), dense(t_s[~pop], cfg.dense_window_s,
+                                                  int(cfg.dense_min_potentials)))
+    # many units within jerk_window_s: a doublet's second discharge is its unit's again
+    again = repeat_of(cand, snippets, np.flatnonzero((comp < 0) & ~pop), sfreq_hz, cfg)
+    units = ~pop & counted & (again < 0)
+    _group_into(comp, np.flatnonzero(units), dense(t_s[units], cfg.jerk_window_s,
+                                                   int(cfg.jerk_window_potentials)))
     rest = np.flatnonzero((comp < 0) & ~pop)
     repeat = doublets(t_s[rest], snippets[rest], cand["ptp_uv"][rest], sfreq_hz, cfg)
     repeat |= repeats_in_merged(cand[rest], snippets[rest], sfreq_hz, cfg)  # two merged too
@@ -1165,6 +1187,8 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     for k in (cfg.jerk_min_potentials, 2):  # three or more, then pairs
         few = firsts[counted[firsts] & (comp[firsts] < 0)]
         _group_into(comp, few, unlikely_clusters(t_s[few], t_s[like], cfg, k))
+    follow = np.flatnonzero((again >= 0) & (comp < 0))  # a jerk's unit's second discharge
+    comp[follow] = np.where(comp[again[follow]] >= 0, comp[again[follow]], -1)
     return comp
 
 
