@@ -87,9 +87,9 @@ def noise_change_notes(events: np.ndarray, ch_names: list[str]) -> list[str]:
         if len(mine):
             notes.append(
                 f"On {name} the noise rose and held for {float(mine['duration_s'].sum()) / 60:.1f} "
-                f"minutes in {len(mine)} stretch{'es' if len(mine) > 1 else ''} (an electrode's "
-                "contact changing, as when turning over): that time is not rest and its twitches "
-                "are not counted. Check the electrodes before the next night.")
+                f"minutes in {len(mine)} stretch{'es' if len(mine) > 1 else ''} (as when an "
+                "electrode's contact changes on turning over): that time is not rest and its "
+                "twitches are not counted. Check the electrodes before the next night.")
     return notes
 
 

@@ -20,8 +20,9 @@ Rules (thresholds in ``[events]`` of ``thresholds.toml``, each with its source):
    when it starts with a baseline step (an electrode pop recovering), ``cramp`` when
    long, much louder than rest and fading out (first quarter ``cramp_decline`` x the power of the
    last), ``noise`` artifact when active for ``noise_change_min_s`` or more below a cramp's
-   loudness and holding one level (the sensor's noise changed: an electrode's contact), ``plm`` when 0.5-10 s long and part of a periodic AASM series (>= 4, 5-90 s onset to
-   onset; links within ``plm_regular_ratio`` of the series' median interval, which lies in
+   loudness and holding one level (the sensor's noise changed: an electrode's contact), ``plm``
+   when 0.5-10 s long and part of a periodic AASM series (>= 4, 5-90 s onset to onset; links
+   within ``plm_regular_ratio`` of the series' median interval, which lies in
    ``plm_median_interval_s``), ``voluntary`` otherwise.
 5. A movement burst whose energy is explained by the discrete potentials in it (independent
    twitches of large units) is no movement (``_explained_by_potentials``). Potentials in dense

@@ -1118,7 +1118,7 @@ def own_onset(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float, max_befor
 def chance_overlaps(cand: np.ndarray, feats: np.ndarray, comp: np.ndarray, sfreq_hz: float,
                     cfg: EventRules, twitch: np.ndarray) -> np.ndarray:
     """Members of the compounds that are two superimposed potentials which chance alone puts
-    together as often as not at the channel's rate of ``twitch`` candidates.
+    together often enough at the channel's rate of ``twitch`` candidates.
 
     Two units' potentials overlap by chance at the rate they discharge: at a hundred twitches a
     minute one in twenty has another within 30 ms. A compound of exactly two candidates, each a
@@ -1159,8 +1159,10 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
                    paired: np.ndarray | None = None,
                    twitch_like: np.ndarray | None = None) -> np.ndarray:
     """Compound index of each candidate (-1 for a potential of its own): superimposed activity
-    (:func:`compounds`), dense firing (candidates of any size: weak firing shows in small ones),
-    many counted potentials within ``jerk_window_s``, runs of other shapes (:func:`chains`;
+    (:func:`compounds`; two superimposed potentials only where chance rarely overlaps them,
+    :func:`chance_overlaps`), dense firing (candidates of any size: weak firing shows in small
+    ones), many counted units within ``jerk_window_s`` (a doublet's second discharge is its
+    unit's again, :func:`repeat_of`, and joins a jerk with its first), runs of other shapes (:func:`chains`;
     repeats of one shape are doublets, not runs; a unit below the floor is a link too), and
     fewer counted potentials of other shapes within ``jerk_window_s`` (three or more, then
     pairs) where the local rate of the counted ``twitch_like`` ones outside compounds (default:
