@@ -24,8 +24,9 @@ Per scene: F1, precision and recall of detectable potentials (p-p >= the detecti
 of all and of those >= 10 x noise, reported and true rate per minute of rest, false
 fasciculations per rest minute, recall of each other kind (and ``vol/plm``: voluntary recall where
 a voluntary burst that falls into a series the AASM rule scores as PLMs, at least 4 movements of
-0.5-10 s 5-90 s apart, may be called either), the same figures for the plain detector, and what
-each missed potential was called. Each row pools three scenes drawn
+0.5-10 s 5-90 s apart, may be called either) and the movements and jerks reported where the scene
+has none (``unreal``), the same figures for the plain detector, and what each missed potential
+was called. Each row pools three scenes drawn
 with different seeds (``--repeats``; one with ``--quick``), so that a rate does not hang on whether
 one unit of a scene sits just above or below the detection floor; the rows at 1 per minute pool
 five times as many (``SPARSE_ROW_FACTOR``), as three 20-minute scenes hold about 60 potentials of
@@ -56,6 +57,7 @@ from accuracy_scoring import (  # noqa: E402
     run_calfwatch,
     score_detections,
     truth_from_simulation,
+    unreal_events,
 )
 from independent_scenes import SceneSpec, make_scene  # noqa: E402
 from needle_shapes import DEEP_CORNER_HZ, needle_templates  # noqa: E402
@@ -214,6 +216,7 @@ def evaluate_one(build, j: int) -> dict:
         "kinds": {k: kind_recall(truth, cn, k) for k in OTHER_KINDS}
         | {"vol/plm": kind_recall(truth, cn, "voluntary", {
             int(i): "plm" for i in np.flatnonzero(in_aasm_series(truth))})},
+        "unreal": unreal_events(truth, cn), "hours": data.shape[1] / sfreq / 3600,
         "missed": missed_called(truth, score_detections(
             truth, fasciculation_onsets(cn), noise, rest_true)["hits"], cn, noise),
     }
@@ -257,6 +260,7 @@ def evaluate(name: str, build, repeats: int) -> dict:
         "rate": sum(r["counted"] for r in runs) / live if live else float("nan"),
         "plain_rate": n_plain / rest_true if rest_true else float("nan"),
         "kinds": kinds, "missed": missed,
+        "unreal": sum(r["unreal"] for r in runs), "hours": sum(r["hours"] for r in runs),
     }
 
 
@@ -266,8 +270,9 @@ def fmt(x, spec=".2f") -> str:
 
 def print_row(r: dict) -> None:
     cw, pl = r["cw"], r["plain"]
-    kinds = " ".join(f"{k[:3] if k in OTHER_KINDS else k} {h}/{n}"
-                     for k, (h, n) in r["kinds"].items() if n)
+    kinds = " ".join([f"{k[:3] if k in OTHER_KINDS else k} {h}/{n}"
+                      for k, (h, n) in r["kinds"].items() if n]
+                     + ([f"unreal {r['unreal']}"] if r["unreal"] else []))
     print(f"{r['name']:<26} {fmt(cw['f1']):>5} {fmt(cw['precision']):>5} {fmt(cw['recall']):>5} "
           f"{fmt(cw['recall_all']):>5} {fmt(cw['recall_10x']):>5} {fmt(r['rate'], '.1f'):>6} "
           f"{fmt(cw['true_rate'], '.1f'):>6} {fmt(cw['false_per_rest_min']):>5} | "
@@ -299,6 +304,13 @@ def main(argv=None) -> int:
         missed.update(r["missed"])
         print_row(r)
     print(f"\nmissed detectable potentials were called: {dict(missed.most_common())}")
+    unreal, hours = sum(r["unreal"] for r in rows), sum(r["hours"] for r in rows)
+    own = [r for r in rows if "real noise" not in r["name"]]  # BioSPPy's has activity of its own
+    own_unreal, own_hours = sum(r["unreal"] for r in own), sum(r["hours"] for r in own)
+    if hours and own_hours:
+        print(f"movements and jerks where the scenes have none: {unreal} in {hours:.1f} h "
+              f"({unreal / hours:.1f} per hour); {own_unreal} in {own_hours:.1f} h "
+              f"({own_unreal / own_hours:.1f} per hour) without the real-noise rows")
     errs = [abs(r["rate"] / r["cw"]["true_rate"] - 1) for r in rows
             if r["cw"]["true_rate"] and r["rate"] is not None and "rate" in r["name"]]
     if errs:

@@ -169,6 +169,24 @@ def in_aasm_series(truth: np.ndarray, lm_s=(0.5, 10.0), gap_s=(5.0, 90.0), n_min
     return out
 
 
+#: Kinds of muscle activity other than twitches, whose events :func:`unreal_events` checks.
+MOVEMENT_KINDS = ("voluntary", "plm", "cramp", "myoclonus")
+
+
+def unreal_events(truth: np.ndarray, cn, margin_s: float = 0.5) -> int:
+    """calfwatch's movements and jerks (:data:`MOVEMENT_KINDS`) that overlap no true event
+    other than a twitch on their channel, within ``margin_s`` (a movement reported where the
+    scene has none: the other kinds' false detections, which their recall does not show)."""
+    ev = cn.events[np.isin(cn.events["kind"], MOVEMENT_KINDS)]
+    other = truth[truth["kind"] != "fasciculation"]
+    count = 0
+    for e in ev:
+        mine = other[other["channel"] == e["channel"]]
+        count += not np.any((mine["onset_s"] < e["onset_s"] + e["duration_s"] + margin_s)
+                            & (mine["onset_s"] + mine["duration_s"] > e["onset_s"] - margin_s))
+    return count
+
+
 def kind_recall(truth: np.ndarray, cn, kind: str, also: dict | None = None) -> tuple[int, int]:
     """Truth events of ``kind`` overlapped by a calfwatch event of that kind on their channel
     (or of ``also[row index]``, a kind accepted for that row as well)."""
