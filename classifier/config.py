@@ -112,6 +112,7 @@ class EventRules:
     jerk_min_potentials: int
     jerk_window_s: float
     jerk_window_potentials: int
+    link_min_k: float
     jerk_rate_window_s: float
     jerk_max_chance: float
     pop_step_fraction: float

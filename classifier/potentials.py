@@ -1157,7 +1157,8 @@ def _group_into(comp: np.ndarray, idx: np.ndarray, label: np.ndarray) -> None:
 def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
                    counted: np.ndarray, pop: np.ndarray,
                    paired: np.ndarray | None = None,
-                   twitch_like: np.ndarray | None = None) -> np.ndarray:
+                   twitch_like: np.ndarray | None = None,
+                   audible: np.ndarray | None = None) -> np.ndarray:
     """Compound index of each candidate (-1 for a potential of its own): superimposed activity
     (:func:`compounds`; two superimposed potentials only where chance rarely overlaps them,
     :func:`chance_overlaps`), dense firing (candidates of any size: weak firing shows in small
@@ -1167,7 +1168,8 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
     fewer counted potentials of other shapes within ``jerk_window_s`` (three or more, then
     pairs) where the local rate of the counted ``twitch_like`` ones outside compounds (default:
     all but pops; movements' and continuous pieces are no twitches) makes them unlikely by
-    chance (:func:`unlikely_clusters`)."""
+    chance (:func:`unlikely_clusters`). A group of two or more none of which is ``audible``
+    (stands out of the noise around it) is none (:func:`inaudible_groups`)."""
     comp = compounds(cand, feats, sfreq_hz, cfg, paired, apart=pop)
     comp[one_potential(cand, feats, comp, sfreq_hz, cfg, counted) >= 0] = -1
     comp[chance_overlaps(cand, feats, comp, sfreq_hz, cfg, counted & ~pop)] = -1
@@ -1191,7 +1193,27 @@ def compound_index(cand, feats, snippets, sfreq_hz: float, cfg: EventRules,
         _group_into(comp, few, unlikely_clusters(t_s[few], t_s[like], cfg, k))
     follow = np.flatnonzero((again >= 0) & (comp < 0))  # a jerk's unit's second discharge
     comp[follow] = np.where(comp[again[follow]] >= 0, comp[again[follow]], -1)
+    if audible is not None:
+        comp[inaudible_groups(comp, audible)] = -1
     return comp
+
+
+def inaudible_groups(comp: np.ndarray, audible: np.ndarray) -> np.ndarray:
+    """Members of the groups of two or more candidates none of which is ``audible`` (stands out
+    of the noise around it): peaks of the noise, not a volley or a unit's firing.
+
+    Examples
+    --------
+    >>> comp = np.array([0, 0, 0, -1, 1, 1, 2])
+    >>> inaudible_groups(comp, np.array([False, False, False, False, True, False, False]))
+    array([ True,  True,  True, False, False, False, False])
+    """
+    m = comp >= 0
+    if not m.any():
+        return m
+    size = np.bincount(comp[m])
+    heard = np.bincount(comp[m], weights=audible[m], minlength=len(size)) > 0
+    return m & (size[np.maximum(comp, 0)] >= 2) & ~heard[np.maximum(comp, 0)]
 
 
 def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float,
@@ -1233,7 +1255,9 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
         floor_uv(cand, floor_k, channel_noise_uv)))
     part = pop | (part_of >= 0)
     still = ~cand["continuous"] & (True if in_movement is None else ~in_movement)
-    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, one_unit, still)
+    noise_uv = floor_uv(cand, floor_k, channel_noise_uv) / floor_k
+    comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, one_unit, still,
+                          size_uv >= cfg.link_min_k * noise_uv)
     single = (comp < 0) & ~part & counted
     single = np.flatnonzero(single & ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single))
     t_s = cand["peak"] / sfreq_hz
