@@ -1247,17 +1247,16 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     comp = compounds(cand, feats, sfreq_hz, cfg, one_unit)
     pop = is_pop(cand, cfg, sfreq_hz) & (comp < 0)
     kind[pop], detail[pop] = ARTIFACT, "pop"
-    counted = above_floor(cand, size_uv, floor_k, channel_noise_uv)
+    floor = floor_uv(cand, floor_k, channel_noise_uv)  # what each potential is counted from
+    counted = size_uv >= floor  # :func:`above_floor`, the floor reused below
     whole = one_potential(cand, feats, comp, sfreq_hz, cfg, counted)
     piece = (whole >= 0) & (whole != np.arange(n))  # the others stand for the whole (kind "")
     part_of = np.where(piece, whole, time_locked(
-        cand, snippets, size_uv, sfreq_hz, cfg, ~pop & ~cand["continuous"],
-        floor_uv(cand, floor_k, channel_noise_uv)))
+        cand, snippets, size_uv, sfreq_hz, cfg, ~pop & ~cand["continuous"], floor))
     part = pop | (part_of >= 0)
     still = ~cand["continuous"] & (True if in_movement is None else ~in_movement)
-    noise_uv = floor_uv(cand, floor_k, channel_noise_uv) / floor_k
     comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, one_unit, still,
-                          size_uv >= cfg.link_min_k * noise_uv)
+                          size_uv >= cfg.link_min_k * (floor / floor_k))
     single = (comp < 0) & ~part & counted
     single = np.flatnonzero(single & ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single))
     t_s = cand["peak"] / sfreq_hz
@@ -1270,8 +1269,7 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     free = single[train < 0]
     is_free = np.zeros(n, bool)
     is_free[free] = True
-    half = near_floor_halves(cand, snippets, size_uv, floor_uv(cand, floor_k, channel_noise_uv),
-                             sfreq_hz, cfg, is_free)
+    half = near_floor_halves(cand, snippets, size_uv, floor, sfreq_hz, cfg, is_free)
     part_of[half >= 0] = half[half >= 0]
     free = free[half[free] < 0]
     kind[free] = FASCICULATION
