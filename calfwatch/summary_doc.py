@@ -33,6 +33,11 @@ MAINS_ASSUMED_NOTE = (
     "one to go by; a hum that came later is at {other:g} Hz (the mains artifacts repeat "
     "themselves every {period_ms:.1f} ms). It passed the notches and its time was taken out of "
     "rest: if the grid here runs at {other:g} Hz, analyse again with --mains {other:g}.")
+MAINS_SWITCHED_NOTE = (
+    "No mains hum was found in the first seconds, so the notches were set at {hz:g} Hz without "
+    "one to go by; a hum at {other:g} Hz came later, and from {at} into the recording the "
+    "notches sit on it. Before they moved it passed them for a few seconds; with --mains "
+    "{other:g} it would not have.")
 
 
 def versions() -> dict[str, str]:
@@ -115,6 +120,12 @@ def hum_at_other_grid(events: np.ndarray, night: NightData, mains_hz: float) -> 
     return bool(ok.any() and np.median(other[ok]) > np.median(own[ok]))
 
 
+def _clock(seconds: float) -> str:
+    """``seconds`` as h:mm:ss."""
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
 def other_grid_hz(mains_hz: float) -> float:
     """The other grid's frequency: 60 for 50 Hz, 50 for 60 Hz."""
     return 60.0 if mains_hz == 50.0 else 50.0
@@ -177,8 +188,12 @@ def build_summary(
     doc = night_summary(classified, recording_facts(night, info), night.quality)
     doc["unusable_channels"] = list(unusable)
     doc["notes"] = list(doc.get("notes") or []) + input_notes(night.candidates, info.sfreq_hz, night.quality)
-    if chain_settings.get("mains_assumed") and hum_at_other_grid(classified.events, night,
-                                                                chain_settings["mains_hz"]):
+    if chain_settings.get("mains_switched_s") is not None:
+        doc["notes"].append(MAINS_SWITCHED_NOTE.format(
+            hz=other_grid_hz(chain_settings["mains_hz"]), other=chain_settings["mains_hz"],
+            at=_clock(chain_settings["mains_switched_s"])))
+    elif chain_settings.get("mains_assumed") and hum_at_other_grid(classified.events, night,
+                                                                  chain_settings["mains_hz"]):
         other = other_grid_hz(chain_settings["mains_hz"])
         doc["notes"].append(MAINS_ASSUMED_NOTE.format(hz=chain_settings["mains_hz"], other=other,
                                                       period_ms=1000.0 / other))

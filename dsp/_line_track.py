@@ -21,6 +21,16 @@ typical size (activity's own 50-Hz content). The notches stay where they are whe
 cascade's coefficients change between two samples and its state is kept: for a few hundredths of
 a hertz the step is far below the noise.
 
+When no hum stood out at the start the grid was assumed (:class:`dsp.chain.DetectionChain`), and
+a hum that comes later may be at the other grid's frequency: 60 Hz where 50 was assumed. Its line
+then passes the notches at full strength and its time is lost to "mains artifacts". While the grid
+is assumed, each block is demodulated at the other grid's nominal line too; at a re-centring the
+notches move to it (the cascade designed on its line, measured by the same pulse-pair estimator)
+when it stood out in ``MIN_BLOCK_SHARE`` of the blocks since the last one, at ``MIN_LINE_UV`` or
+more and stronger than the assumed grid's line there. The cascade is given room for either grid's
+notches from the start, so its latency does not change. Once the assumed grid's own line has
+stood out so, the grid is known (a place has one) and the other is no longer watched.
+
 Everything is decided at absolute sample positions, from whole blocks, so the output does not depend
 on how the input is split.
 """
@@ -77,8 +87,10 @@ class TrackingFilter(StreamingFilter):
     """
 
     def __init__(self, design: Callable[[float], np.ndarray], line_hz: float, sfreq_hz: float,
-                 n_channels: int, retune_s: float, window_s: float) -> None:
-        super().__init__(design(line_hz), n_channels)
+                 n_channels: int, retune_s: float, window_s: float,
+                 watch_hz: float | None = None) -> None:
+        room = 0 if watch_hz is None else len(design(watch_hz))
+        super().__init__(design(line_hz), n_channels, min_sections=room)
         self.design = design
         self.line_hz = float(line_hz)
         self.start_line_hz = float(line_hz)
@@ -92,6 +104,15 @@ class TrackingFilter(StreamingFilter):
         n = np.arange(self._block) / sfreq_hz
         self._line_wave = _Demodulator(self.start_line_hz, n)
         self._side_wave = _Demodulator(self.start_line_hz + SIDE_HZ, n)
+        #: The other grid's line, watched for while the grid was assumed (None once decided).
+        self.watch_hz = None if watch_hz is None else float(watch_hz)
+        #: Input sample from which the notches sit on the other grid (None: they never moved).
+        self.switched_at: int | None = None
+        if self.watch_hz is not None:
+            self._watch_wave = _Demodulator(self.watch_hz, n)
+            self._watch_side = _Demodulator(self.watch_hz + SIDE_HZ, n)
+        self._watched: list[complex] = []  # the last blocks' phasors at the other grid's line
+        self._own_sizes: list[float] = []  # and the size of the start's line in them (NaN: none)
         #: (input sample from which it applies, cascade): the cascades run so far, in order; the
         #: detector predicts a large potential's ringing with the one in effect, and forgets those
         #: before what it has scanned.
@@ -111,7 +132,7 @@ class TrackingFilter(StreamingFilter):
         while a < n:
             b = min(n, a + self._retune - (start + a) % self._retune)
             self._measure(x[:, a:b])
-            if (start + b) % self._retune == 0 and self._recentre(start + b) and b < n:
+            if (start + b) % self._retune == 0 and self._retune_at(start + b) and b < n:
                 coefs.append(self.coef.copy())
                 bounds.append(b)
             a = b
@@ -130,15 +151,50 @@ class TrackingFilter(StreamingFilter):
         del self._phasors[:-self._window_blocks]
 
     def _phasor(self, block: np.ndarray) -> complex:
-        """The next block demodulated at the start's line (NaN when a sample was lost)."""
+        """The next block demodulated at the start's line (NaN when a sample was lost); while
+        the other grid is watched, its line's phasor in the block is kept too."""
         k, self._blocks_done = self._blocks_done, self._blocks_done + 1
         mean = float(np.sum(block)) / block.size  # the offset is no part of the line
-        z = self._line_wave.phasor(block, mean)
-        side = self._side_wave.phasor(block, mean)
-        if not abs(z) ** 2 >= LINE_RATIO * abs(side) ** 2:  # also NaN: a sample was lost
-            return complex(np.nan, np.nan)  # no line above the background beside it
-        cycles = self.start_line_hz * k * self._block / self.sfreq_hz  # to the block's start
-        return z * complex(np.exp(-2j * np.pi * (cycles % 1.0)))
+        z = _line_phasor(block, mean, self._line_wave, self._side_wave,
+                         self.start_line_hz * k * self._block / self.sfreq_hz)
+        if self.watch_hz is not None:
+            self._own_sizes.append(abs(z))
+            self._watched.append(_line_phasor(block, mean, self._watch_wave, self._watch_side,
+                                              self.watch_hz * k * self._block / self.sfreq_hz))
+            del self._own_sizes[:-self._window_blocks], self._watched[:-self._window_blocks]
+        return z
+
+    def _retune_at(self, at_sample: int) -> bool:
+        """Move the notches from input sample ``at_sample`` on, to the other grid
+        (:meth:`_switch_grid`) or to where the line went (:meth:`_recentre`); True when they
+        moved."""
+        return self._switch_grid(at_sample) or self._recentre(at_sample)
+
+    def _switch_grid(self, at_sample: int) -> bool:
+        """Move the notches to the other grid's line when it stood out (``LINE_RATIO``) in at
+        least ``MIN_BLOCK_SHARE`` of the blocks since the last re-centring, at ``MIN_LINE_UV`` or
+        more and above the start's line there; stop watching once the start's line did so (a
+        place has one grid). True when they moved."""
+        if self.watch_hz is None:
+            return False
+        n_last = self._retune // self._block
+        own, other = np.array(self._own_sizes[-n_last:]), np.array(self._watched[-n_last:])
+        if _line_stands(own, n_last, self._block):
+            self.watch_hz = None  # the grid assumed is the grid here
+            return False
+        if not _line_stands(np.abs(other), n_last, self._block) or not (
+                np.nanmedian(np.abs(other)) > np.nanmedian(np.where(np.isnan(own), 0.0, own))):
+            return False
+        watched = np.array(self._watched)
+        line = measured_line_hz(watched, self.watch_hz, BLOCK_S, min_steps=2) or self.watch_hz
+        sos = np.asarray(self.design(line))
+        self.coef[...] = _coefficients(sos, self.coef.shape[1])
+        self._line_wave, self._side_wave = self._watch_wave, self._watch_side
+        self.start_line_hz, self.line_hz = self.watch_hz, line
+        self._phasors = list(self._watched)  # the line's blocks so far, for the re-centring
+        self.watch_hz, self.switched_at = None, at_sample
+        self.history.append((at_sample, sos))
+        return True
 
     def _recentre(self, at_sample: int) -> bool:
         """Re-centre the notches on the line measured over the last ``window_s``, from input
@@ -156,13 +212,32 @@ class TrackingFilter(StreamingFilter):
         if line is None or abs(line - self.line_hz) < MIN_CHANGE_HZ:
             return False
         sos = np.asarray(self.design(line))
-        coef = _coefficients(sos)
+        coef = _coefficients(sos, self.coef.shape[1])
         if coef.shape != self.coef.shape:  # a harmonic crossed the top of the band: keep them
             return False
         self.coef[...] = coef
         self.line_hz = line
         self.history.append((at_sample, sos))
         return True
+
+
+def _line_phasor(block: np.ndarray, mean: float, line: _Demodulator, side: _Demodulator,
+                 cycles: float) -> complex:
+    """``block``'s phasor at ``line``, its phase taken back ``cycles`` (to the night's start);
+    NaN when the line does not stand ``LINE_RATIO`` above the power at ``side`` (or a sample was
+    lost)."""
+    z = line.phasor(block, mean)
+    if not abs(z) ** 2 >= LINE_RATIO * abs(side.phasor(block, mean)) ** 2:
+        return complex(np.nan, np.nan)  # no line above the background beside it
+    return z * complex(np.exp(-2j * np.pi * (cycles % 1.0)))
+
+
+def _line_stands(sizes: np.ndarray, n_blocks: int, block_samples: int) -> bool:
+    """Whether a line stood out in at least ``MIN_BLOCK_SHARE`` of ``n_blocks`` blocks (its
+    phasors' ``sizes``, NaN where it did not) with a median amplitude of ``MIN_LINE_UV`` or more."""
+    size = sizes[np.isfinite(sizes)]
+    return bool(n_blocks and len(size) >= MIN_BLOCK_SHARE * n_blocks
+                and 2.0 * float(np.median(size)) / block_samples >= MIN_LINE_UV)
 
 
 class _Demodulator:

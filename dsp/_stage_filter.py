@@ -31,14 +31,15 @@ def design_cascade(sfreq_hz: float, config: ChainConfig, mains_hz: float | None)
 
 
 def streaming_filter(sfreq_hz: float, config: ChainConfig, line_hz: float | None,
-                     n_channels: int) -> StreamingFilter:
+                     n_channels: int, watch_hz: float | None = None) -> StreamingFilter:
     """The filter that runs the chain's cascade: its notches follow the mains line
-    (:class:`dsp._line_track.TrackingFilter`) unless ``config.line_track_s`` is 0 or there are
-    none."""
+    (:class:`dsp._line_track.TrackingFilter`, which moves them to the line of ``watch_hz``, the
+    other grid, should it come) unless ``config.line_track_s`` is 0 or there are none."""
     if line_hz is None or config.line_track_s <= 0:
         return StreamingFilter(design_cascade(sfreq_hz, config, line_hz), n_channels)
     return TrackingFilter(lambda hz: design_cascade(sfreq_hz, config, hz), line_hz, sfreq_hz,
-                          n_channels, config.line_track_s, config.line_track_window_s)
+                          n_channels, config.line_track_s, config.line_track_window_s,
+                          watch_hz=watch_hz)
 
 
 def delay_samples(sfreq_hz: float, config: ChainConfig) -> int:

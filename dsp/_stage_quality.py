@@ -52,10 +52,18 @@ class QualityWindows:
         self.n_channels = n_channels
         self.windows_done = origin_sample // grid.window_samples
         self._cos, self._sin = mains_tables(mains_hz, grid.sfreq_hz, grid.window_samples)
+        self._switch: tuple[int, np.ndarray, np.ndarray] | None = None  # (window start, tables)
         self._flat_run_samples = grid.samples(config.flat_run_s)
         self._rail_run_samples = config.rail_run
         self._pop_k = config.pop_k
         self._threaded = threaded
+
+    def switch_mains(self, mains_hz: float, from_sample: int) -> None:
+        """Measure the line at ``mains_hz`` in the windows that start at timeline sample
+        ``from_sample`` or later (the notches moved to the other grid there)."""
+        win = self.grid.window_samples
+        self._switch = (-(-from_sample // win) * win,
+                        *mains_tables(mains_hz, self.grid.sfreq_hz, win))
 
     @property
     def done_until(self) -> int:
@@ -77,7 +85,11 @@ class QualityWindows:
             n_full -= 1
         rows = []
         if n_full:
-            rows.append(self._rows(q0 * win, (q0 + n_full) * win, win, raw, filtered, block_sigmas))
+            a, b = q0 * win, (q0 + n_full) * win
+            cut = self._switch[0] if self._switch is not None else b
+            for lo, hi in ((a, min(max(cut, a), b)), (min(max(cut, a), b), b)):
+                if hi > lo:  # the windows before the notches moved, and after
+                    rows.append(self._rows(lo, hi, win, raw, filtered, block_sigmas))
         if n_full < q_end - q0:
             a = (q_end - 1) * win
             rows.append(self._rows(a, end, end - a, raw, filtered, block_sigmas))
@@ -91,9 +103,12 @@ class QualityWindows:
         n_win = (b - a) // win
         out = np.empty((self.n_channels, n_win, len(_quality_numba.COLUMNS)))
         stats = block_sigmas.view(a // block, -(-b // block))
+        cos_t, sin_t = self._cos, self._sin
+        if self._switch is not None and a >= self._switch[0]:
+            cos_t, sin_t = self._switch[1:]
         _WINDOWS(self._threaded(self.n_channels * n_win * win), raw=raw.view(a, b),
                  y=filtered.view(a, b), win=win, stats=stats, per=-(-win // block),
-                 cos_t=self._cos, sin_t=self._sin,
+                 cos_t=cos_t, sin_t=sin_t,
                  flat_run=self._flat_run_samples, rail_run=self._rail_run_samples,
                  pop_k=self._pop_k, rearm=self.grid.samples(POP_REARM_S), out=out)
         rows = np.zeros((n_win, self.n_channels), QUALITY_DTYPE)

@@ -117,8 +117,11 @@ class DetectionChain:
         ``mains_detect_s`` when ``mains_hz`` was None, else ``mains_hz``.
     mains_assumed : bool
         Whether ``mains_hz`` was decided without a line to go by (no hum stood out in the first
-        ``mains_detect_s``: 50 Hz is then assumed, and a 60-Hz hum that comes later is not
-        notched).
+        ``mains_detect_s``: 50 Hz is then assumed, and the notches move to a 60-Hz hum that
+        comes later, :class:`dsp._line_track.TrackingFilter`).
+    mains_switch_sample : int or None
+        Timeline sample from which the notches sit on the other grid's line (``mains_hz`` and
+        ``line_hz`` are then that grid's); None when they never moved.
 
     Examples
     --------
@@ -139,6 +142,7 @@ class DetectionChain:
         self.mains_hz = mains_hz
         self.line_hz = mains_hz
         self.mains_assumed = False
+        self.mains_switch_sample: int | None = None
         self.config = cfg = config or ChainConfig()
         self.grid = ChainGrid.at(sfreq_hz, cfg.noise_block_s, quality_window_s)
         self._batch_samples = self.grid.samples(cfg.batch_s)
@@ -176,8 +180,12 @@ class DetectionChain:
         order (an event may stay open ``max_duration_s`` + ``merge_gap_s``), plus the filter delay
         by which peaks are moved back; with ``causal_noise=False`` add up to one noise block.
         """
-        sos = design_cascade(self.sfreq_hz, self.config, self.mains_hz or 50.0)
-        latency = -(-len(sos) // SECTION_PAD) * SECTION_PAD * SKEW
+        if self._filter is not None:
+            latency = self._filter.streaming.latency_samples
+        else:  # undecided: room for either grid's notches (an assumed grid's filter has it)
+            grids = (self.mains_hz,) if self.mains_hz is not None else (50.0, 60.0)
+            sections = max(len(design_cascade(self.sfreq_hz, self.config, hz)) for hz in grids)
+            latency = -(-sections // SECTION_PAD) * SECTION_PAD * SKEW
         margin = scan_margin_samples(DetectorSettings.from_config(self.config, self.sfreq_hz),
                                      self._measurer.margin_after_samples)
         wait = latency + margin + open_event_samples(self.config, self.sfreq_hz)
@@ -275,9 +283,10 @@ class DetectionChain:
             self.line_hz = measure_line_hz(head, self.sfreq_hz, self.mains_hz)
         sos = design_cascade(self.sfreq_hz, cfg, self.line_hz)
         settle = settle_samples(self.sfreq_hz, cfg, self.line_hz, sos)
+        watch = (60.0 if self.mains_hz == 50.0 else 50.0) if self.mains_assumed else None
         self._filter = FilterStage(sos, self.n_channels, origin, settle, self._threaded,
                                    streaming_filter(self.sfreq_hz, cfg, self.line_hz,
-                                                    self.n_channels))
+                                                    self.n_channels, watch_hz=watch))
         self._delay = self.delay_samples
         self._detector = Detector(
             DetectorSettings.from_config(cfg, self.sfreq_hz, sos), self.n_channels,
@@ -319,6 +328,7 @@ class DetectionChain:
             filt.feed(raw)
         else:
             filt.feed_prefiltered(*pre)
+        self._follow_grid()
         new_blocks = noise.update(filt.filtered, filt.raw)
         cand, feats, snips = self._detect()
         cand, feats, snips = self._release.release(cand, feats, snips, self.released_until, final)
@@ -332,6 +342,17 @@ class DetectionChain:
         quality = self._quality.take(end, filt.raw, filt.filtered, noise.block_sigmas)
         self._trim()
         return ChainOutput(cand, feats, snips, env, frame0, floor, quality)
+
+    def _follow_grid(self) -> None:
+        """Once the filter moved its notches to the other grid (a hum at it came after an
+        assumed grid), the chain's grid is that one, and so is the quality's mains line."""
+        moved = getattr(self._filter.streaming, "switched_at", None)
+        if moved is None or self.mains_switch_sample is not None:
+            return
+        self.mains_switch_sample = self._input.origin_sample + moved
+        self.mains_hz = self._filter.streaming.start_line_hz
+        self.line_hz = self._filter.streaming.line_hz
+        self._quality.switch_mains(self.mains_hz, self.mains_switch_sample)
 
     def _detect(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidates, features and snippets of the samples scanned by this call."""

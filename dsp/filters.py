@@ -290,13 +290,14 @@ def measure_line_hz(x: np.ndarray, sfreq_hz: float, mains_hz: float,
     return best if abs(best - mains_hz) > LINE_SNAP_HZ else float(mains_hz)
 
 
-def _coefficients(sos: np.ndarray) -> np.ndarray:
-    """Kernel layout (5, n_padded): b0, b1, b2, a1, a2 of each section, normalised, identity-padded."""
+def _coefficients(sos: np.ndarray, min_sections: int = 0) -> np.ndarray:
+    """Kernel layout (5, n_padded): b0, b1, b2, a1, a2 of each section, normalised, identity-padded
+    (to at least ``min_sections``, rounded up to ``SECTION_PAD``)."""
     sos = np.asarray(sos, dtype=np.float64)
     if sos.ndim != 2 or sos.shape[1] != 6 or np.any(sos[:, 3] == 0):
         raise ValueError("sos must have shape (n_sections, 6) with a0 != 0")
     sos = sos / sos[:, 3:4]
-    n_padded = -(-sos.shape[0] // SECTION_PAD) * SECTION_PAD
+    n_padded = -(-max(sos.shape[0], min_sections) // SECTION_PAD) * SECTION_PAD
     coef = np.zeros((5, n_padded))
     coef[0] = 1.0
     coef[:, : sos.shape[0]] = sos[:, [0, 1, 2, 4, 5]].T
@@ -348,10 +349,13 @@ class StreamingFilter:
         The cascade (e.g. from :func:`design_sos`).
     n_channels : int
         Number of channels of every chunk.
+    min_sections : int
+        Room for at least this many sections (a cascade that may later be replaced by a longer
+        one: the room fixes :attr:`latency_samples`).
     """
 
-    def __init__(self, sos: np.ndarray, n_channels: int) -> None:
-        self.coef = _coefficients(sos)
+    def __init__(self, sos: np.ndarray, n_channels: int, min_sections: int = 0) -> None:
+        self.coef = _coefficients(sos, min_sections)
         n_padded = self.coef.shape[1]
         self.n_channels = int(n_channels)
         self.latency_samples = n_padded * _filter_numba.SKEW

@@ -1,6 +1,6 @@
 """``calfwatch analyze`` and the mains grid: when no hum stands out in the first seconds the notches
-are set at 50 Hz without one to go by; when a hum comes later, the summary says how to set the
-grid."""
+are set at 50 Hz without one to go by; a hum that comes later at 60 Hz moves them to it, and the
+summary says so."""
 
 from __future__ import annotations
 
@@ -35,25 +35,29 @@ def _hum(line_hz: float, start_s: float, n: int) -> np.ndarray:
     return np.where(t >= start_s, hum, 0.0)
 
 
-def test_a_grid_assumed_without_a_hum_is_said_and_can_be_given(tmp_path):
+def test_a_grid_assumed_without_a_hum_follows_a_later_hum_and_says_so(tmp_path):
     n = int(150 * FS)
     noise = coloured_noise(np.random.default_rng(8), n, FS, 4.5)
     late_60 = tmp_path / "late_60.csv"
     _write_csv(late_60, noise + _hum(60.0, 30.0, n))
     assumed = _analyse(late_60, tmp_path / "a")
+    chain = assumed["thresholds"]["detection_chain"]
+    assert chain["mains_assumed"] is True and chain["mains_hz"] == 60.0
+    assert 30.0 < chain["mains_switched_s"] <= 40.0
     notes = [note for note in assumed["notes"] if "No mains hum was found" in note]
-    assert len(notes) == 1 and "--mains 60" in notes[0]
-    assert assumed["thresholds"]["detection_chain"]["mains_assumed"] is True
+    assert len(notes) == 1 and "60 Hz" in notes[0] and "--mains 60" in notes[0]
     given = _analyse(late_60, tmp_path / "b", "--mains", "60")
     assert not any("No mains hum was found" in note for note in given["notes"])
-    assert given["thresholds"]["detection_chain"]["mains_assumed"] is False
-    # the 60-Hz hum passed the 50-Hz notches and took its time out of rest
-    assert assumed["rest_minutes"] < 0.5 * given["rest_minutes"]
+    chain = given["thresholds"]["detection_chain"]
+    assert chain["mains_assumed"] is False and chain["mains_switched_s"] is None
+    # the 60-Hz hum passed the 50-Hz notches only until they moved to it
     assert given["rest_minutes"] > 2.3
+    assert assumed["rest_minutes"] > given["rest_minutes"] - 10.0 / 60.0
     late_50 = tmp_path / "late_50.csv"
     _write_csv(late_50, noise + _hum(50.0, 30.0, n))  # the grid assumed: nothing to say
     right = _analyse(late_50, tmp_path / "e")
     assert right["thresholds"]["detection_chain"]["mains_assumed"] is True
+    assert right["thresholds"]["detection_chain"]["mains_switched_s"] is None
     assert not any("No mains hum was found" in note for note in right["notes"])
     assert right["rest_minutes"] > 2.3
     quiet = tmp_path / "quiet.csv"

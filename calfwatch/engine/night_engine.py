@@ -235,8 +235,10 @@ class NightEngine:
         if final:  # the blocks go into one: keep one copy only
             self.store.join_all()
             self.live.clear()
+        moved = self.chain.mains_switch_sample
         settings = {**dataclasses.asdict(self.chain_config), "mains_hz": self.chain.mains_hz,
-                    "line_hz": self.chain.line_hz, "mains_assumed": self.chain.mains_assumed}
+                    "line_hz": self.chain.line_hz, "mains_assumed": self.chain.mains_assumed,
+                    "mains_switched_s": None if moved is None else moved / self.chain.sfreq_hz}
         return NightSnapshot(list(self.store.blocks), n_samples, list(self.gaps), self.info,
                              self.config, settings, self.label)
 
