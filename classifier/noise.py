@@ -110,7 +110,7 @@ def flat_frames(noise_uv: np.ndarray) -> np.ndarray:
 def unmeasured_frames(noise_uv: np.ndarray, unmeasured_k: float) -> np.ndarray:
     """Which frames of one channel's noise floor (the chain's, per envelope frame) the chain could
     not measure: NaN, flat (:func:`flat_frames`), or below ``unmeasured_k`` x the channel's median
-    floor (after a flat stretch the chain's rolling floor stays near zero for up to its window).
+    floor (a floor read far below the channel's usual one).
     The flat bound holds where a flat stretch takes half the night or more and the median with it.
 
     Parameters

@@ -238,8 +238,10 @@ def _update_channel(y, block_len, hop, hist, block0, q, med, stats, sig, env):
         if m == m:
             med[0] = m
         stats[b] = m * MAD_TO_SIGMA
-        hist[(block0 + b) % window] = stats[b]
-        sig[b] = _order_stat(hist, q, scratch)
+        # a flat block (the signal constant: its filtered samples exactly 0) holds no noise to
+        # measure: it stays out of the window, and its own floor is 0
+        hist[(block0 + b) % window] = stats[b] if stats[b] != 0.0 else np.nan
+        sig[b] = _order_stat(hist, q, scratch) if stats[b] != 0.0 else 0.0
 
 
 @njit(cache=True, boundscheck=False, nogil=True)

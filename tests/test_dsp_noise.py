@@ -90,6 +90,19 @@ def test_nan_blocks_are_skipped():
     assert np.all(np.isnan(all_nan))
 
 
+def test_flat_blocks_stay_out_of_the_floor():
+    """A minute of flat signal (electrodes not on, or a sensor that sends its level while a lead
+    is off) then noise: the flat blocks' floor is 0 (they are flat), and from the first block of
+    noise the floor is the noise's, not a quantile of zeros that keeps it near 0 for most of the
+    window."""
+    rng = np.random.default_rng(7)
+    y = rng.normal(0, 3.0, int(90 * FS))
+    y[: int(60 * FS)] = 0.0
+    sigma, stats, _ = _tracked(y)
+    assert np.all(sigma[:120] == 0.0) and np.all(stats[:120] == 0.0)
+    assert np.all(np.abs(sigma[120:] / 3.0 - 1) < 0.1)
+
+
 def test_block_statistic_is_the_mad_of_each_block():
     rng = np.random.default_rng(4)
     y = rng.normal(0, 1.0, (2, 4000)) * rng.uniform(0.1, 10, (2, 1))
@@ -127,6 +140,7 @@ def test_streaming_block_pass_gives_exact_medians_and_frame_rms(guess):
     y = rng.normal(0, 1.0, (2, block * n_blocks)) * np.repeat(rng.uniform(0.2, 3, n_blocks), block)
     y[1, 2500:2600] = np.nan  # part of a block and a whole frame lost
     y[1, 5000:5700] = np.nan  # most of a block lost: NaN statistic
+    y[0, 7000:8000] = 0.0  # a flat block: no noise to measure, out of the window
     hist = np.full((2, 4), np.nan)
     med = np.full((2, 1), guess)
     stats, sig = np.empty((2, n_blocks)), np.empty((2, n_blocks))
@@ -139,8 +153,9 @@ def test_streaming_block_pass_gives_exact_medians_and_frame_rms(guess):
             ref = np.sort(seg)[seg.size // 2] * MAD_TO_SIGMA if 2 * seg.size >= block else np.nan
             np.testing.assert_equal(stats[c, b], ref)
             window = stats[c, max(0, b - 3) : b + 1]
-            window = np.sort(window[np.isfinite(window)])
-            assert sig[c, b] == window[int(np.round(0.25 * (window.size - 1)))]
+            window = np.sort(window[np.isfinite(window) & (window != 0.0)])
+            want = window[int(np.round(0.25 * (window.size - 1)))] if stats[c, b] != 0 else 0.0
+            assert sig[c, b] == want
     frames = y.reshape(2, -1, hop)
     valid = np.isfinite(frames).sum(axis=2)
     with np.errstate(invalid="ignore"):
