@@ -16,7 +16,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
 - **train** (voluntary-like firing): the same unit repeating at 5-30 Hz, regularly (voluntary units
   fire at 8-35 Hz, Fuglevand 1993; tonic single-unit firing at about 6 Hz, 1.3-18, with an ISI
   variability of a few %): ``train_min_potentials`` or more of one shape ``train_interval_s`` apart
-  with an interval CV of at most ``train_max_cv``;
+  with an interval CV of at most ``train_max_cv`` (shapes compared as they would be without the
+  noise, :func:`noise_free_similarity`; an interval of two periods bridges a discharge the
+  detector missed, :func:`regular_firing`);
 - **dense firing**: ``dense_min_potentials`` or more discrete potentials within ``dense_window_s``
   (weak voluntary activity: a few units firing at 5-30 Hz each, too small to raise the envelope).
   Fasciculation rates reach about 2 per second at most (SPiQE ALS cohort: median 40.5/min, upper
@@ -99,18 +101,66 @@ def sizes_alike(ptp: np.ndarray, i: np.ndarray, j: np.ndarray, max_ratio: float)
     return np.maximum(ptp[i], ptp[j]) <= max_ratio * np.maximum(np.minimum(ptp[i], ptp[j]), 1e-12)
 
 
-def similar_pairs(snippets, ptp, i, j, half, min_corr, max_ratio, max_shift=2) -> np.ndarray:
+def similar_pairs(snippets, ptp, i, j, half, min_corr, max_ratio, max_shift=2,
+                  noise_uv=None) -> np.ndarray:
     """Whether each pair ``(i, j)`` has sizes within ``max_ratio`` (:func:`sizes_alike`) and
     shapes correlating at ``min_corr`` or more (:func:`shape_similarity`, lags up to
-    ``max_shift``)."""
+    ``max_shift``; with ``noise_uv``, each snippet's noise RMS, the correlation the shapes would
+    have without the noise: :func:`noise_free_similarity`)."""
     ok = sizes_alike(ptp, i, j, max_ratio)
-    ok[ok] = shape_similarity(snippets, i[ok], j[ok], half, max_shift) >= min_corr
+    r = shape_similarity(snippets, i[ok], j[ok], half, max_shift)
+    if noise_uv is not None:
+        r = noise_free_similarity(r, snippets, i[ok], j[ok], half, noise_uv)
+    ok[ok] = r >= min_corr
     return ok
 
 
-def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max_lag=8):
+#: A snippet's reliability (its shape's share of its energy) is not taken below this: the
+#: correction never more than doubles a correlation.
+MIN_RELIABILITY = 0.5
+
+
+def noise_free_similarity(r: np.ndarray, snippets: np.ndarray, i: np.ndarray, j: np.ndarray,
+                          half: int, noise_uv: np.ndarray) -> np.ndarray:
+    """The correlations ``r`` of snippet pairs ``(i, j)`` corrected for the noise on each
+    (Spearman's correction for attenuation): ``r / sqrt(rel_i rel_j)``, at most 1, where a
+    snippet's reliability ``rel`` is the share of its energy over the ``2 half + 1`` samples
+    compared that is not the noise's (``noise_uv``, the RMS of the noise on each snippet), at
+    least ``MIN_RELIABILITY``.
+
+    Two discharges of one unit, each with its own noise, correlate at ``rel`` (for equal
+    reliabilities) however alike they are: about 0.8 at 10 x the noise RMS in peak-to-peak,
+    0.9 from about 15 x. The corrected correlation is the shapes' own.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(-20, 21)
+    >>> shape = 20.0 * np.exp(-(t / 6.0) ** 2) * np.sin(t / 3.0)
+    >>> snippets = np.array([shape + rng.normal(0, 3.0, t.size) for _ in range(2)])
+    >>> i, j = np.array([0]), np.array([1])
+    >>> r = shape_similarity(snippets, i, j, 20, 0)
+    >>> bool(r[0] < 0.9), bool(noise_free_similarity(r, snippets, i, j, 20, np.full(2, 3.0))[0] > 0.9)
+    (True, True)
+    """
+    mid = snippets.shape[1] // 2
+    window = snippets[:, mid - half: mid + half + 1].astype(np.float64)
+    n = window.shape[1]
+
+    def rel(k: np.ndarray) -> np.ndarray:
+        energy = np.einsum("pk,pk->p", window[k], window[k])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = 1.0 - n * noise_uv[k] ** 2 / energy
+        return np.clip(np.nan_to_num(share, nan=1.0), MIN_RELIABILITY, 1.0)
+
+    return np.minimum(r / np.sqrt(rel(i) * rel(j)), 1.0)
+
+
+def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max_lag=8,
+                  noise_uv=None, max_shift=2):
     """For each potential, the first later one ``lo_s``-``hi_s`` after it with a similar shape
-    (-1 when none), looking up to ``max_lag`` potentials ahead. ``t_s`` sorted."""
+    (-1 when none), looking up to ``max_lag`` potentials ahead (``noise_uv``: see
+    :func:`similar_pairs`). ``t_s`` sorted."""
     n = len(t_s)
     nxt = np.full(n, -1, np.int64)
     for lag in range(1, min(n, max_lag + 1)):
@@ -123,7 +173,7 @@ def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max
                 break
             continue
         ii, jj = i[cand], j[cand]
-        ok = similar_pairs(snippets, ptp, ii, jj, half, min_corr, max_ratio)
+        ok = similar_pairs(snippets, ptp, ii, jj, half, min_corr, max_ratio, max_shift, noise_uv)
         nxt[ii[ok]] = jj[ok]
     return nxt
 
@@ -333,12 +383,16 @@ def _shifted_correlation(w: np.ndarray, lo: int, hi: int, min_overlap: int) -> f
     return float(r[lo:top + 1].max()) / half_energy
 
 
-def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
-    """Train index of each potential in a regular same-shape train (-1 when in none)."""
+def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules,
+           noise_uv: np.ndarray | None = None) -> np.ndarray:
+    """Train index of each potential in a regular same-shape train (-1 when in none); with
+    ``noise_uv`` (the noise RMS at each potential) shapes are compared as they would be without
+    the noise (:func:`noise_free_similarity`)."""
     lo, hi = cfg.train_interval_s
     half = half_window(snippets, sfreq_hz, cfg)
-    nxt = _next_similar(t_s, snippets, ptp, lo, hi, half, cfg.train_min_correlation,
-                        cfg.train_max_amplitude_ratio)
+    shift = 2 if noise_uv is None else max(2, round(0.005 * sfreq_hz))
+    nxt = _next_similar(t_s, snippets, ptp, lo, 2.0 * hi, half, cfg.train_min_correlation,
+                        cfg.train_max_amplitude_ratio, noise_uv=noise_uv, max_shift=shift)
     label = np.full(len(t_s), -1, np.int64)
     has_prev = np.zeros(len(t_s), bool)
     has_prev[nxt[nxt >= 0]] = True
@@ -347,11 +401,64 @@ def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
         chain = [int(start)]
         while nxt[chain[-1]] >= 0:
             chain.append(int(nxt[chain[-1]]))
-        gaps = np.diff(t_s[chain])
-        if len(chain) >= cfg.train_min_potentials and np.std(gaps) <= cfg.train_max_cv * np.mean(gaps):
-            label[chain] = n_train
-            n_train += 1
+        for run in _fitting_runs(np.array(chain), np.diff(t_s[chain]), cfg):
+            if regular_firing(np.diff(t_s[run]), cfg):
+                label[run] = n_train
+                n_train += 1
     return label
+
+
+def _fitting_runs(chain: np.ndarray, gaps_s: np.ndarray, cfg: EventRules) -> list[np.ndarray]:
+    """``chain`` cut at the intervals that do not fit its firing: those not within
+    ``train_max_cv`` of one or two periods (the median of its intervals within
+    ``train_interval_s``), such as a link to a potential of another discharge's tail, or whose
+    period falls outside ``train_interval_s``."""
+    lo, hi = cfg.train_interval_s
+    within = gaps_s[(gaps_s >= lo) & (gaps_s <= hi)]
+    if len(within) == 0:
+        return []
+    ratio = gaps_s / np.median(within)
+    spans = np.clip(np.round(ratio), 1, 2)
+    period_s = gaps_s / spans
+    fits = (np.abs(ratio / spans - 1.0) <= cfg.train_max_cv) & (period_s >= lo) & (period_s <= hi)
+    cuts = np.flatnonzero(~fits) + 1  # a gap that does not fit ends one run, starts the next
+    return [run for run in np.split(chain, cuts) if len(run) >= 2]
+
+
+def regular_firing(gaps_s: np.ndarray, cfg: EventRules) -> bool:
+    """Whether the intervals ``gaps_s`` between alike potentials are a unit's regular firing at a
+    period within ``train_interval_s``, some spanning two periods where the detector missed a
+    discharge: the intervals, each divided by the whole number of periods it spans (1 or 2;
+    the period is the median of those within the range), vary by at most ``train_max_cv`` (half
+    of it where a discharge was missed), and the train holds at least ``train_min_potentials``
+    potentials and one more for each missed discharge: a discharge inferred, not seen, needs more
+    of the firing to stand on.
+
+    Examples
+    --------
+    >>> from classifier.config import default_config
+    >>> cfg = default_config().events
+    >>> regular_firing(np.array([0.16, 0.17, 0.15]), cfg)
+    True
+    >>> regular_firing(np.array([0.16, 0.33, 0.15]), cfg)  # one discharge missed: too few seen
+    False
+    >>> regular_firing(np.array([0.16, 0.33, 0.15, 0.17]), cfg)
+    True
+    >>> regular_firing(np.array([0.05, 0.19, 0.31]), cfg)  # irregular
+    False
+    """
+    lo, hi = cfg.train_interval_s
+    within = gaps_s[(gaps_s >= lo) & (gaps_s <= hi)]
+    if len(within) == 0:
+        return False
+    spans = np.round(gaps_s / np.median(within))
+    if np.any((spans < 1) | (spans > 2)):
+        return False
+    period_s = gaps_s / spans
+    missed = int(np.sum(spans - 1))
+    max_cv = cfg.train_max_cv / 2.0 if missed else cfg.train_max_cv
+    return bool(len(gaps_s) + 1 >= cfg.train_min_potentials + missed
+                and np.std(period_s) <= max_cv * np.mean(period_s))
 
 
 def many_phased(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: EventRules,
@@ -1258,15 +1365,20 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
     comp = compound_index(cand, feats, snippets, sfreq_hz, cfg, counted, part, one_unit, still,
                           size_uv >= cfg.link_min_k * (floor / floor_k))
     single = (comp < 0) & ~part & counted
-    single = np.flatnonzero(single & ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single))
+    single &= ~slow_waves(cand, feats, size_uv, sfreq_hz, cfg, single)
     t_s = cand["peak"] / sfreq_hz
-    train = trains(t_s[single], snippets[single], cand["ptp_uv"][single], sfreq_hz, cfg)
-    in_train = single[train >= 0]
+    # a unit firing near the floor has discharges on both sides of it: all link its train
+    pool = np.flatnonzero(single | ((comp < 0) & ~part & ~cand["continuous"]
+                                    & (size_uv >= cfg.train_min_floor_fraction * floor)))
+    train = trains(t_s[pool], snippets[pool], size_uv[pool], sfreq_hz, cfg,
+                   cand["noise_uv"][pool])
+    in_train = pool[train >= 0]
     kind[in_train] = VOLUNTARY
     n_comp = int(comp.max()) + 1 if n else 0
     group[comp >= 0] = comp[comp >= 0]
     group[in_train] = n_comp + train[train >= 0]
-    free = single[train < 0]
+    single[in_train] = False
+    free = np.flatnonzero(single)
     is_free = np.zeros(n, bool)
     is_free[free] = True
     half = near_floor_halves(cand, snippets, size_uv, floor, sfreq_hz, cfg, is_free)
