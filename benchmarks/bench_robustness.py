@@ -27,7 +27,10 @@ no rule was set on):
 - what a night's recording goes through: a DC-coupled amplifier's electrode offset (150 mV), a
   20-µV hum switched on and off every 20 s (a lamp, an electric blanket's controller) at
   1 kHz / 60 Hz, and the first minute flat (the electrodes not on yet; its truth and rest left
-  out of the scoring).
+  out of the scoring);
+- a calf not quite relaxed: for the middle third one small unit (9 and 12 x the noise) firing
+  tonically at 6 Hz, at 2 and 1 kHz (that stretch's truth and rest left out of the scoring: its
+  discharges are voluntary firing, and a twitch counted there is false).
 
 The rows with real units' shapes (``tests/needle_shapes.py``) need ``$CALFWATCH_SAMPLE_DATA``;
 those with surface averages need the recording they are taken from, which ``make bench`` fetches
@@ -64,7 +67,7 @@ from accuracy_scoring import (  # noqa: E402
 )
 from bench_accuracy import fmt, ind_scene  # noqa: E402
 from hermite_shapes import hermite_templates  # noqa: E402
-from independent_scenes import band_rms  # noqa: E402
+from independent_scenes import band_rms, random_potential  # noqa: E402
 from needle_shapes import needle_templates  # noqa: E402
 from surface_averages import surface_averages  # noqa: E402
 
@@ -163,6 +166,28 @@ def flat_start(flat_s: float, **over):
     return build
 
 
+def tonic_unit(firing_hz: float, size_k: float, **over):
+    """A builder of independent scenes where, for the middle third, one more unit of ``size_k``
+    x the noise RMS fires tonically at ``firing_hz`` (interval CV 0.1: a calf not quite
+    relaxed). That stretch is voluntary activity, not rest: its twitches and time (with the
+    0.5-s margins) are left out of the truth and the rest."""
+    def build(seed, banks):
+        data, fs, truth, noise, rest, mains = ind_scene(MINUTES, seed, **_shapes(over, banks))
+        rng = np.random.default_rng((seed, 11))
+        shape = random_potential(rng, fs, size_k * noise)
+        start_s, stop_s = MINUTES * 20.0, MINUTES * 40.0
+        data, t_s = data.copy(), start_s
+        while t_s < stop_s:
+            i = int(t_s * fs)
+            data[0, i:i + len(shape)] += shape
+            t_s += rng.normal(1.0 / firing_hz, 0.1 / firing_hz)
+        lo, hi = start_s - 0.5, t_s + len(shape) / fs + 0.5
+        kept = truth[(truth["channel"] != 0) | (truth["onset_s"] + truth["duration_s"] < lo)
+                     | (truth["onset_s"] > hi)]
+        return data, fs, kept, noise, rest - (hi - lo) / 60.0, mains
+    return build
+
+
 def _shapes(over: dict, banks: dict) -> dict:
     """``over`` with the real units' shapes of ``banks`` for ``shape_bank=True`` (needle
     templates) and ``surface_bank=True`` (surface averages)."""
@@ -204,7 +229,10 @@ def rows(banks: dict) -> list[tuple[str, object]]:
     out += [("electrode offset 150 mV 40/min", offset(150_000.0, rate_per_min=40)),
             ("hum 20 uV on/off 20 s 1 kHz 60 Hz 20/min", switching_hum(
                 20.0, 20.0, sfreq_hz=1000.0, mains_hz=60.0, rate_per_min=20)),
-            ("first minute flat 20/min", flat_start(60.0, rate_per_min=20))]
+            ("first minute flat 20/min", flat_start(60.0, rate_per_min=20)),
+            ("tonic unit 6 Hz 9x 20/min", tonic_unit(6.0, 9.0, rate_per_min=20)),
+            ("tonic unit 6 Hz 12x 1 kHz 20/min", tonic_unit(6.0, 12.0, sfreq_hz=1000.0,
+                                                            rate_per_min=20))]
     hermite = hermite_templates()
     out += [("Hermite units 40/min", steady(rate_per_min=40, surface_bank=hermite)),
             ("Hermite units 120/min", steady(rate_per_min=120, surface_bank=hermite)),
