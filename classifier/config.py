@@ -81,6 +81,7 @@ class EventRules:
     train_min_correlation: float
     train_max_amplitude_ratio: float
     train_min_floor_fraction: float
+    train_reach_s: float
     cardiac_interval_s: Span
     cardiac_max_step: float
     cardiac_min_beats: int

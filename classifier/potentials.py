@@ -405,7 +405,68 @@ def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules,
             if regular_firing(np.diff(t_s[run]), cfg):
                 label[run] = n_train
                 n_train += 1
+    if noise_uv is None or n_train == 0:
+        return label
+    return _joined_by_template(label, t_s, snippets, ptp, noise_uv, half, shift, cfg)
+
+
+def _joined_by_template(label: np.ndarray, t_s: np.ndarray, snippets: np.ndarray,
+                        size_uv: np.ndarray, noise_uv: np.ndarray, half: int, shift: int,
+                        cfg: EventRules) -> np.ndarray:
+    """``label`` with each train joined by the potentials alike its template (the mean of its
+    members, aligned) within ``train_reach_s`` of it, and a train so reached by another's
+    members merged with it, until nothing changes: near the floor a chain of pairs breaks where
+    two discharges in a row fail the pairwise comparison, and the breaks would count its
+    discharges as twitches. Alike: correlation with the template, corrected for the
+    potential's own noise (the template's is the members' averaged down), at least
+    ``train_min_correlation``, sizes within ``train_max_amplitude_ratio`` of the members'
+    median."""
+    label = label.copy()
+    for _ in range(8):  # each pass reaches train_reach_s further
+        changed = False
+        for k in np.unique(label[label >= 0]):
+            members = np.flatnonzero(label == k)
+            if len(members) == 0:
+                continue
+            near = np.flatnonzero((label != k) & (t_s >= t_s[members[0]] - cfg.train_reach_s)
+                                  & (t_s <= t_s[members[-1]] + cfg.train_reach_s))
+            alike = near[_alike_template(members, near, snippets, size_uv, noise_uv, half,
+                                         shift, cfg)]
+            for other in np.unique(label[alike][label[alike] >= 0]):
+                label[label == other] = k
+            label[alike] = k
+            changed |= len(alike) > 0
+        if not changed:
+            break
+    _, label[label >= 0] = np.unique(label[label >= 0], return_inverse=True)
     return label
+
+
+def _alike_template(members: np.ndarray, near: np.ndarray, snippets: np.ndarray,
+                    size_uv: np.ndarray, noise_uv: np.ndarray, half: int, shift: int,
+                    cfg: EventRules) -> np.ndarray:
+    """Which potentials ``near`` are alike the template of the train ``members`` (see
+    :func:`_joined_by_template`)."""
+    if len(near) == 0:
+        return np.zeros(0, bool)
+    typical = float(np.median(size_uv[members]))
+    sized = sizes_alike(np.append(size_uv[near], typical), np.arange(len(near)),
+                        np.full(len(near), len(near)), cfg.train_max_amplitude_ratio)
+    mid = snippets.shape[1] // 2
+    reach = max(0, min(shift, mid - half))
+    first = snippets[members[0], mid - half: mid + half + 1].astype(np.float64)
+    aligned = []
+    for m in members:  # members align on the first (their peaks may lie on either phase)
+        wide = snippets[m, mid - half - reach: mid + half + reach + 1].astype(np.float64)
+        windows = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1)
+        aligned.append(windows[np.argmax(windows @ first)])
+    rows = np.zeros((len(near) + 1, snippets.shape[1]))
+    rows[0, mid - half: mid + half + 1] = np.mean(aligned, axis=0)  # the template
+    rows[1:] = snippets[near]
+    i, j = np.zeros(len(near), np.int64), np.arange(1, len(near) + 1)
+    noise = np.append(float(np.median(noise_uv[members])) / np.sqrt(len(members)), noise_uv[near])
+    r = noise_free_similarity(shape_similarity(rows, i, j, half, reach), rows, i, j, half, noise)
+    return sized & (r >= cfg.train_min_correlation)
 
 
 def _fitting_runs(chain: np.ndarray, gaps_s: np.ndarray, cfg: EventRules) -> list[np.ndarray]:
