@@ -82,6 +82,9 @@ class EventRules:
     train_max_amplitude_ratio: float
     train_min_floor_fraction: float
     train_reach_s: float
+    slow_train_interval_s: Span
+    slow_train_min_potentials: int
+    slow_train_max_cv: float
     cardiac_interval_s: Span
     cardiac_max_step: float
     cardiac_min_beats: int

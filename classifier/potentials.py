@@ -405,9 +405,42 @@ def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules,
             if regular_firing(np.diff(t_s[run]), cfg):
                 label[run] = n_train
                 n_train += 1
-    if noise_uv is None or n_train == 0:
+    if noise_uv is None:
+        return label
+    n_train = _slow_trains(label, n_train, t_s, snippets, ptp, noise_uv, half, shift, cfg)
+    if n_train == 0:
         return label
     return _joined_by_template(label, t_s, snippets, ptp, noise_uv, half, shift, cfg)
+
+
+def _slow_trains(label: np.ndarray, n_train: int, t_s: np.ndarray, snippets: np.ndarray,
+                 ptp: np.ndarray, noise_uv: np.ndarray, half: int, shift: int,
+                 cfg: EventRules) -> int:
+    """Label, among the potentials in no train, a unit's tonic firing slower than a train's:
+    ``slow_train_min_potentials`` or more alike ``slow_train_interval_s`` apart, each interval,
+    with an interval CV of at most ``slow_train_max_cv`` (a chain is cut where an interval is
+    off its median by more than three such CVs: a discharge missed); returns the number of
+    trains."""
+    free = np.flatnonzero(label < 0)
+    lo, hi = cfg.slow_train_interval_s
+    nxt = _next_similar(t_s[free], snippets[free], ptp[free], lo, hi, half,
+                        cfg.train_min_correlation, cfg.train_max_amplitude_ratio,
+                        noise_uv=noise_uv[free], max_shift=shift)
+    has_prev = np.zeros(len(free), bool)
+    has_prev[nxt[nxt >= 0]] = True
+    for start in np.flatnonzero(~has_prev & (nxt >= 0)):  # one pass per chain: few
+        chain = [int(start)]
+        while nxt[chain[-1]] >= 0:
+            chain.append(int(nxt[chain[-1]]))
+        gaps = np.diff(t_s[free[chain]])
+        fits = np.abs(gaps / np.median(gaps) - 1.0) <= 3.0 * cfg.slow_train_max_cv
+        for run in np.split(free[chain], np.flatnonzero(~fits) + 1):  # cut where one is missed
+            gaps = np.diff(t_s[run])
+            if (len(run) >= cfg.slow_train_min_potentials
+                    and np.std(gaps) <= cfg.slow_train_max_cv * np.mean(gaps)):
+                label[run] = n_train
+                n_train += 1
+    return n_train
 
 
 def _joined_by_template(label: np.ndarray, t_s: np.ndarray, snippets: np.ndarray,

@@ -102,8 +102,12 @@ def test_ten_hz_train_is_voluntary_not_fasciculations():
 def test_train_rate_limits_come_from_the_configuration():
     train = [(0, 50.0 + k * 0.3, 150.0) for k in range(10)]  # 3.3 Hz: slower than 5 Hz firing
     night = make_night(cands=train)
-    assert len(kinds(classify_night(night), FASCICULATION)) == 10
-    cn = classify_night(night, config_with({"events": {"train_interval_s": [0.033, 0.4]}}))
+    cn = classify_night(night)  # tonic firing that slow is a slow train
+    assert len(kinds(cn, FASCICULATION)) == 0 and len(kinds(cn, VOLUNTARY)) == 1
+    no_slow = {"slow_train_interval_s": [0.2, 0.25]}
+    assert len(kinds(classify_night(night, config_with({"events": no_slow})), FASCICULATION)) == 10
+    cn = classify_night(night, config_with({"events": {**no_slow,
+                                                       "train_interval_s": [0.033, 0.4]}}))
     assert len(kinds(cn, FASCICULATION)) == 0 and len(kinds(cn, VOLUNTARY)) == 1
 
 

@@ -16,10 +16,10 @@ from classifier.potentials import _fitting_runs, regular_firing
 TONIC_S = (60.0, 120.0)
 
 
-def _tonic_scene(sfreq_hz: float, firing_hz: float, size_k: float, seed: int):
+def _tonic_scene(sfreq_hz: float, firing_hz: float, size_k: float, seed: int, cv: float = 0.1):
     """Twitches at 20/min (4.5 µV noise) and, from 60 to 120 s, one unit of ``size_k`` x the
-    noise RMS (peak-to-peak) firing at ``firing_hz`` with an interval CV of 0.1 (tonic firing:
-    ISI variability of a few %, Muscle Nerve 2020;61:387)."""
+    noise RMS (peak-to-peak) firing at ``firing_hz`` with an interval CV of ``cv`` (tonic
+    firing: about 6 Hz, 1.3-18, ISI variability about 3.5 %, Muscle Nerve 2020;61:387)."""
     spec = SceneSpec(minutes=3.0, sfreq_hz=sfreq_hz, rate_per_min=20)
     scene = make_scene(spec, seed)
     rng = np.random.default_rng(seed)
@@ -29,7 +29,7 @@ def _tonic_scene(sfreq_hz: float, firing_hz: float, size_k: float, seed: int):
     while t_s < TONIC_S[1]:
         i = int(t_s * sfreq_hz)
         data[0, i:i + len(shape)] += shape
-        t_s += rng.normal(1.0 / firing_hz, 0.1 / firing_hz)
+        t_s += rng.normal(1.0 / firing_hz, cv / firing_hz)
     return scene, data
 
 
@@ -51,6 +51,20 @@ def test_a_small_unit_firing_tonically_is_not_counted(sfreq_hz, firing_hz, size_
     outside = (truth["onset_s"] < TONIC_S[0] - 1.0) | (truth["onset_s"] > TONIC_S[1] + 1.0)
     big = outside & (truth["ptp_uv"] >= 10 * scene.noise_rms_uv)
     assert hit[big].mean() >= 0.95
+
+
+@pytest.mark.parametrize(("sfreq_hz", "firing_hz", "size_k", "seed"), [
+    (2000.0, 4.0, 15.0, 1), (2000.0, 4.0, 40.0, 2), (1000.0, 4.0, 15.0, 1), (500.0, 4.0, 15.0, 1)])
+def test_a_unit_firing_tonically_below_5_hz_is_not_counted(sfreq_hz, firing_hz, size_k, seed):
+    """Tonic firing at 4 Hz, slower than a train's 5 Hz and faster than a heart, as regular as
+    tonic firing is (CV 0.035): at most 5 of its 240 discharges counted as twitches (the old
+    rules counted them all)."""
+    scene, data = _tonic_scene(sfreq_hz, firing_hz, size_k, 970 + seed, cv=0.035)
+    _, cn = run_calfwatch(data, sfreq_hz)
+    found = fasciculation_onsets(cn)[0]
+    truth = scene.truth[(scene.truth["kind"] == "fasciculation") & (scene.truth["detail"] == "")]
+    _, used = _match(truth["onset_s"], truth["onset_s"] + truth["duration_s"], found)
+    assert np.sum(~used & (found >= TONIC_S[0] - 0.5) & (found <= TONIC_S[1] + 0.5)) <= 5
 
 
 def test_a_missed_discharge_does_not_end_a_train_but_asks_for_more():
