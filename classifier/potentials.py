@@ -383,15 +383,28 @@ def _shifted_correlation(w: np.ndarray, lo: int, hi: int, min_overlap: int) -> f
     return float(r[lo:top + 1].max()) / half_energy
 
 
-def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules,
+#: Lags (s) up to which a train's potentials are aligned: near the noise the detector's peak
+#: falls on either of a potential's main phases, a few ms apart.
+TRAIN_MAX_SHIFT_S = 0.005
+
+
+def trains(t_s, snippets, size_uv, sfreq_hz: float, cfg: EventRules,
            noise_uv: np.ndarray | None = None) -> np.ndarray:
-    """Train index of each potential in a regular same-shape train (-1 when in none); with
-    ``noise_uv`` (the noise RMS at each potential) shapes are compared as they would be without
-    the noise (:func:`noise_free_similarity`)."""
+    """Train index of each potential in a unit's regular firing (-1 when in none).
+
+    Chains of alike potentials (sizes ``size_uv``) ``train_interval_s`` apart, or two such
+    periods where a discharge was missed, cut where an interval fits neither
+    (:func:`_fitting_runs`) and judged by :func:`regular_firing`. With ``noise_uv`` (the noise
+    RMS at each potential) shapes are compared as they would be without the noise
+    (:func:`noise_free_similarity`) at lags up to ``TRAIN_MAX_SHIFT_S``; then slower tonic
+    firing is looked for among the rest (:func:`_slow_trains`), and each train is joined by the
+    potentials and trains alike its template within ``train_reach_s``
+    (:func:`_joined_by_template`).
+    """
     lo, hi = cfg.train_interval_s
     half = half_window(snippets, sfreq_hz, cfg)
-    shift = 2 if noise_uv is None else max(2, round(0.005 * sfreq_hz))
-    nxt = _next_similar(t_s, snippets, ptp, lo, 2.0 * hi, half, cfg.train_min_correlation,
+    shift = 2 if noise_uv is None else max(2, round(TRAIN_MAX_SHIFT_S * sfreq_hz))
+    nxt = _next_similar(t_s, snippets, size_uv, lo, 2.0 * hi, half, cfg.train_min_correlation,
                         cfg.train_max_amplitude_ratio, noise_uv=noise_uv, max_shift=shift)
     label = np.full(len(t_s), -1, np.int64)
     has_prev = np.zeros(len(t_s), bool)
@@ -407,14 +420,14 @@ def trains(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules,
                 n_train += 1
     if noise_uv is None:
         return label
-    n_train = _slow_trains(label, n_train, t_s, snippets, ptp, noise_uv, half, shift, cfg)
+    n_train = _slow_trains(label, n_train, t_s, snippets, size_uv, noise_uv, half, shift, cfg)
     if n_train == 0:
         return label
-    return _joined_by_template(label, t_s, snippets, ptp, noise_uv, half, shift, cfg)
+    return _joined_by_template(label, t_s, snippets, size_uv, noise_uv, half, shift, cfg)
 
 
 def _slow_trains(label: np.ndarray, n_train: int, t_s: np.ndarray, snippets: np.ndarray,
-                 ptp: np.ndarray, noise_uv: np.ndarray, half: int, shift: int,
+                 size_uv: np.ndarray, noise_uv: np.ndarray, half: int, shift: int,
                  cfg: EventRules) -> int:
     """Label, among the potentials in no train, a unit's tonic firing slower than a train's:
     ``slow_train_min_potentials`` or more alike ``slow_train_interval_s`` apart, each interval,
@@ -423,7 +436,7 @@ def _slow_trains(label: np.ndarray, n_train: int, t_s: np.ndarray, snippets: np.
     trains."""
     free = np.flatnonzero(label < 0)
     lo, hi = cfg.slow_train_interval_s
-    nxt = _next_similar(t_s[free], snippets[free], ptp[free], lo, hi, half,
+    nxt = _next_similar(t_s[free], snippets[free], size_uv[free], lo, hi, half,
                         cfg.train_min_correlation, cfg.train_max_amplitude_ratio,
                         noise_uv=noise_uv[free], max_shift=shift)
     has_prev = np.zeros(len(free), bool)
