@@ -85,6 +85,9 @@ class EventRules:
     slow_train_interval_s: Span
     slow_train_min_potentials: int
     slow_train_max_cv: float
+    rhythm_cluster_s: float
+    rhythm_min_bursts: int
+    rhythm_max_cv: float
     cardiac_interval_s: Span
     cardiac_max_step: float
     cardiac_min_beats: int

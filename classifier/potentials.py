@@ -19,6 +19,8 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
   with an interval CV of at most ``train_max_cv`` (shapes compared as they would be without the
   noise, :func:`noise_free_similarity`; an interval of two periods bridges a discharge the
   detector missed, :func:`regular_firing`);
+- **rhythm**: clusters of potentials at a steady 5-30 Hz beat, ``rhythm_min_bursts`` or more in
+  a row, whatever their shapes (clonus: :mod:`classifier.rhythm`), with the jerks among them;
 - **dense firing**: ``dense_min_potentials`` or more discrete potentials within ``dense_window_s``
   (weak voluntary activity: a few units firing at 5-30 Hz each, too small to raise the envelope).
   Fasciculation rates reach about 2 per second at most (SPiQE ALS cohort: median 40.5/min, upper
@@ -74,6 +76,7 @@ import numpy as np
 
 from classifier.config import EventRules
 from classifier.kinds import ARTIFACT, FASCICULATION, MYOCLONUS, VOLUNTARY
+from classifier.rhythm import rhythmic_runs
 from dsp.config import ChainConfig
 
 
@@ -1500,7 +1503,24 @@ def label_potentials(cand, feats, snippets, size_uv: np.ndarray, sfreq_hz: float
         span = _group_span(cand, comp, n_comp) / sfreq_hz
         kind[comp >= 0] = np.where(span[comp[comp >= 0]] <= cfg.myoclonus_max_s, MYOCLONUS,
                                    VOLUNTARY)
+    beats = np.flatnonzero(~part & (size_uv >= cfg.train_min_floor_fraction * floor))
+    _as_rhythm(rhythmic_runs(t_s[beats], cfg), beats, kind, detail, dbl, group)
     return kind, detail, dbl, group, part_of
+
+
+def _as_rhythm(run: np.ndarray, beats: np.ndarray, kind: np.ndarray, detail: np.ndarray,
+               dbl: np.ndarray, group: np.ndarray) -> None:
+    """Make the potentials ``beats`` of each rhythmic run (``run``, :func:`rhythmic_runs`), with
+    the groups they belong to, one voluntary group each (in place)."""
+    if not np.any(run >= 0):
+        return
+    new_id = np.where(run >= 0, run + int(group.max(initial=-1)) + 1, -1)
+    for g, k in zip(group[beats], new_id, strict=True):  # a jerk of the rhythm is its beat
+        if g >= 0 and k >= 0:
+            group[group == g] = k
+    group[beats[run >= 0]] = new_id[run >= 0]
+    members = np.isin(group, new_id[run >= 0])
+    kind[members], detail[members], dbl[members] = VOLUNTARY, "", False
 
 
 def _group_span(cand: np.ndarray, label: np.ndarray, n: int) -> np.ndarray:

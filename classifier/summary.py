@@ -46,10 +46,11 @@ CAVEATS = (
     "within 150 ms are a jerk's units where the channel's other twitches are fewer than about 0.4 "
     "a minute (about 0.2 % of twitches there); of two within 30 ms, both under twice the "
     "floor, the smaller is taken as half of the larger (the noise cuts small potentials in two): "
-    "up to about 1 % of twitches at 20 per minute and 5 % at 100 when all are that small; and one "
-    "unit's twitches that fall regularly spaced, as a unit's tonic firing is (1.3-30 Hz), are "
-    "that firing, not twitches: a few such runs a night where one unit twitches 60 times a "
-    "minute, far fewer at ordinary rates.",
+    "up to about 1 % of twitches at 20 per minute and 5 % at 100 when all are that small; and "
+    "twitches that fall regularly spaced, as a unit's tonic firing (1.3-30 Hz) or a clonus's "
+    "beats (5-30 Hz, ten or more) are, are that activity, not twitches: a few such runs a night "
+    "where one unit twitches 60 times a minute or the channel 120 times, none seen at 60 a "
+    "minute on the channel.",
     "Surface amplitudes depend on fat thickness and electrode spacing: compare amplitudes within "
     "one wearer and one electrode placement only.",
     "Heartbeats that reach the channel (the ECG: one shape at the heart's steady rhythm, ten beats "

@@ -1,0 +1,95 @@
+"""Rhythmic bursts: potentials that come in clusters at a steady 5-30 Hz for seconds.
+
+Clonus, tremor and other rhythmic activity fire a few motor units together at each beat of a
+rhythm (ankle clonus at 5-8 Hz). At the surface each beat is a cluster of potentials within a few
+tens of ms, often superimposed, so no unit's shape repeats cleanly enough to make a train of its
+own (:func:`classifier.potentials.trains`), and small units leave the envelope under the level
+of a movement. The rhythm itself is the evidence: independent twitches (Poisson) rarely fall at
+steady intervals for many beats in a row. A run of ``rhythm_min_bursts`` or more clusters, each
+``train_interval_s`` after the one before with an interval CV of at most ``rhythm_max_cv``, is
+sustained activity; its potentials are not twitches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from classifier.config import EventRules
+
+
+def rhythmic_runs(peak_s: np.ndarray, cfg: EventRules) -> np.ndarray:
+    """Run index of each potential in a rhythmic run of clusters (-1 when in none).
+
+    Potentials whose peaks follow each other within ``rhythm_cluster_s`` are one cluster (one
+    beat), timed by the mean of its peaks (which unit leads a beat varies); consecutive clusters
+    one or two periods apart (a beat that left no potential), each within twice
+    ``rhythm_max_cv`` of the period around it and the period within ``train_interval_s``, make a
+    run; a run of at least ``rhythm_min_bursts`` clusters whose periods vary by at most
+    ``rhythm_max_cv`` is rhythmic.
+
+    Parameters
+    ----------
+    peak_s : ndarray
+        Peak times (s) of one channel's potentials, ascending.
+    cfg : EventRules
+
+    Returns
+    -------
+    ndarray of int64, shape (len(peak_s),)
+
+    Examples
+    --------
+    >>> from classifier.config import default_config
+    >>> cfg = default_config().events
+    >>> beats = np.arange(10) * 0.16  # a 6-Hz rhythm, two units at each beat
+    >>> peaks = np.sort(np.concatenate([beats, beats + 0.012, [3.0, 4.1]]))
+    >>> int((rhythmic_runs(peaks, cfg) >= 0).sum()), int(rhythmic_runs(peaks, cfg)[-1])
+    (20, -1)
+    """
+    out = np.full(len(peak_s), -1, np.int64)
+    if len(peak_s) < cfg.rhythm_min_bursts:
+        return out
+    cluster = np.cumsum(np.diff(peak_s, prepend=-np.inf) > cfg.rhythm_cluster_s) - 1
+    beat_s = np.bincount(cluster, peak_s) / np.bincount(cluster)  # which unit leads varies
+    n_run = 0
+    for run, beats in _steady_runs(beat_s, cfg):
+        period_s = np.diff(beat_s[run]) / np.diff(beats)
+        if (beats[-1] + 1 >= cfg.rhythm_min_bursts + (beats[-1] + 1 - len(run))
+                and np.std(period_s) <= cfg.rhythm_max_cv * np.mean(period_s)):
+            out[np.isin(cluster, run)] = n_run
+            n_run += 1
+    return out
+
+
+def _steady_runs(beat_s: np.ndarray, cfg: EventRules) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Runs of ``beat_s`` with, for each, the beat number of each of its clusters (an interval
+    of two periods is a beat no potential marked): cut where an interval is not within twice
+    ``rhythm_max_cv`` of one or two periods of the intervals around it (the median of the next
+    ``rhythm_min_bursts`` within ``train_interval_s``), or its period falls outside
+    ``train_interval_s``."""
+    lo, hi = cfg.train_interval_s
+    gaps = np.diff(beat_s)
+    within = (gaps >= lo) & (gaps <= hi)
+    k = max(1, cfg.rhythm_min_bursts - 1)
+    padded = np.pad(np.where(within, gaps, np.nan), (0, k - 1), constant_values=np.nan)
+    local = _row_nanmedian(np.lib.stride_tricks.sliding_window_view(padded, k))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spans = np.clip(np.round(gaps / local), 1, 2)
+        period = gaps / spans
+        ok = ((np.abs(period / local - 1.0) <= 2.0 * cfg.rhythm_max_cv) & (period >= lo)
+              & (period <= hi))
+    cuts = np.flatnonzero(~ok) + 1
+    out = []
+    for run in np.split(np.arange(len(beat_s)), cuts):
+        if len(run) >= 2:
+            out.append((run, np.concatenate([[0], np.cumsum(spans[run[:-1]])]).astype(np.int64)))
+    return out
+
+
+def _row_nanmedian(x: np.ndarray) -> np.ndarray:
+    """Median of each row's finite values (NaN for a row without any)."""
+    srt = np.sort(x, axis=1)  # NaN sort last
+    k = np.sum(np.isfinite(srt), axis=1)
+    rows = np.arange(len(srt))
+    mid = 0.5 * (srt[rows, np.maximum(k - 1, 0) // 2] + srt[rows, np.maximum(k, 1) // 2])
+    return np.where(k > 0, mid, np.nan)
