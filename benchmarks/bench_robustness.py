@@ -30,7 +30,9 @@ no rule was set on):
   out of the scoring);
 - a calf not quite relaxed: for the middle third one small unit (9 and 12 x the noise) firing
   tonically at 6 Hz, at 2 and 1 kHz (that stretch's truth and rest left out of the scoring: its
-  discharges are voluntary firing, and a twitch counted there is false).
+  discharges are voluntary firing, and a twitch counted there is false);
+- a clonus: for the middle third 3 units (10 x the noise) or 5 (25 x) firing together at the
+  beats of a 6-Hz rhythm, at 2 and 1 kHz (scored as the tonic rows).
 
 The rows with real units' shapes (``tests/needle_shapes.py``) need ``$CALFWATCH_SAMPLE_DATA``;
 those with surface averages need the recording they are taken from, which ``make bench`` fetches
@@ -188,6 +190,32 @@ def tonic_unit(firing_hz: float, size_k: float, **over):
     return build
 
 
+def clonus(n_units: int, size_k: float, **over):
+    """A builder of independent scenes where, for the middle third, ``n_units`` more units of
+    about ``size_k`` x the noise RMS fire together at each beat of a 6-Hz rhythm (interval SD 15
+    ms), each at 80 % of the beats, 0-25 ms apart within a beat (ankle clonus: 5-8 Hz). That
+    stretch is sustained activity: its twitches and time (with 0.5-s margins) are left out of
+    the truth and the rest."""
+    def build(seed, banks):
+        data, fs, truth, noise, rest, mains = ind_scene(MINUTES, seed, **_shapes(over, banks))
+        rng = np.random.default_rng((seed, 13))
+        units = [random_potential(rng, fs, size_k * noise * rng.uniform(0.7, 1.4))
+                 for _ in range(n_units)]
+        start_s, stop_s = MINUTES * 20.0, MINUTES * 40.0
+        data, t_s = data.copy(), start_s
+        while t_s < stop_s:
+            for shape in units:
+                if rng.random() < 0.8:
+                    i = int((t_s + rng.uniform(0.0, 0.025)) * fs)
+                    data[0, i:i + len(shape)] += shape
+            t_s += rng.normal(1.0 / 6.0, 0.015)
+        lo, hi = start_s - 0.5, t_s + 0.05 + 0.5
+        kept = truth[(truth["channel"] != 0) | (truth["onset_s"] + truth["duration_s"] < lo)
+                     | (truth["onset_s"] > hi)]
+        return data, fs, kept, noise, rest - (hi - lo) / 60.0, mains
+    return build
+
+
 def _shapes(over: dict, banks: dict) -> dict:
     """``over`` with the real units' shapes of ``banks`` for ``shape_bank=True`` (needle
     templates) and ``surface_bank=True`` (surface averages)."""
@@ -232,6 +260,9 @@ def rows(banks: dict) -> list[tuple[str, object]]:
             ("first minute flat 20/min", flat_start(60.0, rate_per_min=20)),
             ("tonic unit 6 Hz 9x 20/min", tonic_unit(6.0, 9.0, rate_per_min=20)),
             ("tonic unit 6 Hz 12x 1 kHz 20/min", tonic_unit(6.0, 12.0, sfreq_hz=1000.0,
+                                                            rate_per_min=20)),
+            ("clonus 3 units 10x 6 Hz 20/min", clonus(3, 10.0, rate_per_min=20)),
+            ("clonus 5 units 25x 6 Hz 1 kHz 20/min", clonus(5, 25.0, sfreq_hz=1000.0,
                                                             rate_per_min=20))]
     hermite = hermite_templates()
     out += [("Hermite units 40/min", steady(rate_per_min=40, surface_bank=hermite)),
