@@ -51,14 +51,39 @@ def rhythmic_runs(peak_s: np.ndarray, cfg: EventRules) -> np.ndarray:
         return out
     cluster = np.cumsum(np.diff(peak_s, prepend=-np.inf) > cfg.rhythm_cluster_s) - 1
     beat_s = np.bincount(cluster, peak_s) / np.bincount(cluster)  # which unit leads varies
-    n_run = 0
-    for run, beats in _steady_runs(beat_s, cfg):
-        period_s = np.diff(beat_s[run]) / np.diff(beats)
-        if (beats[-1] + 1 >= cfg.rhythm_min_bursts + (beats[-1] + 1 - len(run))
-                and np.std(period_s) <= cfg.rhythm_max_cv * np.mean(period_s)):
-            out[np.isin(cluster, run)] = n_run
-            n_run += 1
+    runs = _steady_runs(beat_s, cfg)
+    periods = [np.diff(beat_s[run]) / np.diff(beats) for run, beats in runs]
+    rhythmic = [len(run) >= cfg.rhythm_min_bursts
+                and np.std(period) <= cfg.rhythm_max_cv * np.mean(period)
+                for (run, _), period in zip(runs, periods, strict=True)]
+    rhythmic = _with_neighbours(rhythmic, runs, periods, beat_s, cfg)
+    for n_run, (run, _) in enumerate(r for r, ok in zip(runs, rhythmic, strict=True) if ok):
+        out[np.isin(cluster, run)] = n_run
     return out
+
+
+def _with_neighbours(rhythmic: list[bool], runs: list, periods: list, beat_s: np.ndarray,
+                     cfg: EventRules) -> list[bool]:
+    """``rhythmic`` with the runs beside a rhythmic one, within two of its periods and at a
+    period within twice ``rhythm_max_cv`` of its, rhythmic too, as far as they reach: a beat
+    off the rhythm by more than the cut allows ends a run, not the rhythm."""
+    rhythmic = list(rhythmic)
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(runs)):
+            if not rhythmic[i]:
+                continue
+            period = float(np.median(periods[i]))
+            for j in (i - 1, i + 1):
+                if not 0 <= j < len(runs) or rhythmic[j]:
+                    continue
+                first, last = (runs[j][0], runs[i][0]) if j < i else (runs[i][0], runs[j][0])
+                gap_s = beat_s[last[0]] - beat_s[first[-1]]
+                if (gap_s <= 2.0 * period
+                        and abs(np.median(periods[j]) / period - 1.0) <= 2 * cfg.rhythm_max_cv):
+                    rhythmic[j] = changed = True
+    return rhythmic
 
 
 def _steady_runs(beat_s: np.ndarray, cfg: EventRules) -> list[tuple[np.ndarray, np.ndarray]]:
