@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from classifier._rows import row_nanmedian
 from classifier.config import ClassifierConfig, DetectionRules
 from classifier.potentials import median_noise_uv
 
@@ -266,18 +267,9 @@ def local_noise_uv(night: NightData, ch: int, rules: DetectionRules) -> np.ndarr
     blocks = quiet.reshape(nb, per)
     count = np.sum(np.isfinite(blocks), axis=1)
     half = max(1, round(rules.local_noise_s))
-    wide = np.pad(_row_nanmedian(blocks), (half, half), constant_values=np.nan)
-    local = _row_nanmedian(np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1))
+    wide = np.pad(row_nanmedian(blocks), (half, half), constant_values=np.nan)
+    local = row_nanmedian(np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1))
     frames = np.convolve(np.pad(count, (half, half)), np.ones(2 * half + 1), "valid")
     local[frames * night.hop_s < rules.local_noise_min_s] = np.nan
     return np.repeat(local, per)[:n]
 
-
-def _row_nanmedian(x: np.ndarray) -> np.ndarray:
-    """Median of each row's finite values (NaN for a row without any), vectorised."""
-    srt = np.sort(x, axis=1)  # NaN sort last
-    k = np.sum(np.isfinite(srt), axis=1)
-    rows = np.arange(len(srt))
-    with np.errstate(all="ignore"):
-        mid = 0.5 * (srt[rows, np.maximum(k - 1, 0) // 2] + srt[rows, np.maximum(k, 1) // 2])
-    return np.where(k > 0, mid, np.nan)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from classifier._rows import row_nanmedian
 from classifier.config import EventRules
 
 
@@ -97,7 +98,7 @@ def _steady_runs(beat_s: np.ndarray, cfg: EventRules) -> list[tuple[np.ndarray, 
     within = (gaps >= lo) & (gaps <= hi)
     k = max(1, cfg.rhythm_min_bursts - 1)
     padded = np.pad(np.where(within, gaps, np.nan), (0, k - 1), constant_values=np.nan)
-    local = _row_nanmedian(np.lib.stride_tricks.sliding_window_view(padded, k))
+    local = row_nanmedian(np.lib.stride_tricks.sliding_window_view(padded, k))
     with np.errstate(invalid="ignore", divide="ignore"):
         spans = np.clip(np.round(gaps / local), 1, 2)
         period = gaps / spans
@@ -110,11 +111,3 @@ def _steady_runs(beat_s: np.ndarray, cfg: EventRules) -> list[tuple[np.ndarray, 
             out.append((run, np.concatenate([[0], np.cumsum(spans[run[:-1]])]).astype(np.int64)))
     return out
 
-
-def _row_nanmedian(x: np.ndarray) -> np.ndarray:
-    """Median of each row's finite values (NaN for a row without any)."""
-    srt = np.sort(x, axis=1)  # NaN sort last
-    k = np.sum(np.isfinite(srt), axis=1)
-    rows = np.arange(len(srt))
-    mid = 0.5 * (srt[rows, np.maximum(k - 1, 0) // 2] + srt[rows, np.maximum(k, 1) // 2])
-    return np.where(k > 0, mid, np.nan)
