@@ -410,14 +410,9 @@ def trains(t_s, snippets, size_uv, sfreq_hz: float, cfg: EventRules,
     nxt = _next_similar(t_s, snippets, size_uv, lo, 2.0 * hi, half, cfg.train_min_correlation,
                         cfg.train_max_amplitude_ratio, noise_uv=noise_uv, max_shift=shift)
     label = np.full(len(t_s), -1, np.int64)
-    has_prev = np.zeros(len(t_s), bool)
-    has_prev[nxt[nxt >= 0]] = True
     n_train = 0
-    for start in np.flatnonzero(~has_prev & (nxt >= 0)):  # one pass per chain: few
-        chain = [int(start)]
-        while nxt[chain[-1]] >= 0:
-            chain.append(int(nxt[chain[-1]]))
-        for run in _fitting_runs(np.array(chain), np.diff(t_s[chain]), cfg):
+    for chain in _chains(nxt):
+        for run in _fitting_runs(chain, np.diff(t_s[chain]), cfg):
             if regular_firing(np.diff(t_s[run]), cfg):
                 label[run] = n_train
                 n_train += 1
@@ -427,6 +422,20 @@ def trains(t_s, snippets, size_uv, sfreq_hz: float, cfg: EventRules,
     if n_train == 0:
         return label
     return _joined_by_template(label, t_s, snippets, size_uv, noise_uv, half, shift, cfg)
+
+
+def _chains(nxt: np.ndarray) -> list[np.ndarray]:
+    """The chains that ``nxt`` (each potential's next alike one, -1 for none) links, each from a
+    potential no other links to."""
+    has_prev = np.zeros(len(nxt), bool)
+    has_prev[nxt[nxt >= 0]] = True
+    out = []
+    for start in np.flatnonzero(~has_prev & (nxt >= 0)):  # one pass per chain: few
+        chain = [int(start)]
+        while nxt[chain[-1]] >= 0:
+            chain.append(int(nxt[chain[-1]]))
+        out.append(np.array(chain))
+    return out
 
 
 def _slow_trains(label: np.ndarray, n_train: int, t_s: np.ndarray, snippets: np.ndarray,
@@ -442,12 +451,7 @@ def _slow_trains(label: np.ndarray, n_train: int, t_s: np.ndarray, snippets: np.
     nxt = _next_similar(t_s[free], snippets[free], size_uv[free], lo, hi, half,
                         cfg.train_min_correlation, cfg.train_max_amplitude_ratio,
                         noise_uv=noise_uv[free], max_shift=shift)
-    has_prev = np.zeros(len(free), bool)
-    has_prev[nxt[nxt >= 0]] = True
-    for start in np.flatnonzero(~has_prev & (nxt >= 0)):  # one pass per chain: few
-        chain = [int(start)]
-        while nxt[chain[-1]] >= 0:
-            chain.append(int(nxt[chain[-1]]))
+    for chain in _chains(nxt):
         gaps = np.diff(t_s[free[chain]])
         fits = np.abs(gaps / np.median(gaps) - 1.0) <= 3.0 * cfg.slow_train_max_cv
         for run in np.split(free[chain], np.flatnonzero(~fits) + 1):  # cut where one is missed
