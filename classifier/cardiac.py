@@ -69,6 +69,19 @@ MIN_FOUND_FRACTION = 0.8
 #: 0.02 / 0.10 / 0.49 / 1.07 % with the share alone and two skips; false counts on the weak-QRS
 #: scenes above 4 / 3 / 3 in 20 minutes at 1e-6 / 1e-5 / 1e-4 (calfwatch choice: 1e-5).
 RHYTHM_MAX_CHANCE = 1e-5
+#: A heart's rhythm is the fastest at which its complexes repeat. A unit firing tonically at
+#: 1.3-4 Hz (Muscle Nerve 2020;61:387) repeats every second, third, ... discharge at a heart's
+#: interval too, and a rhythm followed there takes those discharges and leaves the others as
+#: twitches (a 2-Hz unit near the floor: one in three of its discharges counted, the rhythm at 40
+#: per minute). A rhythm with an alike complex on time at one of its beats' fractions (a half to
+#: a ``MAX_SUBDIVISION``-th of the interval) between at least ``MIN_BETWEEN_FRACTION`` of its
+#: beats is left for the faster rhythm to be found from other complexes, and taken as found only
+#: after (where the faster one was not found or lost its way); none is a beat where that
+#: fraction is shorter than the heart's interval. Twitches fall on such a time by chance at a
+#: few per cent of the beats (40 per minute in a 2 x 10 % window of 0.5 s: 7 %), and must be
+#: alike the beat too.
+MAX_SUBDIVISION = 6
+MIN_BETWEEN_FRACTION = 0.5
 
 
 def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
@@ -133,6 +146,8 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     for i, j in zip(first, second, strict=True):  # the nearest start of each complex, in order
         if not tracker.beat[i] and not tracker.beat[j]:
             tracker.follow(int(i), int(j))
+    tracker.take_deferred()
+    _bridge_gaps(tracker.beat, t_s, shapes, cfg)
     beat = tracker.beat[complex_id]
     pieces, peak_s = _Shapes(snippets, size_uv, half, shift, cfg, ring_uv), cand["peak"] / sfreq_hz
     complex_uv = cand["ptp_uv"][rep][complex_id]  # the largest piece of each one's complex
@@ -143,6 +158,32 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
                                pred_s, cfg.cardiac_max_step * rr_s,
                                cfg.cardiac_max_amplitude_ratio)
     return beat
+
+
+def _bridge_gaps(beat: np.ndarray, t_s: np.ndarray, shapes: _Shapes, cfg: EventRules) -> None:
+    """Make beats (in place) of the complexes that continue the rhythm across a gap between two
+    beats: from the beat before, each next alike complex one interval on (within
+    ``cardiac_max_step``, in a train or not) until the beat after is one interval on. The
+    interval is the median of the eight around the gap that span one beat. Where a fast heart's
+    intervals dip under ``cardiac_interval_s`` for a few beats, those beats are a train's
+    (:meth:`_Shapes.in_train`), the rhythm is lost there and found again after; the beats that
+    continue it on both sides are the heart's."""
+    b = np.flatnonzero(beat)
+    rr = np.diff(t_s[b])
+    for g in np.flatnonzero(rr > (1.0 + cfg.cardiac_max_step) * np.median(rr) if len(rr) else []):
+        near = rr[max(0, g - RR_AVERAGE_BEATS // 2): g + RR_AVERAGE_BEATS // 2 + 1]
+        ref = float(np.median(near[near <= (1.0 + cfg.cardiac_max_step) * np.median(near)]))
+        path, last = [], int(b[g])
+        while t_s[b[g + 1]] - t_s[last] > (1.0 + cfg.cardiac_max_step) * ref:
+            k = _nearest(t_s, np.array([t_s[last] + ref]))[:1]
+            if (beat[k[0]] or abs(t_s[k[0]] - t_s[last] - ref) > cfg.cardiac_max_step * ref
+                    or not shapes.alike(np.array([last]), k)[0]):
+                break
+            path.append(int(k[0]))
+            last = int(k[0])
+        else:
+            if abs(t_s[b[g + 1]] - t_s[last] - ref) <= cfg.cardiac_max_step * ref:
+                beat[path] = True
 
 
 def _claim_piece(beat: np.ndarray, peak_s: np.ndarray, pieces: _Shapes, last: int, pred_s: float,
@@ -278,21 +319,61 @@ class _RhythmTracker:
         self.t_s, self.shapes, self.cfg, self.train = t_s, shapes, cfg, train
         self.beat = np.zeros(len(t_s), bool)
         self.unclaimed: list[tuple[int, float, float]] = []  # (last beat, due time, interval)
+        self.deferred: list[tuple[list[int], list[tuple[int, float, float]]]] = []
 
     def follow(self, first: int, second: int) -> None:
         """Follow the rhythm on from the pair ``first``, ``second``, and back from ``first``: a
-        rhythm found late (its first beats reshaped by twitches over them) began earlier."""
+        rhythm found late (its first beats reshaped by twitches over them) began earlier. Where
+        its complexes repeat at a fraction of its interval (:meth:`_between`) it is left for
+        that faster rhythm (:meth:`take_deferred`), or dropped where that is faster than a
+        heart."""
         rr0 = self.t_s[second] - self.t_s[first]
         later, skipped = self._walk([first, second], rr0, 1)
         earlier, skipped_before = self._walk([second, first], rr0, -1)
         chain = earlier[:1:-1] + later
         due = len(chain) + len(skipped) + len(skipped_before)  # the rate may drift: count skips
-        if (len(chain) >= max(self.cfg.cardiac_min_beats, MIN_FOUND_FRACTION * due)
+        if not (len(chain) >= max(self.cfg.cardiac_min_beats, MIN_FOUND_FRACTION * due)
                 or (len(chain) >= self.cfg.cardiac_min_beats
                     and self._chance(chain, due) <= RHYTHM_MAX_CHANCE)):
-            self.beat[chain] = True
-            for last, pred_s, rr_s in skipped + skipped_before:  # beats the noise or a twitch
-                self._claim_on_time(last, pred_s, rr_s)           # reshaped
+            return
+        between = self._between(np.array(chain))
+        if between is None:
+            self._take(chain, skipped + skipped_before)
+        elif between >= self.cfg.cardiac_interval_s[0]:  # a faster rhythm's beats: left for
+            self.deferred.append((chain, skipped + skipped_before))  # it (:meth:`take_deferred`)
+
+    def _take(self, chain: list[int], skipped: list[tuple[int, float, float]]) -> None:
+        """Make the complexes of ``chain`` beats, and those on time where it skipped one."""
+        self.beat[chain] = True
+        for last, pred_s, rr_s in skipped:  # beats the noise or a twitch reshaped
+            self._claim_on_time(last, pred_s, rr_s)
+
+    def take_deferred(self) -> None:
+        """Take the rhythms left for a faster one (:meth:`follow`) once every rhythm has been
+        followed: where the faster one was found, their beats are its beats already; where it
+        was not, or lost its way, they are the heart's as found."""
+        for chain, skipped in self.deferred:
+            self._take(chain, skipped)
+        self.deferred = []
+
+    def _between(self, chain: np.ndarray) -> float | None:
+        """Where the complexes of ``chain`` repeat at a fraction of its interval (a half to a
+        ``MAX_SUBDIVISION``-th, on time and alike at ``MIN_BETWEEN_FRACTION`` or more of the
+        places between its beats), that shorter interval (s); None where they do not."""
+        t = self.t_s[chain]
+        gaps = np.diff(t)
+        whole = np.flatnonzero(np.abs(gaps / np.median(gaps) - 1.0) <= self.cfg.cardiac_max_step)
+        if len(whole) == 0:
+            return None
+        for m in range(MAX_SUBDIVISION, 1, -1):  # the finest first: a quarter fills the halves
+            b = np.repeat(whole, m - 1)
+            pred = t[b] + np.tile(np.arange(1, m), len(whole)) * gaps[b] / m
+            k = _nearest(self.t_s, pred)
+            ok = np.abs(self.t_s[k] - pred) <= self.cfg.cardiac_max_step * gaps[b] / m
+            ok[ok] = self.shapes.alike(chain[b][ok], k[ok])
+            if ok.mean() >= MIN_BETWEEN_FRACTION:
+                return float(np.median(gaps)) / m
+        return None
 
     def _chance(self, chain: list[int], due: int) -> float:
         """Chance that complexes at random (Poisson, at the rate of all complexes over the
@@ -328,11 +409,13 @@ class _RhythmTracker:
             skipped += [(before, self.t_s[before] + m * rr[-1], rr[-1]) for m in range(1, beats)]
             chain.append(k)
 
-    def _window(self, pred: float, rr: float) -> np.ndarray:
+    def _window(self, pred: float, rr: float, in_train: bool = False) -> np.ndarray:
+        """Complexes not yet beats within ``cardiac_max_step`` of ``rr`` of ``pred``; those in
+        a train too with ``in_train``."""
         width = self.cfg.cardiac_max_step * rr
         lo, hi = np.searchsorted(self.t_s, [pred - width, pred + width])
         idx = np.arange(lo, hi)
-        return idx[~self.beat[idx] & ~self.train[idx]]
+        return idx[~self.beat[idx] & (in_train | ~self.train[idx])]
 
     def _near(self, last: int, rr: float, beats: int) -> int:
         """The alike complex, not yet a beat, nearest ``beats`` intervals after ``last`` (before
@@ -347,8 +430,9 @@ class _RhythmTracker:
 
     def _claim_on_time(self, last: int, pred: float, rr: float) -> None:
         """Claim the complex nearest ``pred`` (a beat due after ``last``) if it is on time and of
-        a beat's size."""
-        idx = self._window(pred, rr)
+        a beat's size, in a train or not: a rhythm found, a complex on its time is its beat
+        (intervals a little under ``cardiac_interval_s`` put a fast heart's beats in a train)."""
+        idx = self._window(pred, rr, in_train=True)
         idx = idx[self.shapes.sized_alike(np.full(len(idx), last), idx)]
         if len(idx):
             self.beat[idx[np.argmin(np.abs(self.t_s[idx] - pred))]] = True

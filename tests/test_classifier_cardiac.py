@@ -96,6 +96,39 @@ def test_a_train_faster_than_a_heart_is_never_a_beat():
     assert not cardiac_beats(cand, snips, SF, CFG).any()
 
 
+def test_a_fast_rhythm_whose_intervals_dip_under_the_hearts_is_followed_across_the_dip():
+    """At 178 per minute (0.337 s) a few intervals in a row fall under the heart's 0.33 s, and
+    the complexes there have alike ones closer than that on both sides, as a train's do: the
+    rhythm is lost at them and found again after. The complexes that continue it across the
+    gap, one interval each, are its beats too (one unit firing tonically at 3 Hz reads so)."""
+    found = []
+    for seed in range(4):
+        rng = np.random.default_rng(60 + seed)
+        beats = heart(rng, 2.0, 178.0)
+        cand, snips = candidates(beats, np.full(len(beats), 100.0), np.zeros(len(beats), int),
+                                 noise_uv=3.0, seed=seed)
+        beat = cardiac_beats(cand, snips, SF, CFG)
+        found.append(beat.mean())
+        assert abs(beat_summary(cand, beat, SF)["rate_per_min"] - 178.0) <= 5.0
+    assert min(found) >= 0.97
+
+
+def test_a_rhythm_found_at_twice_its_interval_is_followed_at_its_own():
+    """A rhythm at 120 per minute whose second complex is reshaped (a twitch over it) is first
+    found from its first and third, a second apart, and followed every second complex: its
+    other complexes, alike and on time between those, show the rhythm is twice as fast. It is
+    followed there, so they are beats too, and the rate is 120, not 60."""
+    rng = np.random.default_rng(8)
+    t = 1.0 + np.cumsum(rng.normal(0.5, 0.01, 120))
+    reshaped = np.zeros(len(t), bool)
+    reshaped[1] = True
+    cand, snips = candidates(t, np.where(reshaped, 300.0, 100.0), reshaped.astype(int),
+                             noise_uv=3.0)
+    beat = cardiac_beats(cand, snips, SF, CFG)
+    assert beat[~reshaped].mean() >= 0.98
+    assert abs(beat_summary(cand, beat, SF)["rate_per_min"] - 120.0) <= 3.0
+
+
 def test_a_beat_a_twitch_reshaped_stays_in_the_rhythm():
     rng = np.random.default_rng(5)
     beats = heart(rng, 1.0, 60.0)

@@ -67,6 +67,20 @@ def test_a_unit_firing_tonically_below_5_hz_is_not_counted(sfreq_hz, firing_hz, 
     assert np.sum(~used & (found >= TONIC_S[0] - 0.5) & (found <= TONIC_S[1] + 0.5)) <= 5
 
 
+@pytest.mark.parametrize(("firing_hz", "size_k"), [(2.0, 9.0), (3.0, 40.0)])
+def test_a_unit_firing_tonically_at_a_hearts_rate_is_not_counted(firing_hz, size_k):
+    """Tonic firing at 2-3 Hz is at a heart's rate (120-180 per minute) too: the heart's rule may
+    take it, but must take all of it. The old rule followed such a unit at two or three times
+    its interval and left the discharges between as twitches (31 of 120 and 45 of 180 counted);
+    at most 10 now."""
+    scene, data = _tonic_scene(1000.0, firing_hz, size_k, 992, cv=0.035)
+    _, cn = run_calfwatch(data, 1000.0)
+    found = fasciculation_onsets(cn)[0]
+    truth = scene.truth[(scene.truth["kind"] == "fasciculation") & (scene.truth["detail"] == "")]
+    _, used = _match(truth["onset_s"], truth["onset_s"] + truth["duration_s"], found)
+    assert np.sum(~used & (found >= TONIC_S[0] - 0.5) & (found <= TONIC_S[1] + 0.5)) <= 10
+
+
 def test_a_missed_discharge_does_not_end_a_train_but_asks_for_more():
     """A bridged train holds one potential more and is regular within half the CV."""
     cfg = default_config().events
