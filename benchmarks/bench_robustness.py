@@ -30,7 +30,9 @@ no rule was set on):
   out of the scoring);
 - a calf not quite relaxed: for the middle third one small unit (9 and 12 x the noise) firing
   tonically at 6 Hz, at 2 and 1 kHz (that stretch's truth and rest left out of the scoring: its
-  discharges are voluntary firing, and a twitch counted there is false);
+  discharges are voluntary firing, and a twitch counted there is false), and one at a heart's
+  rate (2 Hz at 9 x, 3 Hz at 15 x, as regular as tonic firing is) at 1 kHz, which calfwatch may
+  take for a heart (that stretch stays rest; its discharges are not twitches);
 - a clonus: for the middle third 3 units (10 x the noise) or 5 (25 x) firing together at the
   beats of a 6-Hz rhythm, at 2 and 1 kHz (scored as the tonic rows).
 
@@ -168,11 +170,15 @@ def flat_start(flat_s: float, **over):
     return build
 
 
-def tonic_unit(firing_hz: float, size_k: float, **over):
+def tonic_unit(firing_hz: float, size_k: float, cv: float = 0.1, **over):
     """A builder of independent scenes where, for the middle third, one more unit of ``size_k``
-    x the noise RMS fires tonically at ``firing_hz`` (interval CV 0.1: a calf not quite
-    relaxed). That stretch is voluntary activity, not rest: its twitches and time (with the
-    0.5-s margins) are left out of the truth and the rest."""
+    x the noise RMS fires tonically at ``firing_hz`` with an interval CV of ``cv`` (a calf not
+    quite relaxed; tonic firing's ISI variability is about 3.5 %). At 5 Hz and faster that
+    stretch is voluntary activity, not rest: its twitches and time (with the 0.5-s margins) are
+    left out of the truth and the rest. Slower, at a heart's rate, its timing cannot tell it from
+    a heart's, which is interference on a channel at rest (:mod:`classifier.cardiac`): the
+    stretch stays rest and its twitches stay in the truth; only the unit's discharges are not
+    twitches."""
     def build(seed, banks):
         data, fs, truth, noise, rest, mains = ind_scene(MINUTES, seed, **_shapes(over, banks))
         rng = np.random.default_rng((seed, 11))
@@ -182,7 +188,9 @@ def tonic_unit(firing_hz: float, size_k: float, **over):
         while t_s < stop_s:
             i = int(t_s * fs)
             data[0, i:i + len(shape)] += shape
-            t_s += rng.normal(1.0 / firing_hz, 0.1 / firing_hz)
+            t_s += rng.normal(1.0 / firing_hz, cv / firing_hz)
+        if firing_hz < 5.0:
+            return data, fs, truth, noise, rest, mains
         lo, hi = start_s - 0.5, t_s + len(shape) / fs + 0.5
         kept = truth[(truth["channel"] != 0) | (truth["onset_s"] + truth["duration_s"] < lo)
                      | (truth["onset_s"] > hi)]
@@ -259,6 +267,10 @@ def rows(banks: dict) -> list[tuple[str, object]]:
                 20.0, 20.0, sfreq_hz=1000.0, mains_hz=60.0, rate_per_min=20)),
             ("first minute flat 20/min", flat_start(60.0, rate_per_min=20)),
             ("tonic unit 6 Hz 9x 20/min", tonic_unit(6.0, 9.0, rate_per_min=20)),
+            ("tonic unit 2 Hz 9x 1 kHz 20/min", tonic_unit(2.0, 9.0, cv=0.035, sfreq_hz=1000.0,
+                                                           rate_per_min=20)),
+            ("tonic unit 3 Hz 15x 1 kHz 20/min", tonic_unit(3.0, 15.0, cv=0.035, sfreq_hz=1000.0,
+                                                            rate_per_min=20)),
             ("tonic unit 6 Hz 12x 1 kHz 20/min", tonic_unit(6.0, 12.0, sfreq_hz=1000.0,
                                                             rate_per_min=20)),
             ("clonus 3 units 10x 6 Hz 20/min", clonus(3, 10.0, rate_per_min=20)),
