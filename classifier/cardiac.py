@@ -32,7 +32,8 @@ import numpy as np
 
 from classifier.config import ClassifierConfig, EventRules
 from classifier.night_data import NightData
-from classifier.potentials import half_window, linked_runs, similar_pairs
+from classifier.potentials import linked_runs
+from classifier.similarity import half_window, similar_pairs
 
 #: Beat candidates closer than this are pieces of one beat (s).
 BEAT_PIECES_S = 0.2
@@ -98,7 +99,7 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
     Where a beat is due inside a twitch's complex, the piece of it alike the beat before is the
     beat (:func:`_claim_piece`), and the twitch stays a candidate. A complex with two or more alike
     ones sooner than a heart could beat (a unit firing at 5-30 Hz: a train, see
-    :func:`classifier.potentials.trains`) is never a beat.
+    :func:`classifier.trains.trains`) is never a beat.
 
     Parameters
     ----------
@@ -220,7 +221,7 @@ class _Shapes:
     """Sizes and shape comparison of complexes: sizes within ``cardiac_max_amplitude_ratio`` and
     snippets correlating at ``cardiac_min_correlation`` at the best of the lags up to ``shift``
     samples (whichever phase each piece peaks on), over ``half`` samples each side of the
-    middle (:func:`classifier.potentials.similar_pairs`)."""
+    middle (:func:`classifier.similarity.similar_pairs`)."""
 
     def __init__(self, snippets: np.ndarray, size_uv: np.ndarray, half: int, shift: int,
                  cfg: EventRules, ring_uv: np.ndarray) -> None:

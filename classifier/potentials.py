@@ -16,9 +16,9 @@ something else (thresholds in ``[events]`` of ``thresholds.toml``):
 - **train** (voluntary-like firing): the same unit repeating at 5-30 Hz, regularly (voluntary units
   fire at 8-35 Hz, Fuglevand 1993; tonic single-unit firing at about 6 Hz, 1.3-18, with an ISI
   variability of a few %): ``train_min_potentials`` or more of one shape ``train_interval_s`` apart
-  with an interval CV of at most ``train_max_cv`` (shapes compared as they would be without the
-  noise, :func:`noise_free_similarity`; an interval of two periods bridges a discharge the
-  detector missed, :func:`regular_firing`);
+  with an interval CV of at most ``train_max_cv``, or slower and more regular (shapes compared
+  as they would be without the noise; an interval of two periods bridges a discharge the
+  detector missed: :mod:`classifier.trains`);
 - **rhythm**: clusters of potentials at a steady 5-30 Hz beat, ``rhythm_min_bursts`` or more in
   a row, whatever their shapes (clonus: :mod:`classifier.rhythm`), with the jerks among them;
 - **dense firing**: ``dense_min_potentials`` or more discrete potentials within ``dense_window_s``
@@ -77,108 +77,13 @@ import numpy as np
 from classifier.config import EventRules
 from classifier.kinds import ARTIFACT, FASCICULATION, MYOCLONUS, VOLUNTARY
 from classifier.rhythm import rhythmic_runs
+from classifier.similarity import (
+    half_window,
+    next_similar,
+    similar_pairs,
+)
+from classifier.trains import trains
 from dsp.config import ChainConfig
-
-
-def shape_similarity(snippets: np.ndarray, i: np.ndarray, j: np.ndarray, half: int,
-                     max_shift: int = 2) -> np.ndarray:
-    """Normalised correlation of snippet pairs ``(i, j)`` over ``half`` samples each side of the
-    peak, at the best of the lags -``max_shift``..``max_shift`` samples (as far as the snippets
-    reach)."""
-    if len(i) == 0:
-        return np.zeros(0)
-    mid = snippets.shape[1] // 2
-    shift = max(0, min(max_shift, mid - half, snippets.shape[1] - 1 - mid - half))
-    a = snippets[i, mid - half: mid + half + 1].astype(np.float64)
-    b = np.lib.stride_tricks.sliding_window_view(
-        snippets[j, mid - half - shift: mid + half + shift + 1].astype(np.float64), 2 * half + 1,
-        axis=1)
-    num = np.einsum("pk,plk->pl", a, b)
-    den = np.sqrt(np.einsum("pk,pk->p", a, a)[:, None] * np.einsum("plk,plk->pl", b, b))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / den, -1.0).max(axis=1)
-
-
-def sizes_alike(ptp: np.ndarray, i: np.ndarray, j: np.ndarray, max_ratio: float) -> np.ndarray:
-    """Whether the sizes of each pair ``(i, j)`` are within ``max_ratio`` of each other."""
-    return np.maximum(ptp[i], ptp[j]) <= max_ratio * np.maximum(np.minimum(ptp[i], ptp[j]), 1e-12)
-
-
-def similar_pairs(snippets, ptp, i, j, half, min_corr, max_ratio, max_shift=2,
-                  noise_uv=None) -> np.ndarray:
-    """Whether each pair ``(i, j)`` has sizes within ``max_ratio`` (:func:`sizes_alike`) and
-    shapes correlating at ``min_corr`` or more (:func:`shape_similarity`, lags up to
-    ``max_shift``; with ``noise_uv``, each snippet's noise RMS, the correlation the shapes would
-    have without the noise: :func:`noise_free_similarity`)."""
-    ok = sizes_alike(ptp, i, j, max_ratio)
-    r = shape_similarity(snippets, i[ok], j[ok], half, max_shift)
-    if noise_uv is not None:
-        r = noise_free_similarity(r, snippets, i[ok], j[ok], half, noise_uv)
-    ok[ok] = r >= min_corr
-    return ok
-
-
-#: A snippet's reliability (its shape's share of its energy) is not taken below this: the
-#: correction never more than doubles a correlation.
-MIN_RELIABILITY = 0.5
-
-
-def noise_free_similarity(r: np.ndarray, snippets: np.ndarray, i: np.ndarray, j: np.ndarray,
-                          half: int, noise_uv: np.ndarray) -> np.ndarray:
-    """The correlations ``r`` of snippet pairs ``(i, j)`` corrected for the noise on each
-    (Spearman's correction for attenuation): ``r / sqrt(rel_i rel_j)``, at most 1, where a
-    snippet's reliability ``rel`` is the share of its energy over the ``2 half + 1`` samples
-    compared that is not the noise's (``noise_uv``, the RMS of the noise on each snippet), at
-    least ``MIN_RELIABILITY``.
-
-    Two discharges of one unit, each with its own noise, correlate at ``rel`` (for equal
-    reliabilities) however alike they are: about 0.8 at 10 x the noise RMS in peak-to-peak,
-    0.9 from about 15 x. The corrected correlation is the shapes' own.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> t = np.arange(-20, 21)
-    >>> shape = 20.0 * np.exp(-(t / 6.0) ** 2) * np.sin(t / 3.0)
-    >>> snippets = np.array([shape + rng.normal(0, 3.0, t.size) for _ in range(2)])
-    >>> i, j = np.array([0]), np.array([1])
-    >>> r = shape_similarity(snippets, i, j, 20, 0)
-    >>> bool(r[0] < 0.9), bool(noise_free_similarity(r, snippets, i, j, 20, np.full(2, 3.0))[0] > 0.9)
-    (True, True)
-    """
-    mid = snippets.shape[1] // 2
-    window = snippets[:, mid - half: mid + half + 1].astype(np.float64)
-    n = window.shape[1]
-
-    def rel(k: np.ndarray) -> np.ndarray:
-        energy = np.einsum("pk,pk->p", window[k], window[k])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = 1.0 - n * noise_uv[k] ** 2 / energy
-        return np.clip(np.nan_to_num(share, nan=1.0), MIN_RELIABILITY, 1.0)
-
-    return np.minimum(r / np.sqrt(rel(i) * rel(j)), 1.0)
-
-
-def _next_similar(t_s, snippets, ptp, lo_s, hi_s, half, min_corr, max_ratio, max_lag=8,
-                  noise_uv=None, max_shift=2):
-    """For each potential, the first later one ``lo_s``-``hi_s`` after it with a similar shape
-    (-1 when none), looking up to ``max_lag`` potentials ahead (``noise_uv``: see
-    :func:`similar_pairs`). ``t_s`` sorted."""
-    n = len(t_s)
-    nxt = np.full(n, -1, np.int64)
-    for lag in range(1, min(n, max_lag + 1)):
-        i = np.arange(n - lag)
-        j = i + lag
-        dt = t_s[j] - t_s[i]
-        cand = (nxt[i] < 0) & (dt >= lo_s) & (dt <= hi_s)
-        if not cand.any():
-            if np.all(dt > hi_s):
-                break
-            continue
-        ii, jj = i[cand], j[cand]
-        ok = similar_pairs(snippets, ptp, ii, jj, half, min_corr, max_ratio, max_shift, noise_uv)
-        nxt[ii[ok]] = jj[ok]
-    return nxt
 
 
 def doublets(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray:
@@ -191,8 +96,8 @@ def doublets(t_s, snippets, ptp, sfreq_hz: float, cfg: EventRules) -> np.ndarray
     """
     lo, hi = cfg.doublet_s
     half = half_window(snippets, sfreq_hz, cfg)
-    nxt = _next_similar(t_s, snippets, ptp, lo, hi, half, cfg.doublet_min_correlation,
-                        cfg.doublet_max_amplitude_ratio)
+    nxt = next_similar(t_s, snippets, ptp, lo, hi, half, cfg.doublet_min_correlation,
+                       cfg.doublet_max_amplitude_ratio)
     out = np.zeros(len(t_s), bool)
     out[nxt[nxt >= 0]] = True
     return out
@@ -271,9 +176,9 @@ def repeat_of(cand: np.ndarray, snippets: np.ndarray, idx: np.ndarray, sfreq_hz:
     if len(idx) < 2:
         return out
     lo, hi = cfg.doublet_s
-    nxt = _next_similar(cand["peak"][idx] / sfreq_hz, snippets[idx], cand["ptp_uv"][idx], lo, hi,
-                        half_window(snippets, sfreq_hz, cfg), cfg.doublet_min_correlation,
-                        cfg.doublet_max_amplitude_ratio)
+    nxt = next_similar(cand["peak"][idx] / sfreq_hz, snippets[idx], cand["ptp_uv"][idx], lo, hi,
+                       half_window(snippets, sfreq_hz, cfg), cfg.doublet_min_correlation,
+                       cfg.doublet_max_amplitude_ratio)
     first = np.flatnonzero(nxt >= 0)
     out[idx[nxt[first]]] = idx[first]
     merged = np.flatnonzero(repeats_in_merged(cand[idx], snippets[idx], sfreq_hz, cfg))
@@ -384,195 +289,6 @@ def _shifted_correlation(w: np.ndarray, lo: int, hi: int, min_overlap: int) -> f
         return -1.0
     r = np.correlate(w, w, "full")[len(w) - 1:]  # r[lag] = sum of w[t] w[t + lag]
     return float(r[lo:top + 1].max()) / half_energy
-
-
-#: Lags (s) up to which a train's potentials are aligned: near the noise the detector's peak
-#: falls on either of a potential's main phases, a few ms apart.
-TRAIN_MAX_SHIFT_S = 0.005
-
-
-def trains(t_s, snippets, size_uv, sfreq_hz: float, cfg: EventRules,
-           noise_uv: np.ndarray | None = None) -> np.ndarray:
-    """Train index of each potential in a unit's regular firing (-1 when in none).
-
-    Chains of alike potentials (sizes ``size_uv``) ``train_interval_s`` apart, or two such
-    periods where a discharge was missed, cut where an interval fits neither
-    (:func:`_fitting_runs`) and judged by :func:`regular_firing`. With ``noise_uv`` (the noise
-    RMS at each potential) shapes are compared as they would be without the noise
-    (:func:`noise_free_similarity`) at lags up to ``TRAIN_MAX_SHIFT_S``; then slower tonic
-    firing is looked for among the rest (:func:`_slow_trains`), and each train is joined by the
-    potentials and trains alike its template within ``train_reach_s``
-    (:func:`_joined_by_template`).
-    """
-    lo, hi = cfg.train_interval_s
-    half = half_window(snippets, sfreq_hz, cfg)
-    shift = 2 if noise_uv is None else max(2, round(TRAIN_MAX_SHIFT_S * sfreq_hz))
-    nxt = _next_similar(t_s, snippets, size_uv, lo, 2.0 * hi, half, cfg.train_min_correlation,
-                        cfg.train_max_amplitude_ratio, noise_uv=noise_uv, max_shift=shift)
-    label = np.full(len(t_s), -1, np.int64)
-    n_train = 0
-    for chain in _chains(nxt):
-        for run in _fitting_runs(chain, np.diff(t_s[chain]), cfg):
-            if regular_firing(np.diff(t_s[run]), cfg):
-                label[run] = n_train
-                n_train += 1
-    if noise_uv is None:
-        return label
-    n_train = _slow_trains(label, n_train, t_s, snippets, size_uv, noise_uv, half, shift, cfg)
-    if n_train == 0:
-        return label
-    return _joined_by_template(label, t_s, snippets, size_uv, noise_uv, half, shift, cfg)
-
-
-def _chains(nxt: np.ndarray) -> list[np.ndarray]:
-    """The chains that ``nxt`` (each potential's next alike one, -1 for none) links, each from a
-    potential no other links to."""
-    has_prev = np.zeros(len(nxt), bool)
-    has_prev[nxt[nxt >= 0]] = True
-    out = []
-    for start in np.flatnonzero(~has_prev & (nxt >= 0)):  # one pass per chain: few
-        chain = [int(start)]
-        while nxt[chain[-1]] >= 0:
-            chain.append(int(nxt[chain[-1]]))
-        out.append(np.array(chain))
-    return out
-
-
-def _slow_trains(label: np.ndarray, n_train: int, t_s: np.ndarray, snippets: np.ndarray,
-                 size_uv: np.ndarray, noise_uv: np.ndarray, half: int, shift: int,
-                 cfg: EventRules) -> int:
-    """Label, among the potentials in no train, a unit's tonic firing slower than a train's:
-    ``slow_train_min_potentials`` or more alike ``slow_train_interval_s`` apart, each interval,
-    with an interval CV of at most ``slow_train_max_cv`` (a chain is cut where an interval is
-    off its median by more than three such CVs: a discharge missed); returns the number of
-    trains."""
-    free = np.flatnonzero(label < 0)
-    lo, hi = cfg.slow_train_interval_s
-    nxt = _next_similar(t_s[free], snippets[free], size_uv[free], lo, hi, half,
-                        cfg.train_min_correlation, cfg.train_max_amplitude_ratio,
-                        noise_uv=noise_uv[free], max_shift=shift)
-    for chain in _chains(nxt):
-        gaps = np.diff(t_s[free[chain]])
-        fits = np.abs(gaps / np.median(gaps) - 1.0) <= 3.0 * cfg.slow_train_max_cv
-        for run in np.split(free[chain], np.flatnonzero(~fits) + 1):  # cut where one is missed
-            gaps = np.diff(t_s[run])
-            if (len(run) >= cfg.slow_train_min_potentials
-                    and np.std(gaps) <= cfg.slow_train_max_cv * np.mean(gaps)):
-                label[run] = n_train
-                n_train += 1
-    return n_train
-
-
-def _joined_by_template(label: np.ndarray, t_s: np.ndarray, snippets: np.ndarray,
-                        size_uv: np.ndarray, noise_uv: np.ndarray, half: int, shift: int,
-                        cfg: EventRules) -> np.ndarray:
-    """``label`` with each train joined by the potentials alike its template (the mean of its
-    members, aligned) within ``train_reach_s`` of it, and a train so reached by another's
-    members merged with it, until nothing changes: near the floor a chain of pairs breaks where
-    two discharges in a row fail the pairwise comparison, and the breaks would count its
-    discharges as twitches. Alike: correlation with the template, corrected for the
-    potential's own noise (the template's is the members' averaged down), at least
-    ``train_min_correlation``, sizes within ``train_max_amplitude_ratio`` of the members'
-    median."""
-    label = label.copy()
-    for _ in range(8):  # each pass reaches train_reach_s further
-        changed = False
-        for k in np.unique(label[label >= 0]):
-            members = np.flatnonzero(label == k)
-            if len(members) == 0:
-                continue
-            near = np.flatnonzero((label != k) & (t_s >= t_s[members[0]] - cfg.train_reach_s)
-                                  & (t_s <= t_s[members[-1]] + cfg.train_reach_s))
-            alike = near[_alike_template(members, near, snippets, size_uv, noise_uv, half,
-                                         shift, cfg)]
-            for other in np.unique(label[alike][label[alike] >= 0]):
-                label[label == other] = k
-            label[alike] = k
-            changed |= len(alike) > 0
-        if not changed:
-            break
-    _, label[label >= 0] = np.unique(label[label >= 0], return_inverse=True)
-    return label
-
-
-def _alike_template(members: np.ndarray, near: np.ndarray, snippets: np.ndarray,
-                    size_uv: np.ndarray, noise_uv: np.ndarray, half: int, shift: int,
-                    cfg: EventRules) -> np.ndarray:
-    """Which potentials ``near`` are alike the template of the train ``members`` (see
-    :func:`_joined_by_template`)."""
-    if len(near) == 0:
-        return np.zeros(0, bool)
-    typical = float(np.median(size_uv[members]))
-    sized = sizes_alike(np.append(size_uv[near], typical), np.arange(len(near)),
-                        np.full(len(near), len(near)), cfg.train_max_amplitude_ratio)
-    mid = snippets.shape[1] // 2
-    reach = max(0, min(shift, mid - half))
-    first = snippets[members[0], mid - half: mid + half + 1].astype(np.float64)
-    aligned = []
-    for m in members:  # members align on the first (their peaks may lie on either phase)
-        wide = snippets[m, mid - half - reach: mid + half + reach + 1].astype(np.float64)
-        windows = np.lib.stride_tricks.sliding_window_view(wide, 2 * half + 1)
-        aligned.append(windows[np.argmax(windows @ first)])
-    rows = np.zeros((len(near) + 1, snippets.shape[1]))
-    rows[0, mid - half: mid + half + 1] = np.mean(aligned, axis=0)  # the template
-    rows[1:] = snippets[near]
-    i, j = np.zeros(len(near), np.int64), np.arange(1, len(near) + 1)
-    noise = np.append(float(np.median(noise_uv[members])) / np.sqrt(len(members)), noise_uv[near])
-    r = noise_free_similarity(shape_similarity(rows, i, j, half, reach), rows, i, j, half, noise)
-    return sized & (r >= cfg.train_min_correlation)
-
-
-def _fitting_runs(chain: np.ndarray, gaps_s: np.ndarray, cfg: EventRules) -> list[np.ndarray]:
-    """``chain`` cut at the intervals that do not fit its firing: those not within
-    ``train_max_cv`` of one or two periods (the median of its intervals within
-    ``train_interval_s``), such as a link to a potential of another discharge's tail, or whose
-    period falls outside ``train_interval_s``."""
-    lo, hi = cfg.train_interval_s
-    within = gaps_s[(gaps_s >= lo) & (gaps_s <= hi)]
-    if len(within) == 0:
-        return []
-    ratio = gaps_s / np.median(within)
-    spans = np.clip(np.round(ratio), 1, 2)
-    period_s = gaps_s / spans
-    fits = (np.abs(ratio / spans - 1.0) <= cfg.train_max_cv) & (period_s >= lo) & (period_s <= hi)
-    cuts = np.flatnonzero(~fits) + 1  # a gap that does not fit ends one run, starts the next
-    return [run for run in np.split(chain, cuts) if len(run) >= 2]
-
-
-def regular_firing(gaps_s: np.ndarray, cfg: EventRules) -> bool:
-    """Whether the intervals ``gaps_s`` between alike potentials are a unit's regular firing at a
-    period within ``train_interval_s``, some spanning two periods where the detector missed a
-    discharge: the intervals, each divided by the whole number of periods it spans (1 or 2;
-    the period is the median of those within the range), vary by at most ``train_max_cv`` (half
-    of it where a discharge was missed), and the train holds at least ``train_min_potentials``
-    potentials and one more for each missed discharge: a discharge inferred, not seen, needs more
-    of the firing to stand on.
-
-    Examples
-    --------
-    >>> from classifier.config import default_config
-    >>> cfg = default_config().events
-    >>> regular_firing(np.array([0.16, 0.17, 0.15]), cfg)
-    True
-    >>> regular_firing(np.array([0.16, 0.33, 0.15]), cfg)  # one discharge missed: too few seen
-    False
-    >>> regular_firing(np.array([0.16, 0.33, 0.15, 0.17]), cfg)
-    True
-    >>> regular_firing(np.array([0.05, 0.19, 0.31]), cfg)  # irregular
-    False
-    """
-    lo, hi = cfg.train_interval_s
-    within = gaps_s[(gaps_s >= lo) & (gaps_s <= hi)]
-    if len(within) == 0:
-        return False
-    spans = np.round(gaps_s / np.median(within))
-    if np.any((spans < 1) | (spans > 2)):
-        return False
-    period_s = gaps_s / spans
-    missed = int(np.sum(spans - 1))
-    max_cv = cfg.train_max_cv / 2.0 if missed else cfg.train_max_cv
-    return bool(len(gaps_s) + 1 >= cfg.train_min_potentials + missed
-                and np.std(period_s) <= max_cv * np.mean(period_s))
 
 
 def many_phased(cand: np.ndarray, feats: np.ndarray, sfreq_hz: float, cfg: EventRules,
@@ -1169,12 +885,6 @@ def chains(t_s: np.ndarray, cfg: EventRules) -> np.ndarray:
     big = size[run] >= cfg.jerk_min_potentials
     _, label[big] = np.unique(run[big], return_inverse=True)
     return label
-
-
-def half_window(snippets: np.ndarray, sfreq_hz: float, cfg: EventRules) -> int:
-    """Samples each side of the peak that shape comparisons use (``shape_window_s``), within the
-    snippet."""
-    return min(snippets.shape[1] // 2 - 3, max(2, round(cfg.shape_window_s * sfreq_hz / 2)))
 
 
 def is_pop(cand: np.ndarray, cfg: EventRules, sfreq_hz: float | None = None) -> np.ndarray:

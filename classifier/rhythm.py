@@ -3,7 +3,7 @@
 Clonus, tremor and other rhythmic activity fire a few motor units together at each beat of a
 rhythm (ankle clonus at 5-8 Hz). At the surface each beat is a cluster of potentials within a few
 tens of ms, often superimposed, so no unit's shape repeats cleanly enough to make a train of its
-own (:func:`classifier.potentials.trains`), and small units leave the envelope under the level
+own (:func:`classifier.trains.trains`), and small units leave the envelope under the level
 of a movement. The rhythm itself is the evidence: independent twitches (Poisson) rarely fall at
 steady intervals for many beats in a row. A run of ``rhythm_min_bursts`` or more clusters, each
 ``train_interval_s`` after the one before with an interval CV of at most ``rhythm_max_cv``, is

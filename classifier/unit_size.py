@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from classifier.config import EventRules
-from classifier.potentials import half_window, shape_similarity, sizes_alike
+from classifier.similarity import half_window, shape_similarity, sizes_alike
 from dsp.config import ChainConfig
 from dsp.filters import HIGH_EDGE_MAX_NYQUIST
 
@@ -144,7 +144,7 @@ def unit_sizes_uv(cand: np.ndarray, snippets: np.ndarray, size_uv: np.ndarray,
 
 
 def _correlations(snippets: np.ndarray, i: np.ndarray, j: np.ndarray, half: int) -> np.ndarray:
-    """:func:`classifier.potentials.shape_similarity` of the pairs ``(i, j)``, in batches."""
+    """:func:`classifier.similarity.shape_similarity` of the pairs ``(i, j)``, in batches."""
     return np.concatenate([np.zeros(0)] + [
         shape_similarity(snippets, i[a:a + PAIRS_PER_BATCH], j[a:a + PAIRS_PER_BATCH], half)
         for a in range(0, len(i), PAIRS_PER_BATCH)])

@@ -1,7 +1,7 @@
 """Tonic firing is not twitching: one small unit firing regularly at a few hertz for a minute (a
 calf not quite relaxed) among twitches, on independent scenes. Its discharges near the floor
 correlate with each other only as far as the noise lets them, some fall under the floor and some
-are not found at all; its train must still be found (classifier.potentials.trains)."""
+are not found at all; its train must still be found (classifier.trains.trains)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from accuracy_scoring import _match, fasciculation_onsets, run_calfwatch
 from independent_scenes import SceneSpec, make_scene, random_potential
 
 from classifier.config import default_config
-from classifier.potentials import _fitting_runs, regular_firing
+from classifier.trains import _fitting_runs, regular_firing
 
 TONIC_S = (60.0, 120.0)
 

@@ -9,7 +9,7 @@ from independent_scenes import SceneSpec, make_scene
 from scipy import signal
 
 from classifier.config import default_config
-from classifier.potentials import half_window, shape_similarity
+from classifier.similarity import half_window, shape_similarity
 from classifier.unit_size import unit_min_correlation, unit_sizes_uv
 from dsp.filters import design_sos
 from dsp.types import CANDIDATE_DTYPE, SNIPPET_LEN
