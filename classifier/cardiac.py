@@ -148,7 +148,7 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
         if not tracker.beat[i] and not tracker.beat[j]:
             tracker.follow(int(i), int(j))
     tracker.take_deferred()
-    _bridge_gaps(tracker.beat, t_s, shapes, cfg)
+    tracker.bridge_gaps()
     beat = tracker.beat[complex_id]
     pieces, peak_s = _Shapes(snippets, size_uv, half, shift, cfg, ring_uv), cand["peak"] / sfreq_hz
     complex_uv = cand["ptp_uv"][rep][complex_id]  # the largest piece of each one's complex
@@ -159,32 +159,6 @@ def cardiac_beats(cand: np.ndarray, snippets: np.ndarray, sfreq_hz: float,
                                pred_s, cfg.cardiac_max_step * rr_s,
                                cfg.cardiac_max_amplitude_ratio)
     return beat
-
-
-def _bridge_gaps(beat: np.ndarray, t_s: np.ndarray, shapes: _Shapes, cfg: EventRules) -> None:
-    """Make beats (in place) of the complexes that continue the rhythm across a gap between two
-    beats: from the beat before, each next alike complex one interval on (within
-    ``cardiac_max_step``, in a train or not) until the beat after is one interval on. The
-    interval is the median of the eight around the gap that span one beat. Where a fast heart's
-    intervals dip under ``cardiac_interval_s`` for a few beats, those beats are a train's
-    (:meth:`_Shapes.in_train`), the rhythm is lost there and found again after; the beats that
-    continue it on both sides are the heart's."""
-    b = np.flatnonzero(beat)
-    rr = np.diff(t_s[b])
-    for g in np.flatnonzero(rr > (1.0 + cfg.cardiac_max_step) * np.median(rr) if len(rr) else []):
-        near = rr[max(0, g - RR_AVERAGE_BEATS // 2): g + RR_AVERAGE_BEATS // 2 + 1]
-        ref = float(np.median(near[near <= (1.0 + cfg.cardiac_max_step) * np.median(near)]))
-        path, last = [], int(b[g])
-        while t_s[b[g + 1]] - t_s[last] > (1.0 + cfg.cardiac_max_step) * ref:
-            k = _nearest(t_s, np.array([t_s[last] + ref]))[:1]
-            if (beat[k[0]] or abs(t_s[k[0]] - t_s[last] - ref) > cfg.cardiac_max_step * ref
-                    or not shapes.alike(np.array([last]), k)[0]):
-                break
-            path.append(int(k[0]))
-            last = int(k[0])
-        else:
-            if abs(t_s[b[g + 1]] - t_s[last] - ref) <= cfg.cardiac_max_step * ref:
-                beat[path] = True
 
 
 def _claim_piece(beat: np.ndarray, peak_s: np.ndarray, pieces: _Shapes, last: int, pred_s: float,
@@ -418,11 +392,34 @@ class _RhythmTracker:
         idx = np.arange(lo, hi)
         return idx[~self.beat[idx] & (in_train | ~self.train[idx])]
 
-    def _near(self, last: int, rr: float, beats: int) -> int:
+    def bridge_gaps(self) -> None:
+        """Make beats of the complexes that continue the rhythm across a gap between two beats:
+        from the beat before, each next alike complex one interval on (:meth:`_near`, in a train
+        or not) until the beat after is one interval on. The interval is the median of the eight
+        around the gap that span one beat. Where a fast heart's intervals dip under
+        ``cardiac_interval_s`` for a few beats, those beats are a train's
+        (:meth:`_Shapes.in_train`), the rhythm is lost there and found again after; the beats
+        that continue it on both sides are the heart's."""
+        b = np.flatnonzero(self.beat)
+        rr = np.diff(self.t_s[b])
+        if len(rr) == 0:
+            return
+        step = self.cfg.cardiac_max_step
+        for g in np.flatnonzero(rr > (1.0 + step) * np.median(rr)):
+            near = rr[max(0, g - RR_AVERAGE_BEATS // 2): g + RR_AVERAGE_BEATS // 2 + 1]
+            ref = float(np.median(near[near <= (1.0 + step) * np.median(near)]))
+            path, last = [], int(b[g])
+            while last >= 0 and self.t_s[b[g + 1]] - self.t_s[last] > (1.0 + step) * ref:
+                last = self._near(last, ref, 1, in_train=True)
+                path.append(last)
+            if last >= 0 and abs(self.t_s[b[g + 1]] - self.t_s[last] - ref) <= step * ref:
+                self.beat[path] = True
+
+    def _near(self, last: int, rr: float, beats: int, in_train: bool = False) -> int:
         """The alike complex, not yet a beat, nearest ``beats`` intervals after ``last`` (before
-        it when ``beats`` is negative; -1 if none)."""
+        it when ``beats`` is negative; -1 if none); one in a train too with ``in_train``."""
         pred = self.t_s[last] + beats * rr
-        idx = self._window(pred, rr)
+        idx = self._window(pred, rr, in_train)
         idx = idx[idx > last] if beats > 0 else idx[idx < last]
         idx = idx[self.shapes.alike(np.full(len(idx), last), idx)]
         if not len(idx):
