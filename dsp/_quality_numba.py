@@ -2,7 +2,9 @@
 
 One pass over the raw window gives the valid count, mean, variance and the correlation with the
 cosine and sine tables of each mains line (power at the line); another finds runs of equal values
-(flat: any value, saturated: at the window's extremes); a third counts pops on the filtered signal.
+(flat: any value, saturated: at the window's extremes); a third counts pops on the filtered signal;
+a fourth measures how far the signal reaches below its mean against above it (the floor ratio: a
+rectified signal never goes below its baseline).
 Reassociation (not the no-NaN assumption) is allowed only here: these sums need no fixed order.
 """
 
@@ -16,7 +18,10 @@ from numba import njit
 PER_CHANNEL = {"window_quality_serial": ("raw", "y", "stats", "out")}
 #: What :func:`window_quality_serial` writes along the last axis of ``out``, in order.
 COLUMNS = ("mains_fraction", "saturated_fraction", "flat_fraction", "pops", "nan_fraction",
-           "noise_rms_uv")
+           "noise_rms_uv", "floor_ratio")
+#: Largest share of a floor block's samples that may equal its minimum: more is a quantised floor
+#: (a coarse converter's lowest levels), where the ratio measures the quantum, not the signal.
+FLOOR_TIES_MAX = 0.01
 
 
 @njit(cache=True, boundscheck=False, nogil=True, fastmath={"reassoc", "contract", "arcp"})
@@ -186,9 +191,84 @@ def nan_median(x, tmp):
     return (tmp[h - 1] + tmp[h]) / 2.0
 
 
+#: Blocks whose range exceeds this multiple of the window's quiet range (``FLOOR_QUIET_QUANTILE``
+#: of its blocks' ranges) hold a potential, a QRS or a movement: they are left out of the floor
+#: ratio, so that a heart at up to 150 beats a minute (a QRS in most blocks) does not decide it.
+FLOOR_QUIET_K = 1.5
+#: Quantile of the blocks' ranges taken as the window's quiet range (numpy's "lower" method).
+FLOOR_QUIET_QUANTILE = 0.2
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def _floor_block(x):
+    """((mean - min) / (max - mean), max - min) of one block; NaN for both when a sample is NaN,
+    the mean is at an extreme or the minimum is a quantised floor (held by more than
+    ``FLOOR_TIES_MAX`` of the samples)."""
+    lo = np.inf
+    hi = -np.inf
+    total = 0.0
+    for v in x:
+        if v != v:
+            return np.nan, np.nan
+        lo = v if v < lo else lo
+        hi = v if v > hi else hi
+        total += v
+    mean = total / x.shape[0]
+    if not hi > mean > lo:
+        return np.nan, np.nan
+    ties = 0
+    for v in x:
+        ties += v == lo
+    if ties > max(1.0, FLOOR_TIES_MAX * x.shape[0]):
+        return np.nan, np.nan
+    return (mean - lo) / (hi - mean), hi - lo
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def lower_quantile(x, q, tmp):
+    """The ``q`` quantile of the non-NaN values of ``x`` by numpy's "lower" method (the value
+    at index floor(q * (m - 1)) of the m sorted values); NaN when there is none."""
+    m = 0
+    for v in x:
+        if v == v:  # insertion sort, as nan_median
+            j = m
+            while j > 0 and tmp[j - 1] > v:
+                tmp[j] = tmp[j - 1]
+                j -= 1
+            tmp[j] = v
+            m += 1
+    if m == 0:
+        return np.nan
+    return tmp[int(np.floor(q * (m - 1)))]
+
+
+@njit(cache=True, boundscheck=False, nogil=True)
+def floor_ratio(x, block, ratios, ranges, tmp):
+    """Median over the quiet ``block``-sample blocks of ``x`` of (mean - min) / (max - mean):
+    about 1 for raw EMG, whose noise is symmetric about its baseline, and about 0.3 once the
+    signal is rectified (half-normal noise above a hard floor).
+
+    Quiet blocks have a range (max - min) of at most ``FLOOR_QUIET_K`` x the
+    ``FLOOR_QUIET_QUANTILE`` quantile of the blocks' ranges. Blocks that say nothing (see
+    :func:`_floor_block`) are left out; NaN when none is left, or ``block`` < 2.
+
+    ``ratios``, ``ranges`` and ``tmp`` are scratch arrays of at least ``x.shape[0] // block``
+    values.
+    """
+    n = x.shape[0] // block if block >= 2 else 0
+    for b in range(n):
+        ratios[b], ranges[b] = _floor_block(x[b * block : (b + 1) * block])
+    quiet = FLOOR_QUIET_K * lower_quantile(ranges[:n], FLOOR_QUIET_QUANTILE, tmp)
+    for b in range(n):
+        if not ranges[b] <= quiet:
+            ratios[b] = np.nan
+    return nan_median(ratios[:n], tmp)
+
+
 # Compiled inside its caller (numba inlines it): one function less to compile on a cold cache.
 @njit(cache=True, boundscheck=False, nogil=True, inline="always")
-def _one(raw, y, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
+def _one(raw, y, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, floor_block, ratios, ranges,
+         tmp, out):
     acc = np.empty(3 + 4 * cos_t.shape[0])
     out[0] = _mains_fraction(raw, cos_t, sin_t, acc)
     flat, rail = _runs(raw, flat_run, rail_run)
@@ -196,13 +276,14 @@ def _one(raw, y, cos_t, sin_t, flat_run, rail_run, pop_level, rearm, out):
     out[2] = flat
     out[3] = _pops(y, pop_level, rearm)
     out[4] = 1.0 - acc[0] / raw.shape[0]
+    out[6] = floor_ratio(raw, floor_block, ratios, ranges, tmp)
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
 def window_quality_serial(raw, y, win, stats, per, cos_t, sin_t, flat_run, rail_run, pop_k, rearm,
-                          out):
-    """``out[c, w]`` = mains fraction, saturated, flat, pops, NaN fraction and noise of window w of
-    channel c.
+                          floor_block, out):
+    """``out[c, w]`` = mains fraction, saturated, flat, pops, NaN fraction, noise and floor ratio
+    (:func:`floor_ratio`, blocks of ``floor_block`` samples) of window w of channel c.
 
     The noise of a window is the median of the valid block statistics ``stats[c, w * per :
     (w + 1) * per]`` (as :func:`numpy.nanmedian`; fewer at the end of ``stats``), and a pop a
@@ -210,11 +291,13 @@ def window_quality_serial(raw, y, win, stats, per, cos_t, sin_t, flat_run, rail_
     of each mains line over one window. Channels are independent (callers split them over
     threads).
     """
-    tmp = np.empty(per)
+    tmp = np.empty(max(per, win // max(floor_block, 1)))
+    ratios = np.empty(win // max(floor_block, 1))
+    ranges = np.empty(win // max(floor_block, 1))
     for c in range(raw.shape[0]):
         for w in range(out.shape[1]):
             a = w * win
             noise = nan_median(stats[c, w * per : min((w + 1) * per, stats.shape[1])], tmp)
             out[c, w, 5] = noise
             _one(raw[c, a : a + win], y[c, a : a + win], cos_t, sin_t, flat_run, rail_run,
-                 pop_k * noise, rearm, out[c, w])
+                 pop_k * noise, rearm, floor_block, ratios, ranges, tmp, out[c, w])

@@ -1,5 +1,5 @@
-"""The chain's quality windows: mains fraction, saturation, flat runs, pops, lost samples and noise
-per channel and window (``QUALITY_WINDOW_S`` by default) on the absolute timeline
+"""The chain's quality windows: mains fraction, saturation, flat runs, pops, lost samples, noise
+and floor ratio per channel and window (``QUALITY_WINDOW_S`` by default) on the absolute timeline
 (:mod:`dsp._quality_numba`)."""
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ _WINDOWS = SplitKernel(_quality_numba, "window_quality_serial",
                        _quality_numba.PER_CHANNEL["window_quality_serial"])
 #: Samples below the pop level before another pop counts (s).
 POP_REARM_S = 0.05
+#: Blocks of the floor ratio (s): a quarter of a second holds a few hundred samples at 1-2 kHz,
+#: short enough that a movement's slow wave is a straight line in most of them (which reads 1).
+FLOOR_BLOCK_S = 0.25
 
 
 def mains_tables(mains_hz: float, sfreq_hz: float, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +113,8 @@ class QualityWindows:
                  y=filtered.view(a, b), win=win, stats=stats, per=-(-win // block),
                  cos_t=cos_t, sin_t=sin_t,
                  flat_run=self._flat_run_samples, rail_run=self._rail_run_samples,
-                 pop_k=self._pop_k, rearm=self.grid.samples(POP_REARM_S), out=out)
+                 pop_k=self._pop_k, rearm=self.grid.samples(POP_REARM_S),
+                 floor_block=self.grid.samples(FLOOR_BLOCK_S), out=out)
         rows = np.zeros((n_win, self.n_channels), QUALITY_DTYPE)
         rows["channel"] = np.arange(self.n_channels)
         rows["start"] = (a + win * np.arange(n_win))[:, None]

@@ -56,5 +56,7 @@ QUALITY_DTYPE = np.dtype(
         ("flat_fraction", np.float64),
         ("pops", np.int32),
         ("nan_fraction", np.float64),
+        ("floor_ratio", np.float64),  # median over 0.25-s blocks of (mean - min) / (max - mean)
+        # of the raw signal: ~1 for raw EMG, ~0.3 when rectified (see :mod:`dsp.quality`)
     ]
 )

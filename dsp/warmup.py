@@ -85,7 +85,7 @@ def _features(y):
 
 def _quality(raw_y, stats):
     return ("_quality_numba", "window_quality_serial", (raw_y, raw_y, _i8, stats, _i8, _F2, _F2,
-                                                        _i8, _i8, _f8, _i8, _F3))
+                                                        _i8, _i8, _f8, _i8, _i8, _F3))
 
 
 def chain_signatures(n_channels: int) -> list[tuple[str, str, tuple]]:

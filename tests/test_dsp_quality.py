@@ -1,5 +1,6 @@
 """Quality-window kernels against brute-force references: runs of equal values (flat, rails),
-the window noise (numpy's nanmedian of the block statistics) and pops."""
+the window noise (numpy's nanmedian of the block statistics), pops and the floor ratio; and the
+floor ratio of raw and rectified noise."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsp._quality_numba import _runs, nan_median, window_quality_serial
+from dsp._quality_numba import (
+    FLOOR_QUIET_K,
+    FLOOR_QUIET_QUANTILE,
+    FLOOR_TIES_MAX,
+    _runs,
+    floor_ratio,
+    lower_quantile,
+    nan_median,
+    window_quality_serial,
+)
+from dsp.quality import RECTIFIED_FLOOR_RATIO
 
 
 def _runs_reference(x: np.ndarray, flat_run: int, rail_run: int) -> tuple[float, float]:
@@ -103,9 +114,105 @@ def test_window_noise_and_pops_match_nanmedian_and_a_loop(n_stats_missing):
     lines = np.array([50.0, 100.0, 150.0])
     phase = 2 * np.pi * np.outer(lines, np.arange(win)) / 2000.0
     args = (raw, y, win, stats, per, np.cos(phase), np.sin(phase), 40, 3, 6.0, 20)
-    out = np.empty((n_ch, n_win, 6))
-    window_quality_serial(*args, out)
+    out = np.empty((n_ch, n_win, 7))
+    window_quality_serial(*args, 100, out)
     noise, pops = _window_quality_reference(*args)
     np.testing.assert_array_equal(out[:, :, 5], noise)
     np.testing.assert_array_equal(out[:, :, 3], pops)
     assert np.isnan(noise[0, 1]) and pops[0, 1] == 0 and pops.sum() > n_ch * n_win
+
+
+def _floor_ratio_reference(x: np.ndarray, block: int) -> float:
+    """numpy: each whole block's ratio and range (NaN for blocks with NaN, with the mean at an
+    extreme, or a minimum held by more than ``FLOOR_TIES_MAX`` of the samples); the median
+    ratio of the blocks whose range is at most ``FLOOR_QUIET_K`` x the lower
+    ``FLOOR_QUIET_QUANTILE`` quantile of the ranges."""
+    n = x.size // block if block >= 2 else 0
+    ratios, ranges = [], []
+    for b in x[: n * block].reshape(n, block):
+        lo, hi, mean = b.min(), b.max(), b.mean()
+        ties = np.sum(b == lo)
+        ok = np.isfinite(b).all() and hi > mean > lo and ties <= max(1, FLOOR_TIES_MAX * block)
+        ratios.append((mean - lo) / (hi - mean) if ok else np.nan)
+        ranges.append(hi - lo if ok else np.nan)
+    ranges = np.array(ranges)
+    if not np.isfinite(ranges).any():
+        return np.nan
+    quiet = FLOOR_QUIET_K * np.nanpercentile(ranges, 100 * FLOOR_QUIET_QUANTILE, method="lower")
+    return float(np.nanmedian(np.array(ratios)[ranges <= quiet]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2000), st.integers(0, 300),
+       st.sampled_from(["normal", "rectified", "quantised", "nan", "constant"]))
+def test_floor_ratio_matches_numpy(seed, n, block, kind):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(3.0, 5.0, n)
+    if kind == "rectified":
+        x = np.abs(x - 3.0)
+    elif kind == "quantised":
+        x = np.round(x)
+    elif kind == "nan" and n:
+        x[rng.choice(n, max(1, n // 50), replace=False)] = np.nan
+    elif kind == "constant" and n:
+        x[: n // 2] = 7.0
+    m = max(1, n // max(block, 1))
+    got = floor_ratio(x, block, np.empty(m), np.empty(m), np.empty(m))
+    expected = _floor_ratio_reference(x, block)
+    assert got == pytest.approx(expected, rel=1e-12, nan_ok=True)
+
+
+def test_window_floor_ratio_is_the_kernels_per_window():
+    rng = np.random.default_rng(4)
+    win, per, n_win = 2000, 8, 3
+    raw = np.stack([rng.normal(0, 5, n_win * win), np.abs(rng.normal(0, 5, n_win * win))])
+    lines = np.zeros((3, win))
+    out = np.empty((2, n_win, 7))
+    window_quality_serial(raw, raw, win, np.ones((2, n_win * per)), per, lines, lines, 40, 3,
+                          6.0, 20, 500, out)
+    for c in range(2):
+        for w in range(n_win):
+            assert out[c, w, 6] == pytest.approx(
+                _floor_ratio_reference(raw[c, w * win : (w + 1) * win], 500), rel=1e-12)
+
+
+@pytest.mark.parametrize("sfreq_hz", [500.0, 1000.0, 2000.0, 4000.0])
+def test_raw_noise_reads_about_one_and_rectified_noise_under_the_limit(sfreq_hz):
+    """Gaussian noise is symmetric about its mean, whatever its offset; its absolute value (a
+    full-wave rectifier) has a hard floor with half-normal noise above it."""
+    rng = np.random.default_rng(int(sfreq_hz))
+    block = int(0.25 * sfreq_hz)
+    x = rng.normal(0.0, 5.0, 40 * block)
+    scratch = (np.empty(40), np.empty(40), np.empty(40))
+    raw = floor_ratio(x + 512.0, block, *scratch)
+    rectified = floor_ratio(np.abs(x) + 80.0, block, *scratch)
+    assert 0.85 < raw < 1.15
+    assert rectified < 0.75 * RECTIFIED_FLOOR_RATIO  # 0.4 at 500 Hz: fewer samples per block
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(np.nan)), min_size=0, max_size=41),
+       st.sampled_from([0.0, 0.1, FLOOR_QUIET_QUANTILE, 0.25, 0.5, 0.9, 1.0]))
+def test_lower_quantile_is_numpys(values, q):
+    """At the quantiles in use (at others q * (m - 1) may round apart from numpy's index)."""
+    x = np.array(values, dtype=np.float64)
+    finite = x[np.isfinite(x)]
+    expected = np.percentile(finite, 100 * q, method="lower") if finite.size else np.nan
+    got = lower_quantile(x, q, np.empty(max(1, x.size)))
+    assert (got == expected) or (np.isnan(got) and np.isnan(expected))
+
+
+@pytest.mark.parametrize("beats_per_min", [60, 120, 150])
+def test_a_fast_heart_on_raw_emg_does_not_read_rectified(beats_per_min):
+    """A QRS of 60 x the noise, upright (an R wave with a small S), in most blocks at 120-150
+    beats a minute: the blocks that hold one are not quiet, and the others decide."""
+    sfreq_hz = 1000.0
+    t = np.arange(int(60 * sfreq_hz)) / sfreq_hz
+    x = np.random.default_rng(beats_per_min).normal(0.0, 5.0, t.size)
+    for beat_s in np.arange(0.3, 60.0, 60.0 / beats_per_min):
+        x += 300 * np.exp(-(((t - beat_s) / 0.012) ** 2))
+        x -= 60 * np.exp(-(((t - beat_s - 0.03) / 0.01) ** 2))
+    block = int(0.25 * sfreq_hz)
+    scratch = [np.empty(t.size // block) for _ in range(3)]
+    assert floor_ratio(x, block, *scratch) > 0.85
+    assert floor_ratio(np.abs(x), block, *scratch) < RECTIFIED_FLOOR_RATIO
