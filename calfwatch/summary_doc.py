@@ -10,11 +10,13 @@ not made for, the software versions and the detection chain's settings.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from calfwatch.engine.result import NO_BAND, NO_SIGNAL, RECTIFIED
 
 if TYPE_CHECKING:
     from acquisition.stream import StreamInfo
@@ -38,6 +40,20 @@ MAINS_SWITCHED_NOTE = (
     "one to go by; a hum at {other:g} Hz came later, and from {at} into the recording the "
     "notches sit on it. Before they moved it passed them for a few seconds; with --mains "
     "{other:g} it would not have.")
+
+#: The note for a channel left out, by why (:func:`calfwatch.engine.result.usable_channels`).
+LEFT_OUT_NOTES = {
+    NO_SIGNAL: "Channel {name} carried no signal (flat or lost throughout) and was left out of "
+                 "every count.",
+    RECTIFIED: "Channel {name} looks rectified: its signal never went below its baseline, as "
+                 "a sensor's rectified (RECT) output does. Rectification doubles the phases of "
+                 "every potential, so the channel was left out of every count; record the "
+                 "sensor's raw (RAW) output.",
+    NO_BAND: "Channel {name} carried nothing in the 20-450 Hz band where potentials are "
+                   "counted, though its signal moved: it looks like an envelope (ENV) or a "
+                   "low-passed output, and was left out of every count; record the sensor's raw "
+                   "(RAW) output.",
+}
 
 
 def versions() -> dict[str, str]:
@@ -160,7 +176,7 @@ def build_summary(
     info: StreamInfo,
     config: ClassifierConfig,
     chain_settings: dict[str, Any],
-    unusable: list[str],
+    unusable: Mapping[str, str],
     history_nights: Iterable[Any] = (),
     symptoms: Iterable[str] = (),
 ) -> dict[str, Any]:
@@ -177,8 +193,8 @@ def build_summary(
         The classifier configuration (its thresholds go into the document).
     chain_settings : dict
         The detection chain's settings and mains frequency.
-    unusable : list of str
-        Channels left out (flat or lost throughout).
+    unusable : mapping of str to str
+        Channels left out, and why (:func:`calfwatch.engine.result.usable_channels`).
     history_nights, symptoms
         The wearer's stored nights and red-flag symptoms, for the assessment.
     """
@@ -187,6 +203,7 @@ def build_summary(
 
     doc = night_summary(classified, recording_facts(night, info), night.quality)
     doc["unusable_channels"] = list(unusable)
+    doc["unusable_reasons"] = dict(unusable)
     doc["notes"] = list(doc.get("notes") or []) + input_notes(night.candidates, info.sfreq_hz, night.quality)
     if chain_settings.get("mains_switched_s") is not None:
         doc["notes"].append(MAINS_SWITCHED_NOTE.format(
@@ -198,9 +215,8 @@ def build_summary(
         doc["notes"].append(MAINS_ASSUMED_NOTE.format(hz=chain_settings["mains_hz"], other=other,
                                                       period_ms=1000.0 / other))
     doc["notes"] += noise_change_notes(classified.events, list(night.ch_names))
-    for name in unusable:
-        doc["notes"].append(f"Channel {name} carried no signal (flat or lost throughout) and was "
-                            "left out of every count.")
+    doc["notes"] += [LEFT_OUT_NOTES[reason].format(name=name)
+                     for name, reason in unusable.items()]
     doc["assessment"] = assess(list(history_nights), list(symptoms), config, tonight=doc).to_dict()
     doc["versions"] = {**(doc.get("versions") or {}), **versions()}
     doc["thresholds"] = {

@@ -18,6 +18,7 @@ from classifier.config import ClassifierConfig
 from classifier.kinds import EVENT_KINDS
 from classifier.noise import channel_floor_k
 from classifier.potentials import median_noise_uv
+from dsp.quality import channel_floor_ratio
 
 if TYPE_CHECKING:
     from classifier.night import ClassifiedNight
@@ -59,6 +60,10 @@ CAVEATS = (
 )
 
 
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in ("calfwatch", "numpy", "scipy", "numba"):
@@ -93,7 +98,9 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
                        duration_s: float | None = None,
                        noise_uv: dict[str, float | None] | None = None,
                        cardiac: dict[str, dict] | None = None) -> dict[str, dict]:
-    """Per channel: noise RMS, mean mains fraction, saturated/flat/lost fractions, pops.
+    """Per channel: noise RMS, mean mains fraction, saturated/flat/lost fractions, pops, and the
+    floor ratio (:func:`dsp.quality.channel_floor_ratio`: about 1 for raw EMG; None when too few
+    windows have one).
 
     ``noise_rms_uv`` is the channel's entry in ``noise_uv`` (its resting noise, the noise behind
     its detection floor: :func:`classifier.noise.resting_noise_uv`) when given, else the median
@@ -135,6 +142,7 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
             "pops": int(q["pops"].sum()),
             "usable_fraction": (max(0.0, 1.0 - saturated - flat - lost) if total > 0 else None),
             "windows": int(len(q)),
+            "floor_ratio": _finite_or_none(round(channel_floor_ratio(quality, ch), 3)),
             "ecg_beats": cardiac[name]["beats"] if cardiac and name in cardiac else None,
             "ecg_rate_per_min": (cardiac[name]["rate_per_min"] if cardiac and name in cardiac
                                  else None),

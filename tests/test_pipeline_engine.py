@@ -154,7 +154,7 @@ def test_select_channels_renumbers(night, data):
     engine, _ = _run(night, _rechunk(data, [4000]))
     whole = concat_outputs(engine.outputs)
     keep, dead = usable_channels(whole, night.info.ch_names)
-    assert keep == [0, 1] and dead == []
+    assert keep == [0, 1] and dead == {}
     one = select_channels(whole, [1])
     mask = whole.candidates["channel"] == 1
     np.testing.assert_array_equal(one.candidates["onset"], whole.candidates["onset"][mask])

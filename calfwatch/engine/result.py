@@ -18,7 +18,9 @@ import numpy as np
 
 from acquisition.errors import RecordingError
 from acquisition.stream import StreamInfo
+from classifier.noise import FLAT_FLOOR_UV
 from dsp.output import ChainOutput, concat_outputs
+from dsp.quality import channel_floor_ratio, is_rectified
 
 if TYPE_CHECKING:
     from classifier.config import ClassifierConfig
@@ -26,6 +28,22 @@ if TYPE_CHECKING:
 
 #: A channel whose windows are all at least this flat or lost carries no signal.
 UNUSABLE_FRACTION = 0.99
+#: Why a channel was left out (:func:`usable_channels`): no signal at all (flat or lost
+#: throughout); a rectified signal (:mod:`dsp.quality`); nothing in the detection band (its
+#: median noise there, over the windows neither flat nor lost, below any sensor's,
+#: :data:`classifier.noise.FLAT_FLOOR_UV`: an envelope output, or a signal low-passed before it
+#: came).
+NO_SIGNAL, RECTIFIED, NO_BAND = "no-signal", "rectified", "no-emg-band"
+#: The error when no channel is left: for a rectified channel if any, else for one without the
+#: band if any, else for no signal.
+NO_CHANNEL_LEFT = {
+    NO_SIGNAL: "no usable signal: every channel is flat or missing ({channels})",
+    RECTIFIED: "the signal is rectified, not raw EMG ({channels}): it never goes below its "
+               "baseline; record the sensor's raw output (RAW on a MyoWare 2.0, not RECT or ENV)",
+    NO_BAND: "no EMG in the 20-450 Hz band ({channels}), though the signal moves: it looks like "
+             "an envelope (ENV) or a low-passed output; record the sensor's raw output (RAW on a "
+             "MyoWare 2.0)",
+}
 
 #: One output row (see :mod:`calfwatch.outputs`).
 EventRow = dict[str, Any]
@@ -48,7 +66,9 @@ class NightResult:
     n_samples : int
         Samples per channel on the timeline.
     unusable_channels : list of str
-        Channels left out because they carried no signal (flat or lost throughout).
+        Channels left out (see ``unusable_reasons``).
+    unusable_reasons : dict of str to str
+        Why each was left out: ``NO_SIGNAL``, ``RECTIFIED`` or ``NO_BAND``.
     """
 
     info: StreamInfo
@@ -57,6 +77,7 @@ class NightResult:
     classified: ClassifiedNight
     n_samples: int
     unusable_channels: list[str] = field(default_factory=list)
+    unusable_reasons: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,7 @@ class NightSnapshot:
         Raises
         ------
         RecordingError
-            Every channel is flat or missing.
+            No channel carries raw EMG (each is flat, missing, rectified or without the band).
         """
         from calfwatch.summary_doc import build_summary
         from classifier.night import classify_night
@@ -120,18 +141,20 @@ class NightSnapshot:
             chain_settings=self.chain_settings, unusable=unusable,
             history_nights=history_nights, symptoms=symptoms)
         events = event_rows(classified.events, names, sfreq_hz)
-        return NightResult(self.info, events, summary, classified, self.n_samples, unusable)
+        return NightResult(self.info, events, summary, classified, self.n_samples,
+                           list(unusable), unusable)
 
-    def _usable_output(self) -> tuple[ChainOutput, list[str], list[str]]:
-        """The outputs joined and cut to the channels with signal, their names, and the names
-        of the channels left out."""
+    def _usable_output(self) -> tuple[ChainOutput, list[str], dict[str, str]]:
+        """The outputs joined and cut to the channels with raw EMG, their names, and why each
+        of the others was left out."""
         outs, ch_names = self.outputs, self.info.ch_names
         whole = outs[0] if len(outs) == 1 else concat_outputs(outs, self.info.n_channels)
         keep, unusable = usable_channels(whole, ch_names)
         if not keep:
-            raise RecordingError(
-                self.label, "no usable signal: every channel is flat or missing "
-                f"({', '.join(ch_names)})")
+            reasons = set(unusable.values())
+            reason = next((r for r in (RECTIFIED, NO_BAND) if r in reasons), NO_SIGNAL)
+            raise RecordingError(self.label,
+                                 NO_CHANNEL_LEFT[reason].format(channels=", ".join(ch_names)))
         return select_channels(whole, keep), [ch_names[i] for i in keep], unusable
 
 
@@ -162,19 +185,35 @@ def event_rows(events: np.ndarray, ch_names: list[str], sfreq_hz: float) -> list
     return rows
 
 
-def usable_channels(out: ChainOutput, ch_names: list[str]) -> tuple[list[int], list[str]]:
-    """Channels with signal somewhere, and the names of those flat or lost throughout."""
+def usable_channels(out: ChainOutput,
+                    ch_names: list[str]) -> tuple[list[int], dict[str, str]]:
+    """Channels with raw EMG somewhere, and why each of the others is left out (``NO_SIGNAL``,
+    ``RECTIFIED`` or ``NO_BAND``, by name)."""
     q = out.quality
-    keep, dead = [], []
+    keep, left_out = [], {}
     for ch, name in enumerate(ch_names):
-        rows = q[q["channel"] == ch]
-        bad = np.maximum(np.nan_to_num(rows["flat_fraction"], nan=1.0),
-                         np.nan_to_num(rows["nan_fraction"], nan=1.0))
-        if len(rows) and np.all(bad >= UNUSABLE_FRACTION):
-            dead.append(name)
-        else:
+        reason = _left_out_for(q[q["channel"] == ch], q, ch)
+        if reason is None:
             keep.append(ch)
-    return keep, dead
+        else:
+            left_out[name] = reason
+    return keep, left_out
+
+
+def _left_out_for(rows: np.ndarray, quality: np.ndarray, ch: int) -> str | None:
+    """Why channel ``ch`` (its quality ``rows``) carries no raw EMG; None when it does."""
+    if not len(rows):
+        return None
+    bad = np.maximum(np.nan_to_num(rows["flat_fraction"], nan=1.0),
+                     np.nan_to_num(rows["nan_fraction"], nan=1.0))
+    if np.all(bad >= UNUSABLE_FRACTION):
+        return NO_SIGNAL
+    if is_rectified(channel_floor_ratio(quality, ch)):
+        return RECTIFIED
+    noise_uv = rows["noise_rms_uv"][(bad < UNUSABLE_FRACTION) & np.isfinite(rows["noise_rms_uv"])]
+    if noise_uv.size and np.median(noise_uv) < FLAT_FLOOR_UV:
+        return NO_BAND
+    return None
 
 
 def select_channels(out: ChainOutput, keep: list[int]) -> ChainOutput:

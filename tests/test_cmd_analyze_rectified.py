@@ -1,0 +1,131 @@
+"""A sensor's rectified (RECT) or envelope (ENV) output is not raw EMG: ``calfwatch analyze`` leaves
+such a channel out with a note naming the cause, and refuses a recording with no raw channel in one
+line. The outputs are made as a MyoWare 2.0 makes them (band-passed, full-wave rectified; the
+envelope a low-pass of that), from a simulated night and from the real sample recordings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+from scipy.signal import butter, sosfilt
+
+from acquisition.edf.writer import EdfPlusWriter
+from acquisition.reader import open_recording
+from calfwatch.outputs import read_events_tsv
+from calfwatch.simulator import load_profile, simulate_night
+from dsp.chain import DetectionChain
+from dsp.quality import channel_floor_ratio, is_rectified
+
+START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
+FS = 2000.0
+
+
+def rectified(x_uv: np.ndarray, sfreq_hz: float) -> np.ndarray:
+    """A full-wave rectifier after a 20-Hz high-pass (a sensor's RECT output)."""
+    sos = butter(2, 20.0, "highpass", fs=sfreq_hz, output="sos")
+    return np.abs(sosfilt(sos, x_uv, axis=-1))
+
+
+def envelope(x_uv: np.ndarray, sfreq_hz: float) -> np.ndarray:
+    """The rectified signal low-passed at 3 Hz (a sensor's ENV output)."""
+    sos = butter(2, 3.0, "lowpass", fs=sfreq_hz, output="sos")
+    return sosfilt(sos, rectified(x_uv, sfreq_hz), axis=-1)
+
+
+def _edf(path: Path, data_uv: np.ndarray, names: list[str]) -> Path:
+    with EdfPlusWriter(path, names, FS, START, physical_min_uv=-5000,
+                       physical_max_uv=5000) as writer:
+        writer.write(data_uv)
+    return path
+
+
+def _fif(path: Path, data_uv: np.ndarray, names: list[str]) -> Path:
+    """Float samples: an envelope moves by far less than the 0.15 µV step of a 16-bit EDF over
+    +-5 mV, which would cut it into flat runs (those are flat, as after a lead off)."""
+    info = mne.create_info(names, FS, "emg")
+    raw = mne.io.RawArray(data_uv * 1e-6, info, verbose="error")
+    raw.set_meas_date(START)
+    raw.save(path, verbose="error")
+    return path
+
+
+def _analyze(path: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(path), "--out",
+                           str(out), "--quiet"], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("outputs")
+    night = simulate_night(load_profile("benign-night", duration_s=180, n_channels=2), seed=3)
+    raw = night.data_uv()
+    return {
+        "raw": _edf(d / "raw.edf", raw, ["emg1", "emg2"]),
+        "raw_first": _edf(d / "raw_first.edf", raw[:1], ["emg1"]),
+        "rect": _edf(d / "rect.edf", rectified(raw, FS), ["emg1", "emg2"]),
+        "env": _fif(d / "env_raw.fif", envelope(raw, FS), ["emg1", "emg2"]),
+        "mixed": _edf(d / "mixed.edf", np.stack([raw[0], rectified(raw[1], FS)]),
+                      ["emg1", "emg2"]),
+    }
+
+
+@pytest.mark.parametrize(("name", "words"), [("rect", "rectified"), ("env", "20-450 Hz")])
+def test_no_raw_channel_is_one_line_naming_the_cause(files, tmp_path, name, words):
+    proc = _analyze(files[name], tmp_path / name)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert str(files[name]) in lines[0] and words in lines[0] and "RAW" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_rectified_channel_is_left_out_and_the_raw_one_counted_as_alone(files, tmp_path):
+    mixed = _analyze(files["mixed"], tmp_path / "mixed")
+    alone = _analyze(files["raw_first"], tmp_path / "alone")
+    both = _analyze(files["raw"], tmp_path / "raw")
+    for proc in (mixed, alone, both):
+        assert proc.returncode in (0, 4), proc.stderr  # 4: three minutes are too little rest
+    doc = json.loads((tmp_path / "mixed" / "summary.json").read_text())
+    assert doc["unusable_channels"] == ["emg2"]
+    assert doc["unusable_reasons"] == {"emg2": "rectified"}
+    assert sum("emg2 looks rectified" in note for note in doc["notes"]) == 1
+    assert list(doc["channels"]) == ["emg1"]
+    got = read_events_tsv(tmp_path / "mixed" / "events.tsv")
+    expected = read_events_tsv(tmp_path / "alone" / "events.tsv")
+    assert len(expected) > 0
+    assert got == expected
+    raw_doc = json.loads((tmp_path / "raw" / "summary.json").read_text())
+    assert raw_doc["unusable_channels"] == [] and raw_doc["unusable_reasons"] == {}
+
+
+def _floor_ratios(x_uv: np.ndarray, sfreq_hz: float) -> list[float]:
+    chain = DetectionChain(sfreq_hz, x_uv.shape[0], 50.0)
+    quality = np.concatenate([chain.process(x_uv, 0).quality, chain.flush().quality])
+    return [channel_floor_ratio(quality, ch) for ch in range(x_uv.shape[0])]
+
+
+def test_real_recordings_read_raw_and_their_rectified_outputs_do_not(sample_data):
+    """Needle and surface recordings made by others: raw, none is rectified; rectified as a
+    sensor would, every one long enough to judge (30 s) is."""
+    paths = [sample_data / p for p in (
+        "physionet_emgdb/emg_healthy.hea", "physionet_emgdb/emg_myopathy.hea",
+        "physionet_emgdb/emg_neuropathy.hea", "biosppy/emg.txt", "biosppy/emg_1.txt")]
+    judged = 0
+    for path in paths:
+        rec = open_recording(path, preload=True)
+        x_uv, sfreq_hz = rec.get_data() * 1e6, rec.info["sfreq"]
+        raw_ratios = _floor_ratios(x_uv, sfreq_hz)
+        rect_ratios = _floor_ratios(rectified(x_uv, sfreq_hz), sfreq_hz)
+        assert not any(is_rectified(r) for r in raw_ratios), (path.name, raw_ratios)
+        for raw_r, rect_r in zip(raw_ratios, rect_ratios, strict=True):
+            if np.isfinite(raw_r):
+                judged += 1
+                assert is_rectified(rect_r), (path.name, rect_r)
+    assert judged >= 3
