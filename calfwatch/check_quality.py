@@ -6,20 +6,25 @@ completed second, reports per channel what the night's quality rows hold: the no
 20-450 Hz band with the mains notches (robust sigma, median |y| / 0.6745 per noise block, as the
 detector uses), the mains fraction (power at the mains line and its 2nd and 3rd harmonics / variance
 of the raw signal), the fraction of samples in runs at the window's extremes (saturation), the
-fraction in flat runs of ``flat_run_s`` (no contact or a dead channel) and the fraction lost on the
-link; besides, the movement level (RMS below 15 Hz), which only the check needs. :func:`advice`
+fraction in flat runs of ``flat_run_s`` (no contact or a dead channel), the fraction lost on the
+link and the floor ratio (about 1 for raw EMG, about 0.3 for a rectified output: :mod:`dsp.quality`);
+besides, the movement level (RMS below 15 Hz), which only the check needs. :func:`advice`
 turns the median of the seconds into plain sentences and a pass/fail verdict.
 
 Limits (:data:`LIMITS`): surface calf EMG at rest has a 3-8 µV noise floor (see the project's
 domain notes); above 15 µV small fasciculation potentials drown. Mains above half the raw power, any
-saturation above 1 %, flat stretches above 20 % or movement above 50 µV fail the check.
+saturation above 1 %, flat stretches above 20 %, movement above 50 µV or a rectified signal fail the
+check.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from dsp.quality import is_rectified
 
 #: Pass/fail limits, per channel, on the median of the seconds measured.
 LIMITS = {
@@ -47,6 +52,7 @@ class SecondQuality:
     flat_fraction: float
     movement_uv: float
     lost_fraction: float
+    floor_ratio: float
 
 
 def movement_uv(x: np.ndarray, sfreq_hz: float) -> float:
@@ -125,14 +131,16 @@ class QualityMeter:
             flat_fraction=float(row["flat_fraction"]),
             movement_uv=movement_uv(raw, self.sfreq_hz),
             lost_fraction=float(row["nan_fraction"]),
+            floor_ratio=float(row["floor_ratio"]),
         )
 
 
 def channel_summary(seconds: list[list[SecondQuality]], ch: int) -> SecondQuality:
-    """Median of each measure over the seconds of channel ``ch``."""
+    """Median of each measure over the seconds of channel ``ch`` (NaN where no second has it)."""
     rows = [s[ch] for s in seconds]
     fields = SecondQuality.__dataclass_fields__
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: nothing measured
         values = {f: float(np.nanmedian([getattr(r, f) for r in rows])) if rows else np.nan
                   for f in fields}
     return SecondQuality(**values)
@@ -144,10 +152,16 @@ def advice(q: SecondQuality, mains_hz: float) -> list[str]:
     if q.lost_fraction > LIMITS["lost_fraction_max"]:
         tips.append("samples are being lost on the link: move the receiver closer, check the "
                     "cable")
-    if not np.isfinite(q.noise_uv) or q.flat_fraction > LIMITS["flat_fraction_max"] or (
-            q.noise_uv < LIMITS["noise_uv_min"]):
+    if not np.isfinite(q.noise_uv) or q.flat_fraction > LIMITS["flat_fraction_max"]:
         tips.append("no signal (flat): check that the electrodes touch the skin and the leads "
                     "are plugged in (electrode contact)")
+    elif q.noise_uv < LIMITS["noise_uv_min"]:
+        tips.append("no signal in the EMG band (20-450 Hz), though the signal moves: check that "
+                    "the electrodes touch the skin (electrode contact), and that this is the "
+                    "sensor's raw output (RAW on a MyoWare 2.0), not its envelope (ENV)")
+    if is_rectified(q.floor_ratio):
+        tips.append("the signal never dips below its baseline (rectified): connect the sensor's "
+                    "raw output (RAW on a MyoWare 2.0), not RECT or ENV")
     if q.saturated_fraction > LIMITS["saturated_fraction_max"]:
         tips.append("the signal hits the amplifier's limits (saturation): press the electrodes "
                     "on, check the reference electrode, relax the calf")

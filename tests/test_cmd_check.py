@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from scipy.signal import butter, sosfilt
 
 from calfwatch.check_quality import QualityMeter, advice, channel_summary
 from calfwatch.simulator import load_profile, simulate_night
@@ -38,6 +39,8 @@ def test_measures_against_known_signals():
         noise + 200 * np.sin(2 * np.pi * 3 * t),  # slow movement
         noise + 4 * np.sin(2 * np.pi * 50 * t),  # weak mains
         np.round(noise),  # quantised to 1 µV: equal neighbours, but no flat stretch
+        np.abs(noise) + 30.0,  # full-wave rectified, on an offset (a sensor's RECT output)
+        sosfilt(butter(2, 3.0, "lowpass", fs=FS, output="sos"), np.abs(noise)),  # its envelope
     ])
     x[4, :200] = np.nan  # and a few lost samples
     seconds = _meter_on(x)
@@ -65,6 +68,11 @@ def test_measures_against_known_signals():
     assert any("saturation" in a for a in advice(q[3], 50.0))
     assert any("movement" in a for a in advice(q[4], 50.0))
     assert advice(q[6], 50.0) == []
+    assert [a for a in advice(q[7], 50.0) if "rectified" in a] == advice(q[7], 50.0)
+    assert len(advice(q[7], 50.0)) == 1 and "RAW" in advice(q[7], 50.0)[0]
+    assert not any("rectified" in a for c in range(7) for a in advice(q[c], 50.0))
+    assert q[8].flat_fraction == 0.0  # it moves: not a lead off
+    assert any("envelope (ENV)" in a and "electrode contact" in a for a in advice(q[8], 50.0))
 
 
 def test_seconds_are_the_nights_quality_windows_cut_to_one_second():
@@ -119,6 +127,25 @@ def test_check_fails_with_advice(tmp_path, night):
     assert proc.returncode == 3, proc.stdout + proc.stderr
     out = proc.stdout
     assert "FAIL" in out and "mains interference (50 Hz)" in out and "electrode contact" in out
+
+
+def test_check_fails_a_rectified_output(tmp_path, night):
+    """Channel 2 sends what a sensor's RECT pin gives: the signal high-passed and rectified."""
+    sos = butter(2, 20.0, "highpass", fs=FS, output="sos")
+
+    def rect():
+        zi = np.zeros((sos.shape[0], 2))
+        for c in night.chunks(1.0):
+            x = c.data_uv.copy()
+            y, zi = sosfilt(sos, x[1], zi=zi)
+            x[1] = np.abs(y)
+            yield x
+
+    proc = _check(tmp_path, rect())
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "FAIL" in proc.stdout
+    tips = [line for line in proc.stdout.splitlines() if "rectified" in line]
+    assert len(tips) == 1 and "RAW" in tips[0]
 
 
 def test_check_wrong_port_one_line(tmp_path):
