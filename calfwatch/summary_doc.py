@@ -44,15 +44,14 @@ MAINS_SWITCHED_NOTE = (
 #: The note for a channel left out, by why (:func:`calfwatch.engine.result.usable_channels`).
 LEFT_OUT_NOTES = {
     NO_SIGNAL: "Channel {name} carried no signal (flat or lost throughout) and was left out of "
-                 "every count.",
-    RECTIFIED: "Channel {name} looks rectified: its signal never went below its baseline, as "
-                 "a sensor's rectified (RECT) output does. Rectification doubles the phases of "
-                 "every potential, so the channel was left out of every count; record the "
-                 "sensor's raw (RAW) output.",
-    NO_BAND: "Channel {name} carried nothing in the 20-450 Hz band where potentials are "
-                   "counted, though its signal moved: it looks like an envelope (ENV) or a "
-                   "low-passed output, and was left out of every count; record the sensor's raw "
-                   "(RAW) output.",
+               "every count.",
+    RECTIFIED: "Channel {name} looks rectified: its signal never went below its baseline, as a "
+               "sensor's rectified (RECT) output does. Rectification doubles the phases of every "
+               "potential, so the channel was left out of every count; record the sensor's raw "
+               "(RAW) output.",
+    NO_BAND: "Channel {name} carried nothing in the 20-450 Hz band where potentials are counted, "
+             "though its signal moved: it looks like an envelope (ENV) or a low-passed output, "
+             "and was left out of every count; record the sensor's raw (RAW) output.",
 }
 
 

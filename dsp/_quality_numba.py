@@ -173,7 +173,8 @@ def _pops(y, level, rearm):
 @njit(cache=True, boundscheck=False, nogil=True)
 def nan_median(x, tmp):
     """Median of the non-NaN values of ``x`` (mean of the two middle ones when their count is
-    even), NaN when there is none: :func:`numpy.nanmedian` of a short 1-d array."""
+    even), NaN when there is none: :func:`numpy.nanmedian` of a short 1-d array. Leaves those
+    values sorted in ``tmp[:m]``, m their count."""
     m = 0
     for v in x:
         if v == v:  # insertion sort: a few dozen values, and np.sort compiles for seconds
@@ -200,65 +201,45 @@ FLOOR_QUIET_QUANTILE = 0.2
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _floor_block(x):
-    """((mean - min) / (max - mean), max - min) of one block; NaN for both when a sample is NaN,
-    the mean is at an extreme or the minimum is a quantised floor (held by more than
-    ``FLOOR_TIES_MAX`` of the samples)."""
-    lo = np.inf
-    hi = -np.inf
-    total = 0.0
-    for v in x:
-        if v != v:
-            return np.nan, np.nan
-        lo = v if v < lo else lo
-        hi = v if v > hi else hi
-        total += v
-    mean = total / x.shape[0]
-    if not hi > mean > lo:
-        return np.nan, np.nan
-    ties = 0
-    for v in x:
-        ties += v == lo
-    if ties > max(1.0, FLOOR_TIES_MAX * x.shape[0]):
-        return np.nan, np.nan
-    return (mean - lo) / (hi - mean), hi - lo
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
-def lower_quantile(x, q, tmp):
-    """The ``q`` quantile of the non-NaN values of ``x`` by numpy's "lower" method (the value
-    at index floor(q * (m - 1)) of the m sorted values); NaN when there is none."""
-    m = 0
-    for v in x:
-        if v == v:  # insertion sort, as nan_median
-            j = m
-            while j > 0 and tmp[j - 1] > v:
-                tmp[j] = tmp[j - 1]
-                j -= 1
-            tmp[j] = v
-            m += 1
-    if m == 0:
-        return np.nan
-    return tmp[int(np.floor(q * (m - 1)))]
-
-
-@njit(cache=True, boundscheck=False, nogil=True)
 def floor_ratio(x, block, ratios, ranges, tmp):
     """Median over the quiet ``block``-sample blocks of ``x`` of (mean - min) / (max - mean):
     about 1 for raw EMG, whose noise is symmetric about its baseline, and about 0.3 once the
     signal is rectified (half-normal noise above a hard floor).
 
     Quiet blocks have a range (max - min) of at most ``FLOOR_QUIET_K`` x the
-    ``FLOOR_QUIET_QUANTILE`` quantile of the blocks' ranges. Blocks that say nothing (see
-    :func:`_floor_block`) are left out; NaN when none is left, or ``block`` < 2.
+    ``FLOOR_QUIET_QUANTILE`` quantile of the blocks' ranges (numpy's "lower" method: the value
+    at index floor(q * (m - 1)) of the m sorted ranges). Blocks that say nothing are left
+    out: with a NaN, with the mean at an extreme, or whose minimum is a quantised floor (held by
+    more than ``FLOOR_TIES_MAX`` of the samples). NaN when none is left, or ``block`` < 2.
 
     ``ratios``, ``ranges`` and ``tmp`` are scratch arrays of at least ``x.shape[0] // block``
     values.
     """
     n = x.shape[0] // block if block >= 2 else 0
+    max_ties = max(1.0, FLOOR_TIES_MAX * block)
     for b in range(n):
-        ratios[b], ranges[b] = _floor_block(x[b * block : (b + 1) * block])
-    quiet = FLOOR_QUIET_K * lower_quantile(ranges[:n], FLOOR_QUIET_QUANTILE, tmp)
+        lo = np.inf
+        hi = -np.inf
+        total = 0.0
+        for i in range(b * block, (b + 1) * block):
+            v = x[i]
+            lo = v if v < lo else lo  # NaN compares false: caught by the total below
+            hi = v if v > hi else hi
+            total += v
+        mean = total / block
+        ties = 0
+        for i in range(b * block, (b + 1) * block):
+            ties += x[i] == lo
+        ok = hi > mean > lo and ties <= max_ties  # False when the total is NaN
+        ratios[b] = (mean - lo) / (hi - mean) if ok else np.nan
+        ranges[b] = hi - lo if ok else np.nan
+    m = 0
+    for b in range(n):
+        m += ranges[b] == ranges[b]
+    if m == 0:
+        return np.nan
+    nan_median(ranges[:n], tmp)  # sorts the valid ranges into tmp[:m]
+    quiet = FLOOR_QUIET_K * tmp[int(np.floor(FLOOR_QUIET_QUANTILE * (m - 1)))]
     for b in range(n):
         if not ranges[b] <= quiet:
             ratios[b] = np.nan

@@ -18,7 +18,6 @@ from dsp._quality_numba import (
     FLOOR_TIES_MAX,
     _runs,
     floor_ratio,
-    lower_quantile,
     nan_median,
     window_quality_serial,
 )
@@ -188,18 +187,6 @@ def test_raw_noise_reads_about_one_and_rectified_noise_under_the_limit(sfreq_hz)
     rectified = floor_ratio(np.abs(x) + 80.0, block, *scratch)
     assert 0.85 < raw < 1.15
     assert rectified < 0.75 * RECTIFIED_FLOOR_RATIO  # 0.4 at 500 Hz: fewer samples per block
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(np.nan)), min_size=0, max_size=41),
-       st.sampled_from([0.0, 0.1, FLOOR_QUIET_QUANTILE, 0.25, 0.5, 0.9, 1.0]))
-def test_lower_quantile_is_numpys(values, q):
-    """At the quantiles in use (at others q * (m - 1) may round apart from numpy's index)."""
-    x = np.array(values, dtype=np.float64)
-    finite = x[np.isfinite(x)]
-    expected = np.percentile(finite, 100 * q, method="lower") if finite.size else np.nan
-    got = lower_quantile(x, q, np.empty(max(1, x.size)))
-    assert (got == expected) or (np.isnan(got) and np.isnan(expected))
 
 
 @pytest.mark.parametrize("beats_per_min", [60, 120, 150])
