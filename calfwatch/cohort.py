@@ -36,6 +36,7 @@ _QUALITY_MAX = ("noise_rms_uv", "mains_fraction", "saturated_fraction", "flat_fr
 COLUMNS: dict[str, type] = {
     **{name: str for name in _TEXT},
     "duration_min": float, "rest_min": float, "channels": int, "unusable_channels": str,
+    "unusable_reasons": str,
     **{f"count_{kind}": int for kind in EVENT_KINDS},
     "fasciculations_rest": int, "doublets": int,
     "fasc_per_min_rest": float, "fasc_per_min_rest_ci_low": float,
@@ -165,6 +166,8 @@ def cohort_row(
         rest_min=summary.get("rest_minutes"),
         channels=len(rec.get("channels_analysed") or summary.get("channels") or ()),
         unusable_channels=" ".join(summary.get("unusable_channels") or ()),
+        unusable_reasons=" ".join(f"{name}:{why}" for name, why
+                                  in (summary.get("unusable_reasons") or {}).items()),
         fasciculations_rest=summary.get("fasciculations"), doublets=summary.get("doublets"),
         plm=summary.get("plm"),
         assessment=(summary.get("assessment") or {}).get("level") or "",

@@ -90,6 +90,14 @@ def test_row_from_summary_has_counts_rates_intervals_and_worst_quality():
     assert row["subject"] == "p01" and row["channels"] == 2
 
 
+def test_channels_left_out_say_why():
+    row = cohort_row("n.edf", _summary(unusable_channels=["X", "Y"],
+                                       unusable_reasons={"X": "rectified", "Y": "no-signal"}))
+    assert row["unusable_channels"] == "X Y"
+    assert row["unusable_reasons"] == "X:rectified Y:no-signal"
+    assert cohort_row("n.edf", _summary())["unusable_reasons"] == ""
+
+
 def test_interval_stated_by_the_summary_is_kept():
     row = cohort_row("n.edf", _summary(fasciculations_per_min_rest_ci=[0.11, 0.44]))
     assert (row["fasc_per_min_rest_ci_low"], row["fasc_per_min_rest_ci_high"]) == (0.11, 0.44)
