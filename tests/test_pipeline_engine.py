@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.signal import butter, sosfilt
 
 from acquisition.stream import SampleChunk
 from calfwatch.engine import NightEngine
@@ -113,6 +114,27 @@ def test_live_fasciculations_are_the_final_ones(night, data):
     got = [k for k, r in believed.items() if r["kind"] == "fasciculation" and r["live"] != "withdrawn"]
     assert len(got) >= 0.9 * len(key)
     assert len(set(got) & set(key)) >= 0.9 * len(got)
+
+
+def test_live_view_drops_a_channel_once_it_reads_rectified(night, data):
+    """The second channel is a sensor's RECT output: the final analysis leaves it out, and the
+    live view gives nothing of it once three quality windows (30 s) have said so."""
+    sos = butter(2, 20.0, "highpass", fs=night.info.sfreq_hz, output="sos")
+    mixed = np.stack([data[0], np.abs(sosfilt(sos, data[1]))])
+    given, engine = _live_run(night, mixed, every_chunks=3)
+    result = engine.finish()
+    assert result.unusable_reasons == {night.info.ch_names[1]: "rectified"}
+    assert all(e["channel"] == night.info.ch_names[0] for e in result.events)
+    believed = {}
+    for _, r in given:
+        believed[(r["sample"], r["channel"])] = r
+    second = [r for r in believed.values()
+              if r["channel"] == night.info.ch_names[1] and r["live"] != "withdrawn"]
+    assert second and max(r["onset_s"] for r in second) < 35.0  # given early on, then not
+    first = {k for k, r in believed.items() if r["kind"] == "fasciculation"
+             and r["channel"] == night.info.ch_names[0] and r["live"] != "withdrawn"}
+    final = {(e["sample"], e["channel"]) for e in result.events if e["kind"] == "fasciculation"}
+    assert len(first & final) >= 0.9 * len(final)
 
 
 def test_live_fasciculations_come_within_half_a_second_of_their_end(night, data):

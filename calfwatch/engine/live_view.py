@@ -92,11 +92,12 @@ class LiveView:
             self._recent = output_since(joined, end - self._window_frames, self.hop_samples)
         return self._recent
 
-    def events(self, gaps: list[tuple[int, int, int]],
-               context_s: float = SETTLE_CONTEXT_S) -> list[EventRow]:
+    def events(self, gaps: list[tuple[int, int, int]], context_s: float = SETTLE_CONTEXT_S,
+               skip_channels: list[int] | None = None) -> list[EventRow]:
         """Live events of the recent past not given yet, and changes to those given early.
 
-        ``gaps`` are the night's lost stretches so far; see
+        ``gaps`` are the night's lost stretches so far; channels ``skip_channels`` give no event
+        (those given early are withdrawn when due); see
         :meth:`calfwatch.engine.NightEngine.live_events` for the rest.
         """
         from classifier.night import classify_at_rest
@@ -105,6 +106,8 @@ class LiveView:
         if night is None:
             return []
         ev, _ = classify_at_rest(night, self.config)
+        if skip_channels:
+            ev = ev[~np.isin(ev["channel"], skip_channels)]
         first_s = night.envelope_start_frame * self.hop_samples / self.info.sfreq_hz
         ev = ev[ev["onset_s"] >= (first_s + LIVE_LEFT_CONTEXT_S if first_s > 0 else 0.0)]
         end_s = ev["onset_s"] + ev["duration_s"]

@@ -20,12 +20,12 @@ import numpy as np
 from acquisition.errors import RecordingError
 from acquisition.stream import SampleChunk, SampleStream, StreamInfo
 from calfwatch.engine.live_view import SETTLE_CONTEXT_S, LiveView
-from calfwatch.engine.result import EventRow, NightResult, NightSnapshot
+from calfwatch.engine.result import EventRow, NightResult, NightSnapshot, left_out_channels
 from calfwatch.engine.store import OutputStore
 from dsp.chain import DetectionChain
 from dsp.config import ChainConfig
 from dsp.output import ChainOutput
-from dsp.types import ENVELOPE_HOP_S
+from dsp.types import ENVELOPE_HOP_S, QUALITY_DTYPE
 
 if TYPE_CHECKING:
     from classifier.config import ClassifierConfig
@@ -198,8 +198,15 @@ class NightEngine:
         context (a PLM series, a movement's rest margin) may still change in the final analysis,
         which alone is written to the output files. Call it when :attr:`live_horizon_s` has
         moved on.
+
+        A channel the night so far leaves out (rectified, or nothing in the detection band:
+        :func:`~calfwatch.engine.result.left_out_channels`) gives no live event once that is known
+        (after three quality windows); its early ones not settled yet are withdrawn.
         """
-        return self.live.events(self.gaps, context_s)
+        quality = [out.quality for out in self.store.blocks]
+        left_out = left_out_channels(np.concatenate(quality) if quality else
+                                     np.zeros(0, QUALITY_DTYPE), self.info.n_channels)
+        return self.live.events(self.gaps, context_s, skip_channels=list(left_out))
 
     # ------------------------------------------------------------------------------- the end
     def finish(

@@ -189,15 +189,31 @@ def usable_channels(out: ChainOutput,
                     ch_names: list[str]) -> tuple[list[int], dict[str, str]]:
     """Channels with raw EMG somewhere, and why each of the others is left out (``NO_SIGNAL``,
     ``RECTIFIED`` or ``NO_BAND``, by name)."""
-    q = out.quality
-    keep, left_out = [], {}
-    for ch, name in enumerate(ch_names):
-        reason = _left_out_for(q[q["channel"] == ch], q, ch)
-        if reason is None:
-            keep.append(ch)
-        else:
-            left_out[name] = reason
-    return keep, left_out
+    left_out = left_out_channels(out.quality, len(ch_names))
+    keep = [ch for ch in range(len(ch_names)) if ch not in left_out]
+    return keep, {ch_names[ch]: reason for ch, reason in left_out.items()}
+
+
+def left_out_channels(quality: np.ndarray, n_channels: int) -> dict[int, str]:
+    """Why each channel the quality rows (``dsp.types.QUALITY_DTYPE``) say carries no raw EMG
+    is left out, by channel index.
+
+    Examples
+    --------
+    >>> from dsp.types import QUALITY_DTYPE
+    >>> q = np.zeros(6, QUALITY_DTYPE)
+    >>> q["channel"] = [0, 0, 0, 1, 1, 1]
+    >>> q["noise_rms_uv"] = 4.0
+    >>> q["floor_ratio"] = [1.0, 0.9, 1.1, 0.3, 0.35, 0.3]
+    >>> left_out_channels(q, 2)
+    {1: 'rectified'}
+    """
+    reasons = {}
+    for ch in range(n_channels):
+        reason = _left_out_for(quality[quality["channel"] == ch], quality, ch)
+        if reason is not None:
+            reasons[ch] = reason
+    return reasons
 
 
 def _left_out_for(rows: np.ndarray, quality: np.ndarray, ch: int) -> str | None:
