@@ -19,9 +19,11 @@ PER_CHANNEL = {"window_quality_serial": ("raw", "y", "stats", "out")}
 #: What :func:`window_quality_serial` writes along the last axis of ``out``, in order.
 COLUMNS = ("mains_fraction", "saturated_fraction", "flat_fraction", "pops", "nan_fraction",
            "noise_rms_uv", "floor_ratio")
-#: Largest share of a floor block's samples that may equal its minimum: more is a quantised floor
-#: (a coarse converter's lowest levels), where the ratio measures the quantum, not the signal.
-FLOOR_TIES_MAX = 0.01
+#: Fewest converter steps a floor block must span: a coarser block (noise under a step or two, a
+#: few levels) reads one-sided or not by where its levels fall, not by the signal (raw noise of a
+#: fifth of a step read 0.3, as rectified). A block's step is the smallest change between its
+#: successive samples.
+FLOOR_MIN_STEPS = 4.0
 
 
 @njit(cache=True, boundscheck=False, nogil=True, fastmath={"reassoc", "contract", "arcp"})
@@ -209,28 +211,29 @@ def floor_ratio(x, block, ratios, ranges, tmp):
     Quiet blocks have a range (max - min) of at most ``FLOOR_QUIET_K`` x the
     ``FLOOR_QUIET_QUANTILE`` quantile of the blocks' ranges (numpy's "lower" method: the value
     at index floor(q * (m - 1)) of the m sorted ranges). Blocks that say nothing are left
-    out: with a NaN, with the mean at an extreme, or whose minimum is a quantised floor (held by
-    more than ``FLOOR_TIES_MAX`` of the samples). NaN when none is left, or ``block`` < 2.
+    out: with a NaN, with the mean at an extreme, or spanning fewer than ``FLOOR_MIN_STEPS`` of
+    the converter's steps (the smallest change between successive samples of the block). NaN
+    when none is left, or ``block`` < 2.
 
     ``ratios``, ``ranges`` and ``tmp`` are scratch arrays of at least ``x.shape[0] // block``
     values.
     """
     n = x.shape[0] // block if block >= 2 else 0
-    max_ties = max(1.0, FLOOR_TIES_MAX * block)
     for b in range(n):
-        lo = np.inf
-        hi = -np.inf
-        total = 0.0
-        for i in range(b * block, (b + 1) * block):
+        a = b * block
+        lo = x[a]
+        hi = x[a]
+        total = x[a]
+        step = np.inf
+        for i in range(a + 1, a + block):
             v = x[i]
             lo = v if v < lo else lo  # NaN compares false: caught by the total below
             hi = v if v > hi else hi
             total += v
+            d = abs(v - x[i - 1])
+            step = d if 0.0 < d < step else step
         mean = total / block
-        ties = 0
-        for i in range(b * block, (b + 1) * block):
-            ties += x[i] == lo
-        ok = hi > mean > lo and ties <= max_ties  # False when the total is NaN
+        ok = hi > mean > lo and hi - lo >= FLOOR_MIN_STEPS * step  # False when total is NaN
         ratios[b] = (mean - lo) / (hi - mean) if ok else np.nan
         ranges[b] = hi - lo if ok else np.nan
     m = 0

@@ -19,6 +19,11 @@ with a 50-Hz hum, 0.54 during a strong contraction). A rectified signal whose hu
 noise can read above the limit: the test misses it rather than refuse a raw signal. Over all its
 blocks, raw EMG with an upright QRS at 120 beats a minute would read 0.4-0.55 (a QRS in most
 blocks); over its quiet blocks it reads 1.0 up to 150 beats a minute.
+
+A converter's steps: a block spanning fewer than four steps says nothing (its few levels read
+one-sided or not by where they fall: raw noise of a fifth of a step read 0.3). Raw noise of
+0.5-10 steps reads 0.96-1.03 at any offset; rectified noise of one step or more reads 0.08-0.45,
+and finer than that gives no verdict (the channel is analysed as it is).
 """
 
 from __future__ import annotations

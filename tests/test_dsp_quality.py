@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsp._quality_numba import (
+    FLOOR_MIN_STEPS,
     FLOOR_QUIET_K,
     FLOOR_QUIET_QUANTILE,
-    FLOOR_TIES_MAX,
     _runs,
     floor_ratio,
     nan_median,
@@ -123,15 +123,16 @@ def test_window_noise_and_pops_match_nanmedian_and_a_loop(n_stats_missing):
 
 def _floor_ratio_reference(x: np.ndarray, block: int) -> float:
     """numpy: each whole block's ratio and range (NaN for blocks with NaN, with the mean at an
-    extreme, or a minimum held by more than ``FLOOR_TIES_MAX`` of the samples); the median
+    extreme, or spanning fewer than ``FLOOR_MIN_STEPS`` of its smallest change); the median
     ratio of the blocks whose range is at most ``FLOOR_QUIET_K`` x the lower
     ``FLOOR_QUIET_QUANTILE`` quantile of the ranges."""
     n = x.size // block if block >= 2 else 0
     ratios, ranges = [], []
     for b in x[: n * block].reshape(n, block):
         lo, hi, mean = b.min(), b.max(), b.mean()
-        ties = np.sum(b == lo)
-        ok = np.isfinite(b).all() and hi > mean > lo and ties <= max(1, FLOOR_TIES_MAX * block)
+        changes = np.abs(np.diff(b))
+        step = changes[changes > 0].min() if (changes > 0).any() else np.inf
+        ok = np.isfinite(b).all() and hi > mean > lo and hi - lo >= FLOOR_MIN_STEPS * step
         ratios.append((mean - lo) / (hi - mean) if ok else np.nan)
         ranges.append(hi - lo if ok else np.nan)
     ranges = np.array(ranges)
@@ -143,7 +144,7 @@ def _floor_ratio_reference(x: np.ndarray, block: int) -> float:
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 2000), st.integers(0, 300),
-       st.sampled_from(["normal", "rectified", "quantised", "nan", "constant"]))
+       st.sampled_from(["normal", "rectified", "quantised", "coarse", "nan", "constant"]))
 def test_floor_ratio_matches_numpy(seed, n, block, kind):
     rng = np.random.default_rng(seed)
     x = rng.normal(3.0, 5.0, n)
@@ -151,6 +152,8 @@ def test_floor_ratio_matches_numpy(seed, n, block, kind):
         x = np.abs(x - 3.0)
     elif kind == "quantised":
         x = np.round(x)
+    elif kind == "coarse":  # a step of twice the noise: a few levels
+        x = np.round(x / 10.0) * 10.0
     elif kind == "nan" and n:
         x[rng.choice(n, max(1, n // 50), replace=False)] = np.nan
     elif kind == "constant" and n:
@@ -203,3 +206,19 @@ def test_a_fast_heart_on_raw_emg_does_not_read_rectified(beats_per_min):
     scratch = [np.empty(t.size // block) for _ in range(3)]
     assert floor_ratio(x, block, *scratch) > 0.85
     assert floor_ratio(np.abs(x), block, *scratch) < RECTIFIED_FLOOR_RATIO
+
+
+@pytest.mark.parametrize("offset_steps", [0.0, 0.2, 0.4, 0.5])
+def test_quantised_noise_reads_by_its_signal_not_its_levels(offset_steps):
+    """A converter's steps: raw noise of 0.2-0.5 step (a few levels, any offset) is never read
+    as rectified; rectified noise of 2 steps or more always is."""
+    rng = np.random.default_rng(int(10 * offset_steps))
+    block = 500
+    x = rng.normal(0.0, 1.0, 40 * block)
+    scratch = [np.empty(40) for _ in range(3)]
+    for noise_steps in (0.2, 0.3, 0.5):
+        raw = np.round(x * noise_steps + offset_steps)
+        assert not floor_ratio(raw, block, *scratch) < RECTIFIED_FLOOR_RATIO  # NaN or raw
+    for noise_steps in (2.0, 5.0, 20.0):
+        rectified = np.round(np.abs(x) * noise_steps + offset_steps)
+        assert floor_ratio(rectified, block, *scratch) < RECTIFIED_FLOOR_RATIO
