@@ -134,6 +134,7 @@ class NightEngine:
         self.n_samples = 0
         self._start: int | None = None
         self._finished = False
+        self._left_out: tuple[int, list[int]] = (0, [])  # (quality rows seen, channels left out)
 
     # ------------------------------------------------------------------------------- streaming
     def feed(self, chunk: SampleChunk) -> None:
@@ -203,10 +204,17 @@ class NightEngine:
         :func:`~calfwatch.engine.result.left_out_channels`) gives no live event once that is known
         (after three quality windows); its early ones not settled yet are withdrawn.
         """
+        return self.live.events(self.gaps, context_s, skip_channels=self._left_out_so_far())
+
+    def _left_out_so_far(self) -> list[int]:
+        """Channels the quality rows so far leave out; worked out again only when a quality
+        window has been added (every 10 s of signal, where live calls come every 0.25 s)."""
         quality = [out.quality for out in self.store.blocks]
-        left_out = left_out_channels(np.concatenate(quality) if quality else
-                                     np.zeros(0, QUALITY_DTYPE), self.info.n_channels)
-        return self.live.events(self.gaps, context_s, skip_channels=list(left_out))
+        n_rows = sum(len(q) for q in quality)
+        if n_rows != self._left_out[0]:
+            rows = np.concatenate(quality) if quality else np.zeros(0, QUALITY_DTYPE)
+            self._left_out = (n_rows, list(left_out_channels(rows, self.info.n_channels)))
+        return self._left_out[1]
 
     # ------------------------------------------------------------------------------- the end
     def finish(

@@ -210,13 +210,13 @@ def left_out_channels(quality: np.ndarray, n_channels: int) -> dict[int, str]:
     """
     reasons = {}
     for ch in range(n_channels):
-        reason = _left_out_for(quality[quality["channel"] == ch], quality, ch)
+        reason = _left_out_for(quality[quality["channel"] == ch], ch)
         if reason is not None:
             reasons[ch] = reason
     return reasons
 
 
-def _left_out_for(rows: np.ndarray, quality: np.ndarray, ch: int) -> str | None:
+def _left_out_for(rows: np.ndarray, ch: int) -> str | None:
     """Why channel ``ch`` (its quality ``rows``) carries no raw EMG; None when it does."""
     if not len(rows):
         return None
@@ -224,7 +224,7 @@ def _left_out_for(rows: np.ndarray, quality: np.ndarray, ch: int) -> str | None:
                      np.nan_to_num(rows["nan_fraction"], nan=1.0))
     if np.all(bad >= UNUSABLE_FRACTION):
         return NO_SIGNAL
-    if is_rectified(channel_floor_ratio(quality, ch)):
+    if is_rectified(channel_floor_ratio(rows, ch)):
         return RECTIFIED
     noise_uv = rows["noise_rms_uv"][(bad < UNUSABLE_FRACTION) & np.isfinite(rows["noise_rms_uv"])]
     if noise_uv.size and np.median(noise_uv) < FLAT_FLOOR_UV:
