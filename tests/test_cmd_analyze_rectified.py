@@ -1,6 +1,6 @@
 """A sensor's rectified (RECT) or envelope (ENV) output is not raw EMG: ``calfwatch analyze`` leaves
 such a channel out with a note naming the cause, and refuses a recording with no raw channel in one
-line. The outputs are made as a MyoWare 2.0 makes them (band-passed, full-wave rectified; the
+line; ``calfwatch record`` keeps such a night and says why it was not analysed. The outputs are made as a MyoWare 2.0 makes them (band-passed, full-wave rectified; the
 envelope a low-pass of that), from a simulated night and from the real sample recordings."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from calfwatch.outputs import read_events_tsv
 from calfwatch.simulator import load_profile, simulate_night
 from dsp.chain import DetectionChain
 from dsp.quality import channel_floor_ratio, is_rectified
+from firmware_io.emulator import EmulatedDevice
 
 START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
 FS = 2000.0
@@ -135,3 +136,30 @@ def test_real_recordings_read_raw_and_their_rectified_outputs_do_not(sample_data
                 judged += 1
                 assert is_rectified(rect_r), (path.name, rect_r)
     assert judged >= 3
+
+
+def test_record_of_a_rectified_sensor_keeps_the_file_and_says_why(tmp_path):
+    """An emulated sensor on a pseudo-terminal sends its RECT output on both channels: the night
+    is recorded whole, and the analysis, not written, says why in one line without sending the
+    wearer to analyze a file that would be refused for the same reason."""
+    night = simulate_night(load_profile("quiet", duration_s=40, n_channels=2), seed=5)
+    sos = butter(2, 20.0, "highpass", fs=FS, output="sos")
+
+    def rect_output():
+        zi = np.zeros((sos.shape[0], 2, 2))
+        for chunk in night.chunks(1.0):
+            y, zi = sosfilt(sos, chunk.data_uv, axis=1, zi=zi)
+            yield np.abs(y)
+
+    port, out = str(tmp_path / "ttyRECT"), tmp_path / "night"
+    with EmulatedDevice("calfwatch", rect_output(), FS, port, speed=10.0):
+        proc = subprocess.run(
+            [sys.executable, "-m", "calfwatch", "record", "--device", "calfwatch", "--port", port,
+             "--out", str(out), "--duration", "40", "--clock-speed", "10"],
+            capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (recording,) = out.glob("*.bdf")
+    assert open_recording(recording, preload=False).n_times == int(40 * FS)
+    why = [line for line in proc.stderr.splitlines() if "analysis not written" in line]
+    assert len(why) == 1 and "rectified" in why[0] and "RAW" in why[0]
+    assert "run calfwatch analyze" not in why[0]

@@ -267,10 +267,15 @@ def _hooks(*hooks):
 
 def _finish_live(live, args: argparse.Namespace) -> None:
     """The final analysis of the night: output files, history, the wearer's summary."""
+    from calfwatch.engine.result import NoRawEmgError
     from calfwatch.summary_text import wearer_summary
 
     try:
         result, paths = live.finish(history_path=args.history)
+    except NoRawEmgError as exc:  # what the signal is: analyze would say the same
+        sys.stderr.write(f"calfwatch: analysis not written: {' '.join(str(exc).split())} "
+                         f"(the recording is complete and kept)\n")
+        return
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"calfwatch: analysis not written: {' '.join(str(exc).split())} "
                          f"(the recording is complete; run calfwatch analyze on it)\n")

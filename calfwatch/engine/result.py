@@ -45,6 +45,11 @@ NO_CHANNEL_LEFT = {
              "MyoWare 2.0)",
 }
 
+class NoRawEmgError(RecordingError):
+    """No channel of a recording carries raw EMG (each is flat, missing, rectified or without the
+    detection band, :data:`NO_CHANNEL_LEFT`): analysing the file again would say the same."""
+
+
 #: One output row (see :mod:`calfwatch.outputs`).
 EventRow = dict[str, Any]
 
@@ -121,7 +126,7 @@ class NightSnapshot:
 
         Raises
         ------
-        RecordingError
+        NoRawEmgError
             No channel carries raw EMG (each is flat, missing, rectified or without the band).
         """
         from calfwatch.summary_doc import build_summary
@@ -153,8 +158,8 @@ class NightSnapshot:
         if not keep:
             reasons = set(unusable.values())
             reason = next((r for r in (RECTIFIED, NO_BAND) if r in reasons), NO_SIGNAL)
-            raise RecordingError(self.label,
-                                 NO_CHANNEL_LEFT[reason].format(channels=", ".join(ch_names)))
+            raise NoRawEmgError(self.label,
+                                NO_CHANNEL_LEFT[reason].format(channels=", ".join(ch_names)))
         return select_channels(whole, keep), [ch_names[i] for i in keep], unusable
 
 
