@@ -15,7 +15,7 @@ from pathlib import Path
 import mne
 import numpy as np
 import pytest
-from scipy.signal import butter, sosfilt
+from sensor_outputs import envelope, rectified, rectified_chunks
 
 from acquisition.edf.writer import EdfPlusWriter
 from acquisition.reader import open_recording
@@ -27,18 +27,6 @@ from firmware_io.emulator import EmulatedDevice
 
 START = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
 FS = 2000.0
-
-
-def rectified(x_uv: np.ndarray, sfreq_hz: float) -> np.ndarray:
-    """A full-wave rectifier after a 20-Hz high-pass (a sensor's RECT output)."""
-    sos = butter(2, 20.0, "highpass", fs=sfreq_hz, output="sos")
-    return np.abs(sosfilt(sos, x_uv, axis=-1))
-
-
-def envelope(x_uv: np.ndarray, sfreq_hz: float) -> np.ndarray:
-    """The rectified signal low-passed at 3 Hz (a sensor's ENV output)."""
-    sos = butter(2, 3.0, "lowpass", fs=sfreq_hz, output="sos")
-    return sosfilt(sos, rectified(x_uv, sfreq_hz), axis=-1)
 
 
 def _edf(path: Path, data_uv: np.ndarray, names: list[str]) -> Path:
@@ -143,16 +131,9 @@ def test_record_of_a_rectified_sensor_keeps_the_file_and_says_why(tmp_path):
     is recorded whole, and the analysis, not written, says why in one line without sending the
     wearer to analyze a file that would be refused for the same reason."""
     night = simulate_night(load_profile("quiet", duration_s=40, n_channels=2), seed=5)
-    sos = butter(2, 20.0, "highpass", fs=FS, output="sos")
-
-    def rect_output():
-        zi = np.zeros((sos.shape[0], 2, 2))
-        for chunk in night.chunks(1.0):
-            y, zi = sosfilt(sos, chunk.data_uv, axis=1, zi=zi)
-            yield np.abs(y)
-
     port, out = str(tmp_path / "ttyRECT"), tmp_path / "night"
-    with EmulatedDevice("calfwatch", rect_output(), FS, port, speed=10.0):
+    with EmulatedDevice("calfwatch", rectified_chunks(night.chunks(1.0), FS, [0, 1]), FS, port,
+                        speed=10.0):
         proc = subprocess.run(
             [sys.executable, "-m", "calfwatch", "record", "--device", "calfwatch", "--port", port,
              "--out", str(out), "--duration", "40", "--clock-speed", "10"],

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from scipy.signal import butter, sosfilt
+from sensor_outputs import envelope, rectified_chunks
 
 from calfwatch.check_quality import QualityMeter, advice, channel_summary
 from calfwatch.simulator import load_profile, simulate_night
@@ -40,7 +40,7 @@ def test_measures_against_known_signals():
         noise + 4 * np.sin(2 * np.pi * 50 * t),  # weak mains
         np.round(noise),  # quantised to 1 µV: equal neighbours, but no flat stretch
         np.abs(noise) + 30.0,  # full-wave rectified, on an offset (a sensor's RECT output)
-        sosfilt(butter(2, 3.0, "lowpass", fs=FS, output="sos"), np.abs(noise)),  # its envelope
+        envelope(noise, FS),  # a sensor's ENV output
     ])
     x[4, :200] = np.nan  # and a few lost samples
     seconds = _meter_on(x)
@@ -131,17 +131,7 @@ def test_check_fails_with_advice(tmp_path, night):
 
 def test_check_fails_a_rectified_output(tmp_path, night):
     """Channel 2 sends what a sensor's RECT pin gives: the signal high-passed and rectified."""
-    sos = butter(2, 20.0, "highpass", fs=FS, output="sos")
-
-    def rect():
-        zi = np.zeros((sos.shape[0], 2))
-        for c in night.chunks(1.0):
-            x = c.data_uv.copy()
-            y, zi = sosfilt(sos, x[1], zi=zi)
-            x[1] = np.abs(y)
-            yield x
-
-    proc = _check(tmp_path, rect())
+    proc = _check(tmp_path, rectified_chunks(night.chunks(1.0), FS, [1]))
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "FAIL" in proc.stdout
     tips = [line for line in proc.stdout.splitlines() if "rectified" in line]

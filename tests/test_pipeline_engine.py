@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import butter, sosfilt
+from sensor_outputs import rectified
 
 from acquisition.stream import SampleChunk
 from calfwatch.engine import NightEngine
@@ -119,8 +119,7 @@ def test_live_fasciculations_are_the_final_ones(night, data):
 def test_live_view_drops_a_channel_once_it_reads_rectified(night, data):
     """The second channel is a sensor's RECT output: the final analysis leaves it out, and the
     live view gives nothing of it once three quality windows (30 s) have said so."""
-    sos = butter(2, 20.0, "highpass", fs=night.info.sfreq_hz, output="sos")
-    mixed = np.stack([data[0], np.abs(sosfilt(sos, data[1]))])
+    mixed = np.stack([data[0], rectified(data[1], night.info.sfreq_hz)])
     given, engine = _live_run(night, mixed, every_chunks=3)
     result = engine.finish()
     assert result.unusable_reasons == {night.info.ch_names[1]: "rectified"}

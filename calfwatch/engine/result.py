@@ -45,6 +45,7 @@ NO_CHANNEL_LEFT = {
              "MyoWare 2.0)",
 }
 
+
 class NoRawEmgError(RecordingError):
     """No channel of a recording carries raw EMG (each is flat, missing, rectified or without the
     detection band, :data:`NO_CHANNEL_LEFT`): analysing the file again would say the same."""
