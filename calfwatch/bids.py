@@ -4,6 +4,9 @@ For each recording: ``sub-<ID>/ses-<date>/emg/`` holds the recording (EDF/BDF co
 other formats converted to EDF by mne-bids), ``channels.tsv`` with the filter cut-offs the file
 states, and ``events.tsv``: the recording's own annotations (its gaps) and calfwatch's events with
 ``trial_type`` and their channel, amplitude, phases and detail, described in ``events.json``.
+A channel the analysis left out (no signal, a rectified or an envelope output: the summary's
+``unusable_reasons``) is ``bad`` in ``channels.tsv``, its reason in ``status_description``, so
+that a reader of the dataset does not take it for raw EMG.
 ``derivatives/calfwatch/`` holds the analysis outputs of each recording under the same names
 (``..._desc-calfwatch_events.tsv``, ``_summary.json``...).
 
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from acquisition.errors import RecordingError
+from calfwatch.engine.result import NO_BAND, NO_SIGNAL, RECTIFIED
 
 #: BIDS task label of an overnight recording.
 TASK = "sleep"
@@ -31,6 +35,13 @@ PIPELINE = "calfwatch"
 _LABEL = re.compile(r"[A-Za-z0-9]+")
 #: Extra events.tsv columns from calfwatch's events (the rest comes from mne-bids).
 _EXTRA_COLUMNS = ("kind", "channel", "peak_to_peak_uv", "phases", "detail")
+#: channels.tsv ``status_description`` of a channel the analysis left out, by its reason.
+LEFT_OUT_STATUS = {
+    NO_SIGNAL: "calfwatch left it out: no signal (flat or lost throughout)",
+    RECTIFIED: "calfwatch left it out: rectified output (RECT), not raw EMG",
+    NO_BAND: "calfwatch left it out: nothing in the 20-450 Hz band (an envelope or "
+                   "low-passed output), not raw EMG",
+}
 
 
 class BidsError(ValueError):
@@ -138,6 +149,21 @@ def _describe_events(mne_bids, bids_path) -> None:
     mne_bids.update_sidecar_json(sidecar, entries, verbose="error")
 
 
+def _mark_left_out(mne_bids, bids_path, raw, analysis_dir: Path) -> None:
+    """Mark the channels the analysis left out ``bad`` in channels.tsv, with their reason."""
+    from calfwatch.events_file import _channel_in
+    from calfwatch.outputs import SUMMARY_FILE
+
+    summary = json.loads((analysis_dir / SUMMARY_FILE).read_text())
+    marks = {}
+    for name, reason in (summary.get("unusable_reasons") or {}).items():
+        for ch_name in _channel_in(name, raw):
+            marks[ch_name] = LEFT_OUT_STATUS.get(reason, f"calfwatch left it out: {reason}")
+    if marks:
+        mne_bids.mark_channels(bids_path, ch_names=list(marks), status="bad",
+                               descriptions=list(marks.values()), verbose="error")
+
+
 def _write_derivative(analysis_dir: Path, target: Path, basename: str) -> None:
     """The analysis outputs under BIDS derivative names: ``<basename>_desc-calfwatch_<file>``."""
     target.mkdir(parents=True, exist_ok=True)
@@ -201,6 +227,7 @@ def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, sub
             mne_bids.write_raw_bids(raw, bids_path, emg_placement="Other", format=fmt,
                                     allow_preload=fmt != "auto", overwrite=True, verbose="error")
             _describe_events(mne_bids, bids_path)
+            _mark_left_out(mne_bids, bids_path, raw, analysis)
             deriv = root / "derivatives" / PIPELINE / f"sub-{subject}" / f"ses-{session}" / "emg"
             _write_derivative(analysis, deriv, bids_path.basename)
         item = BidsRecording(path, Path(bids_path.fpath), deriv)

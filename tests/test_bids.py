@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from report_nights import run_cli
+from sensor_outputs import rectified
 
 from acquisition.edf.writer import EdfPlusWriter
 from calfwatch.outputs import read_events_tsv
@@ -69,6 +70,33 @@ def test_events_tsv_has_trial_type_on_the_samples_and_keeps_the_gaps(dataset):
     assert len(placed) == len(expected)
     assert all(abs(a[0] - b[0]) <= 1 and a[1] == b[1] for a, b in zip(placed, expected,
                                                                      strict=True))
+
+
+def test_channels_tsv_marks_no_channel_of_a_raw_night_bad(dataset):
+    channels = _tsv(dataset["bids_path"].copy().update(suffix="channels", extension=".tsv"))
+    assert [c["status"] for c in channels] == ["good"]
+
+
+def test_a_rectified_channel_is_bad_in_channels_tsv_with_its_reason(tmp_path):
+    """A sensor's RECT output beside its RAW one: a reader of the dataset (MNE through mne-bids)
+    gets the rectified channel as bad, and channels.tsv says why."""
+    sim = simulate_night(load_profile("benign-night", duration_s=120.0, n_channels=2,
+                                      meas_date="2026-01-06T22:00:00+00:00"), seed=3)
+    x_uv = sim.data_uv()
+    path = tmp_path / "mixed.edf"
+    with EdfPlusWriter(path, ["raw", "rect"], sim.info.sfreq_hz, sim.info.meas_date,
+                       physical_min_uv=-5000, physical_max_uv=5000) as writer:
+        writer.write(np.stack([x_uv[0], rectified(x_uv[1], sim.info.sfreq_hz)]))
+    code, _, err = run_cli("bids", path, "--root", tmp_path / "ds", "--subject", "02")
+    assert code == 0, err
+    bids_path = mne_bids.BIDSPath(subject="02", session="20260106", task="sleep",
+                                  datatype="emg", root=tmp_path / "ds")
+    raw = mne_bids.read_raw_bids(bids_path, verbose="error")
+    assert len(raw.ch_names) == 2 and raw.info["bads"] == [raw.ch_names[1]]
+    channels = _tsv(bids_path.copy().update(suffix="channels", extension=".tsv"))
+    assert [c["status"] for c in channels] == ["good", "bad"]
+    assert channels[0]["status_description"] == "n/a"
+    assert "rectified" in channels[1]["status_description"]
 
 
 def test_events_json_describes_every_column(dataset):
