@@ -37,8 +37,7 @@ def _edf(path: Path, data_uv: np.ndarray, names: list[str]) -> Path:
 
 
 def _fif(path: Path, data_uv: np.ndarray, names: list[str]) -> Path:
-    """Float samples: an envelope moves by far less than the 0.15 µV step of a 16-bit EDF over
-    +-5 mV, which would cut it into flat runs (those are flat, as after a lead off)."""
+    """Float samples: the envelope as the sensor gives it, without a converter's steps."""
     info = mne.create_info(names, FS, "emg")
     raw = mne.io.RawArray(data_uv * 1e-6, info, verbose="error")
     raw.set_meas_date(START)
@@ -61,12 +60,18 @@ def files(tmp_path_factory) -> dict[str, Path]:
         "raw_first": _edf(d / "raw_first.edf", raw[:1], ["emg1"]),
         "rect": _edf(d / "rect.edf", rectified(raw, FS), ["emg1", "emg2"]),
         "env": _fif(d / "env_raw.fif", envelope(raw, FS), ["emg1", "emg2"]),
+        # an envelope moves by less than the 0.15-µV step of a 16-bit EDF over +-5 mV: cut into
+        # flat runs (85-90 % of its samples), its band holds only the steps, half a step of noise
+        "env_edf": _edf(d / "env.edf", envelope(raw, FS), ["emg1", "emg2"]),
         "mixed": _edf(d / "mixed.edf", np.stack([raw[0], rectified(raw[1], FS)]),
                       ["emg1", "emg2"]),
+        "mixed_env": _edf(d / "mixed_env.edf", np.stack([raw[0], envelope(raw[1], FS)]),
+                          ["emg1", "emg2"]),
     }
 
 
-@pytest.mark.parametrize(("name", "words"), [("rect", "rectified"), ("env", "20-450 Hz")])
+@pytest.mark.parametrize(("name", "words"), [("rect", "rectified"), ("env", "20-450 Hz"),
+                                             ("env_edf", "20-450 Hz")])
 def test_no_raw_channel_is_one_line_naming_the_cause(files, tmp_path, name, words):
     proc = _analyze(files[name], tmp_path / name)
     assert proc.returncode == 1
@@ -98,6 +103,20 @@ def test_a_rectified_channel_is_left_out_and_the_raw_one_counted_as_alone(files,
         rows = {Path(r["recording"]).stem: r for r in csv.DictReader(f)}
     assert rows["mixed"]["unusable_reasons"] == "emg2:rectified"
     assert rows["raw"]["unusable_reasons"] == ""
+
+
+def test_an_envelope_beside_a_raw_channel_in_an_edf_is_left_out(files, tmp_path):
+    """Its zero count would otherwise add three minutes of rest without a twitch to the night."""
+    for name in ("mixed_env", "raw_first"):
+        proc = _analyze(files[name], tmp_path / name)
+        assert proc.returncode in (0, 4), proc.stderr
+    doc = json.loads((tmp_path / "mixed_env" / "summary.json").read_text())
+    assert doc["unusable_reasons"] == {"emg2": "no-emg-band"}
+    assert list(doc["channels"]) == ["emg1"]
+    alone = json.loads((tmp_path / "raw_first" / "summary.json").read_text())
+    assert doc["rest_minutes"] == pytest.approx(alone["rest_minutes"])
+    assert read_events_tsv(tmp_path / "mixed_env" / "events.tsv") == read_events_tsv(
+        tmp_path / "raw_first" / "events.tsv")
 
 
 def _floor_ratios(x_uv: np.ndarray, sfreq_hz: float) -> list[float]:

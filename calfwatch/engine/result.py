@@ -31,9 +31,18 @@ UNUSABLE_FRACTION = 0.99
 #: Why a channel was left out (:func:`usable_channels`): no signal at all (flat or lost
 #: throughout); a rectified signal (:mod:`dsp.quality`); nothing in the detection band (its
 #: median noise there, over the windows neither flat nor lost, below any sensor's,
-#: :data:`classifier.noise.FLAT_FLOOR_UV`: an envelope output, or a signal low-passed before it
-#: came).
+#: :data:`NO_SENSOR_NOISE_UV`: an envelope output, or a signal low-passed before it came).
 NO_SIGNAL, RECTIFIED, NO_BAND = "no-signal", "rectified", "no-emg-band"
+#: Noise in the 20-450 Hz band (µV RMS, median over a channel's windows) below that of any
+#: electrodes on skin. The thermal (Johnson-Nyquist) noise of the electrode-skin impedance alone,
+#: sqrt(4 k T R B), is 0.1 µV for R = 1.4 kΩ over B = 430 Hz at 310 K (0.19 µV for 5 kΩ), and a
+#: skin contact is several kΩ or more in this band. A sensor's envelope output written to a file
+#: with a converter step s reads s / 2 here (the noise floor's lower bound,
+#: :mod:`dsp._stage_noise`): 0.076 µV in a 16-bit EDF over +-5 mV, where it had been taken for
+#: raw EMG; the quietest raw scene of the benchmarks reads 1.5 µV. Steps over 0.2 µV (16 bits
+#: over more than +-6.5 mV) leave such an envelope undetected. Calfwatch choice; at least
+#: :data:`classifier.noise.FLAT_FLOOR_UV` (no sensor's noise, as a flat stretch reads).
+NO_SENSOR_NOISE_UV = max(0.1, FLAT_FLOOR_UV)
 #: The error when no channel is left: for a rectified channel if any, else for one without the
 #: band if any, else for no signal.
 NO_CHANNEL_LEFT = {
@@ -233,7 +242,7 @@ def _left_out_for(rows: np.ndarray, ch: int) -> str | None:
     if is_rectified(channel_floor_ratio(rows, ch)):
         return RECTIFIED
     noise_uv = rows["noise_rms_uv"][(bad < UNUSABLE_FRACTION) & np.isfinite(rows["noise_rms_uv"])]
-    if noise_uv.size and np.median(noise_uv) < FLAT_FLOOR_UV:
+    if noise_uv.size and np.median(noise_uv) < NO_SENSOR_NOISE_UV:
         return NO_BAND
     return None
 
