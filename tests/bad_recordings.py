@@ -1,4 +1,4 @@
-"""Forty bad recording files: damaged EDF/BDF headers, truncated and garbled files of every format.
+"""Forty-two bad recording files: damaged EDF/BDF headers, truncated and garbled files of every format.
 
 Each maker writes one file into a folder and returns its path. The base file is a valid EDF+ (or BDF+)
 written by the project's own writer; each bad file changes one thing.
@@ -142,6 +142,8 @@ MAKERS = [
     _signal("physical_min_equals_max", PMIN, 0, "5000"),
     _signal("physical_max_nan", PMAX, 1, "nan"),
     _signal("physical_min_text", PMIN, 0, "low"),
+    _signal("physical_min_huge", PMIN, 0, "-1e308"),  # samples of 1e300 µV: sums overflow
+    _signal("physical_max_huge_bdf", PMAX, 1, "1e308", "bdf"),
     _signal("samples_per_record_zero", SPR, 0, "0"),
     _signal("samples_per_record_negative", SPR, 1, "-5"),
     _signal("samples_per_record_text", SPR, 0, "lots"),

@@ -14,8 +14,10 @@ from acquisition.replay import ReplayStream
 
 
 def _edf_with_unit(path, unit: bytes):
-    with EdfPlusWriter(path, ["calf"], 500.0, datetime(2026, 1, 1, 22, tzinfo=UTC)) as writer:
-        writer.write(np.full((1, 1000), 1000.0))  # 1000 physical units in every sample
+    # a physical range of +-5 units: in V still within the 1 kV a header may state
+    with EdfPlusWriter(path, ["calf"], 500.0, datetime(2026, 1, 1, 22, tzinfo=UTC),
+                       physical_min_uv=-5.0, physical_max_uv=5.0) as writer:
+        writer.write(np.full((1, 1000), 2.0))  # 2 physical units in every sample
     data = bytearray(path.read_bytes())
     n_signals = int(data[252:256])
     offset = 256 + 96 * n_signals  # the first signal's physical dimension
@@ -38,7 +40,22 @@ def test_unknown_unit_is_refused_naming_file_and_channel(tmp_path, unit):
 def test_voltage_units_scale_as_stated(tmp_path, unit, volts_per_unit):
     path = _edf_with_unit(tmp_path / "ok.edf", unit)
     volts = open_recording(path).get_data()
-    np.testing.assert_allclose(volts, 1000.0 * volts_per_unit, rtol=1e-3)
+    np.testing.assert_allclose(volts, 2.0 * volts_per_unit, rtol=1e-3)
+
+
+def test_a_range_beyond_any_voltage_on_skin_is_refused(tmp_path):
+    """+-5000 stated in V (the writer's +-5000 µV relabelled): samples of kilovolts."""
+    path = tmp_path / "kv.edf"
+    with EdfPlusWriter(path, ["calf"], 500.0, datetime(2026, 1, 1, 22, tzinfo=UTC)) as writer:
+        writer.write(np.full((1, 1000), 1000.0))
+    data = bytearray(path.read_bytes())
+    offset = 256 + 96 * int(data[252:256])
+    data[offset : offset + 8] = b"V".ljust(8)
+    path.write_bytes(bytes(data))
+    for read in (open_recording, ReplayStream):
+        with pytest.raises(RecordingError, match=r"kv\.edf: signal 'calf': physical range "
+                                                 r"-5000 to 5000 V is beyond any voltage"):
+            read(path)
 
 
 def test_truncated_edf_is_refused_by_replay_and_analysis(tmp_path):

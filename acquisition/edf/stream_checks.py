@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import math
 
+from acquisition.edf.constants import ANNOTATION_LABELS, UV_PER_UNIT
 from acquisition.edf.header import EdfHeader, HeaderLayout, lenient_float
 from acquisition.errors import RecordingError
+
+#: Largest physical minimum or maximum (µV, either sign) a header may state: 1 kV, far beyond any
+#: voltage on skin or any amplifier's input. Past it the scaling is wrong, and samples of about
+#: 1e300 µV overflow to inf in the first sum of squares (a header whose range said 1e308 gave
+#: RuntimeWarnings and a night without a number, not an error).
+MAX_PHYSICAL_UV = 1e9
 
 
 class UnsupportedEdf(ValueError):
@@ -52,6 +59,33 @@ def _check_ranges(path: str, fields: dict[str, list[str]], data: list[int]) -> N
                                      f"{pmax[i]!r} is not two different numbers")
 
 
+def check_physical_bounds(path: str, fields: dict[str, list[str]]) -> None:
+    """Refuse (:class:`BadEdfHeader`, naming ``path``) a data signal in a voltage unit whose
+    physical minimum or maximum lies beyond ``MAX_PHYSICAL_UV``; ``fields`` are the header's
+    per-signal fields. Signals in other units and unreadable numbers are left to the other
+    checks.
+
+    Examples
+    --------
+    >>> fields = {"label": ["calf"], "physical_dimension": ["uV"],
+    ...           "physical_min": ["-1e308"], "physical_max": ["1e308"]}
+    >>> check_physical_bounds("night.edf", fields)
+    Traceback (most recent call last):
+    ...
+    acquisition.edf.stream_checks.BadEdfHeader: night.edf: signal 'calf': physical range -1e308 to 1e308 uV is beyond any voltage on skin (1 kV)
+    """
+    for i, label in enumerate(fields["label"]):
+        uv_per_unit = UV_PER_UNIT.get(fields["physical_dimension"][i])
+        if label in ANNOTATION_LABELS or uv_per_unit is None:
+            continue
+        lo, hi = (lenient_float(fields[k][i]) for k in ("physical_min", "physical_max"))
+        if max(abs(lo), abs(hi)) * uv_per_unit > MAX_PHYSICAL_UV:
+            raise BadEdfHeader(path, f"signal {label!r}: physical range {fields['physical_min'][i]} "
+                                     f"to {fields['physical_max'][i]} "
+                                     f"{fields['physical_dimension'][i]} is beyond any voltage "
+                                     f"on skin (1 kV)")
+
+
 def check_header(header: EdfHeader, fields: dict[str, list[str]], data: list[int]) -> None:
     """Raise :class:`BadEdfHeader` for a record duration, scaling or start that cannot be right.
 
@@ -64,6 +98,7 @@ def check_header(header: EdfHeader, fields: dict[str, list[str]], data: list[int
         raise BadEdfHeader(path, f"data record duration {record_text!r} is not a positive number "
                                  f"of seconds")
     _check_ranges(path, fields, data)
+    check_physical_bounds(path, fields)
     try:
         header.start()
     except (ValueError, UnicodeDecodeError):

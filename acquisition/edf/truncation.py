@@ -11,6 +11,7 @@ from pathlib import Path
 
 from acquisition.edf.constants import FIXED_HEADER_BYTES
 from acquisition.edf.header import EdfHeader, parse_int, read_header
+from acquisition.edf.stream_checks import check_physical_bounds
 from acquisition.edf.units import odd_signals
 from acquisition.errors import RecordingError
 
@@ -40,12 +41,14 @@ def check_truncation(path: Path, bytes_per_sample: int) -> list[str]:
     Raises
     ------
     RecordingError
-        Naming the file: a truncated or inconsistent header, no signal in a voltage unit, or
-        fewer bytes than the header's data records need.
+        Naming the file: a truncated or inconsistent header, no signal in a voltage unit, a
+        physical range beyond any voltage on skin, or fewer bytes than the header's data records
+        need.
     """
     header = read_header(path)
     header_bytes, n_records, _ = _header_numbers(path, header)
     left_out = odd_signals(path, header)
+    check_physical_bounds(str(path), header.fields())
     try:
         per_record = sum(parse_int(raw, "samples per record")
                          for raw in header.signal_raw("samples_per_record"))
