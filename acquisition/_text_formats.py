@@ -57,7 +57,8 @@ def _numbers(path: Path, text: list[str], skip: int, delimiter: str | None) -> n
 
 def _read_lines(path: Path) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, not with "time"
+        return path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
     except OSError as exc:
         raise RecordingError(path, f"cannot read ({exc.strerror or exc})") from None
 
@@ -304,6 +305,9 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     if len(names) < 2:
         raise RecordingError(path, "no channel columns after the time column")
     ch_names, ch_units = _column_units(path, names[1:], units)
+    twice = sorted({n for n in ch_names if ch_names.count(n) > 1})
+    if twice:
+        raise RecordingError(path, f"header names column '{twice[0]}' more than once")
     values = _numbers(path, lines, header + 1, delimiter)
     if values.shape[1] != len(names):
         raise RecordingError(path, f"{values.shape[1]} columns of data but {len(names)} names")

@@ -393,6 +393,16 @@ def test_csv_units(tmp_path, header, units, scale):
     np.testing.assert_allclose(raw.get_data(), np.round(values.T, 6) * scale, rtol=1e-12)
 
 
+def test_csv_with_a_byte_order_mark_is_read(tmp_path):
+    """A spreadsheet's "CSV UTF-8" starts with a byte-order mark before "time"."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufefftime,GM_uV\n".encode() + b"".join(
+        f"{i / 1000:.3f},{i % 5}\n".encode() for i in range(2000)))
+    raw = open_recording(path)
+    assert raw.ch_names == ["GM"] and raw.info["sfreq"] == 1000
+    np.testing.assert_allclose(raw.get_data()[0], (np.arange(2000) % 5) * 1e-6, rtol=1e-12)
+
+
 def test_csv_time_printed_coarser_than_the_step(tmp_path):
     path = tmp_path / "coarse.csv"
     path.write_text("time,GM_uV\n" + "".join(f"{i / 1024:.3f},{i % 7}\n" for i in range(5000)))
@@ -434,6 +444,7 @@ BAD_INPUTS = [
     ("noext", b"\x00\x00\x00\x64" + b"\x00" * 40, "rename it to end in .fif"),
     ("notime.csv", "GM_uV,SO_uV\n1,2\n", "first column must be time"),
     ("units.csv", "time,GM\n0,1\n0.001,2\n", "units of the channels are unknown"),
+    ("twice.csv", "time,GM_uV,GM_uV\n0,1,2\n0.001,2,3\n", "column 'GM' more than once"),
     ("lonely.dat", b"\x00\x01", "header"),
     ("junk.edf", b"0       " + b"x" * 300, "not a valid EDF/BDF header"),
     ("junk.fif", b"\x00\x00\x00\x64" + b"\x00" * 40, "not a readable FIF file"),
