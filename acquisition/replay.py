@@ -24,7 +24,7 @@ from acquisition._chunk_queue import gap_chunk
 from acquisition.edf.constants import GAP_TEXT
 from acquisition.edf.stream import BadEdfHeader, EdfStream, merge_spans
 from acquisition.errors import RecordingError
-from acquisition.stream import SampleChunk, StreamInfo
+from acquisition.stream import MAX_SAMPLE_UV, SampleChunk, StreamInfo
 
 
 class _RawBackend:
@@ -215,13 +215,28 @@ class ReplayStream:
     def _read(self, start: int, stop: int) -> np.ndarray:
         """Samples ``start:stop`` in µV; a file that fails there (truncated) is named."""
         try:
-            return self._backend.get_uv(start, stop)
+            data_uv = self._backend.get_uv(start, stop)
         except RecordingError:
             raise
         except (ValueError, OSError, EOFError) as exc:
             problem = " ".join(str(exc).split()) or type(exc).__name__
             raise RecordingError(self.path or "recording",
                                  f"cannot be read at sample {start} ({problem})") from None
+        self._check_sizes(data_uv, start)
+        return data_uv
+
+    def _check_sizes(self, data_uv: np.ndarray, start: int) -> None:
+        """Refuse, naming the file, a sample that is infinite or beyond ``MAX_SAMPLE_UV`` (NaN is
+        a lost sample and passes)."""
+        with np.errstate(invalid="ignore"):
+            beyond = np.abs(data_uv) > MAX_SAMPLE_UV
+        if beyond.any():
+            ch, i = (int(v[0]) for v in np.nonzero(beyond))
+            raise RecordingError(
+                self.path or "recording",
+                f"sample {start + i} of channel {self.info.ch_names[ch]!r} is "
+                f"{data_uv[ch, i]:g} µV, beyond any voltage on skin (1 kV): a corrupt value or "
+                "a wrong scale")
 
     def close(self) -> None:
         """Stop the replay (the generator ends at its next chunk)."""

@@ -15,6 +15,11 @@ from typing import Protocol
 
 import numpy as np
 
+#: Largest size of a sample (µV, either sign) a recording may hold: 1 kV, far beyond any voltage on
+#: skin or any amplifier's input. A file past it has a wrong scale or corrupt values, and samples
+#: of about 1e300 µV overflow the first sums of squares.
+MAX_SAMPLE_UV = 1e9
+
 
 @dataclass(frozen=True)
 class StreamInfo:

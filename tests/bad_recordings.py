@@ -1,4 +1,4 @@
-"""Forty-two bad recording files: damaged EDF/BDF headers, truncated and garbled files of every format.
+"""Forty-six bad recording files: damaged EDF/BDF headers, truncated and garbled files of every format.
 
 Each maker writes one file into a folder and returns its path. The base file is a valid EDF+ (or BDF+)
 written by the project's own writer; each bad file changes one thing.
@@ -110,6 +110,33 @@ def _fif_truncated(folder: Path) -> Path:
     return path
 
 
+def _csv_values(name: str, value: str):
+    """Four seconds of CSV noise whose 1500th sample of the calf channel is ``value``."""
+    def make(folder: Path) -> Path:
+        rng = np.random.default_rng(4)
+        rows = [f"{i / FS:.3f},{v:.3f},{w:.3f}" for i, (v, w) in
+                enumerate(rng.normal(0, 10, (int(4 * FS), 2)))]
+        rows[1500] = f"{1500 / FS:.3f},{value},0.5"
+        path = folder / f"{name}.csv"
+        path.write_text("time,calf_uV,shin_uV\n" + "\n".join(rows) + "\n")
+        return path
+    make.__name__ = name
+    return make
+
+
+def _fif_inf(folder: Path) -> Path:
+    """A FIF whose float samples hold an infinity (1e300 µV does not fit a float32)."""
+    import mne
+
+    info = mne.create_info(["calf"], FS, "emg")
+    data_v = np.random.default_rng(5).normal(0, 1e-5, (1, 4000))
+    data_v[0, 2000] = np.inf
+    raw = mne.io.RawArray(data_v, info, verbose="error")
+    path = folder / "inf_raw.fif"
+    raw.save(path, verbose="error")
+    return path
+
+
 def _fif_garbage(folder: Path) -> Path:
     path = folder / "garbage_raw.fif"
     path.write_bytes(np.random.default_rng(2).integers(0, 256, 5000, dtype=np.uint8).tobytes())
@@ -163,6 +190,10 @@ MAKERS = [
     _mixed_rate,
     _fif_truncated,
     _fif_garbage,
+    _csv_values("csv_inf", "inf"),
+    _csv_values("csv_huge", "1e300"),  # overflowed the first sums of squares
+    _bytes("csv_column_twice", ".csv", b"time,calf_uV,calf_uV\n0,1,2\n0.001,2,3\n"),
+    _fif_inf,
 ]
 
 

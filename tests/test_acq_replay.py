@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -171,3 +172,25 @@ def test_a_recording_served_as_an_emulated_device_streams_its_samples(tmp_path):
     assert not any(c.gap for c in chunks)
     assert got.shape == file_uv.shape
     np.testing.assert_allclose(got, file_uv, atol=0.05 + 1e-9)  # the device's 0.1 µV steps
+
+
+@pytest.mark.parametrize(("value", "shown"), [(np.inf, "inf"), (-1e300, "-1e+300"),
+                                              (2e9, "2e+09")])
+def test_a_sample_beyond_any_voltage_on_skin_is_refused_where_it_is(tmp_path, value, shown):
+    """NaN is a lost sample; an infinity or a size past 1 kV is a corrupt value or a wrong scale,
+    named with its sample and channel (it had overflowed the chain's first sums of squares)."""
+    from acquisition.errors import RecordingError
+
+    data_uv = np.random.default_rng(6).normal(0, 10, (2, 3000))
+    data_uv[1, 1234] = value
+    data_uv[0, 100] = np.nan
+    path = tmp_path / "night.csv"
+    rows = [f"{i / 1000:.3f},{a:.6g},{b:.6g}" for i, (a, b) in enumerate(data_uv.T)]
+    path.write_text("time,calf_uV,shin_uV\n" + "\n".join(rows) + "\n")
+    stream = ReplayStream(path, chunk_s=1.0)
+    chunks = stream.chunks()
+    assert np.isnan(next(chunks).data_uv[0, 100])  # the first second passes, NaN and all
+    with pytest.raises(RecordingError, match=rf"night\.csv: sample 1234 of channel 'shin' is "
+                                             rf"{re.escape(shown)} µV, beyond any voltage on "
+                                             r"skin \(1 kV\)"):
+        next(chunks)

@@ -1,4 +1,4 @@
-"""Forty-two bad recordings: each one line naming the file, a non-zero exit, no library warning, and a
+"""Forty-six bad recordings: each one line naming the file, a non-zero exit, no library warning, and a
 batch that goes on past them to the good recording at its end."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ def files(tmp_path_factory):
     return make_all(folder), make_valid(folder / "good")
 
 
-def test_there_are_forty_two(files):
+def test_there_are_forty_six(files):
     bad, _ = files
-    assert len(bad) == len(MAKERS) == 42
+    assert len(bad) == len(MAKERS) == 46
 
 
 def test_a_batch_reports_each_bad_file_in_one_line_and_goes_on(files, tmp_path):

@@ -13,12 +13,11 @@ import math
 from acquisition.edf.constants import ANNOTATION_LABELS, UV_PER_UNIT
 from acquisition.edf.header import EdfHeader, HeaderLayout, lenient_float
 from acquisition.errors import RecordingError
+from acquisition.stream import MAX_SAMPLE_UV
 
-#: Largest physical minimum or maximum (µV, either sign) a header may state: 1 kV, far beyond any
-#: voltage on skin or any amplifier's input. Past it the scaling is wrong, and samples of about
-#: 1e300 µV overflow to inf in the first sum of squares (a header whose range said 1e308 gave
-#: RuntimeWarnings and a night without a number, not an error).
-MAX_PHYSICAL_UV = 1e9
+#: Largest physical minimum or maximum (µV, either sign) a header may state (a header whose range
+#: said 1e308 gave RuntimeWarnings and a night without a number, not an error).
+MAX_PHYSICAL_UV = MAX_SAMPLE_UV
 
 
 class UnsupportedEdf(ValueError):
