@@ -81,6 +81,9 @@ def _check_stated(hea: Path, header) -> None:
     lines = [ln for ln in lines if ln]
     if len(lines[0]) < 3:
         raise RecordingError(hea, "sampling frequency missing from the record line")
+    if len(lines) - 1 < header.n_sig:
+        raise RecordingError(hea, f"the record line states {header.n_sig} signals but "
+                                  f"{len(lines) - 1} signal lines follow")
     for i, fields in enumerate(lines[1 : 1 + header.n_sig]):
         if len(fields) < 3:
             raise RecordingError(hea, f"signal {i}: no ADC gain (uncalibrated signal)")

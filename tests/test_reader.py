@@ -449,6 +449,8 @@ BAD_INPUTS = [
     ("junk.edf", b"0       " + b"x" * 300, "not a valid EDF/BDF header"),
     ("junk.fif", b"\x00\x00\x00\x64" + b"\x00" * 40, "not a readable FIF file"),
     ("bad.hea", "rec 1\nrec.dat 16 200/mV\n", "sampling frequency missing"),
+    ("lines.hea", "rec 2 1000 10\nrec.dat 16 200/mV 16 0 0 0 0 calf\n",
+     "states 2 signals but 1 signal lines follow"),
 ]
 
 
