@@ -371,6 +371,11 @@ def load_config(user_path: str | os.PathLike | None = None) -> ClassifierConfig:
         raise ValueError(f"{path}: configuration file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a TOML configuration file (not UTF-8 text)") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the configuration ({exc.strerror or exc})"
+                         ) from None
     return config_with(override, str(path))
 
 

@@ -46,6 +46,15 @@ def test_missing_config_file_is_usage_error(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+def test_a_binary_file_given_as_config_is_one_line_naming_it(tmp_path):
+    """A recording passed to --config by mistake."""
+    user = tmp_path / "night.edf"
+    user.write_bytes(b"0       " + bytes(range(128, 256)) * 4)
+    out = _run("--config", str(user), "history", "--history", str(tmp_path / "h.sqlite"))
+    assert out.returncode == 2
+    assert out.stderr == f"calfwatch: error: {user}: not a TOML configuration file (not UTF-8 text)\n"
+
+
 def test_config_option_reaches_the_threshold_loader(tmp_path, monkeypatch):
     import os
 
