@@ -79,3 +79,12 @@ def test_temporary_names_are_not_predictable(tmp_path, monkeypatch):
     write_atomic(tmp_path / "a.txt", "1")
     write_atomic(tmp_path / "a.txt", "2")
     assert len(set(seen)) == 2 and all(str(os.getpid()) not in name for name in seen)
+
+
+def test_a_folder_that_cannot_be_written_is_named_not_the_temporary_file(tmp_path):
+    """The error names the file asked for (a missing folder here), as a user gave it."""
+    target = tmp_path / "absent" / "report.html"
+    with pytest.raises(FileNotFoundError) as info:
+        write_atomic(target, "x")
+    assert info.value.filename == str(target)
+    assert not (tmp_path / "absent").exists()
