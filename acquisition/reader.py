@@ -119,6 +119,7 @@ def _sniff(path: Path) -> str:
 
 def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     left_out = check_truncation(path, bytes_per_sample(bdf))
+    _refuse_pauses(path)
     # The classes behind read_raw_edf/read_raw_bdf, which refuse names without the extension.
     reader = RawBDF if bdf else RawEDF
     try:
@@ -131,6 +132,29 @@ def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
         raw.rename_channels(dict(zip(raw.ch_names, names, strict=True)), verbose="error")
         _annotations_on_channels(raw)
     return raw
+
+
+def _refuse_pauses(path: Path) -> None:
+    """Refuse an EDF+D/BDF+D file whose recording paused: MNE reads its records one after the
+    other, every sample after a pause too early by the pause. ``calfwatch analyze`` places them
+    (:class:`acquisition.edf.stream.EdfStream`); the readers behind this function do not."""
+    from acquisition.edf.discontinuous import holes
+    from acquisition.edf.header import read_header
+    from acquisition.edf.stream import EdfStream, UnsupportedEdf
+
+    if not read_header(path).text("reserved").startswith(("EDF+D", "BDF+D")):
+        return
+    try:
+        stream = EdfStream(path)
+    except UnsupportedEdf:
+        return  # mixed rates: not placed by calfwatch either; read as MNE reads it
+    if stream.record_starts is None:
+        return
+    a, b = holes(stream.record_starts, stream.spr)[0]
+    raise RecordingError(path, f"discontinuous EDF+D: the recording pauses at "
+                               f"{a / stream.sfreq_hz:g} s for {(b - a) / stream.sfreq_hz:g} s, "
+                               "and this reader would close the pause up; calfwatch analyze "
+                               "places each record at its time")
 
 
 def _annotations_on_channels(raw: mne.io.BaseRaw) -> None:

@@ -6,8 +6,10 @@ budget that way. :class:`EdfStream` reads only the records a slice needs, and sc
 record block by record block, keeping only the ``BAD_ACQ_SKIP`` spans. Physical values follow the EDF
 formula MNE uses (:class:`~acquisition.edf.scaling.EdfScaling`).
 
-Files with different sample rates per data signal are not handled here (the replay falls back to
-the general reader for them).
+A discontinuous file (``EDF+D``, a recording that paused) has each record placed at the start its
+time-keeping annotation states, the holes between records lost time (NaN, and gap spans)
+(:mod:`~acquisition.edf.discontinuous`). Files with different sample rates per data signal are
+not handled here (the replay falls back to the general reader for them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from acquisition.edf.constants import ANNOTATION_LABELS, bytes_per_sample
+from acquisition.edf.discontinuous import holes, record_starts
 from acquisition.edf.header import lenient_float, read_header
 from acquisition.edf.labels import channel_names
 from acquisition.edf.scaling import EdfScaling
@@ -94,6 +97,13 @@ class EdfStream:
         start = header.start()
         self._tk0 = self._first_timekeeping() if self._ann else 0.0
         self.meas_date = start if not self._tk0 else _add_seconds(start, self._tk0)
+        #: Timeline sample of each record's start when the file pauses (EDF+D), else None.
+        self.record_starts = None
+        if header.text("reserved").startswith(("EDF+D", "BDF+D")) and self._ann:
+            self.record_starts = record_starts(self._record_onsets_s(), self.sfreq_hz,
+                                               self.spr, self.path)
+        if self.record_starts is not None:
+            self.n_times = int(self.record_starts[-1]) + self.spr
 
     def _place_records(self, layout, file_bytes: int, spr_n: tuple[int, ...]) -> None:
         """Record count from the file size, and where each signal lies in a record."""
@@ -137,15 +147,39 @@ class EdfStream:
         start, stop = max(0, int(start)), min(self.n_times, int(stop))
         if stop <= start:
             return np.zeros((len(self._data), 0))
+        if self.record_starts is not None:
+            return self._placed_uv(start, stop)
         r0, r1 = start // self.spr, -(-stop // self.spr)
+        values = self._records_uv(r0, r1)
+        lo = start - r0 * self.spr
+        if lo or stop - start < values.shape[1]:  # not on record boundaries: the slice alone
+            values = np.ascontiguousarray(values[:, lo : lo + (stop - start)])
+        return values
+
+    def _records_uv(self, r0: int, r1: int) -> np.ndarray:
+        """Records ``r0:r1`` of the file in µV, one after the other."""
         block = self._records(r0, r1)
         values = np.empty((len(self._data), (r1 - r0) * self.spr))
         for row, signal in zip(values, self._data, strict=True):
             self._counts_into(block, signal, row.reshape(r1 - r0, self.spr))
-        lo = start - r0 * self.spr
-        if lo or stop - start < values.shape[1]:  # not on record boundaries: the slice alone
-            values = np.ascontiguousarray(values[:, lo : lo + (stop - start)])
         return self.scaling.to_physical_in_place(values, self._unit_uv)
+
+    def _placed_uv(self, start: int, stop: int) -> np.ndarray:
+        """Samples ``start:stop`` of a file that pauses: each record at its own start, NaN in
+        the holes between records (lost time, annotated by :meth:`gap_spans`)."""
+        starts, spr = self.record_starts, self.spr
+        out = np.full((len(self._data), stop - start), np.nan)
+        r0 = max(0, int(np.searchsorted(starts, start, "right")) - 1)
+        r1 = int(np.searchsorted(starts, stop, "left"))
+        if r1 <= r0:
+            return out
+        values = self._records_uv(r0, r1)
+        for r in range(r0, r1):  # one copy per record, not per sample
+            a, b = max(start, int(starts[r])), min(stop, int(starts[r]) + spr)
+            if b > a:
+                k = (r - r0) * spr + a - int(starts[r])
+                out[:, a - start : b - start] = values[:, k : k + b - a]
+        return out
 
     # ------------------------------------------------------------------------------ annotations
     def _ann_bytes(self, block: np.ndarray) -> list[bytes]:
@@ -153,6 +187,20 @@ class EdfStream:
         for row in block:
             out.append(b"".join(row[slice(*self._sig_bytes[s])].tobytes() for s in self._ann))
         return out
+
+    def _record_onsets_s(self) -> np.ndarray:
+        """Each record's time-keeping onset, seconds from the first record's (EDF+ puts it
+        first in the record's annotations); read record block by record block."""
+        onsets = np.empty(self.n_records)
+        for r0 in range(0, self.n_records, _SCAN_RECORDS):
+            r1 = min(self.n_records, r0 + _SCAN_RECORDS)
+            for r, record in enumerate(self._ann_bytes(self._records(r0, r1)), r0):
+                first = next(iter_tals(record), None)
+                if first is None:
+                    raise BadEdfHeader(self.path, f"EDF+D record {r} has no time-keeping "
+                                                  "annotation")
+                onsets[r] = first[0] - self._tk0
+        return onsets
 
     def _first_timekeeping(self) -> float:
         if self.n_records == 0:
@@ -174,11 +222,12 @@ class EdfStream:
         return found
 
     def gap_spans(self, text: str) -> list[tuple[int, int]]:
-        """Sample spans ``[start, stop)`` annotated ``text``, merged and clipped to the data."""
+        """Sample spans ``[start, stop)`` annotated ``text``, and the pauses between the records
+        of an EDF+D file, merged and clipped to the data."""
         items = sorted(
-            (int(round(o * self.sfreq_hz)), int(round((o + d) * self.sfreq_hz)))
-            for o, d, t in self.annotations(text)
-            if t == text
+            [(int(round(o * self.sfreq_hz)), int(round((o + d) * self.sfreq_hz)))
+             for o, d, t in self.annotations(text) if t == text]
+            + (holes(self.record_starts, self.spr) if self.record_starts is not None else [])
         )
         return merge_spans(items, self.n_times)
 
