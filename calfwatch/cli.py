@@ -104,6 +104,14 @@ def _one_line(exc: BaseException) -> str:
     return text
 
 
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush of what
+    could not be written does not fail again (Python's advice for SIGPIPE, ``signal`` docs)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     parser = build_parser()
@@ -132,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("calfwatch: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away ("calfwatch history | head"): stop quietly
+        _silence_stdout()
+        return EXIT_ERROR
     except UsageError as exc:
         if args.debug:
             traceback.print_exc()

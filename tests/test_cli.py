@@ -101,3 +101,13 @@ def test_the_readme_documents_every_command():
         assert re.search(rf"calfwatch {name}\b|^- `{name}\b", readme, re.M), name
     for name in ("devices", "symptoms", "history", "repair"):
         assert re.search(rf"^- `{name}\b", section, re.M), name
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """``calfwatch datasets | head -1``: the pipe closes before the table is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "calfwatch", "datasets"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # long before the interpreter has imported calfwatch
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert err == b""
