@@ -27,8 +27,13 @@ FILE_CHUNK_S = 120.0
 EDF_SUFFIXES = (".edf", ".bdf")
 
 
-def open_stream(path: str | os.PathLike, units: str | None = None):
+def open_stream(path: str | os.PathLike, units: str | None = None, *, keep_bads: bool = False):
     """A :class:`acquisition.replay.ReplayStream` over the EMG channels of any recording.
+
+    Channels the file marks bad (``info["bads"]`` of a FIF, as MNE's browser saves them) are
+    left out, as MNE's own functions leave them out, unless ``keep_bads`` (a caller that picks
+    channels by name); they are listed in ``stream.info.device["marked_bad"]``
+    (:func:`reader_notes`).
 
     Raises
     ------
@@ -38,7 +43,7 @@ def open_stream(path: str | os.PathLike, units: str | None = None):
         message is one line naming the file, whatever library failed to read it.
     """
     try:
-        stream = _open_stream(path, units)
+        stream = _open_stream(path, units, keep_bads)
     except RecordingError:
         raise
     except (ValueError, OSError, LookupError, ArithmeticError, EOFError) as exc:
@@ -66,7 +71,21 @@ def _slow_signals(path: str | os.PathLike) -> None:
                                            f"{MIN_SFREQ_HZ:g} Hz fasciculation detection needs")
 
 
-def _open_stream(path: str | os.PathLike, units: str | None):
+def reader_notes(stream, path: str) -> list[str]:
+    """One line for each kind of signal the reader left out of ``stream``: not in a voltage
+    unit (EDF/BDF), marked bad in the file."""
+    notes = []
+    left_out = stream.info.device.get("left_out")
+    if left_out:
+        notes.append(f"{path}: left out, not in uV, mV or V: {', '.join(left_out)}")
+    marked_bad = stream.info.device.get("marked_bad")
+    if marked_bad:
+        notes.append(f"{path}: left out, marked bad in the file: {', '.join(marked_bad)} "
+                     "(--channels analyses them)")
+    return notes
+
+
+def _open_stream(path: str | os.PathLike, units: str | None, keep_bads: bool = False):
     from acquisition.replay import ReplayStream
 
     if units is None and Path(path).suffix.lower() in EDF_SUFFIXES and Path(path).is_file():
@@ -82,9 +101,17 @@ def _open_stream(path: str | os.PathLike, units: str | None):
     if not emg or raw.n_times == 0:
         what = "no EMG-like channel" if not emg else "no samples"
         raise RecordingError(path, f"{what} to analyse")
+    bads = [] if keep_bads else [name for name in emg if name in raw.info["bads"]]
+    if bads and len(bads) == len(emg):
+        raise RecordingError(path, f"every EMG channel is marked bad in the file "
+                                   f"({', '.join(bads)}); name those to analyse with --channels")
+    emg = [name for name in emg if name not in bads]
     if len(emg) < len(raw.ch_names):
         raw.pick(emg)
-    return ReplayStream(raw, chunk_s=FILE_CHUNK_S)
+    stream = ReplayStream(raw, chunk_s=FILE_CHUNK_S)
+    if bads:
+        stream.info.device["marked_bad"] = bads
+    return stream
 
 
 def _history(subject: str, side: str, history_path: str | None):
@@ -162,7 +189,7 @@ def analyze_file(
     from calfwatch.log import logger
 
     logger.info("analysing %s", os.fspath(path))
-    stream = open_stream(path, units)
+    stream = open_stream(path, units, keep_bads=channels is not None)
     try:
         if subject and stream.info.meas_date is None:
             raise RecordingError(path, "the recording states no date (date unknown): a night "

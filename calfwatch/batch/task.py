@@ -31,8 +31,8 @@ class Options:
     ----------
     config : ClassifierConfig
         The classifier configuration, loaded once by the client.
-    units, mains_hz, subject, side, anonymize
-        As the command's options.
+    units, mains_hz, subject, side, anonymize, channels
+        As the command's options (``channels``: ``"1,2"`` or names, None for every channel).
     numba_threads : int or dict or None
         Threads each file's kernels may use: an int, a mapping of worker address to threads
         (workers missing from it use 1), or None for numba's default.
@@ -44,6 +44,7 @@ class Options:
     subject: str = ""
     side: str = ""
     anonymize: bool = False
+    channels: str | None = None
     numba_threads: int | dict[str, int] | None = None
 
 
@@ -116,15 +117,15 @@ def analyze_recording(job: Job, options: Options, raise_errors: bool = False) ->
 
 
 def _run(job: Job, options: Options, outcome: Outcome) -> None:
-    from calfwatch.analysis import open_stream
+    from acquisition.picks import pick_channels
+    from calfwatch.analysis import open_stream, reader_notes
     from calfwatch.engine import NightEngine, feed_stream
     from calfwatch.outputs import write_outputs
 
-    stream = open_stream(job.source, options.units)
+    stream = open_stream(job.source, options.units, keep_bads=options.channels is not None)
     try:
-        left_out = stream.info.device.get("left_out")
-        if left_out:
-            outcome.notes.append(f"{job.path}: left out, not in uV, mV or V: {', '.join(left_out)}")
+        outcome.notes.extend(reader_notes(stream, job.path))
+        stream = pick_channels(stream, options.channels, os.fspath(job.path))
         engine = NightEngine(stream.info, mains_hz=options.mains_hz, config=options.config,
                              label=os.fspath(job.path))
     except BaseException:

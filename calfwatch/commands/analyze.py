@@ -74,10 +74,10 @@ class _Progress:
     def open(self, stream) -> None:
         """Name the signals the reader left out; size the bar from the opened stream (long
         recordings on a terminal only)."""
-        left_out = stream.info.device.get("left_out")
-        if left_out:
-            sys.stderr.write(f"calfwatch: note: {self.path}: left out, not in uV, mV or V: "
-                             f"{', '.join(left_out)}\n")
+        from calfwatch.analysis import reader_notes
+
+        for note in reader_notes(stream, self.path):
+            sys.stderr.write(f"calfwatch: note: {note}\n")
         self.sfreq = stream.info.sfreq_hz
         total_s = getattr(stream, "n_times", 0) / self.sfreq
         if sys.stderr.isatty() and total_s >= PROGRESS_MIN_S:
@@ -185,7 +185,8 @@ def _run_batch(batch, args: argparse.Namespace) -> int:
     if args.scheduler or n_jobs > 1:
         require_distributed("--scheduler" if args.scheduler else f"--jobs {args.jobs}")
     options = Options(load_config(), units=args.units, mains_hz=args.mains,
-                      subject=args.subject, side=args.side or "", anonymize=args.anonymize)
+                      subject=args.subject, side=args.side or "", anonymize=args.anonymize,
+                      channels=args.channels)
     not_evaluable: list[str] = []
     result = run_batch(batch, options, n_jobs=n_jobs, scheduler=args.scheduler,
                        history_path=args.history,
