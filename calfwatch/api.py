@@ -76,7 +76,7 @@ def analyze(
     ----------
     data : str, os.PathLike, mne.io.BaseRaw or (array_uv, sfreq_hz)
         A recording file (any format :func:`read_recording` reads); a Raw, whose channels of type
-        ``'emg'`` are analysed; or a tuple of an array in µV, shape ``(n_channels, n_times)`` or
+        ``'emg'`` not in ``raw.info["bads"]`` are analysed; or a tuple of an array in µV, shape ``(n_channels, n_times)`` or
         ``(n_times,)``, and its sampling rate in Hz (channels named ``emg1``, ``emg2``...; NaN
         marks samples that were lost, analysed as gaps).
     mains_hz : float or None
@@ -150,6 +150,9 @@ def _analyze_raw(raw, mains_hz, config, label: str) -> Night:
     if not emg:
         raise ValueError(f"{label}: no channel of type 'emg' to analyse; set their type with "
                          "raw.set_channel_types({name: 'emg'})")
+    emg = [name for name in emg if name not in raw.info["bads"]]  # as MNE's pick("emg") does
+    if not emg:
+        raise ValueError(f"{label}: every channel of type 'emg' is in raw.info['bads']")
     if len(emg) < len(raw.ch_names):
         raw = raw.copy().pick(emg)
     logger.info("analysing %s: %s at %g Hz, %.1f s", label, ", ".join(emg), raw.info["sfreq"],

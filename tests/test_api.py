@@ -89,6 +89,18 @@ def test_raw_with_other_channels_analyses_its_emg(night, night_file):
         calfwatch.analyze(raw, verbose="WARNING")
 
 
+def test_raw_channels_marked_bad_are_left_out(night, night_file):
+    raw = calfwatch.read_recording(night_file, preload=True, verbose="WARNING")
+    twin = raw.copy().rename_channels({raw.ch_names[0]: "twin"})
+    raw.add_channels([twin], force_update_info=True)
+    raw.info["bads"] = ["twin"]
+    got = calfwatch.analyze(raw, mains_hz=50, verbose="WARNING")
+    assert got.ch_names == night.ch_names
+    raw.info["bads"] = list(raw.ch_names)
+    with pytest.raises(ValueError, match=r"every channel of type 'emg' is in raw.info\['bads'\]"):
+        calfwatch.analyze(raw, verbose="WARNING")
+
+
 def test_array_nan_span_is_a_gap(night_file):
     raw = calfwatch.read_recording(night_file, preload=True, verbose="WARNING")
     data = raw.get_data() * 1e6
