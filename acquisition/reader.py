@@ -119,7 +119,7 @@ def _sniff(path: Path) -> str:
 
 def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     left_out = check_truncation(path, bytes_per_sample(bdf))
-    _refuse_pauses(path)
+    refuse_pauses(path)
     # The classes behind read_raw_edf/read_raw_bdf, which refuse names without the extension.
     reader = RawBDF if bdf else RawEDF
     try:
@@ -134,10 +134,17 @@ def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     return raw
 
 
-def _refuse_pauses(path: Path) -> None:
-    """Refuse an EDF+D/BDF+D file whose recording paused: MNE reads its records one after the
-    other, every sample after a pause too early by the pause. ``calfwatch analyze`` places them
-    (:class:`acquisition.edf.stream.EdfStream`); the readers behind this function do not."""
+def refuse_pauses(path: str | os.PathLike) -> None:
+    """Refuse (:class:`RecordingError` naming ``path``) an EDF+D/BDF+D file whose recording
+    paused, before MNE reads it: MNE lays its records one after the other, every sample after a
+    pause too early by the pause. ``calfwatch analyze`` places them
+    (:class:`acquisition.edf.stream.EdfStream`); readers through MNE do not.
+
+    Examples
+    --------
+    >>> refuse_pauses("night.edf")  # doctest: +SKIP
+    """
+    path = Path(path)
     from acquisition.edf.discontinuous import holes
     from acquisition.edf.header import read_header
     from acquisition.edf.stream import EdfStream, UnsupportedEdf

@@ -80,6 +80,9 @@ def _open_raw(path: Path):
     from acquisition.reader import open_recording
 
     if path.suffix.lower() in (".edf", ".bdf"):
+        from acquisition.reader import refuse_pauses
+
+        refuse_pauses(path)  # MNE, and mne-bids's readers, would close the pauses up
         # read as mne-bids will copy it: channel names as the file labels them
         try:
             raw = mne.io.read_raw(path, verbose="error")

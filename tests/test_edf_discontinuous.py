@@ -139,6 +139,18 @@ def test_readers_that_would_close_the_pause_up_refuse_it(files, tmp_path):
     assert open_recording(unpaused).n_times == open_recording(files["plain"]).n_times
 
 
+def test_bids_refuses_a_file_that_pauses(files, tmp_path):
+    pytest.importorskip("mne_bids")
+    proc = subprocess.run([sys.executable, "-m", "calfwatch", "bids", str(files["paused"]),
+                           "--root", str(tmp_path / "ds"), "--subject", "01"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"calfwatch: error: {files['paused']}: discontinuous EDF+D: the recording pauses at 90 s "
+        "for 100 s, and this reader would close the pause up; calfwatch analyze places each "
+        "record at its time"]
+
+
 def test_a_paused_bdf_is_placed_too(tmp_path):
     plain = _contiguous(tmp_path / "plain.bdf", "bdf")
     paused = EdfStream(_with_pause(plain, tmp_path / "paused.bdf"))
