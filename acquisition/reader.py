@@ -144,11 +144,11 @@ def refuse_pauses(path: str | os.PathLike) -> None:
     --------
     >>> refuse_pauses("night.edf")  # doctest: +SKIP
     """
-    path = Path(path)
     from acquisition.edf.discontinuous import holes
     from acquisition.edf.header import read_header
     from acquisition.edf.stream import EdfStream, UnsupportedEdf
 
+    path = Path(path)
     if not read_header(path).text("reserved").startswith(("EDF+D", "BDF+D")):
         return
     try:

@@ -76,9 +76,9 @@ def analyze(
     ----------
     data : str, os.PathLike, mne.io.BaseRaw or (array_uv, sfreq_hz)
         A recording file (any format :func:`read_recording` reads); a Raw, whose channels of type
-        ``'emg'`` not in ``raw.info["bads"]`` are analysed; or a tuple of an array in µV, shape ``(n_channels, n_times)`` or
-        ``(n_times,)``, and its sampling rate in Hz (channels named ``emg1``, ``emg2``...; NaN
-        marks samples that were lost, analysed as gaps).
+        ``'emg'`` not in ``raw.info["bads"]`` are analysed; or a tuple of an array in µV, shape
+        ``(n_channels, n_times)`` or ``(n_times,)``, and its sampling rate in Hz (channels named
+        ``emg1``, ``emg2``...; NaN marks samples that were lost, analysed as gaps).
     mains_hz : float or None
         50 or 60; None decides from the first 10 s of signal.
     config : dict, str or os.PathLike, optional

@@ -40,7 +40,7 @@ LEFT_OUT_STATUS = {
     NO_SIGNAL: "calfwatch left it out: no signal (flat or lost throughout)",
     RECTIFIED: "calfwatch left it out: rectified output (RECT), not raw EMG",
     NO_BAND: "calfwatch left it out: nothing in the 20-450 Hz band (an envelope or "
-                   "low-passed output), not raw EMG",
+             "low-passed output), not raw EMG",
 }
 
 

@@ -107,9 +107,12 @@ def _one_line(exc: BaseException) -> str:
 def _silence_stdout() -> None:
     """Point standard output at the null device, so that the interpreter's last flush of what
     could not be written does not fail again (Python's advice for SIGPIPE, ``signal`` docs)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # a stdout without a descriptor (captured)
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
