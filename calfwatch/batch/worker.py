@@ -9,6 +9,7 @@ from __future__ import annotations
 import scipy.special  # noqa: F401
 
 import acquisition.edf.annotation_file  # noqa: F401
+import acquisition.picks  # noqa: F401
 import acquisition.replay  # noqa: F401
 import acquisition.safe_files  # noqa: F401
 import calfwatch.analysis  # noqa: F401
