@@ -137,8 +137,9 @@ def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
 def refuse_pauses(path: str | os.PathLike) -> None:
     """Refuse (:class:`RecordingError` naming ``path``) an EDF+D/BDF+D file whose recording
     paused, before MNE reads it: MNE lays its records one after the other, every sample after a
-    pause too early by the pause. ``calfwatch analyze`` places them
-    (:class:`acquisition.edf.stream.EdfStream`); readers through MNE do not.
+    pause too early by the pause; and an EDF+C/BDF+C file whose records' time-keeping says it
+    paused (refused by ``calfwatch analyze`` too). ``calfwatch analyze`` places the records of
+    an EDF+D file (:class:`acquisition.edf.stream.EdfStream`); readers through MNE do not.
 
     Examples
     --------
@@ -149,7 +150,7 @@ def refuse_pauses(path: str | os.PathLike) -> None:
     from acquisition.edf.stream import EdfStream, UnsupportedEdf
 
     path = Path(path)
-    if not read_header(path).text("reserved").startswith(("EDF+D", "BDF+D")):
+    if not read_header(path).text("reserved").startswith(("EDF+", "BDF+")):
         return
     try:
         stream = EdfStream(path)

@@ -47,12 +47,12 @@ def _layout(data: bytes) -> tuple[int, int, int, int]:
     return 256 * (n + 1), width * sum(spr), width * sum(spr[:k]), width * spr[k]
 
 
-def _with_pause(source: Path, target: Path, onsets_s=None) -> Path:
-    """``source`` as EDF+D whose records after ``PAUSE_AFTER_RECORDS`` start ``PAUSE_S`` later
-    (or at ``onsets_s``, one per record)."""
+def _with_pause(source: Path, target: Path, onsets_s=None, kind: bytes = b"+D") -> Path:
+    """``source`` as EDF+D (or ``kind``) whose records after ``PAUSE_AFTER_RECORDS`` start
+    ``PAUSE_S`` later (or at ``onsets_s``, one per record)."""
     data = bytearray(source.read_bytes())
     assert data[192:197] in (b"EDF+C", b"BDF+C")
-    data[195:197] = b"+D"
+    data[195:197] = kind
     head, rec, off, length = _layout(bytes(data))
     n_records = (len(data) - head) // rec
     for r in range(n_records):
@@ -157,3 +157,25 @@ def test_a_paused_bdf_is_placed_too(tmp_path):
     assert paused.gap_spans("BAD_ACQ_SKIP") == [(int(PAUSE_AFTER_RECORDS * paused.sfreq_hz),
                                                  int((PAUSE_AFTER_RECORDS + PAUSE_S)
                                                      * paused.sfreq_hz))]
+
+
+def test_a_contiguous_file_whose_records_pause_is_refused_in_one_line(files, tmp_path):
+    lying = _with_pause(files["plain"], tmp_path / "lying.edf", kind=b"+C")
+    line = (f"{lying}: EDF+C (contiguous) but record {PAUSE_AFTER_RECORDS} starts at "
+            f"{PAUSE_AFTER_RECORDS + PAUSE_S:g} s by its time-keeping annotation, not at "
+            f"{PAUSE_AFTER_RECORDS} s: the header and the records disagree on when it was recorded")
+    proc = _analyze(lying, tmp_path / "out")
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"calfwatch: error: {line}"]
+    with pytest.raises(RecordingError) as info:
+        open_recording(lying)
+    assert str(info.value) == line
+
+
+def test_onsets_written_to_a_few_decimals_are_contiguous(files, tmp_path):
+    stream = EdfStream(files["plain"])
+    r = np.arange(180)
+    rounded = np.round(r + 0.9 / stream.sfreq_hz * (-1.0) ** r * (r > 0), 4)  # within a sample
+    path = _with_pause(files["plain"], tmp_path / "rounded.edf", rounded, kind=b"+C")
+    assert EdfStream(path).n_times == stream.n_times
+    assert open_recording(path).n_times == stream.n_times

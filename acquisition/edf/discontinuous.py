@@ -6,6 +6,12 @@ may start later than the one before ends (Kemp & Olivan, "European data format '
 Clin Neurophysiol 2003;114:1755-61, section 2.2.4). Read as if contiguous, every sample after a
 pause would sit earlier than it was recorded, by the pause. :func:`record_starts` places each
 record on the sample timeline; the holes between them are lost time (:func:`holes`).
+
+A file typed ``EDF+C`` in the header's reserved field says the opposite: its records follow each
+other without a hole (same specification), and their time-keeping annotations must agree. A file
+whose header says contiguous while its records say they paused cannot be placed on a timeline
+without guessing which of the two is wrong; it is refused (:func:`check_contiguous`) rather than
+read as MNE reads it, every sample after the pause early by the pause.
 """
 
 from __future__ import annotations
@@ -41,6 +47,36 @@ def record_starts(onsets_s: np.ndarray, sfreq_hz: float, spr: int,
     if not (steps > spr).any():
         return None
     return starts
+
+
+def check_contiguous(onsets_s: np.ndarray, sfreq_hz: float, spr: int, path: str,
+                     kind: str = "EDF+C") -> None:
+    """Refuse a contiguous file whose records' time-keeping onsets (seconds from the first
+    record's; NaN for a record without one) do not follow each other.
+
+    A record may be off by one sample (an onset written to a few decimals); more is a pause or an
+    overlap the header does not declare: :class:`~acquisition.edf.stream_checks.BadEdfHeader`
+    naming ``path``, the record and both times.
+
+    Examples
+    --------
+    >>> check_contiguous(np.array([0.0, 1.0, 2.0]), 100.0, 100, "night.edf")
+    >>> check_contiguous(np.array([0.0, 1.0, 62.0]), 100.0, 100, "night.edf")
+    Traceback (most recent call last):
+    ...
+    acquisition.edf.stream_checks.BadEdfHeader: night.edf: EDF+C (contiguous) but record 2 \
+starts at 62 s by its time-keeping annotation, not at 2 s: the header and the records disagree \
+on when it was recorded
+    """
+    onsets_s = np.asarray(onsets_s, np.float64)
+    expected = np.arange(onsets_s.size) * spr
+    off = np.abs(onsets_s * sfreq_hz - expected) > 1.0  # NaN compares False: not stated
+    if off.any():
+        r = int(np.flatnonzero(off)[0])
+        raise BadEdfHeader(path, f"{kind} (contiguous) but record {r} starts at "
+                                 f"{onsets_s[r]:g} s by its time-keeping annotation, not at "
+                                 f"{expected[r] / sfreq_hz:g} s: the header and the records "
+                                 "disagree on when it was recorded")
 
 
 def holes(starts: np.ndarray, spr: int) -> list[tuple[int, int]]:

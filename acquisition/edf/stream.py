@@ -8,7 +8,8 @@ formula MNE uses (:class:`~acquisition.edf.scaling.EdfScaling`).
 
 A discontinuous file (``EDF+D``, a recording that paused) has each record placed at the start its
 time-keeping annotation states, the holes between records lost time (NaN, and gap spans)
-(:mod:`~acquisition.edf.discontinuous`). Files with different sample rates per data signal are
+(:mod:`~acquisition.edf.discontinuous`); a file typed contiguous (``EDF+C``) whose records'
+time-keeping says they paused is refused. Files with different sample rates per data signal are
 not handled here (the replay falls back to the general reader for them).
 """
 
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from acquisition.edf.constants import ANNOTATION_LABELS, bytes_per_sample
-from acquisition.edf.discontinuous import holes, record_starts
+from acquisition.edf.discontinuous import check_contiguous, holes, record_starts
 from acquisition.edf.header import lenient_float, read_header
 from acquisition.edf.labels import channel_names
 from acquisition.edf.scaling import EdfScaling
@@ -99,9 +100,19 @@ class EdfStream:
         self.meas_date = start if not self._tk0 else _add_seconds(start, self._tk0)
         #: Timeline sample of each record's start when the file pauses (EDF+D), else None.
         self.record_starts = None
-        if header.text("reserved").startswith(("EDF+D", "BDF+D")) and self._ann:
-            self.record_starts = record_starts(self._record_onsets_s(), self.sfreq_hz,
-                                               self.spr, self.path)
+        self._place_in_time(header.text("reserved")[:5])
+
+    def _place_in_time(self, kind: str) -> None:
+        """EDF+D: each record at its time-keeping onset; EDF+C: refused if its onsets say the
+        records do not follow each other (:mod:`~acquisition.edf.discontinuous`)."""
+        if not self._ann or kind not in ("EDF+C", "EDF+D", "BDF+C", "BDF+D"):
+            return
+        paused = kind.endswith("D")
+        onsets_s = self._record_onsets_s(required=paused, kind=kind)
+        if not paused:
+            check_contiguous(onsets_s, self.sfreq_hz, self.spr, self.path, kind)
+            return
+        self.record_starts = record_starts(onsets_s, self.sfreq_hz, self.spr, self.path)
         if self.record_starts is not None:
             self.n_times = int(self.record_starts[-1]) + self.spr
 
@@ -188,18 +199,20 @@ class EdfStream:
             out.append(b"".join(row[slice(*self._sig_bytes[s])].tobytes() for s in self._ann))
         return out
 
-    def _record_onsets_s(self) -> np.ndarray:
+    def _record_onsets_s(self, required: bool = True, kind: str = "EDF+D") -> np.ndarray:
         """Each record's time-keeping onset, seconds from the first record's (EDF+ puts it
-        first in the record's annotations); read record block by record block."""
-        onsets = np.empty(self.n_records)
+        first in the record's annotations); read record block by record block. A record without
+        one is refused when ``required``, else NaN."""
+        onsets = np.full(self.n_records, np.nan)
         for r0 in range(0, self.n_records, _SCAN_RECORDS):
             r1 = min(self.n_records, r0 + _SCAN_RECORDS)
             for r, record in enumerate(self._ann_bytes(self._records(r0, r1)), r0):
                 first = next(iter_tals(record), None)
-                if first is None:
-                    raise BadEdfHeader(self.path, f"EDF+D record {r} has no time-keeping "
+                if first is not None:
+                    onsets[r] = first[0] - self._tk0
+                elif required:
+                    raise BadEdfHeader(self.path, f"{kind} record {r} has no time-keeping "
                                                   "annotation")
-                onsets[r] = first[0] - self._tk0
         return onsets
 
     def _first_timekeeping(self) -> float:
