@@ -5,7 +5,10 @@ recorded like a serial device: :class:`LslSource` resolves the stream by name, r
 labels and units from the stream description, and places every sample on the timeline by its LSL
 time stamp. A sample later than the stream's nominal rate puts it by more than ``gap_tolerance_s``
 starts after a gap: the missing samples become a gap chunk (``"stream gap"``), counted lost, never
-filled. Needs ``pylsl`` (``pip install 'calfwatch[lsl]'``), which ships liblsl.
+filled. A float stream may also send values that are not a voltage (NaN, which some senders push
+for a dropout; infinity; beyond :data:`~acquisition.stream.MAX_SAMPLE_UV`): such a sample is lost
+on every channel (``"invalid sample"``), at its place, rather than end the night or be written
+as a rail (:func:`invalid_runs`). Needs ``pylsl`` (``pip install 'calfwatch[lsl]'``), which ships liblsl.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from acquisition._chunk_queue import gap_chunk
-from acquisition.stream import SampleChunk, StreamInfo
+from acquisition.stream import MAX_SAMPLE_UV, SampleChunk, StreamInfo
 
 logger = logging.getLogger("calfwatch.acquisition")
 
 #: Reason given to the gap chunks of a stream.
 GAP_REASON = "stream gap"
+#: Reason given to samples that are not a voltage (NaN, infinite, beyond MAX_SAMPLE_UV).
+INVALID_REASON = "invalid sample"
 #: Scale of the recorded file for LSL streams (float samples): 0.01 µV steps, +-83 mV in 24 bits.
 LSL_UV_PER_COUNT = 0.01
 #: Units an LSL channel may declare, and their factor to µV (XDF names them "microvolts").
@@ -130,6 +135,31 @@ def uv_factors(units: list[str], name: str) -> np.ndarray:
             raise LslStreamError(f"{name}: channel unit {unit!r} is not a voltage "
                                  "(microvolts, millivolts or volts)")
     return np.array(factors, dtype=np.float64)[:, np.newaxis]
+
+
+def invalid_runs(data_uv: np.ndarray) -> list[tuple[int, int, bool]]:
+    """Runs ``(start, stop, valid)`` of the time samples of ``data_uv`` (channels x samples)
+    that hold a voltage on every channel, or not (NaN, infinite, or larger than
+    :data:`~acquisition.stream.MAX_SAMPLE_UV` on any channel).
+
+    A sample cannot be lost on one channel only (a gap spans every channel): one that is not a
+    voltage on any channel is lost on all of them, and counted.
+
+    Examples
+    --------
+    >>> invalid_runs(np.array([[1.0, np.nan, np.inf, 2.0, 3.0], [1.0, 1.0, 1.0, 1e300, 1.0]]))
+    [(0, 1, True), (1, 4, False), (4, 5, True)]
+    >>> invalid_runs(np.zeros((2, 3)))
+    [(0, 3, True)]
+    """
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(data_uv) <= MAX_SAMPLE_UV).all(axis=0)  # NaN compares False
+    n = bad.size
+    if not bad.any():
+        return [(0, n, True)] if n else []
+    edges = np.flatnonzero(np.diff(bad)) + 1
+    bounds = [0, *edges.tolist(), n]
+    return [(a, b, not bool(bad[a])) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 class StampPlacer:
@@ -313,12 +343,19 @@ class LslSource:
         uv = data.T.astype(np.float64) * self._to_uv
         for i_from, i_to, start, lost in self._placer.place(stamps):
             if lost > 0:
-                self.counters["gaps"] += 1
-                counts = self.counters["samples_lost"]
-                counts[GAP_REASON] = counts.get(GAP_REASON, 0) + lost
-                yield gap_chunk(start - lost, uv.shape[0], lost, GAP_REASON)
+                yield self._lost(start - lost, uv.shape[0], lost, GAP_REASON)
             self.counters["samples_received"] += i_to - i_from
-            yield SampleChunk(start, uv[:, i_from:i_to])
+            for a, b, valid in invalid_runs(uv[:, i_from:i_to]):
+                if valid:
+                    yield SampleChunk(start + a, uv[:, i_from + a : i_from + b])
+                else:
+                    yield self._lost(start + a, uv.shape[0], b - a, INVALID_REASON)
+
+    def _lost(self, start: int, n_channels: int, n_samples: int, reason: str) -> SampleChunk:
+        self.counters["gaps"] += 1
+        counts = self.counters["samples_lost"]
+        counts[reason] = counts.get(reason, 0) + n_samples
+        return gap_chunk(start, n_channels, n_samples, reason)
 
     def _start_date(self, full) -> datetime:
         """Wall-clock time of the first sample, from its stamp on this machine's LSL clock."""

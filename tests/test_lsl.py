@@ -111,6 +111,38 @@ def test_stream_gap_is_counted_lost(source, tmp_path):
              calfwatch.analyze((with_gap, sfreq), mains_hz=50, verbose="WARNING"))
 
 
+def test_samples_that_are_not_a_voltage_are_lost_at_their_place(source, tmp_path):
+    """NaN (a sender's dropout), infinity or 1e300 from a float stream are lost samples, counted
+    and annotated where they fell: not the end of the night, not a rail in the file."""
+    path, data, sfreq, ch_names = source
+    data, n = data[:, : int(60 * sfreq)].copy(), int(60 * sfreq)
+    spans = {np.nan: (int(20.0 * sfreq), int(20.5 * sfreq)),
+             1e300: (int(35.0 * sfreq), int(35.1 * sfreq)),
+             -np.inf: (int(41.0 * sfreq), int(41.0 * sfreq) + 1)}
+    for value, (a, b) in spans.items():
+        data[0, a:b] = value
+    name = _name("invalid")
+    outlet = PacedOutlet(name, data, sfreq, speed=SPEED, ch_names=ch_names, fmt="double64")
+    outlet.start()
+    try:
+        assert _record(name, tmp_path, n / sfreq) == 0
+    finally:
+        outlet.stop()
+    n_lost = sum(b - a for a, b in spans.values())
+    counters = json.loads(_recording(tmp_path).with_suffix(".json").read_text())["counters"]
+    assert counters["samples_lost_by_reason"] == {"invalid sample": n_lost}
+    assert counters["samples_received"] == n - n_lost
+    assert counters["clipped_samples"] == 0
+    raw = calfwatch.read_recording(_recording(tmp_path), verbose="WARNING")
+    lost = [(a["onset"], a["duration"]) for a in raw.annotations
+            if a["description"] == "BAD_ACQ_SKIP"]
+    assert lost == [pytest.approx((a / sfreq, (b - a) / sfreq)) for a, b in spans.values()]
+    as_gaps = data.copy()
+    as_gaps[:, ~np.isfinite(data).all(axis=0) | (np.abs(data) > 1e9).any(axis=0)] = np.nan
+    _compare(read_events_tsv(analysis_dir(_recording(tmp_path)) / "events.tsv"),
+             calfwatch.analyze((as_gaps, sfreq), mains_hz=50, verbose="WARNING"))
+
+
 class _Listener(threading.Thread):
     """Collects the samples and markers calfwatch publishes as ``name`` and ``name-events``."""
 
