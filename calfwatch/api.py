@@ -185,12 +185,7 @@ def _array_raw(array_uv, sfreq_hz: float):
 
     from acquisition.replay import GAP_TEXT
 
-    data = np.asarray(array_uv, dtype=np.float64)
-    if data.ndim == 1:
-        data = data[np.newaxis, :]
-    if data.ndim != 2 or data.shape[1] == 0:
-        raise ValueError(f"array must have shape (n_channels, n_times) with samples; got "
-                         f"{np.shape(array_uv)}")
+    data = _checked_array(array_uv, sfreq_hz)
     names = [f"{ARRAY_CH_PREFIX}{i + 1}" for i in range(data.shape[0])]
     info = mne.create_info(names, float(sfreq_hz), "emg")
     raw = mne.io.RawArray(data * 1e-6, info, verbose="error")
@@ -199,6 +194,27 @@ def _array_raw(array_uv, sfreq_hz: float):
         raw.set_annotations(mne.Annotations(starts / sfreq_hz, (stops - starts) / sfreq_hz,
                                             [GAP_TEXT] * len(starts)))
     return raw
+
+
+def _checked_array(array_uv, sfreq_hz: float) -> np.ndarray:
+    """``array_uv`` as float64 ``(n_channels, n_times)``; a ValueError in one line for what
+    cannot be a recording: complex values, no samples, more channels than samples (an array of
+    ``(n_times, n_channels)`` read the other way round would make thousands of one-sample
+    channels), or a rate that is not a positive number."""
+    if np.iscomplexobj(array_uv):
+        raise ValueError("array holds complex numbers; expected real samples in µV")
+    data = np.asarray(array_uv, dtype=np.float64)
+    if data.ndim == 1:
+        data = data[np.newaxis, :]
+    if data.ndim != 2 or data.shape[1] == 0:
+        raise ValueError(f"array must have shape (n_channels, n_times) with samples; got "
+                         f"{np.shape(array_uv)}")
+    if data.shape[0] > data.shape[1]:
+        raise ValueError(f"array has shape {data.shape}: more channels than samples; expected "
+                         "(n_channels, n_times) (pass array.T for samples in rows)")
+    if not (np.isfinite(sfreq_hz) and sfreq_hz > 0):
+        raise ValueError(f"sfreq_hz must be a positive number of Hz; got {sfreq_hz!r}")
+    return data
 
 
 def _nan_spans(lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -119,6 +119,21 @@ def test_bad_inputs_are_refused():
         calfwatch.analyze((np.zeros(1000), 2000.0), config={"no_such_table": {}})
 
 
+@pytest.mark.parametrize(("array", "sfreq", "message"), [
+    (np.zeros((60_000, 2)), 2000.0, r"array has shape \(60000, 2\): more channels than samples"),
+    (np.zeros((1, 60_000), complex), 2000.0, "array holds complex numbers"),
+    (np.zeros((1, 60_000)), float("nan"), "sfreq_hz must be a positive number of Hz; got nan"),
+    (np.zeros((1, 60_000)), float("inf"), "sfreq_hz must be a positive number of Hz; got inf"),
+    (np.zeros((1, 60_000)), -2000.0, "sfreq_hz must be a positive number of Hz; got -2000.0"),
+])
+def test_arrays_that_cannot_be_a_recording_are_refused_in_one_line(array, sfreq, message):
+    """A transposed array (samples in rows) once asked for 29 GiB; a complex one lost its
+    imaginary part with a warning; a NaN rate gave numpy's own message."""
+    with pytest.raises(ValueError, match=message) as info:
+        calfwatch.analyze((array, sfreq), verbose="WARNING")
+    assert "\n" not in str(info.value)
+
+
 def test_config_overrides_are_used(night_file, night, tmp_path):
     assert night.summary["fasciculations"] > 0
     strict = {"detection": {"detectable_ptp_k": 1000.0}}
