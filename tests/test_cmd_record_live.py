@@ -60,6 +60,13 @@ def test_signal_finishes_cleanly_with_outputs(tmp_path, signum):
     assert proc.returncode == 0, stderr
     assert "twitches" in stderr  # the status line
     assert "Traceback" not in stderr
+    assert "wrote" in stdout
+    _assert_finished(out, tmp_path, env)
+
+
+def _assert_finished(out, tmp_path, env) -> None:
+    """The file closed cleanly, the live outputs equal the offline analysis, the night is in the
+    history."""
     (recording,) = out.glob("*.bdf")
     sidecar = json.loads(recording.with_suffix(".json").read_text())
     assert sidecar["closed_cleanly"]
@@ -73,4 +80,51 @@ def test_signal_finishes_cleanly_with_outputs(tmp_path, signum):
     assert live["fasciculations"] == json.loads((offline / "summary.json").read_text())[
         "fasciculations"]
     assert (tmp_path / "home" / "history.sqlite").exists()
-    assert "wrote" in stdout
+
+
+def test_closing_the_terminal_finishes_cleanly(tmp_path):
+    """A wearer who closes the terminal window (SIGHUP, and every write to it failing after)
+    gets the night closed and analysed, not a file cut short and no analysis."""
+    night = _night(300.0)
+    port = str(tmp_path / "ttyREC")
+    out = tmp_path / "night"
+    env = {**os.environ, "CALFWATCH_HOME": str(tmp_path / "home")}
+    master, slave = os.openpty()
+    record = [sys.executable, "-m", "calfwatch", "record", "--device", "calfwatch", "--port",
+              port, "--out", str(out), "--side", "right", "--subject", "w1", "--outputs-every",
+              "1", "--status-every", "0.5", "--clock-speed", "5"]
+    # a new session whose first terminal opened becomes its controlling terminal
+    on_terminal = ("import os, sys; fd = os.open(sys.argv[1], os.O_RDWR); "
+                   "[os.dup2(fd, i) for i in (0, 1, 2)]; os.execv(sys.argv[2], sys.argv[2:])")
+    with EmulatedDevice("calfwatch", night.chunks(1.0), night.params.sfreq_hz, port, speed=5.0):
+        proc = subprocess.Popen([sys.executable, "-c", on_terminal, os.ttyname(slave), *record],
+                                start_new_session=True, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(slave)
+        try:
+            assert _read_until(master, 60.0, lambda: any(out.glob("*_analysis/summary.json")))
+            _read_until(master, 1.0, lambda: False)
+            os.close(master)  # the window closes: the terminal hangs up
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0
+    _assert_finished(out, tmp_path, env)
+
+
+def _read_until(fd: int, timeout_s: float, done) -> bool:
+    """Read what the terminal shows (a terminal no one reads fills up and blocks its writer)
+    until ``done()`` or ``timeout_s``; whether ``done()``."""
+    import select
+
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if done():
+            return True
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                os.read(fd, 65536)
+            except OSError:  # EIO until the recorder has opened its side
+                time.sleep(0.1)
+    return done()

@@ -3,7 +3,9 @@
 The loop is simple on purpose: open the source, then for each chunk write it and call the per-chunk
 hooks (live processing plugs in there), until the duration is reached or SIGINT/SIGTERM asks to stop;
 then the file is closed cleanly and the final sidecar written. Unplugging the device does not stop
-the recording: the source reconnects and the lost span is annotated.
+the recording: the source reconnects and the lost span is annotated. Closing the terminal (SIGHUP)
+stops it the same way, the file closed and the night analysed, the messages no one can read any
+more sent nowhere (:func:`_stop_signals`); under ``nohup`` (SIGHUP ignored) the recording goes on.
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
         stop.set()
         source.request_stop()
 
-    previous = {s: signal.signal(s, _ask_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, handler) for s, handler in _stop_signals(_ask_stop).items()}
     status = _Status(recorder, source, args.status_every, live)
     status.start()
     started = time.monotonic()
@@ -180,6 +182,39 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
     return 0
 
 
+def _stop_signals(ask_stop) -> dict:
+    """The handler of each signal that stops a recording cleanly: ``ask_stop`` for SIGINT and
+    SIGTERM; for SIGHUP (the terminal closed) ``ask_stop`` once the terminal's output is sent
+    nowhere, unless SIGHUP was ignored when calfwatch started (``nohup``), where it stays so."""
+    import os
+
+    handlers = {signal.SIGINT: ask_stop, signal.SIGTERM: ask_stop}
+    hangup = getattr(signal, "SIGHUP", None)  # not on Windows
+    if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+        terminal_fds = [fd for fd in (1, 2) if os.isatty(fd)]  # a hung-up one no longer says so
+
+        def _hung_up(signum, frame):
+            _detach(terminal_fds)
+            ask_stop(signum, frame)
+
+        handlers[hangup] = _hung_up
+    return handlers
+
+
+def _detach(fds: list[int]) -> None:
+    """Point ``fds`` (standard output and error that were a terminal) at the null device: after a
+    hangup every write to the terminal fails (EIO), which would end the night's last steps (the
+    analysis, the summary) with an error no one sees."""
+    import os
+
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in fds:
+            os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
 def _warn(line: str) -> None:
     """One warning line on stderr (the status line on a terminal is redrawn after it)."""
     sys.stderr.write(f"\ncalfwatch: warning: {line}\n" if sys.stderr.isatty()
@@ -187,7 +222,7 @@ def _warn(line: str) -> None:
     sys.stderr.flush()
 
 
-_STOP_WORDS = {"duration": "stopped at --duration", "stopped": "stopped by Ctrl-C or SIGTERM",
+_STOP_WORDS = {"duration": "stopped at --duration", "stopped": "stopped by Ctrl-C, SIGTERM or hangup",
                "source ended": "the device stopped sending"}
 
 
