@@ -161,20 +161,56 @@ def _json_bits(path: Path, bits: list, col: int) -> int:
     return int(value)
 
 
-def _check_sequence(path: Path, seq: np.ndarray, n_header_lines: int) -> None:
-    """The 4-bit BITalino sequence number must step by one: a jump means lost samples."""
-    jumps = np.flatnonzero((np.diff(seq.astype(np.int64)) - 1) % 16)
-    if jumps.size:
-        row = int(jumps[0]) + n_header_lines + 2
-        raise RecordingError(path, f"samples lost at line {row} (sequence number "
-                             f"{int(seq[jumps[0]])} -> {int(seq[jumps[0] + 1])})")
+#: Values of the sequence number (``nSeq``) of BITalino and biosignalsplux samples: 4 bits.
+SEQ_MODULUS = 16
+#: Text of the annotation beside each ``BAD_ACQ_SKIP`` a sequence jump makes.
+SEQ_GAP_TEXT = "acquisition gap: sequence number jump"
+
+
+def sequence_losses(seq: np.ndarray) -> np.ndarray:
+    """Samples lost after each sample but the last, from the sequence numbers ``seq`` (which
+    step by one modulo :data:`SEQ_MODULUS`): the fewest a jump can mean; a further multiple of
+    16 may be lost too, which the file cannot tell.
+
+    Examples
+    --------
+    >>> sequence_losses(np.array([14, 15, 0, 3, 4, 4])).tolist()
+    [0, 0, 2, 0, 15]
+    """
+    return (np.diff(np.asarray(seq, np.int64)) - 1) % SEQ_MODULUS
+
+
+def _with_losses(info: mne.Info, data_v: np.ndarray, lost: np.ndarray, path: Path,
+                 n_header_lines: int) -> mne.io.BaseRaw:
+    """The samples at their places on the timeline, NaN for the ``lost`` after each, each loss
+    annotated ``BAD_ACQ_SKIP`` (lost time) and :data:`SEQ_GAP_TEXT` (what it was, at which line).
+
+    Bluetooth drops packets; a sample's sequence number says how many went missing before it,
+    modulo 16 (the fewest is taken, as Bitbrain's exporter fills such losses with NaN)."""
+    from acquisition.edf.constants import GAP_TEXT
+
+    place = np.arange(data_v.shape[1]) + np.concatenate([[0], np.cumsum(lost)])
+    out = np.full((data_v.shape[0], int(place[-1]) + 1), np.nan)
+    out[:, place] = data_v
+    raw = _TextRaw(info, out, path, 0, {name: "V" for name in info["ch_names"]})
+    at = np.flatnonzero(lost)
+    if at.size:
+        onset_s = (place[at] + 1) / info["sfreq"]
+        duration_s = lost[at] / info["sfreq"]
+        notes = [f"{SEQ_GAP_TEXT} before line {i + n_header_lines + 2}: {n} or {n} + "
+                 f"{SEQ_MODULUS} x k samples"
+                 for i, n in zip(at.tolist(), lost[at].tolist(), strict=True)]
+        raw.set_annotations(mne.Annotations(np.repeat(onset_s, 2), np.repeat(duration_s, 2),
+                                            [t for note in notes for t in (GAP_TEXT, note)]))
+    return raw
 
 
 def _read_opensignals_json(path: Path, lines: list[str], text: str) -> mne.io.BaseRaw:
     """OpenSignals (r)evolution text: JSON header with ``column``, ``label``, ``sensor``,
     ``resolution`` (per column), ``sampling rate``, ``date`` and ``time``; columns ``nSeq``,
     digital I/O, then the analog channels. Only channels whose sensor is ``EMG`` are read (the
-    transfer function is the EMG sensor's); the sequence numbers are checked for lost samples.
+    transfer function is the EMG sensor's); where the sequence numbers jump, samples were lost:
+    they are lost time at their place (:func:`_with_losses`), not closed up.
     """
     device = _device_header(path, text)
     try:
@@ -199,15 +235,14 @@ def _read_opensignals_json(path: Path, lines: list[str], text: str) -> mne.io.Ba
         raise RecordingError(path, f"{values.shape[1]} columns of data but the header names "
                              f"{len(columns)}")
     n_header = sum(1 for ln in lines if ln.startswith("#"))
-    if "nSeq" in columns:
-        _check_sequence(path, values[:, columns.index("nSeq")], n_header)
+    lost = (sequence_losses(values[:, columns.index("nSeq")]) if "nSeq" in columns
+            else np.zeros(len(values) - 1, np.int64))
     data_v = np.vstack([bitalino_emg_volts(values[:, col], _json_bits(path, bits, col))
                         for _, col in emg])
-    names = [lab for lab, _ in emg]
-    info = mne.create_info(names, sfreq_hz, "emg")
+    info = mne.create_info([lab for lab, _ in emg], sfreq_hz, "emg")
     with info._unlock():
         info["meas_date"] = _json_meas_date(path, device)
-    return _TextRaw(info, data_v, path, 0, {name: "V" for name in names})
+    return _with_losses(info, data_v, lost, path, n_header)
 
 
 # --- CSV with a time column ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ import mne
 from mne.io.edf.edf import RawBDF, RawEDF
 
 from acquisition import _text_formats, _wfdb
+from acquisition._text_formats import SEQ_GAP_TEXT  # noqa: F401 (part of this module's API)
 from acquisition.edf.constants import BDF_MAGIC, EDF_MAGIC, bytes_per_sample
 from acquisition.edf.labels import channel_names
 from acquisition.edf.truncation import check_truncation

@@ -72,8 +72,9 @@ def _slow_signals(path: str | os.PathLike) -> None:
 
 
 def reader_notes(stream, path: str) -> list[str]:
-    """One line for each kind of signal the reader left out of ``stream``: not in a voltage
-    unit (EDF/BDF), marked bad in the file."""
+    """One line for each kind of signal the reader left out of ``stream`` (not in a voltage
+    unit, EDF/BDF; marked bad in the file) and for samples lost at sequence-number jumps
+    (OpenSignals)."""
     notes = []
     left_out = stream.info.device.get("left_out")
     if left_out:
@@ -82,6 +83,11 @@ def reader_notes(stream, path: str) -> list[str]:
     if marked_bad:
         notes.append(f"{path}: left out, marked bad in the file: {', '.join(marked_bad)} "
                      "(--channels analyses them)")
+    jumps = stream.info.device.get("sequence_jumps")
+    if jumps:
+        notes.append(f"{path}: samples lost at {len(jumps)} sequence-number jump(s), the first "
+                     f"at {jumps[0]:g} s: lost time from there, each gap the fewest samples the "
+                     "4-bit number allows (it may be longer by a multiple of 16)")
     return notes
 
 
@@ -93,7 +99,7 @@ def _open_stream(path: str | os.PathLike, units: str | None, keep_bads: bool = F
         stream = ReplayStream(path, chunk_s=FILE_CHUNK_S)
         _slow_signals(path)
         return stream
-    from acquisition.reader import open_recording
+    from acquisition.reader import SEQ_GAP_TEXT, open_recording
 
     raw = open_recording(path, preload=False, units=units)
     types = raw.get_channel_types()
@@ -111,6 +117,9 @@ def _open_stream(path: str | os.PathLike, units: str | None, keep_bads: bool = F
     stream = ReplayStream(raw, chunk_s=FILE_CHUNK_S)
     if bads:
         stream.info.device["marked_bad"] = bads
+    jumps = [a for a in raw.annotations if a["description"].startswith(SEQ_GAP_TEXT)]
+    if jumps:
+        stream.info.device["sequence_jumps"] = [round(float(a["onset"]), 3) for a in jumps]
     return stream
 
 

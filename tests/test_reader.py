@@ -350,10 +350,27 @@ def test_opensignals_json_header(tmp_path):
     assert raw.info["sfreq"] == 1000
     assert raw.info["meas_date"] == datetime(2026, 3, 1, 23, 5, 9, tzinfo=UTC)
     np.testing.assert_allclose(raw.get_data()[0], (emg / 1024 - 0.5) * 3.3 / 1009, rtol=1e-12)
-    del rows[17]
-    _opensignals_json(path, rows)
-    with pytest.raises(RecordingError, match=r"samples lost at line 21 \(sequence number 0 -> 2\)"):
-        open_recording(path)
+
+
+
+def test_opensignals_samples_lost_at_a_sequence_jump_are_lost_time_at_their_place(tmp_path):
+    """Bluetooth drops packets: the samples after a drop are at their time, the drop is lost
+    time (NaN, BAD_ACQ_SKIP), not closed up (nor the whole file refused, as it had been)."""
+    emg = np.random.default_rng(8).integers(0, 1024, 40)
+    rows = [[i % 16, 0, 0, 0, 0, int(emg[i]), 600] for i in range(40)]
+    kept = [r for i, r in enumerate(rows) if i != 17 and not 30 <= i < 33]
+    path = tmp_path / "dropped.txt"
+    _opensignals_json(path, kept)
+    raw = open_recording(path)
+    expected = (emg / 1024 - 0.5) * 3.3 / 1009
+    expected[[17, 30, 31, 32]] = np.nan
+    np.testing.assert_allclose(raw.get_data()[0], expected, rtol=1e-12)
+    gaps = [(a["onset"], a["duration"]) for a in raw.annotations
+            if a["description"] == "BAD_ACQ_SKIP"]
+    assert gaps == [pytest.approx((0.017, 0.001)), pytest.approx((0.030, 0.003))]
+    notes = [a["description"] for a in raw.annotations if a["description"] != "BAD_ACQ_SKIP"]
+    assert notes == ["acquisition gap: sequence number jump before line 21: 1 or 1 + 16 x k samples",
+                     "acquisition gap: sequence number jump before line 33: 3 or 3 + 16 x k samples"]
 
 
 @pytest.mark.parametrize(("change", "message"), [
