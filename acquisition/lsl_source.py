@@ -8,7 +8,8 @@ starts after a gap: the missing samples become a gap chunk (``"stream gap"``), c
 filled. A float stream may also send values that are not a voltage (NaN, which some senders push
 for a dropout; infinity; beyond :data:`~acquisition.stream.MAX_SAMPLE_UV`): such a sample is lost
 on every channel (``"invalid sample"``), at its place, rather than end the night or be written
-as a rail (:func:`invalid_runs`). Needs ``pylsl`` (``pip install 'calfwatch[lsl]'``), which ships liblsl.
+as a rail (:func:`invalid_runs`). Needs ``pylsl`` (``pip install 'calfwatch[lsl]'``), which
+ships liblsl.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ more sent nowhere (:func:`_stop_signals`); under ``nohup`` (SIGHUP ignored) the 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -186,8 +187,6 @@ def _stop_signals(ask_stop) -> dict:
     """The handler of each signal that stops a recording cleanly: ``ask_stop`` for SIGINT and
     SIGTERM; for SIGHUP (the terminal closed) ``ask_stop`` once the terminal's output is sent
     nowhere, unless SIGHUP was ignored when calfwatch started (``nohup``), where it stays so."""
-    import os
-
     handlers = {signal.SIGINT: ask_stop, signal.SIGTERM: ask_stop}
     hangup = getattr(signal, "SIGHUP", None)  # not on Windows
     if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
@@ -205,8 +204,6 @@ def _detach(fds: list[int]) -> None:
     """Point ``fds`` (standard output and error that were a terminal) at the null device: after a
     hangup every write to the terminal fails (EIO), which would end the night's last steps (the
     analysis, the summary) with an error no one sees."""
-    import os
-
     null = os.open(os.devnull, os.O_WRONLY)
     try:
         for fd in fds:
@@ -222,7 +219,8 @@ def _warn(line: str) -> None:
     sys.stderr.flush()
 
 
-_STOP_WORDS = {"duration": "stopped at --duration", "stopped": "stopped by Ctrl-C, SIGTERM or hangup",
+_STOP_WORDS = {"duration": "stopped at --duration",
+               "stopped": "stopped by Ctrl-C, SIGTERM or hangup",
                "source ended": "the device stopped sending"}
 
 
