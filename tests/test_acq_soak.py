@@ -8,11 +8,13 @@ file: every data sample carries the count of the device sample at its place, or 
 the protocol cannot see (the emulator logs it); every other place is annotated lost; the sidecar's
 counts add up; the file is as long as the signal. Where the host clock has to measure a gap (a
 reset: the device cannot say how long it was down; an unplug with a short counter), the place may
-be off by the clock's resolution at this speed, and that offset is measured and bounded. The Cyton's
-8-bit counter leaves the host to choose among whole counter cycles (1.024 s at 250 Hz): the host
-clock must be right within half a cycle, 0.512 s of device time, which at 20 x is 26 ms of wall
-time, less than a loaded machine may delay a read (one run in a loaded session put a replug's
-samples one cycle late); at 5 x it is 102 ms. Reads that
+be off by the clock's resolution at this speed, and that offset is measured and bounded (10 ms of
+wall time, or the longest a thread waited past its wake-up during the run if the machine was
+loaded: the host dates by its clock when it reads, no better than the scheduler lets it). The
+Cyton's 8-bit counter leaves the host to choose among whole counter cycles (1.024 s at 250 Hz):
+the host clock must be right within half a cycle, 0.512 s of device time, which at 20 x is 26 ms
+of wall time, less than a loaded machine may delay a read (one run in a loaded session put a
+replug's samples one cycle late); at 5 x it is 102 ms. Reads that
 cannot date the device clock (the backlog of a reconnection cut short by a reset) are counted lost,
 never used to place what follows; a BITalino restart, which nothing on the wire announces, is read
 as a jump of its 4-bit counter (off by less than a counter cycle, within the bound).
@@ -46,7 +48,9 @@ FAULTS = ("unplug=2s@100s/300s,reset@102700ms/300s,stall=4s@200s/300s,"
           "corrupt=0.0002,drop_bytes=0.0001,drop_frames=0.0005")
 RATE = {"calfwatch": 2000.0, "cyton": 250.0, "bitalino": 1000.0, "ascii": 500.0}
 MODULUS = {"calfwatch": 2**22, "cyton": 2**22, "bitalino": 1024, "ascii": 1024}
-#: host-clock resolution when the host has to measure a gap: 10 ms of wall time, in device time
+#: host-clock resolution when the host has to measure a gap: 10 ms of wall time, in device time,
+#: or the longest a thread waited past its wake-up during the recording on a loaded machine
+#: (:class:`_WakeLateness`), whichever is longer
 CLOCK_TOLERANCE_WALL_S = 0.010
 
 
@@ -78,6 +82,25 @@ def _source(kind: str, n_total: int):
         yield _to_uv(kind, (idx % MODULUS[kind]).astype(np.float64))[None, :]
 
 
+class _WakeLateness(threading.Thread):
+    """The longest a Python thread waits past a 5-ms sleep while it runs: how late a reading
+    thread may take the time on this machine, under whatever load it has at the moment (the host
+    dates a gap by its clock when it reads, so its dates are no better than this)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.worst_s = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        import time
+
+        while not self.done.is_set():
+            t0 = time.monotonic()
+            time.sleep(0.005)
+            self.worst_s = max(self.worst_s, time.monotonic() - t0 - 0.005)
+
+
 def _record(kind: str, tmp_path):
     sfreq = RATE[kind]
     plan = parse_faults(FAULTS, seed=7)
@@ -97,15 +120,18 @@ def _record(kind: str, tmp_path):
         stopper = threading.Timer(4 * DURATION_S / _speed(kind) + 120,  # a safety net
                                   source.request_stop)
         stopper.start()
+        lateness = _WakeLateness()
+        lateness.start()
         try:
             run_recording(source, recorder, duration_s=DURATION_S)
         finally:
+            lateness.done.set()
             stopper.cancel()
             source.close()
             recorder.close()
     finally:
         device.stop()
-    return recorder, device
+    return recorder, device, lateness.worst_s
 
 
 def _spans(log: list[dict], key) -> np.ndarray:
@@ -119,7 +145,7 @@ def _spans(log: list[dict], key) -> np.ndarray:
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["calfwatch", "cyton", "bitalino", "ascii"])
 def test_soak_every_sample_on_disk_at_its_place_or_counted_lost(tmp_path, kind):
-    recorder, device = _record(kind, tmp_path)
+    recorder, device, late_s = _record(kind, tmp_path)
     doc = json.loads(recorder.sidecar_path.read_text())
     counters = doc["counters"]
     n = counters["samples_on_timeline"]
@@ -156,7 +182,7 @@ def test_soak_every_sample_on_disk_at_its_place_or_counted_lost(tmp_path, kind):
     steady = [p for p in pieces if p.size >= 3]
     levels = [int(np.median(offset[p])) for p in steady]
     jumps = np.abs(np.diff(levels)) if len(levels) > 1 else np.zeros(0)
-    tolerance = int(CLOCK_TOLERANCE_WALL_S * _speed(kind) * sfreq)
+    tolerance = int(max(CLOCK_TOLERANCE_WALL_S, late_s) * _speed(kind) * sfreq)
     assert np.all(jumps <= tolerance), (jumps.max(), tolerance)
     stray = [p for p in pieces if p.size < 3]
     stray_idx = np.concatenate(stray) if stray else np.zeros(0, np.int64)
@@ -170,4 +196,5 @@ def test_soak_every_sample_on_disk_at_its_place_or_counted_lost(tmp_path, kind):
           f"({100 * counters['samples_lost'] / n:.2f} %), reconnects {counters['reconnects']}, "
           f"resets {doc['decoder'].get('resets', 0)}, clock-measured shifts {len(jumps)} "
           f"(largest {int(jumps.max()) if len(jumps) else 0} samples), "
-          f"undetected-damage samples {stray_idx.size}")
+          f"undetected-damage samples {stray_idx.size}, longest wake-up delay "
+          f"{1e3 * late_s:.1f} ms")
