@@ -165,12 +165,18 @@ def _json_bits(path: Path, bits: list, col: int) -> int:
 SEQ_MODULUS = 16
 #: Text of the annotation beside each ``BAD_ACQ_SKIP`` a sequence jump makes.
 SEQ_GAP_TEXT = "acquisition gap: sequence number jump"
+#: ... and a CSV time column's jump by whole steps (samples missing, their times known).
+CSV_GAP_TEXT = "acquisition gap: time column jump"
+#: Most samples (in seconds) a CSV's time column may say are missing: a text recording is read
+#: whole, and a column that jumps by more than a day is a wrong stamp, not a pause to fill.
+MAX_CSV_LOST_S = 24 * 3600.0
 
 
 def sequence_losses(seq: np.ndarray) -> np.ndarray:
     """Samples lost after each sample but the last, from the sequence numbers ``seq`` (which
     step by one modulo :data:`SEQ_MODULUS`): the fewest a jump can mean; a further multiple of
-    16 may be lost too, which the file cannot tell.
+    16 may be lost too, which the file cannot tell. Bluetooth drops packets; Bitbrain's exporter
+    fills such losses, found from the sequence numbers, with NaN the same way.
 
     Examples
     --------
@@ -180,28 +186,25 @@ def sequence_losses(seq: np.ndarray) -> np.ndarray:
     return (np.diff(np.asarray(seq, np.int64)) - 1) % SEQ_MODULUS
 
 
-def _with_losses(info: mne.Info, data_v: np.ndarray, lost: np.ndarray, path: Path,
-                 n_header_lines: int) -> mne.io.BaseRaw:
-    """The samples at their places on the timeline, NaN for the ``lost`` after each, each loss
-    annotated ``BAD_ACQ_SKIP`` (lost time) and :data:`SEQ_GAP_TEXT` (what it was, at which line).
-
-    Bluetooth drops packets; a sample's sequence number says how many went missing before it,
-    modulo 16 (the fewest is taken, as Bitbrain's exporter fills such losses with NaN)."""
+def _with_losses(raw_args: tuple, lost: np.ndarray, describe) -> mne.io.BaseRaw:
+    """A :class:`_TextRaw` of ``raw_args`` (info, data in V, path, first sample, units) with the
+    samples at their places on the timeline, NaN for the ``lost[i]`` samples after sample ``i``,
+    each loss annotated ``BAD_ACQ_SKIP`` (lost time) and ``describe(i, lost[i])`` (what it was)."""
     from acquisition.edf.constants import GAP_TEXT
 
+    info, data_v, path, first_samp, units = raw_args
+    at = np.flatnonzero(lost)
+    if not at.size:
+        return _TextRaw(info, data_v, path, first_samp, units)
     place = np.arange(data_v.shape[1]) + np.concatenate([[0], np.cumsum(lost)])
     out = np.full((data_v.shape[0], int(place[-1]) + 1), np.nan)
     out[:, place] = data_v
-    raw = _TextRaw(info, out, path, 0, {name: "V" for name in info["ch_names"]})
-    at = np.flatnonzero(lost)
-    if at.size:
-        onset_s = (place[at] + 1) / info["sfreq"]
-        duration_s = lost[at] / info["sfreq"]
-        notes = [f"{SEQ_GAP_TEXT} before line {i + n_header_lines + 2}: {n} or {n} + "
-                 f"{SEQ_MODULUS} x k samples"
-                 for i, n in zip(at.tolist(), lost[at].tolist(), strict=True)]
-        raw.set_annotations(mne.Annotations(np.repeat(onset_s, 2), np.repeat(duration_s, 2),
-                                            [t for note in notes for t in (GAP_TEXT, note)]))
+    raw = _TextRaw(info, out, path, first_samp, units)
+    onset_s = (place[at] + 1) / info["sfreq"]  # from the first sample (orig_time None)
+    duration_s = lost[at] / info["sfreq"]
+    notes = [describe(i, n) for i, n in zip(at.tolist(), lost[at].tolist(), strict=True)]
+    raw.set_annotations(mne.Annotations(np.repeat(onset_s, 2), np.repeat(duration_s, 2),
+                                        [t for note in notes for t in (GAP_TEXT, note)]))
     return raw
 
 
@@ -242,7 +245,13 @@ def _read_opensignals_json(path: Path, lines: list[str], text: str) -> mne.io.Ba
     info = mne.create_info([lab for lab, _ in emg], sfreq_hz, "emg")
     with info._unlock():
         info["meas_date"] = _json_meas_date(path, device)
-    return _with_losses(info, data_v, lost, path, n_header)
+    units = {name: "V" for name in info["ch_names"]}
+
+    def _describe(i: int, n: int) -> str:
+        return (f"{SEQ_GAP_TEXT} before line {i + n_header + 2}: {n} or {n} + {SEQ_MODULUS} x k "
+                "samples")
+
+    return _with_losses((info, data_v, path, 0, units), lost, _describe)
 
 
 # --- CSV with a time column ----------------------------------------------------------------------
@@ -279,15 +288,18 @@ def _decimals(printed: list[str]) -> int:
     return min(max(len(t.split(".", 1)[1]) if "." in t else 0 for t in printed), 9)
 
 
-def _sampling_rate(path: Path, time_s: np.ndarray, printed: list[str]) -> tuple[float, int]:
-    """Sampling rate from a regular time column, and the first sample's index on that grid.
+def _sampling_rate(path: Path, time_s: np.ndarray,
+                   printed: list[str]) -> tuple[float, int, np.ndarray]:
+    """Sampling rate from a regular time column, the first sample's index on that grid, and the
+    samples missing after each row.
 
     Stamps are compared in "ticks", units of the column's last printed decimal. When every
     difference between consecutive stamps is a whole multiple of the commonest one (exact
-    printing, e.g. 1000 Hz with 3 decimals), all differences must equal it: a double step is a
-    missing sample. Otherwise (rounded printing such as 1024 Hz with 3 decimals, or a jittery
-    clock) the step is the mean over the whole column and every difference, and every stamp's
-    distance from the regular grid, must be within 1 % of a step or one tick.
+    printing, e.g. 1000 Hz with 3 decimals), that is the step, and a double step is a missing
+    sample, whose time the stamps state (at most ``MAX_CSV_LOST_S`` in all). Otherwise (rounded
+    printing such as 1024 Hz with 3 decimals, or a jittery clock) the step is the mean over the
+    whole column and every difference, and every stamp's distance from the regular grid, must be
+    within 1 % of a step or one tick: there a missing sample cannot be placed, and is refused.
     """
     if time_s.size < 2 or not np.isfinite(time_s).all():
         raise RecordingError(path, "the time column needs at least two finite values")
@@ -298,8 +310,10 @@ def _sampling_rate(path: Path, time_s: np.ndarray, printed: list[str]) -> tuple[
         raise RecordingError(path, "the time column does not increase")
     values, counts = np.unique(diffs, return_counts=True)
     mode = int(values[np.argmax(counts)])
+    lost = np.zeros(diffs.size, np.int64)
     if mode > 0 and (diffs > 0).all() and not (diffs % mode).any():
-        step, bad = float(mode), diffs != mode
+        step, bad = float(mode), np.zeros(diffs.size, bool)
+        lost = diffs // mode - 1  # exact stamps: a longer step is samples missing, placed
     else:
         rows = np.arange(ticks.size)
         step = (ticks[-1] - ticks[0]) / (ticks.size - 1)
@@ -316,7 +330,12 @@ def _sampling_rate(path: Path, time_s: np.ndarray, printed: list[str]) -> tuple[
         sfreq_hz = float(round(sfreq_hz))
     first = time_s[0] * sfreq_hz
     first_samp = int(round(first)) if first >= 0 and abs(first - round(first)) < 0.01 else 0
-    return sfreq_hz, first_samp
+    if lost.sum() > MAX_CSV_LOST_S * sfreq_hz:
+        i = int(np.argmax(lost))
+        raise RecordingError(path, f"the time column jumps by {time_s[i + 1] - time_s[i]:g} s "
+                             f"(rows {i + 2}-{i + 3}); more than {MAX_CSV_LOST_S / 3600:g} hours "
+                             "missing")
+    return sfreq_hz, first_samp, lost
 
 
 def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
@@ -324,9 +343,11 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
 
     The header row names the columns; the first must be ``time``, ``t`` or ``time_s``. Units come
     from a suffix of each channel name (``GM_uV``, ``GM (mV)``, ``GM [V]``) or from ``units``.
-    The sampling rate is taken from the time column, which must be regular to within 1 %. When
-    the first time stamp lies on the sample grid, ``raw.first_samp`` keeps it (``raw.first_time``
-    equals the first time stamp). The whole file is loaded: CSV recordings are small by nature.
+    The sampling rate is taken from the time column, which must be regular to within 1 %; where
+    exact stamps skip whole steps, the samples missing are lost time at their place (NaN,
+    ``BAD_ACQ_SKIP``). When the first time stamp lies on the sample grid, ``raw.first_samp`` keeps
+    it (``raw.first_time`` equals the first time stamp). The whole file is loaded: CSV recordings
+    are small by nature.
     """
     lines = _read_lines(path)
     header = next((i for i, ln in enumerate(lines) if ln.strip()), None)
@@ -348,8 +369,12 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
         raise RecordingError(path, f"{values.shape[1]} columns of data but {len(names)} names")
     printed = [ln.split(delimiter, 1)[0].strip() for ln in lines[header + 1 :]
                if ln.strip() and not ln.startswith("#")]
-    sfreq_hz, first_samp = _sampling_rate(path, values[:, 0], printed)
+    sfreq_hz, first_samp, lost = _sampling_rate(path, values[:, 0], printed)
     scale = np.array([VOLTS_PER_UNIT[u] for u in ch_units])[:, None]
     info = mne.create_info(ch_names, sfreq_hz, "emg")
     orig = {n: u.replace("u", "µ") for n, u in zip(ch_names, ch_units, strict=True)}
-    return _TextRaw(info, values[:, 1:].T * scale, path, first_samp, orig)
+
+    def _describe(i: int, n: int) -> str:
+        return f"{CSV_GAP_TEXT} before row {i + 3}: {n} sample{'s' if n > 1 else ''}"
+
+    return _with_losses((info, values[:, 1:].T * scale, path, first_samp, orig), lost, _describe)

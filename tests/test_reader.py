@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from acquisition.errors import RecordingError
 from acquisition.reader import open_recording
+from acquisition.replay import gap_spans
 
 # --- helpers that write real files ---------------------------------------------------------------
 
@@ -433,6 +434,24 @@ def test_csv_time_printed_coarser_than_the_step(tmp_path):
         open_recording(path)
 
 
+def test_csv_samples_missing_from_exact_stamps_are_lost_time_at_their_place(tmp_path):
+    """A logger that lost a few rows: the stamps say when the others were taken, so they keep
+    their time and the missing ones are lost time (it had refused the whole file)."""
+    missing = [90, *range(120, 125)]
+    path = tmp_path / "gap.csv"
+    path.write_text("time,GM_uV\n" + "".join(f"{5 + i / 1000:.3f},{i}\n" for i in range(200)
+                                             if i not in missing))
+    raw = open_recording(path)
+    assert (raw.n_times, raw.first_time) == (200, 5.0)
+    expected = np.arange(200.0) * 1e-6
+    expected[missing] = np.nan
+    np.testing.assert_allclose(raw.get_data()[0], expected, rtol=1e-12)
+    assert gap_spans(raw, raw.n_times) == [(90, 91), (120, 125)]
+    assert [a["description"] for a in raw.annotations if a["description"] != "BAD_ACQ_SKIP"] == [
+        "acquisition gap: time column jump before row 92: 1 sample",
+        "acquisition gap: time column jump before row 121: 5 samples"]
+
+
 # --- bad input: one RecordingError naming the file -----------------------------------------------
 
 
@@ -455,8 +474,8 @@ BAD_INPUTS = [
     ("nofs.txt", "# Resolution:= 12\n1\n2\n", "sampling rate missing"),
     ("bare.txt", "1\n2\n3\n", "sampling rate missing"),
     ("words.csv", "time,GM_uV\n0,1\n0.001,x\n", "not numeric"),
-    ("gap.csv", "time,GM_uV\n" + "".join(f"{i / 1000:.3f},1\n" for i in range(200) if i != 90),
-     "not regular"),
+    ("pause.csv", "time,GM_uV\n0,1\n0.001,2\n0.002,3\n100000.003,4\n",
+     "the time column jumps by 100000 s (rows 4-5); more than 24 hours missing"),
     ("jitter.csv", "time,GM_uV\n0,1\n0.0010,2\n0.0023,3\n0.0030,4\n0.0040,5\n", "not regular"),
     ("noext", b"\x00\x00\x00\x64" + b"\x00" * 40, "rename it to end in .fif"),
     ("notime.csv", "GM_uV,SO_uV\n1,2\n", "first column must be time"),
