@@ -16,6 +16,7 @@ import traceback
 from types import ModuleType
 
 from calfwatch import __version__
+from calfwatch.commands._arg_types import is_value_error
 
 #: Environment variable read by classifier.config; --config sets it for the whole run.
 CONFIG_ENV = "CALFWATCH_CONFIG"
@@ -51,8 +52,11 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse prints usage + message, exit 2
-        self.print_usage(sys.stderr)
+    def error(self, message: str) -> None:
+        """Usage, then the message, exit 2; a value an option's type refused
+        (:mod:`calfwatch.commands._arg_types`) is one line, as other wrong values are."""
+        if not is_value_error(message):
+            self.print_usage(sys.stderr)
         sys.stderr.write(f"calfwatch: error: {message}\n")
         raise SystemExit(EXIT_USAGE)
 
@@ -118,7 +122,10 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (2), or --help and --version (0): returned as code
+        return int(exc.code or 0)
     from calfwatch.log import set_log_level
 
     set_log_level("DEBUG" if args.debug else "INFO" if args.verbose else "WARNING")

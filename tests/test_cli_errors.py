@@ -63,3 +63,39 @@ def test_repair_missing_file_is_plain(tmp_path, capsys):
     rc = main(["repair", str(missing)])
     line = _one_error_line(capsys)
     assert rc == 1 and line == f"calfwatch: error: {missing}: no such file or directory"
+
+
+@pytest.mark.parametrize(("argv", "option", "value"), [
+    (["record", "--device", "calfwatch", "--port", "P", "--out", "D"], "--duration", "nan"),
+    (["record", "--device", "calfwatch", "--port", "P", "--out", "D"], "--duration", "inf"),
+    (["record", "--device", "calfwatch", "--port", "P", "--out", "D"], "--duration", "-5"),
+    (["record", "--device", "calfwatch", "--port", "P", "--out", "D"], "--clock-speed", "inf"),
+    (["record", "--device", "calfwatch", "--port", "P", "--out", "D"], "--outputs-every", "0"),
+    (["record", "--device", "calfwatch", "--port", "P", "--out", "D"], "--status-every", "nan"),
+    (["record", "--device", "calfwatch", "--port", "P", "--out", "D"], "--stall-s", "-1"),
+    (["record", "--device", "ascii", "--port", "P", "--out", "D"], "--offset-counts", "nan"),
+    (["record", "--device", "ascii", "--port", "P", "--out", "D"], "--sfreq", "inf"),
+    (["check", "--device", "calfwatch", "--port", "P"], "--seconds", "inf"),
+    (["review", "night.edf"], "--start", "nan"),
+    (["review", "night.edf"], "--window", "0"),
+    (["demo"], "--speed", "inf"),
+    (["demo"], "--minutes", "nan"),
+    (["devices"], "--lsl-wait", "-1"),
+    (["emulate", "--device", "ascii", "--port", "P"], "--duration", "nan"),
+])
+def test_numbers_that_make_no_sense_are_refused_where_the_option_is_read(capsys, argv, option,
+                                                                          value):
+    """NaN, infinity or a wrong sign: refused at once, naming the option (they had ended in
+    "cannot convert float NaN to integer", an internal OverflowError, or, for a negative
+    duration, a recording of nothing that said it had stopped at the duration)."""
+    rc = main([*argv, option, value])
+    line = _one_error_line(capsys)
+    assert rc == EXIT_USAGE
+    assert line.startswith(f"calfwatch: error: argument {option}: must be ")
+    assert line.endswith(f"not {value!r}")
+
+
+def test_a_missing_option_still_shows_the_usage(capsys):
+    assert main(["record", "--device", "calfwatch"]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("usage: calfwatch record") and "required" in err[-1]

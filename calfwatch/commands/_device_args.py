@@ -14,6 +14,8 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+from calfwatch.commands._arg_types import finite, positive
+
 #: Device kinds whose samples carry no unit and no rate: scale, offset and rate must be given.
 RAW_DEVICES = frozenset({"ascii"})
 _PROFILE_KEYS = {"device", "sfreq_hz", "uv_per_count", "offset_counts", "counter_column"}
@@ -26,12 +28,12 @@ def add_device_options(parser: argparse.ArgumentParser) -> None:
                         help="JSON file with the facts a raw device cannot tell: "
                         '{"device": "ascii", "sfreq_hz": 500, "uv_per_count": 24.41, '
                         '"offset_counts": 512, "counter_column": false}')
-    parser.add_argument("--scale-uv-per-count", type=float, default=None, metavar="UV",
+    parser.add_argument("--scale-uv-per-count", type=positive, default=None, metavar="UV",
                         help="raw devices (ascii): µV per ADC count, e.g. 24.41 for a MyoWare 2.0 "
                         "RAW output on a 10-bit 5 V ADC (5e6 / 1024 / 200)")
-    parser.add_argument("--offset-counts", type=float, default=None, metavar="N",
+    parser.add_argument("--offset-counts", type=finite, default=None, metavar="N",
                         help="raw devices (ascii): the count of 0 µV, e.g. 512 for a 10-bit ADC")
-    parser.add_argument("--sfreq", type=float, default=None, metavar="HZ",
+    parser.add_argument("--sfreq", type=positive, default=None, metavar="HZ",
                         help="raw devices (ascii): the rate the sketch prints lines at")
     parser.add_argument("--counter-column", action="store_true",
                         help="ascii: the first column of each line counts the lines (lost lines "
@@ -92,6 +94,8 @@ def device_from_args(args: argparse.Namespace):
         if not (math.isfinite(float(facts[key])) and float(facts[key]) > 0):
             raise UsageError(f"--{'scale-uv-per-count' if key == 'uv_per_count' else 'sfreq'} "
                              f"must be a finite positive number, not {facts[key]}")
+    if not math.isfinite(float(facts["offset_counts"])):  # a profile's JSON may say NaN
+        raise UsageError(f"--offset-counts must be a finite number, not {facts['offset_counts']}")
     spec = device_spec(args.device, first_column="counter" if counter else "none",
                        uv_per_count=float(facts["uv_per_count"]),
                        offset_counts=float(facts["offset_counts"]))

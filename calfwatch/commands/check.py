@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from calfwatch.commands._arg_types import positive
 from calfwatch.commands._device_args import add_device_options, device_from_args
 
 NAME = "check"
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the subcommand."""
     parser.add_argument("--device", required=True, help="device kind (see `calfwatch devices`)")
     parser.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 or COM3")
-    parser.add_argument("--seconds", type=float, default=30.0,
+    parser.add_argument("--seconds", type=positive, default=30.0,
                         help="length of the check in seconds of signal (default 30)")
     parser.add_argument("--mains", type=float, choices=(50.0, 60.0), default=None,
                         help="mains frequency (default: detected from the first seconds)")

@@ -20,6 +20,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from calfwatch.commands._arg_types import positive
+
 NAME = "demo"
 HELP = "simulate a night, record it live through an emulated sensor on a pseudo-terminal, analyse it"
 
@@ -32,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="demo-output", metavar="DIR", help="output folder")
     parser.add_argument("--profile", default="benign-night",
                         help="simulated night: quiet, benign-night, busy-night, no-twitch, complex")
-    parser.add_argument("--minutes", type=float, default=10.0, help="length of the simulated night")
-    parser.add_argument("--speed", type=float, default=30.0,
+    parser.add_argument("--minutes", type=positive, default=10.0,
+                        help="length of the simulated night")
+    parser.add_argument("--speed", type=positive, default=30.0,
                         help="replay speed of the emulated sensor (x real time)")
     parser.add_argument("--seed", type=int, default=1, help="simulation seed")
     parser.add_argument("--subject", default="", help="add the night to this subject's history")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from calfwatch.commands._arg_types import non_negative
+
 NAME = "devices"
 HELP = ("list serial ports (path, description, USB serial number), the device kinds calfwatch "
         "reads and the LSL streams seen")
@@ -14,7 +16,7 @@ HELP = ("list serial ports (path, description, USB serial number), the device ki
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--json``."""
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
-    parser.add_argument("--lsl-wait", type=float, default=1.0, metavar="S",
+    parser.add_argument("--lsl-wait", type=non_negative, default=1.0, metavar="S",
                         help="seconds to look for LSL streams (default 1; 0 skips them)")
 
 

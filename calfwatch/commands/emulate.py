@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+from calfwatch.commands._arg_types import positive
+
 NAME = "emulate"
 HELP = "serve an emulated device (calfwatch, cyton, bitalino, ascii) on a virtual serial port"
 
@@ -30,15 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="path where the port appears (a symlink to a pseudo-terminal)")
     parser.add_argument("--source", default="benign-night", metavar="PROFILE|FILE",
                         help="simulator profile name or a recording file (default: benign-night)")
-    parser.add_argument("--speed", type=float, default=1.0, metavar="N",
+    parser.add_argument("--speed", type=positive, default=1.0, metavar="N",
                         help="stream at N x real time (default 1)")
     parser.add_argument("--faults", default="", metavar="SPEC", help=_FAULT_HELP)
     parser.add_argument("--seed", type=int, default=0, help="seed of the faults and the simulator")
-    parser.add_argument("--sfreq", type=float, default=None, metavar="HZ",
+    parser.add_argument("--sfreq", type=positive, default=None, metavar="HZ",
                         help="sampling rate of a simulated source (default: the device's)")
     parser.add_argument("--channels", type=int, default=None, metavar="N",
                         help="channels of a simulated source (default: the device's, at most 2)")
-    parser.add_argument("--duration", type=float, default=None, metavar="S",
+    parser.add_argument("--duration", type=positive, default=None, metavar="S",
                         help="stop after S seconds of wall time (default: until the source ends or Ctrl-C)")
     parser.add_argument("--counter-column", action="store_true",
                         help="ascii: print a counter before the values (sketches usually do not)")

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 
+from calfwatch.commands._arg_types import positive
 from calfwatch.commands._device_args import add_device_options, device_from_args
 
 NAME = "record"
@@ -39,22 +40,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the recording")
     parser.add_argument("--subject", default="", help="subject code stored in the file")
     parser.add_argument("--side", choices=("left", "right"), help="which calf")
-    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds of signal")
+    parser.add_argument("--duration", type=positive, metavar="S",
+                        help="stop after S seconds of signal")
     parser.add_argument(
-        "--stall-s", type=float, default=5.0, metavar="S",
+        "--stall-s", type=positive, default=5.0, metavar="S",
         help="no data for S seconds is a stall: re-send start, then reopen the port (default 5)",
     )
     parser.add_argument(
-        "--clock-speed", type=float, default=1.0, metavar="N",
+        "--clock-speed", type=positive, default=1.0, metavar="N",
         help="the device runs at N x real time (emulated devices: the emulator's --speed); "
         "used to measure gaps across reconnections",
     )
     parser.add_argument(
-        "--status-every", type=float, default=None, metavar="S",
+        "--status-every", type=positive, default=None, metavar="S",
         help="status line period (default: 1 s on a terminal, 30 s otherwise)",
     )
     parser.add_argument(
-        "--outputs-every", type=float, default=300.0, metavar="S",
+        "--outputs-every", type=positive, default=300.0, metavar="S",
         help="rewrite the output files (events.tsv, summary.json, annotations.txt, events.edf...) "
              "in DIR/<recording name>_analysis every S seconds (default 300) and at the end",
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from calfwatch.commands._arg_types import non_negative, positive
+
 NAME = "review"
 HELP = "open a recording in MNE's browser, filtered for EMG, with calfwatch's events on it"
 
@@ -14,9 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", metavar="DIR", default=None,
                         help="output folder of calfwatch analyze (default <recording>_analysis "
                              "beside the recording, when present)")
-    parser.add_argument("--start", type=float, default=0.0, metavar="SECONDS",
+    parser.add_argument("--start", type=non_negative, default=0.0, metavar="SECONDS",
                         help="first second shown")
-    parser.add_argument("--window", type=float, default=10.0, metavar="SECONDS",
+    parser.add_argument("--window", type=positive, default=10.0, metavar="SECONDS",
                         help="seconds per screen (default 10)")
     parser.add_argument("--units", choices=("uV", "mV", "V"), default=None,
                         help="units of CSV channels whose header does not state them")
