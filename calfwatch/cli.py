@@ -119,8 +119,21 @@ def _silence_stdout() -> None:
         pass
 
 
+def _tolerant_output() -> None:
+    """Let a terminal that cannot show a character (µ on an ASCII terminal) show '?' rather than
+    end the command with UnicodeEncodeError (``record --help`` did)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # a stream that cannot change: left as it is
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
+    _tolerant_output()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

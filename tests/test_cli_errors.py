@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from calfwatch.cli import EXIT_USAGE, main
@@ -99,3 +103,12 @@ def test_a_missing_option_still_shows_the_usage(capsys):
     assert main(["record", "--device", "calfwatch"]) == EXIT_USAGE
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("usage: calfwatch record") and "required" in err[-1]
+
+
+@pytest.mark.parametrize("command", ["record", "check", "analyze"])
+def test_a_terminal_that_cannot_show_mu_gets_question_marks_not_a_traceback(command):
+    proc = subprocess.run([sys.executable, "-m", "calfwatch", command, "--help"],
+                          capture_output=True, timeout=60,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 0, proc.stderr
+    assert b"Traceback" not in proc.stderr and b"usage: calfwatch" in proc.stdout
