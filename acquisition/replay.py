@@ -22,6 +22,7 @@ import numpy as np
 
 from acquisition._chunk_queue import gap_chunk
 from acquisition.edf.constants import GAP_TEXT
+from acquisition.edf.labels import filter_corners_hz
 from acquisition.edf.stream import BadEdfHeader, EdfStream, merge_spans
 from acquisition.errors import RecordingError
 from acquisition.stream import MAX_SAMPLE_UV, SampleChunk, StreamInfo
@@ -44,6 +45,10 @@ class _RawBackend:
             self.meas_date = self.orig_time + timedelta(seconds=self.first_time_s)
         self.uv_per_count = 1.0
         self.gaps = gap_spans(raw, self.n_times)
+        low, high = float(raw.info["highpass"] or 0.0), float(raw.info["lowpass"] or 0.0)
+        #: The recording's own filter as the file states it (MNE: sfreq / 2 and 0 when unstated).
+        self.filter_hz = (low if low > 0 else None,
+                          high if 0 < high < 0.999 * self.sfreq_hz / 2 else None)
 
     def get_uv(self, start: int, stop: int) -> np.ndarray:
         return self.raw.get_data(start=start, stop=stop) * 1e6
@@ -64,6 +69,11 @@ class _EdfBackend:
         self.uv_per_count = edf.uv_per_count
         self.gaps = edf.gap_spans(GAP_TEXT)
         self.get_uv = edf.get_uv
+        corners = [filter_corners_hz(text) for text in edf.prefilters]
+        highs = [hp for hp, _ in corners if hp is not None]
+        lows = [lp for _, lp in corners if lp is not None]
+        #: The narrowest band any signal's prefilter field states (None where none states it).
+        self.filter_hz = (max(highs) if highs else None, min(lows) if lows else None)
 
 
 def _open(source):
@@ -166,6 +176,11 @@ class ReplayStream:
         )
         from acquisition.edf.units import left_out_signals
 
+        high_hz, low_hz = self._backend.filter_hz
+        if high_hz:
+            self.info.device["highpass_hz"] = high_hz
+        if low_hz:
+            self.info.device["lowpass_hz"] = low_hz
         left_out = left_out_signals(self.path) if self.path else []
         if left_out:  # signals not in a voltage unit (see acquisition.reader)
             self.info.device["left_out"] = [f"{label} ({unit or 'no unit'})"

@@ -68,6 +68,50 @@ def versions() -> dict[str, str]:
     return out
 
 
+#: A recording's own low-pass below this share of the top of the band calfwatch measures in, or
+#: its high-pass above this multiple of the band's bottom, is named in a note (calfwatch choice:
+#: sensors made for surface EMG pass 10-25 to 450-500 Hz, the BITalino's 25-482 Hz; a
+#: polysomnograph's leg EMG channel 10-100 Hz).
+FILTER_NOTE_LOW_SHARE, FILTER_NOTE_HIGH_FACTOR = 0.9, 1.5
+
+
+def filter_notes(device: dict, band_hz: tuple[float, float], sfreq_hz: float) -> list[str]:
+    """A note when the recording's own filter (its file's prefilter field or Raw ``info``, or the
+    device's stated or known hardware filter) cuts into the band potentials are measured in.
+
+    Examples
+    --------
+    >>> filter_notes({"lowpass_hz": 100.0}, (20.0, 450.0), 1000.0)[0][:58]
+    'The recording passed a 100 Hz low-pass before calfwatch (a'
+    >>> filter_notes({"kind": "bitalino"}, (20.0, 450.0), 1000.0)
+    []
+    """
+    from acquisition.edf.labels import filter_corners_hz, hardware_prefilter
+    from dsp.filters import HIGH_EDGE_MAX_NYQUIST
+
+    stated_high, stated_low = filter_corners_hz(hardware_prefilter(device))
+    high_hz = device.get("highpass_hz", stated_high)
+    low_hz = device.get("lowpass_hz", stated_low)
+    nyquist_hz = sfreq_hz / 2.0
+    top_hz = band_hz[1] if band_hz[1] <= HIGH_EDGE_MAX_NYQUIST * nyquist_hz else nyquist_hz
+    notes = []
+    if low_hz and low_hz < FILTER_NOTE_LOW_SHARE * top_hz:
+        notes.append(
+            f"The recording passed a {low_hz:g} Hz low-pass before calfwatch (as its file or "
+            f"device states), below the {top_hz:g} Hz top of the band potentials are measured "
+            "in: their fast phases are cut, so they read smaller than on the skin and some near "
+            "the detection floor are not counted. Compare rates only with nights recorded the "
+            "same way.")
+    if high_hz and high_hz > FILTER_NOTE_HIGH_FACTOR * band_hz[0]:
+        notes.append(
+            f"The recording passed a {high_hz:g} Hz high-pass before calfwatch (as its file or "
+            f"device states), above the {band_hz[0]:g} Hz bottom of the band potentials are "
+            "measured in: "
+            "slow potentials read smaller and some are not counted. Compare rates only with "
+            "nights recorded the same way.")
+    return notes
+
+
 def input_notes(candidates: np.ndarray, sfreq_hz: float, quality: np.ndarray) -> list[str]:
     """Warnings about inputs the surface-EMG thresholds were not made for."""
     notes = []
@@ -213,6 +257,8 @@ def build_summary(
         other = other_grid_hz(chain_settings["mains_hz"])
         doc["notes"].append(MAINS_ASSUMED_NOTE.format(hz=chain_settings["mains_hz"], other=other,
                                                       period_ms=1000.0 / other))
+    doc["notes"] += filter_notes(info.device, tuple(chain_settings.get("band_hz", (20.0, 450.0))),
+                                 info.sfreq_hz)
     doc["notes"] += noise_change_notes(classified.events, list(night.ch_names))
     doc["notes"] += [LEFT_OUT_NOTES[reason].format(name=name)
                      for name, reason in unusable.items()]

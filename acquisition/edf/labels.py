@@ -9,6 +9,7 @@ device, ``HP:20Hz LP:450Hz`` (EDF+ syntax, which MNE and mne-bids read as the cu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,3 +72,27 @@ def hardware_prefilter(device: Mapping[str, Any]) -> str:
     """
     stated = str(device.get("hardware_filter") or "").strip()
     return stated or HARDWARE_FILTERS.get(str(device.get("kind", "")), "")
+
+
+_CORNER = re.compile(r"\b(HP|LP)\s*:\s*(DC|[0-9]*\.?[0-9]+)\s*(k?Hz)?", re.IGNORECASE)
+
+
+def filter_corners_hz(text: str) -> tuple[float | None, float | None]:
+    """The high-pass and low-pass corners an EDF+ prefilter text states (``HP:0.1Hz LP:75Hz
+    N:50Hz``, the EDF+ syntax), None where it states none; ``HP:DC`` is 0.
+
+    Examples
+    --------
+    >>> filter_corners_hz("HP:0.1Hz LP:75Hz N:50Hz")
+    (0.1, 75.0)
+    >>> filter_corners_hz("HP:DC LP:1kHz")
+    (0.0, 1000.0)
+    >>> filter_corners_hz("")
+    (None, None)
+    """
+    found: dict[str, float] = {}
+    for kind, value, unit in _CORNER.findall(text or ""):
+        hz = 0.0 if value.upper() == "DC" else float(value)
+        found.setdefault(kind.upper(), hz * (1000.0 if unit.lower() == "khz" else 1.0))
+    return found.get("HP"), found.get("LP")
+

@@ -91,6 +91,8 @@ class EdfStream:
         self.record_s = header.record_s()
         self.sfreq_hz = self.spr / self.record_s
         self.ch_names = channel_names([labels[i] for i in self._data])
+        #: Each data signal's prefilter field (its hardware filter, EDF+ syntax).
+        self.prefilters = [fields["prefilter"][i] for i in self._data]
         self.scaling = EdfScaling.from_fields(fields, self._data)
         self._unit_uv = np.array([_unit_to_uv(units[i]) for i in self._data])[:, None]
         self.uv_per_count = float(self.scaling.cal[0] * self._unit_uv[0, 0])
