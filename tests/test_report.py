@@ -196,6 +196,20 @@ def test_report_usage_and_input_errors(tmp_path):
     assert code == 1 and err.count("\n") == 1 and "no history file" in err
 
 
+def test_report_of_a_recording_finds_its_analysis_beside_it(tmp_path):
+    """``calfwatch report night.edf`` (the file a clinician has) reports ``night_analysis/``,
+    where analyze writes without --out, with the recording's example traces; it had said
+    "not a folder"."""
+    recording = simulate_edf(tmp_path / "night.edf", duration_s=120.0, seed=5)
+    analyze(recording, tmp_path / "night_analysis")
+    code, _, err = run_cli("report", recording, "--out", tmp_path / "r.html", "--quiet")
+    assert code in (0, 4), err
+    page = parse_report((tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert "plot-examples" in page.figures
+    code, _, err = run_cli("report", simulate_edf(tmp_path / "lone.edf", duration_s=60.0))
+    assert code == 1 and err.count("\n") == 1 and "not a folder" in err
+
+
 def test_pdf_without_a_browser_is_a_one_line_error(night, tmp_path, monkeypatch):
     out, _, _, _ = night
     monkeypatch.setenv("CALFWATCH_CHROMIUM", str(tmp_path / "no-such-browser"))

@@ -69,6 +69,20 @@ def _history(subject: str | None, args: argparse.Namespace, explicit: bool):
         return store.nights(subject, args.side), [s.symptom for s in store.symptoms(subject)]
 
 
+def _folder_of_recording(args: argparse.Namespace) -> None:
+    """DIR given as a recording whose outputs lie beside it (``night.bdf`` and
+    ``night_analysis/``, where ``record`` and ``analyze`` write them): that folder, and that
+    recording for the example traces."""
+    from calfwatch.outputs import analysis_dir
+
+    given = Path(args.folder) if args.folder is not None else None
+    if given is None or not given.is_file() or not analysis_dir(given).is_dir():
+        return
+    args.folder = str(analysis_dir(given))
+    if getattr(args, "recording", None) is None:
+        args.recording = str(given)
+
+
 def load_input(args: argparse.Namespace):
     """The :class:`calfwatch.report.ReportInput` the arguments name.
 
@@ -80,6 +94,7 @@ def load_input(args: argparse.Namespace):
 
     if args.folder is None and args.subject is None:
         raise UsageError("give an analysis folder DIR, or --subject ID, or both")
+    _folder_of_recording(args)
     summary, events = load_night(args.folder) if args.folder is not None else (None, None)
     explicit = args.subject is not None
     subject = args.subject.strip() if explicit else str(
