@@ -15,6 +15,7 @@ from pathlib import Path
 import mne
 import numpy as np
 import pytest
+from analyze_cli import run_analyze
 from sensor_outputs import envelope, rectified, rectified_chunks
 
 from acquisition.edf.writer import EdfPlusWriter
@@ -45,11 +46,6 @@ def _fif(path: Path, data_uv: np.ndarray, names: list[str]) -> Path:
     return path
 
 
-def _analyze(path: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(path), "--out",
-                           str(out), "--quiet"], capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("outputs")
@@ -73,7 +69,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.parametrize(("name", "words"), [("rect", "rectified"), ("env", "20-450 Hz"),
                                              ("env_edf", "20-450 Hz")])
 def test_no_raw_channel_is_one_line_naming_the_cause(files, tmp_path, name, words):
-    proc = _analyze(files[name], tmp_path / name)
+    proc = run_analyze(files[name], tmp_path / name)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -108,7 +104,7 @@ def test_a_rectified_channel_is_left_out_and_the_raw_one_counted_as_alone(files,
 def test_an_envelope_beside_a_raw_channel_in_an_edf_is_left_out(files, tmp_path):
     """Its zero count would otherwise add three minutes of rest without a twitch to the night."""
     for name in ("mixed_env", "raw_first"):
-        proc = _analyze(files[name], tmp_path / name)
+        proc = run_analyze(files[name], tmp_path / name)
         assert proc.returncode in (0, 4), proc.stderr
     doc = json.loads((tmp_path / "mixed_env" / "summary.json").read_text())
     assert doc["unusable_reasons"] == {"emg2": "no-emg-band"}

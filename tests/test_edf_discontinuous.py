@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from analyze_cli import run_analyze
 
 from acquisition.edf.stream import EdfStream
 from acquisition.edf.writer import EdfPlusWriter
@@ -95,14 +96,9 @@ def test_any_slicing_gives_the_whole_read(files, chunk):
     np.testing.assert_array_equal(parts, whole)
 
 
-def _analyze(path: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(path), "--out",
-                           str(out), "--quiet"], capture_output=True, text=True, timeout=300)
-
-
 def test_events_after_the_pause_are_at_their_time(files, tmp_path):
     for name in ("plain", "paused"):
-        proc = _analyze(files[name], tmp_path / name)
+        proc = run_analyze(files[name], tmp_path / name)
         assert proc.returncode in (0, 4), proc.stderr
     plain = read_events_tsv(tmp_path / "plain" / "events.tsv")
     paused = read_events_tsv(tmp_path / "paused" / "events.tsv")
@@ -124,7 +120,7 @@ def test_overlapping_records_are_refused_in_one_line(files, tmp_path):
     onsets = np.arange(180.0)
     onsets[120] = 119.5  # starts inside the record before
     path = _with_pause(files["plain"], tmp_path / "overlap.edf", onsets)
-    proc = _analyze(path, tmp_path / "out")
+    proc = run_analyze(path, tmp_path / "out")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         f"calfwatch: error: {path}: EDF+D record 120 starts at 119.5 s, before record 119 ends "
@@ -164,7 +160,7 @@ def test_a_contiguous_file_whose_records_pause_is_refused_in_one_line(files, tmp
     line = (f"{lying}: EDF+C (contiguous) but record {PAUSE_AFTER_RECORDS} starts at "
             f"{PAUSE_AFTER_RECORDS + PAUSE_S:g} s by its time-keeping annotation, not at "
             f"{PAUSE_AFTER_RECORDS} s: the header and the records disagree on when it was recorded")
-    proc = _analyze(lying, tmp_path / "out")
+    proc = run_analyze(lying, tmp_path / "out")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [f"calfwatch: error: {line}"]
     with pytest.raises(RecordingError) as info:

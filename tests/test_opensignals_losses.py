@@ -7,12 +7,11 @@ lost packet does."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from analyze_cli import run_analyze
 
 from acquisition._text_formats import BITALINO_EMG_GAIN, BITALINO_VCC_V
 from calfwatch.outputs import read_events_tsv
@@ -34,11 +33,6 @@ def _write(path: Path, counts: np.ndarray, seq: np.ndarray) -> Path:
     return path
 
 
-def _analyze(path: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(path), "--out",
-                           str(out), "--quiet"], capture_output=True, text=True, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     night = simulate_night(load_profile("benign-night", duration_s=180, n_channels=1,
@@ -56,7 +50,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_events_after_a_drop_keep_their_time(files, tmp_path):
-    runs = {name: _analyze(files[name], tmp_path / name) for name in files}
+    runs = {name: run_analyze(files[name], tmp_path / name) for name in files}
     for proc in runs.values():
         assert proc.returncode in (0, 4), proc.stderr
     assert runs["dropped"].stderr.strip().splitlines() == [

@@ -6,12 +6,11 @@ or an MNE Raw's ``info``; a sensor made for surface EMG (the BITalino's 25-482 H
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import mne
 import pytest
+from analyze_cli import run_analyze
 
 from calfwatch.cli import main
 
@@ -39,8 +38,7 @@ def night(tmp_path_factory) -> Path:
 
 
 def _notes(path: Path, out: Path) -> list[str]:
-    proc = subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(path), "--out",
-                           str(out), "--quiet"], capture_output=True, text=True, timeout=300)
+    proc = run_analyze(path, out)
     assert proc.returncode in (0, 4), proc.stderr
     return json.loads((out / "summary.json").read_text())["notes"]
 
