@@ -87,13 +87,12 @@ def filter_notes(device: dict, band_hz: tuple[float, float], sfreq_hz: float) ->
     []
     """
     from acquisition.edf.labels import filter_corners_hz, hardware_prefilter
-    from dsp.filters import HIGH_EDGE_MAX_NYQUIST
+    from dsp.filters import band_top_hz
 
     stated_high, stated_low = filter_corners_hz(hardware_prefilter(device))
     high_hz = device.get("highpass_hz", stated_high)
     low_hz = device.get("lowpass_hz", stated_low)
-    nyquist_hz = sfreq_hz / 2.0
-    top_hz = band_hz[1] if band_hz[1] <= HIGH_EDGE_MAX_NYQUIST * nyquist_hz else nyquist_hz
+    top_hz = band_top_hz(band_hz[1], sfreq_hz)
     notes = []
     if low_hz and low_hz < FILTER_NOTE_LOW_SHARE * top_hz:
         notes.append(

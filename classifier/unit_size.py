@@ -29,7 +29,7 @@ import numpy as np
 from classifier.config import EventRules
 from classifier.similarity import half_window, shape_similarity, sizes_alike
 from dsp.config import ChainConfig
-from dsp.filters import HIGH_EDGE_MAX_NYQUIST
+from dsp.filters import band_top_hz
 
 #: Full surface band (Hz) at which ``unit_size_min_correlation`` holds as written.
 FULL_BAND_HZ = ChainConfig().band_hz
@@ -48,8 +48,7 @@ def band_width_hz(sfreq_hz: float) -> float:
     (430.0, 230.0)
     """
     low_hz, high_hz = FULL_BAND_HZ
-    nyquist_hz = sfreq_hz / 2.0
-    return (high_hz if high_hz <= HIGH_EDGE_MAX_NYQUIST * nyquist_hz else nyquist_hz) - low_hz
+    return band_top_hz(high_hz, sfreq_hz) - low_hz
 
 
 def unit_min_correlation(sfreq_hz: float, half_samples: int, cfg: EventRules) -> float:

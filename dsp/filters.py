@@ -32,6 +32,21 @@ LINE_RATIO = 20.0
 #: into a many-phased compound. The device's anti-alias filter bounds the band instead.
 HIGH_EDGE_MAX_NYQUIST = 0.9
 
+
+
+def band_top_hz(high_hz: float, sfreq_hz: float) -> float:
+    """The upper edge of the band the cascade leaves: ``high_hz`` where it is designed, else
+    Nyquist (the device's anti-alias filter, ``HIGH_EDGE_MAX_NYQUIST``).
+
+    Examples
+    --------
+    >>> band_top_hz(450.0, 2000.0), band_top_hz(450.0, 500.0)
+    (450.0, 250.0)
+    """
+    nyquist_hz = sfreq_hz / 2.0
+    return float(high_hz) if high_hz <= HIGH_EDGE_MAX_NYQUIST * nyquist_hz else nyquist_hz
+
+
 #: Sections are padded with identity sections to a multiple of this (8 float64: one AVX-512 vector).
 SECTION_PAD = 8
 
@@ -70,7 +85,7 @@ def design_sos(
     low_hz, high_hz = float(band_hz[0]), float(band_hz[1])
     if not 0.0 < low_hz < min(high_hz, nyquist_hz):
         raise ValueError(f"band-pass {band_hz} Hz is not valid at {sfreq_hz} Hz sampling")
-    if high_hz <= HIGH_EDGE_MAX_NYQUIST * nyquist_hz:
+    if high_hz <= HIGH_EDGE_MAX_NYQUIST * nyquist_hz:  # else band_top_hz is Nyquist
         parts = [_design.butter_bandpass_sos(order, low_hz, high_hz, sfreq_hz)]
     else:  # the device's anti-alias filter is the band's upper edge
         parts = [_design.butter_highpass_sos(order, low_hz, sfreq_hz)]
