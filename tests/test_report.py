@@ -196,6 +196,26 @@ def test_report_usage_and_input_errors(tmp_path):
     assert code == 1 and err.count("\n") == 1 and "no history file" in err
 
 
+@pytest.mark.parametrize("key, value", [
+    ("recording", "x"), ("morphology", [1]), ("fasciculations", "many"), ("channels", "x"),
+    ("rest_minutes", [1]), ("fasciculations_per_min_rest_ci95", ["x", 1]),
+])
+def test_an_edited_summary_with_a_wrong_value_is_named_in_one_line(night, tmp_path, key, value):
+    """A summary.json edited by hand, one value of another type: one line naming the file."""
+    import shutil
+
+    out, _, _, _ = night
+    folder = tmp_path / "edited"
+    shutil.copytree(out, folder)
+    doc = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert key in doc
+    doc[key] = value
+    (folder / "summary.json").write_text(json.dumps(doc), encoding="utf-8")
+    code, _, err = run_cli("report", folder, "--quiet")
+    assert code == 1 and err.count("\n") == 1, err
+    assert str(folder / "summary.json") in err and "internal error" not in err
+
+
 def test_report_of_a_recording_finds_its_analysis_beside_it(tmp_path):
     """``calfwatch report night.edf`` (the file a clinician has) reports ``night_analysis/``,
     where analyze writes without --out, with the recording's example traces; it had said

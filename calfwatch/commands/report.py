@@ -9,6 +9,8 @@ printed too.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 NAME = "report"
@@ -97,8 +99,9 @@ def load_input(args: argparse.Namespace):
     _folder_of_recording(args)
     summary, events = load_night(args.folder) if args.folder is not None else (None, None)
     explicit = args.subject is not None
+    recording = (summary or {}).get("recording")
     subject = args.subject.strip() if explicit else str(
-        (summary.get("recording") or {}).get("subject") or "").strip() or None
+        (recording if isinstance(recording, dict) else {}).get("subject") or "").strip() or None
     nights, symptoms = _history(subject, args, explicit)
     if summary is not None:
         source = str(args.folder)
@@ -108,13 +111,34 @@ def load_input(args: argparse.Namespace):
         raise LookupError(f"subject {args.subject!r} has no stored nights to report")
     from calfwatch.report.examples import find_recording
 
-    recording = find_recording(args.folder, summary, getattr(args, "recording", None))
+    with _blamed_on_summary(args.folder if source != "history" else None):
+        recording = find_recording(args.folder, summary, getattr(args, "recording", None))
     inp = ReportInput(summary, events, nights, symptoms, subject, source, recording)
     if args.anonymize:
         from calfwatch.anonymize import anonymize_report_input
 
         inp = anonymize_report_input(inp, subject)
     return inp
+
+
+@contextmanager
+def _blamed_on_summary(folder: str | None) -> Iterator[None]:
+    """A summary from ``folder`` whose values are not of the kinds ``calfwatch analyze`` writes
+    (an edited file) is named in a one-line :class:`calfwatch.report.model.ReportError`."""
+    from jinja2 import UndefinedError
+
+    from calfwatch.outputs import SUMMARY_FILE
+    from calfwatch.report.model import ReportError
+
+    try:
+        yield
+    except ReportError:
+        raise
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError, UndefinedError) as exc:
+        if folder is None:
+            raise
+        raise ReportError(f"{Path(folder) / SUMMARY_FILE}: a value is not of the kind calfwatch "
+                          f"analyze writes ({type(exc).__name__}: {exc})") from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,8 +150,9 @@ def run(args: argparse.Namespace) -> int:
 
     inp = load_input(args)
     out = _out_path(args)
-    context = build_context(inp)
-    path = write_report(inp, out, context=context)
+    with _blamed_on_summary(args.folder if inp.source != "history" else None):
+        context = build_context(inp)
+        path = write_report(inp, out, context=context)
     if not args.quiet:
         print(context["wearer_text"])
     print(f"wrote {path}")
