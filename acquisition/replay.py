@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -76,16 +76,18 @@ class _EdfBackend:
         self.filter_hz = (max(highs) if highs else None, min(lows) if lows else None)
 
 
-def _open(source):
+def _open(source, signals: Sequence[int] | None = None):
     mne = sys.modules.get("mne")  # an opened Raw means MNE is imported; EDF/BDF files need no MNE
     if mne is not None and isinstance(source, mne.io.BaseRaw):
         return _RawBackend(source)
     try:
-        return _EdfBackend(EdfStream(source))
+        return _EdfBackend(EdfStream(source, signals))
     except BadEdfHeader:
         raise  # an EDF/BDF header that cannot be right: never guessed by a lenient reader
     except (ValueError, OSError):
-        pass  # not an EDF/BDF (or mixed rates): the general reader says what it is
+        if signals is not None:
+            raise
+        # not an EDF/BDF (or mixed rates): the general reader says what it is
     from acquisition.reader import open_recording
 
     backend = _RawBackend(open_recording(source, preload=False))
@@ -133,6 +135,9 @@ class ReplayStream:
         Length of the data chunks.
     start_s, stop_s : float, optional
         Replay only this part (seconds from the start); sample numbers stay those of the file.
+    signals : sequence of int, optional
+        An EDF/BDF file's data signals to replay (see :class:`acquisition.edf.stream.EdfStream`),
+        read as they are stored: those of one rate in a file of several rates.
 
     Raises
     ------
@@ -148,8 +153,11 @@ class ReplayStream:
         chunk_s: float = 1.0,
         start_s: float = 0.0,
         stop_s: float | None = None,
+        signals: Sequence[int] | None = None,
     ) -> None:
-        self._backend = _open(source)
+        self._backend = _open(source, signals)
+        #: The data signals replayed, as asked (None: all of the file's).
+        self.signals = None if signals is None else list(signals)
         self.path = self._backend.path
         label = self.path or "recording"
         if speed is not None and not speed > 0:

@@ -27,23 +27,28 @@ FILE_CHUNK_S = 120.0
 EDF_SUFFIXES = (".edf", ".bdf")
 
 
-def open_stream(path: str | os.PathLike, units: str | None = None, *, keep_bads: bool = False):
-    """A :class:`acquisition.replay.ReplayStream` over the EMG channels of any recording.
+def open_stream(path: str | os.PathLike, units: str | None = None, *,
+                channels: str | None = None):
+    """A :class:`acquisition.replay.ReplayStream` over the EMG channels of any recording, or over
+    the ``channels`` named (``"1,2"`` or names, :func:`acquisition.picks.pick_channels`).
 
     Channels the file marks bad (``info["bads"]`` of a FIF, as MNE's browser saves them) are
-    left out, as MNE's own functions leave them out, unless ``keep_bads`` (a caller that picks
-    channels by name); they are listed in ``stream.info.device["marked_bad"]``
-    (:func:`reader_notes`).
+    left out, as MNE's own functions leave them out, unless named in ``channels``; they are
+    listed in ``stream.info.device["marked_bad"]`` (:func:`reader_notes`). Of an EDF/BDF file
+    whose signals have different rates (a polysomnograph's), the channels named are read as
+    stored, the others not at all.
 
     Raises
     ------
     RecordingError
-        Unreadable, empty, truncated or unknown file; no EMG-like channel; a signal sampled below
-        what detection needs hidden in a mixed-rate file; less than a second of signal. The
-        message is one line naming the file, whatever library failed to read it.
+        Unreadable, empty, truncated or unknown file; no EMG-like channel; a file of several
+        rates without ``channels``, or channels of different rates named; less than a second of
+        signal. The message is one line naming the file, whatever library failed to read it.
     """
+    from acquisition.picks import pick_channels
+
     try:
-        stream = _open_stream(path, units, keep_bads)
+        stream = _open_stream(path, units, channels)
     except RecordingError:
         raise
     except (ValueError, OSError, LookupError, ArithmeticError, EOFError) as exc:
@@ -54,21 +59,39 @@ def open_stream(path: str | os.PathLike, units: str | None = None, *, keep_bads:
         n = stream.n_times
         raise RecordingError(path, f"only {n} sample{'s' if n != 1 else ''} "
                                    f"({n / stream.info.sfreq_hz:g} s): too short to analyse")
-    return stream
+    if getattr(stream, "signals", None) is not None:
+        return stream  # picked as the file was opened (several rates)
+    try:
+        return pick_channels(stream, channels, os.fspath(path))
+    except BaseException:
+        stream.close()
+        raise
 
 
-def _slow_signals(path: str | os.PathLike) -> None:
-    """Refuse a mixed-rate EDF/BDF with a signal below the rate detection needs: read at its
-    fastest rate, the slow signal would pass for a fast one."""
-    from acquisition.edf.stream import signal_rates_hz
+def _signals_of_one_rate(path: str | os.PathLike, channels: str | None) -> list[int] | None:
+    """The data signals to read of an EDF/BDF file whose signals have different rates: the
+    ``channels`` named, all of one rate (None for a file of one rate). Read together at the
+    fastest rate, a slower signal would pass for a fast one."""
+    from acquisition.edf.stream import data_signal_rates
+    from acquisition.picks import parse_channels
     from calfwatch.engine import MIN_SFREQ_HZ
 
-    rates = signal_rates_hz(path)
-    if len({hz for _, hz in rates}) > 1:
-        for label, hz in rates:
-            if hz < MIN_SFREQ_HZ:
-                raise RecordingError(path, f"signal {label!r} is sampled at {hz:g} Hz, below the "
-                                           f"{MIN_SFREQ_HZ:g} Hz fasciculation detection needs")
+    rates = data_signal_rates(path)
+    if len({hz for _, hz in rates}) <= 1:
+        return None
+    if not channels:
+        fast = [name for name, hz in rates if hz >= MIN_SFREQ_HZ]
+        listed = ", ".join(f"{name} {hz:g} Hz" for name, hz in rates)
+        hint = (f"name the EMG channels to analyse with --channels (of at least "
+                f"{MIN_SFREQ_HZ:g} Hz: {', '.join(fast)})" if fast else
+                f"none reaches the {MIN_SFREQ_HZ:g} Hz fasciculation detection needs")
+        raise RecordingError(path, f"signals of different rates ({listed}): {hint}")
+    rows = parse_channels(channels, [name for name, _ in rates], os.fspath(path))
+    if len({rates[row][1] for row in rows}) > 1:
+        named = ", ".join(f"{rates[row][0]} {rates[row][1]:g} Hz" for row in rows)
+        raise RecordingError(path, f"the channels named have different rates ({named}): "
+                                   "analyse channels of one rate together")
+    return rows
 
 
 def reader_notes(stream, path: str) -> list[str]:
@@ -91,14 +114,14 @@ def reader_notes(stream, path: str) -> list[str]:
     return notes
 
 
-def _open_stream(path: str | os.PathLike, units: str | None, keep_bads: bool = False):
+def _open_stream(path: str | os.PathLike, units: str | None, channels: str | None = None):
     from acquisition.replay import ReplayStream
 
+    keep_bads = channels is not None
     if units is None and Path(path).suffix.lower() in EDF_SUFFIXES and Path(path).is_file():
         # read record by record in constant memory; every data signal of these files is EMG
-        stream = ReplayStream(path, chunk_s=FILE_CHUNK_S)
-        _slow_signals(path)
-        return stream
+        signals = _signals_of_one_rate(path, channels)
+        return ReplayStream(path, chunk_s=FILE_CHUNK_S, signals=signals)
     from acquisition.reader import SEQ_GAP_TEXT, open_recording
 
     raw = open_recording(path, preload=False, units=units)
@@ -193,18 +216,16 @@ def analyze_file(
     configuration (:func:`classifier.config.load_config` when omitted). ``channels``
     (``"1,2"``, names) keeps those channels only.
     """
-    from acquisition.picks import pick_channels
     from calfwatch.engine import NightEngine, feed_stream
     from calfwatch.log import logger
 
     logger.info("analysing %s", os.fspath(path))
-    stream = open_stream(path, units, keep_bads=channels is not None)
+    stream = open_stream(path, units, channels=channels)
     try:
         if subject and stream.info.meas_date is None:
             raise RecordingError(path, "the recording states no date (date unknown): a night "
                                  "without a date cannot join a history; analyse it without "
                                  "--subject")
-        stream = pick_channels(stream, channels, os.fspath(path))
         engine = NightEngine(stream.info, mains_hz=mains_hz, config=config,
                              label=os.fspath(path))
         if on_open is not None:

@@ -87,3 +87,52 @@ def test_every_channel_marked_bad_is_one_line(tmp_path, night_uv):
     assert proc.stderr.strip().splitlines() == [
         f"calfwatch: error: {path}: every EMG channel is marked bad in the file (calf_a, calf_b);"
         " name those to analyse with --channels"]
+
+
+def _psg_like(path: Path, signals: list[tuple[str, float, np.ndarray]]) -> Path:
+    """An EDF+ of signals at their own rates, as a polysomnograph writes (edfio)."""
+    import edfio
+
+    edfio.Edf([edfio.EdfSignal(x, hz, label=label, physical_dimension="uV",
+                               physical_range=(-5000, 5000)) for label, hz, x in signals]
+              ).write(path)
+    return path
+
+
+def test_a_file_of_several_rates_is_analysed_on_the_channels_named(tmp_path):
+    """A polysomnograph's file: EEG at 250 Hz, the leg EMG at 2 kHz, breathing at 25 Hz. Without
+    --channels it is refused in one line that lists the rates and the channels fast enough; the
+    leg channel named is read as stored and finds the twitches it holds, as the same samples
+    alone in a file do; channels of two rates named together are refused."""
+    from independent_scenes import SceneSpec, make_scene
+
+    from calfwatch.outputs import read_events_tsv
+
+    spec = SceneSpec(minutes=2.0, rate_per_min=30, sfreq_hz=2000.0)
+    scene = make_scene(spec, 11)
+    leg = scene.data_uv[0]
+    slow = np.random.default_rng(2).normal(0.0, 20.0, leg.size // 8)
+    psg = _psg_like(tmp_path / "psg.edf", [("EEG C3-A2", 250.0, slow), ("Leg L", 2000.0, leg),
+                                           ("Resp", 25.0, slow[::10])])
+    alone = _psg_like(tmp_path / "leg.edf", [("Leg L", 2000.0, leg)])
+
+    refused = _analyze(str(psg), "--out", str(tmp_path / "all"))
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "psg.edf" in refused.stderr and "Leg L 2000 Hz" in refused.stderr
+    assert "--channels" in refused.stderr and "EEG C3-A2 250 Hz" in refused.stderr
+
+    for name, args in (("named", (str(psg), "--channels", "Leg L")), ("alone", (str(alone),))):
+        proc = _analyze(*args, "--out", str(tmp_path / name), "--quiet")
+        assert proc.returncode in (0, 4), proc.stderr
+    assert _channels(tmp_path / "named" / "summary.json") == ["Leg L"]
+    named = read_events_tsv(tmp_path / "named" / "events.tsv")
+    assert named == read_events_tsv(tmp_path / "alone" / "events.tsv")
+    truth = scene.truth[(scene.truth["kind"] == "fasciculation")
+                        & (scene.truth["ptp_uv"] >= 10 * scene.noise_rms_uv)]
+    found = [e["onset"] for e in named if e["trial_type"].startswith("fasciculation")]
+    hit = [np.any(np.abs(np.asarray(found) - t) < 0.03) for t in truth["onset_s"]]
+    assert len(truth) >= 15 and np.mean(hit) >= 0.9
+
+    mixed = _analyze(str(psg), "--channels", "1,2", "--out", str(tmp_path / "two"))
+    assert mixed.returncode == 1 and mixed.stderr.count("\n") == 1
+    assert "different rates" in mixed.stderr and "psg.edf" in mixed.stderr

@@ -10,13 +10,14 @@ A discontinuous file (``EDF+D``, a recording that paused) has each record placed
 time-keeping annotation states, the holes between records lost time (NaN, and gap spans)
 (:mod:`~acquisition.edf.discontinuous`); a file typed contiguous (``EDF+C``) whose records'
 time-keeping says they paused is refused. Files with different sample rates per data signal are
-not handled here (the replay falls back to the general reader for them).
+read here only for signals of one rate (``signals``); for all of them the replay falls back to the
+general reader.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -30,7 +31,8 @@ from acquisition.edf.stream_checks import BadEdfHeader, UnsupportedEdf, check_he
 from acquisition.edf.tal import iter_tals
 from acquisition.edf.units import unit_to_uv
 
-__all__ = ["BadEdfHeader", "EdfStream", "UnsupportedEdf", "merge_spans", "signal_rates_hz"]
+__all__ = ["BadEdfHeader", "EdfStream", "UnsupportedEdf", "data_signal_rates", "merge_spans",
+           "signal_rates_hz"]
 
 #: Records read at once when scanning annotations (bounded temporary memory).
 _SCAN_RECORDS = 256
@@ -45,6 +47,21 @@ def signal_rates_hz(path: str | os.PathLike) -> list[tuple[str, float]]:
             for label, spr in zip(header.signal_texts("label"),
                                   header.signal_texts("samples_per_record"), strict=True)
             if label not in ANNOTATION_LABELS]
+
+
+def data_signal_rates(path: str | os.PathLike) -> list[tuple[str, float]]:
+    """``(name, sampling rate)`` of each data signal :class:`EdfStream` can read (those in a
+    voltage unit), in file order, named as :class:`EdfStream` names its channels."""
+    header = read_header(path)
+    header.layout()
+    record_s = lenient_float(header.text("record_s"))
+    fields = header.fields()
+    data = [(label, int(spr) / record_s)
+            for label, spr, unit in zip(fields["label"], fields["samples_per_record"],
+                                        fields["physical_dimension"], strict=True)
+            if label not in ANNOTATION_LABELS and unit_to_uv(unit) is not None]
+    return list(zip(channel_names([label for label, _ in data]), [hz for _, hz in data],
+                    strict=True))
 
 
 def _unit_to_uv(unit: str) -> float:
@@ -63,13 +80,17 @@ class EdfStream:
     path : str or os.PathLike
         The file.
 
+    signals : sequence of int, optional
+        Which data signals to read (0-based, in file order, counting only the signals in a
+        voltage unit, as :func:`data_signal_rates` lists them); all of them when omitted.
+
     Raises
     ------
     ValueError
         Not an EDF/BDF file; :class:`UnsupportedEdf` for mixed sample rates.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, signals: Sequence[int] | None = None) -> None:
         header = read_header(path)
         self.path = header.path
         layout = checked_layout(header)
@@ -83,6 +104,9 @@ class EdfStream:
                       if i not in self._ann and unit_to_uv(units[i]) is not None]
         if not self._data:
             raise UnsupportedEdf(f"{self.path}: no data signal")
+        names = channel_names([labels[i] for i in self._data])
+        if signals is not None:
+            self._data, names = [self._data[i] for i in signals], [names[i] for i in signals]
         check_header(header, fields, self._data)
         spr_n = layout.samples_per_record
         if len({spr_n[i] for i in self._data}) != 1:
@@ -90,7 +114,7 @@ class EdfStream:
         self.spr = spr_n[self._data[0]]
         self.record_s = header.record_s()
         self.sfreq_hz = self.spr / self.record_s
-        self.ch_names = channel_names([labels[i] for i in self._data])
+        self.ch_names = names
         #: Each data signal's prefilter field (its hardware filter, EDF+ syntax).
         self.prefilters = [fields["prefilter"][i] for i in self._data]
         self.scaling = EdfScaling.from_fields(fields, self._data)

@@ -117,15 +117,13 @@ def analyze_recording(job: Job, options: Options, raise_errors: bool = False) ->
 
 
 def _run(job: Job, options: Options, outcome: Outcome) -> None:
-    from acquisition.picks import pick_channels
     from calfwatch.analysis import open_stream, reader_notes
     from calfwatch.engine import NightEngine, feed_stream
     from calfwatch.outputs import write_outputs
 
-    stream = open_stream(job.source, options.units, keep_bads=options.channels is not None)
+    stream = open_stream(job.source, options.units, channels=options.channels)
     try:
         outcome.notes.extend(reader_notes(stream, job.path))
-        stream = pick_channels(stream, options.channels, os.fspath(job.path))
         engine = NightEngine(stream.info, mains_hz=options.mains_hz, config=options.config,
                              label=os.fspath(job.path))
     except BaseException:
