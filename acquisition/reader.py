@@ -45,7 +45,8 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
     Returns
     -------
     mne.io.BaseRaw
-        Data in volts; every channel but stim channels has type ``'emg'``; ``meas_date`` is the
+        Data in volts; every channel but stim channels has type ``'emg'`` (of a FIF file that
+        types some channels ``'emg'``, the others keep their types); ``meas_date`` is the
         file's own start time, or None when the file does not state one; ``raw.filenames`` names
         the source file (the ``.hea`` for WFDB).
 
@@ -60,7 +61,7 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
         raise RecordingError(path, f"units= applies to CSV files only; {kind} files state "
                              "their own units")
     raw = _READERS[kind](path, preload, units)
-    return _as_emg(raw)
+    return _as_emg(raw, keep_typed=kind == "fif")
 
 
 # --- identification ------------------------------------------------------------------------------
@@ -229,9 +230,15 @@ _READERS: dict[str, Callable[[Path, bool, str | None], mne.io.BaseRaw]] = {
 }
 
 
-def _as_emg(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
-    """Give every data channel the type 'emg' (stim channels stay as they are)."""
+def _as_emg(raw: mne.io.BaseRaw, keep_typed: bool = False) -> mne.io.BaseRaw:
+    """Give every data channel the type 'emg' (stim channels stay as they are).
+
+    With ``keep_typed`` (a FIF file, whose channel types are the file's own), a file that types
+    some of its channels 'emg' has said which are EMG: its other channels keep their types.
+    """
     types = raw.get_channel_types()
+    if keep_typed and "emg" in types:
+        return raw
     change = {n: "emg" for n, t in zip(raw.ch_names, types, strict=True)
               if t != "emg" and t not in _NON_DATA_TYPES}
     if change:

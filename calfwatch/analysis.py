@@ -96,8 +96,8 @@ def _signals_of_one_rate(path: str | os.PathLike, channels: str | None) -> list[
 
 def reader_notes(stream, path: str) -> list[str]:
     """One line for each kind of signal the reader left out of ``stream`` (not in a voltage
-    unit, EDF/BDF; marked bad in the file) and for samples lost at sequence-number jumps
-    (OpenSignals)."""
+    unit, EDF/BDF; marked bad in the file; typed other than EMG, FIF) and for samples lost at
+    sequence-number jumps (OpenSignals)."""
     notes = []
     left_out = stream.info.device.get("left_out")
     if left_out:
@@ -106,6 +106,10 @@ def reader_notes(stream, path: str) -> list[str]:
     if marked_bad:
         notes.append(f"{path}: left out, marked bad in the file: {', '.join(marked_bad)} "
                      "(--channels analyses them)")
+    typed_other = stream.info.device.get("typed_not_emg")
+    if typed_other:
+        notes.append(f"{path}: left out, typed other than EMG in the file: "
+                     f"{', '.join(typed_other)} (--channels analyses them)")
     jumps = stream.info.device.get("sequence_jumps")
     if jumps:
         notes.append(f"{path}: samples lost at {len(jumps)} sequence-number jump(s), the first "
@@ -126,7 +130,11 @@ def _open_stream(path: str | os.PathLike, units: str | None, channels: str | Non
 
     raw = open_recording(path, preload=False, units=units)
     types = raw.get_channel_types()
-    emg = [name for name, kind in zip(raw.ch_names, types, strict=True) if kind == "emg"]
+    # channels the file types as other than EMG (a FIF's EEG, ECG...) only when named
+    emg = [name for name, kind in zip(raw.ch_names, types, strict=True)
+           if kind == "emg" or (keep_bads and kind != "stim")]
+    typed_other = [f"{name} ({kind})" for name, kind in zip(raw.ch_names, types, strict=True)
+                   if name not in emg and kind != "stim"]
     if not emg or raw.n_times == 0:
         what = "no EMG-like channel" if not emg else "no samples"
         raise RecordingError(path, f"{what} to analyse")
@@ -140,6 +148,8 @@ def _open_stream(path: str | os.PathLike, units: str | None, channels: str | Non
     stream = ReplayStream(raw, chunk_s=FILE_CHUNK_S)
     if bads:
         stream.info.device["marked_bad"] = bads
+    if typed_other:
+        stream.info.device["typed_not_emg"] = typed_other
     jumps = [a for a in raw.annotations if a["description"].startswith(SEQ_GAP_TEXT)]
     if jumps:
         stream.info.device["sequence_jumps"] = [round(float(a["onset"]), 3) for a in jumps]

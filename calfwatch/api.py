@@ -29,7 +29,8 @@ def read_recording(path: str | os.PathLike, *, preload: bool = False,
     """Open a recording of any format calfwatch reads as an ``mne.io.Raw``.
 
     EDF/EDF+/BDF/BDF+, FIF, WFDB, OpenSignals text and CSV with a time column; every data channel
-    has type ``'emg'``; spans the recorder lost are annotated ``BAD_ACQ_SKIP``.
+    has type ``'emg'`` (but those of a FIF that types some channels ``'emg'`` itself, which keep
+    the file's types); spans the recorder lost are annotated ``BAD_ACQ_SKIP``.
 
     Parameters
     ----------

@@ -136,3 +136,33 @@ def test_a_file_of_several_rates_is_analysed_on_the_channels_named(tmp_path):
     mixed = _analyze(str(psg), "--channels", "1,2", "--out", str(tmp_path / "two"))
     assert mixed.returncode == 1 and mixed.stderr.count("\n") == 1
     assert "different rates" in mixed.stderr and "psg.edf" in mixed.stderr
+
+
+def _typed_fif(path: Path, night_uv, types: list[str]) -> Path:
+    data_uv, sfreq_hz, meas_date = night_uv
+    names = ["Fpz", "calf_b", "ECG"]
+    data = np.vstack([data_uv[0] * 0.2, data_uv[1], data_uv[0] * 5.0]) * 1e-6
+    raw = mne.io.RawArray(data, mne.create_info(names, sfreq_hz, types), verbose="error")
+    raw.set_meas_date(meas_date)
+    raw.save(path, verbose="error")
+    return path
+
+
+def test_a_fif_that_types_its_emg_channels_is_analysed_on_those(tmp_path, night_uv):
+    """A FIF whose channels MNE types EEG, EMG and ECG (a polysomnograph's, saved from MNE): the
+    EMG channel is analysed, the others left out with a note, as ``calfwatch.analyze`` of the
+    Raw does; --channels analyses them too. A FIF that types no channel EMG is read whole."""
+    typed = _typed_fif(tmp_path / "typed_raw.fif", night_uv, ["eeg", "emg", "ecg"])
+    proc = _analyze(str(typed), "--out", str(tmp_path / "typed"))
+    assert proc.returncode in (0, 4), proc.stderr
+    assert _channels(tmp_path / "typed" / "summary.json") == ["calf_b"]
+    note = [line for line in proc.stderr.splitlines() if "typed other than EMG" in line]
+    assert len(note) == 1 and "Fpz (eeg)" in note[0] and "ECG (ecg)" in note[0]
+    named = _analyze(str(typed), "--out", str(tmp_path / "named"), "--quiet",
+                     "--channels", "ECG,calf_b")
+    assert named.returncode in (0, 4), named.stderr
+    assert _channels(tmp_path / "named" / "summary.json") == ["ECG", "calf_b"]
+    untyped = _typed_fif(tmp_path / "misc_raw.fif", night_uv, ["misc", "misc", "misc"])
+    proc = _analyze(str(untyped), "--out", str(tmp_path / "misc"), "--quiet")
+    assert proc.returncode in (0, 4), proc.stderr
+    assert _channels(tmp_path / "misc" / "summary.json") == ["Fpz", "calf_b", "ECG"]

@@ -289,9 +289,13 @@ def test_fif_round_trip_and_types(tmp_path):
     src.save(path, verbose="error")
     raw = open_recording(path)
     assert raw.preload is False
-    assert raw.get_channel_types() == ["emg", "emg"]
+    # the file types one channel EMG: it says which are, and the other keeps its type
+    assert raw.get_channel_types() == ["emg", "eeg"]
     assert raw.info["meas_date"] == src.info["meas_date"]
     np.testing.assert_allclose(raw.get_data(), src.get_data(), rtol=1e-6)
+    src.set_channel_types({"calf_left": "eeg"})  # every channel EEG, as converters type them
+    src.save(path, overwrite=True, verbose="error")
+    assert open_recording(path).get_channel_types() == ["emg", "emg"]
 
 
 def test_stim_channel_is_left_alone(tmp_path):
