@@ -46,7 +46,9 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
     -------
     mne.io.BaseRaw
         Data in volts; every channel but stim channels has type ``'emg'`` (of a FIF file that
-        types some channels ``'emg'``, the others keep their types); ``meas_date`` is the
+        types some channels ``'emg'``, the others keep their types); of an EDF/BDF whose signals
+        have different rates, those MNE upsampled to the fastest are in ``info["bads"]``;
+        ``meas_date`` is the
         file's own start time, or None when the file does not state one; ``raw.filenames`` names
         the source file (the ``.hea`` for WFDB).
 
@@ -133,7 +135,22 @@ def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     if names != raw.ch_names:
         raw.rename_channels(dict(zip(raw.ch_names, names, strict=True)), verbose="error")
         _annotations_on_channels(raw)
+    _mark_upsampled(path, raw)
     return raw
+
+
+def _mark_upsampled(path: Path, raw: mne.io.BaseRaw) -> None:
+    """Mark bad the channels of a file of several rates that MNE read at the fastest from a
+    slower one: upsampled, a slow signal would pass for a fast one (a polysomnograph's EEG at
+    256 Hz beside its leg EMG at 512 Hz)."""
+    from acquisition.edf.stream import data_signal_rates
+
+    rates_hz = [hz for _, hz in data_signal_rates(path)]
+    if len(rates_hz) != len(raw.ch_names) or len(set(rates_hz)) <= 1:
+        return
+    slow = {name for name, hz in zip(raw.ch_names, rates_hz, strict=True)
+            if hz < raw.info["sfreq"]}
+    raw.info["bads"] = [name for name in raw.ch_names if name in slow or name in raw.info["bads"]]
 
 
 def refuse_pauses(path: str | os.PathLike) -> None:

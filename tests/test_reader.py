@@ -509,3 +509,21 @@ def test_units_argument_only_for_csv(tmp_path):
     hea = _write_wfdb(tmp_path, _rng_counts(1, 10))
     with pytest.raises(RecordingError, match="units= applies to CSV files only"):
         open_recording(hea, units="uV")
+
+
+def test_signals_upsampled_from_a_slower_rate_are_marked_bad(tmp_path):
+    """An EDF of a 2-kHz leg EMG and a 250-Hz EEG: MNE reads both at 2 kHz, the EEG interpolated.
+    The reader marks it bad, so ``calfwatch.analyze`` of the Raw leaves it out as MNE's own
+    functions leave bad channels out; the leg channel is read as stored."""
+    import calfwatch
+
+    rng = np.random.default_rng(4)
+    leg, eeg = rng.normal(0, 5, 2000 * 60), rng.normal(0, 20, 250 * 60)
+    edfio.Edf([edfio.EdfSignal(eeg, 250, label="EEG C3", physical_dimension="uV",
+                               physical_range=(-5000, 5000)),
+               edfio.EdfSignal(leg, 2000, label="Leg L", physical_dimension="uV",
+                               physical_range=(-5000, 5000))]).write(tmp_path / "psg.edf")
+    raw = open_recording(tmp_path / "psg.edf")
+    assert raw.info["sfreq"] == 2000 and raw.info["bads"] == ["EEG C3"]
+    np.testing.assert_allclose(raw.get_data(picks=["Leg L"])[0] * 1e6, leg, atol=0.2)
+    assert list(calfwatch.analyze(raw).summary["channels"]) == ["Leg L"]
