@@ -187,7 +187,8 @@ def _derivative_description(root: Path) -> None:
 
 
 def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, subject: str, *,
-               mains_hz: float | None = None, on_done=None) -> list[BidsRecording]:
+               mains_hz: float | None = None, on_done=None,
+               channels: str | None = None) -> list[BidsRecording]:
     """Write the recordings of one subject as a BIDS EMG dataset with the analysis as derivative.
 
     Parameters
@@ -203,6 +204,9 @@ def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, sub
         Mains frequency for the analysis (50 or 60).
     on_done : callable, optional
         Called with each :class:`BidsRecording` when written.
+    channels : str, optional
+        The channels to analyse (``"1,2"`` or names, as ``calfwatch analyze --channels``), e.g.
+        the leg EMG of a polysomnograph's file; the recording is written whole.
 
     Returns
     -------
@@ -225,7 +229,7 @@ def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, sub
                                       datatype="emg", root=root)
         with tempfile.TemporaryDirectory() as tmp:
             analysis = Path(tmp) / "analysis"
-            analyze_file(path, analysis, mains_hz=mains_hz)
+            analyze_file(path, analysis, mains_hz=mains_hz, channels=channels)
             raw.set_annotations(_event_annotations(raw, analysis), emit_warning=False)
             mne_bids.write_raw_bids(raw, bids_path, emg_placement="Other", format=fmt,
                                     allow_preload=fmt != "auto", overwrite=True, verbose="error")

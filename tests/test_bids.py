@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 
 import numpy as np
@@ -154,3 +155,32 @@ def test_an_undated_recording_is_session_undated(tmp_path):
     assert header.startswith("Startdate X ")  # EDF+ "unknown", not a made-up date
     scans = _tsv(tmp_path / "ds" / "sub-01" / "ses-undated" / "sub-01_ses-undated_scans.tsv")
     assert scans[0]["acq_time"] == "n/a"
+
+
+def test_a_file_of_several_rates_is_written_whole_and_analysed_on_the_channels_named(tmp_path):
+    """A polysomnograph's EDF (EEG at 250 Hz, leg EMG at 2 kHz): the dataset holds the file as
+    it is, both signals at their own rates; the analysis is of the leg channel named."""
+    import edfio
+
+    rng = np.random.default_rng(5)
+    edf = edfio.Edf([edfio.EdfSignal(rng.normal(0, 20, 250 * 60), 250, label="EEG C3",
+                                     physical_dimension="uV", physical_range=(-5000, 5000)),
+                     edfio.EdfSignal(rng.normal(0, 5, 2000 * 60), 2000, label="Leg L",
+                                     physical_dimension="uV", physical_range=(-5000, 5000))],
+                    starttime=datetime.time(22, 0),
+                    recording=edfio.Recording(startdate=datetime.date(2026, 1, 7)))
+    edf.write(tmp_path / "psg.edf")
+    code, _, err = run_cli("bids", tmp_path / "psg.edf", "--root", tmp_path / "ds",
+                           "--subject", "03")
+    assert code == 1 and "--channels" in err and "Leg L" in err
+    code, _, err = run_cli("bids", tmp_path / "psg.edf", "--root", tmp_path / "ds",
+                           "--subject", "03", "--channels", "Leg L")
+    assert code == 0, err
+    bids_path = mne_bids.BIDSPath(subject="03", session="20260107", task="sleep",
+                                  datatype="emg", root=tmp_path / "ds")
+    copied = edfio.read_edf(bids_path.fpath)
+    assert [(s.label, s.sampling_frequency) for s in copied.signals] == [
+        ("EEG C3", 250), ("Leg L", 2000)]
+    deriv = tmp_path / "ds" / "derivatives" / "calfwatch" / "sub-03" / "ses-20260107" / "emg"
+    summary = json.loads(next(deriv.glob("*summary.json")).read_text())
+    assert list(summary["channels"]) == ["Leg L"]

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="BIDS subject label (letters and digits)")
     parser.add_argument("--mains", type=float, choices=(50.0, 60.0), default=None,
                         help="mains frequency where the nights were recorded")
+    parser.add_argument("--channels", default=None, metavar="LIST",
+                        help="channels to analyse, by number or name (default all; e.g. the leg "
+                             "EMG of a polysomnograph's file); the recordings are written whole")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     except BidsError as exc:
         raise UsageError(str(exc)) from None
     write_bids(args.recordings, args.root, args.subject, mains_hz=args.mains,
+               channels=args.channels,
                on_done=lambda item: print(f"wrote {item.bids_file} (analysis in "
                                           f"{item.derivative_dir})"))
     return 0
