@@ -261,6 +261,28 @@ def _delimiter(line: str) -> str:
     return max([",", ";", "\t"], key=line.count)
 
 
+def _decimal_points(path: Path, rows: list[str], delimiter: str) -> list[str]:
+    """``rows`` with decimal commas as points: a spreadsheet in a German, French, Italian or
+    Spanish locale writes ``0,001;12,5``. Only where commas cannot be the delimiter; a row with
+    points too (``1.234,5``: points grouping thousands) is refused, not guessed.
+
+    Examples
+    --------
+    >>> _decimal_points(Path("x.csv"), ["0,001;12,5", "# note, kept"], ";")
+    ['0.001;12.5', '# note, kept']
+    """
+    data = [i for i, row in enumerate(rows) if "," in row and not row.lstrip().startswith("#")]
+    if delimiter == "," or not data:
+        return rows
+    if any("." in rows[i] for i in data):
+        raise RecordingError(path, "numbers with both commas and points (thousands grouped?); "
+                             "export them without thousands separators")
+    out = list(rows)
+    for i in data:
+        out[i] = rows[i].replace(",", ".")
+    return out
+
+
 def _column_units(path: Path, names: list[str], units: str | None) -> tuple[list[str], list[str]]:
     """Channel names without unit suffixes, and one unit per channel (header, else ``units``)."""
     clean, found = [], []
@@ -354,6 +376,7 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     if header is None:
         raise RecordingError(path, "empty file")
     delimiter = _delimiter(lines[header])
+    lines = lines[: header + 1] + _decimal_points(path, lines[header + 1 :], delimiter)
     names = [c.strip().strip('"') for c in lines[header].split(delimiter)]
     if names[0].lower() not in TIME_NAMES:
         raise RecordingError(path, f"first column must be time in seconds (named time, t or "

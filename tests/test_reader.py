@@ -425,6 +425,22 @@ def test_csv_with_a_byte_order_mark_is_read(tmp_path):
     np.testing.assert_allclose(raw.get_data()[0], (np.arange(2000) % 5) * 1e-6, rtol=1e-12)
 
 
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_csv_with_decimal_commas_is_read(tmp_path, sep):
+    """A spreadsheet in a German, French, Italian or Spanish locale writes ``0,001;12,5``."""
+    values = np.random.default_rng(3).normal(0, 40, size=(3000, 2))
+    rows = [sep.join([f"{i / 1000:.3f}", f"{a:.3f}", f"{b:.3f}"]).replace(".", ",")
+            for i, (a, b) in enumerate(values)]
+    path = tmp_path / "de.csv"
+    path.write_text(sep.join(["time", "GM_uV", "SO_uV"]) + "\n" + "\n".join(rows) + "\n")
+    raw = open_recording(path)
+    assert raw.ch_names == ["GM", "SO"] and raw.info["sfreq"] == 1000
+    np.testing.assert_allclose(raw.get_data(), np.round(values.T, 3) * 1e-6, rtol=1e-12)
+    path.write_text("time;GM_uV\n0,000;1.234,5\n0,001;2,0\n0,002;3,0\n")
+    with pytest.raises(RecordingError, match=r"de\.csv: numbers with both commas and points"):
+        open_recording(path)
+
+
 def test_csv_time_printed_coarser_than_the_step(tmp_path):
     path = tmp_path / "coarse.csv"
     path.write_text("time,GM_uV\n" + "".join(f"{i / 1024:.3f},{i % 7}\n" for i in range(5000)))
