@@ -23,6 +23,24 @@ BITALINO_EMG_GAIN = 1009.0
 #: Volts per unit for the units a CSV header or the ``units`` argument may name.
 VOLTS_PER_UNIT = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
 TIME_NAMES = {"time", "t", "time_s", "time (s)", "time[s]", "time [s]", "t_s", "seconds"}
+#: Time columns in milliseconds (a microcontroller's ``millis()``) and microseconds (``micros()``).
+TIME_NAMES_MS = {"time_ms", "time (ms)", "time[ms]", "time [ms]", "t_ms", "ms", "millis",
+                 "milliseconds"}
+TIME_NAMES_US = {"time_us", "time (us)", "time[us]", "time [us]", "time_µs", "time (µs)", "t_us",
+                 "us", "micros", "microseconds"}
+
+
+def time_unit_s(name: str) -> float | None:
+    """Seconds per unit of a CSV time column named ``name`` (None: not a time column's name).
+
+    Examples
+    --------
+    >>> time_unit_s("Time (ms)"), time_unit_s("t"), time_unit_s("GM_uV")
+    (0.001, 1.0, None)
+    """
+    key = name.strip().strip('"').lower()
+    return (1.0 if key in TIME_NAMES else 1e-3 if key in TIME_NAMES_MS
+            else 1e-6 if key in TIME_NAMES_US else None)
 _UNIT_SUFFIX = re.compile(r"^(?P<name>.*?)\s*(?:[_ ]|\(|\[)\s*(?P<unit>[nuµμm]?V)\s*[)\]]?$",
                           re.IGNORECASE)
 _KEY_VALUE = re.compile(r"^#\s*(?P<key>[^:=]+?)\s*:=\s*(?P<value>.*)$")
@@ -310,8 +328,8 @@ def _decimals(printed: list[str]) -> int:
     return min(max(len(t.split(".", 1)[1]) if "." in t else 0 for t in printed), 9)
 
 
-def _sampling_rate(path: Path, time_s: np.ndarray,
-                   printed: list[str]) -> tuple[float, int, np.ndarray]:
+def _sampling_rate(path: Path, time_s: np.ndarray, printed: list[str],
+                   unit_s: float = 1.0) -> tuple[float, int, np.ndarray]:
     """Sampling rate from a regular time column, the first sample's index on that grid, and the
     samples missing after each row.
 
@@ -322,10 +340,11 @@ def _sampling_rate(path: Path, time_s: np.ndarray,
     printing such as 1024 Hz with 3 decimals, or a jittery clock) the step is the mean over the
     whole column and every difference, and every stamp's distance from the regular grid, must be
     within 1 % of a step or one tick: there a missing sample cannot be placed, and is refused.
+    ``printed`` are the stamps as printed, in the column's unit of ``unit_s`` seconds.
     """
     if time_s.size < 2 or not np.isfinite(time_s).all():
         raise RecordingError(path, "the time column needs at least two finite values")
-    tick_s = 10.0 ** -_decimals(printed)
+    tick_s = 10.0 ** -_decimals(printed) * unit_s
     ticks = np.round(time_s / tick_s).astype(np.int64)
     diffs = np.diff(ticks)
     if ticks[-1] <= ticks[0] or (diffs < 0).any():
@@ -378,9 +397,10 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     delimiter = _delimiter(lines[header])
     lines = lines[: header + 1] + _decimal_points(path, lines[header + 1 :], delimiter)
     names = [c.strip().strip('"') for c in lines[header].split(delimiter)]
-    if names[0].lower() not in TIME_NAMES:
-        raise RecordingError(path, f"first column must be time in seconds (named time, t or "
-                             f"time_s), not '{names[0]}'")
+    unit_s = time_unit_s(names[0])
+    if unit_s is None:
+        raise RecordingError(path, f"first column must be time (named time, t or time_s in "
+                             f"seconds, time_ms or time_us), not '{names[0]}'")
     if len(names) < 2:
         raise RecordingError(path, "no channel columns after the time column")
     ch_names, ch_units = _column_units(path, names[1:], units)
@@ -392,7 +412,7 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
         raise RecordingError(path, f"{values.shape[1]} columns of data but {len(names)} names")
     printed = [ln.split(delimiter, 1)[0].strip() for ln in lines[header + 1 :]
                if ln.strip() and not ln.startswith("#")]
-    sfreq_hz, first_samp, lost = _sampling_rate(path, values[:, 0], printed)
+    sfreq_hz, first_samp, lost = _sampling_rate(path, values[:, 0] * unit_s, printed, unit_s)
     scale = np.array([VOLTS_PER_UNIT[u] for u in ch_units])[:, None]
     info = mne.create_info(ch_names, sfreq_hz, "emg")
     orig = {n: u.replace("u", "µ") for n, u in zip(ch_names, ch_units, strict=True)}

@@ -109,7 +109,7 @@ def _sniff(path: Path) -> str:
         return "opensignals"
     first = text.splitlines()[0] if text else ""
     cells = first.replace(";", ",").replace("\t", ",").split(",")
-    if len(cells) > 1 and cells[0].strip().strip('"').lower() in _text_formats.TIME_NAMES:
+    if len(cells) > 1 and _text_formats.time_unit_s(cells[0]) is not None:
         return "csv"
     if first and all(c.isdigit() or c in "+-.eE \t\r" for c in first):
         raise RecordingError(path, "numbers without a header: sampling rate missing "

@@ -441,6 +441,27 @@ def test_csv_with_decimal_commas_is_read(tmp_path, sep):
         open_recording(path)
 
 
+@pytest.mark.parametrize(("name", "per_s", "sfreq_hz"), [
+    ("time_ms", 1e3, 1000), ("Time (ms)", 1e3, 500), ("micros", 1e6, 2000)])
+def test_csv_time_in_milli_or_microseconds(tmp_path, name, per_s, sfreq_hz):
+    """A microcontroller logs ``millis()`` or ``micros()``: the same night as in seconds, and a
+    row lost is lost time at its place."""
+    values = np.random.default_rng(4).normal(0, 40, 4000)
+    stamps = [f"{round(i * per_s / sfreq_hz)}" for i in range(values.size)]
+    rows = [f"{t},{v:.3f}" for t, v in zip(stamps, values, strict=True)]
+    path = tmp_path / "millis.csv"
+    path.write_text(f"{name},GM_uV\n" + "\n".join(rows) + "\n")
+    raw = open_recording(path)
+    assert raw.info["sfreq"] == sfreq_hz
+    np.testing.assert_allclose(raw.get_data()[0], np.round(values, 3) * 1e-6, rtol=1e-12)
+    del rows[1000]
+    path.write_text(f"{name},GM_uV\n" + "\n".join(rows) + "\n")
+    raw = open_recording(path, preload=True)
+    assert raw.n_times == values.size and np.isnan(raw.get_data()[0, 1000])
+    assert [round(a["onset"] * sfreq_hz) for a in raw.annotations
+            if a["description"] == "BAD_ACQ_SKIP"] == [1000]
+
+
 def test_csv_time_printed_coarser_than_the_step(tmp_path):
     path = tmp_path / "coarse.csv"
     path.write_text("time,GM_uV\n" + "".join(f"{i / 1024:.3f},{i % 7}\n" for i in range(5000)))
