@@ -59,7 +59,7 @@ def open_stream(path: str | os.PathLike, units: str | None = None, *,
         n = stream.n_times
         raise RecordingError(path, f"only {n} sample{'s' if n != 1 else ''} "
                                    f"({n / stream.info.sfreq_hz:g} s): too short to analyse")
-    if getattr(stream, "signals", None) is not None:
+    if stream.signals is not None:
         return stream  # picked as the file was opened (several rates)
     try:
         return pick_channels(stream, channels, os.fspath(path))

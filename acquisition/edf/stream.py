@@ -31,22 +31,10 @@ from acquisition.edf.stream_checks import BadEdfHeader, UnsupportedEdf, check_he
 from acquisition.edf.tal import iter_tals
 from acquisition.edf.units import unit_to_uv
 
-__all__ = ["BadEdfHeader", "EdfStream", "UnsupportedEdf", "data_signal_rates", "merge_spans",
-           "signal_rates_hz"]
+__all__ = ["BadEdfHeader", "EdfStream", "UnsupportedEdf", "data_signal_rates", "merge_spans"]
 
 #: Records read at once when scanning annotations (bounded temporary memory).
 _SCAN_RECORDS = 256
-
-
-def signal_rates_hz(path: str | os.PathLike) -> list[tuple[str, float]]:
-    """``(label, sampling rate)`` of each signal of an EDF/BDF file but the annotation signal."""
-    header = read_header(path)
-    header.layout()
-    record_s = lenient_float(header.text("record_s"))
-    return [(label, int(spr) / record_s)
-            for label, spr in zip(header.signal_texts("label"),
-                                  header.signal_texts("samples_per_record"), strict=True)
-            if label not in ANNOTATION_LABELS]
 
 
 def data_signal_rates(path: str | os.PathLike) -> list[tuple[str, float]]:
