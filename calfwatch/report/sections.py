@@ -101,7 +101,7 @@ def night_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
 RECORDING_LABELS = {
     "subject": "Subject", "side": "Side", "start_local": "Start (local time)",
     "start_utc": "Start (UTC)", "meas_date": "Measurement date (UTC)", "duration_s": "Length",
-    "sfreq_hz": "Sampling rate", "ch_names": "Channels in the file",
+    "sfreq_hz": "Sampling rate", "ch_names": "Channels read",
     "channels_analysed": "Channels analysed", "gaps_s": "Gaps (start s, length s)",
     "file": "File", "device.kind": "Device", "device.file": "Device file",
     "device.port": "Serial port", "device.protocol": "Protocol",
