@@ -18,7 +18,7 @@ from mne.io.edf.edf import RawBDF, RawEDF
 from acquisition import _text_formats, _wfdb
 from acquisition._text_formats import SEQ_GAP_TEXT  # noqa: F401 (part of this module's API)
 from acquisition.edf.constants import BDF_MAGIC, EDF_MAGIC, bytes_per_sample
-from acquisition.edf.labels import channel_names
+from acquisition.edf.labels import channel_names, signal_type, typed_other_than_emg
 from acquisition.edf.truncation import check_truncation
 from acquisition.edf.units import left_out_signals  # noqa: F401 (part of this module's API)
 from acquisition.errors import RecordingError
@@ -46,7 +46,9 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
     -------
     mne.io.BaseRaw
         Data in volts; every channel but stim channels has type ``'emg'`` (of a FIF file that
-        types some channels ``'emg'``, the others keep their types); of an EDF/BDF whose signals
+        types some channels ``'emg'``, the others keep their types, as do the signals of an
+        EDF/BDF whose labels type them otherwise, ``EEG Fpz-Cz``, beside signals labelled
+        ``EMG ...`` or untyped); of an EDF/BDF whose signals
         have different rates, those MNE upsampled to the fastest are in ``info["bads"]``;
         ``meas_date`` is the
         file's own start time, or None when the file does not state one; ``raw.filenames`` names
@@ -63,7 +65,7 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
         raise RecordingError(path, f"units= applies to CSV files only; {kind} files state "
                              "their own units")
     raw = _READERS[kind](path, preload, units)
-    return _as_emg(raw, keep_typed=kind == "fif")
+    return _as_emg(raw, keep_typed=kind in ("fif", "edf", "bdf"))
 
 
 # --- identification ------------------------------------------------------------------------------
@@ -131,12 +133,38 @@ def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     except Exception as exc:  # whatever MNE trips on, the user gets one line naming the file
         raise RecordingError(path, f"not a readable {'BDF' if bdf else 'EDF'} file "
                              f"({' '.join(str(exc).split())})") from None
+    type_by_label(raw)
     names = channel_names(raw.ch_names)  # "EMG calf_left" -> "calf_left" (EDF+ type prefix)
     if names != raw.ch_names:
         raw.rename_channels(dict(zip(raw.ch_names, names, strict=True)), verbose="error")
         _annotations_on_channels(raw)
     _mark_upsampled(path, raw)
     return raw
+
+
+def type_by_label(raw: mne.io.BaseRaw) -> None:
+    """Type EMG the signals of an EDF/BDF whose labels say EMG or no type, and the others as
+    their labels say (``EEG Fpz-Cz``: EEG) where those sit beside them (MNE types all EEG).
+
+    Stim channels keep their type; a file whose every label states another type has all its
+    signals typed EMG (:func:`acquisition.edf.labels.typed_other_than_emg`).
+
+    Examples
+    --------
+    >>> import mne, numpy as np
+    >>> raw = mne.io.RawArray(np.zeros((3, 10)), mne.create_info(
+    ...     ["EEG Fpz-Cz", "ECG", "Leg L"], 512.0, "eeg"), verbose="error")
+    >>> type_by_label(raw)
+    >>> raw.get_channel_types()
+    ['eeg', 'ecg', 'emg']
+    """
+    types = [signal_type(name) for name in raw.ch_names]
+    other = typed_other_than_emg(types)
+    change = {name: (kind if left_out else "emg")
+              for name, kind, left_out, now in zip(raw.ch_names, types, other,
+                                                   raw.get_channel_types(), strict=True)
+              if now not in _NON_DATA_TYPES}
+    raw.set_channel_types(change, on_unit_change="ignore", verbose="error")
 
 
 def _mark_upsampled(path: Path, raw: mne.io.BaseRaw) -> None:
@@ -250,8 +278,9 @@ _READERS: dict[str, Callable[[Path, bool, str | None], mne.io.BaseRaw]] = {
 def _as_emg(raw: mne.io.BaseRaw, keep_typed: bool = False) -> mne.io.BaseRaw:
     """Give every data channel the type 'emg' (stim channels stay as they are).
 
-    With ``keep_typed`` (a FIF file, whose channel types are the file's own), a file that types
-    some of its channels 'emg' has said which are EMG: its other channels keep their types.
+    With ``keep_typed`` (a FIF file, whose channel types are the file's own, or an EDF/BDF typed
+    by its labels), a file that types some of its channels 'emg' has said which are EMG: its
+    other channels keep their types.
     """
     types = raw.get_channel_types()
     if keep_typed and "emg" in types:

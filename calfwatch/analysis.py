@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from acquisition.edf.labels import typed_other_than_emg
 from acquisition.errors import RecordingError
 from acquisition.stream import SampleChunk
 
@@ -34,9 +35,11 @@ def open_stream(path: str | os.PathLike, units: str | None = None, *,
 
     Channels the file marks bad (``info["bads"]`` of a FIF, as MNE's browser saves them) are
     left out, as MNE's own functions leave them out, unless named in ``channels``; they are
-    listed in ``stream.info.device["marked_bad"]`` (:func:`reader_notes`). Of an EDF/BDF file
-    whose signals have different rates (a polysomnograph's), the channels named are read as
-    stored, the others not at all.
+    listed in ``stream.info.device["marked_bad"]`` (:func:`reader_notes`). So are channels the
+    file types other than EMG beside channels it types EMG (a FIF's types; an EDF+ label's
+    first word, ``EEG Fpz-Cz``, where other labels say ``EMG`` or no type), in
+    ``stream.info.device["typed_not_emg"]``. Of an EDF/BDF file whose signals have different
+    rates (a polysomnograph's), the channels named are read as stored, the others not at all.
 
     Raises
     ------
@@ -60,7 +63,7 @@ def open_stream(path: str | os.PathLike, units: str | None = None, *,
         raise RecordingError(path, f"only {n} sample{'s' if n != 1 else ''} "
                                    f"({n / stream.info.sfreq_hz:g} s): too short to analyse")
     if stream.signals is not None:
-        return stream  # picked as the file was opened (several rates)
+        return stream  # picked as the file was opened (several rates, or typed other than EMG)
     try:
         return pick_channels(stream, channels, os.fspath(path))
     except BaseException:
@@ -68,30 +71,47 @@ def open_stream(path: str | os.PathLike, units: str | None = None, *,
         raise
 
 
-def _signals_of_one_rate(path: str | os.PathLike, channels: str | None) -> list[int] | None:
-    """The data signals to read of an EDF/BDF file whose signals have different rates: the
-    ``channels`` named, all of one rate (None for a file of one rate). Read together at the
-    fastest rate, a slower signal would pass for a fast one."""
-    from acquisition.edf.stream import data_signal_rates
+def _edf_signals(path: str | os.PathLike,
+                 channels: str | None) -> tuple[list[int] | None, list[str]]:
+    """The data signals to read of an EDF/BDF file (None: all of them, or the ``channels`` to
+    be picked later) and those left out as their labels type them other than EMG.
+
+    The ``channels`` named are read when the file's signals have different rates; they must be
+    of one rate. Without ``channels``, signals labelled with another EDF+ type (``EEG Fpz-Cz``,
+    ``ECG``) are left out beside signals typed EMG or not typed, as a FIF's; those left must be
+    of one rate: read together at the fastest, a slower signal would pass for a fast one.
+    """
+    from acquisition.edf.stream import data_signal_rates, data_signal_types
     from acquisition.picks import parse_channels
-    from calfwatch.engine import MIN_SFREQ_HZ
 
     rates = data_signal_rates(path)
-    if len({hz for _, hz in rates}) <= 1:
-        return None
-    if not channels:
-        fast = [name for name, hz in rates if hz >= MIN_SFREQ_HZ]
-        listed = ", ".join(f"{name} {hz:g} Hz" for name, hz in rates)
-        hint = (f"name the EMG channels to analyse with --channels (of at least "
-                f"{MIN_SFREQ_HZ:g} Hz: {', '.join(fast)})" if fast else
-                f"none reaches the {MIN_SFREQ_HZ:g} Hz fasciculation detection needs")
-        raise RecordingError(path, f"signals of different rates ({listed}): {hint}")
-    rows = parse_channels(channels, [name for name, _ in rates], os.fspath(path))
+    if channels:
+        if len({hz for _, hz in rates}) <= 1:
+            return None, []
+        rows = parse_channels(channels, [name for name, _ in rates], os.fspath(path))
+        if len({rates[row][1] for row in rows}) > 1:
+            named = ", ".join(f"{rates[row][0]} {rates[row][1]:g} Hz" for row in rows)
+            raise RecordingError(path, f"the channels named have different rates ({named}): "
+                                       "analyse channels of one rate together")
+        return rows, []
+    types = data_signal_types(path)
+    other = typed_other_than_emg(types)
+    rows = [row for row, left_out in enumerate(other) if not left_out]
+    typed = [f"{rates[row][0]} ({types[row]})" for row, left_out in enumerate(other) if left_out]
     if len({rates[row][1] for row in rows}) > 1:
-        named = ", ".join(f"{rates[row][0]} {rates[row][1]:g} Hz" for row in rows)
-        raise RecordingError(path, f"the channels named have different rates ({named}): "
-                                   "analyse channels of one rate together")
-    return rows
+        _refuse_several_rates(path, rates)
+    return (None if len(rows) == len(rates) else rows), typed
+
+
+def _refuse_several_rates(path: str | os.PathLike, rates: list[tuple[str, float]]) -> None:
+    from calfwatch.engine import MIN_SFREQ_HZ
+
+    fast = [name for name, hz in rates if hz >= MIN_SFREQ_HZ]
+    listed = ", ".join(f"{name} {hz:g} Hz" for name, hz in rates)
+    hint = (f"name the EMG channels to analyse with --channels (of at least "
+            f"{MIN_SFREQ_HZ:g} Hz: {', '.join(fast)})" if fast else
+            f"none reaches the {MIN_SFREQ_HZ:g} Hz fasciculation detection needs")
+    raise RecordingError(path, f"signals of different rates ({listed}): {hint}")
 
 
 def reader_notes(stream, path: str) -> list[str]:
@@ -124,8 +144,11 @@ def _open_stream(path: str | os.PathLike, units: str | None, channels: str | Non
     keep_bads = channels is not None
     if units is None and Path(path).suffix.lower() in EDF_SUFFIXES and Path(path).is_file():
         # read record by record in constant memory; every data signal of these files is EMG
-        signals = _signals_of_one_rate(path, channels)
-        return ReplayStream(path, chunk_s=FILE_CHUNK_S, signals=signals)
+        signals, typed_other = _edf_signals(path, channels)
+        stream = ReplayStream(path, chunk_s=FILE_CHUNK_S, signals=signals)
+        if typed_other:
+            stream.info.device["typed_not_emg"] = typed_other
+        return stream
     from acquisition.reader import SEQ_GAP_TEXT, open_recording
 
     raw = open_recording(path, preload=False, units=units)

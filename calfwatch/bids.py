@@ -74,10 +74,11 @@ def check_label(value: str, what: str) -> str:
 
 
 def _open_raw(path: Path):
-    """The recording in MNE with EMG channel types; (raw, format for mne-bids)."""
+    """The recording in MNE with EMG channel types (an EDF+ label's other type kept beside EMG);
+    (raw, format for mne-bids)."""
     import mne
 
-    from acquisition.reader import open_recording
+    from acquisition.reader import open_recording, type_by_label
 
     if path.suffix.lower() in (".edf", ".bdf"):
         from acquisition.reader import refuse_pauses
@@ -88,9 +89,7 @@ def _open_raw(path: Path):
             raw = mne.io.read_raw(path, verbose="error")
         except Exception as exc:  # whatever MNE trips on: one line naming the file
             raise RecordingError(path, f"not readable ({' '.join(str(exc).split())})") from None
-        raw.set_channel_types({n: "emg" for n, t in zip(raw.ch_names, raw.get_channel_types(),
-                                                       strict=True) if t != "stim"},
-                              on_unit_change="ignore", verbose="error")
+        type_by_label(raw)  # EMG, or as an EDF+ label types it beside EMG ("EEG Fpz-Cz")
         return raw, "auto"
     return open_recording(path, preload=True), "EDF"
 

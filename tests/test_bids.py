@@ -158,12 +158,13 @@ def test_an_undated_recording_is_session_undated(tmp_path):
 
 
 def test_a_file_of_several_rates_is_written_whole_and_analysed_on_the_channels_named(tmp_path):
-    """A polysomnograph's EDF (EEG at 250 Hz, leg EMG at 2 kHz): the dataset holds the file as
-    it is, both signals at their own rates; the analysis is of the leg channel named."""
+    """A polysomnograph's EDF (EEG at 250 Hz, leg EMG at 2 kHz, labels stating no EDF+ type):
+    the dataset holds the file as it is, both signals at their own rates; the analysis is of
+    the leg channel named."""
     import edfio
 
     rng = np.random.default_rng(5)
-    edf = edfio.Edf([edfio.EdfSignal(rng.normal(0, 20, 250 * 60), 250, label="EEG C3",
+    edf = edfio.Edf([edfio.EdfSignal(rng.normal(0, 20, 250 * 60), 250, label="C3-A2",
                                      physical_dimension="uV", physical_range=(-5000, 5000)),
                      edfio.EdfSignal(rng.normal(0, 5, 2000 * 60), 2000, label="Leg L",
                                      physical_dimension="uV", physical_range=(-5000, 5000))],
@@ -180,7 +181,33 @@ def test_a_file_of_several_rates_is_written_whole_and_analysed_on_the_channels_n
                                   datatype="emg", root=tmp_path / "ds")
     copied = edfio.read_edf(bids_path.fpath)
     assert [(s.label, s.sampling_frequency) for s in copied.signals] == [
-        ("EEG C3", 250), ("Leg L", 2000)]
+        ("C3-A2", 250), ("Leg L", 2000)]
     deriv = tmp_path / "ds" / "derivatives" / "calfwatch" / "sub-03" / "ses-20260107" / "emg"
+    summary = json.loads(next(deriv.glob("*summary.json")).read_text())
+    assert list(summary["channels"]) == ["Leg L"]
+
+
+def test_an_edf_typed_by_its_labels_keeps_those_types_in_channels_tsv(tmp_path):
+    """A polysomnograph's EDF at one rate whose labels state each signal's type (``EEG C3-A2``,
+    ``ECG``; EDF+ standard texts): channels.tsv types them so, the leg EMG (no type) EMG, and
+    the analysis is of the leg alone."""
+    import edfio
+
+    rng = np.random.default_rng(8)
+    edf = edfio.Edf([edfio.EdfSignal(rng.normal(0, 5, 2000 * 60), 2000, label=label,
+                                     physical_dimension="uV", physical_range=(-5000, 5000))
+                     for label in ("EEG C3-A2", "Leg L", "ECG")],
+                    starttime=datetime.time(22, 0),
+                    recording=edfio.Recording(startdate=datetime.date(2026, 1, 8)))
+    edf.write(tmp_path / "psg.edf")
+    code, _, err = run_cli("bids", tmp_path / "psg.edf", "--root", tmp_path / "ds",
+                           "--subject", "04")
+    assert code == 0, err
+    bids_path = mne_bids.BIDSPath(subject="04", session="20260108", task="sleep",
+                                  datatype="emg", root=tmp_path / "ds")
+    channels = _tsv(bids_path.copy().update(suffix="channels", extension=".tsv"))
+    assert [(c["name"], c["type"]) for c in channels] == [
+        ("EEG C3-A2", "EEG"), ("Leg L", "EMG"), ("ECG", "ECG")]
+    deriv = tmp_path / "ds" / "derivatives" / "calfwatch" / "sub-04" / "ses-20260108" / "emg"
     summary = json.loads(next(deriv.glob("*summary.json")).read_text())
     assert list(summary["channels"]) == ["Leg L"]

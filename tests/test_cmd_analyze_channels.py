@@ -100,8 +100,9 @@ def _psg_like(path: Path, signals: list[tuple[str, float, np.ndarray]]) -> Path:
 
 
 def test_a_file_of_several_rates_is_analysed_on_the_channels_named(tmp_path):
-    """A polysomnograph's file: EEG at 250 Hz, the leg EMG at 2 kHz, breathing at 25 Hz. Without
-    --channels it is refused in one line that lists the rates and the channels fast enough; the
+    """A polysomnograph's file: EEG at 250 Hz, the leg EMG at 2 kHz, breathing at 25 Hz, labels
+    stating no EDF+ type. Without --channels it is refused in one line that lists the rates and
+    the channels fast enough; the
     leg channel named is read as stored and finds the twitches it holds, as the same samples
     alone in a file do; channels of two rates named together are refused."""
     from independent_scenes import SceneSpec, make_scene
@@ -112,14 +113,14 @@ def test_a_file_of_several_rates_is_analysed_on_the_channels_named(tmp_path):
     scene = make_scene(spec, 11)
     leg = scene.data_uv[0]
     slow = np.random.default_rng(2).normal(0.0, 20.0, leg.size // 8)
-    psg = _psg_like(tmp_path / "psg.edf", [("EEG C3-A2", 250.0, slow), ("Leg L", 2000.0, leg),
-                                           ("Resp", 25.0, slow[::10])])
+    psg = _psg_like(tmp_path / "psg.edf", [("C3-A2", 250.0, slow), ("Leg L", 2000.0, leg),
+                                           ("Flow", 25.0, slow[::10])])
     alone = _psg_like(tmp_path / "leg.edf", [("Leg L", 2000.0, leg)])
 
     refused = _analyze(str(psg), "--out", str(tmp_path / "all"))
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
     assert "psg.edf" in refused.stderr and "Leg L 2000 Hz" in refused.stderr
-    assert "--channels" in refused.stderr and "EEG C3-A2 250 Hz" in refused.stderr
+    assert "--channels" in refused.stderr and "C3-A2 250 Hz" in refused.stderr
 
     for name, args in (("named", (str(psg), "--channels", "Leg L")), ("alone", (str(alone),))):
         proc = _analyze(*args, "--out", str(tmp_path / name), "--quiet")
@@ -136,6 +137,52 @@ def test_a_file_of_several_rates_is_analysed_on_the_channels_named(tmp_path):
     mixed = _analyze(str(psg), "--channels", "1,2", "--out", str(tmp_path / "two"))
     assert mixed.returncode == 1 and mixed.stderr.count("\n") == 1
     assert "different rates" in mixed.stderr and "psg.edf" in mixed.stderr
+
+
+def test_an_edf_whose_labels_type_other_signals_is_analysed_on_its_emg(tmp_path):
+    """EDF+ labels state each signal's type (``EEG C3-A2``, ``ECG``; the EDF+ standard texts). Of
+    a polysomnograph's file at one rate, the signals typed other than EMG are left out beside the
+    leg EMG (labelled with no type, or ``EMG``) with a note, and the leg's events are those of
+    its samples alone in a file; so of a file whose typed signals are slower, read without
+    --channels. --channels analyses a typed signal too; a file that types every signal EEG (a
+    board's export) is read whole."""
+    from independent_scenes import SceneSpec, make_scene
+
+    from calfwatch.outputs import read_events_tsv
+
+    scene = make_scene(SceneSpec(minutes=2.0, rate_per_min=30, sfreq_hz=2000.0), 12)
+    leg = scene.data_uv[0]
+    rng = np.random.default_rng(3)
+    eeg, ecg = rng.normal(0.0, 20.0, leg.size), rng.normal(0.0, 5.0, leg.size)
+    ecg[::1600] += 900.0  # a beat every 0.8 s
+    one_rate = _psg_like(tmp_path / "psg.edf", [("EEG C3-A2", 2000.0, eeg),
+                                                ("Leg L", 2000.0, leg), ("ECG", 2000.0, ecg)])
+    slower = _psg_like(tmp_path / "slow.edf", [("EEG C3-A2", 250.0, eeg[::8]),
+                                               ("EMG Leg L", 2000.0, leg),
+                                               ("Resp oro-nasal", 25.0, eeg[::80])])
+    alone = _psg_like(tmp_path / "leg.edf", [("Leg L", 2000.0, leg)])
+    notes = {}
+    for name, path in (("one", one_rate), ("slow", slower), ("alone", alone)):
+        proc = _analyze(str(path), "--out", str(tmp_path / name))
+        assert proc.returncode in (0, 4), proc.stderr
+        assert _channels(tmp_path / name / "summary.json") == ["Leg L"]
+        notes[name] = [line for line in proc.stderr.splitlines() if "typed other than EMG" in line]
+    assert len(notes["one"]) == 1 and "EEG C3-A2 (eeg), ECG (ecg)" in notes["one"][0]
+    assert len(notes["slow"]) == 1 and "Resp oro-nasal (resp)" in notes["slow"][0]
+    assert notes["alone"] == []
+    expected = read_events_tsv(tmp_path / "alone" / "events.tsv")
+    assert len(expected) >= 15
+    for name in ("one", "slow"):
+        assert read_events_tsv(tmp_path / name / "events.tsv") == expected
+
+    named = _analyze(str(one_rate), "--channels", "ECG,Leg L", "--out", str(tmp_path / "named"),
+                     "--quiet")
+    assert named.returncode in (0, 4), named.stderr
+    assert _channels(tmp_path / "named" / "summary.json") == ["ECG", "Leg L"]
+    board = _psg_like(tmp_path / "board.edf", [("EEG 1", 2000.0, leg), ("EEG 2", 2000.0, eeg)])
+    proc = _analyze(str(board), "--out", str(tmp_path / "board"), "--quiet")
+    assert proc.returncode in (0, 4), proc.stderr
+    assert _channels(tmp_path / "board" / "summary.json") == ["EEG 1", "EEG 2"]
 
 
 def _typed_fif(path: Path, night_uv, types: list[str]) -> Path:

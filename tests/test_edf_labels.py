@@ -61,3 +61,27 @@ def test_foreign_labels_keep_their_names(tmp_path):
 
     assert channel_names(["EMG calf", "EEG Fpz-Cz", "EMG"]) == ["calf", "EEG Fpz-Cz", "EMG"]
     assert channel_names(["EMG a", "a"]) == ["EMG a", "a"]
+
+
+@pytest.mark.parametrize(("label", "kind"), [
+    ("EEG Fpz-Cz", "eeg"), ("eeg C3", "eeg"), ("EEG1", "eeg"), ("ECG", "ecg"), ("EKG II", "ecg"),
+    ("EOG(L)", "eog"), ("Resp oro-nasal", "resp"), ("Temp rectal", "temperature"),
+    ("SaO2", "bio"), ("Event marker", "misc"), ("EMG calf", "emg"), ("EMG", "emg"),
+    ("Leg L", None), ("calf_left", None), ("Eventual", None), ("Respiration", None),
+    ("ECGx", None), ("", None),
+])
+def test_the_signal_type_is_the_labels_first_word(label, kind):
+    """The EDF+ standard texts begin a label with its signal type; a word that merely begins
+    with a type's letters is a name, not a type."""
+    from acquisition.edf.labels import signal_type
+
+    assert signal_type(label) == kind
+
+
+def test_typed_signals_are_left_out_only_beside_emg_or_untyped_ones():
+    from acquisition.edf.labels import typed_other_than_emg
+
+    assert typed_other_than_emg(["eeg", None, "ecg"]) == [True, False, True]
+    assert typed_other_than_emg(["emg", "resp"]) == [False, True]
+    assert typed_other_than_emg(["eeg", "ecg"]) == [False, False]
+    assert typed_other_than_emg([None, None]) == [False, False]

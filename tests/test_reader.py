@@ -548,6 +548,28 @@ def test_units_argument_only_for_csv(tmp_path):
         open_recording(hea, units="uV")
 
 
+def test_an_edf_labels_other_types_beside_emg(tmp_path):
+    """EDF+ labels begin with the signal's type (the EDF+ standard texts): MNE reads every
+    signal as EEG; the reader types EMG the signals labelled ``EMG ...`` or with no type, and
+    the others as their labels say, so ``calfwatch.analyze`` of the Raw analyses the EMG only.
+    A file whose every label states another type has said nothing of EMG: all typed EMG."""
+    import calfwatch
+
+    rng = np.random.default_rng(6)
+    labels = ["EEG Fpz-Cz", "EMG Leg R", "Leg L", "ECG", "Resp oro-nasal", "EOG(L)"]
+    edfio.Edf([edfio.EdfSignal(rng.normal(0, 5, 1000 * 30), 1000, label=label,
+                               physical_dimension="uV", physical_range=(-5000, 5000))
+               for label in labels]).write(tmp_path / "psg.edf")
+    raw = open_recording(tmp_path / "psg.edf")
+    assert raw.ch_names == ["EEG Fpz-Cz", "Leg R", "Leg L", "ECG", "Resp oro-nasal", "EOG(L)"]
+    assert raw.get_channel_types() == ["eeg", "emg", "emg", "ecg", "resp", "eog"]
+    assert list(calfwatch.analyze(raw).summary["channels"]) == ["Leg R", "Leg L"]
+    edfio.Edf([edfio.EdfSignal(rng.normal(0, 5, 1000 * 30), 1000, label=label,
+                               physical_dimension="uV", physical_range=(-5000, 5000))
+               for label in ("EEG 1", "EEG 2")]).write(tmp_path / "board.edf")
+    assert open_recording(tmp_path / "board.edf").get_channel_types() == ["emg", "emg"]
+
+
 def test_signals_upsampled_from_a_slower_rate_are_marked_bad(tmp_path):
     """An EDF of a 2-kHz leg EMG and a 250-Hz EEG: MNE reads both at 2 kHz, the EEG interpolated.
     The reader marks it bad, so ``calfwatch.analyze`` of the Raw leaves it out as MNE's own

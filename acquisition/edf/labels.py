@@ -5,17 +5,30 @@ that way (MNE's ``read_raw_edf(..., infer_types=True)`` then types them EMG and 
 ``calf_left``) and reads them back under the plain name, so a channel has one name in the device,
 the recording, events.tsv and every report. The prefilter field states the hardware filter of the
 device, ``HP:20Hz LP:450Hz`` (EDF+ syntax, which MNE and mne-bids read as the cut-offs).
+
+A label whose first word is another of the standard signal types (``EEG Fpz-Cz``, ``ECG``,
+``Resp oro-nasal``; the EDF+ standard texts, https://edfplus.info/specs/edftexts.html, section
+2.3) says that signal is not EMG: :func:`signal_type` reads that word.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: EDF+ signal type written before every calfwatch channel name.
 EMG_TYPE = "EMG"
 _PREFIX = EMG_TYPE + " "
+#: The MNE channel type of each EDF+ standard signal type (edftexts.html, section 2.3), and of
+#: two spellings outside the standard that polysomnographs write (EKG, SpO2).
+SIGNAL_TYPES = {
+    "EEG": "eeg", "ECG": "ecg", "EKG": "ecg", "EOG": "eog", "ERG": "misc", "EMG": "emg",
+    "MEG": "misc", "MCG": "misc", "EP": "misc", "TEMP": "temperature", "RESP": "resp",
+    "SAO2": "bio", "SPO2": "bio", "LIGHT": "misc", "SOUND": "misc", "EVENT": "misc",
+}
+#: The type word: one of the above, not followed by a letter ("EEG1", "EOG(L)", "ECG").
+_TYPE_WORD = re.compile(r"\s*(" + "|".join(SIGNAL_TYPES) + r")(?![A-Za-z])", re.IGNORECASE)
 #: Hardware filters of the supported devices (EDF+ prefilter text), from their documentation:
 #: the Cyton's ADS1299 decimation filter has its -3 dB point at 0.262 x the data rate (250 Hz,
 #: ADS1299 datasheet) and no high-pass; the BITalino EMG sensor passes 25-482 Hz (its datasheet).
@@ -50,6 +63,40 @@ def channel_name(label: str) -> str:
     """
     rest = label[len(_PREFIX):].strip() if label.startswith(_PREFIX) else ""
     return rest or label
+
+
+def signal_type(label: str) -> str | None:
+    """The MNE channel type of the EDF+ signal type ``label`` begins with; None when it begins
+    with none (a plain name such as ``Leg L`` or ``calf``).
+
+    Examples
+    --------
+    >>> signal_type("EEG Fpz-Cz"), signal_type("ECG"), signal_type("EMG calf_left")
+    ('eeg', 'ecg', 'emg')
+    >>> signal_type("Resp oro-nasal"), signal_type("EOG(L)"), signal_type("EEG1")
+    ('resp', 'eog', 'eeg')
+    >>> signal_type("Leg L"), signal_type("Eventual"), signal_type("calf")
+    (None, None, None)
+    """
+    word = _TYPE_WORD.match(label)
+    return SIGNAL_TYPES[word.group(1).upper()] if word else None
+
+
+def typed_other_than_emg(types: Sequence[str | None]) -> list[bool]:
+    """Which signals a file's labels type other than EMG (``types`` as :func:`signal_type`
+    gives them), when another signal is typed EMG or not typed at all; none when every label
+    states a type other than EMG (the file then has not said which signal is EMG).
+
+    Examples
+    --------
+    >>> typed_other_than_emg(["eeg", "emg", None, "ecg"])
+    [True, False, False, True]
+    >>> typed_other_than_emg(["eeg", "eeg"])
+    [False, False]
+    """
+    if all(kind not in (None, "emg") for kind in types):
+        return [False] * len(types)
+    return [kind not in (None, "emg") for kind in types]
 
 
 def channel_names(labels: list[str]) -> list[str]:

@@ -25,13 +25,14 @@ import numpy as np
 from acquisition.edf.constants import ANNOTATION_LABELS, bytes_per_sample
 from acquisition.edf.discontinuous import check_contiguous, holes, record_starts
 from acquisition.edf.header import lenient_float, read_header
-from acquisition.edf.labels import channel_names
+from acquisition.edf.labels import channel_names, signal_type
 from acquisition.edf.scaling import EdfScaling
 from acquisition.edf.stream_checks import BadEdfHeader, UnsupportedEdf, check_header, checked_layout
 from acquisition.edf.tal import iter_tals
 from acquisition.edf.units import unit_to_uv
 
-__all__ = ["BadEdfHeader", "EdfStream", "UnsupportedEdf", "data_signal_rates", "merge_spans"]
+__all__ = ["BadEdfHeader", "EdfStream", "UnsupportedEdf", "data_signal_rates", "data_signal_types",
+           "merge_spans"]
 
 #: Records read at once when scanning annotations (bounded temporary memory).
 _SCAN_RECORDS = 256
@@ -40,6 +41,17 @@ _SCAN_RECORDS = 256
 def data_signal_rates(path: str | os.PathLike) -> list[tuple[str, float]]:
     """``(name, sampling rate)`` of each data signal :class:`EdfStream` can read (those in a
     voltage unit), in file order, named as :class:`EdfStream` names its channels."""
+    labels, rates_hz = _data_labels_and_rates(path)
+    return list(zip(channel_names(labels), rates_hz, strict=True))
+
+
+def data_signal_types(path: str | os.PathLike) -> list[str | None]:
+    """The MNE channel type each data signal's EDF+ label states (``"eeg"`` of ``EEG Fpz-Cz``),
+    None where it states none, in the order of :func:`data_signal_rates`."""
+    return [signal_type(label) for label in _data_labels_and_rates(path)[0]]
+
+
+def _data_labels_and_rates(path: str | os.PathLike) -> tuple[list[str], list[float]]:
     header = read_header(path)
     header.layout()
     record_s = lenient_float(header.text("record_s"))
@@ -48,8 +60,7 @@ def data_signal_rates(path: str | os.PathLike) -> list[tuple[str, float]]:
             for label, spr, unit in zip(fields["label"], fields["samples_per_record"],
                                         fields["physical_dimension"], strict=True)
             if label not in ANNOTATION_LABELS and unit_to_uv(unit) is not None]
-    return list(zip(channel_names([label for label, _ in data]), [hz for _, hz in data],
-                    strict=True))
+    return [label for label, _ in data], [hz for _, hz in data]
 
 
 def _unit_to_uv(unit: str) -> float:
