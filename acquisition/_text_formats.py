@@ -10,6 +10,7 @@ import re
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import mne
 import numpy as np
@@ -28,6 +29,19 @@ TIME_NAMES_MS = {"time_ms", "time (ms)", "time[ms]", "time [ms]", "t_ms", "ms", 
                  "milliseconds"}
 TIME_NAMES_US = {"time_us", "time (us)", "time[us]", "time [us]", "time_µs", "time (µs)", "t_us",
                  "us", "micros", "microseconds"}
+
+
+#: Columns of clock time: Unix time (its unit told by its size) or ISO 8601 stamps.
+CLOCK_NAMES = {"timestamp", "unix_time", "unix time", "unix", "epoch", "datetime", "date_time",
+               "date time"}
+#: A stamp this many seconds or more after 1970 (2001-09-09) is Unix time: no recording starts
+#: 31 years after its own zero, and a microcontroller's millis() wraps after 49.7 days.
+UNIX_TIME_FROM_S = 1e9
+#: Seconds per unit of Unix time printed in s, ms or µs (in ns, 19 digits, a stamp is beyond
+#: the 16 of a float64, which numbers are read as: its steps would not be regular).
+_UNIX_UNITS_S = (1.0, 1e-3, 1e-6)
+_ISO_STAMP = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?"
+                        r"(?P<zone>Z|[+-]\d\d:?\d\d)?$")
 
 
 def time_unit_s(name: str) -> float | None:
@@ -328,7 +342,7 @@ def _decimals(printed: list[str]) -> int:
     return min(max(len(t.split(".", 1)[1]) if "." in t else 0 for t in printed), 9)
 
 
-def _sampling_rate(path: Path, time_s: np.ndarray, printed: list[str],
+def _sampling_rate(path: Path, time_s: np.ndarray, decimals: int,
                    unit_s: float = 1.0) -> tuple[float, int, np.ndarray]:
     """Sampling rate from a regular time column, the first sample's index on that grid, and the
     samples missing after each row.
@@ -340,11 +354,11 @@ def _sampling_rate(path: Path, time_s: np.ndarray, printed: list[str],
     printing such as 1024 Hz with 3 decimals, or a jittery clock) the step is the mean over the
     whole column and every difference, and every stamp's distance from the regular grid, must be
     within 1 % of a step or one tick: there a missing sample cannot be placed, and is refused.
-    ``printed`` are the stamps as printed, in the column's unit of ``unit_s`` seconds.
+    ``decimals`` is the most the column prints, in its unit of ``unit_s`` seconds.
     """
     if time_s.size < 2 or not np.isfinite(time_s).all():
         raise RecordingError(path, "the time column needs at least two finite values")
-    tick_s = 10.0 ** -_decimals(printed) * unit_s
+    tick_s = 10.0 ** -decimals * unit_s
     ticks = np.round(time_s / tick_s).astype(np.int64)
     diffs = np.diff(ticks)
     if ticks[-1] <= ticks[0] or (diffs < 0).any():
@@ -382,7 +396,10 @@ def _sampling_rate(path: Path, time_s: np.ndarray, printed: list[str],
 def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     """Read a CSV whose first column is time in seconds and whose other columns are channels.
 
-    The header row names the columns; the first must be ``time``, ``t`` or ``time_s``. Units come
+    The header row names the columns; the first must be ``time``, ``t`` or ``time_s`` (seconds),
+    ``time_ms`` or ``time_us`` (a microcontroller's clock), or ``timestamp``. Stamps of the
+    clock, Unix time (s, ms or µs; from 2001 on, under any of those names) or ISO 8601, give
+    ``meas_date`` (UTC; ISO without a zone taken as UTC), and time runs from the first. Units come
     from a suffix of each channel name (``GM_uV``, ``GM (mV)``, ``GM [V]``) or from ``units``.
     The sampling rate is taken from the time column, which must be regular to within 1 %; where
     exact stamps skip whole steps, the samples missing are lost time at their place (NaN,
@@ -397,10 +414,13 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     delimiter = _delimiter(lines[header])
     lines = lines[: header + 1] + _decimal_points(path, lines[header + 1 :], delimiter)
     names = [c.strip().strip('"') for c in lines[header].split(delimiter)]
-    unit_s = time_unit_s(names[0])
+    clock = names[0].strip().lower() in CLOCK_NAMES
+    unit_s = 1.0 if clock else time_unit_s(names[0])
     if unit_s is None:
         raise RecordingError(path, f"first column must be time (named time, t or time_s in "
-                             f"seconds, time_ms or time_us), not '{names[0]}'")
+                             f"seconds, time_ms or time_us, or timestamp: Unix time or ISO "
+                             f"8601), not '{names[0]}'")
+    lines[header + 1 :], iso = _iso_clock(path, lines[header + 1 :], delimiter)
     if len(names) < 2:
         raise RecordingError(path, "no channel columns after the time column")
     ch_names, ch_units = _column_units(path, names[1:], units)
@@ -410,9 +430,16 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     values = _numbers(path, lines, header + 1, delimiter)
     if values.shape[1] != len(names):
         raise RecordingError(path, f"{values.shape[1]} columns of data but {len(names)} names")
-    printed = [ln.split(delimiter, 1)[0].strip() for ln in lines[header + 1 :]
-               if ln.strip() and not ln.startswith("#")]
-    sfreq_hz, first_samp, lost = _sampling_rate(path, values[:, 0] * unit_s, printed, unit_s)
+    if iso is not None:  # the date is the first stamp's, time runs from there
+        start, unit_s, decimals = iso.start, 1.0, iso.decimals
+        values[:, 0] = iso.seconds
+    else:
+        decimals = _decimals([ln.split(delimiter, 1)[0].strip() for ln in lines[header + 1 :]
+                              if ln.strip() and not ln.startswith("#")])
+        start, unit_s = _unix_start(path, values[:, 0], unit_s, clock)
+        if start is not None:  # Unix time: as ISO stamps
+            values[:, 0] -= values[0, 0]
+    sfreq_hz, first_samp, lost = _sampling_rate(path, values[:, 0] * unit_s, decimals, unit_s)
     scale = np.array([VOLTS_PER_UNIT[u] for u in ch_units])[:, None]
     info = mne.create_info(ch_names, sfreq_hz, "emg")
     orig = {n: u.replace("u", "µ") for n, u in zip(ch_names, ch_units, strict=True)}
@@ -420,4 +447,62 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     def _describe(i: int, n: int) -> str:
         return f"{CSV_GAP_TEXT} before row {i + 3}: {n} sample{'s' if n > 1 else ''}"
 
-    return _with_losses((info, values[:, 1:].T * scale, path, first_samp, orig), lost, _describe)
+    raw = _with_losses((info, values[:, 1:].T * scale, path, first_samp, orig), lost, _describe)
+    if start is not None:
+        raw.set_meas_date(start)
+    return raw
+
+
+def _unix_start(path: Path, stamps: np.ndarray, unit_s: float,
+                clock: bool) -> tuple[datetime | None, float]:
+    """The start (UTC) and seconds per unit of a time column of Unix time; (None, ``unit_s``)
+    for time from the recording's own zero. Of a ``timestamp`` column the unit is the one that
+    puts the first stamp after :data:`UNIX_TIME_FROM_S` and before 2100 (units 1000 x apart)."""
+    first = float(stamps[0]) if stamps.size and np.isfinite(stamps[0]) else 0.0
+    units = _UNIX_UNITS_S if clock else (unit_s,)
+    unix = [u for u in units if UNIX_TIME_FROM_S <= first * u < _UNIX_TIME_TO_S]
+    if not unix:
+        if clock:
+            raise RecordingError(path, f"the timestamp column's first value {first:g} is not "
+                                 "Unix time (s, ms or us since 1970) nor an ISO 8601 "
+                                 "stamp (name time from the start time, time_ms or time_us)")
+        return None, unit_s
+    start = datetime.fromtimestamp(round(first * unix[0], 6), UTC)
+    return start, unix[0]
+
+
+#: Unix time of 2100-01-01: a later stamp is not a date of a night recorded now.
+_UNIX_TIME_TO_S = 4102444800.0
+
+
+class _IsoClock(NamedTuple):
+    """ISO 8601 stamps of a time column: the first (UTC), every stamp in seconds from it, and
+    the most decimals of a second printed."""
+
+    start: datetime
+    seconds: np.ndarray
+    decimals: int
+
+
+def _iso_clock(path: Path, rows: list[str], delimiter: str) -> tuple[list[str], _IsoClock | None]:
+    """``rows`` whose first column holds ISO 8601 stamps (``2026-12-07T22:00:00.125``, with or
+    without a zone) with a 0 there instead, and the stamps (a stamp without a zone is taken as
+    UTC, as MNE takes an EDF's start); rows of numbers as they are, and None."""
+    first = next((row for row in rows if row.strip() and not row.lstrip().startswith("#")), "")
+    if not _ISO_STAMP.match(first.split(delimiter, 1)[0].strip().strip('"')):
+        return rows, None
+    data = [i for i, row in enumerate(rows) if row.strip() and not row.lstrip().startswith("#")]
+    stamps = [rows[i].split(delimiter, 1)[0].strip().strip('"') for i in data]
+    try:
+        when = [datetime.fromisoformat(stamp) for stamp in stamps]
+    except ValueError as exc:
+        raise RecordingError(path, f"bad ISO 8601 time stamp ({exc})") from None
+    if len({w.tzinfo is None for w in when}) > 1:
+        raise RecordingError(path, "ISO 8601 time stamps with and without a time zone")
+    seconds = np.array([(w - when[0]).total_seconds() for w in when])
+    decimals = max(len(m.group(2) or ".") - 1 for m in map(_ISO_STAMP.match, stamps) if m)
+    out = list(rows)
+    for i in data:
+        out[i] = "0" + rows[i][rows[i].index(delimiter):] if delimiter in rows[i] else "0"
+    start = when[0].replace(tzinfo=UTC) if when[0].tzinfo is None else when[0].astimezone(UTC)
+    return out, _IsoClock(start, seconds, min(decimals, 6))

@@ -41,3 +41,23 @@ def test_undated_recording_cannot_join_a_history(tmp_path):
                            "--history", tmp_path / "h.sqlite")
     assert code == 1
     assert "night.csv" in err and "date unknown" in err and "Traceback" not in err
+
+
+def test_a_csv_stamped_by_the_clock_is_dated_and_joins_a_history(tmp_path):
+    """The same night stamped in Unix time (a logger's ``time.time()``) states its date: the
+    summary starts then, and the night joins the wearer's history under that date."""
+    import sqlite3
+
+    rng = np.random.default_rng(0)
+    start_s = 1796680800.0  # 2026-12-07 22:00:00 UTC
+    x = rng.normal(0, 5, 30_000)
+    lines = ["timestamp,calf_uV"] + [f"{start_s + i / 1000:.3f},{v:.3f}" for i, v in enumerate(x)]
+    (tmp_path / "clock.csv").write_text("\n".join(lines) + "\n")
+    code, _, err = run_cli("analyze", tmp_path / "clock.csv", "--out", tmp_path / "out",
+                           "--subject", "me", "--history", tmp_path / "h.sqlite")
+    assert code in (0, 4), err
+    recording = json.loads((tmp_path / "out" / "summary.json").read_text())["recording"]
+    assert recording["date_unknown"] is False
+    assert recording["start_utc"] == "2026-12-07T22:00:00+00:00"
+    with sqlite3.connect(tmp_path / "h.sqlite") as db:
+        assert db.execute("select count(*) from nights").fetchone()[0] == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import edfio
@@ -460,6 +460,67 @@ def test_csv_time_in_milli_or_microseconds(tmp_path, name, per_s, sfreq_hz):
     assert raw.n_times == values.size and np.isnan(raw.get_data()[0, 1000])
     assert [round(a["onset"] * sfreq_hz) for a in raw.annotations
             if a["description"] == "BAD_ACQ_SKIP"] == [1000]
+
+
+#: 2026-12-07 22:00:00 UTC as Unix time (seconds since 1970-01-01 UTC).
+NIGHT_UNIX_S = 1796680800
+
+
+@pytest.mark.parametrize(("name", "stamp"), [
+    ("timestamp", lambda i: f"{NIGHT_UNIX_S + i / 1000:.3f}"),      # Python's time.time()
+    ("timestamp", lambda i: f"{NIGHT_UNIX_S * 1000 + i}"),          # JavaScript's Date.now()
+    ("timestamp", lambda i: f"{NIGHT_UNIX_S * 10**6 + i * 10**3}"),  # microseconds
+    ("time", lambda i: f"{NIGHT_UNIX_S + i / 1000:.3f}"),
+    ("time_ms", lambda i: f"{NIGHT_UNIX_S * 1000 + i}"),
+])
+def test_csv_stamped_in_unix_time_has_its_date(tmp_path, name, stamp):
+    """A logger that stamps its rows with the clock (Unix time, in whatever unit its language
+    gives) states the night's date: the recording starts at its first stamp, a missing row is
+    lost time at its place, as with time from zero."""
+    values = np.random.default_rng(5).normal(0, 40, 3000)
+    rows = [f"{stamp(i)},{v:.3f}" for i, v in enumerate(values)]
+    del rows[1500]
+    path = tmp_path / "clock.csv"
+    path.write_text(f"{name},GM_uV\n" + "\n".join(rows) + "\n")
+    raw = open_recording(path)
+    assert raw.info["meas_date"] == datetime(2026, 12, 7, 22, 0, tzinfo=UTC)
+    assert (raw.info["sfreq"], raw.n_times, raw.first_samp) == (1000, 3000, 0)
+    expected = np.round(values, 3) * 1e-6
+    expected[1500] = np.nan
+    np.testing.assert_allclose(raw.get_data()[0], expected, rtol=1e-12)
+    assert gap_spans(raw, raw.n_times) == [(1500, 1501)]
+
+
+@pytest.mark.parametrize(("stamp", "start"), [
+    (lambda t: t.isoformat(timespec="milliseconds"), datetime(2026, 12, 7, 22, 0, tzinfo=UTC)),
+    (lambda t: t.isoformat(timespec="milliseconds") + "Z",
+     datetime(2026, 12, 7, 22, 0, tzinfo=UTC)),
+    (lambda t: t.isoformat(sep=" ", timespec="milliseconds") + "+01:00",
+     datetime(2026, 12, 7, 21, 0, tzinfo=UTC)),
+])
+def test_csv_stamped_in_iso_8601_has_its_date(tmp_path, stamp, start):
+    """A phone app or spreadsheet stamps rows ``2026-12-07T22:00:00.125``: the date is the
+    first stamp's (in UTC; without a zone taken as UTC, as MNE takes an EDF's start)."""
+    values = np.random.default_rng(6).normal(0, 40, 2000)
+    t0 = datetime(2026, 12, 7, 22, 0)
+    rows = [f"{stamp(t0 + timedelta(milliseconds=2 * i))},{v:.3f}" for i, v in enumerate(values)]
+    path = tmp_path / "iso.csv"
+    path.write_text("timestamp,GM_uV\n" + "\n".join(rows) + "\n")
+    raw = open_recording(path)
+    assert raw.info["meas_date"] == start
+    assert (raw.info["sfreq"], raw.n_times) == (500, 2000)
+    np.testing.assert_allclose(raw.get_data()[0], np.round(values, 3) * 1e-6, rtol=1e-12)
+
+
+def test_csv_clock_stamps_that_say_no_date_are_refused(tmp_path):
+    for name, text, problem in [
+            ("small.csv", "timestamp,GM_uV\n0.000,1\n0.001,2\n", "is not Unix time"),
+            ("zones.csv", "time,GM_uV\n2026-12-07T22:00:00.000Z,1\n2026-12-07T22:00:00.001,2\n",
+             "with and without a time zone"),
+            ("month.csv", "time,GM_uV\n2026-13-07T22:00:00.000,1\n2026-13-07T22:00:00.001,2\n",
+             "bad ISO 8601 time stamp")]:
+        with pytest.raises(RecordingError, match=rf"{name}: .*{problem}"):
+            open_recording(_write(tmp_path, name, text))
 
 
 def test_csv_time_printed_coarser_than_the_step(tmp_path):
