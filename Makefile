@@ -21,11 +21,16 @@ demo: $(STAMP)
 	$(BIN)/python -m dsp.warmup --if-cold
 	$(BIN)/calfwatch demo --out demo-output
 
+# The examples in the docstrings are run too: they are the public functions' documentation.
+DOCTESTS := --doctest-modules firmware_io acquisition dsp classifier calfwatch
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests
+	$(BIN)/python -m pytest -q $(DOCTESTS)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "" tests
+	$(BIN)/python -m pytest -q $(DOCTESTS)
 
 # Potentials recorded at the skin for benchmarks/bench_robustness.py: the sample recording in
 # openhdemg's wheel (GPL-3.0), fetched from PyPI into bench-output/, never committed

@@ -157,7 +157,7 @@ def slowest_time_constant_s(sos: np.ndarray, sfreq_hz: float) -> float:
     0.38
     """
     r = max(float(np.max(np.abs(np.roots(row[3:])))) for row in np.asarray(sos, dtype=np.float64))
-    return 0.0 if r <= 0.0 else -1.0 / np.log(r) / sfreq_hz
+    return 0.0 if r <= 0.0 else float(-1.0 / np.log(r) / sfreq_hz)
 
 
 def group_delay_samples(sos: np.ndarray, sfreq_hz: float, freq_hz: float | None = None) -> float:

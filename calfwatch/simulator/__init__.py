@@ -1,9 +1,10 @@
 """Physiological calf surface-EMG simulator with exact ground truth.
 
->>> params = load_profile("benign-night", duration_s=600)
+>>> params = load_profile("benign-night", duration_s=60)
 >>> night = simulate_night(params, seed=0)
->>> for chunk in night.chunks(chunk_s=1.0): ...
->>> write_simulation(night, "night.edf")
+>>> sum(chunk.data_uv.shape[1] for chunk in night.chunks(chunk_s=1.0)) / params.sfreq_hz
+60.0
+>>> write_simulation(night, "night.edf")  # doctest: +SKIP
 
 Profiles: ``quiet``, ``benign-night``, ``busy-night``, ``no-twitch``, ``complex`` (see
 :data:`PROFILES`). Every number of the model is a field of :class:`SimulationParams` with its source.
