@@ -108,8 +108,8 @@ def _refuse_several_rates(path: str | os.PathLike, rates: list[tuple[str, float]
 
     fast = [name for name, hz in rates if hz >= MIN_SFREQ_HZ]
     listed = ", ".join(f"{name} {hz:g} Hz" for name, hz in rates)
-    hint = (f"name the EMG channels to analyse with --channels (of at least "
-            f"{MIN_SFREQ_HZ:g} Hz: {', '.join(fast)})" if fast else
+    hint = (f"name the EMG channels to analyse with --channels, channels= in Python (of at "
+            f"least {MIN_SFREQ_HZ:g} Hz: {', '.join(fast)})" if fast else
             f"none reaches the {MIN_SFREQ_HZ:g} Hz fasciculation detection needs")
     raise RecordingError(path, f"signals of different rates ({listed}): {hint}")
 
@@ -164,7 +164,8 @@ def _open_stream(path: str | os.PathLike, units: str | None, channels: str | Non
     bads = [] if keep_bads else [name for name in emg if name in raw.info["bads"]]
     if bads and len(bads) == len(emg):
         raise RecordingError(path, f"every EMG channel is marked bad in the file "
-                                   f"({', '.join(bads)}); name those to analyse with --channels")
+                                   f"({', '.join(bads)}); name those to analyse with --channels "
+                                   "(channels= in Python)")
     emg = [name for name in emg if name not in bads]
     if len(emg) < len(raw.ch_names):
         raw.pick(emg)

@@ -8,7 +8,7 @@ file, an ``mne.io.Raw`` or a NumPy array in µV.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +69,7 @@ def analyze(
     data,
     mains_hz: float | None = None,
     config: Mapping[str, Any] | str | os.PathLike | None = None,
+    channels: str | Sequence[str] | None = None,
     verbose: bool | str | int | None = None,
 ) -> Night:
     """Detect and classify the events of a night, summarise and assess it.
@@ -85,6 +86,10 @@ def analyze(
     config : dict, str or os.PathLike, optional
         Overrides of the classifier and assessment thresholds (a nested dict like
         ``thresholds.toml``, or a TOML file); the defaults when omitted.
+    channels : str or list of str, optional
+        The channels to analyse, whatever their type and bad marks: names, or a string as
+        ``calfwatch analyze --channels`` takes it (``"1,2"``: numbers from 1, or names), e.g.
+        the leg EMG of a polysomnograph's file whose signals have different rates.
     verbose : bool, str, int or None
         Level of messages for this call (see :func:`calfwatch.set_log_level`).
 
@@ -110,14 +115,15 @@ def analyze(
     """
     with use_log_level(verbose):
         cfg = _config(config)
+        picks = _channels_text(channels)
         if isinstance(data, str | os.PathLike):
-            return _analyze_path(data, mains_hz, cfg)
+            return _analyze_path(data, mains_hz, cfg, picks)
         if isinstance(data, tuple):
-            return _analyze_raw(_array_raw(*data), mains_hz, cfg, "array")
+            return _analyze_raw(_array_raw(*data), mains_hz, cfg, "array", picks)
         import mne
 
         if isinstance(data, mne.io.BaseRaw):
-            return _analyze_raw(data, mains_hz, cfg, _raw_label(data))
+            return _analyze_raw(data, mains_hz, cfg, _raw_label(data), picks)
         raise TypeError("data must be a path, an mne.io.Raw or a tuple (array_uv, sfreq_hz); "
                         f"got {type(data).__name__}")
 
@@ -134,18 +140,41 @@ def _config(config) -> ClassifierConfig | None:
     return config_with(dict(config), "config", base=load_config())
 
 
-def _analyze_path(path, mains_hz, config) -> Night:
+def _channels_text(channels: str | Sequence[str] | None) -> str | None:
+    """``channels`` as ``--channels`` takes them (names joined by commas)."""
+    if channels is None or isinstance(channels, str):
+        return channels
+    names = list(channels)
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError("channels must be a string or a list of channel names")
+    return ",".join(names)
+
+
+def _analyze_path(path, mains_hz, config, channels: str | None) -> Night:
     from calfwatch.analysis import analyze_file
 
-    result, _ = analyze_file(path, mains_hz=mains_hz, config=config)
+    result, _ = analyze_file(path, mains_hz=mains_hz, config=config, channels=channels)
     return _night(result)
 
 
-def _analyze_raw(raw, mains_hz, config, label: str) -> Night:
+def _picked(raw, channels: str, label: str):
+    """A copy of ``raw`` with the ``channels`` named, all typed EMG and none bad."""
+    from acquisition.picks import parse_channels
+
+    names = [raw.ch_names[row] for row in parse_channels(channels, raw.ch_names, label)]
+    raw = raw.copy().pick(names)
+    raw.info["bads"] = []
+    raw.set_channel_types(dict.fromkeys(names, "emg"), on_unit_change="ignore", verbose="error")
+    return raw
+
+
+def _analyze_raw(raw, mains_hz, config, label: str, channels: str | None = None) -> Night:
     from acquisition.replay import ReplayStream
     from calfwatch.analysis import FILE_CHUNK_S, finish_night
     from calfwatch.engine import NightEngine, feed_stream
 
+    if channels:
+        raw = _picked(raw, channels, label)
     types = raw.get_channel_types()
     emg = [name for name, kind in zip(raw.ch_names, types, strict=True) if kind == "emg"]
     if not emg:

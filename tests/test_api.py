@@ -101,6 +101,38 @@ def test_raw_channels_marked_bad_are_left_out(night, night_file):
         calfwatch.analyze(raw, verbose="WARNING")
 
 
+def test_channels_named_are_analysed_as_on_the_command_line(night, night_file, tmp_path):
+    """``channels=`` picks as ``--channels`` does: a file of several rates is refused without it,
+    in a line that says how to name them in Python too, and analysed on the leg channel named;
+    of a Raw, the channel named is analysed whatever its type or bad mark."""
+    import edfio
+
+    raw = calfwatch.read_recording(night_file, preload=True, verbose="WARNING")
+    leg = raw.get_data()[0] * 1e6
+    sfreq = raw.info["sfreq"]
+    psg = tmp_path / "psg.edf"
+    edfio.Edf([edfio.EdfSignal(leg[::8], sfreq / 8, label="C3-A2", physical_dimension="uV",
+                               physical_range=(-5000, 5000)),
+               edfio.EdfSignal(leg, sfreq, label="Leg L", physical_dimension="uV",
+                               physical_range=(-5000, 5000))]).write(psg)
+    with pytest.raises(ValueError, match=r"--channels, channels= in Python \(of at least"):
+        calfwatch.analyze(psg, mains_hz=50, verbose="WARNING")
+    for channels in ("Leg L", ["Leg L"], "2"):
+        got = calfwatch.analyze(psg, mains_hz=50, channels=channels, verbose="WARNING")
+        assert got.ch_names == ["Leg L"]
+        # the 16-bit file's step over +-5 mV is 0.15 uV: sizes agree to a step either way
+        _same_events(got.events, night.events, ptp_tol_uv=0.31, channel=False)
+    raw.set_channel_types({raw.ch_names[0]: "misc"}, on_unit_change="ignore")
+    raw.info["bads"] = [raw.ch_names[0]]
+    got = calfwatch.analyze(raw, mains_hz=50, channels=[raw.ch_names[0]], verbose="WARNING")
+    _same_events(got.events, night.events, PTP_TOL_UV)
+    assert raw.get_channel_types()[0] == "misc"  # the caller's Raw is left as it was
+    with pytest.raises(ValueError, match="no channel 'calf'"):
+        calfwatch.analyze(raw, channels="calf", verbose="WARNING")
+    with pytest.raises(TypeError, match="list of channel names"):
+        calfwatch.analyze(raw, channels=[1], verbose="WARNING")
+
+
 def test_array_nan_span_is_a_gap(night_file):
     raw = calfwatch.read_recording(night_file, preload=True, verbose="WARNING")
     data = raw.get_data() * 1e6

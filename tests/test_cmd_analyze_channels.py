@@ -86,7 +86,7 @@ def test_every_channel_marked_bad_is_one_line(tmp_path, night_uv):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         f"calfwatch: error: {path}: every EMG channel is marked bad in the file (calf_a, calf_b);"
-        " name those to analyse with --channels"]
+        " name those to analyse with --channels (channels= in Python)"]
 
 
 def _psg_like(path: Path, signals: list[tuple[str, float, np.ndarray]]) -> Path:
