@@ -134,12 +134,22 @@ def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
         raise RecordingError(path, f"not a readable {'BDF' if bdf else 'EDF'} file "
                              f"({' '.join(str(exc).split())})") from None
     type_by_label(raw)
+    forget_placeholder_date(path, raw)
     names = channel_names(raw.ch_names)  # "EMG calf_left" -> "calf_left" (EDF+ type prefix)
     if names != raw.ch_names:
         raw.rename_channels(dict(zip(raw.ch_names, names, strict=True)), verbose="error")
         _annotations_on_channels(raw)
     _mark_upsampled(path, raw)
     return raw
+
+
+def forget_placeholder_date(path: str | os.PathLike, raw: mne.io.BaseRaw) -> None:
+    """No date for an EDF+/BDF+ whose recording field says ``Startdate X`` (date unknown): MNE
+    reads its start date field, where EDF+ puts the placeholder 01.01.85, as the date."""
+    from acquisition.edf.header import read_header
+
+    if raw.info["meas_date"] is not None and read_header(path).states_no_date():
+        raw.set_meas_date(None)
 
 
 def type_by_label(raw: mne.io.BaseRaw) -> None:

@@ -78,7 +78,7 @@ def _open_raw(path: Path):
     (raw, format for mne-bids)."""
     import mne
 
-    from acquisition.reader import open_recording, type_by_label
+    from acquisition.reader import forget_placeholder_date, open_recording, type_by_label
 
     if path.suffix.lower() in (".edf", ".bdf"):
         from acquisition.reader import refuse_pauses
@@ -90,6 +90,7 @@ def _open_raw(path: Path):
         except Exception as exc:  # whatever MNE trips on: one line naming the file
             raise RecordingError(path, f"not readable ({' '.join(str(exc).split())})") from None
         type_by_label(raw)  # EMG, or as an EDF+ label types it beside EMG ("EEG Fpz-Cz")
+        forget_placeholder_date(path, raw)  # "Startdate X": undated, not 1985
         return raw, "auto"
     return open_recording(path, preload=True), "EDF"
 

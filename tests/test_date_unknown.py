@@ -61,3 +61,28 @@ def test_a_csv_stamped_by_the_clock_is_dated_and_joins_a_history(tmp_path):
     assert recording["start_utc"] == "2026-12-07T22:00:00+00:00"
     with sqlite3.connect(tmp_path / "h.sqlite") as db:
         assert db.execute("select count(*) from nights").fetchone()[0] == 1
+
+
+def test_an_edf_plus_that_states_no_date_is_not_dated_1985(tmp_path):
+    """EDF+ writes ``Startdate X`` for an unknown date, with 01.01.85 in the start date field as a
+    placeholder (edfio does, without a start date): read by either path (MNE's, and record by
+    record), the night is "date unknown", never 1985, and cannot join a history."""
+    import edfio
+
+    from acquisition.reader import open_recording
+    from acquisition.replay import ReplayStream
+
+    x_mv = np.random.default_rng(1).normal(0, 5e-3, 1000 * 30)
+    path = tmp_path / "nodate.edf"
+    edfio.Edf([edfio.EdfSignal(x_mv, 1000, label="GM", physical_dimension="mV",
+                               physical_range=(-3.2768, 3.2767))]).write(path)
+    assert path.read_bytes()[88:99] == b"Startdate X"
+    assert open_recording(path).info["meas_date"] is None
+    assert ReplayStream(path).info.meas_date is None
+    code, _, err = run_cli("analyze", path, "--out", tmp_path / "out")
+    assert code in (0, 4), err
+    recording = json.loads((tmp_path / "out" / "summary.json").read_text())["recording"]
+    assert recording["date_unknown"] is True and recording["start_utc"] is None
+    code, _, err = run_cli("analyze", path, "--out", tmp_path / "out2", "--subject", "me",
+                           "--history", tmp_path / "h.sqlite")
+    assert code == 1 and "date unknown" in err

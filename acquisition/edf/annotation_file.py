@@ -144,7 +144,7 @@ def read_annotation_edf(path: str | os.PathLike) -> tuple[datetime | None, list[
     with open(path, "rb") as fid:
         fid.seek(layout.header_bytes)
         body = fid.read()
-    start = None if b"Startdate X" in header.raw("recording") else header.start()
+    start = None if header.states_no_date() else header.start()
     found, offset = [], None
     for onset, duration, texts in iter_tals(body):
         if offset is None:

@@ -125,6 +125,13 @@ class EdfHeader:
         except (UnicodeDecodeError, ValueError):
             raise ValueError(f"data record duration is not a number: {raw!r}") from None
 
+    def states_no_date(self) -> bool:
+        """True for an EDF+ file whose recording field says ``Startdate X``: the date is unknown,
+        and the start date field holds EDF+'s placeholder (01.01.85), not a date.
+
+        """
+        return self.raw("recording").split(b" ", 2)[:2] == [b"Startdate", b"X"]
+
     def start(self) -> datetime:
         """The start date and time (UTC), the year from ``Startdate dd-MMM-yyyy`` when stated.
 

@@ -120,9 +120,9 @@ class EdfStream:
         self._unit_uv = np.array([_unit_to_uv(units[i]) for i in self._data])[:, None]
         self.uv_per_count = float(self.scaling.cal[0] * self._unit_uv[0, 0])
         self._place_records(layout, header.file_bytes, spr_n)
-        start = header.start()
+        start = None if header.states_no_date() else header.start()  # EDF+ "Startdate X"
         self._tk0 = self._first_timekeeping() if self._ann else 0.0
-        self.meas_date = start if not self._tk0 else _add_seconds(start, self._tk0)
+        self.meas_date = start if not (self._tk0 and start) else _add_seconds(start, self._tk0)
         #: Timeline sample of each record's start when the file pauses (EDF+D), else None.
         self.record_starts = None
         self._place_in_time(header.text("reserved")[:5])
