@@ -85,3 +85,34 @@ def test_typed_signals_are_left_out_only_beside_emg_or_untyped_ones():
     assert typed_other_than_emg(["emg", "resp"]) == [False, True]
     assert typed_other_than_emg(["eeg", "ecg"]) == [False, False]
     assert typed_other_than_emg([None, None]) == [False, False]
+
+
+def test_signals_labelled_alike_are_told_apart_as_mne_tells_them(tmp_path):
+    """Two signals labelled ``EMG`` (a device that labels every input so): each keeps its own
+    name, the one MNE gives it, in the record-by-record reader too, so its events and rate are
+    its own and not pooled under one name."""
+    import json
+
+    import pyedflib
+    from report_nights import run_cli
+
+    fs = 1000
+    x = np.random.default_rng(0).normal(0, 5, (2, 30 * fs))
+    spike = 200 * np.sin(2 * np.pi * np.arange(10) / 10)
+    for row, times in ((0, (3, 7.5, 12.25, 18, 23.4, 27.7)), (1, (4, 9))):
+        for t in times:
+            x[row, int(t * fs):int(t * fs) + 10] += spike
+    path = str(tmp_path / "alike.edf")
+    writer = pyedflib.EdfWriter(path, 2, file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.setSignalHeaders([dict(label="EMG", dimension="uV", sample_frequency=fs,
+                                  physical_min=-3276.8, physical_max=3276.7,
+                                  digital_min=-32768, digital_max=32767)] * 2)
+    writer.writeSamples([x[0], x[1]])
+    writer.close()
+    mne_names = mne.io.read_raw_edf(path, verbose="error").ch_names
+    assert ReplayStream(path).info.ch_names == open_recording(path).ch_names == mne_names
+    code, _, err = run_cli("analyze", path, "--out", tmp_path / "out")
+    assert code in (0, 4), err
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert list(summary["channels"]) == mne_names == ["EMG-0", "EMG-1"]
+    assert [summary["channels"][name]["fasciculations"] for name in mne_names] == [6, 2]

@@ -14,6 +14,7 @@ A label whose first word is another of the standard signal types (``EEG Fpz-Cz``
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -100,9 +101,32 @@ def typed_other_than_emg(types: Sequence[str | None]) -> list[bool]:
 
 
 def channel_names(labels: list[str]) -> list[str]:
-    """:func:`channel_name` of every label, or the labels as they are if that makes two alike."""
+    """:func:`channel_name` of every label, or the labels as they are if that makes two alike;
+    labels alike in the file are told apart first as MNE does (``EMG-0``, ``EMG-1``).
+
+    Examples
+    --------
+    >>> channel_names(["EMG calf", "EMG shin"]), channel_names(["EMG a", "a"])
+    (['calf', 'shin'], ['EMG a', 'a'])
+    >>> channel_names(["EMG calf", "EMG calf", "EMG calf-1"])
+    ['calf-0', 'calf-a', 'calf-1']
+    """
+    labels = _running_numbers(list(labels))
     names = [channel_name(label) for label in labels]
-    return names if len(set(names)) == len(names) else list(labels)
+    return names if len(set(names)) == len(names) else labels
+
+
+def _running_numbers(labels: list[str]) -> list[str]:
+    """``labels`` with each run of alike ones numbered ``-0``, ``-1``... (a name taken already
+    gets the next letter instead), as MNE's readers name them."""
+    out = list(labels)
+    for stem in sorted({label for label in labels if labels.count(label) > 1}):
+        for k, row in enumerate(i for i, label in enumerate(labels) if label == stem):
+            for suffix in (str(k), *string.ascii_lowercase):
+                if f"{stem}-{suffix}" not in out:
+                    out[row] = f"{stem}-{suffix}"
+                    break
+    return out
 
 
 def hardware_prefilter(device: Mapping[str, Any]) -> str:
