@@ -4,7 +4,9 @@ PhysioNet's own library parses the header and decodes every storage format it wr
 32, 61, 80, 160, 212, 310, 311 and the FLAC formats 508, 516, 524). Samples are read on demand with
 ``wfdb.rdrecord(sampfrom=, sampto=)``, so a slice costs memory for that slice only. The checksum of
 every signal (sum of its samples modulo 2**16) is verified block by block when the record is
-opened, so a corrupted file is refused without holding it in memory.
+opened, so a corrupted file is refused without holding it in memory. A sample stored as its
+format's invalid value was not taken: NaN (lost), and where every signal has one, lost time
+annotated ``BAD_ACQ_SKIP``.
 
 ``wfdb`` is the optional extra ``calfwatch[wfdb]``; without it a WFDB record is refused with one
 line naming the extra.
@@ -29,6 +31,14 @@ _BYTES_PER_SAMPLE = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "2
 _FLAC_FORMATS = ("508", "516", "524")
 #: Frames summed at once when verifying checksums.
 _CHECKSUM_BLOCK_FRAMES = 1 << 20
+#: The value a format stores for a sample that was not taken ("invalid", the format's most
+#: negative number; WFDB signal(5) manual, as ``wfdb.rdrecord`` reads it back as NaN); format 8
+#: (first differences) has none.
+INVALID_COUNTS = {"80": -(2**7), "508": -(2**7), "310": -(2**9), "311": -(2**9),
+                  "212": -(2**11), "16": -(2**15), "61": -(2**15), "160": -(2**15),
+                  "516": -(2**15), "24": -(2**23), "524": -(2**23), "32": -(2**31)}
+#: Description of a span where no signal has a valid sample (beside ``BAD_ACQ_SKIP``).
+INVALID_GAP_TEXT = "acquisition gap: invalid samples"
 
 
 def _wfdb():
@@ -142,24 +152,27 @@ def _digital(hea: Path, start: int, stop: int, channels: list[int] | None = None
     return np.asarray(record.d_signal, dtype=np.int64).T
 
 
-def _verify_checksums(hea: Path, header, n_samples: int) -> None:
-    """Sum every signal block by block; compare with the header modulo 2**16.
+def _scan(hea: Path, header, n_samples: int, invalid: np.ndarray) -> list[tuple[int, int]]:
+    """Read the record block by block: verify each signal's checksum (sum modulo 2**16) and
+    return the ``(start, stop)`` spans where every signal holds its format's invalid value.
 
     The header(5) manual states a 16-bit checksum; writers store it signed or unsigned, so both
     sides are compared as residues modulo 2**16.
     """
-    if header.checksum is None:
-        return
     sums = np.zeros(header.n_sig, np.int64)
+    lost = np.zeros(0, bool)
     for start in range(0, n_samples, _CHECKSUM_BLOCK_FRAMES):
         block = _digital(hea, start, min(start + _CHECKSUM_BLOCK_FRAMES, n_samples))
         sums += block.sum(axis=1)
-    for i, (total, expected) in enumerate(zip(sums, header.checksum, strict=True)):
+        lost = np.concatenate([lost, np.all(block == invalid[:, None], axis=0)])
+    for i, (total, expected) in enumerate(zip(sums, header.checksum or [], strict=False)):
         if expected is not None and int(total) % 65536 != int(expected) % 65536:
             got = int((total + 32768) % 65536 - 32768)
             raise RecordingError(hea.parent / header.file_name[i],
                                  f"checksum mismatch on signal {i} ('{header.sig_name[i]}'): "
                                  f"data sum {got}, header {expected}")
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], lost.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _meas_date(header) -> datetime | None:
@@ -202,7 +215,9 @@ class RawWFDB(mne.io.BaseRaw):
         n_samples = _check_files(hea, header)
         if n_samples == 0:
             raise RecordingError(hea, "the record has no samples")
-        _verify_checksums(hea, header, n_samples)
+        invalid = np.array([INVALID_COUNTS.get(str(f), np.iinfo(np.int64).min)
+                            for f in header.fmt], np.int64)
+        gaps = _scan(hea, header, n_samples, invalid)
         names = _unique([str(n or f"sig{i}") for i, n in enumerate(header.sig_name)])
         units = [u or "mV" for u in header.units]
         info = mne.create_info(names, float(header.fs), "emg")
@@ -213,17 +228,26 @@ class RawWFDB(mne.io.BaseRaw):
             "baselines": np.array(header.baseline, np.float64),
             "volts_per_count": np.array([_VOLTS_PER_UNIT[u.lower()] / g
                                          for u, g in zip(units, header.adc_gain, strict=True)]),
+            "invalid": invalid,
         }
         super().__init__(
             info, preload=preload, first_samps=[0], last_samps=[n_samples - 1],
             filenames=[hea], raw_extras=[extras], orig_format="double",
             orig_units=dict(zip(names, units, strict=True)), verbose="error",
         )
+        if gaps:  # lost time at its place, as the other readers mark it
+            from acquisition.edf.constants import GAP_TEXT
+
+            onset_s = np.repeat([a / info["sfreq"] for a, _ in gaps], 2)
+            duration_s = np.repeat([(b - a) / info["sfreq"] for a, b in gaps], 2)
+            self.set_annotations(mne.Annotations(onset_s, duration_s,
+                                                 [GAP_TEXT, INVALID_GAP_TEXT] * len(gaps)))
 
     def _read_segment_file(self, data, idx, fi, start, stop, cals, mult):
         extras = self._raw_extras[fi]
-        counts = _digital(extras["hea"], start, stop).astype(np.float64)
+        counts = _digital(extras["hea"], start, stop)
         volts = (counts - extras["baselines"][:, None]) * extras["volts_per_count"][:, None]
+        volts[counts == extras["invalid"][:, None]] = np.nan  # a sample not taken: lost
         volts *= cals  # 1 for every channel (ch["cal"] = ch["range"] = 1): kept for MNE's contract
         if mult is not None:
             data[:] = mult @ volts

@@ -47,6 +47,30 @@ def test_base_date_and_time_become_meas_date(tmp_path):
     assert raw.info["meas_date"] == datetime(2026, 3, 1, 22, 15, 30, tzinfo=UTC)
 
 
+@pytest.mark.parametrize("fmt", ["16", "212", "24", "32"])
+def test_samples_stored_invalid_are_lost_not_voltages(tmp_path, fmt):
+    """A dropout written as NaN is stored as the format's invalid value, which PhysioNet's own
+    reader gives back as NaN: lost samples, and lost time where every signal lost them, not a
+    rail-to-rail step that reads as saturation and an electrode pop."""
+    x_uv = np.random.default_rng(3).normal(0, 5, (2, 30000))
+    x_uv[:, 10000:11000] = np.nan  # both signals: lost time
+    x_uv[1, 20000:20500] = np.nan  # one signal only
+    wfdb.wrsamp("rec", fs=1000, units=["mV", "mV"], sig_name=["GM", "SOL"],
+                p_signal=x_uv.T * 1e-3, fmt=[fmt] * 2, adc_gain=[400.0 if fmt == "212" else 1e4] * 2,
+                baseline=[0, 0], write_dir=str(tmp_path))
+    physical = wfdb.rdrecord(str(tmp_path / "rec")).p_signal.T
+    raw = open_recording(tmp_path / "rec.hea")
+    np.testing.assert_array_equal(np.isnan(raw.get_data()), np.isnan(physical))
+    assert np.isnan(raw.get_data()).sum(axis=1).tolist() == [1000, 1500]
+    assert [(a["onset"], a["duration"], a["description"]) for a in raw.annotations] == [
+        (10.0, 1.0, "BAD_ACQ_SKIP"), (10.0, 1.0, "acquisition gap: invalid samples")]
+    import calfwatch
+
+    night = calfwatch.analyze(tmp_path / "rec.hea", mains_hz=50, verbose="WARNING")
+    assert night.summary["recording"]["gaps_s"] == [[10.0, 1.0]]
+    assert not np.any(night.events["kind"] == "artifact")
+
+
 def test_checksum_of_a_damaged_wfdb_record_is_refused(tmp_path):
     hea, counts = _write(tmp_path, "16", n_channels=1)
     dat = tmp_path / "rec.dat"
