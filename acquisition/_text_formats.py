@@ -351,9 +351,10 @@ def _sampling_rate(path: Path, time_s: np.ndarray, decimals: int,
     difference between consecutive stamps is a whole multiple of the commonest one (exact
     printing, e.g. 1000 Hz with 3 decimals), that is the step, and a double step is a missing
     sample, whose time the stamps state (at most ``MAX_CSV_LOST_S`` in all). Otherwise (rounded
-    printing such as 1024 Hz with 3 decimals, or a jittery clock) the step is the mean over the
-    whole column and every difference, and every stamp's distance from the regular grid, must be
-    within 1 % of a step or one tick: there a missing sample cannot be placed, and is refused.
+    printing such as 1024 Hz with 3 decimals, or a jittery clock) the step is the slope of a
+    least-squares line through the whole column and the stamps must lie on a regular grid to within rounding and 1 % of a step
+    (:func:`_off_the_grid`): there a missing sample cannot be placed, and is refused, as is a
+    repeated stamp.
     ``decimals`` is the most the column prints, in its unit of ``unit_s`` seconds.
     """
     if time_s.size < 2 or not np.isfinite(time_s).all():
@@ -370,11 +371,9 @@ def _sampling_rate(path: Path, time_s: np.ndarray, decimals: int,
         step, bad = float(mode), np.zeros(diffs.size, bool)
         lost = diffs // mode - 1  # exact stamps: a longer step is samples missing, placed
     else:
-        rows = np.arange(ticks.size)
-        step = (ticks[-1] - ticks[0]) / (ticks.size - 1)
-        allowed = max(0.01 * step, 1.0)
-        bad = np.abs(diffs - step) > allowed
-        bad |= np.abs(ticks - ticks[0] - step * rows)[1:] > allowed
+        step = _slope(ticks)
+        _refuse_repeated_stamps(path, time_s, diffs, step)
+        bad = _off_the_grid(ticks, diffs, step)
     if bad.any():
         i = int(np.argmax(bad))
         raise RecordingError(path, f"time column is not regular to within 1 % (step "
@@ -391,6 +390,41 @@ def _sampling_rate(path: Path, time_s: np.ndarray, decimals: int,
                              f"(rows {i + 2}-{i + 3}); more than {MAX_CSV_LOST_S / 3600:g} hours "
                              "missing")
     return sfreq_hz, first_samp, lost
+
+
+def _slope(ticks: np.ndarray) -> float:
+    """Least-squares slope of ``ticks`` over their row numbers (closed form, no design matrix:
+    a night's column has tens of millions of rows)."""
+    n = ticks.size
+    rows = np.arange(n, dtype=np.float64) - (n - 1) / 2
+    centred = (ticks - ticks[0]).astype(np.float64)
+    centred -= centred.mean()
+    return float(np.dot(rows, centred) / (n * (n * n - 1) / 12.0))
+
+
+def _refuse_repeated_stamps(path: Path, time_s: np.ndarray, diffs: np.ndarray,
+                            step: float) -> None:
+    """Refuse a stamp repeated where the step is a tick or more: there rounding cannot repeat
+    one, and a row written twice would be a sample invented (and every later one late)."""
+    if step >= 0.99 and (diffs == 0).any():
+        i = int(np.argmax(diffs == 0))
+        raise RecordingError(path, f"the time column repeats {time_s[i]:g} s (rows {i + 2}-"
+                             f"{i + 3}): a row written twice?")
+
+
+def _off_the_grid(ticks: np.ndarray, diffs: np.ndarray, step: float) -> np.ndarray:
+    """Which steps of rounded or jittery stamps leave a regular grid of ``step`` ticks: rounding
+    moves a stamp by up to half a tick, so consecutive ones differ from the step by up to one
+    tick and all of them lie within one tick of each other about the grid, with 1 % of a step
+    for a clock's jitter either way. A missing sample moves the later stamps by a step: beyond
+    that where the step is over a tick, and where it is less (2 kHz stamped to the millisecond)
+    by half a tick more than rounding can, so it is found though it cannot be placed."""
+    slack = 0.01 * step
+    residual = ticks - step * np.arange(ticks.size)
+    middle = (residual.max() + residual.min()) / 2
+    bad = np.abs(diffs - step) > 1.0 + slack
+    bad |= np.abs(residual - middle)[1:] > 0.5 + slack
+    return bad
 
 
 def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:

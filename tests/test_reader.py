@@ -537,6 +537,33 @@ def test_csv_time_printed_coarser_than_the_step(tmp_path):
         open_recording(path)
 
 
+@pytest.mark.parametrize("sfreq_hz", [2000, 4000])
+def test_csv_stamped_coarser_than_the_step_refuses_a_missing_sample(tmp_path, sfreq_hz):
+    """2 or 4 kHz stamped to the millisecond: a missing sample cannot be placed, so the file is
+    refused; it had been read at 1999.93 Hz with the gap closed up and no loss."""
+    path = tmp_path / "ms.csv"
+    rows = [f"{i / sfreq_hz:.3f},{i % 7}" for i in range(60000)]
+    path.write_text("time,GM_uV\n" + "\n".join(rows) + "\n")
+    raw = open_recording(path)
+    assert (raw.info["sfreq"], raw.n_times) == (sfreq_hz, 60000)
+    del rows[30001]
+    path.write_text("time,GM_uV\n" + "\n".join(rows) + "\n")
+    with pytest.raises(RecordingError, match=r"ms\.csv: time column is not regular"):
+        open_recording(path)
+
+
+@pytest.mark.parametrize(("sfreq_hz", "decimals", "problem"), [
+    (1000, 3, "repeats 5 s"), (1000, 4, "repeats 5 s"), (2000, 3, "not regular")])
+def test_csv_row_written_twice_is_refused(tmp_path, sfreq_hz, decimals, problem):
+    """A row exported twice would be a sample invented and every later one a step late."""
+    rows = [f"{i / sfreq_hz:.{decimals}f},{i % 7}" for i in range(20000)]
+    rows.insert(5 * sfreq_hz, rows[5 * sfreq_hz])
+    path = tmp_path / "twice.csv"
+    path.write_text("time,GM_uV\n" + "\n".join(rows) + "\n")
+    with pytest.raises(RecordingError, match=rf"twice\.csv: .*{problem}"):
+        open_recording(path)
+
+
 def test_csv_samples_missing_from_exact_stamps_are_lost_time_at_their_place(tmp_path):
     """A logger that lost a few rows: the stamps say when the others were taken, so they keep
     their time and the missing ones are lost time (it had refused the whole file)."""
