@@ -101,7 +101,8 @@ class StoredNight:
         """The night as a :class:`~classifier.persistence.NightPoint` for persistence and trends."""
         return NightPoint(self.night_date, self.rate_per_min_rest, int(self.fasciculations or 0),
                           float(self.rest_minutes or 0.0), self.median_ptp_uv,
-                          self.polyphasic_fraction, self.side, self.start_utc)
+                          self.polyphasic_fraction, self.side, self.start_utc,
+                          float(self.summary.get("blind_minutes") or 0.0))
 
 
 @dataclass(frozen=True)

@@ -248,15 +248,18 @@ def _check_trend(tr: Trend, spec: RuleSpec, min_nights: int) -> Reason:
 def _check_rate_high(point: NightPoint, spec: RuleSpec) -> Reason:
     """Fires when the rate's whole 95 % Poisson interval lies above the threshold."""
     rate = point.rate_per_min_rest
-    interval = poisson_rate_interval(point.fasciculations, point.rest_minutes)
+    # the interval of the rate reported: over the rest a potential could have been counted in
+    interval = poisson_rate_interval(point.fasciculations, point.live_minutes)
     comparison = compare_interval(interval, spec.value)
     fired = comparison == ABOVE
     words = {ABOVE: "above", BELOW: "below",
              INCONCLUSIVE: "inconclusive: the interval spans"}[comparison]
+    blind = (f" less {point.blind_minutes:.2f} inside the potentials"
+             if point.blind_minutes >= 0.005 else "")
     text = (f"{_when(point)}: {rate:.1f} fasciculations per minute of rest (95 % interval "
             f"{interval[0]:.1f}-{interval[1]:.1f}, {point.fasciculations} in "
-            f"{point.rest_minutes:.1f} min), {words} {_fmt(spec.value)}/min (healthy surface "
-            "reference: tibialis anterior never above 3/min, calf higher and variable)")
+            f"{point.rest_minutes:.1f} min{blind}), {words} {_fmt(spec.value)}/min (healthy "
+            "surface reference: tibialis anterior never above 3/min, calf higher and variable)")
     return _reason(spec, rate, fired, text, interval=interval, comparison=comparison)
 
 
@@ -348,12 +351,29 @@ def check_evaluable(point: NightPoint | None, doc: Mapping[str, Any] | None,
     when = _when(point)
     rest = point.rest_minutes if point.rate_per_min_rest is not None else 0.0
     fired = rest < spec.value
-    text = (f"{when}: {rest:.1f} minutes of rest ({'below' if fired else 'at least'} the "
-            f"{_fmt(spec.value)} minutes needed to judge a rate)")
+    text = (f"{when}: {_minutes_beside(rest, spec.value)} minutes of rest "
+            f"({'below' if fired else 'at least'} the {_fmt(spec.value)} minutes needed to judge "
+            "a rate)")
     checks = [_reason(spec, rest, fired, text)]
     if doc is not None:
         checks += _check_evaluable_signal(when, doc, config)
     return checks
+
+
+def _minutes_beside(minutes: float, threshold: float) -> str:
+    """``minutes`` to one decimal, or as many more as it takes not to print the threshold's
+    figure for a value on the other side of it (4.964 beside 5: "4.96", not "5.0").
+
+    Examples
+    --------
+    >>> _minutes_beside(4.964, 5.0), _minutes_beside(12.34, 5.0), _minutes_beside(5.0, 5.0)
+    ('4.96', '12.3', '5.0')
+    """
+    for decimals in (1, 2, 3, 4):
+        text = f"{minutes:.{decimals}f}"
+        if (float(text) < threshold) == (minutes < threshold):
+            return text
+    return f"{minutes:g}"
 
 
 def _as_point(item: Any, cutoff_hour: int) -> NightPoint:

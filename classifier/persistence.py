@@ -61,6 +61,9 @@ class NightPoint:
         ``left``, ``right``, ... when known.
     start_utc : str
         Recording start (ISO 8601), to order nights of the same date.
+    blind_minutes : float
+        Minutes of rest spent inside the potentials counted, when nothing else can be counted
+        (:mod:`classifier.rates`): the rate and its interval are over the rest less these.
     """
 
     night_date: date | None
@@ -71,6 +74,12 @@ class NightPoint:
     polyphasic_fraction: float | None = None
     side: str | None = None
     start_utc: str = ""
+    blind_minutes: float = 0.0
+
+    @property
+    def live_minutes(self) -> float:
+        """Minutes of rest a fasciculation could have been counted in (rest less blind)."""
+        return max(0.0, self.rest_minutes - self.blind_minutes)
 
     @classmethod
     def from_summary(cls, summary: Mapping[str, Any], side: str | None = None,
@@ -90,6 +99,7 @@ class NightPoint:
             polyphasic_fraction=_number(morphology.get("polyphasic_fraction")),
             side=side,
             start_utc=str(recording.get("start_utc") or start or ""),
+            blind_minutes=float(summary.get("blind_minutes") or 0.0),
         )
 
 

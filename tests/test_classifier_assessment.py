@@ -283,3 +283,27 @@ def test_assessment_serialises_to_json():
     assert data["level"] == SEE_DOCTOR
     assert {r["rule"] for r in data["reasons"]} == {"persistence", "rate_trend", "red_flag"}
     assert data["persistence"]["episodes"][0]["span_days"] == 14
+
+
+def test_rate_high_judges_the_interval_the_summary_reports():
+    """The rate is counted over the rest less the time inside counted potentials (blind); the
+    rule must judge that rate's interval, not one over the whole rest, which sits lower and can
+    call 'inconclusive' a night whose reported interval lies above the threshold."""
+    from scipy.stats import chi2
+
+    threshold = load_config().assessment.rate_high.value
+    n, rest, blind = 330, 30.0, 3.0  # 12.2/min live; over all the rest the low end is under 10
+    exact_low = chi2.ppf(0.025, 2 * n) / 2 / (rest - blind)  # Garwood's exact Poisson bound
+    assert exact_low > threshold > chi2.ppf(0.025, 2 * n) / 2 / rest
+    night = NightPoint(DAY0, n / (rest - blind), n, rest, blind_minutes=blind)
+    check = next(r for r in assess([night], []).checks if r.rule == "rate_high")
+    assert check.interval[0] == pytest.approx(exact_low, rel=1e-6)
+    assert check.comparison == "above" and check.fired
+    assert f"{n} in {rest:.1f} min less {blind:.2f} inside the potentials" in check.text
+
+
+def test_rest_just_under_the_minimum_is_not_printed_as_the_minimum():
+    minimum = load_config().assessment.evaluable_rest.value
+    short = assess([NightPoint(DAY0, 3.0, 15, minimum - 0.036)], [])
+    check = next(r for r in short.checks if r.rule == "evaluable_rest")
+    assert check.fired and f"{minimum - 0.036:.2f} minutes of rest (below" in check.text
