@@ -53,11 +53,11 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:
-        """Usage, then the message, exit 2; a value an option's type refused
-        (:mod:`calfwatch.commands._arg_types`) is one line, as other wrong values are."""
-        if not is_value_error(message):
-            self.print_usage(sys.stderr)
-        sys.stderr.write(f"calfwatch: error: {message}\n")
+        """The message in one line, exit 2, as every other error is; where the arguments do
+        not fit the command (not only a value an option's type refused,
+        :mod:`calfwatch.commands._arg_types`) the line says where its usage is."""
+        hint = "" if is_value_error(message) else f" (see {self.prog} --help)"
+        sys.stderr.write(f"calfwatch: error: {' '.join(message.split())}{hint}\n")
         raise SystemExit(EXIT_USAGE)
 
 

@@ -99,10 +99,33 @@ def test_numbers_that_make_no_sense_are_refused_where_the_option_is_read(capsys,
     assert line.endswith(f"not {value!r}")
 
 
-def test_a_missing_option_still_shows_the_usage(capsys):
-    assert main(["record", "--device", "calfwatch"]) == EXIT_USAGE
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[0].startswith("usage: calfwatch record") and "required" in err[-1]
+@pytest.mark.parametrize(("argv", "words"), [
+    (["record", "--device", "calfwatch"], "the following arguments are required: --port"),
+    (["analyze", "night.edf", "--mains", "55"], "argument --mains: invalid choice: 55.0"),
+    (["analyze"], "the following arguments are required: PATH"),
+])
+def test_arguments_that_do_not_fit_are_one_line_pointing_to_the_help(capsys, argv, words):
+    """As every other error: one line (argparse printed its usage block before it), which says
+    where the usage is."""
+    assert main(argv) == EXIT_USAGE
+    line = _one_error_line(capsys)
+    assert line.startswith(f"calfwatch: error: {words}")
+    assert line.endswith(f"(see calfwatch {argv[0]} --help)")
+
+
+def test_jobs_that_are_not_a_number_name_the_option_not_the_parser(capsys):
+    assert main(["analyze", "x.edf", "--jobs", "abc"]) == EXIT_USAGE
+    assert _one_error_line(capsys) == (
+        "calfwatch: error: argument --jobs: must be a whole number, 0 or more, not 'abc'")
+
+
+def test_several_symptoms_after_one_add(tmp_path, capsys):
+    """The README writes ``--add SYMPTOM ...``: one --add takes several."""
+    history = tmp_path / "h.sqlite"
+    assert main(["symptoms", "--subject", "me", "--add", "weakness", "seizures",
+                 "--history", str(history)]) == 0
+    out = capsys.readouterr().out
+    assert "(weakness)" in out and "(seizures)" in out
 
 
 @pytest.mark.parametrize("command", ["record", "check", "analyze"])

@@ -11,9 +11,11 @@ HELP = "record or clear red-flag symptoms (slurred speech, weakness, ...) for a 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the subcommand."""
     parser.add_argument("--subject", required=True, help="who wore the sensor")
-    parser.add_argument("--add", dest="add", action="append", default=[], metavar="SYMPTOM",
-                        help="record a symptom (repeatable): slurred-speech, difficulty-swallowing, "
-                             "seizures, loss-of-consciousness, weakness, muscle-wasting")
+    parser.add_argument("--add", dest="add", action="extend", nargs="+", default=[],
+                        metavar="SYMPTOM",
+                        help="record symptoms (one or more, or --add repeated): slurred-speech, "
+                             "difficulty-swallowing, seizures, loss-of-consciousness, weakness, "
+                             "muscle-wasting")
     parser.add_argument("--clear", action="store_true",
                         help="clear the recorded symptoms (before any --add)")
     parser.add_argument("--history", metavar="FILE", default=None,
