@@ -216,6 +216,34 @@ def test_an_edited_summary_with_a_wrong_value_is_named_in_one_line(night, tmp_pa
     assert str(folder / "summary.json") in err and "internal error" not in err
 
 
+def test_a_recording_given_must_be_the_nights(night, tmp_path):
+    """--recording names the file the example traces are read from: a missing file, or another
+    night's (its length or channels are not those analysed), is refused in one line; it had
+    been taken silently (traces of the wrong night, or none, with a note saying none was
+    given)."""
+    out, summary, _, _ = night
+    code, _, err = run_cli("report", out, "--recording", tmp_path / "nope.edf",
+                           "--out", tmp_path / "a.html")
+    assert code == 1 and err.strip() == f"calfwatch: error: {tmp_path / 'nope.edf'}: no such file"
+    other = simulate_edf(tmp_path / "other.edf", duration_s=120.0, seed=9)
+    code, _, err = run_cli("report", out, "--recording", other, "--out", tmp_path / "b.html")
+    assert code == 1 and err.count("\n") == 1 and "is not the recording of" in err
+    assert "120.0 s" in err and f"{summary['recording']['duration_s']:.1f} s" in err
+    code, _, err = run_cli("report", out, "--recording", out.parent / "night.edf",
+                           "--out", tmp_path / "c.html", "--quiet")
+    assert code == 0, err
+
+
+def test_the_report_file_is_an_html_file_not_a_folder_or_another_file(night, tmp_path):
+    out, _, _, _ = night
+    kept = tmp_path / "truth_events.tsv"
+    kept.write_text("onset\tkind\n", encoding="utf-8")
+    for target, words in ((tmp_path, "is a folder"), (kept, "name it .html")):
+        code, _, err = run_cli("report", out, "--out", target, "--quiet")
+        assert code == 2 and err.count("\n") == 1 and words in err, err
+    assert kept.read_text(encoding="utf-8") == "onset\tkind\n"
+
+
 def test_report_of_a_recording_finds_its_analysis_beside_it(tmp_path):
     """``calfwatch report night.edf`` (the file a clinician has) reports ``night_analysis/``,
     where analyze writes without --out, with the recording's example traces; it had said

@@ -42,8 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _out_path(args: argparse.Namespace) -> Path:
+    """The report file: ``--out`` (an .html file, not a folder: a report written over another
+    file, or into a folder's name, would destroy or hide what is there), else the default."""
+    from calfwatch.cli import UsageError
+
     if args.out:
-        return Path(args.out)
+        out = Path(args.out)
+        if out.is_dir():
+            raise UsageError(f"--out {out}: is a folder; name the report file (e.g. "
+                             f"{out / 'report.html'})")
+        if out.suffix.lower() not in (".html", ".htm"):
+            raise UsageError(f"--out {out}: the report is an HTML file; name it .html")
+        return out
     if args.folder:
         return Path(args.folder) / "report.html"
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in args.subject.strip())
@@ -113,12 +123,40 @@ def load_input(args: argparse.Namespace):
 
     with _blamed_on_summary(args.folder if source != "history" else None):
         recording = find_recording(args.folder, summary, getattr(args, "recording", None))
+    if getattr(args, "recording", None) is not None:
+        _check_recording_given(Path(args.recording), summary, source)
     inp = ReportInput(summary, events, nights, symptoms, subject, source, recording)
     if args.anonymize:
         from calfwatch.anonymize import anonymize_report_input
 
         inp = anonymize_report_input(inp, subject)
     return inp
+
+
+def _check_recording_given(path: Path, summary, source: str) -> None:
+    """Refuse a ``--recording`` that is missing, or that is not the night's recording: its rate,
+    length or channels differ from what the summary says of the recording analysed (the example
+    traces would come from another night)."""
+    from acquisition.errors import RecordingError
+    from acquisition.reader import open_recording
+
+    if not path.is_file():
+        raise RecordingError(path, "no such file" if not path.exists() else "is not a file")
+    try:
+        raw = open_recording(path)
+    except RecordingError:
+        return  # unreadable: the report says so where the traces would be
+    stated = summary.get("recording") or {}
+    rate_hz, length_s = stated.get("sfreq_hz"), stated.get("duration_s")
+    channels = stated.get("channels_analysed") or []
+    file_s = raw.n_times / raw.info["sfreq"]
+    if ((rate_hz and abs(raw.info["sfreq"] - float(rate_hz)) > 1e-6)
+            or (length_s and abs(file_s - float(length_s)) > 1.0)
+            or not set(channels) <= set(raw.ch_names)):
+        raise RecordingError(path, f"is not the recording of {source} ({raw.info['sfreq']:g} Hz, "
+                             f"{file_s:.1f} s, channels {', '.join(raw.ch_names)}; the analysis: "
+                             f"{float(rate_hz or 0):g} Hz, {float(length_s or 0):.1f} s, "
+                             f"channels {', '.join(channels)})")
 
 
 @contextmanager
