@@ -4,11 +4,18 @@ For each recording: ``sub-<ID>/ses-<date>/emg/`` holds the recording (EDF/BDF co
 other formats converted to EDF by mne-bids), ``channels.tsv`` with the filter cut-offs the file
 states, and ``events.tsv``: the recording's own annotations (its gaps) and calfwatch's events with
 ``trial_type`` and their channel, amplitude, phases and detail, described in ``events.json``.
+The recording's own annotations named like an event kind (a simulated night's ground truth) are
+``recording:<kind>`` there, as ``calfwatch review`` shows them, so that the rows of a kind are
+calfwatch's events only.
 A channel the analysis left out (no signal, a rectified or an envelope output: the summary's
 ``unusable_reasons``) is ``bad`` in ``channels.tsv``, its reason in ``status_description``, so
 that a reader of the dataset does not take it for raw EMG.
 ``derivatives/calfwatch/`` holds the analysis outputs of each recording under the same names
 (``..._desc-calfwatch_events.tsv``, ``_summary.json``...).
+
+Every file the command writes under the root is its owner's only (0600, its folders 0700), as all
+calfwatch's health data; a recording named twice (by any path) is written once, as ``analyze``
+analyses it once.
 
 mne-bids is the optional extra ``calfwatch[bids]``.
 """
@@ -19,13 +26,17 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from acquisition.errors import RecordingError
+from acquisition.safe_files import PRIVATE_MODE, write_atomic
 from calfwatch.engine.result import NO_BAND, NO_SIGNAL, RECTIFIED
 
 #: BIDS task label of an overnight recording.
@@ -33,6 +44,10 @@ TASK = "sleep"
 #: Name of the derivative pipeline folder.
 PIPELINE = "calfwatch"
 _LABEL = re.compile(r"[A-Za-z0-9]+")
+#: Mode of the folders holding the dataset's files: their owner's only, as the history's folder.
+PRIVATE_DIR_MODE = 0o700
+#: Umask bits set while the dataset is written: mne-bids creates files with the process umask.
+_PRIVATE_UMASK = 0o077
 #: Extra events.tsv columns from calfwatch's events (the rest comes from mne-bids).
 _EXTRA_COLUMNS = ("kind", "channel", "peak_to_peak_uv", "phases", "detail")
 #: channels.tsv ``status_description`` of a channel the analysis left out, by its reason.
@@ -95,6 +110,73 @@ def _open_raw(path: Path):
     return open_recording(path, preload=True), "EDF"
 
 
+def _unique(recordings: list[str | os.PathLike]) -> list[Path]:
+    """The recordings named, each file once (first mention kept), whatever path names it.
+
+    The same key as ``calfwatch analyze``'s batch (:func:`calfwatch.batch.inputs.find_recordings`):
+    the real path, so ``a.edf``, ``./x/../a.edf`` and a link to it are one recording, not runs.
+    """
+    seen: set[str] = set()
+    unique = []
+    for path in map(Path, recordings):
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def _file_stamps(root: Path) -> dict[str, tuple[int, int]]:
+    """(inode, modification time in ns) of each regular file under ``root``, by path."""
+    stamps = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode):  # a link is not written through, nor tightened
+                stamps[path] = (info.st_ino, info.st_mtime_ns)
+    return stamps
+
+
+def _tighten_written(root: Path, before: dict[str, tuple[int, int]], root_existed: bool) -> None:
+    """Make the files new or changed since ``before`` 0600 and their folders, up to the root,
+    0700; a root that existed before keeps its mode (it may hold others' files)."""
+    folders = set() if root_existed else {root}
+    for path, stamp in _file_stamps(root).items():
+        if before.get(path) == stamp:
+            continue  # not written by this run: left as it was
+        os.chmod(path, PRIVATE_MODE)
+        folder = Path(path).parent
+        while folder != root and root in folder.parents:
+            folders.add(folder)
+            folder = folder.parent
+    for folder in folders:
+        os.chmod(folder, PRIVATE_DIR_MODE)
+
+
+@contextmanager
+def _owner_only(root: Path) -> Iterator[None]:
+    """Make what the block writes under ``root`` its owner's only: files 0600, folders 0700.
+
+    mne-bids creates its files and folders with the process umask (0644, 0755 under the usual
+    0022), so the umask is narrowed for the block: nothing it creates is readable by others even
+    for a moment. A file it rewrites in place (``participants.tsv``, ``dataset_description.json``
+    of an existing root) keeps its earlier mode, so afterwards every file new or changed is set
+    0600 and its folders 0700; the root's other files are left as they are. The umask is the
+    process's: the block is meant for the command, not for threads writing other files.
+    """
+    root_existed = root.is_dir()
+    before = _file_stamps(root) if root_existed else {}
+    old = os.umask(_PRIVATE_UMASK)
+    os.umask(old | _PRIVATE_UMASK)  # narrowed only: a stricter umask stays
+    try:
+        yield
+    finally:
+        os.umask(old)
+        if root.is_dir():  # also after a failure: what was written is health data all the same
+            _tighten_written(root, before, root_existed)
+
+
 def _sessions(starts: list[Any]) -> list[tuple[str, int | None]]:
     """(session label, run or None) per recording: the night's date, runs when dates repeat."""
     labels = ["undated" if s is None else s.strftime("%Y%m%d") for s in starts]
@@ -106,8 +188,20 @@ def _sessions(starts: list[Any]) -> list[tuple[str, int | None]]:
     return out
 
 
+def _own_descriptions(own) -> list[str]:
+    """The recording's own annotation texts, ``recording:<kind>`` for those named like an event
+    kind (a simulated night's ground truth), as ``calfwatch review`` shows them: a reader
+    counting a kind's rows then counts calfwatch's events only. Gaps (``BAD_ACQ_SKIP``) and
+    other texts stay as they are."""
+    from calfwatch.review import RECORDING_PREFIX
+    from classifier.kinds import EVENT_KINDS
+
+    return [f"{RECORDING_PREFIX}{d}" if d in EVENT_KINDS else str(d) for d in own.description]
+
+
 def _event_annotations(raw, analysis_dir: Path):
-    """The recording's own annotations plus calfwatch's events, with their columns as extras."""
+    """The recording's own annotations (see :func:`_own_descriptions`) plus calfwatch's events,
+    with their columns as extras."""
     import mne
     import numpy as np
 
@@ -127,24 +221,31 @@ def _event_annotations(raw, analysis_dir: Path):
                        6),
         duration=np.round(np.concatenate([own.duration, [r["duration"] or 0.0 for r in rows]]),
                           6),
-        description=list(own.description) + [r["kind"] for r in rows],
+        description=_own_descriptions(own) + [r["kind"] for r in rows],
         ch_names=list(own.ch_names) + channels,
         orig_time=own.orig_time,
         extras=extras,
     )
 
 
-def _describe_events(mne_bids, bids_path) -> None:
-    """Give the events.json mne-bids wrote calfwatch's own descriptions of its columns."""
+def _describe_events(mne_bids, bids_path, descriptions: list[str]) -> None:
+    """Give the events.json mne-bids wrote calfwatch's own descriptions of its columns (and a
+    level for each of the recording's own annotations renamed ``recording:<kind>``)."""
     from calfwatch.outputs import EVENT_COLUMN_DESCRIPTIONS
+    from calfwatch.review import RECORDING_PREFIX
 
     sidecar = bids_path.copy().update(suffix="events", extension=".json")
     if not Path(sidecar.fpath).is_file():
         return  # no events: no events.tsv either
     trial_type = json.loads(json.dumps(EVENT_COLUMN_DESCRIPTIONS["trial_type"]))
     trial_type["Levels"]["BAD_ACQ_SKIP"] = "Samples not acquired (a gap in the recording)."
+    for level in sorted({d for d in descriptions if d.startswith(RECORDING_PREFIX)}):
+        trial_type["Levels"][level] = (f"The recording's own annotation "
+                                       f"'{level[len(RECORDING_PREFIX):]}' (such as a simulated "
+                                       "night's ground truth), not an event of calfwatch.")
     trial_type["Description"] = ("Kind of the event classified by calfwatch, or the recording's "
-                                 "own annotation (gaps: BAD_ACQ_SKIP).")
+                                 "own annotation (gaps: BAD_ACQ_SKIP; one named like a kind: "
+                                 f"{RECORDING_PREFIX}<kind>).")
     entries = {k: EVENT_COLUMN_DESCRIPTIONS[k] for k in _EXTRA_COLUMNS}
     entries["channel"] = {"Description": "Channel the event was found on, as channels.tsv "
                                          "names it (n/a for the recording's own annotations)."}
@@ -183,7 +284,29 @@ def _derivative_description(root: Path) -> None:
     doc = {"Name": "calfwatch analysis", "BIDSVersion": "1.10.0", "DatasetType": "derivative",
            "GeneratedBy": [{"Name": "calfwatch", "Version": __version__,
                             "Description": "fasciculation and movement events, night summary"}]}
-    (folder / "dataset_description.json").write_text(json.dumps(doc, indent=2) + "\n")
+    write_atomic(folder / "dataset_description.json", json.dumps(doc, indent=2) + "\n")
+
+
+def _write_one(mne_bids, path: Path, raw, fmt: str, bids_path, *, mains_hz: float | None,
+               channels: str | None) -> Path:
+    """Analyse one recording and write it (recording, sidecars, events) with its analysis as
+    derivative; return the derivative folder."""
+    from calfwatch.analysis import analyze_file
+
+    root = Path(bids_path.root)
+    with tempfile.TemporaryDirectory() as tmp:
+        analysis = Path(tmp) / "analysis"
+        analyze_file(path, analysis, mains_hz=mains_hz, channels=channels)
+        raw.set_annotations(_event_annotations(raw, analysis), emit_warning=False)
+        mne_bids.write_raw_bids(raw, bids_path, emg_placement="Other", format=fmt,
+                                allow_preload=fmt != "auto", overwrite=True, verbose="error")
+        _describe_events(mne_bids, bids_path, list(raw.annotations.description))
+        _mark_left_out(mne_bids, bids_path, raw, analysis)
+        deriv = (root / "derivatives" / PIPELINE / f"sub-{bids_path.subject}"
+                 / f"ses-{bids_path.session}" / "emg")
+        _write_derivative(analysis, deriv, bids_path.basename)
+    _derivative_description(root)
+    return deriv
 
 
 def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, subject: str, *,
@@ -195,9 +318,11 @@ def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, sub
     ----------
     recordings : list of path-like
         Recordings :func:`acquisition.reader.open_recording` reads; one session per night
-        (``ses-<yyyymmdd>``, ``ses-undated`` without a date; runs when a date repeats).
+        (``ses-<yyyymmdd>``, ``ses-undated`` without a date; runs when a date repeats). A file
+        named again, by any path, is written once.
     root : path-like
         The dataset's root folder (created; existing files of the same recordings are replaced).
+        What is written there is its owner's only (files 0600, folders 0700).
     subject : str
         BIDS subject label (letters and digits).
     mains_hz : float, optional
@@ -217,29 +342,20 @@ def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, sub
     >>> write_bids(["night.edf"], "bids", "01")  # doctest: +SKIP
     """
     mne_bids = _mne_bids()
-    from calfwatch.analysis import analyze_file
-
     check_label(subject, "subject")
     root = Path(root)
-    opened = [(Path(p), *_open_raw(Path(p))) for p in recordings]
+    opened = [(path, *_open_raw(path)) for path in _unique(recordings)]
     sessions = _sessions([raw.info["meas_date"] for _, raw, _ in opened])
     done = []
     for (path, raw, fmt), (session, run) in zip(opened, sessions, strict=True):
         bids_path = mne_bids.BIDSPath(subject=subject, session=session, task=TASK, run=run,
                                       datatype="emg", root=root)
-        with tempfile.TemporaryDirectory() as tmp:
-            analysis = Path(tmp) / "analysis"
-            analyze_file(path, analysis, mains_hz=mains_hz, channels=channels)
-            raw.set_annotations(_event_annotations(raw, analysis), emit_warning=False)
-            mne_bids.write_raw_bids(raw, bids_path, emg_placement="Other", format=fmt,
-                                    allow_preload=fmt != "auto", overwrite=True, verbose="error")
-            _describe_events(mne_bids, bids_path)
-            _mark_left_out(mne_bids, bids_path, raw, analysis)
-            deriv = root / "derivatives" / PIPELINE / f"sub-{subject}" / f"ses-{session}" / "emg"
-            _write_derivative(analysis, deriv, bids_path.basename)
+        # per recording, so that what on_done announces is already its owner's only
+        with _owner_only(root):
+            deriv = _write_one(mne_bids, path, raw, fmt, bids_path, mains_hz=mains_hz,
+                               channels=channels)
         item = BidsRecording(path, Path(bids_path.fpath), deriv)
         done.append(item)
         if on_done is not None:
             on_done(item)
-    _derivative_description(root)
     return done

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import os
+import stat
+from collections import Counter
 
 import numpy as np
 import pytest
-from report_nights import run_cli
+from report_nights import run_cli, simulate_edf
 from sensor_outputs import rectified
 
 from acquisition.edf.writer import EdfPlusWriter
@@ -211,3 +214,116 @@ def test_an_edf_typed_by_its_labels_keeps_those_types_in_channels_tsv(tmp_path):
     deriv = tmp_path / "ds" / "derivatives" / "calfwatch" / "sub-04" / "ses-20260108" / "emg"
     summary = json.loads(next(deriv.glob("*summary.json")).read_text())
     assert list(summary["channels"]) == ["Leg L"]
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def _modes(root) -> dict[str, int]:
+    """The permission bits of the root and of every file and folder under it, by relative path."""
+    found = {".": _mode(root)}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            found[os.path.relpath(path, root)] = _mode(path)
+    return found
+
+
+@pytest.fixture
+def permissive_umask():
+    """A umask that leaves new files world-readable (0644), as many shells set it."""
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _night(path, date: str, **overrides):
+    return simulate_edf(path, duration_s=60.0, seed=4, profile="benign-night",
+                        meas_date=f"{date}T22:00:00+00:00", **overrides)
+
+
+def test_every_file_and_folder_of_a_new_dataset_is_owner_only(tmp_path, permissive_umask):
+    """Health data: the copied recording, the sidecars, the dataset-level files and the
+    derivative are 0600, their folders (the new root too) 0700, whatever the umask."""
+    night = _night(tmp_path / "night.edf", "2026-02-01")
+    os.chmod(night, 0o600)
+    code, _, err = run_cli("bids", night, "--root", tmp_path / "ds", "--subject", "01")
+    assert code == 0, err
+    modes = _modes(tmp_path / "ds")
+    assert "sub-01/ses-20260201/emg/sub-01_ses-20260201_task-sleep_emg.edf" in modes
+    assert "participants.tsv" in modes and "derivatives/calfwatch/dataset_description.json" in modes
+    loose = {name: oct(mode) for name, mode in modes.items()
+             if mode != (0o700 if (tmp_path / "ds" / name).is_dir() else 0o600)}
+    assert loose == {}
+
+
+def test_a_run_into_an_existing_dataset_tightens_only_what_it_wrote(tmp_path, permissive_umask):
+    """A root already holding a night written world-readable and a file of the user's: the new
+    night, its folders and the dataset-level files mne-bids rewrites become owner-only; the
+    files this run did not write keep their modes."""
+    root = tmp_path / "ds"
+    code, _, err = run_cli("bids", _night(tmp_path / "n1.edf", "2026-02-01"), "--root", root,
+                           "--subject", "01")
+    assert code == 0, err
+    os.chmod(root, 0o755)
+    for folder, dirs, files in os.walk(root):  # as an earlier calfwatch left them
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    (root / "notes.txt").write_text("the user's own file\n")
+    os.chmod(root / "notes.txt", 0o644)
+    earlier = {name: mode for name, mode in _modes(root).items() if "ses-20260201" in name}
+    code, _, err = run_cli("bids", _night(tmp_path / "n2.edf", "2026-02-02"), "--root", root,
+                           "--subject", "01")
+    assert code == 0, err
+    modes = _modes(root)
+    new = {name: mode for name, mode in modes.items() if "ses-20260202" in name}
+    assert len(new) >= 10
+    assert {name: mode for name, mode in new.items() if mode not in (0o600, 0o700)} == {}
+    for name in ("participants.tsv", "participants.json", "dataset_description.json",
+                 "derivatives/calfwatch/dataset_description.json"):
+        assert modes[name] == 0o600, name
+    for name in ("sub-01", "derivatives/calfwatch/sub-01"):
+        assert modes[name] == 0o700, name  # on the way to the new night
+    assert {name: modes[name] for name in earlier} == earlier  # not written by this run
+    assert modes["notes.txt"] == 0o644 and modes["."] == 0o755
+
+
+def test_the_recordings_own_annotations_named_like_a_kind_are_told_apart(tmp_path):
+    """A simulated night carries its ground truth as annotations ("fasciculation"...): in
+    events.tsv they are "recording:fasciculation", so that counting trial_type fasciculation
+    gives calfwatch's count, as analyze reports it."""
+    import mne
+
+    night = _night(tmp_path / "sim.edf", "2026-02-01", fasc_rate_per_min=20.0)
+    truth = Counter(d.split("@@")[0]  # MNE reads an EDF+ channel annotation as "kind@@channel"
+                    for d in mne.read_annotations(night).description)
+    assert truth["fasciculation"] >= 5
+    code, _, err = run_cli("analyze", night, "--out", tmp_path / "analysis", "--quiet")
+    assert code in (0, 4), err
+    analysed = Counter(r["kind"] for r in _tsv(tmp_path / "analysis" / "events.tsv"))
+    code, _, err = run_cli("bids", night, "--root", tmp_path / "ds", "--subject", "01")
+    assert code == 0, err
+    rows = _tsv(next((tmp_path / "ds" / "sub-01").rglob("*_events.tsv")))
+    in_bids = Counter(r["trial_type"] for r in rows)
+    assert in_bids["fasciculation"] == analysed["fasciculation"] >= 1
+    assert in_bids["recording:fasciculation"] == truth["fasciculation"]
+    assert {k: n for k, n in in_bids.items() if not k.startswith("recording:")} == analysed
+
+
+def test_the_same_recording_named_twice_is_one_run(tmp_path, monkeypatch):
+    """As analyze does: the same file named again (another relative path, an absolute one) is
+    written once, without run entities."""
+    _night(tmp_path / "nights" / "night.edf", "2026-02-01")
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("bids", "nights/night.edf", "other/../nights/night.edf",
+                             tmp_path / "nights" / "night.edf", "--root", "ds", "--subject", "01")
+    assert code == 0, err
+    assert out.count("wrote ") == 1
+    written = sorted(p.name for p in (tmp_path / "ds").rglob("*_emg.edf"))
+    assert written == ["sub-01_ses-20260201_task-sleep_emg.edf"]
+    scans = _tsv(tmp_path / "ds" / "sub-01" / "ses-20260201" / "sub-01_ses-20260201_scans.tsv")
+    assert [s["filename"] for s in scans] == ["emg/sub-01_ses-20260201_task-sleep_emg.edf"]
