@@ -54,3 +54,38 @@ def test_bad_values_are_one_line_usage_errors(args, tmp_path, capsys):
                                           ("90", 90), ("1.5h", 5400)])
 def test_durations(text, seconds):
     assert parse_duration_s(text) == seconds
+
+
+@pytest.mark.parametrize(("out", "fmt", "written"), [
+    ("x.bdf", None, "x.bdf"), ("f.fif", "fif", "f.fif"), ("g", None, "g.edf"),
+    ("j", "bdf", "j.bdf"), ("k_raw.fif", None, "k_raw.fif"),
+])
+def test_the_recording_is_the_file_named(tmp_path, out, fmt, written):
+    """--out names the recording: its suffix says the format unless --format does (x.bdf had
+    been written as x.edf, f.fif as f_raw.fif); the truth files sit beside it."""
+    from acquisition.reader import open_recording
+
+    argv = ["simulate", "--profile", "quiet", "--duration", "1m", "--out", str(tmp_path / out)]
+    assert main(argv + (["--format", fmt] if fmt else [])) == 0
+    stem = written.split(".")[0].removesuffix("_raw")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [written, f"{stem}_events.tsv", f"{stem}_truth.json"])
+    raw = open_recording(tmp_path / written)
+    assert raw.n_times == 60 * raw.info["sfreq"]
+    magic = {".edf": b"0       ", ".bdf": b"\xffBIOSEMI"}.get((tmp_path / written).suffix)
+    assert magic is None or (tmp_path / written).read_bytes()[:8] == magic
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--format", "bdf", "--out", "y.edf"], "--out {d}/y.edf is a .edf name but --format is bdf"),
+    (["--out", "."], "--out {d}: is a folder"),
+])
+def test_an_out_that_is_not_the_file_to_write_is_refused(tmp_path, capsys, monkeypatch, args,
+                                                         words):
+    monkeypatch.chdir(tmp_path)
+    args = [str(tmp_path / a) if a in ("y.edf", ".") else a for a in args]
+    code = main(["simulate", "--profile", "quiet", "--duration", "1m", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert words.format(d=tmp_path) in err
+    assert not [p for p in tmp_path.iterdir()]

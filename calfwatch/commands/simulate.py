@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 NAME = "simulate"
 HELP = "write a simulated calf-EMG night (EDF+/BDF+/FIF) with exact ground truth"
@@ -28,12 +29,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fs", type=float, default=2000.0, help="sampling rate in Hz (500-4000)")
     parser.add_argument("--channels", type=int, default=1, help="number of channels (1-8)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same night)")
-    parser.add_argument("--format", dest="fmt", choices=("edf", "bdf", "fif"), default="edf")
+    parser.add_argument("--format", dest="fmt", choices=("edf", "bdf", "fif"), default=None,
+                        help="file format (default: the suffix of --out, else edf)")
     parser.add_argument("--mains", type=float, choices=(50.0, 60.0), default=None,
                         help="mains frequency in Hz (default 50)")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE", help="override any simulation parameter")
     parser.add_argument("--out", required=True, help="recording path; truth files go beside it")
+
+
+def _format(args: argparse.Namespace) -> str:
+    """The format: --format, else the suffix of --out, else EDF; a folder, or a suffix that
+    contradicts --format, is refused (the file written would not be the one named)."""
+    from calfwatch.cli import UsageError
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a folder; name the recording file (e.g. "
+                         f"{out / 'night.edf'})")
+    named = out.suffix.lower().lstrip(".")
+    named = named if named in ("edf", "bdf", "fif") else None
+    if args.fmt and named and args.fmt != named:
+        raise UsageError(f"--out {out} is a .{named} name but --format is {args.fmt}")
+    return args.fmt or named or "edf"
 
 
 def _params(args):
@@ -94,8 +112,9 @@ def run(args: argparse.Namespace) -> int:
     """Simulate, write and describe the night."""
     from calfwatch.simulator import simulate_night, write_simulation
 
+    fmt = _format(args)
     params = _params(args)
     night = simulate_night(params, seed=args.seed)
-    paths = write_simulation(night, args.out, fmt=args.fmt)
+    paths = write_simulation(night, args.out, fmt=fmt)
     print(_describe(night, paths))
     return 0

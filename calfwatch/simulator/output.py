@@ -44,17 +44,21 @@ def annotation_text(kind: str, channel: str) -> str:
 
 
 def output_paths(path: str | os.PathLike, fmt: str) -> dict[str, Path]:
-    """Recording, events and truth paths for ``path`` (its suffix is replaced by the format's)."""
+    """Recording, events and truth paths for ``path``: the recording is ``path`` when its suffix
+    is the format's, else ``path`` with the format's suffix (``_raw.fif``, MNE's convention, for
+    FIF); the truth files sit beside it."""
     path = Path(path)
     stem = path.name
-    for suffix in (".edf", ".bdf", ".fif", ".EDF", ".BDF", ".FIF"):
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
+    given = ""
+    for suffix in (".edf", ".bdf", ".fif"):
+        if stem.lower().endswith(suffix):
+            stem, given = stem[: -len(suffix)], suffix
             break
+    recording = path if given == f".{fmt}" else path.with_name(
+        stem.removesuffix("_raw") + ("_raw.fif" if fmt == "fif" else f".{fmt}"))
     stem = stem.removesuffix("_raw")
-    ext = "_raw.fif" if fmt == "fif" else f".{fmt}"
     return {
-        "recording": path.with_name(stem + ext),
+        "recording": recording,
         "events": path.with_name(f"{stem}_events.tsv"),
         "truth": path.with_name(f"{stem}_truth.json"),
     }
@@ -67,7 +71,8 @@ def write_simulation(night: SimulatedNight, path: str | os.PathLike, fmt: str = 
     ----------
     night : SimulatedNight
     path : str or os.PathLike
-        The recording's path; its suffix is set from ``fmt`` and the truth files sit beside it.
+        The recording's path (its suffix set from ``fmt`` when it is not the format's); the
+        truth files sit beside it.
     fmt : {"edf", "bdf", "fif"}
         EDF+ (16 bit), BDF+ (24 bit) or FIF (through a temporary BDF+ read back by MNE).
 
