@@ -97,10 +97,15 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
                        lost_s: dict[str, float] | None = None,
                        duration_s: float | None = None,
                        noise_uv: dict[str, float | None] | None = None,
-                       cardiac: dict[str, dict] | None = None) -> dict[str, dict]:
+                       cardiac: dict[str, dict] | None = None,
+                       pops: dict[str, int] | None = None) -> dict[str, dict]:
     """Per channel: noise RMS, mean mains fraction, saturated/flat/lost fractions, pops, and the
     floor ratio (:func:`dsp.quality.channel_floor_ratio`: about 1 for raw EMG; None when too few
     windows have one).
+
+    ``pops`` are the electrode pops the classifier found on the channel (``pops``, its
+    ``artifact``/``pop`` events; None when not given). ``loud_excursions`` counts the quality
+    windows' excursions beyond 50 sigma: a pop makes one, and so does every large twitch.
 
     ``noise_rms_uv`` is the channel's entry in ``noise_uv`` (its resting noise, the noise behind
     its detection floor: :func:`classifier.noise.resting_noise_uv`) when given, else the median
@@ -139,7 +144,8 @@ def quality_by_channel(quality: np.ndarray, ch_names: list[str],
             "flat_fraction": flat,
             "lost_fraction": lost,
             "samples_lost_fraction": samples_lost,
-            "pops": int(q["pops"].sum()),
+            "pops": pops.get(name, 0) if pops is not None else None,
+            "loud_excursions": int(q["pops"].sum()),
             "usable_fraction": (max(0.0, 1.0 - saturated - flat - lost) if total > 0 else None),
             "windows": int(len(q)),
             "floor_ratio": _finite_or_none(round(channel_floor_ratio(quality, ch), 3)),
@@ -208,10 +214,13 @@ def night_summary(classified: ClassifiedNight, meta: dict[str, Any] | None, qual
     rates = classified.rates
     ev = classified.events
     counts = {k: int(np.sum((ev["kind"] == k) & ~ev["doublet"])) for k in EVENT_KINDS}
+    pop = (ev["kind"] == "artifact") & (ev["detail"] == "pop")
+    pops = {name: int(np.sum(pop & (ev["channel"] == ch)))
+            for ch, name in enumerate(classified.ch_names)}
     quality_doc = quality_by_channel(
         quality, classified.ch_names,
         {name: getattr(r, "lost_s", 0.0) for name, r in classified.rest.items()},
-        classified.duration_s, classified.noise_uv, classified.cardiac)
+        classified.duration_s, classified.noise_uv, classified.cardiac, pops)
     floor_ks = detection_floor_ks(quality_doc, classified.config)
     channels = _channels_doc(classified, detection_floors_uv(quality_doc, floor_ks), floor_ks)
     doc = {

@@ -138,3 +138,27 @@ def test_events_json_describes_every_events_tsv_column(tmp_path):
     assert set(described["trial_type"]["Levels"]) == set(EVENT_KINDS)
     row = dict(zip(header, paths["events"].read_text().splitlines()[1].split("\t"), strict=True))
     assert row["trial_type"] == row["kind"] == "plm"
+
+
+def test_electrode_pops_in_the_quality_are_the_pops_found():
+    """The quality's ``pops`` (the report's "Electrode pops", the cohort's column) are the pop
+    artifacts among the events; large twitches swing beyond 50 sigma as pops do and are counted
+    apart (``loud_excursions``). It had read 52 electrode pops for a night with none."""
+    import calfwatch
+    from calfwatch.simulator import load_profile, simulate_night
+
+    params = load_profile("quiet", duration_s=300.0, n_channels=2, pop_per_h=60.0,
+                          fasc_rate_per_min=20.0)
+    sim = simulate_night(params, seed=4)
+    night = calfwatch.analyze((sim.data_uv(), params.sfreq_hz), mains_hz=params.mains_hz,
+                              verbose="WARNING")
+    ev = night.events
+    for name, quality in night.summary["quality"].items():
+        mine = ev[ev["channel"] == name]
+        assert quality["pops"] == int(np.sum((mine["kind"] == "artifact")
+                                             & (mine["detail"] == "pop")))
+    true_pops = sum(e.kind == "artifact" and e.detail == "pop" for e in sim.truth)
+    found = sum(q["pops"] for q in night.summary["quality"].values())
+    excursions = sum(q["loud_excursions"] for q in night.summary["quality"].values())
+    assert true_pops >= 3 and found >= 1
+    assert excursions > found  # the large twitches' too
