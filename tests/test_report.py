@@ -281,3 +281,23 @@ def test_report_of_a_real_surface_recording(sample_data, tmp_path):
     assert close_to(facts["Time at rest"], s["rest_minutes"], 1)
     head, counts = page.tables["kinds"]
     assert dict(zip(head, map(int, counts), strict=True)) == s["counts"]
+
+
+def test_hours_are_shown_in_the_local_time_of_the_start():
+    """The summary's hours are clock hours in UTC; the report shows the start in local time,
+    so it shows the hours so too (a night starting 00:30 at +01:00 had its first hour labelled
+    23:00); a recording without a date counts hours from its start."""
+    from calfwatch.report.sections import hour_heading, hourly
+
+    hour = {"rest_minutes": 30.0, "fasciculations": 3, "fasciculations_per_min_rest": 0.1,
+            "plm": 0, "fasciculations_per_min_rest_ci95": [0.02, 0.3]}
+    summary = {"recording": {"start_local": "2026-02-10T00:30:00+01:00",
+                             "start_utc": "2026-02-09T23:30:00+00:00"},
+               "channels": {"calf": {"hours": [{**hour, "hour": "2026-02-09T23:00:00+00:00"},
+                                               {**hour, "hour": "2026-02-10T00:00:00+00:00"}]}}}
+    labels, _, _, rows = hourly(summary)
+    assert labels == ["00:00", "01:00"] and [r["hour"] for r in rows] == labels
+    assert hour_heading(summary) == "Hour (local time)"
+    undated = {"recording": {"start_local": None},
+               "channels": {"calf": {"hours": [{**hour, "hour": "+0h"}]}}}
+    assert hourly(undated)[0] == ["+0h"] and hour_heading(undated) == "Hour from the start"

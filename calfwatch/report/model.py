@@ -158,7 +158,9 @@ def _figures(inp: ReportInput, twitching_rate: float, evaluable: bool) -> dict[s
             dict(sections.kind_counts(summary, events)))
     examples, examples_note = _examples(inp, colours)
     return {
-        "hourly": plots.hourly_plot(labels, counts, rates, colours) if evaluable else None,
+        "hourly": plots.hourly_plot(labels, counts, rates, colours,
+                                    xlabel=sections.hour_heading(summary).lower() + " (start)")
+        if evaluable else None,
         "history": plots.history_plot([n.night_date.isoformat() for n in nights],
                                       [n.rate_per_min_rest for n in nights], twitching_rate,
                                       [n.side for n in nights], latest),
@@ -221,6 +223,7 @@ def build_context(inp: ReportInput, config: ClassifierConfig | None = None) -> d
         "assessment": assessment,
         "symptoms": list(inp.symptoms),
         "hourly_rows": sections.hourly(summary)[3],
+        "hour_heading": sections.hour_heading(summary),
         "history_rows": sections.history_rows(inp.nights, settings.twitching_rate_per_min,
                                               settings.min_rest_minutes),
         "distribution_rows": sections.distribution_rows(morphology),

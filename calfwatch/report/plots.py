@@ -66,7 +66,8 @@ def _encode(fig: Figure) -> str:
 
 def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[float]],
                 rates_by_channel: Mapping[str, Sequence[float | None]] | None = None,
-                colours: Mapping[str, str] | None = None) -> Plot | None:
+                colours: Mapping[str, str] | None = None,
+                xlabel: str = "hour (start)") -> Plot | None:
     """Fasciculations per clock hour (bars) per channel, and the rate per minute of rest.
 
     Parameters
@@ -81,6 +82,8 @@ def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[
     colours : mapping, optional
         Channel -> colour (:func:`channel_colours` of the channels when omitted): a channel's bars
         and rate line share it.
+    xlabel : str
+        What the labels are (``hour (start, local time)``).
     """
     colours = colours or channel_colours(list(counts_by_channel))
     rated = any(r is not None for v in (rates_by_channel or {}).values() for r in v)
@@ -96,7 +99,7 @@ def hourly_plot(labels: Sequence[str], counts_by_channel: Mapping[str, Sequence[
         ax.bar(x - 0.4 + (i + 0.5) * width, counts, width, label=name, alpha=0.55,
                color=colours.get(name, "#333333"))
     ax.set_xticks(x, list(labels), fontsize=8)
-    ax.set_xlabel("clock hour (start)")
+    ax.set_xlabel(xlabel)
     if rates_by_channel:
         ax2 = ax.twinx()
         for i, (name, rates) in enumerate(rates_by_channel.items()):  # over the channel's bars

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from classifier.kinds import EVENT_KINDS
@@ -163,13 +163,43 @@ def duration_s(summary: Mapping[str, Any], events: Sequence[Mapping[str, Any]] |
     return max(ends, default=0.0)
 
 
-def hour_label(label: Any) -> str:
-    """``2026-03-14T23:00:00+01:00`` -> ``23:00``; other labels (``+1h``) as they are."""
+def hour_label(label: Any, zone: tzinfo | None = None) -> str:
+    """``2026-03-14T23:00:00+00:00`` -> ``23:00``, or the same instant in ``zone`` (``00:00``
+    at +01:00); other labels (``+1h``) as they are.
+
+    Examples
+    --------
+    >>> from datetime import timedelta, timezone
+    >>> hour_label("2026-03-14T23:00:00+00:00"), hour_label("+1h")
+    ('23:00', '+1h')
+    >>> hour_label("2026-03-14T23:00:00+00:00", timezone(timedelta(hours=5, minutes=30)))
+    '04:30'
+    """
     text = str(label)
     try:
-        return datetime.fromisoformat(text).strftime("%H:%M")
+        when = datetime.fromisoformat(text)
     except ValueError:
         return text
+    if zone is not None and when.tzinfo is not None:
+        when = when.astimezone(zone)
+    return when.strftime("%H:%M")
+
+
+def hour_heading(summary: Mapping[str, Any]) -> str:
+    """What the hour labels of :func:`hourly` are: clock hours in local time, or hours from
+    the start of a recording without a date."""
+    return "Hour (local time)" if local_zone(summary) is not None else "Hour from the start"
+
+
+def local_zone(summary: Mapping[str, Any]) -> tzinfo | None:
+    """The zone of the recording's local start time (``recording.start_local``), the one the
+    report's start is shown in; None when the summary states none."""
+    recording = summary.get("recording")
+    start = recording.get("start_local") if isinstance(recording, Mapping) else None
+    try:
+        return datetime.fromisoformat(str(start)).tzinfo if start else None
+    except ValueError:
+        return None
 
 
 def _hour_tables(summary: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]:
@@ -189,8 +219,9 @@ def hourly(summary: Mapping[str, Any]) -> tuple[list[str], dict, dict, list[dict
     counts: dict[str, list[float]] = {}
     rates: dict[str, list[float | None]] = {}
     rows: list[dict[str, str]] = []
+    zone = local_zone(summary)  # the hours as the report's start is shown: local time
     for name, table in tables.items():
-        labels = [hour_label(h.get("hour", i)) for i, h in enumerate(table)]
+        labels = [hour_label(h.get("hour", i), zone) for i, h in enumerate(table)]
         counts[name] = [float(h.get("fasciculations") or 0) for h in table]
         rates[name] = [number(h.get("fasciculations_per_min_rest")) for h in table]
         for label, h in zip(labels, table, strict=True):
