@@ -250,6 +250,7 @@ def write_outputs(
     orig_time, first_time_s = annotation_origin(info)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_reports(out)
     return {
         "events": write_atomic(out / EVENTS_FILE, events_tsv_text(events)),
         "events_json": write_atomic(out / EVENTS_JSON_FILE, events_json_text()),
@@ -258,6 +259,23 @@ def write_outputs(
         "events_edf": write_events_edf(out / EVENTS_EDF_FILE, events, info.meas_date),
         "summary": write_atomic(out / SUMMARY_FILE, summary_text(summary)),
     }
+
+
+#: The report ``calfwatch report DIR`` writes into the folder by default (and its PDF).
+REPORT_FILES = ("report.html", "report.pdf")
+
+
+def _remove_stale_reports(out: Path) -> None:
+    """Remove the report of the analysis the folder held before: beside new outputs its numbers
+    would be another night's, or another run's (``calfwatch report DIR`` writes it anew)."""
+    from calfwatch.log import logger
+
+    for name in REPORT_FILES:
+        path = out / name
+        if path.is_file():
+            path.unlink()
+            logger.warning("%s: removed, the report of the analysis this folder held before "
+                           "(calfwatch report %s writes the new one)", path, out)
 
 
 def write_events_edf(path: Path, events: Iterable[Mapping[str, Any]],

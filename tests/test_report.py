@@ -301,3 +301,20 @@ def test_hours_are_shown_in_the_local_time_of_the_start():
     undated = {"recording": {"start_local": None},
                "channels": {"calf": {"hours": [{**hour, "hour": "+0h"}]}}}
     assert hourly(undated)[0] == ["+0h"] and hour_heading(undated) == "Hour from the start"
+
+
+def test_a_new_analysis_in_the_folder_removes_the_old_report(night, tmp_path):
+    """analyze into a folder that holds an earlier analysis and its report: the report's numbers
+    would sit beside another analysis's outputs, so it goes, with a note naming it."""
+    import shutil
+
+    out, _, _, _ = night
+    folder = tmp_path / "again"
+    shutil.copytree(out, folder)
+    (folder / "report.pdf").write_bytes(b"%PDF-1.4 old")
+    assert (folder / "report.html").is_file()
+    other = simulate_edf(tmp_path / "other.edf", duration_s=60.0, seed=11)
+    code, _, err = run_cli("analyze", other, "--out", folder, "--quiet")
+    assert code in (0, 4), err
+    assert not (folder / "report.html").exists() and not (folder / "report.pdf").exists()
+    assert f"{folder / 'report.html'}: removed" in err
