@@ -135,3 +135,30 @@ def test_a_terminal_that_cannot_show_mu_gets_question_marks_not_a_traceback(comm
                           env={**os.environ, "PYTHONIOENCODING": "ascii"})
     assert proc.returncode == 0, proc.stderr
     assert b"Traceback" not in proc.stderr and b"usage: calfwatch" in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["analyze", "night.edf"], ["bids", "night.edf", "--root", "r", "--subject", "a"],
+    ["check", "--device", "calfwatch", "--port", "P"],
+    ["record", "--device", "calfwatch", "--port", "P"],
+])
+def test_an_empty_channel_list_is_refused_not_taken_for_every_channel(capsys, argv):
+    assert main([*argv, "--channels", ""]) == EXIT_USAGE
+    assert _one_error_line(capsys) == ("calfwatch: error: argument --channels: must be a list "
+                                       "of channels (numbers or names), not ''")
+
+
+def test_jobs_beside_a_scheduler_is_refused_not_ignored(tmp_path, capsys):
+    nights = []
+    for name in ("a.edf", "b.edf"):
+        assert main(["simulate", "--profile", "quiet", "--duration", "1m",
+                     "--out", str(tmp_path / name)]) == 0
+        nights.append(str(tmp_path / name))
+    capsys.readouterr()
+    assert main(["analyze", *nights, "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "--jobs and --scheduler" in _one_error_line(capsys)
+
+
+def test_history_takes_the_sides_analyze_stores(tmp_path, capsys):
+    assert main(["history", "--side", "both", "--history", str(tmp_path / "h.sqlite")]) in (0, 1)
+    assert "invalid choice" not in capsys.readouterr().err

@@ -80,3 +80,22 @@ def finite(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, not {text!r}")
     return value
+
+
+def channel_list(text: str) -> str:
+    """A ``--channels`` list: at least one channel (numbers or names, comma-separated); an empty
+    one had meant every channel, the opposite of what it says.
+
+    Examples
+    --------
+    >>> channel_list("1,calf_left")
+    '1,calf_left'
+    >>> channel_list(" ")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a list of channels (numbers or names), not ' '
+    """
+    if not text.strip() or not any(part.strip() for part in text.split(",")):
+        raise argparse.ArgumentTypeError(
+            f"must be a list of channels (numbers or names), not {text!r}")
+    return text

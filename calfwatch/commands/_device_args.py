@@ -14,7 +14,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from calfwatch.commands._arg_types import finite, positive
+from calfwatch.commands._arg_types import channel_list, finite, positive
 
 #: Device kinds whose samples carry no unit and no rate: scale, offset and rate must be given.
 RAW_DEVICES = frozenset({"ascii"})
@@ -38,7 +38,7 @@ def add_device_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--counter-column", action="store_true",
                         help="ascii: the first column of each line counts the lines (lost lines "
                         "then become gaps; without it they cannot be seen)")
-    parser.add_argument("--channels", default=None, metavar="LIST",
+    parser.add_argument("--channels", type=channel_list, default=None, metavar="LIST",
                         help="channels to use, by number or name: 1,2 or emg1,emg2 (default all)")
 
 

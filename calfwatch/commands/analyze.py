@@ -15,6 +15,8 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from calfwatch.commands._arg_types import channel_list
+
 NAME = "analyze"
 HELP = "analyse recordings (EDF/BDF/FIF/WFDB/OpenSignals/CSV) offline: events, summary, assessment"
 
@@ -48,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="mains frequency of the recordings (default: decided from the first "
                         "10 s of each)")
     parser.add_argument("--quiet", action="store_true", help="print only the paths written")
-    parser.add_argument("--channels", default=None, metavar="LIST",
+    parser.add_argument("--channels", type=channel_list, default=None, metavar="LIST",
                         help="channels to analyse, by number or name: 1,2 or calf_left (default all)")
     parser.add_argument("--anonymize", action="store_true",
                         help="leave out names, birth dates and free text from the recording header")
@@ -184,6 +186,10 @@ def _run_batch(batch, args: argparse.Namespace) -> int:
     from calfwatch.batch.engines import local_workers, require_distributed
     from classifier.config import load_config
 
+    if args.scheduler and args.jobs != 1:
+        from calfwatch.cli import UsageError
+
+        raise UsageError("--jobs and --scheduler: the cluster's workers run the batch; give one")
     n_jobs = 1 if args.scheduler else local_workers(args.jobs, [j.source for j in batch.jobs])
     if args.scheduler or n_jobs > 1:
         require_distributed("--scheduler" if args.scheduler else f"--jobs {args.jobs}")

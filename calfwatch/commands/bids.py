@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from calfwatch.commands._arg_types import channel_list
+
 NAME = "bids"
 HELP = ("write recordings as a BIDS EMG dataset with mne-bids (recording, channels.tsv, "
         "events.tsv), calfwatch's analysis as a derivative")
@@ -18,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="BIDS subject label (letters and digits)")
     parser.add_argument("--mains", type=float, choices=(50.0, 60.0), default=None,
                         help="mains frequency where the nights were recorded")
-    parser.add_argument("--channels", default=None, metavar="LIST",
+    parser.add_argument("--channels", type=channel_list, default=None, metavar="LIST",
                         help="channels to analyse, by number or name (default all; e.g. the leg "
                              "EMG of a polysomnograph's file); the recordings are written whole")
 

@@ -12,7 +12,7 @@ HELP = "show stored nights with rate, rest, persistence, trend and the assessmen
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of the subcommand."""
     parser.add_argument("--subject", default=None, help="one subject (default: every subject)")
-    parser.add_argument("--side", choices=("left", "right"), default=None,
+    parser.add_argument("--side", choices=("left", "right", "both"), default=None,
                         help="only nights of this calf")
     parser.add_argument("--history", metavar="FILE", default=None,
                         help="history file (default $CALFWATCH_HOME/history.sqlite or "
