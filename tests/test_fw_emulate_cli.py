@@ -60,3 +60,25 @@ def test_emulate_bad_options_are_one_line_errors(tmp_path, capsys, argv, words):
     rc = main(["emulate", "--device", "ascii", "--port", str(tmp_path / "p"), *argv])
     err = capsys.readouterr().err
     assert rc == 2 and words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_emulate_stopped_by_sigterm_removes_its_port(tmp_path):
+    """kill (SIGTERM) stops the emulator as Ctrl-C does: the port's symlink goes with it; it had
+    been left pointing at a closed pseudo-terminal."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    port = tmp_path / "ttyEMU"
+    proc = subprocess.Popen([sys.executable, "-m", "calfwatch", "emulate", "--device", "ascii",
+                             "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert "device on" in proc.stdout.readline()  # the port is up
+        assert port.is_symlink()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not os.path.lexists(port)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 
 from calfwatch.commands._arg_types import positive
@@ -108,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.device} device on {device.port_path} ({sfreq_hz:g} Hz, "
           f"{device.firmware.n_channels} channels, x{args.speed:g}); Ctrl-C to stop", flush=True)
     started = time.monotonic()
+    main_thread = threading.current_thread() is threading.main_thread()
+    # stopped by kill: as by Ctrl-C (only the main thread may set a handler)
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         while not device.finished.wait(0.2):
             if args.duration is not None and time.monotonic() - started >= args.duration:
@@ -115,11 +120,17 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        device.stop()
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        device.stop()  # the port's symlink goes with it
         _report(device, args.log)
     if device.error is not None:
         raise RuntimeError(f"{device.port_path}: emulated device stopped: {device.error}")
     return 0
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _report(device, log_path: str | None) -> None:
