@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from acquisition.stream import StreamInfo, annotation_origin
+from calfwatch.log import logger
 
 #: Columns of events.tsv, in order.
 EVENT_COLUMNS = (
@@ -268,8 +269,6 @@ REPORT_FILES = ("report.html", "report.pdf")
 def _remove_stale_reports(out: Path) -> None:
     """Remove the report of the analysis the folder held before: beside new outputs its numbers
     would be another night's, or another run's (``calfwatch report DIR`` writes it anew)."""
-    from calfwatch.log import logger
-
     for name in REPORT_FILES:
         path = out / name
         if path.is_file():
