@@ -5,10 +5,13 @@ Text files are small by nature and are loaded whole; the Raw they give is always
 
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 import re
 import warnings
 from datetime import UTC, datetime
+from encodings import cp1252
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +32,10 @@ TIME_NAMES_MS = {"time_ms", "time (ms)", "time[ms]", "time [ms]", "t_ms", "ms", 
                  "milliseconds"}
 TIME_NAMES_US = {"time_us", "time (us)", "time[us]", "time [us]", "time_µs", "time (µs)", "t_us",
                  "us", "micros", "microseconds"}
+#: Names of a time column that state no unit: seconds, unless a units row says otherwise.
+_TIME_NAMES_WITHOUT_UNIT = {"time", "t"}
+#: Seconds per unit of the time units a units row under the header may name.
+_TIME_UNITS_S = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6}
 
 
 #: Columns of clock time: Unix time (its unit told by its size) or ISO 8601 stamps.
@@ -70,29 +77,125 @@ class _TextRaw(mne.io.BaseRaw):
                          verbose="error")
 
 
-def _numbers(path: Path, text: list[str], skip: int, delimiter: str | None) -> np.ndarray:
-    """The numeric rows of ``text`` after ``skip`` lines, shape ``(n_rows, n_columns)``."""
+def _is_data(line: str) -> bool:
+    """Whether ``line`` holds data: neither blank nor a ``#`` comment (as ``np.loadtxt`` skips)."""
+    content = line.lstrip()
+    return bool(content) and not content.startswith("#")
+
+
+def _data_index(lines: list[str]) -> list[int]:
+    """Indices of the ``lines`` that hold data (:func:`_is_data`, inlined: a night's CSV has
+    tens of millions of lines)."""
+    return [i for i, line in enumerate(lines) if line.strip()[:1] not in ("", "#")]
+
+
+def _numbers(path: Path, lines: list[str]) -> np.ndarray:
+    """The numeric rows of ``lines`` (a whole file's, ``#`` lines skipped), whitespace-separated,
+    shape ``(n_rows, n_columns)``."""
+    data = _data_index(lines)
+    return _table(path, [lines[i] for i in data], np.array(data, np.int64) + 1, None)
+
+
+def _table(path: Path, rows: list[str], lines_of: np.ndarray, delimiter: str | None,
+           n_named: int | None = None) -> np.ndarray:
+    """The numbers of the data ``rows``, shape ``(n_rows, n_columns)``; ``lines_of`` is the line
+    of the file (from 1) each row is on, ``n_named`` the columns a header names."""
     try:
         with warnings.catch_warnings():  # "input contained no data": said below, in one line
             warnings.simplefilter("ignore", UserWarning)
-            values = np.loadtxt(text, comments="#", delimiter=delimiter, skiprows=skip, ndmin=2,
-                                dtype=np.float64)
+            # quotechar: RFC 4180 quotes fields, ``"0.000","0.629"``, as R and many exporters do
+            values = np.loadtxt(rows, comments="#", delimiter=delimiter, ndmin=2,
+                                dtype=np.float64, quotechar='"')
     except ValueError as exc:
-        problem = " ".join(str(exc).split())
-        raise RecordingError(path, f"not numeric data ({problem})") from None
+        # numpy counts rows from 0 after those skipped, and ends with advice on its own
+        # arguments: the line of the file is what a user can find in an editor
+        found = _bad_row(rows, lines_of, delimiter, n_named)
+        problem = found or f"not numeric data ({' '.join(str(exc).split())})"
+        raise RecordingError(path, problem) from None
     if values.size == 0:
         raise RecordingError(path, "no samples after the header")
+    if n_named is not None and values.shape[1] != n_named:
+        raise RecordingError(path, f"line {lines_of[0]}: {_values(values.shape[1])} where the "
+                             f"header names {n_named} columns")
     if np.isnan(values).all():
         raise RecordingError(path, "every value is NaN")
     return values
 
 
+def _values(n: int) -> str:
+    return f"{n} value{'' if n == 1 else 's'}"
+
+
+def _bad_row(rows: list[str], lines_of: np.ndarray, delimiter: str | None,
+             n_named: int | None) -> str | None:
+    """What is wrong with the first data row (of ``rows``, on lines ``lines_of``) that is not a
+    row of ``n_named`` numbers (without a header, as many as the first row's); None when each
+    is (numpy refused something Python's float reads).
+
+    Examples
+    --------
+    >>> _bad_row(["0,1,2", "0.1,2"], np.array([2, 3]), ",", 3)
+    'line 3: 2 values where the header names 3 columns'
+    >>> _bad_row(["0 1", "1 x"], np.array([4, 6]), None, None)
+    "line 6: 'x' is not numeric"
+    """
+    expected = f"the header names {n_named} columns"
+    for row, line in zip(rows, lines_of, strict=True):
+        cells = [cell.strip().strip('"') for cell in row.split("#", 1)[0].split(delimiter)]
+        if n_named is None:
+            n_named, expected = len(cells), f"line {line} has {len(cells)}"
+        if len(cells) != n_named:
+            return f"line {line}: {_values(len(cells))} where {expected}"
+        for column, cell in enumerate(cells, 1):
+            if not cell:
+                return f"line {line}: column {column} is empty"
+            try:
+                numeric = float(cell) is not None and "_" not in cell  # numpy refuses 1_000
+            except ValueError:
+                numeric = False
+            if not numeric:
+                return f"line {line}: '{cell}' is not numeric"
+    return None
+
+
+#: Windows-1252 with the five bytes it leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) as
+#: Latin-1 reads them: every byte is a character, none is lost to U+FFFD.
+_CP1252_OR_LATIN1 = "".join(chr(byte) if char == "\ufffe" else char
+                            for byte, char in enumerate(cp1252.decoding_table))
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """The text of a file's bytes ``data``: UTF-16 or UTF-8 as its byte-order mark says, else
+    UTF-8, else Windows-1252 (a spreadsheet on Windows saves ``µ`` as byte 0xB5).
+
+    Examples
+    --------
+    >>> _decode(Path("x.csv"), b"time,GM_\\xb5V")
+    'time,GM_µV'
+    >>> _decode(Path("x.csv"), "\\ufefftime".encode("utf-16-le"))
+    'time'
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+        text = data.decode("utf-16", errors="replace")
+    elif data.startswith(codecs.BOM_UTF8):  # a spreadsheet's "CSV UTF-8"
+        text = data.decode("utf-8-sig", errors="replace")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:  # not UTF-8: a Windows ("ANSI") code page
+            text = codecs.charmap_decode(data, "strict", _CP1252_OR_LATIN1)[0]
+    if "\x00" in text:  # not text, and no part of a one-line message
+        raise RecordingError(path, "NUL bytes in the text (binary data, or UTF-16 without a "
+                             "byte-order mark?); save it as UTF-8 text")
+    return text
+
+
 def _read_lines(path: Path) -> list[str]:
     try:
-        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, not with "time"
-        return path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        data = path.read_bytes()
     except OSError as exc:
         raise RecordingError(path, f"cannot read ({exc.strerror or exc})") from None
+    return _decode(path, data).splitlines()
 
 
 # --- OpenSignals / BioSPPy simple text -----------------------------------------------------------
@@ -150,7 +253,7 @@ def read_opensignals(path: Path) -> mne.io.BaseRaw:
     bits = _header_number(path, fields, "resolution", "ADC resolution")
     if bits != int(bits) or bits > 32:
         raise RecordingError(path, f"bad ADC resolution {bits:g} in the header")
-    counts = _numbers(path, lines, 0, None)
+    counts = _numbers(path, lines)
     labels = [s for s in re.split(r"[\t,;]+|\s{2,}", fields.get("labels", "")) if s]
     if len(labels) != counts.shape[1]:
         labels = [f"EMG{i + 1}" for i in range(counts.shape[1])] if counts.shape[1] > 1 else ["EMG"]
@@ -265,7 +368,7 @@ def _read_opensignals_json(path: Path, lines: list[str], text: str) -> mne.io.Ba
            if str(sen).upper().startswith("EMG") and lab in columns]
     if not emg:
         raise RecordingError(path, f"no EMG channel (sensors: {', '.join(map(str, sensors))})")
-    values = _numbers(path, lines, 0, None)
+    values = _numbers(path, lines)
     if values.shape[1] != len(columns):
         raise RecordingError(path, f"{values.shape[1]} columns of data but the header names "
                              f"{len(columns)}")
@@ -293,6 +396,132 @@ def _delimiter(line: str) -> str:
     return max([",", ";", "\t"], key=line.count)
 
 
+def _header_line(path: Path, lines: list[str]) -> int:
+    """Index of the header in ``lines``: the first line neither blank nor a ``#`` comment (a
+    logger's notes on the device and the subject come before it)."""
+    header = next((i for i, line in enumerate(lines) if _is_data(line)), None)
+    if header is None:
+        raise RecordingError(path, "empty file" if not any(ln.strip() for ln in lines) else
+                             "no header line, only '#' comment lines")
+    return header
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    """The fields of a header or units line, unquoted and stripped (a quoted name may hold the
+    delimiter, ``"GM, left (uV)"``)."""
+    try:
+        fields = next(csv.reader([line], delimiter=delimiter))
+    except csv.Error:  # a field beyond csv's limit (128 KiB): not a header; said by the caller
+        fields = line.split(delimiter)
+    return [field.strip().strip('"').strip() for field in fields]
+
+
+def _time_column(path: Path, name: str, comments: list[str]) -> tuple[float, bool]:
+    """Seconds per unit of the time column named ``name`` and whether it is clock time; refused
+    when ``name`` is not a time column's (``comments``: the ``#`` lines above the header)."""
+    clock = name.strip().lower() in CLOCK_NAMES
+    unit_s = 1.0 if clock else time_unit_s(name)
+    if unit_s is None:
+        # an OpenSignals file renamed .csv is read as a CSV: its '#' lines are skipped as notes
+        opensignals = any(_KEY_VALUE.match(ln.strip()) or ln.lstrip("# ").startswith("{")
+                          for ln in comments)
+        hint = ("; the '#' lines before it look like an OpenSignals header: name the file .txt"
+                if opensignals else "")
+        raise RecordingError(path, f"first column must be time (named time, t or time_s in "
+                             f"seconds, time_ms or time_us, or timestamp: Unix time or ISO "
+                             f"8601), not '{name}'{hint}")
+    return unit_s, clock
+
+
+def _without_empty_last_columns(names: list[str], rows: list[str],
+                                delimiter: str) -> tuple[list[str], list[str]]:
+    """``names`` and ``rows`` without the columns at the end that have no name and no value in
+    any row: Excel and LabVIEW end every line with the delimiter. Where a row has a value under
+    a column without a name, both are returned as they are (refused by the caller).
+
+    Examples
+    --------
+    >>> _without_empty_last_columns(["time", "GM_uV", ""], ["0,1.5,", "# note", "0.001,2.5,"], ",")
+    (['time', 'GM_uV'], ['0,1.5', '', '0.001,2.5'])
+    """
+    named = len(names)
+    while named > 1 and not names[named - 1]:
+        named -= 1
+    first = next((row for row in rows if _is_data(row)), "")
+    if named == len(names) and not first.split("#", 1)[0].rstrip(" ").endswith(delimiter):
+        return names, rows  # the common case, at no cost per row
+    # comments go too (np.loadtxt would drop them), their lines kept as blank ones
+    trimmed = [row.split("#", 1)[0].rstrip(delimiter + " ") for row in rows]
+    widest = max((row.count(delimiter) + 1 for row in trimmed if row.strip()), default=0)
+    if widest > named:
+        return names, rows
+    return names[:named], trimmed
+
+
+def _refuse_unnamed(path: Path, names: list[str]) -> None:
+    """Refuse a column without a name: its values would be a channel without one."""
+    unnamed = [column for column, name in enumerate(names, 1) if not name]
+    if unnamed:
+        raise RecordingError(path, f"column {unnamed[0]} has no name in the header")
+
+
+class _UnitsRow(NamedTuple):
+    """A units row under the header, as written (brackets off; "" where it names none)."""
+
+    time: str
+    channels: list[str]
+
+
+def _units_row(path: Path, rows: list[str], first_line: int,
+               n_columns: int, delimiter: str) -> tuple[_UnitsRow | None, list[str]]:
+    """The units row under the header if the first row of ``rows`` (from line ``first_line``)
+    is one (LabChart, Spike2, AcqKnowledge: ``s,uV,uV``), and ``rows`` with it blanked, so that
+    each row keeps its line; (None, ``rows``) when it is a row of data.
+
+    It is one when its first field is a time unit (s, ms, us), or is empty beside a voltage
+    unit; then every other field must be a voltage unit or empty.
+
+    Examples
+    --------
+    >>> _units_row(Path("x.csv"), ["[s],[uV]", "0,1.5"], 2, 2, ",")
+    (_UnitsRow(time='s', channels=['uV']), ['', '0,1.5'])
+    """
+    at = next((i for i, row in enumerate(rows) if _is_data(row)), None)
+    if at is None:
+        return None, rows
+    cells = [cell.strip("()[] ") for cell in _cells(rows[at], delimiter)]
+    is_volts = [_unit_key(cell) in VOLTS_PER_UNIT for cell in cells[1:]]
+    if not (cells[0].lower() in _TIME_UNITS_S or (not cells[0] and any(is_volts))):
+        return None, rows
+    line = first_line + at
+    if len(cells) > n_columns:
+        raise RecordingError(path, f"line {line} looks like a units row, but has {len(cells)} "
+                             f"fields where the header names {n_columns} columns")
+    odd = [cell for cell, volts in zip(cells[1:], is_volts, strict=True) if cell and not volts]
+    if odd:
+        raise RecordingError(path, f"line {line} looks like a units row, but '{odd[0]}' is not "
+                             "a unit calfwatch reads (uV, mV or V)")
+    blanked = list(rows)
+    blanked[at] = ""
+    return _UnitsRow(cells[0], cells[1:] + [""] * (n_columns - len(cells))), blanked
+
+
+def _time_unit_with_row(path: Path, name: str, unit_s: float, clock: bool, stated: str) -> float:
+    """Seconds per unit of the time column ``name`` (``unit_s`` by its name) given the unit a
+    units row ``stated`` for it: that one where the name states none (``time``); refused where
+    they differ. Clock time's unit is told by its size (:func:`_unix_start`): ``stated`` unused.
+    """
+    if not stated or clock:
+        return unit_s
+    row_s = _TIME_UNITS_S[stated.lower()]
+    if name.strip().strip('"').lower() in _TIME_NAMES_WITHOUT_UNIT:
+        return row_s
+    if row_s != unit_s:
+        raise RecordingError(path, f"the units row's '{stated}' contradicts the time column "
+                             f"'{name}'")
+    return unit_s
+
+
 def _decimal_points(path: Path, rows: list[str], delimiter: str) -> list[str]:
     """``rows`` with decimal commas as points: a spreadsheet in a German, French, Italian or
     Spanish locale writes ``0,001;12,5``. Only where commas cannot be the delimiter; a row with
@@ -315,21 +544,32 @@ def _decimal_points(path: Path, rows: list[str], delimiter: str) -> list[str]:
     return out
 
 
-def _column_units(path: Path, names: list[str], units: str | None) -> tuple[list[str], list[str]]:
-    """Channel names without unit suffixes, and one unit per channel (header, else ``units``)."""
-    clean, found = [], []
-    for name in names:
+def _unit_key(unit: str) -> str:
+    """The key of ``unit`` in :data:`VOLTS_PER_UNIT` (if it is one): ``µV`` and ``μV`` as uv."""
+    return unit.lower().replace("μ", "u").replace("µ", "u")
+
+
+def _column_units(path: Path, names: list[str], units: str | None,
+                  row_units: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Channel names without unit suffixes, and one unit per channel (header suffix or units
+    row ``row_units``, else ``units``)."""
+    clean, found, said = [], [], []
+    for name, row_unit in zip(names, row_units or [""] * len(names), strict=True):
         match = _UNIT_SUFFIX.match(name)
         clean.append(match["name"] if match and match["name"] else name)
-        found.append(match["unit"].lower().replace("μ", "u").replace("µ", "u") if match else None)
+        suffix = _unit_key(match["unit"]) if match else None
+        if suffix and row_unit and _unit_key(row_unit) != suffix:
+            raise RecordingError(path, f"the units row's '{row_unit}' contradicts the header "
+                                 f"column '{name}'")
+        found.append(suffix or (_unit_key(row_unit) if row_unit else None))
+        said.append(f"header column '{name}'" if suffix else f"units row's '{row_unit}'")
     if units is not None:
-        key = units.lower().replace("μ", "u").replace("µ", "u")
+        key = _unit_key(units)
         if key not in VOLTS_PER_UNIT:
             raise RecordingError(path, f"unknown units '{units}'; use 'uV', 'mV' or 'V'")
-        clash = [n for n, u in zip(names, found, strict=True) if u is not None and u != key]
+        clash = [w for u, w in zip(found, said, strict=True) if u is not None and u != key]
         if clash:
-            raise RecordingError(path, f"units='{units}' contradicts the header column "
-                                 f"'{clash[0]}'")
+            raise RecordingError(path, f"units='{units}' contradicts the {clash[0]}")
         found = [key] * len(names)
     if any(u is None for u in found):
         raise RecordingError(path, "units of the channels are unknown; give them with "
@@ -342,8 +582,8 @@ def _decimals(printed: list[str]) -> int:
     return min(max(len(t.split(".", 1)[1]) if "." in t else 0 for t in printed), 9)
 
 
-def _sampling_rate(path: Path, time_s: np.ndarray, decimals: int,
-                   unit_s: float = 1.0) -> tuple[float, int, np.ndarray]:
+def _sampling_rate(path: Path, time_s: np.ndarray, decimals: int, unit_s: float,
+                   lines_of: np.ndarray) -> tuple[float, int, np.ndarray]:
     """Sampling rate from a regular time column, the first sample's index on that grid, and the
     samples missing after each row.
 
@@ -352,10 +592,11 @@ def _sampling_rate(path: Path, time_s: np.ndarray, decimals: int,
     printing, e.g. 1000 Hz with 3 decimals), that is the step, and a double step is a missing
     sample, whose time the stamps state (at most ``MAX_CSV_LOST_S`` in all). Otherwise (rounded
     printing such as 1024 Hz with 3 decimals, or a jittery clock) the step is the slope of a
-    least-squares line through the whole column and the stamps must lie on a regular grid to within rounding and 1 % of a step
-    (:func:`_off_the_grid`): there a missing sample cannot be placed, and is refused, as is a
-    repeated stamp.
-    ``decimals`` is the most the column prints, in its unit of ``unit_s`` seconds.
+    least-squares line through the whole column and the stamps must lie on a regular grid to
+    within rounding and 1 % of a step (:func:`_off_the_grid`): there a missing sample cannot be
+    placed, and is refused, as is a repeated stamp.
+    ``decimals`` is the most the column prints, in its unit of ``unit_s`` seconds;
+    ``lines_of`` the line of the file each stamp is on, which messages name.
     """
     if time_s.size < 2 or not np.isfinite(time_s).all():
         raise RecordingError(path, "the time column needs at least two finite values")
@@ -372,13 +613,14 @@ def _sampling_rate(path: Path, time_s: np.ndarray, decimals: int,
         lost = diffs // mode - 1  # exact stamps: a longer step is samples missing, placed
     else:
         step = _slope(ticks)
-        _refuse_repeated_stamps(path, time_s, diffs, step)
+        _refuse_repeated_stamps(path, time_s, diffs, step, lines_of)
         bad = _off_the_grid(ticks, diffs, step)
     if bad.any():
         i = int(np.argmax(bad))
         raise RecordingError(path, f"time column is not regular to within 1 % (step "
-                             f"{step * tick_s:g} s; rows {i + 2}-{i + 3}: {time_s[i]:g} -> "
-                             f"{time_s[i + 1]:g} s); samples missing or irregular clock")
+                             f"{step * tick_s:g} s; rows {lines_of[i]}-{lines_of[i + 1]}: "
+                             f"{time_s[i]:g} -> {time_s[i + 1]:g} s); samples missing or "
+                             "irregular clock")
     sfreq_hz = 1.0 / (step * tick_s)
     if abs(sfreq_hz - round(sfreq_hz)) <= sfreq_hz / (ticks[-1] - ticks[0]):
         sfreq_hz = float(round(sfreq_hz))
@@ -387,8 +629,8 @@ def _sampling_rate(path: Path, time_s: np.ndarray, decimals: int,
     if lost.sum() > MAX_CSV_LOST_S * sfreq_hz:
         i = int(np.argmax(lost))
         raise RecordingError(path, f"the time column jumps by {time_s[i + 1] - time_s[i]:g} s "
-                             f"(rows {i + 2}-{i + 3}); more than {MAX_CSV_LOST_S / 3600:g} hours "
-                             "missing")
+                             f"(rows {lines_of[i]}-{lines_of[i + 1]}); more than "
+                             f"{MAX_CSV_LOST_S / 3600:g} hours missing")
     return sfreq_hz, first_samp, lost
 
 
@@ -403,13 +645,13 @@ def _slope(ticks: np.ndarray) -> float:
 
 
 def _refuse_repeated_stamps(path: Path, time_s: np.ndarray, diffs: np.ndarray,
-                            step: float) -> None:
+                            step: float, lines_of: np.ndarray) -> None:
     """Refuse a stamp repeated where the step is a tick or more: there rounding cannot repeat
     one, and a row written twice would be a sample invented (and every later one late)."""
     if step >= 0.99 and (diffs == 0).any():
         i = int(np.argmax(diffs == 0))
-        raise RecordingError(path, f"the time column repeats {time_s[i]:g} s (rows {i + 2}-"
-                             f"{i + 3}): a row written twice?")
+        raise RecordingError(path, f"the time column repeats {time_s[i]:g} s (rows "
+                             f"{lines_of[i]}-{lines_of[i + 1]}): a row written twice?")
 
 
 def _off_the_grid(ticks: np.ndarray, diffs: np.ndarray, step: float) -> np.ndarray:
@@ -434,7 +676,12 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     ``time_ms`` or ``time_us`` (a microcontroller's clock), or ``timestamp``. Stamps of the
     clock, Unix time (s, ms or µs; from 2001 on, under any of those names) or ISO 8601, give
     ``meas_date`` (UTC; ISO without a zone taken as UTC), and time runs from the first. Units come
-    from a suffix of each channel name (``GM_uV``, ``GM (mV)``, ``GM [V]``) or from ``units``.
+    from a suffix of each channel name (``GM_uV``, ``GM (mV)``, ``GM [V]``), from a units row
+    right under the header (``s,uV,uV``; its time unit, s, ms or us, that of a column named
+    ``time`` or ``t``), or from ``units``. ``#`` lines (before the header too) and blank lines are
+    skipped; fields may be quoted (``"0.001"``); a delimiter ending every line (an empty last
+    column) is ignored. Text is UTF-8, UTF-16 with a byte-order mark, or else Windows-1252.
+    Errors name the line of the file.
     The sampling rate is taken from the time column, which must be regular to within 1 %; where
     exact stamps skip whole steps, the samples missing are lost time at their place (NaN,
     ``BAD_ACQ_SKIP``). When the first time stamp lies on the sample grid, ``raw.first_samp`` keeps
@@ -442,44 +689,47 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     are small by nature.
     """
     lines = _read_lines(path)
-    header = next((i for i, ln in enumerate(lines) if ln.strip()), None)
-    if header is None:
-        raise RecordingError(path, "empty file")
+    header = _header_line(path, lines)
     delimiter = _delimiter(lines[header])
-    lines = lines[: header + 1] + _decimal_points(path, lines[header + 1 :], delimiter)
-    names = [c.strip().strip('"') for c in lines[header].split(delimiter)]
-    clock = names[0].strip().lower() in CLOCK_NAMES
-    unit_s = 1.0 if clock else time_unit_s(names[0])
-    if unit_s is None:
-        raise RecordingError(path, f"first column must be time (named time, t or time_s in "
-                             f"seconds, time_ms or time_us, or timestamp: Unix time or ISO "
-                             f"8601), not '{names[0]}'")
-    lines[header + 1 :], iso = _iso_clock(path, lines[header + 1 :], delimiter)
+    names = _cells(lines[header], delimiter)
+    unit_s, clock = _time_column(path, names[0], lines[:header])
+    first_line = header + 2  # the file's line (from 1) of the first row under the header
+    rows = _decimal_points(path, lines[header + 1 :], delimiter)
+    names, rows = _without_empty_last_columns(names, rows, delimiter)
+    _refuse_unnamed(path, names)
     if len(names) < 2:
         raise RecordingError(path, "no channel columns after the time column")
-    ch_names, ch_units = _column_units(path, names[1:], units)
+    units_row, rows = _units_row(path, rows, first_line, len(names), delimiter)
+    if units_row is not None:
+        unit_s = _time_unit_with_row(path, names[0], unit_s, clock, units_row.time)
+    rows, iso = _iso_clock(path, rows, delimiter)
+    ch_names, ch_units = _column_units(path, names[1:], units,
+                                       units_row.channels if units_row else None)
     twice = sorted({n for n in ch_names if ch_names.count(n) > 1})
     if twice:
         raise RecordingError(path, f"header names column '{twice[0]}' more than once")
-    values = _numbers(path, lines, header + 1, delimiter)
-    if values.shape[1] != len(names):
-        raise RecordingError(path, f"{values.shape[1]} columns of data but {len(names)} names")
+    data = _data_index(rows)
+    data_rows = [rows[i] for i in data]
+    lines_of = np.array(data, np.int64) + first_line
+    values = _table(path, data_rows, lines_of, delimiter, len(names))
     if iso is not None:  # the date is the first stamp's, time runs from there
         start, unit_s, decimals = iso.start, 1.0, iso.decimals
         values[:, 0] = iso.seconds
     else:
-        decimals = _decimals([ln.split(delimiter, 1)[0].strip() for ln in lines[header + 1 :]
-                              if ln.strip() and not ln.startswith("#")])
+        decimals = _decimals([row.partition(delimiter)[0].strip().strip('"')
+                              for row in data_rows])
         start, unit_s = _unix_start(path, values[:, 0], unit_s, clock)
         if start is not None:  # Unix time: as ISO stamps
             values[:, 0] -= values[0, 0]
-    sfreq_hz, first_samp, lost = _sampling_rate(path, values[:, 0] * unit_s, decimals, unit_s)
+    sfreq_hz, first_samp, lost = _sampling_rate(path, values[:, 0] * unit_s, decimals, unit_s,
+                                                lines_of)
     scale = np.array([VOLTS_PER_UNIT[u] for u in ch_units])[:, None]
     info = mne.create_info(ch_names, sfreq_hz, "emg")
     orig = {n: u.replace("u", "µ") for n, u in zip(ch_names, ch_units, strict=True)}
 
     def _describe(i: int, n: int) -> str:
-        return f"{CSV_GAP_TEXT} before row {i + 3}: {n} sample{'s' if n > 1 else ''}"
+        return (f"{CSV_GAP_TEXT} before row {lines_of[i + 1]}: {n} "
+                f"sample{'s' if n > 1 else ''}")
 
     raw = _with_losses((info, values[:, 1:].T * scale, path, first_samp, orig), lost, _describe)
     if start is not None:
