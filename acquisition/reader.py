@@ -15,7 +15,7 @@ from pathlib import Path
 import mne
 from mne.io.edf.edf import RawBDF, RawEDF
 
-from acquisition import _text_formats, _wfdb
+from acquisition import _csv, _text_formats, _wfdb
 from acquisition._text_formats import SEQ_GAP_TEXT  # noqa: F401 (part of this module's API)
 from acquisition.edf.constants import BDF_MAGIC, EDF_MAGIC, bytes_per_sample
 from acquisition.edf.labels import channel_names, signal_type, typed_other_than_emg
@@ -111,7 +111,7 @@ def _sniff(path: Path) -> str:
         return "opensignals"
     first = text.splitlines()[0] if text else ""
     cells = first.replace(";", ",").replace("\t", ",").split(",")
-    if len(cells) > 1 and _text_formats.time_unit_s(cells[0]) is not None:
+    if len(cells) > 1 and _csv.time_unit_s(cells[0]) is not None:
         return "csv"
     if first and all(c.isdigit() or c in "+-.eE \t\r" for c in first):
         raise RecordingError(path, "numbers without a header: sampling rate missing "
@@ -272,7 +272,7 @@ def _read_opensignals(path: Path, _preload: bool, _units: str | None) -> mne.io.
 
 
 def _read_csv(path: Path, _preload: bool, units: str | None) -> mne.io.BaseRaw:
-    return _text_formats.read_csv(path, units)
+    return _csv.read_csv(path, units)
 
 
 _READERS: dict[str, Callable[[Path, bool, str | None], mne.io.BaseRaw]] = {
