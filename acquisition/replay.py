@@ -23,7 +23,7 @@ import numpy as np
 from acquisition._chunk_queue import gap_chunk
 from acquisition.edf.constants import GAP_TEXT
 from acquisition.edf.labels import filter_corners_hz
-from acquisition.edf.stream import BadEdfHeader, EdfStream, merge_spans
+from acquisition.edf.stream import BadEdfHeader, EdfStream, is_marked_bad, merge_spans
 from acquisition.errors import RecordingError
 from acquisition.stream import MAX_SAMPLE_UV, SampleChunk, StreamInfo
 
@@ -45,6 +45,9 @@ class _RawBackend:
             self.meas_date = self.orig_time + timedelta(seconds=self.first_time_s)
         self.uv_per_count = 1.0
         self.gaps = gap_spans(raw, self.n_times)
+        self.marked_bad = [(float(a["onset"]) - self.first_time_s, float(a["duration"]),
+                            str(a["description"])) for a in raw.annotations
+                           if is_marked_bad(a["description"]) and a["duration"] > 0]
         low, high = float(raw.info["highpass"] or 0.0), float(raw.info["lowpass"] or 0.0)
         #: The recording's own filter as the file states it (MNE: sfreq / 2 and 0 when unstated).
         self.filter_hz = (low if low > 0 else None,
@@ -67,7 +70,8 @@ class _EdfBackend:
         self.orig_time = None  # the EDF convention (see acquisition.stream.annotation_origin)
         self.first_time_s = 0.0
         self.uv_per_count = edf.uv_per_count
-        self.gaps = edf.gap_spans(GAP_TEXT)
+        self.marked_bad = edf.marked_bad()
+        self.gaps = edf.gap_spans(GAP_TEXT, also=[(o, d) for o, d, _ in self.marked_bad])
         self.get_uv = edf.get_uv
         corners = [filter_corners_hz(text) for text in edf.prefilters]
         highs = [hp for hp, _ in corners if hp is not None]
@@ -96,7 +100,9 @@ def _open(source, signals: Sequence[int] | None = None):
 
 
 def gap_spans(raw, n_times: int) -> list[tuple[int, int]]:
-    """Sample spans ``[start, stop)`` annotated ``BAD_ACQ_SKIP``, merged and clipped to the data.
+    """Sample spans ``[start, stop)`` annotated ``BAD_ACQ_SKIP`` (lost) or otherwise ``BAD...``
+    (marked to be left out, as MNE's browser marks them and its functions leave them out),
+    merged and clipped to the data.
 
     Parameters
     ----------
@@ -110,7 +116,8 @@ def gap_spans(raw, n_times: int) -> list[tuple[int, int]]:
         return []
     sfreq = raw.info["sfreq"]
     texts = np.asarray(ann.description)
-    keep = np.array([str(t).upper().startswith(GAP_TEXT) for t in texts], dtype=bool)
+    keep = np.array([str(t).upper().startswith(GAP_TEXT) or is_marked_bad(t) for t in texts],
+                    dtype=bool)
     if not keep.any():
         return []
     onset_s = np.asarray(ann.onset)[keep] - raw.first_time
@@ -121,7 +128,9 @@ def gap_spans(raw, n_times: int) -> list[tuple[int, int]]:
 
 
 class ReplayStream:
-    """A recording as a sample stream: data chunks in µV and gap chunks where ``BAD_ACQ_SKIP`` says.
+    """A recording as a sample stream: data chunks in µV and gap chunks where ``BAD_ACQ_SKIP`` says,
+    and where another ``BAD...`` annotation marks data to leave out (listed, onset, duration and
+    text, in ``info.device["marked_bad_spans"]``).
 
     Parameters
     ----------
@@ -193,6 +202,9 @@ class ReplayStream:
         if left_out:  # signals not in a voltage unit (see acquisition.reader)
             self.info.device["left_out"] = [f"{label} ({unit or 'no unit'})"
                                             for label, unit in left_out]
+        if self._backend.marked_bad:  # left out as lost time is (gap chunks)
+            self.info.device["marked_bad_spans"] = [
+                [round(o, 6), round(d, 6), t] for o, d, t in self._backend.marked_bad]
 
     def chunks(self) -> Iterator[SampleChunk]:
         """Yield the recording from ``start_s`` to ``stop_s``, gaps as NaN chunks, paced if asked.

@@ -116,8 +116,9 @@ def _refuse_several_rates(path: str | os.PathLike, rates: list[tuple[str, float]
 
 def reader_notes(stream, path: str) -> list[str]:
     """One line for each kind of signal the reader left out of ``stream`` (not in a voltage
-    unit, EDF/BDF; marked bad in the file; typed other than EMG, FIF) and for samples lost at
-    sequence-number jumps (OpenSignals)."""
+    unit, EDF/BDF; marked bad in the file; typed other than EMG, FIF), for the spans annotated
+    ``BAD...`` (left out as lost time) and for samples lost at sequence-number jumps
+    (OpenSignals)."""
     notes = []
     left_out = stream.info.device.get("left_out")
     if left_out:
@@ -130,6 +131,12 @@ def reader_notes(stream, path: str) -> list[str]:
     if typed_other:
         notes.append(f"{path}: left out, typed other than EMG in the file: "
                      f"{', '.join(typed_other)} (--channels analyses them)")
+    spans = stream.info.device.get("marked_bad_spans")
+    if spans:
+        texts = ", ".join(sorted({str(t) for _, _, t in spans}))
+        notes.append(f"{path}: left out, marked bad in the file: {len(spans)} span"
+                     f"{'s' if len(spans) > 1 else ''}, {sum(d for _, d, _ in spans):.1f} s "
+                     f"({texts}), as lost time")
     jumps = stream.info.device.get("sequence_jumps")
     if jumps:
         notes.append(f"{path}: samples lost at {len(jumps)} sequence-number jump(s), the first "

@@ -213,3 +213,39 @@ def test_a_fif_that_types_its_emg_channels_is_analysed_on_those(tmp_path, night_
     proc = _analyze(str(untyped), "--out", str(tmp_path / "misc"), "--quiet")
     assert proc.returncode in (0, 4), proc.stderr
     assert _channels(tmp_path / "misc" / "summary.json") == ["Fpz", "calf_b", "ECG"]
+
+
+@pytest.mark.parametrize("suffix", ["_raw.fif", ".edf"])
+def test_spans_marked_bad_in_the_file_are_left_out(tmp_path, suffix):
+    """A clinician marks movement and a cough BAD in MNE's browser and saves the file (FIF, or
+    EDF+ by mne.export): those spans are left out as MNE's functions leave them out (as lost
+    time, in gaps_s, with a note), and the twitches in them are not counted; they had been."""
+    fs_hz, n = 2000.0, 2000 * 60
+    x_uv = np.random.default_rng(5).normal(0, 5, (1, n))
+    twitch_s = np.arange(2.0, 58.0, 2.0)
+    for t in twitch_s:
+        x_uv[0, int(t * fs_hz):int(t * fs_hz) + 20] += 200 * np.sin(np.linspace(0, 2 * np.pi, 20))
+    raw = mne.io.RawArray(x_uv * 1e-6, mne.create_info(["calf"], fs_hz, "emg"), verbose="error")
+    raw.set_meas_date(1796680800)
+    marked = [(10.5, 9.0), (30.5, 5.0)]
+    raw.set_annotations(mne.Annotations([o for o, _ in marked], [d for _, d in marked],
+                                        ["BAD_movement", "bad_cough"],
+                                        orig_time=raw.info["meas_date"]))
+    path = tmp_path / f"marked{suffix}"
+    if suffix == ".edf":
+        mne.export.export_raw(path, raw, verbose="error")
+    else:
+        raw.save(path, verbose="error")
+    proc = _analyze(str(path), "--out", str(tmp_path / "out"))
+    assert proc.returncode in (0, 4), proc.stderr
+    assert ("left out, marked bad in the file: 2 spans, 14.0 s (BAD_movement, bad_cough), "
+            "as lost time") in proc.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["recording"]["gaps_s"] == [list(span) for span in marked]
+    from calfwatch.outputs import read_events_tsv
+
+    found = [e["onset"] for e in read_events_tsv(tmp_path / "out" / "events.tsv")
+             if e["trial_type"].startswith("fasciculation")]
+    assert not [t for t in found if any(o <= t < o + d for o, d in marked)]
+    outside = [t for t in twitch_s if not any(o - 1 <= t < o + d + 1 for o, d in marked)]
+    assert sum(any(abs(f - t) < 0.02 for f in found) for t in outside) >= len(outside) - 2

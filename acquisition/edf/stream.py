@@ -259,15 +259,37 @@ class EdfStream:
                                  for text in texts if text.startswith(want))
         return found
 
-    def gap_spans(self, text: str) -> list[tuple[int, int]]:
-        """Sample spans ``[start, stop)`` annotated ``text``, and the pauses between the records
-        of an EDF+D file, merged and clipped to the data."""
+    def gap_spans(self, text: str, *, also: Sequence[tuple[float, float]] = ()
+                  ) -> list[tuple[int, int]]:
+        """Sample spans ``[start, stop)`` annotated ``text``, the ``also`` spans (onset and
+        duration in seconds), and the pauses between the records of an EDF+D file, merged and
+        clipped to the data."""
+        spans = [(o, d) for o, d, t in self.annotations(text) if t == text] + list(also)
         items = sorted(
             [(int(round(o * self.sfreq_hz)), int(round((o + d) * self.sfreq_hz)))
-             for o, d, t in self.annotations(text) if t == text]
+             for o, d in spans]
             + (holes(self.record_starts, self.spr) if self.record_starts is not None else [])
         )
         return merge_spans(items, self.n_times)
+
+    def marked_bad(self) -> list[tuple[float, float, str]]:
+        """``(onset_s, duration_s, text)`` of the spans annotated ``BAD...`` other than lost
+        samples: marked to be left out, as MNE's browser marks them."""
+        return [(o, d, t) for o, d, t in self.annotations()
+                if is_marked_bad(t) and d > 0]
+
+
+def is_marked_bad(text: str) -> bool:
+    """Whether an annotation marks data to leave out: its text begins with ``BAD`` (in any case,
+    MNE's ``reject_by_annotation``), other than a span of lost samples (``BAD_ACQ_SKIP``).
+
+    Examples
+    --------
+    >>> is_marked_bad("BAD_movement"), is_marked_bad("bad cough"), is_marked_bad("BAD_ACQ_SKIP")
+    (True, True, False)
+    """
+    upper = str(text).upper()
+    return upper.startswith("BAD") and not upper.startswith("BAD_ACQ_SKIP")
 
 
 def merge_spans(spans: Iterable[tuple[int, int]], n_times: int) -> list[tuple[int, int]]:
