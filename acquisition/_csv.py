@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from acquisition._csv_time import (
     CLOCK_NAMES,
+    IsoClock,
     decimals_printed,
     iso_clock,
     sampling_rate,
@@ -247,6 +249,22 @@ def _column_units(path: Path, names: list[str], units: str | None,
     return clean, found
 
 
+def _clock_or_zero(path: Path, values: np.ndarray, data_rows: list[str], delimiter: str,
+                   unit_s: float, clock: bool,
+                   iso: IsoClock | None) -> tuple[datetime | None, float, int]:
+    """The start a clock-stamped time column states (None for time from zero), its seconds per
+    unit and the decimals it prints; a clock column in ``values`` is made to run from zero."""
+    if iso is not None:  # ISO stamps, already seconds from the first
+        values[:, 0] = iso.seconds
+        return iso.start, 1.0, iso.decimals
+    decimals = decimals_printed([row.partition(delimiter)[0].strip().strip('"')
+                                 for row in data_rows])
+    start, unit_s = unix_start(path, values[:, 0], unit_s, clock)
+    if start is not None:  # Unix time: from its first stamp, as ISO stamps
+        values[:, 0] -= values[0, 0]
+    return start, unit_s, decimals
+
+
 def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     """Read a CSV whose first column is time in seconds and whose other columns are channels.
 
@@ -290,17 +308,10 @@ def read_csv(path: Path, units: str | None = None) -> mne.io.BaseRaw:
     data_rows = [rows[i] for i in data]
     lines_of = np.array(data, np.int64) + first_line
     values = table(path, data_rows, lines_of, delimiter, len(names))
-    if iso is not None:  # the date is the first stamp's, time runs from there
-        start, unit_s, decimals = iso.start, 1.0, iso.decimals
-        values[:, 0] = iso.seconds
-    else:
-        decimals = decimals_printed([row.partition(delimiter)[0].strip().strip('"')
-                              for row in data_rows])
-        start, unit_s = unix_start(path, values[:, 0], unit_s, clock)
-        if start is not None:  # Unix time: as ISO stamps
-            values[:, 0] -= values[0, 0]
+    start, unit_s, decimals = _clock_or_zero(path, values, data_rows, delimiter, unit_s, clock,
+                                             iso)
     sfreq_hz, first_samp, lost = sampling_rate(path, values[:, 0] * unit_s, decimals, unit_s,
-                                                lines_of)
+                                               lines_of)
     scale = np.array([VOLTS_PER_UNIT[u] for u in ch_units])[:, None]
     info = mne.create_info(ch_names, sfreq_hz, "emg")
     orig = {n: u.replace("u", "µ") for n, u in zip(ch_names, ch_units, strict=True)}

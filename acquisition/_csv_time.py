@@ -143,7 +143,7 @@ def unix_start(path: Path, stamps: np.ndarray, unit_s: float,
 _UNIX_TIME_TO_S = 4102444800.0
 
 
-class _IsoClock(NamedTuple):
+class IsoClock(NamedTuple):
     """ISO 8601 stamps of a time column: the first (UTC), every stamp in seconds from it, and
     the most decimals of a second printed."""
 
@@ -152,7 +152,7 @@ class _IsoClock(NamedTuple):
     decimals: int
 
 
-def iso_clock(path: Path, rows: list[str], delimiter: str) -> tuple[list[str], _IsoClock | None]:
+def iso_clock(path: Path, rows: list[str], delimiter: str) -> tuple[list[str], IsoClock | None]:
     """``rows`` whose first column holds ISO 8601 stamps (``2026-12-07T22:00:00.125``, with or
     without a zone) with a 0 there instead, and the stamps (a stamp without a zone is taken as
     UTC, as MNE takes an EDF's start); rows of numbers as they are, and None."""
@@ -173,4 +173,4 @@ def iso_clock(path: Path, rows: list[str], delimiter: str) -> tuple[list[str], _
     for i in data:
         out[i] = "0" + rows[i][rows[i].index(delimiter):] if delimiter in rows[i] else "0"
     start = when[0].replace(tzinfo=UTC) if when[0].tzinfo is None else when[0].astimezone(UTC)
-    return out, _IsoClock(start, seconds, min(decimals, 6))
+    return out, IsoClock(start, seconds, min(decimals, 6))
