@@ -159,7 +159,9 @@ def _figures(inp: ReportInput, twitching_rate: float, evaluable: bool) -> dict[s
     examples, examples_note = _examples(inp, colours)
     return {
         "hourly": plots.hourly_plot(labels, counts, rates, colours,
-                                    xlabel=sections.hour_heading(summary).lower() + " (start)")
+                                    xlabel=("start of the hour (local time)"
+                                            if sections.local_zone(summary) is not None
+                                            else "hours from the start"))
         if evaluable else None,
         "history": plots.history_plot([n.night_date.isoformat() for n in nights],
                                       [n.rate_per_min_rest for n in nights], twitching_rate,
