@@ -162,3 +162,19 @@ def test_jobs_beside_a_scheduler_is_refused_not_ignored(tmp_path, capsys):
 def test_history_takes_the_sides_analyze_stores(tmp_path, capsys):
     assert main(["history", "--side", "both", "--history", str(tmp_path / "h.sqlite")]) in (0, 1)
     assert "invalid choice" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["check", "record"])
+@pytest.mark.parametrize(("option", "value"), [
+    ("--scale-uv-per-count", "24.41"), ("--offset-counts", "512"), ("--sfreq", "1000"),
+    ("--counter-column", None),
+])
+def test_raw_device_options_for_a_device_that_states_its_units_are_refused(capsys, command,
+                                                                            option, value):
+    """The options of a raw device (an ASCII sketch's scale, offset, rate) given for a device
+    that states its own: they had been ignored without a word, as if they applied."""
+    argv = [command, "--device", "calfwatch", "--port", "P", option] + ([value] if value else [])
+    argv += ["--out", "night"] if command == "record" else []
+    assert main(argv) == EXIT_USAGE
+    assert _one_error_line(capsys) == (f"calfwatch: error: {option}: for raw devices (ascii) "
+                                       "only; --device calfwatch states its own units and rate")

@@ -59,6 +59,22 @@ def load_profile(path: str) -> dict:
     return doc
 
 
+def _refuse_raw_options(args: argparse.Namespace) -> None:
+    """Refuse the options of a raw device given for a device that states its own units and rate:
+    ignored, they would let the user believe the recording used them."""
+    from calfwatch.cli import UsageError
+
+    given = [flag for flag, value in (("--scale-uv-per-count", args.scale_uv_per_count),
+                                      ("--offset-counts", args.offset_counts),
+                                      ("--sfreq", args.sfreq),
+                                      ("--counter-column", args.counter_column or None),
+                                      ("--device-profile", args.device_profile))
+             if value is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)}: for raw devices ({', '.join(sorted(RAW_DEVICES))}) "
+                         f"only; --device {args.device} states its own units and rate")
+
+
 def device_from_args(args: argparse.Namespace):
     """The :class:`~firmware_io.devices.DeviceSpec` the options describe.
 
@@ -79,6 +95,7 @@ def device_from_args(args: argparse.Namespace):
     facts = {k: (v if v is not None else profile.get(k)) for k, v in facts.items()}
     counter = bool(args.counter_column or profile.get("counter_column", False))
     if args.device not in RAW_DEVICES:
+        _refuse_raw_options(args)
         try:
             return device_spec(args.device)
         except ValueError as exc:  # an unknown device name is a usage error (exit 2)
