@@ -136,3 +136,20 @@ def test_night_of_fractional_seconds_is_not_padded(tmp_path):
     assert raw.n_times == night.n_samples == 10500
     assert set(raw.annotations.description) == {"fasciculation"}
     assert len(raw.annotations) == len(night.truth) > 3
+
+
+@pytest.fixture
+def permissive_umask():
+    """A umask that leaves new files world-readable (0644), as many shells set it."""
+    import os
+
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.parametrize("fmt", ["edf", "fif"])
+def test_every_file_of_a_simulated_night_is_owner_only(night, fmt, tmp_path, permissive_umask):
+    paths = write_simulation(night, tmp_path / "night.edf", fmt=fmt)
+    modes = {name: oct(p.stat().st_mode & 0o777) for name, p in paths.items()}
+    assert modes == {"recording": "0o600", "events": "0o600", "truth": "0o600"}

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from acquisition.safe_files import PRIVATE_MODE, write_atomic
 from calfwatch.simulator.night import SimulatedNight
 from calfwatch.simulator.params import SimulationError
 from calfwatch.simulator.truth import detection_floor, is_detectable
@@ -141,6 +142,17 @@ def _write_fif(night: SimulatedNight, path: Path) -> None:
         raw.set_channel_types({ch: "emg" for ch in raw.ch_names}, verbose="error")
         _save_streamed(raw, path)
         del raw
+    for part in _fif_parts(path):  # MNE writes with the process's umask
+        os.chmod(part, PRIVATE_MODE)
+
+
+def _fif_parts(path: Path) -> list[Path]:
+    """The FIF ``path`` and the further parts MNE splits a file over 2 GB into (``-1``, ...)."""
+    stem = path.name.removesuffix(".fif")
+    parts = [path]
+    while (nxt := path.with_name(f"{stem}-{len(parts)}.fif")).exists():
+        parts.append(nxt)
+    return parts
 
 
 class _LazyTimes:
@@ -192,7 +204,7 @@ def write_events_tsv(night: SimulatedNight, path: Path) -> None:
             f"{e.onset_s:.6f}", f"{e.duration_s:.6f}", e.kind, e.channel, str(e.unit),
             f"{e.peak_to_peak_uv:.6f}", e.detail or "n/a", detectable, overlaps,
         ]))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomic(path, "\n".join(lines) + "\n")
 
 
 def _jsonable(value):
@@ -226,4 +238,4 @@ def write_truth_json(night: SimulatedNight, path: Path, recording_name: str) -> 
         },
         "events": [e.to_dict() for e in night.truth],
     }
-    path.write_text(json.dumps(_jsonable(doc), indent=1) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(_jsonable(doc), indent=1) + "\n")
