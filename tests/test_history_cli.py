@@ -63,9 +63,9 @@ def test_side_filter_and_every_subject(tmp_path):
         store.add_night("p1", "right", make_summary(evening(0), 0.5))
         store.add_night("p2", "left", make_summary(evening(0), 0.5))
     right = _run("history", "--subject", "p1", "--side", "right", "--history", str(path))
-    assert right.returncode == 0 and "p1, right side: 1 nights" in right.stdout
+    assert right.returncode == 0 and "p1, right side: 1 night\n" in right.stdout
     every = _run("history", "--history", str(path))
-    assert "subject p1: 7 nights" in every.stdout and "subject p2: 1 nights" in every.stdout
+    assert "subject p1: 7 nights" in every.stdout and "subject p2: 1 night\n" in every.stdout
 
 
 @pytest.mark.parametrize("args", [("--subject", "nobody"), ()])
@@ -121,3 +121,18 @@ def test_user_configuration_changes_the_level_in_the_terminal(tmp_path):
     custom = _run("history", "--history", str(path), env={"CALFWATCH_CONFIG": str(config)})
     assert "assessment: MONITOR" in default.stdout
     assert "assessment: SEE-DOCTOR" in custom.stdout and "threshold 10 days" in custom.stdout
+
+
+def test_persistence_names_the_rest_its_nights_need(tmp_path):
+    """A 30-minute night is judged on its own (5 minutes suffice) but is too short to count for
+    persistence (an hour): the line says which nights it counts, not that the night is
+    unevaluable."""
+    path = tmp_path / "h.sqlite"
+    with HistoryStore(path) as store:
+        store.add_night("p1", "left", make_summary(evening(0), 2.0, rest_minutes=30.0))
+        store.add_night("p1", "left", make_summary(evening(1), 2.0, rest_minutes=240.0))
+    out = _run("history", "--subject", "p1", "--history", str(path))
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.startswith("persistence"))
+    assert "1 of 1 night with at least 60 minutes of rest" in line
+    assert "evaluable" not in line

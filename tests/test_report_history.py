@@ -52,7 +52,10 @@ def test_fortnight_report_shows_the_rise_and_see_doctor(tmp_path):
     assert checks["rate_trend"][1] == "monitor"
     trends = {(r[0], r[1]): r for r in page.tables["trends"][1:]}
     assert trends[("left", "rate_per_min_rest")][5] == "rising"
-    assert dict(page.tables["persistence"])["Longest run of twitching days"] == "14"
+    persistence = dict(page.tables["persistence"])
+    assert persistence["Longest run of twitching days"] == "14"
+    # the nights persistence counts are named by the rest they need, not called "evaluable"
+    assert persistence["Nights (with at least 60 minutes of rest, twitching)"] == "14 (14, 14)"
     assert "see-doctor" in stdout and "lasting 14 days or more" in stdout
 
 

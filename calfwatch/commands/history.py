@@ -45,10 +45,16 @@ def format_nights(nights: list) -> list[str]:
     return lines
 
 
-def format_persistence(pers, threshold_per_min: float) -> list[str]:
-    """Twitching nights and days, the longest run, days since the first twitching day, episodes."""
+def format_persistence(pers, threshold_per_min: float, min_rest_minutes: float) -> list[str]:
+    """Twitching nights and days, the longest run, days since the first twitching day, episodes.
+
+    The nights counted are those with the rest persistence asks for (``[persistence] min_rest``,
+    an hour), which is more than one night's assessment asks to judge its rate: a night judged on
+    its own may still be too short to count here, and the line says which nights it counts.
+    """
     lines = [f"persistence (twitching night: >= {threshold_per_min:g} fasciculations/min of rest): "
-             f"{pers.nights_twitching} of {pers.nights_evaluable} evaluable nights, "
+             f"{pers.nights_twitching} of {_count(pers.nights_evaluable, 'night')} with at least "
+             f"{min_rest_minutes:g} minutes of rest, "
              f"{pers.days_twitching} of {pers.days_recorded} days; "
              f"longest run {pers.longest_run_days} days"]
     if pers.first_twitching is not None:
@@ -99,6 +105,10 @@ def format_assessment(result) -> list[str]:
     return lines
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _observed(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
@@ -113,11 +123,12 @@ def _subject_report(store, subject: str, side: str | None, config) -> tuple[str,
     symptoms = [s.symptom for s in store.symptoms(subject)]
     result = assess(nights, symptoms, config=config)
     where = f", {side} side" if side else ""
-    lines = [f"subject {subject}{where}: {len(nights)} nights"]
+    lines = [f"subject {subject}{where}: {_count(len(nights), 'night')}"]
     if nights:
         lines += format_nights(nights)
-    lines += format_persistence(result.persistence,
-                                settings_from_config(config).twitching_rate_per_min)
+    settings = settings_from_config(config)
+    lines += format_persistence(result.persistence, settings.twitching_rate_per_min,
+                                settings.min_rest_minutes)
     lines += format_trends(result.trends)
     if symptoms:
         lines.append(f"red-flag symptoms reported: {', '.join(symptoms)}")

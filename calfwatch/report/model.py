@@ -228,6 +228,7 @@ def build_context(inp: ReportInput, config: ClassifierConfig | None = None) -> d
         "hour_heading": sections.hour_heading(summary),
         "history_rows": sections.history_rows(inp.nights, settings.twitching_rate_per_min,
                                               settings.min_rest_minutes),
+        "persistence_min_rest_minutes": settings.min_rest_minutes,
         "distribution_rows": sections.distribution_rows(morphology),
         "unit_rows": sections.unit_rows(morphology),
         "unit_caveat": str(morphology.get("caveat") or ""),
