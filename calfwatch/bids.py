@@ -37,7 +37,7 @@ from typing import Any
 
 from acquisition.errors import RecordingError
 from acquisition.safe_files import PRIVATE_MODE, write_atomic
-from calfwatch.engine.result import NO_BAND, NO_SIGNAL, RECTIFIED
+from calfwatch.engine.channels import NO_BAND, NO_SIGNAL, RECTIFIED
 
 #: BIDS task label of an overnight recording.
 TASK = "sleep"

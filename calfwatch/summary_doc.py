@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from calfwatch.engine.result import NO_BAND, NO_SIGNAL, RECTIFIED
+from calfwatch.engine.channels import NO_BAND, NO_SIGNAL, RECTIFIED
 
 if TYPE_CHECKING:
     from acquisition.stream import StreamInfo
@@ -41,7 +41,7 @@ MAINS_SWITCHED_NOTE = (
     "notches sit on it. Before they moved it passed them for a few seconds; with --mains "
     "{other:g} it would not have.")
 
-#: The note for a channel left out, by why (:func:`calfwatch.engine.result.usable_channels`).
+#: The note for a channel left out, by why (:func:`calfwatch.engine.channels.usable_channels`).
 LEFT_OUT_NOTES = {
     NO_SIGNAL: "Channel {name} carried no signal (flat or lost throughout) and was left out of "
                "every count.",
@@ -236,7 +236,7 @@ def build_summary(
     chain_settings : dict
         The detection chain's settings and mains frequency.
     unusable : mapping of str to str
-        Channels left out, and why (:func:`calfwatch.engine.result.usable_channels`).
+        Channels left out, and why (:func:`calfwatch.engine.channels.usable_channels`).
     history_nights, symptoms
         The wearer's stored nights and red-flag symptoms, for the assessment.
     """

@@ -9,7 +9,7 @@ from sensor_outputs import rectified
 
 from acquisition.stream import SampleChunk
 from calfwatch.engine import NightEngine
-from calfwatch.engine.result import select_channels, usable_channels
+from calfwatch.engine.channels import select_channels, usable_channels
 from calfwatch.simulator import load_profile, simulate_night
 from dsp.chain import DetectionChain, concat_outputs
 

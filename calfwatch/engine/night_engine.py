@@ -19,8 +19,9 @@ import numpy as np
 
 from acquisition.errors import RecordingError
 from acquisition.stream import SampleChunk, SampleStream, StreamInfo
+from calfwatch.engine.channels import left_out_channels
 from calfwatch.engine.live_view import SETTLE_CONTEXT_S, LiveView
-from calfwatch.engine.result import EventRow, NightResult, NightSnapshot, left_out_channels
+from calfwatch.engine.result import EventRow, NightResult, NightSnapshot
 from calfwatch.engine.store import OutputStore
 from dsp.chain import DetectionChain
 from dsp.config import ChainConfig
@@ -201,7 +202,7 @@ class NightEngine:
         moved on.
 
         A channel the night so far leaves out (rectified, or nothing in the detection band:
-        :func:`~calfwatch.engine.result.left_out_channels`) gives no live event once that is known
+        :func:`~calfwatch.engine.channels.left_out_channels`) gives no live event once that is known
         (after three quality windows); its early ones not settled yet are withdrawn.
         """
         return self.live.events(self.gaps, context_s, skip_channels=self._left_out_so_far())
