@@ -2,8 +2,10 @@
 
 The packaged ``thresholds.toml`` holds the values with their sources: it is the only place a value
 is written. The dataclasses here say which settings exist and their types; building them from the
-file refuses an unknown or a missing setting and a value of the wrong type, naming the setting and
-the file. A user TOML file (or, from Python, a mapping) overrides any setting (deep merge).
+file refuses an unknown or a missing setting, a value of the wrong type and a number outside the
+bound of what it is (a negative duration, a fraction above 1, a range whose low end is above its
+high end...), naming the setting, the value, what is allowed and the file. A user TOML file (or,
+from Python, a mapping) overrides any setting (deep merge).
 
 Examples
 --------
@@ -28,6 +30,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from classifier.config_bounds import check_bounds
 
 #: Environment variable naming a user TOML file that overrides the defaults.
 CONFIG_ENV = "CALFWATCH_CONFIG"
@@ -242,10 +246,12 @@ class ClassifierConfig:
         Raises
         ------
         ValueError
-            A setting is unknown, missing or of the wrong type (the message names it and
-            ``source``).
+            A setting is unknown, missing, of the wrong type or outside its bound (the message
+            names it, the value, what is allowed and ``source``).
         """
-        return _build(cls, tables, "", source)
+        config = _build(cls, tables, "", source)
+        check_bounds(config, source)
+        return config
 
     def to_dict(self) -> dict[str, Any]:
         """The nested tables, as ``thresholds.toml`` holds them (summary.json's ``thresholds``)."""
@@ -301,7 +307,7 @@ def _value(tp: Any, value: Any, name: str, source: str) -> Any:
     if tp is float and number:
         return value  # an int stays an int: summary.json repeats the file's values as written
     if tp is int and number and float(value).is_integer():
-        return value
+        return int(value)  # a count written 10.0 is used as an index or a length
     kind = {str: "text", int: "a whole number", float: "a finite number"}[tp]
     raise ValueError(f"{source}: '{name}' must be {kind}, got {value!r}")
 
@@ -335,7 +341,8 @@ def config_with(overrides: Mapping[str, Any], source: str = "config",
     Raises
     ------
     ValueError
-        An unknown setting, or a value of another kind than the default's (names ``source``).
+        An unknown setting, a value of another kind than the default's or a number outside its
+        bound (names ``source``).
     """
     tables = _default_tables() if base is None else base.to_dict()
     _check_override(tables, overrides, "", source)
@@ -348,7 +355,8 @@ def load_config(user_path: str | os.PathLike | None = None) -> ClassifierConfig:
     Parameters
     ----------
     user_path : path-like, optional
-        A TOML file whose keys override the defaults. When omitted, ``$CALFWATCH_CONFIG`` is used if set.
+        A TOML file whose keys override the defaults. When omitted, ``$CALFWATCH_CONFIG`` is
+        used if set.
 
     Returns
     -------
@@ -358,8 +366,8 @@ def load_config(user_path: str | os.PathLike | None = None) -> ClassifierConfig:
     Raises
     ------
     ValueError
-        If the user file does not exist, is not valid TOML or holds an unknown setting or a
-        value of the wrong kind (message names the file).
+        If the user file does not exist, is not valid TOML or holds an unknown setting, a
+        value of the wrong kind or a number outside its bound (message names the file).
     """
     path = user_path if user_path is not None else os.environ.get(CONFIG_ENV)
     if not path:
