@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, NoReturn
 
 #: EDF+ signal type written before every calfwatch channel name.
 EMG_TYPE = "EMG"
@@ -167,3 +168,72 @@ def filter_corners_hz(text: str) -> tuple[float | None, float | None]:
         found.setdefault(kind.upper(), hz * (1000.0 if unit.lower() == "khz" else 1.0))
     return found.get("HP"), found.get("LP")
 
+#: One item of an EDF+ prefilter text: ``HP:0.1Hz``, ``LP:1kHz``, ``N:50Hz``, ``HP:DC``.
+_FILTER_ITEM = re.compile(r"(HP|LP|N)\s*:\s*(DC|[0-9]*\.?[0-9]+)\s*(kHz|Hz)?", re.IGNORECASE)
+#: Width of the EDF+ prefilter field: a longer text would be cut.
+PREFILTER_CHARS = 80
+_FILTER_FORMS = ("HP:<f>Hz and/or LP:<f>Hz, HP:DC for none, N:<f>Hz for a notch, e.g. "
+                 "'HP:20Hz LP:450Hz'")
+
+
+def prefilter_text(text: str) -> str:
+    """A hardware filter's text in the EDF+ form MNE and :func:`filter_corners_hz` read
+    (``HP:20Hz LP:450Hz``: capitals, values in Hz without an exponent).
+
+    MNE reads the prefilter field's ``HP:``/``LP:`` in capitals and in Hz only; other text is
+    lost to every reader, so it is refused rather than written.
+
+    Raises
+    ------
+    ValueError
+        The text is not a list of ``HP``/``LP``/``N`` items (what it must be and the forms), states
+        HP or LP twice, an LP or notch at 0 Hz, HP not below LP, or is longer than the field.
+
+    Examples
+    --------
+    >>> prefilter_text("hp: 0.1 hz  LP:1kHz")
+    'HP:0.1Hz LP:1000Hz'
+    >>> prefilter_text("20-450 Hz")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be a filter in EDF+ form (HP:<f>Hz and/or LP:<f>Hz, HP:DC for none, \
+N:<f>Hz for a notch, e.g. 'HP:20Hz LP:450Hz'), not '20-450 Hz'
+    """
+    items = _filter_items(text)
+    if not items:
+        _refuse_filter("filter in EDF+ form", text)
+    kinds = [kind for kind, _ in items]
+    if kinds.count("HP") > 1 or kinds.count("LP") > 1:
+        _refuse_filter("filter stating each of HP and LP at most once", text)
+    if any(kind != "HP" and not hz for kind, hz in items):  # LP:DC, LP:0Hz, N:DC
+        _refuse_filter("filter whose LP and N frequencies are above 0 Hz", text)
+    corners = dict(items)
+    if corners.get("LP") is not None and (corners.get("HP") or 0) >= corners["LP"]:
+        _refuse_filter("filter whose HP corner is below its LP corner", text)
+    written = " ".join(f"{kind}:{'DC' if hz is None else _hz_text(hz)}" for kind, hz in items)
+    if len(written) > PREFILTER_CHARS:
+        _refuse_filter(f"filter of at most {PREFILTER_CHARS} characters (the EDF+ field)", text)
+    return written
+
+
+def _filter_items(text: str) -> list[tuple[str, Decimal | None]]:
+    """``(kind, Hz)`` of each item of a prefilter text (None for DC); [] when anything else is
+    in it."""
+    items, end = [], 0
+    for match in _FILTER_ITEM.finditer(text):
+        if text[end:match.start()].strip():
+            return []
+        kind, value, unit = match.groups()
+        scale = 1000 if (unit or "").lower() == "khz" else 1
+        items.append((kind.upper(), None if value.upper() == "DC" else Decimal(value) * scale))
+        end = match.end()
+    return items if not text[end:].strip() else []
+
+
+def _hz_text(hz: Decimal) -> str:
+    """``1000Hz``, ``0.1Hz``: as written, without an exponent (which the readers do not take)."""
+    return f"{hz.normalize():f}Hz"
+
+
+def _refuse_filter(what: str, text: str) -> NoReturn:
+    raise ValueError(f"must be a {what} ({_FILTER_FORMS}), not {text!r}")

@@ -71,10 +71,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="publish the samples (µV) as LSL stream NAME (default calfwatch) "
                         "and the live events as NAME-events (needs calfwatch[lsl])")
     parser.add_argument("--hardware-filter", metavar="TEXT", default=None,
-                        help="the sensor's analog filter in EDF+ form, e.g. 'HP:20Hz LP:498Hz', "
-                        "written in the recording's prefilter field (default: the device's "
-                        "known filter, or nothing)")
+                        type=hardware_filter_text,
+                        help="the sensor's analog filter in EDF+ form, e.g. 'HP:20Hz LP:498Hz' "
+                        "(HP:DC for none; N:50Hz for a notch), written in the recording's "
+                        "prefilter field (default: the device's known filter, or nothing)")
     add_device_options(parser)
+
+
+def hardware_filter_text(text: str) -> str:
+    """The ``--hardware-filter`` text in the EDF+ form the readers parse
+    (:func:`acquisition.edf.labels.prefilter_text`), or an argparse error saying the forms.
+
+    Examples
+    --------
+    >>> hardware_filter_text("hp: 0.1 hz  LP:1kHz")
+    'HP:0.1Hz LP:1000Hz'
+    """
+    from acquisition.edf.labels import prefilter_text
+
+    try:
+        return prefilter_text(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def channel_names(n_channels: int, side: str | None) -> list[str]:

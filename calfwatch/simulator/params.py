@@ -13,6 +13,15 @@ from datetime import UTC, datetime
 #: Sampling rates and channel counts the simulator supports.
 SFREQ_RANGE_HZ = (500.0, 4000.0)
 CHANNEL_RANGE = (1, 8)
+#: Resolutions of the simulated converter: real EMG front ends have 10 (BITalino) to 24 bits
+#: (ADS1299), and EDF+/BDF+ store at most 24 (the recorder refuses a device reporting more).
+RESOLUTION_BITS_RANGE = (8, 24)
+#: Largest rail accepted: +-5 V, above the widest input range of a biopotential converter (the
+#: ADS1299's at gain 1, +-4.5 V); its text still fits the EDF+ header's 8-character fields.
+MAX_RAIL_UV = 5e6
+#: Largest fasciculating pool and motor pool of a channel: more units than a whole calf muscle
+#: has (the medial gastrocnemius about 580: Feinstein et al., Acta Anat 1955;23:127).
+MAX_UNITS = 1000
 
 #: Largest fasciculation rate per channel accepted (per minute of rest). The model is meant for
 #: 0-120/min (the SPiQE ALS cohort's upper quartile is 79.4/min, Bashford 2020); beyond 240/min
@@ -182,13 +191,21 @@ def _validate(p: SimulationParams) -> None:
         f"fasc_rate_per_min={p.fasc_rate_per_min:g} must be in 0-{MAX_FASC_RATE_PER_MIN:g}",
     )
     _check(p.mains_hz in (50.0, 60.0), f"mains_hz={p.mains_hz:g} must be 50 or 60")
-    _check(p.fasc_units >= 1, "fasc_units must be >= 1")
+    lo_b, hi_b = RESOLUTION_BITS_RANGE
+    _check(lo_b <= p.resolution_bits <= hi_b,
+           f"resolution_bits={p.resolution_bits} is outside {lo_b}-{hi_b} bits (real EMG "
+           "converters have 10-24; EDF+/BDF+ hold at most 24)")
+    _check(float(p.resolution_bits).is_integer(),
+           f"resolution_bits={p.resolution_bits} must be a whole number of bits")
+    _check(1 <= p.fasc_units <= MAX_UNITS, f"fasc_units={p.fasc_units} is outside 1-{MAX_UNITS}")
     _check(p.fasc_shape in FASC_SHAPES,
            f"fasc_shape={p.fasc_shape!r} must be one of {', '.join(FASC_SHAPES)}")
     _check(p.fasc_unit_alpha > 0, "fasc_unit_alpha must be > 0")
-    _check(p.pool_units >= 2, "pool_units must be >= 2")
+    _check(2 <= p.pool_units <= MAX_UNITS, f"pool_units={p.pool_units} is outside 2-{MAX_UNITS}")
     _check(p.myoclonus_units[0] >= 2, "myoclonus_units must start at >= 2")
     _check(p.rail_uv > 100, f"rail_uv={p.rail_uv:g} is too small")
+    _check(p.rail_uv <= MAX_RAIL_UV, f"rail_uv={p.rail_uv:g} is above {MAX_RAIL_UV:.0f} uV "
+           "(+-5 V, beyond any biopotential converter's input range)")
     _check(p.rest_margin_s >= 0, "rest_margin_s must be >= 0")
     try:
         _ = p.meas_datetime
@@ -197,8 +214,7 @@ def _validate(p: SimulationParams) -> None:
     for f in fields(p):
         value = getattr(p, f.name)
         if isinstance(value, tuple):
-            _check(all(isinstance(v, int | float) and math.isfinite(v) for v in value),
-                   f"{f.name} must hold finite numbers")
+            _check_tuple(f.name, value)
         elif isinstance(value, int | float) and not isinstance(value, bool):
             _check(math.isfinite(value), f"{f.name}={value} must be a finite number")
             _check(value >= 0, f"{f.name}={value:g} must not be negative")
@@ -229,6 +245,33 @@ def _validate(p: SimulationParams) -> None:
     _check(p.fasc_doublet_prob + p.fasc_triplet_prob <= 1.0,
            "fasc_doublet_prob + fasc_triplet_prob must not exceed 1")
     _check(p.motion_uv[1] + p.pop_uv[1] < p.rail_uv * 0.9, "artifacts must stay below the rail")
+    _check_noise_band(p)
+
+
+#: Tuples that are not a range of one quantity: (mean, sd) of the unit durations.
+_MEAN_SD = ("fasc_duration_ms",)
+
+
+def _check_tuple(name: str, value: tuple) -> None:
+    """Finite and not negative; durations, time constants and frequencies above 0 (a 0-s time
+    constant divides by zero, a 0-Hz firing rate never fires)."""
+    _check(all(isinstance(v, int | float) and math.isfinite(v) for v in value),
+           f"{name} must hold finite numbers")
+    _check(all(v >= 0 for v in value), f"{name}={value} must not be negative")
+    if name in _MEAN_SD:
+        _check(len(value) == 2 and value[0] > 0,
+               f"{name}={value} must be (mean, sd) with the mean above 0")
+    elif name.endswith(("_s", "_ms", "_hz")):
+        _check(all(v > 0 for v in value), f"{name}={value} must be above 0")
+
+
+def _check_noise_band(p: SimulationParams) -> None:
+    """The band ``noise_rms_uv`` holds in: its high edge is capped at 0.45 x the sampling rate,
+    and an empty or inverted band has no noise to scale."""
+    low, high = p.noise_band_hz
+    top = min(high, 0.45 * p.sfreq_hz)
+    _check(low < top, f"noise_band_hz={p.noise_band_hz} must have its low edge below its high "
+           f"edge, which is capped at 0.45 x sfreq_hz ({top:g} Hz here)")
 
 
 _NIGHT_S = 8 * 3600.0
