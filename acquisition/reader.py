@@ -13,14 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import mne
+import numpy as np
 from mne.io.edf.edf import RawBDF, RawEDF
 
 from acquisition import _csv, _text_formats, _wfdb
 from acquisition._text_formats import SEQ_GAP_TEXT  # noqa: F401 (part of this module's API)
-from acquisition.edf.constants import BDF_MAGIC, EDF_MAGIC, bytes_per_sample
+from acquisition.edf.constants import BDF_MAGIC, EDF_MAGIC, UV_PER_UNIT, bytes_per_sample
 from acquisition.edf.labels import channel_names, signal_type, typed_other_than_emg
 from acquisition.edf.truncation import check_truncation
-from acquisition.edf.units import left_out_signals  # noqa: F401 (part of this module's API)
+from acquisition.edf.units import (
+    left_out_signals,  # noqa: F401 (part of this module's API)
+    unit_to_uv,
+)
 from acquisition.errors import RecordingError
 
 #: Channel types left as they are; every other channel becomes 'emg'.
@@ -126,13 +130,14 @@ def _sniff(path: Path) -> str:
 def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     left_out = check_truncation(path, bytes_per_sample(bdf))
     refuse_pauses(path)
-    # The classes behind read_raw_edf/read_raw_bdf, which refuse names without the extension.
+    # The classes behind read_raw_edf/read_raw_bdf, which refuse names without the extension;
+    # opened without the samples, loaded once each signal's scale is that of its unit.
     reader = RawBDF if bdf else RawEDF
-    try:
-        raw = reader(path, preload=preload, exclude=left_out, verbose="error")
-    except Exception as exc:  # whatever MNE trips on, the user gets one line naming the file
-        raise RecordingError(path, f"not a readable {'BDF' if bdf else 'EDF'} file "
-                             f"({' '.join(str(exc).split())})") from None
+    raw = _by_mne(path, bdf, lambda: reader(path, preload=False, exclude=left_out,
+                                            verbose="error"))
+    scale_voltage_units(path, raw)
+    if preload:
+        _by_mne(path, bdf, lambda: raw.load_data(verbose="error"))
     type_by_label(raw)
     forget_placeholder_date(path, raw)
     names = channel_names(raw.ch_names)  # "EMG calf_left" -> "calf_left" (EDF+ type prefix)
@@ -141,6 +146,70 @@ def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
         _annotations_on_channels(raw)
     _mark_upsampled(path, raw)
     return raw
+
+
+def _by_mne(path: Path, bdf: bool, read: Callable[[], mne.io.BaseRaw]) -> mne.io.BaseRaw:
+    """``read()``, an MNE call on the EDF/BDF file ``path``; whatever MNE trips on, the user gets
+    one line naming the file (:class:`RecordingError`)."""
+    try:
+        return read()
+    except Exception as exc:
+        raise RecordingError(path, f"not a readable {'BDF' if bdf else 'EDF'} file "
+                             f"({' '.join(str(exc).split())})") from None
+
+
+def scale_voltage_units(path: str | os.PathLike, raw: mne.io.BaseRaw) -> None:
+    """Give each signal of the EDF/BDF file ``path``, opened by MNE and not loaded yet, the scale
+    of its unit where MNE's is another: MNE scales ``uV``, ``µV``, ``mV`` and ``V`` and reads
+    any other unit as volts, also a voltage spelt otherwise (``UV``, ``µV`` in UTF-8, ``nV``:
+    :func:`acquisition.edf.units.unit_to_uv`).
+
+    MNE multiplies each channel's samples by a factor (V per physical unit) it keeps with the
+    file's numbers (``raw._raw_extras``); a factor that is not the unit's is set to the unit's,
+    so a unit MNE reads right keeps its factor as it is. Stim channels are left as MNE reads
+    them.
+
+    Raises
+    ------
+    RecordingError
+        Naming ``path``: a signal needs another scale and this MNE keeps none to set.
+
+    Examples
+    --------
+    >>> raw = mne.io.read_raw_edf("night.edf")  # doctest: +SKIP
+    >>> scale_voltage_units("night.edf", raw)  # doctest: +SKIP
+    """
+    from acquisition.edf.header import read_header
+
+    units = read_header(path).signal_texts("physical_dimension")
+    factors = _mne_factors(raw)
+    if factors is None:
+        if any(u not in UV_PER_UNIT and unit_to_uv(u) is not None for u in units):
+            raise RecordingError(path, f"MNE {mne.__version__} cannot scale a voltage spelt "
+                                       "otherwise than uV, mV or V: write one of those")
+        return
+    gains, signals, stim = factors
+    for channel, signal in enumerate(signals):
+        uv_per_unit = unit_to_uv(units[signal])
+        if uv_per_unit is None or channel in stim:
+            continue
+        if gains[channel] != uv_per_unit / 1e6:  # a factor MNE has right stays as it is
+            gains[channel] = uv_per_unit / 1e6
+
+
+def _mne_factors(raw: mne.io.BaseRaw) -> tuple[np.ndarray, list[int], set[int]] | None:
+    """What MNE's EDF reader keeps of ``raw``: the factor (V per physical unit) of each channel,
+    which it multiplies the samples by as it reads them, the file's signal that each channel
+    is, and the stim channels; None where this MNE keeps them otherwise."""
+    try:
+        extras = raw._raw_extras[0]
+        gains, signals = extras["units"], [int(i) for i in extras["sel"]]
+        stim = {int(i) for i in extras["stim_channel_idxs"]}
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return None
+    if len(gains) != len(raw.ch_names) or len(signals) != len(raw.ch_names):
+        return None
+    return gains, signals, stim
 
 
 def forget_placeholder_date(path: str | os.PathLike, raw: mne.io.BaseRaw) -> None:

@@ -122,7 +122,7 @@ def reader_notes(stream, path: str) -> list[str]:
     notes = []
     left_out = stream.info.device.get("left_out")
     if left_out:
-        notes.append(f"{path}: left out, not in uV, mV or V: {', '.join(left_out)}")
+        notes.append(f"{path}: left out, not in a voltage unit (V, mV, uV, nV): {', '.join(left_out)}")
     marked_bad = stream.info.device.get("marked_bad")
     if marked_bad:
         notes.append(f"{path}: left out, marked bad in the file: {', '.join(marked_bad)} "

@@ -27,7 +27,7 @@ def _edf_with_unit(path, unit: bytes):
     return path
 
 
-@pytest.mark.parametrize("unit", [b"xyz", b"", b"nV", b"degC"])
+@pytest.mark.parametrize("unit", [b"xyz", b"", b"MV", b"degC"])
 def test_unknown_unit_is_refused_naming_file_and_channel(tmp_path, unit):
     path = _edf_with_unit(tmp_path / "odd.edf", unit)
     with pytest.raises(RecordingError, match=r"odd\.edf: channel 'calf' has unknown units"):
@@ -36,7 +36,8 @@ def test_unknown_unit_is_refused_naming_file_and_channel(tmp_path, unit):
         ReplayStream(path)
 
 
-@pytest.mark.parametrize(("unit", "volts_per_unit"), [(b"uV", 1e-6), (b"mV", 1e-3), (b"V", 1.0)])
+@pytest.mark.parametrize(("unit", "volts_per_unit"),
+                         [(b"uV", 1e-6), (b"mV", 1e-3), (b"V", 1.0), (b"nV", 1e-9)])
 def test_voltage_units_scale_as_stated(tmp_path, unit, volts_per_unit):
     path = _edf_with_unit(tmp_path / "ok.edf", unit)
     volts = open_recording(path).get_data()
@@ -107,7 +108,7 @@ def test_signals_not_in_volts_are_left_out_and_named(tmp_path):
     out = subprocess.run([sys.executable, "-m", "calfwatch", "analyze", str(path), "--out",
                           str(tmp_path / "out"), "--quiet"], capture_output=True, text=True,
                          timeout=300)
-    assert "left out, not in uV, mV or V: Status (Boolean), SpO2 (%)" in out.stderr
+    assert "left out, not in a voltage unit (V, mV, uV, nV): Status (Boolean), SpO2 (%)" in out.stderr
     assert "Traceback" not in out.stderr
 
 

@@ -56,8 +56,10 @@ ANNOTATION_LABELS = (EDF_ANNOTATIONS, BDF_ANNOTATIONS)
 #: Annotation text of spans without real samples (gaps, padding), as MNE names acquisition skips.
 GAP_TEXT = "BAD_ACQ_SKIP"
 
-#: µV per physical unit of the voltage dimensions calfwatch reads (MNE scales these correctly and
-#: reads any other as volts, silently).
+#: µV per physical unit of the voltage dimensions as MNE spells them: MNE scales these and reads
+#: any other unit as volts, silently (the other spellings calfwatch reads, ``UV``, ``µV`` in UTF-8,
+#: ``nV``: :func:`acquisition.edf.units.unit_to_uv`; :mod:`acquisition.reader` corrects MNE's
+#: scale for them).
 UV_PER_UNIT = {"V": 1e6, "mV": 1e3, "uV": 1.0, "\u00b5V": 1.0, "\u03bcV": 1.0, "\x83\xcaV": 1.0}
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 
-from acquisition.edf.constants import ANNOTATION_LABELS, UV_PER_UNIT
+from acquisition.edf.constants import ANNOTATION_LABELS
 from acquisition.edf.header import EdfHeader, HeaderLayout, lenient_float
+from acquisition.edf.units import as_written, unit_to_uv
 from acquisition.errors import RecordingError
 from acquisition.stream import MAX_SAMPLE_UV
 
@@ -75,13 +76,13 @@ def check_physical_bounds(path: str, fields: dict[str, list[str]]) -> None:
     night.edf: signal 'calf': physical range -1e308 to 1e308 uV is beyond any voltage on skin (1 kV)
     """
     for i, label in enumerate(fields["label"]):
-        uv_per_unit = UV_PER_UNIT.get(fields["physical_dimension"][i])
+        uv_per_unit = unit_to_uv(fields["physical_dimension"][i])
         if label in ANNOTATION_LABELS or uv_per_unit is None:
             continue
         lo, hi = (lenient_float(fields[k][i]) for k in ("physical_min", "physical_max"))
         if max(abs(lo), abs(hi)) * uv_per_unit > MAX_PHYSICAL_UV:
             stated = (f"{fields['physical_min'][i]} to {fields['physical_max'][i]} "
-                      f"{fields['physical_dimension'][i]}")
+                      f"{as_written(fields['physical_dimension'][i])}")
             raise BadEdfHeader(path, f"signal {label!r}: physical range {stated} is beyond any "
                                      "voltage on skin (1 kV)")
 

@@ -16,12 +16,11 @@ from acquisition.errors import RecordingError
 
 def odd_signals(path: str | os.PathLike, header: EdfHeader) -> list[tuple[str, str]]:
     """Data signals whose physical dimension is not a voltage calfwatch can scale, as (label, unit)
-    (the unit as its writer meant it, :func:`as_written`).
+    (the unit as its writer meant it, :func:`as_written`; see :func:`unit_to_uv`).
 
     They are left out (a BioSemi ``Status`` channel, a sleep study's oxygen saturation in %); a
     file with no data signal in a voltage unit is refused (:class:`RecordingError` naming
-    ``path``; where the unit is a voltage spelt otherwise than EDF spells it, ``uv`` or ``µV`` in
-    UTF-8, the message says how to spell it).
+    ``path``; for ``MV``, megavolts, the message says that millivolts are ``mV``).
     """
     odd, n_data, first_unit = [], 0, ""
     units = header.signal_texts("physical_dimension")
@@ -29,14 +28,15 @@ def odd_signals(path: str | os.PathLike, header: EdfHeader) -> list[tuple[str, s
         if label in ANNOTATION_LABELS:
             continue
         n_data += 1
-        if unit not in UV_PER_UNIT:
+        if unit_to_uv(unit) is None:
             first_unit = first_unit or unit
             odd.append((label, as_written(unit)))
     if odd and len(odd) == n_data:
         label, unit = odd[0]
         more = f" (and {len(odd) - 1} more)" if len(odd) > 1 else ""
         raise RecordingError(Path(path), f"channel {label!r} has unknown units {unit!r}{more}; "
-                             f"calfwatch reads signals in uV, mV or V{_spelling_hint(first_unit)}")
+                             "calfwatch reads signals in V, mV, uV or nV"
+                             f"{_spelling_hint(first_unit)}")
     return odd
 
 
@@ -55,37 +55,33 @@ def as_written(unit: str) -> str:
         return unit
 
 
-#: Voltage units in other letters than EDF's, by their lower case, as EDF spells them.
-_EDF_SPELLING = {"uv": "uV", "\u00b5v": "uV", "\u03bcv": "uV", "mv": "mV", "v": "V"}
+#: µV per unit of the voltage units, by their lower case (µ as the micro sign or the Greek mu).
+_UV_PER_LOWER = {"v": 1e6, "mv": 1e3, "uv": 1.0, "\u00b5v": 1.0, "\u03bcv": 1.0, "nv": 1e-3}
 
 
 def _spelling_hint(unit: str) -> str:
-    """How to spell a voltage unit ``unit`` (as read, Latin-1) that is not spelt as EDF
-    spells it, for a message; "" for a unit that is not a voltage in other letters.
+    """What to write instead of a unit ``unit`` (as read, Latin-1) that spells millivolts in
+    capitals, for a message; "" for any other unit.
 
-    They are refused, not read: MNE, which opens EDF files for :mod:`acquisition.reader`, scales
-    only ``uV``, ``µV``, ``mV`` and ``V`` and would read any other spelling as volts.
+    A capital M is the SI prefix of mega: ``MV`` is megavolts, not read as millivolts (no
+    voltage on skin is in megavolts, so the writer meant something the header does not say).
 
     Examples
     --------
-    >>> _spelling_hint("UV")
-    "; EDF spells it 'uV': correct the header's physical dimension"
+    >>> _spelling_hint("MV")
+    "; 'MV' is megavolts; a signal in millivolts is 'mV'"
     >>> _spelling_hint("degC")
     ''
     """
     meant = as_written(unit)
-    spelt = _EDF_SPELLING.get(meant.lower())
-    if spelt is None:
-        return ""
-    if meant != unit:
-        return f"; {meant!r} written in UTF-8; an EDF header is ASCII: write {spelt!r}"
-    if unit.startswith("M"):  # the SI prefix of mega: millivolts in capitals is a guess
-        return f"; {unit!r} is megavolts; a signal in millivolts is 'mV'"
-    return f"; EDF spells it {spelt!r}: correct the header's physical dimension"
+    if meant.startswith("M") and meant.lower() == "mv":
+        return f"; {meant!r} is megavolts; a signal in millivolts is 'mV'"
+    return ""
 
 
 def left_out_signals(path: str | os.PathLike) -> list[tuple[str, str]]:
-    """Signals of an EDF/BDF file that calfwatch leaves out, as (label, unit): not in uV, mV or V.
+    """Signals of an EDF/BDF file that calfwatch leaves out, as (label, unit): not in a voltage
+    unit (:func:`unit_to_uv`).
 
     Empty for other formats and for files it cannot read (their readers say why).
     """
@@ -100,5 +96,24 @@ def left_out_signals(path: str | os.PathLike) -> list[tuple[str, str]]:
 
 
 def unit_to_uv(unit: str) -> float | None:
-    """µV per physical unit ``unit``; None for a unit that is not a voltage calfwatch reads."""
-    return UV_PER_UNIT.get(unit.strip())
+    """µV per physical unit ``unit`` (a header field as read, Latin-1); None for a unit that is
+    not a voltage calfwatch reads.
+
+    EDF spells its voltages ``V``, ``mV``, ``uV`` (or ``µV``) and ``nV``; writers also use other
+    cases (``UV``, ``uv``) and put ``µ`` in UTF-8 (read as ``Âµ``, :func:`as_written`): those are
+    looked up in any case, but for a capital ``M`` (megavolts: see :func:`_spelling_hint`).
+
+    Examples
+    --------
+    >>> unit_to_uv("mV"), unit_to_uv("UV"), unit_to_uv("\u00c2\u00b5V"), unit_to_uv("nv")
+    (1000.0, 1.0, 1.0, 0.001)
+    >>> unit_to_uv("MV"), unit_to_uv("degC"), unit_to_uv("")
+    (None, None, None)
+    """
+    unit = unit.strip()
+    if unit in UV_PER_UNIT:
+        return UV_PER_UNIT[unit]
+    meant = as_written(unit)
+    if meant.startswith("M"):
+        return None
+    return _UV_PER_LOWER.get(meant.lower())
