@@ -26,6 +26,7 @@ from acquisition.edf.units import (
     unit_to_uv,
 )
 from acquisition.errors import RecordingError
+from acquisition.lost_time import annotate_nan_spans
 
 #: Channel types left as they are; every other channel becomes 'emg'.
 _NON_DATA_TYPES = {"stim"}
@@ -56,7 +57,8 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
         have different rates, those MNE upsampled to the fastest are in ``info["bads"]``;
         ``meas_date`` is the
         file's own start time, or None when the file does not state one; ``raw.filenames`` names
-        the source file (the ``.hea`` for WFDB).
+        the source file (the ``.hea`` for WFDB). Lost time is annotated ``BAD_ACQ_SKIP``: the
+        gaps a file states, and in a FIF the spans where an EMG channel not marked bad holds NaN.
 
     Raises
     ------
@@ -326,10 +328,26 @@ def _read_fif(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:
         raise RecordingError(path, "looks like a FIF file but has no extension; "
                              "rename it to end in .fif")
     try:
-        return mne.io.read_raw_fif(path, preload=preload, verbose="error")
+        raw = mne.io.read_raw_fif(path, preload=preload, verbose="error")
     except Exception as exc:  # whatever MNE trips on, the user gets one line naming the file
         raise RecordingError(path, f"not a readable FIF file "
                              f"({' '.join(str(exc).split())})") from None
+    annotate_nan_spans(raw, _emg_picks(raw))
+    return raw
+
+
+def _emg_picks(raw: mne.io.BaseRaw) -> list[int]:
+    """The channels :func:`open_recording` gives type EMG (:func:`_as_emg`: those a FIF types
+    EMG, or else all but stim channels), but those marked bad: the channels analysed unless
+    others are named.
+
+    A bad channel may hold NaN all through (a dead electrode); the others' time is not lost.
+    """
+    types = raw.get_channel_types()
+    typed = "emg" in types
+    return [i for i, (name, kind) in enumerate(zip(raw.ch_names, types, strict=True))
+            if (kind == "emg" if typed else kind not in _NON_DATA_TYPES)
+            and name not in raw.info["bads"]]
 
 
 def _read_wfdb(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:

@@ -213,16 +213,13 @@ def _array_raw(array_uv, sfreq_hz: float):
     """An ``mne.io.RawArray`` of EMG channels from µV, NaN spans annotated as lost."""
     import mne
 
-    from acquisition.replay import GAP_TEXT
+    from acquisition.lost_time import annotate_lost, nan_runs
 
     data = _checked_array(array_uv, sfreq_hz)
     names = [f"{ARRAY_CH_PREFIX}{i + 1}" for i in range(data.shape[0])]
     info = mne.create_info(names, float(sfreq_hz), "emg")
     raw = mne.io.RawArray(data * 1e-6, info, verbose="error")
-    starts, stops = _nan_spans(np.isnan(data).any(axis=0))
-    if len(starts):
-        raw.set_annotations(mne.Annotations(starts / sfreq_hz, (stops - starts) / sfreq_hz,
-                                            [GAP_TEXT] * len(starts)))
+    annotate_lost(raw, *nan_runs(np.isnan(data).any(axis=0)))
     return raw
 
 
@@ -245,9 +242,3 @@ def _checked_array(array_uv, sfreq_hz: float) -> np.ndarray:
     if not (np.isfinite(sfreq_hz) and sfreq_hz > 0):
         raise ValueError(f"sfreq_hz must be a positive number of Hz; got {sfreq_hz!r}")
     return data
-
-
-def _nan_spans(lost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and stops (samples) of the runs of True in ``lost``."""
-    edges = np.diff(np.concatenate([[0], lost.astype(np.int8), [0]]))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
