@@ -179,6 +179,14 @@ def _check(ok: bool, message: str) -> None:
 
 
 def _validate(p: SimulationParams) -> None:
+    """Refuse parameters no device, muscle or night has (:class:`SimulationError`, one line)."""
+    _check_recording(p)
+    _check_fields(p)
+    _check_events(p)
+
+
+def _check_recording(p: SimulationParams) -> None:
+    """The converter, its rate, channels, rail and date; the units' pools."""
     lo, hi = SFREQ_RANGE_HZ
     _check(lo <= p.sfreq_hz <= hi, f"sfreq_hz={p.sfreq_hz:g} is outside {lo:g}-{hi:g} Hz")
     _check(float(p.sfreq_hz).is_integer(), f"sfreq_hz={p.sfreq_hz:g} must be a whole number of Hz")
@@ -197,12 +205,6 @@ def _validate(p: SimulationParams) -> None:
            "converters have 10-24; EDF+/BDF+ hold at most 24)")
     _check(float(p.resolution_bits).is_integer(),
            f"resolution_bits={p.resolution_bits} must be a whole number of bits")
-    _check(1 <= p.fasc_units <= MAX_UNITS, f"fasc_units={p.fasc_units} is outside 1-{MAX_UNITS}")
-    _check(p.fasc_shape in FASC_SHAPES,
-           f"fasc_shape={p.fasc_shape!r} must be one of {', '.join(FASC_SHAPES)}")
-    _check(p.fasc_unit_alpha > 0, "fasc_unit_alpha must be > 0")
-    _check(2 <= p.pool_units <= MAX_UNITS, f"pool_units={p.pool_units} is outside 2-{MAX_UNITS}")
-    _check(p.myoclonus_units[0] >= 2, "myoclonus_units must start at >= 2")
     _check(p.rail_uv > 100, f"rail_uv={p.rail_uv:g} is too small")
     _check(p.rail_uv <= MAX_RAIL_UV, f"rail_uv={p.rail_uv:g} is above {MAX_RAIL_UV:.0f} uV "
            "(+-5 V, beyond any biopotential converter's input range)")
@@ -211,6 +213,16 @@ def _validate(p: SimulationParams) -> None:
         _ = p.meas_datetime
     except ValueError as exc:
         raise SimulationError(f"meas_date={p.meas_date!r} is not an ISO 8601 date-time") from exc
+    _check(1 <= p.fasc_units <= MAX_UNITS, f"fasc_units={p.fasc_units} is outside 1-{MAX_UNITS}")
+    _check(p.fasc_shape in FASC_SHAPES,
+           f"fasc_shape={p.fasc_shape!r} must be one of {', '.join(FASC_SHAPES)}")
+    _check(p.fasc_unit_alpha > 0, "fasc_unit_alpha must be > 0")
+    _check(2 <= p.pool_units <= MAX_UNITS, f"pool_units={p.pool_units} is outside 2-{MAX_UNITS}")
+    _check(p.myoclonus_units[0] >= 2, "myoclonus_units must start at >= 2")
+
+
+def _check_fields(p: SimulationParams) -> None:
+    """Every number finite and not negative, probabilities in 0-1, ranges (low, high)."""
     for f in fields(p):
         value = getattr(p, f.name)
         if isinstance(value, tuple):
@@ -227,6 +239,10 @@ def _validate(p: SimulationParams) -> None:
                  "leadoff_s", "saturation_s", "myoclonus_units", "voluntary_ramp_s"):
         value = getattr(p, name)
         _check(len(value) == 2 and value[0] <= value[1], f"{name}={value} must be (low, high)")
+
+
+def _check_events(p: SimulationParams) -> None:
+    """The events' figures within what the literature gives them."""
     _check(p.plm_per_series[0] >= 4, "plm_per_series must start at >= 4 (AASM series)")
     _check(5.0 <= p.plm_interval_s[0] and p.plm_interval_s[1] <= 90.0,
            "plm_interval_s must lie within 5-90 s (AASM)")
