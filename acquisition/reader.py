@@ -8,6 +8,7 @@ without a known extension, by the first bytes. Every problem with the input is a
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -112,7 +113,7 @@ def _sniff(path: Path) -> str:
         return "bdf"
     if head.startswith(_FIF_MAGIC):
         return "fif"
-    text = head.decode("utf-8", errors="replace").lstrip()
+    text = _head_text(head)
     if text.startswith("#"):
         return "opensignals"
     first = text.splitlines()[0] if text else ""
@@ -124,6 +125,21 @@ def _sniff(path: Path) -> str:
                              "(expected an OpenSignals '#' header or a CSV time column)")
     raise RecordingError(path, "unknown format (expected EDF/BDF, FIF, WFDB .hea/.dat, "
                          "OpenSignals text or CSV with a time column)")
+
+
+def _head_text(head: bytes) -> str:
+    """A file's first bytes as text, as the text readers decode it: UTF-16 where a byte-order
+    mark says so (Excel's "Unicode text", saved as .txt), the byte-order mark and leading blanks
+    left out.
+
+    Examples
+    --------
+    >>> _head_text("\\ufefftime,GM_uV".encode("utf-16-le")), _head_text(b"\\xef\\xbb\\xbf time")
+    ('time,GM_uV', 'time')
+    """
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    text = head.decode("utf-16" if utf16 else "utf-8", errors="replace")
+    return text.lstrip("\ufeff \t\r\n")
 
 
 # --- per-format readers --------------------------------------------------------------------------

@@ -100,12 +100,14 @@ def test_bytes_windows_1252_leaves_undefined_are_read_as_latin_1(tmp_path):
     _assert_read(open_recording(path), ["GM\x81"], values, 1e-6)
 
 
-@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
-def test_a_utf16_file_with_its_byte_order_mark_is_read(tmp_path, encoding):
-    """Excel's "Unicode text": UTF-16 with a byte-order mark, tab-separated."""
+@pytest.mark.parametrize("suffix", [".csv", ".txt", ""])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-8"])
+def test_a_file_with_its_byte_order_mark_is_read(tmp_path, encoding, suffix):
+    """Excel's "Unicode text": UTF-16 with a byte-order mark, tab-separated, saved as .txt;
+    "CSV UTF-8": UTF-8 with one. Recognised by their content whatever the file is named."""
     values = _samples(2, seed=41)
     text = "\n".join(["time\tGM_µV\tSOL_µV", *_rows(values, "\t")]) + "\n"
-    path = tmp_path / "unicode.csv"
+    path = tmp_path / f"unicode{suffix}"
     path.write_bytes(("\ufeff" + text).encode(encoding))
     _assert_read(open_recording(path), ["GM", "SOL"], values, 1e-6)
 
