@@ -146,7 +146,8 @@ def hardware_prefilter(device: Mapping[str, Any]) -> str:
     return stated or HARDWARE_FILTERS.get(str(device.get("kind", "")), "")
 
 
-_CORNER = re.compile(r"\b(HP|LP)\s*:\s*(DC|[0-9]*\.?[0-9]+)\s*(k?Hz)?", re.IGNORECASE)
+#: One item of an EDF+ prefilter text: ``HP:0.1Hz``, ``LP:1kHz``, ``N:50Hz``, ``HP:DC``.
+_FILTER_ITEM = re.compile(r"\b(HP|LP|N)\s*:\s*(DC|[0-9]*\.?[0-9]+)\s*(kHz|Hz)?", re.IGNORECASE)
 
 
 def filter_corners_hz(text: str) -> tuple[float | None, float | None]:
@@ -163,13 +164,14 @@ def filter_corners_hz(text: str) -> tuple[float | None, float | None]:
     (None, None)
     """
     found: dict[str, float] = {}
-    for kind, value, unit in _CORNER.findall(text or ""):
+    for kind, value, unit in _FILTER_ITEM.findall(text or ""):
+        if kind.upper() == "N":  # a notch is no corner
+            continue
         hz = 0.0 if value.upper() == "DC" else float(value)
         found.setdefault(kind.upper(), hz * (1000.0 if unit.lower() == "khz" else 1.0))
     return found.get("HP"), found.get("LP")
 
-#: One item of an EDF+ prefilter text: ``HP:0.1Hz``, ``LP:1kHz``, ``N:50Hz``, ``HP:DC``.
-_FILTER_ITEM = re.compile(r"(HP|LP|N)\s*:\s*(DC|[0-9]*\.?[0-9]+)\s*(kHz|Hz)?", re.IGNORECASE)
+
 #: Width of the EDF+ prefilter field: a longer text would be cut.
 PREFILTER_CHARS = 80
 _FILTER_FORMS = ("HP:<f>Hz and/or LP:<f>Hz, HP:DC for none, N:<f>Hz for a notch, e.g. "
