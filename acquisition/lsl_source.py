@@ -215,6 +215,79 @@ class StampPlacer:
         return pieces
 
 
+class PullPlacer:
+    """The timeline chunks each pull of an LSL inlet makes: data where every channel holds a
+    voltage, gaps where the stamps (:class:`StampPlacer`) or the values (:func:`invalid_runs`)
+    say samples were lost, counted in ``counters`` (``samples_received``, ``samples_lost`` by
+    reason, ``gaps``).
+
+    Invalid samples that end a pull are held until the next pull shows whether they go on
+    (:meth:`release` gives them up): a dropout the sender delivered over two pulls is one gap,
+    not two that touch.
+
+    Parameters
+    ----------
+    sfreq_hz, gap_tolerance_s : float
+        The stream's nominal rate, and the delay beyond which samples are missing.
+    to_uv : ndarray, shape (n_channels, 1)
+        µV per stream unit of each channel.
+    counters : dict
+        Where the samples received and lost are counted.
+
+    Examples
+    --------
+    >>> counters = {"samples_received": 0, "samples_lost": {}, "gaps": 0}
+    >>> placer = PullPlacer(1000.0, 0.05, np.ones((1, 1)), counters)
+    >>> pull = np.array([[1.0], [np.nan], [np.nan]])  # samples x channels, as pylsl gives them
+    >>> [(c.start_sample, c.n_samples, c.gap) for c in placer.place(pull, np.arange(3) / 1e3)]
+    [(0, 1, False)]
+    >>> pull = np.array([[np.nan], [2.0]])
+    >>> [(c.start_sample, c.n_samples, c.gap) for c in placer.place(pull, np.arange(3, 5) / 1e3)]
+    [(1, 3, True), (4, 1, False)]
+    """
+
+    def __init__(self, sfreq_hz: float, gap_tolerance_s: float, to_uv: np.ndarray,
+                 counters: dict) -> None:
+        self.stamps = StampPlacer(sfreq_hz, gap_tolerance_s)
+        self.to_uv, self.counters = to_uv, counters
+        self._held: tuple[int, int] | None = None  # (start, n) of invalid samples ending a pull
+
+    def place(self, data: np.ndarray, stamps: np.ndarray) -> Iterator[SampleChunk]:
+        """The chunks of one pull (``data`` samples x channels, and their stamps)."""
+        uv = data.T.astype(np.float64) * self.to_uv
+        for i_from, i_to, start, lost in self.stamps.place(stamps):
+            if lost > 0:
+                yield from self.release()
+                yield self._lost(start - lost, lost, GAP_REASON)
+            self.counters["samples_received"] += i_to - i_from
+            for a, b, valid in invalid_runs(uv[:, i_from:i_to]):
+                if valid:
+                    yield from self.release()
+                    yield SampleChunk(start + a, uv[:, i_from + a : i_from + b])
+                else:
+                    yield from self._hold(start + a, b - a)
+
+    def release(self) -> Iterator[SampleChunk]:
+        """The held invalid samples as one gap chunk (nothing when none is held)."""
+        if self._held is not None:
+            (start, n_samples), self._held = self._held, None
+            yield self._lost(start, n_samples, INVALID_REASON)
+
+    def _hold(self, start: int, n_samples: int) -> Iterator[SampleChunk]:
+        held = self._held
+        if held is not None and held[0] + held[1] == start:
+            self._held = (held[0], held[1] + n_samples)
+            return
+        yield from self.release()
+        self._held = (start, n_samples)
+
+    def _lost(self, start: int, n_samples: int, reason: str) -> SampleChunk:
+        self.counters["gaps"] += 1
+        counts = self.counters["samples_lost"]
+        counts[reason] = counts.get(reason, 0) + n_samples
+        return gap_chunk(start, len(self.to_uv), n_samples, reason)
+
+
 class LslSource:
     """Samples of an LSL stream, in µV, with lost spans as gap chunks.
 
@@ -275,10 +348,10 @@ class LslSource:
         self._to_uv = uv_factors(list(units), name)
         n = full.channel_count()
         names = list(labels) if all(labels) and len(set(labels)) == n else None
-        self._placer = StampPlacer(sfreq, gap_tolerance_s)
         self._stop = threading.Event()
         self.counters = {"samples_received": 0, "samples_lost": {}, "gaps": 0, "reconnects": 0,
                          "stalls": 0}
+        self._placer = PullPlacer(sfreq, gap_tolerance_s, self._to_uv, self.counters)
         self._last_data_s = time.monotonic()
         self._connected = True
         self._pending = self._first_pull(resolve_timeout_s)
@@ -305,13 +378,15 @@ class LslSource:
         """Yield chunks in timeline order (gaps included) until :meth:`close`."""
         pending, self._pending = self._pending, None
         if pending is not None:
-            yield from self._place(*pending)
+            yield from self._placer.place(*pending)
         while not self._stop.is_set():
             got = self._pull(_PULL_WAIT_S)
             if got is None:
+                yield from self._placer.release()  # nothing follows it yet: the run has ended
                 self._check_stall()
                 continue
-            yield from self._place(*got)
+            yield from self._placer.place(*got)
+        yield from self._placer.release()
 
     def _pull(self, timeout_s: float) -> tuple[np.ndarray, np.ndarray] | None:
         data, stamps = self._inlet.pull_chunk(timeout=timeout_s, max_samples=_PULL_MAX,
@@ -339,24 +414,6 @@ class LslSource:
             self.counters["stalls"] += 1
             logger.warning("%s: no samples for %g s; waiting for the stream", self.name,
                            self.stall_s)
-
-    def _place(self, data: np.ndarray, stamps: np.ndarray) -> Iterator[SampleChunk]:
-        uv = data.T.astype(np.float64) * self._to_uv
-        for i_from, i_to, start, lost in self._placer.place(stamps):
-            if lost > 0:
-                yield self._lost(start - lost, uv.shape[0], lost, GAP_REASON)
-            self.counters["samples_received"] += i_to - i_from
-            for a, b, valid in invalid_runs(uv[:, i_from:i_to]):
-                if valid:
-                    yield SampleChunk(start + a, uv[:, i_from + a : i_from + b])
-                else:
-                    yield self._lost(start + a, uv.shape[0], b - a, INVALID_REASON)
-
-    def _lost(self, start: int, n_channels: int, n_samples: int, reason: str) -> SampleChunk:
-        self.counters["gaps"] += 1
-        counts = self.counters["samples_lost"]
-        counts[reason] = counts.get(reason, 0) + n_samples
-        return gap_chunk(start, n_channels, n_samples, reason)
 
     def _start_date(self, full) -> datetime:
         """Wall-clock time of the first sample, from its stamp on this machine's LSL clock."""

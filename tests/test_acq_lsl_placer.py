@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from acquisition.lsl_source import StampPlacer, uv_factors
+from acquisition.lsl_source import INVALID_REASON, PullPlacer, StampPlacer, uv_factors
 
 SFREQ = 2000.0
 
@@ -54,6 +54,40 @@ def test_jitter_and_drift_are_not_gaps():
     pieces = _feed(placer, true_t + jitter, chunk_n)
     assert sum(lost for *_, lost in pieces) == 0
     assert placer.next_sample == n
+
+
+def _chunks(pulls: list[np.ndarray], n_channels: int = 2):
+    """Every chunk a :class:`PullPlacer` makes of ``pulls`` (samples x channels each, stamped
+    one after another at ``SFREQ``), its held samples released at the end; and the counters."""
+    counters = {"samples_received": 0, "samples_lost": {}, "gaps": 0}
+    placer = PullPlacer(SFREQ, 0.05, np.ones((n_channels, 1)), counters)
+    out, k = [], 0
+    for pull in pulls:
+        out += list(placer.place(pull, 10.0 + (k + np.arange(len(pull))) / SFREQ))
+        k += len(pull)
+    return out + list(placer.release()), counters
+
+
+@pytest.mark.parametrize("cuts", [(), (250,), (210, 260, 261), (200,), (300,)])
+def test_a_dropout_delivered_over_several_pulls_is_one_gap(cuts):
+    """NaN over samples 200-299 on one channel: one gap of 100 samples at 200, however the
+    sender's pulls cut it (inside it, at its first or past its last sample)."""
+    data = np.ones((1000, 2))
+    data[200:300, 1] = np.nan
+    chunks, counters = _chunks(np.split(data, cuts))
+    gaps = [(c.start_sample, c.n_samples) for c in chunks if c.gap]
+    assert gaps == [(200, 100)]
+    assert counters["samples_lost"] == {INVALID_REASON: 100} and counters["gaps"] == 1
+    starts = np.cumsum([0] + [c.n_samples for c in chunks])
+    assert [c.start_sample for c in chunks] == starts[:-1].tolist()  # no hole, no overlap
+    assert starts[-1] == 1000
+
+
+def test_two_dropouts_with_samples_between_stay_two_gaps():
+    data = np.ones((600, 1))
+    data[100:150], data[151:200] = np.nan, np.inf
+    chunks, _ = _chunks(np.split(data, [140, 175]), n_channels=1)
+    assert [(c.start_sample, c.n_samples) for c in chunks if c.gap] == [(100, 50), (151, 49)]
 
 
 def test_units_to_uv():

@@ -144,8 +144,9 @@ def test_samples_that_are_not_a_voltage_are_lost_at_their_place(source, tmp_path
 
 
 def _joined(spans: list[tuple[float, float]], tol_s: float) -> list[tuple[float, float]]:
-    """(onset, duration) spans with those that touch joined: a span the sender delivered over two
-    pulls is lost as two gaps, one after the other, each annotated exactly."""
+    """(onset, duration) spans with those that touch joined: a dropout whose second half reaches
+    the inlet only after a pull came back empty is two gaps, one after the other, each annotated
+    exactly (acquisition.lsl_source.PullPlacer joins the halves of consecutive pulls)."""
     out: list[tuple[float, float]] = []
     for onset, duration in sorted(spans):
         if out and abs(out[-1][0] + out[-1][1] - onset) <= tol_s:
