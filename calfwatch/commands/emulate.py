@@ -106,14 +106,16 @@ def run(args: argparse.Namespace) -> int:
     options = {"counter_column": True} if args.counter_column and args.device == "ascii" else {}
     device = EmulatedDevice(args.device, source, sfreq_hz, args.port, speed=args.speed,
                             faults=plan, n_channels=args.channels, **options)
-    device.start()
-    print(f"{args.device} device on {device.port_path} ({sfreq_hz:g} Hz, "
-          f"{device.firmware.n_channels} channels, x{args.speed:g}); Ctrl-C to stop", flush=True)
-    started = time.monotonic()
     main_thread = threading.current_thread() is threading.main_thread()
-    # stopped by kill: as by Ctrl-C (only the main thread may set a handler)
+    # stopped by kill: as by Ctrl-C (only the main thread may set a handler), from before the
+    # port is announced, so that a kill as soon as it is up finds the handler there
     previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
+        device.start()
+        print(f"{args.device} device on {device.port_path} ({sfreq_hz:g} Hz, "
+              f"{device.firmware.n_channels} channels, x{args.speed:g}); Ctrl-C to stop",
+              flush=True)
+        started = time.monotonic()
         while not device.finished.wait(0.2):
             if args.duration is not None and time.monotonic() - started >= args.duration:
                 break
