@@ -41,6 +41,10 @@ SUMMARY_FILE = "summary.json"
 ANNOTATIONS_FILE = "annotations.txt"
 EVENTS_EDF_FILE = "events.edf"
 EVENTS_JSON_FILE = "events.json"
+#: The file of each output, by the key :func:`write_outputs` returns it under (in writing order).
+OUTPUT_FILES = {"events": EVENTS_FILE, "events_json": EVENTS_JSON_FILE,
+                "annotations": ANNOTATIONS_FILE, "events_edf": EVENTS_EDF_FILE,
+                "summary": SUMMARY_FILE}
 #: Suffix of a recording's output folder (see :func:`analysis_dir`).
 ANALYSIS_SUFFIX = "_analysis"
 
@@ -62,8 +66,8 @@ def analysis_dir(recording: str | os.PathLike) -> Path:
     return path.parent / f"{path.stem}{ANALYSIS_SUFFIX}"
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically, 0600, never through a symbolic link; return the path.
+def write_atomic(path: str | os.PathLike, text: str | bytes) -> Path:
+    """Write ``text`` (or bytes) to ``path`` atomically, 0600, never through a symbolic link; return the path.
 
     See :func:`acquisition.safe_files.write_atomic`.
     """
@@ -249,17 +253,19 @@ def write_outputs(
     """
     info = start if isinstance(start, StreamInfo) else StreamInfo(1.0, [], start)
     orig_time, first_time_s = annotation_origin(info)
+    # every file's content first: a night that fails to write leaves the folder as it was,
+    # never new files beside an earlier analysis's summary
+    texts = {
+        "events": events_tsv_text(events),
+        "events_json": events_json_text(),
+        "annotations": annotations_text(events, orig_time, first_time_s),
+        "events_edf": events_edf_bytes(events, info.meas_date),
+        "summary": summary_text(summary),
+    }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_reports(out)
-    return {
-        "events": write_atomic(out / EVENTS_FILE, events_tsv_text(events)),
-        "events_json": write_atomic(out / EVENTS_JSON_FILE, events_json_text()),
-        "annotations": write_atomic(out / ANNOTATIONS_FILE,
-                                    annotations_text(events, orig_time, first_time_s)),
-        "events_edf": write_events_edf(out / EVENTS_EDF_FILE, events, info.meas_date),
-        "summary": write_atomic(out / SUMMARY_FILE, summary_text(summary)),
-    }
+    return {key: write_atomic(out / OUTPUT_FILES[key], content) for key, content in texts.items()}
 
 
 #: The report ``calfwatch report DIR`` writes into the folder by default (and its PDF).
@@ -277,11 +283,19 @@ def _remove_stale_reports(out: Path) -> None:
                            "(calfwatch report %s writes the new one)", path, out)
 
 
-def write_events_edf(path: Path, events: Iterable[Mapping[str, Any]],
-                     meas_date: datetime | None) -> Path:
-    """The events as an EDF+ annotation-only file (``<kind>@@<channel>``, MNE's channel form)."""
-    from acquisition.edf.annotation_file import EdfAnnotation, write_annotation_edf
+def events_edf_bytes(events: Iterable[Mapping[str, Any]], meas_date: datetime | None) -> bytes:
+    """The events as an EDF+ annotation-only file (``<kind>@@<channel>``, MNE's channel form).
 
+    A start whose year an EDF header cannot state (1985-2084) is left out of the file, which then
+    places its events from the first sample (:func:`acquisition.edf.annotation_file.
+    annotation_edf_bytes`); the other outputs keep the date.
+    """
+    from acquisition.edf.annotation_file import EdfAnnotation, annotation_edf_bytes, dates_in_header
+
+    if meas_date is not None and not dates_in_header(meas_date):
+        logger.warning("%s written without a date: the recording's start %s is outside the years "
+                       "an EDF header states (1985-2084); its events are placed from the first "
+                       "sample", EVENTS_EDF_FILE, meas_date.isoformat())
     items = [EdfAnnotation(float(e["onset_s"]), float(e["duration_s"]), _clean(e["kind"]),
                            _clean(e["channel"])) for e in events]
-    return Path(write_annotation_edf(path, meas_date, items))
+    return annotation_edf_bytes(meas_date, items)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from acquisition.edf.constants import EDF_ANNOTATIONS, EDF_DIGITAL_RANGE
-from acquisition.edf.fields import edfplus_date, header_start, subfield
+from acquisition.edf.fields import EDF_YEARS, edfplus_date, header_start, subfield
 from acquisition.edf.header import read_header
 from acquisition.edf.header_build import SignalSpec, build_header
 from acquisition.edf.tal import clean_text, decimal_seconds, iter_tals, tal_bytes, timekeeping_bytes
@@ -68,7 +68,10 @@ def write_annotation_edf(
         File to create (replaced atomically: a reader never sees half a file).
     meas_date : datetime or None
         Time of the recording's first sample (aware; written in UTC like calfwatch recordings,
-        sub-second kept in the first time-keeping TAL); None when the recording has no date.
+        sub-second kept in the first time-keeping TAL); None when the recording has no date. A
+        date outside the years an EDF header states (:data:`acquisition.edf.fields.EDF_YEARS`) is written as no date
+        (``Startdate X``), the onsets still from the first sample: see
+        :func:`annotation_edf_bytes`.
     annotations : iterable of EdfAnnotation
         Onsets in seconds from the recording's first sample.
     equipment : str
@@ -85,7 +88,32 @@ def write_annotation_edf(
     >>> float(ann.onset[0]), str(ann.description[0])
     (2.0, 'fasciculation@@calf_left')
     """
-    if meas_date is None:
+    content = annotation_edf_bytes(meas_date, annotations, equipment=equipment)
+    path = os.fspath(path)
+    _replace_atomically(path, content)
+    return path
+
+
+def dates_in_header(meas_date: datetime | None) -> bool:
+    """Whether an EDF header can state ``meas_date`` (its UTC year in :data:`acquisition.edf.fields.EDF_YEARS`)."""
+    return meas_date is not None and meas_date.astimezone(UTC).year in EDF_YEARS
+
+
+def annotation_edf_bytes(
+    meas_date: datetime | None,
+    annotations: Iterable[EdfAnnotation],
+    *,
+    equipment: str = "calfwatch",
+) -> bytes:
+    """The bytes of an EDF+ annotation-only file (see :func:`write_annotation_edf`).
+
+    A ``meas_date`` whose year an EDF header cannot state (before 1985, the header's two-digit
+    year's clipping date; after 2084, where EDF+ leaves the year to the recording field alone and
+    readers such as MNE fail) is written as no date: the file then places its events from the
+    first sample, as for a recording without a date, rather than on a date it does not hold (a
+    device clock never set reads 1970).
+    """
+    if not dates_in_header(meas_date):
         start, start_us, date_text = _NO_DATE, 0, "X"
     else:
         start, start_us = header_start(meas_date.astimezone(UTC))
@@ -99,9 +127,7 @@ def write_annotation_edf(
         recording=f"Startdate {date_text} X X {subfield(equipment)}",
         start=start, record_s_text="0", signals=signals, n_records=len(records),
     )
-    path = os.fspath(path)
-    _replace_atomically(path, header + b"".join(records))
-    return path
+    return header + b"".join(records)
 
 
 def _payloads(annotations: Iterable[EdfAnnotation], offset: Decimal) -> list[bytes]:

@@ -6,6 +6,9 @@ import math
 import unicodedata
 from datetime import UTC, datetime
 
+#: Years an EDF header's start date can state: two digits, 1985 the clipping date (EDF+ 2.1.3.2;
+#: after 2084 EDF+ leaves the year to the recording field, which MNE and others do not read).
+EDF_YEARS = range(1985, 2085)
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
@@ -91,6 +94,6 @@ def header_start(meas_date: datetime) -> tuple[datetime, int]:
     """
     if meas_date.tzinfo is not None:
         meas_date = meas_date.astimezone(UTC).replace(tzinfo=None)
-    if not 1985 <= meas_date.year <= 2084:
+    if meas_date.year not in EDF_YEARS:
         raise ValueError(f"meas_date {meas_date:%Y-%m-%d} is outside the EDF years 1985-2084")
     return meas_date.replace(microsecond=0), meas_date.microsecond
