@@ -107,6 +107,13 @@ _WHY = {
 }
 
 
+def _night_not_evaluable(assessment: Mapping[str, Any]) -> bool:
+    """Whether the night's own numbers cannot be judged: the level says so, or a minimum of the
+    night fired while a rule over earlier nights (persistence) set a higher level."""
+    return (not assessment or (assessment.get("level") or "not-evaluable") == "not-evaluable"
+            or any(r.get("level") == "not-evaluable" for r in assessment.get("reasons") or []))
+
+
 def _not_evaluable_headline(assessment: Mapping[str, Any]) -> str:
     """First line of a night that could not be assessed: why, in the assessment's words."""
     why = [_WHY.get(r.get("rule"), str(r.get("rule"))) for r in assessment.get("reasons") or []
@@ -158,7 +165,7 @@ def wearer_summary(
     rate = summary.get("fasciculations_per_min_rest")
     start = (summary.get("recording") or {}).get("start_utc", "")
     channels = summary.get("channels") or {}
-    lines = [_not_evaluable_headline(assessment)] if level == "not-evaluable" else []
+    lines = [_not_evaluable_headline(assessment)] if _night_not_evaluable(assessment) else []
     lines += [
         f"Twitches (fasciculations) at rest: {count} in {_rest_words(rest)} of rest "
         f"= {_num(rate, '.2f')} per minute of rest"

@@ -401,7 +401,10 @@ def _series(history: Sequence[Any], tonight: Any, cutoff_hour: int) -> tuple[lis
     if tonight.side is None and len(sides) == 1:
         tonight = NightPoint(**{**asdict(tonight), "side": next(iter(sides))})
     key = (tonight.night_date, tonight.side, tonight.start_utc)
-    points = [p for p in points if (p.night_date, p.side, p.start_utc) != key] + [tonight]
+    # the nights up to tonight's: a night re-analysed or reported later is judged as of its date,
+    # not with the nights recorded after it
+    points = [p for p in points if (p.night_date, p.side, p.start_utc) != key
+              and (p.night_date is None or p.night_date <= tonight.night_date)] + [tonight]
     return points, [tonight]
 
 
@@ -442,6 +445,7 @@ def assess(history_nights: Sequence[Any], symptoms: Iterable[str] = (),
     tonight : optional
         The night just analysed. It joins the history (replacing a stored copy of the same recording) and
         is the night the single-night rules look at; by default they look at the latest night date.
+        Nights dated after it are left out: a night is judged as of its own date.
 
     Returns
     -------

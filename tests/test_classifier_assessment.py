@@ -269,6 +269,15 @@ def test_tonight_already_stored_is_not_counted_twice():
     assert result.persistence.nights == 13 and result.level == BENIGN
 
 
+def test_nights_after_tonight_are_left_out():
+    """A night re-analysed after later ones were stored is judged as of its own date: the
+    fortnight that follows it does not make it see-doctor."""
+    history = points(FLAT[:16])
+    assert assess(history, []).level == SEE_DOCTOR
+    result = assess(history, [], tonight=history[4])
+    assert result.persistence.nights == 5 and result.level == BENIGN
+
+
 def test_summary_documents_are_accepted_as_nights():
     summaries = [make_summary(evening(i, hour=0 if i % 3 == 0 else 23, minute=30), r)
                  for i, r in enumerate(FLAT[:14])]

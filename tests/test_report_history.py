@@ -97,3 +97,68 @@ def test_report_of_a_folder_brings_the_history_of_its_subject(tmp_path):
     assert [r[0] for r in rows] == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04"]
     assert all(close_to(r[4], rate, 2) for r, rate in zip(rows, rates, strict=False))
     assert rows[-1][7] == "not evaluable"  # two minutes are far from an hour of rest
+
+
+def _night_folder(tmp_path, summary: dict) -> str:
+    import json
+
+    folder = tmp_path / "night"
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    return folder
+
+
+def test_a_nights_report_leaves_out_the_nights_after_it(tmp_path):
+    """The report of the 5th night of a fortnight judges it with the 5 nights up to it: the 2-week
+    rule that fires at the 14th does not reach back to it, and its history table ends with it."""
+    history = tmp_path / "h.sqlite"
+    rates = _store(history, 14)
+    folder = _night_folder(tmp_path, make_summary(evening(4), rates[4]))
+    out = tmp_path / "r.html"
+    code, _, err = run_cli("report", folder, "--subject", SUBJECT, "--history", history,
+                           "--out", out)
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    assert _level(html) != "see-doctor"
+    page = parse_report(html)
+    assert len(page.tables["history-table"]) - 1 == 5
+    checks = {r[0]: r for r in page.tables["checks"][1:]}
+    assert checks["persistence"][1] == "not fired" and checks["persistence"][3] == "5"
+
+
+def test_a_report_judges_the_night_with_the_thresholds_it_was_analysed_with(tmp_path):
+    """Nights of 30 minutes of rest count for persistence only under the night's own setting
+    (min_rest 5 minutes, stored in its summary.json), not the defaults in force at report time."""
+    from classifier.config import config_with
+
+    history = tmp_path / "h.sqlite"
+    with open_store(history) as store:
+        for day, rate in enumerate(rising_fortnight(13)):
+            store.add_night(SUBJECT, "left", make_summary(evening(day), rate, rest_minutes=30.0))
+    thresholds = config_with({"persistence": {"min_rest": {"value": 5}}}).to_dict()
+    folder = _night_folder(tmp_path, {**make_summary(evening(13), 9.0, rest_minutes=30.0),
+                                      "thresholds": thresholds})
+    out = tmp_path / "r.html"
+    code, _, err = run_cli("report", folder, "--subject", SUBJECT, "--history", history,
+                           "--out", out)
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    assert _level(html) == "see-doctor"
+    persistence = dict(parse_report(html).tables["persistence"])
+    assert persistence["Nights (with at least 5 minutes of rest, twitching)"] == "14 (14, 14)"
+
+
+def test_a_night_too_short_to_judge_says_so_under_a_rule_of_earlier_nights(tmp_path):
+    """Three minutes of rest after a twitching fortnight: the 2-week rule sets see-doctor, and the
+    night's own numbers are still not judged: the box says why and the wearer is told so."""
+    history = tmp_path / "h.sqlite"
+    _store(history, 14)
+    folder = _night_folder(tmp_path, make_summary(evening(14), 2.0, rest_minutes=3.0))
+    out = tmp_path / "r.html"
+    code, stdout, err = run_cli("report", folder, "--subject", SUBJECT, "--history", history,
+                                "--out", out)
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    assert _level(html) == "see-doctor"
+    assert 'class="not-evaluable"' in html
+    assert stdout.startswith("NOT EVALUABLE: too little time at rest")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,12 +176,58 @@ def _figures(inp: ReportInput, twitching_rate: float, evaluable: bool) -> dict[s
     }
 
 
+def nights_up_to(nights: list[Any], summary: Mapping[str, Any]) -> list[Any]:
+    """The stored ``nights`` up to the reported one (its recording's start included): a night's
+    report shows the history it was judged with, not the nights recorded after it. All of them
+    when the night's start is unknown."""
+    tonight = _instant((summary.get("recording") or {}).get("start_utc"))
+    if tonight is None:
+        return list(nights)
+    return [n for n in nights if (when := _instant(n.start_utc)) is None or when <= tonight]
+
+
+def _instant(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text)).astimezone(UTC) if text else None
+    except ValueError:
+        return None
+
+
+def night_config(summary: Mapping[str, Any]) -> ClassifierConfig:
+    """The thresholds the night was analysed with (``summary.json`` ``thresholds``), so that its
+    report judges it, its history's persistence included, as ``calfwatch analyze`` did; the
+    configuration in force (:func:`classifier.config.load_config`) for a summary without them,
+    or whose thresholds this version does not read (another version's keys).
+
+    Examples
+    --------
+    >>> night = {"thresholds": {"persistence": {"min_rest": {"value": 5}}}}
+    >>> night_config(night).persistence.min_rest.value
+    5
+    """
+    from classifier.config import config_with, load_config
+
+    stated = summary.get("thresholds")
+    if isinstance(stated, Mapping):
+        tables = {k: v for k, v in stated.items() if k != "detection_chain"}
+        try:
+            return config_with(tables, source="the night's summary.json thresholds")
+        except (ValueError, TypeError, KeyError):
+            pass
+    return load_config()
+
+
 def _not_evaluable_reasons(assessment: Mapping[str, Any] | None) -> list[str]:
-    """Why the night is not evaluable (the reasons' texts), empty when it is."""
-    if not assessment or assessment.get("level") != "not-evaluable":
+    """Why the night is not evaluable (the reasons' texts), empty when it is. A night can be
+    both: too short to judge, while a rule over the nights before it (persistence) still fires
+    and sets a higher level; its own numbers are not judged either way."""
+    if not assessment:
         return []
-    return [str(r.get("text") or r.get("rule")) for r in assessment.get("reasons") or []
-            if r.get("level") == "not-evaluable"] or ["the assessment gives no reason"]
+    why = [str(r.get("text") or r.get("rule")) for r in assessment.get("reasons") or []
+           if r.get("level") == "not-evaluable"]
+    if assessment.get("level") == "not-evaluable":
+        return why or ["the assessment gives no reason"]
+    return why
 
 
 def build_context(inp: ReportInput, config: ClassifierConfig | None = None) -> dict[str, Any]:
@@ -193,14 +239,14 @@ def build_context(inp: ReportInput, config: ClassifierConfig | None = None) -> d
         The night, its events and the subject's history.
     config : ClassifierConfig, optional
         The configuration (thresholds for history rows and the methods section when the summary
-        does not carry its own); :func:`classifier.config.load_config` when omitted.
+        does not carry its own); the night's own when omitted (:func:`night_config`).
     """
     from calfwatch import __version__
     from calfwatch.summary_text import wearer_summary
-    from classifier.config import load_config
     from classifier.persistence import settings_from_config
 
-    config = config if config is not None else load_config()
+    config = config if config is not None else night_config(inp.summary)
+    inp = replace(inp, nights=nights_up_to(inp.nights, inp.summary))
     summary, events = inp.summary, inp.events
     settings = settings_from_config(config)
     assessment = _assessment(inp, config)
