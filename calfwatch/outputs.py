@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,9 +85,15 @@ def _number(value: Any, fmt: str) -> str:
 
 
 def _clean(text: Any) -> str:
-    """One field of a table: no tabs, newlines or commas (commas would split MNE's text format)."""
-    text = " ".join(str(text).split())
-    return text.replace(",", ";") or "n/a"
+    """One field of a table or an EDF+ annotation: tabs and line breaks as spaces, the text
+    otherwise as it is (a channel keeps its name as in the recording)."""
+    return re.sub(r"[\t\r\n\v\f]", " ", str(text)).strip() or "n/a"
+
+
+def _mne_text_field(text: Any) -> str:
+    """One field of MNE's text annotations, which has no quoting: a comma would split the field
+    and a ``#`` end the line (numpy.loadtxt), so both are written ``;``."""
+    return re.sub(r"[,#]", ";", _clean(text))
 
 
 def events_tsv_text(events: Iterable[Mapping[str, Any]]) -> str:
@@ -200,7 +207,7 @@ def annotations_text(
     for e in events:
         lines.append(
             f"{float(e['onset_s']) + first_time_s:.6f},{float(e['duration_s']):.6f},"
-            f"{_clean(e['kind'])},{_clean(e['channel'])}"
+            f"{_mne_text_field(e['kind'])},{_mne_text_field(e['channel'])}"
         )
     return "\n".join(lines) + "\n"
 

@@ -86,3 +86,24 @@ def test_analyze_writes_every_output_of_a_night_edf_cannot_date(tmp_path, year):
               (out / "events.tsv").read_text().splitlines()[1:]]
     assert len(onsets) >= 10
     np.testing.assert_allclose(np.sort(ann.onset), np.sort(onsets), atol=1e-4)
+
+
+def test_a_channel_name_with_a_comma_is_kept_where_the_format_allows(tmp_path):
+    """events.tsv and events.edf keep the recording's name; only MNE's text format, which has no
+    quoting, writes its comma and # as ';'. calfwatch.read_events puts the events on the channel."""
+    import calfwatch
+    from calfwatch.outputs import read_events_tsv, write_outputs
+
+    name = "calf, left #1"
+    events = [{"onset_s": 1.5, "duration_s": 0.012, "kind": "fasciculation", "channel": name,
+               "peak_to_peak_uv": 80.0, "phases": 2, "sample": 3000}]
+    start = datetime(2026, 1, 5, 22, 0, tzinfo=UTC)
+    write_outputs(tmp_path, events, {"schema": "x"}, start)
+    assert read_events_tsv(tmp_path / "events.tsv")[0]["channel"] == name
+    info = mne.create_info([name], 2000.0, "emg")
+    raw = mne.io.RawArray(np.zeros((1, 20000)), info, verbose="error")
+    raw.set_meas_date(start)
+    ann = calfwatch.read_events(tmp_path, raw=raw)
+    assert ann.ch_names[0] == (name,)
+    text = mne.read_annotations(tmp_path / "annotations.txt")
+    assert text.ch_names[0] == ("calf; left ;1",)
