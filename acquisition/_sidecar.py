@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from acquisition.safe_files import write_atomic
 
@@ -106,6 +108,7 @@ def sidecar_document(rec, stats: dict) -> dict:
         "uv_per_count": rec.info.uv_per_count,
         "start_utc": start.isoformat(),
         "start_local": start.astimezone().isoformat(),
+        "timezone": local_zone_name(start),
         "duration_s": rec.next_sample / rec.info.sfreq_hz,
         "counters": _counters(rec, stats, decoder),
         "decoder": decoder,
@@ -143,3 +146,53 @@ def _counters(rec, stats: dict, decoder: dict) -> dict:
         "sidecar_write_failures": rec.sidecar_failures,
         "gaps_annotated_in_merged_runs": rec.merged_gaps,
     }
+
+
+def _zone_key(spec: str) -> str:
+    """An IANA key from a ``$TZ`` value or a link target: ``:Europe/Berlin`` and
+    ``/usr/share/zoneinfo/Europe/Berlin`` give ``Europe/Berlin``; other text stays as it is."""
+    spec = spec.removeprefix(":")
+    _, found, key = spec.rpartition("zoneinfo/")
+    return key if found else spec
+
+
+def local_zone_name(when: datetime | None = None) -> str | None:
+    """The IANA name of this machine's time zone (``Europe/Berlin``), when it can be known.
+
+    The name comes from ``$TZ`` when it is set (``Europe/Berlin``, ``:Europe/Berlin`` or a path
+    into a zoneinfo folder), else from the link target of ``/etc/localtime``. It is given only
+    when the time zone database knows it and its UTC offset at ``when`` (default now) is the
+    one the system's local time has then: a POSIX rule in ``$TZ`` (``CET-1CEST``), a copied
+    ``/etc/localtime`` or a name the database lacks give None, never a guess.
+
+    Examples
+    --------
+    >>> _zone_key(":/usr/share/zoneinfo/Asia/Tokyo"), _zone_key("Asia/Tokyo")
+    ('Asia/Tokyo', 'Asia/Tokyo')
+    """
+    spec = os.environ.get("TZ")
+    if spec is None:
+        try:
+            spec = os.readlink("/etc/localtime")
+        except OSError:
+            return None
+    key = _zone_key(spec)
+    when = datetime.now(UTC) if when is None else when.astimezone(UTC)
+    try:
+        zone = ZoneInfo(key)
+    except (KeyError, ValueError, OSError):  # not a name the database knows (or not a name)
+        return None
+    return key if when.astimezone(zone).utcoffset() == when.astimezone().utcoffset() else None
+
+
+def read_sidecar(recording: str | os.PathLike) -> dict | None:
+    """The JSON sidecar ``record`` wrote beside ``recording`` (same path, ``.json``), or None
+    when there is none, it cannot be read, or it is not a calfwatch sidecar (e.g. a BIDS one)."""
+    path = Path(recording).with_suffix(".json")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(document, dict) or "sidecar_version" not in document:
+        return None
+    return document

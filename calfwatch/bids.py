@@ -1,6 +1,6 @@
 """Recordings as a BIDS EMG dataset, written with mne-bids, with calfwatch's analysis as a derivative.
 
-For each recording: ``sub-<ID>/ses-<date>/emg/`` holds the recording (EDF/BDF copied as it is,
+For each recording: ``sub-<ID>/ses-<night date>/emg/`` holds the recording (EDF/BDF copied as it is,
 other formats converted to EDF by mne-bids), ``channels.tsv`` with the filter cut-offs the file
 states, and ``events.tsv``: the recording's own annotations (its gaps) and calfwatch's events with
 ``trial_type`` and their channel, amplitude, phases and detail, described in ``events.json``.
@@ -177,9 +177,21 @@ def _owner_only(root: Path) -> Iterator[None]:
             _tighten_written(root, before, root_existed)
 
 
-def _sessions(starts: list[Any]) -> list[tuple[str, int | None]]:
-    """(session label, run or None) per recording: the night's date, runs when dates repeat."""
-    labels = ["undated" if s is None else s.strftime("%Y%m%d") for s in starts]
+def _night_label(path: Path, start: Any) -> str:
+    """A recording's session label: its night's date (``20260105``) as the history dates it
+    (the wearer's local evening), ``undated`` without a date."""
+    from calfwatch.local_time import local_start
+    from classifier.persistence import recording_night_date, settings_from_config
+
+    day = None if start is None else recording_night_date(
+        local_start(start, path), settings_from_config().night_date_cutoff_hour)
+    return "undated" if day is None else day.strftime("%Y%m%d")
+
+
+def _sessions(recordings: list[tuple[Path, Any]]) -> list[tuple[str, int | None]]:
+    """(session label, run or None) per (path, start) of a recording: the night's date, runs
+    when dates repeat."""
+    labels = [_night_label(path, start) for path, start in recordings]
     counts, seen = Counter(labels), Counter()
     out = []
     for label in labels:
@@ -318,8 +330,10 @@ def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, sub
     ----------
     recordings : list of path-like
         Recordings :func:`acquisition.reader.open_recording` reads; one session per night
-        (``ses-<yyyymmdd>``, ``ses-undated`` without a date; runs when a date repeats). A file
-        named again, by any path, is written once.
+        (``ses-<yyyymmdd>``, the night date the history gives it: the date of the wearer's
+        local evening, :func:`classifier.persistence.recording_night_date`; ``ses-undated``
+        without a date; runs when a date repeats). A file named again, by any path, is written
+        once.
     root : path-like
         The dataset's root folder (created; existing files of the same recordings are replaced).
         What is written there is its owner's only (files 0600, folders 0700).
@@ -345,7 +359,7 @@ def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, sub
     check_label(subject, "subject")
     root = Path(root)
     opened = [(path, *_open_raw(path)) for path in _unique(recordings)]
-    sessions = _sessions([raw.info["meas_date"] for _, raw, _ in opened])
+    sessions = _sessions([(path, raw.info["meas_date"]) for path, raw, _ in opened])
     done = []
     for (path, raw, fmt), (session, run) in zip(opened, sessions, strict=True):
         bids_path = mne_bids.BIDSPath(subject=subject, session=session, task=TASK, run=run,

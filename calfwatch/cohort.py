@@ -17,7 +17,6 @@ import io
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,16 +113,15 @@ def _quality(summary: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def night_of(start_utc: str | None, cutoff_hour: int | None = None) -> str:
-    """The night date (ISO) of a recording start, in this machine's local time."""
-    from classifier.persistence import night_date, settings_from_config
+def night_of(recording: Mapping[str, Any], cutoff_hour: int | None = None) -> str:
+    """The night date (ISO) of a summary's recording facts, as the history dates it: the local
+    date of the evening in the wearer's time (``start_local``); empty without a date."""
+    from classifier.persistence import recording_night_date, settings_from_config
 
-    if not start_utc:
-        return ""
     if cutoff_hour is None:
         cutoff_hour = settings_from_config().night_date_cutoff_hour
-    start = datetime.fromisoformat(str(start_utc).replace("Z", "+00:00")).astimezone()
-    return night_date(start, cutoff_hour).isoformat()
+    day = recording_night_date(recording, cutoff_hour)
+    return "" if day is None else day.isoformat()
 
 
 def cohort_row(
@@ -161,7 +159,7 @@ def cohort_row(
     row.update(
         subject=subject or rec.get("subject") or "", side=side or rec.get("side") or "",
         start_utc=rec.get("start_utc") or "",
-        night_date=night_of(rec.get("start_utc"), cutoff_hour),
+        night_date=night_of(rec, cutoff_hour),
         duration_min=_div(summary.get("duration_s"), 60.0),
         rest_min=summary.get("rest_minutes"),
         channels=len(rec.get("channels_analysed") or summary.get("channels") or ()),

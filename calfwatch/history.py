@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from classifier.assessment import normalise_symptom
-from classifier.persistence import NightPoint, night_date, settings_from_config
+from classifier.persistence import NightPoint, recording_night_date, settings_from_config
 
 #: Environment variable naming calfwatch's data directory.
 HOME_ENV = "CALFWATCH_HOME"
@@ -253,8 +253,8 @@ class HistoryStore:
             cutoff_hour = settings_from_config().night_date_cutoff_hour
         recording = summary.get("recording") or {}
         start_utc = recording.get("start_utc")
-        start = recording.get("start_local") or start_utc
-        if not start_utc or not start:
+        day = recording_night_date(recording, cutoff_hour)
+        if not start_utc or day is None:
             raise ValueError("the recording states no date (date unknown): a night without a "
                              "date cannot join the history; analyse it without --subject")
         morphology = summary.get("morphology") or {}
@@ -264,7 +264,7 @@ class HistoryStore:
             raise ValueError(f"night summary is not JSON-serialisable ({exc})") from None
         row = {
             "subject": subject, "side": side,
-            "night_date": night_date(start, cutoff_hour).isoformat(),
+            "night_date": day.isoformat(),
             "start_utc": str(start_utc),
             "duration_s": _float(recording.get("duration_s")),
             "rest_minutes": _float(summary.get("rest_minutes")),

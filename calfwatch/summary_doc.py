@@ -189,16 +189,24 @@ def other_grid_hz(mains_hz: float) -> float:
     return 60.0 if mains_hz == 50.0 else 50.0
 
 
-def recording_facts(night: NightData, info: StreamInfo) -> dict[str, Any]:
+def recording_facts(night: NightData, info: StreamInfo,
+                    local: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Start (UTC and local), length, rate, channels, gaps and device of the recording.
 
-    A recording that states no date has ``start_utc``, ``start_local`` and ``meas_date`` None and
-    ``date_unknown`` True (never a made-up 1970).
+    ``local`` holds the wearer's ``start_local`` and ``timezone``
+    (:func:`calfwatch.local_time.local_start`); without it the start is in this machine's zone.
+    A recording that states no date has ``start_utc``, ``start_local``, ``timezone`` and
+    ``meas_date`` None and ``date_unknown`` True (never a made-up 1970).
     """
+    from calfwatch.local_time import local_start
+
     start = None if info.meas_date is None else info.meas_date.astimezone(UTC)
+    if local is None or start is None:
+        local = local_start(start, None)
     return {
         "start_utc": None if start is None else start.isoformat(),
-        "start_local": None if start is None else start.astimezone().isoformat(),
+        "start_local": local.get("start_local"),
+        "timezone": local.get("timezone"),
         "meas_date": None if start is None else start.isoformat(),
         "date_unknown": start is None,
         "duration_s": night.duration_s,
@@ -221,6 +229,7 @@ def build_summary(
     unusable: Mapping[str, str],
     history_nights: Iterable[Any] = (),
     symptoms: Iterable[str] = (),
+    local: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary.json document of a classified night.
 
@@ -239,11 +248,13 @@ def build_summary(
         Channels left out, and why (:func:`calfwatch.engine.channels.usable_channels`).
     history_nights, symptoms
         The wearer's stored nights and red-flag symptoms, for the assessment.
+    local : mapping, optional
+        The wearer's ``start_local`` and ``timezone`` (:func:`recording_facts`).
     """
     from classifier.assessment import assess
     from classifier.summary import night_summary
 
-    doc = night_summary(classified, recording_facts(night, info), night.quality)
+    doc = night_summary(classified, recording_facts(night, info, local), night.quality)
     doc["unusable_channels"] = list(unusable)
     doc["unusable_reasons"] = dict(unusable)
     doc["notes"] = list(doc.get("notes") or []) + input_notes(night.candidates, info.sfreq_hz, night.quality)

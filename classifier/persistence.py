@@ -91,7 +91,7 @@ class NightPoint:
             raise ValueError("night summary has no recording start (recording.start_local/start_utc)")
         morphology = summary.get("morphology") or {}
         return cls(
-            night_date=night_date(start, cutoff_hour) if start else None,
+            night_date=recording_night_date(recording, cutoff_hour),
             rate_per_min_rest=_number(summary.get("fasciculations_per_min_rest")),
             fasciculations=int(summary.get("fasciculations") or 0),
             rest_minutes=float(summary.get("rest_minutes") or 0.0),
@@ -127,6 +127,24 @@ def night_date(start: str | datetime, cutoff_hour: int = 12) -> date:
             raise ValueError(f"recording start {start!r} is not an ISO 8601 time") from None
     day = start.date()
     return day - timedelta(days=1) if start.hour < cutoff_hour else day
+
+
+def recording_night_date(recording: Mapping[str, Any], cutoff_hour: int = 12) -> date | None:
+    """The night date of a summary's recording facts (``recording`` of summary.json): of its
+    local start (``start_local``, the wearer's), else of ``start_utc``; None without a date.
+
+    The one rule by which the history, the cohort table and BIDS sessions date a night.
+
+    Examples
+    --------
+    >>> recording_night_date({"start_utc": "2026-01-06T01:30:00+00:00",
+    ...                       "start_local": "2026-01-06T02:30:00+01:00"})
+    datetime.date(2026, 1, 5)
+    >>> recording_night_date({"start_utc": None, "start_local": None}) is None
+    True
+    """
+    start = recording.get("start_local") or recording.get("start_utc")
+    return night_date(start, cutoff_hour) if start else None
 
 
 @dataclass(frozen=True)

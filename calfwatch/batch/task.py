@@ -125,7 +125,7 @@ def _run(job: Job, options: Options, outcome: Outcome) -> None:
     try:
         outcome.notes.extend(reader_notes(stream, job.path))
         engine = NightEngine(stream.info, mains_hz=options.mains_hz, config=options.config,
-                             label=os.fspath(job.path))
+                             label=os.fspath(job.path), recording=job.source)
     except BaseException:
         stream.close()
         raise

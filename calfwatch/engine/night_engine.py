@@ -11,6 +11,7 @@ snapshot (:class:`~calfwatch.engine.result.NightSnapshot`) classifies and summar
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -100,6 +101,10 @@ class NightEngine:
         Names the source in error messages (file or port).
     live_window_s : float
         Seconds of recent outputs :meth:`live_events` classifies.
+    recording : str or os.PathLike, optional
+        The recording's file: the JSON sidecar ``record`` wrote beside it gives the wearer's
+        time zone (:func:`calfwatch.local_time.local_start`); default ``label`` when it names a
+        file. Without a sidecar the night is in this machine's zone.
 
     Examples
     --------
@@ -119,12 +124,16 @@ class NightEngine:
         config: ClassifierConfig | None = None,
         label: str = "",
         live_window_s: float = 40.0,
+        recording: str | os.PathLike | None = None,
     ) -> None:
+        from calfwatch.local_time import local_start
         from classifier.config import load_config
 
         self.label = label or str(info.device.get("file") or info.device.get("port") or "stream")
         check_info(info, self.label)
         self.info = info
+        #: the night's local start and time zone (``start_local``, ``timezone``)
+        self.local = local_start(info.meas_date, label if recording is None else recording)
         self.config = config if config is not None else load_config()
         self.chain_config = chain_config()
         self.chain = DetectionChain(info.sfreq_hz, info.n_channels, mains_hz, self.chain_config)
@@ -256,7 +265,7 @@ class NightEngine:
                     "line_hz": self.chain.line_hz, "mains_assumed": self.chain.mains_assumed,
                     "mains_switched_s": None if moved is None else moved / self.chain.sfreq_hz}
         return NightSnapshot(list(self.store.blocks), n_samples, list(self.gaps), self.info,
-                             self.config, settings, self.label)
+                             self.config, settings, self.label, dict(self.local))
 
 
 def feed_stream(

@@ -94,6 +94,9 @@ class NightSnapshot:
         The detection chain's settings and its mains frequency, for the summary.
     label : str
         Names the source in error messages.
+    local : dict, optional
+        The night's ``start_local`` and ``timezone`` (:func:`calfwatch.local_time.local_start`);
+        default: in this machine's zone.
     """
 
     outputs: list[ChainOutput]
@@ -103,6 +106,7 @@ class NightSnapshot:
     config: ClassifierConfig
     chain_settings: dict[str, Any]
     label: str
+    local: dict[str, Any] | None = None
 
     def __call__(
         self,
@@ -133,7 +137,7 @@ class NightSnapshot:
         summary = build_summary(
             classified, night, info=self.info, config=self.config,
             chain_settings=self.chain_settings, unusable=unusable,
-            history_nights=history_nights, symptoms=symptoms)
+            history_nights=history_nights, symptoms=symptoms, local=self.local)
         events = event_rows(classified.events, names, sfreq_hz)
         return NightResult(self.info, events, summary, classified, self.n_samples,
                            list(unusable), unusable)

@@ -100,6 +100,7 @@ def night_facts(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
 #: Labels of the recording facts the summary holds; other keys are shown as they are.
 RECORDING_LABELS = {
     "subject": "Subject", "side": "Side", "start_local": "Start (local time)",
+    "timezone": "Time zone",
     "start_utc": "Start (UTC)", "meas_date": "Measurement date (UTC)", "duration_s": "Length",
     "sfreq_hz": "Sampling rate", "ch_names": "Channels read",
     "channels_analysed": "Channels analysed", "gaps_s": "Gaps (start s, length s)",
@@ -111,6 +112,8 @@ RECORDING_LABELS = {
 def _fact_text(key: str, value: Any) -> str:
     if key in ("start_local", "start_utc") and not value:
         return "date unknown"
+    if key == "timezone" and not value:
+        return "not known (hours at the start's UTC offset)"
     if value is None or value == "":
         return "not given"
     if key == "duration_s" and number(value) is not None:
@@ -125,9 +128,11 @@ def _fact_text(key: str, value: Any) -> str:
 def recording_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(label, text) of every recording fact, the known ones first and labelled."""
     recording = dict(summary.get("recording") or {})
+    if not recording.get("start_local"):  # no date: no zone to tell
+        recording.pop("timezone", None)
     rows = []
-    for key in ("subject", "side", "start_local", "start_utc", "duration_s", "sfreq_hz",
-                "ch_names", "channels_analysed", "file"):
+    for key in ("subject", "side", "start_local", "timezone", "start_utc", "duration_s",
+                "sfreq_hz", "ch_names", "channels_analysed", "file"):
         if key in recording:
             rows.append((RECORDING_LABELS[key], _fact_text(key, recording.pop(key))))
     if "gaps_s" in recording:  # summarised; the list is under the table, on demand
@@ -192,14 +197,14 @@ def hour_heading(summary: Mapping[str, Any]) -> str:
 
 
 def local_zone(summary: Mapping[str, Any]) -> tzinfo | None:
-    """The zone of the recording's local start time (``recording.start_local``), the one the
-    report's start is shown in; None when the summary states none."""
+    """The wearer's zone, the one the report's start is shown in: ``recording.timezone`` (its
+    rules give each hour its own offset, across a daylight-saving change too) when it agrees
+    with ``recording.start_local``, else the fixed offset of ``start_local``; None when the
+    summary states no local start (:func:`calfwatch.local_time.summary_zone`)."""
+    from calfwatch.local_time import summary_zone
+
     recording = summary.get("recording")
-    start = recording.get("start_local") if isinstance(recording, Mapping) else None
-    try:
-        return datetime.fromisoformat(str(start)).tzinfo if start else None
-    except ValueError:
-        return None
+    return summary_zone(recording) if isinstance(recording, Mapping) else None
 
 
 def _hour_tables(summary: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]:
