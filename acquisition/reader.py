@@ -1,8 +1,9 @@
 """One reader for every recording format calfwatch is handed: :func:`open_recording`.
 
 Formats: EDF/EDF+ and BDF/BDF+ (MNE), FIF (MNE), WFDB records (``.hea`` + ``.dat``), OpenSignals /
-BioSPPy simple text, and CSV with a time column. The format is chosen by extension and, for files
-without a known extension, by the first bytes. Every problem with the input is a
+BioSPPy simple text, and CSV with a time column. An EDF/BDF file is recognised by its first bytes
+whatever its name; other formats by extension and, for files without a known extension, by the
+first bytes. Every problem with the input is a
 :class:`~acquisition.errors.RecordingError` naming the file.
 """
 
@@ -19,8 +20,10 @@ from mne.io.edf.edf import RawBDF, RawEDF
 
 from acquisition import _csv, _text_formats, _wfdb
 from acquisition._text_formats import SEQ_GAP_TEXT  # noqa: F401 (part of this module's API)
-from acquisition.edf.constants import BDF_MAGIC, EDF_MAGIC, UV_PER_UNIT, bytes_per_sample
+from acquisition.edf.constants import UV_PER_UNIT, bytes_per_sample
+from acquisition.edf.header import edf_kind
 from acquisition.edf.labels import channel_names, signal_type, typed_other_than_emg
+from acquisition.edf.stream_checks import check_edf_file
 from acquisition.edf.truncation import check_truncation
 from acquisition.edf.units import (
     left_out_signals,  # noqa: F401 (part of this module's API)
@@ -89,6 +92,9 @@ def _identify(path: Path) -> tuple[str, Path]:
         raise RecordingError(path, "is a folder, not a recording")
     if path.stat().st_size == 0:
         raise RecordingError(path, "empty file")
+    content = edf_kind(path)
+    if content is not None:  # an EDF/BDF file whatever its name (Sleep-EDF's .rec)
+        return content, path
     suffix = path.suffix.lower()
     if suffix == ".dat":
         hea = _wfdb.header_path_for(path)
@@ -104,13 +110,10 @@ def _identify(path: Path) -> tuple[str, Path]:
 
 
 def _sniff(path: Path) -> str:
-    """Recognise a file by its first bytes."""
+    """Recognise a file that is not EDF/BDF (:func:`~acquisition.edf.header.edf_kind`) by its
+    first bytes."""
     with open(path, "rb") as fid:
         head = fid.read(512)
-    if head.startswith(EDF_MAGIC):
-        return "edf"
-    if head.startswith(BDF_MAGIC):
-        return "bdf"
     if head.startswith(_FIF_MAGIC):
         return "fif"
     text = _head_text(head)
@@ -147,6 +150,7 @@ def _head_text(head: bytes) -> str:
 
 def _read_edf_like(path: Path, preload: bool, bdf: bool) -> mne.io.BaseRaw:
     left_out = check_truncation(path, bytes_per_sample(bdf))
+    check_edf_file(str(path))  # what MNE would read with a guess (a record of 0 s, min == max)
     refuse_pauses(path)
     # The classes behind read_raw_edf/read_raw_bdf, which refuse names without the extension;
     # opened without the samples, loaded once each signal's scale is that of its unit.

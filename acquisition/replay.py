@@ -298,9 +298,10 @@ def _utc(when: datetime | None) -> datetime | None:
 
 
 def _resolution_bits(path: str | None) -> int:
-    if path and path.lower().endswith(".edf"):
-        return 16
-    return 24
+    """16 for an EDF file (by content, whatever its name), else 24."""
+    from acquisition.edf.header import edf_kind
+
+    return 16 if path and edf_kind(path) == "edf" else 24
 
 
 def recording_samples(source, *, chunk_s: float = 1.0) -> tuple[Iterator[np.ndarray], StreamInfo]:

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 #: chunks for throughput: the chain runs each in a few pieces, and every piece costs some Python
 #: beside its kernels (120 s: about 16 MB per copy of an 8-channel 2 kHz chunk).
 FILE_CHUNK_S = 120.0
-#: Files replayed straight from disk, record by record.
-EDF_SUFFIXES = (".edf", ".bdf")
 
 
 def open_stream(path: str | os.PathLike, units: str | None = None, *,
@@ -146,11 +144,13 @@ def reader_notes(stream, path: str) -> list[str]:
 
 
 def _open_stream(path: str | os.PathLike, units: str | None, channels: str | None = None):
+    from acquisition.edf.header import edf_kind
     from acquisition.replay import ReplayStream
 
     keep_bads = channels is not None
-    if units is None and Path(path).suffix.lower() in EDF_SUFFIXES and Path(path).is_file():
-        # read record by record in constant memory; every data signal of these files is EMG
+    if units is None and edf_kind(path) is not None:
+        # EDF/BDF by content, whatever the name (Sleep-EDF's .rec): read record by record in
+        # constant memory, each record of an EDF+D at its time
         signals, typed_other = _edf_signals(path, channels)
         stream = ReplayStream(path, chunk_s=FILE_CHUNK_S, signals=signals)
         if typed_other:

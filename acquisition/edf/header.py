@@ -194,6 +194,28 @@ def read_header(path: str | os.PathLike) -> EdfHeader:
     return EdfHeader(path, fixed, signal_part, n_signals, os.path.getsize(path))
 
 
+def edf_kind(path: str | os.PathLike) -> str | None:
+    """``"edf"`` or ``"bdf"`` when the file ``path`` begins with the version field of an EDF
+    (``0`` and seven blanks) or a BDF (byte 0xFF, ``BIOSEMI``) file, whatever its name (PhysioNet's
+    Sleep-EDF names its EDF files ``.rec``); None for any other file, a folder or a missing one.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "night.rec")
+    >>> with open(path, "wb") as fid:
+    ...     _ = fid.write(EDF_MAGIC + b"X" * 248)
+    >>> edf_kind(path), edf_kind(os.path.dirname(path))
+    ('edf', None)
+    """
+    try:
+        with open(path, "rb") as fid:
+            version = fid.read(len(EDF_MAGIC))
+    except OSError:
+        return None
+    return "edf" if version == EDF_MAGIC else "bdf" if version == BDF_MAGIC else None
+
+
 def read_layout(path: str | os.PathLike) -> HeaderLayout:
     """:meth:`EdfHeader.layout` of the file ``path``."""
     return read_header(path).layout()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from acquisition.edf.constants import N_RECORDS_OFFSET
-from acquisition.edf.header import read_header
+from acquisition.edf.constants import ANNOTATION_LABELS, N_RECORDS_OFFSET
+from acquisition.edf.header import EdfHeader, read_header
 from acquisition.edf.header_build import records_field
+from acquisition.edf.stream_checks import checked_record_s
 from acquisition.errors import RecordingError
 
 
@@ -60,6 +61,16 @@ class RepairReport:
         return f"{self.path}: repaired: " + ", ".join(parts)
 
 
+def _record_s(header: EdfHeader) -> float:
+    """The data record duration: one that cannot be right (0, -1, NaN) is refused as the readers
+    refuse it (:func:`~acquisition.edf.stream_checks.checked_record_s`), but in an annotation-only
+    EDF+ file, whose records EDF+ lets last 0 s."""
+    labels = header.signal_texts("label")
+    if labels and all(label in ANNOTATION_LABELS for label in labels):
+        return header.record_s()
+    return checked_record_s(header)
+
+
 def repair_edf(path: str | os.PathLike) -> RepairReport:
     """Make a crashed EDF/BDF file consistent with its complete data records.
 
@@ -76,7 +87,8 @@ def repair_edf(path: str | os.PathLike) -> RepairReport:
     Raises
     ------
     RecordingError
-        When the file is not an EDF/BDF file or its header is unreadable.
+        When the file is not an EDF/BDF file, its header is unreadable or its data record
+        duration cannot be right.
     FileNotFoundError
         When the file does not exist.
     """
@@ -84,7 +96,9 @@ def repair_edf(path: str | os.PathLike) -> RepairReport:
     header = read_header(path)
     try:
         layout = header.layout()
-        record_s = header.record_s()
+        record_s = _record_s(header)
+    except RecordingError:
+        raise
     except ValueError as exc:
         raise RecordingError(path, str(exc)) from None
     data_bytes = header.file_bytes - layout.header_bytes

@@ -24,12 +24,19 @@ import numpy as np
 
 from acquisition.edf.constants import ANNOTATION_LABELS, bytes_per_sample
 from acquisition.edf.discontinuous import check_contiguous, holes, record_starts
-from acquisition.edf.header import lenient_float, read_header
+from acquisition.edf.header import read_header
 from acquisition.edf.labels import channel_names, signal_type
 from acquisition.edf.scaling import EdfScaling
-from acquisition.edf.stream_checks import BadEdfHeader, UnsupportedEdf, check_header, checked_layout
+from acquisition.edf.stream_checks import (
+    BadEdfHeader,
+    UnsupportedEdf,
+    check_header,
+    checked_layout,
+    checked_record_s,
+    voltage_signals,
+)
 from acquisition.edf.tal import iter_tals
-from acquisition.edf.units import unit_to_uv
+from acquisition.edf.units import refuse_annotations_only, unit_to_uv
 
 __all__ = ["BadEdfHeader", "EdfStream", "UnsupportedEdf", "data_signal_rates", "data_signal_types",
            "merge_spans"]
@@ -52,15 +59,17 @@ def data_signal_types(path: str | os.PathLike) -> list[str | None]:
 
 
 def _data_labels_and_rates(path: str | os.PathLike) -> tuple[list[str], list[float]]:
+    """Labels and rates of the data signals in a voltage unit; :class:`BadEdfHeader` (or
+    another :class:`~acquisition.errors.RecordingError`) naming the file for a header that
+    gives them no rate: annotations only, or a record duration that cannot be right."""
     header = read_header(path)
-    header.layout()
-    record_s = lenient_float(header.text("record_s"))
+    checked_layout(header)
+    refuse_annotations_only(header.path, header)
+    record_s = checked_record_s(header)
     fields = header.fields()
-    data = [(label, int(spr) / record_s)
-            for label, spr, unit in zip(fields["label"], fields["samples_per_record"],
-                                        fields["physical_dimension"], strict=True)
-            if label not in ANNOTATION_LABELS and unit_to_uv(unit) is not None]
-    return [label for label, _ in data], [hz for _, hz in data]
+    data = voltage_signals(fields)
+    return ([fields["label"][i] for i in data],
+            [int(fields["samples_per_record"][i]) / record_s for i in data])
 
 
 def _unit_to_uv(unit: str) -> float:
@@ -99,8 +108,7 @@ class EdfStream:
         labels, units = fields["label"], fields["physical_dimension"]
         self._ann = [i for i, lab in enumerate(labels) if lab in ANNOTATION_LABELS]
         # signals not in a voltage unit are left out, as the general reader does
-        self._data = [i for i in range(layout.n_signals)
-                      if i not in self._ann and unit_to_uv(units[i]) is not None]
+        self._data = voltage_signals(fields)
         if not self._data:
             raise UnsupportedEdf(f"{self.path}: no data signal")
         names = channel_names([labels[i] for i in self._data])

@@ -11,11 +11,16 @@ from __future__ import annotations
 import math
 
 from acquisition.edf.constants import ANNOTATION_LABELS
-from acquisition.edf.header import EdfHeader, HeaderLayout, lenient_float
+from acquisition.edf.header import EdfHeader, HeaderLayout, lenient_float, read_header
 from acquisition.edf.units import as_written, unit_to_uv
 from acquisition.errors import RecordingError
 from acquisition.stream import MAX_SAMPLE_UV
 
+#: Shortest data record duration accepted (s). The header's 8-character field writes 1 µs at
+#: least in plain decimals (``0.000001``); a shorter one takes an exponent no EDF writer uses
+#: (``1e-300``), and every rate it gives (samples per record / duration) is beyond any EMG
+#: amplifier (1 MHz for one sample per record at 1 µs): a header that cannot be right, like 0.
+MIN_RECORD_S = 1e-6
 #: Largest physical minimum or maximum (µV, either sign) a header may state (a header whose range
 #: said 1e308 gave RuntimeWarnings and a night without a number, not an error).
 MAX_PHYSICAL_UV = MAX_SAMPLE_UV
@@ -87,17 +92,57 @@ def check_physical_bounds(path: str, fields: dict[str, list[str]]) -> None:
                                      "voltage on skin (1 kV)")
 
 
+def checked_record_s(header: EdfHeader) -> float:
+    """The data record duration (s); :class:`BadEdfHeader` naming the file when it is not a
+    number of at least :data:`MIN_RECORD_S` (0, -1, NaN, ``1e-300``), which would give no rate
+    or a rate no recorder has.
+
+    Examples
+    --------
+    >>> from acquisition.edf.header import EdfHeader
+    >>> fixed = bytearray(b" " * 256)
+    >>> fixed[244:252] = b"0       "
+    >>> try:
+    ...     checked_record_s(EdfHeader("night.rec", bytes(fixed), b"", 0, 256))
+    ... except BadEdfHeader as exc:
+    ...     print(exc)
+    night.rec: data record duration '0' is not a positive number of seconds
+    """
+    record_text = header.text("record_s")
+    record_s = lenient_float(record_text)
+    if not (math.isfinite(record_s) and record_s > 0):
+        raise BadEdfHeader(header.path, f"data record duration {record_text!r} is not a positive "
+                                        "number of seconds")
+    if record_s < MIN_RECORD_S:
+        raise BadEdfHeader(header.path, f"data record duration {record_text!r} s is shorter than "
+                                        f"any recorder writes ({MIN_RECORD_S:g} s at least)")
+    return record_s
+
+
+def voltage_signals(fields: dict[str, list[str]]) -> list[int]:
+    """The indices of the data signals in a voltage unit (the signals calfwatch reads), not the
+    annotation signal; ``fields`` are the header's per-signal fields."""
+    return [i for i, (label, unit) in enumerate(zip(fields["label"], fields["physical_dimension"],
+                                                    strict=True))
+            if label not in ANNOTATION_LABELS and unit_to_uv(unit) is not None]
+
+
+def check_edf_file(path: str) -> None:
+    """:func:`check_header` of the EDF/BDF file ``path`` over its signals in a voltage unit: the
+    record-by-record reader's checks, for a file read otherwise (through MNE)."""
+    header = read_header(path)
+    checked_layout(header)
+    fields = header.fields()
+    check_header(header, fields, voltage_signals(fields))
+
+
 def check_header(header: EdfHeader, fields: dict[str, list[str]], data: list[int]) -> None:
     """Raise :class:`BadEdfHeader` for a record duration, scaling or start that cannot be right.
 
     ``fields`` are the header's per-signal fields, ``data`` the indices of the data signals.
     """
     path = header.path
-    record_text = header.text("record_s")
-    record_s = lenient_float(record_text)
-    if not (math.isfinite(record_s) and record_s > 0):
-        raise BadEdfHeader(path, f"data record duration {record_text!r} is not a positive number "
-                                 f"of seconds")
+    checked_record_s(header)
     _check_ranges(path, fields, data)
     check_physical_bounds(path, fields)
     try:

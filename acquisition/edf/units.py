@@ -22,6 +22,7 @@ def odd_signals(path: str | os.PathLike, header: EdfHeader) -> list[tuple[str, s
     file with no data signal in a voltage unit is refused (:class:`RecordingError` naming
     ``path``; for ``MV``, megavolts, the message says that millivolts are ``mV``).
     """
+    refuse_annotations_only(path, header)
     odd, n_data, first_unit = [], 0, ""
     units = header.signal_texts("physical_dimension")
     for label, unit in zip(header.signal_texts("label"), units, strict=True):
@@ -38,6 +39,15 @@ def odd_signals(path: str | os.PathLike, header: EdfHeader) -> list[tuple[str, s
                              "calfwatch reads signals in V, mV, uV or nV"
                              f"{_spelling_hint(first_unit)}")
     return odd
+
+
+def refuse_annotations_only(path: str | os.PathLike, header: EdfHeader) -> None:
+    """Refuse (:class:`RecordingError` naming ``path``) an EDF+/BDF+ file whose only signals are
+    annotations (EDF+ allows it, with data records of duration 0: calfwatch's own
+    ``events.edf``): there is no signal to analyse."""
+    labels = header.signal_texts("label")
+    if labels and all(label in ANNOTATION_LABELS for label in labels):
+        raise RecordingError(Path(path), "no signal to analyse, only annotations")
 
 
 def as_written(unit: str) -> str:
