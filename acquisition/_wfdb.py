@@ -5,8 +5,8 @@ PhysioNet's own library parses the header and decodes every storage format it wr
 ``wfdb.rdrecord(sampfrom=, sampto=)``, so a slice costs memory for that slice only. The checksum of
 every signal (sum of its samples modulo 2**16) is verified block by block when the record is
 opened, so a corrupted file is refused without holding it in memory. A sample stored as its
-format's invalid value was not taken: NaN (lost), and where every signal has one, lost time
-annotated ``BAD_ACQ_SKIP``.
+format's invalid value was not taken: NaN (lost), and where any signal has one, lost time
+annotated ``BAD_ACQ_SKIP``, as NaN on any channel is in every format.
 
 ``wfdb`` is the optional extra ``calfwatch[wfdb]``; without it a WFDB record is refused with one
 line naming the extra.
@@ -14,6 +14,7 @@ line naming the extra.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,7 +38,9 @@ _CHECKSUM_BLOCK_FRAMES = 1 << 20
 INVALID_COUNTS = {"80": -(2**7), "508": -(2**7), "310": -(2**9), "311": -(2**9),
                   "212": -(2**11), "16": -(2**15), "61": -(2**15), "160": -(2**15),
                   "516": -(2**15), "24": -(2**23), "524": -(2**23), "32": -(2**31)}
-#: Description of a span where no signal has a valid sample (beside ``BAD_ACQ_SKIP``).
+#: A number at the start of a header field (the ADC gain before its baseline and units).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+#: Description of a span where a signal has no valid sample (beside ``BAD_ACQ_SKIP``).
 INVALID_GAP_TEXT = "acquisition gap: invalid samples"
 
 
@@ -91,12 +94,34 @@ def _check_stated(hea: Path, header) -> None:
     lines = [ln for ln in lines if ln]
     if len(lines[0]) < 3:
         raise RecordingError(hea, "sampling frequency missing from the record line")
+    if len(lines[0]) < 4:  # wfdb reads such a record whole only, never a slice of it
+        raise RecordingError(hea, "number of samples missing from the record line (needed to "
+                                  "read the record in parts)")
     if len(lines) - 1 < header.n_sig:
         raise RecordingError(hea, f"the record line states {header.n_sig} signals but "
                                   f"{len(lines) - 1} signal lines follow")
     for i, fields in enumerate(lines[1 : 1 + header.n_sig]):
         if len(fields) < 3:
             raise RecordingError(hea, f"signal {i}: no ADC gain (uncalibrated signal)")
+        if _stated_gain(fields[2]) == 0:  # wfdb reads it as 200 (header(5)'s default)
+            raise RecordingError(hea, f"signal {i}: ADC gain 0 (uncalibrated signal)")
+
+
+def _stated_gain(field: str) -> float | None:
+    """The ADC gain a signal line's gain field (``2000(0)/mV``, ``0/mV``, ``200``) states, None
+    when it starts with no number (left to wfdb, which refuses it).
+
+    header(5): "If the gain is zero or missing, this indicates that the signal amplitude is
+    uncalibrated"; ``wfdb.rdheader`` gives both as 200, the value the manual says "may be
+    assumed": calfwatch reads the field itself and assumes nothing.
+
+    Examples
+    --------
+    >>> _stated_gain("0/mV"), _stated_gain("0.0(5)/uV"), _stated_gain("2000.0(0)/mV")
+    (0.0, 0.0, 2000.0)
+    """
+    match = _NUMBER.match(field)
+    return float(match.group()) if match else None
 
 
 def _check_signals(hea: Path, header) -> None:
@@ -154,7 +179,8 @@ def _digital(hea: Path, start: int, stop: int, channels: list[int] | None = None
 
 def _scan(hea: Path, header, n_samples: int, invalid: np.ndarray) -> list[tuple[int, int]]:
     """Read the record block by block: verify each signal's checksum (sum modulo 2**16) and
-    return the ``(start, stop)`` spans where every signal holds its format's invalid value.
+    return the ``(start, stop)`` spans where any signal holds its format's invalid value (lost
+    time, as NaN on any channel is in every format: :mod:`acquisition.lost_time`).
 
     The header(5) manual states a 16-bit checksum; writers store it signed or unsigned, so both
     sides are compared as residues modulo 2**16.
@@ -164,7 +190,7 @@ def _scan(hea: Path, header, n_samples: int, invalid: np.ndarray) -> list[tuple[
     for start in range(0, n_samples, _CHECKSUM_BLOCK_FRAMES):
         block = _digital(hea, start, min(start + _CHECKSUM_BLOCK_FRAMES, n_samples))
         sums += block.sum(axis=1)
-        lost = np.concatenate([lost, np.all(block == invalid[:, None], axis=0)])
+        lost = np.concatenate([lost, np.any(block == invalid[:, None], axis=0)])
     for i, (total, expected) in enumerate(zip(sums, header.checksum or [], strict=False)):
         if expected is not None and int(total) % 65536 != int(expected) % 65536:
             got = int((total + 32768) % 65536 - 32768)

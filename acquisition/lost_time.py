@@ -53,20 +53,61 @@ def annotate_lost(raw: mne.io.BaseRaw, starts: np.ndarray, stops: np.ndarray) ->
                            [GAP_TEXT] * starts.size)
 
 
-def annotate_nan_spans(raw: mne.io.BaseRaw, picks: Sequence[int]) -> None:
-    """Annotate lost (:func:`annotate_lost`) the spans where any of the channels ``picks`` holds
-    NaN: a sample missing on one channel is lost time on all, as calfwatch takes NaN in the
-    arrays it is given.
+def nan_spans(raw: mne.io.BaseRaw, picks: Sequence[int]) -> list[tuple[int, int]]:
+    """Sample spans ``[start, stop)`` (from the first sample) where any of the channels ``picks``
+    holds NaN and no ``BAD_ACQ_SKIP`` annotation says so yet (a text reader's own gaps).
 
     The samples are read :data:`_SCAN_S` at a time (from memory when ``raw`` is preloaded).
     """
     if not len(picks):
-        return
+        return []
     step = max(1, int(round(_SCAN_S * raw.info["sfreq"])))
     spans: list[tuple[int, int]] = []
     for start in range(0, raw.n_times, step):
         block = raw.get_data(picks=list(picks), start=start, stop=start + step)
         a, b = nan_runs(np.isnan(block).any(axis=0))
         spans.extend(zip((a + start).tolist(), (b + start).tolist(), strict=True))
-    merged = np.array(merge_spans(spans, raw.n_times), dtype=np.int64).reshape(-1, 2)
-    annotate_lost(raw, merged[:, 0], merged[:, 1])
+    return uncovered(merge_spans(spans, raw.n_times), _annotated_lost(raw))
+
+
+def _annotated_lost(raw: mne.io.BaseRaw) -> list[tuple[int, int]]:
+    """The spans ``raw`` annotates ``BAD_ACQ_SKIP``, in samples from its first, merged."""
+    sfreq, ann = raw.info["sfreq"], raw.annotations
+    spans = sorted((int(round((float(a["onset"]) - raw.first_time) * sfreq)),
+                    int(round((float(a["onset"]) - raw.first_time + float(a["duration"]))
+                              * sfreq)))
+                   for a in ann if str(a["description"]).upper().startswith(GAP_TEXT))
+    return merge_spans(spans, raw.n_times)
+
+
+def uncovered(spans: Sequence[tuple[int, int]],
+              covered: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of ``spans`` outside ``covered`` (both sorted, without overlaps).
+
+    Examples
+    --------
+    >>> uncovered([(0, 10), (20, 30), (40, 45)], [(2, 4), (8, 25), (40, 45)])
+    [(0, 2), (4, 8), (25, 30)]
+    """
+    out: list[tuple[int, int]] = []
+    j = 0
+    for a, b in spans:
+        while j < len(covered) and covered[j][1] <= a:
+            j += 1
+        k = j
+        while a < b and k < len(covered) and covered[k][0] < b:
+            if covered[k][0] > a:
+                out.append((a, covered[k][0]))
+            a = max(a, covered[k][1])
+            k += 1
+        if a < b:
+            out.append((a, b))
+    return out
+
+
+def annotate_nan_spans(raw: mne.io.BaseRaw, picks: Sequence[int]) -> None:
+    """Annotate lost (:func:`annotate_lost`) the spans where any of the channels ``picks`` holds
+    NaN (:func:`nan_spans`): a sample missing on one channel is lost time on all, as calfwatch
+    takes NaN in the arrays it is given."""
+    spans = np.array(nan_spans(raw, picks), dtype=np.int64).reshape(-1, 2)
+    annotate_lost(raw, spans[:, 0], spans[:, 1])

@@ -34,6 +34,10 @@ from acquisition.lost_time import annotate_nan_spans
 
 #: Channel types left as they are; every other channel becomes 'emg'.
 _NON_DATA_TYPES = {"stim"}
+#: Formats whose samples are scanned for NaN at open (lost time): those that store numbers that
+#: can be NaN. EDF/BDF store integers (an EDF+D's pauses are annotated); WFDB records are scanned
+#: for their invalid samples as they are opened (:mod:`acquisition._wfdb`).
+_NAN_SCANNED = ("fif", "csv", "opensignals")
 _FIF_MAGIC = b"\x00\x00\x00\x64"  # first tag: FIFF_FILE_ID (kind 100), big-endian
 
 
@@ -62,7 +66,8 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
         ``meas_date`` is the
         file's own start time, or None when the file does not state one; ``raw.filenames`` names
         the source file (the ``.hea`` for WFDB). Lost time is annotated ``BAD_ACQ_SKIP``: the
-        gaps a file states, and in a FIF the spans where an EMG channel not marked bad holds NaN.
+        gaps a file states, and, in every format, the spans where an EMG channel not marked bad
+        holds NaN (a WFDB sample stored as its format's invalid value is NaN).
 
     Raises
     ------
@@ -74,8 +79,10 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
     if units is not None and kind != "csv":
         raise RecordingError(path, f"units= applies to CSV files only; {kind} files state "
                              "their own units")
-    raw = _READERS[kind](path, preload, units)
-    return _as_emg(raw, keep_typed=kind in ("fif", "edf", "bdf"))
+    raw = _as_emg(_READERS[kind](path, preload, units), keep_typed=kind in ("fif", "edf", "bdf"))
+    if kind in _NAN_SCANNED:
+        annotate_nan_spans(raw, _emg_picks(raw))
+    return raw
 
 
 # --- identification ------------------------------------------------------------------------------
@@ -352,7 +359,6 @@ def _read_fif(path: Path, preload: bool, _units: str | None) -> mne.io.BaseRaw:
     except Exception as exc:  # whatever MNE trips on, the user gets one line naming the file
         raise RecordingError(path, f"not a readable FIF file "
                              f"({' '.join(str(exc).split())})") from None
-    annotate_nan_spans(raw, _emg_picks(raw))
     return raw
 
 

@@ -173,6 +173,7 @@ def _analyze_raw(raw, mains_hz, config, label: str, channels: str | None = None)
     from calfwatch.analysis import FILE_CHUNK_S, finish_night
     from calfwatch.engine import NightEngine, feed_stream
 
+    owned = bool(channels)  # a copy of the caller's Raw, free to annotate
     if channels:
         raw = _picked(raw, channels, label)
     types = raw.get_channel_types()
@@ -184,7 +185,8 @@ def _analyze_raw(raw, mains_hz, config, label: str, channels: str | None = None)
     if not emg:
         raise ValueError(f"{label}: every channel of type 'emg' is in raw.info['bads']")
     if len(emg) < len(raw.ch_names):
-        raw = raw.copy().pick(emg)
+        raw, owned = raw.copy().pick(emg), True
+    raw = _nan_lost(raw, owned)
     logger.info("analysing %s: %s at %g Hz, %.1f s", label, ", ".join(emg), raw.info["sfreq"],
                 raw.n_times / raw.info["sfreq"])
     stream = ReplayStream(raw, chunk_s=FILE_CHUNK_S)
@@ -196,6 +198,19 @@ def _analyze_raw(raw, mains_hz, config, label: str, channels: str | None = None)
     feed_stream(stream, engine)
     result, _ = finish_night(engine, None, meta={"file": label})
     return _night(result)
+
+
+def _nan_lost(raw, owned: bool):
+    """``raw`` (a copy unless ``owned``) with the spans where a channel holds NaN annotated lost,
+    as the reader annotates them in a file and :func:`_array_raw` in an array."""
+    from acquisition.lost_time import annotate_lost, nan_spans
+
+    spans = np.array(nan_spans(raw, range(len(raw.ch_names))), dtype=np.int64).reshape(-1, 2)
+    if not spans.size:
+        return raw
+    raw = raw if owned else raw.copy()
+    annotate_lost(raw, spans[:, 0], spans[:, 1])
+    return raw
 
 
 def _night(result) -> Night:

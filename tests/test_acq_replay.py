@@ -189,7 +189,10 @@ def test_a_sample_beyond_any_voltage_on_skin_is_refused_where_it_is(tmp_path, va
     path.write_text("time,calf_uV,shin_uV\n" + "\n".join(rows) + "\n")
     stream = ReplayStream(path, chunk_s=1.0)
     chunks = stream.chunks()
-    assert np.isnan(next(chunks).data_uv[0, 100])  # the first second passes, NaN and all
+    before = [next(chunks) for _ in range(3)]  # the first second passes, its NaN as lost time
+    assert [(c.start_sample, c.stop_sample, c.gap) for c in before] == [
+        (0, 100, False), (100, 101, True), (101, 1101, False)]
+    assert np.isnan(before[1].data_uv).all()
     with pytest.raises(RecordingError, match=rf"night\.csv: sample 1234 of channel 'shin' is "
                                              rf"{re.escape(shown)} µV, beyond any voltage on "
                                              r"skin \(1 kV\)"):

@@ -50,11 +50,11 @@ def test_base_date_and_time_become_meas_date(tmp_path):
 @pytest.mark.parametrize("fmt", ["16", "212", "24", "32"])
 def test_samples_stored_invalid_are_lost_not_voltages(tmp_path, fmt):
     """A dropout written as NaN is stored as the format's invalid value, which PhysioNet's own
-    reader gives back as NaN: lost samples, and lost time where every signal lost them, not a
-    rail-to-rail step that reads as saturation and an electrode pop."""
+    reader gives back as NaN: lost samples, and lost time where any signal lost them (as NaN
+    in any format), not a rail-to-rail step that reads as saturation and an electrode pop."""
     x_uv = np.random.default_rng(3).normal(0, 5, (2, 30000))
     x_uv[:, 10000:11000] = np.nan  # both signals: lost time
-    x_uv[1, 20000:20500] = np.nan  # one signal only
+    x_uv[1, 20000:20500] = np.nan  # one signal only: lost time too
     wfdb.wrsamp("rec", fs=1000, units=["mV", "mV"], sig_name=["GM", "SOL"],
                 p_signal=x_uv.T * 1e-3, fmt=[fmt] * 2, adc_gain=[400.0 if fmt == "212" else 1e4] * 2,
                 baseline=[0, 0], write_dir=str(tmp_path))
@@ -63,11 +63,14 @@ def test_samples_stored_invalid_are_lost_not_voltages(tmp_path, fmt):
     np.testing.assert_array_equal(np.isnan(raw.get_data()), np.isnan(physical))
     assert np.isnan(raw.get_data()).sum(axis=1).tolist() == [1000, 1500]
     assert [(a["onset"], a["duration"], a["description"]) for a in raw.annotations] == [
-        (10.0, 1.0, "BAD_ACQ_SKIP"), (10.0, 1.0, "acquisition gap: invalid samples")]
+        (10.0, 1.0, "BAD_ACQ_SKIP"), (10.0, 1.0, "acquisition gap: invalid samples"),
+        (20.0, 0.5, "BAD_ACQ_SKIP"), (20.0, 0.5, "acquisition gap: invalid samples")]
     import calfwatch
 
     night = calfwatch.analyze(tmp_path / "rec.hea", mains_hz=50, verbose="WARNING")
-    assert night.summary["recording"]["gaps_s"] == [[10.0, 1.0]]
+    assert night.summary["recording"]["gaps_s"] == [[10.0, 1.0], [20.0, 0.5]]
+    array = calfwatch.analyze((physical * 1e3, 1000.0), mains_hz=50, verbose="WARNING")
+    assert night.summary["recording"]["gaps_s"] == array.summary["recording"]["gaps_s"]
     assert not np.any(night.events["kind"] == "artifact")
 
 
@@ -116,3 +119,39 @@ def test_a_negative_data_sum_matches_wfdbs_unsigned_checksum(tmp_path, fmt):
     assert wfdb.rdheader(str(tmp_path / "rec")).checksum == [51135]
     raw = open_recording(tmp_path / "rec.hea")
     np.testing.assert_allclose(raw.get_data()[0] * 4e6, counts[:, 0], atol=1e-9)
+
+
+def _hand_written(folder, record_line: str, gain: str) -> tuple:
+    """A one-signal format-16 record whose header is written by hand: (header, counts)."""
+    counts = np.random.default_rng(8).integers(-3000, 3000, 4000).astype("<i2")
+    counts.tofile(folder / "rec.dat")
+    total = int(counts.astype(np.int64).sum()) % 65536
+    (folder / "rec.hea").write_text(f"{record_line}\nrec.dat 16 {gain} 16 0 {counts[0]} "
+                                    f"{total} 0 calf\n")
+    return folder / "rec.hea", counts
+
+
+@pytest.mark.parametrize("gain", ["0/mV", "0(5)/uV", "0.0", "0"])
+def test_an_adc_gain_of_0_is_uncalibrated_and_refused(tmp_path, gain):
+    """header(5): a gain of zero means uncalibrated, as a missing one does; wfdb reads both as
+    200, which would give wrong microvolts."""
+    hea, _ = _hand_written(tmp_path, "rec 1 2000 4000", gain)
+    with pytest.raises(RecordingError) as err:
+        open_recording(hea)
+    assert str(err.value) == f"{hea}: signal 0: ADC gain 0 (uncalibrated signal)"
+
+
+def test_a_counter_frequency_leaves_the_sampling_rate_as_stated(tmp_path):
+    hea, counts = _hand_written(tmp_path, "rec 1 2000.5/1000(7) 4000", "2000(0)/mV")
+    raw = open_recording(hea)
+    assert raw.info["sfreq"] == 2000.5
+    np.testing.assert_allclose(raw.get_data()[0], counts / 2000 * 1e-3, rtol=1e-12)
+
+
+@pytest.mark.parametrize("record_line", ["rec 1 2000.5/1000", "rec 1 2000"])
+def test_a_record_line_without_its_number_of_samples_is_refused_in_words(tmp_path, record_line):
+    hea, _ = _hand_written(tmp_path, record_line, "2000/mV")
+    with pytest.raises(RecordingError) as err:
+        open_recording(hea)
+    assert str(err.value) == (f"{hea}: number of samples missing from the record line (needed "
+                              "to read the record in parts)")
