@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import mne
 import numpy as np
 
-from acquisition._text_common import KEY_VALUE, TextRaw, numbers, read_lines, with_losses
+from acquisition._text_common import KEY_VALUE, numbers, read_lines, with_losses
 from acquisition.errors import RecordingError
 
+#: Columns of an OpenSignals file that are not an analog sensor: the sequence number and the
+#: digital inputs and outputs (BITalino and biosignalsplux label them ``nSeq``, ``I1``, ``I2``,
+#: ``O1``, ``O2``; the analog ones ``A1``... or by sensor).
+_NOT_ANALOG = re.compile(r"nSeq|[IO]\d+", re.IGNORECASE)
 #: BITalino EMG sensor: supply voltage (V) and gain of the sensor's amplifier.
 BITALINO_VCC_V = 3.3
 BITALINO_EMG_GAIN = 1009.0
@@ -62,9 +67,11 @@ def read_opensignals(path: Path) -> mne.io.BaseRaw:
 
     Simple Text Format: header lines ``# Sampling Rate (Hz):= 1000.00``, ``# Resolution:= 12``,
     ``# Labels:= EMG`` (one label per column, separated by tabs or commas), then one column of
-    ADC counts per channel. OpenSignals (r)evolution format: a ``# {...}`` JSON header for one
-    device (see :func:`_read_opensignals_json`). Counts are converted to volts with the BITalino
-    EMG sensor transfer function (:func:`bitalino_emg_volts`). The whole file is loaded: text
+    ADC counts per channel; of those, the sequence number ``nSeq`` (where it jumps, samples were
+    lost: lost time at their place, as in the JSON-header format) and the digital inputs and
+    outputs (``I1``, ``O1``...) are not analysed. OpenSignals (r)evolution format: a ``# {...}``
+    JSON header for one device (see :func:`_read_opensignals_json`). Counts are converted to
+    volts with the BITalino EMG sensor transfer function (:func:`bitalino_emg_volts`). The whole file is loaded: text
     recordings are small by nature.
     """
     lines = read_lines(path)
@@ -80,9 +87,14 @@ def read_opensignals(path: Path) -> mne.io.BaseRaw:
     labels = [s for s in re.split(r"[\t,;]+|\s{2,}", fields.get("labels", "")) if s]
     if len(labels) != counts.shape[1]:
         labels = [f"EMG{i + 1}" for i in range(counts.shape[1])] if counts.shape[1] > 1 else ["EMG"]
-    info = mne.create_info(labels, sfreq_hz, "emg")
-    data_v = bitalino_emg_volts(counts.T, int(bits))
-    return TextRaw(info, data_v, path, 0, {name: "V" for name in labels})
+    analog = [col for col, label in enumerate(labels) if not _NOT_ANALOG.fullmatch(label)]
+    if not analog:
+        raise RecordingError(path, f"no analog channel (columns: {', '.join(labels)})")
+    info = mne.create_info([labels[col] for col in analog], sfreq_hz, "emg")
+    data_v = bitalino_emg_volts(counts[:, analog].T, int(bits))
+    units = {name: "V" for name in info["ch_names"]}
+    return with_losses((info, data_v, path, 0, units), _losses(counts, labels),
+                       _seq_gap_text(sum(1 for ln in lines if ln.startswith("#"))))
 
 
 def _device_header(path: Path, text: str) -> dict:
@@ -169,17 +181,30 @@ def _read_opensignals_json(path: Path, lines: list[str], text: str) -> mne.io.Ba
         raise RecordingError(path, f"{values.shape[1]} columns of data but the header names "
                              f"{len(columns)}")
     n_header = sum(1 for ln in lines if ln.startswith("#"))
-    lost = (sequence_losses(values[:, columns.index("nSeq")]) if "nSeq" in columns
-            else np.zeros(len(values) - 1, np.int64))
     data_v = np.vstack([bitalino_emg_volts(values[:, col], _json_bits(path, bits, col))
                         for _, col in emg])
     info = mne.create_info([lab for lab, _ in emg], sfreq_hz, "emg")
     with info._unlock():
         info["meas_date"] = _json_meas_date(path, device)
     units = {name: "V" for name in info["ch_names"]}
+    return with_losses((info, data_v, path, 0, units), _losses(values, [str(c) for c in columns]),
+                       _seq_gap_text(n_header))
 
-    def _describe(i: int, n: int) -> str:
+
+def _losses(values: np.ndarray, columns: list[str]) -> np.ndarray:
+    """Samples lost after each row of ``values`` (:func:`sequence_losses` of the ``nSeq``
+    column; none without one)."""
+    if "nSeq" not in columns:
+        return np.zeros(len(values) - 1, np.int64)
+    return sequence_losses(values[:, columns.index("nSeq")])
+
+
+def _seq_gap_text(n_header: int) -> Callable[[int, int], str]:
+    """What a loss of ``n`` samples after data row ``i`` was, for a file of ``n_header`` header
+    lines."""
+
+    def describe(i: int, n: int) -> str:
         return (f"{SEQ_GAP_TEXT} before line {i + n_header + 2}: {n} or {n} + {SEQ_MODULUS} x k "
                 "samples")
 
-    return with_losses((info, data_v, path, 0, units), lost, _describe)
+    return describe
