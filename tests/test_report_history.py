@@ -99,13 +99,19 @@ def test_report_of_a_folder_brings_the_history_of_its_subject(tmp_path):
     assert rows[-1][7] == "not evaluable"  # two minutes are far from an hour of rest
 
 
-def _night_folder(tmp_path, summary: dict) -> str:
+def _report_of_night(tmp_path, summary: dict, history) -> tuple[str, str]:
+    """``calfwatch report`` of a folder holding ``summary`` (as summary.json), with the subject's
+    history: (the page, what it printed)."""
     import json
 
     folder = tmp_path / "night"
     folder.mkdir()
     (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    return folder
+    out = tmp_path / "r.html"
+    code, stdout, err = run_cli("report", folder, "--subject", SUBJECT, "--history", history,
+                                "--out", out)
+    assert code == 0, err
+    return out.read_text(encoding="utf-8"), stdout
 
 
 def test_a_nights_report_leaves_out_the_nights_after_it(tmp_path):
@@ -113,12 +119,7 @@ def test_a_nights_report_leaves_out_the_nights_after_it(tmp_path):
     rule that fires at the 14th does not reach back to it, and its history table ends with it."""
     history = tmp_path / "h.sqlite"
     rates = _store(history, 14)
-    folder = _night_folder(tmp_path, make_summary(evening(4), rates[4]))
-    out = tmp_path / "r.html"
-    code, _, err = run_cli("report", folder, "--subject", SUBJECT, "--history", history,
-                           "--out", out)
-    assert code == 0, err
-    html = out.read_text(encoding="utf-8")
+    html, _ = _report_of_night(tmp_path, make_summary(evening(4), rates[4]), history)
     assert _level(html) != "see-doctor"
     page = parse_report(html)
     assert len(page.tables["history-table"]) - 1 == 5
@@ -136,13 +137,8 @@ def test_a_report_judges_the_night_with_the_thresholds_it_was_analysed_with(tmp_
         for day, rate in enumerate(rising_fortnight(13)):
             store.add_night(SUBJECT, "left", make_summary(evening(day), rate, rest_minutes=30.0))
     thresholds = config_with({"persistence": {"min_rest": {"value": 5}}}).to_dict()
-    folder = _night_folder(tmp_path, {**make_summary(evening(13), 9.0, rest_minutes=30.0),
-                                      "thresholds": thresholds})
-    out = tmp_path / "r.html"
-    code, _, err = run_cli("report", folder, "--subject", SUBJECT, "--history", history,
-                           "--out", out)
-    assert code == 0, err
-    html = out.read_text(encoding="utf-8")
+    night = {**make_summary(evening(13), 9.0, rest_minutes=30.0), "thresholds": thresholds}
+    html, _ = _report_of_night(tmp_path, night, history)
     assert _level(html) == "see-doctor"
     persistence = dict(parse_report(html).tables["persistence"])
     assert persistence["Nights (with at least 5 minutes of rest, twitching)"] == "14 (14, 14)"
@@ -153,12 +149,8 @@ def test_a_night_too_short_to_judge_says_so_under_a_rule_of_earlier_nights(tmp_p
     night's own numbers are still not judged: the box says why and the wearer is told so."""
     history = tmp_path / "h.sqlite"
     _store(history, 14)
-    folder = _night_folder(tmp_path, make_summary(evening(14), 2.0, rest_minutes=3.0))
-    out = tmp_path / "r.html"
-    code, stdout, err = run_cli("report", folder, "--subject", SUBJECT, "--history", history,
-                                "--out", out)
-    assert code == 0, err
-    html = out.read_text(encoding="utf-8")
+    html, stdout = _report_of_night(tmp_path, make_summary(evening(14), 2.0, rest_minutes=3.0),
+                                    history)
     assert _level(html) == "see-doctor"
     assert 'class="not-evaluable"' in html
     assert stdout.startswith("NOT EVALUABLE: too little time at rest")
