@@ -129,3 +129,26 @@ def close_to(text: str, value: float | None, digits: int) -> bool:
         return text == "n/a"
     shown = float(text.replace("%", "").split()[0])
     return abs(shown - value) <= 0.5 * 10.0 ** -digits + 1e-9
+
+
+def report_after_four_nights(root: Path, subject: str) -> Path:
+    """A two-channel simulated night analysed for ``subject`` after four stored nights (the
+    evenings of 1-4 January 2026), reported with that history; the report's path."""
+    from datetime import datetime
+
+    from history_helpers import TZ, make_summary
+
+    from calfwatch.history import open_store
+
+    history = root / "history.sqlite"
+    recording = simulate_edf(root / "night.edf", duration_s=300.0, seed=5, n_channels=2)
+    with open_store(history) as store:
+        for day in range(4):
+            start = datetime(2026, 1, 1 + day, 23, 0, tzinfo=TZ)  # before the simulated night
+            store.add_night(subject, None, make_summary(start, 1.5 + 0.3 * day))
+    analyze(recording, root / "out", "--subject", subject, "--history", history)
+    report = root / "report.html"
+    code, _, err = run_cli("report", root / "out", "--subject", subject, "--history", history,
+                           "--out", report, "--quiet")
+    assert code in (0, 4), err  # 4: a short night is not evaluable
+    return report
