@@ -37,13 +37,20 @@ class HostLink:
 
         Returns (the time after the wait, the bytes the host sent or None, whether a host has the
         port open, whether it may be written to). A closed port (unplugged) sleeps ``wait_s`` and
-        reports no host, at the time before the sleep.
+        reports no host, at the time before the sleep. A port no host has open waits ``wait_s``
+        too: its hang-up flag ends the poll at once, and the device would spin a core until a
+        host came (one that opens the port is seen within ``wait_s``, and the first write waits
+        ``CONNECT_DELAY_S`` after that anyway).
         """
         now = time.monotonic()
         if not self.port.is_open:
             time.sleep(wait_s)
             return now, None, False, False
         readable, connected = self.port.wait(wait_s)
+        if not connected and not readable:
+            rest = wait_s - (time.monotonic() - now)
+            if rest > 0:
+                time.sleep(rest)
         now = time.monotonic()
         if not connected:
             self._connected_since = None
