@@ -2,8 +2,10 @@
 
 :class:`SamplePlacer` dates each decoded batch (:class:`~acquisition.timeline.Timeline`), gathers
 the samples into chunks of at least ``chunk_s``, turns what was missed into gap chunks and counts
-every sample lost. After a reconnection it holds the reads for a moment: the lower envelope of
-several arrival times dates the first new sample far better than the first read alone.
+every sample lost. After a reconnection, and from a device reset on, it holds the reads for a
+moment: the lower envelope of several arrival times dates the first new sample far better than the
+first read alone, and as the envelope of the reads before dated the last old one (like with like:
+a single read's latency is not counted as time the device was away).
 """
 
 from __future__ import annotations
@@ -68,15 +70,27 @@ class SamplePlacer:
         self._held: list = []
 
     def on_data(self, batch, now: float) -> None:
-        """Place a decoded batch that arrived at host time ``now`` (or hold it after a reconnection)."""
-        if self._held or (self.timeline.boundary_pending and batch.n_samples):
-            # after a reconnection, collect reads for a moment: the lower envelope of several
-            # arrival times dates the first new sample far better than the first read alone
+        """Place a decoded batch that arrived at host time ``now`` (or hold it after a reconnection
+        or a device reset).
+
+        After a reconnection, and from a device reset on (wherever it falls in the read), the
+        reads are collected for a moment: the lower envelope of their arrival times dates the
+        first new sample as the envelope of the reads before dated the last old one. Comparing
+        like with like, the time the device was away is measured without the read latency (a
+        single read after the gap arrives late by its own latency, the envelope by the least).
+        """
+        if not self._held and not (self.timeline.boundary_pending and batch.n_samples):
+            col = _first_reset_col(batch)
+            if col is None:
+                self._place(batch, now)
+                return
+            if col > 0:  # the samples before the restart continue the old clock
+                self._place(_columns(batch, 0, col), now)
+                batch = _columns(batch, col, batch.n_samples)
+        if batch.n_samples or self._held:
             self._held.append((batch, now))
             if self._held_settled(now):
                 self.release_held(settled=True)
-            return
-        self._place(batch, now)
 
     def tick(self, now: float) -> None:
         """After a read: release held reads that settled, hand on data older than ``chunk_s``."""
@@ -108,17 +122,31 @@ class SamplePlacer:
         reads still came as a backlog, see :func:`_datable`) is not placed when only host time
         could place it or measure what follows it (a short or no counter): its arrival times are
         those of a backlog, tens of milliseconds late, and would move every later sample. Its
-        samples stay in the gap, counted lost (``samples_undated``), rather than guessed.
+        samples stay in the gap, counted lost (``samples_undated``), rather than guessed. Once
+        ``settled``, the segment after the last reset stays held until its own reads settled.
         """
         held, self._held = self._held, []
         segments = _split_at_resets([(b, t) for b, t in held if b.n_samples])
+        if settled and len(segments) > 1:
+            # a restart late in the hold: its own reads date it once they have settled too
+            self._held = segments.pop()
         rate = self.timeline.rate_hz()
         for k, segment in enumerate(segments):
-            cut_short = k + 1 < len(segments) or not settled
+            cut_short = k + 1 < len(segments) or not settled or bool(self._held)
             if cut_short and self._host_dated() and not _datable(segment, rate):
                 self._counters.add("samples_undated", sum(b.n_samples for b, _ in segment))
                 continue
             self._place_segment(segment)
+
+    def end_disconnected(self, stop_s: float) -> int:
+        """At the stop, the gap of a disconnection nothing came after (see
+        :meth:`Timeline.end_disconnected`), handed on and counted lost; its samples (0 if none)."""
+        gap = self.timeline.end_disconnected(stop_s)
+        if gap is None:
+            return 0
+        self.flush_acc()
+        self._emit_gap(gap.start_sample, gap.n_samples, gap.reason, gap.estimated)
+        return gap.n_samples
 
     def _host_dated(self) -> bool:
         """Whether gaps across a reconnection are measured by host time (no exact counter)."""
@@ -197,6 +225,14 @@ def _split_at_resets(held: list) -> list[list]:
                 segments.append([])
             segments[-1].append((piece, arrival_s))
     return [seg for seg in segments if seg]
+
+
+def _first_reset_col(batch) -> int | None:
+    """Column of the first device reset a batch reports (None without one)."""
+    cuts = [int(e["at_sample"]) for e in batch.events if e.get("kind") == "reset"]
+    if not cuts or batch.n_samples == 0:
+        return None
+    return min(int(np.searchsorted(batch.sample_index, min(cuts))), batch.n_samples - 1)
 
 
 def _datable(segment: list, rate_hz: float) -> bool:

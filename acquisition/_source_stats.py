@@ -24,6 +24,7 @@ class SourceCounters:
             "stalls": 0,
             "overflow_samples": 0,
             "samples_undated": 0,
+            "samples_lost_at_stop": 0,
         }
         self.events: list[dict] = []
         self.device_facts: dict = {}

@@ -298,8 +298,13 @@ def run_recording(
 
     ``on_chunk`` is called with every chunk after it is written (gaps included): the hook for live
     processing. The recorder is not closed here.
+
+    After a stop, a source that can be asked to stop (``request_stop``) is asked and read to its
+    end: what it received before the stop reaches the file, and so does the gap of a
+    disconnection still going on at the stop, which it hands on last.
     """
     limit = None if duration_s is None else int(round(duration_s * recorder.info.sfreq_hz))
+    stopping = False
     for chunk in source.chunks():
         if limit is not None and chunk.stop_sample > limit:
             chunk = _head(chunk, limit - chunk.start_sample)
@@ -309,9 +314,13 @@ def run_recording(
                 on_chunk(chunk)
         if limit is not None and recorder.next_sample >= limit:
             return "duration"
-        if should_stop is not None and should_stop():
-            return "stopped"
-    return "stopped" if should_stop is not None and should_stop() else "source ended"
+        if not stopping and should_stop is not None and should_stop():
+            request_stop = getattr(source, "request_stop", None)
+            if request_stop is None:
+                return "stopped"
+            request_stop()  # its chunks() ends once the reader stopped and the queue is empty
+            stopping = True
+    return "stopped" if stopping or (should_stop is not None and should_stop()) else "source ended"
 
 
 def _head(chunk: SampleChunk, n: int) -> SampleChunk:

@@ -96,6 +96,7 @@ class SerialSource:
         self._decoder = self.spec.make_decoder()
         self._configure()
         self._stop = threading.Event()
+        self._stop_s: float | None = None
         self._first_data = threading.Event()
         self._error: BaseException | None = None
         self.spec.warm_up()
@@ -159,12 +160,18 @@ class SerialSource:
 
     def close(self) -> None:
         """Stop the reader thread, send the stop command and close the port. Safe to call twice."""
-        self._stop.set()
+        self.request_stop()
         if threading.current_thread() is not self._thread and self._thread.is_alive():
             self._thread.join(timeout=5.0)
 
     def request_stop(self) -> None:
-        """Ask the reader to stop without waiting (safe from a signal handler); chunks() then ends."""
+        """Ask the reader to stop without waiting (safe from a signal handler); chunks() then ends.
+
+        The time of the first request is the end of the recording: a disconnection still going
+        on then is lost time up to it (see :meth:`_end_disconnected`).
+        """
+        if self._stop_s is None:
+            self._stop_s = time.monotonic()
         self._stop.set()
 
     def stop_requested(self) -> bool:
@@ -202,8 +209,22 @@ class SerialSource:
             if self._error is None:
                 self._flush_decoder()
                 self._placer.release_held()
+                self._end_disconnected()
             self._placer.flush_acc()
             self._link.shutdown()
+
+    def _end_disconnected(self) -> None:
+        """A disconnection with no sample after it when the recording stops: the device was away
+        from the last sample to the stop. That span is one gap (annotated, counted lost, dated
+        by host time), never left out of the file as if the recording had ended earlier."""
+        stop_s = self._stop_s if self._stop_s is not None else time.monotonic()
+        n = self._placer.end_disconnected(stop_s)
+        if n:
+            self._stats.add("samples_lost_at_stop", n)
+            seconds = n / self.spec.sfreq_hz
+            self._stats.event("stopped while disconnected",
+                              f"the device was disconnected for the last {seconds:.1f} s of the "
+                              f"recording: {n} samples lost, annotated")
 
     def _read_once(self) -> None:
         ser = self._link.ser

@@ -8,8 +8,11 @@ these with the host's monotonic clock (wall-clock jumps do not move it):
 
 * at every jump and at the first sample after a reconnection, the host-time estimate of the samples
   that elapsed picks, among the counts the counter allows (``m``, ``m + M``, ``m + 2M``...), the nearest;
-* after a device reset or on a counter-less protocol, the host-time estimate is the gap (a reset's
-  at least one sample: a restart is never instantaneous, whatever the clock resolves);
+* after a device reset (wherever it falls in a batch) or on a counter-less protocol, the host-time
+  estimate is the gap (a reset's at least one sample: a restart is never instantaneous, whatever
+  the clock resolves);
+* a disconnection still going on when the recording stops is one gap from the last sample to the
+  stop (:meth:`Timeline.end_disconnected`): no later sample will say what it cost;
 * the device clock is read from the lower envelope of the arrival times of recent reads (a sample
   arrives after it was produced, never before), at the nominal rate times ``clock_speed`` (N for
   an emulated device at N times real time).
@@ -96,6 +99,28 @@ class Timeline:
         """Mark that the next sample follows a disconnection (``reason`` names the cause)."""
         if self.next_sample is not None:
             self._boundary_reason = reason
+
+    def end_disconnected(self, stop_s: float) -> Gap | None:
+        """Close a disconnection still going on when the recording stops at host time ``stop_s``.
+
+        No sample came after it, so nothing else will ever say what it cost: the samples the
+        device clock (the lower envelope of the reads before it) says were due from the last
+        placed sample to the stop are one gap, estimated from host time, its reason the
+        disconnection's with ``" until the stop"``. None when no disconnection is open.
+        """
+        reason = self._boundary_reason
+        rate = self.rate_hz()
+        offset = self._recent_offset_s(rate)
+        if reason is None or offset is None or self._last_dec is None or self.next_sample is None:
+            return None
+        self._boundary_reason = None
+        due = int(np.floor((stop_s - (offset + self._last_dec / rate)) * rate))
+        if due <= 0:
+            return None
+        gap = Gap(self.next_sample, due, f"{reason} until the stop", estimated=True)
+        self.next_sample += due
+        self.estimated_gaps += 1
+        return gap
 
     # -- placement -----------------------------------------------------------------------------
     @property
@@ -184,7 +209,7 @@ class Timeline:
         predicted = int(dec[col]) + self._offset  # where the decoder alone would put it
         m_dec = predicted - self.next_sample
         at_boundary = col == 0 and self._boundary_reason is not None
-        if not (at_boundary or (is_reset and col == 0)):
+        if not (at_boundary or is_reset):
             if m_dec <= 0:
                 return None
             return Gap(self.next_sample, m_dec, "device reset" if is_reset else "sequence gap")
@@ -221,8 +246,9 @@ class Timeline:
     ) -> int | None:
         """Samples the host clock says elapsed between the last placed sample and column ``col``."""
         offset = self._recent_offset_s(rate)
-        if offset is None or self._last_dec is None:
+        last_dec = self._last_dec if col == 0 else int(dec[col - 1])  # a restart inside the batch
+        if offset is None or last_dec is None:
             return None
-        last_time_s = offset + self._last_dec / rate
+        last_time_s = offset + last_dec / rate
         time_s = first_time_s + (dec[col] - dec[0]) / rate
         return max(0, int(round((time_s - last_time_s) * rate)) - 1)

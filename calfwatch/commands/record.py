@@ -189,18 +189,26 @@ def run(args: argparse.Namespace, on_chunk=None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     status.show(final=True)
-    lost = sum(recorder.samples_lost.values())
-    print(
-        f"recorded {recorder.path} ({recorder.next_sample / recorder.info.sfreq_hz:.1f} s of signal "
-        f"in {time.monotonic() - started:.1f} s, {lost} samples lost, {_STOP_WORDS.get(why, why)}); "
-        f"sidecar {recorder.sidecar_path}"
-    )
+    print(f"recorded {recorder.path} ({_outcome(recorder, source, time.monotonic() - started)}, "
+          f"{_STOP_WORDS.get(why, why)}); sidecar {recorder.sidecar_path}")
     if recorder.sidecar_error is not None:
         _warn(f"{recorder.sidecar_path}: the final sidecar could not be written "
               f"({recorder.sidecar_error}); the recording {recorder.path} is complete")
     if live is not None:
         _finish_live(live, args)
     return 0
+
+
+def _outcome(recorder, source, wall_s: float) -> str:
+    """What the file holds: its length, the samples lost, and for how long the device was
+    disconnected at the end (a disconnection still going on at the stop, annotated lost)."""
+    sfreq = recorder.info.sfreq_hz
+    lost = sum(recorder.samples_lost.values())
+    text = f"{recorder.next_sample / sfreq:.1f} s of signal in {wall_s:.1f} s, {lost} samples lost"
+    at_stop = source.stats().get("samples_lost_at_stop", 0)
+    if at_stop:
+        text += f", disconnected for the last {at_stop / sfreq:.1f} s"
+    return text
 
 
 def _stop_signals(ask_stop) -> dict:
