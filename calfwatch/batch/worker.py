@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import scipy.special  # noqa: F401
 
+import acquisition._sidecar  # noqa: F401
 import acquisition.edf.annotation_file  # noqa: F401
 import acquisition.picks  # noqa: F401
 import acquisition.replay  # noqa: F401
 import acquisition.safe_files  # noqa: F401
 import calfwatch.analysis  # noqa: F401
 import calfwatch.engine  # noqa: F401
+import calfwatch.local_time  # noqa: F401
 import calfwatch.outputs  # noqa: F401
 import classifier.assessment  # noqa: F401
 import classifier.events  # noqa: F401
