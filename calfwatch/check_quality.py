@@ -15,6 +15,14 @@ Limits (:data:`LIMITS`): surface calf EMG at rest has a 3-8 µV noise floor (see
 domain notes); above 15 µV small fasciculation potentials drown. Mains above half the raw power, any
 saturation above 1 %, flat stretches above 20 %, movement above 50 µV or a rectified signal fail the
 check.
+
+Flat runs at the rails: the quality windows count a run held at the window's extremes as flat as
+well as saturated (the night's rows keep both). A clipping signal (a swing larger than the
+amplifier's range) is then "flat" for as long as it is saturated, though it has contact; so the
+flat advice goes by the flat time the rails do not explain, the median flat fraction less the
+median saturated one (:attr:`SecondQuality.flat_off_rails_fraction`). A channel pinned at a rail
+for whole seconds (a lead off) has no extremes within those seconds: 0 % saturated and all flat,
+and the flat advice; so has one pinned for most of the time, with a few seconds of signal between.
 """
 
 from __future__ import annotations
@@ -44,7 +52,8 @@ WINDOW_S = 1.0
 
 @dataclass
 class SecondQuality:
-    """Quality of one channel over one second."""
+    """Quality of one channel over one second (or the medians of the seconds,
+    :func:`channel_summary`)."""
 
     noise_uv: float
     mains_fraction: float
@@ -53,6 +62,21 @@ class SecondQuality:
     movement_uv: float
     lost_fraction: float
     floor_ratio: float
+
+    @property
+    def flat_off_rails_fraction(self) -> float:
+        """The flat fraction less the saturated one, not below 0 (NaN stays NaN): the flat time
+        not held at the rails.
+
+        A run held at the rails counts as both, as every flat run (``flat_run_s``, 0.02 s) is at
+        least ``rail_run`` (3) samples long at the rates EMG is sampled at; where it is not
+        (below about 125 Hz) the difference errs towards flat. Of :func:`channel_summary`'s
+        medians it is the difference of the medians, not the median of the seconds'
+        differences: a lead pinned at a rail for most of the time, leaving it now and then,
+        stays flat. The seconds it leaves the rail in read saturated, those of signal between
+        clean; together they may be most seconds, though neither alone is.
+        """
+        return float(np.maximum(0.0, self.flat_fraction - self.saturated_fraction))
 
 
 def movement_uv(x: np.ndarray, sfreq_hz: float) -> float:
@@ -147,12 +171,17 @@ def channel_summary(seconds: list[list[SecondQuality]], ch: int) -> SecondQualit
 
 
 def advice(q: SecondQuality, mains_hz: float) -> list[str]:
-    """Plain advice for one channel; empty when the channel is good."""
+    """Plain advice for one channel; empty when the channel is good.
+
+    The flat advice (no contact) goes by the flat time off the rails
+    (:attr:`SecondQuality.flat_off_rails_fraction`): a clipping signal gets the saturation advice,
+    not the flat one; a lead pinned at a rail for whole seconds the flat one.
+    """
     tips = []
     if q.lost_fraction > LIMITS["lost_fraction_max"]:
         tips.append("samples are being lost on the link: move the receiver closer, check the "
                     "cable")
-    if not np.isfinite(q.noise_uv) or q.flat_fraction > LIMITS["flat_fraction_max"]:
+    if not np.isfinite(q.noise_uv) or q.flat_off_rails_fraction > LIMITS["flat_fraction_max"]:
         tips.append("no signal (flat): check that the electrodes touch the skin and the leads "
                     "are plugged in (electrode contact)")
     elif q.noise_uv < LIMITS["noise_uv_min"]:

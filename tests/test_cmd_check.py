@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sensor_outputs import envelope, rectified_chunks
 
-from calfwatch.check_quality import QualityMeter, advice, channel_summary
+from calfwatch.check_quality import QualityMeter, advice, channel_summary, verdict
 from calfwatch.simulator import load_profile, simulate_night
 from firmware_io.emulator import EmulatedDevice
 
@@ -145,3 +145,43 @@ def test_check_wrong_port_one_line(tmp_path):
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1
     assert str(tmp_path / "nothing") in proc.stderr
+
+
+def _topics(tips: list[str]) -> list[str]:
+    """What each tip is about, by its key word."""
+    keys = ("lost", "flat", "EMG band", "rectified", "saturation", "mains", "noisy", "movement")
+    return [next(k for k in keys if k in tip) for tip in tips]
+
+
+def test_a_clipping_signal_is_saturated_not_flat_and_a_lead_pinned_at_a_rail_is_flat():
+    """Through a BITalino's converter (its rails at +-1635 µV): resting EMG with a 4-mV, 3-Hz
+    swing clips at the rails, which the quality windows count as flat as well as saturated; the
+    advice is the saturation one, not "no signal". A lead pinned at a rail for whole seconds
+    reads 0 % saturated and all flat: the flat (electrode contact) advice stays; and so it does
+    for a lead pinned 60 % of the time, leaving the rail for 2 s in 5."""
+    from firmware_io.bitalino import BitalinoDecoder
+    from firmware_io.firmware import BitalinoFirmware
+
+    fs = 1000.0
+    night = simulate_night(load_profile("quiet", sfreq_hz=fs, duration_s=10), seed=3)
+    emg = night.data_uv()[0]
+    t = np.arange(emg.size) / fs
+    x_uv = np.stack([emg + 4000 * np.sin(2 * np.pi * 3 * t),  # clipped at the rails
+                     np.full(emg.size, 1e5),  # a lead off: pinned at the upper rail
+                     np.where(np.sin(2 * np.pi * 0.2 * t) > -0.3, 1e5, emg),  # pinned at times
+                     emg])
+    counts = BitalinoFirmware(fs, 4).quantise(x_uv)
+    assert counts[0].max() == counts[1].min() == 1023 and counts[0].min() == 0
+    meter = QualityMeter(fs, 4, 50.0)
+    for lo in range(0, emg.size, 250):
+        meter.feed(BitalinoDecoder(4).to_uv(counts[:, lo:lo + 250]))
+    meter.finish()
+    clipped, pinned, _, _ = (channel_summary(meter.seconds, c) for c in range(4))
+    assert clipped.saturated_fraction > 0.5 and clipped.flat_fraction > 0.5  # both, as said
+    assert pinned.saturated_fraction == 0.0 and pinned.flat_fraction == 1.0
+    ok, tips = verdict(meter.seconds, ["clipped", "pinned", "at times", "resting"], 50.0)
+    assert not ok
+    assert _topics(tips["clipped"]) == ["saturation", "noisy", "movement"]
+    assert _topics(tips["pinned"]) == _topics(tips["at times"]) == ["flat"]
+    assert "electrode contact" in tips["pinned"][0]
+    assert tips["resting"] == []
