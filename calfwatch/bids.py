@@ -1,7 +1,8 @@
 """Recordings as a BIDS EMG dataset, written with mne-bids, with calfwatch's analysis as a derivative.
 
 For each recording: ``sub-<ID>/ses-<night date>/emg/`` holds the recording (EDF/BDF copied as it is,
-other formats converted to EDF by mne-bids), ``channels.tsv`` with the filter cut-offs the file
+whatever its name: an EDF named ``.rec``, as PhysioNet's Sleep-EDF names them, is one too; other
+formats converted to EDF by mne-bids), ``channels.tsv`` with the filter cut-offs the file
 states, and ``events.tsv``: the recording's own annotations (its gaps) and calfwatch's events with
 ``trial_type`` and their channel, amplitude, phases and detail, described in ``events.json``.
 The recording's own annotations named like an event kind (a simulated night's ground truth) are
@@ -88,20 +89,39 @@ def check_label(value: str, what: str) -> str:
     return value
 
 
-def _open_raw(path: Path):
+def _named_as(path: Path, kind: str, links: Path) -> Path:
+    """``path`` under a name ending in ``.edf``/``.bdf`` as its content ``kind`` says: itself when
+    it is so named, else a link in ``links`` (a copy where links cannot be made). MNE and
+    mne-bids go by the suffix, and mne-bids copies only a file so named."""
+    if path.suffix.lower() == f".{kind}":
+        return path
+    folder = Path(tempfile.mkdtemp(dir=links))  # one per recording: names may repeat
+    named = folder / f"{path.stem}.{kind}"
+    try:
+        os.symlink(os.path.abspath(path), named)
+    except OSError:  # e.g. Windows without the right to make links
+        shutil.copyfile(path, named)
+    return named
+
+
+def _open_raw(path: Path, links: Path):
     """The recording in MNE with EMG channel types (an EDF+ label's other type kept beside EMG);
-    (raw, format for mne-bids)."""
+    (raw, format for mne-bids). An EDF/BDF file is told by its content
+    (:func:`acquisition.edf.header.edf_kind`), whatever its name; when that is not ``.edf`` or
+    ``.bdf`` it is read through a link so named in ``links``, which must outlive the writing."""
     import mne
 
+    from acquisition.edf.header import edf_kind
     from acquisition.reader import forget_placeholder_date, open_recording, type_by_label
 
-    if path.suffix.lower() in (".edf", ".bdf"):
+    kind = edf_kind(path)
+    if kind is not None:
         from acquisition.reader import refuse_pauses
 
         refuse_pauses(path)  # MNE, and mne-bids's readers, would close the pauses up
         # read as mne-bids will copy it: channel names as the file labels them
         try:
-            raw = mne.io.read_raw(path, verbose="error")
+            raw = mne.io.read_raw(_named_as(path, kind, links), verbose="error")
         except Exception as exc:  # whatever MNE trips on: one line naming the file
             raise RecordingError(path, f"not readable ({' '.join(str(exc).split())})") from None
         type_by_label(raw)  # EMG, or as an EDF+ label types it beside EMG ("EEG Fpz-Cz")
@@ -358,18 +378,19 @@ def write_bids(recordings: list[str | os.PathLike], root: str | os.PathLike, sub
     mne_bids = _mne_bids()
     check_label(subject, "subject")
     root = Path(root)
-    opened = [(path, *_open_raw(path)) for path in _unique(recordings)]
-    sessions = _sessions([(path, raw.info["meas_date"]) for path, raw, _ in opened])
-    done = []
-    for (path, raw, fmt), (session, run) in zip(opened, sessions, strict=True):
-        bids_path = mne_bids.BIDSPath(subject=subject, session=session, task=TASK, run=run,
-                                      datatype="emg", root=root)
-        # per recording, so that what on_done announces is already its owner's only
-        with _owner_only(root):
-            deriv = _write_one(mne_bids, path, raw, fmt, bids_path, mains_hz=mains_hz,
-                               channels=channels)
-        item = BidsRecording(path, Path(bids_path.fpath), deriv)
-        done.append(item)
-        if on_done is not None:
-            on_done(item)
+    with tempfile.TemporaryDirectory() as links:  # EDF/BDF files named otherwise, as .edf/.bdf
+        opened = [(path, *_open_raw(path, Path(links))) for path in _unique(recordings)]
+        sessions = _sessions([(path, raw.info["meas_date"]) for path, raw, _ in opened])
+        done = []
+        for (path, raw, fmt), (session, run) in zip(opened, sessions, strict=True):
+            bids_path = mne_bids.BIDSPath(subject=subject, session=session, task=TASK, run=run,
+                                          datatype="emg", root=root)
+            # per recording, so that what on_done announces is already its owner's only
+            with _owner_only(root):
+                deriv = _write_one(mne_bids, path, raw, fmt, bids_path, mains_hz=mains_hz,
+                                   channels=channels)
+            item = BidsRecording(path, Path(bids_path.fpath), deriv)
+            done.append(item)
+            if on_done is not None:
+                on_done(item)
     return done

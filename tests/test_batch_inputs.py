@@ -80,3 +80,29 @@ def test_folder_without_recordings_is_one_error_naming_it(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         plan_batch([str(tmp_path)], None)
     assert str(tmp_path) in str(info.value)
+
+
+def test_a_folder_search_takes_a_rec_file_that_is_edf_and_passes_over_another(tmp_path):
+    """PhysioNet's Sleep-EDF names its EDF files ``.rec``; other programs write text and more
+    under that suffix. ``calfwatch analyze FOLDER`` analyses the first (its output folder named
+    without ``.rec``) and passes over the second without a word, as over any file it does not
+    look for."""
+    from report_nights import run_cli, simulate_edf
+
+    from calfwatch.cohort import read_cohort_csv
+
+    recs = tmp_path / "recs"
+    edf = simulate_edf(tmp_path / "night.edf", duration_s=60.0, seed=4, profile="benign-night")
+    recs.mkdir()
+    (recs / "SC4001E0-PSG.rec").write_bytes(edf.read_bytes())
+    (recs / "session.rec").write_text("2026-01-05 22:00 recorder started\n")
+    assert [Path(j.path).name for j in plan_batch([str(recs)], None).jobs] == [
+        "SC4001E0-PSG.rec"]
+    code, out, err = run_cli("analyze", recs, "--out", tmp_path / "out", "--quiet")
+    assert code in (0, 4), err  # 4: a minute of rest, written but not evaluable
+    rows = read_cohort_csv(tmp_path / "out" / "cohort.csv")
+    assert [(Path(r["recording"]).name, r["output"], r["error"]) for r in rows] == [
+        ("SC4001E0-PSG.rec", "SC4001E0-PSG", "")]
+    assert (tmp_path / "out" / "SC4001E0-PSG" / "summary.json").is_file()
+    assert "session" not in out + err
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.is_dir()] == ["SC4001E0-PSG"]

@@ -327,3 +327,37 @@ def test_the_same_recording_named_twice_is_one_run(tmp_path, monkeypatch):
     assert written == ["sub-01_ses-20260201_task-sleep_emg.edf"]
     scans = _tsv(tmp_path / "ds" / "sub-01" / "ses-20260201" / "sub-01_ses-20260201_scans.tsv")
     assert [s["filename"] for s in scans] == ["emg/sub-01_ses-20260201_task-sleep_emg.edf"]
+
+
+def test_an_edf_named_rec_is_written_as_the_same_edf(tmp_path):
+    """PhysioNet's Sleep-EDF names its EDF files ``.rec``: told by its content, such a file is
+    copied as it is and typed by its labels, as the same file named ``.edf`` (the ``EMG``
+    prefix of a label kept), and mne-bids reads both back alike."""
+    import edfio
+
+    rng = np.random.default_rng(9)
+    edf = edfio.Edf([edfio.EdfSignal(rng.normal(0, 5, 2000 * 60), 2000, label=label,
+                                     physical_dimension="uV", physical_range=(-5000, 5000),
+                                     prefiltering="HP:20Hz LP:450Hz")
+                     for label in ("EEG Fpz-Cz", "EMG Leg L", "Resp oro-nasal")],
+                    starttime=datetime.time(22, 0),
+                    recording=edfio.Recording(startdate=datetime.date(2026, 1, 9)))
+    edf.write(tmp_path / "SC4001E0-PSG.edf")
+    (tmp_path / "SC4001E0-PSG.rec").write_bytes((tmp_path / "SC4001E0-PSG.edf").read_bytes())
+    written = {}
+    for suffix in ("edf", "rec"):
+        root = tmp_path / f"ds_{suffix}"
+        code, _, err = run_cli("bids", tmp_path / f"SC4001E0-PSG.{suffix}", "--root", root,
+                               "--subject", "05")
+        assert code == 0, err
+        bids_path = mne_bids.BIDSPath(subject="05", session="20260109", task="sleep",
+                                      datatype="emg", root=root)
+        raw = mne_bids.read_raw_bids(bids_path, verbose="error")
+        written[suffix] = (bids_path.fpath.read_bytes(), raw.ch_names, raw.get_channel_types(),
+                           _tsv(bids_path.copy().update(suffix="channels", extension=".tsv")))
+    assert written["rec"] == written["edf"]
+    _, names, types, channels = written["rec"]
+    assert names == ["EEG Fpz-Cz", "EMG Leg L", "Resp oro-nasal"]
+    assert types == ["eeg", "emg", "resp"]
+    assert [(c["name"], c["type"]) for c in channels] == [
+        ("EEG Fpz-Cz", "EEG"), ("EMG Leg L", "EMG"), ("Resp oro-nasal", "RESP")]

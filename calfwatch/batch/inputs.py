@@ -3,7 +3,8 @@ dataset, each with its own output folder.
 
 Folders are searched (recursively, in sorted order, hidden folders and ``*_analysis`` output
 folders skipped) for :data:`FOUND_SUFFIXES`; CSV and text recordings are analysed when named
-explicitly only (a folder of outputs holds text files that are not recordings). A folder holding
+explicitly only (a folder of outputs holds text files that are not recordings), and so are files
+named ``.rec`` that are not EDF/BDF by their content. A folder holding
 ``dataset_description.json`` is a BIDS root: its recordings are ``sub-*/[ses-*/]emg/*_emg.<ext>``,
 their subject and session come from the file name, and outputs go to
 ``<root>/derivatives/calfwatch/`` unless ``--out`` says otherwise.
@@ -21,10 +22,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Suffixes of the recordings a folder search picks up (WFDB records by their header).
-FOUND_SUFFIXES = (".edf", ".bdf", ".fif", ".hea")
+#: Suffixes of the recordings a folder search picks up (WFDB records by their header). ``.rec``
+#: is PhysioNet Sleep-EDF's name for its EDF files; other programs name other things ``.rec``
+#: (text logs, videos, their own formats), so a ``.rec`` file found counts only when its content
+#: is EDF/BDF (:data:`CONTENT_CHECKED_SUFFIXES`), and is passed over otherwise, as files of
+#: other suffixes are.
+FOUND_SUFFIXES = (".edf", ".bdf", ".fif", ".hea", ".rec")
+#: Suffixes of :data:`FOUND_SUFFIXES` that a found file counts by only when it is EDF/BDF.
+CONTENT_CHECKED_SUFFIXES = (".rec",)
 #: Suffixes stripped from a recording's name to name its output folder.
-STRIP_SUFFIXES = (".edf", ".bdf", ".fif", ".hea", ".dat", ".csv", ".txt")
+STRIP_SUFFIXES = (".edf", ".bdf", ".fif", ".hea", ".dat", ".csv", ".txt", ".rec")
 #: The file that makes a folder a BIDS root.
 BIDS_DESCRIPTION = "dataset_description.json"
 #: Where the analysis of a BIDS dataset goes, below its root.
@@ -99,14 +106,23 @@ def is_bids_root(folder: Path) -> bool:
     return (folder / BIDS_DESCRIPTION).is_file()
 
 
+def _is_found(path: Path) -> bool:
+    """Whether a folder search takes the file ``path`` for a recording (module docstring)."""
+    name = path.name.lower()
+    if name.startswith(".") or not name.endswith(FOUND_SUFFIXES) or _SPLIT_FIF.search(name):
+        return False
+    if name.endswith(CONTENT_CHECKED_SUFFIXES):
+        from acquisition.edf.header import edf_kind
+
+        return edf_kind(path) is not None
+    return True
+
+
 def _walk(folder: Path) -> list[Path]:
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith("_analysis"))
-        for name in sorted(files):
-            if (not name.startswith(".") and name.lower().endswith(FOUND_SUFFIXES)
-                    and not _SPLIT_FIF.search(name)):
-                found.append(Path(root) / name)
+        found += [Path(root) / name for name in sorted(files) if _is_found(Path(root) / name)]
     return found
 
 
