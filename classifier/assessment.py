@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from classifier.config import ClassifierConfig, load_config
+from classifier.levels import BENIGN, LEVELS, MONITOR, NOT_EVALUABLE, SEE_DOCTOR  # noqa: F401
 from classifier.persistence import (
     NightPoint,
     Persistence,
@@ -37,14 +38,6 @@ from classifier.persistence import (
     trends_by_side,
 )
 from classifier.rates import ABOVE, BELOW, INCONCLUSIVE, compare_interval, poisson_rate_interval
-
-NOT_EVALUABLE = "not-evaluable"
-BENIGN = "benign"
-MONITOR = "monitor"
-SEE_DOCTOR = "see-doctor"
-#: Assessment levels, lowest first. ``not-evaluable`` is the level when no rule fired but the night
-#: fails a minimum (rest, usable channels, quality, noise): never benign by default.
-LEVELS = (NOT_EVALUABLE, BENIGN, MONITOR, SEE_DOCTOR)
 
 #: Red-flag symptoms the wearer can report: name -> words used in the reasons.
 RED_FLAG_SYMPTOMS = {

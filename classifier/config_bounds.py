@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
+from classifier.levels import LEVELS
+
 if TYPE_CHECKING:
     from classifier.config import AssessmentRules, ClassifierConfig
 
@@ -225,7 +227,6 @@ def _check_sequence(value: tuple, edges: bool, name: str, source: str) -> None:
 
 def _check_rules(section: AssessmentRules, source: str) -> None:
     """Each ``[assessment.<rule>]``: its value and least count within bounds, a known level."""
-    from classifier.assessment import LEVELS  # here: the assessment imports this module
 
     for name, bound in _bounds_of(section, _RULE_BOUNDS, "assessment"):
         rule, where = getattr(section, name), f"assessment.{name}"
