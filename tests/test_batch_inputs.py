@@ -36,6 +36,29 @@ def test_one_folder_keeps_one_sub_folder_per_name_and_splits_same_stems(tmp_path
     assert beside.cohort_dir == tmp_path
 
 
+def test_a_name_made_of_stem_and_extension_never_takes_another_recordings(tmp_path):
+    """a.edf beside a.bdf would be a_edf, the name of a_edf.bdf beside them: one folder would
+    hold two analyses, the later overwriting the earlier."""
+    files = [_touch(tmp_path / n) for n in ("a.bdf", "a.edf", "a_edf.bdf", "a_edf-2.edf")]
+    for out in (str(tmp_path / "out"), None):
+        dirs = [Path(j.out_dir) for j in plan_batch([str(f) for f in files], out).jobs]
+        assert len(set(dirs)) == len(files)
+    names = [Path(j.out_dir).name for j in plan_batch([str(f) for f in files], None).jobs]
+    assert names[2:] == ["a_edf_analysis", "a_edf-2_analysis"]  # each keeps its own stem
+
+
+def test_a_batch_run_again_into_an_out_inside_its_folder_takes_no_output_in(tmp_path):
+    """The outputs of an analysis (summary.json, events.tsv, events.edf) in --out inside the
+    folder searched are not recordings: a second run finds what the first found."""
+    nights = [_touch(tmp_path / n) for n in ("a.edf", "b.edf")]
+    for night in nights:
+        out = tmp_path / "results" / night.stem
+        for name in ("summary.json", "events.tsv", "events.edf"):
+            _touch(out / name)
+    batch = plan_batch([str(tmp_path)], str(tmp_path / "results"))
+    assert [Path(j.path) for j in batch.jobs] == nights
+
+
 def test_folder_search_is_sorted_recursive_and_skips_outputs_and_hidden(tmp_path):
     wanted = [_touch(tmp_path / p) for p in
               ("a/n1.edf", "a/n2_raw.fif", "b/rec.hea", "c.bdf")]

@@ -12,7 +12,11 @@ their subject and session come from the file name, and outputs go to
 Output folders mirror the recordings' folders below their common parent, so two recordings never
 share one: ``analyze d1/night.bdf d2/night.edf --out coll`` writes ``coll/d1/night/`` and
 ``coll/d2/night/``; recordings in one folder get ``coll/<name>/`` each; two that differ only by their
-extension get the extension in the name (``night_edf``, ``night_bdf``).
+extension get the extension in the name (``night_edf``, ``night_bdf``), with a number
+(``night_edf-2``) when another recording of the folder has that name as its own
+(``night_edf.bdf``). A folder
+holding an analysis's outputs (``summary.json`` and ``events.tsv``) is not searched: a batch run
+again into an ``--out`` inside the folder it searches does not take its own outputs in.
 """
 
 from __future__ import annotations
@@ -118,9 +122,21 @@ def _is_found(path: Path) -> bool:
     return True
 
 
+def _is_output_folder(files: list[str]) -> bool:
+    """Whether a folder holds the outputs of an analysis (its ``summary.json`` and
+    ``events.tsv``): its ``events.edf`` is the events of a recording, not one, so a batch whose
+    ``--out`` lies inside the folder it searches does not take its own outputs in again."""
+    from calfwatch.outputs import EVENTS_FILE, SUMMARY_FILE
+
+    return SUMMARY_FILE in files and EVENTS_FILE in files
+
+
 def _walk(folder: Path) -> list[Path]:
     found = []
     for root, dirs, files in os.walk(folder):
+        if _is_output_folder(files):
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith("_analysis"))
         found += [Path(root) / name for name in sorted(files) if _is_found(Path(root) / name)]
     return found
@@ -178,10 +194,12 @@ def _out_dirs(found: list[tuple[Path, str, str, Path | None]], out: str | None) 
     names = [stem(f[0]) for f in found]
     keys = [(os.path.abspath(f[0].parent), n) for f, n in zip(found, names, strict=True)]
     clash = {k for k in keys if keys.count(k) > 1}
+    taken: set[tuple[str, str]] = set()
     dirs = []
     for (path, _, _, root), name, key in zip(found, names, keys, strict=True):
         if key in clash:
             name = f"{name}_{path.name[len(name):].lstrip('.').replace('.', '_')}"
+        name = _free_name(name, key[0], taken, set(keys) if key in clash else set())
         if out is not None:
             rel = Path(os.path.abspath(path.parent)).relative_to(base)
             dirs.append(Path(out) / rel / name)
@@ -191,6 +209,20 @@ def _out_dirs(found: list[tuple[Path, str, str, Path | None]], out: str | None) 
         else:
             dirs.append(path.parent / f"{name}_analysis")
     return dirs
+
+
+def _free_name(name: str, folder: str, taken: set[tuple[str, str]],
+               avoid: set[tuple[str, str]]) -> str:
+    """``name``, or ``name-2``, ``name-3``... the first that no recording of ``folder`` has taken
+    and that is not in ``avoid`` (for a name made of stem and extension, the other recordings'
+    own stems: ``a.edf`` beside ``a.bdf`` would be ``a_edf``, the name of ``a_edf.bdf``); it is
+    then taken."""
+    candidate, n = name, 1
+    while (folder, candidate) in taken or (folder, candidate) in avoid:
+        n += 1
+        candidate = f"{name}-{n}"
+    taken.add((folder, candidate))
+    return candidate
 
 
 def plan_batch(paths: list[str], out: str | None, anonymize: bool = False) -> Batch:
