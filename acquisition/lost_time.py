@@ -55,19 +55,44 @@ def annotate_lost(raw: mne.io.BaseRaw, starts: np.ndarray, stops: np.ndarray) ->
 
 def nan_spans(raw: mne.io.BaseRaw, picks: Sequence[int]) -> list[tuple[int, int]]:
     """Sample spans ``[start, stop)`` (from the first sample) where any of the channels ``picks``
-    holds NaN and no ``BAD_ACQ_SKIP`` annotation says so yet (a text reader's own gaps).
+    that holds a valid sample holds NaN, and no ``BAD_ACQ_SKIP`` annotation says so yet (a text
+    reader's own gaps).
 
+    A channel NaN throughout (:func:`live_rows`) makes no lost time: it is a lost lead, left to
+    the analysis, which reports it unusable (``no-signal``) and analyses the others.
     The samples are read :data:`_SCAN_S` at a time (from memory when ``raw`` is preloaded).
     """
     if not len(picks):
         return []
+    picks = list(picks)
     step = max(1, int(round(_SCAN_S * raw.info["sfreq"])))
-    spans: list[tuple[int, int]] = []
+    runs: list[list[tuple[int, int]]] = [[] for _ in picks]
+    valid = np.zeros(len(picks), dtype=bool)
     for start in range(0, raw.n_times, step):
-        block = raw.get_data(picks=list(picks), start=start, stop=start + step)
-        a, b = nan_runs(np.isnan(block).any(axis=0))
-        spans.extend(zip((a + start).tolist(), (b + start).tolist(), strict=True))
+        missing = np.isnan(raw.get_data(picks=picks, start=start, stop=start + step))
+        valid |= live_rows(missing)
+        for row in np.flatnonzero(missing.any(axis=1)):
+            a, b = nan_runs(missing[row])
+            runs[row].extend(zip((a + start).tolist(), (b + start).tolist(), strict=True))
+    spans = sorted(span for row in np.flatnonzero(valid) for span in runs[row])
     return uncovered(merge_spans(spans, raw.n_times), _annotated_lost(raw))
+
+
+def live_rows(missing: np.ndarray) -> np.ndarray:
+    """Which rows (channels) of the NaN mask ``missing`` hold at least one valid sample.
+
+    Only these make lost time where they hold NaN. A channel is dead when *every* sample is NaN,
+    not "all but a few": NaN throughout is how MNE and the readers write a channel the file does
+    not have (a lost lead), and the analysis reports such a channel ``no-signal``. A channel with
+    any valid sample carries signal, and its NaN must stay lost time: the analysis takes the
+    samples it is given outside lost time as signal, and would analyse that channel's NaN as such.
+
+    Examples
+    --------
+    >>> live_rows(np.array([[True, True], [True, False]])).tolist()
+    [False, True]
+    """
+    return ~np.asarray(missing, dtype=bool).all(axis=-1)
 
 
 def _annotated_lost(raw: mne.io.BaseRaw) -> list[tuple[int, int]]:
@@ -108,6 +133,6 @@ def uncovered(spans: Sequence[tuple[int, int]],
 def annotate_nan_spans(raw: mne.io.BaseRaw, picks: Sequence[int]) -> None:
     """Annotate lost (:func:`annotate_lost`) the spans where any of the channels ``picks`` holds
     NaN (:func:`nan_spans`): a sample missing on one channel is lost time on all, as calfwatch
-    takes NaN in the arrays it is given."""
+    takes NaN in the arrays it is given, unless the channel is NaN throughout (a lost lead)."""
     spans = np.array(nan_spans(raw, picks), dtype=np.int64).reshape(-1, 2)
     annotate_lost(raw, spans[:, 0], spans[:, 1])

@@ -7,6 +7,7 @@ file, an ``mne.io.Raw`` or a NumPy array in µV.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 #: Channel names given to the rows of an array.
 ARRAY_CH_PREFIX = "emg"
+#: The mains frequencies (Hz) the notch filters are built for, as ``--mains`` takes them.
+MAINS_HZ = (50.0, 60.0)
 
 
 def read_recording(path: str | os.PathLike, *, preload: bool = False,
@@ -81,8 +84,9 @@ def analyze(
         ``'emg'`` not in ``raw.info["bads"]`` are analysed; or a tuple of an array in µV, shape
         ``(n_channels, n_times)`` or ``(n_times,)``, and its sampling rate in Hz (channels named
         ``emg1``, ``emg2``...; NaN marks samples that were lost, analysed as gaps).
-    mains_hz : float or None
-        50 or 60; None decides from the first 10 s of signal.
+    mains_hz : {50, 60} or None
+        The mains frequency in Hz, 50 or 60 (as ``--mains``); None decides from the first 10 s
+        of signal.
     config : dict, str or os.PathLike, optional
         Overrides of the classifier and assessment thresholds (a nested dict like
         ``thresholds.toml``, or a TOML file); the defaults when omitted.
@@ -102,6 +106,10 @@ def analyze(
     ------
     RecordingError
         (a ``ValueError``) Unreadable file, no EMG channel, a rate below 500 Hz, no signal.
+    ValueError
+        ``mains_hz`` not 50, 60 or None; an array that cannot be a recording.
+    TypeError
+        ``data`` of another type; an array not of numbers (or of bools); a rate not a number.
 
     Examples
     --------
@@ -114,11 +122,15 @@ def analyze(
     60.0
     """
     with use_log_level(verbose):
+        mains_hz = _mains(mains_hz)
         cfg = _config(config)
         picks = _channels_text(channels)
         if isinstance(data, str | os.PathLike):
             return _analyze_path(data, mains_hz, cfg, picks)
         if isinstance(data, tuple):
+            if len(data) != 2:
+                raise TypeError(f"data as a tuple must be (array_uv, sfreq_hz); got {len(data)} "
+                                "items")
             return _analyze_raw(_array_raw(*data), mains_hz, cfg, "array", picks)
         import mne
 
@@ -126,6 +138,17 @@ def analyze(
             return _analyze_raw(data, mains_hz, cfg, _raw_label(data), picks)
         raise TypeError("data must be a path, an mne.io.Raw or a tuple (array_uv, sfreq_hz); "
                         f"got {type(data).__name__}")
+
+
+def _mains(mains_hz) -> float | None:
+    """``mains_hz`` as ``--mains`` takes it: None, 50 or 60 (a number, not text); a ValueError
+    for any other value, which would build notch filters at a frequency no mains has."""
+    if mains_hz is None:
+        return None
+    if (isinstance(mains_hz, numbers.Real) and not isinstance(mains_hz, bool)
+            and float(mains_hz) in MAINS_HZ):
+        return float(mains_hz)
+    raise ValueError(f"mains_hz must be None, 50 or 60; got {mains_hz!r}")
 
 
 def _config(config) -> ClassifierConfig | None:
@@ -228,32 +251,57 @@ def _array_raw(array_uv, sfreq_hz: float):
     """An ``mne.io.RawArray`` of EMG channels from µV, NaN spans annotated as lost."""
     import mne
 
-    from acquisition.lost_time import annotate_lost, nan_runs
+    from acquisition.lost_time import annotate_lost, live_rows, nan_runs
 
     data = _checked_array(array_uv, sfreq_hz)
     names = [f"{ARRAY_CH_PREFIX}{i + 1}" for i in range(data.shape[0])]
     info = mne.create_info(names, float(sfreq_hz), "emg")
     raw = mne.io.RawArray(data * 1e-6, info, verbose="error")
-    annotate_lost(raw, *nan_runs(np.isnan(data).any(axis=0)))
+    missing = np.isnan(data)
+    # a row NaN throughout is a lost lead, left to the engine to report (as nan_spans does)
+    annotate_lost(raw, *nan_runs(missing[live_rows(missing)].any(axis=0)))
     return raw
 
 
 def _checked_array(array_uv, sfreq_hz: float) -> np.ndarray:
-    """``array_uv`` as float64 ``(n_channels, n_times)``; a ValueError in one line for what
-    cannot be a recording: complex values, no samples, more channels than samples (an array of
-    ``(n_times, n_channels)`` read the other way round would make thousands of one-sample
-    channels), or a rate that is not a positive number."""
-    if np.iscomplexobj(array_uv):
-        raise ValueError("array holds complex numbers; expected real samples in µV")
-    data = np.asarray(array_uv, dtype=np.float64)
+    """``array_uv`` as float64 ``(n_channels, n_times)``; a one-line error for what cannot be a
+    recording: values that are not real numbers, no samples, more channels than samples (an
+    array of ``(n_times, n_channels)`` read the other way round would make thousands of
+    one-sample channels), or a rate that is not a positive number."""
+    _check_rate(sfreq_hz)
+    data = _real_array(array_uv)
     if data.ndim == 1:
         data = data[np.newaxis, :]
     if data.ndim != 2 or data.shape[1] == 0:
         raise ValueError(f"array must have shape (n_channels, n_times) with samples; got "
-                         f"{np.shape(array_uv)}")
+                         f"{np.shape(data)}")
     if data.shape[0] > data.shape[1]:
         raise ValueError(f"array has shape {data.shape}: more channels than samples; expected "
                          "(n_channels, n_times) (pass array.T for samples in rows)")
+    return data
+
+
+def _real_array(array_uv) -> np.ndarray:
+    """``array_uv`` as float64. Integers are µV like floats (the interface takes µV, whatever
+    their type: a converter's counts must be scaled to µV first); bools are refused: a mask (as
+    ``x > 0``) is no signal, and would be analysed as 0 and 1 µV."""
+    try:
+        data = np.asarray(array_uv)
+    except ValueError:  # nested lists of different lengths
+        raise ValueError("array must be rectangular, (n_channels, n_times) with channels of "
+                         "equal length") from None
+    if data.dtype.kind == "c":
+        raise ValueError("array holds complex numbers; expected real samples in µV")
+    if data.dtype.kind == "b":
+        raise TypeError("array holds bools; expected samples in µV (float or integer)")
+    if data.dtype.kind not in "fiu":
+        raise TypeError(f"array must hold numbers (samples in µV); got dtype {data.dtype}")
+    return data.astype(np.float64, copy=False)
+
+
+def _check_rate(sfreq_hz) -> None:
+    if not isinstance(sfreq_hz, numbers.Real) or isinstance(sfreq_hz, bool):
+        raise TypeError(f"sfreq_hz must be a number of Hz; got {type(sfreq_hz).__name__} "
+                        f"{sfreq_hz!r}")
     if not (np.isfinite(sfreq_hz) and sfreq_hz > 0):
         raise ValueError(f"sfreq_hz must be a positive number of Hz; got {sfreq_hz!r}")
-    return data
