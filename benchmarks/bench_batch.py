@@ -162,7 +162,7 @@ def on_cluster(cwd: Path, n_workers: int, started: list[float]) -> tuple[float, 
 
     start = time.perf_counter()
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR,
+                      dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
                       preload=["calfwatch.batch.worker"]) as cluster:
         started.append(time.perf_counter() - start)
         return analyze(cwd, "cluster", "--scheduler", cluster.scheduler_address)

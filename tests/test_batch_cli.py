@@ -12,11 +12,13 @@ import fcntl
 import json
 import os
 import pty
+import socket
 import sqlite3
 import struct
 import subprocess
 import sys
 import termios
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -120,7 +122,7 @@ def test_scheduler_on_a_local_cluster_gives_the_same_table_files_and_history(rec
     from calfwatch.batch.engines import threads_by_worker, usable_cores
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address="127.0.0.1:0") as cluster:
         proc = _analyze(recordings, "cluster", "--scheduler", cluster.scheduler_address)
         with distributed.Client(cluster) as client:
             # two single-threaded workers on this host share its cores
@@ -133,9 +135,23 @@ def test_scheduler_on_a_local_cluster_gives_the_same_table_files_and_history(rec
 
 def test_jobs_2_gives_the_same_table_files_and_history(recordings, serial):
     pytest.importorskip("distributed")
-    proc = _analyze(recordings, "jobs2", "--jobs", "2")
+    with _port_held(8787):  # Dask's dashboard port: another batch (or dashboard) may hold it
+        proc = _analyze(recordings, "jobs2", "--jobs", "2")
     assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == serial.stderr  # the same lines; no warning from Dask about its port
     _same_outputs(recordings, "serial", "jobs2")
+
+
+@contextmanager
+def _port_held(port: int):
+    """Listen on ``port`` of this machine meanwhile (when nothing else holds it already)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("", port))
+            sock.listen()
+        except OSError:  # held already: by what the test needs, or a peer
+            pass
+        yield
 
 
 def test_jobs_without_distributed_is_one_clear_line(recordings, tmp_path):
@@ -196,3 +212,26 @@ def test_bids_root_goes_to_derivatives_with_subject_and_session(recordings, tmp_
         assert out == table.parent / path.parent.relative_to(root) / path.name[:-4]
         assert json.loads((out / "summary.json").read_text())["fasciculations"] == \
             row["fasciculations_rest"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_jobs_batch_with_one_line(recordings, tmp_path):
+    """Ctrl-C reaches every process of the terminal's group: the workers ignore it, and the
+    command stops them and says so in one line (exit 130), with no worker's traceback."""
+    pytest.importorskip("distributed")
+    import signal
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(200):  # links: each a recording of its own, and far more than a run needs
+        os.link(recordings / "recs" / "n1.edf", folder / f"night{i:03d}.edf")
+    proc = subprocess.Popen([sys.executable, "-m", "calfwatch", "analyze", str(folder), "--out",
+                             str(tmp_path / "out"), "--jobs", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    for line in proc.stdout:  # the workers are running: the first night is written
+        if line.startswith("wrote"):
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines() == ["calfwatch: interrupted"]

@@ -17,10 +17,11 @@ import logging
 import os
 import signal
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 
 from calfwatch.batch.inputs import Job
+from calfwatch.batch.sigint import SigintLatch, sigint_ignored
 from calfwatch.batch.task import Options, Outcome, analyze_recording
 
 #: What to install for --jobs N > 1 and --scheduler.
@@ -31,6 +32,11 @@ EXTRA_HINT = "pip install 'calfwatch[cluster]'"
 #: time against 0.14 s in this process: they repay their start from 15 to 20 such recordings, 40
 #: to 55 MB per worker (``benchmarks/bench_batch.py`` prints it on the machine it runs on).
 AUTO_MIN_BYTES_PER_WORKER = 64_000_000
+#: Where a local cluster's scheduler serves HTTP: it always does (``dashboard_address=None`` still
+#: takes port 8787, and warns on stderr when another batch holds it); a free port, this machine only.
+_HTTP_ADDRESS = "127.0.0.1:0"
+#: Seconds between looks for finished tasks (and for Ctrl-C) while none is ready.
+_POLL_S = 0.1
 
 
 def usable_cores() -> int:
@@ -152,14 +158,20 @@ def _worker_env() -> dict[str, str]:
 
 
 def _start_forkserver() -> None:
-    """Start the fork server (workers inherit its environment: :func:`_worker_env`)."""
+    """Start the fork server (workers inherit its environment: :func:`_worker_env`).
+
+    It starts with SIGINT ignored, and so do the workers it forks: Ctrl-C reaches every process
+    of the terminal's group, and each worker would print its own KeyboardInterrupt traceback
+    while this process, which stops them, says in one line that the batch was interrupted.
+    """
     from multiprocessing import forkserver
 
     env = _worker_env()
     added = [k for k in env if k not in os.environ]
     os.environ.update({k: env[k] for k in added})
     try:
-        forkserver.ensure_running()
+        with sigint_ignored():
+            forkserver.ensure_running()
     finally:
         for k in added:
             del os.environ[k]
@@ -185,10 +197,14 @@ def dask_client(n_workers: int = 0, scheduler: str | None = None):
         from calfwatch.engine.night_engine import tell_if_kernels_cold
 
         tell_if_kernels_cold(1)  # compiled here once, on every core, rather than in each worker
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR,
-                          env={"NUMBA_NUM_THREADS": str(threads)}) as cluster, \
-                Client(cluster) as client:
+        with ExitStack() as stack:
+            with SigintLatch() as latch:  # Ctrl-C raised once the cluster is up, then closed
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=n_workers, threads_per_worker=1, processes=True,
+                    dashboard_address=_HTTP_ADDRESS, silence_logs=logging.ERROR,
+                    env={"NUMBA_NUM_THREADS": str(threads)}))
+                client = stack.enter_context(Client(cluster))
+            latch.check()
             yield client
 
 
@@ -219,14 +235,25 @@ def run_dask(jobs: list[Job], options: Options, client) -> Iterator[Outcome]:
     futures = client.map(analyze_recording, jobs, options=shared, pure=False)
     job_of = {future.key: job for future, job in zip(futures, jobs, strict=True)}
     try:
-        for future in as_completed(futures):
-            job = job_of[future.key]
-            try:
-                outcome = future.result()
-            except Exception as exc:
-                outcome = Outcome(job.index, job.path, error=(
-                    f"{job.path}: the worker analysing it stopped ({type(exc).__name__})"))
-            future.release()
-            yield outcome
+        with SigintLatch() as latch:  # Ctrl-C raised here, between Dask's calls
+            pending = as_completed(futures)
+            while not pending.is_empty():
+                ready = pending.next_batch(block=False)
+                for future in ready:
+                    yield _outcome(future, job_of[future.key])
+                    latch.check()
+                if not ready:
+                    latch.wait(_POLL_S)
     finally:
         client.cancel(futures)
+
+
+def _outcome(future, job: Job) -> Outcome:
+    """What the task of ``future`` gave, or an error line when its worker stopped."""
+    try:
+        outcome = future.result()
+    except Exception as exc:
+        outcome = Outcome(job.index, job.path, error=(
+            f"{job.path}: the worker analysing it stopped ({type(exc).__name__})"))
+    future.release()
+    return outcome

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,7 +147,8 @@ def run_batch(batch: Batch, options: Options, *, n_jobs: int = 1, scheduler: str
         finisher = _Finisher(batch, options, bar, store, show)
         if scheduler or (n_jobs > 1 and len(batch.jobs) > 1):
             client = stack.enter_context(dask_client(min(n_jobs, len(batch.jobs)), scheduler))
-            outcomes = run_dask(batch.jobs, options, client)
+            # closed before the client is: its tasks are cancelled on a live connection
+            outcomes = stack.enter_context(closing(run_dask(batch.jobs, options, client)))
         else:
             outcomes = run_serial(batch.jobs, options)
         for outcome in outcomes:
