@@ -1,11 +1,13 @@
-"""Example raw traces for the report: for each event kind, one event on its recording, band-passed.
+"""Example raw traces for the report: for each event kind, one event on its recording.
 
 A clinician sees what was counted: the stretch of the recording around one event of each kind
 (1.5 s, band-passed 20-450 Hz like ``calfwatch review``: 4th-order Butterworth, zero phase, with a
 second of signal either side so the filter settles outside the window), the event's span marked.
-The event shown is the one of median peak-to-peak amplitude among its kind (a typical one, not the
-largest). Nothing here changes a number: the traces come from the recording file, the events from
-events.tsv.
+Artifacts are shown as recorded (less the window's median, the electrode offset): what makes most
+of them artifacts lies below the band (a pop's step and recovery, a motion wave of 1-10 Hz, a
+drift), and the band-pass would show a motion wave of a millivolt as noise. The event shown is the
+one of median peak-to-peak amplitude among its kind (a typical one, not the largest). Nothing here
+changes a number: the traces come from the recording file, the events from events.tsv.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ WINDOW_S = 1.5
 PAD_S = 1.0
 #: The window starts this long before the event's onset (or centres a short event).
 LEAD_S = 0.3
+#: Kinds shown as recorded rather than band-passed.
+UNFILTERED_KINDS = frozenset({"artifact"})
 
 
 @dataclass(frozen=True)
 class Trace:
-    """One example: the event, and the band-passed samples (µV) of its window."""
+    """One example: the event, and the samples (µV) of its window, band-passed unless
+    ``band_passed`` is False (as recorded, less the median)."""
 
     kind: str
     channel: str
@@ -36,6 +41,7 @@ class Trace:
     start_s: float
     sfreq_hz: float
     samples_uv: np.ndarray
+    band_passed: bool = True
 
 
 def find_recording(folder: str | os.PathLike | None, summary: Mapping[str, Any],
@@ -67,7 +73,8 @@ def pick_examples(events: Sequence[Mapping[str, Any]], kinds: Sequence[str]) -> 
 
 
 def read_traces(path: str | os.PathLike, examples: Sequence[Mapping[str, Any]]) -> list[Trace]:
-    """Band-passed windows of ``path`` around each example event.
+    """Windows of ``path`` around each example event: band-passed, artifacts as recorded
+    (:data:`UNFILTERED_KINDS`), each less its median.
 
     Raises
     ------
@@ -95,11 +102,14 @@ def read_traces(path: str | os.PathLike, examples: Sequence[Mapping[str, Any]]) 
         a = max(0, int(round((start - PAD_S) * sfreq)))
         b = min(raw.n_times, int(round((start + WINDOW_S + PAD_S) * sfreq)))
         x = raw.get_data(picks=[e["channel"]], start=a, stop=b)[0] * 1e6
+        filtered = str(e["kind"]) not in UNFILTERED_KINDS and x.size > 3 * 2 * len(sos) * 2
         x = np.nan_to_num(x - np.nanmedian(x))
-        if x.size > 3 * 2 * len(sos) * 2:
+        if filtered:
             x = signal.sosfiltfilt(sos, x)
         i0 = int(round(start * sfreq)) - a
-        n = int(round(WINDOW_S * sfreq))
-        out.append(Trace(str(e["kind"]), str(e["channel"]), onset, dur, start, sfreq,
-                         x[i0:i0 + n]))
+        window = x[i0:i0 + int(round(WINDOW_S * sfreq))]
+        if not filtered:
+            window = window - np.median(window) if window.size else window
+        out.append(Trace(str(e["kind"]), str(e["channel"]), onset, dur, start, sfreq, window,
+                         filtered))
     return out

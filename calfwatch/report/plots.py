@@ -303,7 +303,8 @@ def timeline_plot(events: Sequence[Mapping], duration_s: float, kinds: Sequence[
 
 
 def examples_plot(traces: Sequence, colours: Mapping[str, str] | None = None) -> Plot | None:
-    """One panel per event kind: a band-passed stretch of the recording with the event shaded.
+    """One panel per event kind: a stretch of the recording with the event shaded, band-passed
+    or, for an artifact, as recorded (``Trace.band_passed``).
 
     Parameters
     ----------
@@ -326,13 +327,14 @@ def examples_plot(traces: Sequence, colours: Mapping[str, str] | None = None) ->
         ax.plot(t, tr.samples_uv, color=colours.get(tr.channel, "#0072B2"), lw=0.7)
         length = (f"{tr.duration_s * 1e3:.0f} ms" if tr.duration_s < 1.0
                   else f"{tr.duration_s:.1f} s")
-        ax.set_title(f"{tr.kind} on {tr.channel} at {tr.onset_s:.2f} s ({length}, shaded)",
-                     fontsize=8)
+        shown = "" if tr.band_passed else "; as recorded"
+        ax.set_title(f"{tr.kind} on {tr.channel} at {tr.onset_s:.2f} s ({length}, shaded"
+                     f"{shown})", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_xlabel("s from recording start", fontsize=7)
         ax.set_ylabel("µV", fontsize=7)
     for ax in axes[len(traces):]:
         ax.set_axis_off()
     return Plot("plot-examples", "One example of each event kind on the recording (band-passed "
-                "20-450 Hz, the event shaded)", _encode(fig),
-                "example traces of one event of each kind, band-passed, the event shaded")
+                "20-450 Hz, artifacts as recorded less their offset; the event shaded)",
+                _encode(fig), "example traces of one event of each kind, the event shaded")
