@@ -79,7 +79,7 @@ def test_a_night_recorded_in_tokyo_stays_in_tokyo_time_when_analysed_in_new_york
     code, _, err = run_cli("report", out, "--quiet")
     assert code in (0, 4), err
     page = parse_report((out / "report.html").read_text(encoding="utf-8"))
-    assert _facts(page)["Start (local time)"] == "2026-01-06T22:30:00+09:00"
+    assert _facts(page)["Start (local time)"] == "2026-01-06 22:30:00 (UTC+09:00)"
     assert [row[1] for row in page.tables["hourly"][1:]] == ["22:00"]
 
 

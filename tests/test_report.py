@@ -318,3 +318,16 @@ def test_a_new_analysis_in_the_folder_removes_the_old_report(night, tmp_path):
     assert code in (0, 4), err
     assert not (folder / "report.html").exists() and not (folder / "report.pdf").exists()
     assert f"{folder / 'report.html'}: removed" in err
+
+
+def test_start_shown_to_the_second_with_its_offset():
+    """The recording table showed the summary's ISO text (``2026-12-08T03:34:30.194187+00:00``)."""
+    from calfwatch.report.sections import recording_rows
+
+    summary = {"recording": {"start_local": "2026-02-09T20:00:00.5-03:30",
+                             "start_utc": "2026-02-09T23:30:00.5+00:00"}}
+    rows = dict(recording_rows(summary))
+    assert rows["Start (local time)"] == "2026-02-09 20:00:00 (UTC-03:30)"
+    assert rows["Start (UTC)"] == "2026-02-09 23:30:00 UTC"
+    assert dict(recording_rows({"recording": {"start_local": "soon"}}))[
+        "Start (local time)"] == "soon"

@@ -109,9 +109,37 @@ RECORDING_LABELS = {
 }
 
 
+def instant_text(iso: str, utc: bool = False) -> str:
+    """An ISO 8601 instant as a reader takes it in: to the second, its UTC offset after it
+    (summary.json keeps the exact value); text that is not such an instant is shown as it is.
+
+    Examples
+    --------
+    >>> instant_text("2026-01-06T22:30:00.194187+09:00")
+    '2026-01-06 22:30:00 (UTC+09:00)'
+    >>> instant_text("2026-01-06T13:30:00+00:00", utc=True)
+    '2026-01-06 13:30:00 UTC'
+    """
+    try:
+        when = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    clock = when.strftime("%Y-%m-%d %H:%M:%S")
+    offset = when.utcoffset()
+    if offset is None:
+        return clock
+    if utc and not offset:
+        return f"{clock} UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{clock} (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
+
+
 def _fact_text(key: str, value: Any) -> str:
     if key in ("start_local", "start_utc") and not value:
         return "date unknown"
+    if key in ("start_local", "start_utc"):
+        return instant_text(value, utc=key == "start_utc")
     if key == "timezone" and not value:
         return "not known (hours at the start's UTC offset)"
     if value is None or value == "":
