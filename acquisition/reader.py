@@ -42,7 +42,7 @@ _FIF_MAGIC = b"\x00\x00\x00\x64"  # first tag: FIFF_FILE_ID (kind 100), big-endi
 
 
 def open_recording(path: str | os.PathLike, *, preload: bool = False,
-                   units: str | None = None) -> mne.io.BaseRaw:
+                   units: str | None = None, nan_lost: bool = True) -> mne.io.BaseRaw:
     """Open a recording of any supported format as an MNE Raw.
 
     Parameters
@@ -54,6 +54,11 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
         (OpenSignals, CSV) are always loaded whole, being small by nature.
     units : {"uV", "mV", "V"}, optional
         Units of CSV channels whose header does not state them. Only for CSV files.
+    nan_lost : bool
+        Annotate the spans where an EMG channel not marked bad holds NaN as lost time. False
+        leaves that to a caller that analyses other channels
+        (:func:`acquisition.lost_time.annotate_nan_spans` over those): NaN on a channel left out
+        is not lost time, and NaN on a bad channel named for analysis is.
 
     Returns
     -------
@@ -80,7 +85,7 @@ def open_recording(path: str | os.PathLike, *, preload: bool = False,
         raise RecordingError(path, f"units= applies to CSV files only; {kind} files state "
                              "their own units")
     raw = _as_emg(_READERS[kind](path, preload, units), keep_typed=kind in ("fif", "edf", "bdf"))
-    if kind in _NAN_SCANNED:
+    if nan_lost and kind in _NAN_SCANNED:
         annotate_nan_spans(raw, _emg_picks(raw))
     return raw
 

@@ -158,7 +158,7 @@ def _open_stream(path: str | os.PathLike, units: str | None, channels: str | Non
         return stream
     from acquisition.reader import SEQ_GAP_TEXT, open_recording
 
-    raw = open_recording(path, preload=False, units=units)
+    raw = open_recording(path, preload=False, units=units, nan_lost=False)
     types = raw.get_channel_types()
     # channels the file types as other than EMG (a FIF's EEG, ECG...) only when named
     emg = [name for name, kind in zip(raw.ch_names, types, strict=True)
@@ -176,6 +176,7 @@ def _open_stream(path: str | os.PathLike, units: str | None, channels: str | Non
     emg = [name for name in emg if name not in bads]
     if len(emg) < len(raw.ch_names):
         raw.pick(emg)
+    _annotate_nan_lost(raw, channels, path)
     stream = ReplayStream(raw, chunk_s=FILE_CHUNK_S)
     if bads:
         stream.info.device["marked_bad"] = bads
@@ -185,6 +186,18 @@ def _open_stream(path: str | os.PathLike, units: str | None, channels: str | Non
     if jumps:
         stream.info.device["sequence_jumps"] = [round(float(a["onset"]), 3) for a in jumps]
     return stream
+
+
+def _annotate_nan_lost(raw, channels: str | None, path: str | os.PathLike) -> None:
+    """Lost time where a channel analysed holds NaN: the ``channels`` named, else every channel
+    of ``raw`` (those :func:`_open_stream` kept). NaN on a channel left out costs the others
+    nothing; NaN on a channel the file marks bad, when named, is not analysed as signal."""
+    from acquisition.lost_time import annotate_nan_spans
+    from acquisition.picks import parse_channels
+
+    rows = (parse_channels(channels, list(raw.ch_names), os.fspath(path)) if channels
+            else range(len(raw.ch_names)))
+    annotate_nan_spans(raw, list(rows))
 
 
 def _history(subject: str, side: str, history_path: str | None):

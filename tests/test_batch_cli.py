@@ -234,4 +234,6 @@ def test_ctrl_c_stops_a_jobs_batch_with_one_line(recordings, tmp_path):
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, err
-    assert "Traceback" not in err and err.strip().splitlines() == ["calfwatch: interrupted"]
+    said = [line for line in err.strip().splitlines()  # on a cold cache, the compile notice
+            if not line.startswith("calfwatch: preparing the signal kernels")]
+    assert "Traceback" not in err and said == ["calfwatch: interrupted"], err

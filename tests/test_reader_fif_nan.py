@@ -101,3 +101,32 @@ def test_the_fif_reader_annotates_nan_spans_lost_but_not_a_bad_channel(tmp_path,
     stream = ReplayStream(raw)
     a = int(round(NAN_FROM_S * FIF_FS))
     assert stream.gaps == [(a, a + int(round(NAN_S * FIF_FS)))]
+
+
+def test_nan_on_a_channel_left_out_costs_the_analysed_ones_nothing(tmp_path):
+    """``--channels calf0``: calf1's NaN made lost time on calf0 too (the reader marked NaN over
+    every EMG channel before the pick). calf0 is analysed as in a file where calf1 has none."""
+    x_uv = _emg_uv()
+    with_nan = _write_fif(tmp_path / "nan_raw.fif", _nan_span(x_uv, rows=1))
+    without = _write_fif(tmp_path / "clean_raw.fif", x_uv)
+    for path, out in ((with_nan, "a"), (without, "b")):
+        proc = run_analyze(path, tmp_path / out, "--channels", "calf0")
+        assert proc.returncode in (0, 4), proc.stderr
+    (summary, events), (clean, clean_events) = _results(tmp_path / "a"), _results(tmp_path / "b")
+    assert summary["recording"]["gaps_s"] == [] and events == clean_events
+    assert summary["rest_minutes"] == clean["rest_minutes"]
+
+
+def test_nan_on_a_bad_channel_named_is_lost_time_not_signal(tmp_path):
+    """A channel the file marks bad, named with ``--channels``: its NaN was not lost time and was
+    analysed as signal (rest counted over it). It is now as if the channel were not marked bad."""
+    x_uv = _nan_span(_emg_uv(), rows=1)
+    marked = _write_fif(tmp_path / "bad_raw.fif", x_uv, bads=["calf1"])
+    unmarked = _write_fif(tmp_path / "good_raw.fif", x_uv)
+    assert run_analyze(marked, tmp_path / "a", "--channels", "calf0,calf1").returncode in (0, 4)
+    assert run_analyze(unmarked, tmp_path / "b").returncode in (0, 4)
+    (summary, events), (plain, plain_events) = _results(tmp_path / "a"), _results(tmp_path / "b")
+    start_s, length_s = _one_gap(summary)
+    assert abs(start_s - NAN_FROM_S) <= 1 / FIF_FS and abs(length_s - NAN_S) <= 1 / FIF_FS
+    assert summary["recording"]["gaps_s"] == plain["recording"]["gaps_s"]
+    assert events == plain_events and summary["rest_minutes"] == plain["rest_minutes"]
