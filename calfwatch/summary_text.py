@@ -30,6 +30,34 @@ def _rest_words(minutes: Any) -> str:
     return f"{float(minutes):.1f} minutes"
 
 
+def _length_words(seconds: float) -> str:
+    """A length of time in words: seconds below a minute, minutes below an hour, else hours and
+    minutes."""
+    if seconds < 60:
+        return f"{seconds:.1f} seconds" if seconds < 10 else f"{seconds:.0f} seconds"
+    if seconds < 3570:  # rounds to 59 minutes at most
+        minutes = int(round(seconds / 60))
+        return f"{minutes} minute{'' if minutes == 1 else 's'}"
+    hours, minutes = divmod(int(round(seconds / 60)), 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _lost_time_lines(recording: Mapping[str, Any]) -> list[str]:
+    """A line on the recording's gaps (lost signal: the sensor away or sending nothing usable),
+    which no count covers; none for a night without gaps."""
+    lengths = [float(g[1]) for g in recording.get("gaps_s") or []
+               if isinstance(g, list | tuple) and len(g) == 2]
+    if not lengths:
+        return []
+    length_s = recording.get("duration_s")
+    whole = (f" out of {_length_words(float(length_s))} recorded"
+             if isinstance(length_s, int | float) and length_s > 0 else "")
+    parts = (f" ({len(lengths)} gaps, the longest {_length_words(max(lengths))})"
+             if len(lengths) > 1 else "")
+    return [f"No signal for {_length_words(sum(lengths))}{whole}{parts}: twitches there could "
+            "not be counted."]
+
+
 def _interval_words(interval: Any, digits: int = 2) -> str:
     """`` (95 % interval a-b)`` of a ``[low, high]`` rate interval; empty without one."""
     if not isinstance(interval, list | tuple) or len(interval) != 2 or None in interval:
@@ -179,6 +207,7 @@ def wearer_summary(
                          f"{_rest_words(ch.get('rest_minutes'))} of rest, "
                          f"{_num(ch.get('fasciculations_per_min_rest'), '.2f')} per minute of rest"
                          f"{_interval_words(ch.get('fasciculations_per_min_rest_ci95'))}")
+    lines += _lost_time_lines(summary.get("recording") or {})
     lines += _rate_rule_lines(assessment)
     lines.append(_comparison(rate, _previous_rates(history_nights, start)))
     plm = summary.get("plm_index_per_h")

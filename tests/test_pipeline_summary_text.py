@@ -64,3 +64,17 @@ def test_heartbeats_found_are_told_and_said_not_counted():
     text = wearer_summary(doc)
     assert "Heartbeats reached the sensor on calf_left: 17250 beats, about 61 per minute" in text
     assert "not counted as twitches" in text
+
+
+def test_lost_signal_is_said_in_words():
+    """The wearer's summary said nothing of a sensor away for hours: only the rest time hinted."""
+    doc = _summary(2.0)
+    doc["assessment"] = assess([], tonight=doc).to_dict()
+    assert "No signal" not in wearer_summary(doc)  # no gap, no line
+    doc["recording"] |= {"duration_s": 8 * 3600.0, "gaps_s": [[100.0, 0.25], [10800.0, 14520.0]]}
+    assert ("No signal for 4 h 02 min out of 8 h 00 min recorded (2 gaps, the longest "
+            "4 h 02 min): twitches there could not be counted.") in wearer_summary(doc)
+    doc["recording"] |= {"duration_s": 60.0, "gaps_s": [[20.0, 3.5]]}
+    assert "No signal for 3.5 seconds out of 1 minute recorded: " in wearer_summary(doc)
+    doc["recording"] |= {"duration_s": 3599.0, "gaps_s": [[20.0, 150.0]]}
+    assert "No signal for 2 minutes out of 1 h 00 min recorded: " in wearer_summary(doc)
