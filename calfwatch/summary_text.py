@@ -25,8 +25,7 @@ def _rest_words(minutes: Any) -> str:
     if minutes is None:
         return "n/a minutes"
     if 0 < float(minutes) < 1:
-        seconds = float(minutes) * 60
-        return f"{seconds:.1f} seconds" if seconds < 10 else f"{seconds:.0f} seconds"
+        return _length_words(float(minutes) * 60)
     return f"{float(minutes):.1f} minutes"
 
 
